@@ -1,0 +1,1 @@
+"""daybreak.annotations — built in later issues (see ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""daybreak.apps — built in later issues (see ARCHITECTURE.md)."""

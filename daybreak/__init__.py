@@ -1,0 +1,14 @@
+"""daybreak — NumPy, pandas and SQL pipelines compiled through one loop-fusion IR.
+
+>>> import daybreak as db
+>>> db.compile("|a: i64, b: i64| a * b + 1L")(6, 7)
+np.int64(43)
+"""
+
+from . import ir
+from .api import compile
+from .runtime.udf import register_udf, unregister_udf
+
+__version__ = "0.1.0"
+
+__all__ = ["ir", "compile", "register_udf", "unregister_udf", "__version__"]

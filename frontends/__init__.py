@@ -1,0 +1,1 @@
+"""daybreak.frontends — built in later issues (see ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""daybreak.optimizer — built in later issues (see ARCHITECTURE.md)."""
