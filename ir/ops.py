@@ -56,6 +56,10 @@ class Unifier:
     def unify(self, a: Type, b: Type, what: str) -> Type:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def is_unknown(self, t: Type) -> bool:
+        """Whether `t` is a type not yet inferred (the checker has its own variables)."""
+        return isinstance(t, Unknown)
+
 
 TypeRule = Callable[[Unifier, Sequence[Type]], Type]
 Evaluate = Callable[[list[Any], Sequence[Type], Type], Any]
@@ -223,7 +227,7 @@ def _comparison(test, when_unordered=False):
 
 def _scalar_of(u: Unifier, t: Type, what: str) -> Scalar:
     r = u.resolve(t)
-    if isinstance(r, Unknown):
+    if u.is_unknown(r):
         raise NeedsInference(what)
     if not isinstance(r, Scalar):
         raise OpTypeError(f"{what} must be a scalar, not {r}")
@@ -250,7 +254,7 @@ def _any_value_rule(ordered: bool):
 
     def rule(u: Unifier, args: Sequence[Type]) -> Type:
         t = u.resolve(u.unify(args[0], args[1], "the operands"))
-        if isinstance(t, Unknown):
+        if u.is_unknown(t):
             raise NeedsInference("operands")
         if t.is_builder or (ordered and isinstance(t, Dict)):
             raise OpTypeError(f"values of type {t} cannot be compared")
@@ -298,7 +302,7 @@ def _int_index(u: Unifier, t: Type, what: str) -> None:
 
 def _container(u: Unifier, t: Type, what: str, allow=(Vec, Dict)) -> Type:
     r = u.resolve(t)
-    if isinstance(r, Unknown):
+    if u.is_unknown(r):
         raise NeedsInference(what)
     if not isinstance(r, allow):
         names = " or ".join("a vec" if a is Vec else "a dict" for a in allow)

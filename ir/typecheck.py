@@ -5,10 +5,10 @@
 type — or raises `TypeCheckError` at the offending node, naming the types involved:
 
     >>> from daybreak.ir.parser import parse
-    >>> typecheck(parse("|v: vec[i32]| result(for(v, merger[i32,+], |b, i, x| merge(b, 1.5))))"))
+    >>> typecheck(parse("|v: vec[i32]| result(for(v, merger[i32,+], |b, i, x| merge(b, 1.5)))"))
     Traceback (most recent call last):
     ...
-    daybreak.ir.errors.TypeCheckError: 1:55: cannot merge f64 into merger[i32,+]
+    daybreak.ir.errors.TypeCheckError: 1:54: cannot merge f64 into merger[i32,+]
     ...
 
 How: one walk over the tree builds the typed copy, giving every unknown type (an untyped lambda
@@ -93,6 +93,9 @@ class _Checker(Unifier):
         if isinstance(t, (TVar, Scalar)):
             return t
         return _rebuild(t, self.resolve)
+
+    def is_unknown(self, t: Type) -> bool:
+        return isinstance(self.shallow(t), TVar)
 
     def instantiate(self, t: Type) -> Type:
         """Replace every `?` in a written type by a fresh variable."""
