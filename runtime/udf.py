@@ -1,0 +1,110 @@
+"""Python functions that programs call by name: `cudf[name, T](args)`.
+
+    >>> import numpy as np
+    >>> from daybreak.ir.types import F64, Vec
+    >>> _ = register_udf("norm", lambda v: np.sqrt((v * v).sum()), [Vec(F64)], F64)
+    >>> lookup_udf("norm").ret_type
+    Scalar(kind='f64')
+    >>> unregister_udf("norm")
+
+A registered function receives its arguments as NumPy values (see `runtime.marshal`) and returns
+something that converts to the declared type `T` of the `cudf` call. The registry is global to
+the process; registering a name again replaces the earlier function.
+"""
+
+from __future__ import annotations
+
+import threading
+import types as _pytypes
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from ..ir.types import Type
+
+
+@dataclass(frozen=True)
+class RegisteredUdf:
+    """A function registered under `name`, with the signature it was declared with (if any)."""
+
+    name: str
+    fn: Callable
+    arg_types: tuple[Type, ...] | None = None
+    ret_type: Type | None = None
+
+    def __call__(self, *args):
+        return self.fn(*args)
+
+    def check_call(self, arg_types: Sequence[Type], ret_type: Type) -> None:
+        """Raise TypeError when a `cudf` call disagrees with the declared signature."""
+        call = f"cudf[{self.name}, {ret_type}]({', '.join(str(t) for t in arg_types)})"
+        if self.ret_type is not None and self.ret_type != ret_type:
+            raise TypeError(f"{call}: '{self.name}' is registered as returning {self.ret_type}")
+        if self.arg_types is not None and tuple(self.arg_types) != tuple(arg_types):
+            declared = ", ".join(str(t) for t in self.arg_types)
+            raise TypeError(f"{call}: '{self.name}' is registered as taking ({declared})")
+
+
+_REGISTRY: dict[str, RegisteredUdf] = {}
+_LOCK = threading.Lock()
+
+
+def register_udf(
+    name: str,
+    fn: Callable | None = None,
+    arg_types: Sequence[Type | str] | None = None,
+    ret_type: Type | str | None = None,
+):
+    """Register `fn` as the function `cudf[name, T](...)` calls; returns `fn`.
+
+    Without `fn` it is a decorator: `@register_udf("clip01")`. `arg_types` and `ret_type`
+    (types, or type text such as "vec[f64]") are optional; when given, calls are checked
+    against them.
+    """
+    if fn is None:
+        return lambda f: register_udf(name, f, arg_types, ret_type)
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"a UDF name must be a non-empty string, not {name!r}")
+    if not callable(fn):
+        raise TypeError(f"register_udf({name!r}, ...): {fn!r} is not callable")
+    args = None if arg_types is None else tuple(_as_type(t) for t in arg_types)
+    ret = None if ret_type is None else _as_type(ret_type)
+    with _LOCK:
+        _REGISTRY[name] = RegisteredUdf(name, fn, args, ret)
+    return fn
+
+
+def lookup_udf(name: str) -> RegisteredUdf:
+    """The registration of `name`; KeyError (listing what is registered) if there is none."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY)) or "none"
+        raise KeyError(f"no UDF is registered as {name!r} (registered: {known})") from None
+
+
+def unregister_udf(name: str) -> None:
+    """Remove the registration of `name` (KeyError if there is none)."""
+    with _LOCK:
+        if name not in _REGISTRY:
+            raise KeyError(f"no UDF is registered as {name!r}")
+        del _REGISTRY[name]
+
+
+def registered_udfs() -> Mapping[str, RegisteredUdf]:
+    """A live read-only view of the registry: name -> RegisteredUdf."""
+    return _pytypes.MappingProxyType(_REGISTRY)
+
+
+def _as_type(t: Type | str) -> Type:
+    if isinstance(t, Type):
+        return t
+    if isinstance(t, str):
+        # Type text is read by the IR parser, as the type of a program parameter.
+        from ..ir.errors import ParseError
+        from ..ir.parser import parse
+
+        try:
+            return parse(f"|x: {t}| x").params[0].type
+        except ParseError as e:
+            raise ValueError(f"{t!r} is not a type: {e}") from None
+    raise TypeError(f"expected a daybreak type or type text, not {t!r}")
