@@ -13,6 +13,7 @@ from ..ir.errors import UnsupportedError
 # name -> "module:class", imported on first use
 REGISTRY: dict[str, str] = {
     "interp": "daybreak.backends.interp:InterpBackend",
+    "llvm": "daybreak.backends.llvm:LLVMBackend",
 }
 
 _instances: dict[str, object] = {}

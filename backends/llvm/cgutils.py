@@ -1,0 +1,86 @@
+"""Small code-generation helpers: loops, entry-block allocas, intrinsics (Numba's cgutils idea)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from llvmlite import ir
+
+from .layout import I1, I8, I64, VOIDPTR
+
+
+def const(ty: ir.Type, value) -> ir.Constant:
+    return ir.Constant(ty, value)
+
+
+def i64(value: int) -> ir.Constant:
+    return ir.Constant(I64, value)
+
+
+def to_bool(builder: ir.IRBuilder, flag: ir.Value) -> ir.Value:
+    """An i1 condition as the IR's bool (i8 0/1)."""
+    return builder.zext(flag, I8)
+
+
+def truth(builder: ir.IRBuilder, value: ir.Value) -> ir.Value:
+    """The IR's bool (i8) as an i1 condition."""
+    if value.type == I1:
+        return value
+    return builder.icmp_unsigned("!=", value, ir.Constant(value.type, 0))
+
+
+def alloca_entry(builder: ir.IRBuilder, ty: ir.Type, name: str = "") -> ir.AllocaInstr:
+    """An alloca in the entry block, where LLVM's mem2reg can promote it to a register."""
+    fn = builder.function
+    entry = fn.entry_basic_block
+    with builder.goto_block(entry):
+        if entry.instructions:
+            builder.position_before(entry.instructions[0])
+        return builder.alloca(ty, name=name)
+
+
+@contextmanager
+def for_range(builder: ir.IRBuilder, count: ir.Value, name: str = "i"):
+    """`for (i = 0; i < count; i++) { body }`; yields i (an i64)."""
+    pre = builder.block
+    cond_block = builder.append_basic_block(f"{name}.cond")
+    body_block = builder.append_basic_block(f"{name}.body")
+    end_block = builder.append_basic_block(f"{name}.end")
+    builder.branch(cond_block)
+    builder.position_at_end(cond_block)
+    index = builder.phi(I64, name=name)
+    index.add_incoming(i64(0), pre)
+    builder.cbranch(builder.icmp_signed("<", index, count), body_block, end_block)
+    builder.position_at_end(body_block)
+    yield index
+    nxt = builder.add(index, i64(1), name=f"{name}.next", flags=["nsw"])
+    index.add_incoming(nxt, builder.block)
+    builder.branch(cond_block)
+    builder.position_at_end(end_block)
+
+
+def declare(module: ir.Module, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
+    """A function declaration (declared once per module)."""
+    existing = module.globals.get(name)
+    if existing is not None:
+        return existing
+    return ir.Function(module, ir.FunctionType(ret, args), name=name)
+
+
+def intrinsic(module: ir.Module, name: str, types: list[ir.Type]) -> ir.Function:
+    return module.declare_intrinsic(name, types)
+
+
+def memcpy(builder: ir.IRBuilder, dst: ir.Value, src: ir.Value, nbytes: ir.Value) -> None:
+    fn = builder.module.declare_intrinsic("llvm.memcpy", [VOIDPTR, VOIDPTR, I64])
+    builder.call(
+        fn,
+        [builder.bitcast(dst, VOIDPTR), builder.bitcast(src, VOIDPTR), nbytes, ir.Constant(I1, 0)],
+    )
+
+
+def sizeof(builder: ir.IRBuilder, ty: ir.Type) -> ir.Value:
+    """The allocation size of `ty` as an i64 (getelementptr null, 1)."""
+    null = ir.Constant(ty.as_pointer(), None)
+    end = builder.gep(null, [ir.Constant(ir.IntType(32), 1)])
+    return builder.ptrtoint(end, I64)

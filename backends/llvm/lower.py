@@ -1,0 +1,534 @@
+"""Lowering of typed IR programs to LLVM IR.
+
+One emitter per node kind in `_NODE_EMITTERS`; operators go through `ops.OP_EMITTERS`; builders
+through `builders.py`. The program becomes one function
+
+    void entry(ctx*, args*, out*)
+
+reading its parameters from the `args` struct and writing its result to `out`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from llvmlite import ir
+
+from ...ir import nodes as N
+from ...ir.errors import Loc, LoweringError
+from ...ir.types import Scalar, Struct, Type, Vec
+from . import builders
+from .cgutils import alloca_entry, for_range, i64, memcpy, sizeof, truth
+from .layout import I1, I8, lltype, vec_type
+from .ops import OP_EMITTERS, cast
+from .runtime_ir import CTX_PTR, define_runtime
+
+
+@dataclass(frozen=True)
+class LambdaValue:
+    """A let-bound lambda: inlined where it is applied, in the scope it was defined in."""
+
+    node: N.Lambda
+    env: dict
+
+
+class ErrorTable:
+    """Runtime error sites: code -> (message, location). Code 0 means no error."""
+
+    def __init__(self):
+        self.sites: list[tuple[str, Loc | None]] = []
+
+    def add(self, message: str, loc: Loc | None) -> int:
+        self.sites.append((message, loc))
+        return len(self.sites)
+
+    def lookup(self, code: int) -> tuple[str, Loc | None]:
+        return self.sites[code - 1]
+
+
+class Lowerer:
+    def __init__(self, module: ir.Module, errors: ErrorTable):
+        self.module = module
+        self.errors = errors
+        self.runtime = define_runtime(module)
+        self.builder: ir.IRBuilder | None = None
+        self.ctx: ir.Value | None = None
+        self._strings = 0
+
+    # -- entry point --------------------------------------------------------------------------
+
+    def lower_program(self, program: N.Program) -> ir.Function:
+        args_ty = ir.LiteralStructType([lltype(p.type) for p in program.params])
+        out_ty = lltype(program.body.ty)
+        fnty = ir.FunctionType(ir.VoidType(), [CTX_PTR, args_ty.as_pointer(), out_ty.as_pointer()])
+        fn = ir.Function(self.module, fnty, "entry")
+        ctx, args, out = fn.args
+        self.builder = ir.IRBuilder(fn.append_basic_block("entry"))
+        self.ctx = ctx
+        loaded = self.builder.load(args) if program.params else None
+        env = {p.name: self.builder.extract_value(loaded, i) for i, p in enumerate(program.params)}
+        self.builder.store(self.lower(program.body, env), out)
+        self.builder.ret_void()
+        return fn
+
+    # -- dispatch -----------------------------------------------------------------------------
+
+    def lower(self, node: N.Expr, env: dict) -> ir.Value:
+        emitter = _NODE_EMITTERS.get(type(node))
+        if emitter is None:
+            raise LoweringError(f"the llvm backend cannot lower {type(node).__name__}", node.loc)
+        return emitter(self, node, env)
+
+    # -- helpers used by emitters ---------------------------------------------------------------
+
+    def declare(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
+        existing = self.module.globals.get(name)
+        if existing is not None:
+            return existing
+        return ir.Function(self.module, ir.FunctionType(ret, args), name=name)
+
+    def truth(self, value: ir.Value) -> ir.Value:
+        return truth(self.builder, value)
+
+    def alloc(self, nbytes: ir.Value) -> ir.Value:
+        return self.builder.call(self.runtime["db_alloc"], [self.ctx, nbytes])
+
+    def alloc_array(self, elem: ir.Type, count: ir.Value) -> ir.Value:
+        nbytes = self.builder.mul(sizeof(self.builder, elem), count)
+        return self.builder.bitcast(self.alloc(nbytes), elem.as_pointer())
+
+    def fail(self, message: str, loc: Loc | None) -> None:
+        code = self.errors.add(message, loc)
+        self.builder.call(self.runtime["db_fail"], [self.ctx, i64(code)])
+
+    def fail_unless(self, ok: ir.Value, message: str, loc: Loc | None) -> None:
+        with self.builder.if_then(self.builder.not_(ok), likely=False):
+            self.fail(message, loc)
+
+    def compare(self, op: str, a: ir.Value, b: ir.Value, t: Type) -> ir.Value:
+        """An i1: `a op b` for values of type `t` (IEEE on floats, lexicographic on structs
+        and vectors, with NaN making a pair unordered)."""
+        bld = self.builder
+        if isinstance(t, Scalar):
+            if t.is_float:
+                if op == "!=":
+                    return bld.fcmp_unordered("!=", a, b)
+                return bld.fcmp_ordered(op, a, b)
+            if t.is_signed:
+                return bld.icmp_signed(op, a, b)
+            return bld.icmp_unsigned(op, a, b)
+        order = self.three_way(a, b, t)  # i32: -1, 0, 1, or 2 when unordered
+        c = ir.Constant(order.type, 0)
+        two = ir.Constant(order.type, 2)
+        if op == "!=":
+            return bld.icmp_signed("!=", order, c)
+        ordered = bld.icmp_signed("!=", order, two)
+        return bld.and_(ordered, bld.icmp_signed(op, order, c))
+
+    def three_way(self, a: ir.Value, b: ir.Value, t: Type) -> ir.Value:
+        """-1, 0, 1 (or 2 when unordered) as an i32, comparing lexicographically."""
+        bld = self.builder
+        i32 = ir.IntType(32)
+        if isinstance(t, Scalar):
+            lt = self.compare("<", a, b, t)
+            gt = self.compare(">", a, b, t)
+            eq = self.compare("==", a, b, t)
+            r = bld.select(lt, ir.Constant(i32, -1), ir.Constant(i32, 2))
+            r = bld.select(gt, ir.Constant(i32, 1), r)
+            return bld.select(eq, ir.Constant(i32, 0), r)
+        result = alloca_entry(bld, i32)
+        bld.store(ir.Constant(i32, 0), result)
+        if isinstance(t, Struct):
+            done = bld.append_basic_block("cmp.done")
+            for i, ft in enumerate(t.fields):
+                c = self.three_way(bld.extract_value(a, i), bld.extract_value(b, i), ft)
+                bld.store(c, result)
+                nxt = bld.append_basic_block("cmp.next")
+                bld.cbranch(bld.icmp_signed("!=", c, ir.Constant(i32, 0)), done, nxt)
+                bld.position_at_end(nxt)
+            bld.branch(done)
+            bld.position_at_end(done)
+            return bld.load(result)
+        if isinstance(t, Vec):
+            na, nb = bld.extract_value(a, 1), bld.extract_value(b, 1)
+            n = bld.select(bld.icmp_signed("<", na, nb), na, nb)
+            index = alloca_entry(bld, i64(0).type)
+            bld.store(i64(0), index)
+            head = bld.append_basic_block("vcmp.head")
+            body = bld.append_basic_block("vcmp.body")
+            tail = bld.append_basic_block("vcmp.tail")
+            done = bld.append_basic_block("vcmp.done")
+            bld.branch(head)
+            bld.position_at_end(head)
+            i = bld.load(index)
+            bld.cbranch(bld.icmp_signed("<", i, n), body, tail)
+            bld.position_at_end(body)
+            x = bld.load(bld.gep(bld.extract_value(a, 0), [i]))
+            y = bld.load(bld.gep(bld.extract_value(b, 0), [i]))
+            c = self.three_way(x, y, t.elem)
+            bld.store(c, result)
+            bld.store(bld.add(i, i64(1)), index)
+            bld.cbranch(bld.icmp_signed("!=", c, ir.Constant(i32, 0)), done, head)
+            bld.position_at_end(tail)
+            longer = bld.select(
+                bld.icmp_signed(">", na, nb), ir.Constant(i32, 1), ir.Constant(i32, 0)
+            )
+            shorter = bld.select(bld.icmp_signed("<", na, nb), ir.Constant(i32, -1), longer)
+            bld.store(shorter, result)
+            bld.branch(done)
+            bld.position_at_end(done)
+            return bld.load(result)
+        raise LoweringError(f"the llvm backend cannot compare values of type {t}")
+
+    def element_ptr(self, vec: ir.Value, index: ir.Value) -> ir.Value:
+        return self.builder.gep(self.builder.extract_value(vec, 0), [index])
+
+    def index_i64(self, value: ir.Value, t: Scalar) -> ir.Value:
+        if value.type.width == 64:
+            return value
+        if t.is_signed:
+            return self.builder.sext(value, i64(0).type)
+        return self.builder.zext(value, i64(0).type)
+
+    def apply_lambda(self, lam: N.Lambda, args: list[ir.Value], env: dict) -> ir.Value:
+        inner = dict(env)
+        for p, a in zip(lam.params, args, strict=True):
+            inner[p.name] = a
+        return self.lower(lam.body, inner)
+
+
+# ----------------------------------------------------------------------------------------------
+# Node emitters.
+
+
+def _literal(L: Lowerer, n: N.Literal, env) -> ir.Value:
+    if isinstance(n.type, Scalar):
+        value = n.value
+        if n.type.kind == "bool":
+            value = int(value)
+        return ir.Constant(lltype(n.type), value)
+    # a string: a private constant, viewed as vec[i8] (never freed, never written)
+    data = bytearray(n.value)
+    arr_ty = ir.ArrayType(I8, max(len(data), 1))
+    gv = ir.GlobalVariable(L.module, arr_ty, name=f"str.{L._strings}")
+    L._strings += 1
+    gv.global_constant = True
+    gv.linkage = "private"
+    gv.initializer = ir.Constant(arr_ty, data or bytearray(1))
+    ptr = L.builder.bitcast(gv, I8.as_pointer())
+    vec = ir.Constant(vec_type(I8), ir.Undefined)
+    vec = L.builder.insert_value(vec, ptr, 0)
+    return L.builder.insert_value(vec, i64(len(data)), 1)
+
+
+def _ident(L: Lowerer, n: N.Ident, env) -> ir.Value:
+    return env[n.name]
+
+
+def _make_vector(L: Lowerer, n: N.MakeVector, env) -> ir.Value:
+    elem = lltype(n.ty.elem)
+    data = L.alloc_array(elem, i64(len(n.elems)))
+    for i, e in enumerate(n.elems):
+        L.builder.store(L.lower(e, env), L.builder.gep(data, [i64(i)]))
+    vec = ir.Constant(lltype(n.ty), ir.Undefined)
+    vec = L.builder.insert_value(vec, data, 0)
+    return L.builder.insert_value(vec, i64(len(n.elems)), 1)
+
+
+def _make_struct(L: Lowerer, n: N.MakeStruct, env) -> ir.Value:
+    value = ir.Constant(lltype(n.ty), ir.Undefined)
+    for i, e in enumerate(n.elems):
+        value = L.builder.insert_value(value, L.lower(e, env), i)
+    return value
+
+
+def _get_field(L: Lowerer, n: N.GetField, env) -> ir.Value:
+    return L.builder.extract_value(L.lower(n.expr, env), n.index)
+
+
+def _op(L: Lowerer, n: N.Op, env) -> ir.Value:
+    if n.op in ("&&", "||"):
+        return _short_circuit(L, n, env)
+    emitter = _COLLECTION_OPS.get(n.op) or OP_EMITTERS.get(n.op)
+    if emitter is None:
+        raise LoweringError(f"the llvm backend cannot lower the operator {n.op}", n.loc)
+    args = [L.lower(a, env) for a in n.args]
+    types = [a.ty for a in n.args]
+    if n.op in _COLLECTION_OPS:
+        return emitter(L, n, args, types)
+    return emitter(L, n.op, args, types, n.ty)
+
+
+def _short_circuit(L: Lowerer, n: N.Op, env) -> ir.Value:
+    b = L.builder
+    left = L.lower(n.args[0], env)
+    start = b.block
+    rhs_block = b.append_basic_block("sc.rhs")
+    done = b.append_basic_block("sc.done")
+    if n.op == "&&":
+        b.cbranch(L.truth(left), rhs_block, done)
+    else:
+        b.cbranch(L.truth(left), done, rhs_block)
+    b.position_at_end(rhs_block)
+    right = L.lower(n.args[1], env)
+    rhs_end = b.block
+    b.branch(done)
+    b.position_at_end(done)
+    phi = b.phi(I8)
+    phi.add_incoming(ir.Constant(I8, 0 if n.op == "&&" else 1), start)
+    phi.add_incoming(right, rhs_end)
+    return phi
+
+
+def _cast(L: Lowerer, n: N.Cast, env) -> ir.Value:
+    return cast(L, L.lower(n.expr, env), n.expr.ty, n.to)
+
+
+def _ascribe(L: Lowerer, n: N.Ascribe, env) -> ir.Value:
+    return L.lower(n.expr, env)
+
+
+def _let(L: Lowerer, n: N.Let, env) -> ir.Value:
+    if isinstance(n.value, N.Lambda):
+        value = LambdaValue(n.value, env)
+    else:
+        value = L.lower(n.value, env)
+    return L.lower(n.body, {**env, n.name: value})
+
+
+def _if(L: Lowerer, n: N.If, env) -> ir.Value:
+    b = L.builder
+    cond = L.truth(L.lower(n.cond, env))
+    then_block = b.append_basic_block("if.then")
+    else_block = b.append_basic_block("if.else")
+    done = b.append_basic_block("if.done")
+    b.cbranch(cond, then_block, else_block)
+    b.position_at_end(then_block)
+    then_value = L.lower(n.then, env)
+    then_end = b.block
+    b.branch(done)
+    b.position_at_end(else_block)
+    else_value = L.lower(n.else_, env)
+    else_end = b.block
+    b.branch(done)
+    b.position_at_end(done)
+    phi = b.phi(then_value.type)
+    phi.add_incoming(then_value, then_end)
+    phi.add_incoming(else_value, else_end)
+    return phi
+
+
+def _apply(L: Lowerer, n: N.Apply, env) -> ir.Value:
+    args = [L.lower(a, env) for a in n.args]
+    if isinstance(n.func, N.Lambda):
+        return L.apply_lambda(n.func, args, env)
+    if isinstance(n.func, N.Ident) and isinstance(env.get(n.func.name), LambdaValue):
+        bound = env[n.func.name]
+        return L.apply_lambda(bound.node, args, bound.env)
+    raise LoweringError("only lambdas can be applied", n.loc)
+
+
+def _iterate(L: Lowerer, n: N.Iterate, env) -> ir.Value:
+    b = L.builder
+    initial = L.lower(n.initial, env)
+    pre = b.block
+    head = b.append_basic_block("iterate.body")
+    done = b.append_basic_block("iterate.done")
+    b.branch(head)
+    b.position_at_end(head)
+    state = b.phi(initial.type)
+    state.add_incoming(initial, pre)
+    out = L.apply_lambda(n.func, [state], env)
+    nxt = b.extract_value(out, 0)
+    state.add_incoming(nxt, b.block)
+    b.cbranch(L.truth(b.extract_value(out, 1)), head, done)
+    b.position_at_end(done)
+    return nxt
+
+
+def _sort(L: Lowerer, n: N.Sort, env) -> ir.Value:
+    """A stable bottom-up merge sort into a new buffer; the comparator is inlined."""
+    b = L.builder
+    vec = L.lower(n.data, env)
+    elem_ty = lltype(n.ty.elem)
+    count = b.extract_value(vec, 1)
+    size = sizeof(b, elem_ty)
+    src = L.alloc_array(elem_ty, count)
+    dst = L.alloc_array(elem_ty, count)
+    memcpy(b, src, b.extract_value(vec, 0), b.mul(count, size))
+    src_slot, dst_slot = alloca_entry(b, src.type), alloca_entry(b, dst.type)
+    width_slot = alloca_entry(b, i64(0).type)
+    b.store(src, src_slot)
+    b.store(dst, dst_slot)
+    b.store(i64(1), width_slot)
+    pass_head = b.append_basic_block("sort.pass")
+    pass_body = b.append_basic_block("sort.passbody")
+    done = b.append_basic_block("sort.done")
+    b.branch(pass_head)
+    b.position_at_end(pass_head)
+    width = b.load(width_slot)
+    b.cbranch(b.icmp_signed("<", width, count), pass_body, done)
+    b.position_at_end(pass_body)
+    s, d = b.load(src_slot), b.load(dst_slot)
+    runs = b.sdiv(b.add(count, b.sub(b.mul(width, i64(2)), i64(1))), b.mul(width, i64(2)))
+    with for_range(b, runs, "run") as r:
+        lo = b.mul(r, b.mul(width, i64(2)))
+        mid = _min_i64(b, b.add(lo, width), count)
+        hi = _min_i64(b, b.add(mid, width), count)
+        _merge_runs(L, n.func, env, s, d, lo, mid, hi)
+    b.store(d, src_slot)
+    b.store(s, dst_slot)
+    b.store(b.mul(width, i64(2)), width_slot)
+    b.branch(pass_head)
+    b.position_at_end(done)
+    out = ir.Constant(lltype(n.ty), ir.Undefined)
+    out = b.insert_value(out, b.load(src_slot), 0)
+    return b.insert_value(out, count, 1)
+
+
+def _min_i64(b, x, y):
+    return b.select(b.icmp_signed("<", x, y), x, y)
+
+
+def _merge_runs(L, lam, env, src, dst, lo, mid, hi):
+    """Merge src[lo:mid] and src[mid:hi] into dst[lo:hi], taking the left one on ties."""
+    b = L.builder
+    i_slot, j_slot = alloca_entry(b, i64(0).type), alloca_entry(b, i64(0).type)
+    b.store(lo, i_slot)
+    b.store(mid, j_slot)
+    with for_range(b, b.sub(hi, lo), "k") as k:
+        i, j = b.load(i_slot), b.load(j_slot)
+        left_live = b.icmp_signed("<", i, mid)
+        right_live = b.icmp_signed("<", j, hi)
+        take_left_block = b.append_basic_block("sort.cmp")
+        decide = b.append_basic_block("sort.decide")
+        pre = b.block
+        b.cbranch(b.and_(left_live, right_live), take_left_block, decide)
+        b.position_at_end(take_left_block)
+        x = b.load(b.gep(src, [i]))
+        y = b.load(b.gep(src, [j]))
+        order = L.apply_lambda(lam, [y, x], env)  # right before left only if strictly less
+        right_first = b.icmp_signed("<", order, ir.Constant(order.type, 0))
+        cmp_end = b.block
+        b.branch(decide)
+        b.position_at_end(decide)
+        use_right = b.phi(I1)
+        use_right.add_incoming(b.not_(left_live), pre)
+        use_right.add_incoming(right_first, cmp_end)
+        src_index = b.select(use_right, j, i)
+        b.store(b.load(b.gep(src, [src_index])), b.gep(dst, [b.add(lo, k)]))
+        b.store(b.select(use_right, i, b.add(i, i64(1))), i_slot)
+        b.store(b.select(use_right, b.add(j, i64(1)), j), j_slot)
+
+
+def _cudf(L: Lowerer, n: N.CUDF, env) -> ir.Value:
+    """Weld's convention: `void name(T1* a1, ..., R* out)`; the address comes from the UDF
+    registry at compile time (a native function registered with its address)."""
+    from ...runtime.udf import lookup_udf
+
+    try:
+        entry = lookup_udf(n.name)
+    except KeyError:
+        entry = None
+    address = getattr(entry, "address", None)
+    if not address:
+        raise LoweringError(
+            f"cudf[{n.name}]: no native function is registered under this name", n.loc
+        )
+    b = L.builder
+    arg_slots = []
+    for a in n.args:
+        v = L.lower(a, env)
+        slot = alloca_entry(b, v.type)
+        b.store(v, slot)
+        arg_slots.append(slot)
+    out_ty = lltype(n.ty)
+    out = alloca_entry(b, out_ty)
+    fnty = ir.FunctionType(ir.VoidType(), [s.type for s in arg_slots] + [out.type])
+    fn = b.inttoptr(i64(address), fnty.as_pointer())
+    b.call(fn, [*arg_slots, out])
+    return b.load(out)
+
+
+# Collection operators that need the lowerer's memory and error helpers.
+
+
+def _len(L: Lowerer, n: N.Op, args, types) -> ir.Value:
+    if isinstance(types[0], Vec):
+        return L.builder.extract_value(args[0], 1)
+    return builders.dict_len(L, args[0], types[0])
+
+
+def _lookup(L: Lowerer, n: N.Op, args, types) -> ir.Value:
+    if not isinstance(types[0], Vec):
+        return builders.dict_lookup(L, n, args, types)
+    b = L.builder
+    vec, index = args
+    index = L.index_i64(index, types[1])
+    length = b.extract_value(vec, 1)
+    ok = b.icmp_unsigned("<", index, length)  # unsigned: negative indices are huge
+    L.fail_unless(ok, "index out of bounds in lookup", n.loc)
+    safe = b.select(ok, index, i64(0))
+    # An empty vector has no element 0 either: load from a zeroed slot instead.
+    slot = alloca_entry(b, lltype(n.ty))
+    b.store(ir.Constant(lltype(n.ty), None), slot)
+    ptr = b.select(ok, L.element_ptr(vec, safe), slot)
+    return b.load(ptr)
+
+
+def _slice(L: Lowerer, n: N.Op, args, types) -> ir.Value:
+    b = L.builder
+    vec = args[0]
+    start = L.index_i64(args[1], types[1])
+    size = L.index_i64(args[2], types[2])
+    length = b.extract_value(vec, 1)
+    start = _min_i64(b, b.select(b.icmp_signed("<", start, i64(0)), i64(0), start), length)
+    size = b.select(b.icmp_signed("<", size, i64(0)), i64(0), size)
+    end = _min_i64(b, b.add(start, size), length)
+    out = b.insert_value(vec, L.element_ptr(vec, start), 0)
+    return b.insert_value(out, b.sub(end, start), 1)
+
+
+def _assert(L: Lowerer, n: N.Op, args, types) -> ir.Value:
+    L.fail_unless(L.truth(args[0]), "assertion failed", n.loc)
+    return ir.Constant(I8, 1)
+
+
+_COLLECTION_OPS = {
+    "len": _len,
+    "lookup": _lookup,
+    "slice": _slice,
+    "assert": _assert,
+    "optlookup": lambda L, n, args, types: builders.dict_optlookup(L, n, args, types),
+    "keyexists": lambda L, n, args, types: builders.dict_keyexists(L, n, args, types),
+    "tovec": lambda L, n, args, types: builders.dict_tovec(L, n, args, types),
+}
+
+
+def _unsupported_lambda(L: Lowerer, n: N.Lambda, env) -> ir.Value:
+    raise LoweringError("a lambda is not a value; it can only be applied", n.loc)
+
+
+_NODE_EMITTERS = {
+    N.Literal: _literal,
+    N.Ident: _ident,
+    N.MakeVector: _make_vector,
+    N.MakeStruct: _make_struct,
+    N.GetField: _get_field,
+    N.Op: _op,
+    N.Cast: _cast,
+    N.Ascribe: _ascribe,
+    N.Let: _let,
+    N.If: _if,
+    N.Lambda: _unsupported_lambda,
+    N.Apply: _apply,
+    N.Iterate: _iterate,
+    N.Sort: _sort,
+    N.CUDF: _cudf,
+    N.For: builders.lower_for,
+    N.Merge: builders.lower_merge,
+    N.Result: builders.lower_result,
+    N.NewBuilder: builders.lower_new_builder,
+}
+
+__all__ = ["Lowerer", "ErrorTable", "LambdaValue"]
