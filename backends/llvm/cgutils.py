@@ -67,8 +67,19 @@ def declare(module: ir.Module, name: str, ret: ir.Type, args: list[ir.Type]) -> 
     return ir.Function(module, ir.FunctionType(ret, args), name=name)
 
 
-def intrinsic(module: ir.Module, name: str, types: list[ir.Type]) -> ir.Function:
-    return module.declare_intrinsic(name, types)
+def _suffix(t: ir.Type) -> str:
+    if isinstance(t, ir.IntType):
+        return f"i{t.width}"
+    return {"float": "f32", "double": "f64"}[str(t)]
+
+
+def intrinsic(
+    module: ir.Module, name: str, overloads: list[ir.Type], ret: ir.Type, args: list[ir.Type]
+) -> ir.Function:
+    """An overloaded LLVM intrinsic with an explicit signature: `llvm.minimum.f64`,
+    `llvm.fptosi.sat.i32.f64` (llvmlite only knows the signatures of some)."""
+    full = ".".join([name, *(_suffix(t) for t in overloads)])
+    return declare(module, full, ret, args)
 
 
 def memcpy(builder: ir.IRBuilder, dst: ir.Value, src: ir.Value, nbytes: ir.Value) -> None:

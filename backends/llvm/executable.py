@@ -103,7 +103,7 @@ def _to_native(value, t: Type, name: str, keep: list):
         return ctype(t)(
             *(
                 _to_native(v, f, f"{name}.${i}", keep)
-                for i, (v, f) in enumerate(zip(value, t.fields))
+                for i, (v, f) in enumerate(zip(value, t.fields, strict=True))
             )
         )
     _fail(name, t, "values of this type cannot be passed to the llvm backend yet")

@@ -400,6 +400,7 @@ def _merge_runs(L, lam, env, src, dst, lo, mid, hi):
         i, j = b.load(i_slot), b.load(j_slot)
         left_live = b.icmp_signed("<", i, mid)
         right_live = b.icmp_signed("<", j, hi)
+        left_done = b.not_(left_live)
         take_left_block = b.append_basic_block("sort.cmp")
         decide = b.append_basic_block("sort.decide")
         pre = b.block
@@ -413,7 +414,7 @@ def _merge_runs(L, lam, env, src, dst, lo, mid, hi):
         b.branch(decide)
         b.position_at_end(decide)
         use_right = b.phi(I1)
-        use_right.add_incoming(b.not_(left_live), pre)
+        use_right.add_incoming(left_done, pre)
         use_right.add_incoming(right_first, cmp_end)
         src_index = b.select(use_right, j, i)
         b.store(b.load(b.gep(src, [src_index])), b.gep(dst, [b.add(lo, k)]))

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from llvmlite import ir
 
 from ...ir.types import Scalar, Type
-from .cgutils import to_bool
+from .cgutils import intrinsic, to_bool
 from .layout import I8, lltype
 
 # emitter(lowerer, op_name, args, arg_types, result_type) -> value
@@ -191,8 +191,8 @@ def _minmax(L, name, args, types, result):
     t = types[0]
     a, c = args
     if t.is_float:
-        name = "llvm.minimum" if name == "min" else "llvm.maximum"
-        return b.call(L.module.declare_intrinsic(name, [a.type]), [a, c])
+        intr = "llvm.minimum" if name == "min" else "llvm.maximum"
+        return b.call(intrinsic(L.module, intr, [a.type], a.type, [a.type, a.type]), [a, c])
     op = "<" if name == "min" else ">"
     cmp = b.icmp_signed(op, a, c) if t.is_signed else b.icmp_unsigned(op, a, c)
     return b.select(cmp, a, c)
@@ -220,8 +220,9 @@ def cast(L, value: ir.Value, src: Scalar, dst: Scalar) -> ir.Value:
     if src.is_float and dst.is_float:
         return b.fpext(value, target) if dst.bits > src.bits else b.fptrunc(value, target)
     if src.is_float:
-        name = "llvm.fptosi.sat" if dst.is_signed else "llvm.fptoui.sat"
-        return b.call(L.module.declare_intrinsic(name, [target, value.type]), [value])
+        intr = "llvm.fptosi.sat" if dst.is_signed else "llvm.fptoui.sat"
+        fn = intrinsic(L.module, intr, [target, value.type], target, [value.type])
+        return b.call(fn, [value])
     if dst.is_float:
         return b.sitofp(value, target) if src_signed else b.uitofp(value, target)
     src_bits = 8 if src.kind == "bool" else src.bits
