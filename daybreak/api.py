@@ -5,12 +5,12 @@ from __future__ import annotations
 from . import ir
 from .backends import get_backend
 from .ir.nodes import Program
-
-DEFAULT_BACKEND = "interp"
+from .runtime.config import SETTINGS
 
 
 def compile(program: Program | str, backend: str | None = None):
-    """Compile a program (a `Program` or IR text) for a backend; returns a callable.
+    """Compile a program (a `Program` or IR text) for a backend (default: `db.config()`'s,
+    "llvm"); returns a callable.
 
     >>> import numpy as np, daybreak as db
     >>> f = db.compile("|v: vec[f64]| result(for(v, merger[f64,+], |b, i, x| merge(b, x*x)))")
@@ -21,4 +21,4 @@ def compile(program: Program | str, backend: str | None = None):
         program = ir.parse(program)
     elif not isinstance(program, Program):
         raise TypeError(f"compile() takes a Program or IR text, not {type(program).__name__}")
-    return get_backend(backend or DEFAULT_BACKEND).compile(program)
+    return get_backend(backend or SETTINGS.backend).compile(program)

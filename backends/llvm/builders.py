@@ -28,61 +28,6 @@ from .cgutils import alloca_entry, for_range, i64, memcpy, sizeof
 from .layout import appender_state, lltype, vec_type
 
 # ----------------------------------------------------------------------------------------------
-# for
-
-
-def lower_for(L, n: N.For, env) -> ir.Value:
-    b = L.builder
-    builder = L.lower(n.builder, env)
-    sources = [_iteration_source(L, it, env, n) for it in n.iters]
-    count = sources[0][0]
-    for other, _ in sources[1:]:
-        same = b.icmp_signed("==", count, other)
-        L.fail_unless(same, "the vectors of a zip have different lengths", n.loc)
-        count = b.select(same, count, i64(0))
-    lam = n.func
-    with for_range(b, count, "i") as i:
-        elems = [element(i) for _, element in sources]
-        if len(elems) == 1:
-            x = elems[0]
-        else:
-            x = ir.Constant(lltype(lam.params[2].type), ir.Undefined)
-            for k, e in enumerate(elems):
-                x = b.insert_value(x, e, k)
-        L.apply_lambda(lam, [builder, i, x], env)
-    return builder
-
-
-def _iteration_source(L, it: N.Iter, env, loop: N.For):
-    """(count, element(i)) for one iterator; bad bounds record a runtime error and give 0."""
-    b = L.builder
-    if it.kind == "range":
-        start, end, stride = (L.lower(e, env) for e in (it.start, it.end, it.stride))
-        L.fail_unless(b.icmp_signed(">", stride, i64(0)), "rangeiter stride must be > 0", loop.loc)
-        safe_stride = b.select(b.icmp_signed(">", stride, i64(0)), stride, i64(1))
-        span = b.sub(end, start)
-        count = b.sdiv(b.add(span, b.sub(safe_stride, i64(1))), safe_stride)
-        count = b.select(b.icmp_signed(">", span, i64(0)), count, i64(0))
-        return count, lambda i: b.add(start, b.mul(i, safe_stride))
-    vec = L.lower(it.data, env)
-    length = b.extract_value(vec, 1)
-    if it.start is None:
-        return length, lambda i: b.load(L.element_ptr(vec, i))
-    start, end, stride = (L.lower(e, env) for e in (it.start, it.end, it.stride))
-    ok = b.and_(
-        b.and_(b.icmp_signed("<=", i64(0), start), b.icmp_signed("<=", start, end)),
-        b.and_(b.icmp_signed("<=", end, length), b.icmp_signed(">", stride, i64(0))),
-    )
-    L.fail_unless(
-        ok, "iter bounds out of range (need 0 <= start <= end <= len, stride > 0)", loop.loc
-    )
-    safe_stride = b.select(ok, stride, i64(1))
-    count = b.sdiv(b.add(b.sub(end, start), b.sub(safe_stride, i64(1))), safe_stride)
-    count = b.select(ok, count, i64(0))
-    return count, lambda i: b.load(L.element_ptr(vec, b.add(start, b.mul(i, safe_stride))))
-
-
-# ----------------------------------------------------------------------------------------------
 # Builder constructors, merges and results, one emitter per builder kind.
 
 
@@ -219,11 +164,87 @@ def result_of(L, builder: ir.Value, t: Type) -> ir.Value:
 
 
 # ----------------------------------------------------------------------------------------------
+# Per-thread builders of parallel loops: a fresh one, and merging it into the loop's builder.
+
+
+def fresh_builder(L, t: Type, like: ir.Value, size_hint: ir.Value) -> ir.Value:
+    """An empty builder of type `t` (mergers and vecmerger elements start at the identity);
+    `like` is the loop's own builder (a vecmerger copies its length)."""
+    b = L.builder
+    if isinstance(t, Struct):
+        out = ir.Constant(like.type, ir.Undefined)
+        for pos, ft in enumerate(t.fields):
+            out = b.insert_value(
+                out, fresh_builder(L, ft, b.extract_value(like, pos), size_hint), pos
+            )
+        return out
+    if isinstance(t, Appender):
+        elem = lltype(t.elem)
+        state_ty = appender_state(elem)
+        state = b.bitcast(L.alloc(sizeof(b, state_ty)), state_ty.as_pointer())
+        cap = b.select(b.icmp_signed("<", size_hint, i64(16)), i64(16), size_hint)
+        b.store(L.alloc_array(elem, cap), _field(b, state, 0))
+        b.store(i64(0), _field(b, state, 1))
+        b.store(cap, _field(b, state, 2))
+        return state
+    identity = _constant(t.elem, merge_identity(t.op, t.elem))
+    if isinstance(t, Merger):
+        slot = b.bitcast(L.alloc(sizeof(b, identity.type)), identity.type.as_pointer())
+        b.store(identity, slot)
+        return slot
+    assert isinstance(t, VecMerger)
+    count = b.extract_value(b.load(like), 1)
+    data = L.alloc_array(identity.type, count)
+    with for_range(b, count, "fill") as k:
+        b.store(identity, b.gep(data, [k]))
+    vec_ty = vec_type(identity.type)
+    state = b.bitcast(L.alloc(sizeof(b, vec_ty)), vec_ty.as_pointer())
+    value = b.insert_value(ir.Constant(vec_ty, ir.Undefined), data, 0)
+    b.store(b.insert_value(value, count, 1), state)
+    return state
+
+
+def merge_builders(L, t: Type, dst: ir.Value, src: ir.Value) -> None:
+    """Merge everything `src` holds into `dst` (appenders: src's elements after dst's)."""
+    b = L.builder
+    if isinstance(t, Struct):
+        for pos, ft in enumerate(t.fields):
+            merge_builders(L, ft, b.extract_value(dst, pos), b.extract_value(src, pos))
+        return
+    if isinstance(t, Appender):
+        elem = lltype(t.elem)
+        have, more = b.load(_field(b, dst, 1)), b.load(_field(b, src, 1))
+        total = b.add(have, more)
+        with b.if_then(b.icmp_signed(">", total, b.load(_field(b, dst, 2)))):
+            data = L.alloc_array(elem, total)
+            memcpy(b, data, b.load(_field(b, dst, 0)), b.mul(have, sizeof(b, elem)))
+            b.store(data, _field(b, dst, 0))
+            b.store(total, _field(b, dst, 2))
+        target = b.gep(b.load(_field(b, dst, 0)), [have])
+        memcpy(b, target, b.load(_field(b, src, 0)), b.mul(more, sizeof(b, elem)))
+        b.store(total, _field(b, dst, 1))
+        return
+    if isinstance(t, Merger):
+        b.store(combine(L, t.op, b.load(dst), b.load(src), t.elem), dst)
+        return
+    assert isinstance(t, VecMerger)
+    into, other = b.load(dst), b.load(src)
+    with for_range(b, b.extract_value(into, 1), "vmerge") as k:
+        p = L.element_ptr(into, k)
+        b.store(combine(L, t.op, b.load(p), b.load(L.element_ptr(other, k)), t.elem), p)
+
+
+# ----------------------------------------------------------------------------------------------
 # Merge operators on scalars and structs of scalars.
 
 
 def combine(L, op: str, a: ir.Value, x: ir.Value, t: Type) -> ir.Value:
+    """`a op x` for a merge op; float + and * may be reassociated (docs/ir.md: merges combine in
+    an unspecified order), which lets LLVM vectorise reductions."""
     b = L.builder
+    if isinstance(t, Scalar) and t.is_float and op in ("+", "*"):
+        emit = b.fadd if op == "+" else b.fmul
+        return emit(a, x, flags=("reassoc", "nsz"))
     if isinstance(t, Struct):
         out = a
         for i, ft in enumerate(t.fields):
@@ -273,4 +294,4 @@ def dict_tovec(L, n, args, types):
     raise UnsupportedError("tovec", "llvm")
 
 
-__all__ = ["lower_for", "lower_merge", "lower_result", "lower_new_builder", "combine"]
+__all__ = ["lower_merge", "lower_result", "lower_new_builder", "combine"]

@@ -18,6 +18,7 @@ import numpy as np
 from ...ir.errors import WeldRuntimeError
 from ...ir.nodes import Program
 from ...ir.types import Scalar, Struct, Type, Vec
+from ...runtime.config import SETTINGS
 from .layout import VecStruct, ctype
 from .lower import ErrorTable
 from .runtime_ir import Context
@@ -65,7 +66,7 @@ class NativeExecutable:
                 for value, p in zip(args, self._params, strict=True)
             )
         )
-        ctx = Context()
+        ctx = Context(threads=SETTINGS.threads)
         out = self._out_type()
         # ctypes releases the GIL for the duration of the native call.
         self._entry(ctypes.addressof(ctx), ctypes.addressof(packed), ctypes.addressof(out))

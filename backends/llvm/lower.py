@@ -17,7 +17,7 @@ from llvmlite import ir
 from ...ir import nodes as N
 from ...ir.errors import Loc, LoweringError
 from ...ir.types import Scalar, Struct, Type, Vec
-from . import builders
+from . import builders, loops
 from .cgutils import alloca_entry, for_range, i64, memcpy, sizeof, truth
 from .layout import I1, I8, lltype, vec_type
 from .ops import OP_EMITTERS, cast
@@ -53,6 +53,7 @@ class Lowerer:
         self.runtime = define_runtime(module)
         self.builder: ir.IRBuilder | None = None
         self.ctx: ir.Value | None = None
+        self.loop_depth = 0  # > 0 inside a loop body: loops there run sequentially
         self._strings = 0
 
     # -- entry point --------------------------------------------------------------------------
@@ -371,11 +372,13 @@ def _sort(L: Lowerer, n: N.Sort, env) -> ir.Value:
     b.position_at_end(pass_body)
     s, d = b.load(src_slot), b.load(dst_slot)
     runs = b.sdiv(b.add(count, b.sub(b.mul(width, i64(2)), i64(1))), b.mul(width, i64(2)))
+    L.loop_depth += 1  # loops inside the comparator run sequentially
     with for_range(b, runs, "run") as r:
         lo = b.mul(r, b.mul(width, i64(2)))
         mid = _min_i64(b, b.add(lo, width), count)
         hi = _min_i64(b, b.add(mid, width), count)
         _merge_runs(L, n.func, env, s, d, lo, mid, hi)
+    L.loop_depth -= 1
     b.store(d, src_slot)
     b.store(s, dst_slot)
     b.store(b.mul(width, i64(2)), width_slot)
@@ -526,7 +529,7 @@ _NODE_EMITTERS = {
     N.Iterate: _iterate,
     N.Sort: _sort,
     N.CUDF: _cudf,
-    N.For: builders.lower_for,
+    N.For: loops.lower_for,
     N.Merge: builders.lower_merge,
     N.Result: builders.lower_result,
     N.NewBuilder: builders.lower_new_builder,

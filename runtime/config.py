@@ -1,0 +1,36 @@
+"""Process-wide settings, read by backends and frontends at call time.
+
+>>> import daybreak as db
+>>> old = db.config(threads=1)
+>>> db.config()["threads"]
+1
+>>> _ = db.config(**old)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, fields
+
+
+@dataclass
+class Settings:
+    threads: int = os.cpu_count() or 1  # worker threads for top-level loops
+    backend: str = "llvm"  # the backend db.compile uses when none is named
+
+
+SETTINGS = Settings()
+
+
+def config(**changes) -> dict:
+    """Change settings (`threads=`, `backend=`); returns the settings as they were before.
+    With no arguments, returns the current settings."""
+    before = asdict(SETTINGS)
+    known = {f.name for f in fields(Settings)}
+    for name, value in changes.items():
+        if name not in known:
+            raise TypeError(f"unknown setting {name!r} (known: {', '.join(sorted(known))})")
+        if name == "threads" and (not isinstance(value, int) or value < 1):
+            raise ValueError(f"threads must be a positive int, not {value!r}")
+        setattr(SETTINGS, name, value)
+    return before
