@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from . import ir
 from .backends import get_backend
+from .ir.errors import LoweringError, UnsupportedError
 from .ir.nodes import Program
 from .runtime.config import SETTINGS
+from .runtime.stats import record_fallback
 
 
 def compile(program: Program | str, backend: str | None = None):
@@ -21,4 +23,13 @@ def compile(program: Program | str, backend: str | None = None):
         program = ir.parse(program)
     elif not isinstance(program, Program):
         raise TypeError(f"compile() takes a Program or IR text, not {type(program).__name__}")
-    return get_backend(backend or SETTINGS.backend).compile(program)
+    name = backend or SETTINGS.backend
+    try:
+        return get_backend(name).compile(program)
+    except (UnsupportedError, LoweringError) as gap:
+        # A construct this backend does not compile yet: run the program on the reference
+        # interpreter instead — counted in db.stats(), and an error under strict=True.
+        if name == "interp" or SETTINGS.strict:
+            raise
+        record_fallback(f"{name} -> interp: {gap}")
+        return get_backend("interp").compile(program)

@@ -17,13 +17,15 @@ from dataclasses import asdict, dataclass, fields
 class Settings:
     threads: int = os.cpu_count() or 1  # worker threads for top-level loops
     backend: str = "llvm"  # the backend db.compile uses when none is named
+    strict: bool = False  # make every fallback an error instead of a counted detour
 
 
 SETTINGS = Settings()
 
 
 def config(**changes) -> dict:
-    """Change settings (`threads=`, `backend=`); returns the settings as they were before.
+    """Change settings (`threads=`, `backend=`, `strict=`); returns the settings as they were
+    before.
     With no arguments, returns the current settings."""
     before = asdict(SETTINGS)
     known = {f.name for f in fields(Settings)}

@@ -1,5 +1,10 @@
 """The LLVM backend: typed IR -> LLVM IR (llvmlite) -> optimised native code (MCJIT).
 
+Compiled programs are cached in memory (keyed by the program's structure) and on disk (keyed
+by the hash of the LLVM IR, the CPU and the LLVM version; see runtime/cache.py), so the same
+program compiles once per process and skips LLVM's optimiser and code generator in new
+processes.
+
 >>> import numpy as np, daybreak as db
 >>> f = db.compile("|v: vec[f64]| result(for(v, merger[f64,+], |b, i, x| merge(b, x*x)))",
 ...                backend="llvm")
@@ -9,25 +14,33 @@
 
 from __future__ import annotations
 
-import itertools
+import pickle
+import threading
+import time
 
 from llvmlite import ir
 
 from ...ir.nodes import Program
 from ...ir.typecheck import typecheck
+from ...runtime import cache
+from ...runtime.stats import record
 from . import jit
 from .executable import NativeExecutable
 from .lower import ErrorTable, Lowerer
 
-_module_ids = itertools.count()
+CODE_VERSION = "llvm-1"  # bump when lowering changes what the same IR text means
 
 
 class LLVMBackend:
     name = "llvm"
 
+    def __init__(self):
+        self._compiled: dict[Program, NativeExecutable] = {}
+        self._lock = threading.Lock()
+
     def lower(self, program: Program) -> tuple[str, ErrorTable]:
         """The LLVM IR text of a typed program, and its runtime error sites."""
-        module = ir.Module(name=f"daybreak{next(_module_ids)}")
+        module = ir.Module(name="daybreak")
         module.triple = jit.triple()
         module.data_layout = str(jit.target_data())
         errors = ErrorTable()
@@ -35,7 +48,30 @@ class LLVMBackend:
         return str(module), errors
 
     def compile(self, program: Program) -> NativeExecutable:
+        hit = self._compiled.get(program)
+        if hit is not None:
+            record(cache_hits=1)
+            return hit
+        start = time.perf_counter()
         typed = typecheck(program)
         text, errors = self.lower(typed)
-        _, addresses = jit.compile_ir(text, f"daybreak{next(_module_ids)}")
-        return NativeExecutable(typed, addresses["entry"], errors, text)
+        key = cache.key_for(CODE_VERSION, jit.host_fingerprint(), text)
+        cached = None
+        try:
+            stored = cache.load(key)
+            if stored is not None:
+                cached = pickle.loads(stored)["object"]
+        except (cache.CorruptEntry, pickle.UnpicklingError, KeyError, EOFError, TypeError):
+            record(cache_rebuilt=1)
+        addresses, obj = jit.compile_ir(text, f"db_{key[:16]}", cached)
+        if cached is None:
+            record(cache_misses=1, compiles=1)
+            if obj is not None:
+                cache.store(key, pickle.dumps({"object": obj}))
+        else:
+            record(cache_disk_hits=1)
+        record(compile_seconds=time.perf_counter() - start)
+        executable = NativeExecutable(typed, addresses["entry"], errors, text)
+        with self._lock:
+            self._compiled[program] = executable
+        return executable

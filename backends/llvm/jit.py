@@ -26,13 +26,35 @@ def _target_machine() -> llvm.TargetMachine:
     )
 
 
+# MCJIT's object cache, keyed by module name: objects to hand to MCJIT instead of generating
+# code (from the disk cache), and the objects MCJIT generated (to store there).
+_objects_in: dict[str, bytes] = {}
+_objects_out: dict[str, bytes] = {}
+
+
+def _notify(module, buffer) -> None:
+    _objects_out[module.name] = bytes(buffer)
+
+
+def _getbuffer(module) -> bytes | None:
+    return _objects_in.pop(module.name, None)
+
+
 @cache
 def _engine() -> llvm.ExecutionEngine:
     tm = _target_machine()
     backing = llvm.parse_assembly("")
     backing.triple = tm.triple
     backing.data_layout = str(tm.target_data)
-    return llvm.create_mcjit_compiler(backing, tm)
+    engine = llvm.create_mcjit_compiler(backing, tm)
+    engine.set_object_cache(_notify, _getbuffer)
+    return engine
+
+
+def host_fingerprint() -> str:
+    """What compiled code depends on besides the program: the CPU and the LLVM version."""
+    features = llvm.get_host_cpu_features().flatten()
+    return f"{llvm.get_host_cpu_name()}|{features}|{llvm.llvm_version_info}"
 
 
 def target_data() -> llvm.TargetData:
@@ -55,17 +77,23 @@ def optimize(module: llvm.ModuleRef, speed_level: int = 3) -> None:
     mpm.run(module, pb)
 
 
-def compile_ir(text: str, name: str) -> tuple[llvm.ModuleRef, dict[str, int]]:
-    """Parse, verify, optimise and JIT-compile LLVM IR text; return the module and the
-    addresses of its defined functions."""
+def compile_ir(
+    text: str, name: str, cached_object: bytes | None = None
+) -> tuple[dict[str, int], bytes | None]:
+    """Parse, verify, optimise and JIT-compile LLVM IR text (or, given the object code a
+    previous process made from the same text, load that and skip optimisation and code
+    generation). Returns the addresses of the defined functions and the object code."""
     mod = llvm.parse_assembly(text)
     mod.name = name
     mod.triple = triple()
     mod.data_layout = str(target_data())
     mod.verify()
-    optimize(mod)
+    if cached_object is None:
+        optimize(mod)
     with _lock:
         engine = _engine()
+        if cached_object is not None:
+            _objects_in[name] = cached_object
         engine.add_module(mod)
         engine.finalize_object()
         engine.run_static_constructors()
@@ -74,7 +102,9 @@ def compile_ir(text: str, name: str) -> tuple[llvm.ModuleRef, dict[str, int]]:
             for f in mod.functions
             if not f.is_declaration
         }
-    return mod, addresses
+        _objects_in.pop(name, None)
+        produced = _objects_out.pop(name, None)
+    return addresses, produced if cached_object is None else cached_object
 
 
 def optimized_ir(text: str) -> str:

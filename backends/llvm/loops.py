@@ -15,7 +15,6 @@ keeps them in registers and can vectorise the loop; they are written back at the
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 from llvmlite import ir
@@ -29,8 +28,6 @@ from .layout import I32, I64, VOIDPTR, lltype
 from .runtime_ir import CTX, CTX_PTR
 
 MIN_ITERATIONS_PER_THREAD = 1 << 14
-
-_loop_ids = itertools.count()
 
 
 @dataclass(frozen=True)
@@ -157,7 +154,7 @@ def _lower_parallel(L, n: N.For, env, builder, sources, count) -> bool:
 
 def _outline(L, n: N.For, names, sources, env_ty, builder_ty) -> ir.Function:
     fnty = ir.FunctionType(ir.VoidType(), [CTX_PTR, env_ty.as_pointer(), I64, I64, builder_ty])
-    fn = ir.Function(L.module, fnty, name=f"loop{next(_loop_ids)}")
+    fn = ir.Function(L.module, fnty, name=L.fresh_name("loop"))
     fn.linkage = "internal"
     ctx, env_ptr, start, end, builder = fn.args
     saved = (L.builder, L.ctx)

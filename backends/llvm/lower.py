@@ -54,7 +54,14 @@ class Lowerer:
         self.builder: ir.IRBuilder | None = None
         self.ctx: ir.Value | None = None
         self.loop_depth = 0  # > 0 inside a loop body: loops there run sequentially
-        self._strings = 0
+        self._names: dict[str, int] = {}
+
+    def fresh_name(self, prefix: str) -> str:
+        """A symbol name unique in this module and the same on every compile of the program
+        (the disk cache is keyed by the LLVM IR text)."""
+        n = self._names.get(prefix, 0)
+        self._names[prefix] = n + 1
+        return f"{prefix}{n}"
 
     # -- entry point --------------------------------------------------------------------------
 
@@ -211,8 +218,7 @@ def _literal(L: Lowerer, n: N.Literal, env) -> ir.Value:
     # a string: a private constant, viewed as vec[i8] (never freed, never written)
     data = bytearray(n.value)
     arr_ty = ir.ArrayType(I8, max(len(data), 1))
-    gv = ir.GlobalVariable(L.module, arr_ty, name=f"str.{L._strings}")
-    L._strings += 1
+    gv = ir.GlobalVariable(L.module, arr_ty, name=L.fresh_name("str."))
     gv.global_constant = True
     gv.linkage = "private"
     gv.initializer = ir.Constant(arr_ty, data or bytearray(1))
