@@ -24,8 +24,9 @@ def compile(program: Program | str, backend: str | None = None):
     elif not isinstance(program, Program):
         raise TypeError(f"compile() takes a Program or IR text, not {type(program).__name__}")
     name = backend or SETTINGS.backend
+    target = get_backend(name)  # an unknown name is the caller's mistake, not a fallback
     try:
-        return get_backend(name).compile(program)
+        return target.compile(program)
     except (UnsupportedError, LoweringError) as gap:
         # A construct this backend does not compile yet: run the program on the reference
         # interpreter instead — counted in db.stats(), and an error under strict=True.
