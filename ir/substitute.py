@@ -1,0 +1,212 @@
+"""Names and binders: free variables, fresh names, capture-avoiding substitution, beta reduction.
+
+The binders of the IR are `let` and lambda parameters (the functions of `for`, `iterate` and
+`sort` are lambdas). Substituting an expression for a name renames any binder that would
+capture one of the expression's free names, so meaning never changes:
+
+>>> from daybreak.ir.parser import parse_expr
+>>> from daybreak.ir.printer import format
+>>> e = parse_expr("let y = 1; x + y")
+>>> format(substitute(e, {"x": parse_expr("y")}, NameSupply({"x", "y"})))
+'let y__1 = 1;\\ny + y__1'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+
+from .nodes import Apply, Ascribe, Expr, Ident, Lambda, Let, Literal, Param, map_children
+
+# ----------------------------------------------------------------------------------------------
+# Free variables.
+
+
+def free_vars(expr: Expr) -> frozenset[str]:
+    """The names `expr` uses without binding them."""
+    out: set[str] = set()
+    _free(expr, frozenset(), out)
+    return frozenset(out)
+
+
+def _free(expr: Expr, bound: frozenset[str], out: set[str]) -> None:
+    match expr:
+        case Ident(name=name):
+            if name not in bound:
+                out.add(name)
+        case Let(name=name, value=value, body=body):
+            _free(value, bound, out)
+            _free(body, bound | {name}, out)
+        case Lambda(params=params, body=body):
+            _free(body, bound | {p.name for p in params}, out)
+        case _:
+            for child in expr.children():
+                _free(child, bound, out)
+
+
+def names_in(expr: Expr) -> set[str]:
+    """Every name that occurs in `expr`, bound or free (what a fresh name must avoid)."""
+    out: set[str] = set()
+    for node in expr.walk():
+        if isinstance(node, (Ident, Let)):
+            out.add(node.name)
+        elif isinstance(node, Lambda):
+            out.update(p.name for p in node.params)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Fresh names.
+
+_NUMBERED = re.compile(r"__\d+$")
+
+
+class NameSupply:
+    """Hands out names that are not in `taken` and never the same one twice: `x` -> `x__1`.
+
+    Deterministic: the same taken names and the same requests give the same names, so parsing
+    one text twice gives equal programs.
+    """
+
+    def __init__(self, taken: Iterable[str] = ()):
+        self.taken = set(taken)
+
+    def fresh(self, base: str) -> str:
+        stem = _NUMBERED.sub("", base)
+        n = 1
+        while f"{stem}__{n}" in self.taken:
+            n += 1
+        name = f"{stem}__{n}"
+        self.taken.add(name)
+        return name
+
+
+# ----------------------------------------------------------------------------------------------
+# Capture-avoiding substitution.
+
+
+def substitute(
+    expr: Expr, mapping: Mapping[str, Expr], names: NameSupply, *, beta: bool = False
+) -> Expr:
+    """`expr` with every free occurrence of each name in `mapping` replaced by its expression.
+
+    Binders in `expr` whose name is free in a replacement are renamed (fresh names from
+    `names`). With `beta=True`, an application `f(args)` where `f` is replaced by a lambda is
+    reduced on the spot (see `beta_reduce`); macro expansion uses this for `func(x)` in a
+    macro body.
+    """
+    return _Substitution(names, beta).run(expr, dict(mapping))
+
+
+class _Substitution:
+    def __init__(self, names: NameSupply, beta: bool):
+        self.names = names
+        self.beta = beta
+        self._fv_cache: dict[int, frozenset[str]] = {}
+
+    def _fv(self, e: Expr) -> frozenset[str]:
+        key = id(e)
+        if key not in self._fv_cache:
+            self._fv_cache[key] = free_vars(e)
+        return self._fv_cache[key]
+
+    def _captured(self, mapping: dict[str, Expr]) -> frozenset[str]:
+        out: frozenset[str] = frozenset()
+        for value in mapping.values():
+            out |= self._fv(value)
+        return out
+
+    def _enter(self, name: str, mapping: dict[str, Expr]) -> tuple[str, dict[str, Expr]]:
+        """The name a binder gets under `mapping`, and the mapping that holds inside it."""
+        inner = {k: v for k, v in mapping.items() if k != name}
+        if inner and name in self._captured(inner):
+            new = self.names.fresh(name)
+            inner[name] = Ident(new)
+            return new, inner
+        return name, inner
+
+    def run(self, e: Expr, mapping: dict[str, Expr]) -> Expr:
+        if not mapping:
+            return e
+        match e:
+            case Ident(name=name) if name in mapping:
+                return _with_annotations(mapping[name], e.annotations)
+            case Let(name=name, value=value, body=body):
+                new_value = self.run(value, mapping)
+                new_name, inner = self._enter(name, mapping)
+                new_body = self.run(body, inner)
+                if (new_name, new_value, new_body) == (name, value, body):
+                    return e
+                return replace(e, name=new_name, value=new_value, body=new_body)
+            case Lambda(params=params, body=body):
+                inner = mapping
+                new_params = []
+                for p in params:
+                    new_name, inner = self._enter(p.name, inner)
+                    new_params.append(replace(p, name=new_name))
+                new_body = self.run(body, inner)
+                return replace(e, params=tuple(new_params), body=new_body)
+            case Apply(func=Ident(name=name), args=args) if self.beta and isinstance(
+                mapping.get(name), Lambda
+            ):
+                lam = mapping[name]
+                new_args = tuple(self.run(a, mapping) for a in args)
+                if len(new_args) != len(lam.params):
+                    return replace(e, func=lam, args=new_args)  # the type checker will say why
+                reduced = beta_reduce(lam, new_args, self.names)
+                return _with_annotations(reduced, e.annotations)
+            case _:
+                return map_children(e, lambda child: self.run(child, mapping))
+
+
+def _with_annotations(e: Expr, annotations) -> Expr:
+    return replace(e, annotations=tuple(annotations) + e.annotations) if annotations else e
+
+
+# ----------------------------------------------------------------------------------------------
+# Beta reduction.
+
+
+def _duplicable(arg: Expr, param: Param) -> bool:
+    # A name or a literal may be copied into every use; anything else is evaluated once, by a
+    # `let`. A typed parameter keeps its type through `let p: T = arg`.
+    return param.type is None and isinstance(arg, (Ident, Literal)) and not arg.annotations
+
+
+def beta_reduce(lam: Lambda, args: tuple[Expr, ...], names: NameSupply) -> Expr:
+    """`(|p1, p2| body)(a1, a2)` without the application: names and literals are substituted,
+    other arguments are bound once by `let` (in order), typed parameters as `let p: T = a`.
+
+    >>> from daybreak.ir.parser import parse_expr
+    >>> from daybreak.ir.printer import format
+    >>> lam = parse_expr("|x, y: i32| x * y")
+    >>> format(beta_reduce(lam, (parse_expr("n"), parse_expr("f(2)")), NameSupply()))
+    'let y: i32 = f(2);\\nn * y'
+    """
+    trivial = [_duplicable(a, p) for p, a in zip(lam.params, args, strict=True)]
+    # Names the lets must not capture: those used by the arguments inside their scope (the
+    # later arguments, and the substituted ones, which land in the body).
+    substituted_fv: frozenset[str] = frozenset()
+    for a, t in zip(args, trivial, strict=True):
+        if t:
+            substituted_fv |= free_vars(a)
+    mapping: dict[str, Expr] = {}
+    lets: list[tuple[str, Expr]] = []
+    for k, (p, a) in enumerate(zip(lam.params, args, strict=True)):
+        if trivial[k]:
+            mapping[p.name] = a
+            continue
+        avoid = substituted_fv.union(*(free_vars(b) for b in args[k + 1 :]))
+        name = names.fresh(p.name) if p.name in avoid else p.name
+        if name != p.name:
+            mapping[p.name] = Ident(name)
+        value = Ascribe(a, p.type, loc=a.loc) if p.type is not None else a
+        lets.append((name, value))
+    out = substitute(lam.body, mapping, names)
+    for name, value in reversed(lets):
+        out = Let(name, value, out, loc=lam.loc)
+    return out
+
+
+__all__ = ["free_vars", "names_in", "NameSupply", "substitute", "beta_reduce"]
