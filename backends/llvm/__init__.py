@@ -27,6 +27,7 @@ from ...runtime.stats import record
 from . import jit
 from .executable import NativeExecutable
 from .lower import ErrorTable, Lowerer
+from .runtime_ir import ensure_runtime
 
 CODE_VERSION = "llvm-1"  # bump when lowering changes what the same IR text means
 
@@ -53,25 +54,33 @@ class LLVMBackend:
             record(cache_hits=1)
             return hit
         start = time.perf_counter()
+        ensure_runtime(_jit_cached)
         typed = typecheck(program)
         text, errors = self.lower(typed)
-        key = cache.key_for(CODE_VERSION, jit.host_fingerprint(), text)
-        cached = None
-        try:
-            stored = cache.load(key)
-            if stored is not None:
-                cached = pickle.loads(stored)["object"]
-        except (cache.CorruptEntry, pickle.UnpicklingError, KeyError, EOFError, TypeError):
-            record(cache_rebuilt=1)
-        addresses, obj = jit.compile_ir(text, f"db_{key[:16]}", cached)
-        if cached is None:
-            record(cache_misses=1, compiles=1)
-            if obj is not None:
-                cache.store(key, pickle.dumps({"object": obj}))
-        else:
-            record(cache_disk_hits=1)
+        addresses = _jit_cached(text)
         record(compile_seconds=time.perf_counter() - start)
         executable = NativeExecutable(typed, addresses["entry"], errors, text)
         with self._lock:
             self._compiled[program] = executable
         return executable
+
+
+def _jit_cached(text: str) -> dict[str, int]:
+    """JIT-compile LLVM IR text, loading its object code from the disk cache when a previous
+    process made it, and storing it there otherwise. Returns the function addresses."""
+    key = cache.key_for(CODE_VERSION, jit.host_fingerprint(), text)
+    cached = None
+    try:
+        stored = cache.load(key)
+        if stored is not None:
+            cached = pickle.loads(stored)["object"]
+    except (cache.CorruptEntry, pickle.UnpicklingError, KeyError, EOFError, TypeError):
+        record(cache_rebuilt=1)
+    addresses, obj = jit.compile_ir(text, f"db_{key[:16]}", cached)
+    if cached is None:
+        record(cache_misses=1, compiles=1)
+        if obj is not None:
+            cache.store(key, pickle.dumps({"object": obj}))
+    else:
+        record(cache_disk_hits=1)
+    return addresses

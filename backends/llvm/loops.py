@@ -1,13 +1,12 @@
 """`for` loops: iteration sources, the sequential loop, and parallel top-level loops.
 
-A top-level loop (one not inside another loop's body) is outlined into its own function
-`body(ctx, env, start, end, builder)` that runs iterations [start, end) into a builder. At run
-time the loop is split into as many contiguous ranges as there are worker threads (never fewer
-than MIN_ITERATIONS_PER_THREAD iterations each); thread t runs range t into its own builder
-and its own context, threads 1.. on pthreads, thread 0 on the calling thread into the loop's
-own builder. After the join, the per-thread builders are merged into the loop's builder in
-thread order, so appenders keep loop order and results do not depend on the thread count
-(except for the rounding of float sums). Inner loops run sequentially inside their thread.
+A top-level loop (one not inside another loop's body) is outlined into three small functions —
+`body(ctx, env, start, end, slot)` runs iterations [start, end) into the builder in `slot`,
+`fresh` makes an empty builder like it, `merge` merges one builder into another — and handed
+to the runtime's `db_parallel_for` (runtime_ir.py), which splits the iterations into one
+contiguous range per thread and merges the per-thread builders back in thread order, so
+appenders keep loop order and results do not depend on the thread count (except for the
+rounding of float sums). Inner loops run sequentially inside their thread.
 
 Inside the outlined body, mergers and appender states are copied into local allocas, so LLVM
 keeps them in registers and can vectorise the loop; they are written back at the end.
@@ -23,11 +22,9 @@ from ...ir import nodes as N
 from ...ir.substitute import free_vars
 from ...ir.types import Appender, Merger, Struct, Type, VecMerger
 from . import builders
-from .cgutils import alloca_entry, declare, for_range, i64
-from .layout import I32, I64, VOIDPTR, lltype
-from .runtime_ir import CTX, CTX_PTR
-
-MIN_ITERATIONS_PER_THREAD = 1 << 14
+from .cgutils import alloca_entry, for_range, i64, sizeof
+from .layout import VOIDPTR, lltype
+from .runtime_ir import BODY_FN, FRESH_FN, MERGE_FN
 
 
 @dataclass(frozen=True)
@@ -124,6 +121,7 @@ def _splittable(t: Type) -> bool:
 
 
 def _lower_parallel(L, n: N.For, env, builder, sources, count) -> bool:
+    """Outline the loop into body/fresh/merge functions and hand it to db_parallel_for."""
     bt = n.builder.ty
     names = sorted(free_vars(n.func))
     if not _splittable(bt) or any(not isinstance(env.get(x), ir.Value) for x in names):
@@ -132,6 +130,7 @@ def _lower_parallel(L, n: N.For, env, builder, sources, count) -> bool:
     source_values = [v for s in sources for v in s.values]
     env_ty = ir.LiteralStructType([v.type for v in captured + source_values])
     body = _outline(L, n, names, sources, env_ty, builder.type)
+    fresh, merge = _fresh_and_merge(L, bt, builder.type, body.name)
 
     b = L.builder
     env_value = ir.Constant(env_ty, ir.Undefined)
@@ -139,28 +138,33 @@ def _lower_parallel(L, n: N.For, env, builder, sources, count) -> bool:
         env_value = b.insert_value(env_value, v, pos)
     env_ptr = alloca_entry(b, env_ty)
     b.store(env_value, env_ptr)
-
-    threads = b.load(b.gep(L.ctx, [ir.Constant(I32, 0), ir.Constant(I32, 4)]))
-    by_size = b.sdiv(count, i64(MIN_ITERATIONS_PER_THREAD))
-    nthreads = b.select(b.icmp_signed("<", by_size, threads), by_size, threads)
-    nthreads = b.select(b.icmp_signed("<", nthreads, i64(1)), i64(1), nthreads)
-    with b.if_else(b.icmp_signed("<=", nthreads, i64(1))) as (single, multi):
-        with single:
-            b.call(body, [L.ctx, env_ptr, i64(0), count, builder])
-        with multi:
-            _run_on_threads(L, bt, body, env_ptr, builder, count, nthreads)
+    slot = alloca_entry(b, builder.type)
+    b.store(builder, slot)
+    b.call(
+        L.runtime["db_parallel_for"],
+        [
+            L.ctx,
+            body,
+            fresh,
+            merge,
+            b.bitcast(env_ptr, VOIDPTR),
+            b.bitcast(slot, VOIDPTR),
+            sizeof(b, builder.type),
+            count,
+        ],
+    )
     return True
 
 
 def _outline(L, n: N.For, names, sources, env_ty, builder_ty) -> ir.Function:
-    fnty = ir.FunctionType(ir.VoidType(), [CTX_PTR, env_ty.as_pointer(), I64, I64, builder_ty])
-    fn = ir.Function(L.module, fnty, name=L.fresh_name("loop"))
+    """`void body(ctx, env, start, end, slot)`: iterations [start, end) into *slot."""
+    fn = ir.Function(L.module, BODY_FN, name=L.fresh_name("loop"))
     fn.linkage = "internal"
-    ctx, env_ptr, start, end, builder = fn.args
+    ctx, env_raw, start, end, slot = fn.args
     saved = (L.builder, L.ctx)
     L.builder, L.ctx = ir.IRBuilder(fn.append_basic_block("entry")), ctx
     b = L.builder
-    env_value = b.load(env_ptr)
+    env_value = b.load(b.bitcast(env_raw, env_ty.as_pointer()))
     inner = {name: b.extract_value(env_value, pos) for pos, name in enumerate(names)}
     pos = len(names)
     rebuilt = []
@@ -168,12 +172,37 @@ def _outline(L, n: N.For, names, sources, env_ty, builder_ty) -> ir.Function:
         values = tuple(b.extract_value(env_value, pos + k) for k in range(len(s.values)))
         rebuilt.append(Source(s.kind, values))
         pos += len(s.values)
+    builder = b.load(b.bitcast(slot, builder_ty.as_pointer()))
     local, write_back = _localize(L, n.builder.ty, builder)
     run_iterations(L, n, inner, local, rebuilt, start, end)
     write_back()
     b.ret_void()
     L.builder, L.ctx = saved
     return fn
+
+
+def _fresh_and_merge(L, bt: Type, builder_ty, prefix: str):
+    """The loop's `fresh(ctx, like, out, hint)` and `merge(ctx, dst, src)` functions."""
+    saved = (L.builder, L.ctx)
+    fresh = ir.Function(L.module, FRESH_FN, name=f"{prefix}.fresh")
+    fresh.linkage = "internal"
+    ctx, like, out, hint = fresh.args
+    L.builder, L.ctx = ir.IRBuilder(fresh.append_basic_block("entry")), ctx
+    b = L.builder
+    ptr = builder_ty.as_pointer()
+    made = builders.fresh_builder(L, bt, b.load(b.bitcast(like, ptr)), hint)
+    b.store(made, b.bitcast(out, ptr))
+    b.ret_void()
+
+    merge = ir.Function(L.module, MERGE_FN, name=f"{prefix}.merge")
+    merge.linkage = "internal"
+    ctx, dst, src = merge.args
+    L.builder, L.ctx = ir.IRBuilder(merge.append_basic_block("entry")), ctx
+    b = L.builder
+    builders.merge_builders(L, bt, b.load(b.bitcast(dst, ptr)), b.load(b.bitcast(src, ptr)))
+    b.ret_void()
+    L.builder, L.ctx = saved
+    return fresh, merge
 
 
 def _localize(L, t: Type, builder: ir.Value):
@@ -193,65 +222,3 @@ def _localize(L, t: Type, builder: ir.Value):
         b.store(b.load(builder), slot)
         return slot, lambda: L.builder.store(L.builder.load(slot), builder)
     return builder, lambda: None
-
-
-# A task for one worker thread: its context, the loop environment, its range, its builder,
-# its pthread id and whether the thread was started.
-def _task_type(env_ptr_ty, builder_ty) -> ir.LiteralStructType:
-    return ir.LiteralStructType([CTX, env_ptr_ty, I64, I64, builder_ty, I64, I64])
-
-
-def _worker(L, body: ir.Function, task_ty) -> ir.Function:
-    fn = ir.Function(L.module, ir.FunctionType(VOIDPTR, [VOIDPTR]), name=f"{body.name}.worker")
-    fn.linkage = "internal"
-    b = ir.IRBuilder(fn.append_basic_block("entry"))
-    task = b.bitcast(fn.args[0], task_ty.as_pointer())
-    fields = [b.gep(task, [ir.Constant(I32, 0), ir.Constant(I32, k)]) for k in range(5)]
-    b.call(body, [fields[0], *(b.load(f) for f in fields[1:])])
-    b.ret(ir.Constant(VOIDPTR, None))
-    return fn
-
-
-def _run_on_threads(L, bt: Type, body, env_ptr, builder, count, nthreads) -> None:
-    b = L.builder
-    task_ty = _task_type(env_ptr.type, builder.type)
-    worker = _worker(L, body, task_ty)
-    create = declare(
-        L.module,
-        "pthread_create",
-        I32,
-        [I64.as_pointer(), VOIDPTR, worker.type, VOIDPTR],
-    )
-    join = declare(L.module, "pthread_join", I32, [I64, VOIDPTR.as_pointer()])
-    tasks = L.alloc_array(task_ty, nthreads)
-    threads = b.load(b.gep(L.ctx, [ir.Constant(I32, 0), ir.Constant(I32, 4)]))
-
-    def field(task, k):
-        return b.gep(task, [ir.Constant(I32, 0), ir.Constant(I32, k)])
-
-    def bound(t):
-        return b.sdiv(b.mul(t, count), nthreads)
-
-    with for_range(b, b.sub(nthreads, i64(1)), "spawn") as k:
-        t = b.add(k, i64(1))
-        task = b.gep(tasks, [t])
-        fresh_ctx = ir.Constant(CTX, [ir.Constant(CTX.elements[0], None), *[i64(0)] * 3, i64(0)])
-        b.store(b.insert_value(fresh_ctx, threads, 4), field(task, 0))
-        b.store(env_ptr, field(task, 1))
-        b.store(bound(t), field(task, 2))
-        b.store(bound(b.add(t, i64(1))), field(task, 3))
-        hint = b.sdiv(count, nthreads)
-        b.store(builders.fresh_builder(L, bt, builder, hint), field(task, 4))
-        raw = b.bitcast(task, VOIDPTR)
-        rc = b.call(create, [field(task, 5), ir.Constant(VOIDPTR, None), worker, raw])
-        started = b.icmp_signed("==", rc, ir.Constant(I32, 0))
-        b.store(b.zext(started, I64), field(task, 6))
-        with b.if_then(b.not_(started), likely=False):
-            b.call(worker, [raw])  # no thread to be had: run this range here
-    b.call(body, [L.ctx, env_ptr, i64(0), bound(i64(1)), builder])
-    with for_range(b, b.sub(nthreads, i64(1)), "join") as k:
-        task = b.gep(tasks, [b.add(k, i64(1))])
-        with b.if_then(b.icmp_signed("!=", b.load(field(task, 6)), i64(0))):
-            b.call(join, [b.load(field(task, 5)), ir.Constant(VOIDPTR.as_pointer(), None)])
-        b.call(L.runtime["db_adopt"], [L.ctx, field(task, 0)])
-        builders.merge_builders(L, bt, builder, b.load(field(task, 4)))

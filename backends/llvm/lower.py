@@ -17,11 +17,11 @@ from llvmlite import ir
 from ...ir import nodes as N
 from ...ir.errors import Loc, LoweringError
 from ...ir.types import Scalar, Struct, Type, Vec
-from . import builders, loops
+from . import builders, dicts, loops
 from .cgutils import alloca_entry, for_range, i64, memcpy, sizeof, truth
 from .layout import I1, I8, lltype, vec_type
 from .ops import OP_EMITTERS, cast
-from .runtime_ir import CTX_PTR, define_runtime
+from .runtime_ir import CTX_PTR, declare_runtime
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Lowerer:
     def __init__(self, module: ir.Module, errors: ErrorTable):
         self.module = module
         self.errors = errors
-        self.runtime = define_runtime(module)
+        self.runtime = declare_runtime(module)
         self.builder: ir.IRBuilder | None = None
         self.ctx: ir.Value | None = None
         self.loop_depth = 0  # > 0 inside a loop body: loops there run sequentially
@@ -74,8 +74,12 @@ class Lowerer:
         self.builder = ir.IRBuilder(fn.append_basic_block("entry"))
         self.ctx = ctx
         loaded = self.builder.load(args) if program.params else None
-        env = {p.name: self.builder.extract_value(loaded, i) for i, p in enumerate(program.params)}
-        self.builder.store(self.lower(program.body, env), out)
+        env = {
+            p.name: dicts.import_value(self, self.builder.extract_value(loaded, i), p.type)
+            for i, p in enumerate(program.params)
+        }
+        result = dicts.export_value(self, self.lower(program.body, env), program.body.ty)
+        self.builder.store(result, out)
         self.builder.ret_void()
         return fn
 

@@ -1,4 +1,6 @@
-"""The native runtime every compiled module carries, written as LLVM IR with llvmlite.
+"""The native runtime, written as LLVM IR with llvmlite and compiled once per process.
+
+Program modules only declare these functions; MCJIT links them to the runtime module.
 
 A run gets a context `ctx` = {i8** allocations, i64 count, i64 capacity, i64 error, i64 threads}
 (each worker thread of a parallel loop gets its own, adopted by the main one after the join):
@@ -9,20 +11,54 @@ A run gets a context `ctx` = {i8** allocations, i64 count, i64 capacity, i64 err
   assert, ...). Code carries on with safe values (an out-of-bounds load reads nothing) and the
   host raises `WeldRuntimeError` with the message and location of that code;
 * `db_adopt(ctx, worker_ctx)` moves a worker's allocations into `ctx` and keeps the first
-  error (workers are adopted in loop order, so "first" means first in the loop).
+  error (workers are adopted in loop order, so "first" means first in the loop);
+* `db_parallel_for(ctx, body, fresh, merge, env, slot, slot_size, count)` runs a top-level
+  loop: it splits [0, count) into one contiguous range per thread (at least
+  MIN_ITERATIONS_PER_THREAD each), gives threads 1.. an empty builder made by `fresh`, runs them
+  on pthreads and range 0 on the calling thread into the loop's own builder (`slot`), joins,
+  and merges the thread builders into `slot` in thread order with `merge`.
 """
 
 from __future__ import annotations
 
 import ctypes
+import threading
 
 from llvmlite import ir
 
 from .cgutils import declare, for_range, i64
-from .layout import I64, VOIDPTR
+from .layout import I32, I64, VOIDPTR
+
+MIN_ITERATIONS_PER_THREAD = 1 << 14
 
 CTX = ir.LiteralStructType([VOIDPTR.as_pointer(), I64, I64, I64, I64])
 CTX_PTR = CTX.as_pointer()
+
+# void body(ctx*, env*, start, end, builder_slot*)
+BODY_FN = ir.FunctionType(ir.VoidType(), [CTX_PTR, VOIDPTR, I64, I64, VOIDPTR])
+# void fresh(ctx*, like_slot*, out_slot*, size_hint)
+FRESH_FN = ir.FunctionType(ir.VoidType(), [CTX_PTR, VOIDPTR, VOIDPTR, I64])
+# void merge(ctx*, dst_slot*, src_slot*)
+MERGE_FN = ir.FunctionType(ir.VoidType(), [CTX_PTR, VOIDPTR, VOIDPTR])
+
+_SIGNATURES = {
+    "db_alloc": ir.FunctionType(VOIDPTR, [CTX_PTR, I64]),
+    "db_fail": ir.FunctionType(ir.VoidType(), [CTX_PTR, I64]),
+    "db_adopt": ir.FunctionType(ir.VoidType(), [CTX_PTR, CTX_PTR]),
+    "db_parallel_for": ir.FunctionType(
+        ir.VoidType(),
+        [
+            CTX_PTR,
+            BODY_FN.as_pointer(),
+            FRESH_FN.as_pointer(),
+            MERGE_FN.as_pointer(),
+            VOIDPTR,
+            VOIDPTR,
+            I64,
+            I64,
+        ],
+    ),
+}
 
 
 class Context(ctypes.Structure):
@@ -37,12 +73,27 @@ class Context(ctypes.Structure):
     ]
 
 
+def declare_runtime(module: ir.Module) -> dict[str, ir.Function]:
+    """Declarations of the runtime functions in a program module."""
+    out = {}
+    for name, fnty in _SIGNATURES.items():
+        fn = module.globals.get(name) or ir.Function(module, fnty, name)
+        out[name] = fn
+    return out
+
+
 def _field(b: ir.IRBuilder, ptr: ir.Value, index: int) -> ir.Value:
-    return b.gep(ptr, [ir.Constant(ir.IntType(32), 0), ir.Constant(ir.IntType(32), index)])
+    return b.gep(ptr, [ir.Constant(I32, 0), ir.Constant(I32, index)])
 
 
-def define_runtime(module: ir.Module) -> dict[str, ir.Function]:
-    """Define the runtime functions in `module` (internal linkage: each module has its own)."""
+def _define(module: ir.Module, name: str) -> tuple[ir.Function, ir.IRBuilder]:
+    fn = ir.Function(module, _SIGNATURES.get(name) or ir.FunctionType(ir.VoidType(), []), name)
+    return fn, ir.IRBuilder(fn.append_basic_block("entry"))
+
+
+def build_runtime_module() -> str:
+    """The LLVM IR text of the runtime module."""
+    module = ir.Module(name="daybreak_runtime")
     malloc = declare(module, "malloc", VOIDPTR, [I64])
     realloc = declare(module, "realloc", VOIDPTR, [VOIDPTR, I64])
     free = declare(module, "free", ir.VoidType(), [VOIDPTR])
@@ -59,36 +110,27 @@ def define_runtime(module: ir.Module) -> dict[str, ir.Function]:
         grown = b.call(realloc, [old, b.mul(new_cap, i64(8))])
         b.store(b.bitcast(grown, VOIDPTR.as_pointer()), list_ptr)
         b.store(new_cap, cap_ptr)
-    slot = b.gep(b.load(list_ptr), [count])
-    b.store(block, slot)
+    b.store(block, b.gep(b.load(list_ptr), [count]))
     b.store(b.add(count, i64(1)), count_ptr)
     b.ret_void()
 
-    alloc = ir.Function(module, ir.FunctionType(VOIDPTR, [CTX_PTR, I64]), "db_alloc")
-    alloc.linkage = "internal"
+    alloc, b = _define(module, "db_alloc")
     ctx, nbytes = alloc.args
-    b = ir.IRBuilder(alloc.append_basic_block("entry"))
     # malloc(0) may return NULL; ask for at least one byte so NULL always means failure.
     size = b.select(b.icmp_signed("<", nbytes, i64(1)), i64(1), nbytes)
     block = b.call(malloc, [size])
     b.call(track, [ctx, block])
     b.ret(block)
 
-    fail = ir.Function(module, ir.FunctionType(ir.VoidType(), [CTX_PTR, I64]), "db_fail")
-    fail.linkage = "internal"
+    fail, b = _define(module, "db_fail")
     ctx, code = fail.args
-    b = ir.IRBuilder(fail.append_basic_block("entry"))
     err_ptr = _field(b, ctx, 3)
     with b.if_then(b.icmp_signed("==", b.load(err_ptr), i64(0))):
         b.store(code, err_ptr)
     b.ret_void()
-    fail.attributes.add("noinline")
-    fail.attributes.add("cold")
 
-    adopt = ir.Function(module, ir.FunctionType(ir.VoidType(), [CTX_PTR, CTX_PTR]), "db_adopt")
-    adopt.linkage = "internal"
+    adopt, b = _define(module, "db_adopt")
     ctx, worker = adopt.args
-    b = ir.IRBuilder(adopt.append_basic_block("entry"))
     n = b.load(_field(b, worker, 1))
     blocks = b.load(_field(b, worker, 0))
     with for_range(b, n, "k") as k:
@@ -99,4 +141,99 @@ def define_runtime(module: ir.Module) -> dict[str, ir.Function]:
     with b.if_then(b.icmp_signed("!=", werr, i64(0))):
         b.call(fail, [ctx, werr])
     b.ret_void()
-    return {"db_alloc": alloc, "db_fail": fail, "db_adopt": adopt}
+
+    _build_parallel_for(module, malloc, free, adopt)
+    return str(module)
+
+
+# A worker thread's task: its context, the loop body, the environment, its range, its builder
+# slot, its pthread id, and whether the thread started.
+TASK = ir.LiteralStructType([CTX, BODY_FN.as_pointer(), VOIDPTR, I64, I64, VOIDPTR, I64, I64])
+
+
+def _build_parallel_for(module, malloc, free, adopt) -> None:
+    worker = ir.Function(module, ir.FunctionType(VOIDPTR, [VOIDPTR]), "db_worker")
+    worker.linkage = "internal"
+    b = ir.IRBuilder(worker.append_basic_block("entry"))
+    task = b.bitcast(worker.args[0], TASK.as_pointer())
+    body = b.load(_field(b, task, 1))
+    b.call(
+        body,
+        [
+            _field(b, task, 0),
+            b.load(_field(b, task, 2)),
+            b.load(_field(b, task, 3)),
+            b.load(_field(b, task, 4)),
+            b.load(_field(b, task, 5)),
+        ],
+    )
+    b.ret(ir.Constant(VOIDPTR, None))
+
+    create = declare(
+        module, "pthread_create", I32, [I64.as_pointer(), VOIDPTR, worker.type, VOIDPTR]
+    )
+    join = declare(module, "pthread_join", I32, [I64, VOIDPTR.as_pointer()])
+
+    fn, b = _define(module, "db_parallel_for")
+    ctx, body, fresh, merge, env, slot, slot_size, count = fn.args
+    threads = b.load(_field(b, ctx, 4))
+    by_size = b.sdiv(count, i64(MIN_ITERATIONS_PER_THREAD))
+    nthreads = b.select(b.icmp_signed("<", by_size, threads), by_size, threads)
+    nthreads = b.select(b.icmp_signed("<", nthreads, i64(1)), i64(1), nthreads)
+    with b.if_else(b.icmp_signed("<=", nthreads, i64(1))) as (single, multi):
+        with single:
+            b.call(body, [ctx, env, i64(0), count, slot])
+        with multi:
+
+            def bound(t):
+                return b.sdiv(b.mul(t, count), nthreads)
+
+            task_size = b.ptrtoint(
+                b.gep(ir.Constant(TASK.as_pointer(), None), [ir.Constant(I32, 1)]), I64
+            )
+            tasks = b.bitcast(b.call(malloc, [b.mul(task_size, nthreads)]), TASK.as_pointer())
+            slots = b.call(malloc, [b.mul(slot_size, nthreads)])
+            hint = b.sdiv(count, nthreads)
+            with for_range(b, b.sub(nthreads, i64(1)), "spawn") as k:
+                t = b.add(k, i64(1))
+                task = b.gep(tasks, [t])
+                own_slot = b.gep(slots, [b.mul(t, slot_size)])
+                zero = ir.Constant(CTX, [ir.Constant(CTX.elements[0], None), *[i64(0)] * 4])
+                b.store(b.insert_value(zero, threads, 4), _field(b, task, 0))
+                b.store(body, _field(b, task, 1))
+                b.store(env, _field(b, task, 2))
+                b.store(bound(t), _field(b, task, 3))
+                b.store(bound(b.add(t, i64(1))), _field(b, task, 4))
+                b.call(fresh, [ctx, slot, own_slot, hint])
+                b.store(own_slot, _field(b, task, 5))
+                raw = b.bitcast(task, VOIDPTR)
+                rc = b.call(create, [_field(b, task, 6), ir.Constant(VOIDPTR, None), worker, raw])
+                started = b.icmp_signed("==", rc, ir.Constant(I32, 0))
+                b.store(b.zext(started, I64), _field(b, task, 7))
+                with b.if_then(b.not_(started), likely=False):
+                    b.call(worker, [raw])  # no thread to be had: run this range here
+            b.call(body, [ctx, env, i64(0), bound(i64(1)), slot])
+            with for_range(b, b.sub(nthreads, i64(1)), "join") as k:
+                task = b.gep(tasks, [b.add(k, i64(1))])
+                with b.if_then(b.icmp_signed("!=", b.load(_field(b, task, 7)), i64(0))):
+                    b.call(
+                        join, [b.load(_field(b, task, 6)), ir.Constant(VOIDPTR.as_pointer(), None)]
+                    )
+                b.call(adopt, [ctx, _field(b, task, 0)])
+                b.call(merge, [ctx, slot, b.load(_field(b, task, 5))])
+            b.call(free, [b.bitcast(tasks, VOIDPTR)])
+            b.call(free, [slots])
+    b.ret_void()
+
+
+_runtime_lock = threading.Lock()
+_runtime_ready = False
+
+
+def ensure_runtime(compile_ir) -> None:
+    """Compile the runtime module into the process's JIT once (before any program module)."""
+    global _runtime_ready
+    with _runtime_lock:
+        if not _runtime_ready:
+            compile_ir(build_runtime_module())
+            _runtime_ready = True
