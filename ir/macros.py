@@ -23,6 +23,7 @@ expansion point at the call.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from .errors import Loc, ParseError
@@ -38,6 +39,9 @@ macro flatten(data) =
   result(for(data, appender, |b, i, x| for(x, b, |b2, i2, y| merge(b2, y))));
 macro compare(a, b) = select(a < b, -1, select(b < a, 1, 0));
 """
+
+
+PRELUDE_NAMES = tuple(re.findall(r"macro\s+([A-Za-z_][A-Za-z0-9_]*)", PRELUDE))
 
 
 @dataclass(frozen=True)
@@ -75,4 +79,4 @@ def expand(macro: MacroDef, args: tuple[Expr, ...], call: Expr, names: NameSuppl
     return out
 
 
-__all__ = ["PRELUDE", "MacroDef", "expand", "relocate"]
+__all__ = ["PRELUDE", "PRELUDE_NAMES", "MacroDef", "expand", "relocate"]

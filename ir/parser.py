@@ -167,10 +167,11 @@ class _TreeBuilder(Transformer):
         self._distinct(params, "macro parameter")
         for p in params:
             self._binder(p)
-        scope = frozenset(str(p) for p in params)
+        # A parameter may stand for a lambda (`func(x)` in `map`): it is a function here.
+        functions = frozenset(str(p) for p in params)
         # Resolved now: the body's calls mean what they mean here (hygiene), and it can use
         # only the macros defined before it (so no macro is recursive).
-        body = resolve_calls(body, scope, self.macros, self.name_supply)
+        body = resolve_calls(body, functions, self.macros, self.name_supply)
         self.macros[str(name)] = MacroDef(str(name), tuple(map(str, params)), body, self._loc(meta))
 
     def names(self, meta, c):
@@ -353,7 +354,7 @@ _TOKEN_WORDS = {
     "$END": "the end of input",
 }
 _OPERAND_STARTS = {"NAME", "INT", "FLOAT", "LPAR"}
-_COMPARISONS = {d.symbol for level in (6, 7) for d in INFIX_LEVELS.get(level, [])}
+_NON_CHAINING = {d.symbol for d in INFIX_BY_SYMBOL.values() if not d.chain}
 
 
 def _describe_terminal(name: str) -> str:
@@ -387,7 +388,10 @@ def _end_loc(text: str) -> Loc:
 def _syntax_error(err: UnexpectedInput, text: str) -> ParseError:
     if isinstance(err, UnexpectedCharacters):
         loc = Loc(err.line, err.column, text)
-        return ParseError(f"unexpected character {text[err.pos_in_stream]!r}", loc)
+        char = text[err.pos_in_stream]
+        if char == '"':
+            return ParseError("unterminated string literal", loc)
+        return ParseError(f"unexpected character {char!r}", loc)
     token = getattr(err, "token", None)
     expected = getattr(err, "expected", None) or set()
     interactive = getattr(err, "interactive_parser", None)
@@ -400,7 +404,7 @@ def _syntax_error(err: UnexpectedInput, text: str) -> ParseError:
         )
     loc = Loc(token.line, token.column, text)
     message = f"unexpected `{token}`; expected {_expected_text(expected)}"
-    if str(token) in _COMPARISONS:
+    if str(token) in _NON_CHAINING:
         message += " (comparisons do not chain: write (a < b) && (b < c))"
     return ParseError(message, loc)
 
@@ -454,8 +458,8 @@ def _build_program(builder: _TreeBuilder, tree: Tree) -> Program:
             if p.type is None:
                 raise ParseError(f"program parameter {p.name} needs a type", body.loc)
         params, body = body.params, body.body
-    scope = frozenset(p.name for p in params)
-    return Program(params, resolve_calls(body, scope, builder.macros, builder.name_supply))
+    # Program parameters are values, never functions: they do not hide builtins.
+    return Program(params, resolve_calls(body, frozenset(), builder.macros, builder.name_supply))
 
 
 def parse_expr(text: str) -> Expr:

@@ -38,6 +38,7 @@ from .layout import (
     render,
 )
 from .literals import literal_text, string_text
+from .macros import PRELUDE_NAMES
 from .nodes import (
     CUDF,
     Apply,
@@ -64,7 +65,7 @@ from .nodes import (
     Sort,
 )
 from .ops import OPS, PREFIX_LEVEL
-from .resolve import RESERVED
+from .resolve import RESERVED, callable_names, function_scope
 from .types import Func, Scalar, Type, children
 
 
@@ -158,8 +159,25 @@ def _parens(doc):
     return ["(", align(doc), ")"]
 
 
+_BUILTIN_CALLS = callable_names(PRELUDE_NAMES)
+
+
 class _Printer:
-    """Builds the document of an expression; one method per node type (see _PRINTERS)."""
+    """Builds the document of an expression; one method per node type (see _PRINTERS).
+
+    It follows the parser's rule for calls (resolve.py): `name(args)` applies a let-bound
+    lambda `name` if one is in scope, else means the builtin `name`. `functions` holds the
+    let-bound lambdas in scope; a tree that the text could not say is refused.
+    """
+
+    def __init__(self):
+        self.functions: frozenset[str] = frozenset()
+
+    def _builtin_call(self, name: str) -> str:
+        if name in self.functions:
+            raise ValueError(f"{name}(...) would call the function {name} in scope, "
+                             f"not the builtin {name}")  # fmt: skip
+        return name
 
     def doc(self, e: Expr, min_level: int = LOWEST):
         d, level = self.expr(e)
@@ -194,7 +212,10 @@ class _Printer:
         return hug_group(inner) if hug else group(inner)
 
     def lambda_doc(self, lam: Lambda):
-        return group([_params_text(lam.params), nest([LAMBDA_LINE, self.doc(lam.body)])])
+        outer, self.functions = self.functions, function_scope(self.functions, lam)
+        body = self.doc(lam.body)
+        self.functions = outer
+        return group([_params_text(lam.params), nest([LAMBDA_LINE, body])])
 
     # -- one printer per node type -----------------------------------------------------------
 
@@ -221,7 +242,7 @@ class _Printer:
         if decl is None:
             raise ValueError(f"unknown operator {e.op!r}")
         if decl.form == "call":
-            return self.call(decl.name, e.args), POSTFIX
+            return self.call(self._builtin_call(decl.name), e.args), POSTFIX
         if decl.form == "prefix":
             (operand,) = e.args
             inner = _parens(self.doc(operand)) if _is_bare_number(operand) else None
@@ -240,13 +261,14 @@ class _Printer:
         return inline_group([head, *reversed(tail)]), level
 
     def cast(self, e: Cast):
-        return self.call(type_text(e.to), (e.expr,)), POSTFIX
+        return self.call(self._builtin_call(type_text(e.to)), (e.expr,)), POSTFIX
 
     def ascribe(self, e: Ascribe):
         return [self.doc(e.expr, POSTFIX), ": ", type_text(e.type)], ASCRIBE
 
     def let(self, e: Let):
         out: list = []
+        outer = self.functions
         while True:  # a chain of lets is printed flat, one per line, without recursion
             value, head = e.value, f"let {_name(e.name)}"
             if isinstance(value, Ascribe) and not value.annotations:
@@ -254,10 +276,12 @@ class _Printer:
                 value = value.expr
             value_doc = self.doc(value, LOWEST + 1 if isinstance(value, Let) else LOWEST)
             out += [head, " = ", value_doc, ";", HARD]
+            self.functions = function_scope(self.functions, e)
             e = e.body
             if not isinstance(e, Let) or e.annotations:
                 break
         out.append(self.doc(e))
+        self.functions = outer
         return out, LOWEST
 
     def if_(self, e: If):
@@ -267,7 +291,13 @@ class _Printer:
         return self.lambda_doc(e), LOWEST
 
     def apply(self, e: Apply):
-        return self.call(self.doc(e.func, POSTFIX), e.args), POSTFIX
+        callee = e.func
+        if isinstance(callee, Ident) and callee.name not in self.functions:
+            if callee.name in _BUILTIN_CALLS:
+                name = callee.name
+                raise ValueError(f"{name}(...) would read back as the builtin {name}: "
+                                 f"no function {name} is in scope")  # fmt: skip
+        return self.call(self.doc(callee, POSTFIX), e.args), POSTFIX
 
     def iter_doc(self, it: Iter):
         if it.kind == "range":

@@ -1,17 +1,19 @@
 """What a call is: resolving `name(args)` after parsing, with the enclosing scope in hand.
 
-The grammar has one call rule. Here each call `name(args)` whose `name` is not bound by an
-enclosing `let`, lambda or program parameter becomes what the name stands for, looked up in
-this order:
+The grammar has one call rule. Here each call `name(args)` becomes what the name stands for,
+looked up in this order:
+
+0. a function in scope (a `let` bound to a lambda, or a macro's parameter) -> `Apply`;
 
 1. a special form (`if`, `for`, `merge`, `result`, `iterate`, `sort`) -> its own node;
 2. a macro (Weld's standard ones, then the program's) -> its expansion (macros.py);
 3. a builtin operator from `ops.CALL_OPS` (`exp`, `lookup`, `select`, ...) -> `Op`;
 4. a scalar type (`i64`, `f32`, ...) -> `Cast`.
 
-A bound name is always an ordinary application, so `let abs = |x: i32| x; abs(-1)` calls the
-lambda. Special-form names and the iterator names (`iter`, `rangeiter`, `zip`) are reserved:
-they cannot be bound at all.
+So `let abs = |x: i32| x; abs(-1)` calls the lambda, while in `|exp: f64| exp(exp)` the
+parameter, which is not a function (lambdas are not values), leaves the builtin `exp`
+callable. Special-form names and the iterator names (`iter`, `rangeiter`, `zip`) are reserved:
+they cannot be bound at all. `scope` below is the set of function names in scope.
 
 >>> from daybreak.ir.parser import parse_expr
 >>> e = parse_expr("if(c, exp(x), f64(n))")
@@ -81,12 +83,11 @@ class CallResolver:
         match e:
             case Apply(func=Ident(name=name), args=args) if name not in scope:
                 return self._call(e, name, args, scope)
-            case Let(name=name, value=value, body=body):
-                return replace(
-                    e, value=self.expr(value, scope), body=self.expr(body, scope | {name})
-                )
-            case Lambda(params=params, body=body):
-                return replace(e, body=self.expr(body, scope | {p.name for p in params}))
+            case Let(value=value, body=body):
+                inner = function_scope(scope, e)
+                return replace(e, value=self.expr(value, scope), body=self.expr(body, inner))
+            case Lambda(body=body):
+                return replace(e, body=self.expr(body, function_scope(scope, e)))
             case CUDF(args=None):
                 raise ParseError("cudf[name, T] needs an argument list: cudf[name, T](args)",
                                  e.loc)  # fmt: skip
@@ -206,10 +207,35 @@ SPECIAL_FORMS: dict[str, tuple[int, Build]] = {
 
 
 def resolve_calls(
-    expr: Expr, scope: frozenset[str], macros: dict[str, MacroDef], names: NameSupply
+    expr: Expr, functions: frozenset[str], macros: dict[str, MacroDef], names: NameSupply
 ) -> Expr:
-    """`expr` with every call resolved (see the module docstring)."""
-    return CallResolver(macros, names).expr(expr, scope)
+    """`expr` with every call resolved (see the module docstring); `functions` are the names
+    bound to functions around it (a macro body's parameters)."""
+    return CallResolver(macros, names).expr(expr, functions)
 
 
-__all__ = ["RESERVED", "ITERATOR_NAMES", "SPECIAL_FORMS", "CallResolver", "resolve_calls"]
+def function_scope(scope: frozenset[str], node: Expr) -> frozenset[str]:
+    """The function names in scope inside the binder `node` (a Let's body, a Lambda's body):
+    the rule the printer must follow too, so that text reads back as the same calls."""
+    if isinstance(node, Let):
+        return scope | {node.name} if isinstance(node.value, Lambda) else scope - {node.name}
+    if isinstance(node, Lambda):
+        return scope - {p.name for p in node.params}
+    return scope
+
+
+def callable_names(macros) -> frozenset[str]:
+    """Names that a call resolves to something other than `Apply` when no function of that
+    name is in scope."""
+    return frozenset(SPECIAL_FORMS) | frozenset(macros) | frozenset(CALL_OPS) | frozenset(SCALARS)
+
+
+__all__ = [
+    "RESERVED",
+    "ITERATOR_NAMES",
+    "SPECIAL_FORMS",
+    "CallResolver",
+    "resolve_calls",
+    "function_scope",
+    "callable_names",
+]

@@ -14,7 +14,6 @@ from ...ir.errors import UnsupportedError
 from ...ir.ops import merge_identity
 from ...ir.types import (
     Appender,
-    Dict,
     DictMerger,
     GroupMerger,
     Merger,
@@ -24,11 +23,15 @@ from ...ir.types import (
     VecMerger,
     result_type,
 )
+from . import dicts
 from .cgutils import alloca_entry, for_range, i64, memcpy, sizeof
 from .layout import appender_state, lltype, vec_type
 
 # ----------------------------------------------------------------------------------------------
 # Builder constructors, merges and results, one emitter per builder kind.
+
+
+_MAX_HINT_BYTES = 1 << 30
 
 
 def lower_new_builder(L, n: N.NewBuilder, env) -> ir.Value:
@@ -42,6 +45,10 @@ def _new_appender(L, n: N.NewBuilder, env) -> ir.Value:
     state = b.bitcast(L.alloc(sizeof(b, state_ty)), state_ty.as_pointer())
     cap = L.lower(n.arg, env) if n.arg is not None else i64(16)
     cap = b.select(b.icmp_signed("<", cap, i64(1)), i64(1), cap)
+    # The capacity is only a hint (the appender grows as needed): a huge one must neither
+    # overflow the byte count nor ask malloc for more than it can give.
+    limit = b.sdiv(i64(_MAX_HINT_BYTES), sizeof(b, elem))
+    cap = b.select(b.icmp_signed(">", cap, limit), limit, cap)
     b.store(L.alloc_array(elem, cap), _field(b, state, 0))
     b.store(i64(0), _field(b, state, 1))
     b.store(cap, _field(b, state, 2))
@@ -72,16 +79,12 @@ def _new_vecmerger(L, n: N.NewBuilder, env) -> ir.Value:
     return state
 
 
-def _dict_builders_unsupported(L, n, *rest):
-    raise UnsupportedError(type(n.type).__name__ if hasattr(n, "type") else "dict", "llvm")
-
-
 _NEW = {
     Appender: _new_appender,
     Merger: _new_merger,
     VecMerger: _new_vecmerger,
-    DictMerger: _dict_builders_unsupported,
-    GroupMerger: _dict_builders_unsupported,
+    DictMerger: dicts.new_dict_builder,
+    GroupMerger: dicts.new_dict_builder,
 }
 
 
@@ -138,8 +141,8 @@ _MERGE = {
     Appender: _merge_appender,
     Merger: _merge_merger,
     VecMerger: _merge_vecmerger,
-    DictMerger: _dict_builders_unsupported,
-    GroupMerger: _dict_builders_unsupported,
+    DictMerger: dicts.merge_dict_builder,
+    GroupMerger: dicts.merge_dict_builder,
 }
 
 
@@ -160,6 +163,8 @@ def result_of(L, builder: ir.Value, t: Type) -> ir.Value:
         return b.insert_value(vec, b.load(_field(b, builder, 1)), 1)
     if isinstance(t, Merger | VecMerger):
         return b.load(builder)
+    if isinstance(t, DictMerger | GroupMerger):
+        return dicts.dict_builder_result(L, builder, t)
     raise UnsupportedError(f"result of {t}", "llvm")
 
 
@@ -178,6 +183,8 @@ def fresh_builder(L, t: Type, like: ir.Value, size_hint: ir.Value) -> ir.Value:
                 out, fresh_builder(L, ft, b.extract_value(like, pos), size_hint), pos
             )
         return out
+    if isinstance(t, DictMerger | GroupMerger):
+        return dicts.fresh_dict_builder(L, t)
     if isinstance(t, Appender):
         elem = lltype(t.elem)
         state_ty = appender_state(elem)
@@ -210,6 +217,9 @@ def merge_builders(L, t: Type, dst: ir.Value, src: ir.Value) -> None:
     if isinstance(t, Struct):
         for pos, ft in enumerate(t.fields):
             merge_builders(L, ft, b.extract_value(dst, pos), b.extract_value(src, pos))
+        return
+    if isinstance(t, DictMerger | GroupMerger):
+        dicts.merge_tables(L, dst, src, t)
         return
     if isinstance(t, Appender):
         elem = lltype(t.elem)
@@ -271,27 +281,13 @@ def _field(b: ir.IRBuilder, ptr: ir.Value, index: int) -> ir.Value:
 
 
 # ----------------------------------------------------------------------------------------------
-# Dictionaries: not lowered yet (the interpreter runs them).
+# Dictionaries: hash tables, in dicts.py.
 
-
-def dict_len(L, d, t: Dict):
-    raise UnsupportedError("len of a dict", "llvm")
-
-
-def dict_lookup(L, n, args, types):
-    raise UnsupportedError("lookup in a dict", "llvm")
-
-
-def dict_optlookup(L, n, args, types):
-    raise UnsupportedError("optlookup", "llvm")
-
-
-def dict_keyexists(L, n, args, types):
-    raise UnsupportedError("keyexists", "llvm")
-
-
-def dict_tovec(L, n, args, types):
-    raise UnsupportedError("tovec", "llvm")
+dict_len = dicts.dict_len
+dict_lookup = dicts.dict_lookup
+dict_optlookup = dicts.dict_optlookup
+dict_keyexists = dicts.dict_keyexists
+dict_tovec = dicts.dict_tovec
 
 
 __all__ = ["lower_merge", "lower_result", "lower_new_builder", "combine"]

@@ -1,7 +1,9 @@
 """Calling compiled programs: arguments in without copies, results out without copies.
 
-* A `vec[scalar]` argument passes its NumPy buffer's address (C-contiguous arrays of the exact
-  dtype; anything else is a TypeError naming the parameter). Inputs are never written.
+* A `vec[scalar]` argument that is a 1-D NumPy array of the exact dtype passes its buffer's
+  address (copied only when not contiguous). Other values are checked and converted by the
+  rules of runtime/marshal.py, as the interpreter's are (a TypeError or ValueError naming the
+  parameter when they do not fit). Inputs are never written.
 * A `vec[scalar]` result that is a block the run allocated becomes a NumPy array owning that
   block (freed by a finaliser); other results (nested vectors, a slice of an input) are copied.
 * Every other block the run allocated is freed when the call returns, so repeated calls do not
@@ -17,8 +19,10 @@ import numpy as np
 
 from ...ir.errors import WeldRuntimeError
 from ...ir.nodes import Program
-from ...ir.types import Scalar, Struct, Type, Vec
+from ...ir.types import STRING, Dict, Scalar, Struct, Type, Vec
 from ...runtime.config import SETTINGS
+from ...runtime.marshal import to_interp
+from ..base import Executable
 from .layout import VecStruct, ctype
 from .lower import ErrorTable
 from .runtime_ir import Context
@@ -36,11 +40,13 @@ def _struct_dtype(t: Struct) -> np.dtype | None:
     return np.dtype([(f"f{i}", f.dtype) for i, f in enumerate(t.fields)], align=True)
 
 
-class NativeExecutable:
-    """A compiled program: call it with the program's arguments."""
+class NativeExecutable(Executable):
+    """A compiled program: call it with the program's arguments (by position or name)."""
+
+    backend = "llvm"
 
     def __init__(self, program: Program, address: int, errors: ErrorTable, llvm_ir: str):
-        self.program = program
+        super().__init__(program)
         self.llvm_ir = llvm_ir
         self._errors = errors
         self._params = program.params
@@ -53,12 +59,8 @@ class NativeExecutable:
         proto = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
         self._entry = proto(address)
 
-    def __call__(self, *args):
-        if len(args) != len(self._params):
-            names = ", ".join(p.name for p in self._params)
-            raise TypeError(
-                f"the program takes {len(self._params)} arguments ({names}), got {len(args)}"
-            )
+    def __call__(self, *args, **kwargs):
+        args = self.bind_arguments(args, kwargs)
         keep_alive: list = []
         packed = self._arg_struct(
             *(
@@ -87,82 +89,61 @@ class NativeExecutable:
 # Arguments.
 
 
-def _fail(name: str, t: Type, problem: str, error=TypeError):
-    raise error(f"parameter '{name}' ({t}): {problem}")
-
-
 def _to_native(value, t: Type, name: str, keep: list):
-    if isinstance(t, Scalar):
-        return _scalar_in(value, t, name)
-    if isinstance(t, Vec):
-        return _vec_in(value, t, name, keep)
-    if isinstance(t, Struct):
-        if not isinstance(value, tuple | list) or len(value) != len(t.fields):
-            _fail(
-                name, t, f"expected a tuple of {len(t.fields)} values, got {type(value).__name__}"
-            )
-        return ctype(t)(
-            *(
-                _to_native(v, f, f"{name}.${i}", keep)
-                for i, (v, f) in enumerate(zip(value, t.fields, strict=True))
-            )
-        )
-    _fail(name, t, "values of this type cannot be passed to the llvm backend yet")
+    """The native form of argument `value` (of parameter `name`, of type `t`). NumPy arrays of
+    the exact dtype, and lists of them, pass their buffers as they are; every other value is
+    checked and converted by the interpreter's marshalling (runtime/marshal.py), so that both
+    backends accept the same values and raise the same errors, and then laid out."""
+    if isinstance(t, Dict):
+        return _dict_in(value, t, name, keep)
+    native = _without_copy(value, t, keep)
+    if native is None:
+        native = _laid_out(to_interp(value, t, name), t, keep)
+    return native
 
 
-def _scalar_in(value, t: Scalar, name: str):
-    if isinstance(value, np.generic):
-        if value.dtype != t.dtype:
-            _fail(name, t, f"expected a {t.dtype} scalar, got {value.dtype}")
-        return value.item()
-    if t.kind == "bool":
-        if not isinstance(value, bool):
-            _fail(name, t, f"expected a bool, got {type(value).__name__}")
-        return int(value)
-    if t.is_int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            _fail(name, t, f"expected an int, got {type(value).__name__}")
-        info = np.iinfo(t.dtype)
-        if not info.min <= value <= info.max:
-            _fail(name, t, f"{value} is out of range", ValueError)
-        return value
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        _fail(name, t, f"expected a float, got {type(value).__name__}")
-    return float(value)
-
-
-def _vec_in(value, t: Vec, name: str, keep: list) -> VecStruct:
-    elem = t.elem
-    if isinstance(elem, Scalar | Struct) and not (
-        isinstance(elem, Struct) and _struct_dtype(elem) is None
-    ):
-        want = elem.dtype if isinstance(elem, Scalar) else _struct_dtype(elem)
-        if isinstance(elem, Scalar) and isinstance(value, bytes | str) and elem.kind == "i8":
-            value = np.frombuffer(value.encode() if isinstance(value, str) else value, np.int8)
-        if isinstance(elem, Struct) and isinstance(value, list):
-            value = np.array([tuple(v) for v in value], dtype=want)
-        if not isinstance(value, np.ndarray):
-            _fail(name, t, f"expected a 1-D NumPy array of {want}, got {type(value).__name__}")
-        if value.ndim != 1:
-            _fail(name, t, f"expected a 1-D array, got {value.ndim}-D", ValueError)
-        if isinstance(elem, Struct):
-            if len(value.dtype.names or ()) != len(elem.fields):
-                _fail(name, t, f"expected a structured array with {len(elem.fields)} fields")
-            value = np.asarray(value.astype(want), order="C")
-        elif value.dtype != want:
-            _fail(name, t, f"expected a 1-D array of {want}, got {value.dtype}")
+def _without_copy(value, t: Type, keep: list) -> VecStruct | None:
+    """A vector argument that is already in the native layout, passed by address; None when
+    the value needs checking or converting."""
+    if not isinstance(t, Vec):
+        return None
+    if isinstance(value, bytes | bytearray) and t == STRING:
+        value = np.frombuffer(value, np.int8)
+    if isinstance(value, np.ndarray) and isinstance(t.elem, Vec) and type(value) is np.ndarray:
+        # rows of a 2-D array, or an object array of arrays: the elements may pass as they are
+        if value.ndim == 2 or (value.ndim == 1 and value.dtype == object):
+            value = list(value)
+    if isinstance(value, np.ndarray):
+        if value.ndim != 1 or isinstance(value, np.ma.MaskedArray):
+            return None
+        if isinstance(t.elem, Scalar):
+            if value.dtype != t.elem.dtype or not value.dtype.isnative:
+                return None
+        elif isinstance(t.elem, Struct) and _same_fields(value.dtype, t.elem):
+            value = value.astype(_struct_dtype(t.elem))  # LLVM's aligned layout (a copy)
+        else:
+            return None
         value = np.ascontiguousarray(value)
         keep.append(value)
         return VecStruct(value.ctypes.data, len(value))
-    # vectors of vectors (and of structs with vectors): an array of element structs
-    if not isinstance(value, list | tuple):
-        _fail(name, t, f"expected a list, got {type(value).__name__}")
-    elem_c = ctype(elem)
-    array = (elem_c * max(len(value), 1))()
-    for i, v in enumerate(value):
-        array[i] = _to_native(v, elem, f"{name}[{i}]", keep)
-    keep.append(array)
-    return VecStruct(ctypes.addressof(array), len(value))
+    if isinstance(value, list | tuple) and isinstance(t.elem, Vec):
+        items = [_without_copy(v, t.elem, keep) for v in value]
+        if any(item is None for item in items):
+            return None
+        array = (VecStruct * max(len(items), 1))(*items)
+        keep.append(array)
+        return VecStruct(ctypes.addressof(array), len(items))
+    return None
+
+
+def _same_fields(dtype: np.dtype, t: Struct) -> bool:
+    """A structured dtype whose fields are, in order, exactly the scalar fields of `t`."""
+    if dtype.names is None or len(dtype.names) != len(t.fields) or _struct_dtype(t) is None:
+        return False
+    return all(
+        dtype.fields[n][0] == f.dtype and dtype.fields[n][0].isnative
+        for n, f in zip(dtype.names, t.fields, strict=True)
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -178,6 +159,8 @@ def _from_native(value, t: Type, allocated: set[int]):
         )
     if isinstance(t, Vec):
         return _vec_out(value, t, allocated)
+    if isinstance(t, Dict):
+        return _dict_out(value, t, allocated)
     raise TypeError(f"values of type {t} cannot be returned by the llvm backend yet")
 
 
@@ -211,3 +194,62 @@ def _vec_out(vec: VecStruct, t: Vec, allocated: set[int]):
     elem_c = ctype(elem)
     items = (elem_c * n).from_address(ptr) if n else []
     return [_from_native(items[i], elem, allocated) for i in range(n)]
+
+
+# ----------------------------------------------------------------------------------------------
+# Dictionaries cross as the address of a vec[{K,V}] of their pairs; the entry function builds
+# the hash tables from them and turns result dicts back into pairs (backends/llvm/dicts.py).
+
+
+def _dict_in(value, t: Dict, name: str, keep: list) -> int:
+    """Checked (and keys made canonical) by the interpreter's marshalling, then laid out."""
+    return _laid_out(to_interp(value, t, name), t, keep)
+
+
+def _laid_out(value, t: Type, keep: list):
+    """An interpreter value of type `t` in the native layout (kept alive by `keep`)."""
+    if isinstance(t, Scalar):
+        return int(value) if t.kind == "bool" else value
+    if isinstance(t, Struct):
+        return ctype(t)(*(_laid_out(v, f, keep) for v, f in zip(value, t.fields, strict=True)))
+    if isinstance(t, Dict):
+        pairs = _laid_out(tuple(value.items()), Vec(Struct((t.key, t.value))), keep)
+        keep.append(pairs)
+        return ctypes.addressof(pairs)
+    dtype = t.elem.dtype if isinstance(t.elem, Scalar) else None
+    if isinstance(t.elem, Struct):
+        dtype = _struct_dtype(t.elem)
+    if dtype is not None:
+        array = np.array(list(value), dtype=dtype)
+        keep.append(array)
+        return VecStruct(array.ctypes.data, len(array))
+    array = (ctype(t.elem) * max(len(value), 1))()
+    for i, x in enumerate(value):
+        array[i] = _laid_out(x, t.elem, keep)
+    keep.append(array)
+    return VecStruct(ctypes.addressof(array), len(value))
+
+
+def _dict_out(address, t: Dict, allocated: set[int]) -> dict:
+    if isinstance(address, ctypes.c_void_p):
+        address = address.value
+    pairs = VecStruct.from_address(address)
+    pair = Struct((t.key, t.value))
+    if _struct_dtype(pair) is not None:
+        records = _vec_out(pairs, Vec(pair), allocated)
+        return dict(zip(records["f0"], records["f1"], strict=True))
+    items = (ctype(pair) * pairs.len).from_address(pairs.data) if pairs.len else []
+    return {_key_out(p.f0, t.key): _from_native(p.f1, t.value, allocated) for p in items}
+
+
+def _key_out(value, t: Type):
+    """Keys as runtime/marshal.py gives them: struct keys and vector keys tuples, strings
+    bytes."""
+    if isinstance(t, Scalar):
+        return t.dtype.type(value)
+    if isinstance(t, Struct):
+        return tuple(_key_out(getattr(value, f"f{i}"), f) for i, f in enumerate(t.fields))
+    if t == STRING:
+        return ctypes.string_at(value.data, value.len) if value.len else b""
+    items = (ctype(t.elem) * value.len).from_address(value.data) if value.len else []
+    return tuple(_key_out(x, t.elem) for x in items)

@@ -20,7 +20,7 @@ from llvmlite import ir
 
 from ...ir import nodes as N
 from ...ir.substitute import free_vars
-from ...ir.types import Appender, Merger, Struct, Type, VecMerger
+from ...ir.types import Appender, DictMerger, GroupMerger, Merger, Struct, Type, VecMerger
 from . import builders
 from .cgutils import alloca_entry, for_range, i64, sizeof
 from .layout import VOIDPTR, lltype
@@ -117,7 +117,7 @@ def _splittable(t: Type) -> bool:
     """Builders whose per-thread copies we know how to make and merge."""
     if isinstance(t, Struct):
         return all(_splittable(f) for f in t.fields)
-    return isinstance(t, Appender | Merger | VecMerger)
+    return isinstance(t, Appender | Merger | VecMerger | DictMerger | GroupMerger)
 
 
 def _lower_parallel(L, n: N.For, env, builder, sources, count) -> bool:

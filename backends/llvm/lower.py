@@ -10,6 +10,7 @@ reading its parameters from the `args` struct and writing its result to `out`.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 from llvmlite import ir
@@ -19,7 +20,7 @@ from ...ir.errors import Loc, LoweringError
 from ...ir.types import Scalar, Struct, Type, Vec
 from . import builders, dicts, loops
 from .cgutils import alloca_entry, for_range, i64, memcpy, sizeof, truth
-from .layout import I1, I8, lltype, vec_type
+from .layout import I1, I8, I32, lltype, vec_type
 from .ops import OP_EMITTERS, cast
 from .runtime_ir import CTX_PTR, declare_runtime
 
@@ -66,6 +67,7 @@ class Lowerer:
     # -- entry point --------------------------------------------------------------------------
 
     def lower_program(self, program: N.Program) -> ir.Function:
+        _ensure_recursion_room(program.body)
         args_ty = ir.LiteralStructType([lltype(p.type) for p in program.params])
         out_ty = lltype(program.body.ty)
         fnty = ir.FunctionType(ir.VoidType(), [CTX_PTR, args_ty.as_pointer(), out_ty.as_pointer()])
@@ -207,6 +209,20 @@ class Lowerer:
         for p, a in zip(lam.params, args, strict=True):
             inner[p.name] = a
         return self.lower(lam.body, inner)
+
+
+def _ensure_recursion_room(body: N.Expr) -> None:
+    # Lowering recurses a few Python frames per tree level (a deep let chain or a long sum).
+    # Python 3.11+ runs these Python-to-Python calls without the C stack, so a higher limit is
+    # safe; it is raised only as far as this program needs, never lowered (as the interpreter).
+    deepest, stack = 0, [(body, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in node.children())
+    needed = 6 * deepest + 1000
+    if sys.getrecursionlimit() < needed:
+        sys.setrecursionlimit(needed)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -352,7 +368,11 @@ def _iterate(L: Lowerer, n: N.Iterate, env) -> ir.Value:
     out = L.apply_lambda(n.func, [state], env)
     nxt = b.extract_value(out, 0)
     state.add_incoming(nxt, b.block)
-    b.cbranch(L.truth(b.extract_value(out, 1)), head, done)
+    # After a runtime error the code goes on with safe values, which may never end the loop
+    # (`assert` gives true): stop iterating once an error is recorded.
+    error = b.load(b.gep(L.ctx, [ir.Constant(I32, 0), ir.Constant(I32, 3)]))
+    go_on = b.and_(L.truth(b.extract_value(out, 1)), b.icmp_signed("==", error, i64(0)))
+    b.cbranch(go_on, head, done)
     b.position_at_end(done)
     return nxt
 
@@ -493,14 +513,28 @@ def _lookup(L: Lowerer, n: N.Op, args, types) -> ir.Value:
 def _slice(L: Lowerer, n: N.Op, args, types) -> ir.Value:
     b = L.builder
     vec = args[0]
-    start = L.index_i64(args[1], types[1])
-    size = L.index_i64(args[2], types[2])
     length = b.extract_value(vec, 1)
-    start = _min_i64(b, b.select(b.icmp_signed("<", start, i64(0)), i64(0), start), length)
-    size = b.select(b.icmp_signed("<", size, i64(0)), i64(0), size)
-    end = _min_i64(b, b.add(start, size), length)
+    # Clamp without overflow: negative signed bounds become 0, then every bound is compared
+    # as unsigned (a u64 above i64's range is just large), and the size is clamped to the
+    # room left after the start rather than added to it.
+    start, size = (_non_negative(L, v, t) for v, t in zip(args[1:], types[1:], strict=True))
+    start = _umin_i64(b, start, length)
+    size = _umin_i64(b, size, b.sub(length, start))
     out = b.insert_value(vec, L.element_ptr(vec, start), 0)
-    return b.insert_value(out, b.sub(end, start), 1)
+    return b.insert_value(out, size, 1)
+
+
+def _non_negative(L: Lowerer, value: ir.Value, t: Scalar) -> ir.Value:
+    """An integer index as an i64 to be read as unsigned: negative signed values become 0."""
+    value = L.index_i64(value, t)
+    if not t.is_signed:
+        return value
+    b = L.builder
+    return b.select(b.icmp_signed("<", value, i64(0)), i64(0), value)
+
+
+def _umin_i64(b, x, y):
+    return b.select(b.icmp_unsigned("<", x, y), x, y)
 
 
 def _assert(L: Lowerer, n: N.Op, args, types) -> ir.Value:

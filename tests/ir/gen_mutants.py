@@ -16,21 +16,28 @@ _HOMOGENEOUS = {n for n, d in OPS.items() if d.arity == 2 and n not in ("lookup"
                                                                             "keyexists")}
 
 
-def ill_typed_mutants(program: Program) -> list[tuple[Program, int]]:
-    """Every single-operand mutation of a typed program (`programs(typed=True)`) that makes it
-    ill-typed, as (mutant, index of the mutated parent node in `program.body.walk()` order).
-
-    The mutant replaces an operand whose type is fixed by its siblings (an operand of a binary
-    operator, a branch of select/if, a vector element, the condition of if, a lookup index)
-    with a literal of another scalar type.
+def mutation_sites(program: Program) -> list[tuple[int, tuple, Scalar]]:
+    """Where a typed program (`programs(typed=True)`) can be made ill-typed by one swap:
+    (index of the parent node in `program.body.walk()` order, the operand's slot, a wrong
+    scalar type for it). The operand is one whose type its siblings fix: an operand of a binary
+    operator, a choice of select, the condition of if, a vector element, a lookup index.
     """
-    out = []
-    for index, node in enumerate(program.body.walk()):
-        for slot, wrong in _mutation_slots(node):
-            literal = Literal(_some_value(wrong), wrong)
-            mutant = _replace_at(program.body, index, _swap(node, slot, literal))
-            out.append((Program(program.params, mutant), index))
-    return out
+    return [(index, slot, wrong) for index, node in enumerate(program.body.walk())
+            for slot, wrong in _mutation_slots(node)]
+
+
+def ill_typed_mutant(program: Program, site: tuple[int, tuple, Scalar]) -> Program:
+    """program with the operand at `site` (from mutation_sites) replaced by a literal of the
+    wrong type."""
+    index, slot, wrong = site
+    node = next(n for k, n in enumerate(program.body.walk()) if k == index)
+    literal = Literal(_some_value(wrong), wrong)
+    return Program(program.params, _replace_at(program.body, index, _swap(node, slot, literal)))
+
+
+def ill_typed_mutants(program: Program) -> list[tuple[Program, int]]:
+    """Every mutant of mutation_sites(program), with the index of its mutated node."""
+    return [(ill_typed_mutant(program, site), site[0]) for site in mutation_sites(program)]
 
 
 def _mutation_slots(node: Expr) -> list[tuple[tuple, Scalar]]:

@@ -6,19 +6,26 @@ strategy lists its simplest choice first, so shrinking moves toward `i32` and fl
 
 from __future__ import annotations
 
+from functools import cache
+
 from daybreak.ir.ops import OPS, NeedsInference, OpTypeError, Unifier
 from daybreak.ir.types import SCALARS, Dict, Scalar, Struct, Type, Vec
 from hypothesis import strategies as st
+
+# Strategy constructors are cached: building (and having hypothesis validate) a new strategy on
+# every draw would be most of the generator's cost.
 
 # Order matters: hypothesis shrinks toward the first entry.
 _SCALAR_ORDER = ("i32", "i64", "f64", "bool", "f32", "i8", "i16", "u8", "u16", "u32", "u64")
 
 
+@cache
 def scalar_types() -> st.SearchStrategy[Scalar]:
     """Any of the eleven scalar types."""
     return st.sampled_from([SCALARS[k] for k in _SCALAR_ORDER])
 
 
+@cache
 def merge_types() -> st.SearchStrategy[Type]:
     """What a merger, a dictmerger value or a vecmerger element may hold: a scalar or a struct
     of one to three scalars."""
@@ -26,12 +33,14 @@ def merge_types() -> st.SearchStrategy[Type]:
     return st.one_of(scalar_types(), scalar_types(), structs)
 
 
+@cache
 def key_types() -> st.SearchStrategy[Type]:
     """Dictionary keys: scalars, sometimes a struct of two scalars."""
     pairs = st.tuples(scalar_types(), scalar_types()).map(lambda fs: Struct(fs))
     return st.one_of(scalar_types(), scalar_types(), scalar_types(), pairs)
 
 
+@cache
 def dict_types(max_depth: int = 1) -> st.SearchStrategy[Dict]:
     """dict[K,V] that some builder can produce: V mergeable (dictmerger) or a vector
     (groupmerger)."""
@@ -40,6 +49,7 @@ def dict_types(max_depth: int = 1) -> st.SearchStrategy[Dict]:
     return st.builds(Dict, key_types(), value)
 
 
+@cache
 def types(max_depth: int = 2, allow_dict: bool = True) -> st.SearchStrategy[Type]:
     """Value types: scalars, vec[T], structs of 1-3 fields, dicts (keys scalar or struct of
     scalars, values a builder can produce)."""
@@ -57,6 +67,7 @@ def types(max_depth: int = 2, allow_dict: bool = True) -> st.SearchStrategy[Type
     return st.one_of(*options)
 
 
+@cache
 def param_types() -> st.SearchStrategy[Type]:
     """Types of program parameters: vec[scalar] (mostly), scalars, vec[struct of scalars],
     and vectors of strings (vec[vec[i8]])."""

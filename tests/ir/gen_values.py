@@ -10,6 +10,7 @@ structs tuples; dicts Python dicts (keys marshalled like values; struct keys are
 from __future__ import annotations
 
 import math
+from functools import cache
 
 import numpy as np
 from daybreak.ir.ops import int_max, int_min
@@ -31,12 +32,14 @@ def structured_dtype(t: Struct) -> np.dtype:
 # Scalars.
 
 
+@cache
 def int_literal_values(t: Scalar) -> st.SearchStrategy[int]:
     lo, hi = int_min(t), int_max(t)
     edges = [v for v in (0, 1, -1, 2, lo, hi, lo + 1, hi - 1) if lo <= v <= hi]
     return st.one_of(st.sampled_from(edges), st.integers(lo, hi))
 
 
+@cache
 def float_values(
     t: Scalar, finite: bool = False, bound: float | None = None, canonical_nan: bool = True
 ) -> st.SearchStrategy[float]:
@@ -62,16 +65,15 @@ def float_values(
     return out
 
 
+@cache
 def scalar_values(
-    t: Scalar, finite: bool = False, bound: float | None = None, literal: bool = False
+    t: Scalar, finite: bool = False, bound: float | None = None
 ) -> st.SearchStrategy:
-    """Python values of scalar type t (bool, int or float)."""
+    """Python values of scalar type t (bool, int or float); `finite` and `bound` apply to
+    floats."""
     if t.kind == "bool":
         return st.booleans()
     if t.is_int:
-        if bound is not None and not literal:
-            b = int(bound)
-            return st.integers(max(int_min(t), -b), min(int_max(t), b))
         return int_literal_values(t)
     return float_values(t, finite, bound)
 
@@ -80,6 +82,7 @@ def scalar_values(
 # Marshalled inputs.
 
 
+@cache
 def values(
     t: Type, length: int | None = None, finite: bool = False, bound: float | None = None
 ) -> st.SearchStrategy:

@@ -2,12 +2,15 @@
 
 A library for property and differential tests (interpreter vs LLVM vs CUDA, optimizer passes):
 
-    >>> from hypothesis import given
-    >>> from tests.ir.generators import programs, values_equal
-    >>> @given(programs(max_nodes=30))
-    ... def test_same(case):
-    ...     program, args = case
-    ...     ...
+    from hypothesis import given
+    from tests.ir.generators import programs, values_difference
+
+    @given(programs(typed=True, max_nodes=40))
+    def test_llvm_agrees_with_interp(case):
+        program, args = case                   # args: marshalled inputs (NumPy arrays, ...)
+        expected = interp.compile(program)(*args)
+        got = llvm.compile(program)(*args)
+        assert values_difference(got, expected, program.body.ty) is None
 
 `programs()` builds trees directly from node constructors (no text), type-directed: every node
 is made for a type the generator chose, so it knows the type of every node (`typed=True` keeps
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, replace
+from functools import cache
 
 from daybreak.ir.nodes import (
     Apply,
@@ -53,24 +57,31 @@ from daybreak.ir.nodes import (
     Sort,
 )
 from daybreak.ir.ops import OPS
+from daybreak.ir.printer import format as format_ir
 from daybreak.ir.types import BOOL, I32, I64, Dict, Func, Scalar, Struct, Type, Vec
 from hypothesis import strategies as st
 
 from .gen_loops import (
     LoopGen,
-    _builders_for,
-    _dict_value_ok,
-    _i64,
-    _is_entry_struct,
-    _len,
-    _lit,
-    _op,
-    _safe_index,
-    _Scope,
+    Scope,
+    builders_for,
+    dict_value_ok,
+    i64_lit,
+    is_entry_struct,
+    len_of,
+    lit,
+    op_node,
+    safe_index,
 )
 
 # Re-exported: the library's public face (see __all__).
-from .gen_mutants import ill_typed_mutants, node_count, strip_types
+from .gen_mutants import (
+    ill_typed_mutant,
+    ill_typed_mutants,
+    mutation_sites,
+    node_count,
+    strip_types,
+)
 from .gen_types import (
     OP_TABLE,
     dict_types,
@@ -92,6 +103,11 @@ from .gen_values import (
     values_equal,
 )
 
+# Identifiers that look like keywords, types, literals or hygienic macro names, to test lexers.
+TRICKY_NAMES = ("letter", "iffy", "lookups", "merger_", "i8x", "f32_", "u64a", "infinity",
+                "nanny", "true_", "falsey", "type_", "macro_", "result_", "for_", "zip_",
+                "iterx", "len_", "e", "E", "x__", "_", "appenders", "tovec_", "L")
+
 # Annotations the generator may attach (name, value-as-source-text); they must print back.
 ANNOTATIONS = (("predicate", "true"), ("impl", "global"), ("loopsize", "100"), ("size", "8"))
 
@@ -111,6 +127,16 @@ class GenConfig:
     dicts: bool = True  # dictionary types and dict builders
     allow_runtime_errors: bool = False  # unguarded lookups and asserts that may fail
     untyped_lambda_params: bool = True  # may leave a lambda's parameter types to inference
+    tricky_names: bool = True  # sometimes name variables like keywords (`letter`, `e5`, `x__3`)
+    compare_dicts: bool = True  # `==`/`!=` between dictionaries
+
+
+_ASCII = st.binary(max_size=6).map(lambda b: bytes(c & 0x7F for c in b))
+
+
+@cache
+def _integers(lo: int, hi: int) -> st.SearchStrategy[int]:
+    return st.integers(lo, hi)
 
 
 class _Gen(LoopGen):
@@ -121,20 +147,37 @@ class _Gen(LoopGen):
         self.draw, self.cfg = draw, cfg
         self.nodes = 0
         self._ids = itertools.count()
+        self.value_names: set[str] = {"x"}
 
     # -- choices (each shrinks toward its first / False option) --------------------------------
 
     def pick(self, options):
-        return self.draw(st.sampled_from(options))
+        return options[self.small(0, len(options) - 1)]
 
     def chance(self, p: float) -> bool:
-        return self.draw(st.integers(0, 99)) >= 100 - round(p * 100)
+        return self.small(0, 99) >= 100 - round(p * 100)
 
     def small(self, lo: int, hi: int) -> int:
-        return self.draw(st.integers(lo, hi))
+        return self.draw(_integers(lo, hi))
 
     def fresh(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids)}"
+
+    def var_name(self) -> str:
+        """A fresh name for a value variable (let, lambda parameter, loop element)."""
+        if self.cfg.tricky_names and self.chance(0.1):
+            name = self.fresh(self.pick(TRICKY_NAMES))
+        else:
+            name = self.fresh("v")
+        self.value_names.add(name)
+        return name
+
+    def shadow_or_fresh(self, scope: Scope) -> str:
+        """Often a fresh name, sometimes one already bound here (shadowing it)."""
+        shadowable = sorted(n for n in scope.vars if n in self.value_names)
+        if shadowable and self.chance(0.3):
+            return self.pick(shadowable)
+        return self.var_name()
 
     def bid(self) -> int:
         return next(self._ids)
@@ -152,7 +195,7 @@ class _Gen(LoopGen):
 
     # -- the entry point: an expression of type t ----------------------------------------------
 
-    def expr(self, t: Type, scope: _Scope, depth: int) -> Expr:
+    def expr(self, t: Type, scope: Scope, depth: int) -> Expr:
         leafy = depth <= 0 or self.nodes >= self.cfg.max_nodes
         options = self._leaves(t, scope)
         if not leafy:
@@ -160,7 +203,7 @@ class _Gen(LoopGen):
         producer = self.pick(options)
         return self.note(producer(t, scope, depth - 1))
 
-    def _leaves(self, t: Type, scope: _Scope) -> list:
+    def _leaves(self, t: Type, scope: Scope) -> list:
         out = [self.base]
         if scope.of_type(t):
             out += [self.var, self.var]
@@ -168,7 +211,7 @@ class _Gen(LoopGen):
             out.append(self.string)
         return out
 
-    def _rich(self, t: Type, scope: _Scope) -> list:
+    def _rich(self, t: Type, scope: Scope) -> list:
         out = [self.let, self.if_, self.getfield, self.lookup_vec, self.apply_direct]
         if isinstance(t, Scalar):
             out += [self.operator] * 6 + [self.cast]
@@ -178,14 +221,14 @@ class _Gen(LoopGen):
                 out.append(self.length)
         if isinstance(t, Vec):
             out += [self.base, self.slice, self.sort]
-            if _is_entry_struct(t.elem, self.cfg.dicts):
+            if is_entry_struct(t.elem, self.cfg.dicts):
                 out.append(self.tovec)
         if isinstance(t, Struct) and len(t.fields) == 2 and t.fields[0] == BOOL:
-            if _dict_value_ok(t.fields[1]) and self.cfg.dicts:
+            if dict_value_ok(t.fields[1]) and self.cfg.dicts:
                 out.append(self.optlookup)
         if t.is_value:
             out += [self.select, self.iterate, self.ascribe] + [self.result_loop] * 3
-        if self.cfg.dicts and _dict_value_ok(t):
+        if self.cfg.dicts and dict_value_ok(t):
             out.append(self.lookup_dict)
         if any(ft.ret == t for ft, _ in scope.funcs.values()):
             out.append(self.apply_bound)
@@ -193,7 +236,7 @@ class _Gen(LoopGen):
 
     # -- leaves -----------------------------------------------------------------------------------
 
-    def base(self, t: Type, scope: _Scope, depth: int) -> Expr:
+    def base(self, t: Type, scope: Scope, depth: int) -> Expr:
         """The plainest expression of type t: a literal, or a literal-like constructor."""
         if isinstance(t, Scalar):
             return self.literal(t)
@@ -206,81 +249,81 @@ class _Gen(LoopGen):
         if isinstance(t, Struct):
             return MakeStruct(tuple(self.expr(f, scope, depth) for f in t.fields), ty=t)
         if isinstance(t, Dict):
-            spec = self.pick(_builders_for(t))
+            spec = self.pick(builders_for(t))
             return Result(NewBuilder(spec, ty=spec), ty=t)
         raise AssertionError(f"no base expression for {t}")
 
     def literal(self, t: Scalar) -> Literal:
-        return _lit(self.draw(scalar_values(t, self.cfg.finite_floats, self.cfg.float_bound,
-                                            literal=True)), t)
+        return lit(self.draw(scalar_values(t, self.cfg.finite_floats, self.cfg.float_bound)), t)
 
-    def var(self, t: Type, scope: _Scope, depth: int) -> Expr:
+    def var(self, t: Type, scope: Scope, depth: int) -> Expr:
         return Ident(self.pick(sorted(scope.of_type(t))), ty=t)
 
-    def string(self, t: Type, scope: _Scope, depth: int) -> Expr:
-        data = self.draw(st.binary(max_size=6).map(lambda b: bytes(c & 0x7F for c in b)))
+    def string(self, t: Type, scope: Scope, depth: int) -> Expr:
+        data = self.draw(_ASCII)
         return Literal(data, t, ty=t)
 
     # -- scalars ----------------------------------------------------------------------------------
 
-    def operator(self, t: Scalar, scope: _Scope, depth: int) -> Expr:
+    def operator(self, t: Scalar, scope: Scope, depth: int) -> Expr:
         choices = OP_TABLE.get(t)
         if not choices:
             return self.literal(t)
         name = self.pick(list(choices))
         arg_t = self.pick(choices[name])
         args = [self.expr(arg_t, scope, depth) for _ in range(OPS[name].arity)]
-        return _op(name, t, *args)
+        return op_node(name, t, *args)
 
-    def cast(self, t: Scalar, scope: _Scope, depth: int) -> Expr:
+    def cast(self, t: Scalar, scope: Scope, depth: int) -> Expr:
         src = self.draw(scalar_types())
         return Cast(t, self.expr(src, scope, depth), ty=t)
 
-    def compare(self, t: Type, scope: _Scope, depth: int) -> Expr:
+    def compare(self, t: Type, scope: Scope, depth: int) -> Expr:
         """`a op b` on any value type (vectors and structs compare lexicographically)."""
         u = self.draw_type(1)
+        if isinstance(u, Dict) and not self.cfg.compare_dicts:
+            u = Vec(u.key)
         names = [n for n in ("==", "!=", "<", "<=", ">", ">=")
                  if not (isinstance(u, Dict) and n not in ("==", "!="))]
         name = self.pick(names)
-        return _op(name, BOOL, self.expr(u, scope, depth), self.expr(u, scope, depth))
+        return op_node(name, BOOL, self.expr(u, scope, depth), self.expr(u, scope, depth))
 
-    def length(self, t: Type, scope: _Scope, depth: int) -> Expr:
+    def length(self, t: Type, scope: Scope, depth: int) -> Expr:
         if self.cfg.dicts and self.chance(0.2):
-            return _len(self.expr(self.draw(dict_types(1)), scope, depth))
-        return _len(self.expr(Vec(self.draw_type(1)), scope, depth))
+            return len_of(self.expr(self.draw(dict_types(1)), scope, depth))
+        return len_of(self.expr(Vec(self.draw_type(1)), scope, depth))
 
-    def tautology(self, t: Type, scope: _Scope, depth: int) -> Expr:
+    def tautology(self, t: Type, scope: Scope, depth: int) -> Expr:
         if self.cfg.allow_runtime_errors:
-            return _op("assert", BOOL, self.expr(BOOL, scope, depth))
+            return op_node("assert", BOOL, self.expr(BOOL, scope, depth))
         vec = self.expr(Vec(self.draw(scalar_types())), scope, depth)
-        cond = _op(">=", BOOL, _len(vec), _i64(0)) if self.chance(0.7) else _lit(True, BOOL)
-        return _op("assert", BOOL, cond)
+        cond = op_node(">=", BOOL, len_of(vec), i64_lit(0)) if self.chance(0.7) else lit(True, BOOL)
+        return op_node("assert", BOOL, cond)
 
-    def dict_query(self, t: Type, scope: _Scope, depth: int) -> Expr:
+    def dict_query(self, t: Type, scope: Scope, depth: int) -> Expr:
         if not self.cfg.dicts:
             return self.literal(BOOL)
         dt = self.draw(dict_types(1))
         d, k = self.expr(dt, scope, depth), self.expr(dt.key, scope, depth)
         if self.chance(0.5):
-            return _op("keyexists", BOOL, d, k)
-        return GetField(_op("optlookup", Struct((BOOL, dt.value)), d, k), 0, ty=BOOL)
+            return op_node("keyexists", BOOL, d, k)
+        return GetField(op_node("optlookup", Struct((BOOL, dt.value)), d, k), 0, ty=BOOL)
 
     # -- any type ---------------------------------------------------------------------------------
 
-    def let(self, t: Type, scope: _Scope, depth: int) -> Expr:
+    def let(self, t: Type, scope: Scope, depth: int) -> Expr:
         if self.chance(0.2):
             return self.let_lambda(t, scope, depth)
         u = self.draw_type(min(depth, self.cfg.max_type_depth))
         value = self.expr(u, scope, depth)
         if self.chance(0.2):
             value = Ascribe(value, u, ty=u)  # `let x: T = e`
-        shadowable = sorted(n for n in scope.vars if n.startswith("v"))
-        name = self.pick(shadowable) if shadowable and self.chance(0.3) else self.fresh("v")
+        name = self.shadow_or_fresh(scope)
         body = self.expr(t, scope.bind(name, u, self.bid()), depth)
         return Let(name, value, body, ty=t)
 
-    def let_lambda(self, t: Type, scope: _Scope, depth: int) -> Expr:
-        params = tuple(Param(self.fresh("v"), self.draw_type(1)) for _ in range(self.small(1, 2)))
+    def let_lambda(self, t: Type, scope: Scope, depth: int) -> Expr:
+        params = tuple(Param(self.var_name(), self.draw_type(1)) for _ in range(self.small(1, 2)))
         ret = t if self.chance(0.7) else self.draw_type(1)
         inner = scope
         for p in params:
@@ -291,38 +334,38 @@ class _Gen(LoopGen):
         body = self.expr(t, scope.bind_func(name, func_t, self.bid()), depth)
         return Let(name, lam, body, ty=t)
 
-    def apply_bound(self, t: Type, scope: _Scope, depth: int) -> Expr:
+    def apply_bound(self, t: Type, scope: Scope, depth: int) -> Expr:
         name = self.pick(sorted(n for n, (ft, _) in scope.funcs.items() if ft.ret == t))
         ft = scope.funcs[name][0]
         args = tuple(self.expr(p, scope, depth) for p in ft.params)
         return Apply(Ident(name, ty=ft), args, ty=t)
 
-    def apply_direct(self, t: Type, scope: _Scope, depth: int) -> Expr:
+    def apply_direct(self, t: Type, scope: Scope, depth: int) -> Expr:
         u = self.draw_type(1)
         typed = not self.cfg.untyped_lambda_params or self.chance(0.7)
-        p = Param(self.fresh("v"), u if typed else None)
+        p = Param(self.var_name(), u if typed else None)
         body = self.expr(t, scope.bind(p.name, u, self.bid()), depth)
         lam = Lambda((p,), body, ty=Func((u,), t))
         return Apply(lam, (self.expr(u, scope, depth),), ty=t)
 
-    def if_(self, t: Type, scope: _Scope, depth: int) -> Expr:
+    def if_(self, t: Type, scope: Scope, depth: int) -> Expr:
         c = self.expr(BOOL, scope, depth)
         return If(c, self.expr(t, scope, depth), self.expr(t, scope, depth), ty=t)
 
-    def select(self, t: Type, scope: _Scope, depth: int) -> Expr:
+    def select(self, t: Type, scope: Scope, depth: int) -> Expr:
         c = self.expr(BOOL, scope, depth)
-        return _op("select", t, c, self.expr(t, scope, depth), self.expr(t, scope, depth))
+        return op_node("select", t, c, self.expr(t, scope, depth), self.expr(t, scope, depth))
 
-    def ascribe(self, t: Type, scope: _Scope, depth: int) -> Expr:
+    def ascribe(self, t: Type, scope: Scope, depth: int) -> Expr:
         return Ascribe(self.expr(t, scope, depth), t, ty=t)
 
-    def getfield(self, t: Type, scope: _Scope, depth: int) -> Expr:
+    def getfield(self, t: Type, scope: Scope, depth: int) -> Expr:
         others = [self.draw_type(1) for _ in range(self.small(0, 2))]
         k = self.small(0, len(others))
         st_t = Struct((*others[:k], t, *others[k:]))
         return GetField(self.expr(st_t, scope, depth), k, ty=t)
 
-    def lookup_vec(self, t: Type, scope: _Scope, depth: int) -> Expr:
+    def lookup_vec(self, t: Type, scope: Scope, depth: int) -> Expr:
         """`lookup(v, i)` with i in range: a loop counter known to fit, or a guarded modulus."""
         vt = Vec(t)
         names = scope.of_type(vt)
@@ -334,81 +377,81 @@ class _Gen(LoopGen):
         inner = scope.bind(tmp, vt, self.bid())
         return Let(tmp, value, self._index(Ident(tmp, ty=vt), t, inner, depth), ty=t)
 
-    def _index(self, vec: Ident, t: Type, scope: _Scope, depth: int) -> Expr:
+    def _index(self, vec: Ident, t: Type, scope: Scope, depth: int) -> Expr:
         counters = scope.safe_counters(vec.name)
         if counters and self.chance(0.6):
             i = Ident(self.pick(sorted(counters)), ty=I64)
             idx = Cast(I32, i, ty=I32) if self.chance(0.2) else i
-            return _op("lookup", t, vec, idx)
+            return op_node("lookup", t, vec, idx)
         raw = self.expr(self.pick([I64, I32, Scalar("u8"), Scalar("i16")]), scope, depth)
         if self.cfg.allow_runtime_errors:
-            return _op("lookup", t, vec, raw)
-        idx = _safe_index(raw, vec)
-        return If(_op(">", BOOL, _len(vec), _i64(0)), _op("lookup", t, vec, idx),
+            return op_node("lookup", t, vec, raw)
+        idx = safe_index(raw, vec)
+        return If(op_node(">", BOOL, len_of(vec), i64_lit(0)), op_node("lookup", t, vec, idx),
                   self.expr(t, scope, depth), ty=t)
 
-    def lookup_dict(self, t: Type, scope: _Scope, depth: int) -> Expr:
+    def lookup_dict(self, t: Type, scope: Scope, depth: int) -> Expr:
         """`lookup(d, k)` guarded by `keyexists`, or `optlookup(d, k).$1`."""
         dt = Dict(self.draw(key_types()), t)
         d, k = self.expr(dt, scope, depth), self.expr(dt.key, scope, depth)
         if self.chance(0.4):
-            return GetField(_op("optlookup", Struct((BOOL, t)), d, k), 1, ty=t)
+            return GetField(op_node("optlookup", Struct((BOOL, t)), d, k), 1, ty=t)
         if self.cfg.allow_runtime_errors:
-            return _op("lookup", t, d, k)
+            return op_node("lookup", t, d, k)
         tmp = self.fresh("t")
         inner = scope.bind(tmp, dt, self.bid())
         ident = Ident(tmp, ty=dt)
-        guarded = If(_op("keyexists", BOOL, ident, k), _op("lookup", t, ident, k),
+        guarded = If(op_node("keyexists", BOOL, ident, k), op_node("lookup", t, ident, k),
                      self.expr(t, inner, depth), ty=t)
         return Let(tmp, d, guarded, ty=t)
 
-    def optlookup(self, t: Struct, scope: _Scope, depth: int) -> Expr:
+    def optlookup(self, t: Struct, scope: Scope, depth: int) -> Expr:
         dt = Dict(self.draw(key_types()), t.fields[1])
-        return _op("optlookup", t, self.expr(dt, scope, depth), self.expr(dt.key, scope, depth))
+        return op_node("optlookup", t, self.expr(dt, scope, depth), self.expr(dt.key, scope, depth))
 
-    def iterate(self, t: Type, scope: _Scope, depth: int) -> Expr:
+    def iterate(self, t: Type, scope: Scope, depth: int) -> Expr:
         """`iterate({init, 0L}, |s| let v = s.$0; {{step, s.$1 + 1L}, s.$1 + 1L < k}).$0`."""
         state_t = Struct((t, I64))
-        s, v = self.fresh("s"), self.fresh("v")
+        s, v = self.fresh("s"), self.var_name()
         s_id = Ident(s, ty=state_t)
         inner = scope.bind(s, state_t, self.bid())
         inner_v = inner.bind(v, t, self.bid())
-        count = _op("+", I64, GetField(s_id, 1, ty=I64), _i64(1))
+        count = op_node("+", I64, GetField(s_id, 1, ty=I64), i64_lit(1))
         step = MakeStruct((self.expr(t, inner_v, depth), count), ty=state_t)
-        more = _op("<", BOOL, count, _i64(self.small(1, 4)))
+        more = op_node("<", BOOL, count, i64_lit(self.small(1, 4)))
         body = Let(v, GetField(s_id, 0, ty=t), MakeStruct((step, more), ty=Struct((state_t, BOOL))),
                    ty=Struct((state_t, BOOL)))
         typed = not self.cfg.untyped_lambda_params or self.chance(0.5)
         param = Param(s, state_t if typed else None)
         lam = Lambda((param,), body, ty=Func((state_t,), Struct((state_t, BOOL))))
-        init = MakeStruct((self.expr(t, scope, depth), _i64(0)), ty=state_t)
+        init = MakeStruct((self.expr(t, scope, depth), i64_lit(0)), ty=state_t)
         return GetField(Iterate(init, lam, ty=state_t), 0, ty=t)
 
     # -- vectors ----------------------------------------------------------------------------------
 
-    def slice(self, t: Vec, scope: _Scope, depth: int) -> Expr:
+    def slice(self, t: Vec, scope: Scope, depth: int) -> Expr:
         ints = [I64, I32, Scalar("i8")]
         start = self.expr(self.pick(ints), scope, depth)
         size = self.expr(self.pick(ints), scope, depth)
-        return _op("slice", t, self.expr(t, scope, depth), start, size)
+        return op_node("slice", t, self.expr(t, scope, depth), start, size)
 
-    def sort(self, t: Vec, scope: _Scope, depth: int) -> Expr:
+    def sort(self, t: Vec, scope: Scope, depth: int) -> Expr:
         a, b = self.fresh("l"), self.fresh("r")
         ka, kb = _sort_key(Ident(a, ty=t.elem)), _sort_key(Ident(b, ty=t.elem))
         if ka is None:
             return self.base(t, scope, depth)
         if self.chance(0.3):
             ka, kb = kb, ka  # descending
-        cmp = _op("select", I32, _op("<", BOOL, ka, kb), _lit(-1, I32),
-                  _op("select", I32, _op("<", BOOL, kb, ka), _lit(1, I32), _lit(0, I32)))
+        cmp = op_node("select", I32, op_node("<", BOOL, ka, kb), lit(-1, I32),
+                  op_node("select", I32, op_node("<", BOOL, kb, ka), lit(1, I32), lit(0, I32)))
         typed = not self.cfg.untyped_lambda_params or self.chance(0.5)
         params = (Param(a, t.elem if typed else None), Param(b, t.elem if typed else None))
         lam = Lambda(params, cmp, ty=Func((t.elem, t.elem), I32))
         return Sort(self.expr(t, scope, depth), lam, ty=t)
 
-    def tovec(self, t: Vec, scope: _Scope, depth: int) -> Expr:
+    def tovec(self, t: Vec, scope: Scope, depth: int) -> Expr:
         k, v = t.elem.fields
-        return _op("tovec", t, self.expr(Dict(k, v), scope, depth))
+        return op_node("tovec", t, self.expr(Dict(k, v), scope, depth))
 
 
 def _sort_key(e: Expr) -> Expr | None:
@@ -423,9 +466,8 @@ def _sort_key(e: Expr) -> Expr | None:
                 return key
         return None
     if isinstance(t, Vec):
-        return _len(e)
+        return len_of(e)
     return None
-
 
 
 # ----------------------------------------------------------------------------------------------
@@ -440,13 +482,13 @@ def programs(draw, *, typed: bool = False, result_type: Type | None = None,
 
     `knobs` are GenConfig fields (max_depth, max_nodes, max_len, ...). With `typed=True` every
     node's `ty` holds the type the generator built it for (otherwise `ty` is None everywhere,
-    as after parsing). `result_type` fixes the type of the body.
+    as after parsing). `result_type` (a value type) fixes the type of the body.
     """
     cfg = replace(config or GenConfig(), **knobs)
     gen = _Gen(draw, cfg)
     n_params = draw(st.integers(0, cfg.max_params))
     params = tuple(Param(f"p{k}", draw(param_types())) for k in range(n_params))
-    scope = _Scope({}, {})
+    scope = Scope({}, {})
     for p in params:
         scope = scope.bind(p.name, p.type, gen.bid())
     t = result_type if result_type is not None else gen.draw_type()
@@ -461,8 +503,6 @@ def programs(draw, *, typed: bool = False, result_type: Type | None = None,
 
 def programs_text(**kwargs):
     """(text, args): `programs(**kwargs)` printed with daybreak.ir.printer.format."""
-    from daybreak.ir.printer import format as format_ir
-
     return programs(**kwargs).map(lambda case: (format_ir(case[0]), case[1]))
 
 
@@ -483,6 +523,8 @@ __all__ = [
     "check_marshalled",
     "strip_types",
     "ill_typed_mutants",
+    "ill_typed_mutant",
+    "mutation_sites",
     "node_count",
     "OP_TABLE",
     "op_result",

@@ -104,8 +104,9 @@ def types(max_depth: int = 2):
     return st.recursive(base, extend, max_leaves=4)
 
 
-def _builder_types():
-    return types().filter(lambda t: t.is_builder and not isinstance(t, Struct))
+_TYPES = types()
+_BUILDER_TYPES = _TYPES.filter(lambda t: t.is_builder and not isinstance(t, Struct))
+_DECLS = list(OPS.values())
 
 
 annotations = st.lists(
@@ -113,33 +114,21 @@ annotations = st.lists(
 ).map(tuple)
 
 
-def _params(n_min: int, n_max: int, typed: bool | None = None):
-    names = st.lists(st.sampled_from(NAMES), min_size=n_min, max_size=n_max, unique=True)
-
-    def with_types(draw_names):
-        return st.tuples(
-            *(
-                (st.none() if typed is False else st.one_of(st.none(), types()))
-                .map(lambda t, n=n: Param(n, t))
-                for n in draw_names
-            )
-        )
-
-    return names.flatmap(with_types)
+@st.composite
+def _params(draw, n_min: int, n_max: int, type_strategy):
+    names = draw(st.lists(st.sampled_from(NAMES), min_size=n_min, max_size=n_max, unique=True))
+    return tuple(Param(n, draw(type_strategy)) for n in names)
 
 
 def _lambdas(body, n_params: int | None = None):
-    params = _params(0, 3) if n_params is None else _params(n_params, n_params)
-    return st.builds(Lambda, params, body)
+    lo, hi = (0, 3) if n_params is None else (n_params, n_params)
+    return st.builds(Lambda, _params(lo, hi, st.one_of(st.none(), _TYPES)), body)
 
 
-def _ops(children):
-    decls = list(OPS.values())
-    return st.sampled_from(decls).flatmap(
-        lambda d: st.lists(children, min_size=d.arity, max_size=d.arity).map(
-            lambda args: Op(d.name, tuple(args))
-        )
-    )
+@st.composite
+def _ops(draw, children):
+    decl = draw(st.sampled_from(_DECLS))
+    return Op(decl.name, tuple(draw(children) for _ in range(decl.arity)))
 
 
 def _iters(children):
@@ -159,6 +148,14 @@ def _with(node, notes):
     return replace(node, annotations=notes)
 
 
+def _let(name: str, value, body) -> Let:
+    # A lambda let-bound under a builtin's name would make the builtin uncallable in its body,
+    # which text cannot say (the printer refuses such trees).
+    if isinstance(value, Lambda) and name in ("exp", "map", "i64"):
+        name = "fn"
+    return Let(name, value, body)
+
+
 def expressions(max_leaves: int = 25):
     leaves = st.one_of(scalar_literals(), st.sampled_from(NAMES).map(Ident))
 
@@ -172,18 +169,18 @@ def expressions(max_leaves: int = 25):
                 st.builds(GetField, children, st.integers(0, 12)),
                 _ops(children),
                 st.builds(Cast, st.sampled_from(list(SCALARS.values())), children),
-                st.builds(Ascribe, children, types()),
-                st.builds(Let, st.sampled_from(NAMES), children, children),
+                st.builds(Ascribe, children, _TYPES),
+                st.builds(_let, st.sampled_from(NAMES), children, children),
                 st.builds(If, children, children, children),
                 _lambdas(children),
                 st.builds(Apply, callee, kids),
                 st.builds(For, _iters(children), children, _lambdas(children, 3)),
                 st.builds(Merge, children, children),
                 st.builds(Result, children),
-                st.builds(NewBuilder, _builder_types(), st.one_of(st.none(), children)),
+                st.builds(NewBuilder, _BUILDER_TYPES, st.one_of(st.none(), children)),
                 st.builds(Iterate, children, _lambdas(children, 1)),
                 st.builds(Sort, children, _lambdas(children, 2)),
-                st.builds(CUDF, st.sampled_from(["udf", "my.mod:f"]), types(), kids),
+                st.builds(CUDF, st.sampled_from(["udf", "my.mod:f"]), _TYPES, kids),
             )
         )
 
@@ -192,10 +189,7 @@ def expressions(max_leaves: int = 25):
 
 def programs_params():
     """Typed, distinct program parameters."""
-    names = st.lists(st.sampled_from(NAMES), max_size=3, unique=True)
-    return names.flatmap(
-        lambda ns: st.tuples(*(types().map(lambda t, n=n: Param(n, t)) for n in ns))
-    )
+    return _params(0, 3, _TYPES)
 
 
 __all__ = ["expressions", "scalar_literals", "types", "programs_params", "annotations"]

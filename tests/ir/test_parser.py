@@ -460,8 +460,16 @@ def test_bound_names_shadow_builtins():
     e = parse_expr("let abs = |x: i32| x; abs(-1)")
     assert e.body == Apply(Ident("abs"), (lit(-1),))
     assert parse_expr("abs(-1)") == Op("abs", (lit(-1),))
-    e = parse_expr("|i64: i32| i64(1)")
-    assert e.body == Apply(Ident("i64"), (lit(1),))
+    # only a name bound to a function can be applied: a value of that name hides nothing
+    e = parse_expr("|i64: i32| i64(i64)")
+    assert e.body == Cast(I64, Ident("i64"))
+    e = parse_expr("let exp = 1.0; exp(exp)")
+    assert e.body == Op("exp", (Ident("exp"),))
+    # an inner value binding hides an outer function of the same name
+    e = parse_expr("let f = |x: i32| x; let abs = 2; (let abs = |y: i32| y; abs(1)) + abs(f(abs))")
+    inner, outer = e.body.body.args
+    assert inner.body == Apply(Ident("abs"), (lit(1),))
+    assert outer == Op("abs", (Apply(Ident("f"), (Ident("abs"),)),))
     # a name bound only in a sibling scope does not shadow
     e = parse_expr("{(|exp| exp)(1), exp(1.0)}")
     assert e.elems[1] == Op("exp", (lit(1.0, F64),))
@@ -513,6 +521,7 @@ def test_error_kinds():
     assert str(_error("1 +")).startswith("1:4: unexpected end of input; expected an operand")
     assert str(_error("1 $ 2")).startswith("1:3: unexpected character '$'")
     assert str(_error("(1")).startswith("1:3: unexpected end of input")
+    assert str(_error('f("abc)')).startswith("1:3: unterminated string literal")
     assert str(_error("vec[i32]")).startswith("1:4: unexpected `[`")
     err = _error("let x = 300c; x")
     assert (err.loc.line, err.loc.col) == (1, 9)

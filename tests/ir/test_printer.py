@@ -66,7 +66,7 @@ def roundtrip(e):
 # Properties.
 
 _settings = settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 
 
@@ -76,7 +76,7 @@ def test_every_expression_roundtrips(e):
     roundtrip(e)
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs_params(), expressions(max_leaves=10), st.sampled_from([20, 60, 100]))
 def test_every_program_roundtrips_at_any_width(params, body, width):
     p = Program(params, body)
@@ -176,7 +176,7 @@ def test_programs():
     assert format(parse("|x:i32|x+1")) == "|x: i32| x + 1"
     assert format(parse("1")) == "1"
     assert format(parse("|| 1")) == "1"
-    assert format(Program((), Lambda((Param("a"),), x))) == "|| |a| x"  # not parameter a
+    assert format(Program((), Lambda((Param("a"),), x))) == "||\n  |a| x"  # not parameter a
     # a body with binders starts on its own line
     p = parse("|v: vec[i32]| result(for(v, merger[i32,+], |b, i, x| merge(b, x)))")
     assert format(p) == "|v: vec[i32]|\n  result(for(v, merger[i32,+], |b, i, x| merge(b, x)))"
@@ -210,6 +210,17 @@ def test_unprintable_trees_say_why():
         format(For((Iter("scalar", x, Literal(0, I64)),), y, Lambda((), y)))
     with pytest.raises(ValueError, match="variable name"):
         format(Ident("for"))
+    # calls whose text would read back as something else
+    lam = Lambda((Param("z"),), x)
+    with pytest.raises(ValueError, match="not the builtin exp"):
+        format(Let("exp", lam, Op("exp", (x,))))
+    with pytest.raises(ValueError, match="read back as the builtin exp"):
+        format(Apply(Ident("exp"), (x,)))
+    with pytest.raises(ValueError, match="read back as the builtin map"):
+        format(Apply(Ident("map"), (x, y)))
+    # ... but a value of a builtin's name hides nothing
+    roundtrip(Let("exp", x, Op("exp", (Ident("exp"),))))
+    roundtrip(Let("exp", lam, Apply(Ident("exp"), (x,))))
     with pytest.raises(ValueError, match="variable name"):
         format(Lambda((Param("a b"),), x))
     with pytest.raises(TypeError):
@@ -240,11 +251,11 @@ def test_a_lambda_last_argument_breaks_after_its_parameters():
 
 def test_deep_and_long_trees_print_in_linear_time():
     # A long chain of lets and a long operator chain; both must print quickly and parse back.
-    body = "".join(f"let x{k} = x{k - 1} + {k};\n" for k in range(1, 2000))
-    p = parse("|x0: i32|\n" + body + "x1999")
+    body = "".join(f"let x{k} = x{k - 1} + {k};\n" for k in range(1, 1000))
+    p = parse("|x0: i32|\n" + body + "x999")
     with deep_recursion():
         assert parse(format(p)) == p
-        e = parse_expr(" + ".join(["1"] * 3000))
+        e = parse_expr(" + ".join(["1"] * 1500))
         assert parse_expr(format(e)) == e
 
 

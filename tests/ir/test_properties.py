@@ -14,16 +14,22 @@ written here, `dev` a fifth of them, `thorough` twenty times as many.
 from __future__ import annotations
 
 import pytest
+from daybreak.backends.interp import InterpBackend
 from daybreak.ir.errors import TypeCheckError, WeldRuntimeError
 from daybreak.ir.nodes import Program
+from daybreak.ir.parser import parse as parse_ir
+from daybreak.ir.printer import format as format_ir
+from daybreak.ir.typecheck import typecheck
 from daybreak.ir.types import Struct, Vec
 from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 
 from .generators import (
     check_marshalled,
-    ill_typed_mutants,
+    ill_typed_mutant,
+    mutation_sites,
     programs,
+    programs_text,
     strip_types,
     types,
     values,
@@ -47,8 +53,6 @@ def untyped(program: Program) -> Program:
 def show(program: Program, args=()) -> None:
     """Attach the program's text (or its repr, if printing fails) to a failing example."""
     try:
-        from daybreak.ir.printer import format as format_ir
-
         note(format_ir(untyped(program)))
     except Exception as e:  # the printer may be what is broken
         note(f"(format failed: {e!r})\n{program!r}")
@@ -56,27 +60,7 @@ def show(program: Program, args=()) -> None:
         note(f"args = {args!r}")
 
 
-def parse_ir(text: str) -> Program:
-    from daybreak.ir.parser import parse
-
-    return parse(text)
-
-
-def format_ir(program: Program) -> str:
-    from daybreak.ir.printer import format
-
-    return format(program)
-
-
-def typecheck(program: Program) -> Program:
-    from daybreak.ir.typecheck import typecheck
-
-    return typecheck(program)
-
-
 def run_interp(program: Program, args):
-    from daybreak.backends.interp import InterpBackend
-
     return InterpBackend().compile(program)(*args)
 
 
@@ -84,7 +68,7 @@ def run_interp(program: Program, args):
 # The generator itself.
 
 
-@examples(100)
+@examples(50)
 @given(programs(typed=True, **_SIZES))
 def test_generator_types_every_node_and_untyped_strips_them(case):
     program, args = case
@@ -146,6 +130,14 @@ def test_print_parse_round_trip(case):
     assert format_ir(parsed) == text
 
 
+@examples(30)
+@given(programs_text(max_nodes=30))
+def test_programs_text_parses_and_is_canonical(case):
+    text, _ = case
+    note(text)
+    assert format_ir(parse_ir(text)) == text
+
+
 # ----------------------------------------------------------------------------------------------
 # Type inference.
 
@@ -168,20 +160,23 @@ def test_typecheck_infers_the_intended_types(case):
 @given(programs(typed=True, **_SIZES), st.data())
 def test_ill_typed_mutants_are_rejected(case, data):
     program, _ = case
-    mutants = ill_typed_mutants(program)
-    assume(mutants)
-    mutant, index = data.draw(st.sampled_from(mutants))
+    sites = mutation_sites(program)
+    assume(sites)
+    site = data.draw(st.sampled_from(sites))
+    mutant = ill_typed_mutant(program, site)
     show(mutant)
     with pytest.raises(TypeCheckError):
         typecheck(untyped(mutant))
-    # From text, the error must point into the program.
+    # From text, the error must point at the mutated expression (or inside it).
     parsed = parse_ir(format_ir(untyped(mutant)))
     with pytest.raises(TypeCheckError) as caught:
         typecheck(parsed)
     loc = caught.value.loc
     assert loc is not None, f"no location on: {caught.value}"
-    locs = {(n.loc.line, n.loc.col) for n in parsed.body.walk() if n.loc is not None}
-    assert (loc.line, loc.col) in locs, f"{loc} is not the location of any node"
+    mutated = next(n for k, n in enumerate(parsed.body.walk()) if k == site[0])
+    inside = {(n.loc.line, n.loc.col) for n in mutated.walk() if n.loc is not None}
+    where = f"{caught.value}\nbut the mutated node is at {mutated.loc}"
+    assert (loc.line, loc.col) in inside, where
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1,0 +1,495 @@
+"""Dictionaries and the dict builders (dictmerger, groupmerger) in LLVM, on the hash tables
+of dict_tables.py.
+
+* dictmerger[K,V,op]: merge finds or adds the key's slot and combines the value in place; its
+  result is the table itself (builders are linear, so updating in place is merging).
+* groupmerger[K,V]: the table of its result, dict[K, vec[V]]. While building, a slot's vector
+  holds {null, group id} and each merge appends {id, value} to the table's log; `result` counts
+  the groups, lays them out in one block in merge order and points each slot's vector at its
+  group.
+* `merge_tables` merges per-thread dict builders of a parallel loop; `fresh_dict_builder` makes
+  them.
+* Reads: len, lookup (a missing key is a located runtime error), keyexists, optlookup (the zero
+  of a dict value is the null table, an empty dict), tovec (sorted by key).
+
+Values cross to and from the host as vectors of {key, value} pairs (`import_value` and
+`export_value`, called by the entry function), so the host never hashes.
+
+Code is generated once per module and type, as internal functions (`db.dict.insert.<tag>`,
+...) that LLVM inlines where it pays.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+from ...ir import nodes as N
+from ...ir.errors import LoweringError
+from ...ir.types import Dict, DictMerger, GroupMerger, Struct, Type, Vec
+from .cgutils import alloca_entry, for_range, i64, memcpy, sizeof, to_bool
+from .dict_keys import check_key_type, compare_keys, contains, function
+from .dict_tables import (
+    COUNT,
+    HASH,
+    KEY,
+    LOG,
+    LOG_CAP,
+    LOG_LEN,
+    VALUE,
+    Table,
+    each_slot,
+    field,
+    find,
+    header_of,
+    insert,
+    memset0,
+    new_table,
+    null,
+    table_of,
+)
+from .layout import I1, I32, I64, VOIDPTR, lltype, vec_type
+from .runtime_ir import CTX_PTR
+
+_OP_NAMES = {"+": "add", "*": "mul", "min": "min", "max": "max"}
+
+
+# ----------------------------------------------------------------------------------------------
+# The dict builders: new, merge, result.
+
+
+def new_dict_builder(L, n: N.NewBuilder, env) -> ir.Value:
+    """dictmerger[K,V,op](hint) and groupmerger[K,V]: a new table."""
+    check_key_type(n.type.key, n.loc)
+    hint = L.lower(n.arg, env) if n.arg is not None else i64(0)
+    return new_table(L, table_of(n.type), hint)
+
+
+def merge_dict_builder(L, n: N.Merge, table: ir.Value, pair: ir.Value) -> None:
+    """merge(b, {k, v}) into a dictmerger or groupmerger."""
+    t = n.builder.ty
+    b = L.builder
+    key, value = b.extract_value(pair, 0), b.extract_value(pair, 1)
+    b.call(_MERGE_FUNCTIONS[type(t)](L, t), [L.ctx, table, key, value])
+
+
+def _dictmerger_merge(L, t: DictMerger) -> ir.Function:
+    tt = table_of(t)
+
+    def emit(L, ctx, table, key, value) -> None:
+        slot, is_new = insert(L, tt, table, key)
+        _combine_into(L, t, slot, is_new, value)
+        L.builder.ret_void()
+
+    name = f"db.dictmerger.merge.{tt.tag}.{_OP_NAMES[t.op]}"
+    args = [CTX_PTR, VOIDPTR, tt.key_ll, tt.value_ll]
+    return function(L, name, ir.VoidType(), args, emit)
+
+
+def _combine_into(L, t: DictMerger, slot, is_new, value) -> None:
+    from .builders import combine  # builders routes dict builders here
+
+    b = L.builder
+    ptr = field(b, slot, VALUE)
+    combined = combine(L, t.op, b.load(ptr), value, t.value)  # a new slot's value is zero
+    b.store(b.select(is_new, value, combined), ptr)
+
+
+def _groupmerger_merge(L, t: GroupMerger) -> ir.Function:
+    tt = table_of(t)
+
+    def emit(L, ctx, table, key, value) -> None:
+        b = L.builder
+        slot, is_new = insert(L, tt, table, key)
+        group = field(b, field(b, slot, VALUE), 1)  # the vector's length holds the group id
+        with b.if_then(is_new):
+            count = b.load(field(b, header_of(b, table), COUNT))
+            b.store(b.sub(count, i64(1)), group)
+        _log_append(L, t, table, b.load(group), value)
+        b.ret_void()
+
+    name = f"db.groupmerger.merge.{tt.tag}"
+    return function(L, name, ir.VoidType(), [CTX_PTR, VOIDPTR, tt.key_ll, lltype(t.value)], emit)
+
+
+_MERGE_FUNCTIONS = {DictMerger: _dictmerger_merge, GroupMerger: _groupmerger_merge}
+
+
+def _log_entry(t: GroupMerger) -> ir.LiteralStructType:
+    return ir.LiteralStructType([I64, lltype(t.value)])
+
+
+def _log_append(L, t: GroupMerger, table, group, value) -> None:
+    b = L.builder
+    entry_ty = _log_entry(t)
+    header = header_of(b, table)
+    length = b.load(field(b, header, LOG_LEN))
+    capacity = b.load(field(b, header, LOG_CAP))
+    with b.if_then(b.icmp_signed(">=", length, capacity), likely=False):
+        doubled = b.mul(capacity, i64(2))
+        bigger = b.select(b.icmp_signed("<", doubled, i64(16)), i64(16), doubled)
+        size = sizeof(b, entry_ty)
+        fresh = L.alloc(b.mul(bigger, size))
+        memcpy(b, fresh, b.load(field(b, header, LOG)), b.mul(length, size))
+        b.store(fresh, field(b, header, LOG))
+        b.store(bigger, field(b, header, LOG_CAP))
+    log = b.bitcast(b.load(field(b, header, LOG)), entry_ty.as_pointer())
+    entry = b.insert_value(ir.Constant(entry_ty, ir.Undefined), group, 0)
+    b.store(b.insert_value(entry, value, 1), b.gep(log, [length]))
+    b.store(b.add(length, i64(1)), field(b, header, LOG_LEN))
+
+
+def dict_builder_result(L, table: ir.Value, t: Type) -> ir.Value:
+    """result(b) of a dictmerger (the table) or a groupmerger (the table, groups laid out)."""
+    if isinstance(t, GroupMerger):
+        tt = table_of(t)
+        name = f"db.groupmerger.result.{tt.tag}"
+        fn = function(L, name, ir.VoidType(), [CTX_PTR, VOIDPTR], _emit_group_result(t))
+        L.builder.call(fn, [L.ctx, table])
+    return table
+
+
+def _emit_group_result(t: GroupMerger):
+    """Counting sort of the log by group id: one block for all values, each group in merge
+    order; each slot's vector then points at its group."""
+    tt = table_of(t)
+
+    def emit(L, ctx, table) -> None:
+        b = L.builder
+        header = header_of(b, table)
+        # A program that gives the builder to `result` twice (not linear) must not lay the
+        # groups out twice: a finished table has log_cap -1.
+        finished = b.icmp_signed("==", b.load(field(b, header, LOG_CAP)), i64(-1))
+        with b.if_then(finished, likely=False):
+            b.ret_void()
+        groups = b.load(field(b, header, COUNT))
+        length = b.load(field(b, header, LOG_LEN))
+        log = b.bitcast(b.load(field(b, header, LOG)), _log_entry(t).as_pointer())
+        starts, ends = L.alloc_array(I64, groups), L.alloc_array(I64, groups)
+        memset0(b, ends, b.mul(groups, i64(8)))
+        with for_range(b, length, "count") as i:
+            at = b.gep(ends, [b.load(field(b, b.gep(log, [i]), 0))])
+            b.store(b.add(b.load(at), i64(1)), at)
+        running = alloca_entry(b, I64)
+        b.store(i64(0), running)
+        with for_range(b, groups, "start") as g:
+            start = b.load(running)
+            b.store(start, b.gep(starts, [g]))
+            b.store(b.add(start, b.load(b.gep(ends, [g]))), running)
+            b.store(start, b.gep(ends, [g]))  # from here on: where the group's next value goes
+        values = L.alloc_array(lltype(t.value), length)
+        with for_range(b, length, "place") as i:
+            entry = b.load(b.gep(log, [i]))
+            at = b.gep(ends, [b.extract_value(entry, 0)])
+            position = b.load(at)
+            b.store(b.extract_value(entry, 1), b.gep(values, [position]))
+            b.store(b.add(position, i64(1)), at)
+
+        def point_at_group(slot) -> None:
+            vec = field(b, slot, VALUE)
+            group = b.load(field(b, vec, 1))
+            start = b.load(b.gep(starts, [group]))
+            b.store(b.gep(values, [start]), field(b, vec, 0))
+            b.store(b.sub(b.load(b.gep(ends, [group])), start), field(b, vec, 1))
+
+        each_slot(L, tt, table, "group")(point_at_group)
+        b.store(i64(-1), field(b, header, LOG_CAP))
+        b.ret_void()
+
+    return emit
+
+
+def fresh_dict_builder(L, t: Type) -> ir.Value:
+    """An empty dictmerger or groupmerger of type `t` (a per-thread copy for a parallel loop).
+    It starts small and grows: the loop's iteration count says nothing about its keys."""
+    return new_table(L, table_of(t), i64(0))
+
+
+def merge_tables(L, dst: ir.Value, src: ir.Value, builder_type: Type) -> None:
+    """Merge the builder `src` into `dst` (both dictmergers or both groupmergers of type
+    `builder_type`, neither yet given to `result`): a dictmerger combines src's value of each
+    key into dst's with the op (dst's value first); a groupmerger appends src's values of
+    each key after dst's, in src's merge order. So merging per-thread builders in loop order
+    gives what one thread would have built. `src` is left as it was."""
+    if not isinstance(builder_type, DictMerger | GroupMerger):
+        raise LoweringError(f"merge_tables merges dict builders, not {builder_type}")
+    tt = table_of(builder_type)
+    kind = "dictmerger" if isinstance(builder_type, DictMerger) else "groupmerger"
+    suffix = f".{_OP_NAMES[builder_type.op]}" if kind == "dictmerger" else ""
+    name = f"db.{kind}.merge_tables.{tt.tag}{suffix}"
+    emit = _MERGE_TABLES[type(builder_type)](builder_type)
+    fn = function(L, name, ir.VoidType(), [CTX_PTR, VOIDPTR, VOIDPTR], emit)
+    L.builder.call(fn, [L.ctx, dst, src])
+
+
+def _merge_dictmergers(t: DictMerger):
+    tt = table_of(t)
+
+    def emit(L, ctx, dst, src) -> None:
+        b = L.builder
+
+        def add(slot) -> None:
+            key = b.load(field(b, slot, KEY))
+            into, is_new = insert(L, tt, dst, key, b.load(field(b, slot, HASH)))
+            _combine_into(L, t, into, is_new, b.load(field(b, slot, VALUE)))
+
+        each_slot(L, tt, src, "merge")(add)
+        b.ret_void()
+
+    return emit
+
+
+def _merge_groupmergers(t: GroupMerger):
+    """src's groups get dst's ids (new groups added), then src's log is appended in order."""
+    tt = table_of(t)
+
+    def emit(L, ctx, dst, src) -> None:
+        b = L.builder
+        src_header = header_of(b, src)
+        ids = L.alloc_array(I64, b.load(field(b, src_header, COUNT)))
+
+        def add(slot) -> None:
+            key = b.load(field(b, slot, KEY))
+            into, is_new = insert(L, tt, dst, key, b.load(field(b, slot, HASH)))
+            group = field(b, field(b, into, VALUE), 1)
+            with b.if_then(is_new):
+                b.store(b.sub(b.load(field(b, header_of(b, dst), COUNT)), i64(1)), group)
+            src_group = b.load(field(b, field(b, slot, VALUE), 1))
+            b.store(b.load(group), b.gep(ids, [src_group]))
+
+        each_slot(L, tt, src, "map")(add)
+        log = b.bitcast(b.load(field(b, src_header, LOG)), _log_entry(t).as_pointer())
+        with for_range(b, b.load(field(b, src_header, LOG_LEN)), "append") as i:
+            entry = b.load(b.gep(log, [i]))
+            group = b.load(b.gep(ids, [b.extract_value(entry, 0)]))
+            _log_append(L, t, dst, group, b.extract_value(entry, 1))
+        b.ret_void()
+
+    return emit
+
+
+_MERGE_TABLES = {DictMerger: _merge_dictmergers, GroupMerger: _merge_groupmergers}
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading dicts: len, lookup, keyexists, optlookup, tovec.
+
+
+def dict_len(L, table: ir.Value, t: Dict) -> ir.Value:
+    fn = function(L, "db.dict.len", I64, [VOIDPTR], _emit_len)
+    return L.builder.call(fn, [table])
+
+
+def _emit_len(L, table) -> None:
+    b = L.builder
+    empty, full = b.append_basic_block("empty"), b.append_basic_block("full")
+    b.cbranch(b.icmp_unsigned("==", table, null(VOIDPTR)), empty, full)
+    b.position_at_end(full)
+    b.ret(b.load(field(b, header_of(b, table), COUNT)))
+    b.position_at_end(empty)
+    b.ret(i64(0))
+
+
+def _value_or_zero(L, tt: Table, slot: ir.Value) -> tuple[ir.Value, ir.Value]:
+    """(found, value): the slot's value, or the zero of V when the slot is null."""
+    b = L.builder
+    found = b.icmp_unsigned("!=", slot, null(slot.type))
+    zero = alloca_entry(b, tt.value_ll)
+    b.store(null(tt.value_ll), zero)
+    return found, b.load(b.select(found, field(b, slot, VALUE), zero))
+
+
+def dict_lookup(L, n: N.Op, args, types) -> ir.Value:
+    tt = table_of(types[0])
+    found, value = _value_or_zero(L, tt, find(L, tt, args[0], args[1]))
+    L.fail_unless(found, "key not found in dictionary", n.loc)
+    return value
+
+
+def dict_keyexists(L, n: N.Op, args, types) -> ir.Value:
+    tt = table_of(types[0])
+    slot = find(L, tt, args[0], args[1])
+    return to_bool(L.builder, L.builder.icmp_unsigned("!=", slot, null(slot.type)))
+
+
+def dict_optlookup(L, n: N.Op, args, types) -> ir.Value:
+    b = L.builder
+    tt = table_of(types[0])
+    found, value = _value_or_zero(L, tt, find(L, tt, args[0], args[1]))
+    out = b.insert_value(ir.Constant(lltype(n.ty), ir.Undefined), to_bool(b, found), 0)
+    return b.insert_value(out, value, 1)
+
+
+def dict_tovec(L, n: N.Op, args, types) -> ir.Value:
+    return tovec(L, args[0], types[0])
+
+
+def tovec(L, table: ir.Value, t: Dict) -> ir.Value:
+    """The entries of a dict as vec[{K,V}], sorted by key (docs/ir.md's total order)."""
+    tt = table_of(t)
+    ret = vec_type(tt.pair)
+    fn = function(L, f"db.dict.tovec.{tt.tag}", ret, [CTX_PTR, VOIDPTR], _emit_tovec(tt))
+    return L.builder.call(fn, [L.ctx, table])
+
+
+def _emit_tovec(tt: Table):
+    def emit(L, ctx, table) -> None:
+        b = L.builder
+        ret = vec_type(tt.pair)
+        empty, full = b.append_basic_block("empty"), b.append_basic_block("full")
+        b.cbranch(b.icmp_unsigned("==", table, null(VOIDPTR)), empty, full)
+        b.position_at_end(empty)
+        b.ret(ir.Constant(ret, [null(tt.pair.as_pointer()), i64(0)]))
+        b.position_at_end(full)
+        count = b.load(field(b, header_of(b, table), COUNT))
+        entries, spare = L.alloc_array(tt.pair, count), L.alloc_array(tt.pair, count)
+        filled = alloca_entry(b, I64)
+        b.store(i64(0), filled)
+
+        def gather(slot) -> None:
+            k = b.load(filled)
+            pair = b.insert_value(ir.Constant(tt.pair, ir.Undefined), b.load(field(b, slot, 1)), 0)
+            pair = b.insert_value(pair, b.load(field(b, slot, VALUE)), 1)
+            b.store(pair, b.gep(entries, [k]))
+            b.store(b.add(k, i64(1)), filled)
+
+        each_slot(L, tt, table, "gather")(gather)
+        data = _merge_sort(L, tt, entries, spare, count)
+        out = b.insert_value(ir.Constant(ret, ir.Undefined), data, 0)
+        b.ret(b.insert_value(out, count, 1))
+
+    return emit
+
+
+def _merge_sort(L, tt: Table, data, spare, count) -> ir.Value:
+    """Bottom-up merge sort of {key, value} pairs by key; returns the buffer that holds the
+    sorted pairs (`data` or `spare`). Keys are distinct, so stability does not arise."""
+    b = L.builder
+    src, dst = alloca_entry(b, data.type), alloca_entry(b, data.type)
+    width = alloca_entry(b, I64)
+    b.store(data, src)
+    b.store(spare, dst)
+    b.store(i64(1), width)
+    head, body, done = (b.append_basic_block(n) for n in ("sort.pass", "sort.body", "sort.done"))
+    b.branch(head)
+    b.position_at_end(head)
+    b.cbranch(b.icmp_signed("<", b.load(width), count), body, done)
+    b.position_at_end(body)
+    w, s, d = b.load(width), b.load(src), b.load(dst)
+    run = b.mul(w, i64(2))
+    runs = b.sdiv(b.add(count, b.sub(run, i64(1))), run)
+    with for_range(b, runs, "run") as r:
+        lo = b.mul(r, run)
+        mid = _smaller(b, b.add(lo, w), count)
+        _merge_runs(L, tt, s, d, lo, mid, _smaller(b, b.add(mid, w), count))
+    b.store(d, src)
+    b.store(s, dst)
+    b.store(run, width)
+    b.branch(head)
+    b.position_at_end(done)
+    return b.load(src)
+
+
+def _smaller(b, x, y):
+    return b.select(b.icmp_signed("<", x, y), x, y)
+
+
+def _merge_runs(L, tt: Table, src, dst, lo, mid, hi) -> None:
+    b = L.builder
+    left, right = alloca_entry(b, I64), alloca_entry(b, I64)
+    b.store(lo, left)
+    b.store(mid, right)
+    with for_range(b, b.sub(hi, lo), "k") as k:
+        i, j = b.load(left), b.load(right)
+        left_live, right_live = b.icmp_signed("<", i, mid), b.icmp_signed("<", j, hi)
+        start = b.block
+        compare, decide = b.append_basic_block("sort.cmp"), b.append_basic_block("sort.take")
+        b.cbranch(b.and_(left_live, right_live), compare, decide)
+        b.position_at_end(compare)
+        key_i = b.extract_value(b.load(b.gep(src, [i])), 0)
+        key_j = b.extract_value(b.load(b.gep(src, [j])), 0)
+        left_first = b.icmp_signed("<=", compare_keys(L, key_i, key_j, tt.key), ir.Constant(I32, 0))
+        compared = b.block
+        b.branch(decide)
+        b.position_at_end(decide)
+        take_left = b.phi(I1)
+        take_left.add_incoming(left_live, start)
+        take_left.add_incoming(left_first, compared)
+        b.store(b.load(b.gep(src, [b.select(take_left, i, j)])), b.gep(dst, [b.add(lo, k)]))
+        b.store(b.select(take_left, b.add(i, i64(1)), i), left)
+        b.store(b.select(take_left, j, b.add(j, i64(1))), right)
+
+
+# ----------------------------------------------------------------------------------------------
+# The host boundary: a dict crosses as an i8* to a vec[{K,V}] of its pairs (at any depth of
+# structs and vectors). The entry function builds tables from its parameters and turns the
+# dicts of its result back into pairs (sorted by key).
+
+
+def import_value(L, value: ir.Value, t: Type) -> ir.Value:
+    """A parameter as the host passed it -> the value the program computes with."""
+    if not contains(t, Dict):
+        return value
+    b = L.builder
+    if isinstance(t, Struct):
+        for i, f in enumerate(t.fields):
+            value = b.insert_value(value, import_value(L, b.extract_value(value, i), f), i)
+        return value
+    if isinstance(t, Vec):
+        return _map_vector(L, value, t.elem, import_value)
+    check_key_type(t.key)
+    tt = table_of(t)
+    pairs = b.load(b.bitcast(value, vec_type(tt.pair).as_pointer()))
+    count = b.extract_value(pairs, 1)
+    table = new_table(L, tt, count)
+    with for_range(b, count, "import") as i:
+        pair = b.load(b.gep(b.extract_value(pairs, 0), [i]))
+        slot, _ = insert(L, tt, table, b.extract_value(pair, 0))
+        b.store(import_value(L, b.extract_value(pair, 1), t.value), field(b, slot, VALUE))
+    return table
+
+
+def export_value(L, value: ir.Value, t: Type) -> ir.Value:
+    """A result as the program computed it -> what the host reads."""
+    if not contains(t, Dict):
+        return value
+    b = L.builder
+    if isinstance(t, Struct):
+        for i, f in enumerate(t.fields):
+            value = b.insert_value(value, export_value(L, b.extract_value(value, i), f), i)
+        return value
+    if isinstance(t, Vec):
+        return _map_vector(L, value, t.elem, export_value)
+    pairs = tovec(L, value, t)
+    if contains(t.value, Dict):
+        pairs = _map_vector(L, pairs, Struct((t.key, t.value)), export_value)
+    box = L.alloc_array(pairs.type, i64(1))
+    b.store(pairs, box)
+    return b.bitcast(box, VOIDPTR)
+
+
+def _map_vector(L, vec: ir.Value, elem: Type, convert) -> ir.Value:
+    """A new vector of `convert(L, x, elem)` for each element x of `vec`."""
+    b = L.builder
+    count = b.extract_value(vec, 1)
+    data = L.alloc_array(lltype(elem), count)
+    with for_range(b, count, "convert") as i:
+        x = b.load(b.gep(b.extract_value(vec, 0), [i]))
+        b.store(convert(L, x, elem), b.gep(data, [i]))
+    return b.insert_value(vec, data, 0)
+
+
+__all__ = [
+    "dict_builder_result",
+    "dict_keyexists",
+    "dict_len",
+    "dict_lookup",
+    "dict_optlookup",
+    "dict_tovec",
+    "export_value",
+    "fresh_dict_builder",
+    "import_value",
+    "merge_dict_builder",
+    "merge_tables",
+    "new_dict_builder",
+    "tovec",
+]
