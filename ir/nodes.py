@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import math
 import struct
+import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 
 from .errors import Loc
@@ -333,3 +335,15 @@ def _map_value(v, fn):
         new = tuple(_map_value(x, fn) for x in v)
         return v if all(a is b for a, b in zip(new, v, strict=True)) else new
     return v
+
+
+@contextmanager
+def deep_recursion(limit: int = 20000):
+    """Allow deep recursion for a while: tree walks (and structural hashing and equality)
+    recurse once per nesting level, and generated programs can nest thousands deep."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)

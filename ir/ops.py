@@ -644,22 +644,36 @@ _declare(
 )
 
 
-def _np_binary(fn):
+def _c_pow(x: float, y: float) -> float:
+    """C99's pow (Annex F). math.pow follows it for special values but raises where C returns
+    a value: a domain error (negative base, non-integer exponent) is NaN, a pole (zero base,
+    negative exponent) and an overflow are infinities with C's signs."""
+    odd = y.is_integer() and abs(y) < 2.0**53 and int(y) % 2 == 1
+    try:
+        return math.pow(x, y)
+    except ValueError:
+        if x == 0.0:
+            return math.copysign(math.inf, x) if odd else math.inf
+        return math.nan
+    except OverflowError:
+        return -math.inf if (x < 0 and odd) else math.inf
+
+
+def _math_binary(fn):
     def evaluate(args, types, result):
-        t = types[0].dtype.type
-        with np.errstate(all="ignore"):
-            return float(fn(t(args[0]), t(args[1])))
+        v = fn(float(args[0]), float(args[1]))
+        return to_f32(v) if types[0].kind == "f32" else v
 
     return evaluate
 
 
-for _name, _fn in {"pow": np.power, "atan2": np.arctan2}.items():
+for _name, _fn in {"pow": _c_pow, "atan2": math.atan2}.items():
     _declare(
         name=_name,
         form="call",
         arity=2,
         type_rule=_same_type_rule(_float, "f32 or f64"),
-        evaluate=_np_binary(_fn),
+        evaluate=_math_binary(_fn),
     )
 
 _declare(

@@ -52,9 +52,9 @@ from .nodes import (
     Op,
     Param,
     Program,
+    deep_recursion,
 )
 from .ops import INFIX_BY_SYMBOL, INFIX_LEVELS, PREFIX_BY_SYMBOL
-from .printer import deep_recursion
 from .resolve import RESERVED, resolve_calls
 from .substitute import NameSupply
 from .types import (

@@ -19,9 +19,7 @@ lambdas) starts its body on the line after the parameters.
 
 from __future__ import annotations
 
-import contextlib
 import re
-import sys
 
 from .layout import (
     HARD,
@@ -63,22 +61,11 @@ from .nodes import (
     Program,
     Result,
     Sort,
+    deep_recursion,
 )
 from .ops import OPS, PREFIX_LEVEL
 from .resolve import RESERVED, callable_names, function_scope
 from .types import Func, Scalar, Type, children
-
-
-@contextlib.contextmanager
-def deep_recursion(limit: int = 20000):
-    """Allow deep recursion for a while: tree walks recurse once per nesting level."""
-    old = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old, limit))
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(old)
-
 
 # ----------------------------------------------------------------------------------------------
 # Precedence levels of printed forms (higher binds tighter). Infix operators use their own

@@ -61,15 +61,17 @@ class TVar(Type):
 
 def typecheck(program: N.Program) -> N.Program:
     """Infer and check the types of `program`; return the typed copy."""
-    return _Checker().check_program(program)
+    with N.deep_recursion():
+        return _Checker().check_program(program)
 
 
 def typecheck_expr(expr: N.Expr, env: dict[str, Type] | None = None) -> N.Expr:
     """Type a lone expression whose free names have the types in `env`."""
     checker = _Checker()
-    typed = checker.infer(expr, dict(env or {}))
-    checker.solve()
-    return checker.finish(typed)
+    with N.deep_recursion():
+        typed = checker.infer(expr, dict(env or {}))
+        checker.solve()
+        return checker.finish(typed)
 
 
 class _Checker(Unifier):

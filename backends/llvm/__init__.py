@@ -20,7 +20,7 @@ import time
 
 from llvmlite import ir
 
-from ...ir.nodes import Program
+from ...ir.nodes import Program, deep_recursion
 from ...ir.typecheck import typecheck
 from ...runtime import cache
 from ...runtime.stats import record
@@ -49,7 +49,15 @@ class LLVMBackend:
         return str(module), errors
 
     def compile(self, program: Program) -> NativeExecutable:
-        hit = self._compiled.get(program)
+        with deep_recursion():
+            return self._compile(program)
+
+    def _compile(self, program: Program) -> NativeExecutable:
+        # Equal programs share code, but runtime errors point into the text a program came
+        # from, so the text is part of the key.
+        loc = program.body.loc
+        key = (program, loc.source if loc is not None else None)
+        hit = self._compiled.get(key)
         if hit is not None:
             record(cache_hits=1)
             return hit
@@ -61,7 +69,7 @@ class LLVMBackend:
         record(compile_seconds=time.perf_counter() - start)
         executable = NativeExecutable(typed, addresses["entry"], errors, text)
         with self._lock:
-            self._compiled[program] = executable
+            self._compiled[key] = executable
         return executable
 
 

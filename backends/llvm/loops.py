@@ -54,9 +54,7 @@ def iteration_source(L, it: N.Iter, env, loop: N.For) -> tuple[ir.Value, Source]
         positive = b.icmp_signed(">", stride, i64(0))
         L.fail_unless(positive, "rangeiter stride must be > 0", loop.loc)
         safe_stride = b.select(positive, stride, i64(1))
-        span = b.sub(end, start)
-        count = b.sdiv(b.add(span, b.sub(safe_stride, i64(1))), safe_stride)
-        count = b.select(b.icmp_signed(">", span, i64(0)), count, i64(0))
+        count = _count(b, start, end, safe_stride)
         return count, Source("range", (start, safe_stride))
     vec = L.lower(it.data, env)
     length = b.extract_value(vec, 1)
@@ -70,9 +68,16 @@ def iteration_source(L, it: N.Iter, env, loop: N.For) -> tuple[ir.Value, Source]
     bad_bounds = "iter bounds out of range (need 0 <= start <= end <= len, stride > 0)"
     L.fail_unless(ok, bad_bounds, loop.loc)
     safe_stride = b.select(ok, stride, i64(1))
-    count = b.sdiv(b.add(b.sub(end, start), b.sub(safe_stride, i64(1))), safe_stride)
-    count = b.select(ok, count, i64(0))
+    count = b.select(ok, _count(b, start, end, safe_stride), i64(0))
     return count, Source("strided", (vec, start, safe_stride))
+
+
+def _count(b: ir.IRBuilder, start, end, stride) -> ir.Value:
+    """ceil((end - start) / stride) for stride > 0, 0 when end <= start — without overflow:
+    the span of two i64s fits in a u64, and (span - 1) / stride + 1 never exceeds it."""
+    span = b.sub(end, start)  # exact as an unsigned number when end > start
+    count = b.add(b.udiv(b.sub(span, i64(1)), stride), i64(1))
+    return b.select(b.icmp_signed(">", end, start), count, i64(0))
 
 
 def lower_for(L, n: N.For, env) -> ir.Value:
