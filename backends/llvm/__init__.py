@@ -20,6 +20,8 @@ import time
 
 from llvmlite import ir
 
+from ...ir.errors import LoweringError
+from ...ir.linearity import check_linear
 from ...ir.nodes import Program, deep_recursion
 from ...ir.typecheck import typecheck
 from ...runtime import cache
@@ -64,6 +66,10 @@ class LLVMBackend:
         start = time.perf_counter()
         ensure_runtime(_jit_cached)
         typed = typecheck(program)
+        problems = check_linear(typed)
+        if problems:
+            # Builders are updated in place here; only linear programs mean the same thing.
+            raise LoweringError(f"not compiled by llvm: {problems[0]}", program.body.loc)
         text, errors = self.lower(typed)
         addresses = _jit_cached(text)
         record(compile_seconds=time.perf_counter() - start)

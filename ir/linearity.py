@@ -1,0 +1,185 @@
+"""Builder linearity: is every builder used once, as Weld requires?
+
+Compiled backends update builders in place, which is the meaning of `merge` only when each
+builder value is used once (merged into, looped over, given to `result`, or returned from a
+loop body). The reference interpreter gives every program a meaning; compiled backends call
+`check_linear` and refuse the others.
+
+    >>> from daybreak.ir import parse, typecheck
+    >>> check_linear(typecheck(parse("let b = appender[i32]; {result(merge(b, 1)), result(b)}")))
+    ["builder 'b' is used more than once"]
+
+The check is conservative and syntactic:
+* a builder variable (a let or a lambda parameter of builder type) is used once on every path:
+  uses in the two branches of an `if` count once, uses of different fields of a struct of
+  builders are different uses;
+* a loop body does not use builders from outside the loop (each iteration would use them);
+* a loop body returns the builder it was given (merged, looped over, or chosen by `if`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from . import nodes as N
+from .types import Type
+
+_MANY = 2
+
+
+def _is_builder(t: Type | None) -> bool:
+    return t is not None and t.is_builder
+
+
+def check_linear(program: N.Program) -> list[str]:
+    """The linearity violations of a typed program (empty when it is linear)."""
+    problems: list[str] = []
+    _check_scope(program.body, problems, _let_bound_lambdas(program.body))
+    return problems
+
+
+def _let_bound_lambdas(expr: N.Expr) -> dict[str, N.Lambda | None]:
+    """name -> the lambda a let binds to it (None when the name is bound to several things)."""
+    found: dict[str, N.Lambda | None] = {}
+    for node in expr.walk():
+        if isinstance(node, N.Let):
+            value = node.value if isinstance(node.value, N.Lambda) else None
+            found[node.name] = value if node.name not in found else None
+    return found
+
+
+def _check_scope(expr: N.Expr, problems: list[str], lambdas) -> None:
+    """Check the builder variables bound anywhere in `expr` and every loop body in it."""
+    for node in expr.walk():
+        if isinstance(node, N.Let) and _is_builder(node.value.ty):
+            _check_uses(node.name, node.body, problems)
+        elif isinstance(node, N.For):
+            lam = node.func
+            builder_param = lam.params[0].name
+            _check_uses(builder_param, lam.body, problems)
+            used = {name for usage in _usages(lam.body) for name, _ in usage}
+            bound_inside = {p.name for p in lam.params} | _bound_names(lam.body)
+            for name in sorted(used - bound_inside):
+                problems.append(f"the loop body uses builder '{name}' from outside the loop")
+            if not _derived_from(lam.body, frozenset([builder_param]), lambdas):
+                problems.append("a loop body must return the builder it was given")
+
+
+def _check_uses(name: str, scope: N.Expr, problems: list[str]) -> None:
+    for usage in _usages(scope):
+        paths = sorted((path, c) for (n, path), c in usage.items() if n == name)
+        if _conflict(paths):
+            problems.append(f"builder '{name}' is used more than once")
+            return
+
+
+def _conflict(paths: list[tuple[tuple[int, ...], int]]) -> bool:
+    """Two uses of one builder conflict when one's field path is a prefix of the other's
+    (`b` and `b.$0`; `b.$0` twice), or one path is used twice."""
+    for i, (p, c) in enumerate(paths):
+        if c > 1:
+            return True
+        for q, _ in paths[i + 1 :]:
+            if q[: len(p)] == p:
+                return True
+    return False
+
+
+_MAX_ALTERNATIVES = 64
+
+
+def _usages(expr: N.Expr) -> list[Counter]:
+    """The possible uses of builder names by `expr`, one Counter of (name, field path) per
+    combination of `if` branches (capped: beyond the cap, branches are merged, which is
+    conservative)."""
+    path = _field_path(expr)
+    if path is not None:
+        name, fields = path
+        return [Counter({(name, fields): 1})]
+    if isinstance(expr, N.If):
+        branches = _usages(expr.then) + _usages(expr.else_)
+        return _product(_usages(expr.cond), branches)
+    if isinstance(expr, N.For):
+        alternatives = [Counter()]
+        for child in expr.children():
+            if child is not expr.func:
+                alternatives = _product(alternatives, _usages(child))
+        repeated = Counter()
+        for usage in _usages(expr.func.body):
+            for key in usage:
+                repeated[key] = _MANY  # used once per iteration
+        return _product(alternatives, [repeated])
+    alternatives = [Counter()]
+    for child in expr.children():
+        alternatives = _product(alternatives, _usages(child))
+    return alternatives
+
+
+def _product(left: list[Counter], right: list[Counter]) -> list[Counter]:
+    out = [a + b for a in left for b in right]
+    if len(out) > _MAX_ALTERNATIVES:
+        merged = Counter()
+        for usage in out:
+            merged |= usage  # the largest count of each key: still flags every conflict
+        out = [merged]
+    return out
+
+
+def _field_path(expr: N.Expr) -> tuple[str, tuple[int, ...]] | None:
+    """`b` -> ("b", ()), `b.$0.$1` -> ("b", (0, 1)) for builder-typed names; else None."""
+    fields: list[int] = []
+    node = expr
+    while isinstance(node, N.GetField) and _is_builder(node.expr.ty):
+        fields.append(node.index)
+        node = node.expr
+    if isinstance(node, N.Ident) and _is_builder(node.ty):
+        return node.name, tuple(reversed(fields))
+    return None
+
+
+def _bound_names(expr: N.Expr) -> set[str]:
+    names = set()
+    for node in expr.walk():
+        if isinstance(node, N.Let):
+            names.add(node.name)
+        elif isinstance(node, N.Lambda):
+            names.update(p.name for p in node.params)
+    return names
+
+
+def _derived_from(expr: N.Expr, names: frozenset[str], lambdas) -> bool:
+    """Whether every builder `expr` returns comes from the builders named in `names` (the
+    loop's builder parameter, and lets bound to builders derived from it)."""
+
+    def derived(e: N.Expr, within: frozenset[str] = names) -> bool:
+        return _derived_from(e, within, lambdas)
+
+    match expr:
+        case N.Ident(name=n):
+            return n in names
+        case N.GetField(expr=inner) | N.Ascribe(expr=inner):
+            return derived(inner)
+        case N.Merge(builder=b) | N.For(builder=b):
+            return derived(b)
+        case N.If(then=a, else_=b):
+            return derived(a) and derived(b)
+        case N.MakeStruct(elems=elems):
+            return all(derived(e) for e in elems if _is_builder(e.ty))
+        case N.Let(name=bound, value=value, body=body):
+            if _is_builder(value.ty) and derived(value):
+                return derived(body, names | {bound})
+            return derived(body, names - {bound})
+        case N.Apply(func=func, args=args):
+            lam = func if isinstance(func, N.Lambda) else None
+            if isinstance(func, N.Ident):
+                lam = lambdas.get(func.name)
+            if lam is None:
+                return False
+            passed = frozenset(
+                p.name
+                for p, a in zip(lam.params, args, strict=True)
+                if _is_builder(a.ty) and derived(a)
+            )
+            return derived(lam.body, passed)
+        case _:
+            return False

@@ -1,0 +1,74 @@
+"""Builder linearity: what compiled backends accept, and what they refuse (then the counted
+fallback runs the program on the interpreter)."""
+
+import numpy as np
+import pytest
+from daybreak.ir import parse, typecheck
+from daybreak.ir.linearity import check_linear
+
+import daybreak as db
+
+LINEAR = [
+    "|v: vec[i64]| result(for(v, appender, |b, i, x| if(x > 1L, merge(b, x), b)))",
+    "|v: vec[i64]| let b = appender[i64]; let b2 = merge(b, 1L); result(merge(b2, 2L))",
+    "|v: vec[i64]| result(for(v, {appender[i64], merger[i64,+]}, |b, i, x|"
+    " {merge(b.$0, x), merge(b.$1, x)}))",
+    "|v: vec[i64]| result(for(v, {{appender[i64], merger[i64,min]}, merger[i64,+]}, |b, i, x|"
+    " {{merge(b.$0.$0, x), merge(b.$0.$1, x)}, merge(b.$1, 1L)}))",
+    "|v: vec[i64]| result(for(v, {merger[i64,+], appender[i64]}, |b, i, x|"
+    " if(x > 0L, {merge(b.$0, x), merge(b.$1, i)}, b)))",
+    "|v: vec[vec[i64]]| result(for(v, appender, |b, i, row| for(row, b, |b2, j, y| merge(b2, y))))",
+    "|v: vec[i64]| let add = |b: appender[i64], x: i64| merge(b, x * 2L);"
+    " result(for(v, appender[i64], |b, i, x| add(b, x)))",
+    "|v: vec[i64]| let b = merger[i64,+]; let b2 = merge(b, 1L); let b3 = merge(b2, 2L); result(b3)",
+]
+
+NONLINEAR = [
+    ("let b = appender[i32]; {result(merge(b, 1)), result(b)}", "used more than once"),
+    (
+        "let b = merger[i32,+]; let c = merge(b, 1); let d = merge(b, 2); result(d)",
+        "used more than once",
+    ),
+    (
+        "|v: vec[i32]| let out = appender[i32]; result(for(v, merger[i32,+], |b, i, x|"
+        " let o = merge(out, x); b))",
+        "from outside the loop",
+    ),
+    (
+        "|v: vec[i32]| result(for(v, appender[i32], |b, i, x| merge(appender[i32], x)))",
+        "must return the builder it was given",
+    ),
+    (
+        "|v: vec[i64]| result(for(v, {appender[i64], appender[i64]}, |b, i, x|"
+        " {merge(b.$0, x), merge(b.$0, x)}))",
+        "used more than once",
+    ),
+]
+
+
+@pytest.mark.parametrize("text", LINEAR)
+def test_linear_programs_are_accepted(text):
+    assert check_linear(typecheck(parse(text))) == []
+
+
+@pytest.mark.parametrize("text,problem", NONLINEAR)
+def test_nonlinear_programs_are_flagged(text, problem):
+    problems = check_linear(typecheck(parse(text)))
+    assert problems and any(problem in p for p in problems), problems
+
+
+def test_llvm_refuses_nonlinear_and_the_fallback_is_counted():
+    before = db.config()
+    try:
+        db.stats(reset=True)
+        f = db.compile("let b = appender[i32]; {result(merge(b, 1)), result(b)}")
+        first, second = f()
+        np.testing.assert_array_equal(first, [1])
+        np.testing.assert_array_equal(second, [])  # the interpreter's functional meaning
+        (reason,) = db.stats()["fallbacks"]
+        assert "used more than once" in reason
+        db.config(strict=True)
+        with pytest.raises(db.ir.LoweringError, match="used more than once"):
+            db.compile("let b = appender[i64]; {result(merge(b, 1L)), result(b)}")
+    finally:
+        db.config(**before)
