@@ -20,7 +20,8 @@ LINEAR = [
     "|v: vec[vec[i64]]| result(for(v, appender, |b, i, row| for(row, b, |b2, j, y| merge(b2, y))))",
     "|v: vec[i64]| let add = |b: appender[i64], x: i64| merge(b, x * 2L);"
     " result(for(v, appender[i64], |b, i, x| add(b, x)))",
-    "|v: vec[i64]| let b = merger[i64,+]; let b2 = merge(b, 1L); let b3 = merge(b2, 2L); result(b3)",
+    "|v: vec[i64]| let b = merger[i64,+]; let b2 = merge(b, 1L);"
+    " let b3 = merge(b2, 2L); result(b3)",
 ]
 
 NONLINEAR = [
