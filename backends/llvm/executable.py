@@ -107,6 +107,10 @@ def _without_copy(value, t: Type, keep: list) -> VecStruct | None:
     the value needs checking or converting."""
     if not isinstance(t, Vec):
         return None
+    if t.elem == STRING:
+        strings = _strings_in(value, keep)
+        if strings is not None:
+            return strings
     if isinstance(value, bytes | bytearray) and t == STRING:
         value = np.frombuffer(value, np.int8)
     if isinstance(value, np.ndarray) and isinstance(t.elem, Vec) and type(value) is np.ndarray:
@@ -134,6 +138,60 @@ def _without_copy(value, t: Type, keep: list) -> VecStruct | None:
         keep.append(array)
         return VecStruct(ctypes.addressof(array), len(items))
     return None
+
+
+_DESCRIPTOR = np.dtype([("data", np.uint64), ("len", np.int64)])  # = VecStruct
+
+
+def _strings_in(value, keep: list) -> VecStruct | None:
+    """Strings (vec[vec[i8]]) in Arrow layout: one byte buffer plus offsets, turned into the
+    native {ptr, len} descriptors with vectorised NumPy (the bytes are not copied again).
+    Takes a pyarrow string/binary array (no nulls), a list of bytes/str, or a NumPy bytes
+    array; None for anything else (checked by the general path)."""
+    try:
+        import pyarrow as pa
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        pa = None
+    if pa is not None and isinstance(value, pa.ChunkedArray):
+        value = value.combine_chunks()
+    if pa is not None and isinstance(value, pa.Array):
+        if value.null_count or not (
+            pa.types.is_string(value.type)
+            or pa.types.is_large_string(value.type)
+            or pa.types.is_binary(value.type)
+            or pa.types.is_large_binary(value.type)
+        ):
+            return None
+        _, offsets_buf, data_buf = value.buffers()[:3]
+        wide = pa.types.is_large_string(value.type) or pa.types.is_large_binary(value.type)
+        offsets = np.frombuffer(offsets_buf, np.int64 if wide else np.int32)
+        offsets = offsets[value.offset : value.offset + len(value) + 1].astype(np.int64)
+        base = data_buf.address if data_buf is not None else 0
+        keep.append(value)
+    elif isinstance(value, list | tuple) and all(isinstance(v, bytes | str) for v in value):
+        encoded = [v.encode() if isinstance(v, str) else v for v in value]
+        data = np.frombuffer(b"".join(encoded) or b"\0", np.uint8)
+        lengths = np.fromiter(map(len, encoded), np.int64, len(encoded))
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        base = data.ctypes.data
+        keep.append(data)
+    elif isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind == "S":
+        value = np.ascontiguousarray(value)
+        width = value.dtype.itemsize
+        lengths = np.char.str_len(value).astype(np.int64) if len(value) else np.zeros(0, np.int64)
+        starts = np.arange(len(value), dtype=np.int64) * width
+        descriptors = np.empty(len(value), _DESCRIPTOR)
+        descriptors["data"] = value.ctypes.data + starts
+        descriptors["len"] = lengths
+        keep.extend([value, descriptors])
+        return VecStruct(descriptors.ctypes.data, len(value))
+    else:
+        return None
+    descriptors = np.empty(len(offsets) - 1, _DESCRIPTOR)
+    descriptors["data"] = base + offsets[:-1].astype(np.uint64)
+    descriptors["len"] = np.diff(offsets)
+    keep.append(descriptors)
+    return VecStruct(descriptors.ctypes.data, len(descriptors))
 
 
 def _same_fields(dtype: np.dtype, t: Struct) -> bool:
