@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, fields
 @dataclass
 class Settings:
     threads: int = os.cpu_count() or 1  # worker threads for top-level loops
+    grain: int = 1 << 14  # fewest loop iterations worth giving a thread of their own
     backend: str = "llvm"  # the backend db.compile uses when none is named
     strict: bool = False  # make every fallback an error instead of a counted detour
 
@@ -24,15 +25,15 @@ SETTINGS = Settings()
 
 
 def config(**changes) -> dict:
-    """Change settings (`threads=`, `backend=`, `strict=`); returns the settings as they were
-    before.
+    """Change settings (`threads=`, `grain=`, `backend=`, `strict=`); returns the settings as
+    they were before.
     With no arguments, returns the current settings."""
     before = asdict(SETTINGS)
     known = {f.name for f in fields(Settings)}
     for name, value in changes.items():
         if name not in known:
             raise TypeError(f"unknown setting {name!r} (known: {', '.join(sorted(known))})")
-        if name == "threads" and (not isinstance(value, int) or value < 1):
-            raise ValueError(f"threads must be a positive int, not {value!r}")
+        if name in ("threads", "grain") and (not isinstance(value, int) or value < 1):
+            raise ValueError(f"{name} must be a positive int, not {value!r}")
         setattr(SETTINGS, name, value)
     return before

@@ -6,7 +6,6 @@ import pkgutil
 
 import pytest
 
-
 # The subpackages live in top-level folders (see pyproject.toml), so walk each one.
 SUBPACKAGES = ["daybreak", "daybreak.ir", "daybreak.backends", "daybreak.runtime"]
 

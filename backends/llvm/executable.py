@@ -68,7 +68,7 @@ class NativeExecutable(Executable):
                 for value, p in zip(args, self._params, strict=True)
             )
         )
-        ctx = Context(threads=SETTINGS.threads)
+        ctx = Context(threads=SETTINGS.threads, grain=SETTINGS.grain)
         out = self._out_type()
         # ctypes releases the GIL for the duration of the native call.
         self._entry(ctypes.addressof(ctx), ctypes.addressof(packed), ctypes.addressof(out))

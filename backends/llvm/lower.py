@@ -17,7 +17,7 @@ from llvmlite import ir
 
 from ...ir import nodes as N
 from ...ir.errors import Loc, LoweringError
-from ...ir.types import Scalar, Struct, Type, Vec
+from ...ir.types import Dict, Scalar, Struct, Type, Vec
 from . import builders, dicts, loops
 from .cgutils import alloca_entry, for_range, i64, memcpy, sizeof, truth
 from .layout import I1, I8, I32, lltype, vec_type
@@ -131,6 +131,12 @@ class Lowerer:
             if t.is_signed:
                 return bld.icmp_signed(op, a, b)
             return bld.icmp_unsigned(op, a, b)
+        if isinstance(t, Dict):
+            # equal dicts have the same entries: compare the key-sorted entry vectors
+            from . import dicts
+
+            pairs = Vec(Struct((t.key, t.value)))
+            return self.compare(op, dicts.tovec(self, a, t), dicts.tovec(self, b, t), pairs)
         order = self.three_way(a, b, t)  # i32: -1, 0, 1, or 2 when unordered
         c = ir.Constant(order.type, 0)
         two = ir.Constant(order.type, 2)

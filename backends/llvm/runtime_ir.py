@@ -2,7 +2,8 @@
 
 Program modules only declare these functions; MCJIT links them to the runtime module.
 
-A run gets a context `ctx` = {i8** allocations, i64 count, i64 capacity, i64 error, i64 threads}
+A run gets a context `ctx` = {i8** allocations, i64 count, i64 capacity, i64 error, i64 threads,
+i64 grain}
 (each worker thread of a parallel loop gets its own, adopted by the main one after the join):
 
 * `db_alloc(ctx, nbytes)` mallocs and records the block, so that after the run the host frees
@@ -13,10 +14,10 @@ A run gets a context `ctx` = {i8** allocations, i64 count, i64 capacity, i64 err
 * `db_adopt(ctx, worker_ctx)` moves a worker's allocations into `ctx` and keeps the first
   error (workers are adopted in loop order, so "first" means first in the loop);
 * `db_parallel_for(ctx, body, fresh, merge, env, slot, slot_size, count)` runs a top-level
-  loop: it splits [0, count) into one contiguous range per thread (at least
-  MIN_ITERATIONS_PER_THREAD each), gives threads 1.. an empty builder made by `fresh`, runs them
-  on pthreads and range 0 on the calling thread into the loop's own builder (`slot`), joins,
-  and merges the thread builders into `slot` in thread order with `merge`.
+  loop: it splits [0, count) into one contiguous range per thread (at least `grain`
+  iterations each, db.config(grain=...)), gives threads 1.. an empty builder made by
+  `fresh`, runs them on pthreads and range 0 on the calling thread into the loop's own
+  builder (`slot`), joins, and merges the thread builders into `slot` in thread order.
 """
 
 from __future__ import annotations
@@ -29,9 +30,7 @@ from llvmlite import ir
 from .cgutils import declare, for_range, i64
 from .layout import I32, I64, VOIDPTR
 
-MIN_ITERATIONS_PER_THREAD = 1 << 14
-
-CTX = ir.LiteralStructType([VOIDPTR.as_pointer(), I64, I64, I64, I64])
+CTX = ir.LiteralStructType([VOIDPTR.as_pointer(), I64, I64, I64, I64, I64])
 CTX_PTR = CTX.as_pointer()
 
 # void body(ctx*, env*, start, end, builder_slot*)
@@ -70,6 +69,7 @@ class Context(ctypes.Structure):
         ("capacity", ctypes.c_int64),
         ("error", ctypes.c_int64),
         ("threads", ctypes.c_int64),
+        ("grain", ctypes.c_int64),
     ]
 
 
@@ -177,7 +177,8 @@ def _build_parallel_for(module, malloc, free, adopt) -> None:
     fn, b = _define(module, "db_parallel_for")
     ctx, body, fresh, merge, env, slot, slot_size, count = fn.args
     threads = b.load(_field(b, ctx, 4))
-    by_size = b.sdiv(count, i64(MIN_ITERATIONS_PER_THREAD))
+    grain = b.load(_field(b, ctx, 5))
+    by_size = b.sdiv(count, b.select(b.icmp_signed("<", grain, i64(1)), i64(1), grain))
     nthreads = b.select(b.icmp_signed("<", by_size, threads), by_size, threads)
     nthreads = b.select(b.icmp_signed("<", nthreads, i64(1)), i64(1), nthreads)
     with b.if_else(b.icmp_signed("<=", nthreads, i64(1))) as (single, multi):
@@ -198,8 +199,9 @@ def _build_parallel_for(module, malloc, free, adopt) -> None:
                 t = b.add(k, i64(1))
                 task = b.gep(tasks, [t])
                 own_slot = b.gep(slots, [b.mul(t, slot_size)])
-                zero = ir.Constant(CTX, [ir.Constant(CTX.elements[0], None), *[i64(0)] * 4])
-                b.store(b.insert_value(zero, threads, 4), _field(b, task, 0))
+                zero = ir.Constant(CTX, [ir.Constant(CTX.elements[0], None), *[i64(0)] * 5])
+                own_ctx = b.insert_value(b.insert_value(zero, threads, 4), grain, 5)
+                b.store(own_ctx, _field(b, task, 0))
                 b.store(body, _field(b, task, 1))
                 b.store(env, _field(b, task, 2))
                 b.store(bound(t), _field(b, task, 3))

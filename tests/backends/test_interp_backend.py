@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from daybreak.backends import get_backend
 from daybreak.backends.base import Backend, Executable
 from daybreak.backends.interp import InterpBackend

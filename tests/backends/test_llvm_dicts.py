@@ -8,14 +8,14 @@ import math
 
 import numpy as np
 import pytest
-from daybreak.backends.llvm import LLVMBackend, builders, dicts, loops
-from daybreak.ir.errors import WeldRuntimeError
-from daybreak.ir.parser import parse
-from daybreak.ir.types import DictMerger, GroupMerger, Scalar, Struct
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import daybreak as db
+from daybreak.backends.llvm import LLVMBackend, builders, dicts, loops
+from daybreak.ir.errors import WeldRuntimeError
+from daybreak.ir.parser import parse
+from daybreak.ir.types import DictMerger, GroupMerger, Scalar, Struct
 
 NAN = math.nan
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from functools import cache
 
+from hypothesis import strategies as st
+
 from daybreak.ir.ops import OPS, NeedsInference, OpTypeError, Unifier
 from daybreak.ir.types import SCALARS, Dict, Scalar, Struct, Type, Vec
-from hypothesis import strategies as st
 
 # Strategy constructors are cached: building (and having hypothesis validate) a new strategy on
 # every draw would be most of the generator's cost.

@@ -13,10 +13,11 @@ import math
 from functools import cache
 
 import numpy as np
-from daybreak.ir.ops import int_max, int_min
-from daybreak.ir.types import Dict, Scalar, Struct, Type, Vec
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+
+from daybreak.ir.ops import int_max, int_min
+from daybreak.ir.types import Dict, Scalar, Struct, Type, Vec
 
 
 def _is_flat_struct(t: Type) -> bool:

@@ -36,6 +36,8 @@ import itertools
 from dataclasses import dataclass, replace
 from functools import cache
 
+from hypothesis import strategies as st
+
 from daybreak.ir.nodes import (
     Apply,
     Ascribe,
@@ -59,7 +61,6 @@ from daybreak.ir.nodes import (
 from daybreak.ir.ops import OPS
 from daybreak.ir.printer import format as format_ir
 from daybreak.ir.types import BOOL, I32, I64, Dict, Func, Scalar, Struct, Type, Vec
-from hypothesis import strategies as st
 
 from .gen_loops import (
     LoopGen,

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+from hypothesis import strategies as st
+
 from daybreak.ir.nodes import (
     CUDF,
     Apply,
@@ -53,7 +55,6 @@ from daybreak.ir.types import (
     Vec,
     VecMerger,
 )
-from hypothesis import strategies as st
 
 # Value names: some are also builtin names (`exp`, `map`, `i64`), which is fine where they are
 # not called.

@@ -7,6 +7,9 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from daybreak.ir import nodes as N
 from daybreak.ir.errors import WeldRuntimeError
 from daybreak.ir.interp import compile_program, int_to_f32, interpret
@@ -14,8 +17,6 @@ from daybreak.ir.ops import int_max, int_min, wrap_int
 from daybreak.ir.parser import parse
 from daybreak.ir.typecheck import typecheck
 from daybreak.ir.types import F64, I32, I64, INTS, SCALARS
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 SUFFIX = {"i8": "c", "i16": "si", "i32": "", "i64": "L", "u8": "u8", "u16": "u16"}
 SUFFIX.update({"u32": "u32", "u64": "u64"})

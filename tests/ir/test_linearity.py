@@ -3,10 +3,10 @@ fallback runs the program on the interpreter)."""
 
 import numpy as np
 import pytest
-from daybreak.ir import parse, typecheck
-from daybreak.ir.linearity import check_linear
 
 import daybreak as db
+from daybreak.ir import parse, typecheck
+from daybreak.ir.linearity import check_linear
 
 LINEAR = [
     "|v: vec[i64]| result(for(v, appender, |b, i, x| if(x > 1L, merge(b, x), b)))",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from daybreak.ir.errors import ParseError
 from daybreak.ir.nodes import Ident, Let, Literal, Op
 from daybreak.ir.parser import parse, parse_expr

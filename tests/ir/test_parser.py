@@ -7,6 +7,8 @@ import math
 import struct
 
 import pytest
+from lark import Lark
+
 from daybreak.ir.errors import ParseError
 from daybreak.ir.nodes import (
     CUDF,
@@ -57,7 +59,6 @@ from daybreak.ir.types import (
     Vec,
     VecMerger,
 )
-from lark import Lark
 
 x, y, z = Ident("x"), Ident("y"), Ident("z")
 

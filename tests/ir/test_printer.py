@@ -12,6 +12,9 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from daybreak.ir.nodes import (
     CUDF,
     Apply,
@@ -45,8 +48,6 @@ from daybreak.ir.types import (
     Func,
     Vec,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from .syntax_trees import expressions, programs_params, scalar_literals, types
 

@@ -14,6 +14,9 @@ written here, `dev` a fifth of them, `thorough` twenty times as many.
 from __future__ import annotations
 
 import pytest
+from hypothesis import assume, given, note, settings
+from hypothesis import strategies as st
+
 from daybreak.backends.interp import InterpBackend
 from daybreak.ir.errors import TypeCheckError, WeldRuntimeError
 from daybreak.ir.nodes import Program
@@ -21,8 +24,6 @@ from daybreak.ir.parser import parse as parse_ir
 from daybreak.ir.printer import format as format_ir
 from daybreak.ir.typecheck import typecheck
 from daybreak.ir.types import Struct, Vec
-from hypothesis import assume, given, note, settings
-from hypothesis import strategies as st
 
 from .generators import (
     check_marshalled,
@@ -93,6 +94,7 @@ def test_values_equal_on_floats_nan_and_dicts():
     import math
 
     import numpy as np
+
     from daybreak.ir.types import F32, F64, I64, Dict
 
     nan = math.nan

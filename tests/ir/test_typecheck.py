@@ -1,6 +1,7 @@
 """Type inference and the verifier: what is inferred, and what is rejected (message + location)."""
 
 import pytest
+
 from daybreak.ir import builder as B
 from daybreak.ir import nodes as N
 from daybreak.ir.errors import TypeCheckError

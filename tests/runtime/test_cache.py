@@ -5,9 +5,8 @@ import subprocess
 import sys
 import textwrap
 
-from daybreak.runtime import cache
-
 import daybreak as db
+from daybreak.runtime import cache
 
 PROGRAM = "|v: vec[i64]| result(for(v, merger[i64,+], |b, i, x| merge(b, x * 3L)))"
 

@@ -7,6 +7,9 @@ import math
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from daybreak.ir.types import (
     BOOL,
     F32,
@@ -25,8 +28,6 @@ from daybreak.ir.types import (
     Vec,
 )
 from daybreak.runtime.marshal import call_python_udf, from_interp, to_interp
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 INT_RANGES = {
     "i8": (-(2**7), 2**7 - 1),

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from daybreak.ir.types import SCALAR_DTYPES, SIGNED_INTS
 
 
