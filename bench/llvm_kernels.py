@@ -44,11 +44,22 @@ def memory_bound(log2n: int, threads: int) -> str:
     db_bw = 3 * a.nbytes / t_db  # three inputs read once
     rows = [
         ("NumPy copy (bandwidth probe)", f"{t_copy * 1e3:.1f}", f"{copy_bw / 1e9:.1f}", "1.00"),
-        ("daybreak llvm sum(a*b+c)", f"{t_db * 1e3:.1f}", f"{db_bw / 1e9:.1f}", f"{db_bw / copy_bw:.2f}"),
-        ("NumPy (a*b+c).sum()", f"{t_np * 1e3:.1f}", f"{3 * a.nbytes / t_np / 1e9:.1f}", f"{3 * a.nbytes / t_np / copy_bw:.2f}"),
+        (
+            "daybreak llvm sum(a*b+c)",
+            f"{t_db * 1e3:.1f}",
+            f"{db_bw / 1e9:.1f}",
+            f"{db_bw / copy_bw:.2f}",
+        ),
+        (
+            "NumPy (a*b+c).sum()",
+            f"{t_np * 1e3:.1f}",
+            f"{3 * a.nbytes / t_np / 1e9:.1f}",
+            f"{3 * a.nbytes / t_np / copy_bw:.2f}",
+        ),
     ]
     head = f"### Memory-bound fused loop: n = 2^{log2n} f64, threads = {threads}\n\n"
-    note = f"\n\ndaybreak is {t_np / t_db:.1f}x NumPy; bandwidth fraction {db_bw / copy_bw:.0%} (bar: 80%)."
+    ratio, fraction = t_np / t_db, db_bw / copy_bw
+    note = f"\n\ndaybreak is {ratio:.1f}x NumPy; bandwidth fraction {fraction:.0%} (bar: 80%)."
     return head + table(rows, ("what", "ms", "GB/s", "fraction of copy bandwidth")) + note
 
 
@@ -82,8 +93,13 @@ def compile_times() -> str:
         env = {**os.environ, "DAYBREAK_CACHE_DIR": folder}
         text = MAP_REDUCE.format(k=7)
         runs = [
-            subprocess.run([sys.executable, "-c", CHILD, text], env=env, capture_output=True,
-                           text=True, check=True).stdout.split()
+            subprocess.run(
+                [sys.executable, "-c", CHILD, text],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()
             for _ in range(3)
         ]
     disk = min(float(r[0]) for r in runs[1:])

@@ -57,8 +57,7 @@ WELL_TYPED = [
     ),
     ("result(for(rangeiter(0L, 10L, 2L), appender, |b, i, x| merge(b, x)))", "vec[i64]"),
     (
-        "|v: vec[f64]| result(for(iter(v, 0L, len(v), 2L), merger[f64,+], |b, i, x| "
-        "merge(b, x)))",
+        "|v: vec[f64]| result(for(iter(v, 0L, len(v), 2L), merger[f64,+], |b, i, x| merge(b, x)))",
         "f64",
     ),
     ("iterate({0L, 1L}, |s| {{s.$0 + 1L, s.$1 * 2L}, s.$0 < 10L}).$1", "i64"),
@@ -71,8 +70,7 @@ WELL_TYPED = [
     ("let e = []: vec[f64]; len(e)", "i64"),
     ("cudf[my_fn, vec[f64]](1L, 2.0)", "vec[f64]"),
     (
-        "|v: vec[vec[i8]]| result(for(v, dictmerger[vec[i8],i64,+], |b, i, s| "
-        "merge(b, {s, 1L})))",
+        "|v: vec[vec[i8]]| result(for(v, dictmerger[vec[i8],i64,+], |b, i, s| merge(b, {s, 1L})))",
         "dict[vec[i8],i64]",
     ),
     ("|x: {i32, {f64, bool}}| x.$1.$0", "f64"),
@@ -153,11 +151,23 @@ ILL_TYPED = [
     ("if(true, 2, 3L)", "the branches of if have different types: i32 and i64", (1, 1)),
     ("{1, 2}.$2", "{i32,i32} has no field $2", (1, 1)),
     ("(1).$0", "field access .$0 needs a struct, not i32", (1, 1)),
-    ("|x: i32| lookup(x, 0L)", "lookup: the first argument of lookup must be a vec or a dict", (1, 10)),
+    (
+        "|x: i32| lookup(x, 0L)",
+        "lookup: the first argument of lookup must be a vec or a dict",
+        (1, 10),
+    ),
     ("|v: vec[i32]| lookup(v, 1.0)", "lookup: a vector index must be an integer, not f64", (1, 15)),
     ("|d: dict[i32,i32]| lookup(d, 1L)", "the key have different types: i64 and i32", (1, 20)),
-    ("|x: i64| for(x, appender, |b, i, y| merge(b, y))", "the data of for must be a vector", (1, 10)),
-    ("|v: vec[i32]| for(v, 1, |b, i, x| b)", "the builder of for must be a builder, not i32", (1, 22)),
+    (
+        "|x: i64| for(x, appender, |b, i, y| merge(b, y))",
+        "the data of for must be a vector",
+        (1, 10),
+    ),
+    (
+        "|v: vec[i32]| for(v, 1, |b, i, x| b)",
+        "the builder of for must be a builder, not i32",
+        (1, 22),
+    ),
     (
         "|v: vec[i32]| result(for(v, appender[i32], |b, i, x| 5))",
         "the loop body returns i32 but the builder is appender[i32]",
@@ -176,7 +186,11 @@ ILL_TYPED = [
     ("appender[i32]", "a program must return a value, not appender[i32]", (1, 1)),
     ("result(appender)", "cannot infer the type of this expression", (1, 1)),
     ("iterate(1, |x| x + 1)", "the function of iterate must return {i32,bool}, not i32", (1, 16)),
-    ("|v: vec[i32]| sort(v, |a, b| a < b)", "the comparator of sort must return i32, not bool", (1, 30)),
+    (
+        "|v: vec[i32]| sort(v, |a, b| a < b)",
+        "the comparator of sort must return i32, not bool",
+        (1, 30),
+    ),
     ("[1, 2.0]", "vector elements have different types: i32 and f64", (1, 5)),
     ("let f = |x: i32| x; f(1.0)", "argument 1 has type f64 but the function takes i32", (1, 23)),
     ("let x = 1; x(2)", "only functions can be applied, not i32", (1, 12)),
@@ -222,8 +236,6 @@ def test_builder_api_nodes_without_location_still_report():
 
 
 def test_merger_struct_values():
-    t = body_type(
-        "|v: vec[f64]| result(for(v, merger[{f64,i64},+], |b, i, x| merge(b, {x, 1L})))"
-    )
+    t = body_type("|v: vec[f64]| result(for(v, merger[{f64,i64},+], |b, i, x| merge(b, {x, 1L})))")
     assert t == "{f64,i64}"
     assert Merger(Struct((F64, I64)), "+").result_type == Struct((F64, I64))
