@@ -30,6 +30,7 @@ class RegisteredUdf:
     fn: Callable
     arg_types: tuple[Type, ...] | None = None
     ret_type: Type | None = None
+    address: int | None = None  # a native function (Weld's convention), called directly
 
     def __call__(self, *args):
         return self.fn(*args)
@@ -53,13 +54,31 @@ def register_udf(
     fn: Callable | None = None,
     arg_types: Sequence[Type | str] | None = None,
     ret_type: Type | str | None = None,
+    *,
+    address: int | None = None,
 ):
     """Register `fn` as the function `cudf[name, T](...)` calls; returns `fn`.
 
     Without `fn` it is a decorator: `@register_udf("clip01")`. `arg_types` and `ret_type`
     (types, or type text such as "vec[f64]") are optional; when given, calls are checked
     against them.
+
+    A native function is registered by its `address` (e.g. `ctypes.cast(lib.f,
+    ctypes.c_void_p).value`) with its `arg_types` and `ret_type`; it follows Weld's
+    convention, `void f(T1* a1, ..., R* out)`. Compiled code calls it directly, the
+    interpreter through ctypes.
     """
+    if address is not None:
+        if fn is not None or arg_types is None or ret_type is None:
+            raise TypeError("a native UDF takes an address, arg_types and ret_type (no fn)")
+        from .native import native_caller
+
+        args = tuple(_as_type(t) for t in arg_types)
+        ret = _as_type(ret_type)
+        caller = native_caller(int(address), args, ret)
+        with _LOCK:
+            _REGISTRY[name] = RegisteredUdf(name, caller, args, ret, int(address))
+        return caller
     if fn is None:
         return lambda f: register_udf(name, f, arg_types, ret_type)
     if not isinstance(name, str) or not name:

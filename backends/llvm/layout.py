@@ -16,8 +16,6 @@
 
 from __future__ import annotations
 
-import ctypes
-
 from llvmlite import ir
 
 from ...ir.types import (
@@ -81,46 +79,5 @@ def lltype(t: Type) -> ir.Type:
     raise TypeError(f"no LLVM layout for {t}")
 
 
-_CTYPES_SCALARS = {
-    "bool": ctypes.c_uint8,
-    "i8": ctypes.c_int8,
-    "i16": ctypes.c_int16,
-    "i32": ctypes.c_int32,
-    "i64": ctypes.c_int64,
-    "u8": ctypes.c_uint8,
-    "u16": ctypes.c_uint16,
-    "u32": ctypes.c_uint32,
-    "u64": ctypes.c_uint64,
-    "f32": ctypes.c_float,
-    "f64": ctypes.c_double,
-}
-
-_ctypes_cache: dict[Type, type] = {}
-
-
-class VecStruct(ctypes.Structure):
-    """{T*, i64} with the data pointer kept as an integer address."""
-
-    _fields_ = [("data", ctypes.c_void_p), ("len", ctypes.c_int64)]
-
-
-def ctype(t: Type):
-    """The ctypes mirror of `lltype(t)` (same size and field offsets on this platform)."""
-    if t in _ctypes_cache:
-        return _ctypes_cache[t]
-    if isinstance(t, Scalar):
-        c = _CTYPES_SCALARS[t.kind]
-    elif isinstance(t, Vec):
-        c = VecStruct
-    elif isinstance(t, Struct):
-        c = type(
-            "Struct",
-            (ctypes.Structure,),
-            {"_fields_": [(f"f{i}", ctype(f)) for i, f in enumerate(t.fields)]},
-        )
-    elif isinstance(t, Dict):
-        c = ctypes.c_void_p
-    else:
-        raise TypeError(f"values of type {t} do not cross the native boundary")
-    _ctypes_cache[t] = c
-    return c
+# The ctypes mirror of these layouts lives in runtime/native.py (the host side).
+from ...runtime.native import VecStruct, ctype  # noqa: E402,F401
