@@ -243,15 +243,49 @@ def _vec_out(vec: VecStruct, t: Vec, allocated: set[int]):
             buf = (ctypes.c_char * (n * dtype.itemsize)).from_address(ptr)
             out = np.frombuffer(buf, dtype).copy()
         if isinstance(elem, Struct):
-            # unaligned field order is what users see; drop the padding
+            # users see packed records: drop the padding (a copy), or view them when there is
+            # none (the layouts are then the same)
             plain = np.dtype([(f"f{i}", f.dtype) for i, f in enumerate(elem.fields)])
-            return out.astype(plain)
+            return out.view(plain) if plain.itemsize == dtype.itemsize else out.astype(plain)
         if elem.kind == "bool":
             return out.view(np.bool_)
         return out
+    nested = _nested_dtype(elem)
+    if nested is not None:
+        # structs of structs of scalars: read the block as a nested structured array and
+        # zip its columns (NumPy scalars, like the interpreter), without a per-row ctypes hop
+        if n == 0:
+            return []
+        buf = (ctypes.c_char * (n * nested.itemsize)).from_address(ptr)
+        return _rows(np.frombuffer(buf, nested), elem)
     elem_c = ctype(elem)
     items = (elem_c * n).from_address(ptr) if n else []
     return [_from_native(items[i], elem, allocated) for i in range(n)]
+
+
+def _nested_dtype(t: Type) -> np.dtype | None:
+    """The aligned structured dtype of a struct whose leaves are all scalars (C layout)."""
+    if isinstance(t, Scalar):
+        return t.dtype
+    if not isinstance(t, Struct):
+        return None
+    parts = [_nested_dtype(f) for f in t.fields]
+    if any(p is None for p in parts):
+        return None
+    return np.dtype([(f"f{i}", p) for i, p in enumerate(parts)], align=True)
+
+
+def _rows(array: np.ndarray, t: Struct) -> list:
+    columns = []
+    for i, f in enumerate(t.fields):
+        column = array[f"f{i}"]
+        if isinstance(f, Struct):
+            columns.append(_rows(column, f))
+        elif f.kind == "bool":
+            columns.append(column.view(np.bool_))
+        else:
+            columns.append(column)
+    return list(zip(*columns, strict=True))
 
 
 # ----------------------------------------------------------------------------------------------
