@@ -6,11 +6,13 @@ import pytest
 from daybreak.cli import main
 
 
-def test_demo_runs_and_agrees_with_pandas(capsys):
-    assert main(["demo", "--rows", "3000"]) == 0
+@pytest.mark.parametrize("backend", ["llvm", "interp"])
+def test_demo_runs_and_agrees_with_pandas(capsys, backend):
+    assert main(["demo", "--rows", "3000", "--backend", backend]) == 0
     out = capsys.readouterr().out
     assert "Type-checked: (price: vec[f64], qty: vec[i64], store: vec[i64])" in out
-    assert "Same answers as pandas: yes" in out
+    assert "with the same answers: yes" in out
+    assert "The reference interpreter agrees on the first 3,000 orders: yes" in out
 
 
 @pytest.fixture
