@@ -1,4 +1,4 @@
-"""The LLVM backend against the reference interpreter, on the corpus of tests/backends/corpus.py,
+"""The LLVM backend against the reference interpreter, on the corpus of tests/backends/corpus/,
 plus what only a native backend must get right: zero-copy results, no leaks, argument checks."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import copy
 import ctypes
 import functools
 import gc
+import importlib.util
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,7 +18,7 @@ from daybreak.ir.errors import LoweringError, UnsupportedError, WeldRuntimeError
 
 from .corpus import CASES, Case
 
-DICTS_LOWERED = (Path(db.__file__).resolve().parents[1] / "backends/llvm/dicts.py").exists()
+DICTS_LOWERED = importlib.util.find_spec("daybreak.backends.llvm.dicts") is not None
 
 
 def _compile(text: str, backend: str):
@@ -159,6 +159,20 @@ def test_results_do_not_depend_on_the_thread_count(case: Case, threads: int):
         db.config(**before)
 
 
+_SMALL = [_param(c) for c in CASES if not c.needs & {"parallel"} and not c.name.startswith("big")]
+
+
+@pytest.mark.parametrize("case", _SMALL)
+def test_llvm_matches_interp_with_every_loop_split(case: Case):
+    """Every top-level loop split across 3 threads however short (grain 1): per-thread
+    builders, their merging in loop order, and errors in any range."""
+    before = db.config(threads=3, grain=1)
+    try:
+        _check_against_interp(case)
+    finally:
+        db.config(**before)
+
+
 def test_corpus_names_are_unique():
     names = [c.name for c in CASES]
     assert len(names) == len(set(names)) and len(names) >= 150
@@ -184,6 +198,21 @@ def test_results_own_native_memory_without_copies():
     assert ctypes.addressof(owner) == out.ctypes.data
     assert out.tolist() == [0.0, 2.0, 4.0, 6.0, 8.0]
     assert out.flags.c_contiguous
+
+
+def test_bool_struct_and_nested_results_are_not_copied():
+    f = _compile(
+        """|v: vec[f64]| {map(v, |x| x > 1.0), [map(v, |x| x * 2.0)],
+           map(v, |x| {x, i64(x)}), map(v, |x| {x, i32(x)})}""",
+        "llvm",
+    )
+    flags, nested, records, padded = f(np.arange(3.0))
+    for out in (flags, nested[0], records):
+        assert isinstance(_owner(out), ctypes.Array)
+    assert flags.tolist() == [False, False, True] and nested[0].tolist() == [0.0, 2.0, 4.0]
+    assert records.dtype == np.dtype([("f0", "f8"), ("f1", "i8")]) and records["f1"][2] == 2
+    # {f64, i32} has padding in LLVM's layout: users get packed records (a copy)
+    assert padded.dtype == np.dtype([("f0", "f8"), ("f1", "i4")]) and padded["f1"][2] == 2
 
 
 def test_struct_of_results_and_nested_results_are_readable_after_the_run():

@@ -20,9 +20,10 @@ class Case:
       sums whose order is unspecified); compared with a tight relative tolerance.
     - `error`: the program must fail with a `WeldRuntimeError` (the text says why); backends
       must report it at the same location as the interpreter.
-    - `needs`: backend features the case depends on (`"dicts"`).
-    - `known_bug`: a bug the owner of the failing code has been told about; the case is
-      expected to fail on compiled backends until it is fixed.
+    - `needs`: what the case depends on or exercises: `"dicts"` (dictionaries), `"parallel"`
+      (loops long enough to be split across threads).
+    - `known_bug`: a bug its owner has been told about; the case is an xfail (not strict: it
+      may pass where the bug does not show) until the bug is fixed. None are open.
     """
 
     name: str

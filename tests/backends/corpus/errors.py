@@ -187,3 +187,26 @@ case(
     needs=_DICT,
     error="missing key",
 )
+case(
+    "dict_struct_keys_values_hint",
+    """|v: vec[{i32,bool,f64}]|
+  tovec(result(for(v, dictmerger[{i32,bool},{i64,f64},+](16L), |b, i, x|
+    merge(b, {{x.$0, x.$1}, {1L, x.$2}}))))""",
+    [(2, True, 1.0), (1, False, 2.0), (2, True, 3.0), (1, True, 4.0)],
+    needs=_DICT,
+)
+case(
+    "dict_parameter",
+    "|d: dict[i64,f64], k: vec[i64]| {map(k, |x| optlookup(d, x)), len(d), d}",
+    {1: 0.5, -3: 2.5, 7: -1.0},
+    i64(1, 2, -3),
+    needs=_DICT,
+)
+case(
+    "dict_groupmerger_string_keys",
+    """|w: vec[vec[i8]]|
+  let g = result(for(w, groupmerger[vec[i8],i64], |b, i, s| merge(b, {s, i})));
+  {tovec(g), lookup(g, "b"), keyexists(g, "zz")}""",
+    [np.frombuffer(s, np.int8) for s in (b"b", b"a", b"b", b"ab")],
+    needs=_DICT,
+)
