@@ -1,0 +1,59 @@
+"""Group-by on the LLVM backend (issue #3): sum of a float column by an integer key over
+10^7 rows and 10^5 keys, against pandas `groupby().sum()` in the same process run (bar: >= 5x).
+
+    python bench/llvm_groupby.py [--rows 10000000] [--keys 100000] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, os.path.dirname(__file__))
+from common import best_of, machine, table  # noqa: E402
+
+import daybreak as db  # noqa: E402
+
+GROUP_SUM = (
+    "|k: vec[i64], v: vec[f64]|"
+    " tovec(result(for(zip(k, v), dictmerger[i64,f64,+], |b, i, x| merge(b, x))))"
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=10**7)
+    parser.add_argument("--keys", type=int, default=10**5)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    keys = rng.integers(0, args.keys, args.rows)
+    vals = rng.random(args.rows)
+    df = pd.DataFrame({"k": keys, "v": vals})
+
+    db.config(threads=args.threads)
+    f = db.compile(GROUP_SUM, backend="llvm")
+    got = f(keys, vals)
+    want = df.groupby("k").v.sum()
+    assert np.array_equal(got["f0"], want.index.to_numpy())
+    assert np.allclose(got["f1"], want.to_numpy(), rtol=1e-9)
+
+    t_pd = best_of(lambda: df.groupby("k").v.sum(), repeat=3)
+    t_db = best_of(lambda: f(keys, vals), repeat=3)
+    rows = [
+        ("pandas groupby('k').v.sum()", f"{t_pd * 1e3:.0f}", "1.0"),
+        ("daybreak llvm dictmerger + tovec", f"{t_db * 1e3:.0f}", f"{t_pd / t_db:.1f}"),
+    ]
+    print(f"Machine: {machine()}\n")
+    print(
+        f"### Group-by sum: {args.rows:,} rows, {args.keys:,} keys, threads = {args.threads}\n"
+    )
+    print(table(rows, ("what", "ms", "speed-up vs pandas")))
+
+
+if __name__ == "__main__":
+    main()
