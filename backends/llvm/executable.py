@@ -72,7 +72,8 @@ class NativeExecutable(Executable):
         out = self._out_type()
         # ctypes releases the GIL for the duration of the native call.
         self._entry(ctypes.addressof(ctx), ctypes.addressof(packed), ctypes.addressof(out))
-        allocated = {ctx.allocations[i] for i in range(ctx.count)}
+        # blocks freed during the run (intermediates after their last use) are NULL here
+        allocated = {ctx.allocations[i] for i in range(ctx.count)} - {None, 0}
         try:
             if ctx.error:
                 message, loc = self._errors.lookup(ctx.error)

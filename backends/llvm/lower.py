@@ -17,10 +17,10 @@ from llvmlite import ir
 
 from ...ir import nodes as N
 from ...ir.errors import Loc, LoweringError
-from ...ir.types import Dict, Scalar, Struct, Type, Vec
+from ...ir.types import Appender, Dict, Scalar, Struct, Type, Vec
 from . import builders, dicts, loops
 from .cgutils import alloca_entry, for_range, i64, memcpy, sizeof, truth
-from .layout import I1, I8, I32, lltype, vec_type
+from .layout import I1, I8, I32, VOIDPTR, lltype, vec_type
 from .ops import OP_EMITTERS, cast
 from .runtime_ir import CTX_PTR, declare_runtime
 
@@ -55,6 +55,8 @@ class Lowerer:
         self.builder: ir.IRBuilder | None = None
         self.ctx: ir.Value | None = None
         self.loop_depth = 0  # > 0 inside a loop body: loops there run sequentially
+        self.straight_line = True  # False inside if branches and applied lambdas
+        self.frees_after: dict[int, list[ir.Value]] = {}  # id(let) -> blocks to free after it
         self._names: dict[str, int] = {}
 
     def fresh_name(self, prefix: str) -> str:
@@ -214,7 +216,11 @@ class Lowerer:
         inner = dict(env)
         for p, a in zip(lam.params, args, strict=True):
             inner[p.name] = a
-        return self.lower(lam.body, inner)
+        saved, self.straight_line = self.straight_line, False
+        try:
+            return self.lower(lam.body, inner)
+        finally:
+            self.straight_line = saved
 
 
 def _ensure_recursion_room(body: N.Expr) -> None:
@@ -326,7 +332,61 @@ def _let(L: Lowerer, n: N.Let, env) -> ir.Value:
         value = LambdaValue(n.value, env)
     else:
         value = L.lower(n.value, env)
+        for block in L.frees_after.pop(id(n), ()):
+            L.builder.call(L.runtime["db_free"], [L.ctx, L.builder.bitcast(block, VOIDPTR)])
+        if L.straight_line and L.loop_depth == 0:
+            _free_after_last_use(L, n, value)
     return L.lower(n.body, {**env, n.name: value})
+
+
+def _free_after_last_use(L: Lowerer, n: N.Let, value: ir.Value) -> None:
+    """Free an intermediate vector right after the last let of the chain that reads it.
+
+    Only a fresh block (the result of an appender, a vector literal, a sort) of scalars whose
+    every use cannot let it escape (loop data, len, lookup of an element) and whose name is
+    not rebound, and only when the chain's final expression does not use it.
+    """
+    if not (isinstance(n.value.ty, Vec) and isinstance(n.value.ty.elem, Scalar)):
+        return
+    fresh = isinstance(n.value, N.MakeVector | N.Sort) or (
+        isinstance(n.value, N.Result) and isinstance(n.value.builder.ty, Appender)
+    )
+    if not fresh or not _only_reads(n.name, n.body):
+        return
+    chain, node = [], n.body
+    while isinstance(node, N.Let):
+        chain.append(node)
+        node = node.body
+    if _mentions(node, n.name):
+        return  # the final expression reads it: it may be part of the result
+    users = [let for let in chain if _mentions(let.value, n.name)]
+    if users:
+        L.frees_after.setdefault(id(users[-1]), []).append(L.builder.extract_value(value, 0))
+
+
+def _mentions(expr: N.Expr, name: str) -> bool:
+    return any(isinstance(x, N.Ident) and x.name == name for x in expr.walk())
+
+
+def _only_reads(name: str, body: N.Expr) -> bool:
+    """Every use of `name` in `body` reads the vector (loop data, len, lookup) and no binder
+    in `body` rebinds the name."""
+    uses = reads = 0
+    for x in body.walk():
+        if isinstance(x, N.Ident) and x.name == name:
+            uses += 1
+        elif isinstance(x, N.Let) and x.name == name:
+            return False
+        elif isinstance(x, N.Lambda) and any(p.name == name for p in x.params):
+            return False
+        elif isinstance(x, N.For):
+            reads += sum(
+                1 for it in x.iters if isinstance(it.data, N.Ident) and it.data.name == name
+            )
+        elif isinstance(x, N.Op) and x.op in ("len", "lookup"):
+            first = x.args[0]
+            reads += isinstance(first, N.Ident) and first.name == name
+    return uses == reads
 
 
 def _if(L: Lowerer, n: N.If, env) -> ir.Value:
@@ -336,6 +396,7 @@ def _if(L: Lowerer, n: N.If, env) -> ir.Value:
     else_block = b.append_basic_block("if.else")
     done = b.append_basic_block("if.done")
     b.cbranch(cond, then_block, else_block)
+    saved, L.straight_line = L.straight_line, False  # a branch may not run
     b.position_at_end(then_block)
     then_value = L.lower(n.then, env)
     then_end = b.block
@@ -343,6 +404,7 @@ def _if(L: Lowerer, n: N.If, env) -> ir.Value:
     b.position_at_end(else_block)
     else_value = L.lower(n.else_, env)
     else_end = b.block
+    L.straight_line = saved
     b.branch(done)
     b.position_at_end(done)
     phi = b.phi(then_value.type)

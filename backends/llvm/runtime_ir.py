@@ -11,6 +11,8 @@ i64 grain}
 * `db_fail(ctx, code)` records the first runtime error (an index out of bounds, a failed
   assert, ...). Code carries on with safe values (an out-of-bounds load reads nothing) and the
   host raises `WeldRuntimeError` with the message and location of that code;
+* `db_free(ctx, block)` frees a block before the run ends (an intermediate after its last
+  use) and forgets it (searching the recent allocations first);
 * `db_adopt(ctx, worker_ctx)` moves a worker's allocations into `ctx` and keeps the first
   error (workers are adopted in loop order, so "first" means first in the loop);
 * `db_parallel_for(ctx, body, fresh, merge, env, slot, slot_size, count)` runs a top-level
@@ -44,6 +46,7 @@ _SIGNATURES = {
     "db_alloc": ir.FunctionType(VOIDPTR, [CTX_PTR, I64]),
     "db_fail": ir.FunctionType(ir.VoidType(), [CTX_PTR, I64]),
     "db_adopt": ir.FunctionType(ir.VoidType(), [CTX_PTR, CTX_PTR]),
+    "db_free": ir.FunctionType(ir.VoidType(), [CTX_PTR, VOIDPTR]),
     "db_parallel_for": ir.FunctionType(
         ir.VoidType(),
         [
@@ -140,6 +143,18 @@ def build_runtime_module() -> str:
     werr = b.load(_field(b, worker, 3))
     with b.if_then(b.icmp_signed("!=", werr, i64(0))):
         b.call(fail, [ctx, werr])
+    b.ret_void()
+
+    release, b = _define(module, "db_free")
+    ctx, block = release.args
+    count = b.load(_field(b, ctx, 1))
+    blocks = b.load(_field(b, ctx, 0))
+    # newest first: an intermediate is usually among the last blocks allocated
+    with for_range(b, count, "k") as k:
+        slot = b.gep(blocks, [b.sub(b.sub(count, i64(1)), k)])
+        with b.if_then(b.icmp_unsigned("==", b.load(slot), block)):
+            b.store(ir.Constant(VOIDPTR, None), slot)
+            b.call(free, [block])
     b.ret_void()
 
     _build_parallel_for(module, malloc, free, adopt)
