@@ -102,15 +102,6 @@ def make_numba_black_scholes():
     return black_scholes
 
 
-def best_of(fn, args, repeat: int) -> float:
-    best = math.inf
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn(*args)
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def first_call(make, args) -> tuple[float, object]:
     """Seconds for making the function and calling it once, and the function."""
     start = time.perf_counter()
@@ -147,15 +138,24 @@ def main() -> None:
         "Numba parallel fastmath": make_numba_black_scholes,
     }
     reference = numpy_black_scholes(*args)
-    rows = []
+    db.stats(reset=True)
+    functions, firsts, errors = {}, {}, {}
     for name, make in contenders.items():
-        first, fn = first_call(make, args)
-        call, put = fn(*args)
-        error = max(
+        firsts[name], functions[name] = first_call(make, args)
+        call, put = functions[name](*args)
+        errors[name] = max(
             float(np.max(np.abs(call - reference[0]) / (1.0 + np.abs(reference[0])))),
             float(np.max(np.abs(put - reference[1]) / (1.0 + np.abs(reference[1])))),
         )
-        rows.append((name, best_of(fn, args, opts.repeat), first, error))
+    # Rounds over all contenders (not all repeats of one, then the next), so that a change
+    # in the machine's load during the run affects them alike.
+    best = dict.fromkeys(contenders, math.inf)
+    for _ in range(opts.repeat):
+        for name, fn in functions.items():
+            start = time.perf_counter()
+            fn(*args)
+            best[name] = min(best[name], time.perf_counter() - start)
+    rows = [(name, best[name], firsts[name], errors[name]) for name in contenders]
 
     ours = rows[0][1]
     print(f"Black-Scholes, n = 2^{opts.log2n} = {n}, threads = {opts.threads}, "
@@ -165,6 +165,9 @@ def main() -> None:
     for name, best, first, error in rows:
         cells = f"{best * 1e3:.1f} | {best / ours:.2f} | {first * 1e3:.0f} | {error:.1e}"
         print(f"| {name} | {cells} |")
+    compile_ms = db.stats()["compile_seconds"] * 1e3
+    print(f"\ndaybreak's first call includes {compile_ms:.0f} ms of compilation (typecheck, "
+          "lowering, LLVM O3, code generation); NumPy's first call includes importing SciPy.")
 
 
 if __name__ == "__main__":

@@ -98,8 +98,9 @@ def lower_merge(L, n: N.Merge, env) -> ir.Value:
 def _merge_appender(L, n, state, value) -> None:
     b = L.builder
     length = b.load(_field(b, state, 1))
-    with b.if_then(b.icmp_signed(">=", length, b.load(_field(b, state, 2))), likely=False):
-        _grow(L, state, value.type)
+    if id(n) not in L.unchecked_merges:  # else the loop reserved room: reserve_appenders
+        with b.if_then(b.icmp_signed(">=", length, b.load(_field(b, state, 2))), likely=False):
+            _grow(L, state, value.type)
     data = b.load(_field(b, state, 0))
     b.store(value, b.gep(data, [length]))
     b.store(b.add(length, i64(1)), _field(b, state, 1))
@@ -117,6 +118,31 @@ def _grow(L, state, elem: ir.Type) -> None:
     )
     b.store(data, _field(b, state, 0))
     b.store(new_cap, _field(b, state, 2))
+
+
+def reserve_appenders(L, t: Type, builder: ir.Value, plan, count: ir.Value) -> frozenset[int]:
+    """Before a loop of `count` iterations: give each appender of the loop's builder `plan`
+    names (reserve.reservable_merges: path -> (k, merges)) room for k * count more elements.
+    Returns the ids of the Merge nodes that may then store without checking (which lets LLVM
+    vectorise the loop)."""
+    b = L.builder
+    unchecked: set[int] = set()
+    for path, (per_iteration, merges) in plan.items():
+        ft, state = t, builder
+        for index in path:
+            ft, state = ft.fields[index], b.extract_value(state, index)
+        if not isinstance(ft, Appender):
+            continue
+        elem = lltype(ft.elem)
+        length = b.load(_field(b, state, 1))
+        needed = b.add(length, b.mul(count, i64(per_iteration)))
+        with b.if_then(b.icmp_signed(">", needed, b.load(_field(b, state, 2))), likely=False):
+            data = L.alloc_array(elem, needed)
+            memcpy(b, data, b.load(_field(b, state, 0)), b.mul(length, sizeof(b, elem)))
+            b.store(data, _field(b, state, 0))
+            b.store(needed, _field(b, state, 2))
+        unchecked |= {id(m) for m in merges}
+    return frozenset(unchecked)
 
 
 def _merge_merger(L, n, slot, value) -> None:

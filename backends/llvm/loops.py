@@ -24,6 +24,7 @@ from ...ir.types import Appender, DictMerger, GroupMerger, Merger, Struct, Type,
 from . import builders
 from .cgutils import alloca_entry, for_range, i64, sizeof
 from .layout import VOIDPTR, lltype
+from .reserve import reservable_merges
 from .runtime_ir import BODY_FN, FRESH_FN, MERGE_FN
 
 
@@ -100,6 +101,9 @@ def run_iterations(L, n: N.For, env, builder, sources, start, end) -> None:
     """Emit the loop over iterations [start, end) with the body inlined."""
     b = L.builder
     lam = n.func
+    plan = reservable_merges(lam)
+    unchecked = builders.reserve_appenders(L, n.builder.ty, builder, plan, b.sub(end, start))
+    saved, L.unchecked_merges = L.unchecked_merges, unchecked
     L.loop_depth += 1
     with for_range(b, b.sub(end, start), "k") as k:
         i = b.add(start, k)
@@ -112,6 +116,7 @@ def run_iterations(L, n: N.For, env, builder, sources, start, end) -> None:
                 x = b.insert_value(x, e, pos)
         L.apply_lambda(lam, [builder, i, x], env)
     L.loop_depth -= 1
+    L.unchecked_merges = saved
 
 
 # ----------------------------------------------------------------------------------------------

@@ -56,6 +56,7 @@ class Lowerer:
         self.ctx: ir.Value | None = None
         self.loop_depth = 0  # > 0 inside a loop body: loops there run sequentially
         self.straight_line = True  # False inside if branches and applied lambdas
+        self.unchecked_merges: frozenset[int] = frozenset()  # appender merges with room reserved
         self.frees_after: dict[int, list[ir.Value]] = {}  # id(let) -> blocks to free after it
         self._names: dict[str, int] = {}
 

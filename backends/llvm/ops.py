@@ -12,6 +12,7 @@ from collections.abc import Callable
 from llvmlite import ir
 
 from ...ir.types import Scalar, Type
+from . import vecmath
 from .cgutils import intrinsic, to_bool
 from .layout import I8, lltype
 
@@ -99,28 +100,16 @@ def _not(L, name, args, types, result):
     return L.builder.xor(args[0], ir.Constant(I8, 1))
 
 
-# Float math: LLVM intrinsics where they exist (vectorisable), else the C library.
+# Float math: our own branch-free functions (vecmath.py: exp, log, erf, ...), which vectorise;
+# LLVM intrinsics for what is an instruction (sqrt, rounding); the C library for the rest,
+# with glibc's vector variants (libmvec) named so that loops over them vectorise too.
 _INTRINSIC_MATH = {
-    "exp": "llvm.exp",
-    "log": "llvm.log",
-    "log2": "llvm.log2",
-    "log10": "llvm.log10",
     "sqrt": "llvm.sqrt",
-    "sin": "llvm.sin",
-    "cos": "llvm.cos",
-    "tan": "llvm.tan",
-    "asin": "llvm.asin",
-    "acos": "llvm.acos",
-    "atan": "llvm.atan",
-    "sinh": "llvm.sinh",
-    "cosh": "llvm.cosh",
-    "tanh": "llvm.tanh",
     "floor": "llvm.floor",
     "ceil": "llvm.ceil",
     "trunc": "llvm.trunc",
     "rint": "llvm.rint",
 }
-_LIBM_MATH = ("erf", "erfc", "log1p", "expm1", "cbrt", "asinh", "acosh", "atanh")
 
 
 def _unary_intrinsic(intrinsic):
@@ -131,25 +120,12 @@ def _unary_intrinsic(intrinsic):
     return emit
 
 
-def _libm(function):
-    def emit(L, name, args, types, result):
-        t = types[0]
-        symbol = function + ("f" if t.kind == "f32" else "")
-        ty = args[0].type
-        fn = L.declare(symbol, ty, [ty] * len(args))
-        return L.builder.call(fn, args)
-
-    return emit
-
-
 for _name, _intr in _INTRINSIC_MATH.items():
     OP_EMITTERS[_name] = _unary_intrinsic(_intr)
-for _name in _LIBM_MATH:
-    OP_EMITTERS[_name] = _libm(_name)
-OP_EMITTERS["atan2"] = _libm("atan2")
-OP_EMITTERS["pow"] = lambda L, name, args, types, result: L.builder.call(
-    L.module.declare_intrinsic("llvm.pow", [args[0].type]), args
-)
+for _name in vecmath.KERNELS:
+    OP_EMITTERS[_name] = vecmath.emit
+for _name in vecmath.LIBMVEC_ARITY:
+    OP_EMITTERS[_name] = vecmath.emit_libm
 
 
 @emits("abs")

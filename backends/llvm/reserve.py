@@ -1,0 +1,108 @@
+"""Vectorisable appender merges: room reserved once per loop instead of checked per merge.
+
+A merge into an appender checks the capacity and grows the buffer when it is full; that
+conditional call keeps LLVM from vectorising the loop. When the body of a loop merges into
+an appender of the loop's builder at most k times per iteration (counted on the source:
+through `if` (the larger branch), `let`, struct literals and chained merges), the loop can
+make room for k * (end - start) more elements before it starts, and those merges can store
+without checking.
+
+    for(v, {appender[f64](n), merger[f64,+]}, |b, i, x|
+        {merge(b.$0, exp(x)), merge(b.$1, x)})        # b.$0: k = 1, reserved
+
+Any other use of the builder inside the body (handed to an inner loop, a lambda, a
+`result`) makes the loop keep its checked merges.
+"""
+
+from __future__ import annotations
+
+from ...ir import nodes as N
+
+Path = tuple[int, ...]  # field indexes from the loop's builder to one of its builders
+MAX_PER_ITERATION = 8
+
+
+class _Unknown(Exception):
+    """The body uses the builder in a way the count does not follow."""
+
+
+def reservable_merges(func: N.Lambda) -> dict[Path, tuple[int, list[N.Merge]]]:
+    """{path: (k, merge nodes)} for the builders of a loop body `|b, i, x| ...` that get at
+    most k merges per iteration, through exactly these Merge nodes; {} when unknown."""
+    merges: dict[Path, list[N.Merge]] = {}
+    try:
+        counts = _count(func.body, {func.params[0].name: ()}, merges)
+    except _Unknown:
+        return {}
+    return {p: (k, merges[p]) for p, k in counts.items() if k <= MAX_PER_ITERATION}
+
+
+def _path(e: N.Expr, env: dict[str, Path]) -> Path | None:
+    """Which of the loop's builders `e` is (after merges into it), or None."""
+    if isinstance(e, N.Ident):
+        return env.get(e.name)
+    if isinstance(e, N.GetField):
+        inner = _path(e.expr, env)
+        return None if inner is None else (*inner, e.index)
+    if isinstance(e, N.Merge):
+        return _path(e.builder, env)
+    return None
+
+
+def _then(a: dict[Path, int], b: dict[Path, int]) -> dict[Path, int]:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = out.get(k, 0) + v
+    return out
+
+
+def _count(e: N.Expr, env: dict[str, Path], merges) -> dict[Path, int]:
+    """The most merges into each builder path on any one way through `e`."""
+    if isinstance(e, N.Ident | N.Literal):
+        return {}
+    if isinstance(e, N.GetField) and _path(e, env) is not None:
+        return {}
+    if isinstance(e, N.Merge):
+        # The builder operand is a local builder, or one of the loop's (possibly after
+        # earlier merges into it, which the recursion counts).
+        out = _then(_count(e.builder, env, merges), _count(e.value, env, merges))
+        target = _path(e.builder, env)
+        if target is not None:
+            out[target] = out.get(target, 0) + 1
+            merges.setdefault(target, []).append(e)
+        return out
+    if isinstance(e, N.If):
+        a, b = _count(e.then, env, merges), _count(e.else_, env, merges)
+        branches = {k: max(a.get(k, 0), b.get(k, 0)) for k in a.keys() | b.keys()}
+        return _then(_count(e.cond, env, merges), branches)
+    if isinstance(e, N.Let):
+        value = _count(e.value, env, merges)
+        inner_env = {k: v for k, v in env.items() if k != e.name}
+        alias = _path(e.value, env)
+        if alias is not None:
+            inner_env[e.name] = alias
+        return _then(value, _count(e.body, inner_env, merges))
+    if isinstance(e, N.For | N.Lambda | N.Iterate | N.Sort | N.Result | N.Apply | N.CUDF):
+        if _mentions(e, env):
+            raise _Unknown
+        return {}
+    out: dict[Path, int] = {}
+    for child in e.children():
+        out = _then(out, _count(child, env, merges))
+    return out
+
+
+def _mentions(e: N.Expr, env: dict[str, Path]) -> bool:
+    """Whether `e` refers to any of the names in `env` (respecting shadowing)."""
+    if isinstance(e, N.Ident):
+        return e.name in env
+    if isinstance(e, N.Lambda):
+        shadowed = {p.name for p in e.params}
+        return _mentions(e.body, {k: v for k, v in env.items() if k not in shadowed})
+    if isinstance(e, N.Let):
+        rest = {k: v for k, v in env.items() if k != e.name}
+        return _mentions(e.value, env) or _mentions(e.body, rest)
+    children = list(e.children())
+    if isinstance(e, N.For):
+        children += [c for it in e.iters for c in it.children()]
+    return any(_mentions(c, env) for c in children)
