@@ -37,9 +37,8 @@ def max_err(func, weight, coeffs, a, b, m=1500):
 def table(name, func, weight, a, b, degree, **kw):
     a, b = mp.mpf(a), mp.mpf(b)
     c = lsq(func, weight, a, b, degree, **kw)
-    print(
-        f"# {name}: degree {degree}, weighted max error {mp.nstr(max_err(func, weight, c, a, b), 3)}"
-    )
+    error = mp.nstr(max_err(func, weight, c, a, b), 3)
+    print(f"# {name}: degree {degree}, weighted max error {error}")
     print(f"{name} = ({', '.join(repr(float(x)) for x in c)})")
 
 
