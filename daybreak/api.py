@@ -34,3 +34,30 @@ def compile(program: Program | str, backend: str | None = None):
             raise
         record_fallback(f"{name} -> interp: {gap}")
         return get_backend("interp").compile(program)
+
+
+def optimize(program: Program | str) -> Program:
+    """The optimised, typed program (passes in `daybreak.optimizer.PASSES`, minus
+    `db.config(passes_off=...)`).
+
+    >>> import daybreak as db
+    >>> db.ir.format(db.optimize("|x: i64| let y = x * 1L; y + 0L"))
+    '|x: i64| x'
+    """
+    from .optimizer import optimize as run_passes
+
+    if isinstance(program, str):
+        program = ir.parse(program)
+    elif not isinstance(program, Program):
+        raise TypeError(f"optimize() takes a Program or IR text, not {type(program).__name__}")
+    return run_passes(program)
+
+
+def explain(program: Program | str) -> str:
+    """The program before and after optimisation, the passes that fired and how many passes
+    over the data are left (see `daybreak.optimizer.explain`)."""
+    from .optimizer import explain as explain_program
+
+    if not isinstance(program, (Program, str)):
+        raise TypeError(f"explain() takes a Program or IR text, not {type(program).__name__}")
+    return explain_program(program)

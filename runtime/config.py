@@ -19,14 +19,15 @@ class Settings:
     grain: int = 1 << 14  # fewest loop iterations worth giving a thread of their own
     backend: str = "llvm"  # the backend db.compile uses when none is named
     strict: bool = False  # make every fallback an error instead of a counted detour
+    passes_off: frozenset[str] = frozenset()  # optimizer passes to skip, by name
 
 
 SETTINGS = Settings()
 
 
 def config(**changes) -> dict:
-    """Change settings (`threads=`, `grain=`, `backend=`, `strict=`); returns the settings as
-    they were before.
+    """Change settings (`threads=`, `grain=`, `backend=`, `strict=`, `passes_off=`); returns
+    the settings as they were before.
     With no arguments, returns the current settings."""
     before = asdict(SETTINGS)
     known = {f.name for f in fields(Settings)}
@@ -35,5 +36,14 @@ def config(**changes) -> dict:
             raise TypeError(f"unknown setting {name!r} (known: {', '.join(sorted(known))})")
         if name in ("threads", "grain") and (not isinstance(value, int) or value < 1):
             raise ValueError(f"{name} must be a positive int, not {value!r}")
+        if name == "passes_off":
+            value = _pass_names(value)
         setattr(SETTINGS, name, value)
     return before
+
+
+def _pass_names(value) -> frozenset[str]:
+    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+        raise TypeError(f"passes_off must be a set of pass names, not {value!r}")
+    # The names themselves are checked by the optimizer (runtime/ does not import it).
+    return frozenset(value)

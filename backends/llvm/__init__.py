@@ -24,7 +24,9 @@ from ...ir.errors import LoweringError
 from ...ir.linearity import check_linear
 from ...ir.nodes import Program, deep_recursion
 from ...ir.typecheck import typecheck
+from ...optimizer import optimize
 from ...runtime import cache
+from ...runtime.config import SETTINGS
 from ...runtime.stats import record
 from . import jit
 from .executable import NativeExecutable
@@ -58,7 +60,7 @@ class LLVMBackend:
         # Equal programs share code, but runtime errors point into the text a program came
         # from, so the text is part of the key.
         loc = program.body.loc
-        key = (program, loc.source if loc is not None else None)
+        key = (program, loc.source if loc is not None else None, SETTINGS.passes_off)
         hit = self._compiled.get(key)
         if hit is not None:
             record(cache_hits=1)
@@ -70,7 +72,7 @@ class LLVMBackend:
         if problems:
             # Builders are updated in place here; only linear programs mean the same thing.
             raise LoweringError(f"not compiled by llvm: {problems[0]}", program.body.loc)
-        text, errors = self.lower(typed)
+        text, errors = self.lower(optimize(typed))  # keeps types, parameters and linearity
         addresses = _jit_cached(text)
         record(compile_seconds=time.perf_counter() - start)
         executable = NativeExecutable(typed, addresses["entry"], errors, text)

@@ -1,0 +1,207 @@
+"""Facts about expressions that every pass asks: can it fail, is it cheap, where is a name used.
+
+A pass may move, drop or duplicate an expression only when the program still means the same
+thing, runtime errors included (docs/ir.md): an expression that *can fail* (an unchecked
+`lookup`, `assert`, a bounded `iter`, a `zip`, a vecmerger merge, a native call, a loop that
+might not end) must not be dropped, and must not be moved past another one that can fail.
+
+>>> from daybreak.ir.parser import parse_expr
+>>> can_fail(parse_expr("x + 1")), can_fail(parse_expr("lookup(v, 3L)"))
+(False, True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from daybreak.ir import nodes as N
+from daybreak.ir.substitute import NameSupply, free_vars
+from daybreak.ir.types import Func, VecMerger
+
+# Operators that raise on some inputs (docs/ir.md "Semantics").
+_FAILING_OPS = frozenset({"lookup", "assert"})
+
+
+def node_can_fail(node: N.Expr) -> bool:
+    """Whether this node itself (not its children) may raise a runtime error."""
+    match node:
+        case N.Op(op=op):
+            return op in _FAILING_OPS
+        case N.CUDF() | N.Iterate():
+            return True  # native code may fail; iterate may not terminate
+        case N.For(iters=iters):
+            if len(iters) > 1:
+                return True  # zip of unequal lengths
+            it = iters[0]
+            if it.kind == "range":
+                return not (isinstance(it.stride, N.Literal) and it.stride.value > 0)
+            return not it.is_plain
+        case N.Merge(builder=b):
+            return isinstance(b.ty, VecMerger) or b.ty is None
+        case _:
+            return False
+
+
+def can_fail(expr: N.Expr) -> bool:
+    """Whether evaluating `expr` might raise a runtime error (conservative)."""
+    return any(node_can_fail(n) for n in expr.walk())
+
+
+def is_trivial(expr: N.Expr) -> bool:
+    """Names and literals: free to copy anywhere."""
+    return isinstance(expr, (N.Ident, N.Literal)) and not expr.annotations
+
+
+def needs_context(e: N.Expr) -> bool:
+    """Whether the type of `e` comes from its context (an empty vector `[]` inside): equal
+    nodes may then have different types, and moving `e` may lose its type."""
+    return any(isinstance(n, N.MakeVector) and not n.elems for n in e.walk())
+
+
+def is_value(expr: N.Expr) -> bool:
+    """A plain value (not a builder, not a function), so it may be bound and shared."""
+    return expr.ty is not None and expr.ty.is_value and not isinstance(expr.ty, Func)
+
+
+# ----------------------------------------------------------------------------------------------
+# Evaluation order. A child is "strict" when its parent always evaluates it, before its own
+# result; "deferred" when it runs conditionally or repeatedly (if branches, the right side of
+# && and ||, lambda bodies).
+
+
+def strict_children(node: N.Expr) -> tuple[N.Expr, ...]:
+    """The children `node` always evaluates, in evaluation order."""
+    match node:
+        case N.If(cond=c):
+            return (c,)
+        case N.Op(op="&&" | "||", args=args):
+            return (args[0],)
+        case N.Lambda():
+            return ()
+        case N.For(iters=iters, builder=b):
+            out: list[N.Expr] = []
+            for it in iters:
+                out.extend(it.children())
+            return (*out, b)
+        case N.Iterate(initial=init):
+            return (init,)
+        case N.Sort(data=d):
+            return (d,)
+        case N.Apply(func=N.Lambda() as lam, args=args):
+            return (*args, lam.body)
+        case _:
+            return node.children()
+
+
+def uses(expr: N.Expr, name: str) -> int:
+    """How many free occurrences of `name` are in `expr`."""
+    count = 0
+    for node, bound in walk_scoped(expr):
+        if isinstance(node, N.Ident) and node.name == name and name not in bound:
+            count += 1
+    return count
+
+
+def walk_scoped(expr: N.Expr, bound: frozenset[str] = frozenset()):
+    """Every node with the names bound around it (inside `expr`), parents first."""
+    stack = [(expr, bound)]
+    while stack:
+        node, b = stack.pop()
+        yield node, b
+        match node:
+            case N.Let(name=name, value=value, body=body):
+                stack.append((body, b | {name}))
+                stack.append((value, b))
+            case N.Lambda(params=params, body=body):
+                stack.append((body, b | {p.name for p in params}))
+            case _:
+                stack.extend((c, b) for c in reversed(node.children()))
+
+
+def use_is_first(body: N.Expr, name: str) -> bool:
+    """Whether the one use of `name` in `body` is reached, in evaluation order, before
+    anything that can fail, and only through strict positions (so evaluating the bound
+    value at its use instead of before `body` raises the same errors)."""
+    return _first(body, name) is True
+
+
+def _first(e: N.Expr, name: str):
+    """True: the use is reached first; False: something failing (or a deferred position)
+    comes first; None: `e` neither uses `name` nor can fail."""
+    if isinstance(e, N.Ident):
+        return True if e.name == name else None
+    if name not in free_vars(e):
+        return False if can_fail(e) else None
+    if isinstance(e, N.Let) and e.name == name:
+        return False if can_fail(e.value) else None  # pragma: no cover - name is free
+    strict = strict_children(e)
+    for child in strict:
+        found = _first(child, name)
+        if found is not None:
+            return found
+    # The use is in a deferred position.
+    return False
+
+
+def field_reads(body: N.Expr, name: str) -> set[int] | None:
+    """The fields `k` of `name.$k` that `body` reads; None when it uses `name` otherwise."""
+    found: set[int] = set()
+    ok = True
+
+    def visit(e: N.Expr, bound: frozenset[str]) -> None:
+        nonlocal ok
+        match e:
+            case N.GetField(expr=N.Ident(name=n), index=k) if n == name and n not in bound:
+                found.add(k)
+                return
+            case N.Ident(name=n) if n == name and n not in bound:
+                ok = False
+            case N.Let(name=n, value=v, body=b):
+                visit(v, bound)
+                visit(b, bound | {n})
+            case N.Lambda(params=params, body=b):
+                visit(b, bound | {p.name for p in params})
+            case _:
+                for c in e.children():
+                    visit(c, bound)
+
+    with N.deep_recursion():
+        visit(body, frozenset())
+    return found if ok else None
+
+
+# ----------------------------------------------------------------------------------------------
+# Renaming.
+
+
+def freshen(expr: N.Expr, names: NameSupply) -> N.Expr:
+    """`expr` with every binder (let names, lambda parameters) renamed to a fresh name, so
+    that code placed inside it cannot be captured."""
+    return _freshen(expr, {}, names)
+
+
+def _freshen(e: N.Expr, mapping: dict[str, str], names: NameSupply) -> N.Expr:
+    match e:
+        case N.Ident(name=n) if n in mapping:
+            return replace(e, name=mapping[n])
+        case N.Let(name=n, value=v, body=b):
+            new = names.fresh(n)
+            return replace(
+                e, name=new, value=_freshen(v, mapping, names),
+                body=_freshen(b, {**mapping, n: new}, names),
+            )
+        case N.Lambda(params=params, body=b):
+            inner = dict(mapping)
+            new_params = []
+            for p in params:
+                inner[p.name] = names.fresh(p.name)
+                new_params.append(replace(p, name=inner[p.name]))
+            return replace(e, params=tuple(new_params), body=_freshen(b, inner, names))
+        case _:
+            return N.map_children(e, lambda c: _freshen(c, mapping, names))
+
+
+def program_names(program: N.Program) -> NameSupply:
+    from daybreak.ir.substitute import names_in
+
+    return NameSupply(names_in(program.body) | {p.name for p in program.params})

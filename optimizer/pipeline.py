@@ -1,0 +1,211 @@
+"""The pass pipeline: a named, ordered table of passes run to a fixpoint.
+
+Every pass is a function `Program -> Program` on typed programs. The pipeline runs the passes
+in table order, round after round, until a round changes nothing (at most `MAX_ROUNDS`); then
+the `final` passes run once. After
+each pass that changed the program, the type checker runs again on it: that restores every
+node's type for the next pass and verifies the pass. A pass whose output does not type, or is
+no longer linear when its input was, is a bug: with `verify=True` (the tests) it raises
+`OptimizerError`; otherwise its output is dropped and the pipeline goes on without it.
+
+Passes are switched off by name (`db.config(passes_off={"fuse_horizontal"})` or
+`optimize(p, passes_off=...)`); each is timed, and the report says which fired.
+
+>>> from daybreak.ir import parse
+>>> from daybreak.ir.printer import format
+>>> format(optimize(parse("|x: i32| let y = x + 0; y * 1")))
+'|x: i32| x'
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from daybreak.ir import nodes as N
+from daybreak.ir.errors import DaybreakError, TypeCheckError
+from daybreak.ir.linearity import check_linear
+from daybreak.ir.typecheck import typecheck
+
+from . import cse, dce, fold, fuse_horizontal, fuse_vertical, hoist, inline, presize
+
+MAX_ROUNDS = 8
+# The passes that rescan nested scopes (CSE, horizontal fusion) visit each node once per
+# scope around it; past this many visits they are skipped (a chain of hundreds of lets).
+LARGE_PROGRAM = 60_000
+
+
+@dataclass(frozen=True)
+class Pass:
+    name: str
+    run: Callable[[N.Program], N.Program]
+    linear: bool = False  # its cost grows linearly with the program (else: skipped on huge ones)
+    final: bool = False  # runs once, after the other passes reach their fixpoint
+
+    @property
+    def doc(self) -> str:
+        module = getattr(self.run, "__module__", "")
+        import sys
+
+        text = (sys.modules[module].__doc__ or "") if module in sys.modules else ""
+        return text.strip().splitlines()[0] if text.strip() else ""
+
+
+# The pipeline, in order. Inlining first exposes loops to fusion (a producer bound by `let`
+# and used once moves into its consumer); folding and DCE clean up what fusion leaves.
+PASSES: tuple[Pass, ...] = (
+    Pass("inline", inline.run, linear=True),
+    Pass("fold", fold.run, linear=True),
+    Pass("cse", cse.run),
+    Pass("dce", dce.run, linear=True),
+    Pass("fuse_vertical", fuse_vertical.run, linear=True),
+    Pass("fuse_horizontal", fuse_horizontal.run),
+    Pass("hoist", hoist.run, final=True),
+    Pass("presize", presize.run, linear=True, final=True),
+)
+PASS_NAMES = tuple(p.name for p in PASSES)
+
+
+class OptimizerError(DaybreakError):
+    """A pass produced an ill-typed or non-linear program (a bug in the pass)."""
+
+
+@dataclass
+class PassStats:
+    name: str
+    runs: int = 0
+    fired: int = 0  # runs that changed the program
+    seconds: float = 0.0
+    rejected: int = 0  # outputs dropped because they failed verification
+    too_large: int = 0  # runs skipped because scanning every scope would cost too much
+
+
+@dataclass
+class OptimizeReport:
+    """What `optimize` did: the program before and after, rounds, and per-pass statistics."""
+
+    before: N.Program
+    after: N.Program | None = None
+    rounds: int = 0
+    passes: dict[str, PassStats] = field(default_factory=dict)
+    skipped: tuple[str, ...] = ()
+
+    @property
+    def fired(self) -> list[str]:
+        return [name for name, s in self.passes.items() if s.fired]
+
+
+def _verify_default() -> bool:
+    return os.environ.get("DAYBREAK_VERIFY_PASSES", "") not in ("", "0")
+
+
+def optimize(
+    program: N.Program,
+    *,
+    passes_off: Iterable[str] | None = None,
+    verify: bool | None = None,
+    report: OptimizeReport | None = None,
+) -> N.Program:
+    """The optimised, typed copy of `program` (typed or not).
+
+    `passes_off`: pass names to skip (added to `db.config(passes_off=...)`). `verify`: raise
+    `OptimizerError` when a pass breaks typing or linearity (default: the environment variable
+    DAYBREAK_VERIFY_PASSES). `report`: filled in with what happened.
+    """
+    from daybreak.runtime.config import SETTINGS
+
+    off = frozenset(passes_off or ()) | frozenset(getattr(SETTINGS, "passes_off", ()))
+    unknown = off - set(PASS_NAMES)
+    if unknown:
+        raise ValueError(f"unknown passes {sorted(unknown)} (known: {', '.join(PASS_NAMES)})")
+    verify = _verify_default() if verify is None else verify
+    report = report if report is not None else OptimizeReport(program)
+    report.before = program
+    report.skipped = tuple(p for p in PASS_NAMES if p in off)
+    with N.deep_recursion():
+        current = typecheck(program)
+        linear = not check_linear(current)
+        for round_no in range(MAX_ROUNDS):
+            report.rounds = round_no + 1
+            changed = False
+            current, changed = _run_stage(current, False, off, linear, verify, report)
+            if not changed:
+                break
+        current, _ = _run_stage(current, True, off, linear, verify, report)
+    report.after = current
+    return current
+
+
+def _run_stage(current, final: bool, off, linear: bool, verify: bool, report: OptimizeReport):
+    """Run the passes of one stage (the fixpoint ones, or the final ones) once, in order."""
+    changed = False
+    large = _scope_work(current) > LARGE_PROGRAM
+    for p in PASSES:
+        if p.name in off or p.final != final:
+            continue
+        if large and not p.linear:
+            report.passes.setdefault(p.name, PassStats(p.name)).too_large += 1
+            continue
+        out = _run_pass(p, current, linear, verify, report)
+        if out is not None:
+            current, changed = out, True
+    return current, changed
+
+
+def _scope_work(program: N.Program) -> int:
+    """Sum over nodes of the scopes around each (what scans of every scope cost)."""
+    total = 0
+    stack = [(program.body, 1)]
+    while stack:
+        e, depth = stack.pop()
+        total += depth
+        match e:
+            case N.Let(value=v, body=b):
+                stack.append((v, depth))
+                stack.append((b, depth + 1))
+            case N.Lambda(body=b):
+                stack.append((b, depth + 1))
+            case N.If(cond=c, then=t, else_=f):
+                stack.extend(((c, depth), (t, depth + 1), (f, depth + 1)))
+            case _:
+                stack.extend((c, depth) for c in e.children())
+    return total
+
+
+def _run_pass(p: Pass, program, linear: bool, verify: bool, report: OptimizeReport):
+    """The pass's output, typed and verified; None when it changed nothing (or was dropped)."""
+    stats = report.passes.setdefault(p.name, PassStats(p.name))
+    start = time.perf_counter()
+    try:
+        try:
+            out = p.run(program)
+        except Exception as err:  # a bug in the pass: never the user's problem
+            if verify:
+                raise
+            return _reject(p, stats, verify, f"raised {err!r}", program)
+        if out == program:
+            return None
+        try:
+            typed = typecheck(out)
+        except TypeCheckError as err:
+            return _reject(p, stats, verify, f"does not type: {err}", out)
+        if typed.body.ty != program.body.ty or typed.params != program.params:
+            return _reject(p, stats, verify, "changed the program's signature", out)
+        if linear and check_linear(typed):
+            return _reject(p, stats, verify, f"is not linear: {check_linear(typed)}", out)
+        stats.fired += 1
+        return typed
+    finally:
+        stats.runs += 1
+        stats.seconds += time.perf_counter() - start
+
+
+def _reject(p: Pass, stats: PassStats, verify: bool, why: str, out: N.Program):
+    stats.rejected += 1
+    if verify:
+        from daybreak.ir.printer import format as format_ir
+
+        raise OptimizerError(f"pass {p.name}: its output {why}\n{format_ir(out)}")
+    return None
