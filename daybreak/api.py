@@ -5,7 +5,7 @@ from __future__ import annotations
 from . import ir
 from .backends import get_backend
 from .ir.errors import LoweringError, UnsupportedError
-from .ir.nodes import Program
+from .ir.nodes import Program, deep_recursion
 from .runtime.config import SETTINGS
 from .runtime.stats import record_fallback
 
@@ -23,9 +23,16 @@ def compile(program: Program | str, backend: str | None = None):
         program = ir.parse(program)
     elif not isinstance(program, Program):
         raise TypeError(f"compile() takes a Program or IR text, not {type(program).__name__}")
+    with deep_recursion():  # hashing and passes recurse once per nesting level
+        return _compile(program, backend)
+
+
+def _compile(program: Program, backend: str | None):
     name = backend or SETTINGS.backend
     target = get_backend(name)  # an unknown name is the caller's mistake, not a fallback
     try:
+        if getattr(target, "optimized", False):
+            return target.compile(_optimized(program))
         return target.compile(program)
     except (UnsupportedError, LoweringError) as gap:
         # A construct this backend does not compile yet: run the program on the reference
@@ -34,6 +41,22 @@ def compile(program: Program | str, backend: str | None = None):
             raise
         record_fallback(f"{name} -> interp: {gap}")
         return get_backend("interp").compile(program)
+
+
+_optimized_programs: dict[tuple, Program] = {}
+
+
+def _optimized(program: Program) -> Program:
+    """The optimised program (memoised: compiling the same program again costs a lookup).
+    The source text is part of the key so that errors keep pointing into the right text."""
+    loc = program.body.loc
+    key = (program, loc.source if loc is not None else None, SETTINGS.passes_off)
+    found = _optimized_programs.get(key)
+    if found is None:
+        from .optimizer import optimize as run_passes
+
+        found = _optimized_programs[key] = run_passes(program, passes_off=SETTINGS.passes_off)
+    return found
 
 
 def optimize(program: Program | str) -> Program:
@@ -50,7 +73,7 @@ def optimize(program: Program | str) -> Program:
         program = ir.parse(program)
     elif not isinstance(program, Program):
         raise TypeError(f"optimize() takes a Program or IR text, not {type(program).__name__}")
-    return run_passes(program)
+    return run_passes(program, passes_off=SETTINGS.passes_off)
 
 
 def explain(program: Program | str) -> str:
@@ -60,4 +83,4 @@ def explain(program: Program | str) -> str:
 
     if not isinstance(program, (Program, str)):
         raise TypeError(f"explain() takes a Program or IR text, not {type(program).__name__}")
-    return explain_program(program)
+    return explain_program(program, passes_off=SETTINGS.passes_off)

@@ -110,13 +110,12 @@ def optimize(
 ) -> N.Program:
     """The optimised, typed copy of `program` (typed or not).
 
-    `passes_off`: pass names to skip (added to `db.config(passes_off=...)`). `verify`: raise
-    `OptimizerError` when a pass breaks typing or linearity (default: the environment variable
-    DAYBREAK_VERIFY_PASSES). `report`: filled in with what happened.
+    `passes_off`: pass names to skip (`db.optimize` and `db.compile` pass
+    `db.config(passes_off=...)`). `verify`: raise `OptimizerError` when a pass breaks typing or
+    linearity (default: the environment variable DAYBREAK_VERIFY_PASSES). `report`: filled in
+    with what happened.
     """
-    from daybreak.runtime.config import SETTINGS
-
-    off = frozenset(passes_off or ()) | frozenset(getattr(SETTINGS, "passes_off", ()))
+    off = frozenset(passes_off or ())
     unknown = off - set(PASS_NAMES)
     if unknown:
         raise ValueError(f"unknown passes {sorted(unknown)} (known: {', '.join(PASS_NAMES)})")

@@ -24,9 +24,7 @@ from ...ir.errors import LoweringError
 from ...ir.linearity import check_linear
 from ...ir.nodes import Program, deep_recursion
 from ...ir.typecheck import typecheck
-from ...optimizer import optimize
 from ...runtime import cache
-from ...runtime.config import SETTINGS
 from ...runtime.stats import record
 from . import jit
 from .executable import NativeExecutable
@@ -38,6 +36,7 @@ CODE_VERSION = "llvm-1"  # bump when lowering changes what the same IR text mean
 
 class LLVMBackend:
     name = "llvm"
+    optimized = True  # db.compile hands it optimised programs (daybreak/api.py)
 
     def __init__(self):
         self._compiled: dict[Program, NativeExecutable] = {}
@@ -60,7 +59,7 @@ class LLVMBackend:
         # Equal programs share code, but runtime errors point into the text a program came
         # from, so the text is part of the key.
         loc = program.body.loc
-        key = (program, loc.source if loc is not None else None, SETTINGS.passes_off)
+        key = (program, loc.source if loc is not None else None)
         hit = self._compiled.get(key)
         if hit is not None:
             record(cache_hits=1)
@@ -72,7 +71,7 @@ class LLVMBackend:
         if problems:
             # Builders are updated in place here; only linear programs mean the same thing.
             raise LoweringError(f"not compiled by llvm: {problems[0]}", program.body.loc)
-        text, errors = self.lower(optimize(typed))  # keeps types, parameters and linearity
+        text, errors = self.lower(typed)
         addresses = _jit_cached(text)
         record(compile_seconds=time.perf_counter() - start)
         executable = NativeExecutable(typed, addresses["entry"], errors, text)
