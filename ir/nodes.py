@@ -42,10 +42,8 @@ class Expr:
     def children(self) -> tuple[Expr, ...]:
         """The direct sub-expressions, in evaluation (and printing) order."""
         out: list[Expr] = []
-        for f in fields(self):
-            if f.name in _META:
-                continue
-            v = getattr(self, f.name)
+        for name in _child_fields(type(self)):
+            v = getattr(self, name)
             if isinstance(v, Expr):
                 out.append(v)
             elif isinstance(v, tuple):
@@ -77,6 +75,16 @@ class Expr:
 
 
 _META = ("ty", "loc", "annotations")
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(cls: type) -> tuple[str, ...]:
+    """The names of a node class's own fields (not ty/loc/annotations), computed once:
+    `dataclasses.fields` is slow, and tree walks ask for every node."""
+    names = _CHILD_FIELDS.get(cls)
+    if names is None:
+        names = _CHILD_FIELDS[cls] = tuple(f.name for f in fields(cls) if f.name not in _META)
+    return names
 
 
 def _float_key(value: float) -> tuple:
@@ -309,13 +317,11 @@ def map_children(node: Expr, fn) -> Expr:
     node kind themselves.
     """
     changes = {}
-    for f in fields(node):
-        if f.name in _META:
-            continue
-        v = getattr(node, f.name)
+    for name in _child_fields(type(node)):
+        v = getattr(node, name)
         new = _map_value(v, fn)
         if new is not v:
-            changes[f.name] = new
+            changes[name] = new
     return replace(node, **changes) if changes else node
 
 
