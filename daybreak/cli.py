@@ -38,6 +38,15 @@ def _sample(ty, rows: int, rng: np.random.Generator):
     raise SystemExit(f"daybreak run: cannot generate data for a parameter of type {ty}")
 
 
+def _best_of(fn, repeat: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
 def demo(rows: int, backend: str) -> int:
     import pandas as pd
 
@@ -57,34 +66,35 @@ def demo(rows: int, backend: str) -> int:
     t0 = time.perf_counter()
     f = compile(text, backend=backend)
     compile_s = time.perf_counter() - t0
-    f(price, qty, store)  # first call pays for thread start-up
-    t0 = time.perf_counter()
     revenue, by_store, big = f(price, qty, store)
-    run_s = time.perf_counter() - t0
+    run_s = _best_of(lambda: f(price, qty, store))
     print(f"\nRan on {rows:,} generated orders with backend={backend!r}:")
-    print(f"  compiled in {compile_s * 1e3:.0f} ms, ran in {run_s * 1e3:.1f} ms")
+    print(f"  compiled in {compile_s * 1e3:.0f} ms, ran in {run_s * 1e3:.1f} ms (best of 3)")
     print(f"  revenue     {float(revenue):,.2f}")
     for key, (rev, count) in by_store:
         print(f"  store {key}     revenue {rev:14,.2f} over {count} orders")
     print(f"  big orders  {len(big):,} (first: {[int(i) for i in big[:5]]})")
 
-    t0 = time.perf_counter()
     df = pd.DataFrame({"price": price, "qty": qty, "store": store})
-    df["amount"] = df.price * df.qty
-    expect = df.groupby("store").agg(rev=("amount", "sum"), n=("amount", "size"))
-    expect_big = np.flatnonzero(df.amount.to_numpy() > 900.0)
-    expect_revenue = df.amount.sum()
-    pandas_s = time.perf_counter() - t0
+
+    def with_pandas():
+        amount = df.price * df.qty
+        per_store = amount.groupby(df.store).agg(["sum", "size"])
+        return amount.sum(), per_store, np.flatnonzero(amount.to_numpy() > 900.0)
+
+    expect_revenue, expect, expect_big = with_pandas()
+    pandas_s = _best_of(with_pandas)
     ok = (
         np.isclose(revenue, expect_revenue)
         and [int(k) for k, _ in by_store] == expect.index.tolist()
-        and np.allclose([rev for _, (rev, _) in by_store], expect.rev)
-        and [int(n) for _, (_, n) in by_store] == expect.n.tolist()
+        and np.allclose([rev for _, (rev, _) in by_store], expect["sum"])
+        and [int(n) for _, (_, n) in by_store] == expect["size"].tolist()
         and np.array_equal(big, expect_big)
     )
     print(
-        f"\npandas does the same in {pandas_s * 1e3:.1f} ms: daybreak is "
-        f"{pandas_s / run_s:.1f}x faster, with the same answers: {'yes' if ok else 'NO'}"
+        f"\npandas does the same in {pandas_s * 1e3:.1f} ms (best of 3, same inputs): "
+        f"daybreak is {pandas_s / run_s:.1f}x faster, with the same answers: "
+        f"{'yes' if ok else 'NO'}"
     )
 
     # The reference interpreter, the oracle, agrees on a slice (it runs in Python).
