@@ -237,6 +237,16 @@ def fresh_builder(L, t: Type, like: ir.Value, size_hint: ir.Value) -> ir.Value:
     return state
 
 
+def finish_builder(L, t: Type, builder: ir.Value) -> None:
+    """Work a thread does on its builder when its share of a parallel loop is done, so that
+    it happens in parallel rather than in the merge: dictmergers combine their spilled merges."""
+    if isinstance(t, Struct):
+        for pos, ft in enumerate(t.fields):
+            finish_builder(L, ft, L.builder.extract_value(builder, pos))
+    elif isinstance(t, DictMerger):
+        dicts.flush(L, builder, t)
+
+
 def merge_builders(L, t: Type, dst: ir.Value, src: ir.Value) -> None:
     """Merge everything `src` holds into `dst` (appenders: src's elements after dst's)."""
     b = L.builder

@@ -59,6 +59,21 @@ def for_range(builder: ir.IRBuilder, count: ir.Value, name: str = "i"):
     builder.position_at_end(end_block)
 
 
+@contextmanager
+def while_loop(builder: ir.IRBuilder, condition, name: str = "while"):
+    """`while (condition()) { body }`: `condition` emits the test (an i1) each time round."""
+    cond_block = builder.append_basic_block(f"{name}.cond")
+    body_block = builder.append_basic_block(f"{name}.body")
+    end_block = builder.append_basic_block(f"{name}.end")
+    builder.branch(cond_block)
+    builder.position_at_end(cond_block)
+    builder.cbranch(condition(), body_block, end_block)
+    builder.position_at_end(body_block)
+    yield
+    builder.branch(cond_block)
+    builder.position_at_end(end_block)
+
+
 def declare(module: ir.Module, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
     """A function declaration (declared once per module)."""
     existing = module.globals.get(name)

@@ -2,13 +2,19 @@
 
 A table is an i8* to a header
 
-    {i64 count, i64 capacity, i8* slots, i8* log, i64 log_len, i64 log_cap}
+    {i64 count, i64 capacity, i8* slots, i8* log, i64 log_len, i64 log_cap, i8* spill}
 
 over `capacity` slots `{i64 hash, K key, V value}`: open addressing with linear probing, a
 power-of-two capacity doubled before the load passes 5/8. A stored hash has its top bit set,
 so 0 marks an empty slot, and growth moves slots without hashing keys again. Keys are stored in
 canonical form (dict_keys.py). Memory comes from the run's `db_alloc`: blocks left behind by
-growth are freed with the run's other allocations. (The log fields belong to groupmergers.)
+growth are freed with the run's other allocations. (The log fields belong to groupmergers, the
+spill field to dictmergers: dict_spill.py.)
+
+A key's home slot is given by the TOP bits of its hash (below the marker bit), not the low
+ones: then the slots in table order are in hash order, so a table grows by a sequential pass,
+merging two tables walks both in order, and the keys whose hashes share their top bits —
+one partition of dict_spill.py — live in one contiguous stretch of the table.
 
 A null table is the empty dict, so every read accepts one.
 """
@@ -20,13 +26,13 @@ from dataclasses import dataclass
 from llvmlite import ir
 
 from ...ir.types import Dict, GroupMerger, Struct, Type, Vec
-from .cgutils import alloca_entry, for_range, i64, sizeof
+from .cgutils import alloca_entry, for_range, i64, sizeof, while_loop
 from .dict_keys import canonical, function, hash_value, keys_equal, tag
 from .layout import I1, I32, I64, VOIDPTR, lltype
 from .runtime_ir import CTX_PTR
 
-HEADER = ir.LiteralStructType([I64, I64, VOIDPTR, VOIDPTR, I64, I64])
-COUNT, CAPACITY, SLOTS, LOG, LOG_LEN, LOG_CAP = range(6)
+HEADER = ir.LiteralStructType([I64, I64, VOIDPTR, VOIDPTR, I64, I64, VOIDPTR])
+COUNT, CAPACITY, SLOTS, LOG, LOG_LEN, LOG_CAP, SPILL = range(7)
 HASH, KEY, VALUE = range(3)
 _MIN_CAPACITY = 64  # small tables stay sparse: fewer collisions, fewer mispredicted probes
 _MAX_HINT = 1 << 22  # keys; a table hinted bigger grows as the keys come
@@ -80,8 +86,21 @@ def _slots(b: ir.IRBuilder, header: ir.Value, tt: Table) -> ir.Value:
     return b.bitcast(b.load(field(b, header, SLOTS)), tt.slot.as_pointer())
 
 
-def _table_hash(L, key: ir.Value, t: Type) -> ir.Value:
+def table_hash(L, key: ir.Value, t: Type) -> ir.Value:
+    """The hash a table stores for `key`: never 0 (the top bit is set)."""
     return L.builder.or_(hash_value(L, key, t), _TOP_BIT)
+
+
+def top_bits(b: ir.IRBuilder, h: ir.Value, bits: ir.Value | int) -> ir.Value:
+    """The `bits` highest bits of a stored hash below its marker bit (1 <= bits <= 63)."""
+    shift = b.sub(i64(64), bits) if isinstance(bits, ir.Value) else i64(64 - bits)
+    return b.lshr(b.shl(h, i64(1)), shift)
+
+
+def _home(b: ir.IRBuilder, h: ir.Value, capacity: ir.Value) -> ir.Value:
+    """The home slot of stored hash `h` in a table of `capacity` (a power of two >= 64)."""
+    log2 = b.sub(i64(63), b.ctlz(capacity, ir.Constant(I1, 1)))
+    return top_bits(b, h, log2)
 
 
 def memset0(b: ir.IRBuilder, ptr: ir.Value, nbytes: ir.Value) -> None:
@@ -124,7 +143,7 @@ def _emit_new(L, ctx, slot_size, hint) -> None:
     nbytes = b.mul(cap, slot_size)
     slots = L.alloc(nbytes)
     memset0(b, slots, nbytes)
-    b.store(ir.Constant(HEADER, [0, None, None, None, 0, 0]), header)
+    b.store(ir.Constant(HEADER, [0, None, None, None, 0, 0, None]), header)
     b.store(cap, field(b, header, CAPACITY))
     b.store(slots, field(b, header, SLOTS))
     b.ret(b.bitcast(header, VOIDPTR))
@@ -134,7 +153,7 @@ def find(L, tt: Table, table: ir.Value, key: ir.Value) -> ir.Value:
     """The slot of `key` in `table` (a null table is empty), or a null slot pointer."""
     name = f"db.dict.find.{tt.tag}"
     fn = function(L, name, tt.slot.as_pointer(), [VOIDPTR, tt.key_ll, I64], _emit_find(tt))
-    return L.builder.call(fn, [table, key, _table_hash(L, key, tt.key)])
+    return L.builder.call(fn, [table, key, table_hash(L, key, tt.key)])
 
 
 def _emit_find(tt: Table):
@@ -157,9 +176,10 @@ def _probe(L, tt: Table, header, key, h, on_empty) -> ir.Value:
     continues where it holds the key, and branches to `on_empty` (where it is the first empty
     slot) when the key is missing."""
     b = L.builder
-    mask = b.sub(b.load(field(b, header, CAPACITY)), i64(1))
+    capacity = b.load(field(b, header, CAPACITY))
+    mask = b.sub(capacity, i64(1))
     slots = _slots(b, header, tt)
-    start, pre = b.and_(h, mask), b.block
+    start, pre = _home(b, h, capacity), b.block
     loop, check, compare, advance, found = (
         b.append_basic_block(n)
         for n in ("probe", "probe.check", "probe.compare", "probe.next", "probe.found")
@@ -188,7 +208,7 @@ def insert(L, tt: Table, table: ir.Value, key: ir.Value, h: ir.Value | None = No
     name = f"db.dict.insert.{tt.tag}"
     ret = ir.LiteralStructType([tt.slot.as_pointer(), I1])
     fn = function(L, name, ret, [CTX_PTR, VOIDPTR, tt.key_ll, I64], _emit_insert(tt))
-    h = _table_hash(L, key, tt.key) if h is None else h
+    h = table_hash(L, key, tt.key) if h is None else h
     found = L.builder.call(fn, [L.ctx, table, key, h])
     return L.builder.extract_value(found, 0), L.builder.extract_value(found, 1)
 
@@ -201,7 +221,7 @@ def _emit_insert(tt: Table):
         capacity = b.load(field(b, header, CAPACITY))
         full = b.icmp_unsigned(">", b.mul(b.add(count, i64(1)), i64(8)), b.mul(capacity, i64(5)))
         with b.if_then(full, likely=False):
-            b.call(_grow_function(L, tt), [ctx, table])
+            b.call(_grow_function(L, tt), [ctx, table, b.mul(capacity, i64(2))])
         empty = b.append_basic_block("empty")
         slot = _probe(L, tt, header, key, h, empty)
         ret = ir.LiteralStructType([tt.slot.as_pointer(), I1])
@@ -220,8 +240,9 @@ def _pair(b, ty, slot, is_new: int):
     return b.insert_value(out, ir.Constant(I1, is_new), 1)
 
 
-def _first_empty(b, slots, mask, h) -> ir.Value:
-    start, pre = b.and_(h, mask), b.block
+def _first_empty(b, slots, capacity, h) -> ir.Value:
+    mask = b.sub(capacity, i64(1))
+    start, pre = _home(b, h, capacity), b.block
     loop, done = b.append_basic_block("empty.probe"), b.append_basic_block("empty.found")
     b.branch(loop)
     b.position_at_end(loop)
@@ -234,28 +255,55 @@ def _first_empty(b, slots, mask, h) -> ir.Value:
     return slot
 
 
+def reserve(L, tt: Table, table: ir.Value, keys: ir.Value) -> None:
+    """Grow the table (once) so that it holds `keys` keys without growing again. Needed before
+    adding keys in hash order (merging tables, flushing partitions): placed by the top bits of
+    their hashes, they would otherwise all crowd the start of a table that is still small."""
+    b = L.builder
+    header = header_of(b, table)
+    capacity = b.load(field(b, header, CAPACITY))
+    target = alloca_entry(b, I64)
+    b.store(capacity, target)
+    with while_loop(b, lambda: b.icmp_signed("<", b.mul(b.load(target), i64(5)),
+                                             b.mul(keys, i64(8))), "reserve"):
+        b.store(b.mul(b.load(target), i64(2)), target)
+    bigger = b.load(target)
+    with b.if_then(b.icmp_signed(">", bigger, capacity)):
+        b.call(_grow_function(L, tt), [L.ctx, table, bigger])
+
+
+def clear(L, tt: Table, table: ir.Value) -> None:
+    """Empty a (non-null) table, keeping its capacity."""
+    b = L.builder
+    header = header_of(b, table)
+    nbytes = b.mul(b.load(field(b, header, CAPACITY)), sizeof(b, tt.slot))
+    memset0(b, b.load(field(b, header, SLOTS)), nbytes)
+    b.store(i64(0), field(b, header, COUNT))
+
+
 def _grow_function(L, tt: Table) -> ir.Function:
-    def emit(L, ctx, table) -> None:
+    """`grow(ctx, table, bigger)`: move the slots into a new array of `bigger` slots."""
+
+    def emit(L, ctx, table, bigger) -> None:
         b = L.builder
         header = header_of(b, table)
         capacity = b.load(field(b, header, CAPACITY))
         old = _slots(b, header, tt)
-        bigger = b.mul(capacity, i64(2))
         nbytes = b.mul(bigger, sizeof(b, tt.slot))
         fresh = L.alloc(nbytes)
         memset0(b, fresh, nbytes)
         slots = b.bitcast(fresh, tt.slot.as_pointer())
-        mask = b.sub(bigger, i64(1))
         with for_range(b, capacity, "move") as j:
             slot = b.gep(old, [j])
             h = b.load(field(b, slot, HASH))
             with b.if_then(b.icmp_unsigned("!=", h, i64(0))):
-                b.store(b.load(slot), _first_empty(b, slots, mask, h))
+                b.store(b.load(slot), _first_empty(b, slots, bigger, h))
         b.store(fresh, field(b, header, SLOTS))
         b.store(bigger, field(b, header, CAPACITY))
         b.ret_void()
 
-    fn = function(L, f"db.dict.grow.{tt.tag}", ir.VoidType(), [CTX_PTR, VOIDPTR], emit)
+    args = [CTX_PTR, VOIDPTR, I64]
+    fn = function(L, f"db.dict.grow.{tt.tag}", ir.VoidType(), args, emit)
     fn.attributes.add("noinline")
     return fn
 
@@ -285,8 +333,10 @@ __all__ = [
     "LOG_CAP",
     "LOG_LEN",
     "SLOTS",
+    "SPILL",
     "VALUE",
     "Table",
+    "clear",
     "each_slot",
     "field",
     "find",
@@ -295,5 +345,8 @@ __all__ = [
     "memset0",
     "new_table",
     "null",
+    "reserve",
+    "table_hash",
     "table_of",
+    "top_bits",
 ]

@@ -26,6 +26,7 @@ from llvmlite import ir
 from ...ir import nodes as N
 from ...ir.errors import LoweringError
 from ...ir.types import Dict, DictMerger, GroupMerger, Struct, Type, Vec
+from . import dict_spill
 from .cgutils import alloca_entry, for_range, i64, memcpy, sizeof, to_bool
 from .dict_keys import check_key_type, compare_keys, contains, function
 from .dict_tables import (
@@ -37,6 +38,7 @@ from .dict_tables import (
     LOG_LEN,
     VALUE,
     Table,
+    clear,
     each_slot,
     field,
     find,
@@ -45,6 +47,8 @@ from .dict_tables import (
     memset0,
     new_table,
     null,
+    reserve,
+    table_hash,
     table_of,
 )
 from .layout import I1, I32, I64, VOIDPTR, lltype, vec_type
@@ -73,12 +77,21 @@ def merge_dict_builder(L, n: N.Merge, table: ir.Value, pair: ir.Value) -> None:
 
 
 def _dictmerger_merge(L, t: DictMerger) -> ir.Function:
+    """Combine into the table at once while it is small; append to a partition once it is
+    big (dict_spill.py)."""
     tt = table_of(t)
 
     def emit(L, ctx, table, key, value) -> None:
-        slot, is_new = insert(L, tt, table, key)
-        _combine_into(L, t, slot, is_new, value)
-        L.builder.ret_void()
+        b = L.builder
+        with b.if_else(dict_spill.spilling(L, table)) as (spills, direct):
+            with spills:
+                dict_spill.append(L, tt, table, key, value)
+            with direct:
+                slot, is_new = insert(L, tt, table, key)
+                _combine_into(L, t, slot, is_new, value)
+                with b.if_then(is_new, likely=False):
+                    dict_spill.start_if_big(L, tt, table)
+        b.ret_void()
 
     name = f"db.dictmerger.merge.{tt.tag}.{_OP_NAMES[t.op]}"
     args = [CTX_PTR, VOIDPTR, tt.key_ll, tt.value_ll]
@@ -138,8 +151,67 @@ def _log_append(L, t: GroupMerger, table, group, value) -> None:
     b.store(b.add(length, i64(1)), field(b, header, LOG_LEN))
 
 
+def flush(L, table: ir.Value, t: DictMerger) -> None:
+    """Combine a dictmerger's spilled merges into its table (dict_spill.py); cheap when none.
+
+    Two passes over the partitions. First each partition is aggregated in a small scratch
+    table that stays in cache, and its distinct {key, value}s overwrite the partition's first
+    entries. Then the table is grown once to hold every key, and the partitions' aggregates
+    are combined into it in partition order, that is, region by region of the table."""
+    tt = table_of(t)
+
+    def emit(L, ctx, table) -> None:
+        b = L.builder
+        with b.if_then(dict_spill.spilling(L, table)):
+            parts = dict_spill.partitions(L, table)
+            counts = L.alloc_array(I64, i64(dict_spill.PARTITIONS))
+            total = alloca_entry(b, I64)
+            b.store(i64(0), total)
+            scratch = new_table(L, tt, i64(0))
+            with dict_spill.each_partition(L, parts, "aggregate") as (p, part):
+                clear(L, tt, scratch)
+
+                def into_scratch(pair) -> None:
+                    key = b.extract_value(pair, 0)
+                    h = dict_spill.partition_hash(b, table_hash(L, key, tt.key))
+                    slot, is_new = insert(L, tt, scratch, key, h)
+                    _combine_into(L, t, slot, is_new, b.extract_value(pair, 1))
+
+                dict_spill.entries(L, tt, part, into_scratch)
+                rewriter = dict_spill.Rewriter(L, tt, part)
+
+                def compact(slot) -> None:
+                    pair = b.insert_value(ir.Constant(tt.pair, ir.Undefined),
+                                          b.load(field(b, slot, KEY)), 0)
+                    rewriter.write(b.insert_value(pair, b.load(field(b, slot, VALUE)), 1))
+
+                each_slot(L, tt, scratch, "compact")(compact)
+                found = b.load(field(b, header_of(b, scratch), COUNT))
+                b.store(found, b.gep(counts, [p]))
+                b.store(b.add(b.load(total), found), total)
+            keys = b.add(b.load(field(b, header_of(b, table), COUNT)), b.load(total))
+            reserve(L, tt, table, keys)
+
+            def into_table(pair) -> None:
+                slot, is_new = insert(L, tt, table, b.extract_value(pair, 0))
+                _combine_into(L, t, slot, is_new, b.extract_value(pair, 1))
+
+            with dict_spill.each_partition(L, parts, "combine") as (p, part):
+                dict_spill.entries(L, tt, part, into_table, b.load(b.gep(counts, [p])))
+                dict_spill.empty(L, part)
+        b.ret_void()
+
+    name = f"db.dictmerger.flush.{tt.tag}.{_OP_NAMES[t.op]}"
+    fn = function(L, name, ir.VoidType(), [CTX_PTR, VOIDPTR], emit)
+    fn.attributes.add("noinline")  # cold, and big: keep it out of the loops that merge
+    L.builder.call(fn, [L.ctx, table])
+
+
 def dict_builder_result(L, table: ir.Value, t: Type) -> ir.Value:
-    """result(b) of a dictmerger (the table) or a groupmerger (the table, groups laid out)."""
+    """result(b) of a dictmerger (the table, spilled merges combined) or a groupmerger (the
+    table, groups laid out)."""
+    if isinstance(t, DictMerger):
+        flush(L, table, t)
     if isinstance(t, GroupMerger):
         tt = table_of(t)
         name = f"db.groupmerger.result.{tt.tag}"
@@ -213,6 +285,13 @@ def merge_tables(L, dst: ir.Value, src: ir.Value, builder_type: Type) -> None:
     if not isinstance(builder_type, DictMerger | GroupMerger):
         raise LoweringError(f"merge_tables merges dict builders, not {builder_type}")
     tt = table_of(builder_type)
+    if isinstance(builder_type, DictMerger):
+        flush(L, dst, builder_type)
+        flush(L, src, builder_type)
+    b = L.builder
+    keys = b.add(b.load(field(b, header_of(b, dst), COUNT)),
+                 b.load(field(b, header_of(b, src), COUNT)))
+    reserve(L, tt, dst, keys)  # src's keys come in hash order
     kind = "dictmerger" if isinstance(builder_type, DictMerger) else "groupmerger"
     suffix = f".{_OP_NAMES[builder_type.op]}" if kind == "dictmerger" else ""
     name = f"db.{kind}.merge_tables.{tt.tag}{suffix}"

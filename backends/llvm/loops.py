@@ -186,6 +186,7 @@ def _outline(L, n: N.For, names, sources, env_ty, builder_ty) -> ir.Function:
     local, write_back = _localize(L, n.builder.ty, builder)
     run_iterations(L, n, inner, local, rebuilt, start, end)
     write_back()
+    builders.finish_builder(L, n.builder.ty, builder)
     b.ret_void()
     L.builder, L.ctx = saved
     return fn
