@@ -69,8 +69,10 @@ def start_if_big(L, tt: Table, table: ir.Value) -> None:
     capacity = b.load(field(b, header_of(b, table), CAPACITY))
     big = b.icmp_signed(">", b.mul(capacity, sizeof(b, tt.slot)), i64(SPILL_BYTES))
     with b.if_then(big, likely=False):
-        b.call(function(L, "db.spill.start", ir.VoidType(), [CTX_PTR, VOIDPTR], _emit_start),
-               [L.ctx, table])
+        b.call(
+            function(L, "db.spill.start", ir.VoidType(), [CTX_PTR, VOIDPTR], _emit_start),
+            [L.ctx, table],
+        )
 
 
 def _emit_start(L, ctx, table) -> None:
@@ -91,8 +93,12 @@ def append(L, tt: Table, table: ir.Value, key: ir.Value, value: ir.Value) -> Non
     part = b.gep(parts, [top_bits(b, h, PARTITION_BITS)])
     with b.if_then(b.icmp_signed("==", b.load(field(b, part, USED)), i64(CHUNK)), likely=False):
         name = f"db.spill.chunk.{tt.tag}"
-        b.call(function(L, name, ir.VoidType(), [CTX_PTR, PARTITION.as_pointer()],
-                        _emit_new_chunk(tt)), [L.ctx, part])
+        b.call(
+            function(
+                L, name, ir.VoidType(), [CTX_PTR, PARTITION.as_pointer()], _emit_new_chunk(tt)
+            ),
+            [L.ctx, part],
+        )
     used = b.load(field(b, part, USED))
     chunk = b.bitcast(b.load(field(b, part, TAIL)), _chunk(tt).as_pointer())
     pair = b.insert_value(ir.Constant(tt.pair, ir.Undefined), key, 0)
@@ -184,5 +190,17 @@ def empty(L, part: ir.Value) -> None:
     L.builder.store(_EMPTY_PARTITION, part)
 
 
-__all__ = ["CHUNK", "PARTITIONS", "SPILL_BYTES", "Rewriter", "append", "each_partition", "empty",
-           "entries", "partition_hash", "partitions", "spilling", "start_if_big"]
+__all__ = [
+    "CHUNK",
+    "PARTITIONS",
+    "SPILL_BYTES",
+    "Rewriter",
+    "append",
+    "each_partition",
+    "empty",
+    "entries",
+    "partition_hash",
+    "partitions",
+    "spilling",
+    "start_if_big",
+]

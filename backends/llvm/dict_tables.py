@@ -264,8 +264,9 @@ def reserve(L, tt: Table, table: ir.Value, keys: ir.Value) -> None:
     capacity = b.load(field(b, header, CAPACITY))
     target = alloca_entry(b, I64)
     b.store(capacity, target)
-    with while_loop(b, lambda: b.icmp_signed("<", b.mul(b.load(target), i64(5)),
-                                             b.mul(keys, i64(8))), "reserve"):
+    with while_loop(
+        b, lambda: b.icmp_signed("<", b.mul(b.load(target), i64(5)), b.mul(keys, i64(8))), "reserve"
+    ):
         b.store(b.mul(b.load(target), i64(2)), target)
     bigger = b.load(target)
     with b.if_then(b.icmp_signed(">", bigger, capacity)):

@@ -181,8 +181,9 @@ def flush(L, table: ir.Value, t: DictMerger) -> None:
                 rewriter = dict_spill.Rewriter(L, tt, part)
 
                 def compact(slot) -> None:
-                    pair = b.insert_value(ir.Constant(tt.pair, ir.Undefined),
-                                          b.load(field(b, slot, KEY)), 0)
+                    pair = b.insert_value(
+                        ir.Constant(tt.pair, ir.Undefined), b.load(field(b, slot, KEY)), 0
+                    )
                     rewriter.write(b.insert_value(pair, b.load(field(b, slot, VALUE)), 1))
 
                 each_slot(L, tt, scratch, "compact")(compact)
@@ -289,8 +290,9 @@ def merge_tables(L, dst: ir.Value, src: ir.Value, builder_type: Type) -> None:
         flush(L, dst, builder_type)
         flush(L, src, builder_type)
     b = L.builder
-    keys = b.add(b.load(field(b, header_of(b, dst), COUNT)),
-                 b.load(field(b, header_of(b, src), COUNT)))
+    keys = b.add(
+        b.load(field(b, header_of(b, dst), COUNT)), b.load(field(b, header_of(b, src), COUNT))
+    )
     reserve(L, tt, dst, keys)  # src's keys come in hash order
     kind = "dictmerger" if isinstance(builder_type, DictMerger) else "groupmerger"
     suffix = f".{_OP_NAMES[builder_type.op]}" if kind == "dictmerger" else ""
