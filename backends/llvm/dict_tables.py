@@ -2,14 +2,15 @@
 
 A table is an i8* to a header
 
-    {i64 count, i64 capacity, i8* slots, i8* log, i64 log_len, i64 log_cap, i8* spill}
+    {i64 count, i64 capacity, i8* slots, i8* log, i64 log_len, i64 log_cap, i8* spill,
+     i64 base, i64 mode}
 
 over `capacity` slots `{i64 hash, K key, V value}`: open addressing with linear probing, a
 power-of-two capacity doubled before the load passes 5/8. A stored hash has its top bit set,
 so 0 marks an empty slot, and growth moves slots without hashing keys again. Keys are stored in
 canonical form (dict_keys.py). Memory comes from the run's `db_alloc`: blocks left behind by
-growth are freed with the run's other allocations. (The log fields belong to groupmergers, the
-spill field to dictmergers: dict_spill.py.)
+growth are freed with the run's other allocations. (The log fields belong to groupmergers; the
+spill, base and mode fields to dictmergers: dict_spill.py, dict_dense.py.)
 
 A key's home slot is given by the TOP bits of its hash (below the marker bit), not the low
 ones: then the slots in table order are in hash order, so a table grows by a sequential pass,
@@ -31,8 +32,8 @@ from .dict_keys import canonical, function, hash_value, keys_equal, tag
 from .layout import I1, I32, I64, VOIDPTR, lltype
 from .runtime_ir import CTX_PTR
 
-HEADER = ir.LiteralStructType([I64, I64, VOIDPTR, VOIDPTR, I64, I64, VOIDPTR])
-COUNT, CAPACITY, SLOTS, LOG, LOG_LEN, LOG_CAP, SPILL = range(7)
+HEADER = ir.LiteralStructType([I64, I64, VOIDPTR, VOIDPTR, I64, I64, VOIDPTR, I64, I64])
+COUNT, CAPACITY, SLOTS, LOG, LOG_LEN, LOG_CAP, SPILL, BASE, MODE = range(9)
 HASH, KEY, VALUE = range(3)
 _MIN_CAPACITY = 64  # small tables stay sparse: fewer collisions, fewer mispredicted probes
 _MAX_HINT = 1 << 22  # keys; a table hinted bigger grows as the keys come
@@ -116,6 +117,17 @@ def null(ty: ir.Type) -> ir.Constant:
 # Creating, probing and growing tables.
 
 
+def capacity_for(L, keys: ir.Value) -> ir.Value:
+    """The capacity a table needs for `keys` keys: a power of two >= 64, load <= 5/8."""
+    b = L.builder
+    capacity = alloca_entry(b, I64)
+    b.store(i64(_MIN_CAPACITY), capacity)
+    small = lambda: b.icmp_signed("<", b.mul(b.load(capacity), i64(5)), b.mul(keys, i64(8)))  # noqa: E731
+    with while_loop(b, small, "capacity"):
+        b.store(b.mul(b.load(capacity), i64(2)), capacity)
+    return b.load(capacity)
+
+
 def new_table(L, tt: Table, hint: ir.Value) -> ir.Value:
     """A new empty table with room for about `hint` keys before it grows."""
     fn = function(L, "db.dict.new", VOIDPTR, [CTX_PTR, I64, I64], _emit_new)
@@ -127,23 +139,12 @@ def _emit_new(L, ctx, slot_size, hint) -> None:
     hint = b.select(b.icmp_signed("<", hint, i64(0)), i64(0), hint)
     limit = i64(_MAX_HINT)
     hint = b.select(b.icmp_signed(">", hint, limit), limit, hint)
-    wanted = b.sdiv(b.add(b.mul(hint, i64(8)), i64(4)), i64(5))
-    capacity = alloca_entry(b, I64)
-    b.store(i64(_MIN_CAPACITY), capacity)
-    head, body, done = (b.append_basic_block(n) for n in ("cap.head", "cap.body", "cap.done"))
-    b.branch(head)
-    b.position_at_end(head)
-    b.cbranch(b.icmp_signed("<", b.load(capacity), wanted), body, done)
-    b.position_at_end(body)
-    b.store(b.mul(b.load(capacity), i64(2)), capacity)
-    b.branch(head)
-    b.position_at_end(done)
-    cap = b.load(capacity)
+    cap = capacity_for(L, hint)
     header = b.bitcast(L.alloc(sizeof(b, HEADER)), HEADER.as_pointer())
     nbytes = b.mul(cap, slot_size)
     slots = L.alloc(nbytes)
     memset0(b, slots, nbytes)
-    b.store(ir.Constant(HEADER, [0, None, None, None, 0, 0, None]), header)
+    b.store(ir.Constant(HEADER, [0, None, None, None, 0, 0, None, 0, 0]), header)
     b.store(cap, field(b, header, CAPACITY))
     b.store(slots, field(b, header, SLOTS))
     b.ret(b.bitcast(header, VOIDPTR))
@@ -240,7 +241,8 @@ def _pair(b, ty, slot, is_new: int):
     return b.insert_value(out, ir.Constant(I1, is_new), 1)
 
 
-def _first_empty(b, slots, capacity, h) -> ir.Value:
+def place(b, slots, capacity, h) -> ir.Value:
+    """The first empty slot from the home of stored hash `h` (for keys known to be new)."""
     mask = b.sub(capacity, i64(1))
     start, pre = _home(b, h, capacity), b.block
     loop, done = b.append_basic_block("empty.probe"), b.append_basic_block("empty.found")
@@ -298,7 +300,7 @@ def _grow_function(L, tt: Table) -> ir.Function:
             slot = b.gep(old, [j])
             h = b.load(field(b, slot, HASH))
             with b.if_then(b.icmp_unsigned("!=", h, i64(0))):
-                b.store(b.load(slot), _first_empty(b, slots, bigger, h))
+                b.store(b.load(slot), place(b, slots, bigger, h))
         b.store(fresh, field(b, header, SLOTS))
         b.store(bigger, field(b, header, CAPACITY))
         b.ret_void()
@@ -325,6 +327,10 @@ def each_slot(L, tt: Table, table: ir.Value, name: str):
 
 
 __all__ = [
+    "BASE",
+    "MODE",
+    "capacity_for",
+    "place",
     "CAPACITY",
     "COUNT",
     "HASH",

@@ -26,7 +26,7 @@ from llvmlite import ir
 from ...ir import nodes as N
 from ...ir.errors import LoweringError
 from ...ir.types import Dict, DictMerger, GroupMerger, Struct, Type, Vec
-from . import dict_spill
+from . import dict_dense, dict_spill
 from .cgutils import alloca_entry, for_range, i64, memcpy, sizeof, to_bool
 from .dict_keys import check_key_type, compare_keys, contains, function
 from .dict_tables import (
@@ -65,7 +65,15 @@ def new_dict_builder(L, n: N.NewBuilder, env) -> ir.Value:
     """dictmerger[K,V,op](hint) and groupmerger[K,V]: a new table."""
     check_key_type(n.type.key, n.loc)
     hint = L.lower(n.arg, env) if n.arg is not None else i64(0)
-    return new_table(L, table_of(n.type), hint)
+    return _new_table(L, n.type, hint)
+
+
+def _new_table(L, t: Type, hint: ir.Value) -> ir.Value:
+    """A new table for a dict builder; a dictmerger over integer keys starts dense."""
+    table = new_table(L, table_of(t), hint)
+    if isinstance(t, DictMerger) and dict_dense.eligible(t.key):
+        dict_dense.start(L, table)
+    return table
 
 
 def merge_dict_builder(L, n: N.Merge, table: ir.Value, pair: ir.Value) -> None:
@@ -83,6 +91,24 @@ def _dictmerger_merge(L, t: DictMerger) -> ir.Function:
 
     def emit(L, ctx, table, key, value) -> None:
         b = L.builder
+        hashed = b.append_basic_block("hashed")
+        if dict_dense.eligible(tt.key):
+            dense = b.append_basic_block("dense")
+            b.cbranch(dict_dense.is_dense(L, table), dense, hashed)
+            b.position_at_end(dense)
+            this = b.function
+            dict_dense.merge(
+                L,
+                tt,
+                table,
+                key,
+                combine=lambda slot, is_new: _combine_into(L, t, slot, is_new, value),
+                remerge=lambda: b.call(this, [ctx, table, key, value]),
+            )
+            b.ret_void()
+        else:
+            b.branch(hashed)
+        b.position_at_end(hashed)
         with b.if_else(dict_spill.spilling(L, table)) as (spills, direct):
             with spills:
                 dict_spill.append(L, tt, table, key, value)
@@ -152,7 +178,8 @@ def _log_append(L, t: GroupMerger, table, group, value) -> None:
 
 
 def flush(L, table: ir.Value, t: DictMerger) -> None:
-    """Combine a dictmerger's spilled merges into its table (dict_spill.py); cheap when none.
+    """Make a dictmerger's table what readers expect: a dense table becomes a hash table
+    (dict_dense.py) and spilled merges are combined into it (dict_spill.py); cheap when done.
 
     Two passes over the partitions. First each partition is aggregated in a small scratch
     table that stays in cache, and its distinct {key, value}s overwrite the partition's first
@@ -162,6 +189,8 @@ def flush(L, table: ir.Value, t: DictMerger) -> None:
 
     def emit(L, ctx, table) -> None:
         b = L.builder
+        if dict_dense.eligible(tt.key):
+            dict_dense.to_hashed(L, tt, table)
         with b.if_then(dict_spill.spilling(L, table)):
             parts = dict_spill.partitions(L, table)
             counts = L.alloc_array(I64, i64(dict_spill.PARTITIONS))
@@ -274,7 +303,7 @@ def _emit_group_result(t: GroupMerger):
 def fresh_dict_builder(L, t: Type) -> ir.Value:
     """An empty dictmerger or groupmerger of type `t` (a per-thread copy for a parallel loop).
     It starts small and grows: the loop's iteration count says nothing about its keys."""
-    return new_table(L, table_of(t), i64(0))
+    return _new_table(L, t, i64(0))
 
 
 def merge_tables(L, dst: ir.Value, src: ir.Value, builder_type: Type) -> None:
