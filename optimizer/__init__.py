@@ -1,6 +1,7 @@
 """daybreak.optimizer — named passes run to a fixpoint (inline, fold, cse, dce, fuse_vertical,
-fuse_horizontal), then once each final pass (hoist, presize); see pipeline.py for the table,
-rules.py for the rule driver, and each pass's file for what it rewrites.
+fuse_gather, fuse_horizontal, fuse_consumer), then once each final pass (hoist, presize); see
+pipeline.py for the table, rules.py for the rule driver, and each pass's file for what it
+rewrites.
 
 >>> from daybreak.ir import parse, format
 >>> format(optimize(parse("|x: i64| (|y: i64| y * 2L)(x + 0L)")))

@@ -32,14 +32,19 @@ def node_can_fail(node: N.Expr) -> bool:
         case N.For(iters=iters):
             if len(iters) > 1:
                 return True  # zip of unequal lengths
-            it = iters[0]
-            if it.kind == "range":
-                return not (isinstance(it.stride, N.Literal) and it.stride.value > 0)
-            return not it.is_plain
+            return iter_can_fail(iters[0])
         case N.Merge(builder=b):
             return isinstance(b.ty, VecMerger) or b.ty is None
         case _:
             return False
+
+
+def iter_can_fail(it: N.Iter) -> bool:
+    """Whether the bounds check of one iterator may raise (a bounded `iter`, a `rangeiter`
+    whose stride is not a positive literal)."""
+    if it.kind == "range":
+        return not (isinstance(it.stride, N.Literal) and it.stride.value > 0)
+    return not it.is_plain
 
 
 def can_fail(expr: N.Expr) -> bool:
@@ -134,6 +139,8 @@ def _first(e: N.Expr, name: str):
         return False if can_fail(e) else None
     if isinstance(e, N.Let) and e.name == name:
         return False if can_fail(e.value) else None  # pragma: no cover - name is free
+    if isinstance(e, N.For):
+        return _first_in_loop(e, name)
     strict = strict_children(e)
     for child in strict:
         found = _first(child, name)
@@ -141,6 +148,22 @@ def _first(e: N.Expr, name: str):
             return found
     # The use is in a deferred position.
     return False
+
+
+def _first_in_loop(loop: N.For, name: str):
+    # A loop checks each iterator's bounds right after evaluating it, and the zip's lengths
+    # after all of them, before it builds its builder (the interpreter's order).
+    for it in loop.iters:
+        for child in it.children():
+            found = _first(child, name)
+            if found is not None:
+                return found
+        if iter_can_fail(it):
+            return False
+    if len(loop.iters) > 1:
+        return False
+    found = _first(loop.builder, name)
+    return False if found is None else found  # else the use is in the body (deferred)
 
 
 def field_reads(body: N.Expr, name: str) -> set[int] | None:

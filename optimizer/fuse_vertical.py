@@ -6,7 +6,11 @@ The consumer `for(that, B, |b2, i2, x2| body2)` then runs once per merged value;
 runs where the producer merged: `merge(b1, v)` becomes `let x2 = v; body2` and `b1` becomes
 `b2`. No intermediate vector is built. A consumer that reads its index `i2` fuses only with
 a map (after a filter the index would differ). A `zip` of several maps (and of other vectors
-or ranges) fuses into one loop over the maps' inputs.
+or ranges) fuses into one loop over the maps' inputs; a map over a zip adds its own iterators
+to the fused zip (nested zips flatten), a slice `iter(map, s, e, k)` of a map over `v` reads
+`iter(v, s, e, k)`, `zip(p, p)` reads `p` once, and a map bound by `let` and read only by
+several iterators of one loop (`zip(iter(y, 1L, n, 1L), iter(y, 0L, n - 1L, 1L))`) fuses into
+each. When a zip's maps are fused, a failing zip length check names the fused zip's lengths.
 
 Not fused when it could change which runtime error comes first: producer and consumer
 bodies that can both fail (they would interleave), or builders whose construction can fail.
@@ -26,7 +30,8 @@ from daybreak.ir import nodes as N
 from daybreak.ir.substitute import NameSupply, free_vars, substitute
 from daybreak.ir.types import Appender
 
-from .analysis import can_fail, freshen, program_names, uses
+from . import presize
+from .analysis import can_fail, freshen, iter_can_fail, program_names, uses, walk_scoped
 from .rules import Pat, Rule, rewrite
 
 
@@ -37,7 +42,9 @@ def _producer(it: N.Iter) -> N.For | None:
     loop = it.data.builder
     if not isinstance(loop, N.For) or not isinstance(loop.builder, N.NewBuilder):
         return None
-    if not isinstance(loop.builder.type, Appender) or loop.builder.annotations:
+    if not isinstance(loop.builder.type, Appender):
+        return None
+    if loop.builder.annotations not in ((), (presize.AT_MOST,)):
         return None
     if loop.builder.arg is not None and can_fail(loop.builder.arg):
         return None
@@ -120,47 +127,161 @@ def _map_value(lam: N.Lambda) -> tuple[list[N.Let], N.Expr] | None:
     return None
 
 
+def _iter_fails(it: N.Iter) -> bool:
+    """Whether evaluating the iterator (its expressions, then its bounds check) may raise."""
+    return iter_can_fail(it) or any(can_fail(c) for c in it.children())
+
+
+def _sliced_producer(it: N.Iter) -> N.For | None:
+    """The map in `iter(result(map over a plain v), start, end, stride)`: the slice has the
+    bounds of the same slice of `v`, since a map keeps the length."""
+    if it.kind != "scalar" or it.is_plain or not isinstance(it.data, N.Result):
+        return None
+    producer = _producer(replace(it, start=None, end=None, stride=None))
+    if producer is None or len(producer.iters) != 1 or not producer.iters[0].is_plain:
+        return None
+    return producer
+
+
+def _member(it: N.Iter, producer: N.For, index: N.Expr, x_new: str, first: int,
+            names: NameSupply) -> tuple[list[N.Iter], N.Expr] | None:
+    """A producer in a zip: the iterators it contributes to the fused zip (from position
+    `first` in the element `x_new`), and the expression of its element at iteration `index`."""
+    prod = freshen(producer.func, names)
+    shape = _map_value(prod)
+    if shape is None or can_fail(prod.body):
+        return None  # not a map, or failing work that the fused loop would reorder
+    lets, value = shape
+    for let in reversed(lets):
+        value = replace(let, body=value, ty=None)
+    i1, x1 = prod.params[1].name, prod.params[2].name
+    iters = list(producer.iters)
+    if not it.is_plain:  # a slice of the map: the same slice of its input
+        if uses(prod.body, i1) and not all(
+            isinstance(e, (N.Ident, N.Literal)) for e in (it.start, it.stride)
+        ):
+            return None  # the producer's index would repeat the slice's bounds
+        iters = [replace(iters[0], start=it.start, end=it.end, stride=it.stride)]
+        index = N.Op("+", (it.start, N.Op("*", (index, it.stride))))
+    fields = [N.GetField(N.Ident(x_new), first + j) for j in range(len(iters))]
+    element = fields[0] if len(fields) == 1 else N.MakeStruct(tuple(fields))
+    return iters, N.Let(x1, element, N.Let(i1, index, value))
+
+
 def _fuse_zip(loop: N.For, names: NameSupply) -> N.Expr | None:
-    producers = [_producer(it) for it in loop.iters]
-    if not any(p is not None for p in producers) or can_fail(loop.builder):
+    """A loop over a zip (or a slice) of maps and other iterators: one loop over the maps'
+    inputs. A map over a zip adds its iterators to the fused zip; its own length check then
+    joins the fused zip's, so no iterator after it may fail (it would now fail first)."""
+    members = [(it, _producer(it) or _sliced_producer(it)) for it in loop.iters]
+    if all(p is None for _, p in members) or can_fail(loop.builder):
         return None
     cons = freshen(loop.func, names)
     b2, i2, x2 = (p.name for p in cons.params)
     x_new = names.fresh("x")
-    iters, elems = [], []
-    for k, (it, producer) in enumerate(zip(loop.iters, producers, strict=True)):
-        element = N.GetField(N.Ident(x_new), k)
-        if producer is None or len(producer.iters) != 1:
-            iters.append(it)
-            elems.append(element)
-            continue
-        prod = freshen(producer.func, names)
-        shape = _map_value(prod)
-        if shape is None or can_fail(prod.body):
+    iters: list[N.Iter] = []
+    elems: list[N.Expr] = []
+    check_deferred = False
+    for it, producer in members:
+        if check_deferred and _iter_fails(it):
             return None
-        lets, value = shape
-        for let in reversed(lets):
-            value = replace(let, body=value, ty=None)
-        value = N.Let(prod.params[1].name, N.Ident(i2), value)
-        value = N.Let(prod.params[2].name, element, value)
-        iters.append(producer.iters[0])
-        elems.append(value)
-    if iters == list(loop.iters):
-        return None
-    body = N.Let(x2, N.MakeStruct(tuple(elems)), cons.body)
+        if producer is None:
+            elems.append(N.GetField(N.Ident(x_new), len(iters)))
+            iters.append(it)
+            continue
+        if check_deferred and any(_iter_fails(j) for j in producer.iters):
+            return None
+        member = _member(it, producer, N.Ident(i2), x_new, len(iters), names)
+        if member is None:
+            return None
+        iters.extend(member[0])
+        elems.append(member[1])
+        check_deferred |= len(member[0]) > 1
+    if len(iters) == 1:  # one slice of one map: the element is the loop's own
+        body = N.Let(x2, _single(elems[0], x_new), cons.body)
+    else:
+        body = N.Let(x2, N.MakeStruct(tuple(elems)), cons.body)
     params = (cons.params[0], cons.params[1], N.Param(x_new))
     func = _untyped(replace(cons, params=params, body=body))
     return replace(loop, iters=tuple(iters), func=func, ty=None)
+
+
+def _single(element: N.Expr, x_new: str) -> N.Expr:
+    """A member's element built for a zip (`x.$0`), for a loop over that member alone."""
+
+    def go(e: N.Expr) -> N.Expr:
+        if isinstance(e, N.GetField) and e.expr == N.Ident(x_new) and e.index == 0:
+            return N.Ident(x_new)
+        return N.map_children(e, go)
+
+    return go(element)
+
+
+def _dedupe_zip(loop: N.For, names: NameSupply) -> N.Expr | None:
+    """`zip(p, p, q)` -> `zip(p, q)`, the element rebuilt as `{x.$0, x.$0, x.$1}`: an iterator
+    that repeats an earlier one yields the same elements (and fails, if at all, only where the
+    first one already failed), so a map `p` bound once and zipped with itself can fuse."""
+    unique: list[N.Iter] = []
+    position: list[int] = []
+    for it in loop.iters:
+        if it in unique and not _iter_fails(it):
+            position.append(unique.index(it))
+        else:
+            position.append(len(unique))
+            unique.append(it)
+    if len(unique) == len(loop.iters):
+        return None
+    cons = freshen(loop.func, names)
+    x_new = names.fresh("x")
+    if len(unique) == 1:
+        fields = [N.Ident(x_new) for _ in position]
+    else:
+        fields = [N.GetField(N.Ident(x_new), k) for k in position]
+    body = N.Let(cons.params[2].name, N.MakeStruct(tuple(fields)), cons.body)
+    func = _untyped(replace(cons, params=(*cons.params[:2], N.Param(x_new)), body=body))
+    return replace(loop, iters=tuple(unique), func=func, ty=None)
+
+
+def _fuse_shared(let: N.Let, names: NameSupply) -> N.Expr | None:
+    """`let y = map; ... for(zip(iter(y, 1L, n, 1L), iter(y, 0L, n - 1L, 1L)), ..) ...`: a map
+    that cannot fail, used only as the data of several iterators of one loop, fuses into that
+    loop once per use (each use reads its own slice), and its array is never built."""
+    if let.annotations or can_fail(let.value) or _producer(N.Iter("scalar", let.value)) is None:
+        return None
+    y = N.Ident(let.name)
+    loops = [node for node, bound in walk_scoped(let.body)
+             if isinstance(node, N.For) and let.name not in bound
+             and any(it.data == y for it in node.iters)]
+    if len(loops) != 1:
+        return None
+    loop = loops[0]
+    readers = sum(it.data == y for it in loop.iters)
+    if readers < 2 or readers != uses(let.body, let.name):
+        return None
+    iters = tuple(replace(it, data=let.value) if it.data == y else it for it in loop.iters)
+    fused = _fuse_zip(replace(loop, iters=iters), names)
+    if fused is None:
+        return None
+
+    def put(e: N.Expr) -> N.Expr:
+        return fused if e is loop else N.map_children(e, put)
+
+    with N.deep_recursion():
+        return put(let.body)
 
 
 def _rules(names: NameSupply) -> list[Rule]:
     def fuse(m):
         loop: N.For = m["loop"]
         if len(loop.iters) == 1:
-            return _fuse_one(loop, names)
+            return _fuse_one(loop, names) or _fuse_zip(loop, names)
         return _fuse_zip(loop, names)
 
-    return [Rule("fuse-vertical", Pat(N.For, name="loop"), fuse)]
+    return [
+        Rule("dedupe-zip", Pat(N.For, name="loop"), lambda m: _dedupe_zip(m["loop"], names)),
+        Rule("fuse-vertical", Pat(N.For, name="loop"), fuse),
+        Rule("fuse-shared-map", Pat(N.Let, name="let", value=Pat(N.Result)),
+             lambda m: _fuse_shared(m["let"], names)),
+    ]
 
 
 def run(program: N.Program) -> N.Program:

@@ -29,7 +29,18 @@ from daybreak.ir.errors import DaybreakError, TypeCheckError
 from daybreak.ir.linearity import check_linear
 from daybreak.ir.typecheck import typecheck
 
-from . import cse, dce, fold, fuse_horizontal, fuse_vertical, hoist, inline, presize
+from . import (
+    cse,
+    dce,
+    fold,
+    fuse_consumer,
+    fuse_gather,
+    fuse_horizontal,
+    fuse_vertical,
+    hoist,
+    inline,
+    presize,
+)
 
 MAX_ROUNDS = 8
 # The passes that rescan nested scopes (CSE, horizontal fusion) visit each node once per
@@ -61,7 +72,9 @@ PASSES: tuple[Pass, ...] = (
     Pass("cse", cse.run),
     Pass("dce", dce.run, linear=True),
     Pass("fuse_vertical", fuse_vertical.run, linear=True),
+    Pass("fuse_gather", fuse_gather.run),
     Pass("fuse_horizontal", fuse_horizontal.run),
+    Pass("fuse_consumer", fuse_consumer.run),
     Pass("hoist", hoist.run, final=True),
     Pass("presize", presize.run, linear=True, final=True),
 )

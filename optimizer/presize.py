@@ -1,14 +1,24 @@
-"""presize: give an appender its final size when the loop merges exactly once per element.
+"""presize: give an appender the size its loop will build, or an upper bound of it.
 
-A map-shaped loop over a vector `v` (every path of the body merges into the appender once)
-builds exactly `len(v)` elements, so the appender gets the capacity hint `len(v)` and never
-grows. Also for each appender of a struct of builders (after horizontal fusion). Filters are
-left alone: their size is not known, and `len(v)` would reserve memory they may not use.
+A loop runs a known number of times: `len(v)` over a vector `v`; `(end - start + stride - 1)
+/ stride` over `iter(v, start, end, stride)` or `rangeiter(start, end, stride)` (for a zip,
+its first iterator's count: they all agree when the loop runs). When every path of the body
+merges into the appender once (a map), that count is its exact size and becomes its
+capacity hint, so it never grows. When every path merges at most once (a filter), the count
+is an upper bound: the appender gets it too, marked `@(size: at_most)`, so a backend may
+give back what the filter did not use. Also for each appender of a struct of builders
+(after horizontal fusion). The bounds are repeated in the hint only when they are names,
+literals or `len` of a name (cheap, and cannot fail).
 
 Before:
-    |v: vec[f64]| result(for(v, appender[f64], |b, i, x| merge(b, x * 2.0)))
+    |v: vec[f64], n: i64|
+      {result(for(v, appender[f64], |b, i, x| merge(b, x * 2.0))),
+       result(for(rangeiter(0L, n, 2L), appender[i64], |b, i, k| if(k > 3L, merge(b, k), b)))}
 After:
-    |v: vec[f64]| result(for(v, appender[f64](len(v)), |b, i, x| merge(b, x * 2.0)))
+    |v: vec[f64], n: i64|
+      {result(for(v, appender[f64](len(v)), |b, i, x| merge(b, x * 2.0))),
+       result(for(rangeiter(0L, n, 2L), @(size: at_most) appender[i64]((n + 1L) / 2L),
+                  |b, i, k| if(k > 3L, merge(b, k), b)))}
 """
 
 from __future__ import annotations
@@ -21,34 +31,75 @@ from daybreak.ir.types import I64, Appender
 
 from .rules import Pat, Rule, rewrite
 
-
-def _is_target(e: N.Expr, b: str, field: int | None) -> bool:
-    if field is None:
-        return isinstance(e, N.Ident) and e.name == b
-    return (isinstance(e, N.GetField) and e.index == field and isinstance(e.expr, N.Ident)
-            and e.expr.name == b)
+AT_MOST = ("size", "at_most")  # the annotation of a hint that is an upper bound
 
 
-def _merges_once(e: N.Expr, b: str, field: int | None) -> bool:
-    """Whether every path through `e` (lets and ifs ending in a merge) merges once into the
-    builder `b` (or `b.$field`), and nothing else touches it."""
+def _leaves(e: N.Expr, target: N.Expr, b: str) -> set[str] | None:
+    """The kinds of the ways through `e` ("merge" once, or "skip"), when `e` is `let`s and
+    `if`s ending in a merge into `target` (the loop's builder `b`, or a field `b.$k.$j` of it)
+    or in `target` itself, and nothing else touches `b`; else None."""
     match e:
-        case N.Merge(builder=target, value=v) if _is_target(target, b, field):
-            return b not in free_vars(v)
+        case N.Merge(builder=t, value=v) if t == target:
+            return {"merge"} if b not in free_vars(v) else None
+        case _ if e == target:
+            return {"skip"}
         case N.If(cond=c, then=t, else_=f) if b not in free_vars(c):
-            return _merges_once(t, b, field) and _merges_once(f, b, field)
+            left, right = _leaves(t, target, b), _leaves(f, target, b)
+            return None if left is None or right is None else left | right
         case N.Let(name=n, value=v, body=body) if n != b and b not in free_vars(v):
-            return _merges_once(body, b, field)
+            return _leaves(body, target, b)
         case _:
-            return False
+            return None
 
 
-def _length(loop: N.For) -> N.Expr | None:
-    """`len(v)` when the loop runs once per element of the vector named `v`."""
-    it = loop.iters[0]
-    if it.kind != "scalar" or not it.is_plain or not isinstance(it.data, N.Ident):
+def _field_path(e: N.Expr) -> bool:
+    """`v` or `r.$0.$1`: free to repeat, cannot fail."""
+    while isinstance(e, N.GetField) and not e.annotations:
+        e = e.expr
+    return isinstance(e, N.Ident) and not e.annotations
+
+
+def _cheap(e: N.Expr | None) -> bool:
+    """A name, a literal, or `len` of a name: free to repeat, cannot fail."""
+    match e:
+        case N.Ident() | N.Literal():
+            return not e.annotations
+        case N.Op(op="len", args=(N.Ident(),)):
+            return not e.annotations
+    return False
+
+
+def _lit(value: int) -> N.Literal:
+    return N.Literal(value, I64, ty=I64)
+
+
+def _is_lit(e: N.Expr, value: int) -> bool:
+    return isinstance(e, N.Literal) and e.value == value and not isinstance(e.value, bool)
+
+
+def _op(op: str, a: N.Expr, b: N.Expr) -> N.Expr:
+    """`a op b` with the identities of 0 and 1 applied (fold does not run after this pass)."""
+    if op in "+-" and _is_lit(b, 0):
+        return a
+    if op in "*/" and _is_lit(b, 1):
+        return a
+    if isinstance(a, N.Literal) and isinstance(b, N.Literal) and op in "+-":
+        return _lit(a.value + b.value if op == "+" else a.value - b.value)
+    return N.Op(op, (a, b), ty=I64)
+
+
+def _count(it: N.Iter) -> N.Expr | None:
+    """How many elements the iterator yields (when it does not fail), as an i64 expression."""
+    if it.is_plain:
+        return N.Op("len", (it.data,), ty=I64) if _field_path(it.data) else None
+    bounds = (it.start, it.end, it.stride)
+    if not all(_cheap(e) and e.ty == I64 for e in bounds):
         return None
-    return N.Op("len", (it.data,), ty=I64)
+    start, end, stride = bounds
+    span = _op("-", end, start)
+    if _is_lit(stride, 1):
+        return span
+    return _op("/", _op("+", span, _op("-", stride, _lit(1))), stride)
 
 
 def _bare_appender(e: N.Expr) -> bool:
@@ -56,30 +107,43 @@ def _bare_appender(e: N.Expr) -> bool:
             and not e.annotations)
 
 
-def _presize(m):
-    loop: N.For = m["loop"]
-    length = _length(loop)
-    if length is None:
-        return None
-    b = loop.func.params[0].name
-    if _bare_appender(loop.builder):
-        if not _merges_once(loop.func.body, b, None):
-            return None
-        return replace(loop, builder=replace(loop.builder, arg=length))
-    if not isinstance(loop.builder, N.MakeStruct):
-        return None
-    body = loop.func.body
+def _sized(builder: N.NewBuilder, leaves: set[str] | None, count: N.Expr) -> N.NewBuilder:
+    if leaves == {"merge"}:
+        return replace(builder, arg=count)
+    if leaves is not None and "merge" in leaves:
+        return replace(builder, arg=count, annotations=(AT_MOST,))
+    return builder
+
+
+def _presize_builder(builder: N.Expr, body: N.Expr, target: N.Expr, b: str,
+                     length: N.Expr) -> N.Expr:
+    """`builder` (an appender, or a struct of builders, nested or not) with its appenders
+    sized, where `body` is what the loop body gives for `builder` (reached as `target`)."""
+    if _bare_appender(builder):
+        return _sized(builder, _leaves(body, target, b), length)
+    if not isinstance(builder, N.MakeStruct):
+        return builder
     while isinstance(body, N.Let) and body.name != b and b not in free_vars(body.value):
         body = body.body
-    if not isinstance(body, N.MakeStruct) or len(body.elems) != len(loop.builder.elems):
+    if not isinstance(body, N.MakeStruct) or len(body.elems) != len(builder.elems):
+        return builder
+    elems = tuple(
+        _presize_builder(f, e, N.GetField(target, k), b, length)
+        for k, (f, e) in enumerate(zip(builder.elems, body.elems, strict=True))
+    )
+    if all(new is old for new, old in zip(elems, builder.elems, strict=True)):
+        return builder
+    return replace(builder, elems=elems)
+
+
+def _presize(m):
+    loop: N.For = m["loop"]
+    counts = [c for c in map(_count, loop.iters) if c is not None]
+    if not counts:
         return None
-    builders = list(loop.builder.elems)
-    for k, (builder, elem) in enumerate(zip(builders, body.elems, strict=True)):
-        if _bare_appender(builder) and _merges_once(elem, b, k):
-            builders[k] = replace(builder, arg=length)
-    if builders == list(loop.builder.elems):
-        return None
-    return replace(loop, builder=replace(loop.builder, elems=tuple(builders)))
+    b = loop.func.params[0].name
+    builder = _presize_builder(loop.builder, loop.func.body, N.Ident(b), b, counts[0])
+    return None if builder is loop.builder else replace(loop, builder=builder)
 
 
 RULES = [Rule("presize-appender", Pat(N.For, name="loop"), _presize)]

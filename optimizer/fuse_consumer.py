@@ -1,0 +1,200 @@
+"""fuse_consumer: a loop over a result that is also kept joins the loop that produces it.
+
+`let r = result(for(d, {appender, ...}, |b, i, x| {e0, ...})); body`, where `body` both keeps
+`r.$0` (so vertical fusion cannot dissolve it) and runs `result(for(r.$0, B, g))`: the
+consumer becomes one more builder of the producer's loop, its body run where `e0` merges
+(once per element, in order, as it would read them), and its result a field of `r`. One pass
+over `d` instead of two. The same for a single appender (`let y = result(for(d, appender,
+..)); {y, sum(y)}`), which becomes a struct of two builders.
+
+Only where sound: the consumer is always evaluated by `body` (not under an `if` or a lambda),
+uses nothing bound inside `body` nor any other part of `r`, cannot fail (it now runs earlier),
+builds a new builder, and reads its index only when `e0` merges on every iteration (a map).
+
+Before:
+    let y = result(for(x, appender[f64], |b, i, e| merge(b, e * 2.0)));
+    {y, result(for(y, merger[f64,+], |s, j, v| merge(s, v)))}
+After:
+    let r = result(for(x, {appender[f64], merger[f64,+]}, |b, i, e|
+        {merge(b.$0, e * 2.0), let v = e * 2.0; merge(b.$1, v)}));
+    {r.$0, r.$1}
+
+>>> from daybreak.ir import parse
+>>> from daybreak.ir.typecheck import typecheck
+>>> from daybreak.optimizer import data_passes
+>>> p = typecheck(parse("|x: vec[f64]| let y = result(for(x, appender[f64], |b, i, e| "
+...                     "merge(b, e * 2.0))); {y, result(for(y, merger[f64,+], |s, j, v| "
+...                     "merge(s, v)))}"))
+>>> data_passes(p), data_passes(run(p))
+(2, 1)
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from daybreak.ir import nodes as N
+from daybreak.ir.substitute import NameSupply, free_vars, substitute
+from daybreak.ir.types import Appender
+
+from .analysis import can_fail, field_reads, freshen, program_names, uses
+from .rules import Pat, Rule, rewrite
+from .scopes import FreeVars, has_free_builder, hoistable_occurrences, replace_hoistable
+
+
+def _appender_body(e: N.Expr, target: N.Expr) -> list[str] | None:
+    """The leaves ("merge"/"skip") of `e` when it is `let`s and `if`s ending in
+    `merge(target, v)` or `target`, with `target` used nowhere else; else None."""
+    match e:
+        case _ if e == target:
+            return ["skip"]
+        case N.Merge(builder=t, value=v) if t == target and not _touches(v, target):
+            return ["merge"]
+        case N.If(cond=c, then=t, else_=f) if not _touches(c, target):
+            left, right = _appender_body(t, target), _appender_body(f, target)
+            return None if left is None or right is None else left + right
+        case N.Let(value=v, body=body) if not _touches(v, target):
+            return _appender_body(body, target)
+    return None
+
+
+def _touches(e: N.Expr, target: N.Expr) -> bool:
+    root = target.expr if isinstance(target, N.GetField) else target
+    return root.name in free_vars(e)
+
+
+def _splice(e: N.Expr, target: N.Expr, new_target: N.Expr, consume) -> N.Expr:
+    """`e` with each `merge(target, v)` -> `consume(v)` and `target` -> `new_target`."""
+    match e:
+        case N.Merge(value=v):
+            return consume(v)
+        case N.If(then=t, else_=f):
+            return replace(e, then=_splice(t, target, new_target, consume),
+                           else_=_splice(f, target, new_target, consume), ty=None)
+        case N.Let(body=body):
+            return replace(e, body=_splice(body, target, new_target, consume), ty=None)
+    return new_target
+
+
+class _Producer:
+    """The producer loop as a struct of builders: its builders, lets, per-builder bodies."""
+
+    def __init__(self, loop: N.For, names: NameSupply):
+        func = freshen(loop.func, names)
+        self.loop = loop
+        self.b, self.i, self.x = (p.name for p in func.params)
+        self.single = not isinstance(loop.builder, N.MakeStruct)
+        self.lets: list[N.Let] = []
+        body = func.body
+        if self.single:
+            b_struct = names.fresh("b")
+            body = substitute(body, {self.b: N.GetField(N.Ident(b_struct), 0)}, names)
+            self.b = b_struct
+            self.builders: list[N.Expr] = [loop.builder]
+            self.elems: list[N.Expr] | None = [body]
+            return
+        self.builders = list(loop.builder.elems)
+        while isinstance(body, N.Let) and body.name != self.b and not _uses_b(body.value, self.b):
+            self.lets.append(body)
+            body = body.body
+        ok = isinstance(body, N.MakeStruct) and len(body.elems) == len(self.builders)
+        self.elems = list(body.elems) if ok else None
+
+    def field(self, k: int) -> N.GetField:
+        return N.GetField(N.Ident(self.b), k)
+
+
+def _uses_b(e: N.Expr, b: str) -> bool:
+    return b in free_vars(e)
+
+
+def _appender_field(prod: _Producer, k: int) -> list[str] | None:
+    builder = prod.builders[k]
+    if not (isinstance(builder, N.NewBuilder) and isinstance(builder.type, Appender)):
+        return None
+    if builder.annotations or field_reads(prod.elems[k], prod.b) not in ({k}, set()):
+        return None
+    return _appender_body(prod.elems[k], prod.field(k))
+
+
+def _consumer_of(node: N.Expr, r: str, single: bool) -> int | None:
+    """The field `k` of `r` that `node` = `result(for(r.$k, NewBuilder, g))` loops over."""
+    if not (isinstance(node, N.Result) and isinstance(node.builder, N.For)):
+        return None
+    loop = node.builder
+    if len(loop.iters) != 1 or not loop.iters[0].is_plain:
+        return None
+    data = loop.iters[0].data
+    if single:
+        k = 0 if data == N.Ident(r) else None
+    elif isinstance(data, N.GetField) and data.expr == N.Ident(r):
+        k = data.index
+    else:
+        k = None
+    if k is None or not _new_builders(loop.builder):
+        return None
+    if uses(node, r) != 1 or can_fail(loop.builder) or can_fail(loop.func.body):
+        return None
+    return k
+
+
+def _new_builders(e: N.Expr) -> bool:
+    """A new builder, or a struct of them (what horizontal fusion leaves)."""
+    if isinstance(e, N.MakeStruct):
+        return all(_new_builders(f) for f in e.elems)
+    return isinstance(e, N.NewBuilder) and not e.annotations
+
+
+def _absorb(let: N.Let, names: NameSupply, fv: FreeVars) -> N.Expr | None:
+    loop: N.For = let.value.builder
+    if let.annotations or can_fail(loop.builder) or uses(let.body, let.name) < 2:
+        return None  # used once: inlining and vertical fusion leave no array at all
+    single = not isinstance(loop.builder, N.MakeStruct)
+    if not single and field_reads(let.body, let.name) is None:
+        return None  # `r` used whole: one more field would change its type
+    for occ in hoistable_occurrences(let.body, fv):
+        k = _consumer_of(occ.node, let.name, single) if occ.strict else None
+        if k is None or has_free_builder(occ.node, fv):
+            continue
+        prod = _Producer(loop, names)
+        if prod.elems is None or k >= len(prod.elems):
+            return None
+        leaves = _appender_field(prod, k)
+        consumer = freshen(occ.node.builder.func, names)
+        b2, i2, x2 = (p.name for p in consumer.params)
+        if leaves is None or (uses(consumer.body, i2) and "skip" in leaves):
+            continue
+        new_field = prod.field(len(prod.builders))
+        body = substitute(consumer.body, {b2: new_field, i2: N.Ident(prod.i)}, names)
+        elem = _splice(prod.elems[k], prod.field(k), new_field,
+                       lambda v, x2=x2, body=body: N.Let(x2, v, body))
+        return _rebuild(let, prod, occ.node, occ.node.builder.builder, elem, names, fv)
+    return None
+
+
+def _rebuild(let: N.Let, prod: _Producer, consumer: N.Result, builder: N.Expr,
+             elem: N.Expr, names: NameSupply, fv: FreeVars) -> N.Expr:
+    inner: N.Expr = N.MakeStruct((*prod.elems, elem))
+    for lt in reversed(prod.lets):
+        inner = replace(lt, body=inner, ty=None)
+    params = (N.Param(prod.b), N.Param(prod.i), N.Param(prod.x))
+    func = N.Lambda(params, inner, loc=prod.loop.func.loc)
+    builders = N.MakeStruct((*prod.builders, builder))
+    new_loop = replace(prod.loop, builder=builders, func=func, ty=None)
+    name = names.fresh(let.name)
+    body = replace_hoistable(let.body, {consumer: N.GetField(N.Ident(name), len(prod.builders))},
+                             fv)
+    whole = N.GetField(N.Ident(name), 0) if prod.single else N.Ident(name)
+    body = substitute(body, {let.name: whole}, names)
+    return N.Let(name, replace(let.value, builder=new_loop, ty=None), body, loc=let.loc)
+
+
+_LOOP_LET = Pat(N.Let, name="let", value=Pat(N.Result, builder=Pat(N.For)))
+
+
+def run(program: N.Program) -> N.Program:
+    names = program_names(program)
+    fv = FreeVars()
+    rules = [Rule("fuse-consumer", _LOOP_LET, lambda m: _absorb(m["let"], names, fv))]
+    body = rewrite(program.body, rules)
+    return program if body == program.body else N.Program(program.params, body)
