@@ -6,7 +6,7 @@ np.int64(43)
 """
 
 from . import ir
-from .api import compile, explain, optimize
+from .api import compile, evaluate, explain, optimize
 from .runtime.config import config
 from .runtime.stats import stats
 from .runtime.udf import register_udf, unregister_udf
@@ -14,6 +14,7 @@ from .runtime.udf import register_udf, unregister_udf
 __version__ = "0.1.0"
 
 __all__ = [
-    "ir", "compile", "optimize", "explain", "config", "stats", "register_udf", "unregister_udf",
+    "ir", "compile", "optimize", "explain", "evaluate", "config", "stats", "register_udf",
+    "unregister_udf",
     "__version__",
 ]

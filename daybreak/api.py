@@ -1,9 +1,11 @@
-"""The functions users call on programs: `compile`, `register_udf`."""
+"""The functions users call on programs and lazy values: `compile`, `optimize`, `explain`,
+`evaluate`."""
 
 from __future__ import annotations
 
 from . import ir
 from .backends import get_backend
+from .frontends import lazy
 from .ir.errors import LoweringError, UnsupportedError
 from .ir.nodes import Program, deep_recursion
 from .runtime.config import SETTINGS
@@ -76,11 +78,42 @@ def optimize(program: Program | str) -> Program:
     return run_passes(program, passes_off=SETTINGS.passes_off)
 
 
-def explain(program: Program | str) -> str:
+def explain(program) -> str:
     """The program before and after optimisation, the passes that fired and how many passes
-    over the data are left (see `daybreak.optimizer.explain`)."""
+    over the data are left (see `daybreak.optimizer.explain`). Takes a Program, IR text, or a
+    lazy value (anything with `__daybreak_program__()`, e.g. a `daybreak.numpy` array: the
+    program that materialising it would run).
+
+    >>> import daybreak as db, daybreak.numpy as dnp
+    >>> x = dnp.arange(100_000.0)
+    >>> "1 pass over the data" in db.explain((dnp.exp(x) * 2.0 + 1.0).sum())
+    True
+    """
     from .optimizer import explain as explain_program
 
+    to_program = getattr(program, "__daybreak_program__", None)
+    if to_program is not None and not isinstance(program, type):
+        program = to_program()
     if not isinstance(program, (Program, str)):
-        raise TypeError(f"explain() takes a Program or IR text, not {type(program).__name__}")
+        raise TypeError(
+            f"explain() takes a Program, IR text or a lazy value, not {type(program).__name__}"
+        )
     return explain_program(program, passes_off=SETTINGS.passes_off)
+
+
+def evaluate(*values):
+    """Materialise several lazy values (e.g. `daybreak.numpy` arrays) in ONE compiled program
+    that shares their work; other values pass through unchanged. One argument gives one
+    value, several give a tuple.
+
+    >>> import daybreak as db, daybreak.numpy as dnp
+    >>> x = dnp.arange(10_000.0)
+    >>> db.evaluate(x.sum(), x.min())
+    (np.float64(49995000.0), np.float64(0.0))
+    """
+    return lazy.evaluate(*values)
+
+
+# Frontends compile through this module's `compile` (optimizer + backend of db.config()),
+# without importing the public package themselves.
+lazy.use_compiler(compile)

@@ -20,13 +20,17 @@ class Settings:
     backend: str = "llvm"  # the backend db.compile uses when none is named
     strict: bool = False  # make every fallback an error instead of a counted detour
     passes_off: frozenset[str] = frozenset()  # optimizer passes to skip, by name
+    # Frontends run the real library directly (no compile) when a result has fewer elements
+    # than this and its inputs are already computed: compiling would cost more than it saves.
+    eager_below: int = 4096
 
 
 SETTINGS = Settings()
 
 
 def config(**changes) -> dict:
-    """Change settings (`threads=`, `grain=`, `backend=`, `strict=`, `passes_off=`); returns
+    """Change settings (`threads=`, `grain=`, `backend=`, `strict=`, `passes_off=`,
+    `eager_below=`); returns
     the settings as they were before.
     With no arguments, returns the current settings."""
     before = asdict(SETTINGS)
@@ -36,6 +40,8 @@ def config(**changes) -> dict:
             raise TypeError(f"unknown setting {name!r} (known: {', '.join(sorted(known))})")
         if name in ("threads", "grain") and (not isinstance(value, int) or value < 1):
             raise ValueError(f"{name} must be a positive int, not {value!r}")
+        if name == "eager_below" and (not isinstance(value, int) or value < 0):
+            raise ValueError(f"eager_below must be an int >= 0, not {value!r}")
         if name == "passes_off":
             value = _pass_names(value)
         setattr(SETTINGS, name, value)

@@ -1,0 +1,35 @@
+"""`import daybreak.numpy as np`: NumPy, lazily compiled.
+
+Arrays are lazy: chains of elementwise calls and reductions become one fused loop, compiled
+when a value is looked at (`repr`, `np.asarray`, `float()`, ...) or by `db.evaluate(a, b)`.
+Values and dtypes are NumPy's. Anything not wrapped here is NumPy's own (`np.pi`,
+`np.float64`, `np.newaxis`, ...); NumPy ufuncs not compiled run NumPy on the computed inputs,
+counted in `db.stats()["fallbacks"]` (an error under `db.config(strict=True)`).
+
+>>> import daybreak.numpy as dnp
+>>> x = dnp.linspace(0.0, 1.0, 5)
+>>> float(dnp.sum(dnp.sqrt(x) * 2.0 + 1.0)) > 0
+True
+>>> dnp.pi == __import__("numpy").pi
+True
+"""
+
+from __future__ import annotations
+
+import numpy as _np
+
+from daybreak.frontends.numpy import *  # noqa: F403 - the wrapped API
+from daybreak.frontends.numpy import __all__ as _wrapped
+from daybreak.frontends.numpy import random_proxy as random  # noqa: F401
+from daybreak.frontends.numpy import wrap_ufunc as _wrap_ufunc
+
+
+def __getattr__(name: str):
+    found = getattr(_np, name)  # NumPy's AttributeError for names NumPy lacks too
+    if isinstance(found, _np.ufunc):
+        return _wrap_ufunc(found)
+    return found
+
+
+def __dir__():
+    return sorted(set(dir(_np)) | set(_wrapped))

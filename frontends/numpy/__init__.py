@@ -1,0 +1,49 @@
+"""daybreak's NumPy frontend: lazy arrays whose chains of calls compile into fused loops.
+
+Users import it as `daybreak.numpy` (the public face, `daybreak/numpy.py`); this package holds
+the pieces: `array` (the lazy ndarray), `expr` (element expressions), `loops` (their IR),
+`broadcast`, `ufuncs` (the ufunc table), `scalar_ops` (NumPy's element semantics in IR),
+`reductions`, `creation`, `functions`, `methods` (operators and NumPy protocols), `fallback`.
+"""
+
+from . import methods as _methods  # noqa: F401 - attaches operators and methods to ndarray
+from .array import ndarray
+from .creation import (
+    arange,
+    array,
+    asarray,
+    empty,
+    empty_like,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    zeros,
+    zeros_like,
+)
+from .functions import (
+    all,
+    amax,
+    amin,
+    any,
+    argmax,
+    argmin,
+    clip,
+    max,
+    mean,
+    min,
+    prod,
+    std,
+    sum,
+    var,
+    where,
+)
+from .ufuncs_public import UfuncWrapper, random_proxy, wrap_ufunc
+
+__all__ = [
+    "ndarray", "arange", "array", "asarray", "empty", "empty_like", "full", "full_like",
+    "linspace", "ones", "ones_like", "zeros", "zeros_like", "all", "amax", "amin", "any",
+    "argmax", "argmin", "clip", "max", "mean", "min", "prod", "std", "sum", "var", "where",
+    "UfuncWrapper", "wrap_ufunc", "random_proxy",
+]

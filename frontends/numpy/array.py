@@ -1,0 +1,231 @@
+"""`ndarray`: a lazy N-D array — an element expression over a shape, computed when looked at.
+
+The shape and dtype are known at once (they come from NumPy's own rules at each call); the
+values are computed when something needs them — `repr`, `np.asarray`, `float()`, iteration,
+`tolist()`, a function that does not know daybreak — by one compiled program. The result is
+then kept (the array reads its buffer from then on).
+
+In-place operators (`a += 1`) rebind `a` to the new value, and every name bound to the same
+object sees it, as in NumPy. What NumPy would also change and daybreak does not: views taken
+earlier (`v = a[:, None]` before `a += 1` keeps the old values) and a NumPy array wrapped by
+`asarray` (daybreak never writes into user buffers).
+
+>>> import daybreak.numpy as dnp
+>>> a = dnp.arange(3.0)
+>>> a.shape, a.dtype
+((3,), dtype('float64'))
+>>> a * 2
+array([0., 2., 4.])
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+
+import numpy as np
+
+from daybreak.ir.types import Vec
+from daybreak.runtime.config import SETTINGS
+
+from ..lazy import LazyValue, Param, materialize
+from .broadcast import index_shape
+from .dtypes import ir_scalar, is_supported
+from .expr import Elem, Leaf, Outer
+from .loops import contiguous_strides, is_contiguous, realize
+
+
+class _NdarrayMeta(type):
+    # `isinstance(x, daybreak.numpy.ndarray)` is also true for NumPy arrays: small results
+    # are real NumPy arrays (the eager path), and user code checking the type must not care.
+    def __instancecheck__(cls, obj):
+        return type.__instancecheck__(cls, obj) or isinstance(obj, np.ndarray)
+
+
+class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
+    """A lazy NumPy array (see the module docstring)."""
+
+    __slots__ = ("_expr", "_shape")
+    __array_priority__ = 1000
+    __hash__ = None
+
+    def __init__(self, expr: Elem, shape: tuple[int, ...]):
+        self._expr = expr
+        self._shape = tuple(int(n) for n in shape)
+
+    # --- what is known without computing ----------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._expr.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self._shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self._shape)
+
+    @property
+    def itemsize(self) -> int:
+        return self.dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    def __len__(self) -> int:
+        if not self._shape:
+            raise TypeError("len() of unsized object")
+        return self._shape[0]
+
+    # --- materialisation --------------------------------------------------------------------
+    def _lazy_node(self):
+        return realize(self._expr, self._shape)
+
+    def _lazy_finish(self, raw):
+        if self._shape == ():
+            value = self.dtype.type(raw)
+        else:
+            value = np.asarray(raw).reshape(self._shape)
+        self._expr = concrete_expr(value)[0]
+        return value
+
+    def concrete(self):
+        """The computed value if there is one without running anything, else None."""
+        e = self._expr
+        if isinstance(e, Leaf) and e.node is not None and e.node.is_leaf \
+                and e.size == self.size and is_contiguous(e.strides, self._shape):
+            if self._shape == ():
+                return self.dtype.type(np.asarray(e.node.cached).reshape(-1)[0])
+            return np.asarray(e.node.cached).reshape(self._shape)
+        if isinstance(e, Outer) and e.node.is_leaf and self._shape == ():
+            return self.dtype.type(e.node.cached)
+        return None
+
+    def value(self):
+        """The NumPy value (an array, or a NumPy scalar for 0-d), computing it if needed."""
+        found = self.concrete()
+        if found is not None:
+            return found
+        return self._lazy_finish(materialize([self._lazy_node()])[0])
+
+    def __array__(self, dtype=None, copy=None):
+        v = np.asarray(self.value())
+        if dtype is not None and np.dtype(dtype) != v.dtype:
+            return v.astype(dtype)
+        return v.copy() if copy else v
+
+    def __repr__(self) -> str:
+        return repr(self.value())
+
+    def __str__(self) -> str:
+        return str(self.value())
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value(), spec)
+
+    def __float__(self):
+        return float(self.value())
+
+    def __int__(self):
+        return int(self.value())
+
+    def __complex__(self):
+        return complex(self.value())
+
+    def __bool__(self):
+        return bool(self.value())
+
+    def __index__(self):
+        return operator.index(self.value())
+
+    def __iter__(self):
+        return iter(np.asarray(self.value()))
+
+    def tolist(self):
+        """Nested Python lists (or a Python scalar for 0-d), as `numpy.ndarray.tolist`."""
+        return np.asarray(self.value()).tolist()
+
+    def item(self, *args):
+        return np.asarray(self.value()).item(*args)
+
+    def __getitem__(self, key):
+        try:
+            expr, shape = index_shape(self._expr, self._shape, key)
+        except NotImplementedError as why:
+            from .fallback import run_numpy
+
+            return run_numpy(f"indexing with {why}", operator.getitem, (self, key))
+        return ndarray(expr, shape)
+
+    def __setitem__(self, key, value):
+        from .fallback import check_allowed, to_numpy
+
+        check_allowed("item assignment")
+        target = np.array(self.value(), copy=True)
+        target[key] = to_numpy(value)
+        self._expr = concrete_expr(target)[0]
+
+    def __copy__(self):
+        return ndarray(self._expr, self._shape)
+
+    def copy(self, order="K"):
+        """A copy (lazy values are never written in place, so this shares the expression)."""
+        return ndarray(self._expr, self._shape)
+
+    def __reduce__(self):  # pickling sends the values
+        return (asarray_value, (np.asarray(self.value()),))
+
+
+def asarray_value(value) -> ndarray:
+    return wrap(np.asarray(value))
+
+
+def concrete_expr(value) -> tuple[Elem, tuple[int, ...]]:
+    """The element expression reading a NumPy value (array or scalar) as a program input."""
+    arr = np.asarray(value)
+    t = ir_scalar(arr.dtype)
+    if arr.ndim == 0:
+        return Outer(Param(arr.dtype.type(arr[()]), t, key=None), arr.dtype), ()
+    flat = np.ascontiguousarray(arr).reshape(-1)
+    node = Param(flat, Vec(t), source=value if isinstance(value, np.ndarray) else flat)
+    return Leaf(node, contiguous_strides(arr.shape), arr.size, arr.dtype), arr.shape
+
+
+def wrap(value) -> ndarray:
+    """A daybreak array reading a NumPy array or scalar of a supported dtype."""
+    expr, shape = concrete_expr(value)
+    return ndarray(expr, shape)
+
+
+def from_numpy_result(result):
+    """What a NumPy call returned, as daybreak hands it back: large arrays of dtypes the IR
+    has become lazy arrays again (so later calls compile); everything else is returned as is."""
+    if isinstance(result, tuple):
+        return tuple(from_numpy_result(r) for r in result)
+    if isinstance(result, np.ndarray) and type(result) is np.ndarray and result.ndim > 0 \
+            and is_supported(result.dtype) and result.size >= max(SETTINGS.eager_below, 1):
+        return wrap(result)
+    return result
+
+
+def as_operand(x):
+    """Anything a NumPy function accepts as an array, as a daybreak array or a Python scalar
+    (which must stay one: NumPy promotes Python scalars weakly)."""
+    if isinstance(x, ndarray) and not isinstance(x, np.ndarray):
+        return x
+    if type(x) in (int, float, bool):
+        return x
+    arr = np.asarray(x)
+    if not is_supported(arr.dtype):
+        return None
+    return wrap(x if isinstance(x, np.ndarray | np.generic) else arr)
+
+
+def is_lazy(x) -> bool:
+    return type(x) is ndarray

@@ -1,0 +1,91 @@
+"""Shapes: NumPy broadcasting of element expressions, and `None`/slice indexing.
+
+Broadcasting never copies: a leaf read by a broadcast operand gets stride 0 on the new axes,
+so the element expression simply reads the same element again. When an operand that does
+real work (more than a cast) would be repeated along new axes, it is computed once into its
+own vector first (as NumPy does), instead of being recomputed for every repetition.
+
+>>> out_shape([(3, 1), (4,)])
+(3, 4)
+>>> try:
+...     out_shape([(2,), (3,)])
+... except ValueError as error:
+...     print(str(error).strip())
+operands could not be broadcast together with shapes (2,) (3,)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .expr import Elem, Leaf, count_applies, has_leaves, map_leaves
+from .loops import contiguous_strides, realize
+
+
+def out_shape(shapes: list[tuple[int, ...]]) -> tuple[int, ...]:
+    """The broadcast shape, or NumPy's ValueError for the ufunc call."""
+    try:
+        return tuple(int(n) for n in np.broadcast_shapes(*shapes))
+    except ValueError:
+        listed = " ".join(str(tuple(s)) for s in shapes)
+        raise ValueError(
+            f"operands could not be broadcast together with shapes {listed} "
+        ) from None
+
+
+def _restrided(leaf: Leaf, old: tuple[int, ...], new: tuple[int, ...]) -> Leaf:
+    lead = len(new) - len(old)
+    strides = (0,) * lead + tuple(0 if n == 1 else s
+                                  for s, n in zip(leaf.strides, old, strict=True))
+    return Leaf(leaf.node, strides, leaf.size, leaf.dtype)
+
+
+def broadcast_to(expr: Elem, old: tuple[int, ...], new: tuple[int, ...]) -> Elem:
+    """`expr` over shape `old` read as shape `new` (which `old` broadcasts to)."""
+    old, new = tuple(old), tuple(new)
+    if old == new or not has_leaves(expr):
+        return expr
+    if math.prod(new) > math.prod(old) and count_applies(expr) > 1:
+        node = realize(expr, old)  # computed once, then read repeatedly
+        expr = Leaf(node, contiguous_strides(old), math.prod(old), expr.dtype)
+    return map_leaves(expr, lambda leaf: _restrided(leaf, old, new))
+
+
+def index_shape(expr: Elem, shape: tuple[int, ...], key) -> tuple[Elem, tuple[int, ...]]:
+    """`x[key]` for keys made of `None`/`np.newaxis`, full slices `:` and one `...`; raises
+    NotImplementedError for anything else (the caller falls back to NumPy)."""
+    items = key if isinstance(key, tuple) else (key,)
+    if sum(k is Ellipsis for k in items) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    used = sum(1 for k in items if k is not None and k is not Ellipsis)
+    if used > len(shape):
+        raise IndexError(f"too many indices for array: array is {len(shape)}-dimensional, "
+                         f"but {used} were indexed")
+    if Ellipsis not in items:
+        items = items + (Ellipsis,)
+    spread: list = []
+    for k in items:
+        if k is Ellipsis:
+            spread.extend([slice(None)] * (len(shape) - used))
+        else:
+            spread.append(k)
+    new_shape, axis_of_new = [], []  # per new axis: the old axis it reads, or None
+    old_axis = 0
+    for k in spread:
+        if k is None:
+            new_shape.append(1)
+            axis_of_new.append(None)
+        elif isinstance(k, slice) and k == slice(None):
+            new_shape.append(shape[old_axis])
+            axis_of_new.append(old_axis)
+            old_axis += 1
+        else:
+            raise NotImplementedError(f"index {k!r}")
+
+    def change(leaf: Leaf) -> Leaf:
+        strides = tuple(0 if a is None else leaf.strides[a] for a in axis_of_new)
+        return Leaf(leaf.node, strides, leaf.size, leaf.dtype)
+
+    return map_leaves(expr, change), tuple(new_shape)

@@ -1,0 +1,167 @@
+"""Creating arrays: array, asarray, zeros, ones, full, empty, arange, linspace, *_like.
+
+Constant arrays and ranges are lazy (a constant or a formula of the position, so
+`np.zeros(n) + x` never allocates the zeros); arrays from Python data are built by NumPy.
+Small results (below `db.config(eager_below=...)`) are plain NumPy arrays.
+
+>>> import daybreak as db, daybreak.numpy as dnp
+>>> old = db.config(eager_below=0)
+>>> dnp.full((2, 2), 7, dtype="int8")
+array([[7, 7],
+       [7, 7]], dtype=int8)
+>>> dnp.arange(0.0, 1.0, 0.25)
+array([0.  , 0.25, 0.5 , 0.75])
+>>> _ = db.config(**old)
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+
+import numpy as np
+
+from daybreak.ir import builder as B
+from daybreak.runtime.config import SETTINGS
+
+from ..lazy import Param
+from .array import from_numpy_result, is_lazy, ndarray, wrap
+from .dtypes import ir_scalar, is_supported
+from .expr import Apply, Leaf, Outer
+from .loops import contiguous_strides
+from .ufuncs import cast_expr
+
+
+def _shape_of(shape) -> tuple[int, ...]:
+    if isinstance(shape, int | np.integer):
+        return (operator.index(shape),)
+    return tuple(operator.index(n) for n in shape)
+
+
+def _small(shape) -> bool:
+    return math.prod(shape) < SETTINGS.eager_below
+
+
+def array(obj, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, like=None):
+    """`numpy.array`: a daybreak array of `obj` (a copy; lazy values stay lazy)."""
+    if is_lazy(obj) and ndmin <= obj.ndim:
+        return obj.astype(dtype) if dtype is not None else obj.copy()
+    return from_numpy_result(np.array(obj, dtype=dtype, copy=copy, order=order, ndmin=ndmin))
+
+
+def asarray(obj, dtype=None, order=None, *, copy=None, like=None):
+    """`numpy.asarray`: daybreak arrays as they are; NumPy arrays are read without a copy
+    (daybreak never writes into them)."""
+    if is_lazy(obj):
+        return obj if dtype is None or np.dtype(dtype) == obj.dtype else obj.astype(dtype)
+    value = np.asarray(obj, dtype=dtype, order=order)
+    if isinstance(obj, np.ndarray) and value is obj and is_supported(value.dtype) \
+            and value.ndim > 0 and not _small(value.shape):
+        return wrap(value)
+    return from_numpy_result(value)
+
+
+def full(shape, fill_value, dtype=None, order="C", *, like=None):
+    """`numpy.full`, lazily: every element reads one scalar parameter."""
+    shape = _shape_of(shape)
+    dtype = np.asarray(fill_value).dtype if dtype is None else np.dtype(dtype)
+    if _small(shape) or not is_supported(dtype) or is_lazy(fill_value) \
+            or np.ndim(fill_value) != 0:
+        return from_numpy_result(np.full(shape, fill_value, dtype=dtype, order=order))
+    value = np.asarray(fill_value).astype(dtype)[()]  # NumPy's cast of the fill value
+    return ndarray(Outer(Param(value, ir_scalar(dtype), key=None), dtype), shape)
+
+
+def zeros(shape, dtype=float, order="C", *, like=None):
+    """`numpy.zeros`, lazily."""
+    return full(shape, 0, dtype=dtype, order=order)
+
+
+def ones(shape, dtype=None, order="C", *, like=None):
+    """`numpy.ones`, lazily."""
+    return full(shape, 1, dtype=float if dtype is None else dtype, order=order)
+
+
+def empty(shape, dtype=float, order="C", *, like=None):
+    """`numpy.empty` (its values are unspecified; daybreak's are zeros)."""
+    return full(shape, 0, dtype=dtype, order=order)
+
+
+def _like(maker, fill):
+    def make(a, dtype=None, order="K", subok=True, shape=None, **kwargs):
+        shape = np.shape(a) if shape is None else shape
+        dtype = (a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype) \
+            if dtype is None else dtype
+        return full(shape, fill if maker is None else kwargs["fill_value"], dtype=dtype)
+
+    return make
+
+
+zeros_like = _like(None, 0)
+ones_like = _like(None, 1)
+empty_like = _like(None, 0)
+
+
+def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None):
+    """`numpy.full_like`, lazily."""
+    shape = np.shape(a) if shape is None else shape
+    dtype = (a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype) if dtype is None else dtype
+    return full(shape, fill_value, dtype=dtype)
+
+
+def arange(start, stop=None, step=None, dtype=None, *, like=None):
+    """`numpy.arange`; large integer or float ranges are lazy, computed as NumPy fills
+    them: `start + i * delta` with `delta = (start + step) - start` in the result type."""
+    if stop is None:
+        start, stop = 0, start
+    step = 1 if step is None else step
+    numbers = (start, stop, step)
+    if not all(type(v) in (int, float) for v in numbers) or step == 0:
+        return from_numpy_result(np.arange(start, stop, step, dtype=dtype))
+    dt = np.dtype(dtype) if dtype is not None else np.result_type(*numbers)
+    if all(type(v) is int for v in numbers):
+        length = len(range(start, stop, step))
+    else:
+        length = max(int(math.ceil((stop - start) / step)), 0)
+    if _small((length,)) or dt.kind not in "iuf":
+        return from_numpy_result(np.arange(start, stop, step, dtype=dtype))
+    t = ir_scalar(dt)
+    first = dt.type(start)
+    delta = dt.type(dt.type(start + step) - first) if dt.kind == "f" else dt.type(step)
+    position = Leaf(None, (1,), length, np.dtype(np.int64))
+    params = [Outer(Param(v, t, key=None), dt) for v in (first, delta)]
+    expr = Apply(lambda c, i, s, d: s + i.cast(t) * d, (position, *params), dt)
+    return ndarray(expr, (length,))
+
+
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    """`numpy.linspace`; large float results from scalar ends are lazy (NumPy's formula:
+    `i * step + start`, the last element exactly `stop`)."""
+    simple = type(start) in (int, float) and type(stop) in (int, float) and axis == 0
+    num = operator.index(num)
+    div = num - 1 if endpoint else num
+    dt = np.dtype(float if dtype is None else dtype)
+    step = (stop - start) / div if div > 0 else math.nan
+    if not simple or _small((num,)) or dt != np.float64 or div <= 0 or step == 0:
+        return from_numpy_result(np.linspace(start, stop, num, endpoint=endpoint,
+                                             retstep=retstep, dtype=dtype, axis=axis))
+    f64 = ir_scalar(dt)
+    position = Leaf(None, (1,), num, np.dtype(np.int64))
+    params = [Outer(Param(float(v), f64, key=None), dt) for v in (step, start, stop)]
+    last = Outer(Param(num - 1 if endpoint else -1, ir_scalar(np.dtype(np.int64)), key=None),
+                 np.dtype(np.int64))
+
+    def element(c, i, st, s0, s1, n):
+        value = i.cast(f64) * st + s0
+        return B.select(i.eq(n), s1, value)
+
+    y = ndarray(Apply(element, (position, *params, last), dt), (num,))
+    return (y, step) if retstep else y
+
+
+def astype_expr(x: ndarray, dtype) -> ndarray:
+    return ndarray(cast_expr(x._expr, dtype), x.shape)
+
+
+__all__ = ["array", "asarray", "zeros", "ones", "full", "empty", "arange", "linspace",
+           "zeros_like", "ones_like", "full_like", "empty_like", "contiguous_strides"]

@@ -1,0 +1,166 @@
+"""Element expressions: what one element of an N-D array is, as a small DAG.
+
+An array that has not been computed is an `Elem` tree over its shape: `Leaf`s read an input
+vector (a flat C-order buffer, or the result of another loop) at an index given by per-axis
+strides (0 on broadcast axes), `Outer`s are scalars computed outside the loop (a Python
+scalar, a reduction result) and `Apply`s combine elements with an IR builder function. Chains
+of elementwise calls grow one DAG, so they become ONE loop whatever the optimizer does; shared
+sub-expressions are bound with `let` inside the loop body, so nothing is computed twice.
+
+>>> import numpy as np
+>>> from daybreak.frontends.lazy import Param
+>>> from daybreak.ir.types import F64, Vec
+>>> x = Leaf(Param(np.ones(3), Vec(F64)), (1,), 3, np.dtype("f8"))
+>>> y = Apply(lambda ctx, a, b: a * b, (x, x), np.dtype("f8"))
+>>> len(leaves_of(y)), count_applies(y)
+(1, 1)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from daybreak.ir import builder as B
+from daybreak.ir import nodes as N
+
+from ..lazy import Namer, Node
+
+
+class Elem:
+    """Base of element expressions; `dtype` is the NumPy dtype of the element."""
+
+    __slots__ = ("dtype", "realized", "__weakref__")
+
+    def __init__(self, dtype: np.dtype):
+        self.dtype = np.dtype(dtype)
+        self.realized = None  # the loop node computing this expression, once asked for
+
+    @property
+    def args(self) -> tuple[Elem, ...]:
+        return ()
+
+
+class Leaf(Elem):
+    """Element of vector `node` at index sum(coord[d] * strides[d]); `node=None` is the flat
+    position itself (used by arange and arg-reductions). `size` is the vector's length."""
+
+    __slots__ = ("node", "strides", "size")
+
+    def __init__(self, node: Node | None, strides: tuple[int, ...], size: int, dtype):
+        super().__init__(dtype)
+        self.node = node
+        self.strides = tuple(strides)
+        self.size = size
+
+    def key(self):
+        return (id(self.node), self.strides)
+
+
+class Outer(Elem):
+    """A scalar computed once, outside the loop: `node` has a scalar IR type."""
+
+    __slots__ = ("node",)
+
+    def __init__(self, node: Node, dtype):
+        super().__init__(dtype)
+        self.node = node
+
+
+class Apply(Elem):
+    """`fn(ctx, *args)` builds the IR of this element from its arguments' IR."""
+
+    __slots__ = ("fn", "_args")
+
+    def __init__(self, fn: Callable[..., B.E], args: tuple[Elem, ...], dtype):
+        super().__init__(dtype)
+        self.fn = fn
+        self._args = tuple(args)
+
+    @property
+    def args(self) -> tuple[Elem, ...]:
+        return self._args
+
+
+def postorder(root: Elem) -> list[Elem]:
+    """Each distinct node once, arguments first (iterative: chains can be long)."""
+    order, seen, stack = [], set(), [(root, False)]
+    while stack:
+        e, done = stack.pop()
+        if done:
+            order.append(e)
+        elif id(e) not in seen:
+            seen.add(id(e))
+            stack.append((e, True))
+            stack.extend((a, False) for a in reversed(e.args))
+    return order
+
+
+def leaves_of(root: Elem) -> list[Leaf]:
+    """The distinct leaves (by vector and strides), in first-use order."""
+    found: dict = {}
+    for e in postorder(root):
+        if isinstance(e, Leaf):
+            found.setdefault(e.key(), e)
+    return list(found.values())
+
+
+def outers_of(root: Elem) -> list[Outer]:
+    found: dict = {}
+    for e in postorder(root):
+        if isinstance(e, Outer):
+            found.setdefault(id(e.node), e)
+    return list(found.values())
+
+
+def count_applies(root: Elem) -> int:
+    return sum(isinstance(e, Apply) for e in postorder(root))
+
+
+def has_leaves(root: Elem) -> bool:
+    return any(isinstance(e, Leaf) for e in postorder(root))
+
+
+def map_leaves(root: Elem, change: Callable[[Leaf], Elem]) -> Elem:
+    """The same DAG with every leaf replaced by `change(leaf)` (sharing kept)."""
+    new: dict[int, Elem] = {}
+    for e in postorder(root):
+        if isinstance(e, Leaf):
+            new[id(e)] = change(e)
+        elif isinstance(e, Apply):
+            args = tuple(new[id(a)] for a in e.args)
+            same = all(a is b for a, b in zip(args, e.args, strict=True))
+            new[id(e)] = e if same else Apply(e.fn, args, e.dtype)
+        else:
+            new[id(e)] = e
+    return new[id(root)]
+
+
+def emit(ctx: Namer, root: Elem, leaf_value: Callable[[Leaf], B.E],
+         outer_value: Callable[[Outer], B.E]) -> B.E:
+    """The IR of `root` inside a loop body. Sub-expressions used more than once are bound
+    with `let` (in dependency order) so the body computes each once."""
+    order = postorder(root)
+    uses: dict[int, int] = {}
+    for e in order:
+        for a in e.args:
+            uses[id(a)] = uses.get(id(a), 0) + 1
+    values: dict[int, B.E] = {}
+    lets: list[tuple[str, B.E]] = []
+    for e in order:
+        if isinstance(e, Leaf):
+            value = leaf_value(e)
+        elif isinstance(e, Outer):
+            value = outer_value(e)
+        else:
+            value = B.lift(e.fn(ctx, *(values[id(a)] for a in e.args)))
+        if isinstance(e, Apply) and uses.get(id(e), 0) > 1:
+            name = ctx.fresh("e")
+            lets.append((name, value))
+            value = B.ident(name)
+        values[id(e)] = value
+    body = values[id(root)]
+    for name, value in reversed(lets):
+        body = B.E(N.Let(name, value.node, body.node))
+    return body

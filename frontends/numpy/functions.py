@@ -1,0 +1,123 @@
+"""Module-level functions of `daybreak.numpy` that are not ufuncs (reductions, where, clip),
+and `FUNCTIONS`: the table `__array_function__` reads when real NumPy functions are called on
+daybreak arrays (`numpy.sum(x)`).
+
+>>> import daybreak.numpy as dnp
+>>> dnp.where(dnp.asarray([1, 0, 2]) > 0, 1.5, -1)
+array([ 1.5, -1. ,  1.5])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from daybreak.ir import builder as B
+
+from . import creation, reductions
+from .array import as_operand
+from .broadcast import broadcast_to, out_shape
+from .dtypes import ir_scalar, is_python_scalar
+from .expr import Apply
+from .fallback import run_numpy
+from .methods import call_ufunc, reduce_or_fallback
+from .ufuncs import _operand_expr, cast_expr
+
+
+def _reduction(name: str):
+    def function(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
+        kwargs = {k: v for k, v in kwargs.items() if v is not np._NoValue}
+        return reduce_or_fallback(name, a, axis=axis, dtype=dtype, out=out,
+                                  keepdims=keepdims, **kwargs)
+
+    function.__name__ = name
+    function.__doc__ = f"`numpy.{name}`, computed lazily on daybreak arrays."
+    return function
+
+
+def _arg_reduction(name: str):
+    def function(a, axis=None, out=None, *, keepdims=False):
+        return reduce_or_fallback(name, a, axis=axis, out=out, keepdims=keepdims)
+
+    function.__name__ = name
+    return function
+
+
+def _stat(name: str):
+    def function(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kwargs):
+        kwargs = {k: v for k, v in kwargs.items() if v is not np._NoValue}
+        return reduce_or_fallback(name, a, axis=axis, dtype=dtype, out=out,
+                                  keepdims=keepdims, ddof=ddof, **kwargs)
+
+    function.__name__ = name
+    return function
+
+
+sum = _reduction("sum")  # noqa: A001 - NumPy's names
+prod = _reduction("prod")
+mean = _reduction("mean")
+min = _reduction("min")  # noqa: A001
+max = _reduction("max")  # noqa: A001
+amin, amax = min, max
+any = _reduction("any")  # noqa: A001
+all = _reduction("all")  # noqa: A001
+argmin = _arg_reduction("argmin")
+argmax = _arg_reduction("argmax")
+var = _stat("var")
+std = _stat("std")
+
+
+def where(condition, x=None, y=None):
+    """`numpy.where(condition, x, y)`, lazily (a `select`); the one-argument form (indices)
+    runs NumPy."""
+    if x is None or y is None:
+        return run_numpy("where with one argument", np.where, (condition,) +
+                         tuple(v for v in (x, y) if v is not None))
+    ops = [as_operand(v) for v in (condition, x, y)]
+    if builtins_any(v is None for v in ops):
+        return run_numpy("where on unsupported dtypes", np.where, (condition, x, y))
+    cond, a, b = ops
+    dtype = np.where(np.empty(0, bool), *(v if is_python_scalar(v) else np.empty(0, v.dtype)
+                                          for v in (a, b))).dtype
+    if ir_scalar(dtype) is None:
+        return run_numpy(f"where to dtype {dtype}", np.where, (condition, x, y))
+    shape = out_shape([() if is_python_scalar(v) else v.shape for v in ops])
+    if is_python_scalar(cond):
+        cond_expr = _operand_expr(cond, shape, np.dtype(bool))
+    else:
+        cond_expr = cast_expr(broadcast_to(cond._expr, cond.shape, shape), np.dtype(bool))
+    args = (cond_expr, _operand_expr(a, shape, dtype), _operand_expr(b, shape, dtype))
+    from .array import ndarray
+
+    return ndarray(Apply(lambda c, k, p, q: B.select(k, p, q), args, dtype), shape)
+
+
+def builtins_any(items) -> bool:
+    for item in items:
+        if item:
+            return True
+    return False
+
+
+def clip(a, a_min=None, a_max=None, out=None, **kwargs):
+    """`numpy.clip` as NumPy computes it: `minimum(maximum(a, a_min), a_max)`."""
+    if kwargs or out is not None:
+        return run_numpy("clip with out= or keywords", np.clip, (a, a_min, a_max),
+                         dict(kwargs, out=out) if out is not None else kwargs)
+    result = a
+    if a_min is not None:
+        result = call_ufunc(np.maximum, result, a_min)
+    if a_max is not None:
+        result = call_ufunc(np.minimum, result, a_max)
+    return result
+
+
+FUNCTIONS = {
+    np.sum: sum, np.prod: prod, np.mean: mean, np.min: min, np.max: max, np.amin: min,
+    np.amax: max, np.any: any, np.all: all, np.argmin: argmin, np.argmax: argmax,
+    np.var: var, np.std: std, np.where: where, np.clip: clip,
+    np.zeros_like: creation.zeros_like, np.ones_like: creation.ones_like,
+    np.full_like: creation.full_like, np.empty_like: creation.empty_like,
+    np.asarray: creation.asarray, np.array: creation.array,
+}
+
+__all__ = ["FUNCTIONS", "where", "clip", "reductions"]

@@ -1,0 +1,172 @@
+"""Reductions: sum prod mean min max argmin argmax std var any all, over any axes.
+
+Each is a merger loop over the element expression of its input (so `(x * 2).sum()` never
+builds `x * 2`); `mean`, `var`, `std` and the arg-reductions are composed from these and
+elementwise ufuncs exactly as NumPy's own Python code composes them (`_methods.py`), so
+dtypes and special values follow NumPy's. Empty inputs and small computed inputs run NumPy
+itself (its result, or its error, is the reference).
+
+>>> import daybreak.numpy as dnp
+>>> x = dnp.asarray([[1, 2, 3], [4, 5, 6]], dtype="int32")
+>>> x.sum(axis=0), x.sum().dtype, x.mean(axis=-1)
+(array([5, 7, 9]), dtype('int64'), array([2., 5.]))
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from daybreak.ir import builder as B
+from daybreak.runtime.config import SETTINGS
+
+from .array import as_operand, ndarray
+from .dtypes import is_supported
+from .expr import Apply, Leaf, Outer
+from .loops import AxisReduce, ElementwiseLoop, contiguous_strides
+from .scalar_ops import truthy
+from .ufuncs import apply_ufunc, cast_expr
+
+try:  # NumPy 2
+    from numpy.lib.array_utils import normalize_axis_tuple
+except ImportError:  # pragma: no cover - NumPy 1.x
+    from numpy.core.numeric import normalize_axis_tuple
+
+
+class NotReduced(Exception):
+    """Not compiled: the caller runs NumPy (counted)."""
+
+
+def _axes(axis, ndim: int) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    return tuple(sorted(normalize_axis_tuple(axis, ndim)))
+
+
+def _kept_shape(shape, axes, keepdims: bool) -> tuple[int, ...]:
+    if keepdims:
+        return tuple(1 if d in axes else n for d, n in enumerate(shape))
+    return tuple(n for d, n in enumerate(shape) if d not in axes)
+
+
+def _merge(expr, shape, axes, op: str, keepdims: bool) -> ndarray:
+    """`expr` over `shape` merged with `op` along `axes`, as a lazy array."""
+    out = _kept_shape(shape, axes, keepdims)
+    if len(axes) == len(shape):
+        node = ElementwiseLoop(expr, shape, op)
+        return ndarray(Outer(node, expr.dtype), out)
+    node = AxisReduce(expr, shape, axes, op)
+    size = math.prod(out)
+    return ndarray(Leaf(node, contiguous_strides(out), size, expr.dtype), out)
+
+
+def _numpy_answer(name: str, x: ndarray, kwargs: dict):
+    """NumPy's result on the computed input (small inputs) or on an empty one (where the
+    values do not matter and NumPy decides the result or the error)."""
+    if x.size == 0:
+        data = np.empty(x.shape, x.dtype)
+    else:
+        data = x.concrete()
+        if data is None or x.size >= max(SETTINGS.eager_below, 1):
+            return None
+    return getattr(np, name)(data, **kwargs)
+
+
+_MERGE_OPS = {"sum": "+", "prod": "*", "min": "min", "max": "max"}
+
+
+def reduce(name: str, a, axis=None, dtype=None, keepdims=False, ddof=0):
+    """`numpy.<name>(a, axis=..., dtype=..., keepdims=...)` for the names above."""
+    x = as_operand(a)
+    if x is None or not isinstance(x, ndarray) or not is_supported(x.dtype):
+        raise NotReduced(f"{name} of {type(a).__name__}")
+    kwargs = {"axis": axis, "keepdims": keepdims}
+    if dtype is not None:
+        kwargs["dtype"] = dtype
+    if name in ("var", "std") and ddof:
+        kwargs["ddof"] = ddof
+    if name in ("argmin", "argmax") and (dtype is not None or isinstance(axis, tuple)):
+        raise NotReduced(f"{name} with dtype or a tuple axis")
+    axes = _axes(axis, x.ndim)  # NumPy's AxisError for a bad axis
+    with np.errstate(all="ignore"):
+        answer = _numpy_answer(name, x, kwargs)
+        if answer is not None:
+            return answer
+        probe_kwargs = {k: v for k, v in kwargs.items() if k == "dtype"}
+        res_dtype = np.asarray(getattr(np, name)(np.zeros(1, x.dtype), **probe_kwargs)).dtype
+    if not is_supported(res_dtype):
+        raise NotReduced(f"{name} to dtype {res_dtype}")
+    return _REDUCERS[name](x, axes, res_dtype, keepdims, ddof)
+
+
+def _plain(name):
+    def run(x, axes, res_dtype, keepdims, ddof):
+        return _merge(cast_expr(x._expr, res_dtype), x.shape, axes, _MERGE_OPS[name], keepdims)
+    return run
+
+
+def _truth(op: str):
+    def run(x, axes, res_dtype, keepdims, ddof):
+        from .dtypes import ir_scalar
+
+        t = ir_scalar(x.dtype)
+        expr = Apply(lambda c, a: truthy(t, a), (x._expr,), np.dtype(bool))
+        return _merge(expr, x.shape, axes, op, keepdims)
+    return run
+
+
+def _mean(x, axes, res_dtype, keepdims, ddof):
+    total = _merge(cast_expr(x._expr, res_dtype), x.shape, axes, "+", keepdims)
+    count = math.prod(x.shape[d] for d in axes)
+    return _cast_to(apply_ufunc(np.true_divide, [total, count]), res_dtype)
+
+
+def _var(x, axes, res_dtype, keepdims, ddof):
+    # NumPy's _var: x - mean (kept dims), squared, summed, divided by max(n - ddof, 0).
+    mean = _mean(x, axes, res_dtype, True, 0)
+    dev = apply_ufunc(np.subtract, [x, mean])
+    sq = apply_ufunc(np.multiply, [dev, dev])
+    total = _merge(cast_expr(sq._expr, res_dtype), sq.shape, axes, "+", keepdims)
+    count = max(math.prod(x.shape[d] for d in axes) - ddof, 0)
+    return _cast_to(apply_ufunc(np.true_divide, [total, count]), res_dtype)
+
+
+def _std(x, axes, res_dtype, keepdims, ddof):
+    return _cast_to(apply_ufunc(np.sqrt, [_var(x, axes, res_dtype, keepdims, ddof)]), res_dtype)
+
+
+def _cast_to(x, dtype) -> ndarray:
+    if not isinstance(x, ndarray) or isinstance(x, np.ndarray | np.generic):
+        return x
+    return ndarray(cast_expr(x._expr, dtype), x.shape)
+
+
+def _arg(best: str):
+    def run(x, axes, res_dtype, keepdims, ddof):
+        # The first position holding the extreme value; a NaN wins (NumPy's rule).
+        extreme = _merge(x._expr, x.shape, axes, best, True)
+        hit = apply_ufunc(np.equal, [x, extreme])
+        if x.dtype.kind == "f":
+            both_nan = apply_ufunc(np.logical_and, [apply_ufunc(np.isnan, [x]),
+                                                     apply_ufunc(np.isnan, [extreme])])
+            hit = apply_ufunc(np.logical_or, [hit, both_nan])
+        strides = contiguous_strides(x.shape)
+        along = tuple(s if d in axes else 0 for d, s in enumerate(strides))
+        if len(axes) == 1:
+            along = tuple(1 if d in axes else 0 for d in range(x.ndim))
+        position = Leaf(None, along, 0, np.dtype(np.int64))
+        big = np.iinfo(np.int64).max
+        expr = Apply(lambda c, h, p: B.select(h, p, B.lit(big)), (hit._expr, position),
+                     np.dtype(np.int64))
+        return _merge(expr, x.shape, axes, "min", keepdims)
+    return run
+
+
+_REDUCERS = {
+    "sum": _plain("sum"), "prod": _plain("prod"), "min": _plain("min"), "max": _plain("max"),
+    "any": _truth("max"), "all": _truth("min"), "mean": _mean, "var": _var, "std": _std,
+    "argmin": _arg("min"), "argmax": _arg("max"),
+}
+
+NAMES = tuple(_REDUCERS)

@@ -1,0 +1,260 @@
+"""Ufuncs: a table from NumPy ufunc name to the IR of one element, and `apply_ufunc`.
+
+Each entry maps the loop's input type (the IR scalar NumPy's chosen inner loop casts the
+inputs to) to a builder `fn(ctx, *args) -> IR`, or to None when the IR cannot express that
+loop (then the call falls back to NumPy, counted). Dtypes, casting and error messages are
+NumPy's own: `apply_ufunc` asks NumPy on empty arrays before building anything.
+
+>>> import daybreak.numpy as dnp
+>>> x = dnp.asarray([-7, 7])
+>>> (x // 2).tolist(), (x % -3).tolist()
+([-4, 3], [-1, -2])
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from daybreak.ir import builder as B
+from daybreak.ir.types import BOOL, Scalar
+from daybreak.runtime.config import SETTINGS
+
+from ..lazy import Param
+from . import scalar_ops as S
+from .array import as_operand, is_lazy, ndarray, wrap
+from .broadcast import broadcast_to, out_shape
+from .dtypes import ir_scalar, is_python_scalar, loop_dtypes, python_scalar_value
+from .expr import Apply, Outer
+
+
+def _any(fn):
+    return lambda t: fn
+
+
+def _by_kind(boolean=None, integer=None, floating=None):
+    """Pick a builder by the loop type's kind (None: not compiled for that kind)."""
+    def pick(t: Scalar):
+        return boolean if t == BOOL else floating if t.is_float else integer
+    return pick
+
+
+def _float_fn(name: str):
+    return _by_kind(floating=lambda c, a: B.op(name, a))
+
+
+_IDENTITY = lambda c, a: a  # noqa: E731
+
+
+def _t(fn):
+    """A builder that also needs the loop type: `fn(t, *args)`."""
+    return lambda t: (lambda c, *args: fn(t, *args))
+
+
+def _ctx_t(fn):
+    return lambda t: (lambda c, *args: fn(c, t, *args))
+
+
+_CONST = {
+    "degrees": 180.0 / math.pi, "rad2deg": 180.0 / math.pi,
+    "radians": math.pi / 180.0, "deg2rad": math.pi / 180.0,
+}
+
+UFUNC_TABLE: dict[str, object] = {
+    "add": _by_kind(lambda c, a, b: a | b, lambda c, a, b: a + b, lambda c, a, b: a + b),
+    "subtract": _by_kind(None, lambda c, a, b: a - b, lambda c, a, b: a - b),
+    "multiply": _by_kind(lambda c, a, b: a & b, lambda c, a, b: a * b, lambda c, a, b: a * b),
+    "divide": _by_kind(floating=lambda c, a, b: a / b),
+    "floor_divide": lambda t: (
+        (lambda c, a, b: S.floor_divide_float(c, t, a, b)) if t.is_float
+        else (lambda c, a, b: S.floor_divide_int(t, a, b)) if t.is_int else None),
+    "remainder": lambda t: (
+        (lambda c, a, b: S.remainder_float(c, t, a, b)) if t.is_float
+        else (lambda c, a, b: S.remainder_int(t, a, b)) if t.is_int else None),
+    "fmod": lambda t: (lambda c, a, b: a % b) if t.is_numeric else None,
+    "power": lambda t: (
+        (lambda c, a, b: B.op("pow", a, b)) if t.is_float
+        else (lambda c, a, b: S.power_int(c, t, a, b)) if t.is_int else None),
+    "negative": _by_kind(None, lambda c, a: -a, lambda c, a: -a),
+    "positive": _by_kind(None, _IDENTITY, _IDENTITY),
+    "absolute": _by_kind(_IDENTITY, lambda c, a: B.op("abs", a), lambda c, a: B.op("abs", a)),
+    "sign": lambda t: None if t == BOOL else (lambda c, a: S.sign(t, a)),
+    "square": _by_kind(None, lambda c, a: a * a, lambda c, a: a * a),
+    "reciprocal": _by_kind(floating=None),
+    "maximum": _any(lambda c, a, b: B.op("max", a, b)),
+    "minimum": _any(lambda c, a, b: B.op("min", a, b)),
+    "fmax": _t(S.fmax),
+    "fmin": _t(S.fmin),
+    "arctan2": _by_kind(floating=lambda c, a, b: B.op("atan2", a, b)),
+    "exp2": lambda t: (lambda c, a: B.op("pow", B.lit(2.0, t), a)) if t.is_float else None,
+    "isnan": lambda t: (lambda c, a: B.op("isnan", a)) if t.is_float
+    else (lambda c, a: B.lit(False)),
+    "isinf": lambda t: (lambda c, a: B.op("isinf", a)) if t.is_float
+    else (lambda c, a: B.lit(False)),
+    "isfinite": lambda t: (lambda c, a: B.op("isfinite", a)) if t.is_float
+    else (lambda c, a: B.lit(True)),
+    "equal": _any(lambda c, a, b: a.eq(b)),
+    "not_equal": _any(lambda c, a, b: a.ne(b)),
+    "less": _any(lambda c, a, b: a < b),
+    "less_equal": _any(lambda c, a, b: a <= b),
+    "greater": _any(lambda c, a, b: a > b),
+    "greater_equal": _any(lambda c, a, b: a >= b),
+    "logical_and": lambda t: lambda c, a, b: S.truthy(t, a) & S.truthy(t, b),
+    "logical_or": lambda t: lambda c, a, b: S.truthy(t, a) | S.truthy(t, b),
+    "logical_xor": lambda t: lambda c, a, b: S.truthy(t, a).ne(S.truthy(t, b)),
+    "logical_not": lambda t: lambda c, a: B.op("not", S.truthy(t, a)),
+    "bitwise_and": lambda t: None if t.is_float else (lambda c, a, b: a & b),
+    "bitwise_or": lambda t: None if t.is_float else (lambda c, a, b: a | b),
+    "bitwise_xor": lambda t: None if t.is_float else (lambda c, a, b: a ^ b),
+    "invert": lambda t: None if t.is_float else (lambda c, a: S.invert(t, a)),
+    "conjugate": _any(_IDENTITY),
+}
+for _np_name, _ir_name in {
+    "exp": "exp", "log": "log", "log2": "log2", "log10": "log10", "log1p": "log1p",
+    "expm1": "expm1", "sqrt": "sqrt", "cbrt": "cbrt", "sin": "sin", "cos": "cos", "tan": "tan",
+    "arcsin": "asin", "arccos": "acos", "arctan": "atan", "sinh": "sinh", "cosh": "cosh",
+    "tanh": "tanh", "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh",
+    "rint": "rint",
+}.items():
+    UFUNC_TABLE[_np_name] = _float_fn(_ir_name)
+for _np_name in ("floor", "ceil", "trunc"):  # NumPy 2 keeps integers as they are
+    UFUNC_TABLE[_np_name] = _by_kind(_IDENTITY, _IDENTITY,
+                                     (lambda n: lambda c, a: B.op(n, a))(_np_name))
+for _np_name, _factor in _CONST.items():
+    UFUNC_TABLE[_np_name] = (lambda f: lambda t: (lambda c, a: a * B.lit(f, t))
+                             if t.is_float else None)(_factor)
+
+# scipy.special ufuncs the IR has (looked up by identity, so only scipy's own objects match).
+SCIPY_TABLE: dict[str, object] = {
+    "erf": _float_fn("erf"),
+    "erfc": _float_fn("erfc"),
+}
+
+
+def lookup(ufunc) -> object | None:
+    """The table entry for a NumPy (or scipy.special) ufunc object, or None."""
+    name = getattr(ufunc, "__name__", None)
+    if name in UFUNC_TABLE and getattr(np, name, None) is ufunc:
+        return UFUNC_TABLE[name]
+    if name in SCIPY_TABLE:
+        import sys
+
+        special = sys.modules.get("scipy.special")
+        if special is not None and getattr(special, name, None) is ufunc:
+            return SCIPY_TABLE[name]
+    return None
+
+
+class NotCompiled(Exception):
+    """A call the IR cannot express: the caller falls back to NumPy (the reason is the text)."""
+
+
+def _dtype_of(x):
+    return x.dtype
+
+
+def _probe_operand(x):
+    return x if is_python_scalar(x) else np.empty(0, dtype=x.dtype)
+
+
+def _operand_expr(x, shape, loop_dtype: np.dtype):
+    """The element expression of one operand, broadcast to `shape` and cast to the loop's
+    input dtype."""
+    if is_python_scalar(x):
+        value = python_scalar_value(x, loop_dtype)
+        return Outer(Param(value, ir_scalar(loop_dtype), key=None), loop_dtype)
+    expr = broadcast_to(x._expr, x.shape, shape)
+    return cast_expr(expr, loop_dtype)
+
+
+def cast_expr(expr, dtype: np.dtype):
+    """`expr` cast to `dtype`. Floats go to narrow integers through i64, so in-range values
+    wrap as NumPy's C casts do on x86 (-1.0 -> uint8 255); NaN, inf and values beyond i64
+    saturate (the IR's cast; NumPy's result there is platform-defined)."""
+    dtype = np.dtype(dtype)
+    if expr.dtype == dtype:
+        return expr
+    target = ir_scalar(dtype)
+    if expr.dtype.kind == "f" and dtype.kind in "iu" and dtype != np.uint64:
+        wide = ir_scalar(np.dtype(np.int64))
+        return Apply(lambda c, a: a.cast(wide).cast(target), (expr,), dtype)
+    return Apply(lambda c, a: a.cast(target), (expr,), dtype)
+
+
+def apply_ufunc(ufunc, inputs, out=None):
+    """`ufunc(*inputs)` (with `out=` a daybreak array, or None), lazily when the IR can do it;
+    raises NotCompiled otherwise. NumPy's errors are raised here, at the call."""
+    entry = lookup(ufunc)
+    if entry is None:
+        raise NotCompiled(f"ufunc {getattr(ufunc, '__name__', ufunc)}")
+    if ufunc.nout != 1:
+        raise NotCompiled(f"ufunc {ufunc.__name__} with {ufunc.nout} outputs")
+    ops = [as_operand(x) for x in inputs]
+    if any(x is None for x in ops):
+        raise NotCompiled(f"{ufunc.__name__} on dtype {np.asarray(inputs[0]).dtype}")
+    with np.errstate(all="ignore"):
+        ufunc(*(_probe_operand(x) for x in ops))  # NumPy's own TypeError / OverflowError
+        in_dtypes, (res_dtype,) = loop_dtypes(ufunc, [x if is_python_scalar(x) else x.dtype
+                                                      for x in ops])
+    if any(ir_scalar(d) is None for d in (*in_dtypes, res_dtype)):
+        raise NotCompiled(f"{ufunc.__name__} loop {in_dtypes}->{res_dtype}")
+    if len(set(in_dtypes)) > 1:
+        raise NotCompiled(f"{ufunc.__name__} on mixed loop types {in_dtypes}")
+    _check_python_ints(ufunc, ops, in_dtypes[0])
+    build = entry(ir_scalar(in_dtypes[0]))
+    if build is None:
+        raise NotCompiled(f"{ufunc.__name__} for {in_dtypes[0]}")
+    arrays = [x for x in ops if not is_python_scalar(x)]
+    shapes = [x.shape for x in arrays] + ([out.shape] if out is not None else [])
+    shape = out_shape(shapes)
+    if out is not None:
+        _check_out(ufunc, ops, out, shape)
+    if ufunc.__name__ == "power" and ir_scalar(in_dtypes[0]).is_int:
+        _check_int_exponent(ops[1])
+    if out is None and math.prod(shape) < SETTINGS.eager_below:
+        concrete = [x if is_python_scalar(x) else x.concrete() for x in ops]
+        if all(c is not None for c in concrete):
+            return ufunc(*concrete)  # small and already computed: NumPy is cheaper
+    args = tuple(_operand_expr(x, shape, in_dtypes[0]) for x in ops)
+    result = Apply(build, args, res_dtype)
+    if out is None:
+        return ndarray(result, shape)
+    out._expr = cast_expr(result, out.dtype)
+    return out
+
+
+def _check_python_ints(ufunc, ops, loop_dtype: np.dtype) -> None:
+    # NumPy compares arrays with out-of-range Python ints exactly (e.g. uint8 < 1000 is
+    # always true) instead of casting them; that is not compiled.
+    if loop_dtype.kind not in "iu":
+        return
+    info = np.iinfo(loop_dtype)
+    for x in ops:
+        if type(x) is int and not info.min <= x <= info.max:
+            raise NotCompiled(f"{ufunc.__name__} with out-of-range Python int")
+
+
+def _check_out(ufunc, ops, out, shape) -> None:
+    if shape != out.shape:
+        raise ValueError(f"non-broadcastable output operand with shape {out.shape} doesn't "
+                         f"match the broadcast shape {shape}")
+    with np.errstate(all="ignore"):
+        ufunc(*(_probe_operand(x) for x in ops), out=np.empty(0, out.dtype))
+
+
+def _check_int_exponent(exponent) -> None:
+    # NumPy checks integer exponents before computing; we must know them to do the same.
+    if is_python_scalar(exponent):
+        negative = exponent < 0
+    else:
+        negative = bool(np.any(np.asarray(exponent.value()) < 0))
+    if negative:
+        raise ValueError("Integers to negative integer powers are not allowed.")
+
+
+def is_daybreak(x) -> bool:
+    return is_lazy(x)
+
+
+__all__ = ["UFUNC_TABLE", "NotCompiled", "apply_ufunc", "cast_expr", "lookup", "wrap"]

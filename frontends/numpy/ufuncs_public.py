@@ -1,0 +1,61 @@
+"""What `daybreak.numpy` hands out for NumPy's ufuncs and for `numpy.random`.
+
+`dnp.exp` is a `UfuncWrapper`: calling it on anything (NumPy arrays included) goes through
+daybreak, so chains that start from NumPy data become lazy; every other attribute (`nin`,
+`reduce`, `outer`, ...) is the real ufunc's. `dnp.random` hands back daybreak arrays for large
+results, so a script's random inputs join fused chains too.
+
+>>> import daybreak.numpy as dnp
+>>> dnp.exp.nin, dnp.exp(0.0)
+(1, np.float64(1.0))
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from .array import from_numpy_result
+from .methods import call_ufunc
+
+
+class UfuncWrapper:
+    """A NumPy ufunc whose calls go through daybreak."""
+
+    __slots__ = ("ufunc",)
+
+    def __init__(self, ufunc: np.ufunc):
+        self.ufunc = ufunc
+
+    def __call__(self, *inputs, **kwargs):
+        return call_ufunc(self.ufunc, *inputs, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.ufunc, name)
+
+    def __repr__(self) -> str:
+        return f"<daybreak ufunc {self.ufunc.__name__!r}>"
+
+
+@functools.cache
+def wrap_ufunc(ufunc: np.ufunc) -> UfuncWrapper:
+    return UfuncWrapper(ufunc)
+
+
+class _RandomProxy:
+    """`numpy.random` whose functions return daybreak arrays for large results."""
+
+    def __getattr__(self, name):
+        found = getattr(np.random, name)
+        if not callable(found) or isinstance(found, type):
+            return found
+
+        @functools.wraps(found)
+        def call(*args, **kwargs):
+            return from_numpy_result(found(*args, **kwargs))
+
+        return call
+
+
+random_proxy = _RandomProxy()

@@ -1,0 +1,142 @@
+"""daybreak.numpy against NumPy on generated shapes, dtypes and values (NaN, inf, -0.0):
+values AND dtypes must agree, and errors must be NumPy's exception types."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from .helpers import assert_same
+
+DTYPES = [np.dtype(t) for t in ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16",
+                                "uint32", "uint64", "float32", "float64")]
+dtypes = st.sampled_from(DTYPES)
+
+
+def arrays(dtype, shape):
+    if dtype.kind == "f":
+        elements = st.floats(-1e6, 1e6, width=dtype.itemsize * 8) | st.sampled_from(
+            [np.nan, np.inf, -np.inf, -0.0, 0.0])
+        return hnp.arrays(dtype, shape, elements=elements)
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        small = st.integers(max(info.min, -9), min(info.max, 9))
+        return hnp.arrays(dtype, shape, elements=small | st.sampled_from([info.min, info.max]))
+    return hnp.arrays(dtype, shape)
+
+
+@st.composite
+def operand_pairs(draw):
+    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=4))
+    a = draw(arrays(draw(dtypes), shapes.input_shapes[0]))
+    b = draw(arrays(draw(dtypes), shapes.input_shapes[1]))
+    return a, b
+
+
+EXACT_BINARY = ["add", "subtract", "multiply", "divide", "floor_divide", "remainder", "fmod",
+                "maximum", "minimum", "fmax", "fmin", "equal", "not_equal", "less",
+                "less_equal", "greater", "greater_equal", "logical_and", "logical_or",
+                "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor", "power"]
+APPROX_BINARY = ["arctan2"]
+
+
+@pytest.mark.parametrize("name", EXACT_BINARY + APPROX_BINARY)
+@settings(max_examples=15)
+@given(pair=operand_pairs())
+def test_binary_ufuncs(pair, name):
+    a, b = pair
+    rtol = 1e-5 if name in APPROX_BINARY or name == "power" else None
+    assert_same(lambda m, x, y: getattr(m, name)(x, y), a, b, rtol=rtol)
+
+
+OPERATORS = {
+    "+": lambda x, y: x + y, "-": lambda x, y: x - y, "*": lambda x, y: x * y,
+    "/": lambda x, y: x / y, "//": lambda x, y: x // y, "%": lambda x, y: x % y,
+    "<": lambda x, y: x < y, "==": lambda x, y: x == y, "&": lambda x, y: x & y,
+    "^": lambda x, y: x ^ y,
+}
+scalars = st.sampled_from([0, 1, -3, 7, 300, 2.5, -0.0, float("nan"), True])
+
+
+@settings(max_examples=40)
+@given(dtypes.flatmap(lambda d: arrays(d, hnp.array_shapes(min_dims=0, max_dims=2,
+                                                              min_side=0, max_side=4))),
+       scalars, st.sampled_from(sorted(OPERATORS)), st.booleans())
+def test_operators_with_python_scalars(a, scalar, op, reflected):
+    """NEP 50: Python scalars promote weakly (and too-large ints raise NumPy's error)."""
+    fn = OPERATORS[op]
+    if reflected:
+        assert_same(lambda m, x: fn(scalar, x), a)
+    else:
+        assert_same(lambda m, x: fn(x, scalar), a)
+
+
+UNARY_EXACT = ["negative", "positive", "absolute", "sign", "square", "floor", "ceil", "trunc",
+               "rint", "isnan", "isinf", "isfinite", "logical_not", "invert"]
+UNARY_APPROX = ["exp", "log", "log2", "log10", "log1p", "expm1", "sqrt", "cbrt", "sin", "cos",
+                "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh"]
+
+
+@pytest.mark.parametrize("name", UNARY_EXACT + UNARY_APPROX)
+@settings(max_examples=8)
+@given(a=dtypes.flatmap(lambda d: arrays(d, hnp.array_shapes(min_dims=0, max_dims=3,
+                                                                min_side=0, max_side=4))))
+def test_unary_ufuncs(a, name):
+    rtol = 2e-6 if name in UNARY_APPROX else None
+    assert_same(lambda m, x: getattr(m, name)(x), a, rtol=rtol)
+
+
+REDUCTIONS = ["sum", "prod", "mean", "min", "max", "argmin", "argmax", "std", "var", "any",
+              "all"]
+
+
+@st.composite
+def reduction_cases(draw, name):
+    dtype = draw(dtypes)
+    shape = draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4))
+    a = draw(arrays(dtype, shape))
+    if len(shape) == 0 or draw(st.booleans()):
+        axis = None
+    elif name.startswith("arg"):
+        axis = draw(st.integers(-len(shape), len(shape) - 1))
+    else:
+        axis = tuple(draw(st.lists(st.integers(-len(shape), len(shape) - 1), min_size=1,
+                                   max_size=len(shape), unique_by=lambda k: k % len(shape))))
+        axis = axis[0] if len(axis) == 1 and draw(st.booleans()) else axis
+    return a, axis, draw(st.booleans())
+
+
+@pytest.mark.parametrize("name", REDUCTIONS)
+@settings(max_examples=15)
+@given(data=st.data(), as_function=st.booleans())
+def test_reductions(data, as_function, name):
+    a, axis, keepdims = data.draw(reduction_cases(name))
+    if as_function:
+        def fn(m, x):
+            return getattr(m, name)(x, axis=axis, keepdims=keepdims)
+    else:
+        def fn(m, x):
+            return getattr(x, name)(axis=axis, keepdims=keepdims)
+    rtol = 1e-4 if a.dtype == np.float32 else 1e-9
+    assert_same(fn, a, rtol=rtol)
+
+
+@settings(max_examples=30)
+@given(operand_pairs(), st.sampled_from(DTYPES))
+def test_where_and_astype(pair, target):
+    a, b = pair
+    assert_same(lambda m, x, y: m.where(x > y, x, y), a, b)
+    finite = a if a.dtype.kind != "f" else np.nan_to_num(a, posinf=100, neginf=-100)
+    finite = np.clip(finite, -100, 100) if finite.dtype.kind == "f" else finite
+    if not (target == np.uint64 and finite.dtype.kind == "f"):  # negative -> u64 differs
+        assert_same(lambda m, x: x.astype(target), finite)
+
+
+@settings(max_examples=20)
+@given(hnp.array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=5))
+def test_newaxis_broadcasting(shape):
+    x = np.arange(np.prod(shape), dtype=np.float64).reshape(shape) - 3.5
+    assert_same(lambda m, v: v[:, None] - v, x)
+    assert_same(lambda m, v: (v[None, ...] * 2.0).sum(axis=0), x)
+    assert_same(lambda m, v: m.exp(v)[..., m.newaxis] + v[:, None], x, rtol=1e-12)
