@@ -12,10 +12,13 @@ It is the oracle the other backends are tested against, and the fallback that al
 
 from __future__ import annotations
 
+import time
+
 from ..ir.interp import compile_program
 from ..ir.nodes import Program
 from ..ir.typecheck import typecheck
 from ..runtime.marshal import call_python_udf, from_interp, to_interp
+from ..runtime.stats import record_run
 from ..runtime.udf import RegisteredUdf, registered_udfs
 from .base import Executable
 
@@ -39,8 +42,11 @@ class InterpExecutable(Executable):
         inputs = [
             to_interp(v, p.type, p.name) for v, p in zip(values, self.program.params, strict=True)
         ]
+        start = time.perf_counter()
         out = self.compiled.run(inputs, registered_udfs(), call_udf=_call_udf)
-        return from_interp(out, self.program.return_type)
+        result = from_interp(out, self.program.return_type)
+        record_run(time.perf_counter() - start, values, result)
+        return result
 
 
 def _call_udf(name, fn, values, arg_types, ret_type):

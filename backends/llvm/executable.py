@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import ctypes
+import time
 import weakref
 
 import numpy as np
@@ -22,6 +23,7 @@ from ...ir.nodes import Program
 from ...ir.types import STRING, Dict, Scalar, Struct, Type, Vec
 from ...runtime.config import SETTINGS
 from ...runtime.marshal import to_interp
+from ...runtime.stats import record_run
 from ..base import Executable
 from .layout import VecStruct, ctype
 from .lower import ErrorTable
@@ -70,6 +72,7 @@ class NativeExecutable(Executable):
         )
         ctx = Context(threads=SETTINGS.threads, grain=SETTINGS.grain)
         out = self._out_type()
+        start = time.perf_counter()
         # ctypes releases the GIL for the duration of the native call.
         self._entry(ctypes.addressof(ctx), ctypes.addressof(packed), ctypes.addressof(out))
         # blocks freed during the run (intermediates after their last use) are NULL here
@@ -78,7 +81,9 @@ class NativeExecutable(Executable):
             if ctx.error:
                 message, loc = self._errors.lookup(ctx.error)
                 raise WeldRuntimeError(message, loc)
-            return _from_native(out, self.program.body.ty, allocated)
+            result = _from_native(out, self.program.body.ty, allocated)
+            record_run(time.perf_counter() - start, args, result)
+            return result
         finally:
             for ptr in allocated:
                 _free(ptr)

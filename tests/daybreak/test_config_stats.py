@@ -71,3 +71,18 @@ def test_results_do_not_depend_on_thread_count(settings, threads):
     np.testing.assert_array_equal(idx, np.flatnonzero(v % 7 == 0))
     np.testing.assert_array_equal(buckets, [v[k::3].sum() for k in range(3)])
     assert low == v.min()
+
+
+@pytest.mark.parametrize("backend", ["llvm", "interp"])
+def test_stats_count_runs_time_and_bytes(settings, backend):
+    f = db.compile(
+        "|v: vec[f64], k: i64| {result(for(v, appender[f64], |b, i, x| merge(b, x))), k}",
+        backend=backend,
+    )
+    db.stats(reset=True)
+    f(np.ones(100), 3)
+    f(np.ones(50), 3)
+    s = db.stats()
+    assert s["runs"] == 2 and s["run_seconds"] > 0
+    assert s["bytes_in"] == (800 + 8) + (400 + 8)
+    assert s["bytes_out"] == (800 + 8) + (400 + 8)
