@@ -198,16 +198,18 @@ def result_of(L, builder: ir.Value, t: Type) -> ir.Value:
 # Per-thread builders of parallel loops: a fresh one, and merging it into the loop's builder.
 
 
-def fresh_builder(L, t: Type, like: ir.Value, size_hint: ir.Value) -> ir.Value:
+def fresh_builder(
+    L, t: Type, like: ir.Value, size_hint: ir.Value, skip=frozenset(), path=()
+) -> ir.Value:
     """An empty builder of type `t` (mergers and vecmerger elements start at the identity);
-    `like` is the loop's own builder (a vecmerger copies its length)."""
+    `like` is the loop's own builder (a vecmerger copies its length). Appenders at the paths
+    in `skip` get a state without a buffer (window_appender gives them one)."""
     b = L.builder
     if isinstance(t, Struct):
         out = ir.Constant(like.type, ir.Undefined)
         for pos, ft in enumerate(t.fields):
-            out = b.insert_value(
-                out, fresh_builder(L, ft, b.extract_value(like, pos), size_hint), pos
-            )
+            made = fresh_builder(L, ft, b.extract_value(like, pos), size_hint, skip, (*path, pos))
+            out = b.insert_value(out, made, pos)
         return out
     if isinstance(t, DictMerger | GroupMerger):
         return dicts.fresh_dict_builder(L, t)
@@ -215,6 +217,8 @@ def fresh_builder(L, t: Type, like: ir.Value, size_hint: ir.Value) -> ir.Value:
         elem = lltype(t.elem)
         state_ty = appender_state(elem)
         state = b.bitcast(L.alloc(sizeof(b, state_ty)), state_ty.as_pointer())
+        if path in skip:
+            return state
         cap = b.select(b.icmp_signed("<", size_hint, i64(16)), i64(16), size_hint)
         b.store(L.alloc_array(elem, cap), _field(b, state, 0))
         b.store(i64(0), _field(b, state, 1))
@@ -247,6 +251,18 @@ def finish_builder(L, t: Type, builder: ir.Value) -> None:
         dicts.flush(L, builder, t)
 
 
+def window_appender(L, t: Appender, state: ir.Value, own: ir.Value, start, end) -> None:
+    """Point `state` at the stretch of the appender `own` where iterations [start, end) of a
+    loop that appends once per iteration put their elements: right after what `own` held
+    when the loop began (`own` has room for the whole loop and nothing else appends to it
+    before this stretch is merged back)."""
+    b = L.builder
+    at = b.add(b.load(_field(b, own, 1)), start)
+    b.store(b.gep(b.load(_field(b, own, 0)), [at]), _field(b, state, 0))
+    b.store(i64(0), _field(b, state, 1))
+    b.store(b.sub(end, start), _field(b, state, 2))
+
+
 def merge_builders(L, t: Type, dst: ir.Value, src: ir.Value) -> None:
     """Merge everything `src` holds into `dst` (appenders: src's elements after dst's)."""
     b = L.builder
@@ -261,13 +277,18 @@ def merge_builders(L, t: Type, dst: ir.Value, src: ir.Value) -> None:
         elem = lltype(t.elem)
         have, more = b.load(_field(b, dst, 1)), b.load(_field(b, src, 1))
         total = b.add(have, more)
-        with b.if_then(b.icmp_signed(">", total, b.load(_field(b, dst, 2)))):
-            data = L.alloc_array(elem, total)
-            memcpy(b, data, b.load(_field(b, dst, 0)), b.mul(have, sizeof(b, elem)))
-            b.store(data, _field(b, dst, 0))
-            b.store(total, _field(b, dst, 2))
-        target = b.gep(b.load(_field(b, dst, 0)), [have])
-        memcpy(b, target, b.load(_field(b, src, 0)), b.mul(more, sizeof(b, elem)))
+        # A window (window_appender) already sits where its elements belong: no copy.
+        in_place = b.icmp_unsigned(
+            "==", b.load(_field(b, src, 0)), b.gep(b.load(_field(b, dst, 0)), [have])
+        )
+        with b.if_then(b.not_(in_place)):
+            with b.if_then(b.icmp_signed(">", total, b.load(_field(b, dst, 2)))):
+                data = L.alloc_array(elem, total)
+                memcpy(b, data, b.load(_field(b, dst, 0)), b.mul(have, sizeof(b, elem)))
+                b.store(data, _field(b, dst, 0))
+                b.store(total, _field(b, dst, 2))
+            target = b.gep(b.load(_field(b, dst, 0)), [have])
+            memcpy(b, target, b.load(_field(b, src, 0)), b.mul(more, sizeof(b, elem)))
         b.store(total, _field(b, dst, 1))
         return
     if isinstance(t, Merger):

@@ -24,7 +24,7 @@ from ...ir.types import Appender, DictMerger, GroupMerger, Merger, Struct, Type,
 from . import builders
 from .cgutils import alloca_entry, for_range, i64, sizeof
 from .layout import VOIDPTR, lltype
-from .reserve import reservable_merges
+from .reserve import Path, exact_merges, reservable_merges
 from .runtime_ir import BODY_FN, FRESH_FN, MERGE_FN
 
 
@@ -140,7 +140,10 @@ def _lower_parallel(L, n: N.For, env, builder, sources, count) -> bool:
     source_values = [v for s in sources for v in s.values]
     env_ty = ir.LiteralStructType([v.type for v in captured + source_values])
     body = _outline(L, n, names, sources, env_ty, builder.type)
-    fresh, merge = _fresh_and_merge(L, bt, builder.type, body.name)
+    windows = _windows(n)
+    fresh, merge = _fresh_and_merge(L, bt, builder.type, body.name, windows)
+    # Room for the whole loop in each windowed appender, before threads write into it.
+    builders.reserve_appenders(L, bt, builder, {p: (1, []) for p in windows}, count)
 
     b = L.builder
     env_value = ir.Constant(env_ty, ir.Undefined)
@@ -192,16 +195,44 @@ def _outline(L, n: N.For, names, sources, env_ty, builder_ty) -> ir.Function:
     return fn
 
 
-def _fresh_and_merge(L, bt: Type, builder_ty, prefix: str):
-    """The loop's `fresh(ctx, like, out, hint)` and `merge(ctx, dst, src)` functions."""
+def _windows(n: N.For) -> frozenset[Path]:
+    """The appenders of a top-level loop that threads fill in place: those merged exactly once
+    per iteration, whose element i therefore goes at a known position (the loop's builder
+    itself must not be one of several appenders in a vector or dict; paths lead to fields)."""
+    if not isinstance(n.builder.ty, Struct | Appender):
+        return frozenset()
+    return frozenset(p for p in exact_merges(n.func) if _is_appender(n.builder.ty, p))
+
+
+def _is_appender(t: Type, path: Path) -> bool:
+    for index in path:
+        if not isinstance(t, Struct):
+            return False
+        t = t.fields[index]
+    return isinstance(t, Appender)
+
+
+def _fresh_and_merge(L, bt: Type, builder_ty, prefix: str, windows: frozenset[Path]):
+    """The loop's `fresh(ctx, like, out, start, end)` and `merge(ctx, dst, src)` functions.
+
+    A windowed appender's fresh copy appends straight into the loop's own buffer, at the
+    place of iteration `start`'s element (room for the whole loop was reserved before the
+    threads started), so merging it back only adds its length: no copy."""
     saved = (L.builder, L.ctx)
     fresh = ir.Function(L.module, FRESH_FN, name=f"{prefix}.fresh")
     fresh.linkage = "internal"
-    ctx, like, out, hint = fresh.args
+    ctx, like, out, start, end = fresh.args
     L.builder, L.ctx = ir.IRBuilder(fresh.append_basic_block("entry")), ctx
     b = L.builder
     ptr = builder_ty.as_pointer()
-    made = builders.fresh_builder(L, bt, b.load(b.bitcast(like, ptr)), hint)
+    own = b.load(b.bitcast(like, ptr))
+    made = builders.fresh_builder(L, bt, own, b.sub(end, start), skip=windows)
+    for path in sorted(windows):
+        ft, state, made_state = bt, own, made
+        for index in path:
+            ft = ft.fields[index]
+            state, made_state = b.extract_value(state, index), b.extract_value(made_state, index)
+        builders.window_appender(L, ft, made_state, state, start, end)
     b.store(made, b.bitcast(out, ptr))
     b.ret_void()
 

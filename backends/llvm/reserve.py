@@ -37,6 +37,18 @@ def reservable_merges(func: N.Lambda) -> dict[Path, tuple[int, list[N.Merge]]]:
     return {p: (k, merges[p]) for p, k in counts.items() if k <= MAX_PER_ITERATION}
 
 
+def exact_merges(func: N.Lambda) -> frozenset[Path]:
+    """The builder paths of a loop body that get exactly one merge on every way through it
+    (a map, not a filter): the element of iteration i is then the i-th the loop appends."""
+    most: dict[Path, list[N.Merge]] = {}
+    try:
+        at_most = _count(func.body, {func.params[0].name: ()}, most)
+        at_least = _count(func.body, {func.params[0].name: ()}, {}, fewest=True)
+    except _Unknown:
+        return frozenset()
+    return frozenset(p for p, k in at_most.items() if k == 1 and at_least.get(p) == 1)
+
+
 def _path(e: N.Expr, env: dict[str, Path]) -> Path | None:
     """Which of the loop's builders `e` is (after merges into it), or None."""
     if isinstance(e, N.Ident):
@@ -56,8 +68,9 @@ def _then(a: dict[Path, int], b: dict[Path, int]) -> dict[Path, int]:
     return out
 
 
-def _count(e: N.Expr, env: dict[str, Path], merges) -> dict[Path, int]:
-    """The most merges into each builder path on any one way through `e`."""
+def _count(e: N.Expr, env: dict[str, Path], merges, fewest: bool = False) -> dict[Path, int]:
+    """The most merges into each builder path on any one way through `e` (the fewest, with
+    `fewest`)."""
     if isinstance(e, N.Ident | N.Literal):
         return {}
     if isinstance(e, N.GetField) and _path(e, env) is not None:
@@ -65,30 +78,31 @@ def _count(e: N.Expr, env: dict[str, Path], merges) -> dict[Path, int]:
     if isinstance(e, N.Merge):
         # The builder operand is a local builder, or one of the loop's (possibly after
         # earlier merges into it, which the recursion counts).
-        out = _then(_count(e.builder, env, merges), _count(e.value, env, merges))
+        out = _then(_count(e.builder, env, merges, fewest), _count(e.value, env, merges, fewest))
         target = _path(e.builder, env)
         if target is not None:
             out[target] = out.get(target, 0) + 1
             merges.setdefault(target, []).append(e)
         return out
     if isinstance(e, N.If):
-        a, b = _count(e.then, env, merges), _count(e.else_, env, merges)
-        branches = {k: max(a.get(k, 0), b.get(k, 0)) for k in a.keys() | b.keys()}
-        return _then(_count(e.cond, env, merges), branches)
+        a, b = _count(e.then, env, merges, fewest), _count(e.else_, env, merges, fewest)
+        pick = min if fewest else max
+        branches = {k: pick(a.get(k, 0), b.get(k, 0)) for k in a.keys() | b.keys()}
+        return _then(_count(e.cond, env, merges, fewest), branches)
     if isinstance(e, N.Let):
-        value = _count(e.value, env, merges)
+        value = _count(e.value, env, merges, fewest)
         inner_env = {k: v for k, v in env.items() if k != e.name}
         alias = _path(e.value, env)
         if alias is not None:
             inner_env[e.name] = alias
-        return _then(value, _count(e.body, inner_env, merges))
+        return _then(value, _count(e.body, inner_env, merges, fewest))
     if isinstance(e, N.For | N.Lambda | N.Iterate | N.Sort | N.Result | N.Apply | N.CUDF):
         if _mentions(e, env):
             raise _Unknown
         return {}
     out: dict[Path, int] = {}
     for child in e.children():
-        out = _then(out, _count(child, env, merges))
+        out = _then(out, _count(child, env, merges, fewest))
     return out
 
 

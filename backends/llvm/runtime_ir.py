@@ -37,8 +37,8 @@ CTX_PTR = CTX.as_pointer()
 
 # void body(ctx*, env*, start, end, builder_slot*)
 BODY_FN = ir.FunctionType(ir.VoidType(), [CTX_PTR, VOIDPTR, I64, I64, VOIDPTR])
-# void fresh(ctx*, like_slot*, out_slot*, size_hint)
-FRESH_FN = ir.FunctionType(ir.VoidType(), [CTX_PTR, VOIDPTR, VOIDPTR, I64])
+# void fresh(ctx*, like_slot*, out_slot*, start, end): the builder of iterations [start, end)
+FRESH_FN = ir.FunctionType(ir.VoidType(), [CTX_PTR, VOIDPTR, VOIDPTR, I64, I64])
 # void merge(ctx*, dst_slot*, src_slot*)
 MERGE_FN = ir.FunctionType(ir.VoidType(), [CTX_PTR, VOIDPTR, VOIDPTR])
 
@@ -209,7 +209,6 @@ def _build_parallel_for(module, malloc, free, adopt) -> None:
             )
             tasks = b.bitcast(b.call(malloc, [b.mul(task_size, nthreads)]), TASK.as_pointer())
             slots = b.call(malloc, [b.mul(slot_size, nthreads)])
-            hint = b.sdiv(count, nthreads)
             with for_range(b, b.sub(nthreads, i64(1)), "spawn") as k:
                 t = b.add(k, i64(1))
                 task = b.gep(tasks, [t])
@@ -221,7 +220,7 @@ def _build_parallel_for(module, malloc, free, adopt) -> None:
                 b.store(env, _field(b, task, 2))
                 b.store(bound(t), _field(b, task, 3))
                 b.store(bound(b.add(t, i64(1))), _field(b, task, 4))
-                b.call(fresh, [ctx, slot, own_slot, hint])
+                b.call(fresh, [ctx, slot, own_slot, bound(t), bound(b.add(t, i64(1)))])
                 b.store(own_slot, _field(b, task, 5))
                 raw = b.bitcast(task, VOIDPTR)
                 rc = b.call(create, [_field(b, task, 6), ir.Constant(VOIDPTR, None), worker, raw])

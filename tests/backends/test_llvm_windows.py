@@ -1,0 +1,84 @@
+"""Appenders that threads fill in place (backends/llvm/loops.py, `_windows`): a top-level loop
+that merges into an appender exactly once per iteration gives each thread the stretch of the
+loop's own buffer where its elements belong, so merging the threads' results copies nothing.
+Checked against the interpreter with every loop split across threads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import daybreak as db
+from daybreak.backends.llvm import LLVMBackend
+from daybreak.backends.llvm.reserve import exact_merges
+from daybreak.ir.parser import parse, parse_expr
+
+from .test_llvm_dicts import _normal
+
+
+def _paths(body: str) -> frozenset:
+    return exact_merges(parse_expr(body))
+
+
+@pytest.mark.parametrize(
+    "body, paths",
+    [
+        ("|b, i, x| merge(b, x)", {()}),
+        ("|b, i, x| if(x > 0L, merge(b, x), b)", set()),  # a filter: not every iteration
+        ("|b, i, x| if(x > 0L, merge(b, x), merge(b, 0L))", {()}),  # both ways: once
+        ("|b, i, x| merge(merge(b, x), x)", set()),  # twice
+        ("|b, i, x| {merge(b.$0, x), if(x > 0L, merge(b.$1, x), b.$1)}", {(0,)}),
+        ("|b, i, x| {merge(b.$0, x), {merge(b.$1.$0, x), b.$1.$1}}", {(0,), (1, 0)}),
+        ("|b, i, x| let c = merge(b, x); c", {()}),
+        # handed to an inner loop: not followed
+        ("|b, i, x| for([x], b, |c, j, y| merge(c, y))", set()),
+    ],
+)
+def test_exact_merges(body, paths):
+    assert _paths(body) == paths
+
+
+PROGRAMS = [
+    # a map, and the same map into an appender that already holds elements
+    "|v: vec[i64]| result(for(v, appender[i64](len(v)), |b, i, x| merge(b, x * 3L + i)))",
+    "|v: vec[i64]| let a = merge(merge(appender[i64], 7L), 8L);"
+    " result(for(v, a, |b, i, x| merge(b, x - i)))",
+    # a map and a filter from one loop, and a map with merges on both branches of an if
+    "|v: vec[i64]| let r = result(for(v, {appender[i64], appender[f64], merger[i64,+]},"
+    " |b, i, x| {merge(b.$0, x * 2L), if(x % 3L == 0L, merge(b.$1, f64(x)), b.$1),"
+    " merge(b.$2, x)})); {r.$0, r.$1, r.$2}",
+    "|v: vec[i64]| result(for(v, appender[{i64, bool}],"
+    " |b, i, x| if(x > 0L, merge(b, {x, true}), merge(b, {-x, false}))))",
+    # nested structs of builders, strings out
+    "|v: vec[i64]| let r = result(for(v, {{appender[i64], merger[i64,max]}, appender[vec[i8]]},"
+    " |b, i, x| {{merge(b.$0.$0, x), merge(b.$0.$1, x)}, merge(b.$1, [i8(x), i8(i)])})); r",
+]
+
+
+@pytest.mark.parametrize("threads", [2, 3, 5])
+@pytest.mark.parametrize("text", PROGRAMS)
+def test_windows_match_the_interpreter(text, threads):
+    before = db.config(threads=threads, grain=1)
+    try:
+        backend = LLVMBackend()
+        for n in (0, 1, 4, 1000):
+            v = np.arange(n, dtype=np.int64) * 5 - 300
+            want = db.compile(text, backend="interp")(v)
+            got = backend.compile(parse(text))(v)
+            assert _normal(got) == _normal(want)
+    finally:
+        db.config(**before)
+
+
+def test_a_big_map_is_the_same_on_any_thread_count():
+    v = np.random.default_rng(0).random(1 << 20)
+    text = "|v: vec[f64]| result(for(v, appender[f64](len(v)), |b, i, x| merge(b, x * 2.0 + 1.0)))"
+    results = []
+    for threads in (1, 2, 4):
+        before = db.config(threads=threads)
+        try:
+            results.append(db.compile(text, backend="llvm")(v))
+        finally:
+            db.config(**before)
+    for r in results:
+        np.testing.assert_array_equal(r, v * 2.0 + 1.0)
