@@ -80,7 +80,9 @@ def optimize(module: llvm.ModuleRef, speed_level: int = 3) -> None:
     pto = llvm.create_pipeline_tuning_options(speed_level=speed_level)
     pto.loop_vectorization = True
     pto.slp_vectorization = True
-    pto.loop_unrolling = True
+    # The vectoriser interleaves loops by itself; the unroller on top made the code ~10%
+    # bigger and compiling ~10% slower (mostly in code generation) for no measured speed-up.
+    pto.loop_unrolling = False
     pb = llvm.create_pass_builder(tm, pto)
     mpm = pb.getModulePassManager()
     mpm.run(module, pb)
