@@ -20,7 +20,8 @@ How each type crosses (in: Python -> interpreter; out: interpreter -> Python):
 - `vec[struct]`: in, a structured array with matching field dtypes or a list of tuples; out, a
   structured array (fields f0, f1, ...) when all fields are scalars, else a list of tuples.
 - `vec[vec[...]]`, `vec[dict]`: a list of what the element takes (in, also a 2-D array;
-  `vec[vec[i8]]` also Arrow string/binary arrays and NumPy bytes/str arrays); out, a list.
+  `vec[vec[i8]]` also Arrow string/binary arrays and NumPy bytes/str arrays); out, a list
+  (strings: an Arrow binary array).
 - struct: a tuple (in, also a list).
 - `dict[K,V]`: a dict; struct keys are tuples; `vec[i8]` keys are `bytes` (in, also `str`);
   other vector keys are tuples.
@@ -328,6 +329,17 @@ _IN: dict[type, Callable[[Any, Any, _Where, str], Any]] = {
 # Out.
 
 
+def arrow_binary(strings: list[bytes]):
+    """Strings out (a vec[vec[i8]]): an Arrow binary array, as both backends return them.
+
+    >>> arrow_binary([b"ab", b""]).to_pylist()
+    [b'ab', b'']
+    """
+    import pyarrow as pa
+
+    return pa.array(strings, type=pa.binary())
+
+
 def _scalar_out(value, t: Scalar):
     return t.dtype.type(value)
 
@@ -341,6 +353,8 @@ def _record_dtype(st: Struct) -> np.dtype | None:
 
 def _vec_out(value, t: Vec):
     elem = t.elem
+    if elem == STRING:
+        return arrow_binary([np.array(s, dtype=np.int8).tobytes() for s in value])
     if isinstance(elem, Scalar):
         return np.array(value, dtype=elem.dtype)
     if isinstance(elem, Struct):

@@ -27,7 +27,7 @@ from ...runtime.stats import record_run
 from ..base import Executable
 from .layout import VecStruct, ctype
 from .lower import ErrorTable
-from .runtime_ir import Context
+from .runtime_ir import Context, runtime_address
 
 _libc = ctypes.CDLL(None)
 _libc.free.argtypes = [ctypes.c_void_p]
@@ -231,6 +231,8 @@ def _from_native(value, t: Type, allocated: set[int]):
 def _vec_out(vec: VecStruct, t: Vec, allocated: set[int]):
     n, ptr = vec.len, vec.data or 0
     elem = t.elem
+    if elem == STRING:
+        return _strings_out(n, ptr)
     dtype = (
         elem.dtype
         if isinstance(elem, Scalar)
@@ -267,6 +269,44 @@ def _vec_out(vec: VecStruct, t: Vec, allocated: set[int]):
     elem_c = ctype(elem)
     items = (elem_c * n).from_address(ptr) if n else []
     return [_from_native(items[i], elem, allocated) for i in range(n)]
+
+
+_STRING_REFS = np.dtype([("data", np.uint64), ("len", np.int64)])  # a vec[i8]: {i8*, i64}
+
+
+def _strings_out(n: int, ptr: int):
+    """n native strings as an Arrow binary array: offsets from their lengths (NumPy), the
+    bytes copied one after the other by the runtime's `db_pack_strings`."""
+    import pyarrow as pa
+
+    if n == 0:
+        return pa.array([], type=pa.binary())
+    refs = np.frombuffer(
+        (ctypes.c_char * (n * _STRING_REFS.itemsize)).from_address(ptr), _STRING_REFS
+    )
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(refs["len"], out=offsets[1:])
+    data = np.empty(int(offsets[-1]), np.uint8)
+    if len(data):
+        _pack_strings()(ptr, n, data.ctypes.data)
+    if offsets[-1] < 2**31:
+        return pa.Array.from_buffers(
+            pa.binary(), n, [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)]
+        )
+    return pa.Array.from_buffers(
+        pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
+
+
+_pack = None
+
+
+def _pack_strings():
+    global _pack
+    if _pack is None:
+        proto = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p)
+        _pack = proto(runtime_address("db_pack_strings"))
+    return _pack
 
 
 def _nested_dtype(t: Type) -> np.dtype | None:

@@ -19,7 +19,9 @@ i64 grain}
   loop: it splits [0, count) into one contiguous range per thread (at least `grain`
   iterations each, db.config(grain=...)), gives threads 1.. an empty builder made by
   `fresh`, runs them on pthreads and range 0 on the calling thread into the loop's own
-  builder (`slot`), joins, and merges the thread builders into `slot` in thread order.
+  builder (`slot`), joins, and merges the thread builders into `slot` in thread order;
+* `db_pack_strings(strings, n, out)` copies n strings (`{i8*, i64}` each) one after the
+  other into `out`: the data buffer of an Arrow binary array, for the host.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import threading
 
 from llvmlite import ir
 
-from .cgutils import declare, for_range, i64
+from .cgutils import declare, for_range, i64, memcpy
 from .layout import I32, I64, VOIDPTR
 
 CTX = ir.LiteralStructType([VOIDPTR.as_pointer(), I64, I64, I64, I64, I64])
@@ -158,7 +160,27 @@ def build_runtime_module() -> str:
     b.ret_void()
 
     _build_parallel_for(module, malloc, free, adopt)
+    _build_pack_strings(module)
     return str(module)
+
+
+def _build_pack_strings(module) -> None:
+    string = ir.LiteralStructType([VOIDPTR, I64])
+    fn = ir.Function(
+        module,
+        ir.FunctionType(ir.VoidType(), [string.as_pointer(), I64, VOIDPTR]),
+        "db_pack_strings",
+    )
+    strings, n, out = fn.args
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    at = b.alloca(I64)
+    b.store(i64(0), at)
+    with for_range(b, n, "s") as k:
+        item = b.load(b.gep(strings, [k]))
+        length = b.extract_value(item, 1)
+        memcpy(b, b.gep(out, [b.load(at)]), b.extract_value(item, 0), length)
+        b.store(b.add(b.load(at), length), at)
+    b.ret_void()
 
 
 # A worker thread's task: its context, the loop body, the environment, its range, its builder
@@ -243,13 +265,16 @@ def _build_parallel_for(module, malloc, free, adopt) -> None:
 
 
 _runtime_lock = threading.Lock()
-_runtime_ready = False
+_runtime_addresses: dict[str, int] = {}
 
 
 def ensure_runtime(compile_ir) -> None:
     """Compile the runtime module into the process's JIT once (before any program module)."""
-    global _runtime_ready
     with _runtime_lock:
-        if not _runtime_ready:
-            compile_ir(build_runtime_module())
-            _runtime_ready = True
+        if not _runtime_addresses:
+            _runtime_addresses.update(compile_ir(build_runtime_module()))
+
+
+def runtime_address(name: str) -> int:
+    """The address of a runtime function (after `ensure_runtime`), for host code to call."""
+    return _runtime_addresses[name]

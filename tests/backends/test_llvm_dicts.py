@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -23,6 +24,8 @@ NAN = math.nan
 def _normal(x):
     """A comparable form of a result: types kept, NaN equal to NaN, -0.0 apart from 0.0,
     dicts as lists of items sorted by key."""
+    if isinstance(x, pa.Array):  # strings
+        return ("strings", str(x.type), x.to_pylist())
     if isinstance(x, dict):
         items = [(_normal(k), _normal(v)) for k, v in x.items()]
         return ("dict", sorted(items, key=repr))
@@ -373,10 +376,10 @@ def parallel_dict_builders(monkeypatch):
             return all(_splittable(f) for f in t.fields)
         return is_dict_builder(t) or splittable(t)
 
-    def fresh_builder(L, t, like, hint):
+    def fresh_builder(L, t, like, hint, *rest, **kwargs):
         if is_dict_builder(t):
             return dicts.fresh_dict_builder(L, t)
-        return fresh(L, t, like, hint)
+        return fresh(L, t, like, hint, *rest, **kwargs)
 
     def merge_builders(L, t, dst, src):
         if is_dict_builder(t):

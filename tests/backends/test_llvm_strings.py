@@ -47,3 +47,20 @@ def test_a_million_strings():
     total, groups, _ = db.compile(PROG, backend="llvm")(pa.array(words))
     assert total == sum(map(len, words))
     assert len(groups) == 997
+
+
+def test_strings_come_out_as_an_arrow_binary_array():
+    """Results of type vec[vec[i8]]: an Arrow binary array on both backends, bytes as they
+    were (empty strings, bytes >= 0x80, strings made inside the program)."""
+    words = [b"", b"a", bytes(range(256)), "é".encode(), b"zz" * 50]
+    text = """|w: vec[vec[i8]]| result(for(w, appender[vec[i8]], |b, i, x|
+        merge(merge(b, x), result(for(x, appender[i8], |c, j, y| merge(c, y + 1c))))))"""
+    want = []
+    for w in words:
+        want += [w, bytes((c + 1) % 256 for c in w)]
+    for backend in ("llvm", "interp"):
+        out = db.compile(text, backend=backend)(words)
+        assert isinstance(out, pa.Array) and out.type == pa.binary()
+        assert out.to_pylist() == want
+    empty = db.compile(text, backend="llvm")([])
+    assert isinstance(empty, pa.Array) and len(empty) == 0

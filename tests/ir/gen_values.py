@@ -13,6 +13,7 @@ import math
 from functools import cache
 
 import numpy as np
+import pyarrow as pa
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -137,6 +138,10 @@ def check_marshalled(value, t: Type, path: str = "result") -> None:
         return
     if isinstance(t, Vec):
         e = t.elem
+        if e == Vec(Scalar("i8")) and isinstance(value, pa.Array):  # strings out: Arrow
+            assert value.type == pa.binary(), f"{path}: Arrow {value.type}, expected binary"
+            assert value.null_count == 0, f"{path}: strings with nulls"
+            return
         if isinstance(e, Scalar) or _is_flat_struct(e):
             assert isinstance(value, np.ndarray), f"{path}: expected an array, got {type(value)}"
             assert value.ndim == 1, f"{path}: expected a 1-D array, got shape {value.shape}"
@@ -221,6 +226,10 @@ def values_difference(a, b, t: Type, rtol: float = 1e-6, atol: float = 1e-12,
     if isinstance(t, Vec):
         if len(a) != len(b):
             return f"{path}: lengths {len(a)} and {len(b)}"
+        if isinstance(a, pa.Array) or isinstance(b, pa.Array):  # strings
+            a, b = _strings(a), _strings(b)
+            bad = [k for k, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+            return f"{path}[{bad[0]}]: {a[bad[0]]!r} != {b[bad[0]]!r}" if bad else None
         if isinstance(t.elem, Scalar) and isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
             bad = ~_close_arrays(a, b, t.elem, rtol, atol)
             if bad.any():
@@ -253,6 +262,12 @@ def values_difference(a, b, t: Type, rtol: float = 1e-6, atol: float = 1e-12,
                 return d
         return None
     raise TypeError(f"{t} is not a value type")
+
+
+def _strings(value) -> list[bytes]:
+    if isinstance(value, pa.Array):
+        return value.to_pylist()
+    return [np.asarray(x, dtype=np.int8).tobytes() for x in value]
 
 
 def _tolerance(t: Scalar, rtol: float) -> float:

@@ -193,10 +193,12 @@ def test_string_errors_name_the_parameter_and_position():
     fails(ValueError, ["\ud800"], t, "UTF-8", name="names")
 
 
-def test_strings_out_are_int8_arrays():
-    out = from_interp(((97,), (), (98, 99)), Vec(STRING))
-    assert isinstance(out, list) and [a.dtype for a in out] == [np.int8] * 3
-    assert [a.tobytes() for a in out] == [b"a", b"", b"bc"]
+def test_strings_out_are_an_arrow_binary_array():
+    out = from_interp(((97,), (), (98, 99), (-1,)), Vec(STRING))
+    assert isinstance(out, pa.Array) and out.type == pa.binary()
+    assert out.to_pylist() == [b"a", b"", b"bc", b"\xff"]
+    one = from_interp((104, 105), STRING)  # a single string stays an int8 array
+    assert one.dtype == np.int8 and one.tobytes() == b"hi"
 
 
 # ----------------------------------------------------------------------------------------------
