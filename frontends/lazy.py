@@ -60,6 +60,12 @@ class Node:
         """What identifies the same input in two places (None: never shared)."""
         return ("node", id(self))
 
+    def fuse_key(self):
+        """Nodes with equal keys that do not read each other are emitted as ONE loop by
+        `type(node).emit_fused` (None: never fused). Fusing here, where the nodes still share
+        their sub-expressions, computes those once, whatever the optimizer later finds."""
+        return None
+
 
 class Param(Node):
     """An input of the program: an array buffer or a scalar, passed at run time.
@@ -157,20 +163,49 @@ def _topological(roots: Sequence[Node]) -> list[Node]:
     return order
 
 
+def _batches(order: list[Node]) -> list[list[Node]]:
+    """The non-leaf nodes in an order that computes inputs first, in batches of nodes to emit
+    as one loop: equal `fuse_key` at the same depth (so neither reads the other)."""
+    depth: dict[int, int] = {}
+    batches: list[list[Node]] = []
+    open_batches: dict = {}
+    for node in order:
+        if node.is_leaf:
+            depth[id(node)] = 0
+            continue
+        d = depth[id(node)] = 1 + max((depth[id(i)] for i in node.inputs), default=0)
+        key = node.fuse_key()
+        if key is not None and (d, key) in open_batches:
+            open_batches[(d, key)].append(node)
+            continue
+        batch = [node]
+        batches.append(batch)
+        if key is not None:
+            open_batches[(d, key)] = batch
+    batches.sort(key=lambda b: depth[id(b[0])])  # stable: topological within one depth
+    return batches
+
+
 def build_program(roots: Sequence[Node]) -> tuple[N.Program, list]:
     """The one program computing every root (a struct when there are several) and the
     argument values to call it with."""
     ctx = Namer()
     env: dict[int, B.E] = {}
     bindings: list[tuple[str, B.E]] = []
-    for node in _topological(roots):
+    order = _topological(roots)
+    for node in order:
         if node.is_leaf:
             env[id(node)] = ctx.param(node.param_key(), node.cached, node.ir_type())
-            continue
-        value = node.emit(ctx, [env[id(i)] for i in node.inputs])
+    for batch in _batches(order):
+        args = [[env[id(i)] for i in node.inputs] for node in batch]
+        if len(batch) == 1:
+            value = batch[0].emit(ctx, args[0])
+        else:
+            value = type(batch[0]).emit_fused(ctx, batch, args)
         name = ctx.fresh("v")
         bindings.append((name, value))
-        env[id(node)] = B.ident(name)
+        for k, node in enumerate(batch):
+            env[id(node)] = B.ident(name) if len(batch) == 1 else B.ident(name).field(k)
     outs = [env[id(r)] for r in roots]
     body = outs[0] if len(outs) == 1 else B.struct(*outs)
     body_node = B.lift(body).node

@@ -3,7 +3,9 @@
 Users import it as `daybreak.numpy` (the public face, `daybreak/numpy.py`); this package holds
 the pieces: `array` (the lazy ndarray), `expr` (element expressions), `loops` (their IR),
 `broadcast`, `ufuncs` (the ufunc table), `scalar_ops` (NumPy's element semantics in IR),
-`reductions`, `creation`, `functions`, `methods` (operators and NumPy protocols), `fallback`.
+`reductions`, `creation`, `functions`, `methods` (operators and NumPy protocols), `fallback`;
+`remap` (re-indexing expressions) under `indexing`, `assignment`, `shapes`, `joining`;
+`linalg` (products).
 """
 
 from . import methods as _methods  # noqa: F401 - attaches operators and methods to ndarray
@@ -30,14 +32,32 @@ from .functions import (
     argmax,
     argmin,
     clip,
+    copy,
     max,
     mean,
     min,
+    ndim,
     prod,
+    shape,
+    size,
     std,
     sum,
     var,
     where,
+)
+from .joining import column_stack, concatenate, hstack, stack, vstack
+from .linalg import dot, inner, matmul, outer, vdot
+from .shapes import (
+    broadcast_to,
+    diff,
+    expand_dims,
+    moveaxis,
+    ravel,
+    reshape,
+    roll,
+    squeeze,
+    swapaxes,
+    transpose,
 )
 from .ufuncs_public import UfuncWrapper, random_proxy, wrap_ufunc
 
@@ -45,5 +65,8 @@ __all__ = [
     "ndarray", "arange", "array", "asarray", "empty", "empty_like", "full", "full_like",
     "linspace", "ones", "ones_like", "zeros", "zeros_like", "all", "amax", "amin", "any",
     "argmax", "argmin", "clip", "max", "mean", "min", "prod", "std", "sum", "var", "where",
-    "UfuncWrapper", "wrap_ufunc", "random_proxy",
+    "UfuncWrapper", "wrap_ufunc", "random_proxy", "copy", "ndim", "shape", "size",
+    "column_stack", "concatenate", "hstack", "stack", "vstack", "dot", "inner", "matmul",
+    "outer", "vdot", "broadcast_to", "diff", "expand_dims", "moveaxis", "ravel", "reshape",
+    "roll", "squeeze", "swapaxes", "transpose",
 ]

@@ -5,10 +5,12 @@ values are computed when something needs them — `repr`, `np.asarray`, `float()
 `tolist()`, a function that does not know daybreak — by one compiled program. The result is
 then kept (the array reads its buffer from then on).
 
-In-place operators (`a += 1`) rebind `a` to the new value, and every name bound to the same
-object sees it, as in NumPy. What NumPy would also change and daybreak does not: views taken
-earlier (`v = a[:, None]` before `a += 1` keeps the old values) and a NumPy array wrapped by
-`asarray` (daybreak never writes into user buffers).
+In-place operators (`a += 1`) and item assignment (`a[1:] = 0`) rebind `a` to the new value,
+and every name bound to the same object sees it, as in NumPy. Writes through a view reach its
+base (`a[0][1] = 5`, `row = a[0]; row += 1`, `a.T[0] = 1`), lazily. What NumPy would also
+change and daybreak does not: views taken BEFORE a write to their base (`v = a[1:]` before
+`a += 1` keeps the old values), views made by `reshape`/`ravel` (written, they do not reach
+their base) and a NumPy array wrapped by `asarray` (daybreak never writes into user buffers).
 
 >>> import daybreak.numpy as dnp
 >>> a = dnp.arange(3.0)
@@ -29,7 +31,6 @@ from daybreak.ir.types import Vec
 from daybreak.runtime.config import SETTINGS
 
 from ..lazy import LazyValue, Param, materialize
-from .broadcast import index_shape
 from .dtypes import ir_scalar, is_supported
 from .expr import Elem, Leaf, Outer
 from .loops import contiguous_strides, is_contiguous, realize
@@ -45,13 +46,35 @@ class _NdarrayMeta(type):
 class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
     """A lazy NumPy array (see the module docstring)."""
 
-    __slots__ = ("_expr", "_shape")
+    __slots__ = ("_expr", "_shape", "_base", "_synced")
     __array_priority__ = 1000
     __hash__ = None
 
     def __init__(self, expr: Elem, shape: tuple[int, ...]):
         self._expr = expr
         self._shape = tuple(int(n) for n in shape)
+        self._base = None  # (array, writer, key) when this is a NumPy view of that array
+        self._synced = None  # the base's value right after this view wrote into it
+
+    def as_view_of(self, base: ndarray, writer, key=None) -> ndarray:
+        """Mark this array as a view of `base` (`base[key]`, or a transpose when `key` is
+        None): `writer(base, self)` puts this array's values back into `base` after a write
+        to this one."""
+        self._base = (base, writer, key)
+        return self
+
+    def write_back(self) -> None:
+        """After a write to this array, the same write to the array it is a view of."""
+        if self._base is not None:
+            base, writer, _ = self._base
+            writer(base, self)
+            self._synced = base._expr
+
+    def is_written_view(self, base: ndarray, key) -> bool:
+        """Whether `base[key] = self` would only repeat this view's own write-back (Python
+        runs `a[1:] += 1` as `v = a[1:]; v += 1; a[1:] = v`)."""
+        return self._base is not None and self._base[0] is base and \
+            self._synced is base._expr and self._base[2] is key
 
     # --- what is known without computing ----------------------------------------------------
     @property
@@ -155,21 +178,14 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         return np.asarray(self.value()).item(*args)
 
     def __getitem__(self, key):
-        try:
-            expr, shape = index_shape(self._expr, self._shape, key)
-        except NotImplementedError as why:
-            from .fallback import run_numpy
+        from .indexing import getitem
 
-            return run_numpy(f"indexing with {why}", operator.getitem, (self, key))
-        return ndarray(expr, shape)
+        return getitem(self, key)
 
     def __setitem__(self, key, value):
-        from .fallback import check_allowed, to_numpy
+        from .assignment import setitem
 
-        check_allowed("item assignment")
-        target = np.array(self.value(), copy=True)
-        target[key] = to_numpy(value)
-        self._expr = concrete_expr(target)[0]
+        setitem(self, key, value)
 
     def __copy__(self):
         return ndarray(self._expr, self._shape)

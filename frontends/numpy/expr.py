@@ -141,11 +141,28 @@ def emit(ctx: Namer, root: Elem, leaf_value: Callable[[Leaf], B.E],
          outer_value: Callable[[Outer], B.E]) -> B.E:
     """The IR of `root` inside a loop body. Sub-expressions used more than once are bound
     with `let` (in dependency order) so the body computes each once."""
-    order = postorder(root)
+    return emit_many(ctx, [root], leaf_value, outer_value, lambda values: values[0])
+
+
+def emit_many(ctx: Namer, roots: list[Elem], leaf_value: Callable[[Leaf], B.E],
+              outer_value: Callable[[Outer], B.E],
+              combine: Callable[[list[B.E]], B.Like]) -> B.E:
+    """`combine([IR of each root])` inside one loop body, with every sub-expression that two
+    roots (or two uses in one root) share bound once with `let` — so call and put of
+    Black-Scholes compute their common `erf`s once."""
+    order: list[Elem] = []
+    seen: set[int] = set()
+    for root in roots:
+        for e in postorder(root):
+            if id(e) not in seen:
+                seen.add(id(e))
+                order.append(e)
     uses: dict[int, int] = {}
     for e in order:
         for a in e.args:
             uses[id(a)] = uses.get(id(a), 0) + 1
+    for root in roots:  # a root another root also reads is shared too
+        uses[id(root)] = uses.get(id(root), 0) + 1
     values: dict[int, B.E] = {}
     lets: list[tuple[str, B.E]] = []
     for e in order:
@@ -160,7 +177,7 @@ def emit(ctx: Namer, root: Elem, leaf_value: Callable[[Leaf], B.E],
             lets.append((name, value))
             value = B.ident(name)
         values[id(e)] = value
-    body = values[id(root)]
+    body = B.lift(combine([values[id(r)] for r in roots]))
     for name, value in reversed(lets):
         body = B.E(N.Let(name, value.node, body.node))
     return body

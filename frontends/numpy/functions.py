@@ -13,7 +13,7 @@ import numpy as np
 
 from daybreak.ir import builder as B
 
-from . import creation, reductions
+from . import creation, joining, linalg, reductions, shapes
 from .array import as_operand
 from .broadcast import broadcast_to, out_shape
 from .dtypes import ir_scalar, is_python_scalar
@@ -111,6 +111,30 @@ def clip(a, a_min=None, a_max=None, out=None, **kwargs):
     return result
 
 
+def shape(a):
+    """`numpy.shape`, known without computing."""
+    return a.shape if hasattr(a, "shape") else np.shape(a)
+
+
+def ndim(a):
+    """`numpy.ndim`, known without computing."""
+    return a.ndim if hasattr(a, "ndim") else np.ndim(a)
+
+
+def size(a, axis=None):
+    """`numpy.size`, known without computing."""
+    if axis is None:
+        return a.size if hasattr(a, "size") else np.size(a)
+    return shape(a)[axis]
+
+
+def copy(a, order="K", subok=False):
+    """`numpy.copy`: lazy values are never written in place, so a copy shares the
+    expression."""
+    x = as_operand(a)
+    return x.copy() if hasattr(x, "_expr") else np.copy(a, order=order)
+
+
 FUNCTIONS = {
     np.sum: sum, np.prod: prod, np.mean: mean, np.min: min, np.max: max, np.amin: min,
     np.amax: max, np.any: any, np.all: all, np.argmin: argmin, np.argmax: argmax,
@@ -118,6 +142,14 @@ FUNCTIONS = {
     np.zeros_like: creation.zeros_like, np.ones_like: creation.ones_like,
     np.full_like: creation.full_like, np.empty_like: creation.empty_like,
     np.asarray: creation.asarray, np.array: creation.array,
+    np.shape: shape, np.ndim: ndim, np.size: size, np.copy: copy,
+    np.reshape: shapes.reshape, np.ravel: shapes.ravel, np.transpose: shapes.transpose,
+    np.swapaxes: shapes.swapaxes, np.moveaxis: shapes.moveaxis, np.squeeze: shapes.squeeze,
+    np.expand_dims: shapes.expand_dims, np.roll: shapes.roll, np.diff: shapes.diff,
+    np.broadcast_to: shapes.broadcast_to,
+    np.concatenate: joining.concatenate, np.stack: joining.stack, np.vstack: joining.vstack,
+    np.hstack: joining.hstack, np.column_stack: joining.column_stack,
+    np.dot: linalg.dot, np.vdot: linalg.vdot, np.inner: linalg.inner, np.outer: linalg.outer,
 }
 
-__all__ = ["FUNCTIONS", "where", "clip", "reductions"]
+__all__ = ["FUNCTIONS", "where", "clip", "reductions", "shape", "ndim", "size", "copy"]

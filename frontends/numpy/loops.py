@@ -21,7 +21,7 @@ from daybreak.ir.types import I64, Type, Vec
 
 from ..lazy import Namer, Node
 from .dtypes import ir_scalar
-from .expr import Elem, Leaf, Outer, emit, leaves_of, outers_of
+from .expr import Elem, Leaf, Outer, emit, emit_many, leaves_of, outers_of
 
 
 def contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -101,10 +101,10 @@ class _ExprNode(Node):
     """A node computing something from one element expression: its inputs are the vectors
     the expression's leaves read and the scalars its outers use."""
 
-    __slots__ = ("expr", "shape", "leaves", "outers")
+    __slots__ = ("expr", "shape", "leaves", "outers", "op")
 
-    def __init__(self, expr: Elem, shape: tuple[int, ...]):
-        self.expr, self.shape = expr, tuple(shape)
+    def __init__(self, expr: Elem, shape: tuple[int, ...], op: str | None = None):
+        self.expr, self.shape, self.op = expr, tuple(shape), op
         self.leaves = leaves_of(expr)
         self.outers = outers_of(expr)
         nodes = {id(x.node): x.node for x in self.leaves if x.node is not None}
@@ -114,45 +114,99 @@ class _ExprNode(Node):
     def _inputs(self, args: list[B.E]) -> dict[int, B.E]:
         return {id(n): a for n, a in zip(self.inputs, args, strict=True)}
 
-    def _outer(self, values: dict[int, B.E]):
-        return lambda o: values[id(o.node)]
+    def emit(self, ctx: Namer, args: list[B.E]) -> B.E:
+        return self.emit_fused(ctx, [self], [args])
+
+    @classmethod
+    def emit_fused(cls, ctx: Namer, nodes: list, args: list[list[B.E]]) -> B.E:
+        """One loop computing every node of `nodes` (same class, same `fuse_key`); a struct
+        of their values when there are several."""
+        values: dict[int, B.E] = {}
+        for node, node_args in zip(nodes, args, strict=True):
+            values.update(node._inputs(node_args))
+        return cls._loop(ctx, nodes, values)
+
+
+def _merge_all(b: B.E, nodes: list, results: list[B.E]) -> B.E:
+    """The builder(s) after merging each node's value: `merge(b, v)` or a struct of merges."""
+    if len(nodes) == 1:
+        return B.merge(b, results[0])
+    return B.struct(*(B.merge(b.field(k), v) for k, v in enumerate(results)))
+
+
+def _builder(nodes: list, vectors: bool) -> B.E:
+    """Each node's builder (a merger for its op, else an appender), a struct for several."""
+    made = [B.merger(ir_scalar(n.expr.dtype), n.op) if n.op and not vectors
+            else B.appender(ir_scalar(n.expr.dtype)) for n in nodes]
+    return made[0] if len(made) == 1 else B.struct(*made)
+
+
+def _split_leaves(nodes: list, n: int, shape: tuple[int, ...]) -> tuple[list, list]:
+    """The distinct leaves of all nodes: those read in C order over the whole loop (zipped),
+    and the others (read by index)."""
+    leaves: dict = {}
+    for node in nodes:
+        for x in node.leaves:
+            leaves.setdefault(x.key(), x)
+    zipped = [x for x in leaves.values() if x.node is not None and x.size == n
+              and is_contiguous(x.strides, shape)]
+    others = [x for x in leaves.values() if not any(x is z for z in zipped)]
+    return zipped, others
+
+
+def _block_leaves(nodes: list, shape, axes, red_shape) -> list:
+    """Leaves whose strides are 0 on the kept axes and C order over the reduced ones."""
+    plain = contiguous_strides(red_shape)
+    found: dict = {}
+    for node in nodes:
+        for x in node.leaves:
+            if x.node is None or x.size != math.prod(red_shape) or x.size == math.prod(shape):
+                continue
+            kept_ok = all(x.strides[d] == 0 or shape[d] == 1
+                          for d in range(len(shape)) if d not in axes)
+            red_ok = all(x.strides[d] == p or shape[d] == 1
+                         for d, p in zip(axes, plain, strict=True))
+            if kept_ok and red_ok:
+                found.setdefault(x.key(), x)
+    return list(found.values())
+
+
+def _outer_reader(values: dict[int, B.E]):
+    return lambda o: values[id(o.node)]
 
 
 class ElementwiseLoop(_ExprNode):
-    """All elements of `expr` over `shape`: a vector (`op=None`) or merged with `op`."""
+    """All elements of `expr` over `shape`: a vector (`op=None`) or merged with `op`. Several
+    over one shape that do not read each other become ONE loop (`fuse_key`)."""
 
-    __slots__ = ("op",)
-
-    def __init__(self, expr: Elem, shape: tuple[int, ...], op: str | None = None):
-        super().__init__(expr, shape)
-        self.op = op
+    __slots__ = ()
 
     def ir_type(self) -> Type:
         elem = ir_scalar(self.expr.dtype)
         return elem if self.op else Vec(elem)
 
-    def emit(self, ctx: Namer, args: list[B.E]) -> B.E:
-        values = self._inputs(args)
-        n = math.prod(self.shape)
-        zipped = [x for x in self.leaves if x.node is not None and x.size == n
-                  and is_contiguous(x.strides, self.shape)]
-        others = [x for x in self.leaves if not any(x is z for z in zipped)]
+    def fuse_key(self):
+        return ("elementwise", self.shape)
+
+    @classmethod
+    def _loop(cls, ctx: Namer, nodes: list, values: dict[int, B.E]) -> B.E:
+        shape = nodes[0].shape
+        n = math.prod(shape)
+        zipped, others = _split_leaves(nodes, n, shape)
         iters: list = [values[id(x.node)] for x in zipped]
         if others or not zipped:
             end = B.length(iters[0]) if zipped else ctx.size(n)
             iters.append(B.range_iter(0, end))
-        elem = ir_scalar(self.expr.dtype)
-        builder = B.merger(elem, self.op) if self.op else B.appender(elem)
 
         def body(b, i, x):
             parts = [x] if len(iters) == 1 else [x.field(k) for k in range(len(iters))]
             slot = {z.key(): parts[k] for k, z in enumerate(zipped)}
-            coords = Coords(ctx, parts[-1], self.shape)
-            gather = _leaf_reader(ctx, values, self.shape, coords)
-            value = emit(ctx, self.expr, _zipped_or(slot, gather), self._outer(values))
-            return B.merge(b, value)
+            coords = Coords(ctx, parts[-1], shape)
+            gather = _leaf_reader(ctx, values, shape, coords)
+            return emit_many(ctx, [nd.expr for nd in nodes], _zipped_or(slot, gather),
+                             _outer_reader(values), lambda vs: _merge_all(b, nodes, vs))
 
-        return B.result(ctx.for_(iters, builder, body))
+        return B.result(ctx.for_(iters, _builder(nodes, vectors=False), body))
 
 
 class ScalarExpr(_ExprNode):
@@ -173,75 +227,78 @@ class ScalarExpr(_ExprNode):
         def leaf(x: Leaf) -> B.E:
             return zero if x.node is None else B.lookup(values[id(x.node)], zero)
 
-        return emit(ctx, self.expr, leaf, self._outer(values))
+        return emit(ctx, self.expr, leaf, _outer_reader(values))
 
 
 class AxisReduce(_ExprNode):
     """`expr` over `shape` merged with `op` along `axes`; the result is the vector of the kept
-    axes' elements in C order."""
+    axes' elements in C order. Several over one shape and axes that do not read each other
+    become ONE loop nest (`fuse_key`): nBody's three force components share dx, r, ...
 
-    __slots__ = ("axes", "op")
+    Coordinates come from the loop counters (the output element, the position inside the
+    reduced block), never from dividing a flat position: `i / n` and `i % n` per element cost
+    more than the arithmetic they index, and they stop LLVM from vectorising the inner loop.
+    """
+
+    __slots__ = ("axes",)
 
     def __init__(self, expr: Elem, shape: tuple[int, ...], axes: tuple[int, ...], op: str):
-        super().__init__(expr, shape)
-        self.axes, self.op = tuple(sorted(axes)), op
+        super().__init__(expr, shape, op)
+        self.axes = tuple(sorted(axes))
 
     def ir_type(self) -> Type:
         return Vec(ir_scalar(self.expr.dtype))
 
-    def emit(self, ctx: Namer, args: list[B.E]) -> B.E:
-        values = self._inputs(args)
-        kept = [d for d in range(len(self.shape)) if d not in self.axes]
-        kept_shape = tuple(self.shape[d] for d in kept)
-        red_shape = tuple(self.shape[d] for d in self.axes)
-        elem = ir_scalar(self.expr.dtype)
-        trailing = self.axes == tuple(range(len(kept), len(self.shape)))
-        inner = self._inner_trailing if trailing else self._inner_general
+    def fuse_key(self):
+        return ("axis", self.shape, self.axes)
 
-        def outer_body(b, i, o):
-            return B.merge(b, inner(ctx, values, o, kept, kept_shape, red_shape, elem))
+    @classmethod
+    def _loop(cls, ctx: Namer, nodes: list, values: dict[int, B.E]) -> B.E:
+        first = nodes[0]
+        shape, axes = first.shape, first.axes
+        kept = [d for d in range(len(shape)) if d not in axes]
+        kept_shape = tuple(shape[d] for d in kept)
+        red_shape = tuple(shape[d] for d in axes)
+        width = math.prod(red_shape)
+        trailing = axes == tuple(range(len(kept), len(shape)))
+        # With trailing axes, output element o reads the flat block [o*R, o*R + R): leaves in
+        # C order over the whole shape are zipped as `iter` slices of that block.
+        zipped, _ = _split_leaves(nodes, math.prod(shape), shape) if trailing else ([], [])
+        # Leaves that read the same contiguous block for every output element (x[None, :] in
+        # a row sum) are zipped too, as `iter(v, 0, R)`: a plain load, not a gather.
+        repeated = _block_leaves(nodes, shape, axes, red_shape) if trailing else []
 
-        return B.result(ctx.for_(B.range_iter(0, ctx.size(math.prod(kept_shape))),
-                                 B.appender(elem), outer_body))
-
-    def _inner_trailing(self, ctx, values, o, kept, kept_shape, red_shape, elem) -> B.E:
-        # Output element o covers the flat positions [o*R, o*R + R) of the input.
-        width = ctx.size(math.prod(red_shape))
-        n = math.prod(self.shape)
-        zipped = [x for x in self.leaves if x.node is not None and x.size == n
-                  and is_contiguous(x.strides, self.shape)]
-        others = [x for x in self.leaves if not any(x is z for z in zipped)]
-
-        def run(start: B.E) -> B.E:
-            end = start + width
-            iters: list = [B.iter_(values[id(x.node)], start, end) for x in zipped]
-            if others or not zipped:
-                iters.append(B.range_iter(start, end))
+        def inner(o: B.E, start: B.E | None) -> B.E:
+            iters: list = [B.iter_(values[id(x.node)], start, start + ctx.size(width))
+                           for x in zipped]
+            iters += [B.iter_(values[id(x.node)], 0, ctx.size(width)) for x in repeated]
+            iters.append(B.range_iter(0, ctx.size(width)))
+            slotted = zipped + repeated
 
             def body(b, i, x):
                 parts = [x] if len(iters) == 1 else [x.field(k) for k in range(len(iters))]
-                slot = {z.key(): parts[k] for k, z in enumerate(zipped)}
-                gather = _leaf_reader(ctx, values, self.shape,
-                                      Coords(ctx, parts[-1], self.shape))
-                value = emit(ctx, self.expr, _zipped_or(slot, gather), self._outer(values))
-                return B.merge(b, value)
+                slot = {z.key(): parts[k] for k, z in enumerate(slotted)}
+                coords = MixedCoords([(Coords(ctx, o, kept_shape), kept),
+                                      (Coords(ctx, parts[-1], red_shape), list(axes))])
+                gather = _leaf_reader(ctx, values, shape, coords)
+                return emit_many(ctx, [nd.expr for nd in nodes], _zipped_or(slot, gather),
+                                 _outer_reader(values), lambda vs: _merge_all(b, nodes, vs))
 
-            return B.result(ctx.for_(iters, B.merger(elem, self.op), body))
+            loop = ctx.for_(iters, _builder(nodes, vectors=False), body)
+            return B.result(loop)
 
-        return ctx.let(o * width, run, "s")
+        def outer_body(b, i, o):
+            if zipped:
+                totals = ctx.let(o * ctx.size(width), lambda start: inner(o, start), "s")
+            else:
+                totals = inner(o, None)
+            if len(nodes) == 1:
+                return B.merge(b, totals)
+            return ctx.let(totals, lambda t: _merge_all(
+                b, nodes, [t.field(k) for k in range(len(nodes))]), "r")
 
-    def _inner_general(self, ctx, values, o, kept, kept_shape, red_shape, elem) -> B.E:
-        out_coords = Coords(ctx, o, kept_shape)
-
-        def body(b, i, r):
-            coords = MixedCoords([(out_coords, kept),
-                                  (Coords(ctx, r, red_shape), list(self.axes))])
-            read = _leaf_reader(ctx, values, self.shape, coords)
-            return B.merge(b, emit(ctx, self.expr, read, self._outer(values)))
-
-        loop = ctx.for_(B.range_iter(0, ctx.size(math.prod(red_shape))),
-                        B.merger(elem, self.op), body)
-        return B.result(loop)
+        return B.result(ctx.for_(B.range_iter(0, ctx.size(math.prod(kept_shape))),
+                                 _builder(nodes, vectors=True), outer_body))
 
 
 def realize(expr: Elem, shape: tuple[int, ...]) -> Node:

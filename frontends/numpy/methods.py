@@ -20,7 +20,7 @@ _BINARY = {
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "truediv": np.true_divide,
     "floordiv": np.floor_divide, "mod": np.remainder, "pow": np.power,
     "and": np.bitwise_and, "or": np.bitwise_or, "xor": np.bitwise_xor,
-    "lshift": np.left_shift, "rshift": np.right_shift, "matmul": np.matmul,
+    "lshift": np.left_shift, "rshift": np.right_shift,
 }
 _COMPARE = {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
             "gt": np.greater, "ge": np.greater_equal}
@@ -29,12 +29,19 @@ _UNARY = {"neg": np.negative, "pos": np.positive, "abs": np.absolute, "invert": 
 
 def call_ufunc(ufunc, *inputs, out=None, **kwargs):
     """`ufunc(*inputs, out=out)` on daybreak arrays: lazy when compiled, else NumPy."""
+    if ufunc is np.matmul:  # a gufunc: a product, not an elementwise loop
+        from .linalg import matmul
+
+        return matmul(*inputs, out=out, **kwargs)
     if isinstance(out, tuple):
         out = out[0] if len(out) == 1 else out
     lazy_out = out is not None and is_lazy(out)
     if not kwargs and (out is None or lazy_out):
         try:
-            return apply_ufunc(ufunc, list(inputs), out=out)
+            result = apply_ufunc(ufunc, list(inputs), out=out)
+            if lazy_out:
+                out.write_back()  # `row = a[0]; row += 1` changes `a` too
+            return result
         except NotCompiled as why:
             reason = str(why)
     else:
@@ -45,6 +52,7 @@ def call_ufunc(ufunc, *inputs, out=None, **kwargs):
         with np.errstate(all="ignore"):  # NumPy's casting check for out=
             np.copyto(target, np.empty(0, np.asarray(result).dtype), casting="same_kind")
         out._expr = cast_expr(as_operand(result)._expr, out.dtype)
+        out.write_back()
         return out
     if out is not None:
         kwargs["out"] = out
@@ -159,6 +167,64 @@ def _clip(self, a_min=None, a_max=None, out=None, **kwargs):
 
 
 ndarray.clip = _clip
+
+
+def _shape_and_product_methods() -> None:
+    """Methods that are the module functions with `self` first (reshape, transpose, dot...),
+    `.T`, the `@` operators, and the methods NumPy has that daybreak runs in NumPy."""
+    from . import linalg, shapes
+
+    def reshape(self, *shape, order="C"):
+        return shapes.reshape(self, *shape, order=order)
+
+    def transpose(self, *axes):
+        return shapes.transpose(self, axes[0] if len(axes) == 1 else (axes or None))
+
+    ndarray.reshape, ndarray.transpose = reshape, transpose
+    for name in ("ravel", "flatten", "swapaxes", "squeeze"):
+        setattr(ndarray, name, getattr(shapes, name))
+    ndarray.T = property(lambda self: shapes.transpose(self))
+    ndarray.dot = lambda self, b, out=None: linalg.dot(self, b, out=out)
+    ndarray.__matmul__ = lambda self, other: linalg.matmul(self, other)
+    ndarray.__rmatmul__ = lambda self, other: linalg.matmul(other, self)
+    ndarray.__imatmul__ = linalg.matmul_in_place
+    for name in _NUMPY_METHODS:
+        setattr(ndarray, name, _numpy_method(name))
+    ndarray.sort = _sort_in_place
+    ndarray.fill = _fill
+
+
+# Methods computed by NumPy on the computed array (counted as fallbacks): scans, sorts and
+# data-dependent shapes are not loops the IR expresses.
+_NUMPY_METHODS = ("cumsum", "cumprod", "argsort", "nonzero", "round", "repeat", "searchsorted",
+                  "ptp", "trace", "take", "diagonal", "argpartition", "partition")
+
+
+def _numpy_method(name: str):
+    def method(self, *args, **kwargs):
+        return run_numpy(f"method {name}", _call_method, (self, name, *args), kwargs)
+
+    method.__name__ = name
+    method.__doc__ = f"`numpy.ndarray.{name}`, computed by NumPy (a counted fallback)."
+    return method
+
+
+def _call_method(value, name, *args, **kwargs):
+    return getattr(np.asarray(value), name)(*args, **kwargs)
+
+
+def _sort_in_place(self, axis=-1, kind=None, order=None):
+    """`ndarray.sort` (NumPy's sort, counted): the array is rebound to its sorted values."""
+    self._expr = as_operand(run_numpy("method sort", np.sort, (self, axis, kind, order)))._expr
+    self.write_back()
+
+
+def _fill(self, value):
+    """`ndarray.fill`: every element becomes `value` (lazily)."""
+    self[...] = value
+
+
+_shape_and_product_methods()
 ndarray.__array_function__ = lambda self, func, types, args, kwargs: _array_function(
     func, args, kwargs)
 

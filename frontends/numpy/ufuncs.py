@@ -185,6 +185,11 @@ def cast_expr(expr, dtype: np.dtype):
 def apply_ufunc(ufunc, inputs, out=None):
     """`ufunc(*inputs)` (with `out=` a daybreak array, or None), lazily when the IR can do it;
     raises NotCompiled otherwise. NumPy's errors are raised here, at the call."""
+    if ufunc is np.power and type(inputs[1]) in (int, float) and inputs[1] == 2 \
+            and getattr(inputs[0], "dtype", None) is not None and inputs[0].dtype.kind == "f":
+        # x ** 2 as x * x, as NumPy's own fast path does: a runtime exponent would be a call
+        # to pow per element, which does not vectorise (nBody, Haversine).
+        return apply_ufunc(np.square, inputs[:1], out=out)
     entry = lookup(ufunc)
     if entry is None:
         raise NotCompiled(f"ufunc {getattr(ufunc, '__name__', ufunc)}")

@@ -1,0 +1,217 @@
+"""`a[key] = value`, lazily: `a` is rebound to a new value that reads `value` inside the
+assigned region and the old `a` outside it (as the in-place operators rebind `a += 1`).
+
+* basic keys (slices, integers, `None`, `...`): the region test and the coordinates inside
+  it are index arithmetic on the position; `u[1:-1, 1:-1] = 0.25 * (u[:-2, 1:-1] + ...)` is
+  one loop over `u`.
+* a boolean mask of `a`'s shape with one value: `where(mask, value, a)`, the mask lazy too.
+* other advanced keys: NumPy computes, once, which element of `value` lands on each position
+  of `a` (the last one for repeated indices, as NumPy's assignment does); the loop reads it.
+
+Values are converted as NumPy converts them (unsafe casting; a Python int out of the
+dtype's range or a NaN into integers raise NumPy's error); shapes must broadcast to the
+region (NumPy's ValueError otherwise). Reads of the right-hand side see the old `a`.
+
+>>> import daybreak.numpy as dnp
+>>> u = dnp.zeros((3, 4))
+>>> u[1:, ::2] = dnp.arange(2.0)
+>>> u[u > 0] = -1
+>>> u.tolist()
+[[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, -1.0, 0.0], [0.0, 0.0, -1.0, 0.0]]
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from daybreak.ir import builder as B
+from daybreak.runtime.config import SETTINGS
+
+from ..lazy import Param
+from .array import as_operand, concrete_expr, is_lazy, ndarray
+from .broadcast import broadcast_to
+from .dtypes import ir_scalar, is_python_scalar
+from .expr import Apply, Elem, Outer, count_applies
+from .fallback import to_numpy
+from .indexing import key_items, spread
+from .remap import INDEX, Affine, Computed, clamp, computed_once, index_op, position, reindex
+from .shapes import reshape_expr, stand_in
+from .ufuncs import cast_expr
+
+_CHAIN_LIMIT = 64  # applies in the old value beyond which it is computed before reading
+
+
+def setitem(a: ndarray, key, value) -> None:
+    """`a[key] = value` (see the module docstring); a view passes the write to its base."""
+    if is_lazy(value) and value.is_written_view(a, key):
+        return
+    _assign(a, key, value)
+    a.write_back()
+
+
+def _assign(a: ndarray, key, value) -> None:
+    if isinstance(key, ndarray) and key.dtype == np.bool_ and key.shape == a.shape \
+            and a.ndim > 0 and _one_value(value):
+        a._expr = _masked(a, as_operand(key), value)  # NumPy masks are wrapped
+        return
+    items = key_items(key)
+    region = np.shape(stand_in(a.shape)[items])  # NumPy's IndexError, the region's shape
+    v = as_operand(value)
+    if v is None or (not is_python_scalar(v) and ir_scalar(v.dtype) is None):
+        return _numpy_assign(a, items, value, "assigning a value of an unsupported dtype")
+    found = a.concrete()
+    if found is not None and (math.prod(region) <= 1 or a.size < SETTINGS.eager_below):
+        return _numpy_assign(a, items, value, None)  # one element: cheaper in NumPy
+    if math.prod(region) == 0:
+        _value_over(a, v, region)  # NumPy's errors still apply
+        return None
+    values = _value_over(a, v, region)
+    if all(k is None or k is Ellipsis or isinstance(k, slice) or _is_int(k) for k in items):
+        a._expr = _basic(a, spread(items, a.ndim), values)
+    else:
+        a._expr = _by_table(a, items, values, region)
+    return None
+
+
+def _is_int(k) -> bool:
+    return isinstance(k, int | np.integer) and not isinstance(k, bool | np.bool_)
+
+
+def _one_value(value) -> bool:
+    return is_python_scalar(value) or (np.ndim(value) <= 1 and np.size(value) == 1)
+
+
+def _numpy_assign(a: ndarray, items, value, fallback_reason: str | None) -> None:
+    """The assignment done by NumPy on a copy of `a`'s values (counted as a fallback when
+    `fallback_reason` says why; a tiny write is simply cheaper there)."""
+    if fallback_reason is not None:
+        from .fallback import check_allowed
+
+        check_allowed(fallback_reason)
+    target = np.array(a.value(), copy=True)
+    target[items] = to_numpy(value)
+    a._expr = concrete_expr(target)[0]
+
+
+def _converted_scalar(a: ndarray, value):
+    """A scalar converted to `a`'s dtype as NumPy's assignment converts it (and its errors)."""
+    cell = np.empty(1, a.dtype)
+    cell[0] = value
+    return Outer(Param(cell[0], ir_scalar(a.dtype), key=None), a.dtype)
+
+
+def _value_over(a: ndarray, v, region: tuple[int, ...]) -> Elem:
+    """The value as an element expression over the region, in `a`'s dtype."""
+    if is_python_scalar(v):
+        return _converted_scalar(a, v)
+    shape = v.shape
+    while len(shape) > len(region) and shape[0] == 1:  # NumPy drops leading ones
+        shape = shape[1:]
+    try:
+        if len(shape) > len(region) or np.broadcast_shapes(shape, region) != region:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"could not broadcast input array from shape {v.shape} into "
+                         f"shape {region}") from None
+    if v.shape == () and (found := v.concrete()) is not None:
+        return _converted_scalar(a, found)
+    expr = reshape_expr(v._expr, v.shape, shape)
+    return cast_expr(broadcast_to(expr, shape, region), a.dtype)
+
+
+def _old(a: ndarray) -> Elem:
+    """The old value as read by the new one: its computed vector when there is one (the
+    right-hand side often computed it already), so repeated assignments do not nest."""
+    expr = a._expr
+    if expr.realized is not None and expr.realized[0] == a.shape or \
+            count_applies(expr) > _CHAIN_LIMIT:
+        return computed_once(expr, a.shape)
+    return expr
+
+
+def _all(conditions: list[Elem]) -> Elem:
+    cond = conditions[0]
+    for other in conditions[1:]:
+        cond = Apply(lambda c, p, q: p & q, (cond, other), np.dtype(bool))
+    return cond
+
+
+def _select(cond: Elem | None, inside: Elem, outside: Elem, dtype) -> Elem:
+    if cond is None:
+        return inside
+    return Apply(lambda c, k, p, q: B.select(k, p, q), (cond, inside, outside), dtype)
+
+
+def _basic(a: ndarray, items: list, values: Elem) -> Elem:
+    """Region test and region coordinates for a spread basic key."""
+    ndim = a.ndim
+    conditions: list[Elem] = []
+    region_sources: list = []
+    d = 0
+    for k in items:
+        if k is None:
+            region_sources.append(Affine(None))
+            continue
+        n, c = a.shape[d], position(d, ndim)
+        if isinstance(k, slice):
+            start, stop, step = k.indices(n)
+            m = len(range(start, stop, step))
+            if step == 1 and start == 0 and m == n:
+                region_sources.append(Affine(d))
+            else:
+                test, coord = _slice_region(c, start, step, m)
+                conditions.append(test)
+                region_sources.append(Computed(coord))
+        else:
+            i = int(k) + n if int(k) < 0 else int(k)
+            conditions.append(index_op(lambda ctx, x, i=i: x.eq(ctx.size(i)), c, dtype=bool))
+        d += 1
+    inside = reindex(values, region_sources, ndim)
+    cond = _all(conditions) if conditions else None
+    return _select(cond, inside, _old(a), a.dtype)
+
+
+def _slice_region(c: Elem, start: int, step: int, m: int) -> tuple[Elem, Elem]:
+    """(is the coordinate `c` in the slice, its clamped index inside the slice)."""
+    sign, k = (1, step) if step > 0 else (-1, -step)
+    if sign > 0:
+        q = index_op(lambda ctx, x: x - ctx.size(start), c)
+    else:
+        q = index_op(lambda ctx, x: ctx.size(start) - x, c)
+    last = (m - 1) * k
+
+    def test(ctx, x):
+        inside = (x >= ctx.size(0)) & (x <= ctx.size(last))
+        return inside if k == 1 else inside & (x % ctx.size(k)).eq(ctx.size(0))
+
+    coord = q if k == 1 else index_op(lambda ctx, x: x / ctx.size(k), q)
+    return index_op(test, q, dtype=bool), clamp(coord, 0, m - 1)
+
+
+def _by_table(a: ndarray, items: tuple, values: Elem, region: tuple[int, ...]) -> Elem:
+    """Advanced keys: for each position of `a`, which flat element of the value lands there
+    (-1: none), computed by NumPy from the key."""
+    positions = np.arange(a.size, dtype=INDEX).reshape(a.shape)[items].reshape(-1)
+    table = np.full(a.size, -1, INDEX)
+    table[positions] = np.arange(positions.size, dtype=INDEX)
+    found = concrete_expr(table.reshape(a.shape))[0]
+    flat = reshape_expr(values, region, (math.prod(region),))
+    source = index_op(lambda c, x: B.op("max", x, c.size(0)), found)
+    inside = reindex(flat, [Computed(source)], a.ndim)
+    cond = index_op(lambda c, x: x >= c.size(0), found, dtype=bool)
+    return _select(cond, inside, _old(a), a.dtype)
+
+
+def _masked(a: ndarray, mask: ndarray, value) -> Elem:
+    """`a[mask] = value` for one value: `where(mask, value, a)`, the mask never computed
+    on its own."""
+    v = as_operand(value)
+    if is_python_scalar(v) or (v.shape == () and v.concrete() is not None):
+        inside = _converted_scalar(a, v if is_python_scalar(v) else v.concrete())
+    else:
+        flat = reshape_expr(v._expr, v.shape, ())
+        inside = cast_expr(broadcast_to(flat, (), a.shape), a.dtype)
+    return _select(mask._expr, inside, _old(a), a.dtype)
+

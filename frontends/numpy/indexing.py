@@ -1,0 +1,160 @@
+"""`x[key]` as NumPy does it, lazily: basic indexing (slices with any step, integers, `None`,
+`...`) re-indexes the element expression with affine maps; advanced indexing (integer arrays,
+boolean masks) gathers by an index vector.
+
+Every key is first tried by NumPy itself on a zero-stride stand-in of the same shape, so the
+result's shape and every error (IndexError for out-of-bounds, too many indices, bad index
+types, mask shapes) are NumPy's, raised at the call. Index arrays and masks that are lazy are
+computed then: the result's shape depends on their values.
+
+Views: NumPy returns views for basic indexing; daybreak returns a lazy value reading the same
+elements. Writing through a view (`v = a[1:]; v[0] = 5`) changes `v` only; write to `a`
+itself (`a[1] = 5`), which NumPy users do, and it works lazily (`assignment`).
+
+>>> import daybreak.numpy as dnp
+>>> x = dnp.arange(12).reshape(3, 4)
+>>> x[1:, ::-2].tolist(), x[:, 1].tolist(), x[x % 5 == 0].tolist()
+([[7, 5], [11, 9]], [1, 5, 9], [0, 5, 10])
+>>> x[[2, 0], 1:3].tolist()
+[[9, 10], [1, 2]]
+"""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from daybreak.runtime.config import SETTINGS
+
+from .array import concrete_expr, from_numpy_result, ndarray
+from .fallback import to_numpy
+from .remap import INDEX, Affine, Computed, computed_once, identity, reindex
+from .shapes import reshape_expr, stand_in
+
+
+def is_integer(k) -> bool:
+    return isinstance(k, int | np.integer) and not isinstance(k, bool | np.bool_)
+
+
+def is_basic(k) -> bool:
+    return k is None or k is Ellipsis or isinstance(k, slice) or is_integer(k)
+
+
+def key_items(key) -> tuple:
+    """The key as a tuple, with lazy arrays computed (in one program), 0-d integer arrays as
+    integers, and lists as arrays."""
+    items = to_numpy(key if isinstance(key, tuple) else (key,))
+    out = []
+    for k in items:
+        if isinstance(k, np.ndarray) and k.ndim == 0 and k.dtype.kind in "iu":
+            k = k[()]
+        elif isinstance(k, list):
+            k = np.asarray(k)
+            if k.size == 0 and k.dtype.kind == "f":
+                k = k.astype(np.intp)  # NumPy reads `[]` as an empty integer index
+        out.append(k)
+    return tuple(out)
+
+
+def spread(items: tuple, ndim: int) -> list:
+    """The items with `...` replaced by full slices (and full slices for the trailing axes)."""
+    used = sum(1 for k in items if k is not None and k is not Ellipsis
+               and not (isinstance(k, np.ndarray) and k.dtype == np.bool_))
+    used += sum(k.ndim for k in items if isinstance(k, np.ndarray) and k.dtype == np.bool_)
+    if not any(k is Ellipsis for k in items):
+        items = tuple(items) + (Ellipsis,)
+    out: list = []
+    for k in items:
+        if k is Ellipsis:
+            out.extend([slice(None)] * (ndim - used))
+        else:
+            out.append(k)
+    return out
+
+
+def basic_sources(shape: tuple[int, ...], items: list) -> tuple[list, tuple[int, ...]]:
+    """For a spread basic key: the affine source of each old axis, and the new shape."""
+    sources: list = []
+    new_shape: list[int] = []
+    d = 0
+    for k in items:
+        if k is None:
+            new_shape.append(1)
+            continue
+        n = shape[d]
+        if isinstance(k, slice):
+            start, stop, step = k.indices(n)
+            sources.append(Affine(len(new_shape), step, start))
+            new_shape.append(len(range(start, stop, step)))
+        else:
+            i = operator.index(k)
+            sources.append(Affine(None, 0, i + n if i < 0 else i))
+        d += 1
+    return sources, tuple(new_shape)
+
+
+def getitem(x: ndarray, key):
+    """`x[key]` (see the module docstring)."""
+    items = key_items(key)
+    probe = stand_in(x.shape)[items]  # NumPy's errors and the result's shape
+    found = x.concrete()
+    if found is not None and (np.ndim(probe) == 0 or x.size < SETTINGS.eager_below):
+        return from_numpy_result(np.asarray(found)[items])  # NumPy scalars, or tiny arrays
+    if all(is_basic(k) for k in items):
+        sources, shape = basic_sources(x.shape, spread(items, x.ndim))
+        expr = computed_once(x._expr, x.shape) if sources != identity(x.ndim) else x._expr
+        view = ndarray(reindex(expr, sources, len(shape)), shape)
+        return view.as_view_of(x, lambda base, v: base.__setitem__(key, v), key)
+    return _advanced(x, items, np.shape(probe))
+
+
+def _advanced(x: ndarray, items: tuple, shape: tuple[int, ...]) -> ndarray:
+    arrays = [k for k in items if not is_basic(k)]
+    if len(items) == 1 and isinstance(items[0], np.ndarray) and items[0].dtype == np.bool_ \
+            and items[0].shape == x.shape and x.ndim > 0:
+        return flat_gather(x, np.flatnonzero(items[0]).reshape(shape))
+    one_axis = len(arrays) == 1 and isinstance(arrays[0], np.ndarray) and \
+        not any(is_integer(k) for k in items) and \
+        (arrays[0].dtype != np.bool_ or arrays[0].ndim == 1)
+    if one_axis:
+        return _gather_one_axis(x, items, arrays[0])
+    positions = np.arange(x.size, dtype=INDEX).reshape(x.shape)[items]
+    return flat_gather(x, positions)
+
+
+def index_leaf(index: np.ndarray, ndim: int, first_axis: int):
+    """A leaf reading `index` (made i64) along new axes `first_axis...` of an `ndim`-D
+    shape (stride 0 on the others)."""
+    leaf = concrete_expr(np.ascontiguousarray(index, dtype=INDEX).reshape(index.shape or 1))[0]
+    strides = [0] * ndim
+    if index.ndim:
+        strides[first_axis:first_axis + index.ndim] = leaf.strides
+    return type(leaf)(leaf.node, tuple(strides), leaf.size, INDEX)
+
+
+def flat_gather(x: ndarray, positions: np.ndarray) -> ndarray:
+    """The elements of `x` at flat C-order `positions` (an array of any shape)."""
+    flat = reshape_expr(x._expr, x.shape, (x.size,))
+    leaf = index_leaf(positions, positions.ndim, 0)
+    return ndarray(reindex(flat, [Computed(leaf)], positions.ndim), positions.shape)
+
+
+def _gather_one_axis(x: ndarray, items: tuple, index: np.ndarray) -> ndarray:
+    """One index array (or a 1-D mask) among slices: basic indexing with a full slice in its
+    place, then a gather along that axis; the index's axes replace it."""
+    if index.dtype == np.bool_:
+        index = np.flatnonzero(index)
+    items_list = spread(items, x.ndim)
+    at = next(j for j, k in enumerate(items_list) if k is not None and not is_basic(k))
+    items_list[at] = slice(None)
+    sources, basic_shape = basic_sources(x.shape, items_list)
+    axis = sum(1 for k in items_list[:at] if k is None or isinstance(k, slice))
+    n = basic_shape[axis]
+    index = np.where(index < 0, index + n, index)
+    shape = basic_shape[:axis] + index.shape + basic_shape[axis + 1:]
+    expr = reindex(x._expr, sources, len(basic_shape))
+    k = index.ndim
+    gather = [Affine(d) for d in range(axis)] + [Computed(index_leaf(index, len(shape), axis))]
+    gather += [Affine(d + k - 1) for d in range(axis + 1, len(basic_shape))]
+    return ndarray(reindex(expr, gather, len(shape)), shape)

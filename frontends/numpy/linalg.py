@@ -1,0 +1,145 @@
+"""Products: dot, matmul (and `@`), vdot, inner, outer.
+
+A 1-D . 1-D product is a fused reduction, `sum(a * b)` in one loop over both operands (what
+produces them fuses in). Products involving matrices call NumPy's own `matmul`/`dot` on the
+computed operands: that is a LIBRARY KERNEL daybreak uses on purpose (BLAS for floats; a
+blocked, vectorised GEMM beats any loop nest the IR would give), not a fallback, so it is not
+counted in `db.stats()["fallbacks"]`. Its result is a lazy array again, so what follows fuses
+(`relu(x @ W + b)` is one BLAS call and one loop).
+
+Result dtypes and errors are NumPy's: NumPy is asked on empty operands or zero-stride
+stand-ins (which it rejects before computing anything).
+
+>>> import daybreak.numpy as dnp
+>>> v = dnp.arange(3.0)
+>>> float(v @ v), (dnp.ones((2, 3)) @ v).tolist(), dnp.outer(v, v).shape
+(5.0, [3.0, 3.0], (3, 3))
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .array import as_operand, from_numpy_result, ndarray
+from .dtypes import is_python_scalar
+from .expr import Apply, Outer
+from .fallback import run_numpy, to_numpy
+from .loops import ElementwiseLoop
+from .shapes import lazy, ravel, stand_in
+from .ufuncs import cast_expr
+
+
+def _call_numpy(fn, a, b):
+    """NumPy's product of the computed operands (both computed by one program)."""
+    va, vb = to_numpy((a, b))
+    return from_numpy_result(fn(va, vb))
+
+
+def vector_dot(a: ndarray, b: ndarray) -> ndarray:
+    """`sum(a * b)` of two 1-D arrays of one length, as one fused merger loop (0-d result)."""
+    dtype = np.dot(np.empty(0, a.dtype), np.empty(0, b.dtype)).dtype
+    x, y = cast_expr(a._expr, dtype), cast_expr(b._expr, dtype)
+    if dtype == np.bool_:  # NumPy's boolean dot: any(a & b)
+        product, op = Apply(lambda c, p, q: p & q, (x, y), dtype), "max"
+    else:
+        product, op = Apply(lambda c, p, q: p * q, (x, y), dtype), "+"
+    return ndarray(Outer(ElementwiseLoop(product, a.shape, op), dtype), ())
+
+
+def _operands(a, b):
+    x, y = as_operand(a), as_operand(b)
+    if x is None or y is None:
+        return None
+    return x, y
+
+
+def dot(a, b, out=None):
+    """`numpy.dot`: scalars multiply, 1-D . 1-D is fused, the rest is NumPy's kernel.
+
+    >>> import daybreak.numpy as dnp
+    >>> int(dnp.dot(dnp.arange(4), dnp.arange(4)))
+    14
+    """
+    from .methods import call_ufunc
+
+    ops = _operands(a, b)
+    if out is not None or ops is None:
+        return run_numpy("dot with out= or unsupported dtypes", np.dot, (a, b), {"out": out})
+    x, y = ops
+    if is_python_scalar(x) or is_python_scalar(y) or x.ndim == 0 or y.ndim == 0:
+        return call_ufunc(np.multiply, x, y)
+    inner = y.shape[0] if y.ndim == 1 else y.shape[-2]
+    if x.shape[-1] != inner:
+        np.dot(stand_in(x.shape), stand_in(y.shape))  # NumPy's ValueError
+    if x.ndim == 1 and y.ndim == 1:
+        return vector_dot(x, y)
+    return _call_numpy(np.dot, x, y)
+
+
+def _matmul_shapes_ok(x: ndarray, y: ndarray) -> bool:
+    if x.ndim == 0 or y.ndim == 0:
+        return False
+    inner = y.shape[0] if y.ndim == 1 else y.shape[-2]
+    if x.shape[-1] != inner:
+        return False
+    try:
+        np.broadcast_shapes(x.shape[:-2], y.shape[:-2])
+    except ValueError:
+        return False
+    return True
+
+
+def matmul(a, b, out=None, **kwargs):
+    """`numpy.matmul` and `@`: 1-D @ 1-D is fused, the rest is NumPy's kernel (BLAS)."""
+    ops = _operands(a, b)
+    if out is not None or kwargs or ops is None:
+        return run_numpy("matmul with out=, keywords or unsupported dtypes", np.matmul,
+                         (a, b), dict(kwargs, out=out) if out is not None else kwargs)
+    x, y = (lazy(v) for v in ops)
+    if not _matmul_shapes_ok(x, y):
+        np.matmul(stand_in(x.shape), stand_in(y.shape))  # NumPy's ValueError
+    if x.ndim == 1 and y.ndim == 1:
+        return vector_dot(x, y)
+    return _call_numpy(np.matmul, x, y)
+
+
+def vdot(a, b):
+    """`numpy.vdot` of real arrays: the dot of the flattened operands."""
+    x, y = lazy(a), lazy(b)
+    if x.size != y.size:
+        return _call_numpy(np.vdot, x, y)  # NumPy's error
+    return vector_dot(ravel(x), ravel(y))
+
+
+def inner(a, b):
+    """`numpy.inner`: 1-D . 1-D fused, the rest NumPy's kernel."""
+    x, y = lazy(a), lazy(b)
+    if x.ndim == 1 and y.ndim == 1 and x.shape == y.shape:
+        return vector_dot(x, y)
+    if x.ndim == 0 or y.ndim == 0:
+        return dot(x, y)
+    return _call_numpy(np.inner, x, y)
+
+
+def outer(a, b, out=None):
+    """`numpy.outer`: `ravel(a)[:, None] * ravel(b)[None, :]`, lazily."""
+    from .methods import call_ufunc
+
+    if out is not None:
+        return run_numpy("outer with out=", np.outer, (a, b), {"out": out})
+    x, y = ravel(lazy(a)), ravel(lazy(b))
+    return call_ufunc(np.multiply, x[:, None], y[None, :])
+
+
+def matmul_in_place(self, other):
+    """`a @= b`: NumPy allows it when the product keeps `a`'s shape."""
+    result = as_operand(matmul(self, other))
+    if result.shape != self.shape:
+        raise ValueError("matmul: Output operand 0 has a mismatch in its core dimension 1, "
+                         f"with gufunc signature (n?,k),(k,m?)->(n?,m?) (size "
+                         f"{result.shape[-1]} is different from {self.shape[-1]})")
+    self._expr = cast_expr(result._expr, self.dtype)
+    return self
+
+
+__all__ = ["dot", "matmul", "vdot", "inner", "outer", "vector_dot"]

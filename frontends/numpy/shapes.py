@@ -1,0 +1,296 @@
+"""Shape operations: reshape, ravel, flatten, transpose, swapaxes, moveaxis, squeeze,
+expand_dims, roll, diff. None of them copies: each re-indexes the element expression
+(`remap`), so they fuse with what comes before and after.
+
+A reshape keeps each leaf a strided read when NumPy could reshape that leaf without a copy
+(its own rule, `_attempt_nocopy_reshape`); otherwise the leaf reads at the old coordinates
+computed from the new flat position. Errors are NumPy's: each call first asks NumPy on a
+zero-stride stand-in of the same shape (`np.broadcast_to`, no memory).
+
+>>> import daybreak.numpy as dnp
+>>> x = dnp.arange(6).reshape(2, -1)
+>>> x.T.tolist(), dnp.roll(x, 1, axis=1).tolist()
+([[0, 3], [1, 4], [2, 5]], [[2, 0, 1], [5, 3, 4]])
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+
+import numpy as np
+
+from daybreak.ir import builder as B
+
+from .array import as_operand, ndarray
+from .expr import Elem, Leaf, map_leaves
+from .loops import contiguous_strides
+from .remap import Affine, Computed, computed_once, identity, index_op, moved_leaf, position
+from .remap import reindex as _reindex
+
+try:  # NumPy 2
+    from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
+except ImportError:  # pragma: no cover - NumPy 1.x
+    from numpy.core.multiarray import normalize_axis_index
+    from numpy.core.numeric import normalize_axis_tuple
+
+
+def stand_in(shape: tuple[int, ...]) -> np.ndarray:
+    """A read-only array of `shape` with no memory behind it, for asking NumPy about shapes
+    and errors without computing anything."""
+    return np.broadcast_to(np.False_, shape)
+
+
+def lazy(a) -> ndarray:
+    """`a` as a daybreak array (NumPy data and scalars are wrapped)."""
+    x = as_operand(a)
+    if x is None or isinstance(x, int | float | bool):
+        from .array import wrap
+
+        return wrap(np.asarray(a))
+    return x
+
+
+# --- reshape -----------------------------------------------------------------------------
+def nocopy_strides(old_shape, old_strides, new_shape) -> tuple[int, ...] | None:
+    """NumPy's `_attempt_nocopy_reshape` (C order), on element strides: the strides of the
+    same elements over `new_shape`, or None when no strides can say it."""
+    if math.prod(new_shape) == 0:
+        return (0,) * len(new_shape)
+    old = [(n, s) for n, s in zip(old_shape, old_strides, strict=True) if n != 1]
+    new = list(new_shape)
+    strides = [0] * len(new)
+    oi, oj, ni, nj = 0, 1, 0, 1
+    while ni < len(new) and oi < len(old):
+        n_new, n_old = new[ni], old[oi][0]
+        while n_new != n_old:
+            if n_new < n_old:
+                n_new *= new[nj]
+                nj += 1
+            else:
+                n_old *= old[oj][0]
+                oj += 1
+        for ok in range(oi, oj - 1):  # the old axes merged here must be contiguous
+            if old[ok][1] != old[ok + 1][0] * old[ok + 1][1]:
+                return None
+        strides[nj - 1] = old[oj - 1][1]
+        for nk in range(nj - 1, ni, -1):
+            strides[nk - 1] = strides[nk] * new[nk]
+        ni, nj, oi, oj = nj, nj + 1, oj, oj + 1
+    return tuple(strides)
+
+
+def reshape_expr(expr: Elem, old: tuple[int, ...], new: tuple[int, ...]) -> Elem:
+    """`expr` over `old` read in C order as `new` (same size)."""
+    if tuple(old) == tuple(new):
+        return expr
+    flat = Leaf(None, contiguous_strides(new), 0, np.dtype(np.int64))
+    plain = contiguous_strides(old)
+    coords: list = []
+
+    def old_coords() -> list:
+        if not coords:  # built once, shared by every leaf that needs them
+            for d, n in enumerate(old):
+                step, size = plain[d], n
+                coords.append(Computed(index_op(
+                    lambda c, f, s=step, m=size: (f / c.size(s)) % c.size(m), flat)))
+        return coords
+
+    def change(leaf: Leaf) -> Elem:
+        strides = nocopy_strides(old, leaf.strides, new)
+        if strides is not None:
+            return Leaf(leaf.node, strides, leaf.size, leaf.dtype)
+        return moved_leaf(leaf, old_coords(), len(new))
+
+    return map_leaves(expr, change)
+
+
+def reshape(a, *shape, order="C", newshape=None):
+    """`numpy.reshape` / `ndarray.reshape` (C order, `-1` allowed), lazily.
+
+    >>> import daybreak.numpy as dnp
+    >>> dnp.arange(6).reshape((3, 2)).shape
+    (3, 2)
+    """
+    if newshape is not None:
+        shape = (newshape,)
+    if len(shape) == 1 and not isinstance(shape[0], int | np.integer):
+        shape = tuple(shape[0])
+    x = lazy(a)
+    if order not in ("C", "F"):
+        from .fallback import run_numpy
+
+        return run_numpy(f"reshape with order={order!r}", np.reshape, (x, shape),
+                         {"order": order})
+    new = stand_in(x.shape).reshape(shape, order=order).shape  # NumPy's errors, -1 resolved
+    if order == "F":  # F order is C order on the reversed axes
+        return transpose(reshape(transpose(x), new[::-1]))
+    return ndarray(reshape_expr(x._expr, x.shape, new), new)
+
+
+def ravel(a, order="C"):
+    """`numpy.ravel`: the elements as 1-D (C or F order)."""
+    return reshape(a, -1, order=order)
+
+
+def flatten(a, order="C"):
+    """`ndarray.flatten`: like `ravel` (daybreak never writes through views)."""
+    return reshape(a, -1, order=order)
+
+
+# --- axis permutations -------------------------------------------------------------------
+def permuted(x: ndarray, perm: tuple[int, ...]) -> ndarray:
+    """`x` with new axis k being old axis perm[k]."""
+    where = {old: new for new, old in enumerate(perm)}
+    sources = [Affine(where[d]) for d in range(x.ndim)]
+    shape = tuple(x.shape[p] for p in perm)
+    view = ndarray(_reindex(x._expr, sources, len(shape)), shape)
+    back = tuple(where[d] for d in range(x.ndim))
+    return view.as_view_of(x, lambda base, v: base.__setitem__(Ellipsis, permuted(v, back)))
+
+
+def transpose(a, axes=None, *more):
+    """`numpy.transpose` / `ndarray.transpose` / `.T`: a re-indexed read, no copy.
+
+    >>> import daybreak.numpy as dnp
+    >>> dnp.ones((2, 3, 4)).transpose(2, 0, 1).shape
+    (4, 2, 3)
+    """
+    if more:
+        axes = (axes, *more)
+    x = lazy(a)
+    if axes is None:
+        perm = tuple(reversed(range(x.ndim)))
+    else:
+        axes = tuple(axes) if not isinstance(axes, int | np.integer) else (axes,)
+        stand_in(x.shape).transpose(axes)  # NumPy's errors
+        perm = tuple(normalize_axis_index(operator.index(k), x.ndim) for k in axes)
+    return permuted(x, perm)
+
+
+def swapaxes(a, axis1, axis2):
+    """`numpy.swapaxes`."""
+    x = lazy(a)
+    i, j = normalize_axis_index(axis1, x.ndim), normalize_axis_index(axis2, x.ndim)
+    perm = list(range(x.ndim))
+    perm[i], perm[j] = perm[j], perm[i]
+    return permuted(x, tuple(perm))
+
+
+def moveaxis(a, source, destination):
+    """`numpy.moveaxis` (NumPy's own algorithm for the order of the other axes)."""
+    x = lazy(a)
+    src = normalize_axis_tuple(source, x.ndim, "source")
+    dst = normalize_axis_tuple(destination, x.ndim, "destination")
+    if len(src) != len(dst):
+        raise ValueError("`source` and `destination` arguments must have the same number "
+                         "of elements")
+    order = [n for n in range(x.ndim) if n not in src]
+    for d, s in sorted(zip(dst, src, strict=True)):
+        order.insert(d, s)
+    return permuted(x, tuple(order))
+
+
+def squeeze(a, axis=None):
+    """`numpy.squeeze`: drop axes of length 1."""
+    x = lazy(a)
+    new = np.squeeze(stand_in(x.shape), axis=axis).shape  # NumPy's errors
+    if x.ndim == 0:
+        return x
+    if axis is None:
+        dropped = {d for d, n in enumerate(x.shape) if n == 1}
+    else:
+        dropped = set(normalize_axis_tuple(axis, x.ndim))
+    kept = [d for d in range(x.ndim) if d not in dropped]
+    sources = [Affine(kept.index(d)) if d in kept else Affine(None) for d in range(x.ndim)]
+    return ndarray(_reindex(x._expr, sources, len(new)), new)
+
+
+def expand_dims(a, axis):
+    """`numpy.expand_dims`: insert axes of length 1."""
+    x = lazy(a)
+    new = np.expand_dims(stand_in(x.shape), axis).shape  # NumPy's errors
+    axes = axis if isinstance(axis, tuple | list) else (axis,)
+    inserted = set(normalize_axis_tuple(axes, len(new)))
+    kept = [d for d in range(len(new)) if d not in inserted]
+    sources = [Affine(kept[d]) for d in range(x.ndim)]
+    return ndarray(_reindex(x._expr, sources, len(new)), new)
+
+
+# --- roll and diff -----------------------------------------------------------------------
+def _rolled(n: int, shift: int, ndim: int, axis: int):
+    """Old coordinate along `axis` for a roll by `shift` (0 < shift < n): p - shift, wrapped."""
+    p = position(axis, ndim)
+    return Computed(index_op(
+        lambda c, x: B.select(x >= c.size(shift), x - c.size(shift), x + c.size(n - shift)), p))
+
+
+def roll(a, shift, axis=None):
+    """`numpy.roll`: elements shifted along axes, wrapping around (a gather by index
+    arithmetic, so `np.roll(u, 1) - np.roll(u, -1)` is one loop).
+
+    >>> import daybreak.numpy as dnp
+    >>> dnp.roll(dnp.arange(5), 2).tolist()
+    [3, 4, 0, 1, 2]
+    """
+    x = lazy(a)
+    if axis is None:
+        return reshape(roll(ravel(x), shift, 0), x.shape)
+    shifts, axes = np.broadcast_arrays(np.asarray(shift), np.asarray(axis))  # NumPy's rule
+    if shifts.dtype.kind not in "iu" or axes.dtype.kind not in "iu":
+        np.roll(np.empty(0), shift, axis)  # NumPy's TypeError
+    total = [0] * x.ndim
+    for s, d in zip(shifts.reshape(-1).tolist(), axes.reshape(-1).tolist(), strict=True):
+        total[normalize_axis_index(d, x.ndim)] += s
+    sources: list = identity(x.ndim)
+    for d, s in enumerate(total):
+        n = x.shape[d]
+        if n and s % n:
+            sources[d] = _rolled(n, s % n, x.ndim, d)
+    if all(isinstance(s, Affine) for s in sources):
+        return ndarray(x._expr, x.shape)
+    return ndarray(_reindex(computed_once(x._expr, x.shape), sources, x.ndim), x.shape)
+
+
+def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
+    """`numpy.diff`: `a[1:] - a[:-1]` along `axis`, `n` times (`!=` for booleans)."""
+    from .joining import concatenate
+    from .methods import call_ufunc
+
+    if n == 0:
+        return a
+    if n < 0:
+        raise ValueError(f"order must be non-negative but got {n!r}")
+    x = lazy(a)
+    if x.ndim == 0:
+        raise ValueError("diff requires input that is at least one dimensional")
+    axis = normalize_axis_index(axis, x.ndim)
+    parts = []
+    for extra in (prepend, x, append):
+        if extra is x:
+            parts.append(x)
+        elif extra is not np._NoValue:
+            e = lazy(extra)
+            if e.ndim == 0:
+                shape = list(x.shape)
+                shape[axis] = 1
+                e = broadcast_to(e, shape)
+            parts.append(e)
+    if len(parts) > 1:
+        x = concatenate(parts, axis=axis)
+    op = np.not_equal if x.dtype == np.bool_ else np.subtract
+    lead = (slice(None),) * axis
+    for _ in range(n):
+        x = ndarray(computed_once(x._expr, x.shape), x.shape)
+        x = call_ufunc(op, x[lead + (slice(1, None),)], x[lead + (slice(None, -1),)])
+    return x
+
+
+def broadcast_to(a, shape, subok=False):
+    """`numpy.broadcast_to`: a read of `a` with stride 0 on the broadcast axes."""
+    from .broadcast import broadcast_to as broadcast_expr
+
+    x = lazy(a)
+    shape = (operator.index(shape),) if isinstance(shape, int | np.integer) else tuple(shape)
+    new = np.broadcast_to(stand_in(x.shape), shape).shape  # NumPy's errors
+    return ndarray(broadcast_expr(x._expr, x.shape, new), new)

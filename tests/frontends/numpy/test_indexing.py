@@ -1,0 +1,240 @@
+"""Indexing and item assignment of daybreak.numpy against NumPy, on generated shapes, dtypes,
+keys and values: values, dtypes and shapes must agree, and bad keys must raise NumPy's
+exception types."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import daybreak as db
+import daybreak.numpy as dnp
+
+from .helpers import assert_same
+from .test_differential import DTYPES, arrays
+
+shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=5)
+cases = st.tuples(st.sampled_from(DTYPES), shapes).flatmap(
+    lambda ds: st.tuples(arrays(*ds), st.just(ds[1])))
+
+
+def same_values(m, x):
+    """An expression with the values and dtype of `x` (so keys also push through work)."""
+    return m.where(x == x, x, x)
+
+
+@settings(max_examples=60)
+@given(data=st.data(), case=cases, through_expression=st.booleans())
+def test_basic_indexing(data, case, through_expression):
+    a, shape = case
+    key = data.draw(hnp.basic_indices(shape, allow_newaxis=True, allow_ellipsis=True))
+    if through_expression:
+        assert_same(lambda m, x: same_values(m, x)[key], a)
+    else:
+        assert_same(lambda m, x: x[key], a)
+
+
+@settings(max_examples=40)
+@given(data=st.data(), case=cases)
+def test_chained_slices_and_indices(data, case):
+    a, shape = case
+    first = data.draw(hnp.basic_indices(shape, allow_newaxis=True))
+    second = data.draw(hnp.basic_indices(np.empty(shape)[first].shape, allow_newaxis=True))
+    assert_same(lambda m, x: (x[first] if np.ndim(x[first]) else x[first])[second], a)
+
+
+bad_items = st.one_of(st.integers(-12, 12), st.just(1.5), st.just(Ellipsis), st.none(),
+                      st.slices(6))
+
+
+@settings(max_examples=40)
+@given(case=cases, key=st.lists(bad_items, min_size=1, max_size=5).map(tuple))
+def test_error_parity_for_bad_keys(case, key):
+    a, _ = case
+    assert_same(lambda m, x: x[key], a)
+
+
+@settings(max_examples=40)
+@given(data=st.data(), case=cases)
+def test_integer_array_gathers(data, case):
+    a, shape = case
+    if not shape or 0 in shape:
+        return
+    key = data.draw(hnp.integer_array_indices(shape, result_shape=hnp.array_shapes(
+        min_dims=1, max_dims=2, max_side=4)))
+    assert_same(lambda m, x: x[key], a)
+
+
+@settings(max_examples=40)
+@given(data=st.data(), case=cases)
+def test_one_index_array_among_slices(data, case):
+    a, shape = case
+    if not shape or 0 in shape:
+        return
+    axis = data.draw(st.integers(0, len(shape) - 1))
+    n = shape[axis]
+    index = np.array(data.draw(st.lists(st.integers(-n, n - 1), max_size=6)), dtype=np.intp)
+    key = (slice(None),) * axis + (index,)
+    if data.draw(st.booleans()):
+        key = key[:-1] + (index.reshape(-1, 1) if index.size else index,)
+    assert_same(lambda m, x: same_values(m, x)[key], a)
+    assert_same(lambda m, x: x[list(index)] if len(shape) == 1 else x[key], a)
+
+
+@settings(max_examples=30)
+@given(data=st.data(), case=cases)
+def test_boolean_masks(data, case):
+    a, shape = case
+    mask = data.draw(hnp.arrays(np.bool_, shape))
+    assert_same(lambda m, x: x[mask], a)
+    assert_same(lambda m, x: same_values(m, x)[m.asarray(mask)], a)
+    if shape:
+        row_mask = data.draw(hnp.arrays(np.bool_, shape[:1]))
+        assert_same(lambda m, x: x[row_mask], a)
+        last_mask = data.draw(hnp.arrays(np.bool_, shape[-1:]))
+        assert_same(lambda m, x: x[..., last_mask], a)
+
+
+def test_out_of_bounds_and_mask_errors_are_numpys():
+    x = dnp.asarray(np.arange(12.0).reshape(3, 4))
+    with pytest.raises(IndexError, match="out of bounds"):
+        x[3]
+    with pytest.raises(IndexError, match="out of bounds"):
+        x[:, -5]
+    with pytest.raises(IndexError, match="out of bounds"):
+        x[np.array([0, 7])]
+    with pytest.raises(IndexError, match="too many indices"):
+        x[0, 0, 0]
+    with pytest.raises(IndexError, match="boolean index did not match"):
+        x[np.ones(4, bool)]
+    with pytest.raises(IndexError):
+        x[1.0]
+
+
+def value_for(draw, region, dtype):
+    """A value assignable to a region: a Python scalar, or an array broadcasting to it."""
+    if draw(st.booleans()):
+        return draw(st.sampled_from([0, 1, 3, True] + ([2.5, -0.5] if dtype.kind == "f" else [])))
+    shape = tuple(n if draw(st.booleans()) else 1 for n in region)
+    shape = shape[draw(st.integers(0, len(shape))):]
+    return draw(arrays(draw(st.sampled_from(DTYPES)), shape))
+
+
+@settings(max_examples=60)
+@given(data=st.data(), case=cases)
+def test_basic_item_assignment(data, case):
+    a, shape = case
+    key = data.draw(hnp.basic_indices(shape, allow_newaxis=True, allow_ellipsis=True))
+    region = np.empty(shape)[key].shape
+    value = value_for(data.draw, region, a.dtype)
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f" and a.dtype.kind in "iub":
+        value = np.nan_to_num(np.clip(value, -100, 100)).astype(np.int8)  # C casts of inf
+
+    def assign(m, x):
+        y = x.copy()
+        y[key] = m.asarray(value) if isinstance(value, np.ndarray) else value
+        return y + 0 if y.dtype != np.bool_ else y
+
+    assert_same(assign, a)
+
+
+@settings(max_examples=40)
+@given(data=st.data(), case=cases)
+def test_advanced_item_assignment(data, case):
+    a, shape = case
+    if not shape or 0 in shape:
+        return
+    if data.draw(st.booleans()):
+        key = data.draw(hnp.arrays(np.bool_, shape))
+    else:
+        key = data.draw(hnp.integer_array_indices(shape))
+    region = np.empty(shape)[key].shape
+    value = data.draw(st.sampled_from([0, 1])) if data.draw(st.booleans()) else \
+        data.draw(arrays(a.dtype, region))
+
+    def assign(m, x):
+        y = x.copy()
+        y[key] = value
+        return y
+
+    assert_same(assign, a)
+
+
+def test_mask_assignment_stays_lazy_and_fuses():
+    x = dnp.asarray(np.linspace(-1, 1, 1000))
+    y = x * 2
+    y[y < 0] = 0  # where(y < 0, 0, y): nothing computed yet
+    assert type(y) is dnp.ndarray and y.concrete() is None
+    want = np.linspace(-1, 1, 1000) * 2
+    want[want < 0] = 0
+    np.testing.assert_array_equal(np.asarray(y), want)
+
+
+def test_stencil_assignment_is_lazy_and_one_loop_per_step():
+    db.stats(reset=True)
+    u = dnp.asarray(np.arange(36.0).reshape(6, 6))
+    for _ in range(3):
+        u[1:-1, 1:-1] = 0.25 * (u[:-2, 1:-1] + u[2:, 1:-1] + u[1:-1, :-2] + u[1:-1, 2:])
+    assert u.concrete() is None and not db.stats()["fallbacks"]
+    want = np.arange(36.0).reshape(6, 6)
+    for _ in range(3):
+        want[1:-1, 1:-1] = 0.25 * (want[:-2, 1:-1] + want[2:, 1:-1] + want[1:-1, :-2]
+                                   + want[1:-1, 2:])
+    np.testing.assert_allclose(np.asarray(u), want, rtol=1e-15)
+
+
+def test_assignment_errors_are_numpys():
+    x = dnp.asarray(np.zeros((3, 4), np.int8))
+    with pytest.raises(ValueError, match="could not broadcast"):
+        x[:2] = np.ones(3)
+    with pytest.raises(OverflowError):
+        x[1:] = 1000
+    with pytest.raises(ValueError):
+        x[0:2] = np.nan
+    with pytest.raises(IndexError):
+        x[5] = 1
+
+
+def test_in_place_operator_on_a_slice():
+    x = dnp.asarray(np.arange(10.0))
+    x[2:5] += 10
+    x[::3] *= -1
+    want = np.arange(10.0)
+    want[2:5] += 10
+    want[::3] *= -1
+    np.testing.assert_array_equal(np.asarray(x), want)
+
+
+def test_views_read_the_same_elements():
+    a = dnp.asarray(np.arange(24).reshape(2, 3, 4))
+    assert a[..., ::-1][:, None, 1:, ::2].shape == (2, 1, 2, 2)
+    assert dnp.asarray(np.arange(5))[4] == 4 and type(a[1, 2, 3]) is np.int64
+
+
+def test_writes_through_views_reach_their_base():
+    def script(m, a):
+        a = a.copy()
+        a[0][1] = 50  # chained indexing
+        row = a[1]
+        row += 100  # in place on a view
+        a.T[3] = -1
+        a[:, ::2][1:] *= 2
+        a[1:] += 1
+        v = a.T[1:]
+        v[0, 0] = 7
+        return a
+
+    assert_same(script, np.arange(12.0).reshape(3, 4))
+
+
+def test_in_place_slice_operator_assigns_once():
+    from daybreak.frontends.numpy.expr import count_applies
+
+    a = dnp.asarray(np.arange(10.0))
+    a[1:] += 1
+    once = count_applies(a._expr)
+    b = dnp.asarray(np.arange(10.0))
+    v = b[1:]
+    v += 1
+    assert count_applies(b._expr) == once
