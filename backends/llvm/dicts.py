@@ -197,8 +197,13 @@ def flush(L, table: ir.Value, t: DictMerger) -> None:
             total = alloca_entry(b, I64)
             b.store(i64(0), total)
             scratch = new_table(L, tt, i64(0))
+            last = alloca_entry(b, I64)
+            b.store(i64(0), last)
             with dict_spill.each_partition(L, parts, "aggregate") as (p, part):
                 clear(L, tt, scratch)
+                # Partitions hold about as many keys each: sizing the scratch table for 3x the
+                # last one's keeps its load near 1/5, so probes rarely go past the first slot.
+                reserve(L, tt, scratch, b.mul(b.load(last), i64(3)))
 
                 def into_scratch(pair) -> None:
                     key = b.extract_value(pair, 0)
@@ -218,6 +223,7 @@ def flush(L, table: ir.Value, t: DictMerger) -> None:
                 each_slot(L, tt, scratch, "compact")(compact)
                 found = b.load(field(b, header_of(b, scratch), COUNT))
                 b.store(found, b.gep(counts, [p]))
+                b.store(found, last)
                 b.store(b.add(b.load(total), found), total)
             keys = b.add(b.load(field(b, header_of(b, table), COUNT)), b.load(total))
             reserve(L, tt, table, keys)
