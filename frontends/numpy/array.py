@@ -121,7 +121,7 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
     def concrete(self):
         """The computed value if there is one without running anything, else None."""
         e = self._expr
-        if isinstance(e, Leaf) and e.node is not None and e.node.is_leaf \
+        if isinstance(e, Leaf) and e.node is not None and e.node.is_leaf and e.offset == 0 \
                 and e.size == self.size and is_contiguous(e.strides, self._shape):
             if self._shape == ():
                 return self.dtype.type(np.asarray(e.node.cached).reshape(-1)[0])

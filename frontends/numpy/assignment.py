@@ -33,10 +33,21 @@ from ..lazy import Param
 from .array import as_operand, concrete_expr, is_lazy, ndarray
 from .broadcast import broadcast_to
 from .dtypes import ir_scalar, is_python_scalar
-from .expr import Apply, Elem, Outer, count_applies
+from .expr import Both, Elem, Outer, Select, count_applies
 from .fallback import to_numpy
 from .indexing import key_items, spread
-from .remap import INDEX, Affine, Computed, clamp, computed_once, index_op, position, reindex
+from .remap import (
+    INDEX,
+    Affine,
+    Computed,
+    between,
+    clamp,
+    clamped_shift,
+    computed_once,
+    index_op,
+    position,
+    reindex,
+)
 from .shapes import reshape_expr, stand_in
 from .ufuncs import cast_expr
 
@@ -134,14 +145,14 @@ def _old(a: ndarray) -> Elem:
 def _all(conditions: list[Elem]) -> Elem:
     cond = conditions[0]
     for other in conditions[1:]:
-        cond = Apply(lambda c, p, q: p & q, (cond, other), np.dtype(bool))
+        cond = Both(cond, other)
     return cond
 
 
 def _select(cond: Elem | None, inside: Elem, outside: Elem, dtype) -> Elem:
     if cond is None:
         return inside
-    return Apply(lambda c, k, p, q: B.select(k, p, q), (cond, inside, outside), dtype)
+    return Select(cond, inside, outside, dtype)
 
 
 def _basic(a: ndarray, items: list, values: Elem) -> Elem:
@@ -175,6 +186,8 @@ def _basic(a: ndarray, items: list, values: Elem) -> Elem:
 
 def _slice_region(c: Elem, start: int, step: int, m: int) -> tuple[Elem, Elem]:
     """(is the coordinate `c` in the slice, its clamped index inside the slice)."""
+    if step == 1:  # pieces: a loop over rows splits there and reads the region contiguously
+        return between(c, start, start + m), clamped_shift(c, start, m)
     sign, k = (1, step) if step > 0 else (-1, -step)
     if sign > 0:
         q = index_op(lambda ctx, x: x - ctx.size(start), c)

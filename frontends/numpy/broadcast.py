@@ -39,7 +39,7 @@ def _restrided(leaf: Leaf, old: tuple[int, ...], new: tuple[int, ...]) -> Leaf:
     lead = len(new) - len(old)
     strides = (0,) * lead + tuple(0 if n == 1 else s
                                   for s, n in zip(leaf.strides, old, strict=True))
-    return Leaf(leaf.node, strides, leaf.size, leaf.dtype)
+    return leaf.with_strides(strides)
 
 
 def broadcast_to(expr: Elem, old: tuple[int, ...], new: tuple[int, ...]) -> Elem:
@@ -86,6 +86,6 @@ def index_shape(expr: Elem, shape: tuple[int, ...], key) -> tuple[Elem, tuple[in
 
     def change(leaf: Leaf) -> Leaf:
         strides = tuple(0 if a is None else leaf.strides[a] for a in axis_of_new)
-        return Leaf(leaf.node, strides, leaf.size, leaf.dtype)
+        return leaf.with_strides(strides)
 
     return map_leaves(expr, change), tuple(new_shape)

@@ -43,19 +43,28 @@ class Elem:
 
 
 class Leaf(Elem):
-    """Element of vector `node` at index sum(coord[d] * strides[d]); `node=None` is the flat
-    position itself (used by arange and arg-reductions). `size` is the vector's length."""
+    """Element of vector `node` at index offset + sum(coord[d] * strides[d]); `node=None` is
+    that index itself (positions: arange, arg-reductions, index arithmetic). `size` is the
+    vector's length. A slice with an offset (`u[1:-1, 2:]`) stays a leaf, so a loop can read
+    it as a contiguous `iter` slice instead of one lookup per element."""
 
-    __slots__ = ("node", "strides", "size")
+    __slots__ = ("node", "strides", "size", "offset")
 
-    def __init__(self, node: Node | None, strides: tuple[int, ...], size: int, dtype):
+    def __init__(self, node: Node | None, strides: tuple[int, ...], size: int, dtype,
+                 offset: int = 0):
         super().__init__(dtype)
         self.node = node
         self.strides = tuple(strides)
         self.size = size
+        self.offset = int(offset)
 
     def key(self):
-        return (id(self.node), self.strides)
+        return (id(self.node), self.strides, self.offset)
+
+    def with_strides(self, strides: tuple[int, ...], offset: int | None = None) -> Leaf:
+        """The same vector read with other strides (and the same offset unless given)."""
+        return Leaf(self.node, strides, self.size, self.dtype,
+                    self.offset if offset is None else offset)
 
 
 class Outer(Elem):
@@ -81,6 +90,63 @@ class Apply(Elem):
     @property
     def args(self) -> tuple[Elem, ...]:
         return self._args
+
+    def rebuilt(self, args: tuple[Elem, ...]) -> Elem:
+        """This node over new arguments (subclasses keep what they know about themselves)."""
+        return Apply(self.fn, args, self.dtype)
+
+
+class Constant(Apply):
+    """A literal known while building (`value`): lets loops specialise reads and selects."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value, dtype):
+        dtype = np.dtype(dtype)
+        super().__init__(_constant_ir(value, dtype), (), dtype)
+        self.value = value
+
+    def rebuilt(self, args):
+        return self
+
+
+def _constant_ir(value, dtype: np.dtype):
+    if dtype == np.bool_:
+        return lambda ctx: B.lit(bool(value))
+    return lambda ctx: ctx.size(int(value))  # i64 index values: a parameter, never a literal
+
+
+class Select(Apply):
+    """`select(cond, inside, outside)`; a loop that knows `cond` keeps only one side."""
+
+    __slots__ = ()
+
+    def __init__(self, cond: Elem, inside: Elem, outside: Elem, dtype):
+        super().__init__(lambda c, k, p, q: B.select(k, p, q), (cond, inside, outside), dtype)
+
+    def rebuilt(self, args):
+        cond, inside, outside = args
+        if isinstance(cond, Constant):
+            return inside if cond.value else outside
+        return Select(cond, inside, outside, self.dtype)
+
+
+class Both(Apply):
+    """`a & b` of two boolean tests; a known test leaves the other (or a known False)."""
+
+    __slots__ = ()
+
+    def __init__(self, a: Elem, b: Elem):
+        super().__init__(lambda c, p, q: p & q, (a, b), np.dtype(bool))
+
+    def rebuilt(self, args):
+        known = [a for a in args if isinstance(a, Constant)]
+        if any(not k.value for k in known):
+            return Constant(False, np.dtype(bool))
+        rest = [a for a in args if not isinstance(a, Constant)]
+        if len(rest) < 2:
+            return rest[0] if rest else Constant(True, np.dtype(bool))
+        return Both(*rest)
 
 
 def postorder(root: Elem) -> list[Elem]:
@@ -124,17 +190,30 @@ def has_leaves(root: Elem) -> bool:
 
 def map_leaves(root: Elem, change: Callable[[Leaf], Elem]) -> Elem:
     """The same DAG with every leaf replaced by `change(leaf)` (sharing kept)."""
+    return rewrite([root], lambda e: change(e) if isinstance(e, Leaf) else e)[0]
+
+
+def rewrite(roots: list[Elem], change: Callable[[Elem], Elem],
+            replace: Callable[[Elem], Elem | None] | None = None) -> list[Elem]:
+    """The DAGs of `roots` rebuilt bottom-up: each node first gets its rewritten arguments
+    (`Apply.rebuilt`), then `change` may replace it (sharing kept: each node once).
+    `replace(node)`, asked first on the original node, may replace it whole."""
     new: dict[int, Elem] = {}
-    for e in postorder(root):
-        if isinstance(e, Leaf):
-            new[id(e)] = change(e)
-        elif isinstance(e, Apply):
-            args = tuple(new[id(a)] for a in e.args)
-            same = all(a is b for a, b in zip(args, e.args, strict=True))
-            new[id(e)] = e if same else Apply(e.fn, args, e.dtype)
-        else:
-            new[id(e)] = e
-    return new[id(root)]
+    for root in roots:
+        for e in postorder(root):
+            if id(e) in new:
+                continue
+            if replace is not None and (whole := replace(e)) is not None:
+                new[id(e)] = whole
+                continue
+            if isinstance(e, Apply) and e.args:
+                args = tuple(new[id(a)] for a in e.args)
+                same = all(a is b for a, b in zip(args, e.args, strict=True))
+                e2 = e if same else e.rebuilt(args)
+            else:
+                e2 = e
+            new[id(e)] = change(e2)
+    return [new[id(r)] for r in roots]
 
 
 def emit(ctx: Namer, root: Elem, leaf_value: Callable[[Leaf], B.E],

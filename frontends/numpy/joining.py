@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from daybreak.ir import builder as B
-
 from .array import ndarray
-from .expr import Apply
-from .remap import Affine, Computed, clamp, computed_once, index_op, position, reindex
+from .expr import Select
+from .remap import Affine, Computed, between, clamped_shift, computed_once, position, reindex
 from .shapes import expand_dims, lazy, ravel, reshape
 from .ufuncs import cast_expr
 
@@ -79,16 +77,15 @@ def _joined(parts: list[ndarray], axis: int, dtype, ndim: int):
     result = None
     for p, offset in reversed(list(zip(parts, offsets, strict=True))):
         n = p.shape[axis]
-        along = index_op(lambda c, x, o=offset: x - c.size(o), coord) if offset else coord
         sources: list = [Affine(d) for d in range(ndim)]
         if len(parts) > 1:
-            sources[axis] = Computed(clamp(along, 0, n - 1))
+            sources[axis] = Computed(clamped_shift(coord, offset, n))
         read = reindex(computed_once(cast_expr(p._expr, dtype), p.shape), sources, ndim)
         if result is None:
             result = read
         else:
-            before = index_op(lambda c, x, e=offset + n: x < c.size(e), coord, dtype=bool)
-            result = Apply(lambda c, k, a, b: B.select(k, a, b), (before, read, result), dtype)
+            before = between(coord, 0, offset + n)  # pieces, like the clamped read
+            result = Select(before, read, result, dtype)
     return result
 
 

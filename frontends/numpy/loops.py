@@ -21,7 +21,7 @@ from daybreak.ir.types import I64, Type, Vec
 
 from ..lazy import Namer, Node
 from .dtypes import ir_scalar
-from .expr import Elem, Leaf, Outer, emit, emit_many, leaves_of, outers_of
+from .expr import Apply, Elem, Leaf, Outer, emit, emit_many, leaves_of, outers_of, rewrite
 
 
 def contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -72,8 +72,8 @@ class MixedCoords:
 
 
 def leaf_index(ctx: Namer, leaf: Leaf, shape: tuple[int, ...], coords) -> B.E:
-    """sum(coord[d] * strides[d]) over the axes that move."""
-    total = None
+    """offset + sum(coord[d] * strides[d]) over the axes that move."""
+    total = ctx.size(leaf.offset) if leaf.offset else None
     for d, (stride, n) in enumerate(zip(leaf.strides, shape, strict=True)):
         if stride == 0 or n == 1:
             continue
@@ -149,7 +149,7 @@ def _split_leaves(nodes: list, n: int, shape: tuple[int, ...]) -> tuple[list, li
         for x in node.leaves:
             leaves.setdefault(x.key(), x)
     zipped = [x for x in leaves.values() if x.node is not None and x.size == n
-              and is_contiguous(x.strides, shape)]
+              and x.offset == 0 and is_contiguous(x.strides, shape)]
     others = [x for x in leaves.values() if not any(x is z for z in zipped)]
     return zipped, others
 
@@ -160,7 +160,8 @@ def _block_leaves(nodes: list, shape, axes, red_shape) -> list:
     found: dict = {}
     for node in nodes:
         for x in node.leaves:
-            if x.node is None or x.size != math.prod(red_shape) or x.size == math.prod(shape):
+            if x.node is None or x.size != math.prod(red_shape) or x.size == math.prod(shape) \
+                    or x.offset:
                 continue
             kept_ok = all(x.strides[d] == 0 or shape[d] == 1
                           for d in range(len(shape)) if d not in axes)
@@ -190,9 +191,14 @@ class ElementwiseLoop(_ExprNode):
 
     @classmethod
     def _loop(cls, ctx: Namer, nodes: list, values: dict[int, B.E]) -> B.E:
+        from .rows import row_loop  # rows builds on this module's coordinates
+
         shape = nodes[0].shape
         n = math.prod(shape)
         zipped, others = _split_leaves(nodes, n, shape)
+        nest = row_loop(ctx, nodes, values, bool(others), _merge_all)
+        if nest is not None:
+            return nest
         iters: list = [values[id(x.node)] for x in zipped]
         if others or not zipped:
             end = B.length(iters[0]) if zipped else ctx.size(n)
@@ -225,7 +231,8 @@ class ScalarExpr(_ExprNode):
         zero = B.lit(0, I64)
 
         def leaf(x: Leaf) -> B.E:
-            return zero if x.node is None else B.lookup(values[id(x.node)], zero)
+            index = ctx.size(x.offset) if x.offset else zero
+            return index if x.node is None else B.lookup(values[id(x.node)], index)
 
         return emit(ctx, self.expr, leaf, _outer_reader(values))
 
@@ -301,17 +308,36 @@ class AxisReduce(_ExprNode):
                                  _builder(nodes, vectors=True), outer_body))
 
 
+def computed_parts_read(expr: Elem, shape: tuple[int, ...]) -> Elem:
+    """`expr` with each sub-expression that already has its own loop over `shape` read from
+    that loop's vector. A time step reads the previous step's arrays whole (as `u1`) and
+    through rolls (which computed `u1` once for them); without this, every plain use would
+    recompute `u1` and its stencil inside the next step's loop."""
+    if shape == ():
+        return expr
+    strides, size = contiguous_strides(shape), math.prod(shape)
+
+    def computed(e: Elem) -> Elem | None:
+        if e is expr or not isinstance(e, Apply) or e.realized is None \
+                or e.realized[0] != shape:
+            return None
+        return Leaf(e.realized[1], strides, size, e.dtype)
+
+    return rewrite([expr], lambda e: e, computed)[0]
+
+
 def realize(expr: Elem, shape: tuple[int, ...]) -> Node:
     """The node computing `expr` over `shape` (a vector, or a scalar for 0-d), made once per
     expression so that two uses share one loop."""
     shape = tuple(shape)
     if expr.realized is None or expr.realized[0] != shape:
         if isinstance(expr, Leaf) and expr.node is not None and expr.size == math.prod(shape) \
-                and is_contiguous(expr.strides, shape) and shape != ():
+                and expr.offset == 0 and is_contiguous(expr.strides, shape) and shape != ():
             node = expr.node
         elif isinstance(expr, Outer) and shape == ():
             node = expr.node
         else:
-            node = ScalarExpr(expr) if shape == () else ElementwiseLoop(expr, shape)
+            node = ScalarExpr(expr) if shape == () else \
+                ElementwiseLoop(computed_parts_read(expr, shape), shape)
         expr.realized = (shape, node)
     return expr.realized[1]

@@ -35,7 +35,7 @@ import numpy as np
 from daybreak.ir import builder as B
 
 from ..lazy import Node
-from .expr import Apply, Elem, Leaf, Outer, count_applies, map_leaves
+from .expr import Apply, Constant, Elem, Leaf, Outer, count_applies, map_leaves
 from .loops import contiguous_strides, realize
 
 INDEX = np.dtype(np.int64)
@@ -61,10 +61,11 @@ class VectorRef(Outer):
     """A whole vector as a loop-invariant input of the loop body: lookups at computed indices
     read it (an `Outer` hands the IR of its node to the body, like a scalar)."""
 
-    __slots__ = ()
+    __slots__ = ("size",)
 
-    def __init__(self, node: Node, dtype):
+    def __init__(self, node: Node, dtype, size: int):
         super().__init__(node, dtype)
+        self.size = size
 
 
 def identity(ndim: int) -> list[Affine]:
@@ -86,23 +87,136 @@ def clamp(elem: Elem, low: int, high: int) -> Apply:
     return index_op(lambda c, x: B.op("min", B.op("max", x, c.size(low)), c.size(high)), elem)
 
 
-def _read(node: Node | None, dtype, offset: int, computed: list[tuple[Elem, int]]):
-    """The IR builder for a moved leaf: `lookup(vec, pos + offset + sum(g * stride))`."""
+class IndexedRead(Apply):
+    """`lookup(vec, pos + sum(coord_k * strides[k]))`, the index `pos` over the new shape
+    plus coordinates computed per element (`args = (pos, *coords[, VectorRef])`); with
+    `node=None` the index itself. When a loop learns that every coordinate is a plain
+    position or a constant (a roll within one piece), the read folds back into a `Leaf`."""
+
+    __slots__ = ("node", "strides")
+
+    def __init__(self, node: Node | None, strides: tuple[int, ...], args, dtype):
+        super().__init__(_read(node is not None, strides), tuple(args), dtype)
+        self.node, self.strides = node, tuple(strides)
+
+    @property
+    def pos(self) -> Elem:
+        return self.args[0]
+
+    @property
+    def coords(self) -> tuple[Elem, ...]:
+        return self.args[1:1 + len(self.strides)]
+
+    def rebuilt(self, args):
+        return IndexedRead(self.node, self.strides, args, self.dtype).folded()
+
+    def folded(self) -> Elem:
+        """This read with every coordinate that is a plain position or a constant (a roll
+        within one piece) folded into its index: a `Leaf` when nothing else is left."""
+        pos = self.pos
+        if not isinstance(pos, Leaf):
+            return self
+        strides, offset, kept = list(pos.strides), pos.offset, []
+        for g, t in zip(self.coords, self.strides, strict=True):
+            if isinstance(g, Constant):
+                offset += t * int(g.value)
+            elif isinstance(g, Leaf) and g.node is None:
+                offset += t * g.offset
+                strides = [s + t * gs for s, gs in zip(strides, g.strides, strict=True)]
+            else:
+                kept.append((g, t))
+        if len(kept) == len(self.coords):
+            return self
+        size = 0 if self.node is None else self.args[-1].size
+        if not kept:
+            return Leaf(self.node, tuple(strides), size, self.dtype, offset)
+        index = Leaf(None, tuple(strides), 0, INDEX, offset)
+        rest = (*(g for g, _ in kept), *self.args[1 + len(self.coords):])
+        return IndexedRead(self.node, tuple(t for _, t in kept), (index, *rest), self.dtype)
+
+
+def _read(reads_vector: bool, strides: tuple[int, ...]):
     def build(c, pos, *rest):
         index = pos
-        if offset:
-            index = index + c.size(offset)
-        for (_, stride), g in zip(computed, rest, strict=False):
+        for stride, g in zip(strides, rest, strict=False):
             index = index + (g if stride == 1 else g * c.size(stride))
-        return index if node is None else B.lookup(rest[-1], index)
+        return B.lookup(rest[-1], index) if reads_vector else index
 
     return build
+
+
+@dataclass(frozen=True)
+class Piece:
+    """On positions p in [lo, hi) (None: unbounded) the value is `p + shift`, or `const`."""
+
+    lo: int | None
+    hi: int | None
+    shift: int = 0
+    const: int | bool | None = None
+
+
+class Piecewise(Apply):
+    """An index function of ONE position `p` made of pieces (sorted, covering every p): a
+    roll's wrapped coordinate, an assignment's region test and clamped coordinate. A loop
+    over the last axis splits at the pieces' bounds, and in each part the function is a plain
+    position or a constant (so reads become contiguous slices, region tests constants)."""
+
+    __slots__ = ("pieces",)
+
+    def __init__(self, p: Elem, pieces: tuple[Piece, ...], dtype=INDEX):
+        super().__init__(_piecewise_ir(tuple(pieces), np.dtype(dtype)), (p,), dtype)
+        self.pieces = tuple(pieces)
+
+    def rebuilt(self, args):
+        return Piecewise(args[0], self.pieces, self.dtype)
+
+    def piece_at(self, p: int) -> Piece:
+        return next(k for k in self.pieces if (k.lo is None or k.lo <= p)
+                    and (k.hi is None or p < k.hi))
+
+    def at(self, p_leaf: Leaf, piece: Piece) -> Elem:
+        """Its value on `piece`, where its position is `p_leaf`."""
+        if piece.const is not None:
+            return Constant(piece.const, self.dtype)
+        return p_leaf.with_strides(p_leaf.strides, p_leaf.offset + piece.shift)
+
+
+def _piecewise_ir(pieces: tuple[Piece, ...], dtype: np.dtype):
+    def value(c, p, k: Piece):
+        if k.const is None:
+            return p + c.size(k.shift) if k.shift else p
+        return B.lit(bool(k.const)) if dtype == np.bool_ else c.size(int(k.const))
+
+    def build(c, p):
+        out = value(c, p, pieces[-1])
+        for k in reversed(pieces[:-1]):
+            out = B.select(p < c.size(k.hi), value(c, p, k), out)
+        return out
+
+    return build
+
+
+def wrapped(p: Elem, n: int, shift: int) -> Piecewise:
+    """(p - shift) mod n for 0 <= p < n and 0 < shift < n: what `np.roll` reads."""
+    return Piecewise(p, (Piece(None, shift, n - shift), Piece(shift, None, -shift)))
+
+
+def between(p: Elem, lo: int, hi: int) -> Piecewise:
+    """Whether lo <= p < hi (a boolean)."""
+    return Piecewise(p, (Piece(None, lo, const=False), Piece(lo, hi, const=True),
+                         Piece(hi, None, const=False)), np.dtype(bool))
+
+
+def clamped_shift(p: Elem, start: int, m: int) -> Piecewise:
+    """p - start clamped to [0, m - 1] (reads outside a region stay in bounds)."""
+    return Piecewise(p, (Piece(None, start, const=0), Piece(start, start + m, -start),
+                         Piece(start + m, None, const=m - 1)))
 
 
 def moved_leaf(leaf: Leaf, sources: list, ndim: int) -> Elem:
     """`leaf` (over the old shape) read at the new positions given by `sources`."""
     strides = [0] * ndim
-    offset = 0
+    offset = leaf.offset
     computed: list[tuple[Elem, int]] = []
     for source, stride in zip(sources, leaf.strides, strict=True):
         if stride == 0:
@@ -113,13 +227,13 @@ def moved_leaf(leaf: Leaf, sources: list, ndim: int) -> Elem:
                 strides[source.axis] += stride * source.step
         else:
             computed.append((source.elem, stride))
-    if not computed and offset == 0:
-        return Leaf(leaf.node, tuple(strides), leaf.size, leaf.dtype)
-    pos = Leaf(None, tuple(strides), 0, INDEX)
+    if not computed:
+        return leaf.with_strides(tuple(strides), offset)
+    pos = Leaf(None, tuple(strides), 0, INDEX, offset)
     args: list[Elem] = [pos, *(g for g, _ in computed)]
     if leaf.node is not None:
-        args.append(VectorRef(leaf.node, leaf.dtype))
-    return Apply(_read(leaf.node, leaf.dtype, offset, computed), tuple(args), leaf.dtype)
+        args.append(VectorRef(leaf.node, leaf.dtype, leaf.size))
+    return IndexedRead(leaf.node, tuple(t for _, t in computed), args, leaf.dtype)
 
 
 def reindex(expr: Elem, sources: list, ndim: int | None = None) -> Elem:

@@ -20,12 +20,19 @@ import operator
 
 import numpy as np
 
-from daybreak.ir import builder as B
-
 from .array import as_operand, ndarray
 from .expr import Elem, Leaf, map_leaves
 from .loops import contiguous_strides
-from .remap import Affine, Computed, computed_once, identity, index_op, moved_leaf, position
+from .remap import (
+    Affine,
+    Computed,
+    computed_once,
+    identity,
+    index_op,
+    moved_leaf,
+    position,
+    wrapped,
+)
 from .remap import reindex as _reindex
 
 try:  # NumPy 2
@@ -99,7 +106,7 @@ def reshape_expr(expr: Elem, old: tuple[int, ...], new: tuple[int, ...]) -> Elem
     def change(leaf: Leaf) -> Elem:
         strides = nocopy_strides(old, leaf.strides, new)
         if strides is not None:
-            return Leaf(leaf.node, strides, leaf.size, leaf.dtype)
+            return leaf.with_strides(strides)
         return moved_leaf(leaf, old_coords(), len(new))
 
     return map_leaves(expr, change)
@@ -219,10 +226,9 @@ def expand_dims(a, axis):
 
 # --- roll and diff -----------------------------------------------------------------------
 def _rolled(n: int, shift: int, ndim: int, axis: int):
-    """Old coordinate along `axis` for a roll by `shift` (0 < shift < n): p - shift, wrapped."""
-    p = position(axis, ndim)
-    return Computed(index_op(
-        lambda c, x: B.select(x >= c.size(shift), x - c.size(shift), x + c.size(n - shift)), p))
+    """Old coordinate along `axis` for a roll by `shift` (0 < shift < n): p - shift, wrapped
+    (two pieces, so a loop over rows reads each row as two contiguous slices)."""
+    return Computed(wrapped(position(axis, ndim), n, shift))
 
 
 def roll(a, shift, axis=None):
