@@ -28,3 +28,25 @@ def table(rows: list[tuple], header: tuple) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def first_call(make, args) -> tuple[float, object]:
+    """Seconds for making a function (`make()`) and calling it once on `args`, and the
+    function: what a user waits for the first time (compilation included)."""
+    start = time.perf_counter()
+    fn = make()
+    fn(*args)
+    return time.perf_counter() - start, fn
+
+
+def best_in_rounds(functions: dict, args, repeat: int) -> dict:
+    """{name: best seconds} of calling each function on `args`, `repeat` rounds over all of
+    them (not all repeats of one, then the next), so that a change in the machine's load
+    during the run affects them alike."""
+    best = dict.fromkeys(functions, float("inf"))
+    for _ in range(repeat):
+        for name, fn in functions.items():
+            start = time.perf_counter()
+            fn(*args)
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best

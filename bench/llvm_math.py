@@ -13,9 +13,8 @@ daybreak's disk cache is turned off so that its first call really compiles.
 from __future__ import annotations
 
 import argparse
-import math
 import os
-import time
+import sys
 
 import numpy as np
 
@@ -23,8 +22,22 @@ os.environ["DAYBREAK_CACHE"] = "0"  # measure compilation, not a cache hit
 
 import daybreak as db  # noqa: E402
 
-RATE, VOL = 0.1, 0.2
-SQRT2 = math.sqrt(2.0)
+# The NumPy, numexpr and Numba peers are those of the NumPy workload (bench/numpy/).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "numpy"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from black_scholes import (  # noqa: E402
+    RATE,
+    SQRT2,
+    VOL,
+    make_numba,
+    numexpr_black_scholes,
+)
+from black_scholes import black_scholes as numpy_kernel  # noqa: E402
+from common import best_in_rounds, first_call  # noqa: E402
+
+
+def numpy_black_scholes(price, strike, t):
+    return numpy_kernel(np, price, strike, t)
 
 BLACK_SCHOLES_IR = f"""
 |price: vec[f64], strike: vec[f64], t: vec[f64]|
@@ -43,71 +56,6 @@ BLACK_SCHOLES_IR = f"""
     let e = exp(-rate * x.$2);
     {{merge(b.$0, p * n1 - e * s * n2), merge(b.$1, e * s * (1.0 - n2) - p * (1.0 - n1))}}))
 """
-
-
-def numpy_black_scholes(price, strike, t):
-    from scipy.special import erf
-
-    rsig = RATE + VOL * VOL / 2
-    vs = VOL * np.sqrt(t)
-    d1 = (np.log(price / strike) + rsig * t) / vs
-    d2 = d1 - vs
-    n1 = 0.5 + 0.5 * erf(d1 / SQRT2)
-    n2 = 0.5 + 0.5 * erf(d2 / SQRT2)
-    e = np.exp(-RATE * t)
-    call = price * n1 - e * strike * n2
-    put = e * strike * (1 - n2) - price * (1 - n1)
-    return call, put
-
-
-def numexpr_black_scholes(price, strike, t):
-    """numexpr has no erf: the two erf calls go to SciPy, everything else to numexpr."""
-    import numexpr as ne
-    from scipy.special import erf
-
-    v = {"price": price, "strike": strike, "t": t, "rate": RATE, "vol": VOL, "sqrt2": SQRT2}
-    v["rsig"] = RATE + VOL * VOL / 2
-    v["vs"] = ne.evaluate("vol * sqrt(t)", local_dict=v)
-    v["d1"] = ne.evaluate("(log(price / strike) + rsig * t) / vs", local_dict=v)
-    v["e1"] = erf(ne.evaluate("d1 / sqrt2", local_dict=v))
-    v["e2"] = erf(ne.evaluate("(d1 - vs) / sqrt2", local_dict=v))
-    v["n1"] = ne.evaluate("0.5 + 0.5 * e1", local_dict=v)
-    v["n2"] = ne.evaluate("0.5 + 0.5 * e2", local_dict=v)
-    v["e"] = ne.evaluate("exp(-rate * t)", local_dict=v)
-    call = ne.evaluate("price * n1 - e * strike * n2", local_dict=v)
-    put = ne.evaluate("e * strike * (1 - n2) - price * (1 - n1)", local_dict=v)
-    return call, put
-
-
-def make_numba_black_scholes():
-    import numba
-
-    @numba.njit(parallel=True, fastmath=True)
-    def black_scholes(price, strike, t):
-        n = price.shape[0]
-        call = np.empty(n)
-        put = np.empty(n)
-        rsig = RATE + VOL * VOL / 2
-        for i in numba.prange(n):
-            vs = VOL * math.sqrt(t[i])
-            d1 = (math.log(price[i] / strike[i]) + rsig * t[i]) / vs
-            d2 = d1 - vs
-            n1 = 0.5 + 0.5 * math.erf(d1 / SQRT2)
-            n2 = 0.5 + 0.5 * math.erf(d2 / SQRT2)
-            e = math.exp(-RATE * t[i])
-            call[i] = price[i] * n1 - e * strike[i] * n2
-            put[i] = e * strike[i] * (1 - n2) - price[i] * (1 - n1)
-        return call, put
-
-    return black_scholes
-
-
-def first_call(make, args) -> tuple[float, object]:
-    """Seconds for making the function and calling it once, and the function."""
-    start = time.perf_counter()
-    fn = make()
-    fn(*args)
-    return time.perf_counter() - start, fn
 
 
 def main() -> None:
@@ -135,7 +83,7 @@ def main() -> None:
         "daybreak llvm (IR)": lambda: db.compile(BLACK_SCHOLES_IR, backend="llvm"),
         "NumPy + scipy.special.erf": lambda: numpy_black_scholes,
         "numexpr (+ SciPy erf)": lambda: numexpr_black_scholes,
-        "Numba parallel fastmath": make_numba_black_scholes,
+        "Numba parallel fastmath": make_numba,
     }
     reference = numpy_black_scholes(*args)
     db.stats(reset=True)
@@ -147,14 +95,7 @@ def main() -> None:
             float(np.max(np.abs(call - reference[0]) / (1.0 + np.abs(reference[0])))),
             float(np.max(np.abs(put - reference[1]) / (1.0 + np.abs(reference[1])))),
         )
-    # Rounds over all contenders (not all repeats of one, then the next), so that a change
-    # in the machine's load during the run affects them alike.
-    best = dict.fromkeys(contenders, math.inf)
-    for _ in range(opts.repeat):
-        for name, fn in functions.items():
-            start = time.perf_counter()
-            fn(*args)
-            best[name] = min(best[name], time.perf_counter() - start)
+    best = best_in_rounds(functions, args, opts.repeat)
     rows = [(name, best[name], firsts[name], errors[name]) for name in contenders]
 
     ours = rows[0][1]

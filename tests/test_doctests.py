@@ -7,7 +7,9 @@ import pkgutil
 import pytest
 
 # The subpackages live in top-level folders (see pyproject.toml), so walk each one.
-SUBPACKAGES = ["daybreak", "daybreak.ir", "daybreak.backends", "daybreak.runtime"]
+SUBPACKAGES = [
+    "daybreak", "daybreak.ir", "daybreak.backends", "daybreak.runtime", "daybreak.frontends",
+]
 
 
 def _modules():

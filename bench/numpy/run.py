@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import math
 import os
 import sys
 import time
@@ -33,7 +32,7 @@ import black_scholes  # noqa: E402
 import haversine  # noqa: E402
 import nbody  # noqa: E402
 import shallow_water  # noqa: E402
-from common import machine  # noqa: E402
+from common import best_in_rounds, machine  # noqa: E402
 
 # name -> (module, kernel, numexpr peer or None, log2 size, log2 size with --small, what n is)
 WORKLOADS = {
@@ -103,13 +102,7 @@ def bench(name: str, log2n: int, opts) -> str:
                          f"{stats['compile_seconds'] * 1e3:.0f} ms compiling; fallbacks: "
                          f"{dict(stats['fallbacks']) or 'none'}")
         del before
-    # Rounds over all peers, so that a change in the machine's load affects them alike.
-    best = dict.fromkeys(functions, math.inf)
-    for _ in range(opts.repeat):
-        for peer, fn in functions.items():
-            start = time.perf_counter()
-            fn(*inputs)
-            best[peer] = min(best[peer], time.perf_counter() - start)
+    best = best_in_rounds(functions, inputs, opts.repeat)
     numpy_best, numpy_first = best["NumPy"], first["NumPy"]
     rows = []
     for peer in functions:
