@@ -123,46 +123,56 @@ def walk_scoped(expr: N.Expr, bound: frozenset[str] = frozenset()):
                 stack.extend((c, b) for c in reversed(node.children()))
 
 
-def use_is_first(body: N.Expr, name: str) -> bool:
+def use_is_first(body: N.Expr, name: str, facts=None) -> bool:
     """Whether the one use of `name` in `body` is reached, in evaluation order, before
     anything that can fail, and only through strict positions (so evaluating the bound
-    value at its use instead of before `body` raises the same errors)."""
-    return _first(body, name) is True
+    value at its use instead of before `body` raises the same errors). `facts` (a
+    memo.Facts) caches free names and failure per node: asked of every `let` of a long
+    chain, uncached, this would be quadratic."""
+    fv = facts.free_vars if facts is not None else free_vars
+    fails = facts.can_fail if facts is not None else can_fail
+    return _first(body, name, fv, fails) is True
 
 
-def _first(e: N.Expr, name: str):
+def _first(e: N.Expr, name: str, fv, fails):
     """True: the use is reached first; False: something failing (or a deferred position)
     comes first; None: `e` neither uses `name` nor can fail."""
-    if isinstance(e, N.Ident):
-        return True if e.name == name else None
-    if name not in free_vars(e):
-        return False if can_fail(e) else None
-    if isinstance(e, N.Let) and e.name == name:
-        return False if can_fail(e.value) else None  # pragma: no cover - name is free
-    if isinstance(e, N.For):
-        return _first_in_loop(e, name)
-    strict = strict_children(e)
-    for child in strict:
-        found = _first(child, name)
-        if found is not None:
-            return found
-    # The use is in a deferred position.
-    return False
+    while True:
+        if isinstance(e, N.Ident):
+            return True if e.name == name else None
+        if name not in fv(e):
+            return False if fails(e) else None
+        if isinstance(e, N.Let) and e.name == name:
+            return False if fails(e.value) else None  # pragma: no cover - name is free
+        if isinstance(e, N.For):
+            return _first_in_loop(e, name, fv, fails)
+        if isinstance(e, N.Let):  # down a chain of lets without recursing once per let
+            found = _first(e.value, name, fv, fails)
+            if found is not None:
+                return found
+            e = e.body
+            continue
+        for child in strict_children(e):
+            found = _first(child, name, fv, fails)
+            if found is not None:
+                return found
+        # The use is in a deferred position.
+        return False
 
 
-def _first_in_loop(loop: N.For, name: str):
+def _first_in_loop(loop: N.For, name: str, fv, fails):
     # A loop checks each iterator's bounds right after evaluating it, and the zip's lengths
     # after all of them, before it builds its builder (the interpreter's order).
     for it in loop.iters:
         for child in it.children():
-            found = _first(child, name)
+            found = _first(child, name, fv, fails)
             if found is not None:
                 return found
         if iter_can_fail(it):
             return False
     if len(loop.iters) > 1:
         return False
-    found = _first(loop.builder, name)
+    found = _first(loop.builder, name, fv, fails)
     return False if found is None else found  # else the use is in the body (deferred)
 
 

@@ -13,6 +13,19 @@ After:
 
 Expressions that can fail (a `lookup`) are not shared: computed once at the top of the scope,
 they could raise before something that raised first in the original program.
+
+Linear in the program: one walk numbers the values (an expression's structure and the binders
+of its free names) and finds, for each repeated one, the outermost scope that always evaluates
+it (scopes.ScopeIndex); a second walk rewrites. An expression inside another one being shared
+waits for the next walk (it is then a part of the shared value and of what is left).
+
+>>> from daybreak.ir import parse, format
+>>> from daybreak.ir.typecheck import typecheck
+>>> print(format(run(typecheck(parse("|x: i64| let y = x + 1L; {y * (x * x), y - x * x}")))))
+|x: i64|
+  let cse__1 = x * x;
+  let y = x + 1L;
+  {y * cse__1, y - cse__1}
 """
 
 from __future__ import annotations
@@ -22,45 +35,91 @@ from collections import Counter
 from daybreak.ir import nodes as N
 from daybreak.ir.substitute import NameSupply
 
-from .analysis import can_fail, is_trivial, is_value, needs_context, program_names
-from .scopes import (
-    FreeVars,
-    has_free_builder,
-    hoistable_occurrences,
-    over_scopes,
-    replace_hoistable,
-)
+from .analysis import is_trivial, is_value, program_names
+from .memo import Facts
+from .scopes import ScopeIndex, Site, overlaps, rebuild
 
-_MAX_PER_SCOPE = 32  # bound the work on one scope; the pipeline's next round continues
+_MAX_WALKS = 16  # each walk shares every value not inside another shared one
 
 
-def _candidate(e: N.Expr, fv: FreeVars) -> bool:
+def _candidate(e: N.Expr, facts: Facts) -> bool:
     if is_trivial(e) or not is_value(e) or isinstance(e, (N.Lambda, N.Literal)):
         return False
-    if isinstance(e, N.GetField) and isinstance(e.expr, N.Ident):
-        return False  # as cheap as a name
-    return not can_fail(e) and not needs_context(e) and not has_free_builder(e, fv)
+    if isinstance(e, N.GetField) and _field_path(e):
+        return False  # as cheap as a name (and inline would substitute it back: no fixpoint)
+    return not (facts.can_fail(e) or facts.needs_context(e) or facts.free_builders(e))
 
 
-def _cse_scope(scope: N.Expr, names: NameSupply, fv: FreeVars) -> N.Expr:
-    for _ in range(_MAX_PER_SCOPE):
-        occurrences = hoistable_occurrences(scope, fv)
-        key = fv.facts.key
-        counts = Counter(key(o.node) for o in occurrences)
-        strict = {key(o.node): o.node for o in occurrences if o.strict}
-        repeated = [e for k, e in strict.items() if counts[k] > 1 and _candidate(e, fv)]
-        if not repeated:
-            return scope
-        best = max(repeated, key=fv.facts.size)
+def _field_path(e: N.Expr) -> bool:
+    """`x.$0.$1`."""
+    while isinstance(e, N.GetField) and not e.annotations:
+        e = e.expr
+    return isinstance(e, N.Ident) and not e.annotations
+
+
+def _repeated_keys(body: N.Expr, facts: Facts) -> set[int]:
+    counts: Counter[int] = Counter()
+    stack = [body]
+    while stack:
+        e = stack.pop()
+        counts[facts.key(e)] += 1
+        stack.extend(e.children())
+    return {k for k, c in counts.items() if c > 1}
+
+
+def _shares(index: ScopeIndex, facts: Facts) -> list[tuple[int, int, Site, list[Site]]]:
+    """(scope, size, first strict site, sites to replace) for each value computed more than
+    once where some scope always computes it: bound in the outermost such scope."""
+    values: dict[tuple[int, int], list[Site]] = {}
+    for site in index.sites:
+        values.setdefault((facts.key(site.node), site.anchor), []).append(site)
+    out = []
+    for sites in values.values():
+        if len(sites) < 2:
+            continue
+        chosen: list[int] = []
+        for site in sites:
+            scope = index.top(site)
+            if scope is None or any(index.encloses(c, scope) for c in chosen):
+                continue
+            inside = [s for s in sites if index.inside(s, scope)]
+            if len(inside) > 1:
+                chosen = [c for c in chosen if not index.encloses(scope, c)] + [scope]
+        for scope in chosen:
+            inside = [s for s in sites if index.inside(s, scope)]
+            first = next(s for s in inside if index.eligible(s, scope))
+            out.append((scope, facts.size(first.node), first, inside))
+    # The order of the old scope-by-scope rewrite: outer scopes first, larger values first,
+    # then in evaluation order (it also decides the names).
+    out.sort(key=lambda t: (index.start[t[0]], -t[1], t[2].pos))
+    return out
+
+
+def _cse_once(body: N.Expr, names: NameSupply, facts: Facts) -> N.Expr:
+    repeated = _repeated_keys(body, facts)
+    index = ScopeIndex(body, lambda e: facts.key(e) in repeated and _candidate(e, facts), facts)
+    replace_at: dict[int, tuple[int, N.Expr]] = {}
+    wrap_at: dict[int, list[tuple[str, N.Expr]]] = {}
+    taken: list[Site] = []
+    for scope, _, first, inside in _shares(index, facts):
+        if overlaps(inside, taken):
+            continue  # inside (or around) a value shared in this walk: the next walk sees it
+        taken.extend(inside)
         name = names.fresh("cse")
-        ident = N.Ident(name, ty=best.ty)
-        body = replace_hoistable(scope, {best: ident}, fv)
-        scope = N.Let(name, best, body, ty=scope.ty, loc=best.loc)
-    return scope
+        ident = N.Ident(name, ty=first.node.ty)
+        for site in inside:
+            replace_at[site.pos] = (site.end, ident)
+        wrap_at.setdefault(index.start[scope], []).append((name, first.node))
+    return rebuild(body, replace_at, wrap_at) if replace_at else body
 
 
 def run(program: N.Program) -> N.Program:
     names = program_names(program)
-    fv = FreeVars()
-    body = over_scopes(program.body, lambda s: _cse_scope(s, names, fv))
+    facts = Facts()
+    body = program.body
+    for _ in range(_MAX_WALKS):
+        new = _cse_once(body, names, facts)
+        if new is body:
+            break
+        body = new
     return program if body == program.body else N.Program(program.params, body)

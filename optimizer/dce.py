@@ -26,6 +26,8 @@ from daybreak.ir import nodes as N
 from .analysis import can_fail, field_reads, uses
 from .memo import Facts, count_uses
 from .rules import Pat, Rule, rewrite
+from .uses import field_reads as body_field_reads
+from .uses import rewrite_uses
 
 
 def _drop_unused_lets(expr: N.Expr) -> N.Expr:
@@ -82,11 +84,11 @@ def _rewrap(lets: list[N.Let], inner: N.Expr) -> N.Expr:
     return inner
 
 
-def _unused_builders(m):
+def _unused_builders(m, facts: Facts):
     let: N.Let = m["let"]
     loop: N.For = let.value.builder
     builders: N.MakeStruct = loop.builder
-    reads = field_reads(let.body, let.name)
+    reads = body_field_reads(let.body, let.name, facts)  # the paths to the uses only
     if not reads or len(reads) == len(builders.elems):
         return None
     b_name = loop.func.params[0].name
@@ -117,18 +119,19 @@ def _unused_builders(m):
     func = replace(func, params=(replace(func.params[0], type=None), *func.params[1:]))
     new_loop = replace(loop, builder=new_builder, func=func, ty=None)
     new_result = replace(let.value, builder=new_loop, ty=None)
-    new_body = _renumber(let.body, let.name, new_index, unwrap)
+    new_body = rewrite_uses(let.body, let.name, facts, lambda e, _: _renumber(
+        e, let.name, new_index, unwrap) if isinstance(e, N.GetField) else None)
     return replace(let, value=new_result, body=new_body, ty=None)
 
 
 _STRUCT_LOOP = Pat(N.Result, builder=Pat(N.For, builder=Pat(N.MakeStruct)))
 
-RULES = [
-    Rule("unused-builders", Pat(N.Let, name="let", value=_STRUCT_LOOP), _unused_builders),
-]
+def _rules(facts: Facts) -> list[Rule]:
+    return [Rule("unused-builders", Pat(N.Let, name="let", value=_STRUCT_LOOP),
+                 lambda m: _unused_builders(m, facts))]
 
 
 def run(program: N.Program) -> N.Program:
     with N.deep_recursion():
-        body = _drop_unused_lets(rewrite(program.body, RULES))
+        body = _drop_unused_lets(rewrite(program.body, _rules(Facts())))
     return program if body == program.body else N.Program(program.params, body)

@@ -54,8 +54,7 @@ def explain(program: N.Program | str, *, passes_off=None) -> str:
         mark = "fired" if stats.fired else "-"
         lines.append(f"{name:16} {mark:6} runs={stats.runs} changed={stats.fired} "
                      f"{stats.seconds * 1000:.2f} ms"
-                     + (f" rejected={stats.rejected}" if stats.rejected else "")
-                     + (" skipped: program too large" if stats.too_large else ""))
+                     + (f" rejected={stats.rejected}" if stats.rejected else ""))
     for name in report.skipped:
         lines.append(f"{name:16} off")
     return "\n".join(lines)

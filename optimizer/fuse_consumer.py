@@ -38,8 +38,9 @@ from daybreak.ir.substitute import NameSupply, free_vars, substitute
 from daybreak.ir.types import Appender
 
 from .analysis import can_fail, field_reads, freshen, program_names, uses
+from .memo import Facts
 from .rules import Pat, Rule, rewrite
-from .scopes import FreeVars, has_free_builder, hoistable_occurrences, replace_hoistable
+from .uses import UseWalk, rewrite_uses
 
 
 def _appender_body(e: N.Expr, target: N.Expr) -> list[str] | None:
@@ -145,22 +146,62 @@ def _new_builders(e: N.Expr) -> bool:
     return isinstance(e, N.NewBuilder) and not e.annotations
 
 
-def _absorb(let: N.Let, names: NameSupply, fv: FreeVars) -> N.Expr | None:
+def _consumer_shape(node: N.Expr, r: str, single: bool) -> bool:
+    """A cheap first look: `result(for(r or r.$k, ...))` over one plain iterator."""
+    if not (isinstance(node, N.Result) and isinstance(node.builder, N.For)):
+        return False
+    iters = node.builder.iters
+    if len(iters) != 1 or not iters[0].is_plain:
+        return False
+    data = iters[0].data
+    if isinstance(data, N.GetField):
+        data = data.expr
+    return isinstance(data, N.Ident) and data.name == r
+
+
+class _Uses:
+    """How `body` uses the loop's name `r`: how often, whether whole (not field by field),
+    and the loops over it that `body` always runs with none of their names rebound."""
+
+    def __init__(self, body: N.Expr, r: str, single: bool, facts: Facts):
+        self.count, self.whole, self.consumers = 0, False, []
+        walk = UseWalk(r, facts)
+
+        def see(e: N.Expr, where) -> bool:
+            if isinstance(e, N.Ident):
+                self.count += 1
+                self.whole = True
+                return True
+            if isinstance(e, N.GetField) and isinstance(e.expr, N.Ident) and e.expr.name == r:
+                self.count += 1
+                return True
+            if (where.strict and _consumer_shape(e, r, single)
+                    and not walk.rebinds(facts.free_vars(e))):
+                self.consumers.append(e)
+            return False
+
+        walk.visit(body, see)
+
+
+def _absorb(let: N.Let, names: NameSupply, facts: Facts) -> N.Expr | None:
     loop: N.For = let.value.builder
-    if let.annotations or can_fail(loop.builder) or uses(let.body, let.name) < 2:
-        return None  # used once: inlining and vertical fusion leave no array at all
+    if let.annotations or facts.can_fail(loop.builder):
+        return None
     single = not isinstance(loop.builder, N.MakeStruct)
-    if not single and field_reads(let.body, let.name) is None:
+    found = _Uses(let.body, let.name, single, facts)
+    if found.count < 2:
+        return None  # used once: inlining and vertical fusion leave no array at all
+    if not single and found.whole:
         return None  # `r` used whole: one more field would change its type
-    for occ in hoistable_occurrences(let.body, fv):
-        k = _consumer_of(occ.node, let.name, single) if occ.strict else None
-        if k is None or has_free_builder(occ.node, fv):
+    for node in found.consumers:
+        k = _consumer_of(node, let.name, single)
+        if k is None or facts.free_builders(node):
             continue
         prod = _Producer(loop, names)
         if prod.elems is None or k >= len(prod.elems):
             return None
         leaves = _appender_field(prod, k)
-        consumer = freshen(occ.node.builder.func, names)
+        consumer = freshen(node.builder.func, names)
         b2, i2, x2 = (p.name for p in consumer.params)
         if leaves is None or (uses(consumer.body, i2) and "skip" in leaves):
             continue
@@ -168,12 +209,12 @@ def _absorb(let: N.Let, names: NameSupply, fv: FreeVars) -> N.Expr | None:
         body = substitute(consumer.body, {b2: new_field, i2: N.Ident(prod.i)}, names)
         elem = _splice(prod.elems[k], prod.field(k), new_field,
                        lambda v, x2=x2, body=body: N.Let(x2, v, body))
-        return _rebuild(let, prod, occ.node, occ.node.builder.builder, elem, names, fv)
+        return _rebuild(let, prod, node, node.builder.builder, elem, names, facts)
     return None
 
 
 def _rebuild(let: N.Let, prod: _Producer, consumer: N.Result, builder: N.Expr,
-             elem: N.Expr, names: NameSupply, fv: FreeVars) -> N.Expr:
+             elem: N.Expr, names: NameSupply, facts: Facts) -> N.Expr:
     inner: N.Expr = N.MakeStruct((*prod.elems, elem))
     for lt in reversed(prod.lets):
         inner = replace(lt, body=inner, ty=None)
@@ -182,10 +223,20 @@ def _rebuild(let: N.Let, prod: _Producer, consumer: N.Result, builder: N.Expr,
     builders = N.MakeStruct((*prod.builders, builder))
     new_loop = replace(prod.loop, builder=builders, func=func, ty=None)
     name = names.fresh(let.name)
-    body = replace_hoistable(let.body, {consumer: N.GetField(N.Ident(name), len(prod.builders))},
-                             fv)
+    consumer_key = facts.key(consumer)
+    new_result = N.GetField(N.Ident(name), len(prod.builders))
     whole = N.GetField(N.Ident(name), 0) if prod.single else N.Ident(name)
-    body = substitute(body, {let.name: whole}, names)
+
+    def put(e: N.Expr, walk: UseWalk) -> N.Expr | None:
+        # every copy of the consumer that could move to the let reads the new field; every
+        # other use of the loop's name reads the loop under its new name (fresh: no capture)
+        if facts.key(e) == consumer_key and not walk.rebinds(facts.free_vars(e)):
+            return new_result
+        if isinstance(e, N.Ident):
+            return replace(whole, loc=e.loc)
+        return None
+
+    body = rewrite_uses(let.body, let.name, facts, put)
     return N.Let(name, replace(let.value, builder=new_loop, ty=None), body, loc=let.loc)
 
 
@@ -194,7 +245,7 @@ _LOOP_LET = Pat(N.Let, name="let", value=Pat(N.Result, builder=Pat(N.For)))
 
 def run(program: N.Program) -> N.Program:
     names = program_names(program)
-    fv = FreeVars()
-    rules = [Rule("fuse-consumer", _LOOP_LET, lambda m: _absorb(m["let"], names, fv))]
+    facts = Facts()
+    rules = [Rule("fuse-consumer", _LOOP_LET, lambda m: _absorb(m["let"], names, facts))]
     body = rewrite(program.body, rules)
     return program if body == program.body else N.Program(program.params, body)

@@ -37,7 +37,9 @@ from daybreak.ir.substitute import NameSupply, free_vars
 from daybreak.ir.types import I64, Appender
 
 from .analysis import can_fail, freshen, program_names, uses
+from .memo import Facts
 from .rules import Pat, Rule, rewrite
+from .uses import UseWalk, rewrite_uses
 
 _MAX_BODY = 32  # nodes of the map's body: what one lookup may recompute
 _CHEAP = (N.Literal, N.Ident, N.Op, N.Cast, N.GetField, N.Let, N.Merge, N.MakeStruct)
@@ -70,32 +72,27 @@ def _map(e: N.Expr) -> N.For | None:
     return loop
 
 
-def _only_lookups(body: N.Expr, name: str) -> bool:
+def _only_lookups(body: N.Expr, name: str, outer: frozenset[str], facts: Facts) -> bool:
     """Whether every free use of `name` in `body` is `lookup(name, j)`, at most one lambda deep,
-    and there is at least one."""
+    with none of the map's free names `outer` rebound on the way (the map is recomputed
+    there), and there is at least one."""
     found = False
     ok = True
+    walk = UseWalk(name, facts)
 
-    def visit(e: N.Expr, bound: frozenset[str], depth: int) -> None:
+    def see(e: N.Expr, where) -> bool:
         nonlocal found, ok
         match e:
-            case N.Op(op="lookup", args=(N.Ident(name=n), index)) if n == name and n not in bound:
+            case N.Op(op="lookup", args=(N.Ident(name=n), index)) if n == name:
                 found = True
-                ok &= depth <= 1
-                visit(index, bound, depth)
-            case N.Ident(name=n) if n == name and n not in bound:
+                ok &= where.lambdas <= 1 and not walk.rebinds(outer)
+                walk.visit_below(index, where, see)  # a lookup in the index
+                return True
+            case N.Ident():
                 ok = False
-            case N.Let(name=n, value=v, body=b):
-                visit(v, bound, depth)
-                visit(b, bound | {n}, depth)
-            case N.Lambda(params=params, body=b):
-                visit(b, bound | {p.name for p in params}, depth + 1)
-            case _:
-                for c in e.children():
-                    visit(c, bound, depth)
+        return not ok  # stop looking once it fails
 
-    with N.deep_recursion():
-        visit(body, frozenset(), 0)
+    walk.visit(body, see)
     return found and ok
 
 
@@ -119,48 +116,31 @@ def _gather(loop: N.For, name: str, index: N.Expr, names: NameSupply) -> N.Expr:
     return N.Let(j, index, value, loc=index.loc)
 
 
-def _replace_lookups(body: N.Expr, name: str, loop: N.For, names: NameSupply) -> N.Expr:
-    def go(e: N.Expr, bound: frozenset[str]) -> N.Expr:
-        match e:
-            case N.Op(op="lookup", args=(N.Ident(name=n), index)) if n == name and n not in bound:
-                return _gather(loop, name, go(index, bound), names)
-            case N.Let(name=n, value=v, body=b):
-                return replace(e, value=go(v, bound), body=go(b, bound | {n}))
-            case N.Lambda(params=params, body=b):
-                return replace(e, body=go(b, bound | {p.name for p in params}))
-            case _:
-                return N.map_children(e, lambda c: go(c, bound))
+def _replace_lookups(body: N.Expr, name: str, loop: N.For, names: NameSupply,
+                     facts: Facts) -> N.Expr:
+    def put(e: N.Expr, walk) -> N.Expr | None:
+        if isinstance(e, N.Op) and e.op == "lookup" and e.args[0] == N.Ident(name):
+            index = rewrite_uses(e.args[1], name, facts, put)
+            return _gather(loop, name, index, names)
+        return None
 
-    with N.deep_recursion():
-        return go(body, frozenset())
+    return rewrite_uses(body, name, facts, put)
 
 
-def _binders(e: N.Expr) -> set[str]:
-    """The names that `let`s and lambdas inside `e` bind."""
-    out: set[str] = set()
-    for node in e.walk():
-        if isinstance(node, N.Let):
-            out.add(node.name)
-        elif isinstance(node, N.Lambda):
-            out.update(p.name for p in node.params)
-    return out
-
-
-def _rules(names: NameSupply) -> list[Rule]:
+def _rules(names: NameSupply, facts: Facts) -> list[Rule]:
     def fuse(m):
         let: N.Let = m["let"]
         loop = _map(let.value)
-        if loop is None or let.annotations or not _only_lookups(let.body, let.name):
+        if loop is None or let.annotations:
             return None
-        outer = free_vars(loop.func)
-        if outer & _binders(let.body):
-            return None  # a name the map reads is rebound where a lookup would recompute it
-        body = _replace_lookups(let.body, let.name, loop, names)
+        if not _only_lookups(let.body, let.name, facts.free_vars(loop.func), facts):
+            return None
+        body = _replace_lookups(let.body, let.name, loop, names, facts)
         return N.Let(let.name, loop.iters[0].data, body, loc=let.loc)
 
     return [Rule("fuse-gather", Pat(N.Let, name="let", value=Pat(N.Result)), fuse)]
 
 
 def run(program: N.Program) -> N.Program:
-    body = rewrite(program.body, _rules(program_names(program)))
+    body = rewrite(program.body, _rules(program_names(program), Facts()))
     return program if body == program.body else N.Program(program.params, body)

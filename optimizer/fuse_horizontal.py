@@ -13,6 +13,20 @@ After:
     |x: vec[f64]| let fused__1 = result(for(x, {merger[f64,+], merger[f64,max], appender[f64]},
                       |b, i, e| {merge(b.$0, e), merge(b.$1, e), merge(b.$2, e * 2.0)}));
                   {fused__1.$0, fused__1.$1, fused__1.$2}
+
+Linear in the program: one walk indexes the loops by iteration space with the outermost scope
+that always runs each (scopes.ScopeIndex); each group fuses in the outermost scope where two
+of them meet; a second walk rewrites. A loop inside (or around) a loop fused in this walk
+waits for the next walk.
+
+>>> from daybreak.ir import parse
+>>> from daybreak.ir.typecheck import typecheck
+>>> from daybreak.optimizer import data_passes
+>>> p = typecheck(parse("|x: vec[f64]| let s = result(for(x, merger[f64,+], |b, i, e| "
+...                     "merge(b, e))); let m = result(for(x, merger[f64,max], |b, i, e| "
+...                     "merge(b, e))); s + m"))
+>>> data_passes(p), data_passes(run(p))
+(2, 1)
 """
 
 from __future__ import annotations
@@ -20,17 +34,11 @@ from __future__ import annotations
 from daybreak.ir import nodes as N
 from daybreak.ir.substitute import NameSupply, substitute
 
-from .analysis import can_fail, needs_context, program_names
-from .scopes import (
-    FreeVars,
-    contains,
-    has_free_builder,
-    hoistable_occurrences,
-    over_scopes,
-    replace_hoistable,
-)
+from .analysis import program_names
+from .memo import Facts
+from .scopes import ScopeIndex, Site, overlaps, rebuild
 
-_MAX_PER_SCOPE = 16
+_MAX_WALKS = 16  # each walk fuses every group not inside (or around) another fused one
 
 
 def _loop_of(e: N.Expr) -> N.For | None:
@@ -39,38 +47,61 @@ def _loop_of(e: N.Expr) -> N.For | None:
     return None
 
 
-def _candidates(scope: N.Expr, fv: FreeVars) -> list[list[N.Result]]:
-    """Groups (by iterators) of distinct fusable loops, in evaluation order."""
-    groups: dict[tuple[N.Iter, ...], list[N.Result]] = {}
-    producers = _feeding_producers(scope)
-    for occ in hoistable_occurrences(scope, fv):
-        loop = _loop_of(occ.node)
-        if loop is None or id(occ.node) in producers or not occ.strict:
-            continue
-        if can_fail(occ.node) or needs_context(occ.node) or has_free_builder(occ.node, fv):
-            continue
-        group = groups.setdefault(loop.iters, [])
-        if occ.node in group or any(contains(g, occ.node) for g in group):
-            continue
-        group.append(occ.node)
-    return [g for g in groups.values() if len(g) > 1]
+def _fusable(e: N.Expr, facts: Facts) -> bool:
+    return _loop_of(e) is not None and not (
+        facts.can_fail(e) or facts.needs_context(e) or facts.free_builders(e))
 
 
-def _feeding_producers(scope: N.Expr) -> set[int]:
-    """The loops `L` of `let t = L; body` where `body` loops over `t`: vertical fusion may
-    merge them with their consumers once those are one loop; fusing `L` sideways first would
-    keep `t` in memory."""
-    out: set[int] = set()
-    for node in scope.walk():
-        if isinstance(node, N.Let) and _loop_of(node.value) is not None:
-            for inner in node.body.walk():
-                if isinstance(inner, N.For) and any(
-                    isinstance(it.data, N.Ident) and it.data.name == node.name and it.is_plain
-                    for it in inner.iters
-                ):
-                    out.add(id(node.value))
-                    break
+def _feeding_producers(index: ScopeIndex) -> set[int]:
+    """The positions of the loops `L` of `let t = L; body` where `body` loops over `t`:
+    vertical fusion may merge them with their consumers once those are one loop; fusing `L`
+    sideways first would keep `t` in memory."""
+    return {index.let_scopes[scope] for scope, _ in index.loops_over if scope in index.let_scopes}
+
+
+def _groups(index: ScopeIndex, facts: Facts) -> list[tuple[int, list[Site], list[Site]]]:
+    """(scope, members, sites to replace) for each set of loops over one iteration space that
+    a scope always runs, in the outermost scope where two of them meet."""
+    feeding = _feeding_producers(index)
+    by_space: dict[tuple, list[Site]] = {}
+    for site in index.sites:
+        if site.pos not in feeding and index.top(site) is not None:
+            by_space.setdefault(facts.iters_key(_loop_of(site.node).iters), []).append(site)
+    out = []
+    for sites in by_space.values():
+        if len(sites) < 2:
+            continue
+        chosen: list[tuple[int, list[Site]]] = []
+        for site in sites:
+            scope = index.top(site)
+            if any(index.encloses(c, scope) for c, _ in chosen):
+                continue
+            members = _members([s for s in sites if index.eligible(s, scope)], facts)
+            if len(members) > 1:
+                chosen = [(c, m) for c, m in chosen if not index.encloses(scope, c)]
+                chosen.append((scope, members))
+        for scope, members in chosen:
+            keys = {facts.key(m.node) for m in members}
+            replaced = [s for s in index.sites if s.pos not in feeding
+                        and index.inside(s, scope) and index.encloses(s.anchor, scope)
+                        and facts.key(s.node) in keys]
+            out.append((scope, members, _outermost(replaced)))
+    out.sort(key=lambda t: (index.start[t[0]], t[1][0].pos))
     return out
+
+
+def _members(eligible: list[Site], facts: Facts) -> list[Site]:
+    """Distinct loops, none inside another, none containing another."""
+    group: list[Site] = []
+    for site in eligible:
+        if any(facts.key(g.node) == facts.key(site.node) or g.contains(site) for g in group):
+            continue
+        group.append(site)
+    return [g for g in group if not any(h is not g and g.contains(h) for h in group)]
+
+
+def _outermost(sites: list[Site]) -> list[Site]:
+    return [s for s in sites if not any(t is not s and t.contains(s) for t in sites)]
 
 
 def _fuse(results: list[N.Result], names: NameSupply) -> N.Result:
@@ -86,27 +117,31 @@ def _fuse(results: list[N.Result], names: NameSupply) -> N.Result:
     return N.Result(N.For(loops[0].iters, builder, func, loc=loops[0].loc), loc=results[0].loc)
 
 
-def _fuse_scope(scope: N.Expr, names: NameSupply, fv: FreeVars) -> N.Expr:
-    for _ in range(_MAX_PER_SCOPE):
-        groups = _candidates(scope, fv)
-        if not groups:
-            return scope
-        group = groups[0]
-        # Nested members (a loop inside another of the group) were skipped; also skip a
-        # member that contains another member (its result feeds the other).
-        members = [g for g in group if not any(h is not g and contains(g, h) for h in group)]
-        if len(members) < 2:
-            return scope
+def _fuse_once(body: N.Expr, names: NameSupply, facts: Facts) -> N.Expr:
+    index = ScopeIndex(body, lambda e: _fusable(e, facts), facts)
+    replace_at: dict[int, tuple[int, N.Expr]] = {}
+    wrap_at: dict[int, list[tuple[str, N.Expr]]] = {}
+    taken: list[Site] = []
+    for scope, members, replaced in _groups(index, facts):
+        if overlaps(replaced, taken):
+            continue
+        taken.extend(replaced)
         name = names.fresh("fused")
-        fused = _fuse(members, names)
-        mapping = {m: N.GetField(N.Ident(name), k) for k, m in enumerate(members)}
-        body = replace_hoistable(scope, mapping, fv)
-        scope = N.Let(name, fused, body, loc=members[0].loc)
-    return scope
+        fused = _fuse([m.node for m in members], names)
+        field = {facts.key(m.node): N.GetField(N.Ident(name), k) for k, m in enumerate(members)}
+        for site in replaced:
+            replace_at[site.pos] = (site.end, field[facts.key(site.node)])
+        wrap_at.setdefault(index.start[scope], []).append((name, fused))
+    return rebuild(body, replace_at, wrap_at) if replace_at else body
 
 
 def run(program: N.Program) -> N.Program:
     names = program_names(program)
-    fv = FreeVars()
-    body = over_scopes(program.body, lambda s: _fuse_scope(s, names, fv))
+    facts = Facts()
+    body = program.body
+    for _ in range(_MAX_WALKS):
+        new = _fuse_once(body, names, facts)
+        if new is body:
+            break
+        body = new
     return program if body == program.body else N.Program(program.params, body)

@@ -31,8 +31,10 @@ from daybreak.ir.substitute import NameSupply, free_vars, substitute
 from daybreak.ir.types import Appender
 
 from . import presize
-from .analysis import can_fail, freshen, iter_can_fail, program_names, uses, walk_scoped
+from .analysis import can_fail, freshen, iter_can_fail, program_names, uses
+from .memo import Facts
 from .rules import Pat, Rule, rewrite
+from .uses import UseWalk, rewrite_uses
 
 
 def _producer(it: N.Iter) -> N.For | None:
@@ -219,7 +221,8 @@ def _single(element: N.Expr, x_new: str) -> N.Expr:
 def _dedupe_zip(loop: N.For, names: NameSupply) -> N.Expr | None:
     """`zip(p, p, q)` -> `zip(p, q)`, the element rebuilt as `{x.$0, x.$0, x.$1}`: an iterator
     that repeats an earlier one yields the same elements (and fails, if at all, only where the
-    first one already failed), so a map `p` bound once and zipped with itself can fuse."""
+    first one already failed), so a map `p` bound once and zipped with itself can fuse. (A
+    failing length check then lists the lengths of the zip that is left.)"""
     unique: list[N.Iter] = []
     position: list[int] = []
     for it in loop.iters:
@@ -241,35 +244,42 @@ def _dedupe_zip(loop: N.For, names: NameSupply) -> N.Expr | None:
     return replace(loop, iters=tuple(unique), func=func, ty=None)
 
 
-def _fuse_shared(let: N.Let, names: NameSupply) -> N.Expr | None:
+def _fuse_shared(let: N.Let, names: NameSupply, facts: Facts) -> N.Expr | None:
     """`let y = map; ... for(zip(iter(y, 1L, n, 1L), iter(y, 0L, n - 1L, 1L)), ..) ...`: a map
     that cannot fail, used only as the data of several iterators of one loop, fuses into that
     loop once per use (each use reads its own slice), and its array is never built."""
-    if let.annotations or can_fail(let.value) or _producer(N.Iter("scalar", let.value)) is None:
+    if let.annotations or facts.can_fail(let.value):
+        return None
+    if _producer(N.Iter("scalar", let.value)) is None:
         return None
     y = N.Ident(let.name)
-    loops = [node for node, bound in walk_scoped(let.body)
-             if isinstance(node, N.For) and let.name not in bound
-             and any(it.data == y for it in node.iters)]
+    loops: list[N.For] = []
+    count = 0
+
+    def see(e: N.Expr, where) -> bool:
+        nonlocal count
+        if isinstance(e, N.Ident):
+            count += 1
+        elif isinstance(e, N.For) and any(it.data == y for it in e.iters):
+            loops.append(e)
+        return len(loops) > 1  # two loops read it: give up
+
+    UseWalk(let.name, facts).visit(let.body, see)
     if len(loops) != 1:
         return None
     loop = loops[0]
     readers = sum(it.data == y for it in loop.iters)
-    if readers < 2 or readers != uses(let.body, let.name):
+    if readers < 2 or readers != count:
         return None
     iters = tuple(replace(it, data=let.value) if it.data == y else it for it in loop.iters)
     fused = _fuse_zip(replace(loop, iters=iters), names)
     if fused is None:
         return None
-
-    def put(e: N.Expr) -> N.Expr:
-        return fused if e is loop else N.map_children(e, put)
-
-    with N.deep_recursion():
-        return put(let.body)
+    return rewrite_uses(let.body, let.name, facts, lambda e, _: fused if e is loop else None)
 
 
 def _rules(names: NameSupply) -> list[Rule]:
+    facts = Facts()
     def fuse(m):
         loop: N.For = m["loop"]
         if len(loop.iters) == 1:
@@ -280,7 +290,7 @@ def _rules(names: NameSupply) -> list[Rule]:
         Rule("dedupe-zip", Pat(N.For, name="loop"), lambda m: _dedupe_zip(m["loop"], names)),
         Rule("fuse-vertical", Pat(N.For, name="loop"), fuse),
         Rule("fuse-shared-map", Pat(N.Let, name="let", value=Pat(N.Result)),
-             lambda m: _fuse_shared(m["let"], names)),
+             lambda m: _fuse_shared(m["let"], names, facts)),
     ]
 
 

@@ -116,7 +116,7 @@ class _LetInliner:
         info = self.counts.get(id(let))
         if info is None or info.uses != 1 or info.in_lambda:
             return False
-        return not self.facts.can_fail(value) or use_is_first(let.body, let.name)
+        return not self.facts.can_fail(value) or use_is_first(let.body, let.name, self.facts)
 
     def run(self, e: N.Expr, env: dict[str, N.Expr], env_fv: frozenset[str]) -> N.Expr:
         match e:

@@ -17,6 +17,8 @@ class Facts:
         self._keys: dict[int, tuple[N.Expr, int]] = {}
         self._interned: dict[tuple, int] = {}
         self._sizes: dict[int, tuple[N.Expr, int]] = {}
+        self._context: dict[int, tuple[N.Expr, bool]] = {}
+        self._builders: dict[int, tuple[N.Expr, frozenset[str]]] = {}
 
     def key(self, e: N.Expr) -> int:
         """A small int equal for structurally equal nodes (as `==`: types ignored), computed
@@ -46,6 +48,10 @@ class Facts:
         if isinstance(v, tuple):
             return ("t", *(self._part(x) for x in v))
         return ("v", v)
+
+    def iters_key(self, iters: tuple[N.Iter, ...]) -> tuple:
+        """A key equal for structurally equal iterators (a loop's iteration space)."""
+        return self._part(iters)
 
     def size(self, e: N.Expr) -> int:
         hit = self._sizes.get(id(e))
@@ -77,6 +83,33 @@ class Facts:
             return hit[1]
         out = node_can_fail(e) or any(self.can_fail(c) for c in e.children())
         self._fails[id(e)] = (e, out)
+        return out
+
+    def needs_context(self, e: N.Expr) -> bool:
+        """analysis.needs_context, cached."""
+        hit = self._context.get(id(e))
+        if hit is not None and hit[0] is e:
+            return hit[1]
+        out = (isinstance(e, N.MakeVector) and not e.elems) or any(
+            self.needs_context(c) for c in e.children())
+        self._context[id(e)] = (e, out)
+        return out
+
+    def free_builders(self, e: N.Expr) -> frozenset[str]:
+        """The free names of `e` that name builders (scopes.has_free_builder, cached)."""
+        hit = self._builders.get(id(e))
+        if hit is not None and hit[0] is e:
+            return hit[1]
+        match e:
+            case N.Ident(name=n):
+                out = frozenset((n,)) if e.ty is not None and e.ty.is_builder else frozenset()
+            case N.Let(name=n, value=v, body=b):
+                out = self.free_builders(v) | (self.free_builders(b) - {n})
+            case N.Lambda(params=params, body=b):
+                out = self.free_builders(b) - {p.name for p in params}
+            case _:
+                out = frozenset().union(*(self.free_builders(c) for c in e.children()))
+        self._builders[id(e)] = (e, out)
         return out
 
 

@@ -43,16 +43,15 @@ from . import (
 )
 
 MAX_ROUNDS = 8
-# The passes that rescan nested scopes (CSE, horizontal fusion) visit each node once per
-# scope around it; past this many visits they are skipped (a chain of hundreds of lets).
-LARGE_PROGRAM = 60_000
+# Every pass costs about linear time in the program (a chain of thousands of lets included:
+# CSE and horizontal fusion read one scope index instead of rescanning each nested scope, the
+# let-based fusions walk only the paths to a name's uses), so none is skipped on large ones.
 
 
 @dataclass(frozen=True)
 class Pass:
     name: str
     run: Callable[[N.Program], N.Program]
-    linear: bool = False  # its cost grows linearly with the program (else: skipped on huge ones)
     final: bool = False  # runs once, after the other passes reach their fixpoint
 
     @property
@@ -67,16 +66,16 @@ class Pass:
 # The pipeline, in order. Inlining first exposes loops to fusion (a producer bound by `let`
 # and used once moves into its consumer); folding and DCE clean up what fusion leaves.
 PASSES: tuple[Pass, ...] = (
-    Pass("inline", inline.run, linear=True),
-    Pass("fold", fold.run, linear=True),
+    Pass("inline", inline.run),
+    Pass("fold", fold.run),
     Pass("cse", cse.run),
-    Pass("dce", dce.run, linear=True),
-    Pass("fuse_vertical", fuse_vertical.run, linear=True),
+    Pass("dce", dce.run),
+    Pass("fuse_vertical", fuse_vertical.run),
     Pass("fuse_gather", fuse_gather.run),
     Pass("fuse_horizontal", fuse_horizontal.run),
     Pass("fuse_consumer", fuse_consumer.run),
     Pass("hoist", hoist.run, final=True),
-    Pass("presize", presize.run, linear=True, final=True),
+    Pass("presize", presize.run, final=True),
 )
 PASS_NAMES = tuple(p.name for p in PASSES)
 
@@ -92,7 +91,6 @@ class PassStats:
     fired: int = 0  # runs that changed the program
     seconds: float = 0.0
     rejected: int = 0  # outputs dropped because they failed verification
-    too_large: int = 0  # runs skipped because scanning every scope would cost too much
 
 
 @dataclass
@@ -153,37 +151,13 @@ def optimize(
 def _run_stage(current, final: bool, off, linear: bool, verify: bool, report: OptimizeReport):
     """Run the passes of one stage (the fixpoint ones, or the final ones) once, in order."""
     changed = False
-    large = _scope_work(current) > LARGE_PROGRAM
     for p in PASSES:
         if p.name in off or p.final != final:
-            continue
-        if large and not p.linear:
-            report.passes.setdefault(p.name, PassStats(p.name)).too_large += 1
             continue
         out = _run_pass(p, current, linear, verify, report)
         if out is not None:
             current, changed = out, True
     return current, changed
-
-
-def _scope_work(program: N.Program) -> int:
-    """Sum over nodes of the scopes around each (what scans of every scope cost)."""
-    total = 0
-    stack = [(program.body, 1)]
-    while stack:
-        e, depth = stack.pop()
-        total += depth
-        match e:
-            case N.Let(value=v, body=b):
-                stack.append((v, depth))
-                stack.append((b, depth + 1))
-            case N.Lambda(body=b):
-                stack.append((b, depth + 1))
-            case N.If(cond=c, then=t, else_=f):
-                stack.extend(((c, depth), (t, depth + 1), (f, depth + 1)))
-            case _:
-                stack.extend((c, depth) for c in e.children())
-    return total
 
 
 def _run_pass(p: Pass, program, linear: bool, verify: bool, report: OptimizeReport):

@@ -7,6 +7,8 @@ optimises before lowering, is checked on a smaller number of programs.
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given, note, settings
 
 from daybreak.backends.interp import InterpBackend
@@ -55,11 +57,17 @@ def test_optimized_agrees_on_llvm(case):
     _check(program, args, _llvm)
 
 
+_ZIP_LENGTHS = re.compile(r"zip of iterators of different lengths \([0-9, ]*\)")
+
+
 def _outcome(program, args):
     try:
         return "value", _interp.compile(program)(*args)
     except WeldRuntimeError as err:
-        return "error", str(err)
+        # A zip that repeats an iterator (`zip(p, p, q)`) loses the repeat, and fused zips
+        # check their producers' iterators at once: the same error at the same point, whose
+        # message lists the lengths of the zip that is left (as in test_fusion_shapes).
+        return "error", _ZIP_LENGTHS.sub("zip of iterators of different lengths", str(err))
 
 
 @settings(max_examples=120)
