@@ -7,11 +7,12 @@ combine, with no hashing, no probing and no mispredicted branches. (DuckDB's "pe
 aggregate and ClickHouse's fixed hash maps do the same.) A key outside the range widens it;
 a range that would get too sparse turns the table into an ordinary hash table, for good.
 
-Dense mode is a builder-time representation only: `to_hashed` turns the table into the hash
-table everything else reads, before `result` and before per-thread builders are merged
-(dicts.flush). The array uses the table's slots, `{hash, key, value}`, a nonzero `hash`
-marking a key that is present (the real hash is computed when the table is converted). The
-header's `base` field holds the first key of the range and `mode` is DENSE or HASHED.
+A dense table stays dense as a dict: `find` reads it by offset and `tovec` needs no sort (its
+slots are in key order). Per-thread dense tables merge slot by slot (`merge_tables`); a dense
+table meets a hashed one only as a hash table (`to_hashed`). The array uses the table's
+slots, `{hash, key, value}`, a nonzero `hash` marking a key that is present (the real hash is
+computed when the table is converted). The header's `base` field holds the first key of the
+range and `mode` is DENSE or HASHED.
 
 Keys are compared as unsigned offsets from `base` (modulo 2^64), so one check covers both ends
 of the range and every integer type; the range's bounds are worked out in i128 when it grows.
@@ -22,7 +23,7 @@ from __future__ import annotations
 from llvmlite import ir
 
 from ...ir.types import Scalar, Type
-from .cgutils import alloca_entry, for_range, i64, memcpy, sizeof
+from .cgutils import alloca_entry, for_range, i64, memcpy, sizeof, while_loop
 from .dict_keys import function
 from .dict_tables import (
     BASE,
@@ -114,41 +115,101 @@ def _emit_widen(tt: Table):
     def emit(L, ctx, table, key) -> None:
         b = L.builder
         header = header_of(b, table)
-        capacity = b.load(field(b, header, CAPACITY))
-        base = _widen(b, b.load(field(b, header, BASE)), _base_type(kt), I128)
+        base, end = _range(L, tt, header)
         k = _widen(b, key, kt, I128)
-        end = b.add(base, b.zext(capacity, I128))
         low = b.select(b.icmp_signed("<", k, base), k, base)
         high = b.select(b.icmp_signed(">", b.add(k, _c128(1)), end), b.add(k, _c128(1)), end)
-        span = b.sub(high, low)
-        wanted = alloca_entry(b, I128)
-        b.store(b.shl(b.zext(capacity, I128), _c128(1)), wanted)
-        grow = b.append_basic_block("grow.more")
-        done = b.append_basic_block("grow.done")
-        b.branch(grow)
-        b.position_at_end(grow)
-        more = b.icmp_unsigned("<", b.load(wanted), span)
-        with b.if_then(more):
-            b.store(b.shl(b.load(wanted), _c128(1)), wanted)
-        b.cbranch(more, grow, done)
-        b.position_at_end(done)
-        # A narrow key type never needs more slots than it has values.
-        values = _c128(1 << (8 if kt.kind == "bool" else kt.bits))
-        new_cap = b.load(wanted)
-        new_cap = b.select(b.icmp_unsigned(">", new_cap, values), values, new_cap)
-        count = b.zext(b.load(field(b, header, COUNT)), I128)
-        dense = b.or_(
-            b.icmp_unsigned("<=", new_cap, _c128(DENSE_SLOTS)),
-            b.icmp_unsigned("<=", new_cap, b.mul(b.add(count, _c128(1)), _c128(DENSE_FILL))),
-        )
-        with b.if_else(dense) as (widen, give_up):
-            with widen:
-                _rebase(L, tt, header, base, low, high, new_cap)
-            with give_up:
-                to_hashed_now(L, tt, table)
+        keys = b.add(b.load(field(b, header, COUNT)), i64(1))
+        with b.if_then(b.not_(_cover(L, tt, header, low, high, keys))):
+            to_hashed_now(L, tt, table)
         b.ret_void()
 
     return emit
+
+
+def _range(L, tt: Table, header) -> tuple[ir.Value, ir.Value]:
+    """[base, base + capacity) of a dense table, as i128s."""
+    b = L.builder
+    base = _widen(b, b.load(field(b, header, BASE)), _base_type(tt.key), I128)
+    return base, b.add(base, b.zext(b.load(field(b, header, CAPACITY)), I128))
+
+
+def _cover(L, tt: Table, header, low, high, keys) -> ir.Value:
+    """Rebase the dense table onto a range covering [low, high), at least twice as wide as
+    now, if that range stays dense for `keys` keys; returns whether it did (an i1)."""
+    b = L.builder
+    kt: Scalar = tt.key
+    base, _ = _range(L, tt, header)
+    span = b.sub(high, low)
+    wanted = alloca_entry(b, I128)
+    b.store(b.shl(b.zext(b.load(field(b, header, CAPACITY)), I128), _c128(1)), wanted)
+    with while_loop(b, lambda: b.icmp_unsigned("<", b.load(wanted), span), "cover"):
+        b.store(b.shl(b.load(wanted), _c128(1)), wanted)
+    # A narrow key type never needs more slots than it has values.
+    values = _c128(1 << (8 if kt.kind == "bool" else kt.bits))
+    new_cap = b.load(wanted)
+    new_cap = b.select(b.icmp_unsigned(">", new_cap, values), values, new_cap)
+    dense = b.or_(
+        b.icmp_unsigned("<=", new_cap, _c128(DENSE_SLOTS)),
+        b.icmp_unsigned("<=", new_cap, b.mul(b.zext(keys, I128), _c128(DENSE_FILL))),
+    )
+    with b.if_then(dense):
+        _rebase(L, tt, header, base, low, high, new_cap)
+    return dense
+
+
+def merge_tables(L, tt: Table, dst: ir.Value, src: ir.Value, combine) -> ir.Value:
+    """Merge dense `src` into dense `dst` slot by slot (`combine(dst_slot, src_slot,
+    is_new)`), first widening dst's range to cover src's. Returns whether it could (an i1):
+    when the two ranges together are too sparse, both tables are left hashed instead and
+    the caller merges them as hash tables."""
+    b = L.builder
+    dh, sh = header_of(b, dst), header_of(b, src)
+    d_base, d_end = _range(L, tt, dh)
+    s_base, s_end = _range(L, tt, sh)
+    low = b.select(b.icmp_signed("<", s_base, d_base), s_base, d_base)
+    high = b.select(b.icmp_signed(">", s_end, d_end), s_end, d_end)
+    inside = b.and_(b.icmp_signed("==", low, d_base), b.icmp_signed("==", high, d_end))
+    empty = b.icmp_signed("==", b.load(field(b, sh, COUNT)), i64(0))
+    keys = b.add(b.load(field(b, dh, COUNT)), b.load(field(b, sh, COUNT)))
+    ok = alloca_entry(b, ir.IntType(1))
+    b.store(ir.Constant(ir.IntType(1), 1), ok)
+    with b.if_then(b.not_(b.or_(inside, empty))):
+        b.store(_cover(L, tt, dh, low, high, keys), ok)
+    with b.if_else(b.load(ok)) as (merge, give_up):
+        with merge:
+            with b.if_then(b.not_(empty)):
+                shift = b.trunc(b.sub(s_base, _range(L, tt, dh)[0]), I64)
+                into = b.bitcast(b.load(field(b, dh, SLOTS)), tt.slot.as_pointer())
+                each = b.bitcast(b.load(field(b, sh, SLOTS)), tt.slot.as_pointer())
+                with for_range(b, b.load(field(b, sh, CAPACITY)), "dense.merge") as j:
+                    slot = b.gep(each, [j])
+                    with b.if_then(b.icmp_unsigned("!=", b.load(field(b, slot, HASH)), i64(0))):
+                        target = b.gep(into, [b.add(j, shift)])
+                        is_new = b.icmp_unsigned("==", b.load(field(b, target, HASH)), i64(0))
+                        with b.if_then(is_new):
+                            b.store(_MARK, field(b, target, HASH))
+                            b.store(b.load(field(b, slot, KEY)), field(b, target, KEY))
+                            count = field(b, dh, COUNT)
+                            b.store(b.add(b.load(count), i64(1)), count)
+                        combine(target, slot, is_new)
+        with give_up:
+            to_hashed(L, tt, dst)
+            to_hashed(L, tt, src)
+    return b.load(ok)
+
+
+def find(L, tt: Table, table: ir.Value, key: ir.Value) -> ir.Value:
+    """The slot of `key` in a dense (non-null) table, or a null slot pointer."""
+    b = L.builder
+    header = header_of(b, table)
+    offset = _offset(L, tt, header, key)
+    inside = b.icmp_unsigned("<", offset, b.load(field(b, header, CAPACITY)))
+    safe = b.select(inside, offset, i64(0))
+    slots = b.bitcast(b.load(field(b, header, SLOTS)), tt.slot.as_pointer())
+    slot = b.gep(slots, [safe])
+    present = b.and_(inside, b.icmp_unsigned("!=", b.load(field(b, slot, HASH)), i64(0)))
+    return b.select(present, slot, ir.Constant(slot.type, None))
 
 
 def _base_type(kt: Scalar) -> Scalar:
@@ -220,4 +281,15 @@ def to_hashed_now(L, tt: Table, table: ir.Value) -> None:
     b.store(i64(HASHED), field(b, header, MODE))
 
 
-__all__ = ["DENSE", "DENSE_SLOTS", "HASHED", "eligible", "is_dense", "merge", "start", "to_hashed"]
+__all__ = [
+    "DENSE",
+    "DENSE_SLOTS",
+    "HASHED",
+    "eligible",
+    "find",
+    "is_dense",
+    "merge",
+    "merge_tables",
+    "start",
+    "to_hashed",
+]

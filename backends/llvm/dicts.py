@@ -178,8 +178,7 @@ def _log_append(L, t: GroupMerger, table, group, value) -> None:
 
 
 def flush(L, table: ir.Value, t: DictMerger) -> None:
-    """Make a dictmerger's table what readers expect: a dense table becomes a hash table
-    (dict_dense.py) and spilled merges are combined into it (dict_spill.py); cheap when done.
+    """Combine a dictmerger's spilled merges into its table (dict_spill.py); cheap when none.
 
     Two passes over the partitions. First each partition is aggregated in a small scratch
     table that stays in cache, and its distinct {key, value}s overwrite the partition's first
@@ -189,8 +188,6 @@ def flush(L, table: ir.Value, t: DictMerger) -> None:
 
     def emit(L, ctx, table) -> None:
         b = L.builder
-        if dict_dense.eligible(tt.key):
-            dict_dense.to_hashed(L, tt, table)
         with b.if_then(dict_spill.spilling(L, table)):
             parts = dict_spill.partitions(L, table)
             counts = L.alloc_array(I64, i64(dict_spill.PARTITIONS))
@@ -324,11 +321,6 @@ def merge_tables(L, dst: ir.Value, src: ir.Value, builder_type: Type) -> None:
     if isinstance(builder_type, DictMerger):
         flush(L, dst, builder_type)
         flush(L, src, builder_type)
-    b = L.builder
-    keys = b.add(
-        b.load(field(b, header_of(b, dst), COUNT)), b.load(field(b, header_of(b, src), COUNT))
-    )
-    reserve(L, tt, dst, keys)  # src's keys come in hash order
     kind = "dictmerger" if isinstance(builder_type, DictMerger) else "groupmerger"
     suffix = f".{_OP_NAMES[builder_type.op]}" if kind == "dictmerger" else ""
     name = f"db.{kind}.merge_tables.{tt.tag}{suffix}"
@@ -337,11 +329,33 @@ def merge_tables(L, dst: ir.Value, src: ir.Value, builder_type: Type) -> None:
     L.builder.call(fn, [L.ctx, dst, src])
 
 
+def _reserve_for_both(L, tt: Table, dst, src) -> None:
+    """Room in dst for the keys of both (src's keys come in hash order: see reserve)."""
+    b = L.builder
+    keys = b.add(
+        b.load(field(b, header_of(b, dst), COUNT)), b.load(field(b, header_of(b, src), COUNT))
+    )
+    reserve(L, tt, dst, keys)
+
+
 def _merge_dictmergers(t: DictMerger):
+    """Dense tables merge slot by slot (dict_dense.py); otherwise as hash tables."""
     tt = table_of(t)
 
     def emit(L, ctx, dst, src) -> None:
         b = L.builder
+        if dict_dense.eligible(tt.key):
+            both = b.and_(dict_dense.is_dense(L, dst), dict_dense.is_dense(L, src))
+            with b.if_then(both):
+
+                def combine(target, slot, is_new) -> None:
+                    _combine_into(L, t, target, is_new, b.load(field(b, slot, VALUE)))
+
+                with b.if_then(dict_dense.merge_tables(L, tt, dst, src, combine)):
+                    b.ret_void()
+            dict_dense.to_hashed(L, tt, dst)
+            dict_dense.to_hashed(L, tt, src)
+        _reserve_for_both(L, tt, dst, src)
 
         def add(slot) -> None:
             key = b.load(field(b, slot, KEY))
@@ -360,6 +374,7 @@ def _merge_groupmergers(t: GroupMerger):
 
     def emit(L, ctx, dst, src) -> None:
         b = L.builder
+        _reserve_for_both(L, tt, dst, src)
         src_header = header_of(b, src)
         ids = L.alloc_array(I64, b.load(field(b, src_header, COUNT)))
 
@@ -405,6 +420,23 @@ def _emit_len(L, table) -> None:
     b.ret(i64(0))
 
 
+def _find(L, tt: Table, table: ir.Value, key: ir.Value) -> ir.Value:
+    """The slot of `key` in a dict, dense or hashed (dict_dense.py), or a null slot."""
+    if not dict_dense.eligible(tt.key):
+        return find(L, tt, table, key)
+
+    def emit(L, table, key) -> None:
+        b = L.builder
+        with b.if_then(b.icmp_unsigned("!=", table, null(VOIDPTR))):  # null: the empty dict
+            with b.if_then(dict_dense.is_dense(L, table)):
+                b.ret(dict_dense.find(L, tt, table, key))
+        b.ret(find(L, tt, table, key))
+
+    name = f"db.dict.find_any.{tt.tag}"
+    fn = function(L, name, tt.slot.as_pointer(), [VOIDPTR, tt.key_ll], emit)
+    return L.builder.call(fn, [table, key])
+
+
 def _value_or_zero(L, tt: Table, slot: ir.Value) -> tuple[ir.Value, ir.Value]:
     """(found, value): the slot's value, or the zero of V when the slot is null."""
     b = L.builder
@@ -416,21 +448,21 @@ def _value_or_zero(L, tt: Table, slot: ir.Value) -> tuple[ir.Value, ir.Value]:
 
 def dict_lookup(L, n: N.Op, args, types) -> ir.Value:
     tt = table_of(types[0])
-    found, value = _value_or_zero(L, tt, find(L, tt, args[0], args[1]))
+    found, value = _value_or_zero(L, tt, _find(L, tt, args[0], args[1]))
     L.fail_unless(found, "key not found in dictionary", n.loc)
     return value
 
 
 def dict_keyexists(L, n: N.Op, args, types) -> ir.Value:
     tt = table_of(types[0])
-    slot = find(L, tt, args[0], args[1])
+    slot = _find(L, tt, args[0], args[1])
     return to_bool(L.builder, L.builder.icmp_unsigned("!=", slot, null(slot.type)))
 
 
 def dict_optlookup(L, n: N.Op, args, types) -> ir.Value:
     b = L.builder
     tt = table_of(types[0])
-    found, value = _value_or_zero(L, tt, find(L, tt, args[0], args[1]))
+    found, value = _value_or_zero(L, tt, _find(L, tt, args[0], args[1]))
     out = b.insert_value(ir.Constant(lltype(n.ty), ir.Undefined), to_bool(b, found), 0)
     return b.insert_value(out, value, 1)
 
@@ -469,6 +501,10 @@ def _emit_tovec(tt: Table):
             b.store(b.add(k, i64(1)), filled)
 
         each_slot(L, tt, table, "gather")(gather)
+        if dict_dense.eligible(tt.key):  # a dense table's slots are in key order
+            with b.if_then(dict_dense.is_dense(L, table)):
+                out = b.insert_value(ir.Constant(ret, ir.Undefined), entries, 0)
+                b.ret(b.insert_value(out, count, 1))
         data = _merge_sort(L, tt, entries, spare, count)
         out = b.insert_value(ir.Constant(ret, ir.Undefined), data, 0)
         b.ret(b.insert_value(out, count, 1))

@@ -137,3 +137,19 @@ def test_default_thresholds_on_a_big_group_by():
         unique, inverse = np.unique(keys, return_inverse=True)
         np.testing.assert_array_equal(got["f0"], unique)
         np.testing.assert_array_equal(got["f1"], np.bincount(inverse, weights=values))
+
+
+PROBE = """|k: vec[{K}], v: vec[i64], p: vec[{K}]|
+  let d = result(for(zip(k, v), dictmerger[{K},i64,+], |b, i, x| merge(b, x)));
+  result(for(p, appender[{{bool, i64}}], |b, i, x|
+    merge(b, {{keyexists(d, x), optlookup(d, x).$1}})))"""
+
+
+@pytest.mark.parametrize("kind", ["i8", "u16", "i64", "u64"])
+def test_reads_of_dense_and_hashed_dicts(backend, kind):
+    """keyexists and optlookup of keys present, missing inside the range, below and above it,
+    on dicts that stay dense (small range) and that went hashed (a far key)."""
+    for keys in ([5, 9, 5, 7, 20, 9], [5, 9, 5, 7, 20, 9, 10**15]):
+        probes = [5, 6, 7, 8, 9, 19, 20, 21, 0, 4, -3, 10**15, 10**15 + 1]
+        values = np.arange(len(keys), dtype=np.int64) + 1
+        run_both(backend, PROBE.format(K=kind), _column(kind, keys), values, _column(kind, probes))
