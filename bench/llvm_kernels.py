@@ -6,6 +6,8 @@
    memory bandwidth measured in the same run by a NumPy copy (bar: >= 80%).
 2. Compile time of a typical map-reduce program: cold (new program, warm process), from the
    disk cache (new process), and from the in-memory cache (bar: < 50 ms cold, < 1 ms cached).
+3. Thread scaling of loops that fill appenders (a map and a filter over 2^25 f64), 1 thread
+   against all threads, with NumPy's map in the same run.
 """
 
 from __future__ import annotations
@@ -113,6 +115,25 @@ def compile_times() -> str:
     )
 
 
+MAP = "|v: vec[f64]| result(for(v, appender[f64](len(v)), |b, i, x| merge(b, x * 2.0 + 1.0)))"
+FILTER = "|v: vec[f64]| result(for(v, appender[f64](len(v)), |b, i, x| if(x > 0.5, merge(b, x), b)))"  # noqa: E501
+
+
+def appender_scaling(threads: int) -> str:
+    v = np.random.default_rng(1).random(1 << 25)
+    rows = [("NumPy v * 2.0 + 1.0", "", f"{best_of(lambda: v * 2.0 + 1.0) * 1e3:.1f}", "")]
+    for name, text in (("map (threads fill one buffer in place)", MAP), ("filter", FILTER)):
+        f = db.compile(text, backend="llvm")
+        times = {}
+        for count in (1, threads):
+            db.config(threads=count)
+            times[count] = best_of(lambda f=f: f(v))
+        rows.append((name, f"{times[1] * 1e3:.1f}", f"{times[threads] * 1e3:.1f}",
+                     f"{times[1] / times[threads]:.2f}"))
+    head = f"### Loops that fill appenders: n = 2^25 f64, 1 vs {threads} threads\n\n"
+    return head + table(rows, ("what", "1 thread (ms)", f"{threads} threads (ms)", "scaling"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--log2n", type=int, default=26)
@@ -122,6 +143,8 @@ def main() -> None:
     print(memory_bound(args.log2n, args.threads))
     print()
     print(compile_times())
+    print()
+    print(appender_scaling(args.threads))
 
 
 if __name__ == "__main__":
