@@ -125,7 +125,6 @@ def build_runtime_module() -> str:
     size = b.select(b.icmp_signed("<", nbytes, i64(1)), i64(1), nbytes)
     block = b.call(malloc, [size])
     b.call(track, [ctx, block])
-    _ask_for_huge_pages(module, b, block, size)
     b.ret(block)
 
     fail, b = _define(module, "db_fail")
@@ -163,23 +162,6 @@ def build_runtime_module() -> str:
     _build_parallel_for(module, malloc, free, adopt)
     _build_pack_strings(module)
     return str(module)
-
-
-_HUGE_PAGE = 1 << 21
-_MADV_HUGEPAGE = 14  # Linux
-
-
-def _ask_for_huge_pages(module, b: ir.IRBuilder, block, size) -> None:
-    """For a big block, ask Linux to back its 2 MB-aligned part with transparent huge pages
-    (as NumPy does for its arrays): one page fault per 2 MB instead of per 4 KB, which is
-    most of the cost of writing a fresh output once. A hint: where it is not granted (or not
-    Linux), nothing changes."""
-    madvise = declare(module, "madvise", I32, [VOIDPTR, I64, I32])
-    with b.if_then(b.icmp_signed(">=", size, i64(2 * _HUGE_PAGE)), likely=False):
-        address = b.ptrtoint(block, I64)
-        start = b.and_(b.add(address, i64(_HUGE_PAGE - 1)), i64(-_HUGE_PAGE))
-        length = b.and_(b.sub(b.add(address, size), start), i64(-4096))
-        b.call(madvise, [b.inttoptr(start, VOIDPTR), length, ir.Constant(I32, _MADV_HUGEPAGE)])
 
 
 def _build_pack_strings(module) -> None:
