@@ -35,11 +35,9 @@ from collections import Counter
 from daybreak.ir import nodes as N
 from daybreak.ir.substitute import NameSupply
 
-from .analysis import is_trivial, is_value, program_names
+from .analysis import is_trivial, is_value
 from .memo import Facts
-from .scopes import ScopeIndex, Site, overlaps, rebuild
-
-_MAX_WALKS = 16  # each walk shares every value not inside another shared one
+from .scopes import ScopeIndex, Site, overlaps, rebuild, walk_to_fixpoint
 
 
 def _candidate(e: N.Expr, facts: Facts) -> bool:
@@ -114,12 +112,4 @@ def _cse_once(body: N.Expr, names: NameSupply, facts: Facts) -> N.Expr:
 
 
 def run(program: N.Program) -> N.Program:
-    names = program_names(program)
-    facts = Facts()
-    body = program.body
-    for _ in range(_MAX_WALKS):
-        new = _cse_once(body, names, facts)
-        if new is body:
-            break
-        body = new
-    return program if body == program.body else N.Program(program.params, body)
+    return walk_to_fixpoint(program, _cse_once)

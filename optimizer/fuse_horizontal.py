@@ -34,11 +34,8 @@ from __future__ import annotations
 from daybreak.ir import nodes as N
 from daybreak.ir.substitute import NameSupply, substitute
 
-from .analysis import program_names
 from .memo import Facts
-from .scopes import ScopeIndex, Site, overlaps, rebuild
-
-_MAX_WALKS = 16  # each walk fuses every group not inside (or around) another fused one
+from .scopes import ScopeIndex, Site, overlaps, rebuild, walk_to_fixpoint
 
 
 def _loop_of(e: N.Expr) -> N.For | None:
@@ -136,12 +133,4 @@ def _fuse_once(body: N.Expr, names: NameSupply, facts: Facts) -> N.Expr:
 
 
 def run(program: N.Program) -> N.Program:
-    names = program_names(program)
-    facts = Facts()
-    body = program.body
-    for _ in range(_MAX_WALKS):
-        new = _fuse_once(body, names, facts)
-        if new is body:
-            break
-        body = new
-    return program if body == program.body else N.Program(program.params, body)
+    return walk_to_fixpoint(program, _fuse_once)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from daybreak.ir import nodes as N
 
-from .analysis import strict_children
+from .analysis import program_names, strict_children
 from .memo import Facts
 
 
@@ -268,3 +268,21 @@ def rebuild(body: N.Expr, replace_at: dict[int, tuple[int, N.Expr]],
 
     with N.deep_recursion():
         return go(body)
+
+
+MAX_WALKS = 16  # index-and-rewrite walks per run: each is linear in the program
+
+
+def walk_to_fixpoint(program: N.Program, walk: Callable) -> N.Program:
+    """Run `walk(body, names, facts)` (one index-and-rewrite walk, returning the body itself
+    when it changes nothing) until it changes nothing, at most MAX_WALKS times: each walk
+    rewrites what is not inside something else it rewrites, so nested sites take more."""
+    names = program_names(program)
+    facts = Facts()
+    body = program.body
+    for _ in range(MAX_WALKS):
+        new = walk(body, names, facts)
+        if new is body:
+            break
+        body = new
+    return program if body == program.body else N.Program(program.params, body)
