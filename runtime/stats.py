@@ -8,6 +8,7 @@ out, and every fallback with its reason.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -74,9 +75,16 @@ def record_run(seconds: float, args, result) -> None:
     )
 
 
+FALLBACK_LOG = logging.getLogger("daybreak.fallback")
+
+
 def record_fallback(reason: str) -> None:
+    """Count a fallback (the real library, or the interpreter, did the work) and log it on
+    the `daybreak.fallback` logger, at INFO, so that a user can see each one as it happens:
+    `logging.getLogger("daybreak.fallback").setLevel(logging.INFO)` with a handler."""
     with _lock:
         STATS.fallbacks[reason] += 1
+    FALLBACK_LOG.info("fallback: %s", reason)
 
 
 def stats(reset: bool = False) -> dict:

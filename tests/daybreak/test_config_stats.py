@@ -86,3 +86,14 @@ def test_stats_count_runs_time_and_bytes(settings, backend):
     assert s["runs"] == 2 and s["run_seconds"] > 0
     assert s["bytes_in"] == (800 + 8) + (400 + 8)
     assert s["bytes_out"] == (800 + 8) + (400 + 8)
+
+
+def test_fallbacks_are_logged(settings, caplog):
+    import logging
+
+    from daybreak.runtime.stats import record_fallback
+
+    with caplog.at_level(logging.INFO, logger="daybreak.fallback"):
+        record_fallback("numpy: function median")
+    assert [r.getMessage() for r in caplog.records] == ["fallback: numpy: function median"]
+    assert db.stats()["fallbacks"]["numpy: function median"] >= 1
