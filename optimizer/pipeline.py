@@ -2,11 +2,12 @@
 
 Every pass is a function `Program -> Program` on typed programs. The pipeline runs the passes
 in table order, round after round, until a round changes nothing (at most `MAX_ROUNDS`); then
-the `final` passes run once. After
-each pass that changed the program, the type checker runs again on it: that restores every
-node's type for the next pass and verifies the pass. A pass whose output does not type, or is
-no longer linear when its input was, is a bug: with `verify=True` (the tests) it raises
-`OptimizerError`; otherwise its output is dropped and the pipeline goes on without it.
+the `final` passes run once. After each pass that changed the program, the type checker runs
+again on it: that restores every node's type for the next pass and verifies the pass. A pass
+whose output does not type, or is no longer linear when its input was, is a bug: with
+`verify=True` (the tests) it raises `OptimizerError`; otherwise its output is dropped and the
+pipeline goes on without it. (Without verify, linearity is checked once at the end, and the
+passes run again checked one by one only when it was broken.)
 
 Passes are switched off by name (`db.config(passes_off={"fuse_horizontal"})` or
 `optimize(p, passes_off=...)`); each is timed, and the report says which fired.
@@ -135,16 +136,26 @@ def optimize(
     report.before = program
     report.skipped = tuple(p for p in PASS_NAMES if p in off)
     with N.deep_recursion():
-        current = typecheck(program)
-        linear = not check_linear(current)
-        for round_no in range(MAX_ROUNDS):
-            report.rounds = round_no + 1
-            changed = False
-            current, changed = _run_stage(current, False, off, linear, verify, report)
-            if not changed:
-                break
-        current, _ = _run_stage(current, True, off, linear, verify, report)
+        start = typecheck(program)
+        linear = not check_linear(start)
+        # Linearity is checked after every pass when verifying; otherwise once at the end
+        # (it costs about as much as type checking), and only if a pass broke it do the
+        # passes run again, checked one by one, so that the culprit's output is dropped.
+        current = _run_pipeline(start, off, linear and verify, verify, report)
+        if linear and not verify and check_linear(current):
+            report.passes.clear()
+            current = _run_pipeline(start, off, True, verify, report)
     report.after = current
+    return current
+
+
+def _run_pipeline(current, off, linear: bool, verify: bool, report: OptimizeReport):
+    for round_no in range(MAX_ROUNDS):
+        report.rounds = round_no + 1
+        current, changed = _run_stage(current, False, off, linear, verify, report)
+        if not changed:
+            break
+    current, _ = _run_stage(current, True, off, linear, verify, report)
     return current
 
 

@@ -10,6 +10,7 @@ import daybreak as db
 from daybreak.backends.interp import InterpBackend
 from daybreak.ir.nodes import For
 from daybreak.ir.parser import parse
+from daybreak.ir.typecheck import typecheck
 from daybreak.optimizer import PASS_NAMES, PASSES, OptimizeReport, data_passes, optimize
 from daybreak.optimizer.pipeline import OptimizerError, Pass, _run_pass
 
@@ -149,3 +150,22 @@ def test_llvm_runs_the_optimised_program():
     g = db.compile(MAP_FILTER_REDUCE, backend="llvm")
     for got, want in zip(g(v), _interp.compile(parse(MAP_FILTER_REDUCE))(v), strict=True):
         np.testing.assert_allclose(got, want)
+
+
+def test_a_pass_that_breaks_linearity_is_dropped(monkeypatch):
+    """Without verify, linearity is checked once at the end; when a pass broke it, the passes
+    run again checked one by one and the culprit's output is dropped."""
+    from daybreak.ir.linearity import check_linear
+    from daybreak.optimizer import pipeline
+
+    bad = parse("|v: vec[i64]| let b = merger[i64,+]; let c = merge(b, 1L); result(merge(b, 2L))")
+    assert check_linear(typecheck(bad))  # what the broken pass produces is not linear
+    breaker = Pass("breaker", lambda p: bad)
+    monkeypatch.setattr(pipeline, "PASSES", (*pipeline.PASSES, breaker))
+    source = parse("|v: vec[i64]| result(for(v, merger[i64,+], |b, i, x| merge(b, x)))")
+    report = OptimizeReport(source)
+    out = optimize(source, verify=False, report=report)
+    assert not check_linear(out)
+    assert report.passes["breaker"].rejected >= 1 and report.passes["breaker"].fired == 0
+    with pytest.raises(OptimizerError, match="not linear"):
+        optimize(source, verify=True)
