@@ -46,7 +46,11 @@ SPILL_BYTES = 1 << 20  # a table bigger than this spills
 
 PARTITION = ir.LiteralStructType([VOIDPTR, VOIDPTR, I64])
 HEAD, TAIL, USED = range(3)
-_EMPTY_PARTITION = ir.Constant(PARTITION, [None, None, CHUNK])  # the first append adds a chunk
+
+
+def _empty_partition() -> ir.Constant:
+    """No chunk yet, and `used` at CHUNK: the first append adds a chunk."""
+    return ir.Constant(PARTITION, [None, None, CHUNK])
 
 
 def _chunk(tt: Table) -> ir.LiteralStructType:
@@ -80,7 +84,7 @@ def _emit_start(L, ctx, table) -> None:
     nbytes = b.mul(sizeof(b, PARTITION), i64(PARTITIONS))
     parts = b.bitcast(L.alloc(nbytes), PARTITION.as_pointer())
     with for_range(b, i64(PARTITIONS), "part") as p:
-        b.store(_EMPTY_PARTITION, b.gep(parts, [p]))
+        b.store(_empty_partition(), b.gep(parts, [p]))
     b.store(b.bitcast(parts, VOIDPTR), field(b, header_of(b, table), SPILL))
     b.ret_void()
 
@@ -187,7 +191,7 @@ def partition_hash(b: ir.IRBuilder, h: ir.Value) -> ir.Value:
 
 
 def empty(L, part: ir.Value) -> None:
-    L.builder.store(_EMPTY_PARTITION, part)
+    L.builder.store(_empty_partition(), part)
 
 
 __all__ = [

@@ -34,11 +34,6 @@ def backend(request, monkeypatch):
     monkeypatch.setattr(dict_dense, "DENSE_FILL", 2)
     monkeypatch.setattr(dict_spill, "SPILL_BYTES", 1024)
     monkeypatch.setattr(dict_spill, "CHUNK", 3)
-    monkeypatch.setattr(
-        dict_spill,
-        "_EMPTY_PARTITION",
-        dict_spill.ir.Constant(dict_spill.PARTITION, [None, None, 3]),
-    )
     threads = 1 if request.param == "one thread" else 3
     before = db.config(threads=threads, grain=1)
     yield LLVMBackend()
