@@ -45,6 +45,45 @@ def _free(expr: Expr, bound: frozenset[str], out: set[str]) -> None:
                 _free(child, bound, out)
 
 
+def alpha_canonical(expr: Expr) -> tuple[Expr, tuple[str, ...]]:
+    """`expr` with every binder renamed `$b0`, `$b1`, ... and every free name `$f0`, `$f1`, ...
+    in the order the names first occur, and the free names in that order. Two expressions that
+    differ only in their names (alpha-equivalent, up to a renaming of free names) have equal
+    canonical forms, so code generated for one serves the other.
+
+    >>> from daybreak.ir.parser import parse_expr
+    >>> a, free_a = alpha_canonical(parse_expr("let t = x + y; t * x"))
+    >>> b, free_b = alpha_canonical(parse_expr("let u = p + q; u * p"))
+    >>> a == b, free_a, free_b
+    (True, ('x', 'y'), ('p', 'q'))
+    """
+    free: dict[str, str] = {}
+    bound = iter(range(1 << 62))
+
+    def binder() -> str:
+        return f"$b{next(bound)}"
+
+    def go(e: Expr, env: Mapping[str, str]) -> Expr:
+        match e:
+            case Ident(name=name):
+                new = env.get(name) or free.setdefault(name, f"$f{len(free)}")
+                return replace(e, name=new)
+            case Let(name=name, value=value, body=body):
+                value = go(value, env)
+                new = binder()
+                return replace(e, name=new, value=value, body=go(body, {**env, name: new}))
+            case Lambda(params=params, body=body):
+                news = [binder() for _ in params]
+                renamed = tuple(replace(p, name=n) for p, n in zip(params, news, strict=True))
+                inner = {**env, **{p.name: n for p, n in zip(params, news, strict=True)}}
+                return replace(e, params=renamed, body=go(body, inner))
+            case _:
+                return map_children(e, lambda child: go(child, env))
+
+    canonical = go(expr, {})
+    return canonical, tuple(free)
+
+
 def names_in(expr: Expr) -> set[str]:
     """Every name that occurs in `expr`, bound or free (what a fresh name must avoid)."""
     out: set[str] = set()

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from llvmlite import ir
 
 from ...ir import nodes as N
-from ...ir.substitute import free_vars
+from ...ir.substitute import alpha_canonical
 from ...ir.types import Appender, DictMerger, GroupMerger, Merger, Struct, Type, VecMerger
 from . import builders
 from .cgutils import alloca_entry, for_range, i64, sizeof
@@ -133,15 +133,33 @@ def _splittable(t: Type) -> bool:
 def _lower_parallel(L, n: N.For, env, builder, sources, count) -> bool:
     """Outline the loop into body/fresh/merge functions and hand it to db_parallel_for."""
     bt = n.builder.ty
-    names = sorted(free_vars(n.func))
+    canonical, names = alpha_canonical(n.func)
     if not _splittable(bt) or any(not isinstance(env.get(x), ir.Value) for x in names):
         return False
     captured = [env[x] for x in names]
     source_values = [v for s in sources for v in s.values]
     env_ty = ir.LiteralStructType([v.type for v in captured + source_values])
-    body = _outline(L, n, names, sources, env_ty, builder.type)
-    windows = _windows(n)
-    fresh, merge = _fresh_and_merge(L, bt, builder.type, body.name, windows)
+    # Loops that differ only in names (the same step of a frontend's loop, repeated) share
+    # their outlined functions: the code depends on the body up to renaming, the kinds of
+    # its iterators and the types of what it captures. Source locations are part of the key
+    # where there are any, so that runtime errors keep pointing at their own loop.
+    key = (
+        canonical,
+        tuple(s.kind for s in sources),
+        str(env_ty),
+        str(builder.type),
+        bt,
+        _locations(n.func),
+    )
+    if key not in L.outlined:
+        body = _outline(L, n, names, sources, env_ty, builder.type)
+        windows = _windows(n)
+        L.outlined[key] = (
+            body,
+            *_fresh_and_merge(L, bt, builder.type, body.name, windows),
+            windows,
+        )
+    body, fresh, merge, windows = L.outlined[key]
     # Room for the whole loop in each windowed appender, before threads write into it.
     builders.reserve_appenders(L, bt, builder, {p: (1, []) for p in windows}, count)
 
@@ -167,6 +185,11 @@ def _lower_parallel(L, n: N.For, env, builder, sources, count) -> bool:
         ],
     )
     return True
+
+
+def _locations(e: N.Expr) -> tuple | None:
+    locs = tuple(x.loc for x in e.walk())
+    return locs if any(loc is not None for loc in locs) else None
 
 
 def _outline(L, n: N.For, names, sources, env_ty, builder_ty) -> ir.Function:

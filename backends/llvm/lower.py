@@ -59,6 +59,7 @@ class Lowerer:
         self.unchecked_merges: frozenset[int] = frozenset()  # appender merges with room reserved
         self.frees_after: dict[int, list[ir.Value]] = {}  # id(let) -> blocks to free after it
         self._names: dict[str, int] = {}
+        self.outlined: dict[tuple, tuple] = {}  # top-level loops' functions (loops.py)
 
     def fresh_name(self, prefix: str) -> str:
         """A symbol name unique in this module and the same on every compile of the program

@@ -82,3 +82,42 @@ def test_a_big_map_is_the_same_on_any_thread_count():
             db.config(**before)
     for r in results:
         np.testing.assert_array_equal(r, v * 2.0 + 1.0)
+
+
+def _without_locations(e):
+    from dataclasses import replace
+
+    from daybreak.ir.nodes import map_children
+
+    e = map_children(e, _without_locations)
+    return replace(e, loc=None) if e.loc is not None else e
+
+
+TWO_LOOPS = """|a: vec[f64], c: vec[f64]|
+  let s = result(for(a, appender[f64], |b, i, x| merge(b, x * 2.0 + f64(i))));
+  let t = result(for(c, appender[f64], |q, j, y| merge(q, y * 2.0 + f64(j))));
+  {s, t}"""
+
+
+def test_loops_that_differ_only_in_names_share_their_code():
+    """Built by a frontend (no source locations), the two loops are one function; parsed from
+    text, each keeps its own (its runtime errors point at its own line)."""
+    from daybreak.ir.nodes import Program
+
+    parsed = parse(TWO_LOOPS)
+    built = Program(parsed.params, _without_locations(parsed.body))
+    a, c = np.arange(50_000.0), np.arange(70_000.0) * -3.0
+    before = db.config(threads=2, grain=1)
+    try:
+        for program, loops in ((built, 1), (parsed, 2)):
+            compiled = LLVMBackend().compile(program)
+            defined = [ln for ln in compiled.llvm_ir.splitlines() if ln.startswith("define")]
+            assert (
+                sum('@"loop' in ln and "fresh" not in ln and "merge" not in ln for ln in defined)
+                == loops
+            )
+            s, t = compiled(a, c)
+            np.testing.assert_array_equal(s, a * 2.0 + np.arange(len(a)))
+            np.testing.assert_array_equal(t, c * 2.0 + np.arange(len(c)))
+    finally:
+        db.config(**before)
