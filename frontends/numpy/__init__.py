@@ -1,11 +1,10 @@
 """daybreak's NumPy frontend: lazy arrays whose chains of calls compile into fused loops.
 
 Users import it as `daybreak.numpy` (the public face, `daybreak/numpy.py`); this package holds
-the pieces: `array` (the lazy ndarray), `expr` (element expressions), `loops` (their IR),
-`broadcast`, `ufuncs` (the ufunc table), `scalar_ops` (NumPy's element semantics in IR),
-`reductions`, `creation`, `functions`, `methods` (operators and NumPy protocols), `fallback`;
-`remap` (re-indexing expressions) under `indexing`, `assignment`, `shapes`, `joining`;
-`linalg` (products).
+the pieces: `array` (the lazy ndarray), `ufuncs` (the ufunc table), `reductions`, `creation`,
+`functions`, `methods` (operators and NumPy protocols), `fallback`, `indexing`, `assignment`,
+`shapes`, `joining`, `linalg` (products). Element expressions, their loops and re-indexing
+live one level down, in `frontends/elements/`, shared with the other frontends.
 """
 
 from . import methods as _methods  # noqa: F401 - attaches operators and methods to ndarray

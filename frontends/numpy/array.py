@@ -31,9 +31,9 @@ from daybreak.ir.types import Vec
 from daybreak.runtime.config import SETTINGS
 
 from ..lazy import LazyValue, Param, materialize
-from .dtypes import ir_scalar, is_supported
-from .expr import Elem, Leaf, Outer
-from .loops import contiguous_strides, is_contiguous, realize
+from ..elements.dtypes import ir_scalar, is_supported
+from ..elements.expr import Elem, Leaf, Outer
+from ..elements.loops import contiguous_strides, is_contiguous, realize
 
 
 class _NdarrayMeta(type):

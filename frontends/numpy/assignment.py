@@ -31,12 +31,12 @@ from daybreak.runtime.config import SETTINGS
 
 from ..lazy import Param
 from .array import as_operand, concrete_expr, is_lazy, ndarray
-from .broadcast import broadcast_to
-from .dtypes import ir_scalar, is_python_scalar
-from .expr import Both, Elem, Outer, Select, count_applies
+from ..elements.broadcast import broadcast_to
+from ..elements.dtypes import ir_scalar, is_python_scalar
+from ..elements.expr import Both, Elem, Outer, Select, count_applies
 from .fallback import to_numpy
 from .indexing import key_items, spread
-from .remap import (
+from ..elements.remap import (
     INDEX,
     Affine,
     Computed,

@@ -26,9 +26,9 @@ from daybreak.runtime.config import SETTINGS
 
 from ..lazy import Param
 from .array import from_numpy_result, is_lazy, ndarray, wrap
-from .dtypes import ir_scalar, is_supported
-from .expr import Apply, Leaf, Outer
-from .loops import contiguous_strides
+from ..elements.dtypes import ir_scalar, is_supported
+from ..elements.expr import Apply, Leaf, Outer
+from ..elements.loops import contiguous_strides
 from .ufuncs import cast_expr
 
 

@@ -15,9 +15,9 @@ from daybreak.ir import builder as B
 
 from . import creation, joining, linalg, reductions, shapes
 from .array import as_operand
-from .broadcast import broadcast_to, out_shape
-from .dtypes import ir_scalar, is_python_scalar
-from .expr import Apply
+from ..elements.broadcast import broadcast_to, out_shape
+from ..elements.dtypes import ir_scalar, is_python_scalar
+from ..elements.expr import Apply
 from .fallback import run_numpy
 from .methods import call_ufunc, reduce_or_fallback
 from .ufuncs import _operand_expr, cast_expr

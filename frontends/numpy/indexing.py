@@ -29,7 +29,7 @@ from daybreak.runtime.config import SETTINGS
 
 from .array import concrete_expr, from_numpy_result, ndarray
 from .fallback import to_numpy
-from .remap import INDEX, Affine, Computed, computed_once, identity, reindex
+from ..elements.remap import INDEX, Affine, Computed, computed_once, identity, reindex
 from .shapes import reshape_expr, stand_in
 
 

@@ -21,10 +21,10 @@ from __future__ import annotations
 import numpy as np
 
 from .array import as_operand, from_numpy_result, ndarray
-from .dtypes import is_python_scalar
-from .expr import Apply, Outer
+from ..elements.dtypes import is_python_scalar
+from ..elements.expr import Apply, Outer
 from .fallback import run_numpy, to_numpy
-from .loops import ElementwiseLoop
+from ..elements.loops import ElementwiseLoop
 from .shapes import lazy, ravel, stand_in
 from .ufuncs import cast_expr
 

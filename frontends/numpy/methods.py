@@ -12,7 +12,7 @@ import numpy as np
 
 from . import reductions
 from .array import as_operand, is_lazy, ndarray, wrap
-from .dtypes import is_supported
+from ..elements.dtypes import is_supported
 from .fallback import check_allowed, run_numpy, to_numpy
 from .ufuncs import NotCompiled, apply_ufunc, cast_expr
 

@@ -22,10 +22,10 @@ from daybreak.ir import builder as B
 from daybreak.runtime.config import SETTINGS
 
 from .array import as_operand, ndarray
-from .dtypes import is_supported
-from .expr import Apply, Leaf, Outer
-from .loops import AxisReduce, ElementwiseLoop, contiguous_strides
-from .scalar_ops import truthy
+from ..elements.dtypes import is_supported
+from ..elements.expr import Apply, Leaf, Outer
+from ..elements.loops import AxisReduce, ElementwiseLoop, contiguous_strides
+from ..elements.scalar_ops import truthy
 from .ufuncs import apply_ufunc, cast_expr
 
 try:  # NumPy 2
@@ -108,7 +108,7 @@ def _plain(name):
 
 def _truth(op: str):
     def run(x, axes, res_dtype, keepdims, ddof):
-        from .dtypes import ir_scalar
+        from ..elements.dtypes import ir_scalar
 
         t = ir_scalar(x.dtype)
         expr = Apply(lambda c, a: truthy(t, a), (x._expr,), np.dtype(bool))

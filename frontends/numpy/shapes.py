@@ -21,9 +21,9 @@ import operator
 import numpy as np
 
 from .array import as_operand, ndarray
-from .expr import Elem, Leaf, map_leaves
-from .loops import contiguous_strides
-from .remap import (
+from ..elements.expr import Elem, Leaf, map_leaves
+from ..elements.loops import contiguous_strides
+from ..elements.remap import (
     Affine,
     Computed,
     computed_once,
@@ -33,7 +33,7 @@ from .remap import (
     position,
     wrapped,
 )
-from .remap import reindex as _reindex
+from ..elements.remap import reindex as _reindex
 
 try:  # NumPy 2
     from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
@@ -294,7 +294,7 @@ def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
 
 def broadcast_to(a, shape, subok=False):
     """`numpy.broadcast_to`: a read of `a` with stride 0 on the broadcast axes."""
-    from .broadcast import broadcast_to as broadcast_expr
+    from ..elements.broadcast import broadcast_to as broadcast_expr
 
     x = lazy(a)
     shape = (operator.index(shape),) if isinstance(shape, int | np.integer) else tuple(shape)

@@ -22,11 +22,11 @@ from daybreak.ir.types import BOOL, Scalar
 from daybreak.runtime.config import SETTINGS
 
 from ..lazy import Param
-from . import scalar_ops as S
+from ..elements import scalar_ops as S
 from .array import as_operand, is_lazy, ndarray, wrap
-from .broadcast import broadcast_to, out_shape
-from .dtypes import ir_scalar, is_python_scalar, loop_dtypes, python_scalar_value
-from .expr import Apply, Outer
+from ..elements.broadcast import broadcast_to, out_shape
+from ..elements.dtypes import ir_scalar, is_python_scalar, loop_dtypes, python_scalar_value
+from ..elements.expr import Apply, Outer
 
 
 def _any(fn):

@@ -229,7 +229,7 @@ def test_writes_through_views_reach_their_base():
 
 
 def test_in_place_slice_operator_assigns_once():
-    from daybreak.frontends.numpy.expr import count_applies
+    from daybreak.frontends.elements.expr import count_applies
 
     a = dnp.asarray(np.arange(10.0))
     a[1:] += 1

@@ -1,4 +1,4 @@
-"""Loops over rows (`frontends/numpy/rows.py`): stencils, rolls and slices with offsets become
+"""Loops over rows (`frontends/elements/rows.py`): stencils, rolls and slices with offsets become
 a nest (rows outside, the last axis inside) whose inputs are contiguous `iter` slices, with no
 `/` or `%` per element; values are NumPy's, bit for bit, on random shapes."""
 
