@@ -23,6 +23,10 @@ class Settings:
     # Frontends run the real library directly (no compile) when a result has fewer elements
     # than this and its inputs are already computed: compiling would cost more than it saves.
     eager_below: int = 4096
+    # A program the compile cache has not seen yet runs eagerly in the real library (tier 0)
+    # while it compiles on a background thread; later runs of the same structure use native
+    # code. False: compile first and run native code every time (tests of the compiled path).
+    compile_in_background: bool = True
 
 
 SETTINGS = Settings()
@@ -30,8 +34,7 @@ SETTINGS = Settings()
 
 def config(**changes) -> dict:
     """Change settings (`threads=`, `grain=`, `backend=`, `strict=`, `passes_off=`,
-    `eager_below=`); returns
-    the settings as they were before.
+    `eager_below=`, `compile_in_background=`); returns the settings as they were before.
     With no arguments, returns the current settings."""
     before = asdict(SETTINGS)
     known = {f.name for f in fields(Settings)}

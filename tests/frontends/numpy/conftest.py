@@ -12,7 +12,7 @@ import daybreak as db
 @pytest.fixture(autouse=True)
 def compiled_always():
     """Force compilation (tests would otherwise take NumPy's eager path on small arrays)."""
-    before = db.config(eager_below=0, strict=False)
+    before = db.config(eager_below=0, strict=False, compile_in_background=False)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         yield
