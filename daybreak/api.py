@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from . import ir
 from .backends import get_backend
-from .frontends import lazy
+from .frontends import scheduler
 from .ir.errors import LoweringError, UnsupportedError
 from .ir.nodes import Program, deep_recursion
 from .runtime.config import SETTINGS
@@ -111,9 +111,9 @@ def evaluate(*values):
     >>> db.evaluate(x.sum(), x.min())
     (np.float64(49995000.0), np.float64(0.0))
     """
-    return lazy.evaluate(*values)
+    return scheduler.evaluate(*values)
 
 
 # Frontends compile through this module's `compile` (optimizer + backend of db.config()),
 # without importing the public package themselves.
-lazy.use_compiler(compile)
+scheduler.use_compiler(compile)

@@ -20,6 +20,7 @@ data builds an equal program and hits the compile cache.
 ...     def emit(self, ctx, args):
 ...         return ctx.map(args[0], lambda x: x * 2.0, F64)
 >>> d = Doubled([Param(np.array([1.0, 2.0]), Vec(F64))])
+>>> import daybreak
 >>> materialize([d])[0]
 array([2., 4.])
 """
@@ -40,11 +41,16 @@ class Node:
     """One lazy computation. `inputs` are the nodes it reads; `emit` builds its IR from the
     IR of those inputs. Once materialised, `cached` holds the value and the node is a leaf."""
 
-    __slots__ = ("inputs", "cached", "__weakref__")
+    __slots__ = ("inputs", "cached", "weight", "_signature", "__weakref__")
 
     def __init__(self, inputs: Sequence[Node] = ()):
         self.inputs = tuple(inputs)
         self.cached = _UNSET
+        # How many pending nodes this one stands on (an upper bound: shared inputs count once
+        # per path). The scheduler materialises a node whose weight passes its budget, so no
+        # graph, program or walk grows without bound (a time loop of 10^4 steps).
+        self.weight = min(1 + sum(i.weight for i in self.inputs if not i.is_leaf), 1 << 30)
+        self._signature = _UNSET
 
     def ir_type(self) -> Type:  # pragma: no cover - every node kind overrides
         raise NotImplementedError
@@ -65,6 +71,46 @@ class Node:
         `type(node).emit_fused` (None: never fused). Fusing here, where the nodes still share
         their sub-expressions, computes those once, whatever the optimizer later finds."""
         return None
+
+    def signature(self):
+        """What decides the IR `emit` builds from its inputs' IR, as a hashable value (None:
+        not known, so programs containing this node are rebuilt on every materialisation).
+        Two nodes with equal signatures over equal inputs emit equal IR: the scheduler finds
+        a compiled program by the signatures of its graph, without building its text."""
+        if self._signature is _UNSET:
+            self._signature = intern(self.compute_signature())
+        return self._signature
+
+    def compute_signature(self):
+        return None
+
+    def evaluate_eagerly(self, inputs: list):
+        """This node's value computed by the real library from its inputs' values (tier 0),
+        or raise `NotEager` when this node cannot do that."""
+        raise NotEager(type(self).__name__)
+
+    def eager_work(self) -> tuple[int, int]:
+        """(library calls, elements they touch) of `evaluate_eagerly`: the cost model's input."""
+        return (1, 1)
+
+
+class NotEager(Exception):
+    """A node the real library cannot compute directly: the scheduler compiles it first."""
+
+
+_INTERNED: dict = {}
+
+
+def intern(signature):
+    """One shared object per distinct signature: keys made of them compare by identity."""
+    if signature is None:
+        return None
+    found = _INTERNED.get(signature)
+    if found is None:
+        if len(_INTERNED) > 200_000:  # a bound, not a cache policy: drop and start over
+            _INTERNED.clear()
+        found = _INTERNED[signature] = signature
+    return found
 
 
 class Param(Node):
@@ -88,6 +134,9 @@ class Param(Node):
     def param_key(self):
         return self.key if self.key is not None else ("node", id(self))
 
+    def evaluate_eagerly(self, inputs: list):
+        return self.cached
+
 
 class Namer:
     """One program under construction: deterministic binder names, its parameters (leaves
@@ -97,15 +146,19 @@ class Namer:
         self._counters: dict[str, itertools.count] = {}
         self.params: list[N.Param] = []
         self.args: list = []
+        # Where each argument comes from: ("leaf", k) is the k-th leaf of the graph,
+        # ("const", v) a value fixed by the program's structure (a size or stride).
+        self.origins: list[tuple] = []
         self._by_key: dict = {}
 
-    def param(self, key, value, ty: Type) -> B.E:
+    def param(self, key, value, ty: Type, origin: tuple | None = None) -> B.E:
         """The parameter for `key`, declared (with `value` as its argument) on first use."""
         found = self._by_key.get(key)
         if found is None:
             name = f"p{len(self.params)}"
             self.params.append(N.Param(name, ty))
             self.args.append(value)
+            self.origins.append(origin if origin is not None else ("const", value))
             found = self._by_key[key] = B.ident(name)
         return found
 
@@ -143,7 +196,7 @@ class Namer:
         return B.E(N.Iterate(B.lift(initial).node, self.lam(fn, ("s",))))
 
 
-def _topological(roots: Sequence[Node]) -> list[Node]:
+def topological(roots: Sequence[Node]) -> list[Node]:
     """Every node the roots need, inputs before users (iterative: chains can be long)."""
     order: list[Node] = []
     seen: set[int] = set()
@@ -186,16 +239,21 @@ def _batches(order: list[Node]) -> list[list[Node]]:
     return batches
 
 
-def build_program(roots: Sequence[Node]) -> tuple[N.Program, list]:
-    """The one program computing every root (a struct when there are several) and the
-    argument values to call it with."""
+def build_program(roots: Sequence[Node], order: list[Node] | None = None
+                  ) -> tuple[N.Program, list, list[tuple]]:
+    """The one program computing every root (a struct when there are several), the argument
+    values to call it with, and where each argument comes from (`Namer.origins`, with leaves
+    numbered in the order of `order`, the roots' `topological` order)."""
     ctx = Namer()
     env: dict[int, B.E] = {}
     bindings: list[tuple[str, B.E]] = []
-    order = _topological(roots)
+    order = topological(roots) if order is None else order
+    leaf_number = 0
     for node in order:
         if node.is_leaf:
-            env[id(node)] = ctx.param(node.param_key(), node.cached, node.ir_type())
+            env[id(node)] = ctx.param(node.param_key(), node.cached, node.ir_type(),
+                                      ("leaf", leaf_number))
+            leaf_number += 1
     for batch in _batches(order):
         args = [[env[id(i)] for i in node.inputs] for node in batch]
         if len(batch) == 1:
@@ -211,32 +269,14 @@ def build_program(roots: Sequence[Node]) -> tuple[N.Program, list]:
     body_node = B.lift(body).node
     for name, value in reversed(bindings):
         body_node = N.Let(name, value.node, body_node)
-    return N.Program(tuple(ctx.params), body_node), ctx.args
-
-
-_compiler: Callable | None = None
-
-
-def use_compiler(compile_fn: Callable) -> None:
-    """Set the function that compiles programs (daybreak.api registers `db.compile`, so that
-    frontends use the public path without importing the public package)."""
-    global _compiler
-    _compiler = compile_fn
+    return N.Program(tuple(ctx.params), body_node), ctx.args, ctx.origins
 
 
 def materialize(roots: Sequence[Node]) -> list:
-    """The values of `roots`, computed by one compiled program (cached on each node)."""
-    pending = [r for r in dict.fromkeys(roots, None) if not r.is_leaf]
-    if pending:
-        program, args = build_program(pending)
-        if _compiler is None:  # pragma: no cover - daybreak/__init__ always registers one
-            raise RuntimeError("no compiler registered (import daybreak first)")
-        out = _compiler(program)(*args)
-        values = [out] if len(pending) == 1 else list(out)
-        for node, value in zip(pending, values, strict=True):
-            node.cached = value
-            node.inputs = ()  # the inputs' buffers can be freed now
-    return [r.cached for r in roots]
+    """The values of `roots` (see `scheduler.materialize`)."""
+    from .scheduler import materialize as run
+
+    return run(roots)
 
 
 class LazyValue:
@@ -258,6 +298,12 @@ class LazyValue:
             return build_program([_Identity(node)])[0]
         return build_program([node])[0]
 
+    def __daybreak_schedule__(self) -> str:
+        """What the scheduler would decide for materialising this value (`db.explain`)."""
+        from .scheduler import explain_schedule
+
+        return explain_schedule([self._lazy_node()])
+
 
 class _Identity(Node):
     """A root that is already a value: the program just returns its parameter."""
@@ -275,16 +321,7 @@ class _Identity(Node):
 
 
 def evaluate(*values):
-    """Materialise several lazy values in one program that shares their work; other values
-    pass through. Returns one value for one argument, else a tuple.
+    """Materialise several lazy values in one program (see `scheduler.evaluate`)."""
+    from .scheduler import evaluate as run
 
-    >>> import daybreak as db, daybreak.numpy as dnp
-    >>> x = dnp.arange(10_000.0)
-    >>> db.evaluate(x.sum(), x.max())
-    (np.float64(49995000.0), np.float64(9999.0))
-    """
-    lazies = [v for v in values if isinstance(v, LazyValue)]
-    raws = dict(zip(map(id, lazies), materialize([v._lazy_node() for v in lazies]),
-                    strict=True))
-    out = tuple(v._lazy_finish(raws[id(v)]) if isinstance(v, LazyValue) else v for v in values)
-    return out[0] if len(out) == 1 else out
+    return run(*values)

@@ -25,6 +25,8 @@ class Stats:
     cache_misses: int = 0
     cache_rebuilt: int = 0  # corrupt or stale disk entries detected and rebuilt
     runs: int = 0
+    scheduler_hits: int = 0  # compiled programs found by their graph's structure (no rebuild)
+    library_runs: int = 0  # graphs the scheduler ran in the real library (tier 0)
     run_seconds: float = 0.0
     bytes_in: int = 0
     bytes_out: int = 0

@@ -31,11 +31,12 @@ from ..lazy import Namer, Node
 class Elem:
     """Base of element expressions; `dtype` is the NumPy dtype of the element."""
 
-    __slots__ = ("dtype", "realized", "__weakref__")
+    __slots__ = ("dtype", "realized", "weight", "__weakref__")
 
     def __init__(self, dtype: np.dtype):
         self.dtype = np.dtype(dtype)
         self.realized = None  # the loop node computing this expression, once asked for
+        self.weight = 1  # elements below this one, counted once per path (an upper bound)
 
     @property
     def args(self) -> tuple[Elem, ...]:
@@ -80,12 +81,16 @@ class Outer(Elem):
 class Apply(Elem):
     """`fn(ctx, *args)` builds the IR of this element from its arguments' IR."""
 
-    __slots__ = ("fn", "_args")
+    __slots__ = ("fn", "_args", "eager")
 
-    def __init__(self, fn: Callable[..., B.E], args: tuple[Elem, ...], dtype):
+    def __init__(self, fn: Callable[..., B.E], args: tuple[Elem, ...], dtype, eager=None):
         super().__init__(dtype)
         self.fn = fn
         self._args = tuple(args)
+        self.weight = min(1 + sum(a.weight for a in self._args), 1 << 30)
+        # The same element computed by NumPy on whole arrays (`eager(*arg_values)`), for
+        # tier 0 (`elements/eager.py`); None: only the compiled path can compute it.
+        self.eager = eager
 
     @property
     def args(self) -> tuple[Elem, ...]:
@@ -93,7 +98,21 @@ class Apply(Elem):
 
     def rebuilt(self, args: tuple[Elem, ...]) -> Elem:
         """This node over new arguments (subclasses keep what they know about themselves)."""
-        return Apply(self.fn, args, self.dtype)
+        return Apply(self.fn, args, self.dtype, self.eager)
+
+    def has_eager(self) -> bool:
+        return self.eager is not None
+
+    def evaluate_eagerly(self, values: list):
+        """This element over whole arrays, by NumPy (`values`: its arguments' arrays)."""
+        if self.eager is None:
+            from ..lazy import NotEager
+
+            raise NotEager("an element without a NumPy form")
+        out = self.eager(*values)
+        if getattr(out, "dtype", self.dtype) != self.dtype:
+            out = np.asarray(out).astype(self.dtype) if np.ndim(out) else self.dtype.type(out)
+        return out
 
 
 class Constant(Apply):
@@ -108,6 +127,12 @@ class Constant(Apply):
 
     def rebuilt(self, args):
         return self
+
+    def has_eager(self) -> bool:
+        return True
+
+    def evaluate_eagerly(self, values):
+        return self.dtype.type(self.value)
 
 
 def _constant_ir(value, dtype: np.dtype):
@@ -130,6 +155,12 @@ class Select(Apply):
             return inside if cond.value else outside
         return Select(cond, inside, outside, self.dtype)
 
+    def has_eager(self) -> bool:
+        return True
+
+    def evaluate_eagerly(self, values):
+        return np.where(*values).astype(self.dtype, copy=False)
+
 
 class Both(Apply):
     """`a & b` of two boolean tests; a known test leaves the other (or a known False)."""
@@ -147,6 +178,12 @@ class Both(Apply):
         if len(rest) < 2:
             return rest[0] if rest else Constant(True, np.dtype(bool))
         return Both(*rest)
+
+    def has_eager(self) -> bool:
+        return True
+
+    def evaluate_eagerly(self, values):
+        return np.logical_and(*values)
 
 
 def postorder(root: Elem) -> list[Elem]:
@@ -170,6 +207,21 @@ def leaves_of(root: Elem) -> list[Leaf]:
         if isinstance(e, Leaf):
             found.setdefault(e.key(), e)
     return list(found.values())
+
+
+def leaves_and_outers(root: Elem) -> tuple[list[Leaf], list[Outer], int]:
+    """`leaves_of`, `outers_of` and `count_applies` in one walk."""
+    leaves: dict = {}
+    outers: dict = {}
+    applies = 0
+    for e in postorder(root):
+        if isinstance(e, Leaf):
+            leaves.setdefault(e.key(), e)
+        elif isinstance(e, Outer):
+            outers.setdefault(id(e.node), e)
+        else:
+            applies += 1
+    return list(leaves.values()), list(outers.values()), applies
 
 
 def outers_of(root: Elem) -> list[Outer]:

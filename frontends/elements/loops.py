@@ -16,12 +16,27 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from daybreak.ir import builder as B
 from daybreak.ir.types import I64, Type, Vec
 
-from ..lazy import Namer, Node
+from ..lazy import Namer, Node, NotEager
+from ..scheduler import check_budget
+from . import eager
 from .dtypes import ir_scalar
-from .expr import Apply, Elem, Leaf, Outer, emit, emit_many, leaves_of, outers_of, rewrite
+from .eager import can_evaluate
+from .expr import (
+    Apply,
+    Elem,
+    Leaf,
+    Outer,
+    emit,
+    emit_many,
+    leaves_and_outers,
+    rewrite,
+)
+from .signature import Unkeyable, expr_signature
 
 
 def contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -101,18 +116,34 @@ class _ExprNode(Node):
     """A node computing something from one element expression: its inputs are the vectors
     the expression's leaves read and the scalars its outers use."""
 
-    __slots__ = ("expr", "shape", "leaves", "outers", "op")
+    __slots__ = ("expr", "shape", "leaves", "outers", "applies", "op")
 
     def __init__(self, expr: Elem, shape: tuple[int, ...], op: str | None = None):
         self.expr, self.shape, self.op = expr, tuple(shape), op
-        self.leaves = leaves_of(expr)
-        self.outers = outers_of(expr)
+        self.leaves, self.outers, self.applies = leaves_and_outers(expr)
         nodes = {id(x.node): x.node for x in self.leaves if x.node is not None}
         nodes.update((id(o.node), o.node) for o in self.outers)
         super().__init__(list(nodes.values()))
 
     def _inputs(self, args: list[B.E]) -> dict[int, B.E]:
         return {id(n): a for n, a in zip(self.inputs, args, strict=True)}
+
+    def compute_signature(self):
+        numbered = {id(n): k for k, n in enumerate(self.inputs)}
+        try:
+            expr = expr_signature(self.expr, numbered)
+        except Unkeyable:
+            return None
+        return (type(self), self.shape, self.op, getattr(self, "axes", None), expr)
+
+    def evaluate_eagerly(self, inputs: list):
+        if not can_evaluate(self.expr):
+            raise NotEager("an element without a NumPy form")
+        values = {id(n): v for n, v in zip(self.inputs, inputs, strict=True)}
+        return self._finish_eagerly(eager.evaluate(self.expr, self.shape, values))
+
+    def eager_work(self) -> tuple[int, int]:
+        return (max(self.applies, 1), max(math.prod(self.shape), 1))
 
     def emit(self, ctx: Namer, args: list[B.E]) -> B.E:
         return self.emit_fused(ctx, [self], [args])
@@ -189,6 +220,12 @@ class ElementwiseLoop(_ExprNode):
     def fuse_key(self):
         return ("elementwise", self.shape)
 
+    def _finish_eagerly(self, value):
+        if self.op:
+            full = np.broadcast_to(np.asarray(value), self.shape)
+            return eager.REDUCERS[self.op].reduce(full, axis=None, dtype=self.expr.dtype)
+        return eager.fresh_array(value, self.shape, self.expr.dtype).reshape(-1)
+
     @classmethod
     def _loop(cls, ctx: Namer, nodes: list, values: dict[int, B.E]) -> B.E:
         from .rows import row_loop  # rows builds on this module's coordinates
@@ -226,6 +263,10 @@ class ScalarExpr(_ExprNode):
     def ir_type(self) -> Type:
         return ir_scalar(self.expr.dtype)
 
+    def _finish_eagerly(self, value):
+        return self.expr.dtype.type(np.asarray(value).reshape(-1)[0] if np.ndim(value)
+                                    else value)
+
     def emit(self, ctx: Namer, args: list[B.E]) -> B.E:
         values = self._inputs(args)
         zero = B.lit(0, I64)
@@ -258,6 +299,11 @@ class AxisReduce(_ExprNode):
 
     def fuse_key(self):
         return ("axis", self.shape, self.axes)
+
+    def _finish_eagerly(self, value):
+        full = np.broadcast_to(np.asarray(value), self.shape)
+        out = eager.REDUCERS[self.op].reduce(full, axis=self.axes, dtype=self.expr.dtype)
+        return eager.fresh_array(out, np.shape(out), self.expr.dtype).reshape(-1)
 
     @classmethod
     def _loop(cls, ctx: Namer, nodes: list, values: dict[int, B.E]) -> B.E:
@@ -339,5 +385,5 @@ def realize(expr: Elem, shape: tuple[int, ...]) -> Node:
         else:
             node = ScalarExpr(expr) if shape == () else \
                 ElementwiseLoop(computed_parts_read(expr, shape), shape)
-        expr.realized = (shape, node)
+        expr.realized = (shape, check_budget(node))
     return expr.realized[1]

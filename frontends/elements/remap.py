@@ -77,14 +77,16 @@ def position(axis: int, ndim: int) -> Leaf:
     return Leaf(None, tuple(1 if d == axis else 0 for d in range(ndim)), 0, INDEX)
 
 
-def index_op(fn, *args: Elem, dtype=INDEX) -> Apply:
-    """An element computed from i64 elements: `fn(ctx, *ir_args)`."""
-    return Apply(fn, tuple(args), np.dtype(dtype))
+def index_op(fn, *args: Elem, dtype=INDEX, eager=None) -> Apply:
+    """An element computed from i64 elements: `fn(ctx, *ir_args)` (and `eager(*arrays)`, the
+    same by NumPy, for tier 0)."""
+    return Apply(fn, tuple(args), np.dtype(dtype), eager)
 
 
 def clamp(elem: Elem, low: int, high: int) -> Apply:
     """`min(max(elem, low), high)`: keeps reads in bounds where a `select` discards them."""
-    return index_op(lambda c, x: B.op("min", B.op("max", x, c.size(low)), c.size(high)), elem)
+    return index_op(lambda c, x: B.op("min", B.op("max", x, c.size(low)), c.size(high)), elem,
+                    eager=lambda x: np.clip(x, low, high))
 
 
 class IndexedRead(Apply):
@@ -109,6 +111,17 @@ class IndexedRead(Apply):
 
     def rebuilt(self, args):
         return IndexedRead(self.node, self.strides, args, self.dtype).folded()
+
+    def has_eager(self) -> bool:
+        return True
+
+    def evaluate_eagerly(self, values):
+        index = values[0]
+        for stride, g in zip(self.strides, values[1:], strict=False):
+            index = index + (g if stride == 1 else g * stride)
+        if self.node is None:
+            return np.asarray(index, dtype=self.dtype)
+        return np.take(np.asarray(values[-1]).reshape(-1), index)
 
     def folded(self) -> Elem:
         """This read with every coordinate that is a plain position or a constant (a roll
@@ -169,6 +182,22 @@ class Piecewise(Apply):
 
     def rebuilt(self, args):
         return Piecewise(args[0], self.pieces, self.dtype)
+
+    def has_eager(self) -> bool:
+        return True
+
+    def evaluate_eagerly(self, values):
+        p = np.asarray(values[0])
+
+        def value(k: Piece):
+            if k.const is None:
+                return p + k.shift if k.shift else p
+            return np.asarray(k.const, self.dtype)
+
+        out = value(self.pieces[-1])
+        for k in reversed(self.pieces[:-1]):
+            out = np.where(p < k.hi, value(k), out)
+        return np.asarray(out, self.dtype)
 
     def piece_at(self, p: int) -> Piece:
         return next(k for k in self.pieces if (k.lo is None or k.lo <= p)

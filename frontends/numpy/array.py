@@ -30,10 +30,11 @@ import numpy as np
 from daybreak.ir.types import Vec
 from daybreak.runtime.config import SETTINGS
 
-from ..lazy import LazyValue, Param, materialize
 from ..elements.dtypes import ir_scalar, is_supported
 from ..elements.expr import Elem, Leaf, Outer
 from ..elements.loops import contiguous_strides, is_contiguous, realize
+from ..lazy import LazyValue, Param
+from ..scheduler import ELEM_BUDGET, materialize
 
 
 class _NdarrayMeta(type):
@@ -51,8 +52,14 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
     __hash__ = None
 
     def __init__(self, expr: Elem, shape: tuple[int, ...]):
-        self._expr = expr
         self._shape = tuple(int(n) for n in shape)
+        if expr.weight > ELEM_BUDGET and not isinstance(expr, Leaf | Outer):
+            # A long chain of calls (`y = y + 1` in a loop): its own loop from here on, so no
+            # expression, walk or loop body grows without bound.
+            node = realize(expr, self._shape)
+            expr = Outer(node, expr.dtype) if self._shape == () else \
+                Leaf(node, contiguous_strides(self._shape), math.prod(self._shape), expr.dtype)
+        self._expr = expr
         self._base = None  # (array, writer, key) when this is a NumPy view of that array
         self._synced = None  # the base's value right after this view wrote into it
 

@@ -29,13 +29,9 @@ import numpy as np
 from daybreak.ir import builder as B
 from daybreak.runtime.config import SETTINGS
 
-from ..lazy import Param
-from .array import as_operand, concrete_expr, is_lazy, ndarray
 from ..elements.broadcast import broadcast_to
 from ..elements.dtypes import ir_scalar, is_python_scalar
 from ..elements.expr import Both, Elem, Outer, Select, count_applies
-from .fallback import to_numpy
-from .indexing import key_items, spread
 from ..elements.remap import (
     INDEX,
     Affine,
@@ -48,6 +44,10 @@ from ..elements.remap import (
     position,
     reindex,
 )
+from ..lazy import Param
+from .array import as_operand, concrete_expr, is_lazy, ndarray
+from .fallback import to_numpy
+from .indexing import key_items, spread
 from .shapes import reshape_expr, stand_in
 from .ufuncs import cast_expr
 
@@ -177,7 +177,8 @@ def _basic(a: ndarray, items: list, values: Elem) -> Elem:
                 region_sources.append(Computed(coord))
         else:
             i = int(k) + n if int(k) < 0 else int(k)
-            conditions.append(index_op(lambda ctx, x, i=i: x.eq(ctx.size(i)), c, dtype=bool))
+            conditions.append(index_op(lambda ctx, x, i=i: x.eq(ctx.size(i)), c, dtype=bool,
+                                       eager=lambda x, i=i: x == i))
         d += 1
     inside = reindex(values, region_sources, ndim)
     cond = _all(conditions) if conditions else None
@@ -190,17 +191,22 @@ def _slice_region(c: Elem, start: int, step: int, m: int) -> tuple[Elem, Elem]:
         return between(c, start, start + m), clamped_shift(c, start, m)
     sign, k = (1, step) if step > 0 else (-1, -step)
     if sign > 0:
-        q = index_op(lambda ctx, x: x - ctx.size(start), c)
+        q = index_op(lambda ctx, x: x - ctx.size(start), c, eager=lambda x: x - start)
     else:
-        q = index_op(lambda ctx, x: ctx.size(start) - x, c)
+        q = index_op(lambda ctx, x: ctx.size(start) - x, c, eager=lambda x: start - x)
     last = (m - 1) * k
 
     def test(ctx, x):
         inside = (x >= ctx.size(0)) & (x <= ctx.size(last))
         return inside if k == 1 else inside & (x % ctx.size(k)).eq(ctx.size(0))
 
-    coord = q if k == 1 else index_op(lambda ctx, x: x / ctx.size(k), q)
-    return index_op(test, q, dtype=bool), clamp(coord, 0, m - 1)
+    def test_eager(x):
+        inside = (x >= 0) & (x <= last)
+        return inside if k == 1 else inside & (x % k == 0)
+
+    coord = q if k == 1 else index_op(lambda ctx, x: x / ctx.size(k), q,
+                                      eager=lambda x: x // k)  # x >= 0 where it is read
+    return index_op(test, q, dtype=bool, eager=test_eager), clamp(coord, 0, m - 1)
 
 
 def _by_table(a: ndarray, items: tuple, values: Elem, region: tuple[int, ...]) -> Elem:
@@ -211,9 +217,10 @@ def _by_table(a: ndarray, items: tuple, values: Elem, region: tuple[int, ...]) -
     table[positions] = np.arange(positions.size, dtype=INDEX)
     found = concrete_expr(table.reshape(a.shape))[0]
     flat = reshape_expr(values, region, (math.prod(region),))
-    source = index_op(lambda c, x: B.op("max", x, c.size(0)), found)
+    source = index_op(lambda c, x: B.op("max", x, c.size(0)), found,
+                      eager=lambda x: np.maximum(x, 0))
     inside = reindex(flat, [Computed(source)], a.ndim)
-    cond = index_op(lambda c, x: x >= c.size(0), found, dtype=bool)
+    cond = index_op(lambda c, x: x >= c.size(0), found, dtype=bool, eager=lambda x: x >= 0)
     return _select(cond, inside, _old(a), a.dtype)
 
 

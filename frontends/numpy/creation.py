@@ -24,11 +24,11 @@ import numpy as np
 from daybreak.ir import builder as B
 from daybreak.runtime.config import SETTINGS
 
-from ..lazy import Param
-from .array import from_numpy_result, is_lazy, ndarray, wrap
 from ..elements.dtypes import ir_scalar, is_supported
 from ..elements.expr import Apply, Leaf, Outer
 from ..elements.loops import contiguous_strides
+from ..lazy import Param
+from .array import from_numpy_result, is_lazy, ndarray, wrap
 from .ufuncs import cast_expr
 
 
@@ -130,7 +130,8 @@ def arange(start, stop=None, step=None, dtype=None, *, like=None):
     delta = dt.type(dt.type(start + step) - first) if dt.kind == "f" else dt.type(step)
     position = Leaf(None, (1,), length, np.dtype(np.int64))
     params = [Outer(Param(v, t, key=None), dt) for v in (first, delta)]
-    expr = Apply(lambda c, i, s, d: s + i.cast(t) * d, (position, *params), dt)
+    expr = Apply(lambda c, i, s, d: s + i.cast(t) * d, (position, *params), dt,
+                 lambda i, s, d: s + i.astype(dt) * d)
     return ndarray(expr, (length,))
 
 
@@ -155,7 +156,10 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
         value = i.cast(f64) * st + s0
         return B.select(i.eq(n), s1, value)
 
-    y = ndarray(Apply(element, (position, *params, last), dt), (num,))
+    def element_eager(i, st, s0, s1, n):
+        return np.where(i == n, s1, i.astype(dt) * st + s0)
+
+    y = ndarray(Apply(element, (position, *params, last), dt, element_eager), (num,))
     return (y, step) if retstep else y
 
 

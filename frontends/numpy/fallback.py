@@ -12,7 +12,8 @@ from daybreak.ir.errors import UnsupportedError
 from daybreak.runtime.config import SETTINGS
 from daybreak.runtime.stats import record_fallback
 
-from ..lazy import LazyValue, evaluate
+from ..lazy import LazyValue
+from ..scheduler import evaluate
 
 
 def to_numpy(obj):

@@ -13,11 +13,11 @@ import numpy as np
 
 from daybreak.ir import builder as B
 
-from . import creation, joining, linalg, reductions, shapes
-from .array import as_operand
 from ..elements.broadcast import broadcast_to, out_shape
 from ..elements.dtypes import ir_scalar, is_python_scalar
 from ..elements.expr import Apply
+from . import creation, joining, linalg, reductions, shapes
+from .array import as_operand
 from .fallback import run_numpy
 from .methods import call_ufunc, reduce_or_fallback
 from .ufuncs import _operand_expr, cast_expr
@@ -88,7 +88,7 @@ def where(condition, x=None, y=None):
     args = (cond_expr, _operand_expr(a, shape, dtype), _operand_expr(b, shape, dtype))
     from .array import ndarray
 
-    return ndarray(Apply(lambda c, k, p, q: B.select(k, p, q), args, dtype), shape)
+    return ndarray(Apply(lambda c, k, p, q: B.select(k, p, q), args, dtype, np.where), shape)
 
 
 def builtins_any(items) -> bool:

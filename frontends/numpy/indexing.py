@@ -27,9 +27,9 @@ import numpy as np
 
 from daybreak.runtime.config import SETTINGS
 
+from ..elements.remap import INDEX, Affine, Computed, computed_once, identity, reindex
 from .array import concrete_expr, from_numpy_result, ndarray
 from .fallback import to_numpy
-from ..elements.remap import INDEX, Affine, Computed, computed_once, identity, reindex
 from .shapes import reshape_expr, stand_in
 
 

@@ -19,9 +19,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .array import ndarray
 from ..elements.expr import Select
-from ..elements.remap import Affine, Computed, between, clamped_shift, computed_once, position, reindex
+from ..elements.remap import (
+    Affine,
+    Computed,
+    between,
+    clamped_shift,
+    computed_once,
+    position,
+    reindex,
+)
+from .array import ndarray
 from .shapes import expand_dims, lazy, ravel, reshape
 from .ufuncs import cast_expr
 

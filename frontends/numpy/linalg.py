@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .array import as_operand, from_numpy_result, ndarray
 from ..elements.dtypes import is_python_scalar
 from ..elements.expr import Apply, Outer
-from .fallback import run_numpy, to_numpy
 from ..elements.loops import ElementwiseLoop
+from ..scheduler import check_budget
+from .array import as_operand, from_numpy_result, ndarray
+from .fallback import run_numpy, to_numpy
 from .shapes import lazy, ravel, stand_in
 from .ufuncs import cast_expr
 
@@ -40,10 +41,10 @@ def vector_dot(a: ndarray, b: ndarray) -> ndarray:
     dtype = np.dot(np.empty(0, a.dtype), np.empty(0, b.dtype)).dtype
     x, y = cast_expr(a._expr, dtype), cast_expr(b._expr, dtype)
     if dtype == np.bool_:  # NumPy's boolean dot: any(a & b)
-        product, op = Apply(lambda c, p, q: p & q, (x, y), dtype), "max"
+        product, op = Apply(lambda c, p, q: p & q, (x, y), dtype, np.logical_and), "max"
     else:
-        product, op = Apply(lambda c, p, q: p * q, (x, y), dtype), "+"
-    return ndarray(Outer(ElementwiseLoop(product, a.shape, op), dtype), ())
+        product, op = Apply(lambda c, p, q: p * q, (x, y), dtype, np.multiply), "+"
+    return ndarray(Outer(check_budget(ElementwiseLoop(product, a.shape, op)), dtype), ())
 
 
 def _operands(a, b):

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..elements.dtypes import is_supported
 from . import reductions
 from .array import as_operand, is_lazy, ndarray, wrap
-from ..elements.dtypes import is_supported
 from .fallback import check_allowed, run_numpy, to_numpy
 from .ufuncs import NotCompiled, apply_ufunc, cast_expr
 

@@ -21,11 +21,12 @@ import numpy as np
 from daybreak.ir import builder as B
 from daybreak.runtime.config import SETTINGS
 
-from .array import as_operand, ndarray
 from ..elements.dtypes import is_supported
 from ..elements.expr import Apply, Leaf, Outer
 from ..elements.loops import AxisReduce, ElementwiseLoop, contiguous_strides
 from ..elements.scalar_ops import truthy
+from ..scheduler import check_budget
+from .array import as_operand, ndarray
 from .ufuncs import apply_ufunc, cast_expr
 
 try:  # NumPy 2
@@ -54,9 +55,9 @@ def _merge(expr, shape, axes, op: str, keepdims: bool) -> ndarray:
     """`expr` over `shape` merged with `op` along `axes`, as a lazy array."""
     out = _kept_shape(shape, axes, keepdims)
     if len(axes) == len(shape):
-        node = ElementwiseLoop(expr, shape, op)
+        node = check_budget(ElementwiseLoop(expr, shape, op))
         return ndarray(Outer(node, expr.dtype), out)
-    node = AxisReduce(expr, shape, axes, op)
+    node = check_budget(AxisReduce(expr, shape, axes, op))
     size = math.prod(out)
     return ndarray(Leaf(node, contiguous_strides(out), size, expr.dtype), out)
 
@@ -111,7 +112,8 @@ def _truth(op: str):
         from ..elements.dtypes import ir_scalar
 
         t = ir_scalar(x.dtype)
-        expr = Apply(lambda c, a: truthy(t, a), (x._expr,), np.dtype(bool))
+        expr = Apply(lambda c, a: truthy(t, a), (x._expr,), np.dtype(bool),
+                     lambda a: a != 0)
         return _merge(expr, x.shape, axes, op, keepdims)
     return run
 
@@ -158,7 +160,7 @@ def _arg(best: str):
         position = Leaf(None, along, 0, np.dtype(np.int64))
         big = np.iinfo(np.int64).max
         expr = Apply(lambda c, h, p: B.select(h, p, B.lit(big)), (hit._expr, position),
-                     np.dtype(np.int64))
+                     np.dtype(np.int64), lambda h, p: np.where(h, p, big))
         return _merge(expr, x.shape, axes, "min", keepdims)
     return run
 

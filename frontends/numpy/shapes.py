@@ -20,7 +20,6 @@ import operator
 
 import numpy as np
 
-from .array import as_operand, ndarray
 from ..elements.expr import Elem, Leaf, map_leaves
 from ..elements.loops import contiguous_strides
 from ..elements.remap import (
@@ -34,6 +33,7 @@ from ..elements.remap import (
     wrapped,
 )
 from ..elements.remap import reindex as _reindex
+from .array import as_operand, ndarray
 
 try:  # NumPy 2
     from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
@@ -100,7 +100,8 @@ def reshape_expr(expr: Elem, old: tuple[int, ...], new: tuple[int, ...]) -> Elem
             for d, n in enumerate(old):
                 step, size = plain[d], n
                 coords.append(Computed(index_op(
-                    lambda c, f, s=step, m=size: (f / c.size(s)) % c.size(m), flat)))
+                    lambda c, f, s=step, m=size: (f / c.size(s)) % c.size(m), flat,
+                    eager=lambda f, s=step, m=size: (f // s) % m)))
         return coords
 
     def change(leaf: Leaf) -> Elem:

@@ -21,12 +21,12 @@ from daybreak.ir import builder as B
 from daybreak.ir.types import BOOL, Scalar
 from daybreak.runtime.config import SETTINGS
 
-from ..lazy import Param
 from ..elements import scalar_ops as S
-from .array import as_operand, is_lazy, ndarray, wrap
 from ..elements.broadcast import broadcast_to, out_shape
 from ..elements.dtypes import ir_scalar, is_python_scalar, loop_dtypes, python_scalar_value
 from ..elements.expr import Apply, Outer
+from ..lazy import Param
+from .array import as_operand, is_lazy, ndarray, wrap
 
 
 def _any(fn):
@@ -178,8 +178,10 @@ def cast_expr(expr, dtype: np.dtype):
     target = ir_scalar(dtype)
     if expr.dtype.kind == "f" and dtype.kind in "iu" and dtype != np.uint64:
         wide = ir_scalar(np.dtype(np.int64))
-        return Apply(lambda c, a: a.cast(wide).cast(target), (expr,), dtype)
-    return Apply(lambda c, a: a.cast(target), (expr,), dtype)
+        return Apply(lambda c, a: a.cast(wide).cast(target), (expr,), dtype,
+                     lambda a: np.asarray(a).astype(np.int64).astype(dtype))
+    return Apply(lambda c, a: a.cast(target), (expr,), dtype,
+                 lambda a: np.asarray(a).astype(dtype))
 
 
 def apply_ufunc(ufunc, inputs, out=None):
@@ -198,10 +200,7 @@ def apply_ufunc(ufunc, inputs, out=None):
     ops = [as_operand(x) for x in inputs]
     if any(x is None for x in ops):
         raise NotCompiled(f"{ufunc.__name__} on dtype {np.asarray(inputs[0]).dtype}")
-    with np.errstate(all="ignore"):
-        ufunc(*(_probe_operand(x) for x in ops))  # NumPy's own TypeError / OverflowError
-        in_dtypes, (res_dtype,) = loop_dtypes(ufunc, [x if is_python_scalar(x) else x.dtype
-                                                      for x in ops])
+    in_dtypes, res_dtype = _probe(ufunc, ops)
     if any(ir_scalar(d) is None for d in (*in_dtypes, res_dtype)):
         raise NotCompiled(f"{ufunc.__name__} loop {in_dtypes}->{res_dtype}")
     if len(set(in_dtypes)) > 1:
@@ -222,11 +221,32 @@ def apply_ufunc(ufunc, inputs, out=None):
         if all(c is not None for c in concrete):
             return ufunc(*concrete)  # small and already computed: NumPy is cheaper
     args = tuple(_operand_expr(x, shape, in_dtypes[0]) for x in ops)
-    result = Apply(build, args, res_dtype)
+    result = Apply(build, args, res_dtype, ufunc)
     if out is None:
         return ndarray(result, shape)
     out._expr = cast_expr(result, out.dtype)
     return out
+
+
+_PROBED: dict = {}
+
+
+def _probe(ufunc, ops) -> tuple[tuple, np.dtype]:
+    """The loop's input dtypes and its result dtype, as NumPy decides on empty operands
+    (raising NumPy's own TypeError / OverflowError). Remembered per ufunc and operand kinds
+    (a Python int by its value: NumPy checks that it fits), so a Python loop pays once."""
+    key = (ufunc, *(x.dtype if not is_python_scalar(x) else
+                    (int, x) if type(x) is int else type(x) for x in ops))
+    found = _PROBED.get(key)
+    if found is None:
+        with np.errstate(all="ignore"):
+            ufunc(*(_probe_operand(x) for x in ops))
+            in_dtypes, (res_dtype,) = loop_dtypes(ufunc, [x if is_python_scalar(x) else x.dtype
+                                                          for x in ops])
+        found = (in_dtypes, res_dtype)
+        if len(_PROBED) < 4096:
+            _PROBED[key] = found
+    return found
 
 
 def _check_python_ints(ufunc, ops, loop_dtype: np.dtype) -> None:

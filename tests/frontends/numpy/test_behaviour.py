@@ -7,7 +7,7 @@ import pytest
 
 import daybreak as db
 import daybreak.numpy as dnp
-from daybreak.frontends import lazy
+from daybreak.frontends import scheduler
 from daybreak.ir.errors import UnsupportedError
 from daybreak.optimizer.explain import data_passes
 
@@ -131,7 +131,7 @@ def test_evaluate_shares_one_program(monkeypatch):
         programs.append(program)
         return db.compile(program)
 
-    monkeypatch.setattr(lazy, "_compiler", counting_compile)
+    monkeypatch.setattr(scheduler, "_compiler", counting_compile)
     x = dnp.asarray(np.arange(1000.0))
     y = dnp.exp(x / 1000.0)
     total, big, doubled = db.evaluate(y.sum(), y.max(), y * 2)

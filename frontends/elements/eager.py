@@ -1,0 +1,86 @@
+"""Tier 0: an element expression computed by NumPy itself, one library call per element node.
+
+The scheduler runs a program this way while its native code is still being compiled (and
+for work too small to pay for a native call). Every element kind says how NumPy computes it:
+a leaf is a strided view of its vector (`as_strided`, the strides a leaf already has), an
+index leaf is `offset + sum(coord * stride)` over broadcast `arange`s, an `Outer` is its
+scalar, an `Apply` calls the NumPy function its frontend gave it (`Apply.eager`). The result
+is NumPy's own answer, so tier 0 is NumPy executing the same graph.
+
+>>> import numpy as np
+>>> from daybreak.frontends.lazy import Param
+>>> from daybreak.ir.types import F64, Vec
+>>> from daybreak.frontends.elements.expr import Apply, Leaf
+>>> v = Param(np.arange(6.0), Vec(F64))
+>>> x = Leaf(v, (3, 1), 6, np.dtype("f8"))
+>>> y = Apply(lambda c, a: a * 2.0, (x,), np.dtype("f8"), eager=lambda a: a * 2.0)
+>>> evaluate(y, (2, 3), {id(v): v.cached}).tolist()
+[[0.0, 2.0, 4.0], [6.0, 8.0, 10.0]]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..lazy import NotEager
+from .expr import Apply, Elem, Leaf, Outer, postorder
+
+
+def can_evaluate(expr: Elem) -> bool:
+    """Whether every element of `expr` knows how NumPy computes it."""
+    return all(not isinstance(e, Apply) or e.has_eager() for e in postorder(expr))
+
+
+def _leaf_value(leaf: Leaf, shape: tuple[int, ...], values: dict):
+    if leaf.node is None:  # the index itself: offset + sum(coord[d] * strides[d])
+        total = np.int64(leaf.offset)
+        for d, (stride, n) in enumerate(zip(leaf.strides, shape, strict=True)):
+            if stride and n != 1:
+                axis = [1] * len(shape)
+                axis[d] = n
+                total = total + (np.arange(n, dtype=np.int64) * stride).reshape(axis)
+        return total
+    flat = np.asarray(values[id(leaf.node)]).reshape(-1)
+    if not shape:
+        return flat[leaf.offset]
+    if len(flat) == 0:
+        return np.zeros(shape, leaf.dtype)
+    item = flat.itemsize
+    return as_strided(flat[leaf.offset:], shape=shape,
+                      strides=tuple(s * item for s in leaf.strides), writeable=False)
+
+
+def evaluate(expr: Elem, shape: tuple[int, ...], values: dict):
+    """`expr` over `shape` as a NumPy array (broadcastable to `shape`, maybe a view), or a
+    NumPy scalar for 0-d; `values` maps id(node) to each input node's value."""
+    done: dict[int, object] = {}
+    with np.errstate(all="ignore"):  # NumPy's warnings were given at the user's call
+        for e in postorder(expr):
+            if isinstance(e, Leaf):
+                value = _leaf_value(e, shape, values)
+            elif isinstance(e, Outer):
+                value = values[id(e.node)]
+            elif isinstance(e, Apply):
+                value = e.evaluate_eagerly([done[id(a)] for a in e.args])
+            else:  # pragma: no cover - every element kind is one of the above
+                raise NotEager(type(e).__name__)
+            done[id(e)] = value
+    return done[id(expr)]
+
+
+def fresh_array(value, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """`value` broadcast to `shape` in a buffer of its own (never a view of an input: the
+    result becomes a program input later, and inputs must not change under it)."""
+    arr = np.asarray(value)
+    if arr.shape == shape and arr.dtype == dtype and arr.base is None \
+            and arr.flags.c_contiguous and arr.flags.writeable:
+        return arr
+    out = np.empty(shape, dtype)
+    with np.errstate(all="ignore"):
+        np.copyto(out, arr, casting="unsafe")
+    return out
+
+
+# The NumPy reduction of each merger op.
+REDUCERS = {"+": np.add, "*": np.multiply, "min": np.minimum, "max": np.maximum}

@@ -1,0 +1,118 @@
+"""Signatures of element expressions: what decides the IR an expression emits, as a value.
+
+A loop node's IR is a function of its expression's shape — node classes, dtypes, the builder
+functions of its `Apply`s (their code and what their closures hold), leaf strides and
+offsets — and of which input each leaf reads. Data never enters: a Python scalar is a
+parameter (an `Outer` over a `Param`), so `a * 2.0` and `a * 3.0` have one signature. The
+scheduler keys compiled programs by these signatures, so a cached program is found without
+building its text.
+
+>>> import numpy as np
+>>> from daybreak.frontends.lazy import Param
+>>> from daybreak.ir.types import F64, Vec
+>>> from daybreak.frontends.elements.expr import Apply, Leaf
+>>> def doubled():
+...     x = Leaf(Param(np.ones(3), Vec(F64)), (1,), 3, np.dtype("f8"))
+...     return Apply(lambda ctx, a: a * 2.0, (x,), np.dtype("f8"))
+>>> a, b = doubled(), doubled()
+>>> expr_signature(a, {id(a.args[0].node): 0}) == expr_signature(b, {id(b.args[0].node): 0})
+True
+"""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+
+from ..lazy import Node
+from .expr import Apply, Elem, Leaf, Outer, postorder
+
+
+class Unkeyable(Exception):
+    """Something in an expression whose effect on the IR cannot be told from its value."""
+
+
+# Slots every element has, or that describe caching rather than the IR.
+_COMMON_SLOTS = frozenset({"dtype", "realized", "__weakref__", "fn", "_args", "weight",
+                           "eager"})
+_EXTRA_SLOTS: dict[type, tuple[str, ...]] = {}
+
+
+def _extra_slots(cls: type) -> tuple[str, ...]:
+    """The slots a class adds to `Elem` (a Leaf's strides, a Piecewise's pieces, ...)."""
+    found = _EXTRA_SLOTS.get(cls)
+    if found is None:
+        names: list[str] = []
+        for klass in reversed(cls.__mro__):
+            for name in getattr(klass, "__slots__", ()):
+                if name not in _COMMON_SLOTS and name not in names:
+                    names.append(name)
+        found = _EXTRA_SLOTS[cls] = tuple(names)
+    return found
+
+
+def value_key(value, nodes: dict[int, int], depth: int = 0):
+    """A hashable stand-in for a value that shapes IR (closure cells, element slots)."""
+    if depth > 20:
+        raise Unkeyable("nested too deeply")
+    if value is None or isinstance(value, bool | int | str | bytes | type):
+        return (type(value), value)
+    if isinstance(value, float):
+        return (float, value.hex())  # 0.0 and -0.0 differ; so do their programs
+    if isinstance(value, np.generic):
+        return (type(value), value.tobytes())
+    if isinstance(value, np.dtype):
+        return (np.dtype, value.str)
+    if isinstance(value, types.FunctionType):
+        return fn_key(value, nodes, depth + 1)
+    if isinstance(value, tuple | list):
+        return (type(value), tuple(value_key(v, nodes, depth + 1) for v in value))
+    if isinstance(value, Node):
+        if id(value) not in nodes:
+            raise Unkeyable("a node the expression does not list as an input")
+        return (Node, nodes[id(value)])
+    if isinstance(value, Elem | np.ndarray):
+        raise Unkeyable(type(value).__name__)
+    try:
+        hash(value)
+    except TypeError as why:
+        raise Unkeyable(type(value).__name__) from why
+    return (type(value), value)  # frozen dataclasses (pieces, IR types), enum members, ...
+
+
+def fn_key(fn, nodes: dict[int, int], depth: int = 0):
+    """A builder function's code and what its closure and defaults hold."""
+    cells = fn.__closure__
+    if not cells and not fn.__defaults__:
+        return fn.__code__
+    held = tuple(value_key(c.cell_contents, nodes, depth + 1) for c in cells or ())
+    return (fn.__code__, held, value_key(fn.__defaults__, nodes, depth + 1))
+
+
+def expr_signature(expr: Elem, nodes: dict[int, int]) -> tuple:
+    """The signature of `expr`: one entry per distinct element (arguments first), each its
+    class, dtype, builder key, argument positions and class-specific slots; `nodes` numbers
+    the vectors and scalars it reads (the loop node's inputs)."""
+    position: dict[int, int] = {}
+    out = []
+    for e in postorder(expr):
+        position[id(e)] = len(out)
+        entry: list = [type(e), e.dtype.str]
+        if isinstance(e, Apply):
+            entry.append(fn_key(e.fn, nodes))
+            entry.append(tuple(position[id(a)] for a in e.args))
+        elif not isinstance(e, Leaf | Outer):
+            raise Unkeyable(type(e).__name__)
+        for name in _extra_slots(type(e)):
+            value = getattr(e, name)
+            if isinstance(value, Elem):
+                if id(value) not in position:
+                    raise Unkeyable(f"{type(e).__name__}.{name} outside the expression")
+                entry.append(("elem", position[id(value)]))
+            elif name == "node" and value is None:
+                entry.append(None)
+            else:
+                entry.append(value_key(value, nodes))
+        out.append(tuple(entry))
+    return tuple(out)

@@ -1,0 +1,343 @@
+"""The scheduler: every frontend's lazy graph becomes programs here, and here it is decided
+what is compiled, what runs in the real library, and what is materialised.
+
+Frontends record lazy `Node`s and nothing else. When Python needs values (`repr`, `float()`,
+`np.asarray`, `db.evaluate`, a fallback), `materialize(roots)`:
+
+1. walks the graph once (`lazy.topological`) and computes its **structure key** from the
+   nodes' signatures (`Node.signature`: what decides the IR a node emits, never the data)
+   and which leaves are the same input;
+2. looks the key up among the programs it knows. A hit is a compiled program plus its
+   **argument plan** (which leaf, or which structural constant, each parameter is), so the
+   program is neither rebuilt, nor hashed, nor looked up by text;
+3. picks a **tier** with the cost model (`estimate`):
+   - tier 1, native code, when the program is compiled and a native call is cheaper than the
+     library's calls;
+   - tier 0, the real library executing the same graph (`Node.evaluate_eagerly`), when the
+     program is not compiled yet (it is compiled on a background thread meanwhile, so the
+     user never waits for the JIT) or when the work is too small to pay for a native call;
+   - a synchronous compile when a node has no library form, when compiling in the
+     background is off (`db.config(compile_in_background=False)`) or under `strict=True`.
+
+What is materialised before Python asks: a node whose graph passes `NODE_BUDGET` pending
+nodes (`check_budget`, called as nodes are made), so a time loop of 10^4 steps runs as many
+small programs of one structure (compiled once) instead of one program that never stops
+growing; frontends cut element expressions past `ELEM_BUDGET` into loops of their own.
+Frontends make a value that has several consumers its own loop (the numpy frontend's
+`realize`), so that work is never done twice; the decisions are in `docs/scheduler.md`.
+
+>>> import daybreak as db, daybreak.numpy as dnp
+>>> x = dnp.arange(100_000.0)
+>>> print(explain_schedule([(x * 2.0).sum()._lazy_node()]).splitlines()[0])
+scheduler: 1 node(s) to compute, 200000 element-operations
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from daybreak.runtime.config import SETTINGS
+from daybreak.runtime.stats import record, record_fallback
+
+from .lazy import LazyValue, Node, NotEager, build_program, topological
+
+# --- budgets ----------------------------------------------------------------------------------
+NODE_BUDGET = 24  # pending nodes one graph may stand on before the scheduler computes it
+ELEM_BUDGET = 384  # elements one expression may hold before a frontend makes it a loop
+
+# --- the cost model (seconds; written down in docs/scheduler.md) -------------------------------
+LIBRARY_CALL = 1.5e-6  # Python overhead of one NumPy call
+LIBRARY_ELEMENT = 1.2e-9  # one NumPy pass over one element: read operands, write a result
+NATIVE_CALL = 40e-6  # a cached native run: key, argument plan, marshalling, thread start
+NATIVE_ELEMENT = 0.25e-9  # one fused element-operation of native code, per thread
+COMPILE_BASE = 40e-3  # LLVM's fixed cost of a program
+COMPILE_NODE = 8e-3  # and per loop in it
+
+
+@dataclass
+class Estimate:
+    """What running a graph costs each way, by the model above."""
+
+    nodes: int
+    calls: int  # library calls tier 0 makes
+    element_ops: int  # elements times operations, summed over the nodes
+    library_seconds: float
+    native_seconds: float
+    compile_seconds: float
+
+    @property
+    def native_pays(self) -> bool:
+        return self.native_seconds < self.library_seconds
+
+
+def estimate(order: list[Node]) -> Estimate:
+    """The cost model on the pending nodes of `order`."""
+    calls = element_ops = nodes = 0
+    for node in order:
+        if node.is_leaf:
+            continue
+        nodes += 1
+        ops, elements = node.eager_work()
+        calls += ops
+        element_ops += ops * elements
+    threads = max(1, min(SETTINGS.threads, 1 + element_ops // (1 << 16)))
+    return Estimate(
+        nodes=nodes,
+        calls=calls,
+        element_ops=element_ops,
+        library_seconds=calls * LIBRARY_CALL + element_ops * LIBRARY_ELEMENT,
+        native_seconds=NATIVE_CALL + element_ops * NATIVE_ELEMENT / threads,
+        compile_seconds=COMPILE_BASE + COMPILE_NODE * nodes,
+    )
+
+
+# --- what the scheduler knows about each structure ---------------------------------------------
+@dataclass
+class Known:
+    """One program structure: its compiled code once ready, how to call it, the last tier."""
+
+    state: str = "new"  # new -> compiling -> ready | failed
+    executable: Callable | None = None
+    plan: list = field(default_factory=list)  # ("leaf", k) | ("const", value) per parameter
+    reason: str = ""
+    runs: dict = field(default_factory=lambda: {"native": 0, "library": 0})
+
+
+_KNOWN: OrderedDict = OrderedDict()
+_KNOWN_LIMIT = 2048
+_COMPILE_LOCK = threading.Lock()  # LLVM's engine and the caches: one compile at a time
+_pool: ThreadPoolExecutor | None = None
+_compiler: Callable | None = None
+
+
+def use_compiler(compile_fn: Callable) -> None:
+    """Set the function that compiles programs (daybreak.api registers `db.compile`, so that
+    frontends use the public path without importing the public package)."""
+    global _compiler
+    _compiler = compile_fn
+
+
+def _compile(program):
+    if _compiler is None:  # pragma: no cover - daybreak/__init__ always registers one
+        raise RuntimeError("no compiler registered (import daybreak first)")
+    with _COMPILE_LOCK:
+        return _compiler(program)
+
+
+def _background() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="daybreak-compile")
+    return _pool
+
+
+def structure_key(order: list[Node], roots: Sequence[Node]):
+    """(key, leaves): the graph's structure as a hashable value, or None when a node has no
+    signature; and its leaves in the order the argument plan numbers them."""
+    position: dict[int, int] = {}
+    classes: dict = {}
+    parts: list = []
+    leaves: list[Node] = []
+    for k, node in enumerate(order):
+        position[id(node)] = k
+        if node.is_leaf:
+            same = classes.setdefault(node.param_key(), len(classes))
+            parts.append((node.ir_type(), same))
+            leaves.append(node)
+            continue
+        sig = node.signature()
+        if sig is None:
+            return None, leaves
+        parts.append((sig, tuple(position[id(i)] for i in node.inputs)))
+    where = tuple(position[id(r)] for r in roots)
+    return (SETTINGS.backend, SETTINGS.passes_off, tuple(parts), where), leaves
+
+
+def _remember(key) -> Known:
+    known = _KNOWN.get(key)
+    if known is None:
+        known = _KNOWN[key] = Known()
+        if len(_KNOWN) > _KNOWN_LIMIT:
+            _KNOWN.popitem(last=False)
+    else:
+        _KNOWN.move_to_end(key)
+    return known
+
+
+def _arguments(plan: list, leaves: list[Node]) -> list:
+    return [leaves[k].cached if kind == "leaf" else k for kind, k in plan]
+
+
+def _run_native(known: Known, leaves: list[Node]):
+    known.runs["native"] += 1
+    record(scheduler_hits=1)
+    return known.executable(*_arguments(known.plan, leaves))
+
+
+def _run_library(order: list[Node], roots: Sequence[Node]) -> list:
+    """Tier 0: each node computed by the real library, inputs first; an intermediate is
+    dropped after its last use, as NumPy drops its temporaries."""
+    uses: dict[int, int] = {}
+    for node in order:
+        if not node.is_leaf:
+            for i in node.inputs:
+                uses[id(i)] = uses.get(id(i), 0) + 1
+    for r in roots:
+        uses[id(r)] = uses.get(id(r), 0) + 1
+    values: dict[int, object] = {}
+    for node in order:
+        if node.is_leaf:
+            values[id(node)] = node.cached
+            continue
+        inputs = [values[id(i)] for i in node.inputs]
+        values[id(node)] = node.evaluate_eagerly(inputs)
+        for i in node.inputs:
+            uses[id(i)] -= 1
+            if uses[id(i)] == 0 and not i.is_leaf:
+                del values[id(i)]
+    return [values[id(r)] for r in roots]
+
+
+def _compile_known(known: Known, program) -> None:
+    """Compile `program` into `known` (on the background thread, or inline)."""
+    try:
+        known.executable = _compile(program)
+        known.state = "ready"
+    except Exception as why:  # noqa: BLE001 - a failed compile means: keep running tier 0
+        known.state, known.reason = "failed", f"{type(why).__name__}: {why}"
+        record_fallback(f"scheduler: compiling failed, the library runs it: {known.reason}")
+
+
+def _sync(known: Known | None, pending: list[Node], order: list[Node], leaves: list[Node]):
+    """Compile now and run native code (what tests of the compiled path and strict mode
+    get, and graphs the library cannot run)."""
+    if known is not None and known.state == "ready":
+        return _run_native(known, leaves)
+    program, args, plan = build_program(pending, order)
+    executable = _compile(program)
+    if known is not None:
+        known.executable, known.plan, known.state = executable, plan, "ready"
+        known.runs["native"] += 1
+    return executable(*args)
+
+
+def _compute(pending: list[Node]) -> list:
+    order = topological(pending)
+    key, leaves = structure_key(order, pending)
+    known = _remember(key) if key is not None else None
+    background = SETTINGS.compile_in_background and not SETTINGS.strict
+    if known is not None and known.state == "ready":
+        if not background or estimate(order).native_pays:
+            return _split(_run_native(known, leaves), pending)
+    if background and (known is None or known.state != "failed"):
+        cost = estimate(order)
+        if known is not None and known.state == "new" and cost.native_pays:
+            program, _, plan = build_program(pending, order)
+            known.plan, known.state = plan, "compiling"
+            _background().submit(_compile_known, known, program)
+        try:
+            values = _run_library(order, pending)
+        except NotEager:
+            values = None
+        except Exception:  # noqa: BLE001 - the library disagreed; the compiled path decides
+            values = None
+        if values is not None:
+            if known is not None:
+                known.runs["library"] += 1
+            record(library_runs=1)
+            return values
+    elif known is not None and known.state == "failed":
+        try:
+            values = _run_library(order, pending)
+            known.runs["library"] += 1
+            record(library_runs=1)
+            return values
+        except Exception:  # noqa: BLE001 - nothing left but the interpreter path
+            pass
+    return _split(_sync(known, pending, order, leaves), pending)
+
+
+def _split(out, pending: list[Node]) -> list:
+    return [out] if len(pending) == 1 else list(out)
+
+
+def materialize(roots: Sequence[Node]) -> list:
+    """The values of `roots`, computed together (cached on each node, which then forgets its
+    inputs so their buffers can be freed)."""
+    pending = [r for r in dict.fromkeys(roots, None) if not r.is_leaf]
+    if pending:
+        values = _compute(pending)
+        for node, value in zip(pending, values, strict=True):
+            node.cached = value
+            node.inputs = ()
+    return [r.cached for r in roots]
+
+
+def check_budget(node: Node) -> Node:
+    """Materialise `node` now when the graph it stands on has grown past `NODE_BUDGET`."""
+    if not node.is_leaf and node.weight > NODE_BUDGET:
+        materialize([node])
+    return node
+
+
+def wait_for_compiles(timeout: float | None = None) -> None:
+    """Block until the background compiles submitted so far are done (tests, benchmarks)."""
+    if _pool is not None:
+        _pool.submit(lambda: None).result(timeout)
+
+
+def explain_schedule(roots: Sequence[Node]) -> str:
+    """The scheduler's view of materialising `roots`: the cost model's numbers, whether the
+    structure is compiled, and the tier it would run in."""
+    pending = [r for r in dict.fromkeys(roots, None) if not r.is_leaf]
+    order = topological(pending)
+    cost = estimate(order)
+    key, _ = structure_key(order, pending) if pending else (None, [])
+    known = _KNOWN.get(key) if key is not None else None
+    state = "no signature (rebuilt each time)" if key is None and pending else \
+        (known.state if known is not None else "not seen")
+    if not pending:
+        tier = "already computed"
+    elif not (SETTINGS.compile_in_background and not SETTINGS.strict):
+        tier = "native (compiled first: background compiling is off)"
+    elif known is not None and known.state == "ready" and cost.native_pays:
+        tier = "native"
+    elif cost.native_pays:
+        tier = "library now, native once compiled"
+    else:
+        tier = "library (too small for a native call to pay)"
+    lines = [
+        f"scheduler: {cost.nodes} node(s) to compute, {cost.element_ops} element-operations",
+        f"  cost model: library {cost.library_seconds * 1e3:.3f} ms in {cost.calls} call(s), "
+        f"native {cost.native_seconds * 1e3:.3f} ms, compile ~{cost.compile_seconds * 1e3:.0f} ms",
+        f"  structure: {state}; tier: {tier}",
+    ]
+    if known is not None:
+        lines.append(f"  runs so far: {known.runs['native']} native, "
+                     f"{known.runs['library']} library")
+    return "\n".join(lines)
+
+
+def evaluate(*values):
+    """Materialise several lazy values in one program that shares their work; other values
+    pass through. Returns one value for one argument, else a tuple.
+
+    >>> import daybreak as db, daybreak.numpy as dnp
+    >>> x = dnp.arange(10_000.0)
+    >>> db.evaluate(x.sum(), x.max())
+    (np.float64(49995000.0), np.float64(9999.0))
+    """
+    lazies = [v for v in values if isinstance(v, LazyValue)]
+    raws = dict(zip(map(id, lazies), materialize([v._lazy_node() for v in lazies]),
+                    strict=True))
+    out = tuple(v._lazy_finish(raws[id(v)]) if isinstance(v, LazyValue) else v for v in values)
+    return out[0] if len(out) == 1 else out
+
+
+__all__ = ["ELEM_BUDGET", "NODE_BUDGET", "Estimate", "check_budget", "estimate", "evaluate",
+           "explain_schedule", "materialize", "structure_key", "use_compiler",
+           "wait_for_compiles"]
