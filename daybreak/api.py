@@ -92,13 +92,15 @@ def explain(program) -> str:
     from .optimizer import explain as explain_program
 
     to_program = getattr(program, "__daybreak_program__", None)
+    schedule = ""
     if to_program is not None and not isinstance(program, type):
+        schedule = program.__daybreak_schedule__() + "\n"  # the scheduler's decision first
         program = to_program()
     if not isinstance(program, (Program, str)):
         raise TypeError(
             f"explain() takes a Program, IR text or a lazy value, not {type(program).__name__}"
         )
-    return explain_program(program, passes_off=SETTINGS.passes_off)
+    return schedule + explain_program(program, passes_off=SETTINGS.passes_off)
 
 
 def evaluate(*values):

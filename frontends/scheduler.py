@@ -290,6 +290,12 @@ def wait_for_compiles(timeout: float | None = None) -> None:
         _pool.submit(lambda: None).result(timeout)
 
 
+def forget() -> None:
+    """Forget every structure (tests and benchmarks that must see a first call again)."""
+    wait_for_compiles()
+    _KNOWN.clear()
+
+
 def explain_schedule(roots: Sequence[Node]) -> str:
     """The scheduler's view of materialising `roots`: the cost model's numbers, whether the
     structure is compiled, and the tier it would run in."""
@@ -339,5 +345,5 @@ def evaluate(*values):
 
 
 __all__ = ["ELEM_BUDGET", "NODE_BUDGET", "Estimate", "check_budget", "estimate", "evaluate",
-           "explain_schedule", "materialize", "structure_key", "use_compiler",
+           "explain_schedule", "forget", "materialize", "structure_key", "use_compiler",
            "wait_for_compiles"]

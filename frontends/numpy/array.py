@@ -209,20 +209,41 @@ def asarray_value(value) -> ndarray:
     return wrap(np.asarray(value))
 
 
-def concrete_expr(value) -> tuple[Elem, tuple[int, ...]]:
-    """The element expression reading a NumPy value (array or scalar) as a program input."""
+def user_can_write(flat: np.ndarray, arr: np.ndarray) -> bool:
+    """Whether `flat` (read from the user's `arr`) is memory that someone may still write:
+    it shares `arr`'s buffer and an array over that buffer is writeable."""
+    if not np.may_share_memory(flat, arr):
+        return False  # `ascontiguousarray` already copied
+    base = arr
+    while isinstance(base, np.ndarray):
+        if base.flags.writeable:
+            return True
+        base = base.base
+    return base is not None and not isinstance(base, bytes)
+
+
+def concrete_expr(value, snapshot: bool = False) -> tuple[Elem, tuple[int, ...]]:
+    """The element expression reading a NumPy value (array or scalar) as a program input.
+
+    `snapshot=True` for the user's arrays: a lazy value means what NumPy's would have meant
+    at the line that created it, so memory the user may still write is copied now (one pass
+    over the array, once per wrap; read-only data and daybreak's own results are not)."""
     arr = np.asarray(value)
     t = ir_scalar(arr.dtype)
     if arr.ndim == 0:
         return Outer(Param(arr.dtype.type(arr[()]), t, key=None), arr.dtype), ()
     flat = np.ascontiguousarray(arr).reshape(-1)
+    if snapshot and user_can_write(flat, arr):
+        flat = flat.copy()
+        value = flat
     node = Param(flat, Vec(t), source=value if isinstance(value, np.ndarray) else flat)
     return Leaf(node, contiguous_strides(arr.shape), arr.size, arr.dtype), arr.shape
 
 
-def wrap(value) -> ndarray:
-    """A daybreak array reading a NumPy array or scalar of a supported dtype."""
-    expr, shape = concrete_expr(value)
+def wrap(value, snapshot: bool = False) -> ndarray:
+    """A daybreak array reading a NumPy array or scalar of a supported dtype (`snapshot`: a
+    user's array, see `concrete_expr`)."""
+    expr, shape = concrete_expr(value, snapshot)
     return ndarray(expr, shape)
 
 
@@ -233,7 +254,7 @@ def from_numpy_result(result):
         return tuple(from_numpy_result(r) for r in result)
     if isinstance(result, np.ndarray) and type(result) is np.ndarray and result.ndim > 0 \
             and is_supported(result.dtype) and result.size >= max(SETTINGS.eager_below, 1):
-        return wrap(result)
+        return wrap(result, snapshot=result.base is not None)  # a view may be of user data
     return result
 
 
@@ -247,7 +268,7 @@ def as_operand(x):
     arr = np.asarray(x)
     if not is_supported(arr.dtype):
         return None
-    return wrap(x if isinstance(x, np.ndarray | np.generic) else arr)
+    return wrap(x if isinstance(x, np.ndarray | np.generic) else arr, snapshot=True)
 
 
 def is_lazy(x) -> bool:

@@ -50,14 +50,15 @@ def array(obj, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, like=N
 
 
 def asarray(obj, dtype=None, order=None, *, copy=None, like=None):
-    """`numpy.asarray`: daybreak arrays as they are; NumPy arrays are read without a copy
-    (daybreak never writes into them)."""
+    """`numpy.asarray`: daybreak arrays as they are; a NumPy array the user can still write
+    is copied once (the lazy value keeps meaning what it meant here), read-only ones are
+    read in place."""
     if is_lazy(obj):
         return obj if dtype is None or np.dtype(dtype) == obj.dtype else obj.astype(dtype)
     value = np.asarray(obj, dtype=dtype, order=order)
     if isinstance(obj, np.ndarray) and value is obj and is_supported(value.dtype) \
             and value.ndim > 0 and not _small(value.shape):
-        return wrap(value)
+        return wrap(value, snapshot=True)
     return from_numpy_result(value)
 
 
