@@ -136,11 +136,16 @@ def reserve_appenders(L, t: Type, builder: ir.Value, plan, count: ir.Value) -> f
         elem = lltype(ft.elem)
         length = b.load(_field(b, state, 1))
         needed = b.add(length, b.mul(count, i64(per_iteration)))
-        with b.if_then(b.icmp_signed(">", needed, b.load(_field(b, state, 2))), likely=False):
-            data = L.alloc_array(elem, needed)
+        cap = b.load(_field(b, state, 2))
+        with b.if_then(b.icmp_signed(">", needed, cap), likely=False):
+            # At least double: an inner loop reserving its own count on every outer
+            # iteration would otherwise copy the whole buffer each time (quadratic).
+            doubled = b.mul(cap, i64(2))
+            new_cap = b.select(b.icmp_signed(">", needed, doubled), needed, doubled)
+            data = L.alloc_array(elem, new_cap)
             memcpy(b, data, b.load(_field(b, state, 0)), b.mul(length, sizeof(b, elem)))
             b.store(data, _field(b, state, 0))
-            b.store(needed, _field(b, state, 2))
+            b.store(new_cap, _field(b, state, 2))
         unchecked |= {id(m) for m in merges}
     return frozenset(unchecked)
 
