@@ -47,7 +47,8 @@ from .lazy import LazyValue, Node, NotEager, build_program, topological
 
 # --- budgets ----------------------------------------------------------------------------------
 NODE_BUDGET = 24  # pending nodes one graph may stand on before the scheduler computes it
-ELEM_BUDGET = 384  # elements one expression may hold before a frontend makes it a loop
+ELEM_BUDGET = 512  # elements one expression may hold before a frontend makes it a loop
+DEPTH_BUDGET = 96  # and the longest chain in it (IR walks recurse once per level)
 
 # --- the cost model (seconds; written down in docs/scheduler.md) -------------------------------
 LIBRARY_CALL = 1.5e-6  # Python overhead of one NumPy call
@@ -344,6 +345,6 @@ def evaluate(*values):
     return out[0] if len(out) == 1 else out
 
 
-__all__ = ["ELEM_BUDGET", "NODE_BUDGET", "Estimate", "check_budget", "estimate", "evaluate",
+__all__ = ["DEPTH_BUDGET", "ELEM_BUDGET", "NODE_BUDGET", "Estimate", "check_budget", "estimate", "evaluate",
            "explain_schedule", "forget", "materialize", "structure_key", "use_compiler",
            "wait_for_compiles"]

@@ -20,9 +20,10 @@ class Settings:
     backend: str = "llvm"  # the backend db.compile uses when none is named
     strict: bool = False  # make every fallback an error instead of a counted detour
     passes_off: frozenset[str] = frozenset()  # optimizer passes to skip, by name
-    # Frontends run the real library directly (no compile) when a result has fewer elements
-    # than this and its inputs are already computed: compiling would cost more than it saves.
-    eager_below: int = 4096
+    # Frontends run the real library directly (no lazy graph) when a result has fewer elements
+    # than this and its inputs are already computed: recording a call costs ~20-80 us of
+    # Python, which fusing saves back only on arrays of about this size (docs/scheduler.md).
+    eager_below: int = 1 << 16
     # A program the compile cache has not seen yet runs eagerly in the real library (tier 0)
     # while it compiles on a background thread; later runs of the same structure use native
     # code. False: compile first and run native code every time (tests of the compiled path).

@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from .expr import Elem, Leaf, count_applies, has_leaves, map_leaves
+from .expr import Elem, Leaf, has_leaves, map_leaves, several_applies
 from .loops import contiguous_strides, realize
 
 
@@ -47,7 +47,7 @@ def broadcast_to(expr: Elem, old: tuple[int, ...], new: tuple[int, ...]) -> Elem
     old, new = tuple(old), tuple(new)
     if old == new or not has_leaves(expr):
         return expr
-    if math.prod(new) > math.prod(old) and count_applies(expr) > 1:
+    if math.prod(new) > math.prod(old) and several_applies(expr):
         node = realize(expr, old)  # computed once, then read repeatedly
         expr = Leaf(node, contiguous_strides(old), math.prod(old), expr.dtype)
     return map_leaves(expr, lambda leaf: _restrided(leaf, old, new))

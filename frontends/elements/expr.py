@@ -31,12 +31,13 @@ from ..lazy import Namer, Node
 class Elem:
     """Base of element expressions; `dtype` is the NumPy dtype of the element."""
 
-    __slots__ = ("dtype", "realized", "weight", "__weakref__")
+    __slots__ = ("dtype", "realized", "weight", "depth", "__weakref__")
 
     def __init__(self, dtype: np.dtype):
         self.dtype = np.dtype(dtype)
         self.realized = None  # the loop node computing this expression, once asked for
         self.weight = 1  # elements below this one, counted once per path (an upper bound)
+        self.depth = 1  # the longest chain of elements down to a leaf
 
     @property
     def args(self) -> tuple[Elem, ...]:
@@ -88,6 +89,7 @@ class Apply(Elem):
         self.fn = fn
         self._args = tuple(args)
         self.weight = min(1 + sum(a.weight for a in self._args), 1 << 30)
+        self.depth = 1 + max((a.depth for a in self._args), default=0)
         # The same element computed by NumPy on whole arrays (`eager(*arg_values)`), for
         # tier 0 (`elements/eager.py`); None: only the compiled path can compute it.
         self.eager = eager
@@ -234,6 +236,11 @@ def outers_of(root: Elem) -> list[Outer]:
 
 def count_applies(root: Elem) -> int:
     return sum(isinstance(e, Apply) for e in postorder(root))
+
+
+def several_applies(root: Elem) -> bool:
+    """`count_applies(root) > 1`, without walking the DAG (an Apply over another Apply)."""
+    return isinstance(root, Apply) and any(isinstance(a, Apply) for a in root.args)
 
 
 def has_leaves(root: Elem) -> bool:

@@ -35,7 +35,7 @@ import numpy as np
 from daybreak.ir import builder as B
 
 from ..lazy import Node
-from .expr import Apply, Constant, Elem, Leaf, Outer, count_applies, map_leaves
+from .expr import Apply, Constant, Elem, Leaf, Outer, map_leaves, several_applies
 from .loops import contiguous_strides, realize
 
 INDEX = np.dtype(np.int64)
@@ -286,7 +286,7 @@ def computed_once(expr: Elem, shape: tuple[int, ...]) -> Elem:
     """`expr`, or a read of its vector when it does real work: re-indexing pushes an
     expression into every read, so one read several ways (a stencil's neighbours, rolls) would
     recompute it each time, and iterating would grow it exponentially."""
-    if count_applies(expr) <= 1:
+    if not several_applies(expr):
         return expr
     node = realize(expr, shape)
     if shape == ():

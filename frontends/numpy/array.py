@@ -34,7 +34,7 @@ from ..elements.dtypes import ir_scalar, is_supported
 from ..elements.expr import Elem, Leaf, Outer
 from ..elements.loops import contiguous_strides, is_contiguous, realize
 from ..lazy import LazyValue, Param
-from ..scheduler import ELEM_BUDGET, materialize
+from ..scheduler import DEPTH_BUDGET, ELEM_BUDGET, materialize
 
 
 class _NdarrayMeta(type):
@@ -53,7 +53,8 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
 
     def __init__(self, expr: Elem, shape: tuple[int, ...]):
         self._shape = tuple(int(n) for n in shape)
-        if expr.weight > ELEM_BUDGET and not isinstance(expr, Leaf | Outer):
+        if (expr.weight > ELEM_BUDGET or expr.depth > DEPTH_BUDGET) and \
+                not isinstance(expr, Leaf | Outer):
             # A long chain of calls (`y = y + 1` in a loop): its own loop from here on, so no
             # expression, walk or loop body grows without bound.
             node = realize(expr, self._shape)

@@ -23,15 +23,16 @@ region (NumPy's ValueError otherwise). Reads of the right-hand side see the old 
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
 from daybreak.ir import builder as B
-from daybreak.runtime.config import SETTINGS
 
 from ..elements.broadcast import broadcast_to
 from ..elements.dtypes import ir_scalar, is_python_scalar
-from ..elements.expr import Both, Elem, Outer, Select, count_applies
+from ..elements.expr import Both, Elem, Leaf, Outer, Select
+from ..elements.loops import is_contiguous
 from ..elements.remap import (
     INDEX,
     Affine,
@@ -52,6 +53,7 @@ from .shapes import reshape_expr, stand_in
 from .ufuncs import cast_expr
 
 _CHAIN_LIMIT = 64  # applies in the old value beyond which it is computed before reading
+_SMALL_WRITE = 8  # a region this many times smaller than the array is a small write
 
 
 def setitem(a: ndarray, key, value) -> None:
@@ -72,9 +74,12 @@ def _assign(a: ndarray, key, value) -> None:
     v = as_operand(value)
     if v is None or (not is_python_scalar(v) and ir_scalar(v.dtype) is None):
         return _numpy_assign(a, items, value, "assigning a value of an unsupported dtype")
-    found = a.concrete()
-    if found is not None and (math.prod(region) <= 1 or a.size < SETTINGS.eager_below):
-        return _numpy_assign(a, items, value, None)  # one element: cheaper in NumPy
+    if a.concrete() is None and math.prod(region) * _SMALL_WRITE <= a.size:
+        a.value()  # a small write into a pending array: compute it once, then write in place
+    if a.concrete() is not None:
+        # The array is computed: NumPy writes the region (in place when nothing else reads
+        # the buffer), so the array stays computed and later reads of it stay plain slices.
+        return _numpy_assign(a, items, value, None)
     if math.prod(region) == 0:
         _value_over(a, v, region)  # NumPy's errors still apply
         return None
@@ -101,9 +106,33 @@ def _numpy_assign(a: ndarray, items, value, fallback_reason: str | None) -> None
         from .fallback import check_allowed
 
         check_allowed(fallback_reason)
+    source = to_numpy(value)  # computed first: it may read the old `a`
+    target = _own_buffer(a)
+    if target is not None:
+        target[items] = source
+        return
     target = np.array(a.value(), copy=True)
-    target[items] = to_numpy(value)
+    target[items] = source
     a._expr = concrete_expr(target)[0]
+
+
+def _own_buffer(a: ndarray) -> np.ndarray | None:
+    """`a`'s computed buffer (shaped like `a`) when writing it in place changes nothing else:
+    no other lazy value reads it (reference counts: only `a`'s own leaf holds the node, only
+    `a` holds the leaf) and NumPy may write it. None: the caller copies."""
+    leaf = a._expr
+    if not isinstance(leaf, Leaf) or leaf.node is None or not leaf.node.is_leaf or \
+            leaf.offset or leaf.size != a.size or not is_contiguous(leaf.strides, a.shape):
+        return None
+    node = leaf.node
+    held = 3 + (leaf.realized is not None and leaf.realized[1] is node)
+    if sys.getrefcount(leaf) > 3 or sys.getrefcount(node) > held:
+        return None  # `leaf` counts: a._expr, this frame, the call's argument
+    buf = node.cached
+    if not isinstance(buf, np.ndarray) or not buf.flags.writeable or buf.size != a.size \
+            or not buf.flags.c_contiguous:
+        return None
+    return buf.reshape(a.shape)
 
 
 def _converted_scalar(a: ndarray, value):
@@ -137,7 +166,7 @@ def _old(a: ndarray) -> Elem:
     right-hand side often computed it already), so repeated assignments do not nest."""
     expr = a._expr
     if expr.realized is not None and expr.realized[0] == a.shape or \
-            count_applies(expr) > _CHAIN_LIMIT:
+            expr.weight > _CHAIN_LIMIT:  # an upper bound of its applies, known at once
         return computed_once(expr, a.shape)
     return expr
 

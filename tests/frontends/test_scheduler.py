@@ -148,7 +148,7 @@ def test_long_chains_stay_bounded(background):
     for _ in range(5000):
         y = y + 1.0
     np.testing.assert_allclose(np.asarray(y), x0 + 5000.0)
-    assert y._expr.weight <= scheduler.ELEM_BUDGET + 1
+    assert y._expr.depth <= scheduler.DEPTH_BUDGET + 1
 
 
 def test_time_loop_compiles_one_structure():

@@ -67,7 +67,7 @@ def test_slices_with_offsets_are_slices():
 
 
 def test_stencil_assignment_splits_edges_from_the_inside():
-    u = dnp.asarray(np.random.default_rng(0).random((30, 40)))
+    u = dnp.asarray(np.random.default_rng(0).random((30, 40))) * 1.0  # pending: a lazy write
     u[1:-1, 1:-1] = 0.25 * (u[:-2, 1:-1] + u[2:, 1:-1] + u[1:-1, :-2] + u[1:-1, 2:])
     text = _text(u)
     assert _loops(text) == 2  # rows; the inside (the edge columns are straight-line)
