@@ -1,11 +1,12 @@
-"""Lazy values shared by every frontend: a DAG of `Node`s that materialises as ONE IR program.
+"""Lazy values shared by every frontend: a DAG of `Node`s, and how a set of roots becomes ONE
+IR program (`build_program`).
 
 A frontend call returns a lazy value whose `Node` says how to compute it from other nodes.
 Leaves are `Param`s (a NumPy buffer or a scalar handed to the program at run time: data never
-goes into the program text). Materialising a set of roots walks their DAG once, binds every
-node with `let` (in dependency order, so shared work is computed once), returns the roots as
-one struct, compiles that program through `db.compile` (optimizer + backend of `db.config()`)
-and caches each root's result on its node, so a later program reads it as a parameter.
+goes into the program text). `build_program` walks the roots' DAG once, binds every node with
+`let` (in dependency order, so shared work is computed once) and returns the roots as one
+struct, with the arguments and where each comes from (the argument plan). What is compiled,
+when, and what runs in the library instead is the scheduler's (`frontends/scheduler.py`).
 
 Programs never depend on the names Python happened to generate: parameters are `p0, p1, ...`
 in order of first use and binders come from a per-program `Namer`, so the same script on new
