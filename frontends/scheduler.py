@@ -345,6 +345,6 @@ def evaluate(*values):
     return out[0] if len(out) == 1 else out
 
 
-__all__ = ["DEPTH_BUDGET", "ELEM_BUDGET", "NODE_BUDGET", "Estimate", "check_budget", "estimate", "evaluate",
-           "explain_schedule", "forget", "materialize", "structure_key", "use_compiler",
+__all__ = ["DEPTH_BUDGET", "ELEM_BUDGET", "NODE_BUDGET", "Estimate", "check_budget", "estimate",
+           "evaluate", "explain_schedule", "forget", "materialize", "structure_key", "use_compiler",
            "wait_for_compiles"]

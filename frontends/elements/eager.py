@@ -54,9 +54,14 @@ def _leaf_value(leaf: Leaf, shape: tuple[int, ...], values: dict):
 def evaluate(expr: Elem, shape: tuple[int, ...], values: dict):
     """`expr` over `shape` as a NumPy array (broadcastable to `shape`, maybe a view), or a
     NumPy scalar for 0-d; `values` maps id(node) to each input node's value."""
+    order = postorder(expr)
+    uses: dict[int, int] = {id(expr): 1}
+    for e in order:
+        for a in e.args:
+            uses[id(a)] = uses.get(id(a), 0) + 1
     done: dict[int, object] = {}
     with np.errstate(all="ignore"):  # NumPy's warnings were given at the user's call
-        for e in postorder(expr):
+        for e in order:
             if isinstance(e, Leaf):
                 value = _leaf_value(e, shape, values)
             elif isinstance(e, Outer):
@@ -66,6 +71,10 @@ def evaluate(expr: Elem, shape: tuple[int, ...], values: dict):
             else:  # pragma: no cover - every element kind is one of the above
                 raise NotEager(type(e).__name__)
             done[id(e)] = value
+            for a in e.args:  # a temporary is dropped after its last use, as in NumPy
+                uses[id(a)] -= 1
+                if uses[id(a)] == 0:
+                    del done[id(a)]
     return done[id(expr)]
 
 
