@@ -237,6 +237,9 @@ def _compute(pending: list[Node]) -> list:
     if background and (known is None or known.state != "failed"):
         cost = estimate(order)
         if known is not None and known.state == "new" and cost.native_pays:
+            if cost.compile_seconds + cost.native_seconds < cost.library_seconds:
+                # Big work: compiling now and running native code is sooner than the library
+                return _split(_sync(known, pending, order, leaves), pending)
             program, _, plan = build_program(pending, order)
             known.plan, known.state = plan, "compiling"
             _background().submit(_compile_known, known, program)
@@ -313,6 +316,9 @@ def explain_schedule(roots: Sequence[Node]) -> str:
         tier = "native (compiled first: background compiling is off)"
     elif known is not None and known.state == "ready" and cost.native_pays:
         tier = "native"
+    elif cost.native_pays and cost.compile_seconds + cost.native_seconds < \
+            cost.library_seconds:
+        tier = "native (compiling first is sooner than the library)"
     elif cost.native_pays:
         tier = "library now, native once compiled"
     else:

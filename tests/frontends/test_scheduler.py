@@ -190,3 +190,15 @@ def test_read_only_arrays_are_not_copied():
     ro.flags.writeable = False
     a = dnp.asarray(ro)
     assert np.shares_memory(a._expr.node.cached, ro)
+
+
+def test_big_work_compiles_first(monkeypatch):
+    monkeypatch.setattr(scheduler, "NATIVE_CALL", 40e-6)  # the real fixed cost
+    x = dnp.asarray(_rng().normal(size=1 << 22))
+    y = np.exp(np.sin(x) * 2.0 + np.cos(x)) * np.sqrt(np.abs(x))
+    assert "compiling first is sooner" in db.explain(y.sum())
+    db.stats(reset=True)
+    want = np.exp(np.sin(np.asarray(x)) * 2.0 + np.cos(np.asarray(x))) * np.sqrt(
+        np.abs(np.asarray(x)))
+    assert float(y.sum()) == pytest.approx(float(want.sum()), rel=1e-9)
+    assert db.stats()["library_runs"] == 0 and db.stats()["runs"] == 1
