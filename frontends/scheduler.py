@@ -38,6 +38,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from daybreak.runtime.config import SETTINGS
@@ -57,6 +58,7 @@ NATIVE_CALL = 40e-6  # a cached native run: key, argument plan, marshalling, thr
 NATIVE_ELEMENT = 0.25e-9  # one fused element-operation of native code, per thread
 COMPILE_BASE = 40e-3  # LLVM's fixed cost of a program
 COMPILE_NODE = 8e-3  # and per loop in it
+PARALLEL_WORK = 1 << 18  # element-operations below which native code keeps to one thread
 
 
 @dataclass
@@ -85,7 +87,7 @@ def estimate(order: list[Node]) -> Estimate:
         ops, elements = node.eager_work()
         calls += ops
         element_ops += ops * elements
-    threads = max(1, min(SETTINGS.threads, 1 + element_ops // (1 << 16)))
+    threads = SETTINGS.threads if element_ops >= PARALLEL_WORK else 1
     return Estimate(
         nodes=nodes,
         calls=calls,
@@ -173,10 +175,25 @@ def _arguments(plan: list, leaves: list[Node]) -> list:
     return [leaves[k].cached if kind == "leaf" else k for kind, k in plan]
 
 
-def _run_native(known: Known, leaves: list[Node]):
+@contextmanager
+def _threads_for(cost: Estimate):
+    """Threads only for work that outweighs starting them (~50 us each, a pthread per
+    parallel loop): smaller runs keep to the calling thread."""
+    if cost.element_ops >= PARALLEL_WORK or SETTINGS.threads == 1:
+        yield
+        return
+    before, SETTINGS.threads = SETTINGS.threads, 1
+    try:
+        yield
+    finally:
+        SETTINGS.threads = before
+
+
+def _run_native(known: Known, leaves: list[Node], cost: Estimate):
     known.runs["native"] += 1
     record(scheduler_hits=1)
-    return known.executable(*_arguments(known.plan, leaves))
+    with _threads_for(cost):
+        return known.executable(*_arguments(known.plan, leaves))
 
 
 def _run_library(order: list[Node], roots: Sequence[Node]) -> list:
@@ -213,17 +230,19 @@ def _compile_known(known: Known, program) -> None:
         record_fallback(f"scheduler: compiling failed, the library runs it: {known.reason}")
 
 
-def _sync(known: Known | None, pending: list[Node], order: list[Node], leaves: list[Node]):
+def _sync(known: Known | None, pending: list[Node], order: list[Node], leaves: list[Node],
+          cost: Estimate):
     """Compile now and run native code (what tests of the compiled path and strict mode
     get, and graphs the library cannot run)."""
     if known is not None and known.state == "ready":
-        return _run_native(known, leaves)
+        return _run_native(known, leaves, cost)
     program, args, plan = build_program(pending, order)
     executable = _compile(program)
     if known is not None:
         known.executable, known.plan, known.state = executable, plan, "ready"
         known.runs["native"] += 1
-    return executable(*args)
+    with _threads_for(cost):
+        return executable(*args)
 
 
 def _compute(pending: list[Node]) -> list:
@@ -231,15 +250,15 @@ def _compute(pending: list[Node]) -> list:
     key, leaves = structure_key(order, pending)
     known = _remember(key) if key is not None else None
     background = SETTINGS.compile_in_background and not SETTINGS.strict
+    cost = estimate(order)
     if known is not None and known.state == "ready":
-        if not background or estimate(order).native_pays:
-            return _split(_run_native(known, leaves), pending)
+        if not background or cost.native_pays:
+            return _split(_run_native(known, leaves, cost), pending)
     if background and (known is None or known.state != "failed"):
-        cost = estimate(order)
         if known is not None and known.state == "new" and cost.native_pays:
             if cost.compile_seconds + cost.native_seconds < cost.library_seconds:
                 # Big work: compiling now and running native code is sooner than the library
-                return _split(_sync(known, pending, order, leaves), pending)
+                return _split(_sync(known, pending, order, leaves, cost), pending)
             program, _, plan = build_program(pending, order)
             known.plan, known.state = plan, "compiling"
             _background().submit(_compile_known, known, program)
@@ -262,7 +281,7 @@ def _compute(pending: list[Node]) -> list:
             return values
         except Exception:  # noqa: BLE001 - nothing left but the interpreter path
             pass
-    return _split(_sync(known, pending, order, leaves), pending)
+    return _split(_sync(known, pending, order, leaves, cost), pending)
 
 
 def _split(out, pending: list[Node]) -> list:
