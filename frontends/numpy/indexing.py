@@ -96,6 +96,11 @@ def basic_sources(shape: tuple[int, ...], items: list) -> tuple[list, tuple[int,
 
 def getitem(x: ndarray, key):
     """`x[key]` (see the module docstring)."""
+    if (type(key) is int and x.ndim == 1) or (type(key) is tuple and len(key) == x.ndim
+                                             and all(type(k) is int for k in key)):
+        found = x.concrete()
+        if found is not None:
+            return found[key]  # one element of a computed array: NumPy's scalar, at once
     items = key_items(key)
     probe = stand_in(x.shape)[items]  # NumPy's errors and the result's shape
     found = x.concrete()

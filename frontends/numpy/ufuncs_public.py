@@ -20,6 +20,12 @@ from .array import from_numpy_result
 from .methods import call_ufunc
 
 
+# Scalars a ufunc computes at once: recording them lazily would cost far more than NumPy.
+_SCALARS = frozenset({int, float, bool, complex, np.float64, np.float32, np.int64, np.int32,
+                      np.int16, np.int8, np.uint64, np.uint32, np.uint16, np.uint8, np.bool_,
+                      np.complex128, np.complex64})
+
+
 class UfuncWrapper:
     """A NumPy ufunc whose calls go through daybreak."""
 
@@ -29,6 +35,8 @@ class UfuncWrapper:
         self.ufunc = ufunc
 
     def __call__(self, *inputs, **kwargs):
+        if not kwargs and all(type(x) in _SCALARS for x in inputs):
+            return self.ufunc(*inputs)  # scalar work (a loop over elements): NumPy's own
         return call_ufunc(self.ufunc, *inputs, **kwargs)
 
     def __getattr__(self, name):
