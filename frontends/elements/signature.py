@@ -81,13 +81,36 @@ def value_key(value, nodes: dict[int, int], depth: int = 0):
     return (type(value), value)  # frozen dataclasses (pieces, IR types), enum members, ...
 
 
+_NO_NODES: dict[int, int] = {}
+# (code, ids of what the closure holds) -> (the objects, their key). Builder closures are
+# made afresh for every call but hold the same few objects (IR types, pieces, strides), so
+# each distinct closure is keyed once. The objects are kept, so their ids stay theirs.
+_FN_KEYS: dict = {}
+
+
 def fn_key(fn, nodes: dict[int, int], depth: int = 0):
     """A builder function's code and what its closure and defaults hold."""
     cells = fn.__closure__
     if not cells and not fn.__defaults__:
         return fn.__code__
-    held = tuple(value_key(c.cell_contents, nodes, depth + 1) for c in cells or ())
-    return (fn.__code__, held, value_key(fn.__defaults__, nodes, depth + 1))
+    held = (*(c.cell_contents for c in cells or ()), fn.__defaults__)
+    ident = (fn.__code__, tuple(map(id, held)))
+    found = _FN_KEYS.get(ident)
+    if found is not None and all(a is b for a, b in zip(found[0], held, strict=True)):
+        return found[1]
+    try:  # keyed without the loop's inputs: then the key holds for any loop
+        key = _fn_key_of(fn, held, _NO_NODES, depth)
+    except Unkeyable:
+        return _fn_key_of(fn, held, nodes, depth)  # it reads one of the inputs: not kept
+    if len(_FN_KEYS) > 50_000:
+        _FN_KEYS.clear()
+    _FN_KEYS[ident] = (held, key)
+    return key
+
+
+def _fn_key_of(fn, held: tuple, nodes: dict[int, int], depth: int):
+    return (fn.__code__, tuple(value_key(v, nodes, depth + 1) for v in held[:-1]),
+            value_key(held[-1], nodes, depth + 1))
 
 
 def expr_signature(expr: Elem, nodes: dict[int, int]) -> tuple:
