@@ -32,6 +32,22 @@ def is_supported(dtype) -> bool:
         return False
 
 
+_MISSING = {"c": "complex", "M": "datetime", "m": "timedelta", "U": "string", "S": "bytes",
+            "O": "object", "V": "structured or void"}
+
+
+def why_unsupported(dtype) -> str:
+    """Why the IR cannot hold elements of `dtype` (for fallback reasons).
+
+    >>> why_unsupported(np.dtype("complex128"))
+    'dtype complex128 (the IR has no complex type)'
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return f"dtype {dtype} (the IR's floats are float32 and float64)"
+    return f"dtype {dtype} (the IR has no {_MISSING.get(dtype.kind, str(dtype))} type)"
+
+
 def is_python_scalar(x) -> bool:
     return type(x) in (int, float, bool)
 

@@ -101,14 +101,22 @@ def specialised(roots: list[Elem], shape, c0: int, c1: int) -> list[Elem]:
 
 
 def moving(e: Elem, memo: dict[int, bool]) -> bool:
-    """Whether the value of `e` changes along a row."""
-    if id(e) not in memo:
-        if isinstance(e, Leaf):
-            memo[id(e)] = e.strides[-1] != 0
-        elif isinstance(e, Slot):
-            memo[id(e)] = e.moves
+    """Whether the value of `e` changes along a row (iterative: chains can be long; what
+    `memo` knows already is not walked again)."""
+    stack = [(e, False)]
+    while stack:
+        x, ready = stack.pop()
+        if id(x) in memo:
+            continue
+        if isinstance(x, Leaf):
+            memo[id(x)] = x.strides[-1] != 0
+        elif isinstance(x, Slot):
+            memo[id(x)] = x.moves
+        elif ready:
+            memo[id(x)] = any(memo[id(a)] for a in x.args)
         else:
-            memo[id(e)] = any(moving(a, memo) for a in e.args)
+            stack.append((x, True))
+            stack.extend((a, False) for a in x.args if id(a) not in memo)
     return memo[id(e)]
 
 

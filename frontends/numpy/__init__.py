@@ -7,6 +7,7 @@ the pieces: `array` (the lazy ndarray), `ufuncs` (the ufunc table), `reductions`
 live one level down, in `frontends/elements/`, shared with the other frontends.
 """
 
+from . import attributes as _attributes  # noqa: F401 - the rest of ndarray (real, flat...)
 from . import methods as _methods  # noqa: F401 - attaches operators and methods to ndarray
 from .array import ndarray
 from .creation import (

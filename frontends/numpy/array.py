@@ -43,6 +43,19 @@ class _NdarrayMeta(type):
     def __instancecheck__(cls, obj):
         return type.__instancecheck__(cls, obj) or isinstance(obj, np.ndarray)
 
+    # `ndarray(expr, shape)` inside daybreak; `ndarray((3,), dtype=...)` is NumPy's
+    # constructor (shape, dtype, buffer, offset, strides, order), made by NumPy.
+    def __call__(cls, *args, **kwargs):
+        if args and isinstance(args[0], Elem):
+            return super().__call__(*args, **kwargs)
+        from .creation import numpy_made
+
+        value = np.ndarray(*args, **kwargs)
+        if value.base is not None and is_supported(value.dtype) and value.ndim > 0 \
+                and value.size >= max(SETTINGS.eager_below, 1):
+            return wrap(value, snapshot=True)  # `buffer=`: the user's memory
+        return numpy_made(value, "ndarray")
+
 
 class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
     """A lazy NumPy array (see the module docstring)."""
@@ -266,6 +279,10 @@ def as_operand(x):
         return x
     if type(x) in (int, float, bool):
         return x
+    from .fallback import foreign_array
+
+    if foreign_array(x) is not None:  # masked arrays, matrices, Series: their own rules
+        return None
     arr = np.asarray(x)
     if not is_supported(arr.dtype):
         return None

@@ -66,14 +66,18 @@ def setitem(a: ndarray, key, value) -> None:
 
 def _assign(a: ndarray, key, value) -> None:
     if isinstance(key, ndarray) and key.dtype == np.bool_ and key.shape == a.shape \
-            and a.ndim > 0 and _one_value(value):
-        a._expr = _masked(a, as_operand(key), value)  # NumPy masks are wrapped
-        return
+            and a.ndim > 0 and _one_value(value) and as_operand(value) is not None:
+        mask = as_operand(key)  # NumPy masks are wrapped
+        if mask is not None:
+            a._expr = _masked(a, mask, value)
+            return
     items = key_items(key)
     region = np.shape(stand_in(a.shape)[items])  # NumPy's IndexError, the region's shape
     v = as_operand(value)
     if v is None or (not is_python_scalar(v) and ir_scalar(v.dtype) is None):
-        return _numpy_assign(a, items, value, "assigning a value of an unsupported dtype")
+        from .fallback import unsupported_operand
+
+        return _numpy_assign(a, items, value, f"assigning {unsupported_operand(value)}")
     if a.concrete() is None and math.prod(region) * _SMALL_WRITE <= a.size:
         a.value()  # a small write into a pending array: compute it once, then write in place
     if a.concrete() is not None:

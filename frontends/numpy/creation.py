@@ -24,11 +24,12 @@ import numpy as np
 from daybreak.ir import builder as B
 from daybreak.runtime.config import SETTINGS
 
-from ..elements.dtypes import ir_scalar, is_supported
+from ..elements.dtypes import ir_scalar, is_supported, why_unsupported
 from ..elements.expr import Apply, Leaf, Outer
 from ..elements.loops import contiguous_strides
 from ..lazy import Param
 from .array import from_numpy_result, is_lazy, ndarray, wrap
+from .fallback import check_allowed, foreign_array, run_numpy
 from .ufuncs import cast_expr
 
 
@@ -42,11 +43,22 @@ def _small(shape) -> bool:
     return math.prod(shape) < SETTINGS.eager_below
 
 
+def numpy_made(value, what: str):
+    """An array NumPy made, as daybreak hands it back (`from_numpy_result`). One of a dtype
+    the IR does not have (complex, float16, strings, objects, datetimes...) stays NumPy's,
+    so everything done with it from here on is NumPy's: counted here, once, as a fallback."""
+    first = value[0] if isinstance(value, tuple) else value  # linspace(retstep=True)
+    if isinstance(first, np.ndarray | np.generic) and not is_supported(first.dtype):
+        check_allowed(f"{what} of {why_unsupported(first.dtype)}")
+    return from_numpy_result(value)
+
+
 def array(obj, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, like=None):
     """`numpy.array`: a daybreak array of `obj` (a copy; lazy values stay lazy)."""
     if is_lazy(obj) and ndmin <= obj.ndim:
         return obj.astype(dtype) if dtype is not None else obj.copy()
-    return from_numpy_result(np.array(obj, dtype=dtype, copy=copy, order=order, ndmin=ndmin))
+    return numpy_made(np.array(obj, dtype=dtype, copy=copy, order=order, subok=subok,
+                               ndmin=ndmin), "array")
 
 
 def asarray(obj, dtype=None, order=None, *, copy=None, like=None):
@@ -59,7 +71,7 @@ def asarray(obj, dtype=None, order=None, *, copy=None, like=None):
     if isinstance(obj, np.ndarray) and value is obj and is_supported(value.dtype) \
             and value.ndim > 0 and not _small(value.shape):
         return wrap(value, snapshot=True)
-    return from_numpy_result(value)
+    return numpy_made(value, "asarray")
 
 
 def full(shape, fill_value, dtype=None, order="C", *, like=None):
@@ -68,64 +80,83 @@ def full(shape, fill_value, dtype=None, order="C", *, like=None):
     dtype = np.asarray(fill_value).dtype if dtype is None else np.dtype(dtype)
     if _small(shape) or not is_supported(dtype) or is_lazy(fill_value) \
             or np.ndim(fill_value) != 0:
-        return from_numpy_result(np.full(shape, fill_value, dtype=dtype, order=order))
+        return numpy_made(np.full(shape, fill_value, dtype=dtype, order=order), "full")
     value = np.asarray(fill_value).astype(dtype)[()]  # NumPy's cast of the fill value
     return ndarray(Outer(Param(value, ir_scalar(dtype), key=None), dtype), shape)
 
 
 def zeros(shape, dtype=float, order="C", *, like=None):
     """`numpy.zeros`, lazily."""
+    if not is_supported(dtype):  # NumPy's zero of strings, records, objects...
+        return numpy_made(np.zeros(shape, dtype, order), "zeros")
     return full(shape, 0, dtype=dtype, order=order)
 
 
 def ones(shape, dtype=None, order="C", *, like=None):
     """`numpy.ones`, lazily."""
+    if dtype is not None and not is_supported(dtype):
+        return numpy_made(np.ones(shape, dtype, order), "ones")
     return full(shape, 1, dtype=float if dtype is None else dtype, order=order)
 
 
 def empty(shape, dtype=float, order="C", *, like=None):
     """`numpy.empty` (its values are unspecified; daybreak's are zeros)."""
+    if not is_supported(dtype):
+        return numpy_made(np.empty(shape, dtype, order), "empty")
     return full(shape, 0, dtype=dtype, order=order)
 
 
-def _like(maker, fill):
+def _like(numpy_like, fill):
     def make(a, dtype=None, order="K", subok=True, shape=None, **kwargs):
+        target = (a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype) \
+            if dtype is None else np.dtype(dtype)
+        if not is_supported(target) or subok and foreign_array(a) is not None:
+            why = why_unsupported(target) if not is_supported(target) else foreign_array(a)
+            return run_numpy(f"{numpy_like.__name__} of {why}", numpy_like, (a, dtype, order,
+                                                                            subok, shape))
         shape = np.shape(a) if shape is None else shape
-        dtype = (a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype) \
-            if dtype is None else dtype
-        return full(shape, fill if maker is None else kwargs["fill_value"], dtype=dtype)
+        return full(shape, fill, dtype=target)
 
+    make.__name__ = numpy_like.__name__
+    make.__doc__ = f"`numpy.{numpy_like.__name__}`, lazily."
     return make
 
 
-zeros_like = _like(None, 0)
-ones_like = _like(None, 1)
-empty_like = _like(None, 0)
+zeros_like = _like(np.zeros_like, 0)
+ones_like = _like(np.ones_like, 1)
+empty_like = _like(np.empty_like, 0)
 
 
 def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None):
     """`numpy.full_like`, lazily."""
+    target = (a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype) if dtype is None \
+        else np.dtype(dtype)
+    if not is_supported(target) or subok and foreign_array(a) is not None:
+        why = why_unsupported(target) if not is_supported(target) else foreign_array(a)
+        return run_numpy(f"full_like of {why}", np.full_like, (a, fill_value, dtype, order,
+                                                               subok, shape))
     shape = np.shape(a) if shape is None else shape
-    dtype = (a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype) if dtype is None else dtype
-    return full(shape, fill_value, dtype=dtype)
+    return full(shape, fill_value, dtype=target)
 
 
 def arange(start, stop=None, step=None, dtype=None, *, like=None):
     """`numpy.arange`; large integer or float ranges are lazy, computed as NumPy fills
     them: `start + i * delta` with `delta = (start + step) - start` in the result type."""
+    given = (start, stop, step)
     if stop is None:
         start, stop = 0, start
     step = 1 if step is None else step
     numbers = (start, stop, step)
-    if not all(type(v) in (int, float) for v in numbers) or step == 0:
-        return from_numpy_result(np.arange(start, stop, step, dtype=dtype))
+    if not all(type(v) in (int, float) for v in numbers) or step == 0 or \
+            dtype is not None and not is_supported(dtype):
+        return numpy_made(np.arange(*given, dtype=dtype), "arange")
     dt = np.dtype(dtype) if dtype is not None else np.result_type(*numbers)
     if all(type(v) is int for v in numbers):
         length = len(range(start, stop, step))
     else:
         length = max(int(math.ceil((stop - start) / step)), 0)
-    if _small((length,)) or dt.kind not in "iuf":
-        return from_numpy_result(np.arange(start, stop, step, dtype=dtype))
+    if _small((length,)) or not is_supported(dt) or dt == np.bool_:
+        return numpy_made(np.arange(*given, dtype=dtype), "arange")
     t = ir_scalar(dt)
     first = dt.type(start)
     delta = dt.type(dt.type(start + step) - first) if dt.kind == "f" else dt.type(step)
@@ -145,8 +176,8 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     dt = np.dtype(float if dtype is None else dtype)
     step = (stop - start) / div if div > 0 else math.nan
     if not simple or _small((num,)) or dt != np.float64 or div <= 0 or step == 0:
-        return from_numpy_result(np.linspace(start, stop, num, endpoint=endpoint,
-                                             retstep=retstep, dtype=dtype, axis=axis))
+        return numpy_made(np.linspace(start, stop, num, endpoint=endpoint, retstep=retstep,
+                                      dtype=dtype, axis=axis), "linspace")
     f64 = ir_scalar(dt)
     position = Leaf(None, (1,), num, np.dtype(np.int64))
     params = [Outer(Param(float(v), f64, key=None), dt) for v in (step, start, stop)]

@@ -6,12 +6,15 @@ Every fallback is counted with its reason (`db.stats()["fallbacks"]`) and is an 
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from daybreak.ir.errors import UnsupportedError
 from daybreak.runtime.config import SETTINGS
 from daybreak.runtime.stats import record_fallback
 
+from ..elements.dtypes import is_supported, why_unsupported
 from ..lazy import LazyValue
 from ..scheduler import evaluate
 
@@ -64,7 +67,78 @@ def run_numpy(reason: str, func, args=(), kwargs=None):
     """`func(*args, **kwargs)` on materialised inputs, counted as a fallback; NumPy arrays in
     the result become daybreak arrays again so the rest of the chain stays lazy."""
     check_allowed(reason)
-    from .array import from_numpy_result
+    from .array import concrete_expr, from_numpy_result, is_lazy
 
-    result = func(*to_numpy(tuple(args)), **to_numpy(dict(kwargs or {})))
-    return from_numpy_result(result)
+    kwargs = dict(kwargs or {})
+    given = kwargs.get("out")
+    if given is None:
+        return from_numpy_result(func(*to_numpy(tuple(args)), **to_numpy(kwargs)))
+    # `out=`: NumPy writes into it and returns it. A lazy one gets a writable copy of its
+    # values (what `where=` leaves alone must stay), then is rebound to what NumPy wrote.
+    outs = given if isinstance(given, tuple) else (given,)
+    written = [np.array(o.value(), copy=True) if is_lazy(o) else o for o in outs]
+    kwargs["out"] = tuple(written) if isinstance(given, tuple) else written[0]
+    result = func(*to_numpy(tuple(args)), **to_numpy(kwargs))
+    for o, w in zip(outs, written, strict=True):
+        if is_lazy(o):
+            o._expr = concrete_expr(w)[0]
+            o.write_back()
+
+    def back(r):
+        found = [o for o, w in zip(outs, written, strict=True) if r is w]
+        return found[0] if found else from_numpy_result(r)
+
+    return tuple(back(r) for r in result) if isinstance(result, tuple) else back(result)
+
+
+class NotLazy(Exception):
+    """An input daybreak cannot read as a lazy array (its dtype is not in the IR, or it is a
+    NumPy subclass such as a masked array): the API function that was given it runs NumPy
+    instead (`numpy_when_not_lazy`). The text says what the input is."""
+
+
+def foreign_array(x) -> str | None:
+    """What `x` is when it is an array with rules of its own (a NumPy subclass such as a
+    masked array or a matrix, or anything else with `__array_ufunc__`, a pandas Series):
+    reading it as a plain array would lose them. None for plain arrays and memmaps."""
+    if isinstance(x, np.ndarray):
+        if type(x) is np.ndarray or isinstance(x, np.memmap):
+            return None
+    elif isinstance(x, LazyValue | np.generic) or not hasattr(type(x), "__array_ufunc__"):
+        return None
+    return f"a {type(x).__module__}.{type(x).__qualname__}"
+
+
+def unsupported_operand(x) -> str | None:
+    """Why `x` cannot be an operand of a compiled loop ("dtype complex128 (the IR has no
+    complex type)", "a numpy.ma.MaskedArray"), or None when it can."""
+    if isinstance(x, LazyValue) or type(x) in (int, float, bool):
+        return None
+    if (foreign := foreign_array(x)) is not None:
+        return foreign
+    dtype = getattr(x, "dtype", None)
+    if not isinstance(dtype, np.dtype):
+        try:
+            dtype = np.asarray(x).dtype
+        except (ValueError, TypeError):  # ragged lists: NumPy's call raises NumPy's error
+            return "an input NumPy cannot make an array of"
+    return None if is_supported(dtype) else why_unsupported(dtype)
+
+
+def numpy_when_not_lazy(np_func):
+    """Decorates a daybreak function that NumPy's `np_func` mirrors: when an input cannot be
+    read lazily (`NotLazy`), the call runs `np_func` with the same arguments (counted), so
+    complex, float16, string or object arrays, masked arrays and matrices get NumPy's
+    answer (or NumPy's error)."""
+
+    def decorate(func):
+        @functools.wraps(func)
+        def call(*args, **kwargs):
+            try:
+                return func(*args, **kwargs)
+            except NotLazy as why:
+                return run_numpy(f"{np_func.__name__} on {why}", np_func, args, kwargs)
+
+        return call
+
+    return decorate

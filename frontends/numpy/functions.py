@@ -18,7 +18,7 @@ from ..elements.dtypes import ir_scalar, is_python_scalar
 from ..elements.expr import Apply
 from . import creation, joining, linalg, reductions, shapes
 from .array import as_operand
-from .fallback import run_numpy
+from .fallback import run_numpy, unsupported_operand
 from .methods import call_ufunc, reduce_or_fallback
 from .ufuncs import _operand_expr, cast_expr
 
@@ -66,15 +66,17 @@ var = _stat("var")
 std = _stat("std")
 
 
-def where(condition, x=None, y=None):
+def where(condition, x=np._NoValue, y=np._NoValue):
     """`numpy.where(condition, x, y)`, lazily (a `select`); the one-argument form (indices)
     runs NumPy."""
-    if x is None or y is None:
+    if x is np._NoValue or y is np._NoValue:
         return run_numpy("where with one argument", np.where, (condition,) +
-                         tuple(v for v in (x, y) if v is not None))
+                         tuple(v for v in (x, y) if v is not np._NoValue))
     ops = [as_operand(v) for v in (condition, x, y)]
     if builtins_any(v is None for v in ops):
-        return run_numpy("where on unsupported dtypes", np.where, (condition, x, y))
+        found = next(unsupported_operand(v) for v, o in zip((condition, x, y), ops, strict=True)
+                     if o is None)
+        return run_numpy(f"where on {found}", np.where, (condition, x, y))
     cond, a, b = ops
     dtype = np.where(np.empty(0, bool), *(v if is_python_scalar(v) else np.empty(0, v.dtype)
                                           for v in (a, b))).dtype
@@ -132,6 +134,8 @@ def copy(a, order="K", subok=False):
     """`numpy.copy`: lazy values are never written in place, so a copy shares the
     expression."""
     x = as_operand(a)
+    if x is None:
+        return run_numpy(f"copy of {unsupported_operand(a)}", np.copy, (a, order, subok))
     return x.copy() if hasattr(x, "_expr") else np.copy(a, order=order)
 
 

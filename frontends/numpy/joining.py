@@ -30,6 +30,7 @@ from ..elements.remap import (
     reindex,
 )
 from .array import ndarray
+from .fallback import numpy_when_not_lazy
 from .shapes import expand_dims, lazy, ravel, reshape
 from .ufuncs import cast_expr
 
@@ -39,6 +40,7 @@ except ImportError:  # pragma: no cover - NumPy 1.x
     from numpy.core.multiarray import normalize_axis_index
 
 
+@numpy_when_not_lazy(np.concatenate)
 def concatenate(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
     """`numpy.concatenate`, lazily (`out=` runs NumPy, counted).
 
@@ -97,6 +99,7 @@ def _joined(parts: list[ndarray], axis: int, dtype, ndim: int):
     return result
 
 
+@numpy_when_not_lazy(np.stack)
 def stack(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
     """`numpy.stack`: the parts joined along a new axis."""
     parts = [lazy(p) for p in arrays]
@@ -116,12 +119,14 @@ def _at_least(x: ndarray, ndim: int) -> ndarray:
     return reshape(x, (1,) * (ndim - x.ndim) + x.shape)
 
 
+@numpy_when_not_lazy(np.vstack)
 def vstack(tup, *, dtype=None, casting="same_kind"):
     """`numpy.vstack`: rows after rows (1-D parts become rows)."""
     return concatenate([_at_least(lazy(p), 2) for p in tup], axis=0, dtype=dtype,
                        casting=casting)
 
 
+@numpy_when_not_lazy(np.hstack)
 def hstack(tup, *, dtype=None, casting="same_kind"):
     """`numpy.hstack`: along the second axis (the first for 1-D parts)."""
     parts = [_at_least(lazy(p), 1) for p in tup]
@@ -129,6 +134,7 @@ def hstack(tup, *, dtype=None, casting="same_kind"):
     return concatenate(parts, axis=axis, dtype=dtype, casting=casting)
 
 
+@numpy_when_not_lazy(np.column_stack)
 def column_stack(tup):
     """`numpy.column_stack`: 1-D parts become columns."""
     parts = [lazy(p) for p in tup]

@@ -25,7 +25,7 @@ from ..elements.expr import Apply, Outer
 from ..elements.loops import ElementwiseLoop
 from ..scheduler import check_budget
 from .array import as_operand, from_numpy_result, ndarray
-from .fallback import run_numpy, to_numpy
+from .fallback import numpy_when_not_lazy, run_numpy, to_numpy, unsupported_operand
 from .shapes import lazy, ravel, stand_in
 from .ufuncs import cast_expr
 
@@ -54,6 +54,12 @@ def _operands(a, b):
     return x, y
 
 
+def _why_not(name: str, a, b) -> str:
+    """The fallback reason of a product not compiled: an operand's dtype, or `out=`."""
+    found = unsupported_operand(a) or unsupported_operand(b)
+    return f"{name} on {found}" if found else f"{name} with out= or keywords"
+
+
 def dot(a, b, out=None):
     """`numpy.dot`: scalars multiply, 1-D . 1-D is fused, the rest is NumPy's kernel.
 
@@ -65,7 +71,7 @@ def dot(a, b, out=None):
 
     ops = _operands(a, b)
     if out is not None or ops is None:
-        return run_numpy("dot with out= or unsupported dtypes", np.dot, (a, b), {"out": out})
+        return run_numpy(_why_not("dot", a, b), np.dot, (a, b), {"out": out})
     x, y = ops
     if is_python_scalar(x) or is_python_scalar(y) or x.ndim == 0 or y.ndim == 0:
         return call_ufunc(np.multiply, x, y)
@@ -94,7 +100,7 @@ def matmul(a, b, out=None, **kwargs):
     """`numpy.matmul` and `@`: 1-D @ 1-D is fused, the rest is NumPy's kernel (BLAS)."""
     ops = _operands(a, b)
     if out is not None or kwargs or ops is None:
-        return run_numpy("matmul with out=, keywords or unsupported dtypes", np.matmul,
+        return run_numpy(_why_not("matmul", a, b), np.matmul,
                          (a, b), dict(kwargs, out=out) if out is not None else kwargs)
     x, y = (lazy(v) for v in ops)
     if not _matmul_shapes_ok(x, y):
@@ -104,6 +110,7 @@ def matmul(a, b, out=None, **kwargs):
     return _call_numpy(np.matmul, x, y)
 
 
+@numpy_when_not_lazy(np.vdot)
 def vdot(a, b):
     """`numpy.vdot` of real arrays: the dot of the flattened operands."""
     x, y = lazy(a), lazy(b)
@@ -112,6 +119,7 @@ def vdot(a, b):
     return vector_dot(ravel(x), ravel(y))
 
 
+@numpy_when_not_lazy(np.inner)
 def inner(a, b):
     """`numpy.inner`: 1-D . 1-D fused, the rest NumPy's kernel."""
     x, y = lazy(a), lazy(b)
@@ -122,6 +130,7 @@ def inner(a, b):
     return _call_numpy(np.inner, x, y)
 
 
+@numpy_when_not_lazy(np.outer)
 def outer(a, b, out=None):
     """`numpy.outer`: `ravel(a)[:, None] * ravel(b)[None, :]`, lazily."""
     from .methods import call_ufunc

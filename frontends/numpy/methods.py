@@ -8,12 +8,14 @@ falls back to NumPy (counted) for what `apply_ufunc` does not compile.
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
-from ..elements.dtypes import is_supported
+from ..elements.dtypes import is_supported, why_unsupported
 from . import reductions
 from .array import as_operand, is_lazy, ndarray, wrap
-from .fallback import check_allowed, run_numpy, to_numpy
+from .fallback import run_numpy
 from .ufuncs import NotCompiled, apply_ufunc, cast_expr
 
 _BINARY = {
@@ -28,43 +30,51 @@ _UNARY = {"neg": np.negative, "pos": np.positive, "abs": np.absolute, "invert": 
 
 
 def call_ufunc(ufunc, *inputs, out=None, **kwargs):
-    """`ufunc(*inputs, out=out)` on daybreak arrays: lazy when compiled, else NumPy."""
+    """`ufunc(*inputs, out=out)` on daybreak arrays: lazy when compiled, else NumPy. Outputs
+    may also be given by position, as NumPy allows (`np.negative(x, x)`)."""
+    if len(inputs) > ufunc.nin:  # NumPy's own TypeError when there are too many
+        if out is not None:
+            raise TypeError("cannot specify 'out' as both a positional and keyword argument")
+        inputs, out = inputs[:ufunc.nin], inputs[ufunc.nin:]
+        if len(out) > ufunc.nout:
+            ufunc(*(np.empty(0),) * (ufunc.nin + len(out)))
     if ufunc is np.matmul:  # a gufunc: a product, not an elementwise loop
         from .linalg import matmul
 
         return matmul(*inputs, out=out, **kwargs)
+    return _ufunc_or_numpy(ufunc, inputs, out, kwargs, ufunc)
+
+
+def _ufunc_or_numpy(ufunc, inputs, out, kwargs, numpy_call):
+    """`ufunc` lazily when compiled, else `numpy_call(*inputs, **kwargs, out=out)` by NumPy
+    (counted): the ufunc itself, or the Python operator for `a == b` and the like, whose
+    rules differ (`np.arange(3.0) == "x"` is all False, `np.equal` raises)."""
     if isinstance(out, tuple):
         out = out[0] if len(out) == 1 else out
-    lazy_out = out is not None and is_lazy(out)
-    if not kwargs and (out is None or lazy_out):
+    outs = out if isinstance(out, tuple) else () if out is None else (out,)
+    if kwargs or not all(is_lazy(o) for o in outs):
+        reason = f"{ufunc.__name__} with {', '.join(sorted(kwargs)) or 'out= a NumPy array'}"
+    elif len(outs) > 1:
+        reason = f"ufunc {ufunc.__name__} with {ufunc.nout} outputs"
+    else:
         try:
             result = apply_ufunc(ufunc, list(inputs), out=out)
-            if lazy_out:
+            if outs:
                 out.write_back()  # `row = a[0]; row += 1` changes `a` too
             return result
         except NotCompiled as why:
             reason = str(why)
-    else:
-        reason = f"{ufunc.__name__} with {', '.join(sorted(kwargs)) or 'out= a NumPy array'}"
-    if lazy_out:
-        result = run_numpy(reason, ufunc, inputs, kwargs)
-        target = np.empty(0, out.dtype)
-        with np.errstate(all="ignore"):  # NumPy's casting check for out=
-            np.copyto(target, np.empty(0, np.asarray(result).dtype), casting="same_kind")
-        out._expr = cast_expr(as_operand(result)._expr, out.dtype)
-        out.write_back()
-        return out
-    if out is not None:
-        kwargs["out"] = out
-    return run_numpy(reason, ufunc, inputs, kwargs)
+    if out is not None:  # NumPy writes into it (a lazy one: into a copy, then rebound)
+        kwargs = dict(kwargs, out=out)
+    return run_numpy(reason, numpy_call, inputs, kwargs)
 
 
-def _binary(ufunc):
+def _binary(ufunc, op):
     def forward(self, other):
-        return call_ufunc(ufunc, self, other)
+        return _ufunc_or_numpy(ufunc, (self, other), None, {}, op)
 
     def reflected(self, other):
-        return call_ufunc(ufunc, other, self)
+        return _ufunc_or_numpy(ufunc, (other, self), None, {}, op)
 
     def in_place(self, other):
         return call_ufunc(ufunc, self, other, out=self)
@@ -73,14 +83,15 @@ def _binary(ufunc):
 
 
 for _name, _ufunc in _BINARY.items():
-    _f, _r, _i = _binary(_ufunc)
+    _f, _r, _i = _binary(_ufunc, getattr(operator, _name + "_" * (_name in ("and", "or"))))
     setattr(ndarray, f"__{_name}__", _f)
     setattr(ndarray, f"__r{_name}__", _r)
     setattr(ndarray, f"__i{_name}__", _i)
 for _name, _ufunc in _COMPARE.items():
-    setattr(ndarray, f"__{_name}__", _binary(_ufunc)[0])
+    setattr(ndarray, f"__{_name}__", _binary(_ufunc, getattr(operator, _name))[0])
 for _name, _ufunc in _UNARY.items():
-    setattr(ndarray, f"__{_name}__", (lambda u: lambda self: call_ufunc(u, self))(_ufunc))
+    setattr(ndarray, f"__{_name}__", (lambda u, op: lambda self: _ufunc_or_numpy(
+        u, (self,), None, {}, op))(_ufunc, getattr(operator, _name)))
 ndarray.__divmod__ = lambda self, other: (self // other, self % other)
 ndarray.__rdivmod__ = lambda self, other: (other // self, other % self)
 
@@ -106,7 +117,9 @@ def reduce_or_fallback(name: str, a, axis=None, dtype=None, out=None, keepdims=F
             reason = str(why)
     else:
         reason = f"{name} with {', '.join(sorted(kwargs)) or 'out='}"
-    np_kwargs = dict(kwargs, axis=axis, keepdims=keepdims)
+    np_kwargs = dict(kwargs, axis=axis)
+    if keepdims:  # only when given: np.sum(matrix) calls matrix.sum, which has no keepdims
+        np_kwargs["keepdims"] = keepdims
     if dtype is not None:
         np_kwargs["dtype"] = dtype
     if out is not None:
@@ -149,7 +162,7 @@ def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
     if casting != "unsafe":
         np.empty(0, self.dtype).astype(target, casting=casting)  # NumPy's TypeError
     if not is_supported(target):
-        return run_numpy(f"astype to {target}", _astype_numpy, (self, target), {})
+        return run_numpy(f"astype to {why_unsupported(target)}", _astype_numpy, (self, target))
     return ndarray(cast_expr(self._expr, target), self.shape)
 
 
@@ -174,8 +187,8 @@ def _shape_and_product_methods() -> None:
     `.T`, the `@` operators, and the methods NumPy has that daybreak runs in NumPy."""
     from . import linalg, shapes
 
-    def reshape(self, *shape, order="C"):
-        return shapes.reshape(self, *shape, order=order)
+    def reshape(self, *shape, order="C", copy=None):
+        return shapes.reshape(self, *shape, order=order, copy=copy)
 
     def transpose(self, *axes):
         return shapes.transpose(self, axes[0] if len(axes) == 1 else (axes or None))
@@ -197,7 +210,8 @@ def _shape_and_product_methods() -> None:
 # Methods computed by NumPy on the computed array (counted as fallbacks): scans, sorts and
 # data-dependent shapes are not loops the IR expresses.
 _NUMPY_METHODS = ("cumsum", "cumprod", "argsort", "nonzero", "round", "repeat", "searchsorted",
-                  "ptp", "trace", "take", "diagonal", "argpartition", "partition")
+                  "ptp", "trace", "take", "diagonal", "argpartition", "choose", "compress",
+                  "getfield", "view")
 
 
 def _numpy_method(name: str):
@@ -235,11 +249,36 @@ def _array_function(func, args, kwargs):
     ours = FUNCTIONS.get(func)
     if ours is not None:
         return ours(*args, **kwargs)
-    check_allowed(f"function {getattr(func, '__name__', func)}")
-    result = func(*to_numpy(tuple(args)), **to_numpy(dict(kwargs)))
-    from .array import from_numpy_result
+    name = getattr(func, "__name__", func)
+    written = _WRITES_INTO.get(func)
+    if written is not None:
+        target = args[0] if args else kwargs.get(written)
+        if is_lazy(target):
+            return _numpy_writing_into(f"function {name}", target, func, args, kwargs, written)
+    return run_numpy(f"function {name}", func, args, kwargs)
 
-    return from_numpy_result(result)
+
+# NumPy functions that write into their first argument (its name): a lazy one is rebound.
+_WRITES_INTO = {np.copyto: "dst", np.put: "a", np.place: "arr", np.putmask: "a",
+                np.fill_diagonal: "a", np.put_along_axis: "arr"}
+
+
+def _numpy_writing_into(reason, target, func, args, kwargs, written):
+    """`func` (counted) writing into a copy of `target`'s values, then `target` rebound to
+    them: its computed buffer may be shared by other values (copies, earlier results)."""
+    from .array import concrete_expr
+    from .fallback import check_allowed, to_numpy
+
+    check_allowed(reason)
+    values = np.array(target.value(), copy=True)
+    if args:
+        args = (values, *args[1:])
+    else:
+        kwargs = dict(kwargs, **{written: values})
+    result = func(*to_numpy(tuple(args)), **to_numpy(dict(kwargs)))
+    target._expr = concrete_expr(values)[0]
+    target.write_back()
+    return result
 
 
 __all__ = ["call_ufunc", "reduce_or_fallback", "wrap", "as_operand"]

@@ -81,7 +81,9 @@ def reduce(name: str, a, axis=None, dtype=None, keepdims=False, ddof=0):
     """`numpy.<name>(a, axis=..., dtype=..., keepdims=...)` for the names above."""
     x = as_operand(a)
     if x is None or not isinstance(x, ndarray) or not is_supported(x.dtype):
-        raise NotReduced(f"{name} of {type(a).__name__}")
+        from .fallback import unsupported_operand
+
+        raise NotReduced(f"{name} of {unsupported_operand(a) or type(a).__name__}")
     kwargs = {"axis": axis, "keepdims": keepdims}
     if dtype is not None:
         kwargs["dtype"] = dtype
@@ -97,7 +99,9 @@ def reduce(name: str, a, axis=None, dtype=None, keepdims=False, ddof=0):
         probe_kwargs = {k: v for k, v in kwargs.items() if k == "dtype"}
         res_dtype = np.asarray(getattr(np, name)(np.zeros(1, x.dtype), **probe_kwargs)).dtype
     if not is_supported(res_dtype):
-        raise NotReduced(f"{name} to dtype {res_dtype}")
+        from ..elements.dtypes import why_unsupported
+
+        raise NotReduced(f"{name} to {why_unsupported(res_dtype)}")
     return _REDUCERS[name](x, axes, res_dtype, keepdims, ddof)
 
 

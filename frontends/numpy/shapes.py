@@ -34,6 +34,7 @@ from ..elements.remap import (
 )
 from ..elements.remap import reindex as _reindex
 from .array import as_operand, ndarray
+from .fallback import NotLazy, numpy_when_not_lazy, unsupported_operand
 
 try:  # NumPy 2
     from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
@@ -51,7 +52,9 @@ def stand_in(shape: tuple[int, ...]) -> np.ndarray:
 def lazy(a) -> ndarray:
     """`a` as a daybreak array (NumPy data and scalars are wrapped)."""
     x = as_operand(a)
-    if x is None or isinstance(x, int | float | bool):
+    if x is None:  # the API function runs NumPy instead (`numpy_when_not_lazy`)
+        raise NotLazy(unsupported_operand(a) or f"a {type(a).__name__}")
+    if isinstance(x, int | float | bool):
         from .array import wrap
 
         return wrap(np.asarray(a), snapshot=True)
@@ -113,7 +116,8 @@ def reshape_expr(expr: Elem, old: tuple[int, ...], new: tuple[int, ...]) -> Elem
     return map_leaves(expr, change)
 
 
-def reshape(a, *shape, order="C", newshape=None):
+@numpy_when_not_lazy(np.reshape)
+def reshape(a, *shape, order="C", newshape=None, copy=None):
     """`numpy.reshape` / `ndarray.reshape` (C order, `-1` allowed), lazily.
 
     >>> import daybreak.numpy as dnp
@@ -136,14 +140,31 @@ def reshape(a, *shape, order="C", newshape=None):
     return ndarray(reshape_expr(x._expr, x.shape, new), new)
 
 
+@numpy_when_not_lazy(np.ravel)
 def ravel(a, order="C"):
-    """`numpy.ravel`: the elements as 1-D (C or F order)."""
+    """`numpy.ravel`: the elements as 1-D (C or F order; "A" and "K" follow the memory
+    order of a NumPy array, and read a lazy one, which has no memory layout, in C order)."""
+    if order in ("A", "K"):
+        order = _memory_order(a, order)
+        if order is None:
+            from .fallback import run_numpy
+
+            return run_numpy("ravel in the memory order of a strided NumPy array", np.ravel,
+                             (a, "K"))
     return reshape(a, -1, order=order)
+
+
+def _memory_order(a, order: str) -> str | None:
+    if not isinstance(a, np.ndarray) or type(a) is not np.ndarray or a.ndim < 2:
+        return "C"
+    if a.flags.f_contiguous and not a.flags.c_contiguous:
+        return "F"
+    return "C" if order == "A" or a.flags.c_contiguous else None
 
 
 def flatten(a, order="C"):
     """`ndarray.flatten`: like `ravel` (daybreak never writes through views)."""
-    return reshape(a, -1, order=order)
+    return ravel(a, order=order)
 
 
 # --- axis permutations -------------------------------------------------------------------
@@ -157,6 +178,7 @@ def permuted(x: ndarray, perm: tuple[int, ...]) -> ndarray:
     return view.as_view_of(x, lambda base, v: base.__setitem__(Ellipsis, permuted(v, back)))
 
 
+@numpy_when_not_lazy(np.transpose)
 def transpose(a, axes=None, *more):
     """`numpy.transpose` / `ndarray.transpose` / `.T`: a re-indexed read, no copy.
 
@@ -176,6 +198,7 @@ def transpose(a, axes=None, *more):
     return permuted(x, perm)
 
 
+@numpy_when_not_lazy(np.swapaxes)
 def swapaxes(a, axis1, axis2):
     """`numpy.swapaxes`."""
     x = lazy(a)
@@ -185,6 +208,7 @@ def swapaxes(a, axis1, axis2):
     return permuted(x, tuple(perm))
 
 
+@numpy_when_not_lazy(np.moveaxis)
 def moveaxis(a, source, destination):
     """`numpy.moveaxis` (NumPy's own algorithm for the order of the other axes)."""
     x = lazy(a)
@@ -199,6 +223,7 @@ def moveaxis(a, source, destination):
     return permuted(x, tuple(order))
 
 
+@numpy_when_not_lazy(np.squeeze)
 def squeeze(a, axis=None):
     """`numpy.squeeze`: drop axes of length 1."""
     x = lazy(a)
@@ -214,6 +239,7 @@ def squeeze(a, axis=None):
     return ndarray(_reindex(x._expr, sources, len(new)), new)
 
 
+@numpy_when_not_lazy(np.expand_dims)
 def expand_dims(a, axis):
     """`numpy.expand_dims`: insert axes of length 1."""
     x = lazy(a)
@@ -232,6 +258,7 @@ def _rolled(n: int, shift: int, ndim: int, axis: int):
     return Computed(wrapped(position(axis, ndim), n, shift))
 
 
+@numpy_when_not_lazy(np.roll)
 def roll(a, shift, axis=None):
     """`numpy.roll`: elements shifted along axes, wrapping around (a gather by index
     arithmetic, so `np.roll(u, 1) - np.roll(u, -1)` is one loop).
@@ -259,6 +286,7 @@ def roll(a, shift, axis=None):
     return ndarray(_reindex(computed_once(x._expr, x.shape), sources, x.ndim), x.shape)
 
 
+@numpy_when_not_lazy(np.diff)
 def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
     """`numpy.diff`: `a[1:] - a[:-1]` along `axis`, `n` times (`!=` for booleans)."""
     from .joining import concatenate
@@ -293,6 +321,7 @@ def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
     return x
 
 
+@numpy_when_not_lazy(np.broadcast_to)
 def broadcast_to(a, shape, subok=False):
     """`numpy.broadcast_to`: a read of `a` with stride 0 on the broadcast axes."""
     from ..elements.broadcast import broadcast_to as broadcast_expr

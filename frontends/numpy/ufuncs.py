@@ -199,10 +199,18 @@ def apply_ufunc(ufunc, inputs, out=None):
         raise NotCompiled(f"ufunc {ufunc.__name__} with {ufunc.nout} outputs")
     ops = [as_operand(x) for x in inputs]
     if any(x is None for x in ops):
-        raise NotCompiled(f"{ufunc.__name__} on dtype {np.asarray(inputs[0]).dtype}")
+        from .fallback import unsupported_operand
+
+        found = next(unsupported_operand(x) for x, o in zip(inputs, ops, strict=True)
+                     if o is None)
+        raise NotCompiled(f"{ufunc.__name__} on {found}")
     in_dtypes, res_dtype = _probe(ufunc, ops)
     if any(ir_scalar(d) is None for d in (*in_dtypes, res_dtype)):
-        raise NotCompiled(f"{ufunc.__name__} loop {in_dtypes}->{res_dtype}")
+        from ..elements.dtypes import why_unsupported
+
+        found = next(d for d in (*in_dtypes, res_dtype) if ir_scalar(d) is None)
+        raise NotCompiled(f"{ufunc.__name__} loop {in_dtypes}->{res_dtype}: "
+                          f"{why_unsupported(found)}")
     if len(set(in_dtypes)) > 1:
         raise NotCompiled(f"{ufunc.__name__} on mixed loop types {in_dtypes}")
     _check_python_ints(ufunc, ops, in_dtypes[0])
