@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from daybreak.runtime.config import SETTINGS
+
 from ..elements.dtypes import is_python_scalar
 from ..elements.expr import Apply, Outer
 from ..elements.loops import ElementwiseLoop
@@ -79,6 +81,9 @@ def dot(a, b, out=None):
     if x.shape[-1] != inner:
         np.dot(stand_in(x.shape), stand_in(y.shape))  # NumPy's ValueError
     if x.ndim == 1 and y.ndim == 1:
+        cx, cy = x.concrete(), y.concrete()
+        if cx is not None and cy is not None and x.size < SETTINGS.eager_below:
+            return np.dot(cx, cy)  # computed and small: NumPy's (BLAS) dot is cheaper
         return vector_dot(x, y)
     return _call_numpy(np.dot, x, y)
 

@@ -52,6 +52,10 @@ def _ufunc_or_numpy(ufunc, inputs, out, kwargs, numpy_call):
     if isinstance(out, tuple):
         out = out[0] if len(out) == 1 else out
     outs = out if isinstance(out, tuple) else () if out is None else (out,)
+    if not kwargs and len(outs) == 1 and type(out) is np.ndarray and ufunc.nout == 1:
+        written = _into_numpy_out(ufunc, inputs, out)
+        if written is not None:
+            return written
     if kwargs or not all(is_lazy(o) for o in outs):
         reason = f"{ufunc.__name__} with {', '.join(sorted(kwargs)) or 'out= a NumPy array'}"
     elif len(outs) > 1:
@@ -67,6 +71,24 @@ def _ufunc_or_numpy(ufunc, inputs, out, kwargs, numpy_call):
     if out is not None:  # NumPy writes into it (a lazy one: into a copy, then rebound)
         kwargs = dict(kwargs, out=out)
     return run_numpy(reason, numpy_call, inputs, kwargs)
+
+
+def _into_numpy_out(ufunc, inputs, out: np.ndarray):
+    """`ufunc(*inputs, out=out)` with `out` a NumPy array: computed by daybreak (lazily, then
+    written into `out` as NumPy's ufunc writes it), or None when that is not compiled (the
+    caller then lets NumPy do it, counted). NumPy's casting and shape errors come first."""
+    try:
+        result = apply_ufunc(ufunc, list(inputs))
+    except NotCompiled:
+        return None
+    if np.shape(result) != out.shape:
+        return None  # NumPy broadcasts into `out`, or raises its error
+    with np.errstate(all="ignore"):  # NumPy's check of the output cast (same_kind)
+        ufunc(*(np.empty(0, getattr(x, "dtype", None)) if not isinstance(x, int | float | bool)
+                else x for x in inputs), out=np.empty(0, out.dtype))
+    value = np.asarray(result) if is_lazy(result) else result
+    np.copyto(out, value, casting="unsafe")
+    return out
 
 
 def _binary(ufunc, op):
