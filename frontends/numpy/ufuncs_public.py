@@ -19,7 +19,6 @@ import numpy as np
 from .array import from_numpy_result
 from .methods import call_ufunc
 
-
 # Scalars a ufunc computes at once: recording them lazily would cost far more than NumPy.
 _SCALARS = frozenset({int, float, bool, complex, np.float64, np.float32, np.int64, np.int32,
                       np.int16, np.int8, np.uint64, np.uint32, np.uint16, np.uint8, np.bool_,
