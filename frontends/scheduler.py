@@ -301,9 +301,15 @@ def materialize(roots: Sequence[Node]) -> list:
 
 
 def check_budget(node: Node) -> Node:
-    """Materialise `node` now when the graph it stands on has grown past `NODE_BUDGET`."""
+    """Materialise `node` now when the graph it stands on has grown past `NODE_BUDGET`.
+    Weights count shared inputs once per path, so past the budget the pending nodes are
+    counted exactly first (and the weight corrected, so its users start from the truth)."""
     if not node.is_leaf and node.weight > NODE_BUDGET:
-        materialize([node])
+        exact = sum(1 for n in topological([node]) if not n.is_leaf)
+        if exact > NODE_BUDGET:
+            materialize([node])
+        else:
+            node.weight = exact
     return node
 
 

@@ -31,7 +31,7 @@ from daybreak.ir.types import Vec
 from daybreak.runtime.config import SETTINGS
 
 from ..elements.dtypes import ir_scalar, is_supported
-from ..elements.expr import Elem, Leaf, Outer
+from ..elements.expr import Elem, Leaf, Outer, postorder
 from ..elements.loops import contiguous_strides, is_contiguous, realize
 from ..lazy import LazyValue, Param
 from ..scheduler import DEPTH_BUDGET, ELEM_BUDGET, materialize
@@ -66,6 +66,8 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
 
     def __init__(self, expr: Elem, shape: tuple[int, ...]):
         self._shape = tuple(int(n) for n in shape)
+        if expr.weight > ELEM_BUDGET and expr.depth <= DEPTH_BUDGET:
+            expr.weight = len(postorder(expr))  # shared parts counted once, not per path
         if (expr.weight > ELEM_BUDGET or expr.depth > DEPTH_BUDGET) and \
                 not isinstance(expr, Leaf | Outer):
             # A long chain of calls (`y = y + 1` in a loop): its own loop from here on, so no
