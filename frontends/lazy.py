@@ -95,6 +95,13 @@ class Node:
         return (1, 1)
 
 
+def settle_inputs(nodes) -> None:
+    """`Param.settle` for each borrowed input among `nodes` (a lazy value is being made)."""
+    for node in nodes:
+        if getattr(node, "borrowed", False):
+            node.settle()
+
+
 class NotEager(Exception):
     """A node the real library cannot compute directly: the scheduler compiles it first."""
 
@@ -120,14 +127,24 @@ class Param(Node):
     `key` decides deduplication: by default the identity of `source` (the user's object, so the
     same array used twice is one parameter); `key=None` never shares."""
 
-    __slots__ = ("type", "key", "source")
+    __slots__ = ("type", "key", "source", "borrowed")
 
-    def __init__(self, value, ty: Type, key=_UNSET, source=None):
+    def __init__(self, value, ty: Type, key=_UNSET, source=None, borrowed: bool = False):
         super().__init__()
         self.cached = value
         self.type = ty
         self.source = source if source is not None else value
         self.key = ("id", id(self.source)) if key is _UNSET else key
+        # The value is memory the user may still write: it is read in place by work done at
+        # once, and copied (`settle`) before any lazy value that outlives the call reads it.
+        self.borrowed = borrowed
+
+    def settle(self) -> None:
+        """Copy a borrowed buffer now: a lazy value is about to depend on it, and must mean
+        what NumPy's would have meant here, whatever the user writes later."""
+        if self.borrowed:
+            self.cached = self.cached.copy()
+            self.borrowed = False
 
     def ir_type(self) -> Type:
         return self.type

@@ -90,6 +90,10 @@ class Apply(Elem):
         self._args = tuple(args)
         self.weight = min(1 + sum(a.weight for a in self._args), 1 << 30)
         self.depth = 1 + max((a.depth for a in self._args), default=0)
+        for a in self._args:  # computing from a borrowed buffer: copy it first
+            node = getattr(a, "node", None)
+            if node is not None and getattr(node, "borrowed", False):
+                node.settle()
         # The same element computed by NumPy on whole arrays (`eager(*arg_values)`), for
         # tier 0 (`elements/eager.py`); None: only the compiled path can compute it.
         self.eager = eager

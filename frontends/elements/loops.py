@@ -21,7 +21,7 @@ import numpy as np
 from daybreak.ir import builder as B
 from daybreak.ir.types import I64, Type, Vec
 
-from ..lazy import Namer, Node, NotEager
+from ..lazy import Namer, Node, NotEager, settle_inputs
 from ..scheduler import check_budget
 from . import eager
 from .dtypes import ir_scalar
@@ -123,6 +123,7 @@ class _ExprNode(Node):
         self.leaves, self.outers, self.applies = leaves_and_outers(expr)
         nodes = {id(x.node): x.node for x in self.leaves if x.node is not None}
         nodes.update((id(o.node), o.node) for o in self.outers)
+        settle_inputs(nodes.values())  # a pending loop must not read borrowed memory
         super().__init__(list(nodes.values()))
 
     def _inputs(self, args: list[B.E]) -> dict[int, B.E]:

@@ -70,3 +70,20 @@ __all__ = [
     "outer", "vdot", "broadcast_to", "diff", "expand_dims", "moveaxis", "ravel", "reshape",
     "roll", "squeeze", "swapaxes", "transpose",
 ]
+
+# Functions of arrays (not constructors: those take shapes, and their results are big data):
+# small calls on NumPy data run NumPy directly (`small.py`).
+def _numpy_first_for(names: tuple[str, ...]) -> None:
+    import numpy as _np
+
+    from .small import numpy_first
+
+    for _name in names:
+        globals()[_name] = numpy_first(globals()[_name], getattr(_np, _name))
+
+
+_numpy_first_for((
+    "all", "amax", "amin", "any", "argmax", "argmin", "clip", "max", "mean", "min", "prod",
+    "std", "sum", "var", "where", "dot", "inner", "matmul", "outer", "vdot", "diff", "roll",
+    "ravel", "reshape", "transpose", "squeeze", "expand_dims", "swapaxes", "moveaxis",
+))

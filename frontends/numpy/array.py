@@ -242,17 +242,18 @@ def concrete_expr(value, snapshot: bool = False) -> tuple[Elem, tuple[int, ...]]
     """The element expression reading a NumPy value (array or scalar) as a program input.
 
     `snapshot=True` for the user's arrays: a lazy value means what NumPy's would have meant
-    at the line that created it, so memory the user may still write is copied now (one pass
-    over the array, once per wrap; read-only data and daybreak's own results are not)."""
+    at the line that created it, so memory the user may still write is borrowed: read in
+    place by work done at once (a small slice, an element), and copied (`Param.settle`, one
+    pass) the moment a lazy value is made from it. Read-only data and daybreak's own results
+    are never copied."""
     arr = np.asarray(value)
     t = ir_scalar(arr.dtype)
     if arr.ndim == 0:
         return Outer(Param(arr.dtype.type(arr[()]), t, key=None), arr.dtype), ()
     flat = np.ascontiguousarray(arr).reshape(-1)
-    if snapshot and user_can_write(flat, arr):
-        flat = flat.copy()
-        value = flat
-    node = Param(flat, Vec(t), source=value if isinstance(value, np.ndarray) else flat)
+    borrowed = snapshot and user_can_write(flat, arr)
+    node = Param(flat, Vec(t), source=value if isinstance(value, np.ndarray) else flat,
+                 borrowed=borrowed)
     return Leaf(node, contiguous_strides(arr.shape), arr.size, arr.dtype), arr.shape
 
 

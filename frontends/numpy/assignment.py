@@ -60,8 +60,23 @@ def setitem(a: ndarray, key, value) -> None:
     """`a[key] = value` (see the module docstring); a view passes the write to its base."""
     if is_lazy(value) and value.is_written_view(a, key):
         return
-    _assign(a, key, value)
+    if not _element_write(a, key, value):
+        _assign(a, key, value)
     a.write_back()
+
+
+def _element_write(a: ndarray, key, value) -> bool:
+    """`a[i, j] = scalar` into a computed array nothing else reads: NumPy's write, in place,
+    at once (Python loops make thousands). False: not that case."""
+    if not isinstance(value, int | float | np.generic) or not (
+            (type(key) is int and a.ndim == 1) or (type(key) is tuple and len(key) == a.ndim
+                                                   and all(type(k) is int for k in key))):
+        return False
+    target = _own_buffer(a)
+    if target is None:
+        return False
+    target[key] = value  # NumPy's conversion, IndexError and OverflowError
+    return True
 
 
 def _assign(a: ndarray, key, value) -> None:
@@ -129,6 +144,8 @@ def _own_buffer(a: ndarray) -> np.ndarray | None:
             leaf.offset or leaf.size != a.size or not is_contiguous(leaf.strides, a.shape):
         return None
     node = leaf.node
+    if getattr(node, "borrowed", False):
+        node.settle()  # the user's memory: write into our copy of it
     held = 3 + (leaf.realized is not None and leaf.realized[1] is node)
     if sys.getrefcount(leaf) > 3 or sys.getrefcount(node) > held:
         return None  # `leaf` counts: a._expr, this frame, the call's argument

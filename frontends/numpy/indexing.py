@@ -104,8 +104,11 @@ def getitem(x: ndarray, key):
     items = key_items(key)
     probe = stand_in(x.shape)[items]  # NumPy's errors and the result's shape
     found = x.concrete()
-    if found is not None and (np.ndim(probe) == 0 or x.size < SETTINGS.eager_below):
-        return from_numpy_result(np.asarray(found)[items])  # NumPy scalars, or tiny arrays
+    if found is not None and (np.ndim(probe) == 0 or x.size < SETTINGS.eager_below
+                              or np.size(probe) < SETTINGS.eager_below):
+        # A scalar or a small part of a computed array: NumPy's own result at once (a view
+        # for basic keys, as in NumPy; a lazy value made from it snapshots it).
+        return from_numpy_result(np.asarray(found)[items])
     if all(is_basic(k) for k in items):
         sources, shape = basic_sources(x.shape, spread(items, x.ndim))
         expr = computed_once(x._expr, x.shape) if sources != identity(x.ndim) else x._expr

@@ -18,6 +18,7 @@ import numpy as np
 
 from .array import from_numpy_result
 from .methods import call_ufunc
+from .small import small_numpy_call
 
 # Scalars a ufunc computes at once: recording them lazily would cost far more than NumPy.
 _SCALARS = frozenset({int, float, bool, complex, np.float64, np.float32, np.int64, np.int32,
@@ -36,6 +37,8 @@ class UfuncWrapper:
     def __call__(self, *inputs, **kwargs):
         if not kwargs and all(type(x) in _SCALARS for x in inputs):
             return self.ufunc(*inputs)  # scalar work (a loop over elements): NumPy's own
+        if small_numpy_call(inputs, kwargs):
+            return from_numpy_result(self.ufunc(*inputs, **kwargs))
         return call_ufunc(self.ufunc, *inputs, **kwargs)
 
     def __getattr__(self, name):

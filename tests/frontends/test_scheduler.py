@@ -202,3 +202,14 @@ def test_big_work_compiles_first(monkeypatch):
         np.abs(np.asarray(x)))
     assert float(y.sum()) == pytest.approx(float(want.sum()), rel=1e-9)
     assert db.stats()["library_runs"] == 0 and db.stats()["runs"] == 1
+
+
+def test_user_arrays_are_copied_only_when_a_lazy_value_depends_on_them():
+    big = np.arange(200_000.0)
+    x = dnp.asarray(big)
+    assert float(x[7]) == 7.0  # read at once: no copy was needed
+    assert np.shares_memory(x._expr.node.cached, big)
+    y = x * 2.0  # a lazy value: from here on it must not see the user's writes
+    assert not np.shares_memory(x._expr.node.cached, big)
+    big[:] = -1.0
+    assert float(y.sum()) == float((np.arange(200_000.0) * 2.0).sum())

@@ -1,0 +1,50 @@
+"""Small calls on NumPy data go straight to NumPy.
+
+A call whose arguments are all NumPy data (no lazy array) and small (fewer elements than
+`db.config(eager_below=...)`) costs NumPy a few microseconds; wrapping its operands,
+snapshotting them and recording a lazy graph would cost ten times that, and fusing can save
+nothing at that size. Python loops over rows, diagonals or bins make such calls thousands of
+times (triangular solves, Gram-Schmidt, sparse rows). This is the cost model's "tiny work
+always runs eagerly", applied before anything is recorded. It is not a fallback: nothing is
+missing from daybreak's path, NumPy is simply the cheaper tier.
+
+>>> import numpy
+>>> small_numpy_call((numpy.ones(3), 2.0), {})
+True
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from daybreak.runtime.config import SETTINGS
+
+_SCALARS = (int, float, bool, complex, np.generic)
+
+
+def small_numpy_call(args: tuple, kwargs: dict) -> bool:
+    """Whether every argument is a scalar, None, or a NumPy array under the eager size."""
+    limit = SETTINGS.eager_below
+    for x in (*args, *kwargs.values()):
+        if type(x) is np.ndarray:
+            if x.size >= limit:
+                return False
+        elif x is not None and not isinstance(x, _SCALARS):
+            return False  # a lazy array, a list (maybe of lazy arrays), a dtype, ...
+    return True
+
+
+def numpy_first(daybreak_fn, numpy_fn):
+    """`daybreak_fn`, except that small calls on NumPy data run `numpy_fn` directly."""
+
+    @functools.wraps(daybreak_fn)
+    def call(*args, **kwargs):
+        if small_numpy_call(args, kwargs):
+            from .array import from_numpy_result
+
+            return from_numpy_result(numpy_fn(*args, **kwargs))
+        return daybreak_fn(*args, **kwargs)
+
+    return call
