@@ -279,9 +279,14 @@ def run_child(name, peer, opts, outdir, env) -> dict:
                             text=True, start_new_session=True)
     try:
         out, err = proc.communicate(timeout=opts.timeout)
+        # faulthandler's dump of every thread, 3 s before the timeout, can itself crash the
+        # child while other threads run (daybreak's compile thread): that is the timeout too.
+        timed_out = proc.returncode != 0 and "Timeout (" in (err or "")
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, 9)
         out, err = proc.communicate()
+        timed_out = True
+    if timed_out:
         result = {"kernel": name, "peer": peer, "status": "timeout", "wall_s": opts.timeout}
         partial = os.path.join(outdir, f"{name}.{peer}.partial.json")
         if os.path.exists(partial):
@@ -291,7 +296,9 @@ def run_child(name, peer, opts, outdir, env) -> dict:
         result["hung_at"] = where
         phase = result.get("phase", "?")
         first = f", first call took {result['first_s']:.1f} s" if "first_s" in result else ""
-        result["error"] = (f"timeout after {opts.timeout:.0f} s in the {phase}{first}"
+        died = "" if proc.returncode == -9 else \
+            f" (exit code {proc.returncode} while faulthandler dumped the stacks)"
+        result["error"] = (f"timeout after {opts.timeout:.0f} s in the {phase}{first}{died}"
                            + (f"; stack: {where}" if where else ""))
         return result
     path = os.path.join(outdir, f"{name}.{peer}.json")

@@ -1,5 +1,11 @@
-"""Fixtures for the NumPy frontend tests: compile everything (no eager path) by default, and
-restore the settings afterwards."""
+"""Fixtures for the NumPy frontend tests: compile everything (no eager path, no tier-0 NumPy
+run while compiling), under `strict=True` so that a fallback to NumPy fails the test, and
+restore the settings afterwards.
+
+A test that expects fallbacks (a known gap of daybreak) says which:
+`@pytest.mark.allow_fallbacks("numpy: ufunc hypot", ...)` runs it with strict mode off and then
+fails it if any fallback happened whose reason matches none of the listed ones (substrings or
+regexes, see `helpers.allowed_fallbacks`, also usable as a context manager)."""
 
 import warnings
 
@@ -8,12 +14,30 @@ import pytest
 
 import daybreak as db
 
+from .helpers import allowed_fallbacks
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "allow_fallbacks(*reasons): the only fallbacks this test may take (substrings "
+        "or regexes of the reasons in db.stats()['fallbacks']); strict=True otherwise")
+
 
 @pytest.fixture(autouse=True)
 def compiled_always():
-    """Force compilation (tests would otherwise take NumPy's eager path on small arrays)."""
-    before = db.config(eager_below=0, strict=False, compile_in_background=False)
+    """Force compilation (tests would otherwise take NumPy's eager path on small arrays) and
+    make every fallback an error."""
+    before = db.config(eager_below=0, strict=True, compile_in_background=False)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         yield
     db.config(**before)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    reasons = [reason for mark in item.iter_markers("allow_fallbacks") for reason in mark.args]
+    if not reasons:
+        return (yield)
+    with allowed_fallbacks(*reasons):
+        return (yield)

@@ -1,30 +1,144 @@
 """Run one function with real NumPy and with daybreak.numpy and compare values and dtypes
-(or the exception types when NumPy raises)."""
+(or the exception types when NumPy raises) — and check that daybreak's own compiled path did
+the work, not a detour through NumPy.
+
+The tests here run under `db.config(strict=True)` (see conftest.py): any fallback raises
+`UnsupportedError`. A test that expects fallbacks (a known gap) names them, with the
+`@pytest.mark.allow_fallbacks(...)` marker for the whole test or the `allowed_fallbacks(...)`
+context manager around a few lines: inside, strict mode is off and afterwards every fallback
+that happened must match one of the listed reasons. A listed reason that did not happen is not
+an error (generated examples do not hit every gap on every run); the context manager yields the
+Counter of what did happen, for tests that assert a fallback is counted.
+
+    with allowed_fallbacks("numpy: ufunc hypot") as seen:
+        dnp.hypot(x, x).tolist()
+    assert seen == {"numpy: ufunc hypot": 1}
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from collections import Counter
 
 import numpy as np
 
+import daybreak as db
 import daybreak.numpy as dnp
+from daybreak.ir.errors import UnsupportedError
 
 EXACT = "exact"
 
+# Every fallback is logged on this logger (`daybreak.runtime.stats.record_fallback`), one record
+# per fallback with the reason as its argument: unlike deltas of `db.stats()["fallbacks"]`, this
+# also sees the fallbacks of a test that calls `db.stats(reset=True)`.
+_FALLBACK_LOG = logging.getLogger("daybreak.fallback")
+
+
+class _Scope:
+    def __init__(self, reasons):
+        self.reasons = tuple(reasons)
+        self.seen: Counter = Counter()
+
+    def allows(self, reason: str) -> bool:
+        return any(_matches(pattern, reason) for pattern in self.reasons)
+
+
+def _matches(pattern: str, reason: str) -> bool:
+    """A listed reason matches as a substring or as a regular expression (re.search)."""
+    if pattern in reason:
+        return True
+    try:
+        return re.search(pattern, reason) is not None
+    except re.error:
+        return False
+
+
+class _Recorder(logging.Handler):
+    """Records each fallback into the innermost open allow-list scope."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.scopes: list[_Scope] = []
+        self.level_before = logging.NOTSET  # the logger's level while no scope is open
+
+    def emit(self, record: logging.LogRecord) -> None:
+        reason = record.args[0] if isinstance(record.args, tuple) and record.args \
+            else record.getMessage()
+        if self.scopes:
+            self.scopes[-1].seen[str(reason)] += 1
+
+
+_recorder = _Recorder()
+
+
+@contextlib.contextmanager
+def allowed_fallbacks(*reasons: str):
+    """Allow exactly these fallbacks (substrings or regexes of the reasons in
+    `db.stats()["fallbacks"]`, e.g. "numpy: ufunc hypot") inside the block: strict mode is off
+    there, and on leaving, any other fallback fails the test. Yields the Counter of the
+    fallbacks seen (reason -> count)."""
+    if not reasons:
+        raise ValueError("allowed_fallbacks() needs the reasons it allows")
+    scope = _Scope(reasons)
+    if not _recorder.scopes:
+        _FALLBACK_LOG.addHandler(_recorder)
+        _recorder.level_before = _FALLBACK_LOG.level
+        _FALLBACK_LOG.setLevel(logging.INFO)
+    _recorder.scopes.append(scope)
+    before = db.config(strict=False)
+    try:
+        yield scope.seen
+    finally:
+        db.config(strict=before["strict"])
+        _recorder.scopes.pop()
+        if not _recorder.scopes:
+            _FALLBACK_LOG.removeHandler(_recorder)
+            _FALLBACK_LOG.setLevel(_recorder.level_before)
+    unexpected = {r: n for r, n in scope.seen.items() if not scope.allows(r)}
+    if unexpected:
+        raise AssertionError(f"fallbacks not in the allow-list {list(reasons)}: {unexpected}")
+
+
+def _fallback_count() -> int:
+    return sum(db.stats()["fallbacks"].values())
+
 
 def outcome(fn, module, *args):
-    """The result as a NumPy value (computed), or the exception raised."""
+    """The result as a NumPy value (computed), or the exception raised. A strict-mode refusal
+    (`UnsupportedError`: daybreak would have fallen back) is not an outcome: it propagates."""
     try:
         with np.errstate(all="ignore"):
             result = fn(module, *args)
             return np.asarray(result) if module is dnp else result
+    except UnsupportedError:
+        raise
     except Exception as error:  # noqa: BLE001 - we compare what each side raises
         return error
 
 
-def assert_same(fn, *arrays, rtol=None, lazy_args=True):
+def assert_same(fn, *arrays, rtol=None, lazy_args=True, expect_native=True):
     """`fn(np, *arrays)` and `fn(dnp, *wrapped)` agree: same exception type, or same dtype,
-    shape and values (exactly, or within `rtol`)."""
+    shape and values (exactly, or within `rtol`).
+
+    And daybreak's own path did the work: a compiled program ran (`db.stats()["runs"]` grew),
+    or no program was needed because the result has no elements, or it IS one of the inputs'
+    buffers (a no-op reshape, view, roll or concatenation of a computed array hands back that
+    array's memory: checked with `np.may_share_memory`). A
+    fallback the test allows (see `allowed_fallbacks`) also excuses the missing run. Pass
+    `expect_native=False` only where daybreak answers without a program by design (0-d
+    inputs stay NumPy's own, NumPy's kernels for matrix products, ...), and say why there;
+    `expect_native` may also be a function of NumPy's result (e.g. `lambda r: r.ndim > 0`:
+    a 0-d result is one element read from the computed input)."""
     want = outcome(fn, np, *arrays)
     wrapped = [dnp.asarray(a) if lazy_args and isinstance(a, np.ndarray) else a for a in arrays]
+    runs, fallbacks = db.stats()["runs"], _fallback_count()
     got = outcome(fn, dnp, *wrapped)
+    ran = db.stats()["runs"] - runs
+    fell_back = _fallback_count() > fallbacks  # only possible inside allowed_fallbacks
     if isinstance(want, Exception):
+        # NumPy's errors are raised at the call, before any program runs.
         assert isinstance(got, type(want)), f"NumPy raised {want!r}, daybreak gave {got!r}"
         return
     assert not isinstance(got, Exception), f"daybreak raised {got!r}, NumPy gave {want!r}"
@@ -36,3 +150,12 @@ def assert_same(fn, *arrays, rtol=None, lazy_args=True):
         np.testing.assert_array_equal(got, want)
     else:
         np.testing.assert_allclose(got, want, rtol=rtol, atol=0, equal_nan=True)
+    if callable(expect_native):
+        expect_native = expect_native(want)
+    if expect_native and not fell_back and ran == 0 and got.size:
+        # The inputs' own buffers (computed: reading them runs nothing; a user's writeable
+        # array is read through daybreak's snapshot of it, so compare with that).
+        buffers = [np.asarray(w) for w in wrapped if isinstance(w, dnp.ndarray)]
+        assert any(np.may_share_memory(got, b) for b in buffers), \
+            "daybreak gave the value without running a compiled program (and it is not a " \
+            "view of an input)"

@@ -9,6 +9,10 @@ from hypothesis.extra import numpy as hnp
 
 from .helpers import assert_same
 
+# A 0-d NumPy array stays NumPy's own under `dnp.asarray` (by design: a NumPy scalar costs less
+# than a program), so the operators and methods of a 0-d input are NumPy's, and no program runs.
+# `expect_native=a.ndim > 0` below says so where a test calls them.
+
 DTYPES = [np.dtype(t) for t in ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16",
                                 "uint32", "uint64", "float32", "float64")]
 dtypes = st.sampled_from(DTYPES)
@@ -40,8 +44,43 @@ EXACT_BINARY = ["add", "subtract", "multiply", "divide", "floor_divide", "remain
                 "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor", "power"]
 APPROX_BINARY = ["arctan2"]
 
+COMPARISONS = ["equal", "not_equal", "less", "less_equal", "greater", "greater_equal"]
 
-@pytest.mark.parametrize("name", EXACT_BINARY + APPROX_BINARY)
+
+def mixed_int64_reason(name):
+    """GAP: NumPy compares int64 with uint64 by its own mixed loop (exactly, with no common
+    type); daybreak compiles only loops whose inputs have one type, so it falls back."""
+    return rf"^numpy: {name} on mixed loop types \(dtype\('u?int64'\), dtype\('u?int64'\)\)$"
+
+
+def mixed_int64_gap(name):
+    return pytest.mark.allow_fallbacks(mixed_int64_reason(name))
+
+
+def float16_gap(name, nin=1):
+    """GAP: float16 has no IR type, so a ufunc whose NumPy loop is float16 falls back; NumPy
+    picks that loop for bool, int8 and uint8 inputs of float-valued ufuncs (exp(int8) is
+    float16)."""
+    loop = ", ".join(["dtype('float16')"] * nin) + ("," if nin == 1 else "")
+    return pytest.mark.allow_fallbacks(f"numpy: {name} loop ({loop})->float16")
+
+
+def with_gaps(names):
+    """The names as parameters, each marked with the gaps (allowed fallbacks) it has."""
+    marks = {**{name: mixed_int64_gap(name) for name in COMPARISONS},
+             "arctan2": float16_gap("arctan2", nin=2),
+             **{name: float16_gap(name) for name in UNARY_FLOAT16}}
+    return [pytest.param(name, marks=marks[name]) if name in marks else name for name in names]
+
+
+UNARY_EXACT = ["negative", "positive", "absolute", "sign", "square", "floor", "ceil", "trunc",
+               "rint", "isnan", "isinf", "isfinite", "logical_not", "invert"]
+UNARY_APPROX = ["exp", "log", "log2", "log10", "log1p", "expm1", "sqrt", "cbrt", "sin", "cos",
+                "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh"]
+UNARY_FLOAT16 = ["rint"] + UNARY_APPROX  # float16 results for small integer and bool inputs
+
+
+@pytest.mark.parametrize("name", with_gaps(EXACT_BINARY + APPROX_BINARY))
 @settings(max_examples=15)
 @given(pair=operand_pairs())
 def test_binary_ufuncs(pair, name):
@@ -59,6 +98,9 @@ OPERATORS = {
 scalars = st.sampled_from([0, 1, -3, 7, 300, 2.5, -0.0, float("nan"), True])
 
 
+# GAP: NumPy compares an integer array with a Python int outside its dtype's range exactly
+# (uint8 < -3 is all False); daybreak does not compile that and falls back.
+@pytest.mark.allow_fallbacks(r"^numpy: (less|greater|equal) with out-of-range Python int$")
 @settings(max_examples=40)
 @given(dtypes.flatmap(lambda d: arrays(d, hnp.array_shapes(min_dims=0, max_dims=2,
                                                               min_side=0, max_side=4))),
@@ -67,18 +109,12 @@ def test_operators_with_python_scalars(a, scalar, op, reflected):
     """NEP 50: Python scalars promote weakly (and too-large ints raise NumPy's error)."""
     fn = OPERATORS[op]
     if reflected:
-        assert_same(lambda m, x: fn(scalar, x), a)
+        assert_same(lambda m, x: fn(scalar, x), a, expect_native=a.ndim > 0)  # 0-d: NumPy's
     else:
-        assert_same(lambda m, x: fn(x, scalar), a)
+        assert_same(lambda m, x: fn(x, scalar), a, expect_native=a.ndim > 0)  # 0-d: NumPy's
 
 
-UNARY_EXACT = ["negative", "positive", "absolute", "sign", "square", "floor", "ceil", "trunc",
-               "rint", "isnan", "isinf", "isfinite", "logical_not", "invert"]
-UNARY_APPROX = ["exp", "log", "log2", "log10", "log1p", "expm1", "sqrt", "cbrt", "sin", "cos",
-                "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh"]
-
-
-@pytest.mark.parametrize("name", UNARY_EXACT + UNARY_APPROX)
+@pytest.mark.parametrize("name", with_gaps(UNARY_EXACT + UNARY_APPROX))
 @settings(max_examples=8)
 @given(a=dtypes.flatmap(lambda d: arrays(d, hnp.array_shapes(min_dims=0, max_dims=3,
                                                                 min_side=0, max_side=4))))
@@ -119,9 +155,12 @@ def test_reductions(data, as_function, name):
         def fn(m, x):
             return getattr(x, name)(axis=axis, keepdims=keepdims)
     rtol = 1e-4 if a.dtype == np.float32 else 1e-9
-    assert_same(fn, a, rtol=rtol)
+    # By design no program runs for a reduction over no elements (NumPy's answer on an empty
+    # stand-in: the identity, NaN or NumPy's error) nor for the method of a 0-d input (NumPy's).
+    assert_same(fn, a, rtol=rtol, expect_native=a.size > 0 and (as_function or a.ndim > 0))
 
 
+@pytest.mark.allow_fallbacks(mixed_int64_reason("greater"))  # x > y, see above
 @settings(max_examples=30)
 @given(operand_pairs(), st.sampled_from(DTYPES))
 def test_where_and_astype(pair, target):
@@ -130,7 +169,8 @@ def test_where_and_astype(pair, target):
     finite = a if a.dtype.kind != "f" else np.nan_to_num(a, posinf=100, neginf=-100)
     finite = np.clip(finite, -100, 100) if finite.dtype.kind == "f" else finite
     if not (target == np.uint64 and finite.dtype.kind == "f"):  # negative -> u64 differs
-        assert_same(lambda m, x: x.astype(target), finite)
+        assert_same(lambda m, x: x.astype(target), finite,
+                    expect_native=finite.ndim > 0)  # 0-d: NumPy's own astype
 
 
 @settings(max_examples=20)
