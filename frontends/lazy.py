@@ -94,6 +94,12 @@ class Node:
         """(library calls, elements they touch) of `evaluate_eagerly`: the cost model's input."""
         return (1, 1)
 
+    def computed(self, value) -> None:
+        """Hold `value` from now on and drop everything that computed it (its inputs' buffers
+        can then be freed while this node lives on, read by other lazy values)."""
+        self.cached = value
+        self.inputs = ()
+
 
 def settle_inputs(nodes) -> None:
     """`Param.settle` for each borrowed input among `nodes` (a lazy value is being made)."""

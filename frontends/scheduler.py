@@ -245,12 +245,30 @@ def _sync(known: Known | None, pending: list[Node], order: list[Node], leaves: l
         return executable(*args)
 
 
-def _compute(pending: list[Node]) -> list:
-    order = topological(pending)
-    key, leaves = structure_key(order, pending)
-    known = _remember(key) if key is not None else None
+def _compute(roots: list[Node]) -> tuple[list[Node], list]:
+    """The values of `roots` and of every other pending node they stand on (`pending`, roots
+    first), computed by one program or the library's calls. Every node is a point the
+    frontends chose to materialise — a reduction, a value with several consumers, a budget
+    cut — so each is kept once computed (while anything still reads it), never recomputed by
+    the next program that reads it: a Python loop reading rows of a pending array computes
+    the array in its first iteration only."""
+    order = topological(roots)
+    chosen = set(map(id, roots))
+    pending = roots + [n for n in order if not n.is_leaf and id(n) not in chosen]
+    return pending, _compute_all(pending, order)
+
+
+def _compute_all(pending: list[Node], order: list[Node]) -> list:
     background = SETTINGS.compile_in_background and not SETTINGS.strict
     cost = estimate(order)
+    if background and not cost.native_pays:
+        # Too small for native code ever to pay: the library, without even keying the graph
+        # (a signature walk costs more than the library's calls here).
+        values = _try_library(order, pending)
+        if values is not None:
+            return values
+    key, leaves = structure_key(order, pending)
+    known = _remember(key) if key is not None else None
     if known is not None and known.state == "ready":
         if not background or cost.native_pays:
             return _split(_run_native(known, leaves, cost), pending)
@@ -284,6 +302,17 @@ def _compute(pending: list[Node]) -> list:
     return _split(_sync(known, pending, order, leaves, cost), pending)
 
 
+def _try_library(order: list[Node], pending: list[Node]) -> list | None:
+    """Tier 0, or None when the library cannot compute this graph (the compiled path then
+    decides: `NotEager`, or an error NumPy raises where daybreak's semantics differ)."""
+    try:
+        values = _run_library(order, pending)
+    except Exception:  # noqa: BLE001 - see above
+        return None
+    record(library_runs=1)
+    return values
+
+
 def _split(out, pending: list[Node]) -> list:
     return [out] if len(pending) == 1 else list(out)
 
@@ -293,10 +322,9 @@ def materialize(roots: Sequence[Node]) -> list:
     inputs so their buffers can be freed)."""
     pending = [r for r in dict.fromkeys(roots, None) if not r.is_leaf]
     if pending:
-        values = _compute(pending)
+        pending, values = _compute(pending)
         for node, value in zip(pending, values, strict=True):
-            node.cached = value
-            node.inputs = ()
+            node.computed(value)
     return [r.cached for r in roots]
 
 

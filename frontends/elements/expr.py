@@ -18,6 +18,7 @@ sub-expressions are bound with `let` inside the loop body, so nothing is compute
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -35,7 +36,10 @@ class Elem:
 
     def __init__(self, dtype: np.dtype):
         self.dtype = np.dtype(dtype)
-        self.realized = None  # the loop node computing this expression, once asked for
+        # The loop node computing this expression, once asked for: `(shape, node)`, the node
+        # held weakly while it is pending (it holds this expression: a cycle would keep every
+        # input buffer alive until the cyclic collector ran). See `realized_node`.
+        self.realized = None
         self.weight = 1  # elements below this one, counted once per path (an upper bound)
         self.depth = 1  # the longest chain of elements down to a leaf
 
@@ -190,6 +194,22 @@ class Both(Apply):
 
     def evaluate_eagerly(self, values):
         return np.logical_and(*values)
+
+
+def set_realized(expr: Elem, shape: tuple[int, ...], node: Node) -> None:
+    """Remember `node` as the loop computing `expr` over `shape`: strongly when it holds a
+    value already (it does not point back), else weakly — whoever reads it (a consumer's
+    leaf, the array being computed) holds it, and nobody else needs it."""
+    expr.realized = (shape, node if node.is_leaf else weakref.ref(node))
+
+
+def realized_node(expr: Elem, shape: tuple[int, ...]) -> Node | None:
+    """The loop node computing `expr` over `shape`, if one was made and is still alive."""
+    found = expr.realized
+    if found is None or found[0] != shape:
+        return None
+    node = found[1]
+    return node() if type(node) is weakref.ref else node
 
 
 def postorder(root: Elem) -> list[Elem]:

@@ -14,7 +14,9 @@ compiled program serves every shape with the same pattern.
 
 from __future__ import annotations
 
+import functools
 import math
+import weakref
 
 import numpy as np
 
@@ -34,11 +36,14 @@ from .expr import (
     emit,
     emit_many,
     leaves_and_outers,
+    realized_node,
     rewrite,
+    set_realized,
 )
 from .signature import Unkeyable, expr_signature
 
 
+@functools.lru_cache(maxsize=4096)
 def contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
     """C-order strides in elements: (3, 4) -> (4, 1)."""
     strides, step = [], 1
@@ -52,6 +57,8 @@ def is_contiguous(strides: tuple[int, ...], shape: tuple[int, ...]) -> bool:
     """Whether a leaf with `strides` reads a buffer of `shape` in plain C order (axes of
     length 1 never move, so their stride does not matter)."""
     plain = contiguous_strides(shape)
+    if strides == plain:
+        return True
     return all(s == p for s, p, n in zip(strides, plain, shape, strict=True) if n != 1)
 
 
@@ -116,15 +123,27 @@ class _ExprNode(Node):
     """A node computing something from one element expression: its inputs are the vectors
     the expression's leaves read and the scalars its outers use."""
 
-    __slots__ = ("expr", "shape", "leaves", "outers", "applies", "op")
+    __slots__ = ("expr", "shape", "leaves", "outers", "applies", "op", "source")
 
     def __init__(self, expr: Elem, shape: tuple[int, ...], op: str | None = None):
         self.expr, self.shape, self.op = expr, tuple(shape), op
+        self.source = None  # weakly, the expression `realize` made this node for
         self.leaves, self.outers, self.applies = leaves_and_outers(expr)
         nodes = {id(x.node): x.node for x in self.leaves if x.node is not None}
         nodes.update((id(o.node), o.node) for o in self.outers)
         settle_inputs(nodes.values())  # a pending loop must not read borrowed memory
         super().__init__(list(nodes.values()))
+
+    def computed(self, value) -> None:
+        super().computed(value)
+        # Only the dtype is read from now on (`ir_type`): the expression and its leaves'
+        # buffers go. The expression it was made for now holds it (no cycle any more), so
+        # whatever reads that expression later reads this value instead of recomputing it.
+        self.expr, self.leaves, self.outers = Elem(self.expr.dtype), [], []
+        source = self.source() if self.source is not None else None
+        if source is not None and realized_node(source, self.shape) is self:
+            set_realized(source, self.shape, self)
+        self.source = None
 
     def _inputs(self, args: list[B.E]) -> dict[int, B.E]:
         return {id(n): a for n, a in zip(self.inputs, args, strict=True)}
@@ -365,10 +384,8 @@ def computed_parts_read(expr: Elem, shape: tuple[int, ...]) -> Elem:
     strides, size = contiguous_strides(shape), math.prod(shape)
 
     def computed(e: Elem) -> Elem | None:
-        if e is expr or not isinstance(e, Apply) or e.realized is None \
-                or e.realized[0] != shape:
-            return None
-        return Leaf(e.realized[1], strides, size, e.dtype)
+        node = None if e is expr or not isinstance(e, Apply) else realized_node(e, shape)
+        return None if node is None else Leaf(node, strides, size, e.dtype)
 
     return rewrite([expr], lambda e: e, computed)[0]
 
@@ -377,7 +394,8 @@ def realize(expr: Elem, shape: tuple[int, ...]) -> Node:
     """The node computing `expr` over `shape` (a vector, or a scalar for 0-d), made once per
     expression so that two uses share one loop."""
     shape = tuple(shape)
-    if expr.realized is None or expr.realized[0] != shape:
+    found = realized_node(expr, shape)
+    if found is None:
         if isinstance(expr, Leaf) and expr.node is not None and expr.size == math.prod(shape) \
                 and expr.offset == 0 and is_contiguous(expr.strides, shape) and shape != ():
             node = expr.node
@@ -386,5 +404,8 @@ def realize(expr: Elem, shape: tuple[int, ...]) -> Node:
         else:
             node = ScalarExpr(expr) if shape == () else \
                 ElementwiseLoop(computed_parts_read(expr, shape), shape)
-        expr.realized = (shape, check_budget(node))
-    return expr.realized[1]
+        if isinstance(node, _ExprNode):
+            node.source = weakref.ref(expr)
+        found = check_budget(node)
+        set_realized(expr, shape, found)
+    return found

@@ -86,4 +86,6 @@ _numpy_first_for((
     "all", "amax", "amin", "any", "argmax", "argmin", "clip", "max", "mean", "min", "prod",
     "std", "sum", "var", "where", "dot", "inner", "matmul", "outer", "vdot", "diff", "roll",
     "ravel", "reshape", "transpose", "squeeze", "expand_dims", "swapaxes", "moveaxis",
+    "concatenate", "hstack", "vstack", "stack", "column_stack", "broadcast_to", "copy",
+    "zeros_like", "ones_like", "empty_like", "full_like",
 ))

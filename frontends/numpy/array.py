@@ -31,7 +31,7 @@ from daybreak.ir.types import Vec
 from daybreak.runtime.config import SETTINGS
 
 from ..elements.dtypes import ir_scalar, is_supported
-from ..elements.expr import Elem, Leaf, Outer, postorder
+from ..elements.expr import Elem, Leaf, Outer, postorder, realized_node
 from ..elements.loops import contiguous_strides, is_contiguous, realize
 from ..lazy import LazyValue, Param
 from ..scheduler import DEPTH_BUDGET, ELEM_BUDGET, materialize
@@ -144,6 +144,13 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
     def concrete(self):
         """The computed value if there is one without running anything, else None."""
         e = self._expr
+        if not isinstance(e, Leaf | Outer):
+            node = realized_node(e, self._shape)
+            if node is not None and node.is_leaf:
+                # Another program computed this array's loop (a row of it was read, say): read
+                # that from now on.
+                e = self._expr = Outer(node, e.dtype) if self._shape == () else \
+                    Leaf(node, contiguous_strides(self._shape), self.size, e.dtype)
         if isinstance(e, Leaf) and e.node is not None and e.node.is_leaf and e.offset == 0 \
                 and e.size == self.size and is_contiguous(e.strides, self._shape):
             if self._shape == ():

@@ -31,7 +31,7 @@ from daybreak.ir import builder as B
 
 from ..elements.broadcast import broadcast_to
 from ..elements.dtypes import ir_scalar, is_python_scalar
-from ..elements.expr import Both, Elem, Leaf, Outer, Select
+from ..elements.expr import Both, Elem, Leaf, Outer, Select, realized_node
 from ..elements.loops import is_contiguous
 from ..elements.remap import (
     INDEX,
@@ -146,7 +146,7 @@ def _own_buffer(a: ndarray) -> np.ndarray | None:
     node = leaf.node
     if getattr(node, "borrowed", False):
         node.settle()  # the user's memory: write into our copy of it
-    held = 3 + (leaf.realized is not None and leaf.realized[1] is node)
+    held = 3 + (leaf.realized is not None and leaf.realized[1] is node)  # a strong one
     if sys.getrefcount(leaf) > 3 or sys.getrefcount(node) > held:
         return None  # `leaf` counts: a._expr, this frame, the call's argument
     buf = node.cached
@@ -186,7 +186,7 @@ def _old(a: ndarray) -> Elem:
     """The old value as read by the new one: its computed vector when there is one (the
     right-hand side often computed it already), so repeated assignments do not nest."""
     expr = a._expr
-    if expr.realized is not None and expr.realized[0] == a.shape or \
+    if realized_node(expr, a.shape) is not None or \
             expr.weight > _CHAIN_LIMIT:  # an upper bound of its applies, known at once
         return computed_once(expr, a.shape)
     return expr

@@ -94,13 +94,28 @@ def basic_sources(shape: tuple[int, ...], items: list) -> tuple[list, tuple[int,
     return sources, tuple(new_shape)
 
 
+_PLAIN_KEYS = (int, slice, type(None), type(Ellipsis), np.intp, np.int64, np.int32)
+
+
+def is_plain_basic(key) -> bool:
+    """Integers, slices, `None` and `...` only (no arrays, lists or lazy values): a key NumPy
+    applies to a computed array as a view, at once."""
+    if type(key) is tuple:
+        return all(type(k) in _PLAIN_KEYS for k in key)
+    return type(key) in _PLAIN_KEYS
+
+
 def getitem(x: ndarray, key):
     """`x[key]` (see the module docstring)."""
-    if (type(key) is int and x.ndim == 1) or (type(key) is tuple and len(key) == x.ndim
-                                             and all(type(k) is int for k in key)):
+    if x.ndim and is_plain_basic(key):
         found = x.concrete()
         if found is not None:
-            return found[key]  # one element of a computed array: NumPy's scalar, at once
+            # A computed array and a basic key: NumPy's own view (and errors). One element
+            # is NumPy's scalar; a small part is NumPy's array (a lazy value made from it
+            # snapshots it); a big part stays lazy below, to fuse into what reads it.
+            part = found[key]
+            if np.ndim(part) == 0 or part.size < SETTINGS.eager_below:
+                return from_numpy_result(part)
     items = key_items(key)
     probe = stand_in(x.shape)[items]  # NumPy's errors and the result's shape
     found = x.concrete()

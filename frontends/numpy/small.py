@@ -22,17 +22,29 @@ import numpy as np
 from daybreak.runtime.config import SETTINGS
 
 _SCALARS = (int, float, bool, complex, np.generic)
+_OPTIONS = (str, type, np.dtype)  # dtype=, order=, casting=: they do not make work bigger
 
 
 def small_numpy_call(args: tuple, kwargs: dict) -> bool:
-    """Whether every argument is a scalar, None, or a NumPy array under the eager size."""
+    """Whether every argument is a scalar, None, an option (a dtype, a string), or a NumPy
+    array — alone or in a list or tuple (`hstack((a, b))`) — with fewer elements in all
+    than the eager size."""
     limit = SETTINGS.eager_below
+    total = 0
     for x in (*args, *kwargs.values()):
-        if type(x) is np.ndarray:
-            if x.size >= limit:
-                return False
-        elif x is not None and not isinstance(x, _SCALARS):
-            return False  # a lazy array, a list (maybe of lazy arrays), a dtype, ...
+        kind = type(x)
+        if kind is np.ndarray:
+            total += x.size
+        elif kind is tuple or kind is list:
+            for item in x:
+                if type(item) is np.ndarray:
+                    total += item.size
+                elif not isinstance(item, _SCALARS):
+                    return False  # a lazy array, a nested list (maybe of lazy arrays), ...
+        elif x is not None and not isinstance(x, _SCALARS) and not isinstance(x, _OPTIONS):
+            return False  # a lazy array, a list (maybe of lazy arrays), ...
+        if total >= limit:
+            return False
     return True
 
 

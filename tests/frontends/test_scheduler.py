@@ -213,3 +213,78 @@ def test_user_arrays_are_copied_only_when_a_lazy_value_depends_on_them():
     assert not np.shares_memory(x._expr.node.cached, big)
     big[:] = -1.0
     assert float(y.sum()) == float((np.arange(200_000.0) * 2.0).sum())
+
+
+def test_computed_graphs_leave_no_reference_cycles():
+    """Lazy values are freed by reference counting as NumPy's arrays are: a computed graph
+    leaves nothing for the cyclic collector (which would hold every input copy and
+    intermediate buffer until it happened to run)."""
+    import gc
+
+    a, b = _rng().normal(size=(300, 400)), _rng().normal(size=(300, 400))
+    shared = dnp.asarray(a) * 2.0 + dnp.asarray(b)
+    np.asarray(shared.sum(axis=0) + np.roll(shared, 1, axis=1)[0])  # a warm-up
+    gc.collect()
+    gc.disable()
+    try:
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        x = dnp.asarray(a.copy()) * 2.0 + dnp.asarray(b.copy())
+        y = x.sum(axis=0) + np.roll(x, 1, axis=1)[0]  # x has two consumers: its own loop
+        np.testing.assert_allclose(np.asarray(y), (a * 2 + b).sum(axis=0) +
+                                   np.roll(a * 2 + b, 1, axis=1)[0])
+        del x, y
+        gc.collect()
+        ours = [o for o in gc.garbage if type(o).__module__.startswith("daybreak.frontends")]
+        assert ours == []
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+
+
+def test_a_pending_array_read_row_by_row_is_computed_once():
+    """A Python loop reading rows of a pending array (`out[i, :]`, a recursive filter's
+    second pass) computes the array in its first iteration and reads it afterwards: every
+    node the frontends made is kept once computed, not recomputed by each program."""
+    db.config(compile_in_background=False, eager_below=1 << 16)  # the default size rule
+    a = _rng().normal(size=(400, 300))
+    x = dnp.asarray(a)
+    whole = np.exp(x) * 2.0 + 1.0  # pending, 120,000 elements
+    rows = dnp.zeros((400, 300))
+    want = np.zeros((400, 300))
+    db.stats(reset=True)
+    for i in range(1, 400):
+        rows[i, :] = whole[i, :] + 0.5 * rows[i - 1, :]
+        want[i, :] = (np.exp(a[i]) * 2.0 + 1.0) + 0.5 * want[i - 1, :]
+    np.testing.assert_allclose(np.asarray(rows), want, rtol=1e-12)
+    # `whole` computed once (with the first row: one program); then its rows are small parts
+    # of a computed array, NumPy's own work. Recomputing it would be one program per row.
+    assert db.stats()["runs"] <= 3, db.stats()
+    assert whole.concrete() is not None  # the array reads its computed loop from now on
+
+
+def test_small_joins_and_likes_of_numpy_data_are_numpy_at_once():
+    """Small calls on NumPy data never record a graph (nothing to fuse at that size): the
+    joining functions and the `*_like` constructors too, with arrays in a tuple."""
+    db.config(eager_below=1 << 16)  # the default size rule
+    parts = [np.arange(6.0).reshape(3, 2), np.ones((3, 1))]
+    for fn, args in [(dnp.hstack, (parts,)), (dnp.concatenate, (parts, 1)),
+                     (dnp.vstack, ([parts[0], parts[0]],)), (dnp.stack, ([parts[1]] * 2,)),
+                     (dnp.zeros_like, (parts[0],)), (dnp.full_like, (parts[0], 7.0)),
+                     (dnp.copy, (parts[0],))]:
+        got = fn(*args)
+        assert type(got) is np.ndarray, fn
+        np.testing.assert_array_equal(got, getattr(np, fn.__name__)(*args))
+    big = [np.ones((300, 300))] * 2
+    assert type(dnp.hstack(big)) is not np.ndarray  # big: daybreak's, lazy
+
+
+def test_tiny_work_is_not_keyed():
+    """Work too small for native code to ever pay runs in the library without the structure
+    key's walk (it would cost more than the NumPy calls)."""
+    x = dnp.asarray(np.arange(64.0))
+    scheduler.forget()
+    db.stats(reset=True)
+    for _ in range(3):
+        float((x * 2.0 + 1.0).sum())
+    assert db.stats()["library_runs"] == 3 and len(scheduler._KNOWN) == 0

@@ -17,12 +17,6 @@ import daybreak as db
 from .helpers import allowed_fallbacks
 
 
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "allow_fallbacks(*reasons): the only fallbacks this test may take (substrings "
-        "or regexes of the reasons in db.stats()['fallbacks']); strict=True otherwise")
-
-
 @pytest.fixture(autouse=True)
 def compiled_always():
     """Force compilation (tests would otherwise take NumPy's eager path on small arrays) and
