@@ -26,6 +26,7 @@ import math
 import operator
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from daybreak.ir.types import Vec
 from daybreak.runtime.config import SETTINGS
@@ -159,6 +160,20 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         if isinstance(e, Outer) and e.node.is_leaf and self._shape == ():
             return self.dtype.type(e.node.cached)
         return None
+
+    def strided_view(self) -> np.ndarray | None:
+        """A read-only NumPy view of the computed buffer this array reads (a slice, a
+        transpose, a broadcast of it), or None when it is not one: for NumPy calls that
+        read it now."""
+        e = self._expr
+        if not isinstance(e, Leaf) or e.node is None or not e.node.is_leaf or not self._shape:
+            return None
+        flat = e.node.cached
+        if not isinstance(flat, np.ndarray) or flat.ndim != 1 or flat.dtype != e.dtype:
+            return None
+        item = flat.itemsize
+        return as_strided(flat[e.offset:], shape=self._shape,
+                          strides=tuple(s * item for s in e.strides), writeable=False)
 
     def value(self):
         """The NumPy value (an array, or a NumPy scalar for 0-d), computing it if needed."""

@@ -24,13 +24,23 @@ def to_numpy(obj):
     them in one program."""
     lazies: list = []
     _collect(obj, lazies)
-    if lazies:
-        values = evaluate(*lazies)
-        values = values if len(lazies) > 1 else (values,)
-        done = {id(lz): np.asarray(v) if lz.shape != () else v
-                for lz, v in zip(lazies, values, strict=True)}
-        return _replace(obj, done)
-    return obj
+    if not lazies:
+        return obj
+    # Views of computed buffers (slices, transposes, broadcasts) are read in place, as NumPy
+    # would pass its own view: copying them out first would be a program and a pass.
+    done = {}
+    for lz in lazies:
+        view = getattr(lz, "strided_view", None)
+        found = view() if view is not None else None
+        if found is not None:
+            done[id(lz)] = found
+    rest = [lz for lz in lazies if id(lz) not in done]
+    if rest:
+        values = evaluate(*rest)
+        values = values if len(rest) > 1 else (values,)
+        done.update((id(lz), np.asarray(v) if lz.shape != () else v)
+                    for lz, v in zip(rest, values, strict=True))
+    return _replace(obj, done)
 
 
 def _collect(obj, out: list) -> None:

@@ -27,6 +27,7 @@ import numpy as np
 
 from daybreak.runtime.config import SETTINGS
 
+from ..elements.expr import Leaf
 from ..elements.remap import INDEX, Affine, Computed, computed_once, identity, reindex
 from .array import concrete_expr, from_numpy_result, ndarray
 from .fallback import to_numpy
@@ -116,6 +117,7 @@ def getitem(x: ndarray, key):
             part = found[key]
             if np.ndim(part) == 0 or part.size < SETTINGS.eager_below:
                 return from_numpy_result(part)
+            return _view_of_computed(x, part, found, key)
     items = key_items(key)
     probe = stand_in(x.shape)[items]  # NumPy's errors and the result's shape
     found = x.concrete()
@@ -130,6 +132,18 @@ def getitem(x: ndarray, key):
         view = ndarray(reindex(expr, sources, len(shape)), shape)
         return view.as_view_of(x, lambda base, v: base.__setitem__(key, v), key)
     return _advanced(x, items, np.shape(probe))
+
+
+def _view_of_computed(x: ndarray, part: np.ndarray, found: np.ndarray, key) -> ndarray:
+    """`x[key]` for a computed `x` as a lazy array reading `x`'s buffer where NumPy's view
+    `part = found[key]` reads it (its offset and strides): what the affine re-indexing below
+    would make, without it."""
+    leaf = x._expr  # a plain leaf over the computed buffer (`concrete` found it)
+    item = found.itemsize
+    offset = (part.__array_interface__["data"][0] - found.__array_interface__["data"][0])
+    strides = tuple(s // item for s in part.strides)
+    view = ndarray(Leaf(leaf.node, strides, leaf.size, leaf.dtype, offset // item), part.shape)
+    return view.as_view_of(x, lambda base, v: base.__setitem__(key, v), key)
 
 
 def _advanced(x: ndarray, items: tuple, shape: tuple[int, ...]) -> ndarray:

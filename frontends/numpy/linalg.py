@@ -22,7 +22,7 @@ import numpy as np
 
 from daybreak.runtime.config import SETTINGS
 
-from ..elements.dtypes import is_python_scalar
+from ..elements.dtypes import is_python_scalar, is_supported
 from ..elements.expr import Apply, Outer
 from ..elements.loops import ElementwiseLoop
 from ..scheduler import check_budget
@@ -30,6 +30,28 @@ from .array import as_operand, from_numpy_result, ndarray
 from .fallback import numpy_when_not_lazy, run_numpy, to_numpy, unsupported_operand
 from .shapes import lazy, ravel, stand_in
 from .ufuncs import cast_expr
+
+
+def _readable_now(v):
+    """`v` as NumPy data without running anything — a NumPy array, or the computed buffer
+    (or a view of it) of a daybreak array — else None."""
+    if type(v) is np.ndarray:
+        return v if is_supported(v.dtype) else None
+    if type(v) is ndarray:
+        found = v.concrete()
+        return found if found is not None else v.strided_view()
+    return None
+
+
+def _product_of_data(fn, a, b):
+    """A matrix product of operands that are data already: NumPy's kernel (BLAS) reads them
+    where they are — no wrapping, snapshot or program (a Python loop of products of slices,
+    correlation's `data[:, i] @ data[:, i + 1:]`). None when an operand is pending."""
+    x = _readable_now(a)
+    y = _readable_now(b) if x is not None else None
+    if y is None or x.ndim == 0 or y.ndim == 0 or (x.ndim == 1 and y.ndim == 1):
+        return None
+    return from_numpy_result(fn(x, y))
 
 
 def _call_numpy(fn, a, b):
@@ -71,6 +93,8 @@ def dot(a, b, out=None):
     """
     from .methods import call_ufunc
 
+    if out is None and (found := _product_of_data(np.dot, a, b)) is not None:
+        return found
     ops = _operands(a, b)
     if out is not None or ops is None:
         return run_numpy(_why_not("dot", a, b), np.dot, (a, b), {"out": out})
@@ -103,6 +127,8 @@ def _matmul_shapes_ok(x: ndarray, y: ndarray) -> bool:
 
 def matmul(a, b, out=None, **kwargs):
     """`numpy.matmul` and `@`: 1-D @ 1-D is fused, the rest is NumPy's kernel (BLAS)."""
+    if out is None and not kwargs and (found := _product_of_data(np.matmul, a, b)) is not None:
+        return found
     ops = _operands(a, b)
     if out is not None or kwargs or ops is None:
         return run_numpy(_why_not("matmul", a, b), np.matmul,
