@@ -8,8 +8,11 @@ np.int64(43)
 from . import ir
 from .api import compile, evaluate, explain, optimize
 from .runtime.config import config
+from .runtime.memory import tune_allocator
 from .runtime.stats import stats
 from .runtime.udf import register_udf, unregister_udf
+
+tune_allocator()  # before any array work (runtime/memory.py says why)
 
 __version__ = "0.1.0"
 

@@ -52,13 +52,21 @@ ELEM_BUDGET = 512  # elements one expression may hold before a frontend makes it
 DEPTH_BUDGET = 96  # and the longest chain in it (IR walks recurse once per level)
 
 # --- the cost model (seconds; written down in docs/scheduler.md) -------------------------------
-LIBRARY_CALL = 1.5e-6  # Python overhead of one NumPy call
-LIBRARY_ELEMENT = 1.2e-9  # one NumPy pass over one element: read operands, write a result
-NATIVE_CALL = 40e-6  # a cached native run: key, argument plan, marshalling, thread start
-NATIVE_ELEMENT = 0.25e-9  # one fused element-operation of native code, per thread
+# Measured on the project's 2-core machine (`bench/numpy/fixed_cost.py` and the table in
+# docs/scheduler.md): element costs are per *weighted* operation (a transcendental counts
+# several, `elements.expr.op_weight`), for arrays that stay in the caches or come from a
+# reused heap; the fixed costs are what materialising costs in Python besides the work.
+LIBRARY_CALL = 5e-6  # one library call of tier 0: NumPy's dispatch and the graph walk
+LIBRARY_ELEMENT = 0.3e-9  # one NumPy pass over one element: read operands, write a result
+NATIVE_CALL = 60e-6  # a cached native run: key, argument plan, marshalling, results
+NATIVE_PASS = 0.1e-9  # one fused loop's pass over one element (reads and the write)
+NATIVE_ELEMENT = 0.15e-9  # one fused element-operation of native code, per thread
+THREAD_START = 50e-6  # starting the worker threads of one parallel loop (pthreads)
 COMPILE_BASE = 40e-3  # LLVM's fixed cost of a program
 COMPILE_NODE = 8e-3  # and per loop in it
-PARALLEL_WORK = 1 << 18  # element-operations below which native code keeps to one thread
+# Element-operations below which native code keeps to one thread: memory-bound loops gain
+# little from a second thread, and starting one costs THREAD_START.
+PARALLEL_WORK = 1 << 22
 
 
 @dataclass
@@ -79,7 +87,7 @@ class Estimate:
 
 def estimate(order: list[Node]) -> Estimate:
     """The cost model on the pending nodes of `order`."""
-    calls = element_ops = nodes = 0
+    calls = element_ops = elements_passed = nodes = 0
     for node in order:
         if node.is_leaf:
             continue
@@ -87,13 +95,16 @@ def estimate(order: list[Node]) -> Estimate:
         ops, elements = node.eager_work()
         calls += ops
         element_ops += ops * elements
-    threads = SETTINGS.threads if element_ops >= PARALLEL_WORK else 1
+        elements_passed += elements
+    work = elements_passed * NATIVE_PASS + element_ops * NATIVE_ELEMENT
+    if element_ops >= PARALLEL_WORK and SETTINGS.threads > 1:
+        work = work / SETTINGS.threads + THREAD_START
     return Estimate(
         nodes=nodes,
         calls=calls,
         element_ops=element_ops,
         library_seconds=calls * LIBRARY_CALL + element_ops * LIBRARY_ELEMENT,
-        native_seconds=NATIVE_CALL + element_ops * NATIVE_ELEMENT / threads,
+        native_seconds=NATIVE_CALL + work,
         compile_seconds=COMPILE_BASE + COMPILE_NODE * nodes,
     )
 
