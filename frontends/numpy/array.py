@@ -61,7 +61,7 @@ class _NdarrayMeta(type):
 class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
     """A lazy NumPy array (see the module docstring)."""
 
-    __slots__ = ("_expr", "_shape", "_base", "_synced")
+    __slots__ = ("_expr", "_shape", "_base", "_synced", "_seen")
     __array_priority__ = 1000
     __hash__ = None
 
@@ -79,6 +79,7 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         self._expr = expr
         self._base = None  # (array, writer, key) when this is a NumPy view of that array
         self._synced = None  # the base's value right after this view wrote into it
+        self._seen = None  # (expr, buffer, NumPy view): what `concrete` last found
 
     def as_view_of(self, base: ndarray, writer, key=None) -> ndarray:
         """Mark this array as a view of `base` (`base[key]`, or a transpose when `key` is
@@ -145,6 +146,9 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
     def concrete(self):
         """The computed value if there is one without running anything, else None."""
         e = self._expr
+        seen = self._seen
+        if seen is not None and seen[0] is e and e.node.cached is seen[1]:
+            return seen[2]  # Python loops ask for it thousands of times
         if not isinstance(e, Leaf | Outer):
             node = realized_node(e, self._shape)
             if node is not None and node.is_leaf:
@@ -156,7 +160,9 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
                 and e.size == self.size and is_contiguous(e.strides, self._shape):
             if self._shape == ():
                 return self.dtype.type(np.asarray(e.node.cached).reshape(-1)[0])
-            return np.asarray(e.node.cached).reshape(self._shape)
+            found = np.asarray(e.node.cached).reshape(self._shape)
+            self._seen = (e, e.node.cached, found)  # a view: in-place writes show through
+            return found
         if isinstance(e, Outer) and e.node.is_leaf and self._shape == ():
             return self.dtype.type(e.node.cached)
         return None
@@ -222,15 +228,8 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
     def item(self, *args):
         return np.asarray(self.value()).item(*args)
 
-    def __getitem__(self, key):
-        from .indexing import getitem
-
-        return getitem(self, key)
-
-    def __setitem__(self, key, value):
-        from .assignment import setitem
-
-        setitem(self, key, value)
+    # `__getitem__` and `__setitem__`: `indexing.getitem` and `assignment.setitem`, attached
+    # by `methods.py` (no import per call: Python loops index thousands of times).
 
     def __copy__(self):
         return ndarray(self._expr, self._shape)
@@ -312,6 +311,17 @@ def as_operand(x):
     if not is_supported(arr.dtype):
         return None
     return wrap(x if isinstance(x, np.ndarray | np.generic) else arr, snapshot=True)
+
+
+def data_now(v):
+    """`v` as NumPy data without running anything — a NumPy array or scalar, or the computed
+    buffer (or a view of it) of a daybreak array — else None (a pending value, a list...)."""
+    if type(v) is np.ndarray or isinstance(v, int | float | np.generic):
+        return v
+    if type(v) is ndarray:
+        found = v.concrete()
+        return found if found is not None else v.strided_view()
+    return None
 
 
 def is_lazy(x) -> bool:

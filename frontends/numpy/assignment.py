@@ -46,9 +46,9 @@ from ..elements.remap import (
     reindex,
 )
 from ..lazy import Param
-from .array import as_operand, concrete_expr, is_lazy, ndarray
+from .array import as_operand, concrete_expr, data_now, is_lazy, ndarray
 from .fallback import to_numpy
-from .indexing import key_items, spread
+from .indexing import is_plain_basic, key_items, spread
 from .shapes import reshape_expr, stand_in
 from .ufuncs import cast_expr
 
@@ -60,22 +60,25 @@ def setitem(a: ndarray, key, value) -> None:
     """`a[key] = value` (see the module docstring); a view passes the write to its base."""
     if is_lazy(value) and value.is_written_view(a, key):
         return
-    if not _element_write(a, key, value):
+    if not _write_of_data(a, key, value):
         _assign(a, key, value)
     a.write_back()
 
 
-def _element_write(a: ndarray, key, value) -> bool:
-    """`a[i, j] = scalar` into a computed array nothing else reads: NumPy's write, in place,
-    at once (Python loops make thousands). False: not that case."""
-    if not isinstance(value, int | float | np.generic) or not (
-            (type(key) is int and a.ndim == 1) or (type(key) is tuple and len(key) == a.ndim
-                                                   and all(type(k) is int for k in key))):
+def _write_of_data(a: ndarray, key, value) -> bool:
+    """`a[key] = value` with a basic key, a value that is data already (a scalar, a NumPy
+    array, a computed daybreak array or a view of one) and `a` computed with a buffer nothing
+    else reads: NumPy's write, in place, at once (Python loops make thousands: rows of a
+    recursive filter, elements of a triangular solve). False: not that case."""
+    if not is_plain_basic(key):
+        return False
+    source = data_now(value)
+    if source is None:
         return False
     target = _own_buffer(a)
     if target is None:
         return False
-    target[key] = value  # NumPy's conversion, IndexError and OverflowError
+    target[key] = source  # NumPy's conversion, broadcasting and errors
     return True
 
 
@@ -100,9 +103,9 @@ def _assign(a: ndarray, key, value) -> None:
         # the buffer), so the array stays computed and later reads of it stay plain slices.
         return _numpy_assign(a, items, value, None)
     if math.prod(region) == 0:
-        _value_over(a, v, region)  # NumPy's errors still apply
+        _value_over(a, v, region, isinstance(value, np.generic))  # NumPy's errors apply
         return None
-    values = _value_over(a, v, region)
+    values = _value_over(a, v, region, isinstance(value, np.generic))
     if all(k is None or k is Ellipsis or isinstance(k, slice) or _is_int(k) for k in items):
         a._expr = _basic(a, spread(items, a.ndim), values)
     else:
@@ -147,8 +150,10 @@ def _own_buffer(a: ndarray) -> np.ndarray | None:
     if getattr(node, "borrowed", False):
         node.settle()  # the user's memory: write into our copy of it
     held = 3 + (leaf.realized is not None and leaf.realized[1] is node)  # a strong one
-    if sys.getrefcount(leaf) > 3 or sys.getrefcount(node) > held:
-        return None  # `leaf` counts: a._expr, this frame, the call's argument
+    # `leaf` counts: a._expr, this frame, the call's argument (and `a`'s memo of its view)
+    if sys.getrefcount(leaf) > 3 + (a._seen is not None and a._seen[0] is leaf) or \
+            sys.getrefcount(node) > held:
+        return None
     buf = node.cached
     if not isinstance(buf, np.ndarray) or not buf.flags.writeable or buf.size != a.size \
             or not buf.flags.c_contiguous:
@@ -157,14 +162,19 @@ def _own_buffer(a: ndarray) -> np.ndarray | None:
 
 
 def _converted_scalar(a: ndarray, value):
-    """A scalar converted to `a`'s dtype as NumPy's assignment converts it (and its errors)."""
+    """A scalar converted to `a`'s dtype as NumPy's assignment converts it (and its errors):
+    a 0-d array casts unsafely (wraps), a scalar must fit."""
     cell = np.empty(1, a.dtype)
-    cell[0] = value
+    if isinstance(value, np.ndarray):
+        cell[...] = value
+    else:
+        cell[0] = value
     return Outer(Param(cell[0], ir_scalar(a.dtype), key=None), a.dtype)
 
 
-def _value_over(a: ndarray, v, region: tuple[int, ...]) -> Elem:
-    """The value as an element expression over the region, in `a`'s dtype."""
+def _value_over(a: ndarray, v, region: tuple[int, ...], scalar: bool = False) -> Elem:
+    """The value as an element expression over the region, in `a`'s dtype (`scalar`: the
+    user gave a NumPy scalar, which NumPy converts as a scalar, not as a 0-d array)."""
     if is_python_scalar(v):
         return _converted_scalar(a, v)
     shape = v.shape
@@ -177,7 +187,7 @@ def _value_over(a: ndarray, v, region: tuple[int, ...]) -> Elem:
         raise ValueError(f"could not broadcast input array from shape {v.shape} into "
                          f"shape {region}") from None
     if v.shape == () and (found := v.concrete()) is not None:
-        return _converted_scalar(a, found)
+        return _converted_scalar(a, found if scalar else np.asarray(found))
     expr = reshape_expr(v._expr, v.shape, shape)
     return cast_expr(broadcast_to(expr, shape, region), a.dtype)
 

@@ -26,21 +26,16 @@ from ..elements.dtypes import is_python_scalar, is_supported
 from ..elements.expr import Apply, Outer
 from ..elements.loops import ElementwiseLoop
 from ..scheduler import check_budget
-from .array import as_operand, from_numpy_result, ndarray
+from .array import as_operand, data_now, from_numpy_result, ndarray
 from .fallback import numpy_when_not_lazy, run_numpy, to_numpy, unsupported_operand
 from .shapes import lazy, ravel, stand_in
 from .ufuncs import cast_expr
 
 
 def _readable_now(v):
-    """`v` as NumPy data without running anything — a NumPy array, or the computed buffer
-    (or a view of it) of a daybreak array — else None."""
-    if type(v) is np.ndarray:
-        return v if is_supported(v.dtype) else None
-    if type(v) is ndarray:
-        found = v.concrete()
-        return found if found is not None else v.strided_view()
-    return None
+    """`v` as NumPy data of a dtype the IR has, without running anything, else None."""
+    found = data_now(v)
+    return found if isinstance(found, np.ndarray) and is_supported(found.dtype) else None
 
 
 def _product_of_data(fn, a, b):

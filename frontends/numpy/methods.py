@@ -15,7 +15,9 @@ import numpy as np
 from ..elements.dtypes import is_supported, why_unsupported
 from . import reductions
 from .array import as_operand, is_lazy, ndarray, wrap
+from .assignment import setitem
 from .fallback import run_numpy
+from .indexing import getitem
 from .ufuncs import NotCompiled, apply_ufunc, cast_expr
 
 _BINARY = {
@@ -302,5 +304,9 @@ def _numpy_writing_into(reason, target, func, args, kwargs, written):
     target.write_back()
     return result
 
+
+# Indexing and item assignment, attached here rather than imported inside each call.
+ndarray.__getitem__ = getitem
+ndarray.__setitem__ = setitem
 
 __all__ = ["call_ufunc", "reduce_or_fallback", "wrap", "as_operand"]
