@@ -32,10 +32,11 @@ from ..lazy import Namer, Node
 class Elem:
     """Base of element expressions; `dtype` is the NumPy dtype of the element."""
 
-    __slots__ = ("dtype", "realized", "weight", "depth", "__weakref__")
+    __slots__ = ("dtype", "realized", "weight", "depth", "order", "__weakref__")
 
     def __init__(self, dtype: np.dtype):
         self.dtype = np.dtype(dtype)
+        self.order = None  # `postorder(self)` less self, once asked for (it never changes)
         # The loop node computing this expression, once asked for: `(shape, node)`, the node
         # held weakly while it is pending (it holds this expression: a cycle would keep every
         # input buffer alive until the cyclic collector ran). See `realized_node`.
@@ -213,7 +214,11 @@ def realized_node(expr: Elem, shape: tuple[int, ...]) -> Node | None:
 
 
 def postorder(root: Elem) -> list[Elem]:
-    """Each distinct node once, arguments first (iterative: chains can be long)."""
+    """Each distinct node once, arguments first (iterative: chains can be long). Kept on the
+    root: materialising walks one expression several times (rewrite, leaves, signature,
+    evaluation)."""
+    if root.order is not None:
+        return [*root.order, root]
     order, seen, stack = [], set(), [(root, False)]
     while stack:
         e, done = stack.pop()
@@ -223,6 +228,7 @@ def postorder(root: Elem) -> list[Elem]:
             seen.add(id(e))
             stack.append((e, True))
             stack.extend((a, False) for a in reversed(e.args))
+    root.order = tuple(order[:-1])  # without the root itself: no reference cycle
     return order
 
 

@@ -31,8 +31,7 @@ from daybreak.ir import builder as B
 
 from ..elements.broadcast import broadcast_to
 from ..elements.dtypes import ir_scalar, is_python_scalar
-from ..elements.expr import Both, Elem, Leaf, Outer, Select, realized_node
-from ..elements.loops import is_contiguous
+from ..elements.expr import Both, Elem, Outer, Select, realized_node
 from ..elements.remap import (
     INDEX,
     Affine,
@@ -142,23 +141,18 @@ def _own_buffer(a: ndarray) -> np.ndarray | None:
     """`a`'s computed buffer (shaped like `a`) when writing it in place changes nothing else:
     no other lazy value reads it (reference counts: only `a`'s own leaf holds the node, only
     `a` holds the leaf) and NumPy may write it. None: the caller copies."""
-    leaf = a._expr
-    if not isinstance(leaf, Leaf) or leaf.node is None or not leaf.node.is_leaf or \
-            leaf.offset or leaf.size != a.size or not is_contiguous(leaf.strides, a.shape):
+    if a.ndim == 0 or a.concrete() is None:  # computed: `a` reads a whole buffer, in C order
         return None
+    leaf = a._expr
     node = leaf.node
     if getattr(node, "borrowed", False):
         node.settle()  # the user's memory: write into our copy of it
     held = 3 + (leaf.realized is not None and leaf.realized[1] is node)  # a strong one
-    # `leaf` counts: a._expr, this frame, the call's argument (and `a`'s memo of its view)
-    if sys.getrefcount(leaf) > 3 + (a._seen is not None and a._seen[0] is leaf) or \
-            sys.getrefcount(node) > held:
+    # `leaf` counts: a._expr, this frame, the call's argument and `a`'s memo of its view
+    if sys.getrefcount(leaf) > 4 or sys.getrefcount(node) > held:
         return None
-    buf = node.cached
-    if not isinstance(buf, np.ndarray) or not buf.flags.writeable or buf.size != a.size \
-            or not buf.flags.c_contiguous:
-        return None
-    return buf.reshape(a.shape)
+    found = a.concrete()  # the view of the buffer (of our copy, if it was just settled)
+    return found if found.flags.writeable else None
 
 
 def _converted_scalar(a: ndarray, value):
