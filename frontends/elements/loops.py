@@ -21,6 +21,7 @@ import weakref
 import numpy as np
 
 from daybreak.ir import builder as B
+from daybreak.ir.ops import merge_identity
 from daybreak.ir.types import I64, Type, Vec
 
 from ..lazy import Namer, Node, NotEager, settle_inputs
@@ -333,6 +334,9 @@ class AxisReduce(_ExprNode):
         kept_shape = tuple(shape[d] for d in kept)
         red_shape = tuple(shape[d] for d in axes)
         width = math.prod(red_shape)
+        if kept and axes == tuple(range(len(axes))) and width > 1 and \
+                all(n.op in _VECMERGE_OPS for n in nodes):
+            return _leading_axes_loop(ctx, nodes, values, kept, kept_shape, red_shape)
         trailing = axes == tuple(range(len(kept), len(shape)))
         # With trailing axes, output element o reads the flat block [o*R, o*R + R): leaves in
         # C order over the whole shape are zipped as `iter` slices of that block.
@@ -372,6 +376,63 @@ class AxisReduce(_ExprNode):
 
         return B.result(ctx.for_(B.range_iter(0, ctx.size(math.prod(kept_shape))),
                                  _builder(nodes, vectors=True), outer_body))
+
+
+_VECMERGE_OPS = frozenset({"+", "*", "min", "max"})
+
+
+def _leading_axes_loop(ctx: Namer, nodes: list, values: dict[int, B.E], kept: list[int],
+                       kept_shape: tuple[int, ...], red_shape: tuple[int, ...]) -> B.E:
+    """A reduction over the leading axes (`x.sum(axis=0)` of a C-order array) as NumPy does
+    it: rows of the kept block are read in order and merged into one output vector
+    (a vecmerger per node; each thread merges into its own copy). Reading down columns
+    instead — one output element at a time — strides across the whole array for every
+    element and ran 10-25x slower than NumPy.
+
+    before: for o in kept: for r in reduced: acc = op(acc, x[r, o])    (x[r, o]: a stride)
+    after:  for r in reduced: for o in kept: out[o] = op(out[o], x[r, o])  (a row: in order)
+    """
+    shape = nodes[0].shape
+    axes = list(range(len(red_shape)))
+    block = math.prod(kept_shape)
+    # Leaves in C order over the whole shape: the row `r` is the slice [r*K, r*K + K).
+    zipped, _ = _split_leaves(nodes, math.prod(shape), shape)
+
+    def initial(node) -> B.E:
+        t = ir_scalar(node.expr.dtype)
+        fill = B.lit(merge_identity(node.op, t), t)
+        return B.result(ctx.for_(B.range_iter(0, ctx.size(block)), B.appender(t),
+                                 lambda b, i, x: B.merge(b, fill)))
+
+    made = [B.vecmerger(ir_scalar(n.expr.dtype), n.op, initial(n)) for n in nodes]
+    builder = made[0] if len(made) == 1 else B.struct(*made)
+
+    def row(b, r, _):
+        start = ctx.let(r * ctx.size(block), lambda s: s, "s") if zipped else None
+        iters: list = [B.iter_(values[id(x.node)], start, start + ctx.size(block))
+                       for x in zipped]
+        iters.append(B.range_iter(0, ctx.size(block)))
+
+        def body(b2, i, x):
+            parts = [x] if len(iters) == 1 else [x.field(k) for k in range(len(iters))]
+            slot = {z.key(): parts[k] for k, z in enumerate(zipped)}
+            o = parts[-1]
+            coords = MixedCoords([(Coords(ctx, o, kept_shape), kept),
+                                  (Coords(ctx, r, red_shape), axes)])
+            gather = _leaf_reader(ctx, values, shape, coords)
+
+            def merged(vs):
+                if len(nodes) == 1:
+                    return B.merge(b2, B.struct(o, vs[0]))
+                return B.struct(*(B.merge(b2.field(k), B.struct(o, v))
+                                  for k, v in enumerate(vs)))
+
+            return emit_many(ctx, [nd.expr for nd in nodes], _zipped_or(slot, gather),
+                             _outer_reader(values), merged)
+
+        return ctx.for_(iters, b, body)
+
+    return B.result(ctx.for_(B.range_iter(0, ctx.size(math.prod(red_shape))), builder, row))
 
 
 def computed_parts_read(expr: Elem, shape: tuple[int, ...]) -> Elem:

@@ -180,3 +180,23 @@ def test_newaxis_broadcasting(shape):
     assert_same(lambda m, v: v[:, None] - v, x)
     assert_same(lambda m, v: (v[None, ...] * 2.0).sum(axis=0), x)
     assert_same(lambda m, v: m.exp(v)[..., m.newaxis] + v[:, None], x, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "int32", "uint8"])
+@pytest.mark.parametrize("axes", [0, (0, 1)])
+def test_leading_axis_reductions_fused_and_row_ordered(dtype, axes):
+    """Reductions over leading axes run as NumPy's do, row by row into one output vector
+    (frontends/elements/loops.py `_leading_axes_loop`); several of one shape share the loop."""
+    import daybreak as db
+    import daybreak.numpy as dnp
+
+    rng = np.random.default_rng(3)
+    a = (rng.normal(size=(7, 5, 6)) * 50).astype(dtype)
+    if dtype == "float64":
+        a[2, 1, 3] = np.nan  # NaN propagates through sum and max as in NumPy
+    x = dnp.asarray(a) + 0  # pending: the reductions read an expression
+    got = db.evaluate(x.sum(axis=axes), x.max(axis=axes), x.min(axis=axes), x.prod(axis=axes))
+    want = (a.sum(axis=axes), a.max(axis=axes), a.min(axis=axes), a.prod(axis=axes))
+    for g, w in zip(got, want, strict=True):
+        assert g.dtype == w.dtype
+        np.testing.assert_allclose(g, w, rtol=1e-12)
