@@ -62,8 +62,11 @@ NATIVE_CALL = 60e-6  # a cached native run: key, argument plan, marshalling, res
 NATIVE_PASS = 0.1e-9  # one fused loop's pass over one element (reads and the write)
 NATIVE_ELEMENT = 0.15e-9  # one fused element-operation of native code, per thread
 THREAD_START = 50e-6  # starting the worker threads of one parallel loop (pthreads)
-COMPILE_BASE = 40e-3  # LLVM's fixed cost of a program
-COMPILE_NODE = 8e-3  # and per loop in it
+COMPILE_BASE = 60e-3  # a program's compile: optimizer, lowering, LLVM (Python holds the GIL
+COMPILE_NODE = 15e-3  # for about half of it, slowing the calling thread) and per loop in it
+# A structure is compiled (in the background) once native code would have saved this many
+# times its compile over the library runs so far.
+PAYBACK = 1.0
 # Element-operations below which native code keeps to one thread: memory-bound loops gain
 # little from a second thread, and starting one costs THREAD_START.
 PARALLEL_WORK = 1 << 22
@@ -119,6 +122,9 @@ class Known:
     plan: list = field(default_factory=list)  # ("leaf", k) | ("const", value) per parameter
     reason: str = ""
     runs: dict = field(default_factory=lambda: {"native": 0, "library": 0})
+    # What native code would have saved over the library runs so far (the cost model's
+    # seconds): the background compile starts once that has paid for it.
+    saved: float = 0.0
 
 
 _KNOWN: OrderedDict = OrderedDict()
@@ -288,9 +294,13 @@ def _compute_all(pending: list[Node], order: list[Node]) -> list:
             if cost.compile_seconds + cost.native_seconds < cost.library_seconds:
                 # Big work: compiling now and running native code is sooner than the library
                 return _split(_sync(known, pending, order, leaves, cost), pending)
-            program, _, plan = build_program(pending, order)
-            known.plan, known.state = plan, "compiling"
-            _background().submit(_compile_known, known, program)
+            known.saved += cost.library_seconds - cost.native_seconds
+            if known.saved >= PAYBACK * cost.compile_seconds:
+                # It has paid: a structure run once (a script's only call) is never compiled,
+                # and a compile thread never competes with the first runs for the GIL.
+                program, _, plan = build_program(pending, order)
+                known.plan, known.state = plan, "compiling"
+                _background().submit(_compile_known, known, program)
         try:
             values = _run_library(order, pending)
         except NotEager:

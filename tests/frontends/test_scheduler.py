@@ -19,6 +19,8 @@ def background_tiers(monkeypatch, request):
     (the cost model itself is tested with its real numbers in `test_tiny_work_...`)."""
     if "tiny" not in request.node.name:
         monkeypatch.setattr(scheduler, "NATIVE_CALL", 0.0)
+    if "pays" not in request.node.name:  # compile at the first run (no wait to pay back)
+        monkeypatch.setattr(scheduler, "PAYBACK", 0.0)
     scheduler.forget()  # what other tests compiled would otherwise skip tier 0 here
     before = db.config(eager_below=0, strict=False, compile_in_background=True)
     with np.errstate(all="ignore"):
@@ -315,3 +317,31 @@ def test_light_calls_on_user_arrays_compute_instead_of_copying():
     db.config(eager_below=0)
     z = dnp.asarray(fresh) * 2.0
     assert z.concrete() is None  # "compile everything"
+
+
+def test_a_structure_compiles_once_it_pays(monkeypatch):
+    """Tier 0 runs a new structure while native code would save less than its compile costs;
+    the saving is counted per structure, and the background compile starts once it has paid
+    (a script's one-off call never compiles; a loop's body soon does)."""
+    monkeypatch.setattr(scheduler, "NATIVE_CALL", 60e-6)
+    x = dnp.asarray(_rng().normal(size=1_000_000))
+
+    def work():
+        return float(np.exp(x * 0.5).sum())
+
+    cost = scheduler.estimate(scheduler.topological([np.exp(x * 0.5).sum()._lazy_node()]))
+    assert cost.native_pays
+    runs_to_pay = int(np.ceil(cost.compile_seconds / (cost.library_seconds - cost.native_seconds)))
+    assert 2 <= runs_to_pay < 200
+    db.stats(reset=True)
+    want = float(np.exp(np.asarray(x) * 0.5).sum())
+    for _ in range(runs_to_pay - 1):
+        assert work() == pytest.approx(want)
+    scheduler.wait_for_compiles()
+    assert db.stats()["compiles"] == 0 and db.stats()["library_runs"] == runs_to_pay - 1
+    work()  # this run pays for it: compiled in the background
+    scheduler.wait_for_compiles()
+    assert db.stats()["compiles"] + db.stats()["cache_disk_hits"] >= 1
+    db.stats(reset=True)
+    assert work() == pytest.approx(want)
+    assert db.stats()["runs"] == 1 and db.stats()["library_runs"] == 0
