@@ -35,6 +35,7 @@ scheduler: 1 node(s) to compute, 200000 element-operations
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -290,17 +291,18 @@ def _compute_all(pending: list[Node], order: list[Node]) -> list:
         if not background or cost.native_pays:
             return _split(_run_native(known, leaves, cost), pending)
     if background and (known is None or known.state != "failed"):
-        if known is not None and known.state == "new" and cost.native_pays:
+        counting = known is not None and known.state == "new" and cost.native_pays
+        if counting:
             if cost.compile_seconds + cost.native_seconds < cost.library_seconds:
                 # Big work: compiling now and running native code is sooner than the library
                 return _split(_sync(known, pending, order, leaves, cost), pending)
-            known.saved += cost.library_seconds - cost.native_seconds
             if known.saved >= PAYBACK * cost.compile_seconds:
                 # It has paid: a structure run once (a script's only call) is never compiled,
                 # and a compile thread never competes with the first runs for the GIL.
                 program, _, plan = build_program(pending, order)
                 known.plan, known.state = plan, "compiling"
                 _background().submit(_compile_known, known, program)
+        start = time.perf_counter()
         try:
             values = _run_library(order, pending)
         except NotEager:
@@ -308,6 +310,8 @@ def _compute_all(pending: list[Node], order: list[Node]) -> list:
         except Exception:  # noqa: BLE001 - the library disagreed; the compiled path decides
             values = None
         if values is not None:
+            if counting:  # what native code would have saved, by the library's real time
+                known.saved += time.perf_counter() - start - cost.native_seconds
             if known is not None:
                 known.runs["library"] += 1
             record(library_runs=1)
