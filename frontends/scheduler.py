@@ -29,7 +29,7 @@ Frontends make a value that has several consumers its own loop (the numpy fronte
 >>> import daybreak as db, daybreak.numpy as dnp
 >>> x = dnp.arange(100_000.0)
 >>> print(explain_schedule([(x * 2.0).sum()._lazy_node()]).splitlines()[0])
-scheduler: 1 node(s) to compute, 200000 element-operations
+scheduler: 1 node(s) to compute, 300000 element-operations
 """
 
 from __future__ import annotations
@@ -63,6 +63,10 @@ NATIVE_CALL = 60e-6  # a cached native run: key, argument plan, marshalling, res
 NATIVE_PASS = 0.1e-9  # one fused loop's pass over one element (reads and the write)
 NATIVE_ELEMENT = 0.15e-9  # one fused element-operation of native code, per thread
 THREAD_START = 50e-6  # starting the worker threads of one parallel loop (pthreads)
+# Arrays from this many elements on outgrow the caches and the reused heap: each element
+# written costs a first touch of fresh memory too (page faults, huge pages or not).
+BIG_ARRAY = 1 << 19
+FRESH_WRITE = 0.5e-9
 COMPILE_BASE = 60e-3  # a program's compile: optimizer, lowering, LLVM (Python holds the GIL
 COMPILE_NODE = 15e-3  # for about half of it, slowing the calling thread) and per loop in it
 # A structure is compiled (in the background) once native code would have saved this many
@@ -92,6 +96,7 @@ class Estimate:
 def estimate(order: list[Node]) -> Estimate:
     """The cost model on the pending nodes of `order`."""
     calls = element_ops = elements_passed = nodes = 0
+    library_writes = native_writes = 0  # elements written to fresh memory of big arrays
     for node in order:
         if node.is_leaf:
             continue
@@ -100,14 +105,20 @@ def estimate(order: list[Node]) -> Estimate:
         calls += ops
         element_ops += ops * elements
         elements_passed += elements
-    work = elements_passed * NATIVE_PASS + element_ops * NATIVE_ELEMENT
+        if elements >= BIG_ARRAY:
+            library_writes += ops * elements  # NumPy writes a temporary per call
+            out = node.output_elements()
+            native_writes += out if out >= BIG_ARRAY else 0
+    work = elements_passed * NATIVE_PASS + element_ops * NATIVE_ELEMENT + \
+        native_writes * FRESH_WRITE
     if element_ops >= PARALLEL_WORK and SETTINGS.threads > 1:
         work = work / SETTINGS.threads + THREAD_START
     return Estimate(
         nodes=nodes,
         calls=calls,
         element_ops=element_ops,
-        library_seconds=calls * LIBRARY_CALL + element_ops * LIBRARY_ELEMENT,
+        library_seconds=calls * LIBRARY_CALL + element_ops * LIBRARY_ELEMENT +
+        library_writes * FRESH_WRITE,
         native_seconds=NATIVE_CALL + work,
         compile_seconds=COMPILE_BASE + COMPILE_NODE * nodes,
     )

@@ -164,7 +164,16 @@ class _ExprNode(Node):
         return self._finish_eagerly(eager.evaluate(self.expr, self.shape, values))
 
     def eager_work(self) -> tuple[int, int]:
-        return (max(self.applies, 1), max(math.prod(self.shape), 1))
+        # A reduction is one more pass for the library (`np.add.reduce` after the terms).
+        return (max(self.applies, 1) + (self.op is not None), max(math.prod(self.shape), 1))
+
+    def output_elements(self) -> int:
+        if not self.op:
+            return max(math.prod(self.shape), 1)
+        axes = getattr(self, "axes", None)
+        if axes is None:
+            return 1
+        return max(math.prod(n for d, n in enumerate(self.shape) if d not in axes), 1)
 
     def emit(self, ctx: Namer, args: list[B.E]) -> B.E:
         return self.emit_fused(ctx, [self], [args])

@@ -240,12 +240,17 @@ def apply_ufunc(ufunc, inputs, out=None):
 
 
 def _borrowed_elements(x) -> int:
-    """How many elements of the user's memory `x` reads in place (0: none): a lazy value
-    made from it would copy them first (`Param.settle`)."""
+    """How many elements of the user's memory `x` reads in place (0: none) that a lazy value
+    made from it would copy first (`Param.settle`). Only the first call on a buffer computes
+    at once: an array used again (a loop over the same input) is copied once, and every
+    later expression over it fuses."""
     if is_python_scalar(x):
         return 0
     node = getattr(x._expr, "node", None)
-    return node.cached.size if getattr(node, "borrowed", False) else 0
+    if not getattr(node, "borrowed", False):
+        return 0
+    node.uses += 1
+    return node.cached.size if node.uses == 1 else 0
 
 
 def _cheaper_now_than_snapshot(ufunc, ops, shape) -> bool:
