@@ -94,6 +94,12 @@ class Node:
         """(library calls, elements they touch) of `evaluate_eagerly`: the cost model's input."""
         return (1, 1)
 
+    def wanted_later(self) -> bool:
+        """Whether something outside the graph being computed still reads this pending node
+        (a user's variable holds its value): then the program computing it returns it too,
+        and it keeps its value (`scheduler._compute`)."""
+        return False
+
     def output_elements(self) -> int:
         """How many elements this node's value holds (what a program writes for it)."""
         return self.eager_work()[1]
@@ -137,7 +143,7 @@ class Param(Node):
     `key` decides deduplication: by default the identity of `source` (the user's object, so the
     same array used twice is one parameter); `key=None` never shares."""
 
-    __slots__ = ("type", "key", "source", "borrowed", "uses")
+    __slots__ = ("type", "key", "source", "borrowed")
 
     def __init__(self, value, ty: Type, key=_UNSET, source=None, borrowed: bool = False):
         super().__init__()
@@ -148,7 +154,6 @@ class Param(Node):
         # The value is memory the user may still write: it is read in place by work done at
         # once, and copied (`settle`) before any lazy value that outlives the call reads it.
         self.borrowed = borrowed
-        self.uses = 0  # calls that computed from the borrowed buffer at once (ufuncs.py)
 
     def settle(self) -> None:
         """Copy a borrowed buffer now: a lazy value is about to depend on it, and must mean

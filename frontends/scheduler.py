@@ -275,15 +275,16 @@ def _sync(known: Known | None, pending: list[Node], order: list[Node], leaves: l
 
 
 def _compute(roots: list[Node]) -> tuple[list[Node], list]:
-    """The values of `roots` and of every other pending node they stand on (`pending`, roots
-    first), computed by one program or the library's calls. Every node is a point the
-    frontends chose to materialise — a reduction, a value with several consumers, a budget
-    cut — so each is kept once computed (while anything still reads it), never recomputed by
-    the next program that reads it: a Python loop reading rows of a pending array computes
-    the array in its first iteration only."""
+    """The values of `roots` and of every other pending node they stand on that a user's
+    variable still holds (`Node.wanted_later`): `pending`, roots first, computed by one
+    program or the library's calls. Those are kept once computed, never recomputed by the
+    next program that reads them: a Python loop reading rows of a pending array computes the
+    array in its first iteration only. Intermediates nobody holds any more (a time step's
+    temporaries) are not returned, so their memory is freed after their last use."""
     order = topological(roots)
     chosen = set(map(id, roots))
-    pending = roots + [n for n in order if not n.is_leaf and id(n) not in chosen]
+    pending = roots + [n for n in order
+                       if not n.is_leaf and id(n) not in chosen and n.wanted_later()]
     return pending, _compute_all(pending, order)
 
 
@@ -302,11 +303,12 @@ def _compute_all(pending: list[Node], order: list[Node]) -> list:
         if not background or cost.native_pays:
             return _split(_run_native(known, leaves, cost), pending)
     if background and (known is None or known.state != "failed"):
+        if (known is None or known.state == "new") and cost.native_pays and \
+                cost.compile_seconds + cost.native_seconds < cost.library_seconds:
+            # Big work: compiling now and running native code is sooner than the library
+            return _split(_sync(known, pending, order, leaves, cost), pending)
         counting = known is not None and known.state == "new" and cost.native_pays
         if counting:
-            if cost.compile_seconds + cost.native_seconds < cost.library_seconds:
-                # Big work: compiling now and running native code is sooner than the library
-                return _split(_sync(known, pending, order, leaves, cost), pending)
             if known.saved >= PAYBACK * cost.compile_seconds:
                 # It has paid: a structure run once (a script's only call) is never compiled,
                 # and a compile thread never competes with the first runs for the GIL.

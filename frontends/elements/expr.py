@@ -32,11 +32,12 @@ from ..lazy import Namer, Node
 class Elem:
     """Base of element expressions; `dtype` is the NumPy dtype of the element."""
 
-    __slots__ = ("dtype", "realized", "weight", "depth", "order", "__weakref__")
+    __slots__ = ("dtype", "realized", "weight", "depth", "order", "owner", "__weakref__")
 
     def __init__(self, dtype: np.dtype):
         self.dtype = np.dtype(dtype)
         self.order = None  # `postorder(self)` less self, once asked for (it never changes)
+        self.owner = None  # weakly, the frontend value (an array) that is this expression
         # The loop node computing this expression, once asked for: `(shape, node)`, the node
         # held weakly while it is pending (it holds this expression: a cycle would keep every
         # input buffer alive until the cyclic collector ran). See `realized_node`.

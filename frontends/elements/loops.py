@@ -135,6 +135,11 @@ class _ExprNode(Node):
         settle_inputs(nodes.values())  # a pending loop must not read borrowed memory
         super().__init__(list(nodes.values()))
 
+    def wanted_later(self) -> bool:
+        source = self.source() if self.source is not None else None
+        owner = source.owner if source is not None else None
+        return owner is not None and owner() is not None
+
     def computed(self, value) -> None:
         super().computed(value)
         # Only the dtype is read from now on (`ir_type`): the expression and its leaves'

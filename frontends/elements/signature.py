@@ -35,7 +35,7 @@ class Unkeyable(Exception):
 
 # Slots every element has, or that describe caching rather than the IR.
 _COMMON_SLOTS = frozenset({"dtype", "realized", "__weakref__", "fn", "_args", "weight",
-                           "depth", "eager", "order"})
+                           "depth", "eager", "order", "owner"})
 _EXTRA_SLOTS: dict[type, tuple[str, ...]] = {}
 
 

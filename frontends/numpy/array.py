@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import operator
+import weakref
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -61,7 +62,7 @@ class _NdarrayMeta(type):
 class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
     """A lazy NumPy array (see the module docstring)."""
 
-    __slots__ = ("_expr", "_shape", "_base", "_synced", "_seen")
+    __slots__ = ("_held", "_shape", "_base", "_synced", "_seen", "__weakref__")
     __array_priority__ = 1000
     __hash__ = None
 
@@ -80,6 +81,22 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         self._base = None  # (array, writer, key) when this is a NumPy view of that array
         self._synced = None  # the base's value right after this view wrote into it
         self._seen = None  # (expr, buffer, NumPy view): what `concrete` last found
+
+    @property
+    def _expr(self) -> Elem:
+        """The element expression this array is (a leaf once computed)."""
+        return self._held
+
+    @_expr.setter
+    def _expr(self, expr: Elem) -> None:
+        self._held = expr
+        # The scheduler keeps the value of a pending loop that a live array is (or reads
+        # whole, as a reduction's result): `Node.wanted_later`.
+        if expr.owner is None or expr.owner() is None:
+            expr.owner = weakref.ref(self)
+        node = getattr(expr, "node", None)
+        if node is not None and getattr(node, "source", 0) is None and not node.is_leaf:
+            node.source = weakref.ref(expr)
 
     def as_view_of(self, base: ndarray, writer, key=None) -> ndarray:
         """Mark this array as a view of `base` (`base[key]`, or a transpose when `key` is

@@ -24,9 +24,9 @@ from daybreak.runtime.config import SETTINGS
 from ..elements import scalar_ops as S
 from ..elements.broadcast import broadcast_to, out_shape
 from ..elements.dtypes import ir_scalar, is_python_scalar, loop_dtypes, python_scalar_value
-from ..elements.expr import HEAVY, Apply, Outer
+from ..elements.expr import Apply, Outer
 from ..lazy import Param
-from .array import as_operand, data_now, from_numpy_result, is_lazy, ndarray, wrap
+from .array import as_operand, is_lazy, ndarray, wrap
 
 
 def _any(fn):
@@ -228,45 +228,12 @@ def apply_ufunc(ufunc, inputs, out=None):
         concrete = [x if is_python_scalar(x) else x.concrete() for x in ops]
         if all(c is not None for c in concrete):
             return ufunc(*concrete)  # small and already computed: NumPy is cheaper
-    if out is None and SETTINGS.eager_below and _cheaper_now_than_snapshot(ufunc, ops, shape):
-        return from_numpy_result(ufunc(*(x if is_python_scalar(x) else data_now(x)
-                                         for x in ops)))
     args = tuple(_operand_expr(x, shape, in_dtypes[0]) for x in ops)
     result = Apply(build, args, res_dtype, ufunc)
     if out is None:
         return ndarray(result, shape)
     out._expr = cast_expr(result, out.dtype)
     return out
-
-
-def _borrowed_elements(x) -> int:
-    """How many elements of the user's memory `x` reads in place (0: none) that a lazy value
-    made from it would copy first (`Param.settle`). Only the first call on a buffer computes
-    at once: an array used again (a loop over the same input) is copied once, and every
-    later expression over it fuses."""
-    if is_python_scalar(x):
-        return 0
-    node = getattr(x._expr, "node", None)
-    if not getattr(node, "borrowed", False):
-        return 0
-    node.uses += 1
-    return node.cached.size if node.uses == 1 else 0
-
-
-def _cheaper_now_than_snapshot(ufunc, ops, shape) -> bool:
-    """Whether NumPy computing this call now costs less than keeping it lazy: a lazy value
-    over the user's arrays copies them first (one pass writing every borrowed element), and
-    a light elementwise call writes no more than that (its output) — so computing it is no
-    dearer, and needs no second pass later. Not for transcendental calls (fused native code
-    computes them faster than NumPy does), nor when an operand is pending (fusing it pays),
-    nor for outputs bigger than what would be copied (`a[:, None] * b`).
-    `db.config(eager_below=0)` (compile everything) turns this off too."""
-    if ufunc.__name__ in HEAVY:
-        return False
-    borrowed = sum(_borrowed_elements(x) for x in ops)
-    if not borrowed or math.prod(shape) > borrowed:
-        return False
-    return all(is_python_scalar(x) or data_now(x) is not None for x in ops)
 
 
 _PROBED: dict = {}
