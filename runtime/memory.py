@@ -12,10 +12,9 @@ So daybreak sets, for its process, what glibc's own adaptive rule converges to o
 blocks below 32 MB (glibc's ceiling for its adaptive mmap threshold) come from the heap, and
 up to 256 MB of free heap is kept for reuse before it is given back. Memory in use is the same;
 what changes is that freed memory stays mapped, up to that bound. Blocks of 32 MB and more are
-mapped and unmapped as before (32 MB is glibc's ceiling for the threshold). Two experiments
-measured and left out: native blocks asking for transparent huge pages as NumPy's do (a map
-over 10^7 doubles 3x faster, Shallow Water at 4096^2 15-30% slower, twice), and no `mmap` at
-all (NumPy's Shallow Water 2x faster in the same process, daybreak's 1.5x slower).
+mapped and unmapped as before (32 MB is glibc's ceiling for the threshold; native code asks
+for huge pages for blocks of 4 MB and more, as NumPy's allocator does). Measured and left out:
+no `mmap` at all (NumPy's Shallow Water 2x faster in the same process, daybreak's 1.5x slower).
 
 `DAYBREAK_MALLOC_TUNING=0` in the environment leaves the allocator as it is.
 """

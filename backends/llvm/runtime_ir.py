@@ -27,6 +27,7 @@ i64 grain}
 from __future__ import annotations
 
 import ctypes
+import sys
 import threading
 
 from llvmlite import ir
@@ -96,12 +97,18 @@ def _define(module: ir.Module, name: str) -> tuple[ir.Function, ir.IRBuilder]:
     return fn, ir.IRBuilder(fn.append_basic_block("entry"))
 
 
+HUGE_PAGE_BYTES = 1 << 22  # NumPy's threshold for madvise(MADV_HUGEPAGE)
+MADV_HUGEPAGE = 14  # Linux's value (other systems number their advice otherwise: not asked)
+_LINUX = sys.platform.startswith("linux")
+
+
 def build_runtime_module() -> str:
     """The LLVM IR text of the runtime module."""
     module = ir.Module(name="daybreak_runtime")
     malloc = declare(module, "malloc", VOIDPTR, [I64])
     realloc = declare(module, "realloc", VOIDPTR, [VOIDPTR, I64])
     free = declare(module, "free", ir.VoidType(), [VOIDPTR])
+    madvise = declare(module, "madvise", I32, [VOIDPTR, I64, I32])
 
     track = ir.Function(module, ir.FunctionType(ir.VoidType(), [CTX_PTR, VOIDPTR]), "db_track")
     track.linkage = "internal"
@@ -124,6 +131,15 @@ def build_runtime_module() -> str:
     # malloc(0) may return NULL; ask for at least one byte so NULL always means failure.
     size = b.select(b.icmp_signed("<", nbytes, i64(1)), i64(1), nbytes)
     block = b.call(malloc, [size])
+    # Big blocks ask for transparent huge pages, as NumPy's allocator does (same threshold):
+    # a fresh 80 MB output otherwise costs 20,000 page faults, 3x the loop that fills it.
+    big = b.and_(b.icmp_signed(">=", size, i64(HUGE_PAGE_BYTES if _LINUX else 1 << 62)),
+                 b.icmp_unsigned("!=", b.ptrtoint(block, I64), i64(0)))
+    with b.if_then(big, likely=False):
+        address = b.ptrtoint(block, I64)
+        start = b.and_(b.add(address, i64(4095)), i64(~4095))
+        b.call(madvise, [b.inttoptr(start, VOIDPTR), b.sub(size, b.sub(start, address)),
+                         ir.Constant(I32, MADV_HUGEPAGE)])
     b.call(track, [ctx, block])
     b.ret(block)
 

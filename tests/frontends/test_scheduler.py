@@ -325,3 +325,31 @@ def test_a_structure_compiles_once_it_pays(monkeypatch):
     db.stats(reset=True)
     assert work() == pytest.approx(want)
     assert db.stats()["runs"] == 1 and db.stats()["library_runs"] == 0
+
+
+def test_only_what_a_live_array_holds_is_kept():
+    """A program returns (and keeps) the pending nodes a live array still is; a temporary no
+    variable holds is computed inside the program and freed after its last use."""
+    import weakref
+
+    from daybreak.frontends.elements.expr import realized_node
+
+    db.config(compile_in_background=False)
+    a = _rng().normal(size=(300, 400))
+    x = dnp.asarray(a)
+
+    def step(held):
+        t = x * 2.0 + 1.0
+        s = (t + np.roll(t, 1, axis=1)).sum()  # `t` read twice: its own loop
+        node = weakref.ref(realized_node(t._expr, t.shape))
+        if held:
+            return s, node, t
+        return s, node, None
+
+    s, node, t = step(held=True)
+    want = float(((a * 2 + 1) + np.roll(a * 2 + 1, 1, axis=1)).sum())
+    assert float(s) == pytest.approx(want)
+    assert node() is not None and node().is_leaf and t.concrete() is not None  # kept
+    s, node, _ = step(held=False)
+    assert float(s) == pytest.approx(want)
+    assert node() is None  # the temporary went with the program
