@@ -134,8 +134,8 @@ class Known:
     plan: list = field(default_factory=list)  # ("leaf", k) | ("const", value) per parameter
     reason: str = ""
     runs: dict = field(default_factory=lambda: {"native": 0, "library": 0})
-    # What native code would have saved over the library runs so far (the cost model's
-    # seconds): the background compile starts once that has paid for it.
+    # What native code would have saved over the library runs so far (each run's measured
+    # time less the native estimate): the background compile starts once that has paid.
     saved: float = 0.0
 
 
