@@ -10,6 +10,7 @@ import daybreak.numpy as dnp
 from daybreak.frontends import scheduler
 
 from .numpy import test_kernels as K
+from .numpy.helpers import allowed_fallbacks
 
 
 @pytest.fixture(autouse=True)
@@ -22,8 +23,10 @@ def background_tiers(monkeypatch, request):
     if "pays" not in request.node.name:  # compile at the first run (no wait to pay back)
         monkeypatch.setattr(scheduler, "PAYBACK", 0.0)
     scheduler.forget()  # what other tests compiled would otherwise skip tier 0 here
+    # strict=True would compile everything synchronously (no tier 0 to test), so strict mode
+    # is off here; instead every fallback fails the test, as under strict mode.
     before = db.config(eager_below=0, strict=False, compile_in_background=True)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), allowed_fallbacks(r"(?!)"):  # allows nothing
         yield
     scheduler.wait_for_compiles()
     db.config(**before)
