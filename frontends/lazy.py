@@ -45,12 +45,16 @@ class Node:
     __slots__ = ("inputs", "cached", "weight", "_signature", "__weakref__")
 
     def __init__(self, inputs: Sequence[Node] = ()):
-        self.inputs = tuple(inputs)
+        self.inputs = inputs = tuple(inputs)
         self.cached = _UNSET
         # How many pending nodes this one stands on (an upper bound: shared inputs count once
         # per path). The scheduler materialises a node whose weight passes its budget, so no
         # graph, program or walk grows without bound (a time loop of 10^4 steps).
-        self.weight = min(1 + sum(i.weight for i in self.inputs if not i.is_leaf), 1 << 30)
+        weight = 1
+        for i in inputs:
+            if i.cached is _UNSET:
+                weight += i.weight
+        self.weight = min(weight, 1 << 30)
         self._signature = _UNSET
 
     def ir_type(self) -> Type:  # pragma: no cover - every node kind overrides

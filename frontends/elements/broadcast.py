@@ -26,6 +26,9 @@ from .loops import contiguous_strides, realize
 
 def out_shape(shapes: list[tuple[int, ...]]) -> tuple[int, ...]:
     """The broadcast shape, or NumPy's ValueError for the ufunc call."""
+    first = shapes[0] if shapes else ()
+    if all(s == first for s in shapes):
+        return tuple(map(int, first))
     try:
         return tuple(int(n) for n in np.broadcast_shapes(*shapes))
     except ValueError:

@@ -20,11 +20,13 @@ is NumPy's own answer, so tier 0 is NumPy executing the same graph.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..lazy import NotEager
-from .expr import Apply, Elem, Leaf, Outer, postorder
+from .expr import Apply, Elem, Leaf, Outer, contiguous_strides, postorder
 
 
 def can_evaluate(expr: Elem) -> bool:
@@ -46,6 +48,9 @@ def _leaf_value(leaf: Leaf, shape: tuple[int, ...], values: dict):
         return flat[leaf.offset]
     if len(flat) == 0:
         return np.zeros(shape, leaf.dtype)
+    if leaf.offset == 0 and leaf.strides == contiguous_strides(shape) and \
+            len(flat) == math.prod(shape):
+        return flat.reshape(shape)  # the whole buffer in C order (most leaves): no view maths
     item = flat.itemsize
     return as_strided(flat[leaf.offset:], shape=shape,
                       strides=tuple(s * item for s in leaf.strides), writeable=False)

@@ -18,6 +18,7 @@ sub-expressions are bound with `let` inside the loop body, so nothing is compute
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Callable
 
@@ -27,6 +28,16 @@ from daybreak.ir import builder as B
 from daybreak.ir import nodes as N
 
 from ..lazy import Namer, Node
+
+
+@functools.lru_cache(maxsize=4096)
+def contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """C-order strides in elements: (3, 4) -> (4, 1)."""
+    strides, step = [], 1
+    for n in reversed(shape):
+        strides.append(step)
+        step *= n
+    return tuple(reversed(strides))
 
 
 class Elem:
@@ -93,13 +104,16 @@ class Apply(Elem):
     def __init__(self, fn: Callable[..., B.E], args: tuple[Elem, ...], dtype, eager=None):
         super().__init__(dtype)
         self.fn = fn
-        self._args = tuple(args)
-        self.weight = min(1 + sum(a.weight for a in self._args), 1 << 30)
-        self.depth = 1 + max((a.depth for a in self._args), default=0)
-        for a in self._args:  # computing from a borrowed buffer: copy it first
-            node = getattr(a, "node", None)
+        self._args = args = tuple(args)
+        weight, depth = 1, 0
+        for a in args:
+            weight += a.weight
+            depth = max(depth, a.depth)
+            node = getattr(a, "node", None)  # computing from a borrowed buffer: copy it first
             if node is not None and getattr(node, "borrowed", False):
                 node.settle()
+        self.weight = min(weight, 1 << 30)
+        self.depth = depth + 1
         # The same element computed by NumPy on whole arrays (`eager(*arg_values)`), for
         # tier 0 (`elements/eager.py`); None: only the compiled path can compute it.
         self.eager = eager

@@ -14,7 +14,6 @@ compiled program serves every shape with the same pattern.
 
 from __future__ import annotations
 
-import functools
 import math
 import weakref
 
@@ -34,24 +33,16 @@ from .expr import (
     Elem,
     Leaf,
     Outer,
+    contiguous_strides,
     emit,
     emit_many,
     leaves_and_outers,
+    postorder,
     realized_node,
     rewrite,
     set_realized,
 )
 from .signature import Unkeyable, expr_signature
-
-
-@functools.lru_cache(maxsize=4096)
-def contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
-    """C-order strides in elements: (3, 4) -> (4, 1)."""
-    strides, step = [], 1
-    for n in reversed(shape):
-        strides.append(step)
-        step *= n
-    return tuple(reversed(strides))
 
 
 def is_contiguous(strides: tuple[int, ...], shape: tuple[int, ...]) -> bool:
@@ -462,6 +453,8 @@ def computed_parts_read(expr: Elem, shape: tuple[int, ...]) -> Elem:
         node = None if e is expr or not isinstance(e, Apply) else realized_node(e, shape)
         return None if node is None else Leaf(node, strides, size, e.dtype)
 
+    if not any(e.realized is not None for e in postorder(expr)[:-1]):
+        return expr  # nothing in it has a loop of its own (the common case): no rebuild
     return rewrite([expr], lambda e: e, computed)[0]
 
 

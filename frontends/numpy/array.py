@@ -37,6 +37,7 @@ from ..elements.expr import Elem, Leaf, Outer, postorder, realized_node
 from ..elements.loops import contiguous_strides, is_contiguous, realize
 from ..lazy import LazyValue, Param
 from ..scheduler import DEPTH_BUDGET, ELEM_BUDGET, materialize
+from .fallback import foreign_array
 
 
 class _NdarrayMeta(type):
@@ -67,7 +68,7 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
     __hash__ = None
 
     def __init__(self, expr: Elem, shape: tuple[int, ...]):
-        self._shape = tuple(int(n) for n in shape)
+        self._shape = tuple(map(int, shape))
         if expr.weight > ELEM_BUDGET and expr.depth <= DEPTH_BUDGET:
             expr.weight = len(postorder(expr))  # shared parts counted once, not per path
         if (expr.weight > ELEM_BUDGET or expr.depth > DEPTH_BUDGET) and \
@@ -162,7 +163,7 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
 
     def concrete(self):
         """The computed value if there is one without running anything, else None."""
-        e = self._expr
+        e = self._held
         seen = self._seen
         if seen is not None and seen[0] is e and e.node.cached is seen[1]:
             return seen[2]  # Python loops ask for it thousands of times
@@ -305,11 +306,14 @@ def wrap(value, snapshot: bool = False) -> ndarray:
 def from_numpy_result(result):
     """What a NumPy call returned, as daybreak hands it back: large arrays of dtypes the IR
     has become lazy arrays again (so later calls compile); everything else is returned as is."""
-    if isinstance(result, tuple):
+    kind = type(result)
+    if kind is np.ndarray:
+        if result.size >= max(SETTINGS.eager_below, 1) and result.ndim > 0 and \
+                is_supported(result.dtype):
+            return wrap(result, snapshot=result.base is not None)  # a view may be user data
+        return result
+    if kind is tuple:
         return tuple(from_numpy_result(r) for r in result)
-    if isinstance(result, np.ndarray) and type(result) is np.ndarray and result.ndim > 0 \
-            and is_supported(result.dtype) and result.size >= max(SETTINGS.eager_below, 1):
-        return wrap(result, snapshot=result.base is not None)  # a view may be of user data
     return result
 
 
@@ -320,8 +324,6 @@ def as_operand(x):
         return x
     if type(x) in (int, float, bool):
         return x
-    from .fallback import foreign_array
-
     if foreign_array(x) is not None:  # masked arrays, matrices, Series: their own rules
         return None
     arr = np.asarray(x)
@@ -333,11 +335,12 @@ def as_operand(x):
 def data_now(v):
     """`v` as NumPy data without running anything — a NumPy array or scalar, or the computed
     buffer (or a view of it) of a daybreak array — else None (a pending value, a list...)."""
-    if type(v) is np.ndarray or isinstance(v, int | float | np.generic):
-        return v
-    if type(v) is ndarray:
+    kind = type(v)
+    if kind is ndarray:
         found = v.concrete()
         return found if found is not None else v.strided_view()
+    if kind is np.ndarray or kind is float or kind is int or isinstance(v, int | np.generic):
+        return v
     return None
 
 

@@ -141,17 +141,18 @@ def _own_buffer(a: ndarray) -> np.ndarray | None:
     """`a`'s computed buffer (shaped like `a`) when writing it in place changes nothing else:
     no other lazy value reads it (reference counts: only `a`'s own leaf holds the node, only
     `a` holds the leaf) and NumPy may write it. None: the caller copies."""
-    if a.ndim == 0 or a.concrete() is None:  # computed: `a` reads a whole buffer, in C order
+    found = a.concrete() if a._shape else None
+    if found is None:  # computed: `a` reads a whole buffer, in C order
         return None
-    leaf = a._expr
+    leaf = a._held
     node = leaf.node
     if getattr(node, "borrowed", False):
         node.settle()  # the user's memory: write into our copy of it
+        found = a.concrete()  # the view of our copy
     held = 3 + (leaf.realized is not None and leaf.realized[1] is node)  # a strong one
     # `leaf` counts: a._expr, this frame, the call's argument and `a`'s memo of its view
     if sys.getrefcount(leaf) > 4 or sys.getrefcount(node) > held:
         return None
-    found = a.concrete()  # the view of the buffer (of our copy, if it was just settled)
     return found if found.flags.writeable else None
 
 

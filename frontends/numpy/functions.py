@@ -17,7 +17,7 @@ from ..elements.broadcast import broadcast_to, out_shape
 from ..elements.dtypes import ir_scalar, is_python_scalar
 from ..elements.expr import Apply
 from . import creation, joining, linalg, reductions, shapes
-from .array import as_operand
+from .array import as_operand, ndarray
 from .fallback import run_numpy, unsupported_operand
 from .methods import call_ufunc, reduce_or_fallback
 from .ufuncs import _operand_expr, cast_expr
@@ -88,8 +88,6 @@ def where(condition, x=np._NoValue, y=np._NoValue):
     else:
         cond_expr = cast_expr(broadcast_to(cond._expr, cond.shape, shape), np.dtype(bool))
     args = (cond_expr, _operand_expr(a, shape, dtype), _operand_expr(b, shape, dtype))
-    from .array import ndarray
-
     return ndarray(Apply(lambda c, k, p, q: B.select(k, p, q), args, dtype, np.where), shape)
 
 

@@ -95,27 +95,32 @@ def basic_sources(shape: tuple[int, ...], items: list) -> tuple[list, tuple[int,
     return sources, tuple(new_shape)
 
 
-_PLAIN_KEYS = (int, slice, type(None), type(Ellipsis), np.intp, np.int64, np.int32)
+_PLAIN_KEYS = frozenset({int, slice, type(None), type(Ellipsis), np.intp, np.int64, np.int32})
 
 
 def is_plain_basic(key) -> bool:
     """Integers, slices, `None` and `...` only (no arrays, lists or lazy values): a key NumPy
     applies to a computed array as a view, at once."""
     if type(key) is tuple:
-        return all(type(k) in _PLAIN_KEYS for k in key)
+        for k in key:
+            if type(k) not in _PLAIN_KEYS:
+                return False
+        return True
     return type(key) in _PLAIN_KEYS
 
 
 def getitem(x: ndarray, key):
     """`x[key]` (see the module docstring)."""
-    if x.ndim and is_plain_basic(key):
+    if x._shape and is_plain_basic(key):
         found = x.concrete()
         if found is not None:
             # A computed array and a basic key: NumPy's own view (and errors). One element
             # is NumPy's scalar; a small part is NumPy's array (a lazy value made from it
             # snapshots it); a big part stays lazy below, to fuse into what reads it.
             part = found[key]
-            if np.ndim(part) == 0 or part.size < SETTINGS.eager_below:
+            if type(part) is not np.ndarray:
+                return part
+            if part.size < SETTINGS.eager_below:
                 return from_numpy_result(part)
             return _view_of_computed(x, part, found, key)
     items = key_items(key)

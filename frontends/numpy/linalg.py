@@ -26,6 +26,7 @@ from ..elements.dtypes import is_python_scalar, is_supported
 from ..elements.expr import Apply, Outer
 from ..elements.loops import ElementwiseLoop
 from ..scheduler import check_budget
+from . import methods  # (a cycle: read at call time only)
 from .array import as_operand, data_now, from_numpy_result, ndarray
 from .fallback import numpy_when_not_lazy, run_numpy, to_numpy, unsupported_operand
 from .shapes import lazy, ravel, stand_in
@@ -39,13 +40,16 @@ def _readable_now(v):
 
 
 def _product_of_data(fn, a, b):
-    """A matrix product of operands that are data already: NumPy's kernel (BLAS) reads them
-    where they are — no wrapping, snapshot or program (a Python loop of products of slices,
-    correlation's `data[:, i] @ data[:, i + 1:]`). None when an operand is pending."""
+    """A product of operands that are data already: NumPy's kernel (BLAS) reads them where
+    they are — no wrapping, snapshot or program (a Python loop of products of slices,
+    correlation's `data[:, i] @ data[:, i + 1:]`, a triangular solve's `L[i, :i] @ x[:i]`;
+    a fused loop over two vectors already in memory would do what BLAS's dot does). None
+    when an operand is pending."""
     x = _readable_now(a)
     y = _readable_now(b) if x is not None else None
-    if y is None or x.ndim == 0 or y.ndim == 0 or (x.ndim == 1 and y.ndim == 1):
-        return None
+    if y is None or x.ndim == 0 or y.ndim == 0 or \
+            (x.ndim == 1 and y.ndim == 1 and x.size >= SETTINGS.eager_below):
+        return None  # big vector . vector: the fused loop (as fast as BLAS, and for ints)
     return from_numpy_result(fn(x, y))
 
 
@@ -86,8 +90,6 @@ def dot(a, b, out=None):
     >>> int(dnp.dot(dnp.arange(4), dnp.arange(4)))
     14
     """
-    from .methods import call_ufunc
-
     if out is None and (found := _product_of_data(np.dot, a, b)) is not None:
         return found
     ops = _operands(a, b)
@@ -95,7 +97,7 @@ def dot(a, b, out=None):
         return run_numpy(_why_not("dot", a, b), np.dot, (a, b), {"out": out})
     x, y = ops
     if is_python_scalar(x) or is_python_scalar(y) or x.ndim == 0 or y.ndim == 0:
-        return call_ufunc(np.multiply, x, y)
+        return methods.call_ufunc(np.multiply, x, y)
     inner = y.shape[0] if y.ndim == 1 else y.shape[-2]
     if x.shape[-1] != inner:
         np.dot(stand_in(x.shape), stand_in(y.shape))  # NumPy's ValueError
@@ -159,12 +161,10 @@ def inner(a, b):
 @numpy_when_not_lazy(np.outer)
 def outer(a, b, out=None):
     """`numpy.outer`: `ravel(a)[:, None] * ravel(b)[None, :]`, lazily."""
-    from .methods import call_ufunc
-
     if out is not None:
         return run_numpy("outer with out=", np.outer, (a, b), {"out": out})
     x, y = ravel(lazy(a)), ravel(lazy(b))
-    return call_ufunc(np.multiply, x[:, None], y[None, :])
+    return methods.call_ufunc(np.multiply, x[:, None], y[None, :])
 
 
 def matmul_in_place(self, other):

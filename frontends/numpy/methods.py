@@ -8,7 +8,9 @@ falls back to NumPy (counted) for what `apply_ufunc` does not compile.
 
 from __future__ import annotations
 
+import functools
 import operator
+import types
 
 import numpy as np
 
@@ -31,6 +33,16 @@ _COMPARE = {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equ
 _UNARY = {"neg": np.negative, "pos": np.positive, "abs": np.absolute, "invert": np.invert}
 
 
+@functools.cache
+def _later() -> types.SimpleNamespace:
+    """What this module calls from modules that import it (read once, at the first call: an
+    import inside a hot function costs a microsecond every time)."""
+    from .functions import FUNCTIONS, clip
+    from .linalg import matmul
+
+    return types.SimpleNamespace(FUNCTIONS=FUNCTIONS, clip=clip, matmul=matmul)
+
+
 def call_ufunc(ufunc, *inputs, out=None, **kwargs):
     """`ufunc(*inputs, out=out)` on daybreak arrays: lazy when compiled, else NumPy. Outputs
     may also be given by position, as NumPy allows (`np.negative(x, x)`)."""
@@ -41,9 +53,7 @@ def call_ufunc(ufunc, *inputs, out=None, **kwargs):
         if len(out) > ufunc.nout:
             ufunc(*(np.empty(0),) * (ufunc.nin + len(out)))
     if ufunc is np.matmul:  # a gufunc: a product, not an elementwise loop
-        from .linalg import matmul
-
-        return matmul(*inputs, out=out, **kwargs)
+        return _later().matmul(*inputs, out=out, **kwargs)
     return _ufunc_or_numpy(ufunc, inputs, out, kwargs, ufunc)
 
 
@@ -198,9 +208,7 @@ ndarray.astype = astype
 
 
 def _clip(self, a_min=None, a_max=None, out=None, **kwargs):
-    from .functions import clip
-
-    return clip(self, a_min, a_max, out=out, **kwargs)
+    return _later().clip(self, a_min, a_max, out=out, **kwargs)
 
 
 ndarray.clip = _clip
@@ -268,9 +276,7 @@ ndarray.__array_function__ = lambda self, func, types, args, kwargs: _array_func
 
 
 def _array_function(func, args, kwargs):
-    from .functions import FUNCTIONS
-
-    ours = FUNCTIONS.get(func)
+    ours = _later().FUNCTIONS.get(func)
     if ours is not None:
         return ours(*args, **kwargs)
     name = getattr(func, "__name__", func)

@@ -20,6 +20,7 @@ import operator
 
 import numpy as np
 
+from ..elements.broadcast import broadcast_to as broadcast_expr
 from ..elements.expr import Elem, Leaf, map_leaves
 from ..elements.loops import contiguous_strides
 from ..elements.remap import (
@@ -33,7 +34,7 @@ from ..elements.remap import (
     wrapped,
 )
 from ..elements.remap import reindex as _reindex
-from .array import as_operand, ndarray
+from .array import as_operand, ndarray, wrap
 from .fallback import NotLazy, numpy_when_not_lazy, unsupported_operand
 
 try:  # NumPy 2
@@ -55,8 +56,6 @@ def lazy(a) -> ndarray:
     if x is None:  # the API function runs NumPy instead (`numpy_when_not_lazy`)
         raise NotLazy(unsupported_operand(a) or f"a {type(a).__name__}")
     if isinstance(x, int | float | bool):
-        from .array import wrap
-
         return wrap(np.asarray(a), snapshot=True)
     return x
 
@@ -324,8 +323,6 @@ def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
 @numpy_when_not_lazy(np.broadcast_to)
 def broadcast_to(a, shape, subok=False):
     """`numpy.broadcast_to`: a read of `a` with stride 0 on the broadcast axes."""
-    from ..elements.broadcast import broadcast_to as broadcast_expr
-
     x = lazy(a)
     shape = (operator.index(shape),) if isinstance(shape, int | np.integer) else tuple(shape)
     new = np.broadcast_to(stand_in(x.shape), shape).shape  # NumPy's errors

@@ -31,7 +31,7 @@ def small_numpy_call(args: tuple, kwargs: dict) -> bool:
     than the eager size."""
     limit = SETTINGS.eager_below
     total = 0
-    for x in (*args, *kwargs.values()):
+    for x in (*args, *kwargs.values()) if kwargs else args:
         kind = type(x)
         if kind is np.ndarray:
             total += x.size
@@ -51,11 +51,11 @@ def small_numpy_call(args: tuple, kwargs: dict) -> bool:
 def numpy_first(daybreak_fn, numpy_fn):
     """`daybreak_fn`, except that small calls on NumPy data run `numpy_fn` directly."""
 
+    from .array import from_numpy_result  # (imported by now: made when the package loads)
+
     @functools.wraps(daybreak_fn)
     def call(*args, **kwargs):
         if small_numpy_call(args, kwargs):
-            from .array import from_numpy_result
-
             return from_numpy_result(numpy_fn(*args, **kwargs))
         return daybreak_fn(*args, **kwargs)
 

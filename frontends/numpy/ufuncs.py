@@ -192,6 +192,14 @@ def apply_ufunc(ufunc, inputs, out=None):
         # x ** 2 as x * x, as NumPy's own fast path does: a runtime exponent would be a call
         # to pow per element, which does not vectorise (nBody, Haversine).
         return apply_ufunc(np.square, inputs[:1], out=out)
+    key = _plan_key(ufunc, inputs) if out is None else None
+    plan = _PLANS.get(key) if key is not None else None
+    if plan is not None and plan[4] >= SETTINGS.eager_below:
+        # The same ufunc on operands of the same kinds as before (a Python loop): NumPy's
+        # answers about dtypes and shapes are known, only the expression is new.
+        build, res_dtype, loop_dtype, shape, _ = plan
+        args = tuple(_operand_expr(x, shape, loop_dtype) for x in inputs)
+        return ndarray(Apply(build, args, res_dtype, ufunc), shape)
     entry = lookup(ufunc)
     if entry is None:
         raise NotCompiled(f"ufunc {getattr(ufunc, '__name__', ufunc)}")
@@ -224,6 +232,10 @@ def apply_ufunc(ufunc, inputs, out=None):
         _check_out(ufunc, ops, out, shape)
     if ufunc.__name__ == "power" and ir_scalar(in_dtypes[0]).is_int:
         _check_int_exponent(ops[1])
+    elif key is not None:  # (an integer power checks its exponent's values every time)
+        if len(_PLANS) > 4096:
+            _PLANS.clear()
+        _PLANS[key] = (build, res_dtype, in_dtypes[0], shape, math.prod(shape))
     if out is None and math.prod(shape) < SETTINGS.eager_below:
         concrete = [x if is_python_scalar(x) else x.concrete() for x in ops]
         if all(c is not None for c in concrete):
@@ -234,6 +246,30 @@ def apply_ufunc(ufunc, inputs, out=None):
         return ndarray(result, shape)
     out._expr = cast_expr(result, out.dtype)
     return out
+
+
+# (ufunc, operand kinds) -> (builder, result dtype, loop dtype, shape, size): what a call
+# decided for daybreak arrays and Python scalars of these kinds, so that a Python loop
+# calling the same ufunc pays NumPy's dtype and shape questions once (`apply_ufunc`).
+_PLANS: dict = {}
+
+
+def _plan_key(ufunc, inputs) -> tuple | None:
+    """The operands' kinds: (dtype, shape) of a daybreak array, the type of a Python float or
+    bool, an int with its value (NumPy checks that it fits); None for anything else."""
+    key: list = [ufunc]
+    for x in inputs:
+        kind = type(x)
+        if kind is ndarray:
+            key.append(x._held.dtype)
+            key.append(x._shape)
+        elif kind is float or kind is bool:
+            key.append(kind)
+        elif kind is int:
+            key.append((int, x))
+        else:
+            return None
+    return tuple(key)
 
 
 _PROBED: dict = {}

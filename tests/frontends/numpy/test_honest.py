@@ -52,8 +52,10 @@ CHECKS = {
 
 @pytest.fixture
 def no_ufuncs(monkeypatch):
-    """Every ufunc misses the table, so every ufunc call falls back to NumPy."""
+    """Every ufunc misses the table, so every ufunc call falls back to NumPy (and no call
+    finds what an earlier one decided: `apply_ufunc` remembers its plans)."""
     monkeypatch.setattr(ufuncs, "lookup", lambda ufunc: None)
+    monkeypatch.setattr(ufuncs, "_PLANS", {})
 
 
 @pytest.mark.parametrize("name", sorted(CHECKS))
