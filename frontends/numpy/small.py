@@ -56,7 +56,9 @@ def numpy_first(daybreak_fn, numpy_fn):
     @functools.wraps(daybreak_fn)
     def call(*args, **kwargs):
         if small_numpy_call(args, kwargs):
-            return from_numpy_result(numpy_fn(*args, **kwargs))
+            out = numpy_fn(*args, **kwargs)
+            kind = type(out)  # (most results of small calls are scalars: returned as they are)
+            return from_numpy_result(out) if kind is np.ndarray or kind is tuple else out
         return daybreak_fn(*args, **kwargs)
 
     return call
