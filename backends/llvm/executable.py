@@ -60,16 +60,18 @@ class NativeExecutable(Executable):
         self._out_type = ctype(program.body.ty)
         proto = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
         self._entry = proto(address)
+        self._fast = [_FAST_IN.get(p.type) for p in program.params]
 
     def __call__(self, *args, **kwargs):
-        args = self.bind_arguments(args, kwargs)
+        if kwargs or len(args) != len(self._params):
+            args = self.bind_arguments(args, kwargs)
         keep_alive: list = []
-        packed = self._arg_struct(
-            *(
-                _to_native(value, p.type, p.name, keep_alive)
-                for value, p in zip(args, self._params, strict=True)
-            )
-        )
+        natives = []
+        for value, p, fast in zip(args, self._params, self._fast, strict=True):
+            native = fast(value) if fast is not None else None
+            natives.append(native if native is not None else
+                           _to_native(value, p.type, p.name, keep_alive))
+        packed = self._arg_struct(*natives)
         ctx = Context(threads=SETTINGS.threads, grain=SETTINGS.grain)
         out = self._out_type()
         start = time.perf_counter()
@@ -93,6 +95,35 @@ class NativeExecutable(Executable):
 
 # ----------------------------------------------------------------------------------------------
 # Arguments.
+
+
+def _array_in(dtype: np.dtype):
+    """The fast path of a vec[scalar] argument: a plain 1-D contiguous array of the exact
+    dtype passes its address (the caller's argument list keeps it alive); None: anything
+    else, for the general path's checks and conversions."""
+    def convert(value):
+        if type(value) is np.ndarray and value.dtype == dtype and value.ndim == 1 and \
+                value.flags.c_contiguous:
+            return VecStruct(value.ctypes.data, len(value))
+        return None
+    return convert
+
+
+def _int_in(value):
+    return value if type(value) is int and -(1 << 63) <= value < (1 << 63) else None
+
+
+def _float_in(value):
+    return value if type(value) is float else None
+
+
+# Per parameter type, the conversion of the values programs are called with most (arrays of
+# the exact dtype, Python ints as sizes, Python floats as scalars), checked in a few
+# microseconds; everything else takes `_to_native`. Booleans and strings always do (their
+# bytes are normalised there).
+_FAST_IN: dict = {Vec(Scalar(k)): _array_in(Scalar(k).dtype) for k in
+                  ("i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f32", "f64")}
+_FAST_IN.update({Scalar("i64"): _int_in, Scalar("f64"): _float_in})
 
 
 def _to_native(value, t: Type, name: str, keep: list):

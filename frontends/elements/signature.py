@@ -121,7 +121,16 @@ def expr_signature(expr: Elem, nodes: dict[int, int]) -> tuple:
     out = []
     for e in postorder(expr):
         position[id(e)] = len(out)
-        entry: list = [type(e), e.dtype.str]
+        kind = type(e)
+        if kind is Leaf or kind is Outer:  # the common elements, keyed without the general walk
+            node = e.node
+            if node is not None and id(node) not in nodes:
+                raise Unkeyable("a node the expression does not list as an input")
+            where = None if node is None else nodes[id(node)]
+            out.append((kind, e.dtype.str, where, e.strides, e.size, e.offset)
+                       if kind is Leaf else (kind, e.dtype.str, where))
+            continue
+        entry: list = [kind, e.dtype.str]
         if isinstance(e, Apply):
             entry.append(fn_key(e.fn, nodes))
             entry.append(tuple(position[id(a)] for a in e.args))

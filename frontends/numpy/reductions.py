@@ -14,6 +14,7 @@ itself (its result, or its error, is the reference).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -77,6 +78,15 @@ def _numpy_answer(name: str, x: ndarray, kwargs: dict):
 _MERGE_OPS = {"sum": "+", "prod": "*", "min": "min", "max": "max"}
 
 
+@functools.lru_cache(maxsize=1024)
+def _result_dtype(name: str, dtype: np.dtype, asked) -> np.dtype:
+    """NumPy's result dtype of `numpy.<name>` over elements of `dtype` (with `dtype=asked`),
+    asked once per combination: a Python loop reducing rows pays it once."""
+    kwargs = {} if asked is None else {"dtype": asked}
+    with np.errstate(all="ignore"):
+        return np.asarray(getattr(np, name)(np.zeros(1, dtype), **kwargs)).dtype
+
+
 def reduce(name: str, a, axis=None, dtype=None, keepdims=False, ddof=0):
     """`numpy.<name>(a, axis=..., dtype=..., keepdims=...)` for the names above."""
     x = as_operand(a)
@@ -92,12 +102,15 @@ def reduce(name: str, a, axis=None, dtype=None, keepdims=False, ddof=0):
     if name in ("argmin", "argmax") and (dtype is not None or isinstance(axis, tuple)):
         raise NotReduced(f"{name} with dtype or a tuple axis")
     axes = _axes(axis, x.ndim)  # NumPy's AxisError for a bad axis
-    with np.errstate(all="ignore"):
-        answer = _numpy_answer(name, x, kwargs)
+    if x.size == 0 or x.size < SETTINGS.eager_below:
+        with np.errstate(all="ignore"):
+            answer = _numpy_answer(name, x, kwargs)
         if answer is not None:
             return answer
-        probe_kwargs = {k: v for k, v in kwargs.items() if k == "dtype"}
-        res_dtype = np.asarray(getattr(np, name)(np.zeros(1, x.dtype), **probe_kwargs)).dtype
+    try:
+        res_dtype = _result_dtype(name, x.dtype, dtype)
+    except TypeError:  # an unhashable dtype-like (NumPy's own error, if it is not one)
+        res_dtype = _result_dtype.__wrapped__(name, x.dtype, dtype)
     if not is_supported(res_dtype):
         from ..elements.dtypes import why_unsupported
 
