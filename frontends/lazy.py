@@ -236,6 +236,8 @@ class Namer:
 
 def topological(roots: Sequence[Node]) -> list[Node]:
     """Every node the roots need, inputs before users (iterative: chains can be long)."""
+    if len(roots) == 1 and all(i.cached is not _UNSET for i in roots[0].inputs):
+        return [*dict.fromkeys(roots[0].inputs), roots[0]]  # one loop over inputs (most)
     order: list[Node] = []
     seen: set[int] = set()
     for root in roots:

@@ -58,15 +58,15 @@ DEPTH_BUDGET = 96  # and the longest chain in it (IR walks recurse once per leve
 # several, `elements.expr.op_weight`), for arrays that stay in the caches or come from a
 # reused heap; the fixed costs are what materialising costs in Python besides the work.
 LIBRARY_CALL = 5e-6  # one library call of tier 0: NumPy's dispatch and the graph walk
-LIBRARY_ELEMENT = 0.3e-9  # one NumPy pass over one element: read operands, write a result
-NATIVE_CALL = 60e-6  # a cached native run: key, argument plan, marshalling, results
-NATIVE_PASS = 0.1e-9  # one fused loop's pass over one element (reads and the write)
-NATIVE_ELEMENT = 0.15e-9  # one fused element-operation of native code, per thread
+LIBRARY_ELEMENT = 0.17e-9  # one NumPy pass over one element: read operands, write a result
+NATIVE_CALL = 45e-6  # a cached native run: key, argument plan, marshalling, results
+NATIVE_PASS = 0.05e-9  # one fused loop's pass over one element (reads and the write)
+NATIVE_ELEMENT = 0.05e-9  # one fused element-operation of native code, per thread
 THREAD_START = 50e-6  # starting the worker threads of one parallel loop (pthreads)
 # Arrays from this many elements on outgrow the caches and the reused heap: each element
 # written costs a first touch of fresh memory too (page faults, huge pages or not).
 BIG_ARRAY = 1 << 19
-FRESH_WRITE = 0.5e-9
+FRESH_WRITE = 0.15e-9
 COMPILE_BASE = 60e-3  # a program's compile: optimizer, lowering, LLVM (Python holds the GIL
 COMPILE_NODE = 15e-3  # for about half of it, slowing the calling thread) and per loop in it
 # A structure is compiled (in the background) once native code would have saved this many
@@ -221,8 +221,11 @@ def _threads_for(cost: Estimate):
 def _run_native(known: Known, leaves: list[Node], cost: Estimate):
     known.runs["native"] += 1
     record(scheduler_hits=1)
-    with _threads_for(cost):
-        return known.executable(*_arguments(known.plan, leaves))
+    args = _arguments(known.plan, leaves)
+    if cost.element_ops >= PARALLEL_WORK or SETTINGS.threads == 1:
+        return known.executable(*args)
+    with _threads_for(cost):  # (the same test: kept out of the common path, a generator)
+        return known.executable(*args)
 
 
 def _run_library(order: list[Node], roots: Sequence[Node]) -> list:

@@ -65,6 +65,7 @@ def evaluate(expr: Elem, shape: tuple[int, ...], values: dict):
         for a in e.args:
             uses[id(a)] = uses.get(id(a), 0) + 1
     done: dict[int, object] = {}
+    made: set[int] = set()  # elements whose value is a fresh array of this evaluation's own
     with np.errstate(all="ignore"):  # NumPy's warnings were given at the user's call
         for e in order:
             if isinstance(e, Leaf):
@@ -72,7 +73,14 @@ def evaluate(expr: Elem, shape: tuple[int, ...], values: dict):
             elif isinstance(e, Outer):
                 value = values[id(e.node)]
             elif isinstance(e, Apply):
-                value = e.evaluate_eagerly([done[id(a)] for a in e.args])
+                args = [done[id(a)] for a in e.args]
+                into = _spent_temporary(e, args, shape, uses, made)
+                if into is not None:  # NumPy's own temporary elision: `x * 2 + 1` adds in place
+                    value = e.eager(*args, out=into)
+                else:
+                    value = e.evaluate_eagerly(args)
+                if type(value) is np.ndarray and value.base is None:
+                    made.add(id(e))
             else:  # pragma: no cover - every element kind is one of the above
                 raise NotEager(type(e).__name__)
             done[id(e)] = value
@@ -81,6 +89,18 @@ def evaluate(expr: Elem, shape: tuple[int, ...], values: dict):
                 if uses[id(a)] == 0:
                     del done[id(a)]
     return done[id(expr)]
+
+
+def _spent_temporary(e: Apply, args: list, shape: tuple[int, ...], uses: dict, made: set):
+    """An argument of `e` that is a temporary of this evaluation read for the last time here,
+    with `e`'s full shape and dtype: the ufunc may write its result into it (None: none)."""
+    if type(e) is not Apply or type(e.eager) is not np.ufunc or e.eager.nout != 1:
+        return None
+    for a, value in zip(e.args, args, strict=True):
+        if uses[id(a)] == 1 and id(a) in made and value.dtype == e.dtype and \
+                value.shape == shape:
+            return value
+    return None
 
 
 def fresh_array(value, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:

@@ -156,6 +156,8 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
     def _lazy_finish(self, raw):
         if self._shape == ():
             value = self.dtype.type(raw)
+            self._expr = Outer(Param(value, ir_scalar(value.dtype), key=None), value.dtype)
+            return value
         else:
             value = np.asarray(raw).reshape(self._shape)
         self._expr = concrete_expr(value)[0]
