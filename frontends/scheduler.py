@@ -58,10 +58,12 @@ DEPTH_BUDGET = 96  # and the longest chain in it (IR walks recurse once per leve
 # several, `elements.expr.op_weight`), for arrays that stay in the caches or come from a
 # reused heap; the fixed costs are what materialising costs in Python besides the work.
 LIBRARY_CALL = 5e-6  # one library call of tier 0: NumPy's dispatch and the graph walk
+LIBRARY_RUN = 25e-6  # one tier-0 run: the scheduler's walk, evaluation, results as leaves
 LIBRARY_ELEMENT = 0.17e-9  # one NumPy pass over one element: read operands, write a result
 NATIVE_CALL = 45e-6  # a cached native run: key, argument plan, marshalling, results
+NATIVE_OUTPUT = 25e-6  # each array a native run returns (adopting its buffer, its leaf)
 NATIVE_PASS = 0.05e-9  # one fused loop's pass over one element (reads and the write)
-NATIVE_ELEMENT = 0.05e-9  # one fused element-operation of native code, per thread
+NATIVE_ELEMENT = 0.1e-9  # one fused element-operation of native code, per thread
 THREAD_START = 50e-6  # starting the worker threads of one parallel loop (pthreads)
 # Arrays from this many elements on outgrow the caches and the reused heap: each element
 # written costs a first touch of fresh memory too (page faults, huge pages or not).
@@ -95,7 +97,7 @@ class Estimate:
 
 def estimate(order: list[Node]) -> Estimate:
     """The cost model on the pending nodes of `order`."""
-    calls = element_ops = elements_passed = nodes = 0
+    calls = element_ops = elements_passed = nodes = arrays = 0
     library_writes = native_writes = 0  # elements written to fresh memory of big arrays
     for node in order:
         if node.is_leaf:
@@ -105,9 +107,10 @@ def estimate(order: list[Node]) -> Estimate:
         calls += ops
         element_ops += ops * elements
         elements_passed += elements
+        out = node.output_elements()
+        arrays += out > 1
         if elements >= BIG_ARRAY:
             library_writes += ops * elements  # NumPy writes a temporary per call
-            out = node.output_elements()
             native_writes += out if out >= BIG_ARRAY else 0
     work = elements_passed * NATIVE_PASS + element_ops * NATIVE_ELEMENT + \
         native_writes * FRESH_WRITE
@@ -117,9 +120,9 @@ def estimate(order: list[Node]) -> Estimate:
         nodes=nodes,
         calls=calls,
         element_ops=element_ops,
-        library_seconds=calls * LIBRARY_CALL + element_ops * LIBRARY_ELEMENT +
+        library_seconds=LIBRARY_RUN + calls * LIBRARY_CALL + element_ops * LIBRARY_ELEMENT +
         library_writes * FRESH_WRITE,
-        native_seconds=NATIVE_CALL + work,
+        native_seconds=NATIVE_CALL + arrays * NATIVE_OUTPUT + work,
         compile_seconds=COMPILE_BASE + COMPILE_NODE * nodes,
     )
 

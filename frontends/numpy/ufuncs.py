@@ -194,11 +194,16 @@ def apply_ufunc(ufunc, inputs, out=None):
         return apply_ufunc(np.square, inputs[:1], out=out)
     key = _plan_key(ufunc, inputs) if out is None else None
     plan = _PLANS.get(key) if key is not None else None
-    if plan is not None and plan[4] >= SETTINGS.eager_below:
+    if plan is not None:
         # The same ufunc on operands of the same kinds as before (a Python loop): NumPy's
         # answers about dtypes and shapes are known, only the expression is new.
-        build, res_dtype, loop_dtype, shape, _ = plan
-        args = tuple(_operand_expr(x, shape, loop_dtype) for x in inputs)
+        build, res_dtype, loop_dtype, shape, size = plan
+        ops = [as_operand(x) if type(x) in _NUMPY_SCALARS else x for x in inputs]
+        if size < SETTINGS.eager_below:
+            concrete = [x if is_python_scalar(x) else x.concrete() for x in ops]
+            if all(c is not None for c in concrete):
+                return ufunc(*concrete)  # small and already computed: NumPy is cheaper
+        args = tuple(_operand_expr(x, shape, loop_dtype) for x in ops)
         return ndarray(Apply(build, args, res_dtype, ufunc), shape)
     entry = lookup(ufunc)
     if entry is None:
@@ -254,9 +259,24 @@ def apply_ufunc(ufunc, inputs, out=None):
 _PLANS: dict = {}
 
 
+_INT_WIDTHS = (7, 8, 15, 16, 31, 32, 63, 64)
+
+
+def int_kind(x: int) -> tuple:
+    """What NumPy's treatment of a Python int operand depends on: its sign and the narrowest
+    integer width it fits (NEP 50 casts it weakly, and raises where it does not fit)."""
+    bits = (~x if x < 0 else x).bit_length()  # -128 fits 7 bits and a sign; -129 does not
+    return (int, x < 0, next((w for w in _INT_WIDTHS if bits <= w), 65))
+
+
+_NUMPY_SCALARS = frozenset({np.float64, np.float32, np.int64, np.int32, np.int16, np.int8,
+                            np.uint64, np.uint32, np.uint16, np.uint8, np.bool_})
+
+
 def _plan_key(ufunc, inputs) -> tuple | None:
-    """The operands' kinds: (dtype, shape) of a daybreak array, the type of a Python float or
-    bool, an int with its value (NumPy checks that it fits); None for anything else."""
+    """The operands' kinds: (dtype, shape) of a daybreak array (a NumPy scalar: its dtype and
+    shape ()), the type of a Python float or bool, `int_kind` of an int; None for anything
+    else."""
     key: list = [ufunc]
     for x in inputs:
         kind = type(x)
@@ -266,7 +286,10 @@ def _plan_key(ufunc, inputs) -> tuple | None:
         elif kind is float or kind is bool:
             key.append(kind)
         elif kind is int:
-            key.append((int, x))
+            key.append(int_kind(x))
+        elif kind in _NUMPY_SCALARS:
+            key.append(x.dtype)
+            key.append(())
         else:
             return None
     return tuple(key)
@@ -280,7 +303,7 @@ def _probe(ufunc, ops) -> tuple[tuple, np.dtype]:
     (raising NumPy's own TypeError / OverflowError). Remembered per ufunc and operand kinds
     (a Python int by its value: NumPy checks that it fits), so a Python loop pays once."""
     key = (ufunc, *(x.dtype if not is_python_scalar(x) else
-                    (int, x) if type(x) is int else type(x) for x in ops))
+                    int_kind(x) if type(x) is int else type(x) for x in ops))
     found = _PROBED.get(key)
     if found is None:
         with np.errstate(all="ignore"):

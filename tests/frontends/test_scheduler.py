@@ -16,10 +16,11 @@ from .numpy.helpers import allowed_fallbacks
 @pytest.fixture(autouse=True)
 def background_tiers(monkeypatch, request):
     """Tier 0 while compiling in the background (the default outside tests), all sizes; the
-    native call's fixed cost counted as nothing, so the small data here still compiles
+    native call's fixed costs counted as nothing, so the small data here still compiles
     (the cost model itself is tested with its real numbers in `test_tiny_work_...`)."""
     if "tiny" not in request.node.name:
         monkeypatch.setattr(scheduler, "NATIVE_CALL", 0.0)
+        monkeypatch.setattr(scheduler, "NATIVE_OUTPUT", 0.0)
     if "pays" not in request.node.name:  # compile at the first run (no wait to pay back)
         monkeypatch.setattr(scheduler, "PAYBACK", 0.0)
     scheduler.forget()  # what other tests compiled would otherwise skip tier 0 here
