@@ -51,9 +51,21 @@ def _leaf_value(leaf: Leaf, shape: tuple[int, ...], values: dict):
     if leaf.offset == 0 and leaf.strides == contiguous_strides(shape) and \
             len(flat) == math.prod(shape):
         return flat.reshape(shape)  # the whole buffer in C order (most leaves): no view maths
+    return strided(flat, leaf.offset, shape, leaf.strides)
+
+
+def strided(flat: np.ndarray, offset: int, shape: tuple[int, ...], strides: tuple[int, ...]):
+    """A read-only view of the 1-D buffer `flat` over `shape`, starting at element `offset`
+    with `strides` in elements (NumPy checks that it stays inside the buffer)."""
     item = flat.itemsize
-    return as_strided(flat[leaf.offset:], shape=shape,
-                      strides=tuple(s * item for s in leaf.strides), writeable=False)
+    try:
+        view = np.ndarray(shape, flat.dtype, buffer=flat, offset=offset * item,
+                          strides=tuple(s * item for s in strides))
+    except (TypeError, ValueError):  # not a contiguous buffer, or empty: the general way
+        return as_strided(flat[offset:], shape=shape,
+                          strides=tuple(s * item for s in strides), writeable=False)
+    view.flags.writeable = False
+    return view
 
 
 def evaluate(expr: Elem, shape: tuple[int, ...], values: dict):

@@ -27,12 +27,12 @@ import operator
 import weakref
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from daybreak.ir.types import Vec
 from daybreak.runtime.config import SETTINGS
 
 from ..elements.dtypes import ir_scalar, is_supported
+from ..elements.eager import strided
 from ..elements.expr import Elem, Leaf, Outer, postorder, realized_node
 from ..elements.loops import contiguous_strides, is_contiguous, realize
 from ..lazy import LazyValue, Param
@@ -197,9 +197,7 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         flat = e.node.cached
         if not isinstance(flat, np.ndarray) or flat.ndim != 1 or flat.dtype != e.dtype:
             return None
-        item = flat.itemsize
-        return as_strided(flat[e.offset:], shape=self._shape,
-                          strides=tuple(s * item for s in e.strides), writeable=False)
+        return strided(flat, e.offset, self._shape, e.strides)
 
     def value(self):
         """The NumPy value (an array, or a NumPy scalar for 0-d), computing it if needed."""

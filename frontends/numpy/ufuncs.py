@@ -161,7 +161,7 @@ def _probe_operand(x):
 def _operand_expr(x, shape, loop_dtype: np.dtype):
     """The element expression of one operand, broadcast to `shape` and cast to the loop's
     input dtype."""
-    if is_python_scalar(x):
+    if is_python_scalar(x) or type(x) in _NUMPY_SCALARS:
         value = python_scalar_value(x, loop_dtype)
         return Outer(Param(value, ir_scalar(loop_dtype), key=None), loop_dtype)
     expr = broadcast_to(x._expr, x.shape, shape)
@@ -198,12 +198,12 @@ def apply_ufunc(ufunc, inputs, out=None):
         # The same ufunc on operands of the same kinds as before (a Python loop): NumPy's
         # answers about dtypes and shapes are known, only the expression is new.
         build, res_dtype, loop_dtype, shape, size = plan
-        ops = [as_operand(x) if type(x) in _NUMPY_SCALARS else x for x in inputs]
         if size < SETTINGS.eager_below:
-            concrete = [x if is_python_scalar(x) else x.concrete() for x in ops]
+            concrete = [x if type(x) is not ndarray else x.concrete() for x in inputs]
             if all(c is not None for c in concrete):
                 return ufunc(*concrete)  # small and already computed: NumPy is cheaper
-        args = tuple(_operand_expr(x, shape, loop_dtype) for x in ops)
+        # (a NumPy scalar is cast to the loop's dtype, as the loop itself would cast it)
+        args = tuple(_operand_expr(x, shape, loop_dtype) for x in inputs)
         return ndarray(Apply(build, args, res_dtype, ufunc), shape)
     entry = lookup(ufunc)
     if entry is None:
