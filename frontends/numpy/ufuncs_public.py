@@ -42,10 +42,23 @@ class UfuncWrapper:
         return call_ufunc(self.ufunc, *inputs, **kwargs)
 
     def __getattr__(self, name):
-        return getattr(self.ufunc, name)
+        found = getattr(self.ufunc, name)
+        if name in _METHODS:
+            return functools.partial(_method_result, found)
+        return found
 
     def __repr__(self) -> str:
         return f"<daybreak ufunc {self.ufunc.__name__!r}>"
+
+
+# Ufunc methods whose result is a new array: NumPy computes them (on daybreak arrays through
+# `__array_ufunc__`, a counted fallback), and a large result is daybreak's own lazy array
+# from then on, read without a snapshot (nobody else holds that buffer).
+_METHODS = frozenset({"outer", "reduce", "accumulate", "reduceat"})
+
+
+def _method_result(method, *args, **kwargs):
+    return from_numpy_result(method(*args, **kwargs))
 
 
 @functools.cache
