@@ -156,11 +156,42 @@ def _merge_merger(L, n, slot, value) -> None:
     b.store(combine(L, t.op, b.load(slot), value, t.elem), slot)
 
 
+def positions_in_bounds(L, t: Type, builder: ir.Value, positional, sources, start, end):
+    """An i1: whether every merge of `positional` (reserve.positional_vecmerges: path, merge,
+    source) indexes its vecmerger in bounds on every iteration of [start, end): the index
+    runs from its first to its last value in steps of one (a `rangeiter` of stride 1, or the
+    loop index), so checking both ends checks them all. True for an empty range."""
+    b = L.builder
+    ok = b.icmp_signed("<=", end, start)  # no iterations: nothing to check
+    every = ir.Constant(ir.IntType(1), 1)
+    last = b.sub(end, i64(1))
+    for path, _, source in positional:
+        state = builder
+        for index in path:
+            state = b.extract_value(state, index)
+        length = b.extract_value(b.load(state), 1)
+        if source is None:
+            first, final, step_ok = start, last, every
+        else:
+            base, stride = sources[source].values
+            first, final = b.add(base, start), b.add(base, last)
+            step_ok = b.icmp_signed("==", stride, i64(1))
+        fits = b.and_(b.and_(b.icmp_signed(">=", first, i64(0)),
+                             b.icmp_signed(">=", final, first)),  # (no wrap-around)
+                      b.and_(b.icmp_signed("<", final, length), step_ok))
+        every = b.and_(every, fits)
+    return b.or_(ok, every)
+
+
 def _merge_vecmerger(L, n, state, value) -> None:
     b = L.builder
     t = n.builder.ty
     index, x = b.extract_value(value, 0), b.extract_value(value, 1)
     vec = b.load(state)
+    if id(n) in L.unchecked_merges:  # in bounds: checked once before the loop
+        ptr = L.element_ptr(vec, index)
+        b.store(combine(L, t.op, b.load(ptr), x, t.elem), ptr)
+        return
     ok = b.icmp_unsigned("<", index, b.extract_value(vec, 1))
     L.fail_unless(ok, "vecmerger index out of bounds", n.loc)
     with b.if_then(ok):

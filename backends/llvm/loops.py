@@ -24,7 +24,7 @@ from ...ir.types import Appender, DictMerger, GroupMerger, Merger, Struct, Type,
 from . import builders
 from .cgutils import alloca_entry, for_range, i64, sizeof
 from .layout import VOIDPTR, lltype
-from .reserve import Path, exact_merges, reservable_merges
+from .reserve import Path, exact_merges, positional_vecmerges, reservable_merges
 from .runtime_ir import BODY_FN, FRESH_FN, MERGE_FN
 
 
@@ -103,6 +103,26 @@ def run_iterations(L, n: N.For, env, builder, sources, start, end) -> None:
     lam = n.func
     plan = reservable_merges(lam)
     unchecked = builders.reserve_appenders(L, n.builder.ty, builder, plan, b.sub(end, start))
+    ranges = frozenset(k for k, s in enumerate(sources) if s.kind == "range")
+    positional = positional_vecmerges(lam, plan, ranges, len(sources)) if plan else []
+    if not positional:
+        _emit_iterations(L, n, env, builder, sources, start, end, unchecked)
+        return
+    # Loop versioning: when every positional vecmerger index of [start, end) is in bounds
+    # (checked here, once), a copy of the loop merges without checks and vectorises.
+    in_bounds = builders.positions_in_bounds(L, n.builder.ty, builder, positional, sources,
+                                             start, end)
+    with b.if_else(in_bounds) as (fast, checked):
+        with fast:
+            merges = unchecked | {id(m) for _, m, _ in positional}
+            _emit_iterations(L, n, env, builder, sources, start, end, merges)
+        with checked:
+            _emit_iterations(L, n, env, builder, sources, start, end, unchecked)
+
+
+def _emit_iterations(L, n: N.For, env, builder, sources, start, end, unchecked) -> None:
+    b = L.builder
+    lam = n.func
     saved, L.unchecked_merges = L.unchecked_merges, unchecked
     L.loop_depth += 1
     with for_range(b, b.sub(end, start), "k") as k:

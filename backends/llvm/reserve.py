@@ -120,3 +120,39 @@ def _mentions(e: N.Expr, env: dict[str, Path]) -> bool:
     if isinstance(e, N.For):
         children += [c for it in e.iters for c in it.children()]
     return any(_mentions(c, env) for c in children)
+
+
+# ----------------------------------------------------------------------------------------------
+# Vecmerger merges at the loop's own position: checked once per loop instead of per merge.
+
+
+def positional_vecmerges(func: N.Lambda, plan, range_sources: frozenset[int],
+                         sources: int) -> list[tuple[Path, N.Merge, int | None]]:
+    """The merges into vecmergers of the loop's builder whose index is the iteration's own
+    position: the loop index `i` (None) or the element of a `rangeiter` source k (k):
+
+        for(zip(iter(v, s, e, 1L), rangeiter(0L, n, 1L)), b, |b, i, x| merge(b, {x.$1, x.$0}))
+
+    Their indexes over iterations [start, end) are known before the loop, so one check there
+    replaces a check per merge (`loops.run_iterations`), and the loop can vectorise. `plan`
+    is `reservable_merges(func)`; names the body rebinds are never taken for positions."""
+    _, i_param, x_param = (p.name for p in func.params)
+    rebound = {p.name for e in func.body.walk() if isinstance(e, N.Lambda) for p in e.params}
+    rebound |= {e.name for e in func.body.walk() if isinstance(e, N.Let)}
+    found = []
+    for path, (_, merges) in plan.items():
+        for m in merges:
+            if not (isinstance(m.value, N.MakeStruct) and len(m.value.elems) == 2):
+                continue
+            index = m.value.elems[0]
+            if isinstance(index, N.Ident) and index.name == i_param and i_param not in rebound:
+                found.append((path, m, None))
+            elif x_param in rebound:
+                continue
+            elif isinstance(index, N.Ident) and index.name == x_param and sources == 1 \
+                    and 0 in range_sources:
+                found.append((path, m, 0))
+            elif isinstance(index, N.GetField) and isinstance(index.expr, N.Ident) and \
+                    index.expr.name == x_param and index.index in range_sources:
+                found.append((path, m, index.index))
+    return found

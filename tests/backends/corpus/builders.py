@@ -85,6 +85,40 @@ case(
   {result(for(v, vecmerger[i32,*](v), |b, i, x| merge(b, {i, x}))), v}""",
     i32(2, 3, -4),
 )
+# Merges at the loop's own position (the loop index, or a rangeiter of stride 1): checked
+# once per loop, then merged without checks (backends/llvm/reserve.positional_vecmerges).
+case(
+    "vecmerger_rows_positional",
+    """|m: vec[f64], rows: i64, cols: i64|
+  result(for(rangeiter(0L, rows, 1L),
+    vecmerger[f64,+](result(for(rangeiter(0L, cols, 1L), appender[f64], |b, i, x| merge(b, 0.0)))),
+    |b1, i1, x1| for(zip(iter(m, i1 * cols, i1 * cols + cols, 1L), rangeiter(0L, cols, 1L)), b1,
+                     |b2, i2, x2| merge(b2, {x2.$1, x2.$0}))))""",
+    f64(*range(12)),
+    4,
+    3,
+)
+case(
+    "vecmerger_positional_offset_range",
+    """|v: vec[i64], w: vec[i64]|
+  result(for(zip(v, rangeiter(1L, 4L, 1L)), vecmerger[i64,+](w), |b, i, x| merge(b, {x.$1, x.$0})))""",
+    i64(5, 6, 7),
+    i64(1, 1, 1, 1, 1),
+)
+case(
+    "vecmerger_positional_stride_two",
+    """|v: vec[i64], w: vec[i64]|
+  result(for(zip(v, rangeiter(0L, 6L, 2L)), vecmerger[i64,max](w), |b, i, x| merge(b, {x.$1, x.$0})))""",
+    i64(5, 6, 7),
+    i64(0, 0, 0, 0, 0, 0),
+)
+case(
+    "vecmerger_positional_empty_loop",
+    """|v: vec[i64], w: vec[i64]|
+  result(for(v, vecmerger[i64,+](w), |b, i, x| merge(b, {i, x})))""",
+    i64(),
+    i64(3),
+)
 case(
     "vecmerger_struct_elements",
     """|v: vec[{i32,f64}], k: vec[i64]|

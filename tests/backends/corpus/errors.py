@@ -89,6 +89,29 @@ case(
     f64(0.5),
     error="vecmerger index -1",
 )
+case(
+    "error_vecmerger_positional_past_the_end",
+    """|v: vec[i64], w: vec[i64]|
+  result(for(zip(v, rangeiter(1L, 4L, 1L)), vecmerger[i64,+](w), |b, i, x| merge(b, {x.$1, x.$0})))""",
+    i64(5, 6, 7),
+    i64(1, 1, 1),
+    error="positional vecmerger index 3 out of bounds (checked before the loop)",
+)
+case(
+    "error_vecmerger_loop_index_past_the_end",
+    "|v: vec[i32], w: vec[i32]| result(for(v, vecmerger[i32,+](w), |b, i, x| merge(b, {i, x})))",
+    i32(1, 2, 3),
+    i32(0, 0),
+    error="the loop index past the vecmerger's end",
+)
+case(
+    "error_vecmerger_rebound_index",
+    """|v: vec[i32], w: vec[i32]|
+  result(for(v, vecmerger[i32,+](w), |b, i, x| let i = 10L; merge(b, {i, x})))""",
+    i32(1, 2, 3),
+    i32(0, 0, 0),
+    error="a let rebinding the loop index is not the position",
+)
 case("error_assert", "|x: i32| assert(x > 0)", -1, error="assertion failed")
 case(
     "error_assert_in_loop",
