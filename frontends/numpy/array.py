@@ -63,7 +63,7 @@ class _NdarrayMeta(type):
 class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
     """A lazy NumPy array (see the module docstring)."""
 
-    __slots__ = ("_held", "_shape", "_base", "_synced", "_seen", "__weakref__")
+    __slots__ = ("_held", "_shape", "_base", "_synced", "_seen", "_numpy_view", "__weakref__")
     __array_priority__ = 1000
     __hash__ = None
 
@@ -82,6 +82,7 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         self._base = None  # (array, writer, key) when this is a NumPy view of that array
         self._synced = None  # the base's value right after this view wrote into it
         self._seen = None  # (expr, buffer, NumPy view): what `concrete` last found
+        self._numpy_view = None  # (expr, read-only NumPy view): what `strided_view` returns
 
     @property
     def _expr(self) -> Elem:
@@ -191,7 +192,10 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         """A read-only NumPy view of the computed buffer this array reads (a slice, a
         transpose, a broadcast of it), or None when it is not one: for NumPy calls that
         read it now."""
-        e = self._expr
+        e = self._held
+        known = self._numpy_view
+        if known is not None and known[0] is e:
+            return known[1]
         if not isinstance(e, Leaf) or e.node is None or not e.node.is_leaf or not self._shape:
             return None
         flat = e.node.cached

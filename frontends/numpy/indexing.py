@@ -148,6 +148,9 @@ def _view_of_computed(x: ndarray, part: np.ndarray, found: np.ndarray, key) -> n
     offset = (part.__array_interface__["data"][0] - found.__array_interface__["data"][0])
     strides = tuple(s // item for s in part.strides)
     view = ndarray(Leaf(leaf.node, strides, leaf.size, leaf.dtype, offset // item), part.shape)
+    part = part.view()
+    part.flags.writeable = False
+    view._numpy_view = (view._held, part)  # what NumPy calls reading it now get (`strided_view`)
     return view.as_view_of(x, lambda base, v: base.__setitem__(key, v), key)
 
 
