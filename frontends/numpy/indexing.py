@@ -118,10 +118,8 @@ def getitem(x: ndarray, key):
             # is NumPy's scalar; a small part is NumPy's array (a lazy value made from it
             # snapshots it); a big part stays lazy below, to fuse into what reads it.
             part = found[key]
-            if type(part) is not np.ndarray:
-                return part
-            if part.size < SETTINGS.eager_below:
-                return from_numpy_result(part)
+            if type(part) is not np.ndarray or part.size < SETTINGS.eager_below:
+                return part  # an element, or a small view: NumPy's own
             return _view_of_computed(x, part, found, key)
     items = key_items(key)
     probe = stand_in(x.shape)[items]  # NumPy's errors and the result's shape
