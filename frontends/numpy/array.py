@@ -185,7 +185,9 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
             self._seen = (e, e.node.cached, found)  # a view: in-place writes show through
             return found
         if isinstance(e, Outer) and e.node.is_leaf and self._shape == ():
-            return self.dtype.type(e.node.cached)
+            found = self.dtype.type(e.node.cached)
+            self._seen = (e, e.node.cached, found)
+            return found
         return None
 
     def strided_view(self) -> np.ndarray | None:

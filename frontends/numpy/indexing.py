@@ -21,6 +21,7 @@ itself (`a[1] = 5`), which NumPy users do, and it works lazily (`assignment`).
 
 from __future__ import annotations
 
+import math
 import operator
 
 import numpy as np
@@ -122,8 +123,10 @@ def getitem(x: ndarray, key):
                 return part  # an element, or a small view: NumPy's own
             return _view_of_computed(x, part, found, key)
     items = key_items(key)
-    probe = stand_in(x.shape)[items]  # NumPy's errors and the result's shape
     found = x.concrete()
+    if found is not None and _small_selection(x, items):
+        return from_numpy_result(found[items[0]])  # a few elements by a mask: NumPy's own
+    probe = stand_in(x.shape)[items]  # NumPy's errors and the result's shape
     if found is not None and (np.ndim(probe) == 0 or x.size < SETTINGS.eager_below
                               or np.size(probe) < SETTINGS.eager_below):
         # A scalar or a small part of a computed array: NumPy's own result at once (a view
@@ -135,6 +138,19 @@ def getitem(x: ndarray, key):
         view = ndarray(reindex(expr, sources, len(shape)), shape)
         return view.as_view_of(x, lambda base, v: base.__setitem__(key, v), key)
     return _advanced(x, items, np.shape(probe))
+
+
+def _small_selection(x: ndarray, items: tuple) -> bool:
+    """Whether `items` is one boolean mask over `x`'s leading axes selecting fewer elements
+    than the eager size (counted at once: asking a stand-in for the shape would cost as much
+    as NumPy's whole selection)."""
+    if len(items) != 1 or type(items[0]) is not np.ndarray:
+        return False
+    mask = items[0]
+    if mask.dtype != np.bool_ or not 0 < mask.ndim <= x.ndim or \
+            mask.shape != x.shape[:mask.ndim]:
+        return False
+    return np.count_nonzero(mask) * math.prod(x.shape[mask.ndim:]) < SETTINGS.eager_below
 
 
 def _view_of_computed(x: ndarray, part: np.ndarray, found: np.ndarray, key) -> ndarray:

@@ -101,14 +101,16 @@ case(
 case(
     "vecmerger_positional_offset_range",
     """|v: vec[i64], w: vec[i64]|
-  result(for(zip(v, rangeiter(1L, 4L, 1L)), vecmerger[i64,+](w), |b, i, x| merge(b, {x.$1, x.$0})))""",
+  result(for(zip(v, rangeiter(1L, 4L, 1L)), vecmerger[i64,+](w),
+             |b, i, x| merge(b, {x.$1, x.$0})))""",
     i64(5, 6, 7),
     i64(1, 1, 1, 1, 1),
 )
 case(
     "vecmerger_positional_stride_two",
     """|v: vec[i64], w: vec[i64]|
-  result(for(zip(v, rangeiter(0L, 6L, 2L)), vecmerger[i64,max](w), |b, i, x| merge(b, {x.$1, x.$0})))""",
+  result(for(zip(v, rangeiter(0L, 6L, 2L)), vecmerger[i64,max](w),
+             |b, i, x| merge(b, {x.$1, x.$0})))""",
     i64(5, 6, 7),
     i64(0, 0, 0, 0, 0, 0),
 )

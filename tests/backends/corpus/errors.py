@@ -92,7 +92,8 @@ case(
 case(
     "error_vecmerger_positional_past_the_end",
     """|v: vec[i64], w: vec[i64]|
-  result(for(zip(v, rangeiter(1L, 4L, 1L)), vecmerger[i64,+](w), |b, i, x| merge(b, {x.$1, x.$0})))""",
+  result(for(zip(v, rangeiter(1L, 4L, 1L)), vecmerger[i64,+](w),
+             |b, i, x| merge(b, {x.$1, x.$0})))""",
     i64(5, 6, 7),
     i64(1, 1, 1),
     error="positional vecmerger index 3 out of bounds (checked before the loop)",

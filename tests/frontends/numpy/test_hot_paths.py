@@ -1,0 +1,139 @@
+"""The shortcuts that keep Python loops cheap (docs/scheduler.md, "Where the Python time
+goes") give NumPy's answers: values, dtypes and errors, also when a remembered decision meets
+operands of another kind, and tier 0's in-place temporaries never write into an input.
+
+These run with the default eager size (the shortcuts are what daybreak does for small work),
+and check which path ran where the point is that daybreak's own path did the work."""
+
+import numpy as np
+import pytest
+
+import daybreak as db
+import daybreak.numpy as dnp
+from daybreak.frontends import scheduler
+from daybreak.frontends.elements import eager
+from daybreak.frontends.numpy import ufuncs
+
+from .helpers import assert_same
+
+
+@pytest.fixture
+def default_sizes():
+    before = db.config(eager_below=1 << 16)
+    yield
+    db.config(**before)
+
+
+def _outcome(fn):
+    try:
+        return fn()
+    except Exception as error:  # noqa: BLE001 - the type is what is compared
+        return type(error)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int32", "float32", "float64"])
+def test_remembered_ufunc_plans_follow_each_python_int(dtype):
+    """A plan is remembered per kind of operand; Python ints of other widths (which NumPy may
+    reject for a narrow dtype) never reuse another int's decision."""
+    a = np.arange(70_000).astype(dtype) % 50
+    x = dnp.asarray(a)
+    ufuncs._PLANS.clear()
+    for value in (3, 100, 127, 128, 255, 256, -1, -128, -129, 70_000, 3, 2**40, 100):
+        want = _outcome(lambda v=value: a + v)
+        got = _outcome(lambda v=value: np.asarray(x + v))
+        if isinstance(want, type):
+            assert got is want, (dtype, value, got)
+        else:
+            assert got.dtype == want.dtype and np.array_equal(got, want), (dtype, value)
+
+
+def test_numpy_scalars_in_plans_keep_their_dtype():
+    a = np.linspace(0, 1, 70_000, dtype=np.float32)
+    x = dnp.asarray(a)
+    for scalar in (np.float32(2.5), np.float64(2.5), np.int64(3), np.float32(1.5), 2.5):
+        want = a * scalar
+        got = np.asarray(x * scalar)
+        assert got.dtype == want.dtype and np.allclose(got, want)
+
+
+def test_scalar_arithmetic_on_computed_0d_arrays_is_numpys(default_sizes):
+    x = dnp.asarray(np.arange(100_000.0))
+    total = x.max()
+    float(total)  # computed from here on
+    n = np.arange(100_000.0).max()
+    for other in (3, 2.5, np.float32(1.5), True, np.int64(7)):
+        for op in (lambda p, q: p * q, lambda p, q: q / p, lambda p, q: p - q,
+                   lambda p, q: p < q):
+            got, want = op(total, other), op(n, other)
+            assert type(got) is type(want) and got == want
+    small = dnp.asarray(np.arange(100_000, dtype=np.int8)).min()
+    int(small)
+    with pytest.raises(OverflowError):
+        small + 300  # NumPy's error for a Python int beyond int8
+
+
+def test_small_mask_selections_are_numpys_own(default_sizes):
+    rng = np.random.default_rng(3)
+    data, radius = rng.random(100_000), rng.random(100_000)
+    d, r = dnp.asarray(data), dnp.asarray(radius)
+    for lo, hi in ((0.3, 0.31), (0.0, 1.0), (2.0, 3.0)):
+        want = data[(lo <= radius) & (radius < hi)]
+        got = d[dnp.logical_and(lo <= r, r < hi)]
+        assert np.array_equal(np.asarray(got), want)
+    m = rng.random((300, 400))
+    rows = m[:, 0] > 0.999
+    assert np.array_equal(np.asarray(dnp.asarray(m)[rows]), m[rows])
+
+
+def test_ufunc_outer_results_are_daybreaks_own(default_sizes):
+    a, b = np.arange(400, dtype=np.int32), np.arange(300, dtype=np.int32)
+    out = dnp.add.outer(a, b)
+    assert type(out) is dnp.ndarray and out.shape == (400, 300)
+    got = np.asarray(dnp.minimum(out, 350))
+    assert got.dtype == np.int32 and np.array_equal(got, np.minimum(np.add.outer(a, b), 350))
+
+
+def test_tier0_writes_spent_temporaries_in_place_and_never_inputs(monkeypatch):
+    """`x * 2 + 1` adds into the temporary `x * 2`; the user's `x`, a temporary read twice
+    and a view of an input are never written."""
+    hits = []
+    spent = eager._spent_temporary
+    monkeypatch.setattr(eager, "_spent_temporary",
+                        lambda *args: hits.append(spent(*args)) or hits[-1])
+    a = np.random.default_rng(5).random((40, 50))
+    before = a.copy()
+    x = dnp.asarray(a)
+    from daybreak.frontends.elements.loops import realize
+
+    cases = [(lambda m, v: v * 2.0 + 1.0), (lambda m, v: (v * 2.0 + 1.0) * (v * 2.0)),
+             (lambda m, v: m.exp(v[:, ::-1]) - v[:, ::-1]), (lambda m, v: v + 0.0)]
+    for fn in cases:
+        y = fn(dnp, x)
+        node = realize(y._expr, a.shape)
+        values = {id(n): n.cached for n in node.inputs}
+        got = eager.evaluate(node.expr, a.shape, values)
+        np.testing.assert_allclose(got, fn(np, a), rtol=1e-15)
+        assert np.array_equal(a, before) and np.array_equal(np.asarray(x), before)
+    assert any(h is not None for h in hits)  # the in-place path did run
+
+
+def test_vector_dot_of_small_data_is_blas_and_big_is_fused(default_sizes):
+    small = np.linspace(0, 1, 500)
+    assert dnp.dot(dnp.asarray(small)[:200], dnp.asarray(small)[:200]) == \
+        np.dot(small[:200], small[:200])
+    big = np.linspace(0, 1, 200_000)
+    x = dnp.asarray(big)
+    total = dnp.dot(x * 2.0, x)  # pending operands: one fused loop, whatever the size
+    assert type(total) is dnp.ndarray
+    assert float(total) == pytest.approx(np.dot(big * 2.0, big))
+
+
+def test_leading_axis_reduction_native_matches_numpy():
+    """x.sum(axis=0) compiles to a vecmerger merged at each row's own positions (checked once
+    per row loop): the same values as NumPy, for shapes whose rows split across threads."""
+    rng = np.random.default_rng(9)
+    for shape in ((2000, 50), (7, 3, 1000), (1, 5)):
+        a = rng.random(shape)
+        assert_same(lambda m, v: v.sum(axis=0), a, rtol=1e-12)
+        assert_same(lambda m, v: v.max(axis=0), a)
+    scheduler.wait_for_compiles()
