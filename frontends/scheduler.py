@@ -79,7 +79,7 @@ PAYBACK = 1.0
 PARALLEL_WORK = 1 << 22
 
 
-@dataclass
+@dataclass(slots=True)
 class Estimate:
     """What running a graph costs each way, by the model above."""
 
@@ -234,6 +234,9 @@ def _run_native(known: Known, leaves: list[Node], cost: Estimate):
 def _run_library(order: list[Node], roots: Sequence[Node]) -> list:
     """Tier 0: each node computed by the real library, inputs first; an intermediate is
     dropped after its last use, as NumPy drops its temporaries."""
+    if len(roots) == 1 and all(i.is_leaf for i in roots[0].inputs):
+        # one node over values (most runs in a Python loop): no bookkeeping of temporaries
+        return [roots[0].evaluate_eagerly([i.cached for i in roots[0].inputs])]
     uses: dict[int, int] = {}
     for node in order:
         if not node.is_leaf:

@@ -68,12 +68,16 @@ def _write_of_data(a: ndarray, key, value) -> bool:
     """`a[key] = value` with a basic key, a value that is data already (a scalar, a NumPy
     array, a computed daybreak array or a view of one) and `a` computed with a buffer nothing
     else reads: NumPy's write, in place, at once (Python loops make thousands: rows of a
-    recursive filter, elements of a triangular solve). False: not that case."""
+    recursive filter, elements of a triangular solve). A pending daybreak value written into
+    a computed `a` is computed first (it may read the old `a`, as NumPy's right-hand side
+    does), then written the same way (a time step's `u[1:-1] = f(u)`). False: not that case."""
     if not is_plain_basic(key):
         return False
     source = data_now(value)
     if source is None:
-        return False
+        if not is_lazy(value) or a.concrete() is None or ir_scalar(value.dtype) is None:
+            return False
+        source = value.value()
     target = _own_buffer(a)
     if target is None:
         return False
