@@ -71,6 +71,13 @@ def strided(flat: np.ndarray, offset: int, shape: tuple[int, ...], strides: tupl
 def evaluate(expr: Elem, shape: tuple[int, ...], values: dict):
     """`expr` over `shape` as a NumPy array (broadcastable to `shape`, maybe a view), or a
     NumPy scalar for 0-d; `values` maps id(node) to each input node's value."""
+    if expr.depth == 2 and type(expr) is Apply and \
+            all(type(a) is Leaf or type(a) is Outer for a in expr.args):
+        # one call on inputs (a Python loop's typical step): no bookkeeping of temporaries
+        args = [_leaf_value(a, shape, values) if isinstance(a, Leaf) else values[id(a.node)]
+                for a in expr.args]
+        with np.errstate(all="ignore"):
+            return expr.evaluate_eagerly(args)
     order = postorder(expr)
     uses: dict[int, int] = {id(expr): 1}
     for e in order:
