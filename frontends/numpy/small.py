@@ -16,6 +16,7 @@ True
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -48,17 +49,50 @@ def small_numpy_call(args: tuple, kwargs: dict) -> bool:
     return True
 
 
+def broadcast_size(arrays) -> int:
+    """The number of elements of the broadcast of `arrays` (NumPy arrays and scalars): a
+    small call can still make a big result (`subtract(x[:, None], x[None, :])`)."""
+    shapes = [np.shape(a) for a in arrays]
+    first = shapes[0] if shapes else ()
+    if all(s == first for s in shapes):
+        return math.prod(first)
+    try:
+        return math.prod(np.broadcast_shapes(*shapes))
+    except ValueError:
+        return 0  # NumPy raises its own error in the call
+
+
+# Functions whose result can be far bigger than their inputs: a call is small only when its
+# result is (an outer product of two small vectors is a big matrix, which stays lazy and
+# fuses with what reads it: `A + outer(u, v)` is one pass).
+RESULT_SIZE = {
+    "outer": lambda a, b, *rest, **kw: np.size(a) * np.size(b),
+    "broadcast_to": lambda a, shape, *rest, **kw: math.prod(
+        (shape,) if isinstance(shape, int | np.integer) else shape),
+}
+
+
 def numpy_first(daybreak_fn, numpy_fn):
     """`daybreak_fn`, except that small calls on NumPy data run `numpy_fn` directly."""
 
     from .array import from_numpy_result  # (imported by now: made when the package loads)
 
+    result_size = RESULT_SIZE.get(numpy_fn.__name__)
+
     @functools.wraps(daybreak_fn)
     def call(*args, **kwargs):
-        if small_numpy_call(args, kwargs):
+        if small_numpy_call(args, kwargs) and (
+                result_size is None or _small_result(result_size, args, kwargs)):
             out = numpy_fn(*args, **kwargs)
             kind = type(out)  # (most results of small calls are scalars: returned as they are)
             return from_numpy_result(out) if kind is np.ndarray or kind is tuple else out
         return daybreak_fn(*args, **kwargs)
 
     return call
+
+
+def _small_result(result_size, args, kwargs) -> bool:
+    try:
+        return result_size(*args, **kwargs) < SETTINGS.eager_below
+    except (TypeError, ValueError):
+        return True  # NumPy gives its own error

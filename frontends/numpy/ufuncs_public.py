@@ -16,9 +16,11 @@ import functools
 
 import numpy as np
 
+from daybreak.runtime.config import SETTINGS
+
 from .array import from_numpy_result
 from .methods import call_ufunc
-from .small import small_numpy_call
+from .small import broadcast_size, small_numpy_call
 
 # Scalars a ufunc computes at once: recording them lazily would cost far more than NumPy.
 _SCALARS = frozenset({int, float, bool, complex, np.float64, np.float32, np.int64, np.int32,
@@ -37,7 +39,8 @@ class UfuncWrapper:
     def __call__(self, *inputs, **kwargs):
         if not kwargs and all(type(x) in _SCALARS for x in inputs):
             return self.ufunc(*inputs)  # scalar work (a loop over elements): NumPy's own
-        if small_numpy_call(inputs, kwargs):
+        if small_numpy_call(inputs, kwargs) and \
+                broadcast_size(inputs) < SETTINGS.eager_below:
             return from_numpy_result(self.ufunc(*inputs, **kwargs))
         return call_ufunc(self.ufunc, *inputs, **kwargs)
 

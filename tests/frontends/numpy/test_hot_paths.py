@@ -137,3 +137,20 @@ def test_leading_axis_reduction_native_matches_numpy():
         assert_same(lambda m, v: v.sum(axis=0), a, rtol=1e-12)
         assert_same(lambda m, v: v.max(axis=0), a)
     scheduler.wait_for_compiles()
+
+
+def test_small_inputs_with_big_results_stay_lazy(default_sizes):
+    """A call on small NumPy data is NumPy's own only when its RESULT is small: an outer
+    product or a broadcast of two small vectors is a big array, which stays lazy and fuses
+    with what reads it."""
+    rng = np.random.default_rng(2)
+    u, v = rng.random(3000), rng.random(2000)
+    big = rng.random((3000, 2000))
+    outer = dnp.outer(u, v)
+    assert type(outer) is dnp.ndarray
+    np.testing.assert_allclose(np.asarray(dnp.asarray(big) + outer), big + np.outer(u, v))
+    pairs = dnp.subtract(u[:, None], v[None, :])
+    assert type(pairs) is dnp.ndarray and pairs.shape == (3000, 2000)
+    np.testing.assert_array_equal(np.asarray(pairs), u[:, None] - v[None, :])
+    assert type(dnp.subtract(u[:10, None], v[None, :10])) is np.ndarray  # small: NumPy's
+    assert type(dnp.outer(u[:10], v[:10])) is np.ndarray
