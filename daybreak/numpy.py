@@ -27,7 +27,10 @@ from daybreak.frontends.numpy import wrap_ufunc as _wrap_ufunc
 def __getattr__(name: str):
     found = getattr(_np, name)  # NumPy's AttributeError for names NumPy lacks too
     if isinstance(found, _np.ufunc):
-        return _wrap_ufunc(found)
+        found = _wrap_ufunc(found)
+    # Kept in this module from now on: `np.newaxis` or `np.float32` in a Python loop is then a
+    # plain attribute read, not a call of this function (NumPy's own attributes never change).
+    globals()[name] = found
     return found
 
 
