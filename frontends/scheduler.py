@@ -127,6 +127,23 @@ def estimate(order: list[Node]) -> Estimate:
     )
 
 
+def library_for_good(calls: int, elements: int) -> bool:
+    """Whether `calls` library calls over `elements` elements each, writing an array of
+    `elements`, is work native code would never run faster (`estimate` of such one loop): a
+    frontend may then compute it in the library at once, without making a node (tier 0 of
+    the tiny, `eager.value_now`)."""
+    if not SETTINGS.compile_in_background or SETTINGS.strict:
+        return False  # every graph compiles: nothing runs in the library by choice
+    ops = calls * elements
+    writes = ops if elements >= BIG_ARRAY else 0
+    library = LIBRARY_RUN + calls * LIBRARY_CALL + ops * LIBRARY_ELEMENT + writes * FRESH_WRITE
+    work = elements * NATIVE_PASS + ops * NATIVE_ELEMENT + \
+        (elements * FRESH_WRITE if elements >= BIG_ARRAY else 0)
+    if ops >= PARALLEL_WORK and SETTINGS.threads > 1:
+        work = work / SETTINGS.threads + THREAD_START
+    return library <= NATIVE_CALL + NATIVE_OUTPUT * (elements > 1) + work
+
+
 # --- what the scheduler knows about each structure ---------------------------------------------
 @dataclass
 class Known:

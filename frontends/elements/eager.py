@@ -25,8 +25,11 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from daybreak.runtime.stats import record
+
 from ..lazy import NotEager
-from .expr import Apply, Elem, Leaf, Outer, contiguous_strides, postorder
+from ..scheduler import library_for_good
+from .expr import Apply, Elem, Leaf, Outer, contiguous_strides, op_weight, postorder
 
 
 def can_evaluate(expr: Elem) -> bool:
@@ -120,6 +123,36 @@ def _spent_temporary(e: Apply, args: list, shape: tuple[int, ...], uses: dict, m
                 value.shape == shape:
             return value
     return None
+
+
+def value_now(expr: Elem, shape: tuple[int, ...]) -> np.ndarray | None:
+    """`expr` over `shape` computed by NumPy at once (an array of its own), or None. Only when
+    every input is computed, nothing in it has a loop of its own (`Elem.realized`) and the
+    scheduler's model says native code would never be faster (`library_for_good`): then a
+    loop node and a trip through the scheduler would only add their Python time (~25 us) to
+    NumPy's work. Otherwise the caller makes the loop node and asks the scheduler."""
+    if not shape or not isinstance(expr, Apply) or expr.realized is not None:
+        return None
+    values: dict[int, object] = {}
+    calls = 0
+    for e in postorder(expr):
+        if isinstance(e, Apply):
+            if not e.has_eager() or (e is not expr and e.realized is not None):
+                return None
+            calls += op_weight(e)
+        elif isinstance(e, Leaf | Outer) and type(e) in (Leaf, Outer):
+            node = e.node
+            if node is not None:
+                if not node.is_leaf:
+                    return None
+                values[id(node)] = node.cached
+        else:
+            return None
+    if not library_for_good(max(calls, 1), math.prod(shape)):
+        return None
+    value = fresh_array(evaluate(expr, shape, values), shape, expr.dtype)
+    record(library_runs=1)
+    return value
 
 
 def fresh_array(value, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:

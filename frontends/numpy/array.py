@@ -32,8 +32,8 @@ from daybreak.ir.types import Vec
 from daybreak.runtime.config import SETTINGS
 
 from ..elements.dtypes import ir_scalar, is_supported
-from ..elements.eager import strided
-from ..elements.expr import Elem, Leaf, Outer, postorder, realized_node
+from ..elements.eager import strided, value_now
+from ..elements.expr import Elem, Leaf, Outer, postorder, realized_node, set_realized
 from ..elements.loops import contiguous_strides, is_contiguous, realize
 from ..lazy import LazyValue, Param
 from ..scheduler import DEPTH_BUDGET, ELEM_BUDGET, materialize
@@ -211,6 +211,12 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         found = self.concrete()
         if found is not None:
             return found
+        expr = self._held
+        now = value_now(expr, self._shape)  # small work on computed inputs: NumPy, at once
+        if now is not None:
+            value = self._lazy_finish(now)
+            set_realized(expr, self._shape, self._held.node)  # others with `expr` read it
+            return value
         return self._lazy_finish(materialize([self._lazy_node()])[0])
 
     def __array__(self, dtype=None, copy=None):

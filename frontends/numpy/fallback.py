@@ -36,8 +36,13 @@ def to_numpy(obj):
             done[id(lz)] = found
     rest = [lz for lz in lazies if id(lz) not in done]
     if rest:
-        values = evaluate(*rest)
-        values = values if len(rest) > 1 else (values,)
+        # one value: its own `value()` (which may compute small work at once, without a
+        # node); several: one program computing them together
+        if len(rest) == 1 and hasattr(rest[0], "value"):
+            values = (rest[0].value(),)
+        else:
+            values = evaluate(*rest)
+            values = values if len(rest) > 1 else (values,)
         done.update((id(lz), np.asarray(v) if lz.shape != () else v)
                     for lz, v in zip(rest, values, strict=True))
     return _replace(obj, done)

@@ -154,3 +154,71 @@ def test_small_inputs_with_big_results_stay_lazy(default_sizes):
     np.testing.assert_array_equal(np.asarray(pairs), u[:, None] - v[None, :])
     assert type(dnp.subtract(u[:10, None], v[None, :10])) is np.ndarray  # small: NumPy's
     assert type(dnp.outer(u[:10], v[:10])) is np.ndarray
+
+
+@pytest.fixture
+def library_tier():
+    """The defaults outside tests: tier 0 while compiling in the background, and no fallback
+    allowed (strict mode would compile everything, so it is off; `allowed_fallbacks` with
+    nothing allowed stands in for it)."""
+    before = db.config(eager_below=1 << 16, strict=False, compile_in_background=True)
+    from .helpers import allowed_fallbacks
+
+    with allowed_fallbacks(r"(?!)"):
+        yield
+    scheduler.wait_for_compiles()
+    db.config(**before)
+
+
+def test_small_work_on_computed_inputs_runs_at_once_without_a_node(library_tier, monkeypatch):
+    """`eager.value_now`: an expression over computed inputs that the cost model keeps in
+    the library forever is computed by NumPy without a loop node or the scheduler's walk,
+    with NumPy's values and dtypes, counted as a library run; an array sharing the
+    expression reads the same result."""
+    from daybreak.frontends.elements import loops
+
+    made = []
+    real = loops.ElementwiseLoop.__init__
+    monkeypatch.setattr(loops.ElementwiseLoop, "__init__",
+                        lambda self, *a, **k: made.append(1) or real(self, *a, **k))
+    rng = np.random.default_rng(4)
+    # (sizes where the model keeps the work in the library; the strided halves of the 1-D
+    # array are big enough to be lazy, not NumPy's small views)
+    a, b = rng.random((300, 400)), rng.integers(-5, 5, (300, 400)).astype(np.int32)
+    x, y = dnp.asarray(a), dnp.asarray(b)
+    c = rng.random(140_000)
+    z = dnp.asarray(c)
+    cases = [
+        (lambda m, p, q: m.logical_and(0.2 <= p, p < 0.7)),
+        (lambda m, p, q: p * 2.0 + q),
+        (lambda m, p, q: m.where(q > 0, p, -p)),
+        (lambda m, p, q: (q * 3) // 2),
+        (lambda m, p, q: (z if m is dnp else c)[::2] - (z if m is dnp else c)[1::2]),
+        (lambda m, p, q: p.T * q.T[0]),  # transposes and a broadcast row
+        (lambda m, p, q: q.astype(np.float32) / 3),
+    ]
+    for fn in cases:
+        db.stats(reset=True)
+        made.clear()
+        got = fn(dnp, x, y)
+        shared = got.copy()
+        value = np.asarray(got)
+        want = fn(np, a, b)
+        assert value.dtype == want.dtype and value.shape == want.shape
+        np.testing.assert_allclose(value, want, rtol=1e-12)
+        assert db.stats()["library_runs"] == 1 and db.stats()["runs"] == 0
+        assert made == []  # no loop node was made
+        assert np.shares_memory(np.asarray(shared), value)  # computed once, read by both
+    assert np.array_equal(a, np.asarray(x)) and np.array_equal(b, np.asarray(y))
+
+
+def test_work_with_pending_inputs_or_a_native_future_still_goes_to_the_scheduler(library_tier):
+    x = dnp.asarray(np.random.default_rng(6).random(100_000))
+    pending_sum = x.sum()  # a pending input: the scheduler computes both together
+    db.stats(reset=True)
+    np.testing.assert_allclose(np.asarray(x - pending_sum), np.asarray(x) - float(
+        np.asarray(x).sum()))
+    heavy = dnp.exp(dnp.sin(x) * dnp.cos(x) + dnp.sqrt(x))  # native code would pay here
+    np.testing.assert_allclose(np.asarray(heavy), np.exp(np.sin(np.asarray(x)) * np.cos(
+        np.asarray(x)) + np.sqrt(np.asarray(x))), rtol=1e-12)
+    assert db.stats()["library_runs"] >= 1
