@@ -162,6 +162,10 @@ def fresh_array(value, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     if arr.shape == shape and arr.dtype == dtype and arr.base is None \
             and arr.flags.c_contiguous and arr.flags.writeable:
         return arr
+    if arr.ndim == 0 and not arr.astype(dtype).tobytes().strip(b"\0"):
+        # all zero bits (`zeros`, `empty`): calloc's pages, zeroed by the OS when first
+        # written, not a pass writing zeros now (a 16 MB `empty_like` filled row by row)
+        return np.zeros(shape, dtype)
     out = np.empty(shape, dtype)
     with np.errstate(all="ignore"):
         np.copyto(out, arr, casting="unsafe")
