@@ -5,8 +5,12 @@ operands of another kind, and tier 0's in-place temporaries never write into an 
 These run with the default eager size (the shortcuts are what daybreak does for small work),
 and check which path ran where the point is that daybreak's own path did the work."""
 
+import contextlib
+
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 import daybreak as db
 import daybreak.numpy as dnp
@@ -156,18 +160,26 @@ def test_small_inputs_with_big_results_stay_lazy(default_sizes):
     assert type(dnp.outer(u[:10], v[:10])) is np.ndarray
 
 
-@pytest.fixture
-def library_tier():
+@contextlib.contextmanager
+def _library_tier():
     """The defaults outside tests: tier 0 while compiling in the background, and no fallback
     allowed (strict mode would compile everything, so it is off; `allowed_fallbacks` with
     nothing allowed stands in for it)."""
     before = db.config(eager_below=1 << 16, strict=False, compile_in_background=True)
     from .helpers import allowed_fallbacks
 
-    with allowed_fallbacks(r"(?!)"):
+    try:
+        with allowed_fallbacks(r"(?!)"):
+            yield
+    finally:
+        scheduler.wait_for_compiles()
+        db.config(**before)
+
+
+@pytest.fixture
+def library_tier():
+    with _library_tier():
         yield
-    scheduler.wait_for_compiles()
-    db.config(**before)
 
 
 def test_small_work_on_computed_inputs_runs_at_once_without_a_node(library_tier, monkeypatch):
@@ -222,3 +234,50 @@ def test_work_with_pending_inputs_or_a_native_future_still_goes_to_the_scheduler
     np.testing.assert_allclose(np.asarray(heavy), np.exp(np.sin(np.asarray(x)) * np.cos(
         np.asarray(x)) + np.sqrt(np.asarray(x))), rtol=1e-12)
     assert db.stats()["library_runs"] >= 1
+
+
+_CHAIN_OPS = [
+    ("add", lambda m, p, q: p + q),
+    ("sub_scalar", lambda m, p, q: p - 1.5),
+    ("mul_int", lambda m, p, q: p * 3),
+    ("less", lambda m, p, q: m.where(p < q, p, q)),
+    ("maximum", lambda m, p, q: m.maximum(p, q)),
+    ("abs_sqrt", lambda m, p, q: m.sqrt(m.abs(p))),
+    ("mask", lambda m, p, q: m.logical_and(p > 0.25, q < 0.75)),
+    ("cast", lambda m, p, q: p.astype(np.float32) * 2),
+    ("reuse", lambda m, p, q: (lambda t: (t + 1) * t - q)(p * 2)),  # a temporary read twice
+]
+
+
+@settings(max_examples=60, deadline=None)
+@example(rows=300, cols=400, chain=[8], dtype=np.float64, seed=1)  # in place, read twice
+@example(rows=300, cols=250, chain=[6, 8, 0], dtype=np.int32, seed=2)
+@example(rows=300, cols=400, chain=[1, 2, 4, 5], dtype=np.float32, seed=3)  # value_now
+@given(rows=st.sampled_from([1, 3, 40, 300, 300]), cols=st.sampled_from([1, 7, 250, 400]),
+       chain=st.lists(st.sampled_from(range(len(_CHAIN_OPS))), min_size=1, max_size=4),
+       dtype=st.sampled_from([np.float64, np.float32, np.int64, np.int32]),
+       seed=st.integers(0, 2**16))
+def test_chains_in_every_tier_agree_with_numpy(rows, cols, chain, dtype, seed):
+    """Chains of calls on arrays around the eager size (NumPy's own small work, tier 0 with
+    and without a node, the scheduler's tiers), with the defaults outside tests: NumPy's
+    values and dtypes, whichever path ran."""
+    with _library_tier():
+        _check_chain(rows, cols, chain, dtype, seed)
+
+
+def _check_chain(rows, cols, chain, dtype, seed):
+    rng = np.random.default_rng(seed)
+    a = (rng.random((rows, cols)) * 4 - 1).astype(dtype)
+    b = (rng.random(cols) * 4 - 1).astype(dtype)  # broadcast along rows
+    x, y = dnp.asarray(a), dnp.asarray(b)
+    want, got = a, x
+    for k in chain:
+        _, op = _CHAIN_OPS[k]
+        with np.errstate(all="ignore"):
+            want = op(np, want, b)
+        got = op(dnp, got, y)
+        if want.dtype == np.bool_:  # a mask: continue from a number
+            want, got = want * a, got * x
+    value = np.asarray(got)
+    assert value.dtype == want.dtype and value.shape == want.shape
+    np.testing.assert_allclose(value, want, rtol=1e-6 if want.dtype == np.float32 else 1e-12)
