@@ -1,11 +1,13 @@
 """Tier 0: an element expression computed by NumPy itself, one library call per element node.
 
 The scheduler runs a program this way while its native code is still being compiled (and
-for work too small to pay for a native call). Every element kind says how NumPy computes it:
-a leaf is a strided view of its vector (`as_strided`, the strides a leaf already has), an
+for work too small to pay for a native call); `value_now` does it before any loop node
+exists, for small work on computed inputs. Every element kind says how NumPy computes it:
+a leaf is a strided view of its vector (`strided`, the strides a leaf already has), an
 index leaf is `offset + sum(coord * stride)` over broadcast `arange`s, an `Outer` is its
-scalar, an `Apply` calls the NumPy function its frontend gave it (`Apply.eager`). The result
-is NumPy's own answer, so tier 0 is NumPy executing the same graph.
+scalar, an `Apply` calls the NumPy function its frontend gave it (`Apply.eager`), writing
+into a temporary it reads for the last time when it can (NumPy's temporary elision). The
+result is NumPy's own answer, so tier 0 is NumPy executing the same graph.
 
 >>> import numpy as np
 >>> from daybreak.frontends.lazy import Param
@@ -140,7 +142,7 @@ def value_now(expr: Elem, shape: tuple[int, ...]) -> np.ndarray | None:
             if not e.has_eager() or (e is not expr and e.realized is not None):
                 return None
             calls += op_weight(e)
-        elif isinstance(e, Leaf | Outer) and type(e) in (Leaf, Outer):
+        elif type(e) is Leaf or type(e) is Outer:
             node = e.node
             if node is not None:
                 if not node.is_leaf:

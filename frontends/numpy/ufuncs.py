@@ -301,7 +301,7 @@ _PROBED: dict = {}
 def _probe(ufunc, ops) -> tuple[tuple, np.dtype]:
     """The loop's input dtypes and its result dtype, as NumPy decides on empty operands
     (raising NumPy's own TypeError / OverflowError). Remembered per ufunc and operand kinds
-    (a Python int by its value: NumPy checks that it fits), so a Python loop pays once."""
+    (a Python int by `int_kind`: NumPy checks that it fits), so a Python loop pays once."""
     key = (ufunc, *(x.dtype if not is_python_scalar(x) else
                     int_kind(x) if type(x) is int else type(x) for x in ops))
     found = _PROBED.get(key)
