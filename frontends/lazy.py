@@ -159,6 +159,16 @@ class Param(Node):
         # once, and copied (`settle`) before any lazy value that outlives the call reads it.
         self.borrowed = borrowed
 
+    @classmethod
+    def scalar(cls, value, ty: Type) -> Param:
+        """`Param(value, ty, key=None)` for a scalar (never shared, never borrowed), made
+        without the general constructor's work: every Python scalar operand of a recorded
+        call is one."""
+        param = cls.__new__(cls)
+        param.inputs, param.cached, param.weight, param._signature = (), value, 1, _UNSET
+        param.type, param.source, param.key, param.borrowed = ty, value, None, False
+        return param
+
     def settle(self) -> None:
         """Copy a borrowed buffer now: a lazy value is about to depend on it, and must mean
         what NumPy's would have meant here, whatever the user writes later."""

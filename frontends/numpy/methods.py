@@ -120,18 +120,27 @@ def _scalar_now(x, other):
     return x.concrete()
 
 
+def _operator(ufunc, op, inputs: list):
+    """`op(*inputs)` of an operator: `_ufunc_or_numpy` without `out=` or keywords (what
+    Python's operators never pass), entered directly."""
+    try:
+        return apply_ufunc(ufunc, inputs)
+    except NotCompiled as why:
+        return run_numpy(str(why), op, tuple(inputs), {})
+
+
 def _binary(ufunc, op):
     def forward(self, other):
         value = _scalar_now(self, other)
         if value is not None:
             return ufunc(value, other)
-        return _ufunc_or_numpy(ufunc, (self, other), None, {}, op)
+        return _operator(ufunc, op, [self, other])
 
     def reflected(self, other):
         value = _scalar_now(self, other)
         if value is not None:
             return ufunc(other, value)
-        return _ufunc_or_numpy(ufunc, (other, self), None, {}, op)
+        return _operator(ufunc, op, [other, self])
 
     def in_place(self, other):
         return call_ufunc(ufunc, self, other, out=self)

@@ -161,9 +161,12 @@ def _probe_operand(x):
 def _operand_expr(x, shape, loop_dtype: np.dtype):
     """The element expression of one operand, broadcast to `shape` and cast to the loop's
     input dtype."""
-    if is_python_scalar(x) or type(x) in _NUMPY_SCALARS:
+    kind = type(x)
+    if kind is float and loop_dtype == _F8:
+        return Outer(Param.scalar(x, _F64), loop_dtype)  # (the value as it is)
+    if kind is int or kind is float or kind is bool or kind in _NUMPY_SCALARS:
         value = python_scalar_value(x, loop_dtype)
-        return Outer(Param(value, ir_scalar(loop_dtype), key=None), loop_dtype)
+        return Outer(Param.scalar(value, ir_scalar(loop_dtype)), loop_dtype)
     expr = broadcast_to(x._expr, x.shape, shape)
     return cast_expr(expr, loop_dtype)
 
@@ -257,6 +260,8 @@ def apply_ufunc(ufunc, inputs, out=None):
 # decided for daybreak arrays and Python scalars of these kinds, so that a Python loop
 # calling the same ufunc pays NumPy's dtype and shape questions once (`apply_ufunc`).
 _PLANS: dict = {}
+_F8 = np.dtype(np.float64)
+_F64 = ir_scalar(_F8)
 
 
 _INT_WIDTHS = (7, 8, 15, 16, 31, 32, 63, 64)
