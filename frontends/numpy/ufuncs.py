@@ -164,6 +164,9 @@ def _operand_expr(x, shape, loop_dtype: np.dtype):
     kind = type(x)
     if kind is float and loop_dtype == _F8:
         return Outer(Param.scalar(x, _F64), loop_dtype)  # (the value as it is)
+    if kind is np.ndarray and not x.shape:
+        x = x[()]  # a 0-d NumPy array: its value now (it may be written later)
+        kind = type(x)
     if kind is int or kind is float or kind is bool or kind in _NUMPY_SCALARS:
         value = python_scalar_value(x, loop_dtype)
         return Outer(Param.scalar(value, ir_scalar(loop_dtype)), loop_dtype)
@@ -292,7 +295,8 @@ def _plan_key(ufunc, inputs) -> tuple | None:
             key.append(kind)
         elif kind is int:
             key.append(int_kind(x))
-        elif kind in _NUMPY_SCALARS:
+        elif kind in _NUMPY_SCALARS or (kind is np.ndarray and not x.shape):
+            # (NumPy hands a scalar on the left of an operator to `__array_ufunc__` as 0-d)
             key.append(x.dtype)
             key.append(())
         else:

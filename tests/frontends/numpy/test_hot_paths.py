@@ -281,3 +281,25 @@ def _check_chain(rows, cols, chain, dtype, seed):
     value = np.asarray(got)
     assert value.dtype == want.dtype and value.shape == want.shape
     np.testing.assert_allclose(value, want, rtol=1e-6 if want.dtype == np.float32 else 1e-12)
+
+
+def test_numpy_scalars_and_0d_arrays_on_the_left_of_operators():
+    """NumPy hands a scalar on the left (`np.float64(0.3) <= x`) to `__array_ufunc__` as a 0-d
+    array: it takes the remembered plan like a scalar, with NumPy's dtypes (NEP 50: 0-d
+    arrays and NumPy scalars are strong), and its value as it was at the call."""
+    a = np.random.default_rng(8).random(100_000)
+    x = dnp.asarray(a)
+    i8 = np.arange(70_000, dtype=np.int8) % 100
+    y = dnp.asarray(i8)
+    for s in (np.float64(0.3), np.float32(0.3), np.array(0.3), np.array(2, np.int8),
+              np.int64(3)):
+        for op in (lambda p, q: p <= q, lambda p, q: p * q, lambda p, q: q - p):
+            want, got = op(s, a), np.asarray(op(s, x))
+            assert got.dtype == want.dtype and np.array_equal(got, want), (s, op)
+    for s in (np.array(5, np.int8), np.array(300), np.int16(7)):
+        want, got = s + i8, np.asarray(s + y)
+        assert got.dtype == want.dtype and np.array_equal(got, want), s
+    cell = np.array(1.5)
+    z = cell * x
+    cell[()] = 100.0  # written after the call: the lazy value keeps what it meant
+    np.testing.assert_array_equal(np.asarray(z), 1.5 * a)
