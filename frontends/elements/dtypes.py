@@ -48,6 +48,12 @@ def why_unsupported(dtype) -> str:
     return f"dtype {dtype} (the IR has no {_MISSING.get(dtype.kind, str(dtype))} type)"
 
 
+# The scalar types of the dtypes the IR has (NumPy's scalars, as they come out of arrays),
+# and with Python's own: what the fast paths of Python loops test operands against.
+NUMPY_SCALAR_TYPES = frozenset(SCALAR_DTYPES[k].type for k in SCALAR_DTYPES)
+SCALAR_TYPES = NUMPY_SCALAR_TYPES | {int, float, bool}
+
+
 def is_python_scalar(x) -> bool:
     return type(x) in (int, float, bool)
 

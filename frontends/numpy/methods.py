@@ -16,7 +16,7 @@ import numpy as np
 
 from daybreak.runtime.config import SETTINGS
 
-from ..elements.dtypes import is_supported, why_unsupported
+from ..elements.dtypes import SCALAR_TYPES, is_supported, why_unsupported
 from . import reductions
 from .array import as_operand, is_lazy, ndarray, wrap
 from .assignment import setitem
@@ -105,17 +105,11 @@ def _into_numpy_out(ufunc, inputs, out: np.ndarray):
     return out
 
 
-# Operands a computed 0-d array combines with at once (scalar arithmetic in a Python loop).
-_SCALAR_OPERANDS = frozenset({int, float, bool, np.float64, np.float32, np.int64, np.int32,
-                              np.int16, np.int8, np.uint64, np.uint32, np.uint16, np.uint8,
-                              np.bool_})
-
-
 def _scalar_now(x, other):
     """`x`'s value when `x` is a computed 0-d array and `other` a scalar: then the ufunc on
     NumPy scalars is NumPy's own answer (NumPy 2 promotes 0-d arrays and scalars alike), at
     NumPy's speed. None otherwise."""
-    if x._shape or type(other) not in _SCALAR_OPERANDS or SETTINGS.eager_below <= 1:
+    if x._shape or type(other) not in SCALAR_TYPES or SETTINGS.eager_below <= 1:
         return None  # (eager_below: what `apply_ufunc` would compute at once)
     return x.concrete()
 

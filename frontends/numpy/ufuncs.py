@@ -23,7 +23,13 @@ from daybreak.runtime.config import SETTINGS
 
 from ..elements import scalar_ops as S
 from ..elements.broadcast import broadcast_to, out_shape
-from ..elements.dtypes import ir_scalar, is_python_scalar, loop_dtypes, python_scalar_value
+from ..elements.dtypes import (
+    NUMPY_SCALAR_TYPES,
+    ir_scalar,
+    is_python_scalar,
+    loop_dtypes,
+    python_scalar_value,
+)
 from ..elements.expr import Apply, Outer
 from ..lazy import Param
 from .array import as_operand, is_lazy, ndarray, wrap
@@ -167,7 +173,7 @@ def _operand_expr(x, shape, loop_dtype: np.dtype):
     if kind is np.ndarray and not x.shape:
         x = x[()]  # a 0-d NumPy array: its value now (it may be written later)
         kind = type(x)
-    if kind is int or kind is float or kind is bool or kind in _NUMPY_SCALARS:
+    if kind is int or kind is float or kind is bool or kind in NUMPY_SCALAR_TYPES:
         value = python_scalar_value(x, loop_dtype)
         return Outer(Param.scalar(value, ir_scalar(loop_dtype)), loop_dtype)
     expr = broadcast_to(x._expr, x.shape, shape)
@@ -277,10 +283,6 @@ def int_kind(x: int) -> tuple:
     return (int, x < 0, next((w for w in _INT_WIDTHS if bits <= w), 65))
 
 
-_NUMPY_SCALARS = frozenset({np.float64, np.float32, np.int64, np.int32, np.int16, np.int8,
-                            np.uint64, np.uint32, np.uint16, np.uint8, np.bool_})
-
-
 def _plan_key(ufunc, inputs) -> tuple | None:
     """The operands' kinds: (dtype, shape) of a daybreak array (a NumPy scalar: its dtype and
     shape ()), the type of a Python float or bool, `int_kind` of an int; None for anything
@@ -295,7 +297,7 @@ def _plan_key(ufunc, inputs) -> tuple | None:
             key.append(kind)
         elif kind is int:
             key.append(int_kind(x))
-        elif kind in _NUMPY_SCALARS or (kind is np.ndarray and not x.shape):
+        elif kind in NUMPY_SCALAR_TYPES or (kind is np.ndarray and not x.shape):
             # (NumPy hands a scalar on the left of an operator to `__array_ufunc__` as 0-d)
             key.append(x.dtype)
             key.append(())

@@ -18,14 +18,13 @@ import numpy as np
 
 from daybreak.runtime.config import SETTINGS
 
+from ..elements.dtypes import SCALAR_TYPES
 from .array import from_numpy_result
 from .methods import call_ufunc
 from .small import broadcast_size, small_numpy_call
 
 # Scalars a ufunc computes at once: recording them lazily would cost far more than NumPy.
-_SCALARS = frozenset({int, float, bool, complex, np.float64, np.float32, np.int64, np.int32,
-                      np.int16, np.int8, np.uint64, np.uint32, np.uint16, np.uint8, np.bool_,
-                      np.complex128, np.complex64})
+_SCALARS = SCALAR_TYPES | {complex, np.complex128, np.complex64}
 
 
 class UfuncWrapper:
