@@ -166,7 +166,8 @@ def _probe_operand(x):
 
 def _operand_expr(x, shape, loop_dtype: np.dtype):
     """The element expression of one operand, broadcast to `shape` and cast to the loop's
-    input dtype."""
+    input dtype: a daybreak array's expression, or a scalar parameter holding a Python or
+    NumPy scalar (or a 0-d NumPy array's value now) cast as the loop casts it."""
     kind = type(x)
     if kind is float and loop_dtype == _F8:
         return Outer(Param.scalar(x, _F64), loop_dtype)  # (the value as it is)
