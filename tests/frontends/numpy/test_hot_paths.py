@@ -270,6 +270,7 @@ def _check_chain(rows, cols, chain, dtype, seed):
     a = (rng.random((rows, cols)) * 4 - 1).astype(dtype)
     b = (rng.random(cols) * 4 - 1).astype(dtype)  # broadcast along rows
     x, y = dnp.asarray(a), dnp.asarray(b)
+    db.stats(reset=True)
     want, got = a, x
     for k in chain:
         _, op = _CHAIN_OPS[k]
@@ -281,6 +282,11 @@ def _check_chain(rows, cols, chain, dtype, seed):
     value = np.asarray(got)
     assert value.dtype == want.dtype and value.shape == want.shape
     np.testing.assert_allclose(value, want, rtol=1e-6 if want.dtype == np.float32 else 1e-12)
+    if a.size >= db.config()["eager_below"]:
+        # big enough to be daybreak's: its own path ran (a library run or native code), not
+        # NumPy's eager answer; a fallback would have failed `_library_tier`'s allow-list
+        ran = db.stats()
+        assert type(got) is dnp.ndarray and ran["library_runs"] + ran["runs"] >= 1, ran
 
 
 def test_numpy_scalars_and_0d_arrays_on_the_left_of_operators():
