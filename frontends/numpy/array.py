@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import operator
 import weakref
+from collections import deque
 
 import numpy as np
 
@@ -35,9 +36,39 @@ from ..elements.dtypes import ir_scalar, is_supported
 from ..elements.eager import strided, value_now
 from ..elements.expr import Elem, Leaf, Outer, postorder, realized_node, set_realized
 from ..elements.loops import contiguous_strides, is_contiguous, realize
-from ..lazy import LazyValue, Param
+from ..lazy import LazyValue, Param, topological
 from ..scheduler import DEPTH_BUDGET, ELEM_BUDGET, materialize
 from .fallback import foreign_array
+
+
+
+# The arrays most recently given a pending expression (weakly), newest last: a write into a
+# computed buffer that pending values still read computes those of them found here instead
+# of copying the whole buffer (`pending_readers`; a mask and a blend of two rows of a big
+# array, then a write of that row: NumPy would have computed them already).
+RECENT_LAZY: deque = deque(maxlen=64)
+
+
+def pending_readers(node) -> list:
+    """The live arrays among `RECENT_LAZY` whose pending expression reads `node` (directly,
+    or through a pending loop that reads it)."""
+    found = []
+    for ref in list(RECENT_LAZY):
+        arr = ref()
+        if arr is None or arr.concrete() is not None:
+            continue
+        if any(_reads(e.node, node) for e in postorder(arr._held)
+               if (type(e) is Leaf or type(e) is Outer) and e.node is not None):
+            found.append(arr)
+    return found
+
+
+def _reads(source, node) -> bool:
+    if source is node:
+        return True
+    if source.is_leaf:
+        return False
+    return any(n is node for n in topological([source]))
 
 
 class _NdarrayMeta(type):
@@ -97,6 +128,9 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         # whole, as a reduction's result): `Node.wanted_later`.
         if expr.owner is None or expr.owner() is None:
             expr.owner = weakref.ref(self)
+            if (type(expr) is not Leaf and type(expr) is not Outer) or \
+                    (expr.node is not None and not expr.node.is_leaf):
+                RECENT_LAZY.append(expr.owner)  # a pending value: `pending_readers` looks here
         node = getattr(expr, "node", None)
         if node is not None and getattr(node, "source", 0) is None and not node.is_leaf:
             node.source = weakref.ref(expr)

@@ -45,7 +45,8 @@ from ..elements.remap import (
     reindex,
 )
 from ..lazy import Param
-from .array import as_operand, concrete_expr, data_now, is_lazy, ndarray
+from ..scheduler import evaluate
+from .array import as_operand, concrete_expr, data_now, is_lazy, ndarray, pending_readers
 from .fallback import to_numpy
 from .indexing import is_plain_basic, key_items, spread
 from .shapes import reshape_expr, stand_in
@@ -153,11 +154,28 @@ def _own_buffer(a: ndarray) -> np.ndarray | None:
     if getattr(node, "borrowed", False):
         node.settle()  # the user's memory: write into our copy of it
         found = a.concrete()  # the view of our copy
-    held = 3 + (leaf.realized is not None and leaf.realized[1] is node)  # a strong one
-    # `leaf` counts: a._expr, this frame, the call's argument and `a`'s memo of its view
-    if sys.getrefcount(leaf) > 4 or sys.getrefcount(node) > held:
+    if _shared(leaf, node) and not (_computed_readers(a, node) and not _shared(leaf, node)):
         return None
     return found if found.flags.writeable else None
+
+
+def _shared(leaf, node) -> bool:
+    """Whether something besides `a` reads `leaf` or its node (reference counts)."""
+    held = 4 + (leaf.realized is not None and leaf.realized[1] is node)  # a strong one
+    # `leaf` counts: a._expr, `_own_buffer`'s frame, this call's argument, the caller's
+    # argument and `a`'s memo of its view; `node`: its leaf, the frame, the argument, ...
+    return sys.getrefcount(leaf) > 5 or sys.getrefcount(node) > held
+
+
+def _computed_readers(a: ndarray, node) -> bool:
+    """Compute the pending values that read `node` (recently made ones, `pending_readers`)
+    when together they are smaller than `a`: cheaper than copying `a` to write it. Whether
+    any was computed."""
+    readers = pending_readers(node)
+    if not readers or sum(r.size for r in readers) >= a.size:
+        return False
+    evaluate(*readers)
+    return True
 
 
 def _converted_scalar(a: ndarray, value):
