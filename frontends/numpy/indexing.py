@@ -125,7 +125,7 @@ def getitem(x: ndarray, key):
     items = key_items(key)
     found = x.concrete()
     if found is not None and _small_selection(x, items):
-        return from_numpy_result(found[items[0]])  # a few elements by a mask: NumPy's own
+        return from_numpy_result(found[items[0]])  # a few elements: NumPy's own
     probe = stand_in(x.shape)[items]  # NumPy's errors and the result's shape
     if found is not None and (np.ndim(probe) == 0 or x.size < SETTINGS.eager_below
                               or np.size(probe) < SETTINGS.eager_below):
@@ -141,16 +141,19 @@ def getitem(x: ndarray, key):
 
 
 def _small_selection(x: ndarray, items: tuple) -> bool:
-    """Whether `items` is one boolean mask over `x`'s leading axes selecting fewer elements
-    than the eager size (counted at once: asking a stand-in for the shape would cost as much
-    as NumPy's whole selection)."""
-    if len(items) != 1 or type(items[0]) is not np.ndarray:
+    """Whether `items` is one NumPy array selecting fewer elements of `x` than the eager
+    size: a boolean mask over `x`'s leading axes (its true elements counted at once), or
+    integer positions along the first axis (a gather of a CSR row: `x[cols]`). Asking a
+    stand-in for the result's shape would cost as much as NumPy's whole selection; NumPy's
+    own indexing raises its errors."""
+    if len(items) != 1 or type(items[0]) is not np.ndarray or not x.ndim:
         return False
-    mask = items[0]
-    if mask.dtype != np.bool_ or not 0 < mask.ndim <= x.ndim or \
-            mask.shape != x.shape[:mask.ndim]:
+    key = items[0]
+    if key.dtype.kind in "iu":
+        return key.size * math.prod(x.shape[1:]) < SETTINGS.eager_below
+    if key.dtype != np.bool_ or not 0 < key.ndim <= x.ndim or key.shape != x.shape[:key.ndim]:
         return False
-    return np.count_nonzero(mask) * math.prod(x.shape[mask.ndim:]) < SETTINGS.eager_below
+    return np.count_nonzero(key) * math.prod(x.shape[key.ndim:]) < SETTINGS.eager_below
 
 
 def _view_of_computed(x: ndarray, part: np.ndarray, found: np.ndarray, key) -> ndarray:
