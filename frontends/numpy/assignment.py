@@ -30,7 +30,7 @@ import numpy as np
 from daybreak.ir import builder as B
 
 from ..elements.broadcast import broadcast_to
-from ..elements.dtypes import ir_scalar, is_python_scalar
+from ..elements.dtypes import NUMPY_SCALAR_TYPES, ir_scalar, is_python_scalar
 from ..elements.expr import Both, Elem, Outer, Select, realized_node
 from ..elements.remap import (
     INDEX,
@@ -58,7 +58,16 @@ _SMALL_WRITE = 8  # a region this many times smaller than the array is a small w
 
 def setitem(a: ndarray, key, value) -> None:
     """`a[key] = value` (see the module docstring); a view passes the write to its base."""
-    if is_lazy(value) and value.is_written_view(a, key):
+    kind = type(value)
+    if kind is float or kind is int or kind in NUMPY_SCALAR_TYPES:
+        # a scalar into a computed array nothing else reads (a Python loop's element write):
+        # NumPy's write in place, with nothing else asked (`_write_of_data`'s first case)
+        target = _own_buffer(a)
+        if target is not None and is_plain_basic(key):
+            target[key] = value  # NumPy's conversion and errors
+            a.write_back()
+            return
+    elif kind is ndarray and value.is_written_view(a, key):
         return
     if not _write_of_data(a, key, value):
         _assign(a, key, value)
@@ -146,10 +155,14 @@ def _own_buffer(a: ndarray) -> np.ndarray | None:
     """`a`'s computed buffer (shaped like `a`) when writing it in place changes nothing else:
     no other lazy value reads it (reference counts: only `a`'s own leaf holds the node, only
     `a` holds the leaf) and NumPy may write it. None: the caller copies."""
-    found = a.concrete() if a._shape else None
-    if found is None:  # computed: `a` reads a whole buffer, in C order
-        return None
-    leaf = a._held
+    seen, leaf = a._seen, a._held
+    if seen is not None and seen[0] is leaf and leaf.node.cached is seen[1] and a._shape:
+        found = seen[2]  # what `concrete` would find (a Python loop's writes ask it often)
+    else:
+        found = a.concrete() if a._shape else None
+        if found is None:  # computed: `a` reads a whole buffer, in C order
+            return None
+        leaf = a._held
     node = leaf.node
     if getattr(node, "borrowed", False):
         node.settle()  # the user's memory: write into our copy of it
@@ -162,8 +175,8 @@ def _own_buffer(a: ndarray) -> np.ndarray | None:
 def _shared(leaf, node) -> bool:
     """Whether something besides `a` reads `leaf` or its node (reference counts)."""
     held = 4 + (leaf.realized is not None and leaf.realized[1] is node)  # a strong one
-    # `leaf` counts: a._expr, `_own_buffer`'s frame, this call's argument, the caller's
-    # argument and `a`'s memo of its view; `node`: its leaf, the frame, the argument, ...
+    # `leaf` counts: a._expr, `a`'s memo of its view, `_own_buffer`'s local, this function's
+    # argument and getrefcount's; `node`: `leaf.node`, the two locals and getrefcount's.
     return sys.getrefcount(leaf) > 5 or sys.getrefcount(node) > held
 
 

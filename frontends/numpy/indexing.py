@@ -112,16 +112,30 @@ def is_plain_basic(key) -> bool:
 
 def getitem(x: ndarray, key):
     """`x[key]` (see the module docstring)."""
+    seen = x._seen
+    if seen is not None and seen[0] is x._held and seen[0].node.cached is seen[1] and x._shape:
+        # Computed and read before (a Python loop's element and row reads): NumPy's own
+        # indexing for plain keys, with nothing else asked (what `concrete` would find).
+        kind = type(key)
+        plain = kind in _PLAIN_KEYS
+        if kind is tuple:
+            plain = True
+            for k in key:
+                if type(k) not in _PLAIN_KEYS:
+                    plain = False
+                    break
+        if plain:
+            part = seen[2][key]
+            if type(part) is not np.ndarray or part.size < SETTINGS.eager_below:
+                return part
+            return _view_of_computed(x, part, seen[2], key)
     if x._shape and is_plain_basic(key):
         found = x.concrete()
         if found is not None:
             # A computed array and a basic key: NumPy's own view (and errors). One element
             # is NumPy's scalar; a small part is NumPy's array (a lazy value made from it
             # snapshots it); a big part stays lazy below, to fuse into what reads it.
-            part = found[key]
-            if type(part) is not np.ndarray or part.size < SETTINGS.eager_below:
-                return part  # an element, or a small view: NumPy's own
-            return _view_of_computed(x, part, found, key)
+            return _computed_part(x, found, key)
     items = key_items(key)
     found = x.concrete()
     if found is not None and _small_selection(x, items):
@@ -138,6 +152,16 @@ def getitem(x: ndarray, key):
         view = ndarray(reindex(expr, sources, len(shape)), shape)
         return view.as_view_of(x, lambda base, v: base.__setitem__(key, v), key)
     return _advanced(x, items, np.shape(probe))
+
+
+def _computed_part(x: ndarray, found: np.ndarray, key):
+    """`x[key]` for a computed `x` (NumPy's value `found`) and a basic key: NumPy's own view
+    (and errors). One element is NumPy's scalar; a small part is NumPy's array (a lazy value
+    made from it snapshots it); a big part stays lazy, to fuse into what reads it."""
+    part = found[key]
+    if type(part) is not np.ndarray or part.size < SETTINGS.eager_below:
+        return part  # an element, or a small view: NumPy's own
+    return _view_of_computed(x, part, found, key)
 
 
 def _small_selection(x: ndarray, items: tuple) -> bool:

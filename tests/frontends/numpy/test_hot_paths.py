@@ -361,3 +361,48 @@ def test_a_write_still_copies_when_an_older_pending_value_reads_the_buffer():
     a[0] = -1.0
     assert np.array_equal(np.asarray(old), ref[0] * 3.0)
     assert np.array_equal(np.asarray(a)[0], np.full(100_000, -1.0))
+
+
+_KEYS = [(3, 5), (-1, -2), (np.int64(7), 2), 4, -3, (slice(2, 9), 1), (2, slice(None, 5)),
+         (Ellipsis, 3), (None, 1, 2), (299, 299), (300, 0), (0, -301), (1.5, 2), ((1, 2), 3)]
+_VALUES = [2.5, -7, np.float32(1.25), np.int64(9), True, 1e300, 2**70, np.float64("nan")]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["read", "write", "row write"]),
+                          st.sampled_from(range(len(_KEYS))),
+                          st.sampled_from(range(len(_VALUES)))), min_size=1, max_size=12),
+       st.sampled_from(["float64", "int32"]))
+def test_element_reads_and_writes_of_computed_arrays_are_numpys(ops, dtype):
+    """Element and row reads and scalar writes on a computed array (the fast paths of a
+    Python loop) give NumPy's values, dtypes and errors, views writing back included; the
+    daybreak array stays daybreak's (it is not a NumPy array in disguise)."""
+    ref = (np.arange(90_000) % 97).astype(dtype).reshape(300, 300)
+    before = db.config(eager_below=1 << 16)
+    try:
+        got = dnp.asarray(ref) + 0
+        want = ref + 0
+        for op, k, v in ops:
+            key, value = _KEYS[k], _VALUES[v]
+            if op == "read":
+                w, g = _outcome(lambda: want[key]), _outcome(lambda: got[key])
+                if isinstance(w, type):
+                    assert g is w, (key, g)
+                else:
+                    assert np.array_equal(np.asarray(g), w, equal_nan=w.dtype.kind == "f")
+                    assert np.asarray(g).dtype == w.dtype
+            elif op == "write":
+                w = _outcome(lambda: want.__setitem__(key, value))
+                g = _outcome(lambda: got.__setitem__(key, value))
+                assert (g if isinstance(g, type) else None) is \
+                    (w if isinstance(w, type) else None), (key, value)
+            else:
+                row_w, row_g = want[k % 300], got[k % 300]
+                w = _outcome(lambda: row_w.__setitem__(v % 300, value))
+                g = _outcome(lambda: row_g.__setitem__(v % 300, value))
+                assert (g if isinstance(g, type) else None) is \
+                    (w if isinstance(w, type) else None), (k, value)
+            assert type(got) is dnp.ndarray
+        assert np.array_equal(np.asarray(got), want, equal_nan=dtype == "float64")
+    finally:
+        db.config(**before)
