@@ -40,8 +40,6 @@ from ..lazy import LazyValue, Param, topological
 from ..scheduler import DEPTH_BUDGET, ELEM_BUDGET, materialize
 from .fallback import foreign_array
 
-
-
 # The arrays most recently given a pending expression (weakly), newest last: a write into a
 # computed buffer that pending values still read computes those of them found here instead
 # of copying the whole buffer (`pending_readers`; a mask and a blend of two rows of a big

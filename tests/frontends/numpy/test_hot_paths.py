@@ -363,6 +363,10 @@ def test_a_write_still_copies_when_an_older_pending_value_reads_the_buffer():
     assert np.array_equal(np.asarray(a)[0], np.full(100_000, -1.0))
 
 
+def _result(fn, *args):
+    return _outcome(lambda: fn(*args))
+
+
 _KEYS = [(3, 5), (-1, -2), (np.int64(7), 2), 4, -3, (slice(2, 9), 1), (2, slice(None, 5)),
          (Ellipsis, 3), (None, 1, 2), (299, 299), (300, 0), (0, -301), (1.5, 2), ((1, 2), 3)]
 _VALUES = [2.5, -7, np.float32(1.25), np.int64(9), True, 1e300, 2**70, np.float64("nan")]
@@ -385,21 +389,21 @@ def test_element_reads_and_writes_of_computed_arrays_are_numpys(ops, dtype):
         for op, k, v in ops:
             key, value = _KEYS[k], _VALUES[v]
             if op == "read":
-                w, g = _outcome(lambda: want[key]), _outcome(lambda: got[key])
+                w, g = _result(want.__getitem__, key), _result(got.__getitem__, key)
                 if isinstance(w, type):
                     assert g is w, (key, g)
                 else:
                     assert np.array_equal(np.asarray(g), w, equal_nan=w.dtype.kind == "f")
                     assert np.asarray(g).dtype == w.dtype
             elif op == "write":
-                w = _outcome(lambda: want.__setitem__(key, value))
-                g = _outcome(lambda: got.__setitem__(key, value))
+                w = _result(want.__setitem__, key, value)
+                g = _result(got.__setitem__, key, value)
                 assert (g if isinstance(g, type) else None) is \
                     (w if isinstance(w, type) else None), (key, value)
             else:
                 row_w, row_g = want[k % 300], got[k % 300]
-                w = _outcome(lambda: row_w.__setitem__(v % 300, value))
-                g = _outcome(lambda: row_g.__setitem__(v % 300, value))
+                w = _result(row_w.__setitem__, v % 300, value)
+                g = _result(row_g.__setitem__, v % 300, value)
                 assert (g if isinstance(g, type) else None) is \
                     (w if isinstance(w, type) else None), (k, value)
             assert type(got) is dnp.ndarray
