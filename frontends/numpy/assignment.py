@@ -80,9 +80,20 @@ def _write_of_data(a: ndarray, key, value) -> bool:
     else reads: NumPy's write, in place, at once (Python loops make thousands: rows of a
     recursive filter, elements of a triangular solve). A pending daybreak value written into
     a computed `a` is computed first (it may read the old `a`, as NumPy's right-hand side
-    does), then written the same way (a time step's `u[1:-1] = f(u)`). False: not that case."""
+    does), then written the same way (a time step's `u[1:-1] = f(u)`). A boolean mask over a
+    computed `a` is computed and written the same way (`N[I] = n` in an escape-time loop:
+    NumPy writes the selected elements, where a lazy blend would pass over all of them, and
+    a loop of them would grow a chain of blends). A pending `a` stays a lazy blend (`y[y <
+    0] = 0` fuses into one loop) unless it is a blend already: the earlier one is computed.
+    False: not that case."""
     if not is_plain_basic(key):
-        return False
+        if not _mask_of(a, key) or not a._shape or ir_scalar(a.dtype) is None:
+            return False
+        if a.concrete() is None:
+            if type(a._held) is not Select:
+                return False
+            a.value()
+        key = key.value() if is_lazy(key) else key
     source = data_now(value)
     if source is None:
         if not is_lazy(value) or a.concrete() is None or ir_scalar(value.dtype) is None:
@@ -93,6 +104,13 @@ def _write_of_data(a: ndarray, key, value) -> bool:
         return False
     target[key] = source  # NumPy's conversion, broadcasting and errors
     return True
+
+
+def _mask_of(a: ndarray, key) -> bool:
+    """Whether `key` is a boolean array (daybreak's or NumPy's) over `a`'s leading axes."""
+    kind = type(key)
+    return (kind is ndarray or kind is np.ndarray) and key.dtype == np.bool_ and \
+        0 < key.ndim <= a.ndim and key.shape == a.shape[:key.ndim]
 
 
 def _assign(a: ndarray, key, value) -> None:

@@ -410,3 +410,21 @@ def test_element_reads_and_writes_of_computed_arrays_are_numpys(ops, dtype):
         assert np.array_equal(np.asarray(got), want, equal_nan=dtype == "float64")
     finally:
         db.config(**before)
+
+
+def test_a_loop_of_mask_writes_writes_in_place():
+    """`N[I] = n` in an escape-time loop: after the first (a lazy blend, which may fuse), each
+    write is NumPy's masked write into the computed buffer, not a new blend over the whole
+    array; values as NumPy's, masks lazy or NumPy's."""
+    rng = np.random.default_rng(11)
+    masks = rng.random((12, 300, 300)) < 0.3
+    values = rng.random((300, 300))
+    got, want = dnp.zeros((300, 300)), np.zeros((300, 300))
+    buffers = []
+    for n in range(12):
+        mask = dnp.asarray(masks[n]) & (dnp.asarray(values) >= 0.0) if n % 2 else masks[n]
+        got[mask] = n if n % 3 else np.float64(n) / 7
+        want[masks[n]] = n if n % 3 else np.float64(n) / 7
+        buffers.append(_buffer(got) if got.concrete() is not None else None)
+    assert np.array_equal(np.asarray(got), want)
+    assert None not in buffers[1:] and len(set(buffers[1:])) == 1
