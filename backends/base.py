@@ -71,5 +71,16 @@ class Executable(abc.ABC):
     def __call__(self, *args, **kwargs):
         """Run the program on Python values; return Python/NumPy values."""
 
+    def run(self, args: Sequence, threads: int):
+        """`self(*args)` with at most `threads` threads (the scheduler keeps small runs to
+        the calling thread). Backends that take the count per call override this."""
+        from ..runtime.config import SETTINGS
+
+        before, SETTINGS.threads = SETTINGS.threads, min(threads, SETTINGS.threads)
+        try:
+            return self(*args)
+        finally:
+            SETTINGS.threads = before
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.signature} on {self.backend}>"

@@ -127,17 +127,21 @@ class NotEager(Exception):
 
 
 _INTERNED: dict = {}
+_SERIALS = itertools.count(1)
 
 
 def intern(signature):
-    """One shared object per distinct signature: keys made of them compare by identity."""
+    """A small int standing for `signature` (equal signatures, equal ints; None for None):
+    a program's structure key is made of these, so finding it hashes a few ints instead of
+    every node's nested signature. Numbers are never reused, also after the table is
+    cleared (a bound, not a cache policy), so an old key never meets a new meaning."""
     if signature is None:
         return None
     found = _INTERNED.get(signature)
     if found is None:
-        if len(_INTERNED) > 200_000:  # a bound, not a cache policy: drop and start over
+        if len(_INTERNED) > 200_000:
             _INTERNED.clear()
-        found = _INTERNED[signature] = signature
+        found = _INTERNED[signature] = next(_SERIALS)
     return found
 
 

@@ -39,7 +39,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from daybreak.runtime.config import SETTINGS
@@ -61,6 +60,10 @@ LIBRARY_CALL = 5e-6  # one library call of tier 0: NumPy's dispatch and the grap
 LIBRARY_RUN = 25e-6  # one tier-0 run: the scheduler's walk, evaluation, results as leaves
 LIBRARY_ELEMENT = 0.17e-9  # one NumPy pass over one element: read operands, write a result
 NATIVE_CALL = 45e-6  # a cached native run: key, argument plan, marshalling, results
+# Of that, what the native run itself adds where tier 0 runs the library instead (the
+# executable's call, marshalling and results): what a library run's measured time is
+# compared with, with the work, to count what native code would have saved.
+NATIVE_RUN = 12e-6
 NATIVE_OUTPUT = 25e-6  # each array a native run returns (adopting its buffer, its leaf)
 NATIVE_PASS = 0.05e-9  # one fused loop's pass over one element (reads and the write)
 NATIVE_ELEMENT = 0.1e-9  # one fused element-operation of native code, per thread
@@ -224,28 +227,16 @@ def _arguments(plan: list, leaves: list[Node]) -> list:
     return [leaves[k].cached if kind == "leaf" else k for kind, k in plan]
 
 
-@contextmanager
-def _threads_for(cost: Estimate):
+def _threads(cost: Estimate) -> int:
     """Threads only for work that outweighs starting them (~50 us each, a pthread per
     parallel loop): smaller runs keep to the calling thread."""
-    if cost.element_ops >= PARALLEL_WORK or SETTINGS.threads == 1:
-        yield
-        return
-    before, SETTINGS.threads = SETTINGS.threads, 1
-    try:
-        yield
-    finally:
-        SETTINGS.threads = before
+    return SETTINGS.threads if cost.element_ops >= PARALLEL_WORK else 1
 
 
 def _run_native(known: Known, leaves: list[Node], cost: Estimate):
     known.runs["native"] += 1
     record(scheduler_hits=1)
-    args = _arguments(known.plan, leaves)
-    if cost.element_ops >= PARALLEL_WORK or SETTINGS.threads == 1:
-        return known.executable(*args)
-    with _threads_for(cost):  # (the same test: kept out of the common path, a generator)
-        return known.executable(*args)
+    return known.executable.run(_arguments(known.plan, leaves), _threads(cost))
 
 
 def _run_library(order: list[Node], roots: Sequence[Node]) -> list:
@@ -296,8 +287,7 @@ def _sync(known: Known | None, pending: list[Node], order: list[Node], leaves: l
     if known is not None:
         known.executable, known.plan, known.state = executable, plan, "ready"
         known.runs["native"] += 1
-    with _threads_for(cost):
-        return executable(*args)
+    return executable.run(args, _threads(cost))
 
 
 def _compute(roots: list[Node]) -> tuple[list[Node], list]:
@@ -350,7 +340,8 @@ def _compute_all(pending: list[Node], order: list[Node]) -> list:
             values = None
         if values is not None:
             if counting:  # what native code would have saved, by the library's real time
-                known.saved += time.perf_counter() - start - cost.native_seconds
+                known.saved += time.perf_counter() - start - \
+                    (cost.native_seconds - NATIVE_CALL + NATIVE_RUN)
             if known is not None:
                 known.runs["library"] += 1
             record(library_runs=1)

@@ -65,6 +65,10 @@ class NativeExecutable(Executable):
     def __call__(self, *args, **kwargs):
         if kwargs or len(args) != len(self._params):
             args = self.bind_arguments(args, kwargs)
+        return self.run(args, SETTINGS.threads)
+
+    def run(self, args, threads: int):
+        """The program on `args` (one per parameter, in order) with `threads` threads."""
         keep_alive: list = []
         natives = []
         for value, p, fast in zip(args, self._params, self._fast, strict=True):
@@ -72,7 +76,7 @@ class NativeExecutable(Executable):
             natives.append(native if native is not None else
                            _to_native(value, p.type, p.name, keep_alive))
         packed = self._arg_struct(*natives)
-        ctx = Context(threads=SETTINGS.threads, grain=SETTINGS.grain)
+        ctx = Context(threads=min(threads, SETTINGS.threads), grain=SETTINGS.grain)
         out = self._out_type()
         start = time.perf_counter()
         # ctypes releases the GIL for the duration of the native call.
@@ -259,6 +263,21 @@ def _from_native(value, t: Type, allocated: set[int]):
     raise TypeError(f"values of type {t} cannot be returned by the llvm backend yet")
 
 
+# Weak references that free adopted blocks when the buffer over them dies (lighter than
+# `weakref.finalize`, which also registers for interpreter exit: a Python loop adopts a
+# block per run, and the memory goes back at exit anyway).
+_ADOPTED: dict = {}  # id(reference) -> reference (ctypes buffers are not hashable)
+
+
+def _free_with(buf, ptr: int) -> None:
+    def release(ref, ptr=ptr):
+        _ADOPTED.pop(id(ref), None)
+        _free(ptr)
+
+    ref = weakref.ref(buf, release)
+    _ADOPTED[id(ref)] = ref
+
+
 def _vec_out(vec: VecStruct, t: Vec, allocated: set[int]):
     n, ptr = vec.len, vec.data or 0
     elem = t.elem
@@ -276,7 +295,7 @@ def _vec_out(vec: VecStruct, t: Vec, allocated: set[int]):
             # adopt the block: the array owns it from now on
             allocated.discard(ptr)
             buf = (ctypes.c_char * (n * dtype.itemsize)).from_address(ptr)
-            weakref.finalize(buf, _free, ptr)
+            _free_with(buf, ptr)
             out = np.frombuffer(buf, dtype)
         else:
             buf = (ctypes.c_char * (n * dtype.itemsize)).from_address(ptr)

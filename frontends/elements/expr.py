@@ -299,10 +299,13 @@ def leaves_and_outers(root: Elem) -> tuple[list[Leaf], list[Outer], int]:
     leaves: dict = {}
     outers: dict = {}
     applies = 0
-    for e in postorder(root):
-        if isinstance(e, Leaf):
-            leaves.setdefault(e.key(), e)
-        elif isinstance(e, Outer):
+    for e in postorder(root):  # (exact types first: this runs for every loop node made)
+        kind = type(e)
+        if kind is Apply:
+            applies += HEAVY_WEIGHT if getattr(e.eager, "__name__", None) in HEAVY else 1
+        elif kind is Leaf or isinstance(e, Leaf):
+            leaves.setdefault((id(e.node), e.strides, e.offset), e)  # `Leaf.key`
+        elif kind is Outer or isinstance(e, Outer):
             outers.setdefault(id(e.node), e)
         else:
             applies += op_weight(e)

@@ -248,7 +248,8 @@ class ElementwiseLoop(_ExprNode):
 
     def _finish_eagerly(self, value):
         if self.op:
-            full = np.broadcast_to(np.asarray(value), self.shape)
+            full = value if type(value) is np.ndarray and value.shape == self.shape else \
+                np.broadcast_to(np.asarray(value), self.shape)
             return eager.REDUCERS[self.op].reduce(full, axis=None, dtype=self.expr.dtype)
         return eager.fresh_array(value, self.shape, self.expr.dtype).reshape(-1)
 

@@ -122,15 +122,20 @@ def expr_signature(expr: Elem, nodes: dict[int, int]) -> tuple:
     for e in postorder(expr):
         position[id(e)] = len(out)
         kind = type(e)
+        # (dtypes as themselves: equal dtypes emit equal IR, and `.str` builds a string)
         if kind is Leaf or kind is Outer:  # the common elements, keyed without the general walk
             node = e.node
             if node is not None and id(node) not in nodes:
                 raise Unkeyable("a node the expression does not list as an input")
             where = None if node is None else nodes[id(node)]
-            out.append((kind, e.dtype.str, where, e.strides, e.size, e.offset)
-                       if kind is Leaf else (kind, e.dtype.str, where))
+            out.append((kind, e.dtype, where, e.strides, e.size, e.offset)
+                       if kind is Leaf else (kind, e.dtype, where))
             continue
-        entry: list = [kind, e.dtype.str]
+        if kind is Apply:  # the plain builder application: no slots of its own
+            out.append((kind, e.dtype, fn_key(e.fn, nodes),
+                        tuple([position[id(a)] for a in e._args])))
+            continue
+        entry: list = [kind, e.dtype]
         if isinstance(e, Apply):
             entry.append(fn_key(e.fn, nodes))
             entry.append(tuple(position[id(a)] for a in e.args))
