@@ -360,3 +360,28 @@ def test_only_what_a_live_array_holds_is_kept():
     s, node, _ = step(held=False)
     assert float(s) == pytest.approx(want)
     assert node() is None  # the temporary went with the program
+
+
+def test_savings_count_the_native_run_not_the_costs_both_tiers_pay(monkeypatch):
+    """What a library run would have saved is its measured time less the native estimate of
+    the same part (the work and `NATIVE_RUN`): the key, the plan and the results, which a
+    native run pays as well (in `NATIVE_CALL`), are not held against native code."""
+    monkeypatch.setattr(scheduler, "NATIVE_CALL", 5e-3)  # dear, but paid by both tiers
+    monkeypatch.setattr(scheduler, "LIBRARY_RUN", 10e-3)  # (so native code pays at all)
+    monkeypatch.setattr(scheduler, "NATIVE_RUN", 0.0)
+    monkeypatch.setattr(scheduler, "PAYBACK", 1e9)  # never compile: only the count matters
+    x = dnp.asarray(_rng().normal(size=200_000))
+    db.stats(reset=True)
+    assert float((x * 2.0 + 1.0).sum()) == pytest.approx(float((np.asarray(x) * 2 + 1).sum()))
+    assert db.stats()["library_runs"] == 1
+    known = next(k for k in scheduler._KNOWN.values() if k.state == "new")
+    assert 0 < known.saved < 5e-3
+
+
+def test_an_executable_runs_with_fewer_threads_and_restores_the_setting():
+    program = "|x: vec[f64]| result(for(x, merger[f64, +], |b, i, e| merge(b, e * 2.0)))"
+    before = db.config()["threads"]
+    for backend in ("interp", "llvm"):
+        run = db.compile(program, backend=backend)
+        assert run.run([np.arange(10.0)], 1) == 90.0
+        assert db.config()["threads"] == before
