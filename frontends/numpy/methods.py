@@ -216,8 +216,8 @@ ndarray.argmax = _arg_method("argmax")
 
 
 def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
-    """`numpy.ndarray.astype`. Float to int of NaN, inf or out-of-range values saturates
-    (the IR's cast; NumPy's result there is platform-defined)."""
+    """`numpy.ndarray.astype`. Float to int of NaN, inf or out-of-range values gives NumPy's
+    own results on x86-64 (`ufuncs.float_to_int`; elsewhere NumPy's are platform-defined)."""
     target = np.dtype(dtype)
     if casting != "unsafe":
         np.empty(0, self.dtype).astype(target, casting=casting)  # NumPy's TypeError

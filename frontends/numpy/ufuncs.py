@@ -13,6 +13,8 @@ NumPy's own: `apply_ufunc` asks NumPy on empty arrays before building anything.
 
 from __future__ import annotations
 
+import functools
+
 import math
 
 import numpy as np
@@ -182,19 +184,55 @@ def _operand_expr(x, shape, loop_dtype: np.dtype):
 
 
 def cast_expr(expr, dtype: np.dtype):
-    """`expr` cast to `dtype`. Floats go to narrow integers through i64, so in-range values
-    wrap as NumPy's C casts do on x86 (-1.0 -> uint8 255); NaN, inf and values beyond i64
-    saturate (the IR's cast; NumPy's result there is platform-defined)."""
+    """`expr` cast to `dtype`, as NumPy casts (its C casts on x86-64, where a float out of
+    the range of an integer type is platform-defined: `float_to_int`)."""
     dtype = np.dtype(dtype)
     if expr.dtype == dtype:
         return expr
     target = ir_scalar(dtype)
-    if expr.dtype.kind == "f" and dtype.kind in "iu" and dtype != np.uint64:
-        wide = ir_scalar(np.dtype(np.int64))
-        return Apply(lambda c, a: a.cast(wide).cast(target), (expr,), dtype,
-                     lambda a: np.asarray(a).astype(np.int64).astype(dtype))
+    if expr.dtype.kind == "f" and dtype.kind in "iu":
+        return Apply(float_to_int(target), (expr,), dtype, lambda a: np.asarray(a).astype(dtype))
     return Apply(lambda c, a: a.cast(target), (expr,), dtype,
                  lambda a: np.asarray(a).astype(dtype))
+
+
+_F64_IR = ir_scalar(np.dtype(np.float64))
+
+
+def _truncated(x, bits: int):
+    """x86's truncating conversion of f64 `x` to a signed `bits`-bit integer (cvttsd2si):
+    the integer toward zero when it fits, else the "integer indefinite" value, -2^(bits-1)
+    (NaN and infinities too). The IR's cast saturates; this selects around it."""
+    ty = ir_scalar(np.dtype(f"i{bits // 8}"))
+    fits = (x > B.lit(-(2.0 ** (bits - 1)) - 1.0, _F64_IR)) & (x < B.lit(2.0 ** (bits - 1), _F64_IR))
+    return B.select(fits, x.cast(ty), B.lit(-(1 << (bits - 1)), ty))
+
+
+def _unsigned_truncated(x, bits: int):
+    """f64 to an unsigned `bits`-bit integer as x86 code does with signed conversions only:
+    values from 2^(bits-1) on are converted less 2^(bits-1), the top bit set back by xor."""
+    ty = ir_scalar(np.dtype(f"i{bits // 8}"))
+    top = B.lit(2.0 ** (bits - 1), _F64_IR)
+    high = _truncated(x - top, bits) ^ B.lit(-(1 << (bits - 1)), ty)
+    return B.select(x >= top, high, _truncated(x, bits))
+
+
+@functools.cache
+def float_to_int(target):
+    """The builder of a float-to-integer cast with NumPy's results on x86-64: int64 and int32
+    by the truncating conversion of their width; narrower types through int32 (C's cast of
+    a double to `short` or `char`), wrapping; uint32 and uint64 by the unsigned sequence.
+    (-1.0 -> uint8 255, 1e10 -> int16 0, inf -> int32 -2^31, 3e9 -> uint32 3000000000.)"""
+    bits = target.dtype.itemsize * 8
+    if target.dtype.kind == "u" and bits >= 32:
+        convert = lambda x: _unsigned_truncated(x, bits)  # noqa: E731
+    else:
+        convert = lambda x: _truncated(x, max(bits, 32))  # noqa: E731
+
+    def build(ctx, a):
+        value = convert(a.cast(_F64_IR))  # (a float32 widens exactly)
+        return value.cast(target)  # same width: a reinterpretation; narrower: wraps
+    return build
 
 
 def apply_ufunc(ufunc, inputs, out=None):
