@@ -14,7 +14,6 @@ NumPy's own: `apply_ufunc` asks NumPy on empty arrays before building anything.
 from __future__ import annotations
 
 import functools
-
 import math
 
 import numpy as np
@@ -204,7 +203,8 @@ def _truncated(x, bits: int):
     the integer toward zero when it fits, else the "integer indefinite" value, -2^(bits-1)
     (NaN and infinities too). The IR's cast saturates; this selects around it."""
     ty = ir_scalar(np.dtype(f"i{bits // 8}"))
-    fits = (x > B.lit(-(2.0 ** (bits - 1)) - 1.0, _F64_IR)) & (x < B.lit(2.0 ** (bits - 1), _F64_IR))
+    low, high = B.lit(-(2.0 ** (bits - 1)) - 1.0, _F64_IR), B.lit(2.0 ** (bits - 1), _F64_IR)
+    fits = (x > low) & (x < high)
     return B.select(fits, x.cast(ty), B.lit(-(1 << (bits - 1)), ty))
 
 
