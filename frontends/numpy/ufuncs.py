@@ -182,6 +182,26 @@ def _operand_expr(x, shape, loop_dtype: np.dtype):
     return cast_expr(expr, loop_dtype)
 
 
+def _operand_maker(x, shape, loop_dtype: np.dtype):
+    """How a plan makes the expression of an operand of `x`'s kind (`_operand_expr`, with
+    what is already known for this kind decided once): a daybreak array of the loop's shape
+    and dtype is its own expression; a Python float in a float64 loop is a parameter."""
+    kind = type(x)
+    if kind is ndarray and x.shape == shape and x.dtype == loop_dtype:
+        return _own_expr
+    if (kind is float or kind is int) and loop_dtype == _F8:
+        return _float_parameter
+    return _operand_expr
+
+
+def _own_expr(x, shape, loop_dtype):
+    return x._held
+
+
+def _float_parameter(x, shape, loop_dtype):
+    return Outer(Param.scalar(float(x), _F64), _F8)  # (an int: as NumPy's cast rounds it)
+
+
 def cast_expr(expr, dtype: np.dtype):
     """`expr` cast to `dtype`, as NumPy casts (its C casts on x86-64, where a float out of
     the range of an integer type is platform-defined: `float_to_int`)."""
@@ -248,13 +268,17 @@ def apply_ufunc(ufunc, inputs, out=None):
     if plan is not None:
         # The same ufunc on operands of the same kinds as before (a Python loop): NumPy's
         # answers about dtypes and shapes are known, only the expression is new.
-        build, res_dtype, loop_dtype, shape, size = plan
+        build, res_dtype, loop_dtype, shape, size, operands = plan
         if size < SETTINGS.eager_below:
             concrete = [x if type(x) is not ndarray else x.concrete() for x in inputs]
             if all(c is not None for c in concrete):
                 return ufunc(*concrete)  # small and already computed: NumPy is cheaper
         # (a NumPy scalar is cast to the loop's dtype, as the loop itself would cast it)
-        args = tuple(_operand_expr(x, shape, loop_dtype) for x in inputs)
+        if len(inputs) == 2:
+            args = (operands[0](inputs[0], shape, loop_dtype),
+                    operands[1](inputs[1], shape, loop_dtype))
+        else:
+            args = tuple([make(x, shape, loop_dtype) for make, x in zip(operands, inputs, strict=True)])
         return ndarray(Apply(build, args, res_dtype, ufunc), shape)
     entry = lookup(ufunc)
     if entry is None:
@@ -291,7 +315,8 @@ def apply_ufunc(ufunc, inputs, out=None):
     elif key is not None:  # (an integer power checks its exponent's values every time)
         if len(_PLANS) > 4096:
             _PLANS.clear()
-        _PLANS[key] = (build, res_dtype, in_dtypes[0], shape, math.prod(shape))
+        _PLANS[key] = (build, res_dtype, in_dtypes[0], shape, math.prod(shape),
+                       tuple(_operand_maker(x, shape, in_dtypes[0]) for x in inputs))
     if out is None and math.prod(shape) < SETTINGS.eager_below:
         concrete = [x if is_python_scalar(x) else x.concrete() for x in ops]
         if all(c is not None for c in concrete):
@@ -313,11 +338,14 @@ _F64 = ir_scalar(_F8)
 
 
 _INT_WIDTHS = (7, 8, 15, 16, 31, 32, 63, 64)
+_SMALL_INT = (int, False, 7)
 
 
 def int_kind(x: int) -> tuple:
     """What NumPy's treatment of a Python int operand depends on: its sign and the narrowest
     integer width it fits (NEP 50 casts it weakly, and raises where it does not fit)."""
+    if 0 <= x < 128:
+        return _SMALL_INT  # (most: loop counters, small constants)
     bits = (~x if x < 0 else x).bit_length()  # -128 fits 7 bits and a sign; -129 does not
     return (int, x < 0, next((w for w in _INT_WIDTHS if bits <= w), 65))
 
