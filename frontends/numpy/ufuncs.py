@@ -278,7 +278,8 @@ def apply_ufunc(ufunc, inputs, out=None):
             args = (operands[0](inputs[0], shape, loop_dtype),
                     operands[1](inputs[1], shape, loop_dtype))
         else:
-            args = tuple([make(x, shape, loop_dtype) for make, x in zip(operands, inputs, strict=True)])
+            args = tuple([make(x, shape, loop_dtype)
+                          for make, x in zip(operands, inputs, strict=True)])
         return ndarray(Apply(build, args, res_dtype, ufunc), shape)
     entry = lookup(ufunc)
     if entry is None:
