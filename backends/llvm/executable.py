@@ -168,7 +168,7 @@ def _without_copy(value, t: Type, keep: list) -> VecStruct | None:
             value = value.astype(_struct_dtype(t.elem))  # LLVM's aligned layout (a copy)
         else:
             return None
-        value = np.ascontiguousarray(value)
+        value = _bools_as_0_or_1(np.ascontiguousarray(value), t.elem)
         keep.append(value)
         return VecStruct(value.ctypes.data, len(value))
     if isinstance(value, list | tuple) and isinstance(t.elem, Vec):
@@ -179,6 +179,29 @@ def _without_copy(value, t: Type, keep: list) -> VecStruct | None:
         keep.append(array)
         return VecStruct(ctypes.addressof(array), len(items))
     return None
+
+
+def _bools_as_0_or_1(array: np.ndarray, elem: Type) -> np.ndarray:
+    """`array` with its bools (the elements, or struct fields) as bytes 0 or 1. A NumPy bool
+    is a byte, and views, `frombuffer`, ctypes and Arrow can put any byte there: NumPy and the
+    interpreter read every nonzero byte as true, compiled code expects 0 or 1 (it truncates,
+    negates and widens the byte). Normalising here, once per argument, keeps every emitter
+    that loads a bool simple; clean data (the usual case) costs one vectorised scan, no copy."""
+    if isinstance(elem, Scalar):
+        return _bool_bytes_fixed(array) if elem.kind == "bool" else array
+    for i, field in enumerate(elem.fields):
+        if field.kind == "bool":  # `array` is our aligned copy here: fix it in place
+            column = array[f"f{i}"]
+            fixed = _bool_bytes_fixed(column)
+            if fixed is not column:
+                column[...] = fixed
+    return array
+
+
+def _bool_bytes_fixed(bools: np.ndarray) -> np.ndarray:
+    """The bools themselves when every byte is 0 or 1, else a copy with 1 for any nonzero."""
+    raw = bools.view(np.uint8)
+    return raw != 0 if raw.size and raw.max() > 1 else bools
 
 
 _DESCRIPTOR = np.dtype([("data", np.uint64), ("len", np.int64)])  # = VecStruct
