@@ -305,6 +305,14 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         return (asarray_value, (np.asarray(self.value()),))
 
 
+def lazy_array(expr: Elem, shape: tuple[int, ...]) -> ndarray:
+    """`ndarray(expr, shape)` without the metaclass's check for NumPy's constructor (~0.3 us:
+    the recording of every ufunc call makes one)."""
+    made = object.__new__(ndarray)
+    made.__init__(expr, shape)
+    return made
+
+
 def asarray_value(value) -> ndarray:
     return wrap(np.asarray(value))
 

@@ -33,7 +33,7 @@ from ..elements.dtypes import (
 )
 from ..elements.expr import Apply, Outer
 from ..lazy import Param
-from .array import as_operand, is_lazy, ndarray, wrap
+from .array import as_operand, is_lazy, lazy_array, ndarray, wrap
 
 
 def _any(fn):
@@ -280,7 +280,7 @@ def apply_ufunc(ufunc, inputs, out=None):
         else:
             args = tuple([make(x, shape, loop_dtype)
                           for make, x in zip(operands, inputs, strict=True)])
-        return ndarray(Apply(build, args, res_dtype, ufunc), shape)
+        return lazy_array(Apply(build, args, res_dtype, ufunc), shape)
     entry = lookup(ufunc)
     if entry is None:
         raise NotCompiled(f"ufunc {getattr(ufunc, '__name__', ufunc)}")
