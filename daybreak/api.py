@@ -8,6 +8,7 @@ from .backends import get_backend
 from .frontends import scheduler
 from .ir.errors import LoweringError, UnsupportedError
 from .ir.nodes import Program, deep_recursion
+from .runtime.cache import LRU
 from .runtime.config import SETTINGS
 from .runtime.stats import record_fallback
 
@@ -45,7 +46,9 @@ def _compile(program: Program, backend: str | None):
         return get_backend("interp").compile(program)
 
 
-_optimized_programs: dict[tuple, Program] = {}
+# The most recently used optimised programs (a process compiling many distinct programs must
+# not keep them all).
+_optimized_programs = LRU(512)
 
 
 def _optimized(program: Program) -> Program:
@@ -57,7 +60,8 @@ def _optimized(program: Program) -> Program:
     if found is None:
         from .optimizer import optimize as run_passes
 
-        found = _optimized_programs[key] = run_passes(program, passes_off=SETTINGS.passes_off)
+        found = run_passes(program, passes_off=SETTINGS.passes_off)
+        _optimized_programs.put(key, found)
     return found
 
 

@@ -1,9 +1,11 @@
 """The LLVM backend: typed IR -> LLVM IR (llvmlite) -> optimised native code (MCJIT).
 
-Compiled programs are cached in memory (keyed by the program's structure) and on disk (keyed
-by the hash of the LLVM IR, the CPU and the LLVM version; see runtime/cache.py), so the same
-program compiles once per process and skips LLVM's optimiser and code generator in new
-processes.
+Compiled programs are cached in memory (keyed by the program's structure; the most recently
+used PROGRAM_CACHE_SIZE) and on disk (keyed by the hash of the LLVM IR, the CPU and the LLVM
+version; see runtime/cache.py), so the same program compiles once per process and skips LLVM's
+optimiser and code generator in new processes. An executable holds its machine code: dropped
+from the memory cache, it still runs, and its code is freed once nothing holds it
+(backends/llvm/jit.py).
 
 >>> import numpy as np, daybreak as db
 >>> f = db.compile("|v: vec[f64]| result(for(v, merger[f64,+], |b, i, x| merge(b, x*x)))",
@@ -14,8 +16,7 @@ processes.
 
 from __future__ import annotations
 
-import pickle
-import threading
+import hashlib
 import time
 
 from llvmlite import ir
@@ -32,6 +33,8 @@ from .lower import ErrorTable, Lowerer
 from .runtime_ir import ensure_runtime
 
 CODE_VERSION = "llvm-1"  # bump when lowering changes what the same IR text means
+# Compiled programs kept in memory (each holds ~100-150 KB of machine code and metadata).
+PROGRAM_CACHE_SIZE = 256
 
 
 class LLVMBackend:
@@ -39,8 +42,7 @@ class LLVMBackend:
     optimized = True  # db.compile hands it optimised programs (daybreak/api.py)
 
     def __init__(self):
-        self._compiled: dict[Program, NativeExecutable] = {}
-        self._lock = threading.Lock()
+        self._compiled = cache.LRU(PROGRAM_CACHE_SIZE)
 
     def lower(self, program: Program) -> tuple[str, ErrorTable]:
         """The LLVM IR text of a typed program, and its runtime error sites."""
@@ -65,37 +67,67 @@ class LLVMBackend:
             record(cache_hits=1)
             return hit
         start = time.perf_counter()
-        ensure_runtime(_jit_cached)
+        ensure_runtime(_jit_runtime)
         typed = typecheck(program)
         problems = check_linear(typed)
         if problems:
             # Builders are updated in place here; only linear programs mean the same thing.
             raise LoweringError(f"not compiled by llvm: {problems[0]}", program.body.loc)
         text, errors = self.lower(typed)
-        addresses = _jit_cached(text)
+        code = _jit_cached(text, jit.compile_program)
         record(compile_seconds=time.perf_counter() - start)
-        executable = NativeExecutable(typed, addresses["entry"], errors, text)
-        with self._lock:
-            self._compiled[key] = executable
+        executable = NativeExecutable(typed, code.addresses["entry"], errors, text)
+        executable.jit_code = code  # the machine code lives as long as the executable
+        self._compiled.put(key, executable)
         return executable
 
 
-def _jit_cached(text: str) -> dict[str, int]:
-    """JIT-compile LLVM IR text, loading its object code from the disk cache when a previous
-    process made it, and storing it there otherwise. Returns the function addresses."""
-    key = cache.key_for(CODE_VERSION, jit.host_fingerprint(), text)
-    cached = None
+def _jit_runtime(text: str) -> dict[str, int]:
+    """Load the native runtime into the process's engine for good, and make its functions
+    resolvable by name in the engines of programs (which call them)."""
+    code = _jit_cached(text, _load_for_good)
+    jit.publish(code.addresses)
+    return code.addresses
+
+
+def _load_for_good(text: str, name: str, cached_object: bytes | None) -> jit.JitCode:
+    return jit.JitCode(*jit.compile_ir(text, name, cached_object))
+
+
+def _jit_cached(text: str, load) -> jit.JitCode:
+    """JIT-compile LLVM IR text with `load` (jit.compile_program or alike), from the object
+    code a previous process stored in the disk cache when there is a usable one, else
+    compiling it and storing its object code there."""
+    facts = {
+        "code": CODE_VERSION,
+        "host": jit.host_fingerprint(),
+        "ir_sha256": hashlib.sha256(text.encode()).hexdigest(),
+    }
+    key = cache.key_for(facts["code"], facts["host"], facts["ir_sha256"])
+    name = f"db_{key[:16]}"
+    cached = _stored_object(key, facts)
+    if cached is not None:
+        try:
+            with cache.handing_over(key):
+                code = load(text, name, cached)
+            record(cache_disk_hits=1)
+            return code
+        except RuntimeError:  # jit.UnusableObject, or llvmlite's report of a refused load
+            cache.discard(key)
+            record(cache_rebuilt=1)
+    code = load(text, name, None)
+    record(cache_misses=1, compiles=1)
+    if code.object_code is not None:
+        cache.store(key, code.object_code, facts)
+    return code
+
+
+def _stored_object(key: str, facts: dict[str, str]) -> bytes | None:
+    """The object code stored under `key` for `facts`, if any (an entry that cannot be used
+    is discarded, and counted in db.stats()["cache_rebuilt"]). The jit checks the object code
+    itself before MCJIT sees it."""
     try:
-        stored = cache.load(key)
-        if stored is not None:
-            cached = pickle.loads(stored)["object"]
-    except (cache.CorruptEntry, pickle.UnpicklingError, KeyError, EOFError, TypeError):
+        return cache.load(key, facts)
+    except cache.CorruptEntry:
         record(cache_rebuilt=1)
-    addresses, obj = jit.compile_ir(text, f"db_{key[:16]}", cached)
-    if cached is None:
-        record(cache_misses=1, compiles=1)
-        if obj is not None:
-            cache.store(key, pickle.dumps({"object": obj}))
-    else:
-        record(cache_disk_hits=1)
-    return addresses
+        return None
