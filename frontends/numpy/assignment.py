@@ -185,8 +185,10 @@ def _own_buffer(a: ndarray) -> np.ndarray | None:
     if getattr(node, "borrowed", False):
         node.settle()  # the user's memory: write into our copy of it
         found = a.concrete()  # the view of our copy
-    if _shared(leaf, node) and not (_computed_readers(a, node) and not _shared(leaf, node)):
-        return None
+    if _shared(leaf, node):
+        # pending values read the buffer: compute the recent ones, or the caller copies
+        if not _computed_readers(a, node) or _shared(leaf, node):
+            return None
     return found if found.flags.writeable else None
 
 
