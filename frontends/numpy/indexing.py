@@ -30,7 +30,7 @@ from daybreak.runtime.config import SETTINGS
 
 from ..elements.expr import Leaf
 from ..elements.remap import INDEX, Affine, Computed, computed_once, identity, reindex
-from .array import concrete_expr, from_numpy_result, ndarray
+from .array import concrete_expr, from_numpy_result, lazy_array, ndarray
 from .fallback import to_numpy
 from .shapes import reshape_expr, stand_in
 
@@ -188,7 +188,8 @@ def _view_of_computed(x: ndarray, part: np.ndarray, found: np.ndarray, key) -> n
     item = found.itemsize
     offset = (part.__array_interface__["data"][0] - found.__array_interface__["data"][0])
     strides = tuple(s // item for s in part.strides)
-    view = ndarray(Leaf(leaf.node, strides, leaf.size, leaf.dtype, offset // item), part.shape)
+    view = lazy_array(Leaf(leaf.node, strides, leaf.size, leaf.dtype, offset // item),
+                      part.shape)
     part = part.view()
     part.flags.writeable = False
     view._numpy_view = (view._held, part)  # what NumPy calls reading it now get (`strided_view`)
