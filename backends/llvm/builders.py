@@ -24,7 +24,7 @@ from ...ir.types import (
     result_type,
 )
 from . import dicts
-from .cgutils import alloca_entry, for_range, i64, memcpy, sizeof
+from .cgutils import alloca_entry, for_range, i64, memcpy, saturating, sizeof
 from .layout import appender_state, lltype, vec_type
 
 # ----------------------------------------------------------------------------------------------
@@ -32,6 +32,7 @@ from .layout import appender_state, lltype, vec_type
 
 
 _MAX_HINT_BYTES = 1 << 30
+_FRESH_MAX = 1 << 16  # elements a thread's fresh appender starts with, at most
 
 
 def lower_new_builder(L, n: N.NewBuilder, env) -> ir.Value:
@@ -100,54 +101,73 @@ def _merge_appender(L, n, state, value) -> None:
     length = b.load(_field(b, state, 1))
     if id(n) not in L.unchecked_merges:  # else the loop reserved room: reserve_appenders
         with b.if_then(b.icmp_signed(">=", length, b.load(_field(b, state, 2))), likely=False):
-            _grow(L, state, value.type)
+            _grow(L, state)
     data = b.load(_field(b, state, 0))
     b.store(value, b.gep(data, [length]))
     b.store(b.add(length, i64(1)), _field(b, state, 1))
 
 
-def _grow(L, state, elem: ir.Type) -> None:
-    """Double the capacity: a new block, the old contents copied (the old block is freed with
-    the run's other allocations)."""
+_MIN_GROWN = 16  # elements: growing never ends below this, whatever the capacity was
+
+
+def _grow(L, state) -> None:
+    """Double the capacity (at least _MIN_GROWN elements)."""
+    b = L.builder
+    doubled = saturating(b, "mul", b.load(_field(b, state, 2)), i64(2))
+    _grow_to(L, state, b.select(b.icmp_signed("<", doubled, i64(_MIN_GROWN)),
+                                i64(_MIN_GROWN), doubled))
+
+
+def _grow_at_least(L, state, needed: ir.Value) -> None:
+    """Grow to `needed` elements or double, whichever is more (when `needed` is more than
+    the capacity): growing geometrically keeps appending n elements O(n) in time and memory
+    even when each step asks for only what it needs (an inner loop merging into an outer
+    appender asks for its own count on every outer iteration)."""
     b = L.builder
     cap = b.load(_field(b, state, 2))
-    new_cap = b.mul(cap, i64(2))
-    data = L.alloc_array(elem, new_cap)
-    memcpy(
-        b, data, b.load(_field(b, state, 0)), b.mul(b.load(_field(b, state, 1)), sizeof(b, elem))
-    )
+    with b.if_then(b.icmp_signed(">", needed, cap), likely=False):
+        doubled = saturating(b, "mul", cap, i64(2))
+        _grow_to(L, state, b.select(b.icmp_signed(">", needed, doubled), needed, doubled))
+
+
+def _grow_to(L, state, new_cap: ir.Value) -> None:
+    """Move the appender's elements to a block of `new_cap` elements, which replaces the old
+    one (db_grow frees it, or leaves it to the thread that owns it)."""
+    b = L.builder
+    data = L.grow_array(b.load(_field(b, state, 0)), b.load(_field(b, state, 1)), new_cap)
     b.store(data, _field(b, state, 0))
     b.store(new_cap, _field(b, state, 2))
 
 
-def reserve_appenders(L, t: Type, builder: ir.Value, plan, count: ir.Value) -> frozenset[int]:
-    """Before a loop of `count` iterations: give each appender of the loop's builder `plan`
-    names (reserve.reservable_merges: path -> (k, merges)) room for k * count more elements.
-    Returns the ids of the Merge nodes that may then store without checking (which lets LLVM
-    vectorise the loop)."""
-    b = L.builder
+def reserved_merges(t: Type, plan) -> frozenset[int]:
+    """The ids of the Merge nodes that `reserve_appenders(plan)` makes room for, which may
+    then store without checking (which lets LLVM vectorise the loop)."""
     unchecked: set[int] = set()
-    for path, (per_iteration, merges) in plan.items():
-        ft, state = t, builder
-        for index in path:
-            ft, state = ft.fields[index], b.extract_value(state, index)
-        if not isinstance(ft, Appender):
-            continue
-        elem = lltype(ft.elem)
-        length = b.load(_field(b, state, 1))
-        needed = b.add(length, b.mul(count, i64(per_iteration)))
-        cap = b.load(_field(b, state, 2))
-        with b.if_then(b.icmp_signed(">", needed, cap), likely=False):
-            # At least double: an inner loop reserving its own count on every outer
-            # iteration would otherwise copy the whole buffer each time (quadratic).
-            doubled = b.mul(cap, i64(2))
-            new_cap = b.select(b.icmp_signed(">", needed, doubled), needed, doubled)
-            data = L.alloc_array(elem, new_cap)
-            memcpy(b, data, b.load(_field(b, state, 0)), b.mul(length, sizeof(b, elem)))
-            b.store(data, _field(b, state, 0))
-            b.store(new_cap, _field(b, state, 2))
-        unchecked |= {id(m) for m in merges}
+    for path, (_, merges) in plan.items():
+        if isinstance(_at(t, path), Appender):
+            unchecked |= {id(m) for m in merges}
     return frozenset(unchecked)
+
+
+def _at(t: Type, path) -> Type:
+    for index in path:
+        t = t.fields[index]
+    return t
+
+
+def reserve_appenders(L, t: Type, builder: ir.Value, plan, count: ir.Value) -> None:
+    """Before `count` iterations of a loop: give each appender of the loop's builder `plan`
+    names (reserve.reservable_merges: path -> (k, merges)) room for k * count more elements
+    (a count too big to hold, even one that overflows, stops the run out of memory)."""
+    b = L.builder
+    for path, (per_iteration, _) in plan.items():
+        state = builder
+        for index in path:
+            state = b.extract_value(state, index)
+        if not isinstance(_at(t, path), Appender):
+            continue
+        more = saturating(b, "mul", count, i64(per_iteration))
+        _grow_at_least(L, state, saturating(b, "add", b.load(_field(b, state, 1)), more))
 
 
 def _merge_merger(L, n, slot, value) -> None:
@@ -255,7 +275,11 @@ def fresh_builder(
         state = b.bitcast(L.alloc(sizeof(b, state_ty)), state_ty.as_pointer())
         if path in skip:
             return state
+        # The thread's share of the loop says how many elements it may append, not how many
+        # it will (a filter keeps few of a huge range): start with at most a chunk's worth;
+        # the loop reserves what it is sure to append and grows geometrically from there.
         cap = b.select(b.icmp_signed("<", size_hint, i64(16)), i64(16), size_hint)
+        cap = b.select(b.icmp_signed(">", cap, i64(_FRESH_MAX)), i64(_FRESH_MAX), cap)
         b.store(L.alloc_array(elem, cap), _field(b, state, 0))
         b.store(i64(0), _field(b, state, 1))
         b.store(cap, _field(b, state, 2))
@@ -318,11 +342,7 @@ def merge_builders(L, t: Type, dst: ir.Value, src: ir.Value) -> None:
             "==", b.load(_field(b, src, 0)), b.gep(b.load(_field(b, dst, 0)), [have])
         )
         with b.if_then(b.not_(in_place)):
-            with b.if_then(b.icmp_signed(">", total, b.load(_field(b, dst, 2)))):
-                data = L.alloc_array(elem, total)
-                memcpy(b, data, b.load(_field(b, dst, 0)), b.mul(have, sizeof(b, elem)))
-                b.store(data, _field(b, dst, 0))
-                b.store(total, _field(b, dst, 2))
+            _grow_at_least(L, dst, total)
             target = b.gep(b.load(_field(b, dst, 0)), [have])
             memcpy(b, target, b.load(_field(b, src, 0)), b.mul(more, sizeof(b, elem)))
         b.store(total, _field(b, dst, 1))

@@ -60,6 +60,19 @@ def for_range(builder: ir.IRBuilder, count: ir.Value, name: str = "i"):
 
 
 @contextmanager
+def for_chunks(builder: ir.IRBuilder, count: ir.Value, chunk: int, name: str = "chunk"):
+    """[0, count) in chunks of `chunk`: yields (first, size) of each, the last one shorter.
+    (A negative count, like for_range's, is no iterations.)"""
+    size = ir.Constant(I64, chunk)
+    partial = builder.icmp_signed(">", builder.srem(count, size), ir.Constant(I64, 0))
+    chunks = builder.add(builder.sdiv(count, size), builder.zext(partial, I64))
+    with for_range(builder, chunks, name) as c:
+        first = builder.mul(c, size)
+        left = builder.sub(count, first)
+        yield first, builder.select(builder.icmp_signed("<", left, size), left, size)
+
+
+@contextmanager
 def while_loop(builder: ir.IRBuilder, condition, name: str = "while"):
     """`while (condition()) { body }`: `condition` emits the test (an i1) each time round."""
     cond_block = builder.append_basic_block(f"{name}.cond")
@@ -103,6 +116,19 @@ def memcpy(builder: ir.IRBuilder, dst: ir.Value, src: ir.Value, nbytes: ir.Value
         fn,
         [builder.bitcast(dst, VOIDPTR), builder.bitcast(src, VOIDPTR), nbytes, ir.Constant(I1, 0)],
     )
+
+
+INT64_MAX = (1 << 63) - 1
+
+
+def saturating(builder: ir.IRBuilder, op: str, x: ir.Value, y: ir.Value) -> ir.Value:
+    """x op y ("add" or "mul", signed i64s) or, when it overflows, INT64_MAX: a size that
+    overflowed stays too big to allocate (db_alloc refuses it) instead of wrapping round
+    to a small one that the code would then write past."""
+    emit = builder.sadd_with_overflow if op == "add" else builder.smul_with_overflow
+    result = emit(x, y)
+    overflowed = builder.extract_value(result, 1)
+    return builder.select(overflowed, ir.Constant(I64, INT64_MAX), builder.extract_value(result, 0))
 
 
 def sizeof(builder: ir.IRBuilder, ty: ir.Type) -> ir.Value:

@@ -241,6 +241,7 @@ def _rebase(L, tt: Table, header, base, low, high, new_cap) -> None:
     target = b.gep(b.bitcast(fresh, tt.slot.as_pointer()), [shift])
     old_bytes = b.mul(b.load(field(b, header, CAPACITY)), sizeof(b, tt.slot))
     memcpy(b, target, old, old_bytes)
+    L.free(old)
     b.store(fresh, field(b, header, SLOTS))
     b.store(cap64, field(b, header, CAPACITY))
     b.store(b.trunc(start, I64), field(b, header, BASE))
@@ -279,6 +280,7 @@ def to_hashed_now(L, tt: Table, table: ir.Value) -> None:
     b.store(fresh, field(b, header, SLOTS))
     b.store(capacity, field(b, header, CAPACITY))
     b.store(i64(HASHED), field(b, header, MODE))
+    L.free(old)
 
 
 __all__ = [

@@ -8,8 +8,8 @@ A table is an i8* to a header
 over `capacity` slots `{i64 hash, K key, V value}`: open addressing with linear probing, a
 power-of-two capacity doubled before the load passes 5/8. A stored hash has its top bit set,
 so 0 marks an empty slot, and growth moves slots without hashing keys again. Keys are stored in
-canonical form (dict_keys.py). Memory comes from the run's `db_alloc`: blocks left behind by
-growth are freed with the run's other allocations. (The log fields belong to groupmergers; the
+canonical form (dict_keys.py). Memory comes from the run's `db_alloc`; the slots a table
+grows out of are freed at once (`db_free`). (The log fields belong to groupmergers; the
 spill, base and mode fields to dictmergers: dict_spill.py, dict_dense.py.)
 
 A key's home slot is given by the TOP bits of its hash (below the marker bit), not the low
@@ -315,6 +315,7 @@ def _grow_function(L, tt: Table) -> ir.Function:
                 b.store(b.load(slot), place(b, slots, bigger, h))
         b.store(fresh, field(b, header, SLOTS))
         b.store(bigger, field(b, header, CAPACITY))
+        L.free(old)  # nothing points into a table's slots between two of its operations
         b.ret_void()
 
     args = [CTX_PTR, VOIDPTR, I64]

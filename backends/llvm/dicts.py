@@ -27,7 +27,7 @@ from ...ir import nodes as N
 from ...ir.errors import LoweringError
 from ...ir.types import Dict, DictMerger, GroupMerger, Struct, Type, Vec
 from . import dict_dense, dict_spill
-from .cgutils import alloca_entry, for_range, i64, memcpy, sizeof, to_bool
+from .cgutils import alloca_entry, for_range, i64, to_bool
 from .dict_keys import check_key_type, compare_keys, contains, function
 from .dict_tables import (
     COUNT,
@@ -52,6 +52,7 @@ from .dict_tables import (
     table_of,
 )
 from .layout import I1, I32, I64, VOIDPTR, lltype, vec_type
+from .runtime_interrupt import SORT_CHECK_PERIOD, check_interrupts_every
 from .runtime_ir import CTX_PTR
 
 _OP_NAMES = {"+": "add", "*": "mul", "min": "min", "max": "max"}
@@ -166,10 +167,8 @@ def _log_append(L, t: GroupMerger, table, group, value) -> None:
     with b.if_then(b.icmp_signed(">=", length, capacity), likely=False):
         doubled = b.mul(capacity, i64(2))
         bigger = b.select(b.icmp_signed("<", doubled, i64(16)), i64(16), doubled)
-        size = sizeof(b, entry_ty)
-        fresh = L.alloc(b.mul(bigger, size))
-        memcpy(b, fresh, b.load(field(b, header, LOG)), b.mul(length, size))
-        b.store(fresh, field(b, header, LOG))
+        log = b.bitcast(b.load(field(b, header, LOG)), entry_ty.as_pointer())
+        b.store(b.bitcast(L.grow_array(log, length, bigger), VOIDPTR), field(b, header, LOG))
         b.store(bigger, field(b, header, LOG_CAP))
     log = b.bitcast(b.load(field(b, header, LOG)), entry_ty.as_pointer())
     entry = b.insert_value(ir.Constant(entry_ty, ir.Undefined), group, 0)
@@ -551,6 +550,7 @@ def _merge_runs(L, tt: Table, src, dst, lo, mid, hi) -> None:
     b.store(lo, left)
     b.store(mid, right)
     with for_range(b, b.sub(hi, lo), "k") as k:
+        check_interrupts_every(L, b.add(lo, k), SORT_CHECK_PERIOD)
         i, j = b.load(left), b.load(right)
         left_live, right_live = b.icmp_signed("<", i, mid), b.icmp_signed("<", j, hi)
         start = b.block

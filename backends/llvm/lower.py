@@ -19,9 +19,10 @@ from ...ir import nodes as N
 from ...ir.errors import Loc, LoweringError
 from ...ir.types import Appender, Dict, Scalar, Struct, Type, Vec
 from . import builders, dicts, loops
-from .cgutils import alloca_entry, for_range, i64, memcpy, sizeof, truth
+from .cgutils import alloca_entry, for_range, i64, memcpy, saturating, sizeof, truth
 from .layout import I1, I8, I32, VOIDPTR, lltype, vec_type
 from .ops import OP_EMITTERS, cast
+from .runtime_interrupt import SORT_CHECK_PERIOD, check_interrupts, check_interrupts_every
 from .runtime_ir import CTX_PTR, declare_runtime
 
 
@@ -112,8 +113,26 @@ class Lowerer:
         return self.builder.call(self.runtime["db_alloc"], [self.ctx, nbytes])
 
     def alloc_array(self, elem: ir.Type, count: ir.Value) -> ir.Value:
-        nbytes = self.builder.mul(sizeof(self.builder, elem), count)
+        nbytes = saturating(self.builder, "mul", sizeof(self.builder, elem), count)
         return self.builder.bitcast(self.alloc(nbytes), elem.as_pointer())
+
+    def free(self, block: ir.Value) -> None:
+        """Give a block of this run back before the run ends (db_free: only a block this
+        thread's context owns; anything else is left to its owner)."""
+        b = self.builder
+        b.call(self.runtime["db_free"], [self.ctx, b.bitcast(block, VOIDPTR)])
+
+    def grow_array(self, data: ir.Value, old_count: ir.Value, new_count: ir.Value) -> ir.Value:
+        """A block of `new_count` elements holding `data`'s first `old_count`, which it
+        replaces (db_grow: the old block is freed at once when this thread's context owns
+        it; a size that overflows stops the run out of memory)."""
+        b = self.builder
+        size = sizeof(b, data.type.pointee)
+        grown = b.call(self.runtime["db_grow"], [
+            self.ctx, b.bitcast(data, VOIDPTR), b.mul(size, old_count),
+            saturating(b, "mul", size, new_count),
+        ])
+        return b.bitcast(grown, data.type)
 
     def fail(self, message: str, loc: Loc | None) -> None:
         code = self.errors.add(message, loc)
@@ -436,6 +455,7 @@ def _iterate(L: Lowerer, n: N.Iterate, env) -> ir.Value:
     state = b.phi(initial.type)
     state.add_incoming(initial, pre)
     out = L.apply_lambda(n.func, [state], env)
+    check_interrupts(L, i64(1))  # a step may be short, but there may be no end of them
     nxt = b.extract_value(out, 0)
     state.add_incoming(nxt, b.block)
     # After a runtime error the code goes on with safe values, which may never end the loop
@@ -500,6 +520,7 @@ def _merge_runs(L, lam, env, src, dst, lo, mid, hi):
     b.store(lo, i_slot)
     b.store(mid, j_slot)
     with for_range(b, b.sub(hi, lo), "k") as k:
+        check_interrupts_every(L, b.add(lo, k), SORT_CHECK_PERIOD)
         i, j = b.load(i_slot), b.load(j_slot)
         left_live = b.icmp_signed("<", i, mid)
         right_live = b.icmp_signed("<", j, hi)

@@ -37,6 +37,18 @@ def reservable_merges(func: N.Lambda) -> dict[Path, tuple[int, list[N.Merge]]]:
     return {p: (k, merges[p]) for p, k in counts.items() if k <= MAX_PER_ITERATION}
 
 
+def guaranteed_merges(func: N.Lambda) -> dict[Path, int]:
+    """{path: k} for the builders of a loop body that get at least k >= 1 merges on every way
+    through it: a loop of n iterations appends at least k * n elements to them, so room for
+    that many can be made before it starts without ever making too much (and a loop whose
+    output cannot fit in memory fails at once, rather than after filling it)."""
+    try:
+        fewest = _count(func.body, {func.params[0].name: ()}, {}, fewest=True)
+    except _Unknown:
+        return {}
+    return {p: k for p, k in fewest.items() if k >= 1}
+
+
 def exact_merges(func: N.Lambda) -> frozenset[Path]:
     """The builder paths of a loop body that get exactly one merge on every way through it
     (a map, not a filter): the element of iteration i is then the i-th the loop appends."""

@@ -2,26 +2,37 @@
 
 Program modules only declare these functions; MCJIT links them to the runtime module.
 
-A run gets a context `ctx` = {i8** allocations, i64 count, i64 capacity, i64 error, i64 threads,
-i64 grain}
-(each worker thread of a parallel loop gets its own, adopted by the main one after the join):
+A run gets a context `ctx` (`CTX` below; each worker thread of a parallel loop gets its own,
+adopted by the main one after the join):
 
+* `db_run(ctx, entry, args, out)` is how the host calls a program: it runs `entry` under a
+  guard (`db_guard`) that a stopped run returns to;
 * `db_alloc(ctx, nbytes)` mallocs and records the block, so that after the run the host frees
-  every block the results do not adopt — repeated runs never leak;
+  every block the results do not adopt — repeated runs never leak. A block that cannot be had
+  (malloc fails, or the size overflowed) stops the run with OUT_OF_MEMORY, which the host
+  raises as MemoryError: native code never sees a null block;
+* `db_grow(ctx, block, old_bytes, new_bytes)` is a bigger copy of a builder's block, which
+  replaces it: the old block is freed at once (builders grow geometrically, so a builder of
+  n bytes has asked for O(n) and holds O(n));
 * `db_fail(ctx, code)` records the first runtime error (an index out of bounds, a failed
   assert, ...). Code carries on with safe values (an out-of-bounds load reads nothing) and the
   host raises `WeldRuntimeError` with the message and location of that code;
+* `db_stop(ctx, code)` records the error and leaves the run at once (a longjmp to the
+  innermost `db_guard` of this thread): for errors that leave nothing safe to carry on with,
+  OUT_OF_MEMORY, and INTERRUPTED (Ctrl-C, runtime_interrupt.py);
+* `db_poll(ctx)`: what loops call when their Ctrl-C check fires (runtime_interrupt.py);
 * `db_free(ctx, block)` frees a block before the run ends (an intermediate after its last
-  use) and forgets it (searching the recent allocations first);
+  use) and forgets it (searching the recent allocations first); a block it does not know
+  (another thread's, or none of the run's) is left alone;
+* `db_release(ctx)` frees every block of the context (the host, after a failed run);
 * `db_adopt(ctx, worker_ctx)` moves a worker's allocations into `ctx` and keeps the first
   error (workers are adopted in loop order, so "first" means first in the loop);
-* `db_parallel_for(ctx, body, fresh, merge, env, slot, slot_size, count)` runs a top-level
-  loop: it splits [0, count) into one contiguous range per thread (at least `grain`
-  iterations each, db.config(grain=...)), gives threads 1.. an empty builder made by
-  `fresh`, runs them on pthreads and range 0 on the calling thread into the loop's own
-  builder (`slot`), joins, and merges the thread builders into `slot` in thread order;
+* `db_parallel_for(...)` runs a top-level loop on threads (runtime_parallel.py);
 * `db_pack_strings(strings, n, out)` copies n strings (`{i8*, i64}` each) one after the
   other into `out`: the data buffer of an Arrow binary array, for the host.
+
+Every block the run allocates is in some context's list when the run stops, so the host frees
+everything after a MemoryError or a KeyboardInterrupt as after a normal run.
 """
 
 from __future__ import annotations
@@ -29,14 +40,28 @@ from __future__ import annotations
 import ctypes
 import sys
 import threading
+from contextlib import contextmanager
 
 from llvmlite import ir
 
 from .cgutils import declare, for_range, i64, memcpy
 from .layout import I32, I64, VOIDPTR
 
-CTX = ir.LiteralStructType([VOIDPTR.as_pointer(), I64, I64, I64, I64, I64])
+# {i8** allocations, i64 count, i64 capacity, i64 error, i64 threads, i64 grain,
+#  i8* jmp, i64 stopped, i64* interrupts, i64 seen, i64 until_watch,
+#  i64 allocation_count, i64 allocated_bytes, i64 live_blocks}
+# (runtime_guard.py, runtime_interrupt.py, runtime_memory.py)
+CTX = ir.LiteralStructType(
+    [VOIDPTR.as_pointer(), I64, I64, I64, I64, I64, VOIDPTR, I64, I64.as_pointer(), I64, I64,
+     I64, I64, I64]
+)
 CTX_PTR = CTX.as_pointer()
+(ALLOCATIONS, COUNT, CAPACITY, ERROR, THREADS, GRAIN, JMP, STOPPED, INTERRUPTS, SEEN,
+ UNTIL_WATCH, ALLOCATION_COUNT, ALLOCATED_BYTES, LIVE_BLOCKS) = range(14)
+
+# Error codes of the runtime itself (a program's own error sites are numbered from 1).
+OUT_OF_MEMORY = -1
+INTERRUPTED = -2
 
 # void body(ctx*, env*, start, end, builder_slot*)
 BODY_FN = ir.FunctionType(ir.VoidType(), [CTX_PTR, VOIDPTR, I64, I64, VOIDPTR])
@@ -44,12 +69,24 @@ BODY_FN = ir.FunctionType(ir.VoidType(), [CTX_PTR, VOIDPTR, I64, I64, VOIDPTR])
 FRESH_FN = ir.FunctionType(ir.VoidType(), [CTX_PTR, VOIDPTR, VOIDPTR, I64, I64])
 # void merge(ctx*, dst_slot*, src_slot*)
 MERGE_FN = ir.FunctionType(ir.VoidType(), [CTX_PTR, VOIDPTR, VOIDPTR])
+# void entry(ctx*, args*, out*): a program
+ENTRY_FN = ir.FunctionType(ir.VoidType(), [CTX_PTR, VOIDPTR, VOIDPTR])
+# void guarded(ctx*, arg*): what db_guard runs
+GUARDED_FN = ir.FunctionType(ir.VoidType(), [CTX_PTR, VOIDPTR])
 
 _SIGNATURES = {
     "db_alloc": ir.FunctionType(VOIDPTR, [CTX_PTR, I64]),
+    "db_grow": ir.FunctionType(VOIDPTR, [CTX_PTR, VOIDPTR, I64, I64]),
     "db_fail": ir.FunctionType(ir.VoidType(), [CTX_PTR, I64]),
+    "db_stop": ir.FunctionType(ir.VoidType(), [CTX_PTR, I64]),
     "db_adopt": ir.FunctionType(ir.VoidType(), [CTX_PTR, CTX_PTR]),
     "db_free": ir.FunctionType(ir.VoidType(), [CTX_PTR, VOIDPTR]),
+    "db_poll": ir.FunctionType(ir.VoidType(), [CTX_PTR]),
+    "db_release": ir.FunctionType(ir.VoidType(), [CTX_PTR]),
+    "db_guard": ir.FunctionType(I64, [CTX_PTR, GUARDED_FN.as_pointer(), VOIDPTR]),
+    "db_run": ir.FunctionType(
+        ir.VoidType(), [CTX_PTR, ENTRY_FN.as_pointer(), VOIDPTR, VOIDPTR]
+    ),
     "db_parallel_for": ir.FunctionType(
         ir.VoidType(),
         [
@@ -64,6 +101,7 @@ _SIGNATURES = {
         ],
     ),
 }
+_NO_RETURN = {"db_stop"}
 
 
 class Context(ctypes.Structure):
@@ -76,6 +114,36 @@ class Context(ctypes.Structure):
         ("error", ctypes.c_int64),
         ("threads", ctypes.c_int64),
         ("grain", ctypes.c_int64),
+        ("jmp", ctypes.c_void_p),
+        ("stopped", ctypes.c_int64),
+        ("interrupts", ctypes.c_void_p),
+        ("seen", ctypes.c_int64),
+        ("until_watch", ctypes.c_int64),
+        # What the run asked of malloc (all threads; tests of growth read them): blocks,
+        # their bytes, and the blocks still held when it ended (not freed on the way).
+        ("allocation_count", ctypes.c_int64),
+        ("allocated_bytes", ctypes.c_int64),
+        ("live_blocks", ctypes.c_int64),
+    ]
+
+
+# The runtime's process-wide words, one global struct (the host reads and writes it through
+# the address `db_state` returns): the SIGINT counter, a word that never changes (what runs
+# that do not watch Ctrl-C read instead), the fault-injection countdown, and the SIGINT
+# handler that was installed before the runtime's (runtime_interrupt.py).
+STATE = ir.LiteralStructType([I64, I64, I64, VOIDPTR])
+SIGINTS, QUIET, FAIL_COUNTDOWN, PREVIOUS_HANDLER = range(4)
+
+
+class RuntimeState(ctypes.Structure):
+    """The host's view of `STATE`."""
+
+    _fields_ = [
+        ("sigints", ctypes.c_int64),
+        ("quiet", ctypes.c_int64),
+        # > 0: the allocation this many allocations from now fails (a test hook; 0: off)
+        ("fail_countdown", ctypes.c_int64),
+        ("previous_handler", ctypes.c_void_p),
     ]
 
 
@@ -84,100 +152,67 @@ def declare_runtime(module: ir.Module) -> dict[str, ir.Function]:
     out = {}
     for name, fnty in _SIGNATURES.items():
         fn = module.globals.get(name) or ir.Function(module, fnty, name)
+        if name in _NO_RETURN:
+            fn.attributes.add("noreturn")
         out[name] = fn
     return out
 
 
-def _field(b: ir.IRBuilder, ptr: ir.Value, index: int) -> ir.Value:
+def field(b: ir.IRBuilder, ptr: ir.Value, index: int) -> ir.Value:
     return b.gep(ptr, [ir.Constant(I32, 0), ir.Constant(I32, index)])
 
 
-def _define(module: ir.Module, name: str) -> tuple[ir.Function, ir.IRBuilder]:
+def define(module: ir.Module, name: str) -> tuple[ir.Function, ir.IRBuilder]:
     fn = ir.Function(module, _SIGNATURES.get(name) or ir.FunctionType(ir.VoidType(), []), name)
+    if name in _NO_RETURN:
+        fn.attributes.add("noreturn")
     return fn, ir.IRBuilder(fn.append_basic_block("entry"))
 
 
-HUGE_PAGE_BYTES = 1 << 22  # NumPy's threshold for madvise(MADV_HUGEPAGE)
-MADV_HUGEPAGE = 14  # Linux's value (other systems number their advice otherwise: not asked)
-_LINUX = sys.platform.startswith("linux")
+def internal(module: ir.Module, name: str, ret: ir.Type, args: list[ir.Type]):
+    """A runtime-private function: (function, builder at its entry)."""
+    fn = ir.Function(module, ir.FunctionType(ret, args), name)
+    fn.linkage = "internal"
+    return fn, ir.IRBuilder(fn.append_basic_block("entry"))
+
+
+class Runtime:
+    """The runtime module being built: the C library functions it calls, its state global,
+    and its functions by name (each builder adds its own)."""
+
+    def __init__(self):
+        self.module = ir.Module(name="daybreak_runtime")
+        m = self.module
+        self.malloc = declare(m, "malloc", VOIDPTR, [I64])
+        self.realloc = declare(m, "realloc", VOIDPTR, [VOIDPTR, I64])
+        self.free = declare(m, "free", ir.VoidType(), [VOIDPTR])
+        self.abort = declare(m, "abort", ir.VoidType(), [])
+        self.abort.attributes.add("noreturn")
+        self.state = ir.GlobalVariable(m, STATE, "db.state")
+        self.state.linkage = "internal"
+        self.state.initializer = ir.Constant(STATE, [0, 0, 0, None])
+        self.functions: dict[str, ir.Function] = {}
+
+    def word(self, b: ir.IRBuilder, index: int) -> ir.Value:
+        return field(b, self.state, index)
 
 
 def build_runtime_module() -> str:
     """The LLVM IR text of the runtime module."""
-    module = ir.Module(name="daybreak_runtime")
-    malloc = declare(module, "malloc", VOIDPTR, [I64])
-    realloc = declare(module, "realloc", VOIDPTR, [VOIDPTR, I64])
-    free = declare(module, "free", ir.VoidType(), [VOIDPTR])
-    madvise = declare(module, "madvise", I32, [VOIDPTR, I64, I32])
+    from . import runtime_guard, runtime_interrupt, runtime_memory, runtime_parallel
 
-    track = ir.Function(module, ir.FunctionType(ir.VoidType(), [CTX_PTR, VOIDPTR]), "db_track")
-    track.linkage = "internal"
-    ctx, block = track.args
-    b = ir.IRBuilder(track.append_basic_block("entry"))
-    count_ptr, cap_ptr, list_ptr = _field(b, ctx, 1), _field(b, ctx, 2), _field(b, ctx, 0)
-    count, cap = b.load(count_ptr), b.load(cap_ptr)
-    with b.if_then(b.icmp_signed(">=", count, cap), likely=False):
-        new_cap = b.select(b.icmp_signed("<", cap, i64(64)), i64(64), b.mul(cap, i64(2)))
-        old = b.bitcast(b.load(list_ptr), VOIDPTR)
-        grown = b.call(realloc, [old, b.mul(new_cap, i64(8))])
-        b.store(b.bitcast(grown, VOIDPTR.as_pointer()), list_ptr)
-        b.store(new_cap, cap_ptr)
-    b.store(block, b.gep(b.load(list_ptr), [count]))
-    b.store(b.add(count, i64(1)), count_ptr)
-    b.ret_void()
+    rt = Runtime()
+    for part in (runtime_guard, runtime_interrupt, runtime_memory, runtime_parallel):
+        part.build(rt)  # in this order: each calls functions of the ones before
+    _build_pack_strings(rt.module)
+    _build_state_accessor(rt)
+    return str(rt.module)
 
-    alloc, b = _define(module, "db_alloc")
-    ctx, nbytes = alloc.args
-    # malloc(0) may return NULL; ask for at least one byte so NULL always means failure.
-    size = b.select(b.icmp_signed("<", nbytes, i64(1)), i64(1), nbytes)
-    block = b.call(malloc, [size])
-    # Big blocks ask for transparent huge pages, as NumPy's allocator does (same threshold):
-    # a fresh 80 MB output otherwise costs 20,000 page faults, 3x the loop that fills it.
-    big = b.and_(b.icmp_signed(">=", size, i64(HUGE_PAGE_BYTES if _LINUX else 1 << 62)),
-                 b.icmp_unsigned("!=", b.ptrtoint(block, I64), i64(0)))
-    with b.if_then(big, likely=False):
-        address = b.ptrtoint(block, I64)
-        start = b.and_(b.add(address, i64(4095)), i64(~4095))
-        b.call(madvise, [b.inttoptr(start, VOIDPTR), b.sub(size, b.sub(start, address)),
-                         ir.Constant(I32, MADV_HUGEPAGE)])
-    b.call(track, [ctx, block])
-    b.ret(block)
 
-    fail, b = _define(module, "db_fail")
-    ctx, code = fail.args
-    err_ptr = _field(b, ctx, 3)
-    with b.if_then(b.icmp_signed("==", b.load(err_ptr), i64(0))):
-        b.store(code, err_ptr)
-    b.ret_void()
-
-    adopt, b = _define(module, "db_adopt")
-    ctx, worker = adopt.args
-    n = b.load(_field(b, worker, 1))
-    blocks = b.load(_field(b, worker, 0))
-    with for_range(b, n, "k") as k:
-        b.call(track, [ctx, b.load(b.gep(blocks, [k]))])
-    with b.if_then(b.icmp_signed(">", n, i64(0))):
-        b.call(free, [b.bitcast(blocks, VOIDPTR)])
-    werr = b.load(_field(b, worker, 3))
-    with b.if_then(b.icmp_signed("!=", werr, i64(0))):
-        b.call(fail, [ctx, werr])
-    b.ret_void()
-
-    release, b = _define(module, "db_free")
-    ctx, block = release.args
-    count = b.load(_field(b, ctx, 1))
-    blocks = b.load(_field(b, ctx, 0))
-    # newest first: an intermediate is usually among the last blocks allocated
-    with for_range(b, count, "k") as k:
-        slot = b.gep(blocks, [b.sub(b.sub(count, i64(1)), k)])
-        with b.if_then(b.icmp_unsigned("==", b.load(slot), block)):
-            b.store(ir.Constant(VOIDPTR, None), slot)
-            b.call(free, [block])
-    b.ret_void()
-
-    _build_parallel_for(module, malloc, free, adopt)
-    _build_pack_strings(module)
-    return str(module)
+def _build_state_accessor(rt: Runtime) -> None:
+    fn = ir.Function(rt.module, ir.FunctionType(VOIDPTR, []), "db_state")
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    b.ret(b.bitcast(rt.state, VOIDPTR))
 
 
 def _build_pack_strings(module) -> None:
@@ -199,86 +234,9 @@ def _build_pack_strings(module) -> None:
     b.ret_void()
 
 
-# A worker thread's task: its context, the loop body, the environment, its range, its builder
-# slot, its pthread id, and whether the thread started.
-TASK = ir.LiteralStructType([CTX, BODY_FN.as_pointer(), VOIDPTR, I64, I64, VOIDPTR, I64, I64])
-
-
-def _build_parallel_for(module, malloc, free, adopt) -> None:
-    worker = ir.Function(module, ir.FunctionType(VOIDPTR, [VOIDPTR]), "db_worker")
-    worker.linkage = "internal"
-    b = ir.IRBuilder(worker.append_basic_block("entry"))
-    task = b.bitcast(worker.args[0], TASK.as_pointer())
-    body = b.load(_field(b, task, 1))
-    b.call(
-        body,
-        [
-            _field(b, task, 0),
-            b.load(_field(b, task, 2)),
-            b.load(_field(b, task, 3)),
-            b.load(_field(b, task, 4)),
-            b.load(_field(b, task, 5)),
-        ],
-    )
-    b.ret(ir.Constant(VOIDPTR, None))
-
-    create = declare(
-        module, "pthread_create", I32, [I64.as_pointer(), VOIDPTR, worker.type, VOIDPTR]
-    )
-    join = declare(module, "pthread_join", I32, [I64, VOIDPTR.as_pointer()])
-
-    fn, b = _define(module, "db_parallel_for")
-    ctx, body, fresh, merge, env, slot, slot_size, count = fn.args
-    threads = b.load(_field(b, ctx, 4))
-    grain = b.load(_field(b, ctx, 5))
-    by_size = b.sdiv(count, b.select(b.icmp_signed("<", grain, i64(1)), i64(1), grain))
-    nthreads = b.select(b.icmp_signed("<", by_size, threads), by_size, threads)
-    nthreads = b.select(b.icmp_signed("<", nthreads, i64(1)), i64(1), nthreads)
-    with b.if_else(b.icmp_signed("<=", nthreads, i64(1))) as (single, multi):
-        with single:
-            b.call(body, [ctx, env, i64(0), count, slot])
-        with multi:
-
-            def bound(t):
-                return b.sdiv(b.mul(t, count), nthreads)
-
-            task_size = b.ptrtoint(
-                b.gep(ir.Constant(TASK.as_pointer(), None), [ir.Constant(I32, 1)]), I64
-            )
-            tasks = b.bitcast(b.call(malloc, [b.mul(task_size, nthreads)]), TASK.as_pointer())
-            slots = b.call(malloc, [b.mul(slot_size, nthreads)])
-            with for_range(b, b.sub(nthreads, i64(1)), "spawn") as k:
-                t = b.add(k, i64(1))
-                task = b.gep(tasks, [t])
-                own_slot = b.gep(slots, [b.mul(t, slot_size)])
-                zero = ir.Constant(CTX, [ir.Constant(CTX.elements[0], None), *[i64(0)] * 5])
-                own_ctx = b.insert_value(b.insert_value(zero, threads, 4), grain, 5)
-                b.store(own_ctx, _field(b, task, 0))
-                b.store(body, _field(b, task, 1))
-                b.store(env, _field(b, task, 2))
-                b.store(bound(t), _field(b, task, 3))
-                b.store(bound(b.add(t, i64(1))), _field(b, task, 4))
-                b.call(fresh, [ctx, slot, own_slot, bound(t), bound(b.add(t, i64(1)))])
-                b.store(own_slot, _field(b, task, 5))
-                raw = b.bitcast(task, VOIDPTR)
-                rc = b.call(create, [_field(b, task, 6), ir.Constant(VOIDPTR, None), worker, raw])
-                started = b.icmp_signed("==", rc, ir.Constant(I32, 0))
-                b.store(b.zext(started, I64), _field(b, task, 7))
-                with b.if_then(b.not_(started), likely=False):
-                    b.call(worker, [raw])  # no thread to be had: run this range here
-            b.call(body, [ctx, env, i64(0), bound(i64(1)), slot])
-            with for_range(b, b.sub(nthreads, i64(1)), "join") as k:
-                task = b.gep(tasks, [b.add(k, i64(1))])
-                with b.if_then(b.icmp_signed("!=", b.load(_field(b, task, 7)), i64(0))):
-                    b.call(
-                        join, [b.load(_field(b, task, 6)), ir.Constant(VOIDPTR.as_pointer(), None)]
-                    )
-                b.call(adopt, [ctx, _field(b, task, 0)])
-                b.call(merge, [ctx, slot, b.load(_field(b, task, 5))])
-            b.call(free, [b.bitcast(tasks, VOIDPTR)])
-            b.call(free, [slots])
-    b.ret_void()
-
+HUGE_PAGE_BYTES = 1 << 22  # NumPy's threshold for madvise(MADV_HUGEPAGE)
+MADV_HUGEPAGE = 14  # Linux's value (other systems number their advice otherwise: not asked)
+LINUX = sys.platform.startswith("linux")
 
 _runtime_lock = threading.Lock()
 _runtime_addresses: dict[str, int] = {}
@@ -294,3 +252,37 @@ def ensure_runtime(compile_ir) -> None:
 def runtime_address(name: str) -> int:
     """The address of a runtime function (after `ensure_runtime`), for host code to call."""
     return _runtime_addresses[name]
+
+
+_state: RuntimeState | None = None
+
+
+def runtime_state() -> RuntimeState:
+    """The runtime's process-wide words (after `ensure_runtime`)."""
+    global _state
+    if _state is None:
+        address = ctypes.CFUNCTYPE(ctypes.c_void_p)(runtime_address("db_state"))()
+        _state = RuntimeState.from_address(address)
+    return _state
+
+
+@contextmanager
+def failing_allocation(k: int):
+    """Make the k-th native allocation from now on fail as if malloc had (a test hook; after
+    `ensure_runtime`, e.g. once a program is compiled):
+
+        with failing_allocation(3):
+            f(v)  # MemoryError when the run allocates 3 times or more
+    """
+    state = runtime_state()
+    state.fail_countdown = k
+    try:
+        yield
+    finally:
+        state.fail_countdown = 0
+
+
+__all__ = [
+    "CTX", "CTX_PTR", "Context", "INTERRUPTED", "OUT_OF_MEMORY", "declare_runtime",
+    "failing_allocation", "runtime_state",
+]

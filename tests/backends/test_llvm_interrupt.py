@@ -1,0 +1,88 @@
+"""Ctrl-C stops a long native run (issue #10): KeyboardInterrupt within a fraction of a second
+(native code runs with the GIL released, so Python alone would wait for the run to end), the
+run's memory freed, and later runs right.
+
+Each program runs in a child process for hours unless stopped; the test sends the child
+SIGINT once the run has started and gives it a generous 10 s to report back.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+PROGRAMS = {
+    # a vectorised reduction
+    "sum": ("|n: i64| result(for(rangeiter(0L, n, 1L), merger[f64,+], |b, i, x|"
+            " merge(b, sqrt(f64(x)))))", "10**13"),
+    # one outer iteration, all the work in an inner loop
+    "inner_loop": ("|n: i64| result(for(rangeiter(0L, 2L, 1L), merger[f64,+], |b, i, r|"
+                   " merge(b, result(for(rangeiter(0L, n, 1L), merger[f64,+], |c, j, x|"
+                   " merge(c, f64(x + r)))))))", "10**13"),
+    # a filter that keeps growing its output
+    "filter": ("|n: i64| result(for(rangeiter(0L, n, 1L), appender[i64], |b, i, x|"
+               " if(x % 1000L == 0L, merge(b, x), b)))", "10**13"),
+    "dictmerger": ("|n: i64| result(for(rangeiter(0L, n, 1L), dictmerger[i64,i64,+], |b, i, x|"
+                   " merge(b, {x % 1000L, 1L})))", "10**13"),
+    # no loop at all: iterate's steps
+    "iterate": ("|n: i64| iterate({0L, 0.0}, |s| {{s.$0 + 1L, s.$1 + f64(s.$0)}, s.$0 < n})",
+                "10**13"),
+}
+
+CHILD = textwrap.dedent(
+    """
+    import ctypes, gc, signal, sys
+    import daybreak as db
+    # Python leaves SIGINT ignored when the parent ignored it (a background job): not here.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    text, n, threads = sys.argv[1], eval(sys.argv[2]), int(sys.argv[3])
+    db.config(threads=threads)
+    f = db.compile(text)
+    small = str(f(1000))
+    libc = ctypes.CDLL(None)
+    class Info(ctypes.Structure):
+        _fields_ = [(k, ctypes.c_size_t) for k in
+                    "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks "
+                    "keepcost".split()]
+    libc.mallinfo2.restype = Info
+    def in_use():
+        gc.collect()
+        info = libc.mallinfo2()
+        return info.uordblks + info.hblkhd
+    before = in_use()
+    print("running", flush=True)
+    try:
+        f(n)
+        print("finished", flush=True)
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+    kept = in_use() - before
+    assert kept < (8 << 20), f"{kept} bytes kept after the interrupted run"
+    assert str(f(1000)) == small
+    print("ok", flush=True)
+    """
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Ctrl-C is watched on Linux")
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_ctrl_c_stops_a_long_run(name, threads):
+    text, n = PROGRAMS[name]
+    child = subprocess.Popen([sys.executable, "-c", CHILD, text, n, str(threads)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "running", child.stderr.read()[-3000:]
+        time.sleep(1.0)  # well into the run
+        os.kill(child.pid, signal.SIGINT)
+        out, err = child.communicate(timeout=10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert out.split() == ["interrupted", "ok"], err[-3000:]
+    assert child.returncode == 0, err[-3000:]
