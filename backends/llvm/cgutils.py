@@ -61,15 +61,18 @@ def for_range(builder: ir.IRBuilder, count: ir.Value, name: str = "i"):
 
 @contextmanager
 def for_chunks(builder: ir.IRBuilder, count: ir.Value, chunk: int, name: str = "chunk"):
-    """[0, count) in chunks of `chunk`: yields (first, size) of each, the last one shorter.
-    (A negative count, like for_range's, is no iterations.)"""
-    size = ir.Constant(I64, chunk)
-    partial = builder.icmp_signed(">", builder.srem(count, size), ir.Constant(I64, 0))
-    chunks = builder.add(builder.sdiv(count, size), builder.zext(partial, I64))
+    """[0, count) in chunks of `chunk` (a power of two): yields (first, size) of each, the
+    last one shorter. (A negative count, like for_range's, is no iterations.)"""
+    assert chunk & (chunk - 1) == 0
+    shift, size = ir.Constant(I64, chunk.bit_length() - 1), ir.Constant(I64, chunk)
+    zero = ir.Constant(I64, 0)
+    count = builder.select(builder.icmp_signed("<", count, zero), zero, count)
+    partial = builder.icmp_unsigned("!=", builder.and_(count, ir.Constant(I64, chunk - 1)), zero)
+    chunks = builder.add(builder.lshr(count, shift), builder.zext(partial, I64))
     with for_range(builder, chunks, name) as c:
-        first = builder.mul(c, size)
+        first = builder.shl(c, shift)
         left = builder.sub(count, first)
-        yield first, builder.select(builder.icmp_signed("<", left, size), left, size)
+        yield first, builder.select(builder.icmp_unsigned("<", left, size), left, size)
 
 
 @contextmanager

@@ -120,12 +120,16 @@ def run_iterations(L, n: N.For, env, builder, sources, start, end) -> None:
     lam = n.func
     plan = reservable_merges(lam)
     unchecked = builders.reserved_merges(n.builder.ty, plan)
-    guaranteed = {path: (k, []) for path, k in guaranteed_merges(lam).items()}
-    builders.reserve_appenders(L, n.builder.ty, builder, guaranteed, b.sub(end, start))
+    guaranteed = guaranteed_merges(lam)
+    sure = {path: (k, []) for path, k in guaranteed.items()}
+    builders.reserve_appenders(L, n.builder.ty, builder, sure, b.sub(end, start))
+    # per chunk: the room that may be needed beyond what was reserved for sure (a map's is
+    # all reserved already)
+    maybe = {path: v for path, v in plan.items() if guaranteed.get(path, 0) < v[0]}
     ranges = frozenset(k for k, s in enumerate(sources) if s.kind == "range")
     positional = positional_vecmerges(lam, plan, ranges, len(sources)) if plan else []
     if not positional:
-        _emit_iterations(L, n, env, builder, sources, start, end, plan, unchecked)
+        _emit_iterations(L, n, env, builder, sources, start, end, maybe, unchecked)
         return
     # Loop versioning: when every positional vecmerger index of [start, end) is in bounds
     # (checked here, once), a copy of the loop merges without checks and vectorises.
@@ -134,14 +138,14 @@ def run_iterations(L, n: N.For, env, builder, sources, start, end) -> None:
     with b.if_else(in_bounds) as (fast, checked):
         with fast:
             merges = unchecked | {id(m) for _, m, _ in positional}
-            _emit_iterations(L, n, env, builder, sources, start, end, plan, merges)
+            _emit_iterations(L, n, env, builder, sources, start, end, maybe, merges)
         with checked:
-            _emit_iterations(L, n, env, builder, sources, start, end, plan, unchecked)
+            _emit_iterations(L, n, env, builder, sources, start, end, maybe, unchecked)
 
 
 def _emit_iterations(L, n: N.For, env, builder, sources, start, end, plan, unchecked) -> None:
-    """The loop over [start, end), chunk by chunk: Ctrl-C check and room for the merges in
-    `unchecked` (reserved by `plan`) before each chunk, then the chunk's iterations."""
+    """The loop over [start, end), chunk by chunk: Ctrl-C check and the room `plan` makes
+    before each chunk, then the chunk's iterations (the merges in `unchecked` have room)."""
     b = L.builder
     lam = n.func
     with for_chunks(b, b.sub(end, start), CHUNK) as (first, size):
