@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 from . import ir
+from .backends import REGISTRY as BACKENDS
 from .backends import get_backend
 from .frontends import scheduler
-from .ir.errors import LoweringError, UnsupportedError
+from .ir.errors import LoweringError, UnknownBackendError, UnsupportedError
 from .ir.nodes import Program, deep_recursion
 from .runtime.cache import LRU
 from .runtime.config import SETTINGS
@@ -32,7 +33,9 @@ def compile(program: Program | str, backend: str | None = None):
 
 def _compile(program: Program, backend: str | None):
     name = backend or SETTINGS.backend
-    target = get_backend(name)  # an unknown name is the caller's mistake, not a fallback
+    if name not in BACKENDS:  # the caller's mistake, not a gap to fall back from
+        raise UnknownBackendError(name, BACKENDS)
+    target = get_backend(name)
     try:
         if getattr(target, "optimized", False):
             return target.compile(_optimized(program))

@@ -12,12 +12,18 @@ import argparse
 import sys
 import time
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
 from . import compile, ir
+from .backends import REGISTRY
 from .ir.errors import DaybreakError
+from .ir.linearity import require_linear
 from .ir.types import Scalar, Vec
+
+# Generated data lives in memory: a hundred million rows is already gigabytes per column.
+MAX_ROWS = 100_000_000
 
 
 def _signature(program: ir.Program) -> str:
@@ -109,36 +115,80 @@ def demo(rows: int, backend: str) -> int:
     return 0 if ok and same else 1
 
 
-def main(argv: list[str] | None = None) -> int:
+def _count(low: int, high: int):
+    """An argparse type: an integer from `low` to `high` (argparse reports anything else)."""
+
+    def count(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not between {low:,} and {high:,}")
+        return value
+
+    return count
+
+
+class UnreadableFile(Exception):
+    """A program file that cannot be read as text (the message says why)."""
+
+
+def read_program(path: str) -> str:
+    """The text of a program file: UTF-8 (Weld programs are ASCII), without NUL bytes."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise UnreadableFile(e.strerror or str(e)) from None
+    if b"\0" in data:
+        raise UnreadableFile("it is a binary file, not program text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise UnreadableFile(
+            f"it is not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start})"
+        ) from None
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="daybreak", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command")
+    backends = sorted(REGISTRY)
     d = sub.add_parser("demo", help="run the demo pipeline (the default)")
-    d.add_argument("--rows", type=int, default=2_000_000)
-    d.add_argument("--backend", default="llvm")
+    d.add_argument("--rows", type=_count(1, MAX_ROWS), default=2_000_000)
+    d.add_argument("--backend", choices=backends, default="llvm")
     for name in ("check", "fmt"):
         sub.add_parser(name).add_argument("file")
     r = sub.add_parser("run")
     r.add_argument("file")
-    r.add_argument("--rows", type=int, default=10)
-    r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--backend", default="llvm")
-    args = parser.parse_args(argv)
+    r.add_argument("--rows", type=_count(0, MAX_ROWS), default=10)
+    r.add_argument("--seed", type=_count(0, 2**63 - 1), default=0)
+    r.add_argument("--backend", choices=backends, default="llvm")
+    return parser
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     try:
         if args.command in (None, "demo"):
             return demo(getattr(args, "rows", 2_000_000), getattr(args, "backend", "llvm"))
-        text = open(args.file).read()
-        program = ir.parse(text)
+        program = ir.parse(read_program(args.file))
         if args.command == "fmt":
             print(ir.format(program))
         elif args.command == "check":
-            print(_signature(ir.typecheck(program)))
+            typed = ir.typecheck(program)
+            require_linear(typed)
+            print(_signature(typed))
         else:
             typed = ir.typecheck(program)
+            require_linear(typed)  # a builder used twice is the program's mistake
             rng = np.random.default_rng(args.seed)
             values = [_sample(p.type, args.rows, rng) for p in typed.params]
             print(compile(program, backend=args.backend)(*values))
         return 0
+    except UnreadableFile as e:
+        print(f"daybreak: cannot read {args.file}: {e}", file=sys.stderr)
+        return 1
     except DaybreakError as e:
         print(f"{type(e).__name__}: {e}", file=sys.stderr)
         return 1

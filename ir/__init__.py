@@ -10,9 +10,11 @@ from . import builder, nodes, ops, types
 from .errors import (
     DaybreakError,
     IRError,
+    LinearityError,
     LoweringError,
     ParseError,
     TypeCheckError,
+    UnknownBackendError,
     UnsupportedError,
     WeldRuntimeError,
 )
@@ -33,9 +35,11 @@ __all__ = [
     "typecheck_expr",
     "DaybreakError",
     "IRError",
+    "LinearityError",
     "LoweringError",
     "ParseError",
     "TypeCheckError",
+    "UnknownBackendError",
     "UnsupportedError",
     "WeldRuntimeError",
 ]

@@ -68,6 +68,11 @@ class TypeCheckError(IRError, TypeError):
     """The program is syntactically valid but ill-typed."""
 
 
+class LinearityError(TypeCheckError):
+    """A builder is used more than once (Weld's builders are linear): a mistake in the
+    program, whichever backend would run it."""
+
+
 class LoweringError(IRError):
     """A backend could not lower a node (names the node and its source location)."""
 
@@ -80,6 +85,14 @@ class UnsupportedError(DaybreakError):
         self.backend = backend
         msg = f"{op!s} is not supported by the {backend} backend"
         super().__init__(f"{msg}: {detail}" if detail else msg)
+
+
+class UnknownBackendError(DaybreakError, ValueError):
+    """A backend name that no backend is registered under (the caller's mistake)."""
+
+    def __init__(self, name: str, known):
+        self.name = name
+        super().__init__(f"no such backend {name!r} (known: {', '.join(sorted(known))})")
 
 
 class WeldRuntimeError(IRError, RuntimeError):

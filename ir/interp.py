@@ -31,9 +31,10 @@ from typing import Any, NoReturn
 import numpy as np
 
 from . import nodes as N
-from .errors import WeldRuntimeError
+from .errors import TypeCheckError, UnsupportedError, WeldRuntimeError
 from .interp_builders import NEW_BUILDER, merge_function, result_function
 from .ops import OPS, OpRuntimeError, fix_scalar, int_max, int_min, to_f32, wrap_int
+from .trampoline import Walk, trampoline
 from .types import I8, Scalar, Type
 
 Code = Callable[[list], Any]  # a compiled node: env -> value
@@ -60,11 +61,11 @@ def interpret(
 def compile_program(program: N.Program) -> CompiledProgram:
     """Compile a typed program into closures once, to run it many times."""
     _check_typed(program)
-    _ensure_recursion_room(program.body)
     compiler = _Compiler()
     with compiler.binding([p.name for p in program.params]) as slots:
-        body = compiler.compile(program.body)
-    return CompiledProgram(program, tuple(slots), body, compiler.n_slots)
+        body = trampoline(compiler.compile(program.body))
+    frames = _frames_needed(program.body)
+    return CompiledProgram(program, tuple(slots), body, compiler.n_slots, frames)
 
 
 def _default_call_udf(name, fn, values, arg_types, ret_type):
@@ -85,11 +86,14 @@ class CompiledProgram:
     param_slots: tuple[int, ...]
     body: Code
     n_slots: int
+    frames: int = 0  # the Python recursion limit a run needs (_frames_needed)
 
     def run(self, args: Sequence, udfs=None, *, call_udf: UdfCall | None = None):
         """Run on interpreter values; runtime failures raise `WeldRuntimeError`."""
         if len(args) != len(self.param_slots):
             raise TypeError(f"the program takes {len(self.param_slots)} arguments, not {len(args)}")
+        if sys.getrecursionlimit() < self.frames:  # checked at each run: a caller may have
+            sys.setrecursionlimit(self.frames)  # put a lower limit back since compiling
         env: list = [None] * self.n_slots
         env[0] = _RunContext(udfs or {}, call_udf or _default_call_udf)
         for slot, value in zip(self.param_slots, args, strict=True):
@@ -103,15 +107,25 @@ class CompiledProgram:
 
 
 class _Compiler:
+    """Compiles nodes to closures. Its methods and the handlers are walks run by `trampoline`
+    (a child's code is `yield`ed, not compiled by a recursive call): programs nest deeper
+    than Python recursion goes."""
+
     def __init__(self):
         self.scope: dict[str, int] = {}
         self.n_slots = 1  # slot 0 holds the _RunContext
 
-    def compile(self, node: N.Expr) -> Code:
+    def compile(self, node: N.Expr) -> Walk[Code]:
         handler = _HANDLERS.get(type(node))
         if handler is None:
-            raise TypeError(f"the interpreter cannot run a {type(node).__name__} node")
+            raise UnsupportedError(type(node).__name__, "interp")
         return handler(self, node)
+
+    def compile_all(self, nodes) -> Walk[list[Code]]:
+        codes = []
+        for node in nodes:
+            codes.append((yield self.compile(node)))
+        return codes
 
     @contextmanager
     def binding(self, names: Sequence[str]) -> Iterator[list[int]]:
@@ -119,22 +133,19 @@ class _Compiler:
         with _Scope(self) as scope:
             yield [scope.bind(name) for name in names]
 
-    def function(self, lam: N.Lambda) -> _Function:
+    def function(self, lam: N.Lambda) -> Walk[Callable[[list, Sequence], Any]]:
+        """A lambda as a value (let-bound, then applied): `function(env, args)`. A plain
+        function, not an object with __call__: calling that would go through C, and a
+        program's run recurses once per nesting level."""
         with self.binding([p.name for p in lam.params]) as slots:
-            return _Function(tuple(slots), self.compile(lam.body))
+            body = yield self.compile(lam.body)
 
+        def function(env: list, values: Sequence):
+            for slot, value in zip(slots, values, strict=True):
+                env[slot] = value
+            return body(env)
 
-@dataclass(frozen=True)
-class _Function:
-    """A lambda as a value (let-bound, then applied): its parameter slots and its body."""
-
-    slots: tuple[int, ...]
-    body: Code
-
-    def __call__(self, env: list, values: Sequence):
-        for slot, value in zip(self.slots, values, strict=True):
-            env[slot] = value
-        return self.body(env)
+        return function
 
 
 def _fail(message: str, node: N.Expr) -> NoReturn:
@@ -151,27 +162,27 @@ def _literal(c: _Compiler, n: N.Literal) -> Code:
 
 def _ident(c: _Compiler, n: N.Ident) -> Code:
     if n.name not in c.scope:
-        raise TypeError(f"{n.loc}: undefined name '{n.name}'")
+        raise TypeCheckError(f"undefined name '{n.name}'", n.loc)
     slot = c.scope[n.name]
     return lambda env: env[slot]
 
 
-def _make_tuple(c: _Compiler, n: N.MakeVector | N.MakeStruct) -> Code:
-    elems = [c.compile(e) for e in n.elems]
+def _make_tuple(c: _Compiler, n: N.MakeVector | N.MakeStruct) -> Walk[Code]:
+    elems = yield c.compile_all(n.elems)
     return lambda env: tuple([e(env) for e in elems])
 
 
-def _get_field(c: _Compiler, n: N.GetField) -> Code:
-    expr, index = c.compile(n.expr), n.index
+def _get_field(c: _Compiler, n: N.GetField) -> Walk[Code]:
+    expr, index = (yield c.compile(n.expr)), n.index
     return lambda env: expr(env)[index]
 
 
-def _op(c: _Compiler, n: N.Op) -> Code:
+def _op(c: _Compiler, n: N.Op) -> Walk[Code]:
     decl = OPS[n.op]
     evaluate = decl.evaluate
     types = tuple(a.ty for a in n.args)
     result_type = n.ty
-    args = [c.compile(a) for a in n.args]
+    args = yield c.compile_all(n.args)
     if decl.short_circuit:
         return _short_circuit(n, evaluate, types, args)
 
@@ -212,28 +223,28 @@ def _short_circuit(n: N.Op, evaluate, types, args) -> Code:
     return run
 
 
-def _cast(c: _Compiler, n: N.Cast) -> Code:
+def _cast(c: _Compiler, n: N.Cast) -> Walk[Code]:
     convert = cast_function(n.expr.ty, n.to)
-    expr = c.compile(n.expr)
+    expr = yield c.compile(n.expr)
     return lambda env: convert(expr(env))
 
 
-def _ascribe(c: _Compiler, n: N.Ascribe) -> Code:
+def _ascribe(c: _Compiler, n: N.Ascribe) -> Walk[Code]:
     return c.compile(n.expr)  # a statement about the type only
 
 
-def _let(c: _Compiler, n: N.Let) -> Code:
+def _let(c: _Compiler, n: N.Let) -> Walk[Code]:
     # A chain of lets is compiled as one loop, not as nested closures: programs written by
     # frontends can have thousands of them.
     bindings: list[tuple[int, Code]] = []
     node: N.Expr = n
     with _Scope(c) as scope:
         while isinstance(node, N.Let):
-            value = c.compile(node.value)
+            value = yield c.compile(node.value)
             slot = scope.bind(node.name)
             bindings.append((slot, value))
             node = node.body
-        body = c.compile(node)
+        body = yield c.compile(node)
     if len(bindings) == 1:
         ((slot, value),) = bindings
 
@@ -278,19 +289,19 @@ class _Scope:
         return False
 
 
-def _if(c: _Compiler, n: N.If) -> Code:
-    cond, then, else_ = c.compile(n.cond), c.compile(n.then), c.compile(n.else_)
+def _if(c: _Compiler, n: N.If) -> Walk[Code]:
+    cond, then, else_ = yield c.compile_all((n.cond, n.then, n.else_))
     return lambda env: then(env) if cond(env) else else_(env)
 
 
-def _lambda(c: _Compiler, n: N.Lambda) -> Code:
-    function = c.function(n)
+def _lambda(c: _Compiler, n: N.Lambda) -> Walk[Code]:
+    function = yield c.function(n)
     return lambda env: function
 
 
-def _apply(c: _Compiler, n: N.Apply) -> Code:
-    func = c.compile(n.func)
-    args = [c.compile(a) for a in n.args]
+def _apply(c: _Compiler, n: N.Apply) -> Walk[Code]:
+    func = yield c.compile(n.func)
+    args = yield c.compile_all(n.args)
     # All arguments are evaluated before any parameter slot is written.
     return lambda env: func(env)(env, [a(env) for a in args])
 
@@ -299,13 +310,14 @@ def _apply(c: _Compiler, n: N.Apply) -> Code:
 # Loops.
 
 
-def _scalar_iter(c: _Compiler, it: N.Iter, loop: N.For) -> Code:
-    data = c.compile(it.data)
+def _scalar_iter(c: _Compiler, it: N.Iter, loop: N.For) -> Walk[Code]:
+    data = yield c.compile(it.data)
     if it.is_plain:
         return data
-    start, end, stride = (
-        c.compile(e) if e is not None else None for e in (it.start, it.end, it.stride)
-    )
+    bounds = []  # start is given when end and stride are; end and stride may be left out
+    for e in (it.start, it.end, it.stride):
+        bounds.append((yield c.compile(e)) if e is not None else None)
+    start, end, stride = bounds
 
     def run(env):
         v = data(env)
@@ -323,8 +335,8 @@ def _scalar_iter(c: _Compiler, it: N.Iter, loop: N.For) -> Code:
     return run
 
 
-def _range_iter(c: _Compiler, it: N.Iter, loop: N.For) -> Code:
-    start, end, stride = c.compile(it.start), c.compile(it.end), c.compile(it.stride)
+def _range_iter(c: _Compiler, it: N.Iter, loop: N.For) -> Walk[Code]:
+    start, end, stride = yield c.compile_all((it.start, it.end, it.stride))
 
     def run(env):
         s, e, st = start(env), end(env), stride(env)
@@ -335,21 +347,21 @@ def _range_iter(c: _Compiler, it: N.Iter, loop: N.For) -> Code:
     return run
 
 
-_ITERS: dict[str, Callable[[_Compiler, N.Iter, N.For], Code]] = {
+_ITERS: dict[str, Callable[[_Compiler, N.Iter, N.For], Walk[Code]]] = {
     "scalar": _scalar_iter,
     "range": _range_iter,
 }
 
 
-def _for(c: _Compiler, n: N.For) -> Code:
+def _for(c: _Compiler, n: N.For) -> Walk[Code]:
     iters = []
     for it in n.iters:
         if it.kind not in _ITERS:
-            raise TypeError(f"{n.loc}: unknown iterator kind {it.kind!r}")
-        iters.append(_ITERS[it.kind](c, it, n))
-    builder = c.compile(n.builder)
+            raise TypeCheckError(f"unknown iterator kind {it.kind!r}", n.loc)
+        iters.append((yield _ITERS[it.kind](c, it, n)))
+    builder = yield c.compile(n.builder)
     with c.binding([p.name for p in n.func.params]) as (b_slot, i_slot, x_slot):
-        body = c.compile(n.func.body)
+        body = yield c.compile(n.func.body)
 
     if len(iters) == 1:
         (data,) = iters
@@ -375,9 +387,9 @@ def _for(c: _Compiler, n: N.For) -> Code:
     return run
 
 
-def _merge(c: _Compiler, n: N.Merge) -> Code:
+def _merge(c: _Compiler, n: N.Merge) -> Walk[Code]:
     combine = merge_function(n.builder.ty)
-    builder, value = c.compile(n.builder), c.compile(n.value)
+    builder, value = yield c.compile_all((n.builder, n.value))
 
     def run(env):
         try:
@@ -388,23 +400,23 @@ def _merge(c: _Compiler, n: N.Merge) -> Code:
     return run
 
 
-def _result(c: _Compiler, n: N.Result) -> Code:
+def _result(c: _Compiler, n: N.Result) -> Walk[Code]:
     finish = result_function(n.builder.ty)
-    builder = c.compile(n.builder)
+    builder = yield c.compile(n.builder)
     return lambda env: finish(builder(env))
 
 
-def _new_builder(c: _Compiler, n: N.NewBuilder) -> Code:
+def _new_builder(c: _Compiler, n: N.NewBuilder) -> Walk[Code]:
     start = NEW_BUILDER[type(n.type)](n.type)
     if n.arg is None:
         return lambda env: start(None)  # a fresh state each time: states own their buffers
-    arg = c.compile(n.arg)
+    arg = yield c.compile(n.arg)
     return lambda env: start(arg(env))
 
 
-def _iterate(c: _Compiler, n: N.Iterate) -> Code:
-    initial = c.compile(n.initial)
-    step = c.function(n.func)
+def _iterate(c: _Compiler, n: N.Iterate) -> Walk[Code]:
+    initial = yield c.compile(n.initial)
+    step = yield c.function(n.func)
 
     def run(env):
         x = initial(env)
@@ -416,9 +428,9 @@ def _iterate(c: _Compiler, n: N.Iterate) -> Code:
     return run
 
 
-def _sort(c: _Compiler, n: N.Sort) -> Code:
-    data = c.compile(n.data)
-    compare = c.function(n.func)
+def _sort(c: _Compiler, n: N.Sort) -> Walk[Code]:
+    data = yield c.compile(n.data)
+    compare = yield c.function(n.func)
 
     def run(env):
         key = functools.cmp_to_key(lambda a, b: compare(env, (a, b)))
@@ -427,8 +439,8 @@ def _sort(c: _Compiler, n: N.Sort) -> Code:
     return run
 
 
-def _cudf(c: _Compiler, n: N.CUDF) -> Code:
-    args = [c.compile(a) for a in n.args]
+def _cudf(c: _Compiler, n: N.CUDF) -> Walk[Code]:
+    args = yield c.compile_all(n.args)
     arg_types = tuple(a.ty for a in n.args)
 
     def run(env):
@@ -442,7 +454,7 @@ def _cudf(c: _Compiler, n: N.CUDF) -> Code:
     return run
 
 
-_HANDLERS: dict[type, Callable[[_Compiler, Any], Code]] = {
+_HANDLERS: dict[type, Callable[[_Compiler, Any], Walk[Code] | Code]] = {
     N.Literal: _literal,
     N.Ident: _ident,
     N.MakeVector: _make_tuple,
@@ -536,21 +548,10 @@ def _check_typed(program: N.Program) -> None:
             )
 
 
-def _ensure_recursion_room(body: N.Expr) -> None:
-    # Compiling recurses once per tree level and running a few frames per level (let chains
-    # excepted). Python 3.11+ does not use the C stack for these Python-to-Python calls, so a
-    # higher limit is safe; it is raised only as far as this program needs, never lowered.
-    depth = _depth(body)
-    needed = 4 * depth + 1000
-    if sys.getrecursionlimit() < needed:
-        sys.setrecursionlimit(needed)
-
-
-def _depth(body: N.Expr) -> int:
-    deepest = 0
-    stack = [(body, 1)]
-    while stack:
-        node, d = stack.pop()
-        deepest = max(deepest, d)
-        stack.extend((child, d + 1) for child in node.children())
-    return deepest
+def _frames_needed(body: N.Expr) -> int:
+    # Compiling is a trampolined walk, but running the closures calls a child's closure
+    # from its parent's: a few frames per tree level (let chains excepted). Those are
+    # Python-to-Python calls, which Python 3.11+ keeps off the C stack (the closures are
+    # plain functions for that reason), so a higher limit only costs memory. A run raises
+    # the limit as far as its program needs, never lowers it (other threads may be running).
+    return 4 * N.tree_depth(body) + 1000

@@ -8,6 +8,11 @@ loop body). The reference interpreter gives every program a meaning; compiled ba
     >>> from daybreak.ir import parse, typecheck
     >>> check_linear(typecheck(parse("let b = appender[i32]; {result(merge(b, 1)), result(b)}")))
     ["builder 'b' is used more than once"]
+    >>> require_linear(typecheck(parse("let b = appender[i32]; {result(merge(b, 1)), result(b)}")))
+    Traceback (most recent call last):
+    ...
+    daybreak.ir.errors.LinearityError: 1:53: builder 'b' is used more than once
+    ...
 
 The check is conservative and syntactic:
 * a builder variable (a let or a lambda parameter of builder type) is used once on every path:
@@ -22,6 +27,8 @@ from __future__ import annotations
 from collections import Counter
 
 from . import nodes as N
+from .errors import LinearityError
+from .trampoline import Walk, trampoline
 from .types import Type
 
 _MANY = 2
@@ -33,7 +40,20 @@ def _is_builder(t: Type | None) -> bool:
 
 def check_linear(program: N.Program) -> list[str]:
     """The linearity violations of a typed program (empty when it is linear)."""
-    problems: list[str] = []
+    return [problem.message for problem in linearity_errors(program)]
+
+
+def require_linear(program: N.Program) -> None:
+    """Raise the first linearity violation of a typed program, located where it happens: a
+    program that uses a builder twice is the user's mistake, whatever the backend."""
+    problems = linearity_errors(program)
+    if problems:
+        raise problems[0]
+
+
+def linearity_errors(program: N.Program) -> list[LinearityError]:
+    """The linearity violations of a typed program, each at the node where it happens."""
+    problems: list[LinearityError] = []
     _check_scope(program.body, problems, _let_bound_lambdas(program.body))
     return problems
 
@@ -48,7 +68,7 @@ def _let_bound_lambdas(expr: N.Expr) -> dict[str, N.Lambda | None]:
     return found
 
 
-def _check_scope(expr: N.Expr, problems: list[str], lambdas) -> None:
+def _check_scope(expr: N.Expr, problems: list[LinearityError], lambdas) -> None:
     """Check the builder variables bound anywhere in `expr` and every loop body in it."""
     for node in expr.walk():
         if isinstance(node, N.Let) and _is_builder(node.value.ty):
@@ -60,17 +80,30 @@ def _check_scope(expr: N.Expr, problems: list[str], lambdas) -> None:
             used = {name for usage in _usages(lam.body) for name, _ in usage}
             bound_inside = {p.name for p in lam.params} | _bound_names(lam.body)
             for name in sorted(used - bound_inside):
-                problems.append(f"the loop body uses builder '{name}' from outside the loop")
-            if not _derived_from(lam.body, frozenset([builder_param]), lambdas):
-                problems.append("a loop body must return the builder it was given")
+                where = _uses_of(name, lam.body)[0]
+                problems.append(LinearityError(
+                    f"the loop body uses builder '{name}' from outside the loop", where.loc
+                ))  # fmt: skip
+            if not trampoline(_derived_from(lam.body, frozenset([builder_param]), lambdas)):
+                problems.append(LinearityError(
+                    "a loop body must return the builder it was given", lam.body.loc
+                ))  # fmt: skip
 
 
-def _check_uses(name: str, scope: N.Expr, problems: list[str]) -> None:
+def _check_uses(name: str, scope: N.Expr, problems: list[LinearityError]) -> None:
     for usage in _usages(scope):
         paths = sorted((path, c) for (n, path), c in usage.items() if n == name)
         if _conflict(paths):
-            problems.append(f"builder '{name}' is used more than once")
+            uses = _uses_of(name, scope)  # the second use is the mistake (one use in a loop)
+            where = uses[1] if len(uses) > 1 else uses[0]
+            problems.append(LinearityError(f"builder '{name}' is used more than once", where.loc))
             return
+
+
+def _uses_of(name: str, scope: N.Expr) -> list[N.Expr]:
+    """The builder-typed occurrences of `name` in `scope`, in evaluation order."""
+    return [n for n in scope.walk() if isinstance(n, N.Ident) and n.name == name
+            and _is_builder(n.ty)]  # fmt: skip
 
 
 def _conflict(paths: list[tuple[tuple[int, ...], int]]) -> bool:
@@ -92,26 +125,31 @@ def _usages(expr: N.Expr) -> list[Counter]:
     """The possible uses of builder names by `expr`, one Counter of (name, field path) per
     combination of `if` branches (capped: beyond the cap, branches are merged, which is
     conservative)."""
+    return trampoline(_usages_walk(expr))
+
+
+def _usages_walk(expr: N.Expr) -> Walk[list[Counter]]:
     path = _field_path(expr)
     if path is not None:
         name, fields = path
         return [Counter({(name, fields): 1})]
     if isinstance(expr, N.If):
-        branches = _usages(expr.then) + _usages(expr.else_)
-        return _product(_usages(expr.cond), branches)
+        cond = yield _usages_walk(expr.cond)
+        branches = (yield _usages_walk(expr.then)) + (yield _usages_walk(expr.else_))
+        return _product(cond, branches)
     if isinstance(expr, N.For):
         alternatives = [Counter()]
         for child in expr.children():
             if child is not expr.func:
-                alternatives = _product(alternatives, _usages(child))
+                alternatives = _product(alternatives, (yield _usages_walk(child)))
         repeated = Counter()
-        for usage in _usages(expr.func.body):
+        for usage in (yield _usages_walk(expr.func.body)):
             for key in usage:
                 repeated[key] = _MANY  # used once per iteration
         return _product(alternatives, [repeated])
     alternatives = [Counter()]
     for child in expr.children():
-        alternatives = _product(alternatives, _usages(child))
+        alternatives = _product(alternatives, (yield _usages_walk(child)))
     return alternatives
 
 
@@ -147,39 +185,41 @@ def _bound_names(expr: N.Expr) -> set[str]:
     return names
 
 
-def _derived_from(expr: N.Expr, names: frozenset[str], lambdas) -> bool:
+def _derived_from(expr: N.Expr, names: frozenset[str], lambdas) -> Walk[bool]:
     """Whether every builder `expr` returns comes from the builders named in `names` (the
     loop's builder parameter, and lets bound to builders derived from it)."""
 
-    def derived(e: N.Expr, within: frozenset[str] = names) -> bool:
+    def derived(e: N.Expr, within: frozenset[str] = names) -> Walk[bool]:
         return _derived_from(e, within, lambdas)
 
     match expr:
         case N.Ident(name=n):
             return n in names
         case N.GetField(expr=inner) | N.Ascribe(expr=inner):
-            return derived(inner)
+            return (yield derived(inner))
         case N.Merge(builder=b) | N.For(builder=b):
-            return derived(b)
+            return (yield derived(b))
         case N.If(then=a, else_=b):
-            return derived(a) and derived(b)
+            return (yield derived(a)) and (yield derived(b))
         case N.MakeStruct(elems=elems):
-            return all(derived(e) for e in elems if _is_builder(e.ty))
+            for e in elems:
+                if _is_builder(e.ty) and not (yield derived(e)):
+                    return False
+            return True
         case N.Let(name=bound, value=value, body=body):
-            if _is_builder(value.ty) and derived(value):
-                return derived(body, names | {bound})
-            return derived(body, names - {bound})
+            if _is_builder(value.ty) and (yield derived(value)):
+                return (yield derived(body, names | {bound}))
+            return (yield derived(body, names - {bound}))
         case N.Apply(func=func, args=args):
             lam = func if isinstance(func, N.Lambda) else None
             if isinstance(func, N.Ident):
                 lam = lambdas.get(func.name)
             if lam is None:
                 return False
-            passed = frozenset(
-                p.name
-                for p, a in zip(lam.params, args, strict=True)
-                if _is_builder(a.ty) and derived(a)
-            )
-            return derived(lam.body, passed)
+            passed = []
+            for p, a in zip(lam.params, args, strict=True):
+                if _is_builder(a.ty) and (yield derived(a)):
+                    passed.append(p.name)
+            return (yield derived(lam.body, frozenset(passed)))
         case _:
             return False

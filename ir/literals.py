@@ -41,10 +41,17 @@ _SUFFIX_OF_TYPE: dict[Scalar, str] = {}
 for _suffix, _t in INT_SUFFIXES.items():
     _SUFFIX_OF_TYPE.setdefault(_t, _suffix)
 
+# Weld's lexer reads an i8 suffix before a hex digit: in `0x7Fc` the `c` is the suffix (127,
+# an i8), and `0xFC` is 15 as an i8; `0xc` alone is the i32 12. The lazy hex digits followed by
+# the optional suffix, matched against the whole token, say the same.
 _INT_TOKEN = re.compile(
-    r"(?P<sign>-?)(?:0[xX](?P<hex>[0-9a-fA-F]+)|0[bB](?P<bin>[01]+)|(?P<dec>[0-9]+))"
+    r"(?P<sign>-?)(?:0[xX](?P<hex>[0-9a-fA-F]+?)|0[bB](?P<bin>[01]+)|(?P<dec>[0-9]+))"
     r"(?P<suffix>si|u16|u32|u64|u8|[cClL])?"
 )
+# The most digits a literal of any integer type needs in each base (u64 and i64 included);
+# longer digit strings (leading zeros aside) are out of range without converting them, which
+# Python refuses beyond 4300 digits.
+_MAX_DIGITS = {10: 20, 16: 16, 2: 64}
 
 
 class LiteralError(ValueError):
@@ -55,20 +62,27 @@ def read_int(text: str) -> tuple[int, Scalar]:
     """The value and type of an integer token (`12`, `-3c`, `0xffL`, `0b101u8`)."""
     m = _INT_TOKEN.fullmatch(text)
     if m is None:
-        raise LiteralError(f"malformed integer literal {text}")
-    if m["hex"] is not None:
-        magnitude = int(m["hex"], 16)
-    elif m["bin"] is not None:
-        magnitude = int(m["bin"], 2)
-    else:
-        magnitude = int(m["dec"])
-    value = -magnitude if m["sign"] else magnitude
+        raise LiteralError(f"malformed integer literal {_shortened(text)}")
     t = INT_SUFFIXES[m["suffix"] or ""]
+    base, digits = next((b, m[g]) for b, g in ((16, "hex"), (2, "bin"), (10, "dec")) if m[g])
+    digits = digits.lstrip("0") or "0"
+    if len(digits) > _MAX_DIGITS[base]:
+        raise LiteralError(f"integer literal {_shortened(text)} is out of range for {t} "
+                           f"({int_min(t)} to {int_max(t)})")  # fmt: skip
+    magnitude = int(digits, base)
+    value = -magnitude if m["sign"] else magnitude
     if not int_min(t) <= value <= int_max(t):
         raise LiteralError(
             f"integer literal {text} is out of range for {t} ({int_min(t)} to {int_max(t)})"
         )
     return value, t
+
+
+def _shortened(text: str, keep: int = 24) -> str:
+    """A long literal for a message: its start, how many characters are left out, its end."""
+    if len(text) <= 2 * keep + 10:
+        return text
+    return f"{text[:keep]}...({len(text) - 2 * keep} more)...{text[-keep:]}"
 
 
 _SPECIAL_FLOATS = {"inf": math.inf, "nan": math.nan}
@@ -86,7 +100,7 @@ def read_float(text: str) -> tuple[float, Scalar]:
     if t is F32:
         value = to_f32(value)
     if math.isinf(value):
-        raise LiteralError(f"float literal {text} is out of range for {t}")
+        raise LiteralError(f"float literal {_shortened(text)} is out of range for {t}")
     return value, t
 
 

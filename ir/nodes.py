@@ -24,16 +24,26 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
+from operator import is_not
 
 from .errors import Loc
 from .types import BuilderType, Scalar, Type, Vec
 
 Annotations = tuple[tuple[str, str], ...]
 
+# How every node class is declared: immutable, and `eq=False` so that it keeps Expr's
+# structural `==` and hash (see Expr).
+_node = dataclass(frozen=True, slots=True, eq=False)
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, eq=False)
 class Expr:
-    """Base of all expression nodes."""
+    """Base of all expression nodes.
+
+    Equality and hashing are structural (ty and loc left out) and walk the tree with an
+    explicit stack: dataclass-generated `==` recursed through C once per level and failed
+    on a 500-term sum `a + a + ... + a`.
+    """
 
     ty: Type | None = field(default=None, compare=False, repr=False, kw_only=True)
     loc: Loc | None = field(default=None, compare=False, repr=False, kw_only=True)
@@ -41,20 +51,26 @@ class Expr:
 
     def children(self) -> tuple[Expr, ...]:
         """The direct sub-expressions, in evaluation (and printing) order."""
-        out: list[Expr] = []
+        return self._parts()[1]
+
+    def _parts(self) -> tuple[tuple, tuple[Expr, ...]]:
+        """(what the node holds besides its children, its children). Equality, hashing and
+        `children` read this; node classes override it with the same answer, faster."""
+        kids: list[Expr] = []
+        own = tuple(_field_shape(getattr(self, name), kids) for name in _child_fields(type(self)))
+        return own, tuple(kids)
+
+    def _kid_fields(self, kids: tuple[Expr, ...]) -> dict:
+        """The fields that hold children, with `kids` (in `children()` order) in place of the
+        children: the inverse of `_parts`, for `rebuild`. Node classes override it too."""
+        new = iter(kids)
+        out = {}
         for name in _child_fields(type(self)):
-            v = getattr(self, name)
-            if isinstance(v, Expr):
-                out.append(v)
-            elif isinstance(v, tuple):
-                for item in v:
-                    if isinstance(item, Expr):
-                        out.append(item)
-                    elif isinstance(item, Iter):
-                        out.extend(item.children())
-            elif isinstance(v, Iter):
-                out.extend(v.children())
-        return tuple(out)
+            value = getattr(self, name)
+            rebuilt = _map_value(value, lambda _: next(new))
+            if rebuilt is not value:
+                out[name] = rebuilt
+        return out
 
     def walk(self) -> Iterator[Expr]:
         """Every node of the tree, parents before children."""
@@ -72,6 +88,35 @@ class Expr:
             if k == name:
                 return v
         return default
+
+    def __eq__(self, other):
+        if not isinstance(other, Expr):
+            return NotImplemented
+        xs: list[Expr] = [self]
+        ys: list[Expr] = [other]
+        while xs:  # the two trees side by side, node by node
+            x, y = xs.pop(), ys.pop()
+            if x is y:
+                continue
+            if type(x) is not type(y) or x.annotations != y.annotations:
+                return False
+            own_x, kids_x = x._parts()
+            own_y, kids_y = y._parts()
+            if own_x != own_y or len(kids_x) != len(kids_y):
+                return False
+            xs += kids_x
+            ys += kids_y
+        return True
+
+    def __hash__(self):
+        shapes: list = []
+        stack: list[Expr] = [self]
+        while stack:
+            node = stack.pop()
+            own, kids = node._parts()
+            shapes += (type(node), own, len(kids), node.annotations)
+            stack += kids
+        return hash(tuple(shapes))
 
 
 _META = ("ty", "loc", "annotations")
@@ -92,7 +137,25 @@ def _float_key(value: float) -> tuple:
     return ("f", struct.pack("<d", value)) if isinstance(value, float) else ("v", value)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+def _field_shape(value, kids: list[Expr]):
+    """A field's value with each child expression replaced by a marker (appended to `kids`)."""
+    if isinstance(value, Expr):
+        kids.append(value)
+        return _CHILD
+    if isinstance(value, Iter):
+        kids.extend(value.children())
+        return value.shape
+    if type(value) is tuple:
+        return tuple([_field_shape(item, kids) for item in value])
+    if type(value) is float:
+        return _float_key(value)
+    return value
+
+
+_CHILD = "<child>"
+
+
+@_node
 class Literal(Expr):
     """A scalar literal (`1`, `2.5f`, `7L`, `true`) or a string literal (`"abc"`: vec[i8]).
 
@@ -103,48 +166,66 @@ class Literal(Expr):
     value: int | float | bool | bytes
     type: Scalar | Vec
 
+    def _parts(self):
+        return (_float_key(self.value), self.type), ()
+
     def _key(self):
         return (_float_key(self.value), self.type, self.annotations)
-
-    def __eq__(self, other):
-        return type(other) is Literal and self._key() == other._key()
-
-    def __hash__(self):
-        return hash(self._key())
 
     @property
     def is_nan(self) -> bool:
         return isinstance(self.value, float) and math.isnan(self.value)
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class Ident(Expr):
     name: str
 
+    def _parts(self):
+        return (self.name,), ()
 
-@dataclass(frozen=True, slots=True)
+
+@_node
 class MakeVector(Expr):
     """`[a, b, c]`. The element type comes from the elements (or from context when empty)."""
 
     elems: tuple[Expr, ...]
 
+    def _parts(self):
+        return (), self.elems
 
-@dataclass(frozen=True, slots=True)
+    def _kid_fields(self, kids):
+        return {"elems": kids}
+
+
+@_node
 class MakeStruct(Expr):
     """`{a, b}`."""
 
     elems: tuple[Expr, ...]
 
+    def _parts(self):
+        return (), self.elems
 
-@dataclass(frozen=True, slots=True)
+    def _kid_fields(self, kids):
+        return {"elems": kids}
+
+
+@_node
 class GetField(Expr):
     """`e.$i`."""
 
     expr: Expr
     index: int
 
+    def _parts(self):
+        return (self.index,), (self.expr,)
 
-@dataclass(frozen=True, slots=True)
+    def _kid_fields(self, kids):
+        return {"expr": kids[0]}
+
+
+@_node
 class Op(Expr):
     """A first-order pure operator from `ops.OPS`: infix (`a + b`), prefix (`-a`) or call
     syntax (`exp(a)`, `lookup(v, i)`, `min(a, b)`)."""
@@ -152,24 +233,42 @@ class Op(Expr):
     op: str
     args: tuple[Expr, ...]
 
+    def _parts(self):
+        return (self.op,), self.args
 
-@dataclass(frozen=True, slots=True)
+    def _kid_fields(self, kids):
+        return {"args": kids}
+
+
+@_node
 class Cast(Expr):
     """`i64(x)`: convert a scalar to another scalar type (C rules, see docs/ir.md)."""
 
     to: Scalar
     expr: Expr
 
+    def _parts(self):
+        return (self.to,), (self.expr,)
 
-@dataclass(frozen=True, slots=True)
+    def _kid_fields(self, kids):
+        return {"expr": kids[0]}
+
+
+@_node
 class Ascribe(Expr):
     """`e: T` — states the type of `e` (also written `let x: T = e;`)."""
 
     expr: Expr
     type: Type
 
+    def _parts(self):
+        return (self.type,), (self.expr,)
 
-@dataclass(frozen=True, slots=True)
+    def _kid_fields(self, kids):
+        return {"expr": kids[0]}
+
+
+@_node
 class Let(Expr):
     """`let name = value; body`."""
 
@@ -177,8 +276,14 @@ class Let(Expr):
     value: Expr
     body: Expr
 
+    def _parts(self):
+        return (self.name,), (self.value, self.body)
 
-@dataclass(frozen=True, slots=True)
+    def _kid_fields(self, kids):
+        return {"value": kids[0], "body": kids[1]}
+
+
+@_node
 class If(Expr):
     """`if(cond, then, else)`: evaluates only the branch taken (unlike `select`)."""
 
@@ -186,14 +291,21 @@ class If(Expr):
     then: Expr
     else_: Expr
 
+    def _parts(self):
+        return (), (self.cond, self.then, self.else_)
+
+    def _kid_fields(self, kids):
+        return {"cond": kids[0], "then": kids[1], "else_": kids[2]}
+
 
 @dataclass(frozen=True, slots=True)
 class Param:
     name: str
     type: Type | None = None  # None: to be inferred from context
+    loc: Loc | None = field(default=None, compare=False, repr=False)  # where its name is
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class Lambda(Expr):
     """`|a: T, b| body`. Not a first-class value: it appears in `for`, `iterate`, `sort`,
     as the program itself, as the callee of an `Apply`, or let-bound and applied."""
@@ -201,13 +313,25 @@ class Lambda(Expr):
     params: tuple[Param, ...]
     body: Expr
 
+    def _parts(self):
+        return (self.params,), (self.body,)
 
-@dataclass(frozen=True, slots=True)
+    def _kid_fields(self, kids):
+        return {"body": kids[0]}
+
+
+@_node
 class Apply(Expr):
     """`f(a, b)` where `f` is a lambda (literally, or a let-bound name)."""
 
     func: Expr
     args: tuple[Expr, ...]
+
+    def _parts(self):
+        return (), (self.func, *self.args)
+
+    def _kid_fields(self, kids):
+        return {"func": kids[0], "args": kids[1:]}
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,12 +352,23 @@ class Iter:
         return tuple(e for e in (self.data, self.start, self.end, self.stride) if e is not None)
 
     @property
+    def shape(self) -> tuple:
+        """The kind and which parts are given: with its children, the whole iterator."""
+        return (self.kind, *(e is None for e in (self.data, self.start, self.end, self.stride)))
+
+    def with_children(self, kids) -> Iter:
+        """This iterator with its given parts taken, in order, from the iterator `kids`."""
+        parts = [None if e is None else next(kids) for e in (self.data, self.start, self.end,
+                                                               self.stride)]  # fmt: skip
+        return Iter(self.kind, *parts)
+
+    @property
     def is_plain(self) -> bool:
         """True for a whole vector iterated from first to last element."""
         return self.kind == "scalar" and self.start is None
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class For(Expr):
     """`for(iters, builder, |b, i, x| body)`. Several iters (written `zip(a, b)`) give x as a
     struct of their elements; `i` is the iteration number (0, 1, ...), an i64."""
@@ -242,23 +377,45 @@ class For(Expr):
     builder: Expr
     func: Lambda
 
+    def _parts(self):
+        shapes = tuple(it.shape for it in self.iters)
+        kids = [e for it in self.iters for e in it.children()]
+        return (shapes,), (*kids, self.builder, self.func)
 
-@dataclass(frozen=True, slots=True)
+    def _kid_fields(self, kids):
+        parts = iter(kids[:-2])
+        iters = tuple(it.with_children(parts) for it in self.iters)
+        return {"iters": iters, "builder": kids[-2], "func": kids[-1]}
+
+
+@_node
 class Merge(Expr):
     """`merge(builder, value)`: a builder with `value` merged in."""
 
     builder: Expr
     value: Expr
 
+    def _parts(self):
+        return (), (self.builder, self.value)
 
-@dataclass(frozen=True, slots=True)
+    def _kid_fields(self, kids):
+        return {"builder": kids[0], "value": kids[1]}
+
+
+@_node
 class Result(Expr):
     """`result(builder)`: the value a builder (or a struct of builders) has built."""
 
     builder: Expr
 
+    def _parts(self):
+        return (), (self.builder,)
 
-@dataclass(frozen=True, slots=True)
+    def _kid_fields(self, kids):
+        return {"builder": kids[0]}
+
+
+@_node
 class NewBuilder(Expr):
     """`appender[T]`, `merger[T,+](init)`, `dictmerger[K,V,op]`, `groupmerger[K,V]`,
     `vecmerger[T,op](v)`. `arg` is a capacity hint (appender, dictmerger), the initial value
@@ -267,8 +424,14 @@ class NewBuilder(Expr):
     type: BuilderType
     arg: Expr | None = None
 
+    def _parts(self):
+        return (self.type, self.arg is None), () if self.arg is None else (self.arg,)
 
-@dataclass(frozen=True, slots=True)
+    def _kid_fields(self, kids):
+        return {"arg": kids[0]}
+
+
+@_node
 class Iterate(Expr):
     """`iterate(initial, |x| {next, continue})`: a sequential loop; the value when continue
     is false."""
@@ -276,22 +439,41 @@ class Iterate(Expr):
     initial: Expr
     func: Lambda
 
+    def _parts(self):
+        return (), (self.initial, self.func)
 
-@dataclass(frozen=True, slots=True)
+    def _kid_fields(self, kids):
+        return {"initial": kids[0], "func": kids[1]}
+
+
+@_node
 class Sort(Expr):
     """`sort(v, |a, b| c)`: a stable sort; c is an i32, negative when a goes first."""
 
     data: Expr
     func: Lambda
 
+    def _parts(self):
+        return (), (self.data, self.func)
 
-@dataclass(frozen=True, slots=True)
+    def _kid_fields(self, kids):
+        return {"data": kids[0], "func": kids[1]}
+
+
+@_node
 class CUDF(Expr):
     """`cudf[name, T](args)`: a call to a native (or Python) function registered by name."""
 
     name: str
     ret: Type
     args: tuple[Expr, ...]
+
+    def _parts(self):
+        # args is None between parsing `cudf[name, T]` and its argument list
+        return (self.name, self.ret, self.args is None), self.args or ()
+
+    def _kid_fields(self, kids):
+        return {"args": kids}
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,6 +523,49 @@ def _map_value(v, fn):
         new = tuple(_map_value(x, fn) for x in v)
         return v if all(a is b for a, b in zip(new, v, strict=True)) else new
     return v
+
+
+def rebuild(node: Expr, kids, **changes) -> Expr:
+    """`node` with its children, in `children()` order, replaced by `kids` and the fields in
+    `changes` changed (`node` itself when nothing changes). What walks run by `trampoline` use
+    instead of map_children."""
+    kids = tuple(kids)
+    if any(map(is_not, kids, node.children())):
+        changes.update(node._kid_fields(kids))
+    return replace(node, **changes) if changes else node
+
+
+def map_tree(expr: Expr, fn) -> Expr:
+    """`expr` with `fn` applied to every node, children first, each parent rebuilt from its
+    new children. An explicit stack, not recursion; a subtree shared by several parents is
+    mapped once.
+
+    >>> from daybreak.ir.parser import parse_expr
+    >>> from daybreak.ir.printer import format
+    >>> format(map_tree(parse_expr("x + y * x"), lambda n: Ident("z") if n == Ident("x") else n))
+    'z + y * z'
+    """
+    done: dict[int, Expr] = {}
+    stack: list[tuple[Expr, bool]] = [(expr, False)]
+    while stack:
+        node, kids_done = stack.pop()
+        if kids_done:
+            done[id(node)] = fn(rebuild(node, [done[id(k)] for k in node.children()]))
+        elif id(node) not in done:
+            stack.append((node, True))
+            stack.extend((k, False) for k in node.children())
+    return done[id(expr)]
+
+
+def tree_depth(expr: Expr) -> int:
+    """The number of nodes on the longest path from `expr` down to a leaf."""
+    deepest = 0
+    stack = [(expr, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((kid, depth + 1) for kid in node.children())
+    return deepest
 
 
 @contextmanager

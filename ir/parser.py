@@ -30,12 +30,12 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, VisitError
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput
 
 from .errors import Loc, ParseError
 from .literals import LiteralError, read_float, read_int, read_string
-from .macros import PRELUDE, MacroDef
+from .macros import PRELUDE, ExpansionBudget, MacroDef
 from .nodes import (
     CUDF,
     Apply,
@@ -52,7 +52,6 @@ from .nodes import (
     Op,
     Param,
     Program,
-    deep_recursion,
 )
 from .ops import INFIX_BY_SYMBOL, INFIX_LEVELS, PREFIX_BY_SYMBOL
 from .resolve import RESERVED, resolve_calls
@@ -112,16 +111,37 @@ def _lark() -> Lark:
 # ----------------------------------------------------------------------------------------------
 # Parse tree -> nodes.
 
-@v_args(meta=True)
-class _TreeBuilder(Transformer):
-    """Builds nodes from the parse tree. Calls stay `Apply(Ident(name), args)` here."""
+class _TreeBuilder:
+    """Builds nodes from the parse tree, one handler per rule (`handler(meta, children)`).
+    Calls stay `Apply(Ident(name), args)` here."""
 
     def __init__(self, source: str, names: NameSupply, macros: dict[str, MacroDef]):
-        super().__init__()
         self.source = source
         self.name_supply = names
         self.aliases: dict[str, Type] = {}
         self.macros = dict(macros)
+        self.budget = ExpansionBudget()
+
+    def transform(self, tree):
+        """The value of a parse tree: its children's values first, then its rule's handler.
+        An explicit stack, not recursion: the tree is as deep as the program nests."""
+        values: list = []
+        stack: list[tuple[Tree | Token | None, bool]] = [(tree, False)]
+        while stack:
+            item, children_done = stack.pop()
+            if not isinstance(item, Tree):  # a token, or None for an optional part left out
+                values.append(item)
+            elif children_done:
+                count = len(item.children)
+                children = values[len(values) - count :]
+                del values[len(values) - count :]
+                handler = getattr(self, item.data, self._token_rule)
+                values.append(handler(item.meta, children))
+            else:
+                stack.append((item, True))
+                stack.extend((child, False) for child in reversed(item.children))
+        (value,) = values
+        return value
 
     def _loc(self, meta) -> Loc | None:
         if getattr(meta, "empty", True):
@@ -144,12 +164,11 @@ class _TreeBuilder(Transformer):
                 raise ParseError(f"{what} {t} appears twice", self._tok_loc(t))
             seen.add(str(t))
 
-    def __default__(self, data, children, meta):
+    def _token_rule(self, meta, children):
         # `!infix_op_N`, `!prefix_op`, `!merge_op`, `!annotation_value`: the token itself, which
         # keeps its position.
-        if len(children) == 1 and isinstance(children[0], Token):
-            return children[0]
-        raise AssertionError(f"no rule handler for {data}")  # pragma: no cover
+        (token,) = children
+        return token
 
     # -- declarations ------------------------------------------------------------------------
 
@@ -171,7 +190,7 @@ class _TreeBuilder(Transformer):
         functions = frozenset(str(p) for p in params)
         # Resolved now: the body's calls mean what they mean here (hygiene), and it can use
         # only the macros defined before it (so no macro is recursive).
-        body = resolve_calls(body, functions, self.macros, self.name_supply)
+        body = resolve_calls(body, functions, self.macros, self.name_supply, self.budget)
         self.macros[str(name)] = MacroDef(str(name), tuple(map(str, params)), body, self._loc(meta))
 
     def names(self, meta, c):
@@ -192,7 +211,7 @@ class _TreeBuilder(Transformer):
 
     def params(self, meta, c):
         self._distinct([p.name_token for p in c], "parameter")
-        return [Param(str(p.name_token), p.type) for p in c]
+        return [Param(str(p.name_token), p.type, loc=self._tok_loc(p.name_token)) for p in c]
 
     def param(self, meta, c):
         name, ty = c
@@ -415,18 +434,11 @@ def _run(text: str, start: str, build):
     if not isinstance(text, str):
         raise TypeError(f"parse() takes IR text (str), not {type(text).__name__}")
     names = NameSupply(_NAME.findall(text) + list(_prelude_names()))
-    with deep_recursion():
-        try:
-            tree = _lark().parse(text, start=start)
-        except UnexpectedInput as err:
-            raise _syntax_error(err, text) from None
-        builder = _TreeBuilder(text, names, _prelude())
-        try:
-            return build(builder, tree)
-        except VisitError as err:  # lark wraps what a rule handler raises
-            if isinstance(err.orig_exc, ParseError):
-                raise err.orig_exc from None
-            raise
+    try:
+        tree = _lark().parse(text, start=start)
+    except UnexpectedInput as err:
+        raise _syntax_error(err, text) from None
+    return build(_TreeBuilder(text, names, _prelude()), tree)
 
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -459,7 +471,8 @@ def _build_program(builder: _TreeBuilder, tree: Tree) -> Program:
                 raise ParseError(f"program parameter {p.name} needs a type", body.loc)
         params, body = body.params, body.body
     # Program parameters are values, never functions: they do not hide builtins.
-    return Program(params, resolve_calls(body, frozenset(), builder.macros, builder.name_supply))
+    body = resolve_calls(body, frozenset(), builder.macros, builder.name_supply, builder.budget)
+    return Program(params, body)
 
 
 def parse_expr(text: str) -> Expr:
@@ -471,7 +484,7 @@ def parse_expr(text: str) -> Expr:
 
     def build(builder: _TreeBuilder, tree: Tree) -> Expr:
         e = builder.transform(tree)
-        return resolve_calls(e, frozenset(), builder.macros, builder.name_supply)
+        return resolve_calls(e, frozenset(), builder.macros, builder.name_supply, builder.budget)
 
     return _run(text, "expr", build)
 

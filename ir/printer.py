@@ -20,6 +20,7 @@ lambdas) starts its body on the line after the parameters.
 from __future__ import annotations
 
 import re
+from types import GeneratorType
 
 from .layout import (
     HARD,
@@ -65,6 +66,7 @@ from .nodes import (
 )
 from .ops import OPS, PREFIX_LEVEL
 from .resolve import RESERVED, callable_names, function_scope
+from .trampoline import Walk, trampoline
 from .types import Func, Scalar, Type, children
 
 # ----------------------------------------------------------------------------------------------
@@ -155,6 +157,9 @@ class _Printer:
     It follows the parser's rule for calls (resolve.py): `name(args)` applies a let-bound
     lambda `name` if one is in scope, else means the builtin `name`. `functions` holds the
     let-bound lambdas in scope; a tree that the text could not say is refused.
+
+    The methods are walks run by `trampoline` (a sub-document is `yield`ed, not built by a
+    recursive call), so that a program prints however deep it nests.
     """
 
     def __init__(self):
@@ -166,41 +171,53 @@ class _Printer:
                              f"not the builtin {name}")  # fmt: skip
         return name
 
-    def doc(self, e: Expr, min_level: int = LOWEST):
-        d, level = self.expr(e)
-        return _parens(d) if level < min_level else d
-
-    def expr(self, e: Expr):
+    def doc(self, e: Expr, min_level: int = LOWEST) -> Walk:
+        """The document of `e`, in parentheses when it binds looser than `min_level`: a walk,
+        or the document itself when printing `e` needs none (a leaf)."""
         printer = _PRINTERS.get(type(e))
         if printer is None:
             raise TypeError(f"cannot print {type(e).__name__}")
-        d, level = printer(self, e)
-        if e.annotations:
-            inner = _parens(d) if level < PREFIX else d
-            return [_annotation_text(e.annotations), " ", inner], PREFIX
-        return d, level
+        printed = printer(self, e)
+        if type(printed) is GeneratorType:
+            return self._doc_after(e, printed, min_level)
+        return _finish_doc(e, printed, min_level)
 
-    def operand(self, e: Expr, min_level: int):
+    def _doc_after(self, e: Expr, printing: Walk, min_level: int) -> Walk:
+        return _finish_doc(e, (yield printing), min_level)
+
+    def docs(self, exprs) -> Walk[list]:
+        out = []
+        for e in exprs:
+            out.append((yield self.doc(e)))
+        return out
+
+    def operand(self, e: Expr, min_level: int) -> Walk:
         """An operand of a prefix or infix operator. `(x: i32) + 1` needs no parentheses, but
         without them the type would seem to be `i32 + 1`."""
         if isinstance(e, Ascribe) and not e.annotations:
-            return _parens(self.doc(e))
+            return self._parenthesized(e)
         return self.doc(e, min_level)
 
-    def call(self, head, args: tuple[Expr, ...]):
+    def _parenthesized(self, e: Expr) -> Walk:
+        return _parens((yield self.doc(e)))
+
+    def call(self, head, args: tuple[Expr, ...]) -> Walk:
         """`head(a, b, c)`: flat, or one argument per line. A call whose last argument is a
         lambda, or that has one argument, hugs it: `for(v, b, |b, i, x|` stays on one line
         and the lambda's body breaks onto the next lines."""
-        return self.call_docs(head, [self.doc(a) for a in args], hug=_hugs(args))
+        docs = []
+        for a in args:
+            docs.append((yield self.doc(a)))
+        return self.call_docs(head, docs, hug=_hugs(args))
 
     @staticmethod
     def call_docs(head, docs: list, hug: bool):
         inner = [head, "(", nest_if_broken([SOFT, *join(docs, [",", LINE])]), SOFT, ")"]
         return hug_group(inner) if hug else group(inner)
 
-    def lambda_doc(self, lam: Lambda):
+    def lambda_doc(self, lam: Lambda) -> Walk:
         outer, self.functions = self.functions, function_scope(self.functions, lam)
-        body = self.doc(lam.body)
+        body = yield self.doc(lam.body)
         self.functions = outer
         return group([_params_text(lam.params), nest([LAMBDA_LINE, body])])
 
@@ -213,117 +230,132 @@ class _Printer:
     def ident(self, e: Ident):
         return _name(e.name), ATOM
 
-    def make_vector(self, e: MakeVector):
-        docs = [self.doc(x) for x in e.elems]
+    def make_vector(self, e: MakeVector) -> Walk:
+        docs = yield self.docs(e.elems)
         return group(["[", nest([SOFT, *join(docs, [",", LINE])]), SOFT, "]"]), ATOM
 
-    def make_struct(self, e: MakeStruct):
-        docs = [self.doc(x) for x in e.elems]
+    def make_struct(self, e: MakeStruct) -> Walk:
+        docs = yield self.docs(e.elems)
         return group(["{", nest([SOFT, *join(docs, [",", LINE])]), SOFT, "}"]), ATOM
 
-    def get_field(self, e: GetField):
-        return [self.doc(e.expr, POSTFIX), f".${e.index}"], POSTFIX
+    def get_field(self, e: GetField) -> Walk:
+        return [(yield self.doc(e.expr, POSTFIX)), f".${e.index}"], POSTFIX
 
-    def op(self, e: Op):
+    def op(self, e: Op) -> Walk:
         decl = OPS.get(e.op)
         if decl is None:
             raise ValueError(f"unknown operator {e.op!r}")
         if decl.form == "call":
-            return self.call(self._builtin_call(decl.name), e.args), POSTFIX
+            return (yield self.call(self._builtin_call(decl.name), e.args)), POSTFIX
         if decl.form == "prefix":
             (operand,) = e.args
-            inner = _parens(self.doc(operand)) if _is_bare_number(operand) else None
-            return [decl.symbol, inner or self.operand(operand, PREFIX)], PREFIX
+            if _is_bare_number(operand):
+                inner = yield self._parenthesized(operand)
+            else:
+                inner = yield self.operand(operand, PREFIX)
+            return [decl.symbol, inner], PREFIX
         # A chain `a + b - c` (left-nested, one level) is one group: it breaks before all its
         # operands or none, and laying it out stays linear however long the chain.
         level = decl.level
         tail = []
         while True:
             left, right = e.args
-            tail.append([" " + OPS[e.op].symbol, nest([LINE, self.operand(right, level + 1)])])
+            right_doc = yield self.operand(right, level + 1)
+            tail.append([" " + OPS[e.op].symbol, nest([LINE, right_doc])])
             if not (decl.chain and _same_level_infix(left, level)):
                 break
             e = left
-        head = self.operand(left, level if decl.chain else level + 1)
+        head = yield self.operand(left, level if decl.chain else level + 1)
         return inline_group([head, *reversed(tail)]), level
 
-    def cast(self, e: Cast):
-        return self.call(self._builtin_call(type_text(e.to)), (e.expr,)), POSTFIX
+    def cast(self, e: Cast) -> Walk:
+        return (yield self.call(self._builtin_call(type_text(e.to)), (e.expr,))), POSTFIX
 
-    def ascribe(self, e: Ascribe):
-        return [self.doc(e.expr, POSTFIX), ": ", type_text(e.type)], ASCRIBE
+    def ascribe(self, e: Ascribe) -> Walk:
+        return [(yield self.doc(e.expr, POSTFIX)), ": ", type_text(e.type)], ASCRIBE
 
-    def let(self, e: Let):
+    def let(self, e: Let) -> Walk:
         out: list = []
         outer = self.functions
-        while True:  # a chain of lets is printed flat, one per line, without recursion
+        while True:  # a chain of lets is printed flat, one per line
             value, head = e.value, f"let {_name(e.name)}"
             if isinstance(value, Ascribe) and not value.annotations:
                 head += f": {type_text(value.type)}"
                 value = value.expr
-            value_doc = self.doc(value, LOWEST + 1 if isinstance(value, Let) else LOWEST)
+            value_doc = yield self.doc(value, LOWEST + 1 if isinstance(value, Let) else LOWEST)
             out += [head, " = ", value_doc, ";", HARD]
             self.functions = function_scope(self.functions, e)
             e = e.body
             if not isinstance(e, Let) or e.annotations:
                 break
-        out.append(self.doc(e))
+        out.append((yield self.doc(e)))
         self.functions = outer
         return out, LOWEST
 
-    def if_(self, e: If):
-        return self.call("if", (e.cond, e.then, e.else_)), POSTFIX
+    def if_(self, e: If) -> Walk:
+        return (yield self.call("if", (e.cond, e.then, e.else_))), POSTFIX
 
-    def lambda_(self, e: Lambda):
-        return self.lambda_doc(e), LOWEST
+    def lambda_(self, e: Lambda) -> Walk:
+        return (yield self.lambda_doc(e)), LOWEST
 
-    def apply(self, e: Apply):
+    def apply(self, e: Apply) -> Walk:
         callee = e.func
         if isinstance(callee, Ident) and callee.name not in self.functions:
             if callee.name in _BUILTIN_CALLS:
                 name = callee.name
                 raise ValueError(f"{name}(...) would read back as the builtin {name}: "
                                  f"no function {name} is in scope")  # fmt: skip
-        return self.call(self.doc(callee, POSTFIX), e.args), POSTFIX
+        return (yield self.call((yield self.doc(callee, POSTFIX)), e.args)), POSTFIX
 
-    def iter_doc(self, it: Iter):
+    def iter_doc(self, it: Iter) -> Walk:
         if it.kind == "range":
-            return self.call("rangeiter", (it.start, it.end, it.stride))
+            return (yield self.call("rangeiter", (it.start, it.end, it.stride)))
         if it.start is None and it.end is None and it.stride is None:
-            return self.doc(it.data)
+            return (yield self.doc(it.data))
         if None in (it.start, it.end, it.stride):
             raise ValueError("iter(...) needs all of start, end and stride")
-        return self.call("iter", (it.data, it.start, it.end, it.stride))
+        return (yield self.call("iter", (it.data, it.start, it.end, it.stride)))
 
-    def for_(self, e: For):
+    def for_(self, e: For) -> Walk:
         if not e.iters:
             raise ValueError("a for loop needs at least one iterator")
-        iters = [self.iter_doc(it) for it in e.iters]
+        iters = []
+        for it in e.iters:
+            iters.append((yield self.iter_doc(it)))
         data = iters[0] if len(iters) == 1 else self.call_docs("zip", iters, hug=False)
-        docs = [data, self.doc(e.builder), self.doc(e.func)]
+        docs = [data, (yield self.doc(e.builder)), (yield self.doc(e.func))]
         return self.call_docs("for", docs, hug=True), POSTFIX
 
-    def merge(self, e: Merge):
-        return self.call("merge", (e.builder, e.value)), POSTFIX
+    def merge(self, e: Merge) -> Walk:
+        return (yield self.call("merge", (e.builder, e.value))), POSTFIX
 
-    def result(self, e: Result):
-        return self.call("result", (e.builder,)), POSTFIX
+    def result(self, e: Result) -> Walk:
+        return (yield self.call("result", (e.builder,))), POSTFIX
 
-    def new_builder(self, e: NewBuilder):
+    def new_builder(self, e: NewBuilder) -> Walk:
         text = type_text(e.type)
         if e.arg is None:
             return text, ATOM
-        return self.call(text, (e.arg,)), POSTFIX
+        return (yield self.call(text, (e.arg,))), POSTFIX
 
-    def iterate(self, e: Iterate):
-        return self.call("iterate", (e.initial, e.func)), POSTFIX
+    def iterate(self, e: Iterate) -> Walk:
+        return (yield self.call("iterate", (e.initial, e.func))), POSTFIX
 
-    def sort(self, e: Sort):
-        return self.call("sort", (e.data, e.func)), POSTFIX
+    def sort(self, e: Sort) -> Walk:
+        return (yield self.call("sort", (e.data, e.func))), POSTFIX
 
-    def cudf(self, e: CUDF):
+    def cudf(self, e: CUDF) -> Walk:
         name = e.name if _NAME.fullmatch(e.name) else string_text(e.name)
-        return self.call(f"cudf[{name},{type_text(e.ret)}]", e.args), POSTFIX
+        return (yield self.call(f"cudf[{name},{type_text(e.ret)}]", e.args)), POSTFIX
+
+
+def _finish_doc(e: Expr, printed, min_level: int):
+    """A node's document with its annotations, in parentheses below `min_level`."""
+    d, level = printed
+    if e.annotations:
+        inner = _parens(d) if level < PREFIX else d
+        d, level = [_annotation_text(e.annotations), " ", inner], PREFIX
+    return _parens(d) if level < min_level else d
 
 
 _PRINTERS = {
@@ -361,19 +393,18 @@ def format(node: Program | Expr, width: int = 100) -> str:  # noqa: A001 - the p
     '|x: i32| x + 1'
     """
     printer = _Printer()
-    with deep_recursion():
-        if isinstance(node, Program):
-            body = printer.doc(node.body)
-            if not node.params and not isinstance(node.body, Lambda):
-                doc = body
-            else:  # (a body that is a lambda needs `||`, or it would read as the parameters)
-                brk = HARD if _has_binders(node.body) else LINE
-                doc = group([_params_text(node.params), nest([brk, body])])
-        elif isinstance(node, Expr):
-            doc = printer.doc(node)
-        else:
-            raise TypeError(f"format() takes a Program or an Expr, not {type(node).__name__}")
-        return render(doc, width)
+    if isinstance(node, Program):
+        body = trampoline(printer.doc(node.body))
+        if not node.params and not isinstance(node.body, Lambda):
+            doc = body
+        else:  # (a body that is a lambda needs `||`, or it would read as the parameters)
+            brk = HARD if _has_binders(node.body) else LINE
+            doc = group([_params_text(node.params), nest([brk, body])])
+    elif isinstance(node, Expr):
+        doc = trampoline(printer.doc(node))
+    else:
+        raise TypeError(f"format() takes a Program or an Expr, not {type(node).__name__}")
+    return render(doc, width)
 
 
 def format_type(t: Type) -> str:

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from .errors import ParseError
-from .macros import MacroDef, expand
+from .macros import ExpansionBudget, MacroDef, expand
 from .nodes import (
     CUDF,
     Apply,
@@ -44,10 +44,12 @@ from .nodes import (
     Op,
     Result,
     Sort,
-    map_children,
+    map_tree,
+    rebuild,
 )
 from .ops import CALL_OPS
 from .substitute import NameSupply
+from .trampoline import Walk, trampoline
 from .types import SCALARS
 
 ITERATOR_NAMES = ("iter", "rangeiter", "zip")
@@ -70,51 +72,87 @@ def _plural(n: int, word: str) -> str:
 class CallResolver:
     """Resolves every call of an expression tree; see the module docstring.
 
-    `macros` maps names to the macros visible; `names` supplies fresh names for hygiene.
+    `macros` maps names to the macros visible; `names` supplies fresh names for hygiene. The
+    walk is written as generators run by `trampoline` (a sub-walk is `yield`ed), so that
+    programs nest as deep as they like.
     """
 
-    def __init__(self, macros: dict[str, MacroDef], names: NameSupply):
+    def __init__(
+        self, macros: dict[str, MacroDef], names: NameSupply, budget: ExpansionBudget | None
+    ):
         self.macros = macros
         self.names = names
+        self.budget = budget or ExpansionBudget()
+
+    def resolve(self, e: Expr, scope: frozenset[str]) -> Expr:
+        return trampoline(self.expr(e, scope))
 
     # -- the walk ---------------------------------------------------------------------------
 
-    def expr(self, e: Expr, scope: frozenset[str]) -> Expr:
+    def expr(self, e: Expr, scope: frozenset[str]) -> Walk[Expr]:
         match e:
             case Apply(func=Ident(name=name), args=args) if name not in scope:
-                return self._call(e, name, args, scope)
+                return (yield self._call(e, name, args, scope))
             case Let(value=value, body=body):
-                inner = function_scope(scope, e)
-                return replace(e, value=self.expr(value, scope), body=self.expr(body, inner))
+                value = yield self.expr(value, scope)
+                body = yield self.expr(body, function_scope(scope, e))
+                return replace(e, value=value, body=body)
             case Lambda(body=body):
-                return replace(e, body=self.expr(body, function_scope(scope, e)))
+                return replace(e, body=(yield self.expr(body, function_scope(scope, e))))
             case CUDF(args=None):
                 raise ParseError("cudf[name, T] needs an argument list: cudf[name, T](args)",
                                  e.loc)  # fmt: skip
             case _:
-                return map_children(e, lambda c: self.expr(c, scope))
+                return rebuild(e, (yield self.each(e.children(), scope)))
 
-    def _call(self, call: Apply, name: str, args, scope) -> Expr:
+    def each(self, exprs, scope) -> Walk[tuple[Expr, ...]]:
+        out = []
+        for e in exprs:
+            out.append((yield self.expr(e, scope)))
+        return tuple(out)
+
+    def _call(self, call: Apply, name: str, args, scope) -> Walk[Expr]:
         special = SPECIAL_FORMS.get(name)
         if special is not None:
             arity, build = special
             self._check_arity(call, name, args, arity)
-            node = build(self, call, args, scope)
+            node = yield build(self, call, args, scope)
         elif name in self.macros:
-            resolved = tuple(self.expr(a, scope) for a in args)
+            resolved = yield self.macro_args(args, scope)
             call = replace(call, annotations=call.func.annotations + call.annotations)
-            return expand(self.macros[name], resolved, call, self.names)
+            out = expand(self.macros[name], resolved, call, self.names, self.budget)
+            if any(_is_call(a, n) for a in resolved for n in ITERATOR_NAMES):
+                out = place_iterators(out)
+            return out
         elif name in CALL_OPS:
             self._check_arity(call, name, args, CALL_OPS[name].arity)
-            node = Op(name, tuple(self.expr(a, scope) for a in args))
+            node = Op(name, (yield self.each(args, scope)))
         elif name in SCALARS:
             self._check_arity(call, name, args, 1)
-            node = Cast(SCALARS[name], self.expr(args[0], scope))
+            node = Cast(SCALARS[name], (yield self.expr(args[0], scope)))
         elif name in ITERATOR_NAMES:
             raise ParseError(f"{name}(...) may only be the data of a for loop", call.loc)
         else:  # an unbound name: left for the type checker to report
-            return replace(call, args=tuple(self.expr(a, scope) for a in args))
+            return replace(call, args=(yield self.each(args, scope)))
         return replace(node, loc=call.loc, annotations=call.func.annotations + call.annotations)
+
+    def macro_args(self, args, scope) -> Walk[tuple[Expr, ...]]:
+        """The arguments of a macro call. An iterator (`zip(a, b)`, `iter(v, ...)`) stays a
+        call: Weld expands macros before it reads iterators, so `map(zip(a, b), f)` loops
+        over both (see `place_iterators`)."""
+        out = []
+        for a in args:
+            out.append((yield self.loop_data(a, scope)))
+        return tuple(out)
+
+    def loop_data(self, e: Expr, scope) -> Walk[Expr]:
+        """`e` resolved as the data of a for loop: an iterator call stays a call, with its
+        arguments resolved (those of `zip` may be iterators themselves)."""
+        if _is_call(e, "zip"):
+            return replace(e, args=(yield self.macro_args(e.args, scope)))
+        if _is_iterator(e):
+            return replace(e, args=(yield self.each(e.args, scope)))
+        return (yield self.expr(e, scope))
 
     @staticmethod
     def _check_arity(call: Apply, name: str, args, arity: int) -> None:
@@ -123,41 +161,18 @@ class CallResolver:
                 f"{name} takes {_plural(arity, 'argument')}, given {len(args)}", call.loc
             )
 
-    def lambda_arg(self, e: Expr, scope, what: str) -> Lambda:
+    def lambda_arg(self, e: Expr, scope, what: str) -> Walk[Lambda]:
         """An argument that must be a lambda literal (its arity is the type checker's to check,
         with the types in hand)."""
-        out = self.expr(e, scope)
+        out = yield self.expr(e, scope)
         if not isinstance(out, Lambda):
             raise ParseError(f"{what} must be a lambda, |...| body", e.loc)
         return out
 
     # -- the data of a for loop --------------------------------------------------------------
 
-    def iters(self, e: Expr, scope) -> tuple[Iter, ...]:
-        if _is_call(e, "zip"):
-            if not e.args:
-                raise ParseError("zip needs at least one vector", e.loc)
-            return tuple(self.one_iter(a, scope) for a in e.args)
-        return (self.one_iter(e, scope),)
-
-    def one_iter(self, e: Expr, scope) -> Iter:
-        if e.annotations and any(_is_call(e, n) for n in ITERATOR_NAMES):
-            raise ParseError("annotations cannot be put on an iterator", e.loc)
-        if _is_call(e, "iter"):
-            parts = [self.expr(a, scope) for a in e.args]
-            if len(parts) == 1:
-                return Iter("scalar", parts[0])
-            if len(parts) != 4:
-                raise ParseError("iter takes 1 or 4 arguments: iter(v, start, end, stride)", e.loc)
-            return Iter("scalar", *parts)
-        if _is_call(e, "rangeiter"):
-            if len(e.args) != 3:
-                raise ParseError("rangeiter takes 3 arguments: rangeiter(start, end, stride)",
-                                 e.loc)  # fmt: skip
-            return Iter("range", None, *(self.expr(a, scope) for a in e.args))
-        if _is_call(e, "zip"):
-            raise ParseError("zip(...) cannot be nested", e.loc)
-        return Iter("scalar", self.expr(e, scope))
+    def iters(self, e: Expr, scope) -> Walk[tuple[Iter, ...]]:
+        return iterators_of((yield self.loop_data(e, scope)))
 
 
 def _is_call(e: Expr, name: str) -> bool:
@@ -165,33 +180,108 @@ def _is_call(e: Expr, name: str) -> bool:
     return isinstance(e, Apply) and isinstance(e.func, Ident) and e.func.name == name
 
 
+def _is_iterator(e: Expr) -> bool:
+    """`iter(...)` or `rangeiter(...)`: one iterator (zip is several)."""
+    return _is_call(e, "iter") or _is_call(e, "rangeiter")
+
+
+def iterators_of(data: Expr) -> tuple[Iter, ...]:
+    """The iterators of a for loop's data, whose calls' arguments are already resolved:
+    `zip(a, iter(b, 0L, n, 1L))` gives two, `v` one."""
+    if _is_call(data, "zip"):
+        if not data.args:
+            raise ParseError("zip needs at least one vector", data.loc)
+        return tuple(_one_iter(a) for a in data.args)
+    return (_one_iter(data),)
+
+
+def _one_iter(e: Expr) -> Iter:
+    if e.annotations and any(_is_call(e, n) for n in ITERATOR_NAMES):
+        raise ParseError("annotations cannot be put on an iterator", e.loc)
+    if _is_call(e, "iter"):
+        if len(e.args) == 1:
+            return Iter("scalar", e.args[0])
+        if len(e.args) != 4:
+            raise ParseError("iter takes 1 or 4 arguments: iter(v, start, end, stride)", e.loc)
+        return Iter("scalar", *e.args)
+    if _is_call(e, "rangeiter"):
+        if len(e.args) != 3:
+            raise ParseError("rangeiter takes 3 arguments: rangeiter(start, end, stride)",
+                             e.loc)  # fmt: skip
+        return Iter("range", None, *e.args)
+    if _is_call(e, "zip"):
+        raise ParseError("zip(...) cannot be nested", e.loc)
+    return Iter("scalar", e)
+
+
+def place_iterators(expr: Expr) -> Expr:
+    """A macro's expansion with the iterators its arguments brought in (`map(zip(a, b), f)`)
+    made the data of the loops they landed in; an iterator anywhere else is an error."""
+    stack = [expr]
+    while stack:  # every iterator call must be (part of) a loop's data
+        node = stack.pop()
+        if isinstance(node, Apply) and any(_is_call(node, n) for n in ITERATOR_NAMES):
+            raise ParseError(f"{node.func.name}(...) may only be the data of a for loop",
+                             node.loc)  # fmt: skip
+        if isinstance(node, For) and any(_passed_iterator(it) for it in node.iters):
+            stack += [node.builder, node.func]
+            for it in node.iters:
+                stack += _loop_data_parts(it.data) if _passed_iterator(it) else it.children()
+        else:
+            stack += node.children()
+
+    def place(node: Expr) -> Expr:
+        if not isinstance(node, For) or not any(_passed_iterator(it) for it in node.iters):
+            return node
+        iters = []
+        for it in node.iters:
+            iters.extend(iterators_of(it.data) if _passed_iterator(it) else (it,))
+        return replace(node, iters=tuple(iters))
+
+    return map_tree(expr, place)
+
+
+def _loop_data_parts(data: Expr) -> list[Expr]:
+    """The expressions inside an iterator call that is a loop's data (zip's iterators are
+    data too; iterators_of says which nestings are wrong)."""
+    parts = []
+    for a in data.args:
+        is_iterator = any(_is_call(a, n) for n in ITERATOR_NAMES)
+        parts += _loop_data_parts(a) if is_iterator and _is_call(data, "zip") else [a]
+    return parts
+
+
+def _passed_iterator(it: Iter) -> bool:
+    """A loop input that is an iterator call passed in for a macro parameter."""
+    return it.is_plain and any(_is_call(it.data, n) for n in ITERATOR_NAMES)
+
+
 # ----------------------------------------------------------------------------------------------
 # The special forms: name -> (number of arguments, builder of the node).
 
-Build = Callable[[CallResolver, Apply, tuple[Expr, ...], frozenset[str]], Expr]
+Build = Callable[[CallResolver, Apply, tuple[Expr, ...], frozenset[str]], Walk[Expr]]
 
 
-def _for(r: CallResolver, call, args, scope) -> Expr:
+def _for(r: CallResolver, call, args, scope) -> Walk[Expr]:
     data, builder, func = args
-    return For(
-        r.iters(data, scope),
-        r.expr(builder, scope),
-        r.lambda_arg(func, scope, "the function of for"),
-    )
+    iters = yield r.iters(data, scope)
+    builder = yield r.expr(builder, scope)
+    return For(iters, builder, (yield r.lambda_arg(func, scope, "the function of for")))
 
 
-def _iterate(r: CallResolver, call, args, scope) -> Expr:
-    func = r.lambda_arg(args[1], scope, "the function of iterate")
-    return Iterate(r.expr(args[0], scope), func)
+def _iterate(r: CallResolver, call, args, scope) -> Walk[Expr]:
+    func = yield r.lambda_arg(args[1], scope, "the function of iterate")
+    return Iterate((yield r.expr(args[0], scope)), func)
 
 
-def _sort(r: CallResolver, call, args, scope) -> Expr:
-    return Sort(r.expr(args[0], scope), r.lambda_arg(args[1], scope, "the function of sort"))
+def _sort(r: CallResolver, call, args, scope) -> Walk[Expr]:
+    data = yield r.expr(args[0], scope)
+    return Sort(data, (yield r.lambda_arg(args[1], scope, "the function of sort")))
 
 
 def _plain(node_type) -> Build:
-    def build(r: CallResolver, call, args, scope) -> Expr:
-        return node_type(*(r.expr(a, scope) for a in args))
+    def build(r: CallResolver, call, args, scope) -> Walk[Expr]:
+        return node_type(*(yield r.each(args, scope)))
 
     return build
 
@@ -207,11 +297,16 @@ SPECIAL_FORMS: dict[str, tuple[int, Build]] = {
 
 
 def resolve_calls(
-    expr: Expr, functions: frozenset[str], macros: dict[str, MacroDef], names: NameSupply
+    expr: Expr,
+    functions: frozenset[str],
+    macros: dict[str, MacroDef],
+    names: NameSupply,
+    budget: ExpansionBudget | None = None,
 ) -> Expr:
     """`expr` with every call resolved (see the module docstring); `functions` are the names
-    bound to functions around it (a macro body's parameters)."""
-    return CallResolver(macros, names).expr(expr, functions)
+    bound to functions around it (a macro body's parameters); `budget` bounds what macro
+    expansion may add (one budget for a whole program)."""
+    return CallResolver(macros, names, budget).resolve(expr, functions)
 
 
 def function_scope(scope: frozenset[str], node: Expr) -> frozenset[str]:

@@ -17,7 +17,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from .nodes import Apply, Ascribe, Expr, Ident, Lambda, Let, Literal, Param, map_children
+from .nodes import Apply, Ascribe, Expr, Ident, Lambda, Let, Literal, Param, rebuild
+from .trampoline import Walk, trampoline
 
 # ----------------------------------------------------------------------------------------------
 # Free variables.
@@ -26,23 +27,21 @@ from .nodes import Apply, Ascribe, Expr, Ident, Lambda, Let, Literal, Param, map
 def free_vars(expr: Expr) -> frozenset[str]:
     """The names `expr` uses without binding them."""
     out: set[str] = set()
-    _free(expr, frozenset(), out)
+    stack: list[tuple[Expr, frozenset[str]]] = [(expr, frozenset())]
+    while stack:  # (a subtree, the names bound around it): no recursion, trees nest deep
+        e, bound = stack.pop()
+        match e:
+            case Ident(name=name):
+                if name not in bound:
+                    out.add(name)
+            case Let(name=name, value=value, body=body):
+                stack.append((value, bound))
+                stack.append((body, bound | {name}))
+            case Lambda(params=params, body=body):
+                stack.append((body, bound | {p.name for p in params}))
+            case _:
+                stack.extend((child, bound) for child in e.children())
     return frozenset(out)
-
-
-def _free(expr: Expr, bound: frozenset[str], out: set[str]) -> None:
-    match expr:
-        case Ident(name=name):
-            if name not in bound:
-                out.add(name)
-        case Let(name=name, value=value, body=body):
-            _free(value, bound, out)
-            _free(body, bound | {name}, out)
-        case Lambda(params=params, body=body):
-            _free(body, bound | {p.name for p in params}, out)
-        case _:
-            for child in expr.children():
-                _free(child, bound, out)
 
 
 def alpha_canonical(expr: Expr) -> tuple[Expr, tuple[str, ...]]:
@@ -63,24 +62,27 @@ def alpha_canonical(expr: Expr) -> tuple[Expr, tuple[str, ...]]:
     def binder() -> str:
         return f"$b{next(bound)}"
 
-    def go(e: Expr, env: Mapping[str, str]) -> Expr:
+    def go(e: Expr, env: Mapping[str, str]) -> Walk[Expr]:
         match e:
             case Ident(name=name):
                 new = env.get(name) or free.setdefault(name, f"$f{len(free)}")
                 return replace(e, name=new)
             case Let(name=name, value=value, body=body):
-                value = go(value, env)
+                value = yield go(value, env)
                 new = binder()
-                return replace(e, name=new, value=value, body=go(body, {**env, name: new}))
+                return replace(e, name=new, value=value, body=(yield go(body, {**env, name: new})))
             case Lambda(params=params, body=body):
                 news = [binder() for _ in params]
                 renamed = tuple(replace(p, name=n) for p, n in zip(params, news, strict=True))
                 inner = {**env, **{p.name: n for p, n in zip(params, news, strict=True)}}
-                return replace(e, params=renamed, body=go(body, inner))
+                return replace(e, params=renamed, body=(yield go(body, inner)))
             case _:
-                return map_children(e, lambda child: go(child, env))
+                kids = []
+                for child in e.children():
+                    kids.append((yield go(child, env)))
+                return rebuild(e, kids)
 
-    canonical = go(expr, {})
+    canonical = trampoline(go(expr, {}))
     return canonical, tuple(free)
 
 
@@ -142,13 +144,16 @@ class _Substitution:
     def __init__(self, names: NameSupply, beta: bool):
         self.names = names
         self.beta = beta
-        self._fv_cache: dict[int, frozenset[str]] = {}
+        # Caches by identity; each entry keeps what it is keyed by alive, so that no id is
+        # reused for another object while the substitution runs.
+        self._fv_cache: dict[int, tuple[Expr, frozenset[str]]] = {}
+        self._done: dict[tuple[int, int], tuple[Expr, dict, Expr]] = {}
 
     def _fv(self, e: Expr) -> frozenset[str]:
-        key = id(e)
-        if key not in self._fv_cache:
-            self._fv_cache[key] = free_vars(e)
-        return self._fv_cache[key]
+        hit = self._fv_cache.get(id(e))
+        if hit is None:
+            hit = self._fv_cache[id(e)] = (e, free_vars(e))
+        return hit[1]
 
     def _captured(self, mapping: dict[str, Expr]) -> frozenset[str]:
         out: frozenset[str] = frozenset()
@@ -166,16 +171,37 @@ class _Substitution:
         return name, inner
 
     def run(self, e: Expr, mapping: dict[str, Expr]) -> Expr:
+        return trampoline(self.walk(e, mapping))
+
+    def walk(self, e: Expr, mapping: dict[str, Expr]) -> Walk[Expr] | Expr:
+        """`e` substituted (a walk, or the result when it is known at once). A subtree that
+        occurs several times under one mapping is substituted once and stays shared: macro
+        expansions share their arguments, and expansions of expansions would otherwise grow
+        exponentially before the expansion budget could see them."""
         if not mapping:
             return e
+        hit = self._done.get((id(e), id(mapping)))
+        if hit is not None:
+            return hit[2]
+        return self._walk(e, mapping)
+
+    def _walk(self, e: Expr, mapping: dict[str, Expr]) -> Walk[Expr]:
+        out = yield self._substituted(e, mapping)
+        self._done[id(e), id(mapping)] = (e, mapping, out)
+        return out
+
+    def _substituted(self, e: Expr, mapping: dict[str, Expr]) -> Walk[Expr]:
         match e:
             case Ident(name=name) if name in mapping:
-                return _with_annotations(mapping[name], e.annotations)
+                new = mapping[name]
+                if new.loc is None:  # a binder's fresh name: where the old name was written
+                    new = replace(new, loc=e.loc)
+                return _with_annotations(new, e.annotations)
             case Let(name=name, value=value, body=body):
-                new_value = self.run(value, mapping)
+                new_value = yield self.walk(value, mapping)
                 new_name, inner = self._enter(name, mapping)
-                new_body = self.run(body, inner)
-                if (new_name, new_value, new_body) == (name, value, body):
+                new_body = yield self.walk(body, inner)
+                if new_name == name and new_value is value and new_body is body:
                     return e
                 return replace(e, name=new_name, value=new_value, body=new_body)
             case Lambda(params=params, body=body):
@@ -184,19 +210,24 @@ class _Substitution:
                 for p in params:
                     new_name, inner = self._enter(p.name, inner)
                     new_params.append(replace(p, name=new_name))
-                new_body = self.run(body, inner)
+                new_body = yield self.walk(body, inner)
                 return replace(e, params=tuple(new_params), body=new_body)
             case Apply(func=Ident(name=name), args=args) if self.beta and isinstance(
                 mapping.get(name), Lambda
             ):
                 lam = mapping[name]
-                new_args = tuple(self.run(a, mapping) for a in args)
-                if len(new_args) != len(lam.params):
-                    return replace(e, func=lam, args=new_args)  # the type checker will say why
-                reduced = beta_reduce(lam, new_args, self.names)
+                new_args = []
+                for a in args:
+                    new_args.append((yield self.walk(a, mapping)))
+                if len(new_args) != len(lam.params):  # the type checker will say why
+                    return replace(e, func=lam, args=tuple(new_args))
+                reduced = beta_reduce(lam, tuple(new_args), self.names)
                 return _with_annotations(reduced, e.annotations)
             case _:
-                return map_children(e, lambda child: self.run(child, mapping))
+                kids = []
+                for child in e.children():
+                    kids.append((yield self.walk(child, mapping)))
+                return rebuild(e, kids)
 
 
 def _with_annotations(e: Expr, annotations) -> Expr:

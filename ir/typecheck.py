@@ -21,12 +21,14 @@ variables by what they were bound to; a variable left unbound is an error ("cann
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from . import nodes as N
 from .errors import Loc, TypeCheckError
 from .ops import OPS, NeedsInference, OpTypeError, Unifier, merge_op_accepts
+from .trampoline import Walk, trampoline
 from .types import (
     BOOL,
     I32,
@@ -61,17 +63,15 @@ class TVar(Type):
 
 def typecheck(program: N.Program) -> N.Program:
     """Infer and check the types of `program`; return the typed copy."""
-    with N.deep_recursion():
-        return _Checker().check_program(program)
+    return _Checker().check_program(program)
 
 
 def typecheck_expr(expr: N.Expr, env: dict[str, Type] | None = None) -> N.Expr:
     """Type a lone expression whose free names have the types in `env`."""
     checker = _Checker()
-    with N.deep_recursion():
-        typed = checker.infer(expr, dict(env or {}))
-        checker.solve()
-        return checker.finish(typed)
+    typed = trampoline(checker.infer(expr, dict(env or {})))
+    checker.solve()
+    return trampoline(checker.finish(typed))
 
 
 class _Checker(Unifier):
@@ -137,10 +137,13 @@ class _Checker(Unifier):
         return any(self._occurs(var, c) for c in _components(t))
 
     def expect(self, actual: Type, expected: Type, node: N.Expr, message: str) -> None:
-        """Unify, or fail at `node` with `message` formatted with both (resolved) types."""
+        """Unify, or fail at `node` with `message`, its `{got}` and `{want}` replaced by the
+        two (resolved) types. Only those two are replaced: the rest of the message may hold
+        braces of its own (`appender[{i64,f64}]`)."""
         if not self._unify(actual, expected):
-            got, want = _show(self.resolve(actual)), _show(self.resolve(expected))
-            raise TypeCheckError(message.format(got=got, want=want), node.loc)
+            types = {"got": _show(self.resolve(actual)), "want": _show(self.resolve(expected))}
+            text = _PLACEHOLDER.sub(lambda m: types[m[1]], message)
+            raise TypeCheckError(text, node.loc)
 
     # -- deferred rules -----------------------------------------------------------------------
 
@@ -184,33 +187,45 @@ class _Checker(Unifier):
         params = []
         for p in program.params:
             if p.type is None or _has_unknown(p.type):
-                raise TypeCheckError(f"program parameter '{p.name}' needs a complete type")
+                raise TypeCheckError(f"program parameter '{p.name}' needs a complete type", p.loc)
             if not p.type.is_value:
-                raise TypeCheckError(f"program parameter '{p.name}' must be a value, not {p.type}")
-            _check_value_type(p.type, None, f"parameter '{p.name}'")
+                raise TypeCheckError(
+                    f"program parameter '{p.name}' must be a value, not {p.type}", p.loc
+                )
+            _check_value_type(p.type, p.loc, f"parameter '{p.name}'")
             env[p.name] = p.type
             params.append(p)
-        body = self.infer(program.body, env)
+        body = trampoline(self.infer(program.body, env))
         self.solve()
-        body = self.finish(body)
+        body = trampoline(self.finish(body))
         if not body.ty.is_value:
             raise TypeCheckError(f"a program must return a value, not {_show(body.ty)}", body.loc)
         return N.Program(tuple(params), body)
 
-    def infer(self, node: N.Expr, env: dict[str, Type]) -> N.Expr:
+    def infer(self, node: N.Expr, env: dict[str, Type]) -> Walk[N.Expr]:
+        """The typed copy of `node` (a walk for `trampoline`, or the copy itself for a leaf).
+
+        `env` maps the names in scope to their types; binders add theirs while their scope
+        is checked and take them out after (`_bound`), so a long chain of lets does not copy
+        the scope at every let."""
         handler = _HANDLERS.get(type(node))
         if handler is None:
             raise TypeCheckError(f"unknown node {type(node).__name__}", node.loc)
         return handler(self, node, env)
 
-    def infer_lambda(self, lam: N.Expr, env, expected: list[Type], role: str) -> N.Lambda:
+    def infer_all(self, nodes, env) -> Walk[tuple[N.Expr, ...]]:
+        typed = []
+        for node in nodes:
+            typed.append((yield self.infer(node, env)))
+        return tuple(typed)
+
+    def infer_lambda(self, lam: N.Expr, env, expected: list[Type], role: str) -> Walk[N.Lambda]:
         if not isinstance(lam, N.Lambda):
             raise TypeCheckError(f"{role} must be a lambda", lam.loc)
         if len(lam.params) != len(expected):
             raise TypeCheckError(
                 f"{role} must take {len(expected)} parameters, not {len(lam.params)}", lam.loc
             )
-        inner = dict(env)
         for p, want in zip(lam.params, expected, strict=True):
             if p.type is not None:
                 declared = self.instantiate(p.type)
@@ -220,36 +235,52 @@ class _Checker(Unifier):
                     lam,
                     f"parameter '{p.name}' is declared {{got}} but receives {{want}}",
                 )
-            inner[p.name] = want
-        body = self.infer(lam.body, inner)
+        names = [p.name for p in lam.params]
+        with _bound(env, names, expected):
+            body = yield self.infer(lam.body, env)
         return replace(lam, body=body, ty=Func(tuple(expected), body.ty))
 
     # -- resolution -----------------------------------------------------------------------------
 
-    def finish(self, node: N.Expr) -> N.Expr:
+    def finish(self, node: N.Expr) -> Walk[N.Expr] | N.Expr:
         """Replace type variables by their solutions, everywhere; check what needs concrete
-        types now that they are known."""
+        types now that they are known. Whether a type is known is checked at a parent first,
+        what a type may hold at its children first (the innermost node that built a wrong
+        value is the one to show). A leaf is finished at once; other nodes give a walk."""
         ty = self.resolve(node.ty)
         if _has_var(ty):
             raise TypeCheckError(
                 f"cannot infer the type of this expression (it is {_show(ty)})", node.loc
             )
-        out = N.map_children(node, self.finish)
-        changes: dict = {"ty": ty}
-        if isinstance(out, N.Lambda):
-            changes["params"] = tuple(
-                N.Param(p.name, t) for p, t in zip(out.params, ty.params, strict=True)
-            )
-        elif isinstance(out, N.NewBuilder):
-            changes["type"] = ty
-            _check_builder(ty, node)
-        elif isinstance(out, N.Ascribe):
-            changes["type"] = ty
-        elif isinstance(out, N.CUDF):
-            changes["ret"] = ty
-        if isinstance(ty, (Vec, Dict, Struct)) and not ty.is_builder:
-            _check_value_type(ty, node, "this expression")
-        return replace(out, **changes)
+        kids = node.children()
+        if not kids:
+            return replace(node, **_finished_fields(node, ty))
+        return self._finish_kids(node, kids, ty)
+
+    def _finish_kids(self, node: N.Expr, kids, ty: Type) -> Walk[N.Expr]:
+        finished = []
+        for kid in kids:
+            finished.append((yield self.finish(kid)))
+        return N.rebuild(node, finished, **_finished_fields(node, ty))
+
+
+def _finished_fields(node: N.Expr, ty: Type) -> dict:
+    """The fields of `node` that its solved type `ty` fills in, once `ty` is checked."""
+    changes: dict = {"ty": ty}
+    if isinstance(node, N.Lambda):
+        changes["params"] = tuple(
+            replace(p, type=t) for p, t in zip(node.params, ty.params, strict=True)
+        )
+    elif isinstance(node, N.NewBuilder):
+        changes["type"] = ty
+        _check_builder(ty, node)
+    elif isinstance(node, N.Ascribe):
+        changes["type"] = ty
+    elif isinstance(node, N.CUDF):
+        changes["ret"] = ty
+    if isinstance(ty, (Vec, Dict, Struct)) and not ty.is_builder:
+        _check_value_type(ty, node.loc, "this expression")
+    return changes
 
 
 # ----------------------------------------------------------------------------------------------
@@ -266,21 +297,21 @@ def _ident(c: _Checker, n: N.Ident, env) -> N.Expr:
     return replace(n, ty=env[n.name])
 
 
-def _make_vector(c: _Checker, n: N.MakeVector, env) -> N.Expr:
-    elems = tuple(c.infer(e, env) for e in n.elems)
+def _make_vector(c: _Checker, n: N.MakeVector, env) -> Walk[N.Expr]:
+    elems = yield c.infer_all(n.elems, env)
     elem = c.fresh()
     for e in elems:
         c.expect(e.ty, elem, e, "vector elements have different types: {want} and {got}")
     return replace(n, elems=elems, ty=Vec(elem))
 
 
-def _make_struct(c: _Checker, n: N.MakeStruct, env) -> N.Expr:
-    elems = tuple(c.infer(e, env) for e in n.elems)
+def _make_struct(c: _Checker, n: N.MakeStruct, env) -> Walk[N.Expr]:
+    elems = yield c.infer_all(n.elems, env)
     return replace(n, elems=elems, ty=Struct(tuple(e.ty for e in elems)))
 
 
-def _get_field(c: _Checker, n: N.GetField, env) -> N.Expr:
-    expr = c.infer(n.expr, env)
+def _get_field(c: _Checker, n: N.GetField, env) -> Walk[N.Expr]:
+    expr = yield c.infer(n.expr, env)
 
     def rule() -> Type:
         t = c.shallow(expr.ty)
@@ -295,7 +326,7 @@ def _get_field(c: _Checker, n: N.GetField, env) -> N.Expr:
     return replace(n, expr=expr, ty=c.rule(rule, n, f"field ${n.index}"))
 
 
-def _op(c: _Checker, n: N.Op, env) -> N.Expr:
+def _op(c: _Checker, n: N.Op, env) -> Walk[N.Expr]:
     decl = OPS.get(n.op)
     if decl is None:
         raise TypeCheckError(f"unknown operator '{n.op}'", n.loc)
@@ -303,7 +334,10 @@ def _op(c: _Checker, n: N.Op, env) -> N.Expr:
         raise TypeCheckError(
             f"{_op_name(n.op)} takes {decl.arity} arguments, not {len(n.args)}", n.loc
         )
-    args = tuple(c.infer(a, env) for a in n.args)
+    args = []
+    for a in n.args:  # (not infer_all: operators are the commonest nodes)
+        args.append((yield c.infer(a, env)))
+    args = tuple(args)
     types = [a.ty for a in args]
 
     def rule() -> Type:
@@ -315,8 +349,8 @@ def _op(c: _Checker, n: N.Op, env) -> N.Expr:
     return replace(n, args=args, ty=c.rule(rule, n, f"the arguments of {_op_name(n.op)}"))
 
 
-def _cast(c: _Checker, n: N.Cast, env) -> N.Expr:
-    expr = c.infer(n.expr, env)
+def _cast(c: _Checker, n: N.Cast, env) -> Walk[N.Expr]:
+    expr = yield c.infer(n.expr, env)
 
     def rule() -> Type:
         t = c.shallow(expr.ty)
@@ -331,37 +365,39 @@ def _cast(c: _Checker, n: N.Cast, env) -> N.Expr:
     return replace(n, expr=expr, ty=c.rule(rule, n, "the cast operand"))
 
 
-def _ascribe(c: _Checker, n: N.Ascribe, env) -> N.Expr:
-    expr = c.infer(n.expr, env)
+def _ascribe(c: _Checker, n: N.Ascribe, env) -> Walk[N.Expr]:
+    expr = yield c.infer(n.expr, env)
     declared = c.instantiate(n.type)
     c.expect(expr.ty, declared, n, "expression has type {got} but is declared {want}")
     return replace(n, expr=expr, ty=declared)
 
 
-def _let(c: _Checker, n: N.Let, env) -> N.Expr:
-    value = c.infer(n.value, env)
-    body = c.infer(n.body, {**env, n.name: value.ty})
+def _let(c: _Checker, n: N.Let, env) -> Walk[N.Expr]:
+    value = yield c.infer(n.value, env)
+    with _bound(env, (n.name,), (value.ty,)):
+        body = yield c.infer(n.body, env)
     return replace(n, value=value, body=body, ty=body.ty)
 
 
-def _if(c: _Checker, n: N.If, env) -> N.Expr:
-    cond = c.infer(n.cond, env)
+def _if(c: _Checker, n: N.If, env) -> Walk[N.Expr]:
+    cond = yield c.infer(n.cond, env)
     c.expect(cond.ty, BOOL, cond, "the condition of if must be bool, not {got}")
-    then, else_ = c.infer(n.then, env), c.infer(n.else_, env)
+    then = yield c.infer(n.then, env)
+    else_ = yield c.infer(n.else_, env)
     c.expect(else_.ty, then.ty, n, "the branches of if have different types: {want} and {got}")
     return replace(n, cond=cond, then=then, else_=else_, ty=then.ty)
 
 
-def _lambda(c: _Checker, n: N.Lambda, env) -> N.Expr:
+def _lambda(c: _Checker, n: N.Lambda, env) -> Walk[N.Expr]:
     # A lambda in value position (let-bound, or applied): its parameter types come from their
     # declarations or from the application that uses it.
     params = [c.instantiate(p.type) if p.type is not None else c.fresh() for p in n.params]
     return c.infer_lambda(n, env, params, "this function")
 
 
-def _apply(c: _Checker, n: N.Apply, env) -> N.Expr:
-    func = c.infer(n.func, env)
-    args = tuple(c.infer(a, env) for a in n.args)
+def _apply(c: _Checker, n: N.Apply, env) -> Walk[N.Expr]:
+    func = yield c.infer(n.func, env)
+    args = yield c.infer_all(n.args, env)
     ft = c.shallow(func.ty)
     if not isinstance(ft, Func):
         raise TypeCheckError(f"only functions can be applied, not {_show(c.resolve(ft))}", n.loc)
@@ -386,10 +422,10 @@ def _vector_elem(c: _Checker, t: Type, what: str) -> Callable[[], Type]:
     return rule
 
 
-def _for(c: _Checker, n: N.For, env) -> N.Expr:
+def _for(c: _Checker, n: N.For, env) -> Walk[N.Expr]:
     iters, elems = [], []
     for it in n.iters:
-        typed = _iter(c, it, env, n)
+        typed = yield _iter(c, it, env, n)
         iters.append(typed)
         if typed.kind == "range":
             elems.append(I64)
@@ -398,22 +434,22 @@ def _for(c: _Checker, n: N.For, env) -> N.Expr:
                 c.rule(_vector_elem(c, typed.data.ty, "the data of for"), n, "the loop data")
             )
     elem = elems[0] if len(elems) == 1 else Struct(tuple(elems))
-    builder = c.infer(n.builder, env)
+    builder = yield c.infer(n.builder, env)
     bt = builder.ty
     c.rule(_builder_check(c, bt, "the builder of for"), builder, "the builder of for")
-    func = c.infer_lambda(n.func, env, [bt, I64, elem], "the function of for")
+    func = yield c.infer_lambda(n.func, env, [bt, I64, elem], "the function of for")
     c.expect(func.body.ty, bt, func.body, "the loop body returns {got} but the builder is {want}")
     return replace(n, iters=tuple(iters), builder=builder, func=func, ty=bt)
 
 
-def _iter(c: _Checker, it: N.Iter, env, loop: N.For) -> N.Iter:
+def _iter(c: _Checker, it: N.Iter, env, loop: N.For) -> Walk[N.Iter]:
     parts = {}
     if it.data is not None:
-        parts["data"] = c.infer(it.data, env)
+        parts["data"] = yield c.infer(it.data, env)
     for name in ("start", "end", "stride"):
         e = getattr(it, name)
         if e is not None:
-            typed = c.infer(e, env)
+            typed = yield c.infer(e, env)
             c.expect(typed.ty, I64, typed, f"the {name} of an iterator must be i64, not {{got}}")
             parts[name] = typed
     return replace(it, **parts)
@@ -431,9 +467,9 @@ def _builder_check(c: _Checker, t: Type, what: str) -> Callable[[], Type]:
     return rule
 
 
-def _merge(c: _Checker, n: N.Merge, env) -> N.Expr:
-    builder = c.infer(n.builder, env)
-    value = c.infer(n.value, env)
+def _merge(c: _Checker, n: N.Merge, env) -> Walk[N.Expr]:
+    builder = yield c.infer(n.builder, env)
+    value = yield c.infer(n.value, env)
 
     def rule() -> Type:
         b = c.shallow(builder.ty)
@@ -449,8 +485,8 @@ def _merge(c: _Checker, n: N.Merge, env) -> N.Expr:
     return replace(n, builder=builder, value=value, ty=c.rule(rule, n, "the builder of merge"))
 
 
-def _result(c: _Checker, n: N.Result, env) -> N.Expr:
-    builder = c.infer(n.builder, env)
+def _result(c: _Checker, n: N.Result, env) -> Walk[N.Expr]:
+    builder = yield c.infer(n.builder, env)
 
     def rule() -> Type:
         b = c.shallow(builder.ty)
@@ -476,23 +512,23 @@ _BUILDER_ARG: dict[type, Callable[[BuilderType], Type | None]] = {
 }
 
 
-def _new_builder(c: _Checker, n: N.NewBuilder, env) -> N.Expr:
+def _new_builder(c: _Checker, n: N.NewBuilder, env) -> Walk[N.Expr]:
     bt = c.instantiate(n.type)
     want = _BUILDER_ARG[type(n.type)](bt)
     arg = None
     if n.arg is not None:
         if want is None:
             raise TypeCheckError(f"{n.type} takes no argument", n.loc)
-        arg = c.infer(n.arg, env)
+        arg = yield c.infer(n.arg, env)
         c.expect(arg.ty, want, arg, f"the argument of {n.type} must be {{want}}, not {{got}}")
     elif isinstance(n.type, VecMerger):
         raise TypeCheckError("vecmerger needs its initial vector: vecmerger[T,op](v)", n.loc)
     return replace(n, arg=arg, ty=bt)
 
 
-def _iterate(c: _Checker, n: N.Iterate, env) -> N.Expr:
-    initial = c.infer(n.initial, env)
-    func = c.infer_lambda(n.func, env, [initial.ty], "the function of iterate")
+def _iterate(c: _Checker, n: N.Iterate, env) -> Walk[N.Expr]:
+    initial = yield c.infer(n.initial, env)
+    func = yield c.infer_lambda(n.func, env, [initial.ty], "the function of iterate")
     c.expect(
         func.body.ty,
         Struct((initial.ty, BOOL)),
@@ -502,16 +538,16 @@ def _iterate(c: _Checker, n: N.Iterate, env) -> N.Expr:
     return replace(n, initial=initial, func=func, ty=initial.ty)
 
 
-def _sort(c: _Checker, n: N.Sort, env) -> N.Expr:
-    data = c.infer(n.data, env)
+def _sort(c: _Checker, n: N.Sort, env) -> Walk[N.Expr]:
+    data = yield c.infer(n.data, env)
     elem = c.rule(_vector_elem(c, data.ty, "the data of sort"), n, "the data of sort")
-    func = c.infer_lambda(n.func, env, [elem, elem], "the comparator of sort")
+    func = yield c.infer_lambda(n.func, env, [elem, elem], "the comparator of sort")
     c.expect(func.body.ty, I32, func.body, "the comparator of sort must return i32, not {got}")
     return replace(n, data=data, func=func, ty=data.ty)
 
 
-def _cudf(c: _Checker, n: N.CUDF, env) -> N.Expr:
-    args = tuple(c.infer(a, env) for a in n.args)
+def _cudf(c: _Checker, n: N.CUDF, env) -> Walk[N.Expr]:
+    args = yield c.infer_all(n.args, env)
     if _has_unknown(n.ret):
         raise TypeCheckError(f"cudf[{n.name}, ...] needs a complete return type", n.loc)
     return replace(n, args=args, ty=n.ret)
@@ -545,45 +581,75 @@ _HANDLERS: dict[type, Callable] = {
 
 
 def _check_builder(t: Type, node: N.Expr) -> None:
+    loc = node.loc
     if isinstance(t, (Merger, VecMerger)):
         held, what = t.elem, str(t)
     elif isinstance(t, DictMerger):
         held, what = t.value, str(t)
-        _check_value_type(t.key, node, f"the key of {t}")
+        _check_value_type(t.key, loc, f"the key of {t}")
     elif isinstance(t, GroupMerger):
-        _check_value_type(t.key, node, f"the key of {t}")
-        _check_value_type(t.value, node, f"the value of {t}")
+        _check_value_type(t.key, loc, f"the key of {t}")
+        _check_value_type(t.value, loc, f"the value of {t}")
         return
     else:
-        _check_value_type(t.elem, node, f"the element of {t}")
+        _check_value_type(t.elem, loc, f"the element of {t}")
         return
     if not is_scalar_or_struct_of_scalars(held):
-        raise TypeCheckError(
-            f"{what} must hold a scalar or a struct of scalars, not {held}", node.loc
-        )
+        raise TypeCheckError(f"{what} must hold a scalar or a struct of scalars, not {held}", loc)
     if not merge_op_accepts(t.op, held):
-        raise TypeCheckError(f"{what}: {t.op} is not defined on {held}", node.loc)
+        raise TypeCheckError(f"{what}: {t.op} is not defined on {held}", loc)
 
 
-def _check_value_type(t: Type, node: N.Expr | None, what: str) -> None:
+def _check_value_type(t: Type, loc: Loc | None, what: str) -> None:
     """Vectors, dicts and structs of values hold values (builders are not values)."""
-    loc: Loc | None = node.loc if node is not None else None
-    if isinstance(t, Vec | Dict):
-        for part in _components(t):
-            if part.is_builder or isinstance(part, Func):
-                raise TypeCheckError(
-                    f"{what}: {t} holds a builder or function, which are not values", loc
-                )
-            _check_value_type(part, node, what)
-    elif isinstance(t, Struct) and not t.is_builder:
-        for f in t.fields:
-            if f.is_builder:
-                raise TypeCheckError(f"{what}: {t} mixes builders and values", loc)
-            _check_value_type(f, node, what)
+    stack = [t]
+    while stack:  # types nest as deep as the expressions that build them
+        t = stack.pop()
+        if isinstance(t, Vec | Dict):
+            for part in _components(t):
+                if part.is_builder or isinstance(part, Func):
+                    raise TypeCheckError(
+                        f"{what}: {t} holds a builder or function, which are not values", loc
+                    )
+                stack.append(part)
+        elif isinstance(t, Struct) and not t.is_builder:
+            for f in t.fields:
+                if f.is_builder:
+                    raise TypeCheckError(f"{what}: {t} mixes builders and values", loc)
+                stack.append(f)
 
 
 # ----------------------------------------------------------------------------------------------
 # Helpers.
+
+
+_PLACEHOLDER = re.compile(r"\{(got|want)\}")
+
+
+class _bound:  # noqa: N801 - used as `with _bound(env, names, types):`
+    """`env` with `names` bound to `types` while the `with` body runs (then as it was)."""
+
+    __slots__ = ("env", "names", "types", "saved")
+
+    def __init__(self, env: dict[str, Type], names: Sequence[str], types: Sequence[Type]):
+        self.env, self.names, self.types = env, names, types
+
+    def __enter__(self):
+        env = self.env
+        self.saved = [(name, env.get(name, _UNBOUND)) for name in self.names]
+        env.update(zip(self.names, self.types, strict=True))
+
+    def __exit__(self, *exc):
+        env = self.env
+        for name, old in reversed(self.saved):
+            if old is _UNBOUND:
+                del env[name]
+            else:
+                env[name] = old
+        return False
+
+
+_UNBOUND = object()
 
 
 def _components(t: Type) -> tuple[Type, ...]:

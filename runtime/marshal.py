@@ -187,7 +187,8 @@ def _string_in(value, where: _Where, path: str) -> tuple:
         try:
             value = value.encode("utf-8")
         except UnicodeEncodeError as e:
-            where.fail(path, f"the string cannot be encoded as UTF-8 ({e.reason})", ValueError)
+            problem = f"{e.reason}: {value[e.start]!r} at character {e.start}"
+            where.fail(path, f"the string cannot be encoded as UTF-8 ({problem})", ValueError)
     return tuple(np.frombuffer(bytes(value), dtype=np.int8).tolist())
 
 

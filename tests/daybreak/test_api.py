@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 
 import daybreak as db
-from daybreak.ir.errors import ParseError, TypeCheckError, UnsupportedError
+from daybreak.ir.errors import (
+    ParseError,
+    TypeCheckError,
+    UnknownBackendError,
+    UnsupportedError,
+)
 
 
 def test_compile_text_and_program_give_same_results():
@@ -33,8 +38,10 @@ def test_compile_rejects_other_objects():
 
 
 def test_unknown_backend_is_a_clear_error():
-    with pytest.raises(UnsupportedError, match="no such backend"):
+    # the caller's mistake (a ValueError), not a backend gap (UnsupportedError) to fall back from
+    with pytest.raises(UnknownBackendError, match="no such backend 'nope'") as info:
         db.compile("1", backend="nope")
+    assert isinstance(info.value, ValueError) and not isinstance(info.value, UnsupportedError)
 
 
 def test_wrong_arguments_name_the_parameter():

@@ -116,7 +116,10 @@ def test_operator_rules_come_from_the_ops_table():
         ("0xffL", 255, I64),
         ("0XFFu8", 255, U8),
         ("-0b10000000c", -128, I8),
-        ("0xffc", 0xFFC, I32),  # `c` is a hex digit: a hex i8 cannot use the c suffix
+        ("0x7fc", 127, I8),  # as in Weld, a trailing `c` after hex digits is the i8 suffix
+        ("0x7FC", 127, I8),
+        ("0xc", 12, I32),  # (a lone hex digit `c` is a digit)
+        ("0x7fcL", 0x7FC, I64),
         ("0b101c", 5, I8),
         ("0b101", 5, I32),
         ("true", True, BOOL),
