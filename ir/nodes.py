@@ -525,6 +525,23 @@ def _map_value(v, fn):
     return v
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def with_fields(node: Expr, **changes) -> Expr:
+    """A copy of `node` with `changes`: `dataclasses.replace` without its checks and without
+    calling `__init__` (nodes have no logic there), about half its cost: the type checker and
+    the tree walks copy every node."""
+    cls = type(node)
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    new = object.__new__(cls)
+    for name in names:
+        object.__setattr__(new, name, changes[name] if name in changes else getattr(node, name))
+    return new
+
+
 def rebuild(node: Expr, kids, **changes) -> Expr:
     """`node` with its children, in `children()` order, replaced by `kids` and the fields in
     `changes` changed (`node` itself when nothing changes). What walks run by `trampoline` use
@@ -532,7 +549,7 @@ def rebuild(node: Expr, kids, **changes) -> Expr:
     kids = tuple(kids)
     if any(map(is_not, kids, node.children())):
         changes.update(node._kid_fields(kids))
-    return replace(node, **changes) if changes else node
+    return with_fields(node, **changes) if changes else node
 
 
 def map_tree(expr: Expr, fn) -> Expr:

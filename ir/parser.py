@@ -58,6 +58,7 @@ from .resolve import RESERVED, resolve_calls
 from .substitute import NameSupply
 from .types import (
     BOOL,
+    MAX_TYPE_DEPTH,
     SCALARS,
     STRING,
     Appender,
@@ -71,6 +72,7 @@ from .types import (
     Vec,
     VecMerger,
 )
+from .types import children as type_children
 
 # ----------------------------------------------------------------------------------------------
 # The grammar: grammar.lark plus the operator rules, generated from the one table of operators.
@@ -121,6 +123,7 @@ class _TreeBuilder:
         self.aliases: dict[str, Type] = {}
         self.macros = dict(macros)
         self.budget = ExpansionBudget()
+        self._depths: dict[int, tuple[Type, int]] = {}  # id -> (a type built here, its depth)
 
     def transform(self, tree):
         """The value of a parse tree: its children's values first, then its rule's handler.
@@ -322,32 +325,42 @@ class _TreeBuilder:
         # variable. Keeping them equal is what makes parse(format(p)) == p.
         return Unknown()
 
+    def _nested(self, t: Type, meta) -> Type:
+        """`t`, a type made of types already built here, if it does not nest too deep."""
+        parts = (self._depths.get(id(part), (part, 1))[1] for part in type_children(t))
+        depth = 1 + max(parts, default=0)
+        if depth > MAX_TYPE_DEPTH:
+            raise ParseError(f"this type nests {depth} levels deep (at most {MAX_TYPE_DEPTH})",
+                             self._loc(meta))  # fmt: skip
+        self._depths[id(t)] = (t, depth)  # (the type kept alive: its id stays its own)
+        return t
+
     def vec_type(self, meta, c):
-        return Vec(c[0])
+        return self._nested(Vec(c[0]), meta)
 
     def dict_type(self, meta, c):
-        return Dict(c[0], c[1])
+        return self._nested(Dict(c[0], c[1]), meta)
 
     def struct_type(self, meta, c):
-        return Struct(tuple(c[0] or ()))
+        return self._nested(Struct(tuple(c[0] or ())), meta)
 
     def types(self, meta, c):
         return tuple(c)
 
     def appender_type(self, meta, c):
-        return Appender(c[0] if c[0] is not None else Unknown())
+        return self._nested(Appender(c[0] if c[0] is not None else Unknown()), meta)
 
     def merger_type(self, meta, c):
-        return Merger(c[0], str(c[1]))
+        return self._nested(Merger(c[0], str(c[1])), meta)
 
     def vecmerger_type(self, meta, c):
-        return VecMerger(c[0], str(c[1]))
+        return self._nested(VecMerger(c[0], str(c[1])), meta)
 
     def dictmerger_type(self, meta, c):
-        return DictMerger(c[0], c[1], str(c[2]))
+        return self._nested(DictMerger(c[0], c[1], str(c[2])), meta)
 
     def groupmerger_type(self, meta, c):
-        return GroupMerger(c[0], c[1])
+        return self._nested(GroupMerger(c[0], c[1]), meta)
 
 
 class _ParamSyntax:

@@ -33,6 +33,7 @@ from .types import (
     BOOL,
     I32,
     I64,
+    MAX_TYPE_DEPTH,
     Appender,
     BuilderType,
     Dict,
@@ -48,6 +49,7 @@ from .types import (
     VecMerger,
     is_scalar_or_struct_of_scalars,
     result_type,
+    type_depth,
 )
 
 
@@ -136,6 +138,16 @@ class _Checker(Unifier):
             return True
         return any(self._occurs(var, c) for c in _components(t))
 
+    def bounded(self, ty: Type, node: N.Expr) -> Type:
+        """`ty`, built at `node`, unless it nests deeper than types may (types.py says why);
+        checked where a node builds a type out of others, so no deeper one ever exists."""
+        if type(ty) is not Scalar and type_depth(ty, self.shallow) > MAX_TYPE_DEPTH:
+            raise TypeCheckError(
+                f"the type of this expression nests more than {MAX_TYPE_DEPTH} levels deep",
+                node.loc,
+            )
+        return ty
+
     def expect(self, actual: Type, expected: Type, node: N.Expr, message: str) -> None:
         """Unify, or fail at `node` with `message`, its `{got}` and `{want}` replaced by the
         two (resolved) types. Only those two are replaced: the rest of the message may hold
@@ -172,7 +184,7 @@ class _Checker(Unifier):
                 except NeedsInference:
                     continue
                 self.pending.remove(item)
-                self.expect(var, t, node, "conflicting types {got} and {want}")
+                self.expect(var, self.bounded(t, node), node, "conflicting types {got} and {want}")
                 progress = True
             if not progress:
                 _, _, node, what = self.pending[0]
@@ -186,6 +198,11 @@ class _Checker(Unifier):
         env: dict[str, Type] = {}
         params = []
         for p in program.params:
+            if p.type is not None and type_depth(p.type) > MAX_TYPE_DEPTH:
+                raise TypeCheckError(
+                    f"the type of parameter '{p.name}' nests more than {MAX_TYPE_DEPTH} levels "
+                    "deep", p.loc
+                )  # fmt: skip
             if p.type is None or _has_unknown(p.type):
                 raise TypeCheckError(f"program parameter '{p.name}' needs a complete type", p.loc)
             if not p.type.is_value:
@@ -238,7 +255,7 @@ class _Checker(Unifier):
         names = [p.name for p in lam.params]
         with _bound(env, names, expected):
             body = yield self.infer(lam.body, env)
-        return replace(lam, body=body, ty=Func(tuple(expected), body.ty))
+        return N.with_fields(lam, body=body, ty=Func(tuple(expected), body.ty))
 
     # -- resolution -----------------------------------------------------------------------------
 
@@ -254,7 +271,7 @@ class _Checker(Unifier):
             )
         kids = node.children()
         if not kids:
-            return replace(node, **_finished_fields(node, ty))
+            return N.with_fields(node, **_finished_fields(node, ty))
         return self._finish_kids(node, kids, ty)
 
     def _finish_kids(self, node: N.Expr, kids, ty: Type) -> Walk[N.Expr]:
@@ -288,13 +305,13 @@ def _finished_fields(node: N.Expr, ty: Type) -> dict:
 
 
 def _literal(c: _Checker, n: N.Literal, env) -> N.Expr:
-    return replace(n, ty=n.type)
+    return N.with_fields(n, ty=n.type)
 
 
 def _ident(c: _Checker, n: N.Ident, env) -> N.Expr:
     if n.name not in env:
         raise TypeCheckError(f"undefined name '{n.name}'", n.loc)
-    return replace(n, ty=env[n.name])
+    return N.with_fields(n, ty=env[n.name])
 
 
 def _make_vector(c: _Checker, n: N.MakeVector, env) -> Walk[N.Expr]:
@@ -302,12 +319,12 @@ def _make_vector(c: _Checker, n: N.MakeVector, env) -> Walk[N.Expr]:
     elem = c.fresh()
     for e in elems:
         c.expect(e.ty, elem, e, "vector elements have different types: {want} and {got}")
-    return replace(n, elems=elems, ty=Vec(elem))
+    return N.with_fields(n, elems=elems, ty=c.bounded(Vec(elem), n))
 
 
 def _make_struct(c: _Checker, n: N.MakeStruct, env) -> Walk[N.Expr]:
     elems = yield c.infer_all(n.elems, env)
-    return replace(n, elems=elems, ty=Struct(tuple(e.ty for e in elems)))
+    return N.with_fields(n, elems=elems, ty=c.bounded(Struct(tuple(e.ty for e in elems)), n))
 
 
 def _get_field(c: _Checker, n: N.GetField, env) -> Walk[N.Expr]:
@@ -323,7 +340,7 @@ def _get_field(c: _Checker, n: N.GetField, env) -> Walk[N.Expr]:
             raise OpTypeError(f"{_show(c.resolve(t))} has no field ${n.index}")
         return t.fields[n.index]
 
-    return replace(n, expr=expr, ty=c.rule(rule, n, f"field ${n.index}"))
+    return N.with_fields(n, expr=expr, ty=c.rule(rule, n, f"field ${n.index}"))
 
 
 def _op(c: _Checker, n: N.Op, env) -> Walk[N.Expr]:
@@ -346,7 +363,8 @@ def _op(c: _Checker, n: N.Op, env) -> Walk[N.Expr]:
         except OpTypeError as e:
             raise OpTypeError(f"{_op_name(n.op)}: {e}") from None
 
-    return replace(n, args=args, ty=c.rule(rule, n, f"the arguments of {_op_name(n.op)}"))
+    ty = c.rule(rule, n, f"the arguments of {_op_name(n.op)}")
+    return N.with_fields(n, args=args, ty=c.bounded(ty, n))
 
 
 def _cast(c: _Checker, n: N.Cast, env) -> Walk[N.Expr]:
@@ -362,21 +380,21 @@ def _cast(c: _Checker, n: N.Cast, env) -> Walk[N.Expr]:
             )
         return n.to
 
-    return replace(n, expr=expr, ty=c.rule(rule, n, "the cast operand"))
+    return N.with_fields(n, expr=expr, ty=c.rule(rule, n, "the cast operand"))
 
 
 def _ascribe(c: _Checker, n: N.Ascribe, env) -> Walk[N.Expr]:
     expr = yield c.infer(n.expr, env)
     declared = c.instantiate(n.type)
     c.expect(expr.ty, declared, n, "expression has type {got} but is declared {want}")
-    return replace(n, expr=expr, ty=declared)
+    return N.with_fields(n, expr=expr, ty=c.bounded(declared, n))
 
 
 def _let(c: _Checker, n: N.Let, env) -> Walk[N.Expr]:
     value = yield c.infer(n.value, env)
     with _bound(env, (n.name,), (value.ty,)):
         body = yield c.infer(n.body, env)
-    return replace(n, value=value, body=body, ty=body.ty)
+    return N.with_fields(n, value=value, body=body, ty=body.ty)
 
 
 def _if(c: _Checker, n: N.If, env) -> Walk[N.Expr]:
@@ -385,7 +403,7 @@ def _if(c: _Checker, n: N.If, env) -> Walk[N.Expr]:
     then = yield c.infer(n.then, env)
     else_ = yield c.infer(n.else_, env)
     c.expect(else_.ty, then.ty, n, "the branches of if have different types: {want} and {got}")
-    return replace(n, cond=cond, then=then, else_=else_, ty=then.ty)
+    return N.with_fields(n, cond=cond, then=then, else_=else_, ty=then.ty)
 
 
 def _lambda(c: _Checker, n: N.Lambda, env) -> Walk[N.Expr]:
@@ -407,7 +425,7 @@ def _apply(c: _Checker, n: N.Apply, env) -> Walk[N.Expr]:
         )
     for i, (a, p) in enumerate(zip(args, ft.params, strict=True)):
         c.expect(a.ty, p, a, f"argument {i + 1} has type {{got}} but the function takes {{want}}")
-    return replace(n, func=func, args=args, ty=ft.ret)
+    return N.with_fields(n, func=func, args=args, ty=ft.ret)
 
 
 def _vector_elem(c: _Checker, t: Type, what: str) -> Callable[[], Type]:
@@ -433,13 +451,13 @@ def _for(c: _Checker, n: N.For, env) -> Walk[N.Expr]:
             elems.append(
                 c.rule(_vector_elem(c, typed.data.ty, "the data of for"), n, "the loop data")
             )
-    elem = elems[0] if len(elems) == 1 else Struct(tuple(elems))
+    elem = elems[0] if len(elems) == 1 else c.bounded(Struct(tuple(elems)), n)
     builder = yield c.infer(n.builder, env)
     bt = builder.ty
     c.rule(_builder_check(c, bt, "the builder of for"), builder, "the builder of for")
     func = yield c.infer_lambda(n.func, env, [bt, I64, elem], "the function of for")
     c.expect(func.body.ty, bt, func.body, "the loop body returns {got} but the builder is {want}")
-    return replace(n, iters=tuple(iters), builder=builder, func=func, ty=bt)
+    return N.with_fields(n, iters=tuple(iters), builder=builder, func=func, ty=bt)
 
 
 def _iter(c: _Checker, it: N.Iter, env, loop: N.For) -> Walk[N.Iter]:
@@ -482,7 +500,8 @@ def _merge(c: _Checker, n: N.Merge, env) -> Walk[N.Expr]:
             raise OpTypeError(f"cannot merge {v} into {bb}")
         return b
 
-    return replace(n, builder=builder, value=value, ty=c.rule(rule, n, "the builder of merge"))
+    ty = c.rule(rule, n, "the builder of merge")
+    return N.with_fields(n, builder=builder, value=value, ty=ty)
 
 
 def _result(c: _Checker, n: N.Result, env) -> Walk[N.Expr]:
@@ -499,7 +518,8 @@ def _result(c: _Checker, n: N.Result, env) -> Walk[N.Expr]:
             raise OpTypeError(f"result needs a builder, not {_show(b)}")
         return result_type(b)
 
-    return replace(n, builder=builder, ty=c.rule(rule, n, "the builder of result"))
+    ty = c.rule(rule, n, "the builder of result")
+    return N.with_fields(n, builder=builder, ty=c.bounded(ty, n))
 
 
 # What the optional argument of each builder constructor means.
@@ -523,7 +543,7 @@ def _new_builder(c: _Checker, n: N.NewBuilder, env) -> Walk[N.Expr]:
         c.expect(arg.ty, want, arg, f"the argument of {n.type} must be {{want}}, not {{got}}")
     elif isinstance(n.type, VecMerger):
         raise TypeCheckError("vecmerger needs its initial vector: vecmerger[T,op](v)", n.loc)
-    return replace(n, arg=arg, ty=bt)
+    return N.with_fields(n, arg=arg, ty=c.bounded(bt, n))
 
 
 def _iterate(c: _Checker, n: N.Iterate, env) -> Walk[N.Expr]:
@@ -535,7 +555,7 @@ def _iterate(c: _Checker, n: N.Iterate, env) -> Walk[N.Expr]:
         func.body,
         "the function of iterate must return {want}, not {got}",
     )
-    return replace(n, initial=initial, func=func, ty=initial.ty)
+    return N.with_fields(n, initial=initial, func=func, ty=initial.ty)
 
 
 def _sort(c: _Checker, n: N.Sort, env) -> Walk[N.Expr]:
@@ -543,14 +563,14 @@ def _sort(c: _Checker, n: N.Sort, env) -> Walk[N.Expr]:
     elem = c.rule(_vector_elem(c, data.ty, "the data of sort"), n, "the data of sort")
     func = yield c.infer_lambda(n.func, env, [elem, elem], "the comparator of sort")
     c.expect(func.body.ty, I32, func.body, "the comparator of sort must return i32, not {got}")
-    return replace(n, data=data, func=func, ty=data.ty)
+    return N.with_fields(n, data=data, func=func, ty=data.ty)
 
 
 def _cudf(c: _Checker, n: N.CUDF, env) -> Walk[N.Expr]:
     args = yield c.infer_all(n.args, env)
     if _has_unknown(n.ret):
         raise TypeCheckError(f"cudf[{n.name}, ...] needs a complete return type", n.loc)
-    return replace(n, args=args, ty=n.ret)
+    return N.with_fields(n, args=args, ty=c.bounded(n.ret, n))
 
 
 _HANDLERS: dict[type, Callable] = {

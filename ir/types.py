@@ -313,6 +313,28 @@ def children(t: Type) -> tuple[Type, ...]:
             return ()
 
 
+# Types are small trees whose operations (equality, hashing, printing, unification, layout)
+# recurse once per level; a type nested deeper than this is refused where it is written or
+# built, with a located error. Real programs nest a few levels.
+MAX_TYPE_DEPTH = 100
+
+
+def type_depth(t: Type, expand=None) -> int:
+    """The number of types on the longest path from `t` down to a scalar (`vec[i32]`: 2),
+    counted without recursion; `expand(t)` replaces a type first (a checker's variables by
+    what they are bound to). Stops counting past MAX_TYPE_DEPTH."""
+    deepest = 0
+    stack = [(t, 1)]
+    while stack:
+        t, depth = stack.pop()
+        if expand is not None:
+            t = expand(t)
+        deepest = max(deepest, depth)
+        if depth <= MAX_TYPE_DEPTH:
+            stack.extend((c, depth + 1) for c in children(t))
+    return deepest
+
+
 def is_scalar_or_struct_of_scalars(t: Type) -> bool:
     """What mergers, dictmerger values and vecmerger elements may hold (Weld's rule)."""
     if isinstance(t, Scalar):

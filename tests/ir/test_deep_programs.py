@@ -14,11 +14,12 @@ import pytest
 import daybreak as db
 from daybreak.ir import format, parse, typecheck
 from daybreak.ir import nodes as N
+from daybreak.ir.errors import ParseError, TypeCheckError
 from daybreak.ir.interp import interpret
 from daybreak.ir.linearity import check_linear
 from daybreak.ir.parser import parse_expr
 from daybreak.ir.trampoline import trampoline
-from daybreak.ir.types import I32, I64
+from daybreak.ir.types import I32, I64, MAX_TYPE_DEPTH
 
 DEEP = 10_000  # the depth for the parser
 NESTED = 3_000  # deeper than any recursion in 1000 frames could go, and quick to run
@@ -133,3 +134,16 @@ def test_a_walk_error_reaches_the_caller_through_the_walks_between():
     with pytest.raises(ValueError, match="at the bottom"):
         trampoline(walk(DEEP))
     assert cleaned == list(range(DEEP + 1))
+
+
+def test_types_nesting_past_the_limit_are_located_errors():
+    deep = MAX_TYPE_DEPTH  # a struct in a struct ... of i32: one level more than the limit
+    with pytest.raises(TypeCheckError, match="nests more than 100 levels") as info:
+        typecheck(parse("|a: i32| " + "{" * deep + "a" + "}" * deep))
+    assert (info.value.loc.line, info.value.loc.col) == (1, 10)
+    assert typecheck(parse("|a: i32| " + "{" * (deep - 1) + "a" + "}" * (deep - 1)))
+    with pytest.raises(TypeCheckError, match="nests more than 100 levels"):
+        typecheck(parse("|v: vec[i32]| " + "map(" * deep + "v" + ", |x| [x])" * deep))
+    with pytest.raises(ParseError, match="this type nests 101 levels deep") as info:
+        parse("|v: " + "vec[" * deep + "i32" + "]" * deep + "| 1")
+    assert (info.value.loc.line, info.value.loc.col) == (1, 5)
