@@ -587,8 +587,10 @@ def tree_depth(expr: Expr) -> int:
 
 @contextmanager
 def deep_recursion(limit: int = 20000):
-    """Allow deep recursion for a while: tree walks (and structural hashing and equality)
-    recurse once per nesting level, and generated programs can nest thousands deep."""
+    """Allow deep recursion for a while, for tree walks that recurse once per nesting level
+    (generated programs nest thousands deep). The IR's own walks (equality, hashing, parsing,
+    printing, type checking, ir/trampoline.py) need no such limit; passes still written as
+    plain recursion do."""
     old = sys.getrecursionlimit()
     sys.setrecursionlimit(max(old, limit))
     try:

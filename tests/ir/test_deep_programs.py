@@ -147,3 +147,11 @@ def test_types_nesting_past_the_limit_are_located_errors():
     with pytest.raises(ParseError, match="this type nests 101 levels deep") as info:
         parse("|v: " + "vec[" * deep + "i32" + "]" * deep + "| 1")
     assert (info.value.loc.line, info.value.loc.col) == (1, 5)
+
+
+def test_a_deep_tree_built_without_text_prints():
+    e: N.Expr = N.Ident("x")
+    for _ in range(DEEP):
+        e = N.Op("neg", (e,))
+    text = format(e)
+    assert text.count("-") == DEEP and parse_expr(text) == e
