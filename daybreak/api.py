@@ -8,6 +8,7 @@ from .backends import REGISTRY as BACKENDS
 from .backends import get_backend
 from .frontends import scheduler
 from .ir.errors import LoweringError, UnknownBackendError, UnsupportedError
+from .ir.linearity import require_linear
 from .ir.nodes import Program, deep_recursion
 from .runtime.cache import LRU
 from .runtime.config import SETTINGS
@@ -36,6 +37,9 @@ def _compile(program: Program, backend: str | None):
     if name not in BACKENDS:  # the caller's mistake, not a gap to fall back from
         raise UnknownBackendError(name, BACKENDS)
     target = get_backend(name)
+    # A builder used twice is the program's mistake, not a backend's gap: a located error
+    # here, before any backend (and never a quiet run on the interpreter).
+    require_linear(ir.typecheck(program))
     try:
         if getattr(target, "optimized", False):
             return target.compile(_optimized(program))

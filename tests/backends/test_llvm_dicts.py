@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import daybreak as db
 from daybreak.backends.llvm import LLVMBackend, builders, dicts, loops
-from daybreak.ir.errors import WeldRuntimeError
+from daybreak.ir.errors import LinearityError, WeldRuntimeError
 from daybreak.ir.parser import parse
 from daybreak.ir.types import DictMerger, GroupMerger, Scalar, Struct
 
@@ -230,8 +230,11 @@ def test_groupmerger_in_a_struct_of_builders_and_result_twice():
     run_both(text, np.arange(50, dtype=np.int64))
     twice = """|k: vec[i64]|
       let g = for(k, groupmerger[i64,i64], |b, i, x| merge(b, {x % 3L, i}));
-      {result(g), tovec(result(g))}"""  # not linear: the groups are laid out once
-    run_both(twice, np.arange(10, dtype=np.int64))
+      {result(g), tovec(result(g))}"""  # not linear: the user's mistake, on every backend
+    for backend in ("llvm", "interp"):
+        with pytest.raises(LinearityError) as raised:
+            db.compile(twice, backend=backend)
+        assert "3:" in str(raised.value)  # located at the second use
 
 
 def test_dicts_built_in_an_inner_loop():
