@@ -41,7 +41,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from daybreak.runtime import stats as stats_module
 from daybreak.runtime.config import SETTINGS
 from daybreak.runtime.stats import record, record_fallback
 
@@ -75,11 +74,6 @@ BIG_ARRAY = 1 << 19
 FRESH_WRITE = 0.15e-9
 COMPILE_BASE = 60e-3  # a program's compile: optimizer, lowering, LLVM (Python holds the GIL
 COMPILE_NODE = 15e-3  # for about half of it, slowing the calling thread) and per loop in it
-# What compiles really took, relative to the two terms above (smoothed over this process's
-# compiles, `_learn_compile_time`): programs whose loops are row nests (rolls, stencils)
-# take many times the per-loop term, and a compile-first decision made on the bare model
-# then makes the user wait seconds.
-_compile_scale = 1.0
 # A structure is compiled (in the background) once native code would have saved this many
 # times its compile over the library runs so far.
 PAYBACK = 1.0
@@ -132,7 +126,7 @@ def estimate(order: list[Node]) -> Estimate:
         library_seconds=LIBRARY_RUN + calls * LIBRARY_CALL + element_ops * LIBRARY_ELEMENT +
         library_writes * FRESH_WRITE,
         native_seconds=NATIVE_CALL + arrays * NATIVE_OUTPUT + work,
-        compile_seconds=(COMPILE_BASE + COMPILE_NODE * nodes) * _compile_scale,
+        compile_seconds=COMPILE_BASE + COMPILE_NODE * nodes,
     )
 
 
@@ -182,28 +176,11 @@ def use_compiler(compile_fn: Callable) -> None:
     _compiler = compile_fn
 
 
-def _compile(program, cost: Estimate | None = None):
-    """`program` compiled (or found in the compile caches); a real compile of a program the
-    cost model estimated (`cost`) teaches the model how long compiles take."""
+def _compile(program):
     if _compiler is None:  # pragma: no cover - daybreak/__init__ always registers one
         raise RuntimeError("no compiler registered (import daybreak first)")
     with _COMPILE_LOCK:
-        before, start = stats_module.STATS.compiles, time.perf_counter()
-        executable = _compiler(program)
-        if cost is not None and stats_module.STATS.compiles > before:
-            _learn_compile_time(time.perf_counter() - start, cost.compile_seconds)
-        return executable
-
-
-def _learn_compile_time(took: float, estimated: float) -> None:
-    """Move the model's compile estimates halfway (geometrically) towards what this compile
-    took, at most 4x per compile: one odd compile (a process's first, with LLVM's own
-    setup) moves it a little, a kind of program that always takes long soon counts so."""
-    global _compile_scale
-    if estimated <= 0:
-        return
-    ratio = min(max(took / estimated, 0.25), 16.0)  # against the scaled estimate
-    _compile_scale = min(max(_compile_scale * ratio ** 0.5, 0.25), 100.0)
+        return _compiler(program)
 
 
 def _background() -> ThreadPoolExecutor:
@@ -289,10 +266,10 @@ def _run_library(order: list[Node], roots: Sequence[Node]) -> list:
     return [values[id(r)] for r in roots]
 
 
-def _compile_known(known: Known, program, cost: Estimate | None = None) -> None:
+def _compile_known(known: Known, program) -> None:
     """Compile `program` into `known` (on the background thread, or inline)."""
     try:
-        known.executable = _compile(program, cost)
+        known.executable = _compile(program)
         known.state = "ready"
     except Exception as why:  # noqa: BLE001 - a failed compile means: keep running tier 0
         known.state, known.reason = "failed", f"{type(why).__name__}: {why}"
@@ -306,7 +283,7 @@ def _sync(known: Known | None, pending: list[Node], order: list[Node], leaves: l
     if known is not None and known.state == "ready":
         return _run_native(known, leaves, cost)
     program, args, plan = build_program(pending, order)
-    executable = _compile(program, cost)
+    executable = _compile(program)
     if known is not None:
         known.executable, known.plan, known.state = executable, plan, "ready"
         known.runs["native"] += 1
@@ -353,7 +330,7 @@ def _compute_all(pending: list[Node], order: list[Node]) -> list:
                 # and a compile thread never competes with the first runs for the GIL.
                 program, _, plan = build_program(pending, order)
                 known.plan, known.state = plan, "compiling"
-                _background().submit(_compile_known, known, program, cost)
+                _background().submit(_compile_known, known, program)
         start = time.perf_counter()
         try:
             values = _run_library(order, pending)
@@ -426,12 +403,9 @@ def wait_for_compiles(timeout: float | None = None) -> None:
 
 
 def forget() -> None:
-    """Forget every structure and what compiles took (tests and benchmarks that must see a
-    first call again)."""
-    global _compile_scale
+    """Forget every structure (tests and benchmarks that must see a first call again)."""
     wait_for_compiles()
     _KNOWN.clear()
-    _compile_scale = 1.0
 
 
 def explain_schedule(roots: Sequence[Node]) -> str:

@@ -2,15 +2,12 @@
 snapshots of user arrays. Each tier is compared with NumPy, and each test checks which tier
 actually ran (db.stats: `library_runs` for tier 0, `scheduler_hits` and `runs` for native)."""
 
-import random
-
 import numpy as np
 import pytest
 
 import daybreak as db
 import daybreak.numpy as dnp
 from daybreak.frontends import scheduler
-from daybreak.ir.parser import parse
 
 from .numpy import test_kernels as K
 from .numpy.helpers import allowed_fallbacks
@@ -388,24 +385,3 @@ def test_an_executable_runs_with_fewer_threads_and_restores_the_setting():
         run = db.compile(program, backend=backend)
         assert run.run([np.arange(10.0)], 1) == 90.0
         assert db.config()["threads"] == before
-
-
-def test_compile_estimates_learn_what_compiles_take():
-    """A real compile that took longer than the model said scales later estimates up (at
-    most 4x per compile); one found in the compile cache teaches nothing; `forget` resets."""
-    x = dnp.asarray(_rng().normal(size=1000))
-    order = scheduler.topological([(np.sin(x) * 3.25 + 0.125).sum()._lazy_node()])
-    cost = scheduler.estimate(order)
-    constant = random.random()  # a program no compile cache (memory or disk) has seen
-    program = parse(f"|x: vec[f64]| result(for(x, merger[f64, +], |b, i, e| "
-                    f"merge(b, sin(e) * {constant!r})))")
-    tiny = scheduler.Estimate(nodes=1, calls=1, element_ops=1, library_seconds=1.0,
-                              native_seconds=1.0, compile_seconds=1e-9)
-    db.stats(reset=True)
-    scheduler._compile(program, tiny)
-    assert db.stats()["compiles"] == 1 and scheduler._compile_scale == pytest.approx(4.0)
-    assert scheduler.estimate(order).compile_seconds == pytest.approx(4 * cost.compile_seconds)
-    scheduler._compile(program, tiny)  # the compile cache answers: nothing learned
-    assert db.stats()["compiles"] == 1 and scheduler._compile_scale == pytest.approx(4.0)
-    scheduler.forget()
-    assert scheduler.estimate(order).compile_seconds == pytest.approx(cost.compile_seconds)
