@@ -65,10 +65,25 @@ def _optimized(program: Program) -> Program:
     key = (program, loc.source if loc is not None else None, SETTINGS.passes_off)
     found = _optimized_programs.get(key)
     if found is None:
-        from .optimizer import optimize as run_passes
-
-        found = run_passes(program, passes_off=SETTINGS.passes_off)
+        found = _run_passes(program)
         _optimized_programs.put(key, found)
+    return found
+
+
+def _run_passes(program: Program) -> Program:
+    """The optimizer's output; a pass it had to drop (a bug in the pass: its output did not
+    type or was not linear, or it raised) is counted as a fallback with its reason, and is
+    an error under `strict=True` — never silent."""
+    from .optimizer import OptimizeReport, OptimizerError
+    from .optimizer import optimize as run_passes
+
+    report = OptimizeReport(program)
+    found = run_passes(program, passes_off=SETTINGS.passes_off, report=report)
+    for dropped in report.dropped:
+        reason = f"optimizer: pass {dropped} (dropped, the program runs without it)"
+        if SETTINGS.strict:
+            raise OptimizerError(reason)
+        record_fallback(reason)
     return found
 
 
@@ -80,13 +95,11 @@ def optimize(program: Program | str) -> Program:
     >>> db.ir.format(db.optimize("|x: i64| let y = x * 1L; y + 0L"))
     '|x: i64| x'
     """
-    from .optimizer import optimize as run_passes
-
     if isinstance(program, str):
         program = ir.parse(program)
     elif not isinstance(program, Program):
         raise TypeError(f"optimize() takes a Program or IR text, not {type(program).__name__}")
-    return run_passes(program, passes_off=SETTINGS.passes_off)
+    return _run_passes(program)
 
 
 def explain(program) -> str:

@@ -103,6 +103,9 @@ class OptimizeReport:
     rounds: int = 0
     passes: dict[str, PassStats] = field(default_factory=dict)
     skipped: tuple[str, ...] = ()
+    # Passes whose output was dropped (without verify): "name: why", for the caller to count
+    # and show (`db.stats()["fallbacks"]`; an error under strict mode).
+    dropped: list[str] = field(default_factory=list)
 
     @property
     def fired(self) -> list[str]:
@@ -181,17 +184,18 @@ def _run_pass(p: Pass, program, linear: bool, verify: bool, report: OptimizeRepo
         except Exception as err:  # a bug in the pass: never the user's problem
             if verify:
                 raise
-            return _reject(p, stats, verify, f"raised {err!r}", program)
+            return _reject(p, stats, verify, f"raised {err!r}", program, report)
         if out == program:
             return None
         try:
             typed = typecheck(out)
         except TypeCheckError as err:
-            return _reject(p, stats, verify, f"does not type: {err}", out)
+            return _reject(p, stats, verify, f"does not type: {err}", out, report)
         if typed.body.ty != program.body.ty or typed.params != program.params:
-            return _reject(p, stats, verify, "changed the program's signature", out)
+            return _reject(p, stats, verify, "changed the program's signature", out, report)
         if linear and check_linear(typed):
-            return _reject(p, stats, verify, f"is not linear: {check_linear(typed)}", out)
+            return _reject(p, stats, verify, f"is not linear: {check_linear(typed)}", out,
+                           report)
         stats.fired += 1
         return typed
     finally:
@@ -199,10 +203,12 @@ def _run_pass(p: Pass, program, linear: bool, verify: bool, report: OptimizeRepo
         stats.seconds += time.perf_counter() - start
 
 
-def _reject(p: Pass, stats: PassStats, verify: bool, why: str, out: N.Program):
+def _reject(p: Pass, stats: PassStats, verify: bool, why: str, out: N.Program,
+            report: OptimizeReport):
     stats.rejected += 1
     if verify:
         from daybreak.ir.printer import format as format_ir
 
         raise OptimizerError(f"pass {p.name}: its output {why}\n{format_ir(out)}")
+    report.dropped.append(f"{p.name}: {why.splitlines()[0]}")
     return None

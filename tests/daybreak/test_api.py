@@ -60,3 +60,25 @@ def test_register_udf_is_called_by_cudf():
         np.testing.assert_array_equal(f(np.array([1.0, 2.5])), [2.0, 5.0])
     finally:
         db.unregister_udf("scale_by_two")
+
+
+def test_a_dropped_optimizer_pass_is_counted_and_strict_refuses_it(monkeypatch):
+    """A pass that raises (a bug in the pass) is dropped without verify, but never silently:
+    the drop is a counted fallback with its reason, and an error under strict=True."""
+    import daybreak.optimizer.pipeline as pipeline
+
+    broken = pipeline.Pass("fold_broken", lambda program: 1 / 0)
+    monkeypatch.setattr(pipeline, "PASSES", (broken, *pipeline.PASSES))
+    monkeypatch.delenv("DAYBREAK_VERIFY_PASSES", raising=False)
+    text = "|x: i64| x * 1L + 0L + 7L"  # a program no memo has seen in this test
+    before = db.config()
+    try:
+        db.stats(reset=True)
+        assert db.ir.format(db.optimize(text)) == "|x: i64| x + 7L"
+        (reason,) = db.stats()["fallbacks"]
+        assert "fold_broken" in reason and "ZeroDivisionError" in reason
+        db.config(strict=True)
+        with pytest.raises(pipeline.OptimizerError, match="fold_broken"):
+            db.optimize(text)
+    finally:
+        db.config(**before)
