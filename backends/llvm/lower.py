@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from llvmlite import ir
 
 from ...ir import nodes as N
-from ...ir.errors import Loc, LoweringError
+from ...ir.errors import DaybreakError, IRError, Loc, LoweringError
 from ...ir.types import Appender, Dict, Scalar, Struct, Type, Vec
 from . import builders, dicts, loops
 from .cgutils import alloca_entry, for_range, i64, memcpy, saturating, sizeof, truth
@@ -96,7 +96,13 @@ class Lowerer:
         emitter = _NODE_EMITTERS.get(type(node))
         if emitter is None:
             raise LoweringError(f"the llvm backend cannot lower {type(node).__name__}", node.loc)
-        return emitter(self, node, env)
+        try:
+            return emitter(self, node, env)
+        except (IRError, DaybreakError):
+            raise  # ours already, located where it happened (the innermost node)
+        except Exception as err:  # a gap or bug inside an emitter: say where, as a gap
+            raise LoweringError(f"while lowering {type(node).__name__}: "
+                                f"{type(err).__name__}: {err}", node.loc) from err
 
     # -- helpers used by emitters ---------------------------------------------------------------
 

@@ -414,3 +414,22 @@ def test_deep_programs_compile():
     n = 3000
     text = "|x0: i64| " + "".join(f"let x{k} = x{k - 1} + 1L; " for k in range(1, n + 1))
     assert _compile(text + f"x{n}", "llvm")(7) == 7 + n
+
+
+def test_a_failure_inside_lowering_names_the_node_and_falls_back(monkeypatch):
+    """An emitter that fails with a Python error (a gap or a bug) becomes a LoweringError
+    naming the node and its line:col, so `db.compile` falls back to the interpreter (counted)
+    instead of letting a bare TypeError escape."""
+    from daybreak.backends.llvm import lower
+
+    def broken(self, node, env):
+        raise TypeError("no LLVM layout for something")
+
+    monkeypatch.setitem(lower._NODE_EMITTERS, db.ir.nodes.Cast, broken)
+    text = "|v: f64|\n  i64(v) + 2L"
+    with pytest.raises(LoweringError, match=r"while lowering Cast: TypeError") as raised:
+        LLVMBackend().compile(db.ir.parse(text))
+    assert "2:3" in str(raised.value)
+    db.stats(reset=True)
+    assert db.compile(text, backend="llvm")(5.5) == 7
+    assert any("while lowering Cast" in r for r in db.stats()["fallbacks"])
