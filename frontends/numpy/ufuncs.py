@@ -368,7 +368,7 @@ def _plan_key(ufunc, inputs) -> tuple | None:
         elif kind in NUMPY_SCALAR_TYPES or (kind is np.ndarray and not x.shape):
             # (NumPy hands a scalar on the left of an operator to `__array_ufunc__` as 0-d)
             key.append(x.dtype)
-            key.append(())
+            key.append(None)  # not `()`: a daybreak 0-d array's plan makes its operand otherwise
         else:
             return None
     return tuple(key)

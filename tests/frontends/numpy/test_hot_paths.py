@@ -428,3 +428,13 @@ def test_a_loop_of_mask_writes_writes_in_place():
         buffers.append(_buffer(got) if got.concrete() is not None else None)
     assert np.array_equal(np.asarray(got), want)
     assert None not in buffers[1:] and len(set(buffers[1:])) == 1
+
+
+def test_plans_tell_numpy_0d_operands_from_daybreak_0d_arrays():
+    """A plan made for a daybreak 0-d array (whose expression is its own operand) is never
+    used for a NumPy 0-d array or scalar of the same dtype, in either order."""
+    ufuncs._PLANS.clear()
+    for first, second in ((dnp.asarray(np.arange(3.0)).sum(), np.array(4.0)),
+                          (np.float64(9.0), dnp.asarray(np.arange(5.0)).sum())):
+        for x in (first, second, first):
+            assert float(np.asarray(dnp.sqrt(x))) == pytest.approx(float(np.sqrt(np.asarray(x))))
