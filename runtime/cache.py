@@ -177,7 +177,7 @@ def store(key: str, payload: bytes, facts: Mapping[str, str] | None = None) -> N
         os.replace(temporary, _entry_path(folder, key))  # a symlink there is replaced, not followed
         temporary = None
     except OSError:
-        pass
+        pass  # a read-only or full disk only costs the next process a compile
     finally:
         if temporary is not None:
             _remove(temporary)
@@ -254,21 +254,21 @@ def _discard_path(path: Path) -> None:
         if os.path.isdir(path) and not os.path.islink(path):
             _remove_directory(path)  # Linux's unlink says EPERM or EISDIR for a directory
     except OSError:
-        pass
+        pass  # gone already, or not ours to remove: the entry is rebuilt elsewhere
 
 
 def _remove_directory(path: Path) -> None:
     try:
         os.rmdir(path)
     except OSError:
-        pass
+        pass  # not empty (someone else's files): left alone, the program compiles
 
 
 def _remove(path) -> None:
     try:
         os.unlink(path)
     except OSError:
-        pass
+        pass  # gone already: nothing to remove
 
 
 # ----------------------------------------------------------------------------------------------

@@ -7,16 +7,13 @@ raises MemoryError, the process's heap does not grow over the sweep (nothing lea
 run that succeeds, and every run after, gives the interpreter's result.
 """
 
-import ctypes
-import ctypes.util
-import gc
-import sys
-
 import numpy as np
 import pytest
 
 import daybreak as db
 from daybreak.backends.llvm.runtime_ir import failing_allocation
+
+from .native_heap import heap_in_use
 
 PROGRAMS = {
     "map": "|v: vec[i64]| result(for(v, appender[i64], |b, i, x| merge(b, x * 3L)))",
@@ -53,25 +50,6 @@ def _canonical(value):
     return str(value)
 
 
-def _heap_in_use() -> int | None:
-    """Bytes glibc's malloc has handed out and not got back (None elsewhere)."""
-    gc.collect()
-    if not sys.platform.startswith("linux"):
-        return None
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-    if not hasattr(libc, "mallinfo2"):
-        return None
-
-    class MallInfo2(ctypes.Structure):
-        _fields_ = [(name, ctypes.c_size_t) for name in (
-            "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
-            "uordblks", "fordblks", "keepcost")]
-
-    libc.mallinfo2.restype = MallInfo2
-    info = libc.mallinfo2()
-    return info.uordblks + info.hblkhd
-
-
 def _sweep(f, want: str) -> int:
     """Fail allocation k = 1, 2, ... until the run succeeds; returns that k."""
     for k in range(1, 10_000):
@@ -103,10 +81,10 @@ def test_every_allocation_may_fail(name, threads):
     allocations = f.last_context.allocation_count
     k = _sweep(f, want)  # (also warms up whatever Python caches on the way)
     assert k > allocations  # each of the run's allocations failed once
-    before = _heap_in_use()
+    before = heap_in_use()
     for _ in range(3):
         assert _sweep(f, want) == k
-    after = _heap_in_use()
+    after = heap_in_use()
     if before is not None:
         # 3 x k failed runs; a leak of one block each would be 3 x k x 300+ bytes at least
         assert after - before < 16 * 1024, f"the heap grew by {after - before} bytes"

@@ -15,6 +15,8 @@ import time
 
 import pytest
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 PROGRAMS = {
     # a vectorised reduction
     "sum": ("|n: i64| result(for(rangeiter(0L, n, 1L), merger[f64,+], |b, i, x|"
@@ -35,24 +37,16 @@ PROGRAMS = {
 
 CHILD = textwrap.dedent(
     """
-    import ctypes, gc, signal, sys
+    import signal, sys
     import daybreak as db
+    from tests.backends.native_heap import heap_in_use
     # Python leaves SIGINT ignored when the parent ignored it (a background job): not here.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     text, n, threads = sys.argv[1], eval(sys.argv[2]), int(sys.argv[3])
     db.config(threads=threads)
     f = db.compile(text)
     small = str(f(1000))
-    libc = ctypes.CDLL(None)
-    class Info(ctypes.Structure):
-        _fields_ = [(k, ctypes.c_size_t) for k in
-                    "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks "
-                    "keepcost".split()]
-    libc.mallinfo2.restype = Info
-    def in_use():
-        gc.collect()
-        info = libc.mallinfo2()
-        return info.uordblks + info.hblkhd
+    in_use = heap_in_use
     before = in_use()
     print("running", flush=True)
     try:
@@ -74,7 +68,7 @@ CHILD = textwrap.dedent(
 def test_ctrl_c_stops_a_long_run(name, threads):
     text, n = PROGRAMS[name]
     child = subprocess.Popen([sys.executable, "-c", CHILD, text, n, str(threads)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         assert child.stdout.readline().strip() == "running", child.stderr.read()[-3000:]
         time.sleep(1.0)  # well into the run
