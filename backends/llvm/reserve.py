@@ -17,6 +17,7 @@ Any other use of the builder inside the body (handed to an inner loop, a lambda,
 from __future__ import annotations
 
 from ...ir import nodes as N
+from ...ir.types import VecMerger
 
 Path = tuple[int, ...]  # field indexes from the loop's builder to one of its builders
 MAX_PER_ITERATION = 8
@@ -154,8 +155,9 @@ def positional_vecmerges(func: N.Lambda, plan, range_sources: frozenset[int],
     found = []
     for path, (_, merges) in plan.items():
         for m in merges:
-            if not (isinstance(m.value, N.MakeStruct) and len(m.value.elems) == 2):
-                continue
+            if not (isinstance(m.builder.ty, VecMerger) and isinstance(m.value, N.MakeStruct)
+                    and len(m.value.elems) == 2):
+                continue  # ({key, value} into a groupmerger or dictmerger is not a position)
             index = m.value.elems[0]
             if isinstance(index, N.Ident) and index.name == i_param and i_param not in rebound:
                 found.append((path, m, None))
