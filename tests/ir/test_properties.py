@@ -18,6 +18,7 @@ from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 
 from daybreak.backends.interp import InterpBackend
+from daybreak.ir import nodes as N
 from daybreak.ir.errors import TypeCheckError, WeldRuntimeError
 from daybreak.ir.nodes import Program
 from daybreak.ir.parser import parse as parse_ir
@@ -177,6 +178,11 @@ def test_ill_typed_mutants_are_rejected(case, data):
     assert loc is not None, f"no location on: {caught.value}"
     mutated = next(n for k, n in enumerate(parsed.body.walk()) if k == site[0])
     inside = {(n.loc.line, n.loc.col) for n in mutated.walk() if n.loc is not None}
+    # A mutated lambda applied on the spot changes the type its parameter takes: the error
+    # then rightly points at the argument that no longer fits.
+    inside |= {(a.loc.line, a.loc.col) for n in parsed.body.walk()
+               if isinstance(n, N.Apply) and n.func is mutated
+               for arg in n.args for a in arg.walk() if a.loc is not None}
     where = f"{caught.value}\nbut the mutated node is at {mutated.loc}"
     assert (loc.line, loc.col) in inside, where
 
