@@ -53,9 +53,7 @@ def main() -> None:
         rows.append((f"pandas groupby('k').v.sum(), {label}", f"{t_pd * 1e3:.0f}", "1.0"))
         rows.append((f"daybreak llvm, {label}", f"{t_db * 1e3:.0f}", f"{t_pd / t_db:.1f}"))
     print(f"Machine: {machine()}\n")
-    print(
-        f"### Group-by sum: {args.rows:,} rows, {args.keys:,} keys, threads = {args.threads}\n"
-    )
+    print(f"### Group-by sum: {args.rows:,} rows, {args.keys:,} keys, threads = {args.threads}\n")
     print(table(rows, ("what", "ms", "speed-up vs pandas")))
 
 

@@ -116,7 +116,9 @@ def compile_times() -> str:
 
 
 MAP = "|v: vec[f64]| result(for(v, appender[f64](len(v)), |b, i, x| merge(b, x * 2.0 + 1.0)))"
-FILTER = "|v: vec[f64]| result(for(v, appender[f64](len(v)), |b, i, x| if(x > 0.5, merge(b, x), b)))"  # noqa: E501
+FILTER = (
+    "|v: vec[f64]| result(for(v, appender[f64](len(v)), |b, i, x| if(x > 0.5, merge(b, x), b)))"  # noqa: E501
+)
 
 
 def appender_scaling(threads: int) -> str:
@@ -128,8 +130,14 @@ def appender_scaling(threads: int) -> str:
         for count in (1, threads):
             db.config(threads=count)
             times[count] = best_of(lambda f=f: f(v))
-        rows.append((name, f"{times[1] * 1e3:.1f}", f"{times[threads] * 1e3:.1f}",
-                     f"{times[1] / times[threads]:.2f}"))
+        rows.append(
+            (
+                name,
+                f"{times[1] * 1e3:.1f}",
+                f"{times[threads] * 1e3:.1f}",
+                f"{times[1] / times[threads]:.2f}",
+            )
+        )
     head = f"### Loops that fill appenders: n = 2^25 f64, 1 vs {threads} threads\n\n"
     return head + table(rows, ("what", "1 thread (ms)", f"{threads} threads (ms)", "scaling"))
 

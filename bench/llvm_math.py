@@ -39,6 +39,7 @@ from common import best_in_rounds, first_call  # noqa: E402
 def numpy_black_scholes(price, strike, t):
     return numpy_kernel(np, price, strike, t)
 
+
 BLACK_SCHOLES_IR = f"""
 |price: vec[f64], strike: vec[f64], t: vec[f64]|
   let rate = {RATE!r};
@@ -99,16 +100,20 @@ def main() -> None:
     rows = [(name, best[name], firsts[name], errors[name]) for name in contenders]
 
     ours = rows[0][1]
-    print(f"Black-Scholes, n = 2^{opts.log2n} = {n}, threads = {opts.threads}, "
-          f"best of {opts.repeat}\n")
+    print(
+        f"Black-Scholes, n = 2^{opts.log2n} = {n}, threads = {opts.threads}, "
+        f"best of {opts.repeat}\n"
+    )
     print("| implementation | best (ms) | time / daybreak | first call (ms) | max diff vs NumPy |")
     print("|---|---:|---:|---:|---:|")
     for name, best, first, error in rows:
         cells = f"{best * 1e3:.1f} | {best / ours:.2f} | {first * 1e3:.0f} | {error:.1e}"
         print(f"| {name} | {cells} |")
     compile_ms = db.stats()["compile_seconds"] * 1e3
-    print(f"\ndaybreak's first call includes {compile_ms:.0f} ms of compilation (typecheck, "
-          "lowering, LLVM O3, code generation); NumPy's first call includes importing SciPy.")
+    print(
+        f"\ndaybreak's first call includes {compile_ms:.0f} ms of compilation (typecheck, "
+        "lowering, LLVM O3, code generation); NumPy's first call includes importing SciPy."
+    )
 
 
 if __name__ == "__main__":

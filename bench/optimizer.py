@@ -129,7 +129,7 @@ def run(log2n: int, threads: int, repeat: int = 5) -> str:
     rows = []
     for name, text in WORKLOADS.items():
         program = db.ir.parse(text)
-        args = (v, w)[:len(program.params)]
+        args = (v, w)[: len(program.params)]
         timings, passes, moved, outputs = [], [], [], []
         for off in (frozenset(PASS_NAMES), frozenset()):
             before = db.config(passes_off=off)
@@ -143,18 +143,27 @@ def run(log2n: int, threads: int, repeat: int = 5) -> str:
             passes.append(data_passes(optimized))
             moved.append(bytes_moved(optimized, n))
         assert _same(outputs[0], outputs[1]), name
-        rows.append((
-            name,
-            f"{timings[0] * 1e3:.1f}",
-            f"{timings[1] * 1e3:.1f}",
-            f"{timings[0] / timings[1]:.2f}x",
-            f"{passes[0]} -> {passes[1]}",
-            f"{moved[0] / 1e6:.0f} -> {moved[1] / 1e6:.0f}",
-        ))
-    head = (f"### Optimizer on vs off (llvm): n = 2^{log2n} f64, threads = {threads}, "
-            f"{machine()}\n\n")
-    header = ("pipeline", "passes off (ms)", "passes on (ms)", "speed-up", "loops over data",
-              "MB moved (est.)")
+        rows.append(
+            (
+                name,
+                f"{timings[0] * 1e3:.1f}",
+                f"{timings[1] * 1e3:.1f}",
+                f"{timings[0] / timings[1]:.2f}x",
+                f"{passes[0]} -> {passes[1]}",
+                f"{moved[0] / 1e6:.0f} -> {moved[1] / 1e6:.0f}",
+            )
+        )
+    head = (
+        f"### Optimizer on vs off (llvm): n = 2^{log2n} f64, threads = {threads}, {machine()}\n\n"
+    )
+    header = (
+        "pipeline",
+        "passes off (ms)",
+        "passes on (ms)",
+        "speed-up",
+        "loops over data",
+        "MB moved (est.)",
+    )
     return head + table(rows, header)
 
 
@@ -175,8 +184,10 @@ def _load_optimizer(folder: str):
         del sys.modules[k]
     try:
         spec = importlib.util.spec_from_file_location(
-            "daybreak.optimizer", os.path.join(folder, "__init__.py"),
-            submodule_search_locations=[folder])
+            "daybreak.optimizer",
+            os.path.join(folder, "__init__.py"),
+            submodule_search_locations=[folder],
+        )
         module = importlib.util.module_from_spec(spec)
         sys.modules["daybreak.optimizer"] = module
         spec.loader.exec_module(module)
@@ -191,8 +202,10 @@ def optimizer_times(repeat: int, old: str | None) -> str:
     sys.path.insert(0, ROOT)
     from tests.optimizer.large_chain import chain
 
-    programs = {os.path.basename(p)[:-5]: open(p).read()
-                for p in sorted(glob.glob(os.path.join(GOLDEN, "*.weld")))}
+    programs = {
+        os.path.basename(p)[:-5]: open(p).read()
+        for p in sorted(glob.glob(os.path.join(GOLDEN, "*.weld")))
+    }
     optimizers = {"now": optimize}
     if old:
         optimizers = {"before": _load_optimizer(old), **optimizers}
@@ -210,8 +223,9 @@ def optimizer_times(repeat: int, old: str | None) -> str:
     header = ["program", "loops before"]
     for label in optimizers:
         header += [f"optimize() {label} (ms)", f"loops after ({label})"]
-    return (f"### optimize() time: best of {repeat} (the chain: 1 run), {machine()}\n\n"
-            + table(rows, tuple(header)))
+    return f"### optimize() time: best of {repeat} (the chain: 1 run), {machine()}\n\n" + table(
+        rows, tuple(header)
+    )
 
 
 def main() -> None:

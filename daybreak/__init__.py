@@ -17,7 +17,14 @@ tune_allocator()  # before any array work (runtime/memory.py says why)
 __version__ = "0.1.0"
 
 __all__ = [
-    "ir", "compile", "optimize", "explain", "evaluate", "config", "stats", "register_udf",
+    "ir",
+    "compile",
+    "optimize",
+    "explain",
+    "evaluate",
+    "config",
+    "stats",
+    "register_udf",
     "unregister_udf",
     "__version__",
 ]

@@ -231,8 +231,9 @@ class Namer:
     def for_(self, iters, builder: B.Like, fn: Callable[[B.E, B.E, B.E], B.Like]) -> B.E:
         """`for(iters, builder, |b, i, x| fn(b, i, x))` with names from this program."""
         items = iters if isinstance(iters, list | tuple) else [iters]
-        its = tuple(it if isinstance(it, N.Iter) else N.Iter("scalar", B.lift(it).node)
-                    for it in items)
+        its = tuple(
+            it if isinstance(it, N.Iter) else N.Iter("scalar", B.lift(it).node) for it in items
+        )
         return B.E(N.For(its, B.lift(builder).node, self.lam(fn, ("b", "i", "x"))))
 
     def let(self, value: B.Like, body: Callable[[B.E], B.Like], prefix: str = "t") -> B.E:
@@ -241,8 +242,7 @@ class Namer:
 
     def map(self, vec: B.Like, fn: Callable[[B.E], B.Like], elem: Type) -> B.E:
         """`result(for(vec, appender[elem], |b, i, x| merge(b, fn(x))))`."""
-        return B.result(self.for_(vec, B.appender(elem),
-                                  lambda b, i, x: B.merge(b, fn(x))))
+        return B.result(self.for_(vec, B.appender(elem), lambda b, i, x: B.merge(b, fn(x))))
 
     def iterate(self, initial: B.Like, fn: Callable[[B.E], B.Like]) -> B.E:
         return B.E(N.Iterate(B.lift(initial).node, self.lam(fn, ("s",))))
@@ -293,8 +293,9 @@ def _batches(order: list[Node]) -> list[list[Node]]:
     return batches
 
 
-def build_program(roots: Sequence[Node], order: list[Node] | None = None
-                  ) -> tuple[N.Program, list, list[tuple]]:
+def build_program(
+    roots: Sequence[Node], order: list[Node] | None = None
+) -> tuple[N.Program, list, list[tuple]]:
     """The one program computing every root (a struct when there are several), the argument
     values to call it with, and where each argument comes from (`Namer.origins`, with leaves
     numbered in the order of `order`, the roots' `topological` order)."""
@@ -305,8 +306,9 @@ def build_program(roots: Sequence[Node], order: list[Node] | None = None
     leaf_number = 0
     for node in order:
         if node.is_leaf:
-            env[id(node)] = ctx.param(node.param_key(), node.cached, node.ir_type(),
-                                      ("leaf", leaf_number))
+            env[id(node)] = ctx.param(
+                node.param_key(), node.cached, node.ir_type(), ("leaf", leaf_number)
+            )
             leaf_number += 1
     for batch in _batches(order):
         args = [[env[id(i)] for i in node.inputs] for node in batch]

@@ -115,16 +115,19 @@ def estimate(order: list[Node]) -> Estimate:
         if elements >= BIG_ARRAY:
             library_writes += ops * elements  # NumPy writes a temporary per call
             native_writes += out if out >= BIG_ARRAY else 0
-    work = elements_passed * NATIVE_PASS + element_ops * NATIVE_ELEMENT + \
-        native_writes * FRESH_WRITE
+    work = (
+        elements_passed * NATIVE_PASS + element_ops * NATIVE_ELEMENT + native_writes * FRESH_WRITE
+    )
     if element_ops >= PARALLEL_WORK and SETTINGS.threads > 1:
         work = work / SETTINGS.threads + THREAD_START
     return Estimate(
         nodes=nodes,
         calls=calls,
         element_ops=element_ops,
-        library_seconds=LIBRARY_RUN + calls * LIBRARY_CALL + element_ops * LIBRARY_ELEMENT +
-        library_writes * FRESH_WRITE,
+        library_seconds=LIBRARY_RUN
+        + calls * LIBRARY_CALL
+        + element_ops * LIBRARY_ELEMENT
+        + library_writes * FRESH_WRITE,
         native_seconds=NATIVE_CALL + arrays * NATIVE_OUTPUT + work,
         compile_seconds=COMPILE_BASE + COMPILE_NODE * nodes,
     )
@@ -140,8 +143,11 @@ def library_for_good(calls: int, elements: int) -> bool:
     ops = calls * elements
     writes = ops if elements >= BIG_ARRAY else 0
     library = LIBRARY_RUN + calls * LIBRARY_CALL + ops * LIBRARY_ELEMENT + writes * FRESH_WRITE
-    work = elements * NATIVE_PASS + ops * NATIVE_ELEMENT + \
-        (elements * FRESH_WRITE if elements >= BIG_ARRAY else 0)
+    work = (
+        elements * NATIVE_PASS
+        + ops * NATIVE_ELEMENT
+        + (elements * FRESH_WRITE if elements >= BIG_ARRAY else 0)
+    )
     if ops >= PARALLEL_WORK and SETTINGS.threads > 1:
         work = work / SETTINGS.threads + THREAD_START
     return library <= NATIVE_CALL + NATIVE_OUTPUT * (elements > 1) + work
@@ -276,8 +282,9 @@ def _compile_known(known: Known, program) -> None:
         record_fallback(f"scheduler: compiling failed, the library runs it: {known.reason}")
 
 
-def _sync(known: Known | None, pending: list[Node], order: list[Node], leaves: list[Node],
-          cost: Estimate):
+def _sync(
+    known: Known | None, pending: list[Node], order: list[Node], leaves: list[Node], cost: Estimate
+):
     """Compile now and run native code (what tests of the compiled path and strict mode
     get, and graphs the library cannot run)."""
     if known is not None and known.state == "ready":
@@ -299,8 +306,9 @@ def _compute(roots: list[Node]) -> tuple[list[Node], list]:
     temporaries) are not returned, so their memory is freed after their last use."""
     order = topological(roots)
     chosen = set(map(id, roots))
-    pending = roots + [n for n in order
-                       if not n.is_leaf and id(n) not in chosen and n.wanted_later()]
+    pending = roots + [
+        n for n in order if not n.is_leaf and id(n) not in chosen and n.wanted_later()
+    ]
     return pending, _compute_all(pending, order)
 
 
@@ -319,8 +327,11 @@ def _compute_all(pending: list[Node], order: list[Node]) -> list:
         if not background or cost.native_pays:
             return _split(_run_native(known, leaves, cost), pending)
     if background and (known is None or known.state != "failed"):
-        if (known is None or known.state == "new") and cost.native_pays and \
-                cost.compile_seconds + cost.native_seconds < cost.library_seconds:
+        if (
+            (known is None or known.state == "new")
+            and cost.native_pays
+            and cost.compile_seconds + cost.native_seconds < cost.library_seconds
+        ):
             # Big work: compiling now and running native code is sooner than the library
             return _split(_sync(known, pending, order, leaves, cost), pending)
         counting = known is not None and known.state == "new" and cost.native_pays
@@ -340,8 +351,9 @@ def _compute_all(pending: list[Node], order: list[Node]) -> list:
             values = None
         if values is not None:
             if counting:  # what native code would have saved, by the library's real time
-                known.saved += time.perf_counter() - start - \
-                    (cost.native_seconds - NATIVE_CALL + NATIVE_RUN)
+                known.saved += (
+                    time.perf_counter() - start - (cost.native_seconds - NATIVE_CALL + NATIVE_RUN)
+                )
             if known is not None:
                 known.runs["library"] += 1
             record(library_runs=1)
@@ -416,16 +428,18 @@ def explain_schedule(roots: Sequence[Node]) -> str:
     cost = estimate(order)
     key, _ = structure_key(order, pending) if pending else (None, [])
     known = _KNOWN.get(key) if key is not None else None
-    state = "no signature (rebuilt each time)" if key is None and pending else \
-        (known.state if known is not None else "not seen")
+    state = (
+        "no signature (rebuilt each time)"
+        if key is None and pending
+        else (known.state if known is not None else "not seen")
+    )
     if not pending:
         tier = "already computed"
     elif not (SETTINGS.compile_in_background and not SETTINGS.strict):
         tier = "native (compiled first: background compiling is off)"
     elif known is not None and known.state == "ready" and cost.native_pays:
         tier = "native"
-    elif cost.native_pays and cost.compile_seconds + cost.native_seconds < \
-            cost.library_seconds:
+    elif cost.native_pays and cost.compile_seconds + cost.native_seconds < cost.library_seconds:
         tier = "native (compiling first is sooner than the library)"
     elif cost.native_pays:
         tier = "library now, native once compiled"
@@ -438,8 +452,9 @@ def explain_schedule(roots: Sequence[Node]) -> str:
         f"  structure: {state}; tier: {tier}",
     ]
     if known is not None:
-        lines.append(f"  runs so far: {known.runs['native']} native, "
-                     f"{known.runs['library']} library")
+        lines.append(
+            f"  runs so far: {known.runs['native']} native, {known.runs['library']} library"
+        )
     return "\n".join(lines)
 
 
@@ -453,12 +468,23 @@ def evaluate(*values):
     (np.float64(49995000.0), np.float64(9999.0))
     """
     lazies = [v for v in values if isinstance(v, LazyValue)]
-    raws = dict(zip(map(id, lazies), materialize([v._lazy_node() for v in lazies]),
-                    strict=True))
+    raws = dict(zip(map(id, lazies), materialize([v._lazy_node() for v in lazies]), strict=True))
     out = tuple(v._lazy_finish(raws[id(v)]) if isinstance(v, LazyValue) else v for v in values)
     return out[0] if len(out) == 1 else out
 
 
-__all__ = ["DEPTH_BUDGET", "ELEM_BUDGET", "NODE_BUDGET", "Estimate", "check_budget", "estimate",
-           "evaluate", "explain_schedule", "forget", "materialize", "structure_key", "use_compiler",
-           "wait_for_compiles"]
+__all__ = [
+    "DEPTH_BUDGET",
+    "ELEM_BUDGET",
+    "NODE_BUDGET",
+    "Estimate",
+    "check_budget",
+    "estimate",
+    "evaluate",
+    "explain_schedule",
+    "forget",
+    "materialize",
+    "structure_key",
+    "use_compiler",
+    "wait_for_compiles",
+]

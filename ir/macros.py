@@ -131,8 +131,7 @@ def expand(
     if len(args) != len(macro.params):
         plural = "" if len(macro.params) == 1 else "s"
         raise ParseError(
-            f"macro {macro.name} takes {len(macro.params)} argument{plural}, "
-            f"given {len(args)}",
+            f"macro {macro.name} takes {len(macro.params)} argument{plural}, given {len(args)}",
             call.loc,
         )
     body = relocate(macro.body, call.loc)

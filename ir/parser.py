@@ -113,6 +113,7 @@ def _lark() -> Lark:
 # ----------------------------------------------------------------------------------------------
 # Parse tree -> nodes.
 
+
 class _TreeBuilder:
     """Builds nodes from the parse tree, one handler per rule (`handler(meta, children)`).
     Calls stay `Apply(Ident(name), args)` here."""

@@ -11,5 +11,13 @@ rewrites.
 from .explain import data_passes, explain
 from .pipeline import PASS_NAMES, PASSES, OptimizeReport, OptimizerError, Pass, optimize
 
-__all__ = ["optimize", "explain", "data_passes", "PASSES", "PASS_NAMES", "Pass",
-           "OptimizeReport", "OptimizerError"]
+__all__ = [
+    "optimize",
+    "explain",
+    "data_passes",
+    "PASSES",
+    "PASS_NAMES",
+    "Pass",
+    "OptimizeReport",
+    "OptimizerError",
+]

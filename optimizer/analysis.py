@@ -220,7 +220,9 @@ def _freshen(e: N.Expr, mapping: dict[str, str], names: NameSupply) -> N.Expr:
         case N.Let(name=n, value=v, body=b):
             new = names.fresh(n)
             return replace(
-                e, name=new, value=_freshen(v, mapping, names),
+                e,
+                name=new,
+                value=_freshen(v, mapping, names),
                 body=_freshen(b, {**mapping, n: new}, names),
             )
         case N.Lambda(params=params, body=b):

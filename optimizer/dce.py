@@ -54,9 +54,7 @@ def _renumber(body: N.Expr, name: str, new_index: dict[int, int], unwrap: bool) 
 
     def go(e: N.Expr, bound: frozenset[str]) -> N.Expr:
         match e:
-            case N.GetField(expr=N.Ident(name=n) as ident, index=k) if (
-                n == name and n not in bound
-            ):
+            case N.GetField(expr=N.Ident(name=n) as ident, index=k) if n == name and n not in bound:
                 if unwrap:
                     return replace(ident, ty=e.ty)
                 return replace(e, index=new_index[k])
@@ -119,16 +117,28 @@ def _unused_builders(m, facts: Facts):
     func = replace(func, params=(replace(func.params[0], type=None), *func.params[1:]))
     new_loop = replace(loop, builder=new_builder, func=func, ty=None)
     new_result = replace(let.value, builder=new_loop, ty=None)
-    new_body = rewrite_uses(let.body, let.name, facts, lambda e, _: _renumber(
-        e, let.name, new_index, unwrap) if isinstance(e, N.GetField) else None)
+    new_body = rewrite_uses(
+        let.body,
+        let.name,
+        facts,
+        lambda e, _: (
+            _renumber(e, let.name, new_index, unwrap) if isinstance(e, N.GetField) else None
+        ),
+    )
     return replace(let, value=new_result, body=new_body, ty=None)
 
 
 _STRUCT_LOOP = Pat(N.Result, builder=Pat(N.For, builder=Pat(N.MakeStruct)))
 
+
 def _rules(facts: Facts) -> list[Rule]:
-    return [Rule("unused-builders", Pat(N.Let, name="let", value=_STRUCT_LOOP),
-                 lambda m: _unused_builders(m, facts))]
+    return [
+        Rule(
+            "unused-builders",
+            Pat(N.Let, name="let", value=_STRUCT_LOOP),
+            lambda m: _unused_builders(m, facts),
+        )
+    ]
 
 
 def run(program: N.Program) -> N.Program:

@@ -52,9 +52,11 @@ def explain(program: N.Program | str, *, passes_off=None) -> str:
     lines.append(f"== passes ({report.rounds} rounds) ==")
     for name, stats in report.passes.items():
         mark = "fired" if stats.fired else "-"
-        lines.append(f"{name:16} {mark:6} runs={stats.runs} changed={stats.fired} "
-                     f"{stats.seconds * 1000:.2f} ms"
-                     + (f" rejected={stats.rejected}" if stats.rejected else ""))
+        lines.append(
+            f"{name:16} {mark:6} runs={stats.runs} changed={stats.fired} "
+            f"{stats.seconds * 1000:.2f} ms"
+            + (f" rejected={stats.rejected}" if stats.rejected else "")
+        )
     for name in report.skipped:
         lines.append(f"{name:16} off")
     return "\n".join(lines)

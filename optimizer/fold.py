@@ -113,10 +113,8 @@ def _getfield_struct(m):
 def _getfield_let(m):
     node: N.GetField = m["node"]
     let: N.Let = node.expr
-    inner = N.GetField(let.body, node.index, ty=node.ty, loc=node.loc,
-                       annotations=node.annotations)
-    return N.Let(let.name, let.value, inner, ty=node.ty, loc=let.loc,
-                 annotations=let.annotations)
+    inner = N.GetField(let.body, node.index, ty=node.ty, loc=node.loc, annotations=node.annotations)
+    return N.Let(let.name, let.value, inner, ty=node.ty, loc=let.loc, annotations=let.annotations)
 
 
 def _let_float(m):
@@ -125,8 +123,14 @@ def _let_float(m):
     inner: N.Let = outer.value
     if inner.name == outer.name or inner.name in free_vars(outer.body) or inner.annotations:
         return None
-    new_outer = N.Let(outer.name, inner.body, outer.body, ty=outer.ty, loc=outer.loc,
-                      annotations=outer.annotations)
+    new_outer = N.Let(
+        outer.name,
+        inner.body,
+        outer.body,
+        ty=outer.ty,
+        loc=outer.loc,
+        annotations=outer.annotations,
+    )
     return N.Let(inner.name, inner.value, new_outer, ty=outer.ty, loc=inner.loc)
 
 
@@ -135,8 +139,10 @@ _CHEAP = 8  # nodes: what an `if` branch may cost to be computed anyway by `sele
 
 def _cheap(e: N.Expr) -> bool:
     nodes = list(e.walk())
-    return len(nodes) <= _CHEAP and not can_fail(e) and all(
-        isinstance(n, (N.Literal, N.Ident, N.Op, N.Cast, N.GetField)) for n in nodes
+    return (
+        len(nodes) <= _CHEAP
+        and not can_fail(e)
+        and all(isinstance(n, (N.Literal, N.Ident, N.Op, N.Cast, N.GetField)) for n in nodes)
     )
 
 
@@ -191,8 +197,15 @@ RULES: list[Rule] = [
     Rule("fold-op", Pat(N.Op, name="node"), _fold_op),
     Rule("fold-cast", Pat(N.Cast, name="node", expr=Pat(where=_scalar_lit)), _fold_cast),
     Rule("cast-same", Pat(N.Cast, name="node", where=lambda n: n.expr.ty == n.to), _keep_expr),
-    Rule("ascribe-same", Pat(N.Ascribe, name="node", where=lambda n: n.expr.ty == n.type
-                             and not needs_context(n.expr)), _keep_expr),
+    Rule(
+        "ascribe-same",
+        Pat(
+            N.Ascribe,
+            name="node",
+            where=lambda n: n.expr.ty == n.type and not needs_context(n.expr),
+        ),
+        _keep_expr,
+    ),
     # Identities (bit-exact: float +0 is not an identity, -0.0 is).
     Rule("add-zero", op("+", INT_X, ZERO), _keep("x")),
     Rule("zero-add", op("+", ZERO, INT_X), _keep("x")),
@@ -230,13 +243,13 @@ RULES: list[Rule] = [
     Rule("if-same", Pat(N.If, cond=Z, then=X, else_=X), _unless_fails("x", "z")),
     Rule("predicate", Pat(N.If, name="node"), _predicate),
     # Structs and vectors built in place.
-    Rule("getfield-struct", Pat(N.GetField, name="node", expr=Pat(N.MakeStruct)),
-         _getfield_struct),
+    Rule("getfield-struct", Pat(N.GetField, name="node", expr=Pat(N.MakeStruct)), _getfield_struct),
     Rule("getfield-let", Pat(N.GetField, name="node", expr=Pat(N.Let)), _getfield_let),
     Rule("let-float", Pat(N.Let, name="node", value=Pat(N.Let)), _let_float),
     Rule("len-vector", op("len", Pat(N.MakeVector)), _len_vector),
-    Rule("lookup-vector", op("lookup", Pat(N.MakeVector), Pat(N.Literal, where=_int)),
-         _lookup_vector),
+    Rule(
+        "lookup-vector", op("lookup", Pat(N.MakeVector), Pat(N.Literal, where=_int)), _lookup_vector
+    ),
 ]
 
 

@@ -70,8 +70,12 @@ def _splice(e: N.Expr, target: N.Expr, new_target: N.Expr, consume) -> N.Expr:
         case N.Merge(value=v):
             return consume(v)
         case N.If(then=t, else_=f):
-            return replace(e, then=_splice(t, target, new_target, consume),
-                           else_=_splice(f, target, new_target, consume), ty=None)
+            return replace(
+                e,
+                then=_splice(t, target, new_target, consume),
+                else_=_splice(f, target, new_target, consume),
+                ty=None,
+            )
         case N.Let(body=body):
             return replace(e, body=_splice(body, target, new_target, consume), ty=None)
     return new_target
@@ -175,8 +179,11 @@ class _Uses:
             if isinstance(e, N.GetField) and isinstance(e.expr, N.Ident) and e.expr.name == r:
                 self.count += 1
                 return True
-            if (where.strict and _consumer_shape(e, r, single)
-                    and not walk.rebinds(facts.free_vars(e))):
+            if (
+                where.strict
+                and _consumer_shape(e, r, single)
+                and not walk.rebinds(facts.free_vars(e))
+            ):
                 self.consumers.append(e)
             return False
 
@@ -207,14 +214,22 @@ def _absorb(let: N.Let, names: NameSupply, facts: Facts) -> N.Expr | None:
             continue
         new_field = prod.field(len(prod.builders))
         body = substitute(consumer.body, {b2: new_field, i2: N.Ident(prod.i)}, names)
-        elem = _splice(prod.elems[k], prod.field(k), new_field,
-                       lambda v, x2=x2, body=body: N.Let(x2, v, body))
+        elem = _splice(
+            prod.elems[k], prod.field(k), new_field, lambda v, x2=x2, body=body: N.Let(x2, v, body)
+        )
         return _rebuild(let, prod, node, node.builder.builder, elem, names, facts)
     return None
 
 
-def _rebuild(let: N.Let, prod: _Producer, consumer: N.Result, builder: N.Expr,
-             elem: N.Expr, names: NameSupply, facts: Facts) -> N.Expr:
+def _rebuild(
+    let: N.Let,
+    prod: _Producer,
+    consumer: N.Result,
+    builder: N.Expr,
+    elem: N.Expr,
+    names: NameSupply,
+    facts: Facts,
+) -> N.Expr:
     inner: N.Expr = N.MakeStruct((*prod.elems, elem))
     for lt in reversed(prod.lets):
         inner = replace(lt, body=inner, ty=None)

@@ -116,8 +116,9 @@ def _gather(loop: N.For, name: str, index: N.Expr, names: NameSupply) -> N.Expr:
     return N.Let(j, index, value, loc=index.loc)
 
 
-def _replace_lookups(body: N.Expr, name: str, loop: N.For, names: NameSupply,
-                     facts: Facts) -> N.Expr:
+def _replace_lookups(
+    body: N.Expr, name: str, loop: N.For, names: NameSupply, facts: Facts
+) -> N.Expr:
     def put(e: N.Expr, walk) -> N.Expr | None:
         if isinstance(e, N.Op) and e.op == "lookup" and e.args[0] == N.Ident(name):
             index = rewrite_uses(e.args[1], name, facts, put)

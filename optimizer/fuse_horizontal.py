@@ -46,7 +46,8 @@ def _loop_of(e: N.Expr) -> N.For | None:
 
 def _fusable(e: N.Expr, facts: Facts) -> bool:
     return _loop_of(e) is not None and not (
-        facts.can_fail(e) or facts.needs_context(e) or facts.free_builders(e))
+        facts.can_fail(e) or facts.needs_context(e) or facts.free_builders(e)
+    )
 
 
 def _feeding_producers(index: ScopeIndex) -> set[int]:
@@ -79,9 +80,14 @@ def _groups(index: ScopeIndex, facts: Facts) -> list[tuple[int, list[Site], list
                 chosen.append((scope, members))
         for scope, members in chosen:
             keys = {facts.key(m.node) for m in members}
-            replaced = [s for s in index.sites if s.pos not in feeding
-                        and index.inside(s, scope) and index.encloses(s.anchor, scope)
-                        and facts.key(s.node) in keys]
+            replaced = [
+                s
+                for s in index.sites
+                if s.pos not in feeding
+                and index.inside(s, scope)
+                and index.encloses(s.anchor, scope)
+                and facts.key(s.node) in keys
+            ]
             out.append((scope, members, _outermost(replaced)))
     out.sort(key=lambda t: (index.start[t[0]], t[1][0].pos))
     return out

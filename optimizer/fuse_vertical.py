@@ -78,8 +78,9 @@ def _splice(e: N.Expr, b1: str, b2: str, consume) -> N.Expr:
         case N.Merge(value=v):
             return consume(v)
         case N.If(then=t, else_=f):
-            return replace(e, then=_splice(t, b1, b2, consume),
-                           else_=_splice(f, b1, b2, consume), ty=None)
+            return replace(
+                e, then=_splice(t, b1, b2, consume), else_=_splice(f, b1, b2, consume), ty=None
+            )
         case N.Let(body=body):
             return replace(e, body=_splice(body, b1, b2, consume), ty=None)
     raise AssertionError("not a producer body")  # pragma: no cover - _leaves said it was
@@ -145,8 +146,9 @@ def _sliced_producer(it: N.Iter) -> N.For | None:
     return producer
 
 
-def _member(it: N.Iter, producer: N.For, index: N.Expr, x_new: str, first: int,
-            names: NameSupply) -> tuple[list[N.Iter], N.Expr] | None:
+def _member(
+    it: N.Iter, producer: N.For, index: N.Expr, x_new: str, first: int, names: NameSupply
+) -> tuple[list[N.Iter], N.Expr] | None:
     """A producer in a zip: the iterators it contributes to the fused zip (from position
     `first` in the element `x_new`), and the expression of its element at iteration `index`."""
     prod = freshen(producer.func, names)
@@ -280,6 +282,7 @@ def _fuse_shared(let: N.Let, names: NameSupply, facts: Facts) -> N.Expr | None:
 
 def _rules(names: NameSupply) -> list[Rule]:
     facts = Facts()
+
     def fuse(m):
         loop: N.For = m["loop"]
         if len(loop.iters) == 1:
@@ -289,8 +292,11 @@ def _rules(names: NameSupply) -> list[Rule]:
     return [
         Rule("dedupe-zip", Pat(N.For, name="loop"), lambda m: _dedupe_zip(m["loop"], names)),
         Rule("fuse-vertical", Pat(N.For, name="loop"), fuse),
-        Rule("fuse-shared-map", Pat(N.Let, name="let", value=Pat(N.Result)),
-             lambda m: _fuse_shared(m["let"], names, facts)),
+        Rule(
+            "fuse-shared-map",
+            Pat(N.Let, name="let", value=Pat(N.Result)),
+            lambda m: _fuse_shared(m["let"], names, facts),
+        ),
     ]
 
 

@@ -61,8 +61,11 @@ def _rules(names: NameSupply) -> list[Rule]:
         return body
 
     return [
-        Rule("let-struct", Pat(N.Let, name="let", value=Pat(N.MakeStruct), where=_is_value_let),
-             let_struct),
+        Rule(
+            "let-struct",
+            Pat(N.Let, name="let", value=Pat(N.MakeStruct), where=_is_value_let),
+            let_struct,
+        ),
         Rule("beta", Pat(N.Apply, name="app", func=Pat(N.Lambda)), beta),
         Rule("let-lambda", Pat(N.Let, name="let", value=Pat(N.Lambda)), let_lambda),
     ]
@@ -110,8 +113,7 @@ class _LetInliner:
     def _inlinable(self, let: N.Let, value: N.Expr) -> bool:
         if let.annotations:
             return False
-        if is_trivial(value) or (_field_path(value) and value.ty is not None
-                                 and value.ty.is_value):
+        if is_trivial(value) or (_field_path(value) and value.ty is not None and value.ty.is_value):
             return True
         info = self.counts.get(id(let))
         if info is None or info.uses != 1 or info.in_lambda:

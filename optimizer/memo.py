@@ -43,8 +43,11 @@ class Facts:
         if isinstance(v, N.Expr):
             return ("e", self.key(v))
         if isinstance(v, N.Iter):
-            return ("it", v.kind, *(None if c is None else self.key(c)
-                                    for c in (v.data, v.start, v.end, v.stride)))
+            return (
+                "it",
+                v.kind,
+                *(None if c is None else self.key(c) for c in (v.data, v.start, v.end, v.stride)),
+            )
         if isinstance(v, tuple):
             return ("t", *(self._part(x) for x in v))
         return ("v", v)
@@ -91,7 +94,8 @@ class Facts:
         if hit is not None and hit[0] is e:
             return hit[1]
         out = (isinstance(e, N.MakeVector) and not e.elems) or any(
-            self.needs_context(c) for c in e.children())
+            self.needs_context(c) for c in e.children()
+        )
         self._context[id(e)] = (e, out)
         return out
 

@@ -194,8 +194,7 @@ def _run_pass(p: Pass, program, linear: bool, verify: bool, report: OptimizeRepo
         if typed.body.ty != program.body.ty or typed.params != program.params:
             return _reject(p, stats, verify, "changed the program's signature", out, report)
         if linear and check_linear(typed):
-            return _reject(p, stats, verify, f"is not linear: {check_linear(typed)}", out,
-                           report)
+            return _reject(p, stats, verify, f"is not linear: {check_linear(typed)}", out, report)
         stats.fired += 1
         return typed
     finally:
@@ -203,8 +202,9 @@ def _run_pass(p: Pass, program, linear: bool, verify: bool, report: OptimizeRepo
         stats.seconds += time.perf_counter() - start
 
 
-def _reject(p: Pass, stats: PassStats, verify: bool, why: str, out: N.Program,
-            report: OptimizeReport):
+def _reject(
+    p: Pass, stats: PassStats, verify: bool, why: str, out: N.Program, report: OptimizeReport
+):
     stats.rejected += 1
     if verify:
         from daybreak.ir.printer import format as format_ir

@@ -103,8 +103,12 @@ def _count(it: N.Iter) -> N.Expr | None:
 
 
 def _bare_appender(e: N.Expr) -> bool:
-    return (isinstance(e, N.NewBuilder) and isinstance(e.type, Appender) and e.arg is None
-            and not e.annotations)
+    return (
+        isinstance(e, N.NewBuilder)
+        and isinstance(e.type, Appender)
+        and e.arg is None
+        and not e.annotations
+    )
 
 
 def _sized(builder: N.NewBuilder, leaves: set[str] | None, count: N.Expr) -> N.NewBuilder:
@@ -115,8 +119,9 @@ def _sized(builder: N.NewBuilder, leaves: set[str] | None, count: N.Expr) -> N.N
     return builder
 
 
-def _presize_builder(builder: N.Expr, body: N.Expr, target: N.Expr, b: str,
-                     length: N.Expr) -> N.Expr:
+def _presize_builder(
+    builder: N.Expr, body: N.Expr, target: N.Expr, b: str, length: N.Expr
+) -> N.Expr:
     """`builder` (an appender, or a struct of builders, nested or not) with its appenders
     sized, where `body` is what the loop body gives for `builder` (reached as `target`)."""
     if _bare_appender(builder):

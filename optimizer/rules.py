@@ -102,8 +102,9 @@ class RuleSet:
         return self.by_kind.get(type(node), []) + self.by_kind.get(None, [])
 
 
-def apply_once(node: N.Expr, rules: RuleSet, fired: dict[str, int] | None,
-               finish=None) -> N.Expr | None:
+def apply_once(
+    node: N.Expr, rules: RuleSet, fired: dict[str, int] | None, finish=None
+) -> N.Expr | None:
     """The first rule's rewrite of `node` itself, or None when no rule applies. `finish(old,
     new)`, when given, adjusts each replacement (e.g. to keep a type the context gave)."""
     for rule in rules.candidates(node):

@@ -245,8 +245,11 @@ def overlaps(sites: list[Site], taken: list[Site]) -> bool:
     return any(s.contains(t) or t.contains(s) for s in sites for t in taken)
 
 
-def rebuild(body: N.Expr, replace_at: dict[int, tuple[int, N.Expr]],
-            wrap_at: dict[int, list[tuple[str, N.Expr]]]) -> N.Expr:
+def rebuild(
+    body: N.Expr,
+    replace_at: dict[int, tuple[int, N.Expr]],
+    wrap_at: dict[int, list[tuple[str, N.Expr]]],
+) -> N.Expr:
     """`body` with the site at each position `p` of `replace_at` (`p: (end, new)`) replaced by
     `new` (its subtree, up to position `end`, skipped), and the scope rooted at each position
     of `wrap_at` wrapped in its `(name, value)` lets, the first innermost. Positions count as

@@ -88,8 +88,9 @@ class UseWalk:
             self._visit(c, where if id(c) in strict else Where(where.lambdas, False), fn)
 
 
-def rewrite_uses(root: N.Expr, name: str, facts: Facts,
-                 fn: Callable[[N.Expr, UseWalk], N.Expr | None]) -> N.Expr:
+def rewrite_uses(
+    root: N.Expr, name: str, facts: Facts, fn: Callable[[N.Expr, UseWalk], N.Expr | None]
+) -> N.Expr:
     """`root` rebuilt along the paths to the free uses of `name`: each node there for which
     `fn(node, walk)` gives a replacement is replaced (and not entered)."""
     walk = UseWalk(name, facts)

@@ -135,8 +135,10 @@ def _payload_of(data: bytes, key: str, facts: dict[str, str]) -> bytes:
     if not data.startswith(FORMAT):
         raise _Unusable("not in this version's layout")
     body, digest = data[:-_DIGEST_BYTES], data[-_DIGEST_BYTES:]
-    if len(data) < len(FORMAT) + _LENGTH_BYTES + _DIGEST_BYTES or \
-            hashlib.sha256(body).digest() != digest:
+    if (
+        len(data) < len(FORMAT) + _LENGTH_BYTES + _DIGEST_BYTES
+        or hashlib.sha256(body).digest() != digest
+    ):
         raise _Unusable("checksum mismatch (damaged or truncated)")
     start = len(FORMAT) + _LENGTH_BYTES
     header_length = int.from_bytes(data[len(FORMAT) : start], "little")

@@ -36,8 +36,11 @@ tuned = False
 def tune_allocator() -> bool:
     """Apply the settings above (once); whether they are in force."""
     global tuned
-    if tuned or os.environ.get("DAYBREAK_MALLOC_TUNING", "1") == "0" \
-            or not sys.platform.startswith("linux"):
+    if (
+        tuned
+        or os.environ.get("DAYBREAK_MALLOC_TUNING", "1") == "0"
+        or not sys.platform.startswith("linux")
+    ):
         return tuned
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
@@ -45,6 +48,7 @@ def tune_allocator() -> bool:
     except (OSError, AttributeError):
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    tuned = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and \
-        bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+    tuned = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
+        mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
+    )
     return tuned

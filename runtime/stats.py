@@ -79,8 +79,13 @@ def record_run(seconds: float, args, result) -> None:
     bytes_in = 0
     for a in args:
         kind = type(a)
-        bytes_in += a.nbytes if kind is np.ndarray else 8 if kind is float or kind is int \
+        bytes_in += (
+            a.nbytes
+            if kind is np.ndarray
+            else 8
+            if kind is float or kind is int
             else payload_bytes(a)
+        )
     bytes_out = result.nbytes if type(result) is np.ndarray else payload_bytes(result)
     with _lock:
         STATS.runs += 1

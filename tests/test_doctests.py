@@ -8,7 +8,11 @@ import pytest
 
 # The subpackages live in top-level folders (see pyproject.toml), so walk each one.
 SUBPACKAGES = [
-    "daybreak", "daybreak.ir", "daybreak.optimizer", "daybreak.backends", "daybreak.runtime",
+    "daybreak",
+    "daybreak.ir",
+    "daybreak.optimizer",
+    "daybreak.backends",
+    "daybreak.runtime",
     "daybreak.frontends",
 ]
 

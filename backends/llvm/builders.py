@@ -114,8 +114,9 @@ def _grow(L, state) -> None:
     """Double the capacity (at least _MIN_GROWN elements)."""
     b = L.builder
     doubled = saturating(b, "mul", b.load(_field(b, state, 2)), i64(2))
-    _grow_to(L, state, b.select(b.icmp_signed("<", doubled, i64(_MIN_GROWN)),
-                                i64(_MIN_GROWN), doubled))
+    _grow_to(
+        L, state, b.select(b.icmp_signed("<", doubled, i64(_MIN_GROWN)), i64(_MIN_GROWN), doubled)
+    )
 
 
 def _grow_at_least(L, state, needed: ir.Value) -> None:
@@ -196,9 +197,12 @@ def positions_in_bounds(L, t: Type, builder: ir.Value, positional, sources, star
             base, stride = sources[source].values
             first, final = b.add(base, start), b.add(base, last)
             step_ok = b.icmp_signed("==", stride, i64(1))
-        fits = b.and_(b.and_(b.icmp_signed(">=", first, i64(0)),
-                             b.icmp_signed(">=", final, first)),  # (no wrap-around)
-                      b.and_(b.icmp_signed("<", final, length), step_ok))
+        fits = b.and_(
+            b.and_(
+                b.icmp_signed(">=", first, i64(0)), b.icmp_signed(">=", final, first)
+            ),  # (no wrap-around)
+            b.and_(b.icmp_signed("<", final, length), step_ok),
+        )
         every = b.and_(every, fits)
     return b.or_(ok, every)
 

@@ -79,8 +79,9 @@ class NativeExecutable(Executable):
         natives = []
         for value, p, fast in zip(args, self._params, self._fast, strict=True):
             native = fast(value) if fast is not None else None
-            natives.append(native if native is not None else
-                           _to_native(value, p.type, p.name, keep_alive))
+            natives.append(
+                native if native is not None else _to_native(value, p.type, p.name, keep_alive)
+            )
         packed = self._arg_struct(*natives)
         ctx = Context()  # (fields set one by one: twice as fast as keywords)
         ctx.threads, ctx.grain = min(threads, SETTINGS.threads), SETTINGS.grain
@@ -92,8 +93,9 @@ class NativeExecutable(Executable):
         try:
             # ctypes releases the GIL for the duration of the native call. (Inside the try: a
             # Ctrl-C during the run raises KeyboardInterrupt as soon as the call returns.)
-            self._run(ctypes.addressof(ctx), self._entry, ctypes.addressof(packed),
-                      ctypes.addressof(out))
+            self._run(
+                ctypes.addressof(ctx), self._entry, ctypes.addressof(packed), ctypes.addressof(out)
+            )
             if ctx.error:
                 raise _run_error(ctx, self._errors)
             # blocks freed during the run (intermediates after their last use) are NULL here
@@ -107,6 +109,7 @@ class NativeExecutable(Executable):
 
 # ----------------------------------------------------------------------------------------------
 # Running: the runtime's entry point, Ctrl-C, and what a failed run raises.
+
 
 @functools.cache
 def _native(name: str, arguments: int):
@@ -137,8 +140,11 @@ _MAIN_THREAD = threading.main_thread().ident
 _SIGINT = int(signal.SIGINT)
 # Bound once: `_interrupt_word` runs on every call. (_signal's getsignal: signal's wraps its
 # answer in an enum, 15x slower.)
-_thread_id, _handler_of, _KEYBOARD_INTERRUPT = (threading.get_ident, _signal.getsignal,
-                                                signal.default_int_handler)
+_thread_id, _handler_of, _KEYBOARD_INTERRUPT = (
+    threading.get_ident,
+    _signal.getsignal,
+    signal.default_int_handler,
+)
 _words: tuple[int, int] | None = None  # addresses of the SIGINT counter and the quiet word
 
 
@@ -149,10 +155,11 @@ def _interrupt_word() -> int:
     global _words
     if _words is None:
         state = runtime_state()
-        _words = (ctypes.addressof(state) + type(state).sigints.offset,
-                  ctypes.addressof(state) + type(state).quiet.offset)
-    if CAN_WATCH and _thread_id() == _MAIN_THREAD and \
-            _handler_of(_SIGINT) is _KEYBOARD_INTERRUPT:
+        _words = (
+            ctypes.addressof(state) + type(state).sigints.offset,
+            ctypes.addressof(state) + type(state).quiet.offset,
+        )
+    if CAN_WATCH and _thread_id() == _MAIN_THREAD and _handler_of(_SIGINT) is _KEYBOARD_INTERRUPT:
         return _words[0]
     return _words[1]
 
@@ -190,11 +197,17 @@ def _array_in(dtype: np.dtype):
     """The fast path of a vec[scalar] argument: a plain 1-D contiguous array of the exact
     dtype passes its address (the caller's argument list keeps it alive); None: anything
     else, for the general path's checks and conversions."""
+
     def convert(value):
-        if type(value) is np.ndarray and value.dtype == dtype and value.ndim == 1 and \
-                value.flags.c_contiguous:
+        if (
+            type(value) is np.ndarray
+            and value.dtype == dtype
+            and value.ndim == 1
+            and value.flags.c_contiguous
+        ):
             return VecStruct(value.ctypes.data, len(value))
         return None
+
     return convert
 
 
@@ -210,8 +223,10 @@ def _float_in(value):
 # the exact dtype, Python ints as sizes, Python floats as scalars), checked in a few
 # microseconds; everything else takes `_to_native`. Booleans and strings always do (their
 # bytes are normalised there).
-_FAST_IN: dict = {Vec(Scalar(k)): _array_in(Scalar(k).dtype) for k in
-                  ("i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f32", "f64")}
+_FAST_IN: dict = {
+    Vec(Scalar(k)): _array_in(Scalar(k).dtype)
+    for k in ("i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f32", "f64")
+}
 _FAST_IN.update({Scalar("i64"): _int_in, Scalar("f64"): _float_in})
 
 

@@ -302,8 +302,14 @@ def live_engines() -> int:
 # symbol and relocation lies inside the file, that relocations are of kinds MCJIT applies and
 # write inside their section, and that every undefined symbol resolves in this process.
 
-_ELF_MACHINES = {"x86_64": 62, "amd64": 62, "aarch64": 183, "arm64": 183, "ppc64le": 21,
-                 "riscv64": 243}
+_ELF_MACHINES = {
+    "x86_64": 62,
+    "amd64": 62,
+    "aarch64": 183,
+    "arm64": 183,
+    "ppc64le": 21,
+    "riscv64": 243,
+}
 # x86-64 relocation types RuntimeDyldELF applies (for the large code model MCJIT uses, 64 and
 # PC64 in practice), with how many bytes each writes at its offset.
 _RELOCATION_WIDTHS = {
@@ -352,8 +358,12 @@ def _check_elf(data: bytes, machine: int) -> set[str]:
     )
     if e_type != 1 or e_machine != machine or ehsize != 64:
         raise _BadObject("not a relocatable object for this machine")
-    if shentsize != _SECTION.size or not 0 < shnum or shstrndx >= shnum or \
-            shoff + shnum * _SECTION.size > len(data):
+    if (
+        shentsize != _SECTION.size
+        or not 0 < shnum
+        or shstrndx >= shnum
+        or shoff + shnum * _SECTION.size > len(data)
+    ):
         raise _BadObject("section table out of bounds")
     sections = [_SECTION.unpack_from(data, shoff + i * _SECTION.size) for i in range(shnum)]
     for _name, kind, _, _, offset, size, *_ in sections:
@@ -374,8 +384,12 @@ def _no_check(data, sections, index, machine) -> set[str]:
 
 def _symbols(data: bytes, sections: list, index: int) -> list[tuple]:
     _, _, _, _, offset, size, link, _, _, entsize = sections[index]
-    if entsize != _SYMBOL.size or size % _SYMBOL.size or link >= len(sections) or \
-            sections[link][1] != _SHT_STRTAB:
+    if (
+        entsize != _SYMBOL.size
+        or size % _SYMBOL.size
+        or link >= len(sections)
+        or sections[link][1] != _SHT_STRTAB
+    ):
         raise _BadObject("malformed symbol table")
     return [_SYMBOL.unpack_from(data, offset + i) for i in range(0, size, _SYMBOL.size)]
 
@@ -392,8 +406,11 @@ def _check_symbols(data, sections, index, machine) -> set[str]:
             raise _BadObject("symbol name out of bounds")
         if shndx >= len(sections) and shndx not in (_SHN_ABS, _SHN_COMMON):
             raise _BadObject("symbol in no section")
-        if 0 < shndx < len(sections) and sections[shndx][1] != _SHT_NOBITS and \
-                value + size > sections[shndx][5]:
+        if (
+            0 < shndx < len(sections)
+            and sections[shndx][1] != _SHT_NOBITS
+            and value + size > sections[shndx][5]
+        ):
             raise _BadObject("symbol outside its section")
         if info >> 4 == 0 or not name:
             continue  # local: only relocations inside the object refer to it
@@ -408,8 +425,13 @@ def _check_symbols(data, sections, index, machine) -> set[str]:
 
 def _check_relocations(data, sections, index, machine) -> set[str]:
     _, _, _, _, offset, size, link, target, _, entsize = sections[index]
-    if entsize != _RELA.size or size % _RELA.size or link >= len(sections) or \
-            sections[link][1] != _SHT_SYMTAB or not 0 < target < len(sections):
+    if (
+        entsize != _RELA.size
+        or size % _RELA.size
+        or link >= len(sections)
+        or sections[link][1] != _SHT_SYMTAB
+        or not 0 < target < len(sections)
+    ):
         raise _BadObject("malformed relocation section")
     symbols = sections[link][5] // _SYMBOL.size
     widths = _RELOCATION_WIDTHS.get(machine)

@@ -133,8 +133,9 @@ def run_iterations(L, n: N.For, env, builder, sources, start, end) -> None:
         return
     # Loop versioning: when every positional vecmerger index of [start, end) is in bounds
     # (checked here, once), a copy of the loop merges without checks and vectorises.
-    in_bounds = builders.positions_in_bounds(L, n.builder.ty, builder, positional, sources,
-                                             start, end)
+    in_bounds = builders.positions_in_bounds(
+        L, n.builder.ty, builder, positional, sources, start, end
+    )
     with b.if_else(in_bounds) as (fast, checked):
         with fast:
             merges = unchecked | {id(m) for _, m, _ in positional}

@@ -101,8 +101,9 @@ class Lowerer:
         except (IRError, DaybreakError):
             raise  # ours already, located where it happened (the innermost node)
         except Exception as err:  # a gap or bug inside an emitter: say where, as a gap
-            raise LoweringError(f"while lowering {type(node).__name__}: "
-                                f"{type(err).__name__}: {err}", node.loc) from err
+            raise LoweringError(
+                f"while lowering {type(node).__name__}: {type(err).__name__}: {err}", node.loc
+            ) from err
 
     # -- helpers used by emitters ---------------------------------------------------------------
 
@@ -134,10 +135,15 @@ class Lowerer:
         it; a size that overflows stops the run out of memory)."""
         b = self.builder
         size = sizeof(b, data.type.pointee)
-        grown = b.call(self.runtime["db_grow"], [
-            self.ctx, b.bitcast(data, VOIDPTR), b.mul(size, old_count),
-            saturating(b, "mul", size, new_count),
-        ])
+        grown = b.call(
+            self.runtime["db_grow"],
+            [
+                self.ctx,
+                b.bitcast(data, VOIDPTR),
+                b.mul(size, old_count),
+                saturating(b, "mul", size, new_count),
+            ],
+        )
         return b.bitcast(grown, data.type)
 
     def fail(self, message: str, loc: Loc | None) -> None:

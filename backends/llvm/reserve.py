@@ -139,8 +139,9 @@ def _mentions(e: N.Expr, env: dict[str, Path]) -> bool:
 # Vecmerger merges at the loop's own position: checked once per loop instead of per merge.
 
 
-def positional_vecmerges(func: N.Lambda, plan, range_sources: frozenset[int],
-                         sources: int) -> list[tuple[Path, N.Merge, int | None]]:
+def positional_vecmerges(
+    func: N.Lambda, plan, range_sources: frozenset[int], sources: int
+) -> list[tuple[Path, N.Merge, int | None]]:
     """The merges into vecmergers of the loop's builder whose index is the iteration's own
     position: the loop index `i` (None) or the element of a `rangeiter` source k (k):
 
@@ -155,18 +156,29 @@ def positional_vecmerges(func: N.Lambda, plan, range_sources: frozenset[int],
     found = []
     for path, (_, merges) in plan.items():
         for m in merges:
-            if not (isinstance(m.builder.ty, VecMerger) and isinstance(m.value, N.MakeStruct)
-                    and len(m.value.elems) == 2):
+            if not (
+                isinstance(m.builder.ty, VecMerger)
+                and isinstance(m.value, N.MakeStruct)
+                and len(m.value.elems) == 2
+            ):
                 continue  # ({key, value} into a groupmerger or dictmerger is not a position)
             index = m.value.elems[0]
             if isinstance(index, N.Ident) and index.name == i_param and i_param not in rebound:
                 found.append((path, m, None))
             elif x_param in rebound:
                 continue
-            elif isinstance(index, N.Ident) and index.name == x_param and sources == 1 \
-                    and 0 in range_sources:
+            elif (
+                isinstance(index, N.Ident)
+                and index.name == x_param
+                and sources == 1
+                and 0 in range_sources
+            ):
                 found.append((path, m, 0))
-            elif isinstance(index, N.GetField) and isinstance(index.expr, N.Ident) and \
-                    index.expr.name == x_param and index.index in range_sources:
+            elif (
+                isinstance(index, N.GetField)
+                and isinstance(index.expr, N.Ident)
+                and index.expr.name == x_param
+                and index.index in range_sources
+            ):
                 found.append((path, m, index.index))
     return found

@@ -116,8 +116,10 @@ def _build_watch(rt: Runtime, handler: ir.Function) -> None:
     handler_slot = b.bitcast(action, VOIDPTR.as_pointer())
     installed = b.load(handler_slot)
     ours = b.bitcast(handler, VOIDPTR)
-    settled = b.or_(b.icmp_unsigned("==", installed, ours),
-                    b.icmp_unsigned("<=", b.ptrtoint(installed, I64), i64(1)))  # DFL, IGN
+    settled = b.or_(
+        b.icmp_unsigned("==", installed, ours),
+        b.icmp_unsigned("<=", b.ptrtoint(installed, I64), i64(1)),
+    )  # DFL, IGN
     with b.if_then(settled, likely=True):
         b.ret_void()
     b.store(installed, rt.word(b, PREVIOUS_HANDLER))
@@ -152,6 +154,10 @@ def check_interrupts(L, iterations: ir.Value) -> None:
 
 
 __all__ = [
-    "CAN_WATCH", "SORT_CHECK_PERIOD", "WATCH_AFTER", "build", "check_interrupts",
+    "CAN_WATCH",
+    "SORT_CHECK_PERIOD",
+    "WATCH_AFTER",
+    "build",
+    "check_interrupts",
     "check_interrupts_every",
 ]

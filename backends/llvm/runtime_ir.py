@@ -52,12 +52,40 @@ from .layout import I32, I64, VOIDPTR
 #  i64 allocation_count, i64 allocated_bytes, i64 live_blocks}
 # (runtime_guard.py, runtime_interrupt.py, runtime_memory.py)
 CTX = ir.LiteralStructType(
-    [VOIDPTR.as_pointer(), I64, I64, I64, I64, I64, VOIDPTR, I64, I64.as_pointer(), I64, I64,
-     I64, I64, I64]
+    [
+        VOIDPTR.as_pointer(),
+        I64,
+        I64,
+        I64,
+        I64,
+        I64,
+        VOIDPTR,
+        I64,
+        I64.as_pointer(),
+        I64,
+        I64,
+        I64,
+        I64,
+        I64,
+    ]
 )
 CTX_PTR = CTX.as_pointer()
-(ALLOCATIONS, COUNT, CAPACITY, ERROR, THREADS, GRAIN, JMP, STOPPED, INTERRUPTS, SEEN,
- UNTIL_WATCH, ALLOCATION_COUNT, ALLOCATED_BYTES, LIVE_BLOCKS) = range(14)
+(
+    ALLOCATIONS,
+    COUNT,
+    CAPACITY,
+    ERROR,
+    THREADS,
+    GRAIN,
+    JMP,
+    STOPPED,
+    INTERRUPTS,
+    SEEN,
+    UNTIL_WATCH,
+    ALLOCATION_COUNT,
+    ALLOCATED_BYTES,
+    LIVE_BLOCKS,
+) = range(14)
 
 # Error codes of the runtime itself (a program's own error sites are numbered from 1).
 OUT_OF_MEMORY = -1
@@ -84,9 +112,7 @@ _SIGNATURES = {
     "db_poll": ir.FunctionType(ir.VoidType(), [CTX_PTR]),
     "db_release": ir.FunctionType(ir.VoidType(), [CTX_PTR]),
     "db_guard": ir.FunctionType(I64, [CTX_PTR, GUARDED_FN.as_pointer(), VOIDPTR]),
-    "db_run": ir.FunctionType(
-        ir.VoidType(), [CTX_PTR, ENTRY_FN.as_pointer(), VOIDPTR, VOIDPTR]
-    ),
+    "db_run": ir.FunctionType(ir.VoidType(), [CTX_PTR, ENTRY_FN.as_pointer(), VOIDPTR, VOIDPTR]),
     "db_parallel_for": ir.FunctionType(
         ir.VoidType(),
         [
@@ -283,6 +309,12 @@ def failing_allocation(k: int):
 
 
 __all__ = [
-    "CTX", "CTX_PTR", "Context", "INTERRUPTED", "OUT_OF_MEMORY", "declare_runtime",
-    "failing_allocation", "runtime_state",
+    "CTX",
+    "CTX_PTR",
+    "Context",
+    "INTERRUPTED",
+    "OUT_OF_MEMORY",
+    "declare_runtime",
+    "failing_allocation",
+    "runtime_state",
 ]

@@ -104,8 +104,14 @@ def _build_advise(rt: Runtime) -> None:
         with b.if_then(b.icmp_signed(">=", size, i64(HUGE_PAGE_BYTES)), likely=False):
             address = b.ptrtoint(block, I64)
             start = b.and_(b.add(address, i64(4095)), i64(~4095))
-            b.call(madvise, [b.inttoptr(start, VOIDPTR), b.sub(size, b.sub(start, address)),
-                             ir.Constant(I32, MADV_HUGEPAGE)])
+            b.call(
+                madvise,
+                [
+                    b.inttoptr(start, VOIDPTR),
+                    b.sub(size, b.sub(start, address)),
+                    ir.Constant(I32, MADV_HUGEPAGE),
+                ],
+            )
     b.ret_void()
     rt.functions["db.advise"] = fn
 

@@ -49,8 +49,17 @@ T_CTX, T_BODY, T_ENV, T_START, T_END, T_SLOT, T_THREAD, T_STARTED = range(8)
 
 # What the calling thread needs to start the workers and run its own share (db.launch).
 LAUNCH = ir.LiteralStructType(
-    [BODY_FN.as_pointer(), FRESH_FN.as_pointer(), VOIDPTR, VOIDPTR, I64, I64, I64,
-     TASK.as_pointer(), VOIDPTR]
+    [
+        BODY_FN.as_pointer(),
+        FRESH_FN.as_pointer(),
+        VOIDPTR,
+        VOIDPTR,
+        I64,
+        I64,
+        I64,
+        TASK.as_pointer(),
+        VOIDPTR,
+    ]
 )
 L_BODY, L_FRESH, L_ENV, L_SLOT, L_SLOT_SIZE, L_COUNT, L_THREADS, L_TASKS, L_SLOTS = range(9)
 
@@ -89,8 +98,9 @@ def _worker_context(b: ir.IRBuilder, ctx: ir.Value) -> ir.Value:
 def _build_launch(rt: Runtime, worker: ir.Function) -> ir.Function:
     """db.launch(ctx, launch): start threads 1.. (each with a fresh builder), then run range
     0 on this thread. A thread that cannot be started runs its range here."""
-    create = declare(rt.module, "pthread_create", I32,
-                     [I64.as_pointer(), VOIDPTR, worker.type, VOIDPTR])
+    create = declare(
+        rt.module, "pthread_create", I32, [I64.as_pointer(), VOIDPTR, worker.type, VOIDPTR]
+    )
     fn, b = internal(rt.module, "db.launch", ir.VoidType(), [CTX_PTR, VOIDPTR])
     ctx, raw = fn.args
     launch = b.load(b.bitcast(raw, LAUNCH.as_pointer()))
@@ -112,8 +122,9 @@ def _build_launch(rt: Runtime, worker: ir.Function) -> ir.Function:
         b.call(fresh, [ctx, slot, own_slot, start, end])
         b.store(own_slot, field(b, task, T_SLOT))
         task_raw = b.bitcast(task, VOIDPTR)
-        rc = b.call(create, [field(b, task, T_THREAD), ir.Constant(VOIDPTR, None), worker,
-                             task_raw])
+        rc = b.call(
+            create, [field(b, task, T_THREAD), ir.Constant(VOIDPTR, None), worker, task_raw]
+        )
         started = b.icmp_signed("==", rc, ir.Constant(I32, 0))
         b.store(b.zext(started, I64), field(b, task, T_STARTED))
         with b.if_then(b.not_(started), likely=False):
@@ -138,12 +149,18 @@ def _build_parallel_for(rt: Runtime, launch_fn: ir.Function) -> None:
         b.ret_void()
 
     alloc = rt.functions["db_alloc"]
-    task_size = b.ptrtoint(b.gep(ir.Constant(TASK.as_pointer(), None), [ir.Constant(I32, 1)]),
-                           I64)
+    task_size = b.ptrtoint(b.gep(ir.Constant(TASK.as_pointer(), None), [ir.Constant(I32, 1)]), I64)
     tasks_raw = b.call(alloc, [ctx, b.mul(task_size, nthreads)])
     # Zeroed: a task the launch never reached has not started and owns nothing.
-    b.call(memset, [tasks_raw, ir.Constant(ir.IntType(8), 0), b.mul(task_size, nthreads),
-                    ir.Constant(ir.IntType(1), 0)])
+    b.call(
+        memset,
+        [
+            tasks_raw,
+            ir.Constant(ir.IntType(8), 0),
+            b.mul(task_size, nthreads),
+            ir.Constant(ir.IntType(1), 0),
+        ],
+    )
     tasks = b.bitcast(tasks_raw, TASK.as_pointer())
     slots = b.call(alloc, [ctx, b.mul(slot_size, nthreads)])
 
@@ -158,8 +175,9 @@ def _build_parallel_for(rt: Runtime, launch_fn: ir.Function) -> None:
     with for_range(b, workers, "join") as k:
         task = b.gep(tasks, [b.add(k, i64(1))])
         with b.if_then(b.icmp_signed("!=", b.load(field(b, task, T_STARTED)), i64(0))):
-            b.call(join, [b.load(field(b, task, T_THREAD)),
-                          ir.Constant(VOIDPTR.as_pointer(), None)])
+            b.call(
+                join, [b.load(field(b, task, T_THREAD)), ir.Constant(VOIDPTR.as_pointer(), None)]
+            )
     with for_range(b, workers, "adopt") as k:
         b.call(rt.functions["db_adopt"], [ctx, field(b, b.gep(tasks, [b.add(k, i64(1))]), T_CTX)])
     stopped = b.load(field(b, ctx, STOPPED))

@@ -49,10 +49,12 @@ def numexpr_black_scholes(price, strike, t):
     v["d1"] = ne.evaluate("(log(price / strike) + rsig * t) / vs", local_dict=v)
     v["e1"] = erf(ne.evaluate("d1 / sqrt2", local_dict=v))
     v["e2"] = erf(ne.evaluate("(d1 - vs) / sqrt2", local_dict=v))
-    call = ne.evaluate("price * (0.5 + 0.5 * e1) - exp(-rate * t) * strike * (0.5 + 0.5 * e2)",
-                       local_dict=v)
-    put = ne.evaluate("exp(-rate * t) * strike * (0.5 - 0.5 * e2) - price * (0.5 - 0.5 * e1)",
-                      local_dict=v)
+    call = ne.evaluate(
+        "price * (0.5 + 0.5 * e1) - exp(-rate * t) * strike * (0.5 + 0.5 * e2)", local_dict=v
+    )
+    put = ne.evaluate(
+        "exp(-rate * t) * strike * (0.5 - 0.5 * e2) - price * (0.5 - 0.5 * e1)", local_dict=v
+    )
     return call, put
 
 

@@ -68,12 +68,16 @@ def main() -> None:
     opts = parser.parse_args()
     db.config(threads=opts.threads)
 
-    print(f"fixed cost of `float((a * 2 + 1).sum())`, {machine()}, threads = {opts.threads}, "
-          f"NumPy {numpy.__version__}, {time.strftime('%Y-%m-%d %H:%M')}, load average "
-          f"{os.getloadavg()[0]:.1f}, daybreak from "
-          f"{os.path.dirname(os.path.dirname(os.path.abspath(db.__file__)))}\n")
-    print("| elements | NumPy µs/call | daybreak µs/call | ratio (NumPy / daybreak) | daybreak "
-          "first call ms | daybreak per call: native runs / library runs / compiles | agree |")
+    print(
+        f"fixed cost of `float((a * 2 + 1).sum())`, {machine()}, threads = {opts.threads}, "
+        f"NumPy {numpy.__version__}, {time.strftime('%Y-%m-%d %H:%M')}, load average "
+        f"{os.getloadavg()[0]:.1f}, daybreak from "
+        f"{os.path.dirname(os.path.dirname(os.path.abspath(db.__file__)))}\n"
+    )
+    print(
+        "| elements | NumPy µs/call | daybreak µs/call | ratio (NumPy / daybreak) | daybreak "
+        "first call ms | daybreak per call: native runs / library runs / compiles | agree |"
+    )
     print("|---:|---:|---:|---:|---:|---|---|")
     rng = numpy.random.default_rng(42)
     for n in (int(s) for s in opts.sizes.split(",")):
@@ -97,12 +101,17 @@ def main() -> None:
         db_s = per_call(counted, a, opts.seconds)
         stats = db.stats()
         k = max(calls[0], 1)
-        tiers = (f"{stats.get('runs', 0) / k:.2f} / {stats.get('library_runs', 0) / k:.2f} / "
-                 f"{stats.get('compiles', 0) / k:.2f}")
+        tiers = (
+            f"{stats.get('runs', 0) / k:.2f} / {stats.get('library_runs', 0) / k:.2f} / "
+            f"{stats.get('compiles', 0) / k:.2f}"
+        )
         agree = "yes" if abs(got - want) <= 1e-9 * abs(want) else f"no ({got} vs {want})"
         label = f"10^{len(str(n)) - 1}" if str(n).strip("0") == "1" else str(n)
-        print(f"| {label} | {np_s * 1e6:.1f} | {db_s * 1e6:.1f} | "
-              f"{np_s / db_s:.2f}x | {first * 1e3:.1f} | {tiers} | {agree} |", flush=True)
+        print(
+            f"| {label} | {np_s * 1e6:.1f} | {db_s * 1e6:.1f} | "
+            f"{np_s / db_s:.2f}x | {first * 1e3:.1f} | {tiers} | {agree} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -32,10 +32,18 @@ def haversine(np, lat2, lon2):
 def numexpr_haversine(lat2, lon2):
     import numexpr as ne
 
-    v = {"lat2": lat2, "lon2": lon2, "lat1": LAT1, "lon1": LON1, "radius": MILES,
-         "cos_lat1": math.cos(LAT1)}
-    a = ne.evaluate("sin((lat2 - lat1) / 2) ** 2 + cos_lat1 * cos(lat2) * "
-                    "sin((lon2 - lon1) / 2) ** 2", local_dict=v)
+    v = {
+        "lat2": lat2,
+        "lon2": lon2,
+        "lat1": LAT1,
+        "lon1": LON1,
+        "radius": MILES,
+        "cos_lat1": math.cos(LAT1),
+    }
+    a = ne.evaluate(
+        "sin((lat2 - lat1) / 2) ** 2 + cos_lat1 * cos(lat2) * sin((lon2 - lon1) / 2) ** 2",
+        local_dict=v,
+    )
     return (ne.evaluate("2 * arcsin(sqrt(a)) * radius", local_dict={"a": a, "radius": MILES}),)
 
 
@@ -47,8 +55,10 @@ def make_numba():
         out = numpy.empty(lat2.shape[0])
         cos_lat1 = math.cos(LAT1)
         for i in numba.prange(lat2.shape[0]):
-            a = math.sin((lat2[i] - LAT1) / 2) ** 2 + \
-                cos_lat1 * math.cos(lat2[i]) * math.sin((lon2[i] - LON1) / 2) ** 2
+            a = (
+                math.sin((lat2[i] - LAT1) / 2) ** 2
+                + cos_lat1 * math.cos(lat2[i]) * math.sin((lon2[i] - LON1) / 2) ** 2
+            )
             out[i] = 2 * math.asin(math.sqrt(a)) * MILES
         return (out,)
 

@@ -51,11 +51,21 @@ def numexpr_nbody(mass, x, y, z, vx, vy, vz, steps=STEPS):
     n = mass.shape[0]
     self_pairs = numpy.eye(n, dtype=bool)
     for _ in range(steps):
-        v = {"xi": x[:, None], "xj": x[None, :], "yi": y[:, None], "yj": y[None, :],
-             "zi": z[:, None], "zj": z[None, :], "mi": mass[:, None], "mj": mass[None, :],
-             "eye": self_pairs, "G": G}
-        v["r"] = ne.evaluate("where(eye, 1.0, sqrt((xj - xi)**2 + (yj - yi)**2 + (zj - zi)**2))",
-                             local_dict=v)
+        v = {
+            "xi": x[:, None],
+            "xj": x[None, :],
+            "yi": y[:, None],
+            "yj": y[None, :],
+            "zi": z[:, None],
+            "zj": z[None, :],
+            "mi": mass[:, None],
+            "mj": mass[None, :],
+            "eye": self_pairs,
+            "G": G,
+        }
+        v["r"] = ne.evaluate(
+            "where(eye, 1.0, sqrt((xj - xi)**2 + (yj - yi)**2 + (zj - zi)**2))", local_dict=v
+        )
         v["f"] = ne.evaluate("G * mi * mj / r**3", local_dict=v)
         vx = vx + ne.evaluate("sum(f * (xj - xi), axis=1)", local_dict=v) / mass * DT
         vy = vy + ne.evaluate("sum(f * (yj - yi), axis=1)", local_dict=v) / mass * DT

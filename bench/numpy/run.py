@@ -36,13 +36,24 @@ from common import best_in_rounds, machine  # noqa: E402
 
 # name -> (module, kernel, numexpr peer or None, log2 size, log2 size with --small, what n is)
 WORKLOADS = {
-    "black_scholes": (black_scholes, black_scholes.black_scholes,
-                      black_scholes.numexpr_black_scholes, 24, 20, "options"),
-    "haversine": (haversine, haversine.haversine, haversine.numexpr_haversine, 24, 20,
-                  "points"),
+    "black_scholes": (
+        black_scholes,
+        black_scholes.black_scholes,
+        black_scholes.numexpr_black_scholes,
+        24,
+        20,
+        "options",
+    ),
+    "haversine": (haversine, haversine.haversine, haversine.numexpr_haversine, 24, 20, "points"),
     "nbody": (nbody, nbody.nbody, nbody.numexpr_nbody, 12, 12, "bodies"),
-    "shallow_water": (shallow_water, shallow_water.shallow_water, None, 12, 10,
-                      "grid side (n x n)"),
+    "shallow_water": (
+        shallow_water,
+        shallow_water.shallow_water,
+        None,
+        12,
+        10,
+        "grid side (n x n)",
+    ),
 }
 STEPPED = {"nbody", "shallow_water"}
 
@@ -98,24 +109,30 @@ def bench(name: str, log2n: int, opts) -> str:
         first[peer] = time.perf_counter() - start
         if peer == "daybreak.numpy":
             stats = db.stats()
-            notes.append(f"daybreak's first call: {stats['compiles']} compile(s), "
-                         f"{stats['compile_seconds'] * 1e3:.0f} ms compiling; fallbacks: "
-                         f"{dict(stats['fallbacks']) or 'none'}")
+            notes.append(
+                f"daybreak's first call: {stats['compiles']} compile(s), "
+                f"{stats['compile_seconds'] * 1e3:.0f} ms compiling; fallbacks: "
+                f"{dict(stats['fallbacks']) or 'none'}"
+            )
         del before
     best = best_in_rounds(functions, inputs, opts.repeat)
     numpy_best, numpy_first = best["NumPy"], first["NumPy"]
     rows = []
     for peer in functions:
         abs_diff, rel_diff = differences(results[peer], results["NumPy"])
-        rows.append(f"| {peer} | {first[peer] * 1e3:.0f} | {best[peer] * 1e3:.1f} | "
-                    f"{numpy_best / best[peer]:.2f}x | {numpy_first / first[peer]:.2f}x | "
-                    f"{abs_diff:.1e} | {rel_diff:.1e} |")
+        rows.append(
+            f"| {peer} | {first[peer] * 1e3:.0f} | {best[peer] * 1e3:.1f} | "
+            f"{numpy_best / best[peer]:.2f}x | {numpy_first / first[peer]:.2f}x | "
+            f"{abs_diff:.1e} | {rel_diff:.1e} |"
+        )
     steps = f", {opts.steps or module.STEPS} steps" if name in STEPPED else ""
-    head = (f"### {name}: n = 2^{log2n} = {n} {WORKLOADS[name][5]}{steps}, "
-            f"threads = {opts.threads}, best of {opts.repeat}\n\n"
-            "| peer | first call (ms) | best (ms) | speed-up vs NumPy | first-call speed-up "
-            "vs NumPy first call | max abs diff vs NumPy | max rel diff (to max abs value) |\n"
-            "|---|---:|---:|---:|---:|---:|---:|")
+    head = (
+        f"### {name}: n = 2^{log2n} = {n} {WORKLOADS[name][5]}{steps}, "
+        f"threads = {opts.threads}, best of {opts.repeat}\n\n"
+        "| peer | first call (ms) | best (ms) | speed-up vs NumPy | first-call speed-up "
+        "vs NumPy first call | max abs diff vs NumPy | max rel diff (to max abs value) |\n"
+        "|---|---:|---:|---:|---:|---:|---:|"
+    )
     return "\n".join([head, *rows, "", *notes, ""])
 
 

@@ -67,14 +67,12 @@ def make_numba(steps=STEPS):
                 dv_dy = (v[up, j] - v[down, j]) * c
                 deta_dx = (eta[i, right] - eta[i, left]) * c
                 deta_dy = (eta[up, j] - eta[down, j]) * c
-                flux_x = (u[i, right] * (DEPTH + eta[i, right])
-                          - u[i, left] * (DEPTH + eta[i, left])) * c
-                flux_y = (v[up, j] * (DEPTH + eta[up, j])
-                          - v[down, j] * (DEPTH + eta[down, j])) * c
-                new_u[i, j] = u0 + (-GRAVITY * deta_dx - u0 * du_dx - v0 * du_dy
-                                    - DRAG * u0) * DT
-                new_v[i, j] = v0 + (-GRAVITY * deta_dy - u0 * dv_dx - v0 * dv_dy
-                                    - DRAG * v0) * DT
+                flux_x = (
+                    u[i, right] * (DEPTH + eta[i, right]) - u[i, left] * (DEPTH + eta[i, left])
+                ) * c
+                flux_y = (v[up, j] * (DEPTH + eta[up, j]) - v[down, j] * (DEPTH + eta[down, j])) * c
+                new_u[i, j] = u0 + (-GRAVITY * deta_dx - u0 * du_dx - v0 * du_dy - DRAG * u0) * DT
+                new_v[i, j] = v0 + (-GRAVITY * deta_dy - u0 * dv_dx - v0 * dv_dy - DRAG * v0) * DT
                 new_eta[i, j] = eta[i, j] + (-flux_x - flux_y) * DT
         return new_eta, new_u, new_v
 

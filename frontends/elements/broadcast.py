@@ -40,8 +40,9 @@ def out_shape(shapes: list[tuple[int, ...]]) -> tuple[int, ...]:
 
 def _restrided(leaf: Leaf, old: tuple[int, ...], new: tuple[int, ...]) -> Leaf:
     lead = len(new) - len(old)
-    strides = (0,) * lead + tuple(0 if n == 1 else s
-                                  for s, n in zip(leaf.strides, old, strict=True))
+    strides = (0,) * lead + tuple(
+        0 if n == 1 else s for s, n in zip(leaf.strides, old, strict=True)
+    )
     return leaf.with_strides(strides)
 
 

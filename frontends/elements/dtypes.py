@@ -32,8 +32,15 @@ def is_supported(dtype) -> bool:
         return False
 
 
-_MISSING = {"c": "complex", "M": "datetime", "m": "timedelta", "U": "string", "S": "bytes",
-            "O": "object", "V": "structured or void"}
+_MISSING = {
+    "c": "complex",
+    "M": "datetime",
+    "m": "timedelta",
+    "U": "string",
+    "S": "bytes",
+    "O": "object",
+    "V": "structured or void",
+}
 
 
 def why_unsupported(dtype) -> str:
@@ -78,7 +85,7 @@ def loop_dtypes(ufunc: np.ufunc, operands: list) -> tuple[tuple, tuple]:
     """The (input, output) dtypes of the inner loop NumPy picks for these operands (dtypes or
     Python scalars): the inputs are cast to the first, the results have the second."""
     sig = ufunc.resolve_dtypes(tuple(_resolve_arg(x) for x in operands) + (None,) * ufunc.nout)
-    return tuple(sig[: ufunc.nin]), tuple(sig[ufunc.nin:])
+    return tuple(sig[: ufunc.nin]), tuple(sig[ufunc.nin :])
 
 
 def python_scalar_value(x, dtype: np.dtype):

@@ -53,8 +53,11 @@ def _leaf_value(leaf: Leaf, shape: tuple[int, ...], values: dict):
         return flat[leaf.offset]
     if len(flat) == 0:
         return np.zeros(shape, leaf.dtype)
-    if leaf.offset == 0 and leaf.strides == contiguous_strides(shape) and \
-            len(flat) == math.prod(shape):
+    if (
+        leaf.offset == 0
+        and leaf.strides == contiguous_strides(shape)
+        and len(flat) == math.prod(shape)
+    ):
         return flat.reshape(shape)  # the whole buffer in C order (most leaves): no view maths
     return strided(flat, leaf.offset, shape, leaf.strides)
 
@@ -64,11 +67,17 @@ def strided(flat: np.ndarray, offset: int, shape: tuple[int, ...], strides: tupl
     with `strides` in elements (NumPy checks that it stays inside the buffer)."""
     item = flat.itemsize
     try:
-        view = np.ndarray(shape, flat.dtype, buffer=flat, offset=offset * item,
-                          strides=tuple(s * item for s in strides))
+        view = np.ndarray(
+            shape,
+            flat.dtype,
+            buffer=flat,
+            offset=offset * item,
+            strides=tuple(s * item for s in strides),
+        )
     except (TypeError, ValueError):  # not a contiguous buffer, or empty: the general way
-        return as_strided(flat[offset:], shape=shape,
-                          strides=tuple(s * item for s in strides), writeable=False)
+        return as_strided(
+            flat[offset:], shape=shape, strides=tuple(s * item for s in strides), writeable=False
+        )
     view.flags.writeable = False
     return view
 
@@ -76,11 +85,16 @@ def strided(flat: np.ndarray, offset: int, shape: tuple[int, ...], strides: tupl
 def evaluate(expr: Elem, shape: tuple[int, ...], values: dict):
     """`expr` over `shape` as a NumPy array (broadcastable to `shape`, maybe a view), or a
     NumPy scalar for 0-d; `values` maps id(node) to each input node's value."""
-    if expr.depth == 2 and type(expr) is Apply and \
-            all(type(a) is Leaf or type(a) is Outer for a in expr.args):
+    if (
+        expr.depth == 2
+        and type(expr) is Apply
+        and all(type(a) is Leaf or type(a) is Outer for a in expr.args)
+    ):
         # one call on inputs (a Python loop's typical step): no bookkeeping of temporaries
-        args = [_leaf_value(a, shape, values) if isinstance(a, Leaf) else values[id(a.node)]
-                for a in expr.args]
+        args = [
+            _leaf_value(a, shape, values) if isinstance(a, Leaf) else values[id(a.node)]
+            for a in expr.args
+        ]
         with np.errstate(all="ignore"):
             return expr.evaluate_eagerly(args)
     order = postorder(expr)
@@ -121,8 +135,7 @@ def _spent_temporary(e: Apply, args: list, shape: tuple[int, ...], uses: dict, m
     if type(e) is not Apply or type(e.eager) is not np.ufunc or e.eager.nout != 1:
         return None
     for a, value in zip(e.args, args, strict=True):
-        if uses[id(a)] == 1 and id(a) in made and value.dtype == e.dtype and \
-                value.shape == shape:
+        if uses[id(a)] == 1 and id(a) in made and value.dtype == e.dtype and value.shape == shape:
             return value
     return None
 
@@ -161,8 +174,13 @@ def fresh_array(value, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """`value` broadcast to `shape` in a buffer of its own (never a view of an input: the
     result becomes a program input later, and inputs must not change under it)."""
     arr = np.asarray(value)
-    if arr.shape == shape and arr.dtype == dtype and arr.base is None \
-            and arr.flags.c_contiguous and arr.flags.writeable:
+    if (
+        arr.shape == shape
+        and arr.dtype == dtype
+        and arr.base is None
+        and arr.flags.c_contiguous
+        and arr.flags.writeable
+    ):
         return arr
     if arr.ndim == 0 and not arr.astype(dtype).tobytes().strip(b"\0"):
         # all zero bits (`zeros`, `empty`): calloc's pages, zeroed by the OS when first

@@ -69,8 +69,9 @@ class Leaf(Elem):
 
     __slots__ = ("node", "strides", "size", "offset")
 
-    def __init__(self, node: Node | None, strides: tuple[int, ...], size: int, dtype,
-                 offset: int = 0):
+    def __init__(
+        self, node: Node | None, strides: tuple[int, ...], size: int, dtype, offset: int = 0
+    ):
         super().__init__(dtype)
         self.node = node
         self.strides = tuple(strides)
@@ -82,8 +83,9 @@ class Leaf(Elem):
 
     def with_strides(self, strides: tuple[int, ...], offset: int | None = None) -> Leaf:
         """The same vector read with other strides (and the same offset unless given)."""
-        return Leaf(self.node, strides, self.size, self.dtype,
-                    self.offset if offset is None else offset)
+        return Leaf(
+            self.node, strides, self.size, self.dtype, self.offset if offset is None else offset
+        )
 
 
 class Outer(Elem):
@@ -283,9 +285,35 @@ def leaves_of(root: Elem) -> list[Leaf]:
 
 # Library functions that cost several simple passes per element (NumPy's transcendental
 # loops run at ~4-10 ns per element where an add runs at ~1): the cost model's op weights.
-HEAVY = frozenset({"exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sin", "cos",
-                   "tan", "arcsin", "arccos", "arctan", "arctan2", "sinh", "cosh", "tanh",
-                   "arcsinh", "arccosh", "arctanh", "power", "erf", "erfc", "cbrt", "hypot"})
+HEAVY = frozenset(
+    {
+        "exp",
+        "exp2",
+        "expm1",
+        "log",
+        "log2",
+        "log10",
+        "log1p",
+        "sin",
+        "cos",
+        "tan",
+        "arcsin",
+        "arccos",
+        "arctan",
+        "arctan2",
+        "sinh",
+        "cosh",
+        "tanh",
+        "arcsinh",
+        "arccosh",
+        "arctanh",
+        "power",
+        "erf",
+        "erfc",
+        "cbrt",
+        "hypot",
+    }
+)
 HEAVY_WEIGHT = 6
 
 
@@ -338,8 +366,11 @@ def map_leaves(root: Elem, change: Callable[[Leaf], Elem]) -> Elem:
     return rewrite([root], lambda e: change(e) if isinstance(e, Leaf) else e)[0]
 
 
-def rewrite(roots: list[Elem], change: Callable[[Elem], Elem],
-            replace: Callable[[Elem], Elem | None] | None = None) -> list[Elem]:
+def rewrite(
+    roots: list[Elem],
+    change: Callable[[Elem], Elem],
+    replace: Callable[[Elem], Elem | None] | None = None,
+) -> list[Elem]:
     """The DAGs of `roots` rebuilt bottom-up: each node first gets its rewritten arguments
     (`Apply.rebuilt`), then `change` may replace it (sharing kept: each node once).
     `replace(node)`, asked first on the original node, may replace it whole."""
@@ -361,16 +392,21 @@ def rewrite(roots: list[Elem], change: Callable[[Elem], Elem],
     return [new[id(r)] for r in roots]
 
 
-def emit(ctx: Namer, root: Elem, leaf_value: Callable[[Leaf], B.E],
-         outer_value: Callable[[Outer], B.E]) -> B.E:
+def emit(
+    ctx: Namer, root: Elem, leaf_value: Callable[[Leaf], B.E], outer_value: Callable[[Outer], B.E]
+) -> B.E:
     """The IR of `root` inside a loop body. Sub-expressions used more than once are bound
     with `let` (in dependency order) so the body computes each once."""
     return emit_many(ctx, [root], leaf_value, outer_value, lambda values: values[0])
 
 
-def emit_many(ctx: Namer, roots: list[Elem], leaf_value: Callable[[Leaf], B.E],
-              outer_value: Callable[[Outer], B.E],
-              combine: Callable[[list[B.E]], B.Like]) -> B.E:
+def emit_many(
+    ctx: Namer,
+    roots: list[Elem],
+    leaf_value: Callable[[Leaf], B.E],
+    outer_value: Callable[[Outer], B.E],
+    combine: Callable[[list[B.E]], B.Like],
+) -> B.E:
     """`combine([IR of each root])` inside one loop body, with every sub-expression that two
     roots (or two uses in one root) share bound once with `let` — so call and put of
     Black-Scholes compute their common `erf`s once."""

@@ -193,8 +193,12 @@ def _merge_all(b: B.E, nodes: list, results: list[B.E]) -> B.E:
 
 def _builder(nodes: list, vectors: bool) -> B.E:
     """Each node's builder (a merger for its op, else an appender), a struct for several."""
-    made = [B.merger(ir_scalar(n.expr.dtype), n.op) if n.op and not vectors
-            else B.appender(ir_scalar(n.expr.dtype)) for n in nodes]
+    made = [
+        B.merger(ir_scalar(n.expr.dtype), n.op)
+        if n.op and not vectors
+        else B.appender(ir_scalar(n.expr.dtype))
+        for n in nodes
+    ]
     return made[0] if len(made) == 1 else B.struct(*made)
 
 
@@ -205,8 +209,11 @@ def _split_leaves(nodes: list, n: int, shape: tuple[int, ...]) -> tuple[list, li
     for node in nodes:
         for x in node.leaves:
             leaves.setdefault(x.key(), x)
-    zipped = [x for x in leaves.values() if x.node is not None and x.size == n
-              and x.offset == 0 and is_contiguous(x.strides, shape)]
+    zipped = [
+        x
+        for x in leaves.values()
+        if x.node is not None and x.size == n and x.offset == 0 and is_contiguous(x.strides, shape)
+    ]
     others = [x for x in leaves.values() if not any(x is z for z in zipped)]
     return zipped, others
 
@@ -217,13 +224,19 @@ def _block_leaves(nodes: list, shape, axes, red_shape) -> list:
     found: dict = {}
     for node in nodes:
         for x in node.leaves:
-            if x.node is None or x.size != math.prod(red_shape) or x.size == math.prod(shape) \
-                    or x.offset:
+            if (
+                x.node is None
+                or x.size != math.prod(red_shape)
+                or x.size == math.prod(shape)
+                or x.offset
+            ):
                 continue
-            kept_ok = all(x.strides[d] == 0 or shape[d] == 1
-                          for d in range(len(shape)) if d not in axes)
-            red_ok = all(x.strides[d] == p or shape[d] == 1
-                         for d, p in zip(axes, plain, strict=True))
+            kept_ok = all(
+                x.strides[d] == 0 or shape[d] == 1 for d in range(len(shape)) if d not in axes
+            )
+            red_ok = all(
+                x.strides[d] == p or shape[d] == 1 for d, p in zip(axes, plain, strict=True)
+            )
             if kept_ok and red_ok:
                 found.setdefault(x.key(), x)
     return list(found.values())
@@ -248,8 +261,11 @@ class ElementwiseLoop(_ExprNode):
 
     def _finish_eagerly(self, value):
         if self.op:
-            full = value if type(value) is np.ndarray and value.shape == self.shape else \
-                np.broadcast_to(np.asarray(value), self.shape)
+            full = (
+                value
+                if type(value) is np.ndarray and value.shape == self.shape
+                else np.broadcast_to(np.asarray(value), self.shape)
+            )
             return eager.REDUCERS[self.op].reduce(full, axis=None, dtype=self.expr.dtype)
         return eager.fresh_array(value, self.shape, self.expr.dtype).reshape(-1)
 
@@ -273,8 +289,13 @@ class ElementwiseLoop(_ExprNode):
             slot = {z.key(): parts[k] for k, z in enumerate(zipped)}
             coords = Coords(ctx, parts[-1], shape)
             gather = _leaf_reader(ctx, values, shape, coords)
-            return emit_many(ctx, [nd.expr for nd in nodes], _zipped_or(slot, gather),
-                             _outer_reader(values), lambda vs: _merge_all(b, nodes, vs))
+            return emit_many(
+                ctx,
+                [nd.expr for nd in nodes],
+                _zipped_or(slot, gather),
+                _outer_reader(values),
+                lambda vs: _merge_all(b, nodes, vs),
+            )
 
         return B.result(ctx.for_(iters, _builder(nodes, vectors=False), body))
 
@@ -291,8 +312,7 @@ class ScalarExpr(_ExprNode):
         return ir_scalar(self.expr.dtype)
 
     def _finish_eagerly(self, value):
-        return self.expr.dtype.type(np.asarray(value).reshape(-1)[0] if np.ndim(value)
-                                    else value)
+        return self.expr.dtype.type(np.asarray(value).reshape(-1)[0] if np.ndim(value) else value)
 
     def emit(self, ctx: Namer, args: list[B.E]) -> B.E:
         values = self._inputs(args)
@@ -340,8 +360,12 @@ class AxisReduce(_ExprNode):
         kept_shape = tuple(shape[d] for d in kept)
         red_shape = tuple(shape[d] for d in axes)
         width = math.prod(red_shape)
-        if kept and axes == tuple(range(len(axes))) and width > 1 and \
-                all(n.op in _VECMERGE_OPS for n in nodes):
+        if (
+            kept
+            and axes == tuple(range(len(axes)))
+            and width > 1
+            and all(n.op in _VECMERGE_OPS for n in nodes)
+        ):
             return _leading_axes_loop(ctx, nodes, values, kept, kept_shape, red_shape)
         trailing = axes == tuple(range(len(kept), len(shape)))
         # With trailing axes, output element o reads the flat block [o*R, o*R + R): leaves in
@@ -352,8 +376,9 @@ class AxisReduce(_ExprNode):
         repeated = _block_leaves(nodes, shape, axes, red_shape) if trailing else []
 
         def inner(o: B.E, start: B.E | None) -> B.E:
-            iters: list = [B.iter_(values[id(x.node)], start, start + ctx.size(width))
-                           for x in zipped]
+            iters: list = [
+                B.iter_(values[id(x.node)], start, start + ctx.size(width)) for x in zipped
+            ]
             iters += [B.iter_(values[id(x.node)], 0, ctx.size(width)) for x in repeated]
             iters.append(B.range_iter(0, ctx.size(width)))
             slotted = zipped + repeated
@@ -361,11 +386,20 @@ class AxisReduce(_ExprNode):
             def body(b, i, x):
                 parts = [x] if len(iters) == 1 else [x.field(k) for k in range(len(iters))]
                 slot = {z.key(): parts[k] for k, z in enumerate(slotted)}
-                coords = MixedCoords([(Coords(ctx, o, kept_shape), kept),
-                                      (Coords(ctx, parts[-1], red_shape), list(axes))])
+                coords = MixedCoords(
+                    [
+                        (Coords(ctx, o, kept_shape), kept),
+                        (Coords(ctx, parts[-1], red_shape), list(axes)),
+                    ]
+                )
                 gather = _leaf_reader(ctx, values, shape, coords)
-                return emit_many(ctx, [nd.expr for nd in nodes], _zipped_or(slot, gather),
-                                 _outer_reader(values), lambda vs: _merge_all(b, nodes, vs))
+                return emit_many(
+                    ctx,
+                    [nd.expr for nd in nodes],
+                    _zipped_or(slot, gather),
+                    _outer_reader(values),
+                    lambda vs: _merge_all(b, nodes, vs),
+                )
 
             loop = ctx.for_(iters, _builder(nodes, vectors=False), body)
             return B.result(loop)
@@ -377,18 +411,30 @@ class AxisReduce(_ExprNode):
                 totals = inner(o, None)
             if len(nodes) == 1:
                 return B.merge(b, totals)
-            return ctx.let(totals, lambda t: _merge_all(
-                b, nodes, [t.field(k) for k in range(len(nodes))]), "r")
+            return ctx.let(
+                totals, lambda t: _merge_all(b, nodes, [t.field(k) for k in range(len(nodes))]), "r"
+            )
 
-        return B.result(ctx.for_(B.range_iter(0, ctx.size(math.prod(kept_shape))),
-                                 _builder(nodes, vectors=True), outer_body))
+        return B.result(
+            ctx.for_(
+                B.range_iter(0, ctx.size(math.prod(kept_shape))),
+                _builder(nodes, vectors=True),
+                outer_body,
+            )
+        )
 
 
 _VECMERGE_OPS = frozenset({"+", "*", "min", "max"})
 
 
-def _leading_axes_loop(ctx: Namer, nodes: list, values: dict[int, B.E], kept: list[int],
-                       kept_shape: tuple[int, ...], red_shape: tuple[int, ...]) -> B.E:
+def _leading_axes_loop(
+    ctx: Namer,
+    nodes: list,
+    values: dict[int, B.E],
+    kept: list[int],
+    kept_shape: tuple[int, ...],
+    red_shape: tuple[int, ...],
+) -> B.E:
     """A reduction over the leading axes (`x.sum(axis=0)` of a C-order array) as NumPy does
     it: rows of the kept block are read in order and merged into one output vector
     (a vecmerger per node; each thread merges into its own copy). Reading down columns
@@ -407,34 +453,41 @@ def _leading_axes_loop(ctx: Namer, nodes: list, values: dict[int, B.E], kept: li
     def initial(node) -> B.E:
         t = ir_scalar(node.expr.dtype)
         fill = B.lit(merge_identity(node.op, t), t)
-        return B.result(ctx.for_(B.range_iter(0, ctx.size(block)), B.appender(t),
-                                 lambda b, i, x: B.merge(b, fill)))
+        return B.result(
+            ctx.for_(
+                B.range_iter(0, ctx.size(block)), B.appender(t), lambda b, i, x: B.merge(b, fill)
+            )
+        )
 
     made = [B.vecmerger(ir_scalar(n.expr.dtype), n.op, initial(n)) for n in nodes]
     builder = made[0] if len(made) == 1 else B.struct(*made)
 
     def row(b, r, _):
         start = ctx.let(r * ctx.size(block), lambda s: s, "s") if zipped else None
-        iters: list = [B.iter_(values[id(x.node)], start, start + ctx.size(block))
-                       for x in zipped]
+        iters: list = [B.iter_(values[id(x.node)], start, start + ctx.size(block)) for x in zipped]
         iters.append(B.range_iter(0, ctx.size(block)))
 
         def body(b2, i, x):
             parts = [x] if len(iters) == 1 else [x.field(k) for k in range(len(iters))]
             slot = {z.key(): parts[k] for k, z in enumerate(zipped)}
             o = parts[-1]
-            coords = MixedCoords([(Coords(ctx, o, kept_shape), kept),
-                                  (Coords(ctx, r, red_shape), axes)])
+            coords = MixedCoords(
+                [(Coords(ctx, o, kept_shape), kept), (Coords(ctx, r, red_shape), axes)]
+            )
             gather = _leaf_reader(ctx, values, shape, coords)
 
             def merged(vs):
                 if len(nodes) == 1:
                     return B.merge(b2, B.struct(o, vs[0]))
-                return B.struct(*(B.merge(b2.field(k), B.struct(o, v))
-                                  for k, v in enumerate(vs)))
+                return B.struct(*(B.merge(b2.field(k), B.struct(o, v)) for k, v in enumerate(vs)))
 
-            return emit_many(ctx, [nd.expr for nd in nodes], _zipped_or(slot, gather),
-                             _outer_reader(values), merged)
+            return emit_many(
+                ctx,
+                [nd.expr for nd in nodes],
+                _zipped_or(slot, gather),
+                _outer_reader(values),
+                merged,
+            )
 
         return ctx.for_(iters, b, body)
 
@@ -465,14 +518,23 @@ def realize(expr: Elem, shape: tuple[int, ...]) -> Node:
     shape = tuple(shape)
     found = realized_node(expr, shape)
     if found is None:
-        if isinstance(expr, Leaf) and expr.node is not None and expr.size == math.prod(shape) \
-                and expr.offset == 0 and is_contiguous(expr.strides, shape) and shape != ():
+        if (
+            isinstance(expr, Leaf)
+            and expr.node is not None
+            and expr.size == math.prod(shape)
+            and expr.offset == 0
+            and is_contiguous(expr.strides, shape)
+            and shape != ()
+        ):
             node = expr.node
         elif isinstance(expr, Outer) and shape == ():
             node = expr.node
         else:
-            node = ScalarExpr(expr) if shape == () else \
-                ElementwiseLoop(computed_parts_read(expr, shape), shape)
+            node = (
+                ScalarExpr(expr)
+                if shape == ()
+                else ElementwiseLoop(computed_parts_read(expr, shape), shape)
+            )
         if isinstance(node, _ExprNode):
             node.source = weakref.ref(expr)
         found = check_budget(node)

@@ -85,8 +85,11 @@ def index_op(fn, *args: Elem, dtype=INDEX, eager=None) -> Apply:
 
 def clamp(elem: Elem, low: int, high: int) -> Apply:
     """`min(max(elem, low), high)`: keeps reads in bounds where a `select` discards them."""
-    return index_op(lambda c, x: B.op("min", B.op("max", x, c.size(low)), c.size(high)), elem,
-                    eager=lambda x: np.clip(x, low, high))
+    return index_op(
+        lambda c, x: B.op("min", B.op("max", x, c.size(low)), c.size(high)),
+        elem,
+        eager=lambda x: np.clip(x, low, high),
+    )
 
 
 class IndexedRead(Apply):
@@ -107,7 +110,7 @@ class IndexedRead(Apply):
 
     @property
     def coords(self) -> tuple[Elem, ...]:
-        return self.args[1:1 + len(self.strides)]
+        return self.args[1 : 1 + len(self.strides)]
 
     def rebuilt(self, args):
         return IndexedRead(self.node, self.strides, args, self.dtype).folded()
@@ -144,7 +147,7 @@ class IndexedRead(Apply):
         if not kept:
             return Leaf(self.node, tuple(strides), size, self.dtype, offset)
         index = Leaf(None, tuple(strides), 0, INDEX, offset)
-        rest = (*(g for g, _ in kept), *self.args[1 + len(self.coords):])
+        rest = (*(g for g, _ in kept), *self.args[1 + len(self.coords) :])
         return IndexedRead(self.node, tuple(t for _, t in kept), (index, *rest), self.dtype)
 
 
@@ -200,8 +203,9 @@ class Piecewise(Apply):
         return np.asarray(out, self.dtype)
 
     def piece_at(self, p: int) -> Piece:
-        return next(k for k in self.pieces if (k.lo is None or k.lo <= p)
-                    and (k.hi is None or p < k.hi))
+        return next(
+            k for k in self.pieces if (k.lo is None or k.lo <= p) and (k.hi is None or p < k.hi)
+        )
 
     def at(self, p_leaf: Leaf, piece: Piece) -> Elem:
         """Its value on `piece`, where its position is `p_leaf`."""
@@ -232,14 +236,23 @@ def wrapped(p: Elem, n: int, shift: int) -> Piecewise:
 
 def between(p: Elem, lo: int, hi: int) -> Piecewise:
     """Whether lo <= p < hi (a boolean)."""
-    return Piecewise(p, (Piece(None, lo, const=False), Piece(lo, hi, const=True),
-                         Piece(hi, None, const=False)), np.dtype(bool))
+    return Piecewise(
+        p,
+        (Piece(None, lo, const=False), Piece(lo, hi, const=True), Piece(hi, None, const=False)),
+        np.dtype(bool),
+    )
 
 
 def clamped_shift(p: Elem, start: int, m: int) -> Piecewise:
     """p - start clamped to [0, m - 1] (reads outside a region stay in bounds)."""
-    return Piecewise(p, (Piece(None, start, const=0), Piece(start, start + m, -start),
-                         Piece(start + m, None, const=m - 1)))
+    return Piecewise(
+        p,
+        (
+            Piece(None, start, const=0),
+            Piece(start, start + m, -start),
+            Piece(start + m, None, const=m - 1),
+        ),
+    )
 
 
 def moved_leaf(leaf: Leaf, sources: list, ndim: int) -> Elem:

@@ -193,8 +193,13 @@ class RowPart:
         """
 
         def merged(b: B.E) -> B.E:  # `b` bound once: merge_all uses it once per node
-            return emit_many(self.ctx, roots, self.column_leaf(self.ctx.size(self.c0)),
-                             self.outer, lambda vs: merge_all(b, nodes, vs))
+            return emit_many(
+                self.ctx,
+                roots,
+                self.column_leaf(self.ctx.size(self.c0)),
+                self.outer,
+                lambda vs: merge_all(b, nodes, vs),
+            )
 
         return self.ctx.let(b, merged, "b") if len(nodes) > 1 else merged(b)
 
@@ -212,14 +217,16 @@ class RowPart:
         if self.c1 - self.c0 == 1:
             return self.single(nodes, roots, b, merge_all)
         done = rewrite(roots, self.read)
-        uses_col = any(isinstance(e, Leaf) and e.strides[-1] != 0
-                       for root in done for e in postorder(root))
+        uses_col = any(
+            isinstance(e, Leaf) and e.strides[-1] != 0 for root in done for e in postorder(root)
+        )
         length, ctx = self.c1 - self.c0, self.ctx
         iters: list = []
         for _, vector, start, stride in self.streams:
             s = B.ident(start)
-            iters.append(B.iter_(vector, s, s + ctx.size((length - 1) * stride + 1),
-                                 ctx.size(stride)))
+            iters.append(
+                B.iter_(vector, s, s + ctx.size((length - 1) * stride + 1), ctx.size(stride))
+            )
         if uses_col or not iters:
             iters.append(B.range_iter(ctx.size(self.c0), ctx.size(self.c1)))
 
@@ -260,6 +267,10 @@ def row_loop(ctx: Namer, nodes: list, values: dict, needs_index: bool, merge_all
 
     if rows == 1:  # 1-D (or one row): the part loops are the top-level, threaded loops
         return B.result(parts(builder, Coords(ctx, B.lit(0, I64), shape[:-1])))
-    return B.result(ctx.for_(B.range_iter(0, ctx.size(rows)), builder,
-                             lambda b, i, r: parts(b, Coords(ctx, r, shape[:-1]))))
-
+    return B.result(
+        ctx.for_(
+            B.range_iter(0, ctx.size(rows)),
+            builder,
+            lambda b, i, r: parts(b, Coords(ctx, r, shape[:-1])),
+        )
+    )

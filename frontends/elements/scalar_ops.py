@@ -60,8 +60,9 @@ def _divmod_float(t: Scalar, a: B.E, b: B.E) -> tuple[B.E, B.E]:
     mod0 = a % b  # C fmod
     div0 = (a - mod0) / b
     adjust = mod0.ne(zero) & (b < zero).ne(mod0 < zero)
-    mod = B.select(mod0.ne(zero), B.select(adjust, mod0 + b, mod0),
-                   B.select(b < zero, neg_zero, zero))
+    mod = B.select(
+        mod0.ne(zero), B.select(adjust, mod0 + b, mod0), B.select(b < zero, neg_zero, zero)
+    )
     div = B.select(adjust, div0 - one, div0)
     floor = B.op("floor", div)
     snapped = B.select((div - floor) > lit(0.5, t), floor + one, floor)

@@ -34,8 +34,20 @@ class Unkeyable(Exception):
 
 
 # Slots every element has, or that describe caching rather than the IR.
-_COMMON_SLOTS = frozenset({"dtype", "realized", "__weakref__", "fn", "_args", "weight",
-                           "depth", "eager", "order", "owner"})
+_COMMON_SLOTS = frozenset(
+    {
+        "dtype",
+        "realized",
+        "__weakref__",
+        "fn",
+        "_args",
+        "weight",
+        "depth",
+        "eager",
+        "order",
+        "owner",
+    }
+)
 _EXTRA_SLOTS: dict[type, tuple[str, ...]] = {}
 
 
@@ -109,8 +121,11 @@ def fn_key(fn, nodes: dict[int, int], depth: int = 0):
 
 
 def _fn_key_of(fn, held: tuple, nodes: dict[int, int], depth: int):
-    return (fn.__code__, tuple(value_key(v, nodes, depth + 1) for v in held[:-1]),
-            value_key(held[-1], nodes, depth + 1))
+    return (
+        fn.__code__,
+        tuple(value_key(v, nodes, depth + 1) for v in held[:-1]),
+        value_key(held[-1], nodes, depth + 1),
+    )
 
 
 def expr_signature(expr: Elem, nodes: dict[int, int]) -> tuple:
@@ -128,12 +143,16 @@ def expr_signature(expr: Elem, nodes: dict[int, int]) -> tuple:
             if node is not None and id(node) not in nodes:
                 raise Unkeyable("a node the expression does not list as an input")
             where = None if node is None else nodes[id(node)]
-            out.append((kind, e.dtype, where, e.strides, e.size, e.offset)
-                       if kind is Leaf else (kind, e.dtype, where))
+            out.append(
+                (kind, e.dtype, where, e.strides, e.size, e.offset)
+                if kind is Leaf
+                else (kind, e.dtype, where)
+            )
             continue
         if kind is Apply:  # the plain builder application: no slots of its own
-            out.append((kind, e.dtype, fn_key(e.fn, nodes),
-                        tuple([position[id(a)] for a in e._args])))
+            out.append(
+                (kind, e.dtype, fn_key(e.fn, nodes), tuple([position[id(a)] for a in e._args]))
+            )
             continue
         entry: list = [kind, e.dtype]
         if isinstance(e, Apply):

@@ -55,8 +55,11 @@ def pending_readers(node) -> list:
         arr = ref()
         if arr is None or arr.concrete() is not None:
             continue
-        if any(_reads(e.node, node) for e in postorder(arr._held)
-               if (type(e) is Leaf or type(e) is Outer) and e.node is not None):
+        if any(
+            _reads(e.node, node)
+            for e in postorder(arr._held)
+            if (type(e) is Leaf or type(e) is Outer) and e.node is not None
+        ):
             found.append(arr)
     return found
 
@@ -83,8 +86,12 @@ class _NdarrayMeta(type):
         from .creation import numpy_made
 
         value = np.ndarray(*args, **kwargs)
-        if value.base is not None and is_supported(value.dtype) and value.ndim > 0 \
-                and value.size >= max(SETTINGS.eager_below, 1):
+        if (
+            value.base is not None
+            and is_supported(value.dtype)
+            and value.ndim > 0
+            and value.size >= max(SETTINGS.eager_below, 1)
+        ):
             return wrap(value, snapshot=True)  # `buffer=`: the user's memory
         return numpy_made(value, "ndarray")
 
@@ -100,13 +107,17 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         self._shape = tuple(map(int, shape))
         if expr.weight > ELEM_BUDGET and expr.depth <= DEPTH_BUDGET:
             expr.weight = len(postorder(expr))  # shared parts counted once, not per path
-        if (expr.weight > ELEM_BUDGET or expr.depth > DEPTH_BUDGET) and \
-                not isinstance(expr, Leaf | Outer):
+        if (expr.weight > ELEM_BUDGET or expr.depth > DEPTH_BUDGET) and not isinstance(
+            expr, Leaf | Outer
+        ):
             # A long chain of calls (`y = y + 1` in a loop): its own loop from here on, so no
             # expression, walk or loop body grows without bound.
             node = realize(expr, self._shape)
-            expr = Outer(node, expr.dtype) if self._shape == () else \
-                Leaf(node, contiguous_strides(self._shape), math.prod(self._shape), expr.dtype)
+            expr = (
+                Outer(node, expr.dtype)
+                if self._shape == ()
+                else Leaf(node, contiguous_strides(self._shape), math.prod(self._shape), expr.dtype)
+            )
         self._expr = expr
         self._base = None  # (array, writer, key) when this is a NumPy view of that array
         self._synced = None  # the base's value right after this view wrote into it
@@ -126,8 +137,9 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         # whole, as a reduction's result): `Node.wanted_later`.
         if expr.owner is None or expr.owner() is None:
             expr.owner = weakref.ref(self)
-            if (type(expr) is not Leaf and type(expr) is not Outer) or \
-                    (expr.node is not None and not expr.node.is_leaf):
+            if (type(expr) is not Leaf and type(expr) is not Outer) or (
+                expr.node is not None and not expr.node.is_leaf
+            ):
                 RECENT_LAZY.append(expr.owner)  # a pending value: `pending_readers` looks here
         node = getattr(expr, "node", None)
         if node is not None and getattr(node, "source", 0) is None and not node.is_leaf:
@@ -150,8 +162,12 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
     def is_written_view(self, base: ndarray, key) -> bool:
         """Whether `base[key] = self` would only repeat this view's own write-back (Python
         runs `a[1:] += 1` as `v = a[1:]; v += 1; a[1:] = v`)."""
-        return self._base is not None and self._base[0] is base and \
-            self._synced is base._expr and self._base[2] is key
+        return (
+            self._base is not None
+            and self._base[0] is base
+            and self._synced is base._expr
+            and self._base[2] is key
+        )
 
     # --- what is known without computing ----------------------------------------------------
     @property
@@ -208,10 +224,19 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
             if node is not None and node.is_leaf:
                 # Another program computed this array's loop (a row of it was read, say): read
                 # that from now on.
-                e = self._expr = Outer(node, e.dtype) if self._shape == () else \
-                    Leaf(node, contiguous_strides(self._shape), self.size, e.dtype)
-        if isinstance(e, Leaf) and e.node is not None and e.node.is_leaf and e.offset == 0 \
-                and e.size == self.size and is_contiguous(e.strides, self._shape):
+                e = self._expr = (
+                    Outer(node, e.dtype)
+                    if self._shape == ()
+                    else Leaf(node, contiguous_strides(self._shape), self.size, e.dtype)
+                )
+        if (
+            isinstance(e, Leaf)
+            and e.node is not None
+            and e.node.is_leaf
+            and e.offset == 0
+            and e.size == self.size
+            and is_contiguous(e.strides, self._shape)
+        ):
             if self._shape == ():
                 return self.dtype.type(np.asarray(e.node.cached).reshape(-1)[0])
             found = np.asarray(e.node.cached).reshape(self._shape)
@@ -344,8 +369,9 @@ def concrete_expr(value, snapshot: bool = False) -> tuple[Elem, tuple[int, ...]]
         return Outer(Param(arr.dtype.type(arr[()]), t, key=None), arr.dtype), ()
     flat = np.ascontiguousarray(arr).reshape(-1)
     borrowed = snapshot and user_can_write(flat, arr)
-    node = Param(flat, Vec(t), source=value if isinstance(value, np.ndarray) else flat,
-                 borrowed=borrowed)
+    node = Param(
+        flat, Vec(t), source=value if isinstance(value, np.ndarray) else flat, borrowed=borrowed
+    )
     return Leaf(node, contiguous_strides(arr.shape), arr.size, arr.dtype), arr.shape
 
 
@@ -361,8 +387,11 @@ def from_numpy_result(result):
     has become lazy arrays again (so later calls compile); everything else is returned as is."""
     kind = type(result)
     if kind is np.ndarray:
-        if result.size >= max(SETTINGS.eager_below, 1) and result.ndim > 0 and \
-                is_supported(result.dtype):
+        if (
+            result.size >= max(SETTINGS.eager_below, 1)
+            and result.ndim > 0
+            and is_supported(result.dtype)
+        ):
             return wrap(result, snapshot=result.base is not None)  # a view may be user data
         return result
     if kind is tuple:

@@ -109,13 +109,23 @@ def _write_of_data(a: ndarray, key, value) -> bool:
 def _mask_of(a: ndarray, key) -> bool:
     """Whether `key` is a boolean array (daybreak's or NumPy's) over `a`'s leading axes."""
     kind = type(key)
-    return (kind is ndarray or kind is np.ndarray) and key.dtype == np.bool_ and \
-        0 < key.ndim <= a.ndim and key.shape == a.shape[:key.ndim]
+    return (
+        (kind is ndarray or kind is np.ndarray)
+        and key.dtype == np.bool_
+        and 0 < key.ndim <= a.ndim
+        and key.shape == a.shape[: key.ndim]
+    )
 
 
 def _assign(a: ndarray, key, value) -> None:
-    if isinstance(key, ndarray) and key.dtype == np.bool_ and key.shape == a.shape \
-            and a.ndim > 0 and _one_value(value) and as_operand(value) is not None:
+    if (
+        isinstance(key, ndarray)
+        and key.dtype == np.bool_
+        and key.shape == a.shape
+        and a.ndim > 0
+        and _one_value(value)
+        and as_operand(value) is not None
+    ):
         mask = as_operand(key)  # NumPy masks are wrapped
         if mask is not None:
             a._expr = _masked(a, mask, value)
@@ -234,8 +244,9 @@ def _value_over(a: ndarray, v, region: tuple[int, ...], scalar: bool = False) ->
         if len(shape) > len(region) or np.broadcast_shapes(shape, region) != region:
             raise ValueError
     except ValueError:
-        raise ValueError(f"could not broadcast input array from shape {v.shape} into "
-                         f"shape {region}") from None
+        raise ValueError(
+            f"could not broadcast input array from shape {v.shape} into shape {region}"
+        ) from None
     if v.shape == () and (found := v.concrete()) is not None:
         return _converted_scalar(a, found if scalar else np.asarray(found))
     expr = reshape_expr(v._expr, v.shape, shape)
@@ -246,8 +257,9 @@ def _old(a: ndarray) -> Elem:
     """The old value as read by the new one: its computed vector when there is one (the
     right-hand side often computed it already), so repeated assignments do not nest."""
     expr = a._expr
-    if realized_node(expr, a.shape) is not None or \
-            expr.weight > _CHAIN_LIMIT:  # an upper bound of its applies, known at once
+    if (
+        realized_node(expr, a.shape) is not None or expr.weight > _CHAIN_LIMIT
+    ):  # an upper bound of its applies, known at once
         return computed_once(expr, a.shape)
     return expr
 
@@ -287,8 +299,14 @@ def _basic(a: ndarray, items: list, values: Elem) -> Elem:
                 region_sources.append(Computed(coord))
         else:
             i = int(k) + n if int(k) < 0 else int(k)
-            conditions.append(index_op(lambda ctx, x, i=i: x.eq(ctx.size(i)), c, dtype=bool,
-                                       eager=lambda x, i=i: x == i))
+            conditions.append(
+                index_op(
+                    lambda ctx, x, i=i: x.eq(ctx.size(i)),
+                    c,
+                    dtype=bool,
+                    eager=lambda x, i=i: x == i,
+                )
+            )
         d += 1
     inside = reindex(values, region_sources, ndim)
     cond = _all(conditions) if conditions else None
@@ -314,8 +332,9 @@ def _slice_region(c: Elem, start: int, step: int, m: int) -> tuple[Elem, Elem]:
         inside = (x >= 0) & (x <= last)
         return inside if k == 1 else inside & (x % k == 0)
 
-    coord = q if k == 1 else index_op(lambda ctx, x: x / ctx.size(k), q,
-                                      eager=lambda x: x // k)  # x >= 0 where it is read
+    coord = (
+        q if k == 1 else index_op(lambda ctx, x: x / ctx.size(k), q, eager=lambda x: x // k)
+    )  # x >= 0 where it is read
     return index_op(test, q, dtype=bool, eager=test_eager), clamp(coord, 0, m - 1)
 
 
@@ -327,8 +346,9 @@ def _by_table(a: ndarray, items: tuple, values: Elem, region: tuple[int, ...]) -
     table[positions] = np.arange(positions.size, dtype=INDEX)
     found = concrete_expr(table.reshape(a.shape))[0]
     flat = reshape_expr(values, region, (math.prod(region),))
-    source = index_op(lambda c, x: B.op("max", x, c.size(0)), found,
-                      eager=lambda x: np.maximum(x, 0))
+    source = index_op(
+        lambda c, x: B.op("max", x, c.size(0)), found, eager=lambda x: np.maximum(x, 0)
+    )
     inside = reindex(flat, [Computed(source)], a.ndim)
     cond = index_op(lambda c, x: x >= c.size(0), found, dtype=bool, eager=lambda x: x >= 0)
     return _select(cond, inside, _old(a), a.dtype)
@@ -344,4 +364,3 @@ def _masked(a: ndarray, mask: ndarray, value) -> Elem:
         flat = reshape_expr(v._expr, v.shape, ())
         inside = cast_expr(broadcast_to(flat, (), a.shape), a.dtype)
     return _select(mask._expr, inside, _old(a), a.dtype)
-

@@ -142,8 +142,10 @@ def _byteswap(self, inplace=False):
 def _of_value(name: str):
     """An attribute of the computed array (memory layout, bytes): what it is made of, not a
     computation, so not a fallback (like `tolist`)."""
-    return property(lambda self: getattr(np.asarray(self.value()), name),
-                    doc=f"`numpy.ndarray.{name}` of the computed array.")
+    return property(
+        lambda self: getattr(np.asarray(self.value()), name),
+        doc=f"`numpy.ndarray.{name}` of the computed array.",
+    )
 
 
 def _value_method(name: str):
@@ -169,6 +171,5 @@ for _name in ("resize", "put", "partition", "setfield"):
 ndarray.byteswap = _byteswap
 for _name in ("strides", "flags", "data", "ctypes", "base", "device"):
     setattr(ndarray, _name, _of_value(_name))
-for _name in ("tobytes", "tofile", "dump", "dumps", "to_device", "__dlpack__",
-              "__dlpack_device__"):
+for _name in ("tobytes", "tofile", "dump", "dumps", "to_device", "__dlpack__", "__dlpack_device__"):
     setattr(ndarray, _name, _value_method(_name))

@@ -57,8 +57,9 @@ def array(obj, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, like=N
     """`numpy.array`: a daybreak array of `obj` (a copy; lazy values stay lazy)."""
     if is_lazy(obj) and ndmin <= obj.ndim:
         return obj.astype(dtype) if dtype is not None else obj.copy()
-    return numpy_made(np.array(obj, dtype=dtype, copy=copy, order=order, subok=subok,
-                               ndmin=ndmin), "array")
+    return numpy_made(
+        np.array(obj, dtype=dtype, copy=copy, order=order, subok=subok, ndmin=ndmin), "array"
+    )
 
 
 def asarray(obj, dtype=None, order=None, *, copy=None, like=None):
@@ -68,8 +69,13 @@ def asarray(obj, dtype=None, order=None, *, copy=None, like=None):
     if is_lazy(obj):
         return obj if dtype is None or np.dtype(dtype) == obj.dtype else obj.astype(dtype)
     value = np.asarray(obj, dtype=dtype, order=order)
-    if isinstance(obj, np.ndarray) and value is obj and is_supported(value.dtype) \
-            and value.ndim > 0 and not _small(value.shape):
+    if (
+        isinstance(obj, np.ndarray)
+        and value is obj
+        and is_supported(value.dtype)
+        and value.ndim > 0
+        and not _small(value.shape)
+    ):
         return wrap(value, snapshot=True)
     return numpy_made(value, "asarray")
 
@@ -78,8 +84,7 @@ def full(shape, fill_value, dtype=None, order="C", *, like=None):
     """`numpy.full`, lazily: every element reads one scalar parameter."""
     shape = _shape_of(shape)
     dtype = np.asarray(fill_value).dtype if dtype is None else np.dtype(dtype)
-    if _small(shape) or not is_supported(dtype) or is_lazy(fill_value) \
-            or np.ndim(fill_value) != 0:
+    if _small(shape) or not is_supported(dtype) or is_lazy(fill_value) or np.ndim(fill_value) != 0:
         return numpy_made(np.full(shape, fill_value, dtype=dtype, order=order), "full")
     value = np.asarray(fill_value).astype(dtype)[()]  # NumPy's cast of the fill value
     return ndarray(Outer(Param(value, ir_scalar(dtype), key=None), dtype), shape)
@@ -108,12 +113,16 @@ def empty(shape, dtype=float, order="C", *, like=None):
 
 def _like(numpy_like, fill):
     def make(a, dtype=None, order="K", subok=True, shape=None, **kwargs):
-        target = (a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype) \
-            if dtype is None else np.dtype(dtype)
+        target = (
+            (a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype)
+            if dtype is None
+            else np.dtype(dtype)
+        )
         if not is_supported(target) or subok and foreign_array(a) is not None:
             why = why_unsupported(target) if not is_supported(target) else foreign_array(a)
-            return run_numpy(f"{numpy_like.__name__} of {why}", numpy_like, (a, dtype, order,
-                                                                            subok, shape))
+            return run_numpy(
+                f"{numpy_like.__name__} of {why}", numpy_like, (a, dtype, order, subok, shape)
+            )
         shape = np.shape(a) if shape is None else shape
         return full(shape, fill, dtype=target)
 
@@ -129,12 +138,16 @@ empty_like = _like(np.empty_like, 0)
 
 def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None):
     """`numpy.full_like`, lazily."""
-    target = (a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype) if dtype is None \
+    target = (
+        (a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype)
+        if dtype is None
         else np.dtype(dtype)
+    )
     if not is_supported(target) or subok and foreign_array(a) is not None:
         why = why_unsupported(target) if not is_supported(target) else foreign_array(a)
-        return run_numpy(f"full_like of {why}", np.full_like, (a, fill_value, dtype, order,
-                                                               subok, shape))
+        return run_numpy(
+            f"full_like of {why}", np.full_like, (a, fill_value, dtype, order, subok, shape)
+        )
     shape = np.shape(a) if shape is None else shape
     return full(shape, fill_value, dtype=target)
 
@@ -147,8 +160,12 @@ def arange(start, stop=None, step=None, dtype=None, *, like=None):
         start, stop = 0, start
     step = 1 if step is None else step
     numbers = (start, stop, step)
-    if not all(type(v) in (int, float) for v in numbers) or step == 0 or \
-            dtype is not None and not is_supported(dtype):
+    if (
+        not all(type(v) in (int, float) for v in numbers)
+        or step == 0
+        or dtype is not None
+        and not is_supported(dtype)
+    ):
         return numpy_made(np.arange(*given, dtype=dtype), "arange")
     dt = np.dtype(dtype) if dtype is not None else np.result_type(*numbers)
     if all(type(v) is int for v in numbers):
@@ -162,8 +179,12 @@ def arange(start, stop=None, step=None, dtype=None, *, like=None):
     delta = dt.type(dt.type(start + step) - first) if dt.kind == "f" else dt.type(step)
     position = Leaf(None, (1,), length, np.dtype(np.int64))
     params = [Outer(Param(v, t, key=None), dt) for v in (first, delta)]
-    expr = Apply(lambda c, i, s, d: s + i.cast(t) * d, (position, *params), dt,
-                 lambda i, s, d: s + i.astype(dt) * d)
+    expr = Apply(
+        lambda c, i, s, d: s + i.cast(t) * d,
+        (position, *params),
+        dt,
+        lambda i, s, d: s + i.astype(dt) * d,
+    )
     return ndarray(expr, (length,))
 
 
@@ -176,13 +197,19 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     dt = np.dtype(float if dtype is None else dtype)
     step = (stop - start) / div if div > 0 else math.nan
     if not simple or _small((num,)) or dt != np.float64 or div <= 0 or step == 0:
-        return numpy_made(np.linspace(start, stop, num, endpoint=endpoint, retstep=retstep,
-                                      dtype=dtype, axis=axis), "linspace")
+        return numpy_made(
+            np.linspace(
+                start, stop, num, endpoint=endpoint, retstep=retstep, dtype=dtype, axis=axis
+            ),
+            "linspace",
+        )
     f64 = ir_scalar(dt)
     position = Leaf(None, (1,), num, np.dtype(np.int64))
     params = [Outer(Param(float(v), f64, key=None), dt) for v in (step, start, stop)]
-    last = Outer(Param(num - 1 if endpoint else -1, ir_scalar(np.dtype(np.int64)), key=None),
-                 np.dtype(np.int64))
+    last = Outer(
+        Param(num - 1 if endpoint else -1, ir_scalar(np.dtype(np.int64)), key=None),
+        np.dtype(np.int64),
+    )
 
     def element(c, i, st, s0, s1, n):
         value = i.cast(f64) * st + s0
@@ -199,5 +226,18 @@ def astype_expr(x: ndarray, dtype) -> ndarray:
     return ndarray(cast_expr(x._expr, dtype), x.shape)
 
 
-__all__ = ["array", "asarray", "zeros", "ones", "full", "empty", "arange", "linspace",
-           "zeros_like", "ones_like", "full_like", "empty_like", "contiguous_strides"]
+__all__ = [
+    "array",
+    "asarray",
+    "zeros",
+    "ones",
+    "full",
+    "empty",
+    "arange",
+    "linspace",
+    "zeros_like",
+    "ones_like",
+    "full_like",
+    "empty_like",
+    "contiguous_strides",
+]

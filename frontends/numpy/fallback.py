@@ -43,8 +43,10 @@ def to_numpy(obj):
         else:
             values = evaluate(*rest)
             values = values if len(rest) > 1 else (values,)
-        done.update((id(lz), np.asarray(v) if lz.shape != () else v)
-                    for lz, v in zip(rest, values, strict=True))
+        done.update(
+            (id(lz), np.asarray(v) if lz.shape != () else v)
+            for lz, v in zip(rest, values, strict=True)
+        )
     return _replace(obj, done)
 
 

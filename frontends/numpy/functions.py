@@ -26,8 +26,9 @@ from .ufuncs import _operand_expr, cast_expr
 def _reduction(name: str):
     def function(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
         kwargs = {k: v for k, v in kwargs.items() if v is not np._NoValue}
-        return reduce_or_fallback(name, a, axis=axis, dtype=dtype, out=out,
-                                  keepdims=keepdims, **kwargs)
+        return reduce_or_fallback(
+            name, a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs
+        )
 
     function.__name__ = name
     function.__doc__ = f"`numpy.{name}`, computed lazily on daybreak arrays."
@@ -45,8 +46,9 @@ def _arg_reduction(name: str):
 def _stat(name: str):
     def function(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kwargs):
         kwargs = {k: v for k, v in kwargs.items() if v is not np._NoValue}
-        return reduce_or_fallback(name, a, axis=axis, dtype=dtype, out=out,
-                                  keepdims=keepdims, ddof=ddof, **kwargs)
+        return reduce_or_fallback(
+            name, a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, ddof=ddof, **kwargs
+        )
 
     function.__name__ = name
     return function
@@ -70,16 +72,21 @@ def where(condition, x=np._NoValue, y=np._NoValue):
     """`numpy.where(condition, x, y)`, lazily (a `select`); the one-argument form (indices)
     runs NumPy."""
     if x is np._NoValue or y is np._NoValue:
-        return run_numpy("where with one argument", np.where, (condition,) +
-                         tuple(v for v in (x, y) if v is not np._NoValue))
+        return run_numpy(
+            "where with one argument",
+            np.where,
+            (condition,) + tuple(v for v in (x, y) if v is not np._NoValue),
+        )
     ops = [as_operand(v) for v in (condition, x, y)]
     if builtins_any(v is None for v in ops):
-        found = next(unsupported_operand(v) for v, o in zip((condition, x, y), ops, strict=True)
-                     if o is None)
+        found = next(
+            unsupported_operand(v) for v, o in zip((condition, x, y), ops, strict=True) if o is None
+        )
         return run_numpy(f"where on {found}", np.where, (condition, x, y))
     cond, a, b = ops
-    dtype = np.where(np.empty(0, bool), *(v if is_python_scalar(v) else np.empty(0, v.dtype)
-                                          for v in (a, b))).dtype
+    dtype = np.where(
+        np.empty(0, bool), *(v if is_python_scalar(v) else np.empty(0, v.dtype) for v in (a, b))
+    ).dtype
     if ir_scalar(dtype) is None:
         return run_numpy(f"where to dtype {dtype}", np.where, (condition, x, y))
     shape = out_shape([() if is_python_scalar(v) else v.shape for v in ops])
@@ -101,8 +108,12 @@ def builtins_any(items) -> bool:
 def clip(a, a_min=None, a_max=None, out=None, **kwargs):
     """`numpy.clip` as NumPy computes it: `minimum(maximum(a, a_min), a_max)`."""
     if kwargs or out is not None:
-        return run_numpy("clip with out= or keywords", np.clip, (a, a_min, a_max),
-                         dict(kwargs, out=out) if out is not None else kwargs)
+        return run_numpy(
+            "clip with out= or keywords",
+            np.clip,
+            (a, a_min, a_max),
+            dict(kwargs, out=out) if out is not None else kwargs,
+        )
     result = a
     if a_min is not None:
         result = call_ufunc(np.maximum, result, a_min)
@@ -138,20 +149,50 @@ def copy(a, order="K", subok=False):
 
 
 FUNCTIONS = {
-    np.sum: sum, np.prod: prod, np.mean: mean, np.min: min, np.max: max, np.amin: min,
-    np.amax: max, np.any: any, np.all: all, np.argmin: argmin, np.argmax: argmax,
-    np.var: var, np.std: std, np.where: where, np.clip: clip,
-    np.zeros_like: creation.zeros_like, np.ones_like: creation.ones_like,
-    np.full_like: creation.full_like, np.empty_like: creation.empty_like,
-    np.asarray: creation.asarray, np.array: creation.array,
-    np.shape: shape, np.ndim: ndim, np.size: size, np.copy: copy,
-    np.reshape: shapes.reshape, np.ravel: shapes.ravel, np.transpose: shapes.transpose,
-    np.swapaxes: shapes.swapaxes, np.moveaxis: shapes.moveaxis, np.squeeze: shapes.squeeze,
-    np.expand_dims: shapes.expand_dims, np.roll: shapes.roll, np.diff: shapes.diff,
+    np.sum: sum,
+    np.prod: prod,
+    np.mean: mean,
+    np.min: min,
+    np.max: max,
+    np.amin: min,
+    np.amax: max,
+    np.any: any,
+    np.all: all,
+    np.argmin: argmin,
+    np.argmax: argmax,
+    np.var: var,
+    np.std: std,
+    np.where: where,
+    np.clip: clip,
+    np.zeros_like: creation.zeros_like,
+    np.ones_like: creation.ones_like,
+    np.full_like: creation.full_like,
+    np.empty_like: creation.empty_like,
+    np.asarray: creation.asarray,
+    np.array: creation.array,
+    np.shape: shape,
+    np.ndim: ndim,
+    np.size: size,
+    np.copy: copy,
+    np.reshape: shapes.reshape,
+    np.ravel: shapes.ravel,
+    np.transpose: shapes.transpose,
+    np.swapaxes: shapes.swapaxes,
+    np.moveaxis: shapes.moveaxis,
+    np.squeeze: shapes.squeeze,
+    np.expand_dims: shapes.expand_dims,
+    np.roll: shapes.roll,
+    np.diff: shapes.diff,
     np.broadcast_to: shapes.broadcast_to,
-    np.concatenate: joining.concatenate, np.stack: joining.stack, np.vstack: joining.vstack,
-    np.hstack: joining.hstack, np.column_stack: joining.column_stack,
-    np.dot: linalg.dot, np.vdot: linalg.vdot, np.inner: linalg.inner, np.outer: linalg.outer,
+    np.concatenate: joining.concatenate,
+    np.stack: joining.stack,
+    np.vstack: joining.vstack,
+    np.hstack: joining.hstack,
+    np.column_stack: joining.column_stack,
+    np.dot: linalg.dot,
+    np.vdot: linalg.vdot,
+    np.inner: linalg.inner,
+    np.outer: linalg.outer,
 }
 
 __all__ = ["FUNCTIONS", "where", "clip", "reductions", "shape", "ndim", "size", "copy"]

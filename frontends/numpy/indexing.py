@@ -61,8 +61,13 @@ def key_items(key) -> tuple:
 
 def spread(items: tuple, ndim: int) -> list:
     """The items with `...` replaced by full slices (and full slices for the trailing axes)."""
-    used = sum(1 for k in items if k is not None and k is not Ellipsis
-               and not (isinstance(k, np.ndarray) and k.dtype == np.bool_))
+    used = sum(
+        1
+        for k in items
+        if k is not None
+        and k is not Ellipsis
+        and not (isinstance(k, np.ndarray) and k.dtype == np.bool_)
+    )
     used += sum(k.ndim for k in items if isinstance(k, np.ndarray) and k.dtype == np.bool_)
     if not any(k is Ellipsis for k in items):
         items = tuple(items) + (Ellipsis,)
@@ -141,8 +146,11 @@ def getitem(x: ndarray, key):
     if found is not None and _small_selection(x, items):
         return from_numpy_result(found[items[0]])  # a few elements: NumPy's own
     probe = stand_in(x.shape)[items]  # NumPy's errors and the result's shape
-    if found is not None and (np.ndim(probe) == 0 or x.size < SETTINGS.eager_below
-                              or np.size(probe) < SETTINGS.eager_below):
+    if found is not None and (
+        np.ndim(probe) == 0
+        or x.size < SETTINGS.eager_below
+        or np.size(probe) < SETTINGS.eager_below
+    ):
         # A scalar or a small part of a computed array: NumPy's own result at once (a view
         # for basic keys, as in NumPy; a lazy value made from it snapshots it).
         return from_numpy_result(np.asarray(found)[items])
@@ -175,9 +183,9 @@ def _small_selection(x: ndarray, items: tuple) -> bool:
     key = items[0]
     if key.dtype.kind in "iu":
         return key.size * math.prod(x.shape[1:]) < SETTINGS.eager_below
-    if key.dtype != np.bool_ or not 0 < key.ndim <= x.ndim or key.shape != x.shape[:key.ndim]:
+    if key.dtype != np.bool_ or not 0 < key.ndim <= x.ndim or key.shape != x.shape[: key.ndim]:
         return False
-    return np.count_nonzero(key) * math.prod(x.shape[key.ndim:]) < SETTINGS.eager_below
+    return np.count_nonzero(key) * math.prod(x.shape[key.ndim :]) < SETTINGS.eager_below
 
 
 def _view_of_computed(x: ndarray, part: np.ndarray, found: np.ndarray, key) -> ndarray:
@@ -186,10 +194,9 @@ def _view_of_computed(x: ndarray, part: np.ndarray, found: np.ndarray, key) -> n
     would make, without it."""
     leaf = x._expr  # a plain leaf over the computed buffer (`concrete` found it)
     item = found.itemsize
-    offset = (part.__array_interface__["data"][0] - found.__array_interface__["data"][0])
+    offset = part.__array_interface__["data"][0] - found.__array_interface__["data"][0]
     strides = tuple(s // item for s in part.strides)
-    view = lazy_array(Leaf(leaf.node, strides, leaf.size, leaf.dtype, offset // item),
-                      part.shape)
+    view = lazy_array(Leaf(leaf.node, strides, leaf.size, leaf.dtype, offset // item), part.shape)
     part = part.view()
     part.flags.writeable = False
     view._numpy_view = (view._held, part)  # what NumPy calls reading it now get (`strided_view`)
@@ -198,12 +205,20 @@ def _view_of_computed(x: ndarray, part: np.ndarray, found: np.ndarray, key) -> n
 
 def _advanced(x: ndarray, items: tuple, shape: tuple[int, ...]) -> ndarray:
     arrays = [k for k in items if not is_basic(k)]
-    if len(items) == 1 and isinstance(items[0], np.ndarray) and items[0].dtype == np.bool_ \
-            and items[0].shape == x.shape and x.ndim > 0:
+    if (
+        len(items) == 1
+        and isinstance(items[0], np.ndarray)
+        and items[0].dtype == np.bool_
+        and items[0].shape == x.shape
+        and x.ndim > 0
+    ):
         return flat_gather(x, np.flatnonzero(items[0]).reshape(shape))
-    one_axis = len(arrays) == 1 and isinstance(arrays[0], np.ndarray) and \
-        not any(is_integer(k) for k in items) and \
-        (arrays[0].dtype != np.bool_ or arrays[0].ndim == 1)
+    one_axis = (
+        len(arrays) == 1
+        and isinstance(arrays[0], np.ndarray)
+        and not any(is_integer(k) for k in items)
+        and (arrays[0].dtype != np.bool_ or arrays[0].ndim == 1)
+    )
     if one_axis:
         return _gather_one_axis(x, items, arrays[0])
     positions = np.arange(x.size, dtype=INDEX).reshape(x.shape)[items]
@@ -216,7 +231,7 @@ def index_leaf(index: np.ndarray, ndim: int, first_axis: int):
     leaf = concrete_expr(np.ascontiguousarray(index, dtype=INDEX).reshape(index.shape or 1))[0]
     strides = [0] * ndim
     if index.ndim:
-        strides[first_axis:first_axis + index.ndim] = leaf.strides
+        strides[first_axis : first_axis + index.ndim] = leaf.strides
     return type(leaf)(leaf.node, tuple(strides), leaf.size, INDEX)
 
 
@@ -239,7 +254,7 @@ def _gather_one_axis(x: ndarray, items: tuple, index: np.ndarray) -> ndarray:
     axis = sum(1 for k in items_list[:at] if k is None or isinstance(k, slice))
     n = basic_shape[axis]
     index = np.where(index < 0, index + n, index)
-    shape = basic_shape[:axis] + index.shape + basic_shape[axis + 1:]
+    shape = basic_shape[:axis] + index.shape + basic_shape[axis + 1 :]
     expr = reindex(x._expr, sources, len(basic_shape))
     k = index.ndim
     gather = [Affine(d) for d in range(axis)] + [Computed(index_leaf(index, len(shape), axis))]

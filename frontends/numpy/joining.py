@@ -52,9 +52,12 @@ def concatenate(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
     if out is not None or any(p.dtype.kind not in "biuf" for p in parts):
         from .fallback import run_numpy
 
-        return run_numpy("concatenate with out= or unsupported dtypes", np.concatenate,
-                         (parts,), {"axis": axis, "out": out, "dtype": dtype,
-                                    "casting": casting})
+        return run_numpy(
+            "concatenate with out= or unsupported dtypes",
+            np.concatenate,
+            (parts,),
+            {"axis": axis, "out": out, "dtype": dtype, "casting": casting},
+        )
     stand_ins = [_stand_in(p, axis) for p in parts]
     res_dtype = np.concatenate(stand_ins, axis=axis, dtype=dtype, casting=casting).dtype
     if axis is None:
@@ -108,8 +111,9 @@ def stack(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
     if len({p.shape for p in parts}) > 1:
         raise ValueError("all input arrays must have the same shape")
     axis = normalize_axis_index(axis, parts[0].ndim + 1)
-    return concatenate([expand_dims(p, axis) for p in parts], axis=axis, out=out, dtype=dtype,
-                       casting=casting)
+    return concatenate(
+        [expand_dims(p, axis) for p in parts], axis=axis, out=out, dtype=dtype, casting=casting
+    )
 
 
 def _at_least(x: ndarray, ndim: int) -> ndarray:
@@ -122,8 +126,7 @@ def _at_least(x: ndarray, ndim: int) -> ndarray:
 @numpy_when_not_lazy(np.vstack)
 def vstack(tup, *, dtype=None, casting="same_kind"):
     """`numpy.vstack`: rows after rows (1-D parts become rows)."""
-    return concatenate([_at_least(lazy(p), 2) for p in tup], axis=0, dtype=dtype,
-                       casting=casting)
+    return concatenate([_at_least(lazy(p), 2) for p in tup], axis=0, dtype=dtype, casting=casting)
 
 
 @numpy_when_not_lazy(np.hstack)

@@ -47,8 +47,12 @@ def _product_of_data(fn, a, b):
     when an operand is pending."""
     x = _readable_now(a)
     y = _readable_now(b) if x is not None else None
-    if y is None or x.ndim == 0 or y.ndim == 0 or \
-            (x.ndim == 1 and y.ndim == 1 and x.size >= SETTINGS.eager_below):
+    if (
+        y is None
+        or x.ndim == 0
+        or y.ndim == 0
+        or (x.ndim == 1 and y.ndim == 1 and x.size >= SETTINGS.eager_below)
+    ):
         return None  # big vector . vector: the fused loop (as fast as BLAS, and for ints)
     return from_numpy_result(fn(x, y))
 
@@ -128,8 +132,12 @@ def matmul(a, b, out=None, **kwargs):
         return found
     ops = _operands(a, b)
     if out is not None or kwargs or ops is None:
-        return run_numpy(_why_not("matmul", a, b), np.matmul,
-                         (a, b), dict(kwargs, out=out) if out is not None else kwargs)
+        return run_numpy(
+            _why_not("matmul", a, b),
+            np.matmul,
+            (a, b),
+            dict(kwargs, out=out) if out is not None else kwargs,
+        )
     x, y = (lazy(v) for v in ops)
     if not _matmul_shapes_ok(x, y):
         np.matmul(stand_in(x.shape), stand_in(y.shape))  # NumPy's ValueError
@@ -171,9 +179,11 @@ def matmul_in_place(self, other):
     """`a @= b`: NumPy allows it when the product keeps `a`'s shape."""
     result = as_operand(matmul(self, other))
     if result.shape != self.shape:
-        raise ValueError("matmul: Output operand 0 has a mismatch in its core dimension 1, "
-                         f"with gufunc signature (n?,k),(k,m?)->(n?,m?) (size "
-                         f"{result.shape[-1]} is different from {self.shape[-1]})")
+        raise ValueError(
+            "matmul: Output operand 0 has a mismatch in its core dimension 1, "
+            f"with gufunc signature (n?,k),(k,m?)->(n?,m?) (size "
+            f"{result.shape[-1]} is different from {self.shape[-1]})"
+        )
     self._expr = cast_expr(result._expr, self.dtype)
     return self
 

@@ -25,13 +25,27 @@ from .indexing import getitem
 from .ufuncs import NotCompiled, apply_ufunc, cast_expr
 
 _BINARY = {
-    "add": np.add, "sub": np.subtract, "mul": np.multiply, "truediv": np.true_divide,
-    "floordiv": np.floor_divide, "mod": np.remainder, "pow": np.power,
-    "and": np.bitwise_and, "or": np.bitwise_or, "xor": np.bitwise_xor,
-    "lshift": np.left_shift, "rshift": np.right_shift,
+    "add": np.add,
+    "sub": np.subtract,
+    "mul": np.multiply,
+    "truediv": np.true_divide,
+    "floordiv": np.floor_divide,
+    "mod": np.remainder,
+    "pow": np.power,
+    "and": np.bitwise_and,
+    "or": np.bitwise_or,
+    "xor": np.bitwise_xor,
+    "lshift": np.left_shift,
+    "rshift": np.right_shift,
 }
-_COMPARE = {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
-            "gt": np.greater, "ge": np.greater_equal}
+_COMPARE = {
+    "eq": np.equal,
+    "ne": np.not_equal,
+    "lt": np.less,
+    "le": np.less_equal,
+    "gt": np.greater,
+    "ge": np.greater_equal,
+}
 _UNARY = {"neg": np.negative, "pos": np.positive, "abs": np.absolute, "invert": np.invert}
 
 
@@ -51,7 +65,7 @@ def call_ufunc(ufunc, *inputs, out=None, **kwargs):
     if len(inputs) > ufunc.nin:  # NumPy's own TypeError when there are too many
         if out is not None:
             raise TypeError("cannot specify 'out' as both a positional and keyword argument")
-        inputs, out = inputs[:ufunc.nin], inputs[ufunc.nin:]
+        inputs, out = inputs[: ufunc.nin], inputs[ufunc.nin :]
         if len(out) > ufunc.nout:
             ufunc(*(np.empty(0),) * (ufunc.nin + len(out)))
     if ufunc is np.matmul:  # a gufunc: a product, not an elementwise loop
@@ -98,8 +112,15 @@ def _into_numpy_out(ufunc, inputs, out: np.ndarray):
     if np.shape(result) != out.shape:
         return None  # NumPy broadcasts into `out`, or raises its error
     with np.errstate(all="ignore"):  # NumPy's check of the output cast (same_kind)
-        ufunc(*(np.empty(0, getattr(x, "dtype", None)) if not isinstance(x, int | float | bool)
-                else x for x in inputs), out=np.empty(0, out.dtype))
+        ufunc(
+            *(
+                np.empty(0, getattr(x, "dtype", None))
+                if not isinstance(x, int | float | bool)
+                else x
+                for x in inputs
+            ),
+            out=np.empty(0, out.dtype),
+        )
     value = np.asarray(result) if is_lazy(result) else result
     np.copyto(out, value, casting="unsafe")
     return out
@@ -150,8 +171,13 @@ for _name, _ufunc in _BINARY.items():
 for _name, _ufunc in _COMPARE.items():
     setattr(ndarray, f"__{_name}__", _binary(_ufunc, getattr(operator, _name))[0])
 for _name, _ufunc in _UNARY.items():
-    setattr(ndarray, f"__{_name}__", (lambda u, op: lambda self: _ufunc_or_numpy(
-        u, (self,), None, {}, op))(_ufunc, getattr(operator, _name)))
+    setattr(
+        ndarray,
+        f"__{_name}__",
+        (lambda u, op: lambda self: _ufunc_or_numpy(u, (self,), None, {}, op))(
+            _ufunc, getattr(operator, _name)
+        ),
+    )
 ndarray.__divmod__ = lambda self, other: (self // other, self % other)
 ndarray.__rdivmod__ = lambda self, other: (other // self, other % self)
 
@@ -159,20 +185,21 @@ ndarray.__rdivmod__ = lambda self, other: (other // self, other % self)
 def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     if method == "__call__":
         return call_ufunc(ufunc, *inputs, **kwargs)
-    return run_numpy(f"ufunc method {ufunc.__name__}.{method}", getattr(ufunc, method),
-                     inputs, kwargs)
+    return run_numpy(
+        f"ufunc method {ufunc.__name__}.{method}", getattr(ufunc, method), inputs, kwargs
+    )
 
 
 ndarray.__array_ufunc__ = _array_ufunc
 
 
-def reduce_or_fallback(name: str, a, axis=None, dtype=None, out=None, keepdims=False,
-                       ddof=0, **kwargs):
+def reduce_or_fallback(
+    name: str, a, axis=None, dtype=None, out=None, keepdims=False, ddof=0, **kwargs
+):
     """`numpy.<name>(a, ...)` lazily when compiled, else NumPy (counted)."""
     if out is None and not kwargs:
         try:
-            return reductions.reduce(name, a, axis=axis, dtype=dtype, keepdims=keepdims,
-                                     ddof=ddof)
+            return reductions.reduce(name, a, axis=axis, dtype=dtype, keepdims=keepdims, ddof=ddof)
         except reductions.NotReduced as why:
             reason = str(why)
     else:
@@ -191,8 +218,9 @@ def reduce_or_fallback(name: str, a, axis=None, dtype=None, out=None, keepdims=F
 
 def _reduction_method(name: str):
     def method(self, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
-        return reduce_or_fallback(name, self, axis=axis, dtype=dtype, out=out,
-                                  keepdims=keepdims, **kwargs)
+        return reduce_or_fallback(
+            name, self, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs
+        )
 
     method.__name__ = name
     method.__doc__ = f"`numpy.ndarray.{name}`, computed lazily."
@@ -267,9 +295,24 @@ def _shape_and_product_methods() -> None:
 
 # Methods computed by NumPy on the computed array (counted as fallbacks): scans, sorts and
 # data-dependent shapes are not loops the IR expresses.
-_NUMPY_METHODS = ("cumsum", "cumprod", "argsort", "nonzero", "round", "repeat", "searchsorted",
-                  "ptp", "trace", "take", "diagonal", "argpartition", "choose", "compress",
-                  "getfield", "view")
+_NUMPY_METHODS = (
+    "cumsum",
+    "cumprod",
+    "argsort",
+    "nonzero",
+    "round",
+    "repeat",
+    "searchsorted",
+    "ptp",
+    "trace",
+    "take",
+    "diagonal",
+    "argpartition",
+    "choose",
+    "compress",
+    "getfield",
+    "view",
+)
 
 
 def _numpy_method(name: str):
@@ -298,7 +341,8 @@ def _fill(self, value):
 
 _shape_and_product_methods()
 ndarray.__array_function__ = lambda self, func, types, args, kwargs: _array_function(
-    func, args, kwargs)
+    func, args, kwargs
+)
 
 
 def _array_function(func, args, kwargs):
@@ -315,8 +359,14 @@ def _array_function(func, args, kwargs):
 
 
 # NumPy functions that write into their first argument (its name): a lazy one is rebound.
-_WRITES_INTO = {np.copyto: "dst", np.put: "a", np.place: "arr", np.putmask: "a",
-                np.fill_diagonal: "a", np.put_along_axis: "arr"}
+_WRITES_INTO = {
+    np.copyto: "dst",
+    np.put: "a",
+    np.place: "arr",
+    np.putmask: "a",
+    np.fill_diagonal: "a",
+    np.put_along_axis: "arr",
+}
 
 
 def _numpy_writing_into(reason, target, func, args, kwargs, written):

@@ -121,6 +121,7 @@ def reduce(name: str, a, axis=None, dtype=None, keepdims=False, ddof=0):
 def _plain(name):
     def run(x, axes, res_dtype, keepdims, ddof):
         return _merge(cast_expr(x._expr, res_dtype), x.shape, axes, _MERGE_OPS[name], keepdims)
+
     return run
 
 
@@ -129,9 +130,9 @@ def _truth(op: str):
         from ..elements.dtypes import ir_scalar
 
         t = ir_scalar(x.dtype)
-        expr = Apply(lambda c, a: truthy(t, a), (x._expr,), np.dtype(bool),
-                     lambda a: a != 0)
+        expr = Apply(lambda c, a: truthy(t, a), (x._expr,), np.dtype(bool), lambda a: a != 0)
         return _merge(expr, x.shape, axes, op, keepdims)
+
     return run
 
 
@@ -167,8 +168,9 @@ def _arg(best: str):
         extreme = _merge(x._expr, x.shape, axes, best, True)
         hit = apply_ufunc(np.equal, [x, extreme])
         if x.dtype.kind == "f":
-            both_nan = apply_ufunc(np.logical_and, [apply_ufunc(np.isnan, [x]),
-                                                     apply_ufunc(np.isnan, [extreme])])
+            both_nan = apply_ufunc(
+                np.logical_and, [apply_ufunc(np.isnan, [x]), apply_ufunc(np.isnan, [extreme])]
+            )
             hit = apply_ufunc(np.logical_or, [hit, both_nan])
         strides = contiguous_strides(x.shape)
         along = tuple(s if d in axes else 0 for d, s in enumerate(strides))
@@ -176,16 +178,29 @@ def _arg(best: str):
             along = tuple(1 if d in axes else 0 for d in range(x.ndim))
         position = Leaf(None, along, 0, np.dtype(np.int64))
         big = np.iinfo(np.int64).max
-        expr = Apply(lambda c, h, p: B.select(h, p, B.lit(big)), (hit._expr, position),
-                     np.dtype(np.int64), lambda h, p: np.where(h, p, big))
+        expr = Apply(
+            lambda c, h, p: B.select(h, p, B.lit(big)),
+            (hit._expr, position),
+            np.dtype(np.int64),
+            lambda h, p: np.where(h, p, big),
+        )
         return _merge(expr, x.shape, axes, "min", keepdims)
+
     return run
 
 
 _REDUCERS = {
-    "sum": _plain("sum"), "prod": _plain("prod"), "min": _plain("min"), "max": _plain("max"),
-    "any": _truth("max"), "all": _truth("min"), "mean": _mean, "var": _var, "std": _std,
-    "argmin": _arg("min"), "argmax": _arg("max"),
+    "sum": _plain("sum"),
+    "prod": _plain("prod"),
+    "min": _plain("min"),
+    "max": _plain("max"),
+    "any": _truth("max"),
+    "all": _truth("min"),
+    "mean": _mean,
+    "var": _var,
+    "std": _std,
+    "argmin": _arg("min"),
+    "argmax": _arg("max"),
 }
 
 NAMES = tuple(_REDUCERS)

@@ -101,9 +101,15 @@ def reshape_expr(expr: Elem, old: tuple[int, ...], new: tuple[int, ...]) -> Elem
         if not coords:  # built once, shared by every leaf that needs them
             for d, n in enumerate(old):
                 step, size = plain[d], n
-                coords.append(Computed(index_op(
-                    lambda c, f, s=step, m=size: (f / c.size(s)) % c.size(m), flat,
-                    eager=lambda f, s=step, m=size: (f // s) % m)))
+                coords.append(
+                    Computed(
+                        index_op(
+                            lambda c, f, s=step, m=size: (f / c.size(s)) % c.size(m),
+                            flat,
+                            eager=lambda f, s=step, m=size: (f // s) % m,
+                        )
+                    )
+                )
         return coords
 
     def change(leaf: Leaf) -> Elem:
@@ -131,8 +137,7 @@ def reshape(a, *shape, order="C", newshape=None, copy=None):
     if order not in ("C", "F"):
         from .fallback import run_numpy
 
-        return run_numpy(f"reshape with order={order!r}", np.reshape, (x, shape),
-                         {"order": order})
+        return run_numpy(f"reshape with order={order!r}", np.reshape, (x, shape), {"order": order})
     new = stand_in(x.shape).reshape(shape, order=order).shape  # NumPy's errors, -1 resolved
     if order == "F":  # F order is C order on the reversed axes
         return transpose(reshape(transpose(x), new[::-1]))
@@ -148,8 +153,9 @@ def ravel(a, order="C"):
         if order is None:
             from .fallback import run_numpy
 
-            return run_numpy("ravel in the memory order of a strided NumPy array", np.ravel,
-                             (a, "K"))
+            return run_numpy(
+                "ravel in the memory order of a strided NumPy array", np.ravel, (a, "K")
+            )
     return reshape(a, -1, order=order)
 
 
@@ -214,8 +220,9 @@ def moveaxis(a, source, destination):
     src = normalize_axis_tuple(source, x.ndim, "source")
     dst = normalize_axis_tuple(destination, x.ndim, "destination")
     if len(src) != len(dst):
-        raise ValueError("`source` and `destination` arguments must have the same number "
-                         "of elements")
+        raise ValueError(
+            "`source` and `destination` arguments must have the same number of elements"
+        )
     order = [n for n in range(x.ndim) if n not in src]
     for d, s in sorted(zip(dst, src, strict=True)):
         order.insert(d, s)

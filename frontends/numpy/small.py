@@ -68,7 +68,8 @@ def broadcast_size(arrays) -> int:
 RESULT_SIZE = {
     "outer": lambda a, b, *rest, **kw: np.size(a) * np.size(b),
     "broadcast_to": lambda a, shape, *rest, **kw: math.prod(
-        (shape,) if isinstance(shape, int | np.integer) else shape),
+        (shape,) if isinstance(shape, int | np.integer) else shape
+    ),
 }
 
 
@@ -82,7 +83,8 @@ def numpy_first(daybreak_fn, numpy_fn):
     @functools.wraps(daybreak_fn)
     def call(*args, **kwargs):
         if small_numpy_call(args, kwargs) and (
-                result_size is None or _small_result(result_size, args, kwargs)):
+            result_size is None or _small_result(result_size, args, kwargs)
+        ):
             out = numpy_fn(*args, **kwargs)
             kind = type(out)  # (most results of small calls are scalars: returned as they are)
             return from_numpy_result(out) if kind is np.ndarray or kind is tuple else out

@@ -42,8 +42,10 @@ def _any(fn):
 
 def _by_kind(boolean=None, integer=None, floating=None):
     """Pick a builder by the loop type's kind (None: not compiled for that kind)."""
+
     def pick(t: Scalar):
         return boolean if t == BOOL else floating if t.is_float else integer
+
     return pick
 
 
@@ -56,16 +58,18 @@ _IDENTITY = lambda c, a: a  # noqa: E731
 
 def _t(fn):
     """A builder that also needs the loop type: `fn(t, *args)`."""
-    return lambda t: (lambda c, *args: fn(t, *args))
+    return lambda t: lambda c, *args: fn(t, *args)
 
 
 def _ctx_t(fn):
-    return lambda t: (lambda c, *args: fn(c, t, *args))
+    return lambda t: lambda c, *args: fn(c, t, *args)
 
 
 _CONST = {
-    "degrees": 180.0 / math.pi, "rad2deg": 180.0 / math.pi,
-    "radians": math.pi / 180.0, "deg2rad": math.pi / 180.0,
+    "degrees": 180.0 / math.pi,
+    "rad2deg": 180.0 / math.pi,
+    "radians": math.pi / 180.0,
+    "deg2rad": math.pi / 180.0,
 }
 
 UFUNC_TABLE: dict[str, object] = {
@@ -74,15 +78,27 @@ UFUNC_TABLE: dict[str, object] = {
     "multiply": _by_kind(lambda c, a, b: a & b, lambda c, a, b: a * b, lambda c, a, b: a * b),
     "divide": _by_kind(floating=lambda c, a, b: a / b),
     "floor_divide": lambda t: (
-        (lambda c, a, b: S.floor_divide_float(c, t, a, b)) if t.is_float
-        else (lambda c, a, b: S.floor_divide_int(t, a, b)) if t.is_int else None),
+        (lambda c, a, b: S.floor_divide_float(c, t, a, b))
+        if t.is_float
+        else (lambda c, a, b: S.floor_divide_int(t, a, b))
+        if t.is_int
+        else None
+    ),
     "remainder": lambda t: (
-        (lambda c, a, b: S.remainder_float(c, t, a, b)) if t.is_float
-        else (lambda c, a, b: S.remainder_int(t, a, b)) if t.is_int else None),
+        (lambda c, a, b: S.remainder_float(c, t, a, b))
+        if t.is_float
+        else (lambda c, a, b: S.remainder_int(t, a, b))
+        if t.is_int
+        else None
+    ),
     "fmod": lambda t: (lambda c, a, b: a % b) if t.is_numeric else None,
     "power": lambda t: (
-        (lambda c, a, b: B.op("pow", a, b)) if t.is_float
-        else (lambda c, a, b: S.power_int(c, t, a, b)) if t.is_int else None),
+        (lambda c, a, b: B.op("pow", a, b))
+        if t.is_float
+        else (lambda c, a, b: S.power_int(c, t, a, b))
+        if t.is_int
+        else None
+    ),
     "negative": _by_kind(None, lambda c, a: -a, lambda c, a: -a),
     "positive": _by_kind(None, _IDENTITY, _IDENTITY),
     "absolute": _by_kind(_IDENTITY, lambda c, a: B.op("abs", a), lambda c, a: B.op("abs", a)),
@@ -95,12 +111,15 @@ UFUNC_TABLE: dict[str, object] = {
     "fmin": _t(S.fmin),
     "arctan2": _by_kind(floating=lambda c, a, b: B.op("atan2", a, b)),
     "exp2": lambda t: (lambda c, a: B.op("pow", B.lit(2.0, t), a)) if t.is_float else None,
-    "isnan": lambda t: (lambda c, a: B.op("isnan", a)) if t.is_float
-    else (lambda c, a: B.lit(False)),
-    "isinf": lambda t: (lambda c, a: B.op("isinf", a)) if t.is_float
-    else (lambda c, a: B.lit(False)),
-    "isfinite": lambda t: (lambda c, a: B.op("isfinite", a)) if t.is_float
-    else (lambda c, a: B.lit(True)),
+    "isnan": lambda t: (
+        (lambda c, a: B.op("isnan", a)) if t.is_float else (lambda c, a: B.lit(False))
+    ),
+    "isinf": lambda t: (
+        (lambda c, a: B.op("isinf", a)) if t.is_float else (lambda c, a: B.lit(False))
+    ),
+    "isfinite": lambda t: (
+        (lambda c, a: B.op("isfinite", a)) if t.is_float else (lambda c, a: B.lit(True))
+    ),
     "equal": _any(lambda c, a, b: a.eq(b)),
     "not_equal": _any(lambda c, a, b: a.ne(b)),
     "less": _any(lambda c, a, b: a < b),
@@ -118,19 +137,37 @@ UFUNC_TABLE: dict[str, object] = {
     "conjugate": _any(_IDENTITY),
 }
 for _np_name, _ir_name in {
-    "exp": "exp", "log": "log", "log2": "log2", "log10": "log10", "log1p": "log1p",
-    "expm1": "expm1", "sqrt": "sqrt", "cbrt": "cbrt", "sin": "sin", "cos": "cos", "tan": "tan",
-    "arcsin": "asin", "arccos": "acos", "arctan": "atan", "sinh": "sinh", "cosh": "cosh",
-    "tanh": "tanh", "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh",
+    "exp": "exp",
+    "log": "log",
+    "log2": "log2",
+    "log10": "log10",
+    "log1p": "log1p",
+    "expm1": "expm1",
+    "sqrt": "sqrt",
+    "cbrt": "cbrt",
+    "sin": "sin",
+    "cos": "cos",
+    "tan": "tan",
+    "arcsin": "asin",
+    "arccos": "acos",
+    "arctan": "atan",
+    "sinh": "sinh",
+    "cosh": "cosh",
+    "tanh": "tanh",
+    "arcsinh": "asinh",
+    "arccosh": "acosh",
+    "arctanh": "atanh",
     "rint": "rint",
 }.items():
     UFUNC_TABLE[_np_name] = _float_fn(_ir_name)
 for _np_name in ("floor", "ceil", "trunc"):  # NumPy 2 keeps integers as they are
-    UFUNC_TABLE[_np_name] = _by_kind(_IDENTITY, _IDENTITY,
-                                     (lambda n: lambda c, a: B.op(n, a))(_np_name))
+    UFUNC_TABLE[_np_name] = _by_kind(
+        _IDENTITY, _IDENTITY, (lambda n: lambda c, a: B.op(n, a))(_np_name)
+    )
 for _np_name, _factor in _CONST.items():
-    UFUNC_TABLE[_np_name] = (lambda f: lambda t: (lambda c, a: a * B.lit(f, t))
-                             if t.is_float else None)(_factor)
+    UFUNC_TABLE[_np_name] = (
+        lambda f: lambda t: (lambda c, a: a * B.lit(f, t)) if t.is_float else None
+    )(_factor)
 
 # scipy.special ufuncs the IR has (looked up by identity, so only scipy's own objects match).
 SCIPY_TABLE: dict[str, object] = {
@@ -211,8 +248,7 @@ def cast_expr(expr, dtype: np.dtype):
     target = ir_scalar(dtype)
     if expr.dtype.kind == "f" and dtype.kind in "iu":
         return Apply(float_to_int(target), (expr,), dtype, lambda a: np.asarray(a).astype(dtype))
-    return Apply(lambda c, a: a.cast(target), (expr,), dtype,
-                 lambda a: np.asarray(a).astype(dtype))
+    return Apply(lambda c, a: a.cast(target), (expr,), dtype, lambda a: np.asarray(a).astype(dtype))
 
 
 _F64_IR = ir_scalar(np.dtype(np.float64))
@@ -252,14 +288,20 @@ def float_to_int(target):
     def build(ctx, a):
         value = convert(a.cast(_F64_IR))  # (a float32 widens exactly)
         return value.cast(target)  # same width: a reinterpretation; narrower: wraps
+
     return build
 
 
 def apply_ufunc(ufunc, inputs, out=None):
     """`ufunc(*inputs)` (with `out=` a daybreak array, or None), lazily when the IR can do it;
     raises NotCompiled otherwise. NumPy's errors are raised here, at the call."""
-    if ufunc is np.power and type(inputs[1]) in (int, float) and inputs[1] == 2 \
-            and getattr(inputs[0], "dtype", None) is not None and inputs[0].dtype.kind == "f":
+    if (
+        ufunc is np.power
+        and type(inputs[1]) in (int, float)
+        and inputs[1] == 2
+        and getattr(inputs[0], "dtype", None) is not None
+        and inputs[0].dtype.kind == "f"
+    ):
         # x ** 2 as x * x, as NumPy's own fast path does: a runtime exponent would be a call
         # to pow per element, which does not vectorise (nBody, Haversine).
         return apply_ufunc(np.square, inputs[:1], out=out)
@@ -275,11 +317,14 @@ def apply_ufunc(ufunc, inputs, out=None):
                 return ufunc(*concrete)  # small and already computed: NumPy is cheaper
         # (a NumPy scalar is cast to the loop's dtype, as the loop itself would cast it)
         if len(inputs) == 2:
-            args = (operands[0](inputs[0], shape, loop_dtype),
-                    operands[1](inputs[1], shape, loop_dtype))
+            args = (
+                operands[0](inputs[0], shape, loop_dtype),
+                operands[1](inputs[1], shape, loop_dtype),
+            )
         else:
-            args = tuple([make(x, shape, loop_dtype)
-                          for make, x in zip(operands, inputs, strict=True)])
+            args = tuple(
+                [make(x, shape, loop_dtype) for make, x in zip(operands, inputs, strict=True)]
+            )
         return lazy_array(Apply(build, args, res_dtype, ufunc), shape)
     entry = lookup(ufunc)
     if entry is None:
@@ -290,16 +335,16 @@ def apply_ufunc(ufunc, inputs, out=None):
     if any(x is None for x in ops):
         from .fallback import unsupported_operand
 
-        found = next(unsupported_operand(x) for x, o in zip(inputs, ops, strict=True)
-                     if o is None)
+        found = next(unsupported_operand(x) for x, o in zip(inputs, ops, strict=True) if o is None)
         raise NotCompiled(f"{ufunc.__name__} on {found}")
     in_dtypes, res_dtype = _probe(ufunc, ops)
     if any(ir_scalar(d) is None for d in (*in_dtypes, res_dtype)):
         from ..elements.dtypes import why_unsupported
 
         found = next(d for d in (*in_dtypes, res_dtype) if ir_scalar(d) is None)
-        raise NotCompiled(f"{ufunc.__name__} loop {in_dtypes}->{res_dtype}: "
-                          f"{why_unsupported(found)}")
+        raise NotCompiled(
+            f"{ufunc.__name__} loop {in_dtypes}->{res_dtype}: {why_unsupported(found)}"
+        )
     if len(set(in_dtypes)) > 1:
         raise NotCompiled(f"{ufunc.__name__} on mixed loop types {in_dtypes}")
     _check_python_ints(ufunc, ops, in_dtypes[0])
@@ -316,8 +361,14 @@ def apply_ufunc(ufunc, inputs, out=None):
     elif key is not None:  # (an integer power checks its exponent's values every time)
         if len(_PLANS) > 4096:
             _PLANS.clear()
-        _PLANS[key] = (build, res_dtype, in_dtypes[0], shape, math.prod(shape),
-                       tuple(_operand_maker(x, shape, in_dtypes[0]) for x in inputs))
+        _PLANS[key] = (
+            build,
+            res_dtype,
+            in_dtypes[0],
+            shape,
+            math.prod(shape),
+            tuple(_operand_maker(x, shape, in_dtypes[0]) for x in inputs),
+        )
     if out is None and math.prod(shape) < SETTINGS.eager_below:
         concrete = [x if is_python_scalar(x) else x.concrete() for x in ops]
         if all(c is not None for c in concrete):
@@ -381,14 +432,20 @@ def _probe(ufunc, ops) -> tuple[tuple, np.dtype]:
     """The loop's input dtypes and its result dtype, as NumPy decides on empty operands
     (raising NumPy's own TypeError / OverflowError). Remembered per ufunc and operand kinds
     (a Python int by `int_kind`: NumPy checks that it fits), so a Python loop pays once."""
-    key = (ufunc, *(x.dtype if not is_python_scalar(x) else
-                    int_kind(x) if type(x) is int else type(x) for x in ops))
+    key = (
+        ufunc,
+        *(
+            x.dtype if not is_python_scalar(x) else int_kind(x) if type(x) is int else type(x)
+            for x in ops
+        ),
+    )
     found = _PROBED.get(key)
     if found is None:
         with np.errstate(all="ignore"):
             ufunc(*(_probe_operand(x) for x in ops))
-            in_dtypes, (res_dtype,) = loop_dtypes(ufunc, [x if is_python_scalar(x) else x.dtype
-                                                          for x in ops])
+            in_dtypes, (res_dtype,) = loop_dtypes(
+                ufunc, [x if is_python_scalar(x) else x.dtype for x in ops]
+            )
         found = (in_dtypes, res_dtype)
         if len(_PROBED) < 4096:
             _PROBED[key] = found
@@ -408,8 +465,10 @@ def _check_python_ints(ufunc, ops, loop_dtype: np.dtype) -> None:
 
 def _check_out(ufunc, ops, out, shape) -> None:
     if shape != out.shape:
-        raise ValueError(f"non-broadcastable output operand with shape {out.shape} doesn't "
-                         f"match the broadcast shape {shape}")
+        raise ValueError(
+            f"non-broadcastable output operand with shape {out.shape} doesn't "
+            f"match the broadcast shape {shape}"
+        )
     with np.errstate(all="ignore"):
         ufunc(*(_probe_operand(x) for x in ops), out=np.empty(0, out.dtype))
 

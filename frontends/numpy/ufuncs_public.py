@@ -38,8 +38,7 @@ class UfuncWrapper:
     def __call__(self, *inputs, **kwargs):
         if not kwargs and all(type(x) in _SCALARS for x in inputs):
             return self.ufunc(*inputs)  # scalar work (a loop over elements): NumPy's own
-        if small_numpy_call(inputs, kwargs) and \
-                broadcast_size(inputs) < SETTINGS.eager_below:
+        if small_numpy_call(inputs, kwargs) and broadcast_size(inputs) < SETTINGS.eager_below:
             return from_numpy_result(self.ufunc(*inputs, **kwargs))
         return call_ufunc(self.ufunc, *inputs, **kwargs)
 

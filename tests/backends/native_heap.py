@@ -8,14 +8,29 @@ import sys
 
 
 class _MallInfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in (
-        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
-        "uordblks", "fordblks", "keepcost")]
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
 
 
 # Found once, at import (`find_library` may run a program: not near an address-space limit).
-_LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6") \
-    if sys.platform.startswith("linux") else None
+_LIBC = (
+    ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    if sys.platform.startswith("linux")
+    else None
+)
 if _LIBC is not None and hasattr(_LIBC, "mallinfo2"):
     _LIBC.mallinfo2.restype = _MallInfo2
 else:

@@ -440,7 +440,9 @@ def test_key_value_merges_at_the_loop_index_are_not_vecmerger_positions(builder)
     """`merge(b, {i, v})` into a groupmerger or dictmerger is a key, not a vecmerger position:
     the loop is not versioned on it (it lowered with a TypeError; found by hypothesis)."""
     value = "false" if "bool" in builder else "1L"
-    text = (f"|p0: vec[i32]| result(for(iter(p0, 0L, min(3L, len(p0)), 1L), {builder}, "
-            f"|b, n, v| merge(b, {{n, {value}}})))")
+    text = (
+        f"|p0: vec[i32]| result(for(iter(p0, 0L, min(3L, len(p0)), 1L), {builder}, "
+        f"|b, n, v| merge(b, {{n, {value}}})))"
+    )
     data = np.arange(5, dtype=np.int32)
     assert_same(_compile(text, "llvm")(data), _compile(text, "interp")(data))

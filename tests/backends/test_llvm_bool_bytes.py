@@ -29,8 +29,11 @@ def _both(text: str, *args):
 def _same(got, want) -> bool:
     if isinstance(want, np.ndarray):
         # bools byte for byte: a result must not carry the input's other bytes on
-        return isinstance(got, np.ndarray) and got.dtype == want.dtype and \
-            np.array_equal(_bytes_of(got), _bytes_of(want))
+        return (
+            isinstance(got, np.ndarray)
+            and got.dtype == want.dtype
+            and np.array_equal(_bytes_of(got), _bytes_of(want))
+        )
     if isinstance(want, (list, tuple)):
         return len(got) == len(want) and all(_same(g, w) for g, w in zip(got, want, strict=True))
     if isinstance(want, dict):

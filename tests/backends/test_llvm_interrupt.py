@@ -19,20 +19,34 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 PROGRAMS = {
     # a vectorised reduction
-    "sum": ("|n: i64| result(for(rangeiter(0L, n, 1L), merger[f64,+], |b, i, x|"
-            " merge(b, sqrt(f64(x)))))", "10**13"),
+    "sum": (
+        "|n: i64| result(for(rangeiter(0L, n, 1L), merger[f64,+], |b, i, x|"
+        " merge(b, sqrt(f64(x)))))",
+        "10**13",
+    ),
     # one outer iteration, all the work in an inner loop
-    "inner_loop": ("|n: i64| result(for(rangeiter(0L, 2L, 1L), merger[f64,+], |b, i, r|"
-                   " merge(b, result(for(rangeiter(0L, n, 1L), merger[f64,+], |c, j, x|"
-                   " merge(c, f64(x + r)))))))", "10**13"),
+    "inner_loop": (
+        "|n: i64| result(for(rangeiter(0L, 2L, 1L), merger[f64,+], |b, i, r|"
+        " merge(b, result(for(rangeiter(0L, n, 1L), merger[f64,+], |c, j, x|"
+        " merge(c, f64(x + r)))))))",
+        "10**13",
+    ),
     # a filter that keeps growing its output
-    "filter": ("|n: i64| result(for(rangeiter(0L, n, 1L), appender[i64], |b, i, x|"
-               " if(x % 1000L == 0L, merge(b, x), b)))", "10**13"),
-    "dictmerger": ("|n: i64| result(for(rangeiter(0L, n, 1L), dictmerger[i64,i64,+], |b, i, x|"
-                   " merge(b, {x % 1000L, 1L})))", "10**13"),
+    "filter": (
+        "|n: i64| result(for(rangeiter(0L, n, 1L), appender[i64], |b, i, x|"
+        " if(x % 1000L == 0L, merge(b, x), b)))",
+        "10**13",
+    ),
+    "dictmerger": (
+        "|n: i64| result(for(rangeiter(0L, n, 1L), dictmerger[i64,i64,+], |b, i, x|"
+        " merge(b, {x % 1000L, 1L})))",
+        "10**13",
+    ),
     # no loop at all: iterate's steps
-    "iterate": ("|n: i64| iterate({0L, 0.0}, |s| {{s.$0 + 1L, s.$1 + f64(s.$0)}, s.$0 < n})",
-                "10**13"),
+    "iterate": (
+        "|n: i64| iterate({0L, 0.0}, |s| {{s.$0 + 1L, s.$1 + f64(s.$0)}, s.$0 < n})",
+        "10**13",
+    ),
 }
 
 CHILD = textwrap.dedent(
@@ -67,8 +81,13 @@ CHILD = textwrap.dedent(
 @pytest.mark.parametrize("name", PROGRAMS)
 def test_ctrl_c_stops_a_long_run(name, threads):
     text, n = PROGRAMS[name]
-    child = subprocess.Popen([sys.executable, "-c", CHILD, text, n, str(threads)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, text, n, str(threads)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     try:
         assert child.stdout.readline().strip() == "running", child.stderr.read()[-3000:]
         time.sleep(1.0)  # well into the run

@@ -16,20 +16,33 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 HUGE = [
     # a map over 10^15 iterations: 8 PB of output
-    ("|n: i64| result(for(rangeiter(0L, n, 1L), appender[f64], |b, i, x| merge(b, f64(x))))",
-     10**15),
+    (
+        "|n: i64| result(for(rangeiter(0L, n, 1L), appender[f64], |b, i, x| merge(b, f64(x))))",
+        10**15,
+    ),
     # 2^62 elements of 8 bytes: the size overflows an i64 (it wrapped round to 0 bytes)
-    ("|n: i64| result(for(rangeiter(0L, n, 1L), appender[f64], |b, i, x| merge(b, f64(x))))",
-     1 << 62),
+    (
+        "|n: i64| result(for(rangeiter(0L, n, 1L), appender[f64], |b, i, x| merge(b, f64(x))))",
+        1 << 62,
+    ),
     # two merges per iteration: the room reserved overflows before the size does
-    ("|n: i64| result(for(rangeiter(0L, n, 1L), appender[i64], |b, i, x|"
-     " merge(merge(b, x), x)))", (1 << 62) + 5),
+    (
+        "|n: i64| result(for(rangeiter(0L, n, 1L), appender[i64], |b, i, x|"
+        " merge(merge(b, x), x)))",
+        (1 << 62) + 5,
+    ),
     # inner loops asking for 2^61 elements each into an outer appender
-    ("|n: i64| result(for(rangeiter(0L, 3L, 1L), appender[i64], |b, i, x|"
-     " for(rangeiter(0L, n, 1L), b, |c, j, y| merge(c, y))))", 1 << 61),
+    (
+        "|n: i64| result(for(rangeiter(0L, 3L, 1L), appender[i64], |b, i, x|"
+        " for(rangeiter(0L, n, 1L), b, |c, j, y| merge(c, y))))",
+        1 << 61,
+    ),
     # a vector of 2^60 structs {i64, i64}
-    ("|n: i64| result(for(rangeiter(0L, n, 1L), appender[{i64,i64}], |b, i, x|"
-     " merge(b, {x, x})))", 1 << 60),
+    (
+        "|n: i64| result(for(rangeiter(0L, n, 1L), appender[{i64,i64}], |b, i, x|"
+        " merge(b, {x, x})))",
+        1 << 60,
+    ),
 ]
 
 
@@ -99,6 +112,11 @@ LIMITED = textwrap.dedent(
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS, mallinfo2: Linux")
 @pytest.mark.parametrize("threads", [1, 2])
 def test_runs_that_outgrow_the_address_space(threads):
-    out = subprocess.run([sys.executable, "-c", LIMITED, str(threads)], capture_output=True,
-                         text=True, timeout=600, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-c", LIMITED, str(threads)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-3000:]

@@ -42,9 +42,7 @@ done:
 def natives():
     addresses, _ = jit.compile_ir(NATIVE, "test_native_udfs")
     db.register_udf("add_five", address=addresses["add_five"], arg_types=["i64"], ret_type="i64")
-    db.register_udf(
-        "vec_sum", address=addresses["vec_sum"], arg_types=["vec[f64]"], ret_type="f64"
-    )
+    db.register_udf("vec_sum", address=addresses["vec_sum"], arg_types=["vec[f64]"], ret_type="f64")
     yield
     db.unregister_udf("add_five")
     db.unregister_udf("vec_sum")

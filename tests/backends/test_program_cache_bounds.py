@@ -92,7 +92,10 @@ def test_many_programs_bounded_memory_and_held_program_runs():
     env = {**os.environ, "DAYBREAK_CACHE": "0"}
     done = subprocess.run(
         [sys.executable, "-c", CHILD.format(program=PROGRAM)],
-        env=env, capture_output=True, text=True, timeout=600,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     grown_mb, engines, cached, held_result = done.stdout.split()
@@ -102,4 +105,3 @@ def test_many_programs_bounded_memory_and_held_program_runs():
     assert int(engines) <= 16 // 4 + 2
     # 600 more programs: ~35 MB when nothing is freed; bounded, only noise is left
     assert float(grown_mb) < 12.0
-

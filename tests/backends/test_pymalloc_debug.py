@@ -10,15 +10,24 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SLICE = ["tests/backends/test_llvm_bool_bytes.py", "tests/backends/test_llvm_strings.py",
-         "tests/backends/test_llvm_memory.py", "tests/backends/test_llvm_fault_injection.py"]
+SLICE = [
+    "tests/backends/test_llvm_bool_bytes.py",
+    "tests/backends/test_llvm_strings.py",
+    "tests/backends/test_llvm_memory.py",
+    "tests/backends/test_llvm_fault_injection.py",
+]
 
 
 def test_a_slice_of_the_backend_tests_passes_under_the_debug_allocator():
     env = dict(os.environ, PYTHONMALLOC="debug")
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
-         *SLICE],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False)
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", *SLICE],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert " passed" in done.stdout and "error" not in done.stdout.splitlines()[-1]

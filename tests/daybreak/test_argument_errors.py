@@ -12,10 +12,18 @@ import daybreak as db
 @pytest.mark.parametrize(
     "signature,value,where,what",
     [
-        ("vec[vec[i8]]", ["ok", "a\ud800"], "parameter 's' (vec[vec[i8]]) at [1]",
-         "'\\ud800' at character 1"),  # fmt: skip
-        ("vec[vec[i8]]", ("\udfff",), "parameter 's' (vec[vec[i8]]) at [0]",
-         "'\\udfff' at character 0"),  # fmt: skip
+        (
+            "vec[vec[i8]]",
+            ["ok", "a\ud800"],
+            "parameter 's' (vec[vec[i8]]) at [1]",
+            "'\\ud800' at character 1",
+        ),  # fmt: skip
+        (
+            "vec[vec[i8]]",
+            ("\udfff",),
+            "parameter 's' (vec[vec[i8]]) at [0]",
+            "'\\udfff' at character 0",
+        ),  # fmt: skip
         ("vec[i8]", "ab\ud800", "parameter 's' (vec[i8])", "'\\ud800' at character 2"),
     ],
 )

@@ -50,9 +50,7 @@ def _unreadable(tmp_path) -> dict[str, tuple[str, str]]:
 
 
 @pytest.mark.parametrize("command", ["check", "fmt", "run"])
-@pytest.mark.parametrize(
-    "kind", ["missing", "directory", "dangling symlink", "binary", "latin-1"]
-)
+@pytest.mark.parametrize("kind", ["missing", "directory", "dangling symlink", "binary", "latin-1"])
 def test_a_file_that_cannot_be_read(tmp_path, capsys, command, kind):
     path, why = _unreadable(tmp_path)[kind]
     err = _fails(capsys, [command, path], 1)

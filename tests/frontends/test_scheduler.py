@@ -40,8 +40,13 @@ def _rng():
 def _kernels():
     r = _rng()
     n = 3000
-    bs = (r.uniform(10, 100, n), r.uniform(10, 100, n), r.uniform(0.1, 2, n), 0.03,
-          r.uniform(0.1, 0.5, n))
+    bs = (
+        r.uniform(10, 100, n),
+        r.uniform(10, 100, n),
+        r.uniform(0.1, 2, n),
+        0.03,
+        r.uniform(0.1, 0.5, n),
+    )
     hv = tuple(r.uniform(-80, 80, n) for _ in range(4))
     body = tuple(r.uniform(0.5, 2.0, 64) if k == 0 else r.normal(size=64) for k in range(7))
     water = tuple(r.normal(size=(48, 64)) for _ in range(3))
@@ -51,18 +56,42 @@ def _kernels():
         "haversine": (K.haversine, hv),
         "heat": (K.heat, (r.normal(size=(40, 50)), 3)),
         "jacobi": (K.jacobi, (40, 4)),
-        "mlp": (K.mlp, (r.normal(size=(30, 20)), r.normal(size=(20, 16)), r.normal(size=16),
-                        r.normal(size=(16, 4)), r.normal(size=4))),
+        "mlp": (
+            K.mlp,
+            (
+                r.normal(size=(30, 20)),
+                r.normal(size=(20, 16)),
+                r.normal(size=16),
+                r.normal(size=(16, 4)),
+                r.normal(size=4),
+            ),
+        ),
         "nbody": (K.nbody_step, body),
         "shallow_water": (K.shallow_water_step, water),
-        "reductions": (lambda np, x: (x.sum(axis=0), x.max(axis=1), x.argmin(axis=1),
-                                      x.std(), np.mean(x, axis=(0, 1)), (x > 0).any(axis=0)),
-                       (r.normal(size=(30, 40, 5)),)),
-        "indexing": (lambda np, x: (x[::2, 1:-1] * 2.0, np.roll(x, 3, axis=1) - x,
-                                    np.where(x > 0, x, -x)[5:], x.T[2] + 1.0),
-                     (r.normal(size=(60, 50)),)),
-        "creation": (lambda np, x: (np.arange(4000.0) * 0.5 + x, np.linspace(0, 1, 4000) - x),
-                     (r.normal(size=4000),)),
+        "reductions": (
+            lambda np, x: (
+                x.sum(axis=0),
+                x.max(axis=1),
+                x.argmin(axis=1),
+                x.std(),
+                np.mean(x, axis=(0, 1)),
+                (x > 0).any(axis=0),
+            ),
+            (r.normal(size=(30, 40, 5)),),
+        ),
+        "indexing": (
+            lambda np, x: (
+                x[::2, 1:-1] * 2.0,
+                np.roll(x, 3, axis=1) - x,
+                np.where(x > 0, x, -x)[5:],
+                x.T[2] + 1.0,
+            ),
+            (r.normal(size=(60, 50)),),
+        ),
+        "creation": (
+            lambda np, x: (np.arange(4000.0) * 0.5 + x, np.linspace(0, 1, 4000) - x),
+            (r.normal(size=4000),),
+        ),
         "assignment": (_assign, (r.normal(size=(30, 40)),)),
     }
 
@@ -76,8 +105,7 @@ def _assign(np, x):
 
 
 def _run(fn, module, args):
-    wrapped = [dnp.asarray(a) if module is dnp and isinstance(a, np.ndarray) else a
-               for a in args]
+    wrapped = [dnp.asarray(a) if module is dnp and isinstance(a, np.ndarray) else a for a in args]
     out = fn(module, *wrapped)
     out = out if isinstance(out, tuple) else (out,)
     if module is dnp:
@@ -117,7 +145,8 @@ def test_new_data_and_scalars_share_compiled_code():
     for k in range(20):
         y = dnp.asarray(_rng().normal(size=50_000))
         assert float((y * float(k) + 1.0).sum()) == pytest.approx(
-            float((np.asarray(y) * float(k) + 1.0).sum()))
+            float((np.asarray(y) * float(k) + 1.0).sum())
+        )
     stats = db.stats()
     assert stats["scheduler_hits"] == 20 and stats["compiles"] == 0
 
@@ -208,7 +237,8 @@ def test_big_work_compiles_first(monkeypatch):
     assert "compiling first is sooner" in db.explain(y.sum())
     db.stats(reset=True)
     want = np.exp(np.sin(np.asarray(x)) * 2.0 + np.cos(np.asarray(x))) * np.sqrt(
-        np.abs(np.asarray(x)))
+        np.abs(np.asarray(x))
+    )
     assert float(y.sum()) == pytest.approx(float(want.sum()), rel=1e-9)
     assert db.stats()["library_runs"] == 0 and db.stats()["runs"] == 1
 
@@ -239,8 +269,9 @@ def test_computed_graphs_leave_no_reference_cycles():
         gc.set_debug(gc.DEBUG_SAVEALL)
         x = dnp.asarray(a.copy()) * 2.0 + dnp.asarray(b.copy())
         y = x.sum(axis=0) + np.roll(x, 1, axis=1)[0]  # x has two consumers: its own loop
-        np.testing.assert_allclose(np.asarray(y), (a * 2 + b).sum(axis=0) +
-                                   np.roll(a * 2 + b, 1, axis=1)[0])
+        np.testing.assert_allclose(
+            np.asarray(y), (a * 2 + b).sum(axis=0) + np.roll(a * 2 + b, 1, axis=1)[0]
+        )
         del x, y
         gc.collect()
         ours = [o for o in gc.garbage if type(o).__module__.startswith("daybreak.frontends")]
@@ -277,10 +308,15 @@ def test_small_joins_and_likes_of_numpy_data_are_numpy_at_once():
     joining functions and the `*_like` constructors too, with arrays in a tuple."""
     db.config(eager_below=1 << 16)  # the default size rule
     parts = [np.arange(6.0).reshape(3, 2), np.ones((3, 1))]
-    for fn, args in [(dnp.hstack, (parts,)), (dnp.concatenate, (parts, 1)),
-                     (dnp.vstack, ([parts[0], parts[0]],)), (dnp.stack, ([parts[1]] * 2,)),
-                     (dnp.zeros_like, (parts[0],)), (dnp.full_like, (parts[0], 7.0)),
-                     (dnp.copy, (parts[0],))]:
+    for fn, args in [
+        (dnp.hstack, (parts,)),
+        (dnp.concatenate, (parts, 1)),
+        (dnp.vstack, ([parts[0], parts[0]],)),
+        (dnp.stack, ([parts[1]] * 2,)),
+        (dnp.zeros_like, (parts[0],)),
+        (dnp.full_like, (parts[0], 7.0)),
+        (dnp.copy, (parts[0],)),
+    ]:
         got = fn(*args)
         assert type(got) is np.ndarray, fn
         np.testing.assert_array_equal(got, getattr(np, fn.__name__)(*args))
@@ -315,8 +351,9 @@ def test_a_structure_compiles_once_it_pays(monkeypatch):
 
     want = float(np.exp(np.asarray(x) * 0.5).sum())
     cost = scheduler.estimate(scheduler.topological([np.exp(x * 0.5).sum()._lazy_node()]))
-    assert cost.native_pays and cost.compile_seconds + cost.native_seconds > \
-        cost.library_seconds  # not "big work": no compile-first
+    assert (
+        cost.native_pays and cost.compile_seconds + cost.native_seconds > cost.library_seconds
+    )  # not "big work": no compile-first
     db.stats(reset=True)
     assert work() == pytest.approx(want)
     scheduler.wait_for_compiles()

@@ -75,8 +75,9 @@ class Scope:
 
     def safe_counters(self, vec: str) -> list[str]:
         """Loop counters that are valid indices of vector `vec` here."""
-        return [c for c, cb, v, vb in self.facts if v == vec and self.holds(c, cb)
-                and self.holds(v, vb)]
+        return [
+            c for c, cb, v, vb in self.facts if v == vec and self.holds(c, cb) and self.holds(v, vb)
+        ]
 
 
 @dataclass
@@ -185,8 +186,11 @@ class LoopGen:
     def _for(self, builder: Expr, spec: BuilderSpec, scope: Scope, depth: int) -> For:
         iters, elem, aligned = self.iters(scope, depth)
         bt = spec.type
-        bn, i_n, xn = (("b", "i", "x") if self.chance(0.5)
-                       else (self.fresh("b"), self.fresh("n"), self.var_name()))
+        bn, i_n, xn = (
+            ("b", "i", "x")
+            if self.chance(0.5)
+            else (self.fresh("b"), self.fresh("n"), self.var_name())
+        )
         i_bid = self.bid()
         inner = scope.bind(i_n, I64, i_bid).bind(xn, elem, self.bid())
         inner = replace(inner, vars={k: v for k, v in inner.vars.items() if k != bn})
@@ -239,8 +243,10 @@ class LoopGen:
             common = len_of(Ident(names[0], ty=scope.vars[names[0]][0]))
             for n in names[1:]:
                 common = op_node("min", I64, common, len_of(Ident(n, ty=scope.vars[n][0])))
-            its = [Iter("scalar", Ident(n, ty=scope.vars[n][0]), i64_lit(0), common, i64_lit(1))
-                   for n in names]
+            its = [
+                Iter("scalar", Ident(n, ty=scope.vars[n][0]), i64_lit(0), common, i64_lit(1))
+                for n in names
+            ]
             aligned = []
         if self.chance(0.3):
             count = its[0].end or len_of(its[0].data)
@@ -264,10 +270,18 @@ class LoopGen:
     def body(self, b: Expr, spec: BuilderSpec, scope: Scope, depth: int) -> Expr:
         """A loop body: returns builder `b` with values merged in (each path uses b once)."""
         leafy = depth <= 0 or self.nodes >= self.cfg.max_nodes
-        forms = [self.merge_into, self.merge_into, self.keep] + ([] if leafy else
-                                               [self.merge_into, self.filter, self.let_in_body,
-                                                self.nested_loop, self.nested_loop,
-                                                self.merge_twice])
+        forms = [self.merge_into, self.merge_into, self.keep] + (
+            []
+            if leafy
+            else [
+                self.merge_into,
+                self.filter,
+                self.let_in_body,
+                self.nested_loop,
+                self.nested_loop,
+                self.merge_twice,
+            ]
+        )
         return self.note(self.pick(forms)(b, spec, scope, depth - 1))
 
     def keep(self, b: Expr, spec: BuilderSpec, scope: Scope, depth: int) -> Expr:
@@ -275,13 +289,17 @@ class LoopGen:
 
     def merge_into(self, b: Expr, spec: BuilderSpec, scope: Scope, depth: int) -> Expr:
         if spec.fields:
-            parts = tuple(self.body(GetField(b, k, ty=f.type), f, scope, depth)
-                          for k, f in enumerate(spec.fields))
+            parts = tuple(
+                self.body(GetField(b, k, ty=f.type), f, scope, depth)
+                for k, f in enumerate(spec.fields)
+            )
             return MakeStruct(parts, ty=spec.type)
         bt = spec.type
         if isinstance(bt, (DictMerger, GroupMerger)):
-            value = MakeStruct((self.small_key(bt.key, scope, depth),
-                                self.expr(bt.value, scope, depth)), ty=bt.merge_type)
+            value = MakeStruct(
+                (self.small_key(bt.key, scope, depth), self.expr(bt.value, scope, depth)),
+                ty=bt.merge_type,
+            )
         elif isinstance(bt, VecMerger):
             return self._vecmerge(b, spec, scope, depth)
         else:
@@ -314,8 +332,9 @@ class LoopGen:
         u = self.draw_type(1)
         value = self.expr(u, scope, depth)
         name = self.shadow_or_fresh(scope)
-        return Let(name, value, self.body(b, spec, scope.bind(name, u, self.bid()), depth),
-                   ty=spec.type)
+        return Let(
+            name, value, self.body(b, spec, scope.bind(name, u, self.bid()), depth), ty=spec.type
+        )
 
     def nested_loop(self, b: Expr, spec: BuilderSpec, scope: Scope, depth: int) -> Expr:
         return self._for(b, spec, scope, depth)
@@ -361,8 +380,13 @@ def dict_value_ok(t: Type) -> bool:
 
 def is_entry_struct(t: Type, dicts: bool) -> bool:
     """Is t the entry type {K, V} of a dictionary the generator can build?"""
-    return (dicts and isinstance(t, Struct) and len(t.fields) == 2
-            and is_scalar_or_struct_of_scalars(t.fields[0]) and dict_value_ok(t.fields[1]))
+    return (
+        dicts
+        and isinstance(t, Struct)
+        and len(t.fields) == 2
+        and is_scalar_or_struct_of_scalars(t.fields[0])
+        and dict_value_ok(t.fields[1])
+    )
 
 
 def builders_for(t: Type) -> list[Type]:
@@ -376,8 +400,9 @@ def builders_for(t: Type) -> list[Type]:
         out += [Merger(t, op) for op in MERGE_OPS if merge_op_accepts(op, t)]
     if isinstance(t, Dict) and is_scalar_or_struct_of_scalars(t.key):
         if is_scalar_or_struct_of_scalars(t.value):
-            out += [DictMerger(t.key, t.value, op) for op in MERGE_OPS
-                    if merge_op_accepts(op, t.value)]
+            out += [
+                DictMerger(t.key, t.value, op) for op in MERGE_OPS if merge_op_accepts(op, t.value)
+            ]
         if isinstance(t.value, Vec):
             out.append(GroupMerger(t.key, t.value.elem))
     if isinstance(t, Struct) and t.fields and not is_scalar_or_struct_of_scalars(t):

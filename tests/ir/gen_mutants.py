@@ -12,8 +12,9 @@ from daybreak.ir.ops import OPS
 from daybreak.ir.types import BOOL, I32, I64, Scalar, Vec
 
 # Operators whose operands all have one scalar type: where `ill_typed_mutants` swaps an operand.
-_HOMOGENEOUS = {n for n, d in OPS.items() if d.arity == 2 and n not in ("lookup", "optlookup",
-                                                                            "keyexists")}
+_HOMOGENEOUS = {
+    n for n, d in OPS.items() if d.arity == 2 and n not in ("lookup", "optlookup", "keyexists")
+}
 
 
 def mutation_sites(program: Program) -> list[tuple[int, tuple, Scalar]]:
@@ -22,8 +23,11 @@ def mutation_sites(program: Program) -> list[tuple[int, tuple, Scalar]]:
     scalar type for it). The operand is one whose type its siblings fix: an operand of a binary
     operator, a choice of select, the condition of if, a vector element, a lookup index.
     """
-    return [(index, slot, wrong) for index, node in enumerate(program.body.walk())
-            for slot, wrong in _mutation_slots(node)]
+    return [
+        (index, slot, wrong)
+        for index, node in enumerate(program.body.walk())
+        for slot, wrong in _mutation_slots(node)
+    ]
 
 
 def ill_typed_mutant(program: Program, site: tuple[int, tuple, Scalar]) -> Program:
@@ -42,6 +46,7 @@ def ill_typed_mutants(program: Program) -> list[tuple[Program, int]]:
 
 def _mutation_slots(node: Expr) -> list[tuple[tuple, Scalar]]:
     """(where, the wrong type) pairs: where is ("args", k), ("elems", k) or ("cond",)."""
+
     def other(t):
         return Scalar("f32") if t == I64 else I64
 

@@ -68,9 +68,7 @@ def float_values(
 
 
 @cache
-def scalar_values(
-    t: Scalar, finite: bool = False, bound: float | None = None
-) -> st.SearchStrategy:
+def scalar_values(t: Scalar, finite: bool = False, bound: float | None = None) -> st.SearchStrategy:
     """Python values of scalar type t (bool, int or float); `finite` and `bound` apply to
     floats."""
     if t.kind == "bool":
@@ -218,8 +216,9 @@ def values_equal(a, b, t: Type, rtol: float = 1e-6, atol: float = 1e-12) -> bool
     return values_difference(a, b, t, rtol, atol) is None
 
 
-def values_difference(a, b, t: Type, rtol: float = 1e-6, atol: float = 1e-12,
-                      path: str = "result") -> str | None:
+def values_difference(
+    a, b, t: Type, rtol: float = 1e-6, atol: float = 1e-12, path: str = "result"
+) -> str | None:
     """None when values_equal(a, b, t), else where and how they differ."""
     if isinstance(t, Scalar):
         return _scalar_difference(a, b, t, rtol, atol, path)
@@ -254,8 +253,10 @@ def values_difference(a, b, t: Type, rtol: float = 1e-6, atol: float = 1e-12,
         cb = {canonical(k, t.key): v for k, v in b.items()}
         if ca.keys() != cb.keys():
             only_a, only_b = ca.keys() - cb.keys(), cb.keys() - ca.keys()
-            return f"{path}: keys only in first {sorted(map(str, only_a))}, " \
-                   f"only in second {sorted(map(str, only_b))}"
+            return (
+                f"{path}: keys only in first {sorted(map(str, only_a))}, "
+                f"only in second {sorted(map(str, only_b))}"
+            )
         for k in ca:
             d = values_difference(ca[k], cb[k], t.value, rtol, atol, f"{path}[{k!r}]")
             if d:

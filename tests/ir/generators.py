@@ -105,9 +105,33 @@ from .gen_values import (
 )
 
 # Identifiers that look like keywords, types, literals or hygienic macro names, to test lexers.
-TRICKY_NAMES = ("letter", "iffy", "lookups", "merger_", "i8x", "f32_", "u64a", "infinity",
-                "nanny", "true_", "falsey", "type_", "macro_", "result_", "for_", "zip_",
-                "iterx", "len_", "e", "E", "x__", "_", "appenders", "tovec_", "L")
+TRICKY_NAMES = (
+    "letter",
+    "iffy",
+    "lookups",
+    "merger_",
+    "i8x",
+    "f32_",
+    "u64a",
+    "infinity",
+    "nanny",
+    "true_",
+    "falsey",
+    "type_",
+    "macro_",
+    "result_",
+    "for_",
+    "zip_",
+    "iterx",
+    "len_",
+    "e",
+    "E",
+    "x__",
+    "_",
+    "appenders",
+    "tovec_",
+    "L",
+)
 
 # Annotations the generator may attach (name, value-as-source-text); they must print back.
 ANNOTATIONS = (("predicate", "true"), ("impl", "global"), ("loopsize", "100"), ("size", "8"))
@@ -284,8 +308,11 @@ class _Gen(LoopGen):
         u = self.draw_type(1)
         if isinstance(u, Dict) and not self.cfg.compare_dicts:
             u = Vec(u.key)
-        names = [n for n in ("==", "!=", "<", "<=", ">", ">=")
-                 if not (isinstance(u, Dict) and n not in ("==", "!="))]
+        names = [
+            n
+            for n in ("==", "!=", "<", "<=", ">", ">=")
+            if not (isinstance(u, Dict) and n not in ("==", "!="))
+        ]
         name = self.pick(names)
         return op_node(name, BOOL, self.expr(u, scope, depth), self.expr(u, scope, depth))
 
@@ -388,8 +415,12 @@ class _Gen(LoopGen):
         if self.cfg.allow_runtime_errors:
             return op_node("lookup", t, vec, raw)
         idx = safe_index(raw, vec)
-        return If(op_node(">", BOOL, len_of(vec), i64_lit(0)), op_node("lookup", t, vec, idx),
-                  self.expr(t, scope, depth), ty=t)
+        return If(
+            op_node(">", BOOL, len_of(vec), i64_lit(0)),
+            op_node("lookup", t, vec, idx),
+            self.expr(t, scope, depth),
+            ty=t,
+        )
 
     def lookup_dict(self, t: Type, scope: Scope, depth: int) -> Expr:
         """`lookup(d, k)` guarded by `keyexists`, or `optlookup(d, k).$1`."""
@@ -402,8 +433,12 @@ class _Gen(LoopGen):
         tmp = self.fresh("t")
         inner = scope.bind(tmp, dt, self.bid())
         ident = Ident(tmp, ty=dt)
-        guarded = If(op_node("keyexists", BOOL, ident, k), op_node("lookup", t, ident, k),
-                     self.expr(t, inner, depth), ty=t)
+        guarded = If(
+            op_node("keyexists", BOOL, ident, k),
+            op_node("lookup", t, ident, k),
+            self.expr(t, inner, depth),
+            ty=t,
+        )
         return Let(tmp, d, guarded, ty=t)
 
     def optlookup(self, t: Struct, scope: Scope, depth: int) -> Expr:
@@ -420,8 +455,12 @@ class _Gen(LoopGen):
         count = op_node("+", I64, GetField(s_id, 1, ty=I64), i64_lit(1))
         step = MakeStruct((self.expr(t, inner_v, depth), count), ty=state_t)
         more = op_node("<", BOOL, count, i64_lit(self.small(1, 4)))
-        body = Let(v, GetField(s_id, 0, ty=t), MakeStruct((step, more), ty=Struct((state_t, BOOL))),
-                   ty=Struct((state_t, BOOL)))
+        body = Let(
+            v,
+            GetField(s_id, 0, ty=t),
+            MakeStruct((step, more), ty=Struct((state_t, BOOL))),
+            ty=Struct((state_t, BOOL)),
+        )
         typed = not self.cfg.untyped_lambda_params or self.chance(0.5)
         param = Param(s, state_t if typed else None)
         lam = Lambda((param,), body, ty=Func((state_t,), Struct((state_t, BOOL))))
@@ -443,8 +482,13 @@ class _Gen(LoopGen):
             return self.base(t, scope, depth)
         if self.chance(0.3):
             ka, kb = kb, ka  # descending
-        cmp = op_node("select", I32, op_node("<", BOOL, ka, kb), lit(-1, I32),
-                  op_node("select", I32, op_node("<", BOOL, kb, ka), lit(1, I32), lit(0, I32)))
+        cmp = op_node(
+            "select",
+            I32,
+            op_node("<", BOOL, ka, kb),
+            lit(-1, I32),
+            op_node("select", I32, op_node("<", BOOL, kb, ka), lit(1, I32), lit(0, I32)),
+        )
         typed = not self.cfg.untyped_lambda_params or self.chance(0.5)
         params = (Param(a, t.elem if typed else None), Param(b, t.elem if typed else None))
         lam = Lambda(params, cmp, ty=Func((t.elem, t.elem), I32))
@@ -476,8 +520,14 @@ def _sort_key(e: Expr) -> Expr | None:
 
 
 @st.composite
-def programs(draw, *, typed: bool = False, result_type: Type | None = None,
-             config: GenConfig | None = None, **knobs):
+def programs(
+    draw,
+    *,
+    typed: bool = False,
+    result_type: Type | None = None,
+    config: GenConfig | None = None,
+    **knobs,
+):
     """(Program, args): a random well-typed program and inputs for it, marshalled as
     docs/ir.md "From Python" says (NumPy arrays of the exact dtype, tuples, dicts).
 

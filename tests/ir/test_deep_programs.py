@@ -51,8 +51,10 @@ SHAPES = {
     "negations": ("|a: i32| " + "-(" * NESTED + "a" + ")" * NESTED, 1),
     "nested ifs": ("|a: i32| " + "if(a > 0, " * NESTED + "a" + ", a)" * NESTED, 1),
     "nested lets in values": ("|a: i32| " + "let x = " * NESTED + "a" + "; x" * NESTED, 1),
-    "nested lambdas applied": ("|a: i32| " + "(|x: i32| " * NESTED + "x + 1" + ")(a)" * NESTED,
-                               2),  # fmt: skip
+    "nested lambdas applied": (
+        "|a: i32| " + "(|x: i32| " * NESTED + "x + 1" + ")(a)" * NESTED,
+        2,
+    ),  # fmt: skip
 }
 
 

@@ -66,10 +66,12 @@ def test_db_compile_rejects_nonlinear_programs_on_every_backend():
             db.config(strict=strict)
             for backend in ("llvm", "interp"):
                 db.stats(reset=True)
-                with pytest.raises(db.ir.LinearityError,
-                                   match="1:53: builder 'b' is used more than once"):
-                    db.compile("let b = appender[i32]; {result(merge(b, 1)), result(b)}",
-                               backend=backend)
+                with pytest.raises(
+                    db.ir.LinearityError, match="1:53: builder 'b' is used more than once"
+                ):
+                    db.compile(
+                        "let b = appender[i32]; {result(merge(b, 1)), result(b)}", backend=backend
+                    )
                 assert db.stats()["fallbacks"] == {}
     finally:
         db.config(**before)

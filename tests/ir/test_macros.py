@@ -22,9 +22,7 @@ def expands_to(text: str, expected: str) -> None:
 
 
 def test_map():
-    expands_to(
-        "map(v, |x| x + 1)", "result(for(v, appender, |b, i, x| merge(b, x + 1)))"
-    )
+    expands_to("map(v, |x| x + 1)", "result(for(v, appender, |b, i, x| merge(b, x + 1)))")
 
 
 def test_filter():

@@ -66,9 +66,7 @@ def roundtrip(e):
 # ----------------------------------------------------------------------------------------------
 # Properties.
 
-_settings = settings(
-    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+_settings = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @_settings

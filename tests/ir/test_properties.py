@@ -180,9 +180,14 @@ def test_ill_typed_mutants_are_rejected(case, data):
     inside = {(n.loc.line, n.loc.col) for n in mutated.walk() if n.loc is not None}
     # A mutated lambda applied on the spot changes the type its parameter takes: the error
     # then rightly points at the argument that no longer fits.
-    inside |= {(a.loc.line, a.loc.col) for n in parsed.body.walk()
-               if isinstance(n, N.Apply) and n.func is mutated
-               for arg in n.args for a in arg.walk() if a.loc is not None}
+    inside |= {
+        (a.loc.line, a.loc.col)
+        for n in parsed.body.walk()
+        if isinstance(n, N.Apply) and n.func is mutated
+        for arg in n.args
+        for a in arg.walk()
+        if a.loc is not None
+    }
     where = f"{caught.value}\nbut the mutated node is at {mutated.loc}"
     assert (loc.line, loc.col) in inside, where
 

@@ -45,8 +45,11 @@ def test_a_macro_of_the_program_passes_a_zip_on():
 
 # Where an iterator passed to a macro lands anywhere but a loop's data, it is an error there.
 MISPLACED = [
-    ("macro m(d) = {map(d, |x| x), len(d)};\n|a: vec[i32]| m(zip(a, a))",
-     "zip(...) may only be the data of a for loop", 17),  # fmt: skip
+    (
+        "macro m(d) = {map(d, |x| x), len(d)};\n|a: vec[i32]| m(zip(a, a))",
+        "zip(...) may only be the data of a for loop",
+        17,
+    ),  # fmt: skip
     ("|a: vec[i32]| map(zip(zip(a, a), a), |p| p)", "zip(...) cannot be nested", 23),
     ("|a: vec[i32]| map(zip(a, len(zip(a, a))), |p| p)", "may only be the data", 30),
     ("|a: vec[i32]| map(iter(zip(a, a)), |p| p)", "may only be the data", 24),

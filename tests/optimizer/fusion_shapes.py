@@ -31,15 +31,30 @@ def pipelines(draw, max_steps: int = 6, mismatch_allowed: bool = False):
     for step in range(draw(st.integers(1, max_steps))):
         name = f"t{step}"
         full = [a for a, c in arrays.items() if c == "n"]
-        kind = draw(st.sampled_from(
-            ["map", "zip", "zip3", "slice", "filter", "reduce", "gather", "broadcast",
-             "zip_self", "centered", "slice_of_map"]))
+        kind = draw(
+            st.sampled_from(
+                [
+                    "map",
+                    "zip",
+                    "zip3",
+                    "slice",
+                    "filter",
+                    "reduce",
+                    "gather",
+                    "broadcast",
+                    "zip_self",
+                    "centered",
+                    "slice_of_map",
+                ]
+            )
+        )
         pick = lambda pool: draw(st.sampled_from(pool))  # noqa: E731
         if kind == "map":
             src = pick(list(arrays))
             body = pick(_UNARY)
-            lines.append(f"let {name} = result(for({src}, appender[f64], |b, i, x| "
-                         f"merge(b, {body})));")
+            lines.append(
+                f"let {name} = result(for({src}, appender[f64], |b, i, x| merge(b, {body})));"
+            )
             arrays[name] = arrays[src]
         elif kind in ("zip", "zip3"):
             k = 2 if kind == "zip" else 3
@@ -49,61 +64,78 @@ def pipelines(draw, max_steps: int = 6, mismatch_allowed: bool = False):
                 if others:
                     srcs[-1] = pick(others)
             x = " + ".join(f"x.${j}" for j in range(k)) if k == 3 else pick(_BINARY)
-            lines.append(f"let {name} = result(for(zip({', '.join(srcs)}), appender[f64], "
-                         f"|b, i, x| merge(b, {x})));")
+            lines.append(
+                f"let {name} = result(for(zip({', '.join(srcs)}), appender[f64], "
+                f"|b, i, x| merge(b, {x})));"
+            )
             arrays[name] = "n"
         elif kind == "slice":
             src = pick(full)
             lo = draw(st.integers(0, 2))
-            lines.append(f"let {name} = result(for(iter({src}, {lo}L, len({src}), 1L), "
-                         f"appender[f64], |b, i, x| merge(b, x + f64(i))));")
+            lines.append(
+                f"let {name} = result(for(iter({src}, {lo}L, len({src}), 1L), "
+                f"appender[f64], |b, i, x| merge(b, x + f64(i))));"
+            )
             arrays[name] = f"slice{lo}"
         elif kind == "slice_of_map":
             src = pick(full)
-            lines.append(f"let {name} = result(for(zip(iter({src}, 1L, len({src}), 1L), "
-                         f"iter({src}, 0L, len({src}) - 1L, 1L)), appender[f64], |b, i, x| "
-                         f"merge(b, x.$0 - x.$1)));")
+            lines.append(
+                f"let {name} = result(for(zip(iter({src}, 1L, len({src}), 1L), "
+                f"iter({src}, 0L, len({src}) - 1L, 1L)), appender[f64], |b, i, x| "
+                f"merge(b, x.$0 - x.$1)));"
+            )
             arrays[name] = "diff"
         elif kind == "centered":
             src = pick(full)
             s = f"s{step}"
             lines.append(f"let {s} = result(for({src}, merger[f64,+], |b, i, x| merge(b, x)));")
-            lines.append(f"let {name} = result(for({src}, appender[f64], |b, i, x| "
-                         f"merge(b, x - {s})));")
+            lines.append(
+                f"let {name} = result(for({src}, appender[f64], |b, i, x| merge(b, x - {s})));"
+            )
             scalars.append(s)
             arrays[name] = "n"
         elif kind == "filter":
             src = pick(list(arrays))
-            lines.append(f"let {name} = result(for({src}, appender[f64], |b, i, x| "
-                         f"if(x > 0.5, merge(b, x), b)));")
+            lines.append(
+                f"let {name} = result(for({src}, appender[f64], |b, i, x| "
+                f"if(x > 0.5, merge(b, x), b)));"
+            )
             arrays[name] = f"filter{step}"
         elif kind == "reduce":
             src = pick(list(arrays))
             op = pick(["+", "max", "min"])
-            lines.append(f"let {name} = result(for({src}, merger[f64,{op}], |b, i, x| "
-                         f"merge(b, x)));")
+            lines.append(
+                f"let {name} = result(for({src}, merger[f64,{op}], |b, i, x| merge(b, x)));"
+            )
             scalars.append(name)
         elif kind == "gather":
             src, idx = pick(full), pick(full)
-            lines.append(f"let {name} = result(for({idx}, appender[f64], |b, i, x| "
-                         f"merge(b, x + lookup({src}, i))));")
+            lines.append(
+                f"let {name} = result(for({idx}, appender[f64], |b, i, x| "
+                f"merge(b, x + lookup({src}, i))));"
+            )
             arrays[name] = "n"
         elif kind == "broadcast":
             a, c = pick(full), pick(full)
-            lines.append(f"let {name} = result(for(rangeiter(0L, len({a}) * len({c}), 1L), "
-                         f"appender[f64], |b, i, x| merge(b, lookup({a}, i / len({c})) * "
-                         f"lookup({c}, i % len({c})))));")
+            lines.append(
+                f"let {name} = result(for(rangeiter(0L, len({a}) * len({c}), 1L), "
+                f"appender[f64], |b, i, x| merge(b, lookup({a}, i / len({c})) * "
+                f"lookup({c}, i % len({c})))));"
+            )
             arrays[name] = "outer"
         else:  # zip_self
             src = pick(list(arrays))
-            lines.append(f"let {name} = result(for(zip({src}, {src}), appender[f64], "
-                         f"|b, i, x| merge(b, x.$0 * x.$1)));")
+            lines.append(
+                f"let {name} = result(for(zip({src}, {src}), appender[f64], "
+                f"|b, i, x| merge(b, x.$0 * x.$1)));"
+            )
             arrays[name] = arrays[src]
     names = [a for a in arrays if a not in params] + scalars
     outputs = draw(st.lists(st.sampled_from(names), min_size=1, max_size=4, unique=True))
     header = "|" + ", ".join(f"{p}: vec[f64]" for p in params) + "|"
     text = "\n".join([header, *lines, "{" + ", ".join(outputs) + "}"])
     values = st.floats(-4, 4, allow_nan=False).map(lambda v: round(v, 2))
-    args = tuple(np.array(draw(st.lists(values, min_size=n, max_size=n)), dtype=np.float64)
-                 for _ in params)
+    args = tuple(
+        np.array(draw(st.lists(values, min_size=n, max_size=n)), dtype=np.float64) for _ in params
+    )
     return text, args

@@ -35,8 +35,11 @@ def chain(lets: int = 2000, loops: int = 300) -> str:
             kind = _LOOP_KINDS[made_loops % len(_LOOP_KINDS)]
             src, other = arrays[-1], arrays[-2]
             if kind == "map":
-                let(f"y{k}", f"result(for({src}, appender[f64], |bb, i, x| "
-                    f"merge(bb, x * 0.5 + {scalar} * 0.001)))")
+                let(
+                    f"y{k}",
+                    f"result(for({src}, appender[f64], |bb, i, x| "
+                    f"merge(bb, x * 0.5 + {scalar} * 0.001)))",
+                )
                 arrays.append(f"y{k}")
             elif kind == "kept_map_and_sum":
                 let(f"y{k}", f"result(for({src}, appender[f64], |bb, i, x| merge(bb, x - 0.25)))")
@@ -52,24 +55,35 @@ def chain(lets: int = 2000, loops: int = 300) -> str:
                 acc = f"acc{k}"
             elif kind == "gather":
                 let(f"g{k}", f"result(for({src}, appender[f64], |bb, i, x| merge(bb, x * 0.75)))")
-                let(f"y{k}", f"result(for({other}, appender[f64], |bb, i, x| "
-                    f"merge(bb, x * 0.5 - lookup(g{k}, i) * 0.5)))")
+                let(
+                    f"y{k}",
+                    f"result(for({other}, appender[f64], |bb, i, x| "
+                    f"merge(bb, x * 0.5 - lookup(g{k}, i) * 0.5)))",
+                )
                 arrays.append(f"y{k}")
             elif kind == "slices":
                 let(f"n{k}", f"len({src})")
-                let(f"d{k}", f"result(for(zip(iter({src}, 1L, n{k}, 1L), iter({src}, 0L, "
-                    f"n{k} - 1L, 1L)), merger[f64,+], |m, i, x| merge(m, x.$0 - x.$1)))")
+                let(
+                    f"d{k}",
+                    f"result(for(zip(iter({src}, 1L, n{k}, 1L), iter({src}, 0L, "
+                    f"n{k} - 1L, 1L)), merger[f64,+], |m, i, x| merge(m, x.$0 - x.$1)))",
+                )
                 let(f"acc{k}", f"{acc} + d{k} * 0.001")
                 acc = f"acc{k}"
             else:  # zip_of_maps
                 let(f"p{k}", f"result(for({src}, appender[f64], |bb, i, x| merge(bb, x * 0.5)))")
-                let(f"q{k}", f"result(for({other}, appender[f64], |bb, i, x| "
-                    f"merge(bb, x * 0.25)))")
-                let(f"y{k}", f"result(for(zip(p{k}, q{k}), appender[f64], |bb, i, x| "
-                    f"merge(bb, x.$0 + x.$1)))")
+                let(f"q{k}", f"result(for({other}, appender[f64], |bb, i, x| merge(bb, x * 0.25)))")
+                let(
+                    f"y{k}",
+                    f"result(for(zip(p{k}, q{k}), appender[f64], |bb, i, x| "
+                    f"merge(bb, x.$0 + x.$1)))",
+                )
                 arrays.append(f"y{k}")
-            made_loops += 1 + (kind in ("kept_map_and_sum", "sum_and_max", "gather",
-                                        "zip_of_maps")) + (kind == "zip_of_maps")
+            made_loops += (
+                1
+                + (kind in ("kept_map_and_sum", "sum_and_max", "gather", "zip_of_maps"))
+                + (kind == "zip_of_maps")
+            )
         elif k % 3 == 0:
             # the same expression of the parameter at every third step: CSE binds it once
             let(f"c{k}", f"{scalar} * 0.5 + (s * 0.25 + 1.0) * 0.01")

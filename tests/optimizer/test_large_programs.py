@@ -26,8 +26,17 @@ def test_a_chain_of_2000_lets_is_optimised_by_every_pass():
     assert set(report.passes) == set(PASS_NAMES)  # every pass ran, none was skipped
     assert all(stats.runs >= 1 for stats in report.passes.values())
     fired = set(report.fired)
-    assert {"inline", "fold", "cse", "fuse_vertical", "fuse_gather", "fuse_horizontal",
-            "fuse_consumer", "hoist", "presize"} <= fired
+    assert {
+        "inline",
+        "fold",
+        "cse",
+        "fuse_vertical",
+        "fuse_gather",
+        "fuse_horizontal",
+        "fuse_consumer",
+        "hoist",
+        "presize",
+    } <= fired
     assert report.rounds < 8  # a fixpoint, not the round limit
     assert data_passes(optimized) <= data_passes(program) // 2
 

@@ -44,7 +44,10 @@ def _run(folder: Path, factor: int = A) -> tuple[int, int, int]:
     env.pop("DAYBREAK_CACHE", None)
     done = subprocess.run(
         [sys.executable, "-c", CHILD, str(factor)],
-        env=env, capture_output=True, text=True, timeout=180,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert done.returncode == 0, f"the process died ({done.returncode}): {done.stderr[-2000:]}"
     answer, *counts = (int(x) for x in done.stdout.split())
@@ -117,6 +120,7 @@ def test_entry_of_an_older_layout(pristine, folder):
 
 def test_entry_made_for_another_llvm(pristine, folder):
     """The key in place but the facts (here the host/LLVM fingerprint) of another build."""
+
     def other_host(header: dict, payload: bytes):
         header["facts"]["host"] = "another-cpu|+sse2|(99, 0, 0)|llvmlite 9.9"
         return header, payload
@@ -283,8 +287,12 @@ def test_oversized_entry(pristine, folder):
 
 
 def test_entry_a_process_died_loading_is_discarded(pristine, folder):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     (folder / (pristine["program_a"][: -len(".bin")] + ".loading")).write_text(dead.stdout)
     _assert_rebuilt(folder, damaged=1)
     assert not list(folder.glob("*.loading"))

@@ -32,8 +32,13 @@ print(faults() - before)
 
 
 def _faults(setup: str, env: dict) -> int:
-    out = subprocess.run([sys.executable, "-c", _PROBE.format(setup=setup)], env=env,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(setup=setup)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return int(out.stdout.strip())
 
 
@@ -50,6 +55,11 @@ def test_daybreak_keeps_freed_heap_for_reuse():
 @pytest.mark.skipif(not LINUX_GLIBC, reason="the settings are glibc's")
 def test_the_switch_leaves_the_allocator_alone():
     env = dict(os.environ, DAYBREAK_MALLOC_TUNING="0")
-    out = subprocess.run([sys.executable, "-c", "import daybreak.runtime.memory as m, daybreak;"
-                          " print(m.tuned)"], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", "import daybreak.runtime.memory as m, daybreak; print(m.tuned)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.strip() == "False"

@@ -45,8 +45,9 @@ HOOKS = {"numba": "numba_kernel", "numexpr": "numexpr_kernel"}  # module functio
 
 
 def all_kernels() -> list[str]:
-    return sorted(f[:-3] for f in os.listdir(KERNELS_DIR)
-                  if f.endswith(".py") and not f.startswith("_"))
+    return sorted(
+        f[:-3] for f in os.listdir(KERNELS_DIR) if f.endswith(".py") and not f.startswith("_")
+    )
 
 
 def load(name: str):
@@ -104,10 +105,24 @@ def _compile_waiter():
     return getattr(scheduler, "wait_for_compiles", None)
 
 
-def child(name: str, peer: str, preset: str, outdir: str, budget: float, max_repeat: int,
-          threads: int, timeout: float) -> int:
-    result = {"kernel": name, "peer": peer, "preset": preset, "status": "error",
-              "loadavg_start": os.getloadavg()[0], "phase": "setup"}
+def child(
+    name: str,
+    peer: str,
+    preset: str,
+    outdir: str,
+    budget: float,
+    max_repeat: int,
+    threads: int,
+    timeout: float,
+) -> int:
+    result = {
+        "kernel": name,
+        "peer": peer,
+        "preset": preset,
+        "status": "error",
+        "loadavg_start": os.getloadavg()[0],
+        "phase": "setup",
+    }
     path = os.path.join(outdir, f"{name}.{peer}")
     # Where it was when the parent's timeout comes: every thread's stack, on stderr.
     faulthandler.dump_traceback_later(max(timeout - 3.0, 1.0), exit=False)
@@ -116,6 +131,7 @@ def child(name: str, peer: str, preset: str, outdir: str, budget: float, max_rep
         result["phase"] = phase
         with open(path + ".partial.json", "w") as f:
             json.dump(result, f, default=str)
+
     try:
         import numpy
 
@@ -137,6 +153,7 @@ def child(name: str, peer: str, preset: str, outdir: str, budget: float, max_rep
                 outs = outs if isinstance(outs, tuple) else (outs,)
                 return tuple(numpy.asarray(o) for o in outs)
         elif peer == "numpy":
+
             def call(args):
                 outs = module.kernel(numpy, *args)
                 outs = outs if isinstance(outs, tuple) else (outs,)
@@ -254,8 +271,9 @@ def build_snapshot(rev: str) -> str:
         return pkg
     src = os.path.join(root, "src")
     os.makedirs(src, exist_ok=True)
-    archive = subprocess.run(["git", "-C", REPO, "archive", sha], check=True,
-                             capture_output=True).stdout
+    archive = subprocess.run(
+        ["git", "-C", REPO, "archive", sha], check=True, capture_output=True
+    ).stdout
     subprocess.run(["tar", "-x", "-C", src], input=archive, check=True)
     with open(os.path.join(src, "pyproject.toml"), "rb") as f:
         mapping = tomllib.load(f)["tool"]["setuptools"]["package-dir"]
@@ -270,13 +288,34 @@ def build_snapshot(rev: str) -> str:
 
 
 def run_child(name, peer, opts, outdir, env) -> dict:
-    cmd = [sys.executable, os.path.abspath(__file__), "--child", name, peer,
-           "--preset", opts.preset, "--outdir", outdir, "--budget", str(opts.budget),
-           "--max-repeat", str(opts.max_repeat), "--threads", str(opts.threads),
-           "--timeout", str(opts.timeout)]
+    cmd = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--child",
+        name,
+        peer,
+        "--preset",
+        opts.preset,
+        "--outdir",
+        outdir,
+        "--budget",
+        str(opts.budget),
+        "--max-repeat",
+        str(opts.max_repeat),
+        "--threads",
+        str(opts.threads),
+        "--timeout",
+        str(opts.timeout),
+    ]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         out, err = proc.communicate(timeout=opts.timeout)
         # faulthandler's dump of every thread, 3 s before the timeout, can itself crash the
@@ -296,10 +335,14 @@ def run_child(name, peer, opts, outdir, env) -> dict:
         result["hung_at"] = where
         phase = result.get("phase", "?")
         first = f", first call took {result['first_s']:.1f} s" if "first_s" in result else ""
-        died = "" if proc.returncode == -9 else \
-            f" (exit code {proc.returncode} while faulthandler dumped the stacks)"
-        result["error"] = (f"timeout after {opts.timeout:.0f} s in the {phase}{first}{died}"
-                           + (f"; stack: {where}" if where else ""))
+        died = (
+            ""
+            if proc.returncode == -9
+            else f" (exit code {proc.returncode} while faulthandler dumped the stacks)"
+        )
+        result["error"] = f"timeout after {opts.timeout:.0f} s in the {phase}{first}{died}" + (
+            f"; stack: {where}" if where else ""
+        )
         return result
     path = os.path.join(outdir, f"{name}.{peer}.json")
     if os.path.exists(path):
@@ -307,8 +350,12 @@ def run_child(name, peer, opts, outdir, env) -> dict:
             result = json.load(f)
     else:  # killed (memory?) or crashed in native code
         tail = (err or "").strip().splitlines()[-5:]
-        result = {"kernel": name, "peer": peer, "status": "crash",
-                  "error": f"exit code {proc.returncode}: " + " | ".join(tail)}
+        result = {
+            "kernel": name,
+            "peer": peer,
+            "status": "crash",
+            "error": f"exit code {proc.returncode}: " + " | ".join(tail),
+        }
     result["wall_s"] = time.perf_counter() - start
     if result["status"] != "ok" and err:
         result.setdefault("stderr_tail", err[-3000:])
@@ -327,7 +374,7 @@ def hung_at(stderr: str) -> str:
     def short(frame: str) -> str:
         for marker in ("/daybreak/", "/kernels/", "/lib/python"):
             if marker in frame:
-                return frame.replace(frame[frame.index('"') + 1:frame.index(marker) + 1], "")
+                return frame.replace(frame[frame.index('"') + 1 : frame.index(marker) + 1], "")
         return frame
 
     if not frames:
@@ -350,14 +397,20 @@ def compare(outdir: str, name: str, peer: str, tolerance: dict | None = None) ->
     want = numpy.load(os.path.join(outdir, f"{name}.numpy.npz"))
     got = numpy.load(os.path.join(outdir, f"{name}.{peer}.npz"))
     if len(want.files) != len(got.files):
-        return {"agree": "no", "note": f"{len(got.files)} outputs, NumPy {len(want.files)}",
-                "max_rel": None}
+        return {
+            "agree": "no",
+            "note": f"{len(got.files)} outputs, NumPy {len(want.files)}",
+            "max_rel": None,
+        }
     worst, notes, agree = 0.0, [], True
     for key in want.files:
         w, g = want[key], got[key]
         if w.shape != g.shape:
-            return {"agree": "no", "note": f"output {key}: shape {g.shape} != {w.shape}",
-                    "max_rel": None}
+            return {
+                "agree": "no",
+                "note": f"output {key}: shape {g.shape} != {w.shape}",
+                "max_rel": None,
+            }
         if w.dtype != g.dtype:
             notes.append(f"{key}: dtype {g.dtype} != {w.dtype}")
         if w.size == 0:
@@ -371,8 +424,7 @@ def compare(outdir: str, name: str, peer: str, tolerance: dict | None = None) ->
             scale = float(numpy.max(finite)) if numpy.size(finite) else 1.0
             rtol = tolerance.get("rtol", 1e-4 if w.dtype == numpy.float32 else 1e-6)
             atol = tolerance.get("atol", 1e-8) * max(scale, 1e-300)
-            ok = bool(numpy.allclose(g, w, rtol=rtol, atol=atol,
-                                     equal_nan=True))
+            ok = bool(numpy.allclose(g, w, rtol=rtol, atol=atol, equal_nan=True))
         both = numpy.isfinite(wf) & numpy.isfinite(gf)
         if numpy.any(both):
             diff = numpy.abs(numpy.asarray(gf, dtype=wf.dtype)[both] - wf[both])
@@ -411,13 +463,16 @@ def fmt_ratio(value) -> str:
 
 def report(results: dict, opts, header: str) -> str:
     """The markdown: main table, summary, failures, other peers."""
-    lines = [header, "",
-             "| kernel | preset | agree (max rel err) | NumPy warm ms | daybreak warm ms | warm "
-             "ratio | NumPy first ms | daybreak first ms | first-call ratio | peak MB warm "
-             "NumPy / daybreak | peak mem ratio | daybreak first-call peak MB | daybreak "
-             "compile s | native / library runs per warm call | fallbacks in the first call: "
-             "count, top reason |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        header,
+        "",
+        "| kernel | preset | agree (max rel err) | NumPy warm ms | daybreak warm ms | warm "
+        "ratio | NumPy first ms | daybreak first ms | first-call ratio | peak MB warm "
+        "NumPy / daybreak | peak mem ratio | daybreak first-call peak MB | daybreak "
+        "compile s | native / library runs per warm call | fallbacks in the first call: "
+        "count, top reason |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
     warm_ratios, first_ratios, slow_warm, slow_first, failures = [], [], [], [], []
     for name, peers in results.items():
         ref, day = peers.get("numpy", {}), peers.get("daybreak")
@@ -443,8 +498,15 @@ def report(results: dict, opts, header: str) -> str:
                 if first < 0.8:
                     slow_first.append(name)
             if mark == "no":
-                failures.append((name, "disagree", f"max rel err {rel:.1e}; {agree.get('note')}"
-                                 if rel is not None else agree.get("note", "")))
+                failures.append(
+                    (
+                        name,
+                        "disagree",
+                        f"max rel err {rel:.1e}; {agree.get('note')}"
+                        if rel is not None
+                        else agree.get("note", ""),
+                    )
+                )
             elif mark == "dtype":
                 failures.append((name, "dtype", agree.get("note", "")))
         else:
@@ -464,34 +526,48 @@ def report(results: dict, opts, header: str) -> str:
             f"{fmt_ms(day.get('warm_s'))} | {fmt_ratio(warm)} | {fmt_ms(ref.get('first_s'))} | "
             f"{fmt_ms(day.get('first_s'))} | {fmt_ratio(first)} | {mem_s} | {fmt_ratio(mem)} | "
             f"{first_mb} | {compile_s} | {runs} | "
-            f"{count}{', ' + md_cell(reason) if reason else ''} |")
+            f"{count}{', ' + md_cell(reason) if reason else ''} |"
+        )
     n_day = sum(1 for p in results.values() if "daybreak" in p)
-    lines += ["",
-              f"Geometric mean over the {len(warm_ratios)} kernels that ran and agree (of "
-              f"{n_day}): warm ratio **{geomean(warm_ratios):.2f}x**, first-call ratio "
-              f"**{geomean(first_ratios):.2f}x** (NumPy time / daybreak time: > 1 is faster).",
-              f"Below 0.9x warm: {len(slow_warm)} ({', '.join(slow_warm) or 'none'}). "
-              f"Below 0.8x first call: {len(slow_first)} ({', '.join(slow_first) or 'none'}).",
-              f"Failures (error / crash / timeout / disagree / dtype): {len(failures)}."]
+    lines += [
+        "",
+        f"Geometric mean over the {len(warm_ratios)} kernels that ran and agree (of "
+        f"{n_day}): warm ratio **{geomean(warm_ratios):.2f}x**, first-call ratio "
+        f"**{geomean(first_ratios):.2f}x** (NumPy time / daybreak time: > 1 is faster).",
+        f"Below 0.9x warm: {len(slow_warm)} ({', '.join(slow_warm) or 'none'}). "
+        f"Below 0.8x first call: {len(slow_first)} ({', '.join(slow_first) or 'none'}).",
+        f"Failures (error / crash / timeout / disagree / dtype): {len(failures)}.",
+    ]
     if failures:
         lines += ["", "| kernel | failure | detail |", "|---|---|---|"]
         for name, kind, detail in failures:
             lines.append(f"| {name} | {kind} | {md_cell(detail)} |")
-    extra = [(name, peer, r) for name, peers in results.items() for peer, r in peers.items()
-             if peer in HOOKS]
+    extra = [
+        (name, peer, r)
+        for name, peers in results.items()
+        for peer, r in peers.items()
+        if peer in HOOKS
+    ]
     if extra:
-        lines += ["", "Other peers (where the kernel file has a version for them):", "",
-                  "| kernel | peer | agree (max rel err) | warm ms | warm ratio vs NumPy | "
-                  "first ms | first-call ratio vs NumPy |", "|---|---|---|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            "Other peers (where the kernel file has a version for them):",
+            "",
+            "| kernel | peer | agree (max rel err) | warm ms | warm ratio vs NumPy | "
+            "first ms | first-call ratio vs NumPy |",
+            "|---|---|---|---:|---:|---:|---:|",
+        ]
         for name, peer, r in extra:
             ref = results[name].get("numpy", {})
             if r.get("status") == "ok" and ref.get("status") == "ok":
                 a = r.get("agree", {})
                 rel = a.get("max_rel")
                 agree_s = f"{a.get('agree')} ({rel:.0e})" if rel is not None else a.get("agree")
-                lines.append(f"| {name} | {peer} | {agree_s} | {fmt_ms(r['warm_s'])} | "
-                             f"{fmt_ratio(ref['warm_s'] / r['warm_s'])} | {fmt_ms(r['first_s'])}"
-                             f" | {fmt_ratio(ref['first_s'] / r['first_s'])} |")
+                lines.append(
+                    f"| {name} | {peer} | {agree_s} | {fmt_ms(r['warm_s'])} | "
+                    f"{fmt_ratio(ref['warm_s'] / r['warm_s'])} | {fmt_ms(r['first_s'])}"
+                    f" | {fmt_ratio(ref['first_s'] / r['first_s'])} |"
+                )
             else:
                 lines.append(f"| {name} | {peer} | {r.get('status')} | — | — | — | — |")
     return "\n".join(lines)
@@ -539,27 +615,50 @@ def main() -> None:
     parser.add_argument("--preset", default="S", choices=["S", "M"])
     parser.add_argument("--only", help="comma-separated kernel names")
     parser.add_argument("--skip", help="comma-separated kernel names to leave out")
-    parser.add_argument("--peers", default="numpy,daybreak,numba,numexpr",
-                        help="numba/numexpr run only for kernels that define a version")
-    parser.add_argument("--timeout", type=float, help="seconds per (kernel, peer) process; "
-                        "default 60 at S, 120 at M")
-    parser.add_argument("--budget", type=float, default=1.5,
-                        help="seconds the warm calls should take (after the first one)")
+    parser.add_argument(
+        "--peers",
+        default="numpy,daybreak,numba,numexpr",
+        help="numba/numexpr run only for kernels that define a version",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        help="seconds per (kernel, peer) process; default 60 at S, 120 at M",
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=1.5,
+        help="seconds the warm calls should take (after the first one)",
+    )
     parser.add_argument("--max-repeat", type=int, default=50)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--json", help="write the results here (default: a file in the "
-                        "output directory)")
+    parser.add_argument(
+        "--json", help="write the results here (default: a file in the output directory)"
+    )
     parser.add_argument("--markdown", help="also write the markdown report here")
     parser.add_argument("--outdir", help="where children write outputs (default: a temp dir)")
-    parser.add_argument("--daybreak-src", help="a directory with a `daybreak` package to import "
-                        "instead of the installed one")
+    parser.add_argument(
+        "--daybreak-src",
+        help="a directory with a `daybreak` package to import instead of the installed one",
+    )
     parser.add_argument("--daybreak-rev", help="build such a directory from this git revision")
     parser.add_argument("--child", nargs=2, metavar=("KERNEL", "PEER"), help=argparse.SUPPRESS)
     opts = parser.parse_args()
 
     if opts.child:
-        sys.exit(child(opts.child[0], opts.child[1], opts.preset, opts.outdir, opts.budget,
-                       opts.max_repeat, opts.threads, opts.timeout or 60.0))
+        sys.exit(
+            child(
+                opts.child[0],
+                opts.child[1],
+                opts.preset,
+                opts.outdir,
+                opts.budget,
+                opts.max_repeat,
+                opts.threads,
+                opts.timeout or 60.0,
+            )
+        )
 
     if opts.timeout is None:
         opts.timeout = 60.0 if opts.preset == "S" else 120.0
@@ -585,16 +684,18 @@ def main() -> None:
 
     import numpy
 
-    header = (f"NumPy kernel suite, preset {opts.preset}, {time.strftime('%Y-%m-%d %H:%M')}, "
-              f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-              f"threads = {opts.threads}, NumPy {numpy.__version__}, {source}, timeout "
-              f"{opts.timeout:.0f} s per process, load average {os.getloadavg()[0]:.1f} at "
-              f"the start. First call: a fresh process, DAYBREAK_CACHE=0. Warm: best of N calls "
-              f"(~{opts.budget} s), for daybreak after its background compiles finished (up "
-              "to 3 untimed settling calls). Ratios: NumPy time / daybreak time (> 1: daybreak "
-              "is faster). Peak mem ratio: daybreak / NumPy peak RSS growth during the warm "
-              "calls (> 1: daybreak needs more; each floored at 1 MB). Fallbacks: daybreak's "
-              "counter over its first call.")
+    header = (
+        f"NumPy kernel suite, preset {opts.preset}, {time.strftime('%Y-%m-%d %H:%M')}, "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"threads = {opts.threads}, NumPy {numpy.__version__}, {source}, timeout "
+        f"{opts.timeout:.0f} s per process, load average {os.getloadavg()[0]:.1f} at "
+        f"the start. First call: a fresh process, DAYBREAK_CACHE=0. Warm: best of N calls "
+        f"(~{opts.budget} s), for daybreak after its background compiles finished (up "
+        "to 3 untimed settling calls). Ratios: NumPy time / daybreak time (> 1: daybreak "
+        "is faster). Peak mem ratio: daybreak / NumPy peak RSS growth during the warm "
+        "calls (> 1: daybreak needs more; each floored at 1 MB). Fallbacks: daybreak's "
+        "counter over its first call."
+    )
     print(header, flush=True)
     results: dict[str, dict] = {}
     started = time.perf_counter()
@@ -605,13 +706,15 @@ def main() -> None:
             if peer in HOOKS and not hasattr(module, HOOKS[peer]):
                 continue
             r = run_child(name, peer, opts, outdir, env)
-            if peer != "numpy" and r.get("status") == "ok" and \
-                    results[name].get("numpy", {}).get("status") == "ok":
+            if (
+                peer != "numpy"
+                and r.get("status") == "ok"
+                and results[name].get("numpy", {}).get("status") == "ok"
+            ):
                 try:
                     r["agree"] = compare(outdir, name, peer, getattr(module, "TOLERANCE", None))
                 except Exception as exc:  # noqa: BLE001
-                    r["agree"] = {"agree": "no", "note": f"compare failed: {exc}",
-                                  "max_rel": None}
+                    r["agree"] = {"agree": "no", "note": f"compare failed: {exc}", "max_rel": None}
             results[name][peer] = r
             line = f"  {name:26s} {peer:9s} {r['status']:8s}"
             if r["status"] == "ok":
@@ -620,8 +723,10 @@ def main() -> None:
                     line += f"  agree {r['agree']['agree']}"
                 if "first_stats" in r:
                     count, reason = top_fallback(r["first_stats"])
-                    line += (f"  runs {r['first_stats'].get('runs')}  fallbacks {count} {reason}"
-                             f"  peak MB {(r.get('peak_warm_kb') or 0) / 1024:.0f}")
+                    line += (
+                        f"  runs {r['first_stats'].get('runs')}  fallbacks {count} {reason}"
+                        f"  peak MB {(r.get('peak_warm_kb') or 0) / 1024:.0f}"
+                    )
             else:
                 line += " " + md_cell(last_lines(r))[:200]
             print(line, file=sys.stderr, flush=True)
@@ -630,8 +735,12 @@ def main() -> None:
     print(text)
     json_path = opts.json or os.path.join(outdir, f"results-{opts.preset}.json")
     with open(json_path, "w") as f:
-        json.dump({"header": header, "preset": opts.preset, "results": results,
-                   "elapsed_s": elapsed}, f, indent=1, default=str)
+        json.dump(
+            {"header": header, "preset": opts.preset, "results": results, "elapsed_s": elapsed},
+            f,
+            indent=1,
+            default=str,
+        )
     if opts.markdown:
         with open(opts.markdown, "w") as f:
             f.write(text + "\n")

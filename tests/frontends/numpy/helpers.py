@@ -64,8 +64,11 @@ class _Recorder(logging.Handler):
         self.level_before = logging.NOTSET  # the logger's level while no scope is open
 
     def emit(self, record: logging.LogRecord) -> None:
-        reason = record.args[0] if isinstance(record.args, tuple) and record.args \
+        reason = (
+            record.args[0]
+            if isinstance(record.args, tuple) and record.args
             else record.getMessage()
+        )
         if self.scopes:
             self.scopes[-1].seen[str(reason)] += 1
 
@@ -156,6 +159,7 @@ def assert_same(fn, *arrays, rtol=None, lazy_args=True, expect_native=True):
         # The inputs' own buffers (computed: reading them runs nothing; a user's writeable
         # array is read through daybreak's snapshot of it, so compare with that).
         buffers = [np.asarray(w) for w in wrapped if isinstance(w, dnp.ndarray)]
-        assert any(np.may_share_memory(got, b) for b in buffers), \
-            "daybreak gave the value without running a compiled program (and it is not a " \
+        assert any(np.may_share_memory(got, b) for b in buffers), (
+            "daybreak gave the value without running a compiled program (and it is not a "
             "view of an input)"
+        )

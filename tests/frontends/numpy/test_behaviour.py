@@ -121,8 +121,9 @@ def test_five_chained_calls_and_a_sum_are_one_loop():
     assert _loops(db.explain(y.sum())) == 1
     assert _loops(db.explain(y)) == 1  # and it allocates only the result
     r = np.random.default_rng(1).random(1000)
-    np.testing.assert_allclose(float(y.sum()),
-                               np.maximum(np.sqrt(np.exp(r) * 2 + 1) - r, 0.5).sum())
+    np.testing.assert_allclose(
+        float(y.sum()), np.maximum(np.sqrt(np.exp(r) * 2 + 1) - r, 0.5).sum()
+    )
 
 
 def test_evaluate_shares_one_program(monkeypatch):
@@ -143,7 +144,7 @@ def test_evaluate_shares_one_program(monkeypatch):
     np.testing.assert_allclose(total, ref.sum())
     np.testing.assert_allclose(big, ref.max(), rtol=1e-15)
     np.testing.assert_allclose(doubled, ref * 2, rtol=1e-15)
-    program = (y.sum())
+    program = y.sum()
     assert "1 pass over the data" in db.explain(program)
 
 
@@ -160,13 +161,19 @@ def test_programs_do_not_depend_on_sizes():
 
 
 def test_creation_matches_numpy():
-    for make in (lambda m: m.zeros((3, 2), dtype=np.int32), lambda m: m.ones(5),
-                 lambda m: m.full((2, 3), 2.5, dtype=np.float32), lambda m: m.arange(7),
-                 lambda m: m.arange(1.0, 2.0, 0.1), lambda m: m.arange(10, 0, -3),
-                 lambda m: m.linspace(0.0, 1.0, 11), lambda m: m.linspace(-3, 7, 10, False),
-                 lambda m: m.zeros_like(np.ones((2, 2), np.uint8)),
-                 lambda m: m.full_like(np.ones(3), 7, dtype=np.int64),
-                 lambda m: m.array([[1, 2], [3, 4]], dtype=np.int16)):
+    for make in (
+        lambda m: m.zeros((3, 2), dtype=np.int32),
+        lambda m: m.ones(5),
+        lambda m: m.full((2, 3), 2.5, dtype=np.float32),
+        lambda m: m.arange(7),
+        lambda m: m.arange(1.0, 2.0, 0.1),
+        lambda m: m.arange(10, 0, -3),
+        lambda m: m.linspace(0.0, 1.0, 11),
+        lambda m: m.linspace(-3, 7, 10, False),
+        lambda m: m.zeros_like(np.ones((2, 2), np.uint8)),
+        lambda m: m.full_like(np.ones(3), 7, dtype=np.int64),
+        lambda m: m.array([[1, 2], [3, 4]], dtype=np.int16),
+    ):
         got, want = np.asarray(make(dnp)), make(np)
         assert got.dtype == want.dtype and got.shape == want.shape
         np.testing.assert_array_equal(got, want)

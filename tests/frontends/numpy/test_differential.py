@@ -13,15 +13,30 @@ from .helpers import assert_same
 # than a program), so the operators and methods of a 0-d input are NumPy's, and no program runs.
 # `expect_native=a.ndim > 0` below says so where a test calls them.
 
-DTYPES = [np.dtype(t) for t in ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16",
-                                "uint32", "uint64", "float32", "float64")]
+DTYPES = [
+    np.dtype(t)
+    for t in (
+        "bool",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "float32",
+        "float64",
+    )
+]
 dtypes = st.sampled_from(DTYPES)
 
 
 def arrays(dtype, shape):
     if dtype.kind == "f":
         elements = st.floats(-1e6, 1e6, width=dtype.itemsize * 8) | st.sampled_from(
-            [np.nan, np.inf, -np.inf, -0.0, 0.0])
+            [np.nan, np.inf, -np.inf, -0.0, 0.0]
+        )
         return hnp.arrays(dtype, shape, elements=elements)
     if dtype.kind in "iu":
         info = np.iinfo(dtype)
@@ -38,10 +53,32 @@ def operand_pairs(draw):
     return a, b
 
 
-EXACT_BINARY = ["add", "subtract", "multiply", "divide", "floor_divide", "remainder", "fmod",
-                "maximum", "minimum", "fmax", "fmin", "equal", "not_equal", "less",
-                "less_equal", "greater", "greater_equal", "logical_and", "logical_or",
-                "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor", "power"]
+EXACT_BINARY = [
+    "add",
+    "subtract",
+    "multiply",
+    "divide",
+    "floor_divide",
+    "remainder",
+    "fmod",
+    "maximum",
+    "minimum",
+    "fmax",
+    "fmin",
+    "equal",
+    "not_equal",
+    "less",
+    "less_equal",
+    "greater",
+    "greater_equal",
+    "logical_and",
+    "logical_or",
+    "logical_xor",
+    "bitwise_and",
+    "bitwise_or",
+    "bitwise_xor",
+    "power",
+]
 APPROX_BINARY = ["arctan2"]
 
 COMPARISONS = ["equal", "not_equal", "less", "less_equal", "greater", "greater_equal"]
@@ -67,16 +104,49 @@ def float16_gap(name, nin=1):
 
 def with_gaps(names):
     """The names as parameters, each marked with the gaps (allowed fallbacks) it has."""
-    marks = {**{name: mixed_int64_gap(name) for name in COMPARISONS},
-             "arctan2": float16_gap("arctan2", nin=2),
-             **{name: float16_gap(name) for name in UNARY_FLOAT16}}
+    marks = {
+        **{name: mixed_int64_gap(name) for name in COMPARISONS},
+        "arctan2": float16_gap("arctan2", nin=2),
+        **{name: float16_gap(name) for name in UNARY_FLOAT16},
+    }
     return [pytest.param(name, marks=marks[name]) if name in marks else name for name in names]
 
 
-UNARY_EXACT = ["negative", "positive", "absolute", "sign", "square", "floor", "ceil", "trunc",
-               "rint", "isnan", "isinf", "isfinite", "logical_not", "invert"]
-UNARY_APPROX = ["exp", "log", "log2", "log10", "log1p", "expm1", "sqrt", "cbrt", "sin", "cos",
-                "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh"]
+UNARY_EXACT = [
+    "negative",
+    "positive",
+    "absolute",
+    "sign",
+    "square",
+    "floor",
+    "ceil",
+    "trunc",
+    "rint",
+    "isnan",
+    "isinf",
+    "isfinite",
+    "logical_not",
+    "invert",
+]
+UNARY_APPROX = [
+    "exp",
+    "log",
+    "log2",
+    "log10",
+    "log1p",
+    "expm1",
+    "sqrt",
+    "cbrt",
+    "sin",
+    "cos",
+    "tan",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "sinh",
+    "cosh",
+    "tanh",
+]
 UNARY_FLOAT16 = ["rint"] + UNARY_APPROX  # float16 results for small integer and bool inputs
 
 
@@ -90,9 +160,15 @@ def test_binary_ufuncs(pair, name):
 
 
 OPERATORS = {
-    "+": lambda x, y: x + y, "-": lambda x, y: x - y, "*": lambda x, y: x * y,
-    "/": lambda x, y: x / y, "//": lambda x, y: x // y, "%": lambda x, y: x % y,
-    "<": lambda x, y: x < y, "==": lambda x, y: x == y, "&": lambda x, y: x & y,
+    "+": lambda x, y: x + y,
+    "-": lambda x, y: x - y,
+    "*": lambda x, y: x * y,
+    "/": lambda x, y: x / y,
+    "//": lambda x, y: x // y,
+    "%": lambda x, y: x % y,
+    "<": lambda x, y: x < y,
+    "==": lambda x, y: x == y,
+    "&": lambda x, y: x & y,
     "^": lambda x, y: x ^ y,
 }
 scalars = st.sampled_from([0, 1, -3, 7, 300, 2.5, -0.0, float("nan"), True])
@@ -102,9 +178,14 @@ scalars = st.sampled_from([0, 1, -3, 7, 300, 2.5, -0.0, float("nan"), True])
 # (uint8 < -3 is all False); daybreak does not compile that and falls back.
 @pytest.mark.allow_fallbacks(r"^numpy: (less|greater|equal) with out-of-range Python int$")
 @settings(max_examples=40)
-@given(dtypes.flatmap(lambda d: arrays(d, hnp.array_shapes(min_dims=0, max_dims=2,
-                                                              min_side=0, max_side=4))),
-       scalars, st.sampled_from(sorted(OPERATORS)), st.booleans())
+@given(
+    dtypes.flatmap(
+        lambda d: arrays(d, hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=4))
+    ),
+    scalars,
+    st.sampled_from(sorted(OPERATORS)),
+    st.booleans(),
+)
 def test_operators_with_python_scalars(a, scalar, op, reflected):
     """NEP 50: Python scalars promote weakly (and too-large ints raise NumPy's error)."""
     fn = OPERATORS[op]
@@ -116,15 +197,17 @@ def test_operators_with_python_scalars(a, scalar, op, reflected):
 
 @pytest.mark.parametrize("name", with_gaps(UNARY_EXACT + UNARY_APPROX))
 @settings(max_examples=8)
-@given(a=dtypes.flatmap(lambda d: arrays(d, hnp.array_shapes(min_dims=0, max_dims=3,
-                                                                min_side=0, max_side=4))))
+@given(
+    a=dtypes.flatmap(
+        lambda d: arrays(d, hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4))
+    )
+)
 def test_unary_ufuncs(a, name):
     rtol = 2e-6 if name in UNARY_APPROX else None
     assert_same(lambda m, x: getattr(m, name)(x), a, rtol=rtol)
 
 
-REDUCTIONS = ["sum", "prod", "mean", "min", "max", "argmin", "argmax", "std", "var", "any",
-              "all"]
+REDUCTIONS = ["sum", "prod", "mean", "min", "max", "argmin", "argmax", "std", "var", "any", "all"]
 
 
 @st.composite
@@ -137,8 +220,16 @@ def reduction_cases(draw, name):
     elif name.startswith("arg"):
         axis = draw(st.integers(-len(shape), len(shape) - 1))
     else:
-        axis = tuple(draw(st.lists(st.integers(-len(shape), len(shape) - 1), min_size=1,
-                                   max_size=len(shape), unique_by=lambda k: k % len(shape))))
+        axis = tuple(
+            draw(
+                st.lists(
+                    st.integers(-len(shape), len(shape) - 1),
+                    min_size=1,
+                    max_size=len(shape),
+                    unique_by=lambda k: k % len(shape),
+                )
+            )
+        )
         axis = axis[0] if len(axis) == 1 and draw(st.booleans()) else axis
     return a, axis, draw(st.booleans())
 
@@ -154,11 +245,14 @@ def test_reductions(data, as_function, name):
         # vectorised loop's lanes 0.0). Below 2^40 every partial sum of <= 64 values is exact.
         a = np.clip(a, 0 if a.dtype.kind == "u" else -(2**40), 2**40).astype(a.dtype)
     if as_function:
+
         def fn(m, x):
             return getattr(m, name)(x, axis=axis, keepdims=keepdims)
     else:
+
         def fn(m, x):
             return getattr(x, name)(axis=axis, keepdims=keepdims)
+
     rtol = 1e-4 if a.dtype == np.float32 else 1e-9
     # By design no program runs for a reduction over no elements (NumPy's answer on an empty
     # stand-in: the identity, NaN or NumPy's error) nor for the method of a 0-d input (NumPy's).
@@ -175,15 +269,45 @@ def test_where_and_astype(pair, target):
     assert_same(lambda m, x: x.astype(target), a, expect_native=a.ndim > 0)  # 0-d: NumPy's
 
 
-_SPECIAL_FLOATS = [np.inf, -np.inf, np.nan, 1e10, -1e10, 3e9, -3e9, 2.5, -2.5, 70000.7,
-                   -70000.7, 300.5, -1.0, 1e19, 1e20, -1e19, 2.0**63, 2.0**64, -2.0**63,
-                   -2.0**63 - 4096, 2.0**31, -2.0**31, -2.0**31 - 1, 2.0**32, 4294967295.5,
-                   255.9, -128.5, 32767.9, -32769.2, 0.0, -0.0]
+_SPECIAL_FLOATS = [
+    np.inf,
+    -np.inf,
+    np.nan,
+    1e10,
+    -1e10,
+    3e9,
+    -3e9,
+    2.5,
+    -2.5,
+    70000.7,
+    -70000.7,
+    300.5,
+    -1.0,
+    1e19,
+    1e20,
+    -1e19,
+    2.0**63,
+    2.0**64,
+    -(2.0**63),
+    -(2.0**63) - 4096,
+    2.0**31,
+    -(2.0**31),
+    -(2.0**31) - 1,
+    2.0**32,
+    4294967295.5,
+    255.9,
+    -128.5,
+    32767.9,
+    -32769.2,
+    0.0,
+    -0.0,
+]
 
 
 @pytest.mark.parametrize("source", ["float32", "float64"])
-@pytest.mark.parametrize("target", ["int8", "uint8", "int16", "uint16", "int32", "uint32",
-                                    "int64", "uint64"])
+@pytest.mark.parametrize(
+    "target", ["int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64"]
+)
 def test_float_to_int_casts_of_any_value_are_numpys(source, target):
     """NaN, infinities and floats beyond the target's range cast as NumPy casts them on
     x86-64 (1e10 -> int16 0, inf -> int32 -2^31, -1.0 -> uint8 255): both the compiled cast

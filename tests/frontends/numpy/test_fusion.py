@@ -100,8 +100,8 @@ def test_second_call_of_a_script_hits_the_compile_cache():
 
 def test_square_by_python_two_is_a_multiply():
     x = dnp.asarray(np.linspace(-3.0, 3.0, 100))
-    text = db.ir.format(_program(x ** 2 + x ** 2.0))
+    text = db.ir.format(_program(x**2 + x**2.0))
     assert "pow(" not in text
-    np.testing.assert_array_equal(np.asarray(x ** 2), np.linspace(-3.0, 3.0, 100) ** 2)
+    np.testing.assert_array_equal(np.asarray(x**2), np.linspace(-3.0, 3.0, 100) ** 2)
     ints = dnp.asarray(np.arange(10))
-    assert (ints ** 2).dtype == np.int64  # integers keep their own path
+    assert (ints**2).dtype == np.int64  # integers keep their own path

@@ -109,9 +109,11 @@ def check(case, reason=None, compiled_ok=False):
 
 def in_place(f, a=X):
     """A case that changes its array: the call's result and the array after it."""
+
     def case(m):
         x = fresh(m, a)
         return f(m, x), x
+
     return case
 
 
@@ -145,13 +147,23 @@ def test_positional_out_numpy_is_written_and_returned():
         out = np.zeros((3, 4))
         result = m.add(fresh(m, X), 2, out)
         return result is out, out
+
     check(case, "out= a NumPy array", compiled_ok=True)
-    check(lambda m: (lambda o: (m.negative(fresh(m, X), o) is o, o))(np.zeros((3, 4))),
-          "out= a NumPy array", compiled_ok=True)
-    check(lambda m: (lambda o: (m.add(fresh(m, X), 1j, o) is o, o))(np.zeros((3, 4))),
-          "out= a NumPy array", compiled_ok=True)  # NumPy's casting error
-    check(lambda m: (lambda o: (m.add(fresh(m, X)[0], 1, o) is o, o))(np.zeros((3, 4))),
-          "out= a NumPy array", compiled_ok=True)  # broadcast into out
+    check(
+        lambda m: (lambda o: (m.negative(fresh(m, X), o) is o, o))(np.zeros((3, 4))),
+        "out= a NumPy array",
+        compiled_ok=True,
+    )
+    check(
+        lambda m: (lambda o: (m.add(fresh(m, X), 1j, o) is o, o))(np.zeros((3, 4))),
+        "out= a NumPy array",
+        compiled_ok=True,
+    )  # NumPy's casting error
+    check(
+        lambda m: (lambda o: (m.add(fresh(m, X)[0], 1, o) is o, o))(np.zeros((3, 4))),
+        "out= a NumPy array",
+        compiled_ok=True,
+    )  # broadcast into out
     check(lambda m: m.add(fresh(m, X), 1, np.zeros((3, 4)), out=np.zeros((3, 4))))  # TypeError
     check(lambda m: m.add(fresh(m, X), 1, np.zeros((3, 4)), np.zeros((3, 4))))  # TypeError
 
@@ -171,31 +183,34 @@ def test_ufunc_keywords_fall_back_and_keep_out():
 
 
 # --- 3. complex numbers ---------------------------------------------------------------------
-@pytest.mark.parametrize("case", [
-    lambda m: m.array([1 + 2j, 3 - 1j]),
-    lambda m: m.asarray(Z.astype(np.complex64)),
-    lambda m: fresh(m, X) * 1j,
-    lambda m: 1j * fresh(m, X),
-    lambda m: m.exp(1j * fresh(m, X)),
-    lambda m: m.abs(Z),
-    lambda m: m.conj(Z),
-    lambda m: m.transpose(m.reshape(Z, (2, 3))),
-    lambda m: m.roll(Z, 1),
-    lambda m: m.diff(Z),
-    lambda m: m.broadcast_to(Z, (2, 6)),
-    lambda m: m.concatenate([Z, m.arange(6)]),
-    lambda m: m.inner(Z, Z),
-    lambda m: m.vdot(Z, Z),
-    lambda m: m.sum(Z),
-    lambda m: m.where(fresh(m, X) > 3, fresh(m, X), 1j),
-    lambda m: fresh(m, X).astype(complex),
-    lambda m: fresh(m, X) + Z[0],
-    lambda m: m.full(3, 1j),
-    lambda m: m.linspace(0, 1j, 5),
-    lambda m: m.zeros(4, dtype=complex),
-    in_place(lambda m, x: x.__setitem__(x > 3, 2j)),
-    in_place(lambda m, x: x.__iadd__(1j)),  # NumPy's casting error
-])
+@pytest.mark.parametrize(
+    "case",
+    [
+        lambda m: m.array([1 + 2j, 3 - 1j]),
+        lambda m: m.asarray(Z.astype(np.complex64)),
+        lambda m: fresh(m, X) * 1j,
+        lambda m: 1j * fresh(m, X),
+        lambda m: m.exp(1j * fresh(m, X)),
+        lambda m: m.abs(Z),
+        lambda m: m.conj(Z),
+        lambda m: m.transpose(m.reshape(Z, (2, 3))),
+        lambda m: m.roll(Z, 1),
+        lambda m: m.diff(Z),
+        lambda m: m.broadcast_to(Z, (2, 6)),
+        lambda m: m.concatenate([Z, m.arange(6)]),
+        lambda m: m.inner(Z, Z),
+        lambda m: m.vdot(Z, Z),
+        lambda m: m.sum(Z),
+        lambda m: m.where(fresh(m, X) > 3, fresh(m, X), 1j),
+        lambda m: fresh(m, X).astype(complex),
+        lambda m: fresh(m, X) + Z[0],
+        lambda m: m.full(3, 1j),
+        lambda m: m.linspace(0, 1j, 5),
+        lambda m: m.zeros(4, dtype=complex),
+        in_place(lambda m, x: x.__setitem__(x > 3, 2j)),
+        in_place(lambda m, x: x.__iadd__(1j)),  # NumPy's casting error
+    ],
+)
 def test_complex_falls_back_counted(case):
     check(case, "complex")
 
@@ -210,31 +225,42 @@ def test_real_arrays_real_imag_conj_are_compiled():
 
 
 # --- 4. float16 and long double ---------------------------------------------------------------
-@pytest.mark.parametrize("case, dtype", [
-    (lambda m: m.arange(100, dtype=np.float16), "float16"),
-    (lambda m: m.arange(6.0, dtype=np.longdouble), "float128"),
-    (lambda m: m.array([1, 2, 3], dtype=np.longdouble) * 2, "float128"),
-    (lambda m: m.asarray(np.ones(8, np.float16)) + 1, "float16"),
-    (lambda m: fresh(m, X).astype(np.float16), "float16"),
-    (lambda m: fresh(m, X) * np.float16(2), "float16"),
-    (lambda m: fresh(m, X) * np.longdouble(2), "float128"),
-    (lambda m: m.zeros(3, dtype=np.float16), "float16"),
-    (lambda m: m.mean(np.ones(10, np.float16)), "float16"),
-    (lambda m: m.concatenate([np.ones(3, np.float16), m.arange(3.0)]), "float16"),
-    (lambda m: (fresh(m, X) > 3).sum(dtype=np.float16), "float16"),
-])
+@pytest.mark.parametrize(
+    "case, dtype",
+    [
+        (lambda m: m.arange(100, dtype=np.float16), "float16"),
+        (lambda m: m.arange(6.0, dtype=np.longdouble), "float128"),
+        (lambda m: m.array([1, 2, 3], dtype=np.longdouble) * 2, "float128"),
+        (lambda m: m.asarray(np.ones(8, np.float16)) + 1, "float16"),
+        (lambda m: fresh(m, X).astype(np.float16), "float16"),
+        (lambda m: fresh(m, X) * np.float16(2), "float16"),
+        (lambda m: fresh(m, X) * np.longdouble(2), "float128"),
+        (lambda m: m.zeros(3, dtype=np.float16), "float16"),
+        (lambda m: m.mean(np.ones(10, np.float16)), "float16"),
+        (lambda m: m.concatenate([np.ones(3, np.float16), m.arange(3.0)]), "float16"),
+        (lambda m: (fresh(m, X) > 3).sum(dtype=np.float16), "float16"),
+    ],
+)
 def test_float16_and_longdouble_fall_back_counted(case, dtype):
     check(case, dtype)
 
 
 # --- 5. comparisons and operators with strings, None, objects, mixed lists --------------------
-ODD = [("string", "x"), ("object", None), ("object", object()), ("object", [1, "a", None, 2.0]),
-       ("string", np.array(["a"] * 4)), ("bytes", b"x"), ("datetime", np.datetime64("2020-01-01"))]
+ODD = [
+    ("string", "x"),
+    ("object", None),
+    ("object", object()),
+    ("object", [1, "a", None, 2.0]),
+    ("string", np.array(["a"] * 4)),
+    ("bytes", b"x"),
+    ("datetime", np.datetime64("2020-01-01")),
+]
 
 
 @pytest.mark.parametrize("reason, other", ODD)
-@pytest.mark.parametrize("op", [operator.eq, operator.ne, operator.lt, operator.add,
-                                operator.mul, operator.truediv])
+@pytest.mark.parametrize(
+    "op", [operator.eq, operator.ne, operator.lt, operator.add, operator.mul, operator.truediv]
+)
 def test_operators_with_odd_operands(op, reason, other):
     check(lambda m: op(fresh(m, X), other), reason)
     check(lambda m: op(other, fresh(m, X)), reason)
@@ -275,82 +301,88 @@ OBJECTS = np.array([1, "a", None], dtype=object)
 RECORDS = np.zeros(3, dtype=[("a", "i4"), ("b", "f8")])
 
 
-@pytest.mark.parametrize("case, reason", [
-    (lambda m: m.asarray(DATES) - np.datetime64("2019-01-01"), "datetime"),
-    (lambda m: m.diff(DATES), "datetime"),
-    (lambda m: m.arange(6, dtype="datetime64[D]"), None),  # NumPy's ValueError
-    (lambda m: fresh(m, XI).astype("datetime64[D]"), "datetime"),
-    (lambda m: fresh(m, XI) + np.timedelta64(1, "D"), "timedelta"),
-    (lambda m: m.roll(OBJECTS, 1), "object"),
-    (lambda m: m.sum(OBJECTS), "object"),  # NumPy's TypeError
-    (lambda m: m.array([1, 2, None], dtype=object), "object"),
-    (lambda m: m.zeros(3, dtype=object), "object"),
-    (lambda m: m.zeros(3, dtype="U2"), "string"),
-    (lambda m: m.ones_like(STRINGS), "string"),
-    (lambda m: m.broadcast_to(STRINGS, (2, 3)), "string"),
-    (lambda m: m.asarray(STRINGS) == "a", "string"),
-    (lambda m: m.char.upper(m.asarray(STRINGS)), "string"),
-    (lambda m: m.asarray(RECORDS)["b"], "structured"),
-    (lambda m: m.zeros_like(RECORDS), "structured"),
-    (lambda m: m.roll(RECORDS, 1), "structured"),
-    (lambda m: m.arange(RECORDS.size) == RECORDS, "structured"),  # NumPy's TypeError
-    (lambda m: m.exp(np.matrix(X)), "matrix"),
-    (lambda m: m.sum(np.matrix(X), axis=0), "matrix"),
-    (lambda m: m.reshape(np.matrix(X), (4, 3)), "matrix"),
-    (lambda m: fresh(m, X) + np.matrix(X), "matrix"),
-    (lambda m: m.exp(MASKED), "MaskedArray"),
-    (lambda m: m.add(MASKED, fresh(m, X)), "MaskedArray"),
-    (lambda m: fresh(m, X) + MASKED, "MaskedArray"),
-    (lambda m: m.sum(MASKED, axis=0), "MaskedArray"),
-    (lambda m: m.concatenate([MASKED, MASKED]), "MaskedArray"),
-    (lambda m: m.where(MASKED > 3, MASKED, 0), "MaskedArray"),
-    (lambda m: m.dot(MASKED, MASKED.T), "MaskedArray"),
-    (lambda m: m.zeros_like(MASKED), "MaskedArray"),
-    (lambda m: m.diff(MASKED), "MaskedArray"),
-])
+@pytest.mark.parametrize(
+    "case, reason",
+    [
+        (lambda m: m.asarray(DATES) - np.datetime64("2019-01-01"), "datetime"),
+        (lambda m: m.diff(DATES), "datetime"),
+        (lambda m: m.arange(6, dtype="datetime64[D]"), None),  # NumPy's ValueError
+        (lambda m: fresh(m, XI).astype("datetime64[D]"), "datetime"),
+        (lambda m: fresh(m, XI) + np.timedelta64(1, "D"), "timedelta"),
+        (lambda m: m.roll(OBJECTS, 1), "object"),
+        (lambda m: m.sum(OBJECTS), "object"),  # NumPy's TypeError
+        (lambda m: m.array([1, 2, None], dtype=object), "object"),
+        (lambda m: m.zeros(3, dtype=object), "object"),
+        (lambda m: m.zeros(3, dtype="U2"), "string"),
+        (lambda m: m.ones_like(STRINGS), "string"),
+        (lambda m: m.broadcast_to(STRINGS, (2, 3)), "string"),
+        (lambda m: m.asarray(STRINGS) == "a", "string"),
+        (lambda m: m.char.upper(m.asarray(STRINGS)), "string"),
+        (lambda m: m.asarray(RECORDS)["b"], "structured"),
+        (lambda m: m.zeros_like(RECORDS), "structured"),
+        (lambda m: m.roll(RECORDS, 1), "structured"),
+        (lambda m: m.arange(RECORDS.size) == RECORDS, "structured"),  # NumPy's TypeError
+        (lambda m: m.exp(np.matrix(X)), "matrix"),
+        (lambda m: m.sum(np.matrix(X), axis=0), "matrix"),
+        (lambda m: m.reshape(np.matrix(X), (4, 3)), "matrix"),
+        (lambda m: fresh(m, X) + np.matrix(X), "matrix"),
+        (lambda m: m.exp(MASKED), "MaskedArray"),
+        (lambda m: m.add(MASKED, fresh(m, X)), "MaskedArray"),
+        (lambda m: fresh(m, X) + MASKED, "MaskedArray"),
+        (lambda m: m.sum(MASKED, axis=0), "MaskedArray"),
+        (lambda m: m.concatenate([MASKED, MASKED]), "MaskedArray"),
+        (lambda m: m.where(MASKED > 3, MASKED, 0), "MaskedArray"),
+        (lambda m: m.dot(MASKED, MASKED.T), "MaskedArray"),
+        (lambda m: m.zeros_like(MASKED), "MaskedArray"),
+        (lambda m: m.diff(MASKED), "MaskedArray"),
+    ],
+)
 def test_other_dtypes_and_array_types(case, reason):
     check(case, reason)
 
 
-@pytest.mark.parametrize("case, reason", [
-    (in_place(lambda m, x: x.fill(3)), None),
-    (in_place(lambda m, x: x.fill(1j)), "complex"),
-    (in_place(lambda m, x: x.sort()), "sort"),
-    (in_place(lambda m, x: x[::-1].sort(axis=0)), "sort"),
-    (in_place(lambda m, x: x.partition(1)), "partition"),
-    (in_place(lambda m, x: x.resize((2, 2), refcheck=False)), "resize"),
-    (in_place(lambda m, x: x.resize(20, refcheck=False)), "resize"),
-    (in_place(lambda m, x: x.put([0, 5], [-1, -2])), "put"),
-    (in_place(lambda m, x: x.setfield(7, np.int64)), "setfield"),
-    (in_place(lambda m, x: x.byteswap(inplace=True)), "byteswap"),
-    (in_place(lambda m, x: setattr(x, "shape", (4, 3))), None),
-    (in_place(lambda m, x: setattr(x, "shape", (5,))), None),  # NumPy's ValueError
-    (in_place(lambda m, x: x.flat.__setitem__(5, -1)), None),
-    (in_place(lambda m, x: x.flat.__setitem__([1, 2, 3], [8, 9])), "flat"),
-    (in_place(lambda m, x: m.copyto(x, 5.0, where=x > 4)), "copyto"),
-    (in_place(lambda m, x: m.putmask(x, x > 5, -x)), "putmask"),
-    (in_place(lambda m, x: m.fill_diagonal(x, 9)), "fill_diagonal"),
-    (in_place(lambda m, x: x.__delitem__(0)), None),  # NumPy's ValueError
-    (lambda m: fresh(m, X).view(np.int64), "view"),
-    (lambda m: fresh(m, X).view(np.matrix), "view"),
-    (lambda m: fresh(m, X).astype(str), "string"),
-    (lambda m: fresh(m, X).astype(object), "object"),
-    (lambda m: fresh(m, XI % 2).choose([10, 20]), "choose"),
-    (lambda m: fresh(m, X).compress([True, False, True], axis=0), "compress"),
-    (lambda m: fresh(m, X).flat[5], None),
-    (lambda m: fresh(m, X).flat[2:5], None),
-    (lambda m: list(fresh(m, X).flat), None),
-    (lambda m: fresh(m, X).mT, None),
-    (lambda m: fresh(m, X)[0].mT, None),  # NumPy's ValueError
-    (lambda m: fresh(m, X).strides, None),
-    (lambda m: fresh(m, X).tobytes(), None),
-    (lambda m: fresh(m, X).ravel("K"), None),
-    (lambda m: m.ravel(np.asfortranarray(X), "A"), None),
-    (lambda m: m.ravel(X[:, ::2].T, "K"), "memory order"),
-    (lambda m: m.reshape(fresh(m, X), (4, 3), copy=True), None),
-    (lambda m: m.sum(np.matrix(X)), "matrix"),
-    (lambda m: m.where(fresh(m, X) > 5), "where with one argument"),
-])
+@pytest.mark.parametrize(
+    "case, reason",
+    [
+        (in_place(lambda m, x: x.fill(3)), None),
+        (in_place(lambda m, x: x.fill(1j)), "complex"),
+        (in_place(lambda m, x: x.sort()), "sort"),
+        (in_place(lambda m, x: x[::-1].sort(axis=0)), "sort"),
+        (in_place(lambda m, x: x.partition(1)), "partition"),
+        (in_place(lambda m, x: x.resize((2, 2), refcheck=False)), "resize"),
+        (in_place(lambda m, x: x.resize(20, refcheck=False)), "resize"),
+        (in_place(lambda m, x: x.put([0, 5], [-1, -2])), "put"),
+        (in_place(lambda m, x: x.setfield(7, np.int64)), "setfield"),
+        (in_place(lambda m, x: x.byteswap(inplace=True)), "byteswap"),
+        (in_place(lambda m, x: setattr(x, "shape", (4, 3))), None),
+        (in_place(lambda m, x: setattr(x, "shape", (5,))), None),  # NumPy's ValueError
+        (in_place(lambda m, x: x.flat.__setitem__(5, -1)), None),
+        (in_place(lambda m, x: x.flat.__setitem__([1, 2, 3], [8, 9])), "flat"),
+        (in_place(lambda m, x: m.copyto(x, 5.0, where=x > 4)), "copyto"),
+        (in_place(lambda m, x: m.putmask(x, x > 5, -x)), "putmask"),
+        (in_place(lambda m, x: m.fill_diagonal(x, 9)), "fill_diagonal"),
+        (in_place(lambda m, x: x.__delitem__(0)), None),  # NumPy's ValueError
+        (lambda m: fresh(m, X).view(np.int64), "view"),
+        (lambda m: fresh(m, X).view(np.matrix), "view"),
+        (lambda m: fresh(m, X).astype(str), "string"),
+        (lambda m: fresh(m, X).astype(object), "object"),
+        (lambda m: fresh(m, XI % 2).choose([10, 20]), "choose"),
+        (lambda m: fresh(m, X).compress([True, False, True], axis=0), "compress"),
+        (lambda m: fresh(m, X).flat[5], None),
+        (lambda m: fresh(m, X).flat[2:5], None),
+        (lambda m: list(fresh(m, X).flat), None),
+        (lambda m: fresh(m, X).mT, None),
+        (lambda m: fresh(m, X)[0].mT, None),  # NumPy's ValueError
+        (lambda m: fresh(m, X).strides, None),
+        (lambda m: fresh(m, X).tobytes(), None),
+        (lambda m: fresh(m, X).ravel("K"), None),
+        (lambda m: m.ravel(np.asfortranarray(X), "A"), None),
+        (lambda m: m.ravel(X[:, ::2].T, "K"), "memory order"),
+        (lambda m: m.reshape(fresh(m, X), (4, 3), copy=True), None),
+        (lambda m: m.sum(np.matrix(X)), "matrix"),
+        (lambda m: m.where(fresh(m, X) > 5), "where with one argument"),
+    ],
+)
 def test_methods_and_attributes(case, reason):
     check(case, reason)
 

@@ -33,18 +33,22 @@ def _inner(test):
 
 CHECKS = {
     "binary add": lambda: _inner(differential.test_binary_ufuncs)(pair=(A, B), name="add"),
-    "binary less, ints": lambda: _inner(differential.test_binary_ufuncs)(pair=(I8, I8[0]),
-                                                                         name="less"),
+    "binary less, ints": lambda: _inner(differential.test_binary_ufuncs)(
+        pair=(I8, I8[0]), name="less"
+    ),
     "operator with a scalar": lambda: _inner(differential.test_operators_with_python_scalars)(
-        A, 2.5, "*", False),
+        A, 2.5, "*", False
+    ),
     "unary exp": lambda: _inner(differential.test_unary_ufuncs)(a=A, name="exp"),
     "where and astype": lambda: _inner(differential.test_where_and_astype)(
-        (A, B), np.dtype(np.int32)),
+        (A, B), np.dtype(np.int32)
+    ),
     "newaxis broadcasting": lambda: _inner(differential.test_newaxis_broadcasting)((3, 4)),
     "mask assignment": indexing.test_mask_assignment_stays_lazy_and_fuses,
     "in-place slice operator": indexing.test_in_place_operator_on_a_slice,
     "roll of an expression": lambda: assert_same(
-        lambda m, x: m.roll(shapes.maybe_expression(m, x, "expression") * 2.0, 1, axis=1), A),
+        lambda m, x: m.roll(shapes.maybe_expression(m, x, "expression") * 2.0, 1, axis=1), A
+    ),
     "mandelbrot": kernels.test_mandelbrot,
     "heat stencil": lambda: kernels.test_heat_equation_stencil(np.random.default_rng(7)),
 }
@@ -69,8 +73,13 @@ def test_checks_fail_when_every_ufunc_falls_back(name, no_ufuncs):
         CHECKS[name]()
 
 
-EAGER_CHECKS = ["binary add", "operator with a scalar", "unary exp", "where and astype",
-                "newaxis broadcasting"]
+EAGER_CHECKS = [
+    "binary add",
+    "operator with a scalar",
+    "unary exp",
+    "where and astype",
+    "newaxis broadcasting",
+]
 
 
 @pytest.mark.parametrize("name", EAGER_CHECKS)

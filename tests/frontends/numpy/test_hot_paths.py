@@ -66,8 +66,7 @@ def test_scalar_arithmetic_on_computed_0d_arrays_is_numpys(default_sizes):
     float(total)  # computed from here on
     n = np.arange(100_000.0).max()
     for other in (3, 2.5, np.float32(1.5), True, np.int64(7)):
-        for op in (lambda p, q: p * q, lambda p, q: q / p, lambda p, q: p - q,
-                   lambda p, q: p < q):
+        for op in (lambda p, q: p * q, lambda p, q: q / p, lambda p, q: p - q, lambda p, q: p < q):
             got, want = op(total, other), op(n, other)
             assert type(got) is type(want) and got == want
     small = dnp.asarray(np.arange(100_000, dtype=np.int8)).min()
@@ -102,15 +101,20 @@ def test_tier0_writes_spent_temporaries_in_place_and_never_inputs(monkeypatch):
     and a view of an input are never written."""
     hits = []
     spent = eager._spent_temporary
-    monkeypatch.setattr(eager, "_spent_temporary",
-                        lambda *args: hits.append(spent(*args)) or hits[-1])
+    monkeypatch.setattr(
+        eager, "_spent_temporary", lambda *args: hits.append(spent(*args)) or hits[-1]
+    )
     a = np.random.default_rng(5).random((40, 50))
     before = a.copy()
     x = dnp.asarray(a)
     from daybreak.frontends.elements.loops import realize
 
-    cases = [(lambda m, v: v * 2.0 + 1.0), (lambda m, v: (v * 2.0 + 1.0) * (v * 2.0)),
-             (lambda m, v: m.exp(v[:, ::-1]) - v[:, ::-1]), (lambda m, v: v + 0.0)]
+    cases = [
+        (lambda m, v: v * 2.0 + 1.0),
+        (lambda m, v: (v * 2.0 + 1.0) * (v * 2.0)),
+        (lambda m, v: m.exp(v[:, ::-1]) - v[:, ::-1]),
+        (lambda m, v: v + 0.0),
+    ]
     for fn in cases:
         y = fn(dnp, x)
         node = realize(y._expr, a.shape)
@@ -123,8 +127,9 @@ def test_tier0_writes_spent_temporaries_in_place_and_never_inputs(monkeypatch):
 
 def test_vector_dot_of_small_data_is_blas_and_big_is_fused(default_sizes):
     small = np.linspace(0, 1, 500)
-    assert dnp.dot(dnp.asarray(small)[:200], dnp.asarray(small)[:200]) == \
-        np.dot(small[:200], small[:200])
+    assert dnp.dot(dnp.asarray(small)[:200], dnp.asarray(small)[:200]) == np.dot(
+        small[:200], small[:200]
+    )
     big = np.linspace(0, 1, 200_000)
     x = dnp.asarray(big)
     total = dnp.dot(x * 2.0, x)  # pending operands: one fused loop, whatever the size
@@ -191,8 +196,11 @@ def test_small_work_on_computed_inputs_runs_at_once_without_a_node(library_tier,
 
     made = []
     real = loops.ElementwiseLoop.__init__
-    monkeypatch.setattr(loops.ElementwiseLoop, "__init__",
-                        lambda self, *a, **k: made.append(1) or real(self, *a, **k))
+    monkeypatch.setattr(
+        loops.ElementwiseLoop,
+        "__init__",
+        lambda self, *a, **k: made.append(1) or real(self, *a, **k),
+    )
     rng = np.random.default_rng(4)
     # (sizes where the model keeps the work in the library; the strided halves of the 1-D
     # array are big enough to be lazy, not NumPy's small views)
@@ -228,11 +236,15 @@ def test_work_with_pending_inputs_or_a_native_future_still_goes_to_the_scheduler
     x = dnp.asarray(np.random.default_rng(6).random(100_000))
     pending_sum = x.sum()  # a pending input: the scheduler computes both together
     db.stats(reset=True)
-    np.testing.assert_allclose(np.asarray(x - pending_sum), np.asarray(x) - float(
-        np.asarray(x).sum()))
+    np.testing.assert_allclose(
+        np.asarray(x - pending_sum), np.asarray(x) - float(np.asarray(x).sum())
+    )
     heavy = dnp.exp(dnp.sin(x) * dnp.cos(x) + dnp.sqrt(x))  # native code would pay here
-    np.testing.assert_allclose(np.asarray(heavy), np.exp(np.sin(np.asarray(x)) * np.cos(
-        np.asarray(x)) + np.sqrt(np.asarray(x))), rtol=1e-12)
+    np.testing.assert_allclose(
+        np.asarray(heavy),
+        np.exp(np.sin(np.asarray(x)) * np.cos(np.asarray(x)) + np.sqrt(np.asarray(x))),
+        rtol=1e-12,
+    )
     assert db.stats()["library_runs"] >= 1
 
 
@@ -253,10 +265,13 @@ _CHAIN_OPS = [
 @example(rows=300, cols=400, chain=[8], dtype=np.float64, seed=1)  # in place, read twice
 @example(rows=300, cols=250, chain=[6, 8, 0], dtype=np.int32, seed=2)
 @example(rows=300, cols=400, chain=[1, 2, 4, 5], dtype=np.float32, seed=3)  # value_now
-@given(rows=st.sampled_from([1, 3, 40, 300, 300]), cols=st.sampled_from([1, 7, 250, 400]),
-       chain=st.lists(st.sampled_from(range(len(_CHAIN_OPS))), min_size=1, max_size=4),
-       dtype=st.sampled_from([np.float64, np.float32, np.int64, np.int32]),
-       seed=st.integers(0, 2**16))
+@given(
+    rows=st.sampled_from([1, 3, 40, 300, 300]),
+    cols=st.sampled_from([1, 7, 250, 400]),
+    chain=st.lists(st.sampled_from(range(len(_CHAIN_OPS))), min_size=1, max_size=4),
+    dtype=st.sampled_from([np.float64, np.float32, np.int64, np.int32]),
+    seed=st.integers(0, 2**16),
+)
 def test_chains_in_every_tier_agree_with_numpy(rows, cols, chain, dtype, seed):
     """Chains of calls on arrays around the eager size (NumPy's own small work, tier 0 with
     and without a node, the scheduler's tiers), with the defaults outside tests: NumPy's
@@ -297,8 +312,7 @@ def test_numpy_scalars_and_0d_arrays_on_the_left_of_operators():
     x = dnp.asarray(a)
     i8 = np.arange(70_000, dtype=np.int8) % 100
     y = dnp.asarray(i8)
-    for s in (np.float64(0.3), np.float32(0.3), np.array(0.3), np.array(2, np.int8),
-              np.int64(3)):
+    for s in (np.float64(0.3), np.float32(0.3), np.array(0.3), np.array(2, np.int8), np.int64(3)):
         for op in (lambda p, q: p <= q, lambda p, q: p * q, lambda p, q: q - p):
             want, got = op(s, a), np.asarray(op(s, x))
             assert got.dtype == want.dtype and np.array_equal(got, want), (s, op)
@@ -367,16 +381,38 @@ def _result(fn, *args):
     return _outcome(lambda: fn(*args))
 
 
-_KEYS = [(3, 5), (-1, -2), (np.int64(7), 2), 4, -3, (slice(2, 9), 1), (2, slice(None, 5)),
-         (Ellipsis, 3), (None, 1, 2), (299, 299), (300, 0), (0, -301), (1.5, 2), ((1, 2), 3)]
+_KEYS = [
+    (3, 5),
+    (-1, -2),
+    (np.int64(7), 2),
+    4,
+    -3,
+    (slice(2, 9), 1),
+    (2, slice(None, 5)),
+    (Ellipsis, 3),
+    (None, 1, 2),
+    (299, 299),
+    (300, 0),
+    (0, -301),
+    (1.5, 2),
+    ((1, 2), 3),
+]
 _VALUES = [2.5, -7, np.float32(1.25), np.int64(9), True, 1e300, 2**70, np.float64("nan")]
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["read", "write", "row write"]),
-                          st.sampled_from(range(len(_KEYS))),
-                          st.sampled_from(range(len(_VALUES)))), min_size=1, max_size=12),
-       st.sampled_from(["float64", "int32"]))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["read", "write", "row write"]),
+            st.sampled_from(range(len(_KEYS))),
+            st.sampled_from(range(len(_VALUES))),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    st.sampled_from(["float64", "int32"]),
+)
 def test_element_reads_and_writes_of_computed_arrays_are_numpys(ops, dtype):
     """Element and row reads and scalar writes on a computed array (the fast paths of a
     Python loop) give NumPy's values, dtypes and errors, views writing back included; the
@@ -398,14 +434,16 @@ def test_element_reads_and_writes_of_computed_arrays_are_numpys(ops, dtype):
             elif op == "write":
                 w = _result(want.__setitem__, key, value)
                 g = _result(got.__setitem__, key, value)
-                assert (g if isinstance(g, type) else None) is \
-                    (w if isinstance(w, type) else None), (key, value)
+                assert (g if isinstance(g, type) else None) is (
+                    w if isinstance(w, type) else None
+                ), (key, value)
             else:
                 row_w, row_g = want[k % 300], got[k % 300]
                 w = _result(row_w.__setitem__, v % 300, value)
                 g = _result(row_g.__setitem__, v % 300, value)
-                assert (g if isinstance(g, type) else None) is \
-                    (w if isinstance(w, type) else None), (k, value)
+                assert (g if isinstance(g, type) else None) is (
+                    w if isinstance(w, type) else None
+                ), (k, value)
             assert type(got) is dnp.ndarray
         assert np.array_equal(np.asarray(got), want, equal_nan=dtype == "float64")
     finally:
@@ -434,7 +472,9 @@ def test_plans_tell_numpy_0d_operands_from_daybreak_0d_arrays():
     """A plan made for a daybreak 0-d array (whose expression is its own operand) is never
     used for a NumPy 0-d array or scalar of the same dtype, in either order."""
     ufuncs._PLANS.clear()
-    for first, second in ((dnp.asarray(np.arange(3.0)).sum(), np.array(4.0)),
-                          (np.float64(9.0), dnp.asarray(np.arange(5.0)).sum())):
+    for first, second in (
+        (dnp.asarray(np.arange(3.0)).sum(), np.array(4.0)),
+        (np.float64(9.0), dnp.asarray(np.arange(5.0)).sum()),
+    ):
         for x in (first, second, first):
             assert float(np.asarray(dnp.sqrt(x))) == pytest.approx(float(np.sqrt(np.asarray(x))))

@@ -16,7 +16,8 @@ from .test_differential import DTYPES, arrays
 
 shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=5)
 cases = st.tuples(st.sampled_from(DTYPES), shapes).flatmap(
-    lambda ds: st.tuples(arrays(*ds), st.just(ds[1])))
+    lambda ds: st.tuples(arrays(*ds), st.just(ds[1]))
+)
 
 
 # No program runs, by design, where daybreak hands NumPy's own value back: a 0-d input stays
@@ -52,12 +53,16 @@ def test_chained_slices_and_indices(data, case):
     first = data.draw(hnp.basic_indices(shape, allow_newaxis=True))
     second = data.draw(hnp.basic_indices(np.empty(shape)[first].shape, allow_newaxis=True))
     # x[first] of one element is a NumPy scalar: what follows is NumPy's indexing.
-    assert_same(lambda m, x: (x[first] if np.ndim(x[first]) else x[first])[second], a,
-                expect_native=program_reads(a) if np.ndim(a[first]) else False)
+    assert_same(
+        lambda m, x: (x[first] if np.ndim(x[first]) else x[first])[second],
+        a,
+        expect_native=program_reads(a) if np.ndim(a[first]) else False,
+    )
 
 
-bad_items = st.one_of(st.integers(-12, 12), st.just(1.5), st.just(Ellipsis), st.none(),
-                      st.slices(6))
+bad_items = st.one_of(
+    st.integers(-12, 12), st.just(1.5), st.just(Ellipsis), st.none(), st.slices(6)
+)
 
 
 @settings(max_examples=40)
@@ -73,8 +78,11 @@ def test_integer_array_gathers(data, case):
     a, shape = case
     if not shape or 0 in shape:
         return
-    key = data.draw(hnp.integer_array_indices(shape, result_shape=hnp.array_shapes(
-        min_dims=1, max_dims=2, max_side=4)))
+    key = data.draw(
+        hnp.integer_array_indices(
+            shape, result_shape=hnp.array_shapes(min_dims=1, max_dims=2, max_side=4)
+        )
+    )
     assert_same(lambda m, x: x[key], a)
 
 
@@ -129,7 +137,7 @@ def value_for(draw, region, dtype):
     if draw(st.booleans()):
         return draw(st.sampled_from([0, 1, 3, True] + ([2.5, -0.5] if dtype.kind == "f" else [])))
     shape = tuple(n if draw(st.booleans()) else 1 for n in region)
-    shape = shape[draw(st.integers(0, len(shape))):]
+    shape = shape[draw(st.integers(0, len(shape))) :]
     return draw(arrays(draw(st.sampled_from(DTYPES)), shape))
 
 
@@ -174,8 +182,11 @@ def test_advanced_item_assignment(data, case, pending):
     else:
         key = data.draw(hnp.integer_array_indices(shape))
     region = np.empty(shape)[key].shape
-    value = data.draw(st.sampled_from([0, 1])) if data.draw(st.booleans()) else \
-        data.draw(arrays(a.dtype, region))
+    value = (
+        data.draw(st.sampled_from([0, 1]))
+        if data.draw(st.booleans())
+        else data.draw(arrays(a.dtype, region))
+    )
 
     def assign(m, x):
         y = same_values(m, x) if pending else x.copy()
@@ -204,8 +215,9 @@ def test_stencil_assignment_is_lazy_and_one_loop_per_step():
     assert u.concrete() is None and not db.stats()["fallbacks"]
     want = np.arange(36.0).reshape(6, 6)
     for _ in range(3):
-        want[1:-1, 1:-1] = 0.25 * (want[:-2, 1:-1] + want[2:, 1:-1] + want[1:-1, :-2]
-                                   + want[1:-1, 2:])
+        want[1:-1, 1:-1] = 0.25 * (
+            want[:-2, 1:-1] + want[2:, 1:-1] + want[1:-1, :-2] + want[1:-1, 2:]
+        )
     np.testing.assert_allclose(np.asarray(u), want, rtol=1e-15)
 
 

@@ -30,8 +30,10 @@ def black_scholes(np, price, strike, t, rate, vol):
 
 def haversine(np, lat1, lon1, lat2, lon2):
     lat1, lon1, lat2, lon2 = (np.radians(v) for v in (lat1, lon1, lat2, lon2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin(
-        (lon2 - lon1) / 2) ** 2
+    a = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
     return 6371.0 * 2 * np.arcsin(np.sqrt(a))
 
 
@@ -52,8 +54,13 @@ def test_softmax_last_axis(rng):
 
 def test_black_scholes_with_scipy_erf(rng):
     n = 2000
-    args = (rng.uniform(10, 100, n), rng.uniform(10, 100, n), rng.uniform(0.1, 2, n), 0.03,
-            rng.uniform(0.1, 0.5, n))
+    args = (
+        rng.uniform(10, 100, n),
+        rng.uniform(10, 100, n),
+        rng.uniform(0.1, 2, n),
+        0.03,
+        rng.uniform(0.1, 0.5, n),
+    )
     want = black_scholes(np, *args)
     wrapped = [dnp.asarray(a) if isinstance(a, np.ndarray) else a for a in args]
     got = db.evaluate(*black_scholes(dnp, *wrapped))
@@ -61,13 +68,18 @@ def test_black_scholes_with_scipy_erf(rng):
         assert np.asarray(g).dtype == w.dtype
         np.testing.assert_allclose(np.asarray(g), w, rtol=1e-9, atol=1e-9)
     assert db.stats()["fallbacks"] == {} or not any(
-        "erf" in reason for reason in db.stats()["fallbacks"])
+        "erf" in reason for reason in db.stats()["fallbacks"]
+    )
 
 
 def test_haversine(rng):
     n = 3000
-    coords = [rng.uniform(-90, 90, n), rng.uniform(-180, 180, n), rng.uniform(-90, 90, n),
-              rng.uniform(-180, 180, n)]
+    coords = [
+        rng.uniform(-90, 90, n),
+        rng.uniform(-180, 180, n),
+        rng.uniform(-90, 90, n),
+        rng.uniform(-180, 180, n),
+    ]
     want = haversine(np, *coords)
     got = haversine(dnp, *coords)  # NumPy arrays in: the dnp calls make them lazy
     assert type(got) is dnp.ndarray
@@ -200,8 +212,11 @@ def test_mlp_forward_uses_blas_without_fallbacks(rng):
 
 def test_nbody_step(rng):
     n = 40
-    state = [rng.uniform(0.5, 1.5, n)] + [rng.uniform(-1, 1, n) for _ in range(3)] + \
-        [rng.uniform(-0.1, 0.1, n) for _ in range(3)]
+    state = (
+        [rng.uniform(0.5, 1.5, n)]
+        + [rng.uniform(-1, 1, n) for _ in range(3)]
+        + [rng.uniform(-0.1, 0.1, n) for _ in range(3)]
+    )
     want = nbody_step(np, *state)
     got = db.evaluate(*nbody_step(dnp, *(dnp.asarray(a) for a in state)))
     for g, w in zip(got, want, strict=True):

@@ -84,8 +84,9 @@ def test_short_rows_keep_the_flat_loop():
 
 def test_the_row_loop_vectorises():
     u = dnp.asarray(np.random.default_rng(0).random((64, 64)))
-    program = lazy.build_program([(dnp.roll(u, 1, axis=1) - dnp.roll(u, -1, axis=0))
-                                  ._lazy_node()])[0]
+    program = lazy.build_program([(dnp.roll(u, 1, axis=1) - dnp.roll(u, -1, axis=0))._lazy_node()])[
+        0
+    ]
     text, _ = LLVMBackend().lower(typecheck(db.optimize(program)))
     assert "<8 x double>" in jit.optimized_ir(text)
 
@@ -104,9 +105,11 @@ def test_kernels_are_bit_identical_to_numpy():
     np.testing.assert_array_equal(np.asarray(heat(dnp, dnp.asarray(u0), 4)), heat(np, u0, 4))
 
 
-shapes = st.tuples(st.integers(1, 5), st.integers(16, 70)) | \
-    st.tuples(st.integers(1, 3), st.integers(1, 4), st.integers(16, 40)) | \
-    st.tuples(st.integers(16, 200))
+shapes = (
+    st.tuples(st.integers(1, 5), st.integers(16, 70))
+    | st.tuples(st.integers(1, 3), st.integers(1, 4), st.integers(16, 40))
+    | st.tuples(st.integers(16, 200))
+)
 
 
 @settings(max_examples=40, deadline=None)

@@ -18,7 +18,8 @@ from .test_differential import DTYPES, arrays
 
 shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4)
 cases = st.tuples(st.sampled_from(DTYPES), shapes).flatmap(
-    lambda ds: st.tuples(arrays(*ds), st.just(ds[1])))
+    lambda ds: st.tuples(arrays(*ds), st.just(ds[1]))
+)
 
 
 def maybe_expression(m, x, through):
@@ -73,12 +74,19 @@ def test_axis_permutations(data, case, through):
     a, shape = case
     ndim = len(shape)
     perm = data.draw(st.permutations(range(ndim)))
-    axes = data.draw(st.lists(st.integers(-ndim - 1, ndim), min_size=2, max_size=2)) \
-        if ndim else [0, 0]
-    assert_same(lambda m, x: maybe_expression(m, x, through).transpose(perm), a,
-                expect_native=computes(a, through))
-    assert_same(lambda m, x: maybe_expression(m, x, through).T, a,
-                expect_native=computes(a, through))
+    axes = (
+        data.draw(st.lists(st.integers(-ndim - 1, ndim), min_size=2, max_size=2))
+        if ndim
+        else [0, 0]
+    )
+    assert_same(
+        lambda m, x: maybe_expression(m, x, through).transpose(perm),
+        a,
+        expect_native=computes(a, through),
+    )
+    assert_same(
+        lambda m, x: maybe_expression(m, x, through).T, a, expect_native=computes(a, through)
+    )
     assert_same(lambda m, x: m.swapaxes(x, *axes), a)
     assert_same(lambda m, x: m.moveaxis(x, axes[0], axes[1]), a)
     assert_same(lambda m, x: x.transpose(axes), a)  # mostly NumPy's errors
@@ -91,8 +99,11 @@ def test_squeeze_and_expand_dims(data, case):
     ndim = len(shape)
     axis = data.draw(st.none() | st.integers(-ndim - 1, ndim))
     # A 0-d result is the one element of the computed input: read, not computed.
-    assert_same(lambda m, x: m.squeeze(x[:, None] if ndim else x, axis=axis), a,
-                expect_native=lambda result: result.ndim > 0)
+    assert_same(
+        lambda m, x: m.squeeze(x[:, None] if ndim else x, axis=axis),
+        a,
+        expect_native=lambda result: result.ndim > 0,
+    )
     assert_same(lambda m, x: m.expand_dims(x, axis if axis is not None else (0, -1)), a)
 
 
@@ -103,8 +114,11 @@ def test_roll(data, case, through):
     ndim = len(shape)
     shift = data.draw(st.integers(-7, 7))
     axis = data.draw(st.none() | st.integers(-ndim, ndim - 1)) if ndim else None
-    assert_same(lambda m, x: m.roll(maybe_expression(m, x, through), shift, axis=axis), a,
-                expect_native=computes(a, through))
+    assert_same(
+        lambda m, x: m.roll(maybe_expression(m, x, through), shift, axis=axis),
+        a,
+        expect_native=computes(a, through),
+    )
     if ndim >= 2:
         assert_same(lambda m, x: m.roll(x, (shift, 1), axis=(0, -1)), a)
 
@@ -114,8 +128,9 @@ def test_roll(data, case, through):
 def test_diff(case, n, axis, ends):
     a, shape = case
     if ends and shape:
-        assert_same(lambda m, x: m.diff(x, n=n, axis=axis, prepend=x.dtype.type(1),
-                                        append=x[..., :1]), a)
+        assert_same(
+            lambda m, x: m.diff(x, n=n, axis=axis, prepend=x.dtype.type(1), append=x[..., :1]), a
+        )
     else:
         assert_same(lambda m, x: m.diff(x, n=n, axis=axis), a)
 
@@ -158,8 +173,12 @@ def test_stack_vstack_hstack(case, count, axis):
 
 
 def test_join_errors_are_numpys():
-    for bad in ([], [np.ones(2), np.ones((2, 2))], [np.ones((2, 3)), np.ones((3, 2))],
-                [np.float64(1.0)]):
+    for bad in (
+        [],
+        [np.ones(2), np.ones((2, 2))],
+        [np.ones((2, 3)), np.ones((3, 2))],
+        [np.float64(1.0)],
+    ):
         assert_same(lambda m, *xs: m.concatenate(xs), *bad)
     assert_same(lambda m, x, y: m.stack([x, y]), np.ones(2), np.ones(3))
 
@@ -197,8 +216,9 @@ def test_vector_dot_is_fused_and_matrix_products_are_not_fallbacks():
     x = dnp.asarray(np.linspace(0, 1, 500))
     total = dnp.dot(x * 2, x + 1)
     assert "1 pass over the data" in db.explain(total)
-    np.testing.assert_allclose(float(total), np.dot(np.linspace(0, 1, 500) * 2,
-                                                    np.linspace(0, 1, 500) + 1))
+    np.testing.assert_allclose(
+        float(total), np.dot(np.linspace(0, 1, 500) * 2, np.linspace(0, 1, 500) + 1)
+    )
     w = np.random.default_rng(0).normal(size=(500, 3))
     y = dnp.maximum(x @ w + 1.0, 0.0)
     assert type(y) is dnp.ndarray and y.shape == (3,)

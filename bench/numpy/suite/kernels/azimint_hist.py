@@ -4,7 +4,6 @@ Follows NPBench's "azimint_hist" kernel (npbench/benchmarks/azimint_hist).
 NPBench, BSD-3-Clause, (c) ETH Zurich SPCL.
 """
 
-
 SIZES = {"S": dict(N=1000000, npt=1000), "M": dict(N=10000000, npt=1000)}
 
 

@@ -4,7 +4,6 @@ Follows NPBench's "azimint_naive" kernel (npbench/benchmarks/azimint_naive).
 NPBench, BSD-3-Clause, (c) ETH Zurich SPCL.
 """
 
-
 SIZES = {"S": dict(N=100000, npt=400), "M": dict(N=400000, npt=1000)}
 
 

@@ -5,7 +5,6 @@ a flattened cell key, counts and energy sums per cell by np.bincount, the 2-D hi
 reshaped, the busiest cells by argsort, and a 1-D histogram of the counts themselves.
 """
 
-
 SIZES = {"S": dict(n=1000000, nx=256, ny=256), "M": dict(n=10000000, nx=1024, ny=1024)}
 
 

@@ -12,8 +12,8 @@ SIZES = {"S": dict(N=150), "M": dict(N=400)}
 def _spd(N):
     A = numpy.empty((N, N))
     for i in range(N):
-        A[i, :i + 1] = numpy.fromfunction(lambda j: (-j % N) / N + 1, (i + 1,))
-        A[i, i + 1:] = 0.0
+        A[i, : i + 1] = numpy.fromfunction(lambda j: (-j % N) / N + 1, (i + 1,))
+        A[i, i + 1 :] = 0.0
         A[i, i] = 1.0
     return A @ A.T
 

@@ -6,8 +6,10 @@ NPBench, BSD-3-Clause, (c) ETH Zurich SPCL.
 
 import numpy
 
-SIZES = {"S": dict(N=8, C_in=3, C_out=16, K=3, H=32, W=32),
-         "M": dict(N=8, C_in=3, C_out=8, K=5, H=64, W=64)}
+SIZES = {
+    "S": dict(N=8, C_in=3, C_out=16, K=3, H=32, W=32),
+    "M": dict(N=8, C_in=3, C_out=8, K=5, H=64, W=64),
+}
 
 
 def initialize(size_preset, rng):
@@ -28,7 +30,7 @@ def conv2d(np, input, weights):
     for i in range(H_out):
         for j in range(W_out):
             output[:, i, j, :] = np.sum(
-                input[:, i:i + K, j:j + K, :, np.newaxis] * weights[np.newaxis, :, :, :],
+                input[:, i : i + K, j : j + K, :, np.newaxis] * weights[np.newaxis, :, :, :],
                 axis=(1, 2, 3),
             )
     return output

@@ -24,7 +24,7 @@ def kernel(np, data, poly=0x8408):
             else:
                 crc >>= 1
             cur_byte >>= 1
-    crc = (~crc & 0xFFFF)
+    crc = ~crc & 0xFFFF
     crc = (crc << 8) | ((crc >> 8) & 0xFF)
     return crc & 0xFFFF
 
@@ -43,7 +43,7 @@ def numba_kernel():
                 else:
                     crc >>= 1
                 cur_byte >>= 1
-        crc = (~crc & 0xFFFF)
+        crc = ~crc & 0xFFFF
         crc = (crc << 8) | ((crc >> 8) & 0xFF)
         return crc & 0xFFFF
 

@@ -6,8 +6,10 @@ NPBench, BSD-3-Clause, (c) ETH Zurich SPCL.
 
 import numpy
 
-SIZES = {"S": dict(NI=800, NJ=850, NK=900, NL=950, NM=1000),
-         "M": dict(NI=1600, NJ=1700, NK=1800, NL=1900, NM=2000)}
+SIZES = {
+    "S": dict(NI=800, NJ=850, NK=900, NL=950, NM=1000),
+    "M": dict(NI=1600, NJ=1700, NK=1800, NL=1900, NM=2000),
+}
 
 
 def initialize(size_preset, rng):

@@ -2,7 +2,6 @@
 loop over clusters with boolean masks for the new centres.
 """
 
-
 SIZES = {"S": dict(n=4000, d=8, k=8, iters=10), "M": dict(n=40000, d=16, k=16, iters=15)}
 
 

@@ -23,8 +23,9 @@ def kernel(np, X, y, iters, lr=0.1, lam=1e-3):
     for it in range(iters):
         z = X @ w + b
         p = 1.0 / (1.0 + np.exp(-z))
-        losses[it] = -np.mean(y * np.log(p + 1e-12) + (1 - y) * np.log(1 - p + 1e-12)) \
-            + 0.5 * lam * np.dot(w, w)
+        losses[it] = -np.mean(
+            y * np.log(p + 1e-12) + (1 - y) * np.log(1 - p + 1e-12)
+        ) + 0.5 * lam * np.dot(w, w)
         g = p - y
         w = w - lr * (X.T @ g / n + lam * w)
         b = b - lr * g.mean()

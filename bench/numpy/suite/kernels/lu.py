@@ -13,8 +13,8 @@ def initialize(size_preset, rng):
     N = SIZES[size_preset]["N"]
     A = numpy.empty((N, N))
     for i in range(N):
-        A[i, :i + 1] = numpy.fromfunction(lambda j: (-j % N) / N + 1, (i + 1,))
-        A[i, i + 1:] = 0.0
+        A[i, : i + 1] = numpy.fromfunction(lambda j: (-j % N) / N + 1, (i + 1,))
+        A[i, i + 1 :] = 0.0
         A[i, i] = 1.0
     return (A @ A.T,)
 

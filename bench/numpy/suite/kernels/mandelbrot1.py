@@ -4,9 +4,10 @@ Follows NPBench's "mandelbrot1" kernel (npbench/benchmarks/mandelbrot1).
 NPBench, BSD-3-Clause, (c) ETH Zurich SPCL.
 """
 
-
-SIZES = {"S": dict(xmin=-1.75, xmax=0.25, xn=200, ymin=-1.0, ymax=1.0, yn=200, maxiter=100),
-         "M": dict(xmin=-1.75, xmax=0.25, xn=400, ymin=-1.0, ymax=1.0, yn=400, maxiter=150)}
+SIZES = {
+    "S": dict(xmin=-1.75, xmax=0.25, xn=200, ymin=-1.0, ymax=1.0, yn=200, maxiter=100),
+    "M": dict(xmin=-1.75, xmax=0.25, xn=400, ymin=-1.0, ymax=1.0, yn=400, maxiter=150),
+}
 
 
 def initialize(size_preset, rng):
@@ -23,6 +24,6 @@ def kernel(np, xmin, xmax, ymin, ymax, xn, yn, maxiter, horizon=2.0):
     for n in range(maxiter):
         I = np.less(abs(Z), horizon)
         N[I] = n
-        Z[I] = Z[I]**2 + C[I]
+        Z[I] = Z[I] ** 2 + C[I]
     N[N == maxiter - 1] = 0
     return Z, N

@@ -5,7 +5,6 @@ selection by mask, counts, masked assignment of outliers, np.where, selected mea
 np.nonzero positions.
 """
 
-
 SIZES = {"S": dict(n=1000000), "M": dict(n=10000000)}
 
 

@@ -6,8 +6,10 @@ NPBench, BSD-3-Clause, (c) ETH Zurich SPCL.
 
 import numpy
 
-SIZES = {"S": dict(C_in=3, N=8, S0=30000, S1=1000, S2=1000),
-         "M": dict(C_in=3, N=8, S0=30000, S1=5000, S2=5000)}
+SIZES = {
+    "S": dict(C_in=3, N=8, S0=30000, S1=1000, S2=1000),
+    "M": dict(C_in=3, N=8, S0=30000, S1=5000, S2=5000),
+}
 
 
 def initialize(size_preset, rng):

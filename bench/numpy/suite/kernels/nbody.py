@@ -6,8 +6,10 @@ NPBench, BSD-3-Clause, (c) ETH Zurich SPCL.
 
 import numpy
 
-SIZES = {"S": dict(N=50, tEnd=4.0, dt=0.02, softening=0.1, G=1.0),
-         "M": dict(N=150, tEnd=3.0, dt=0.01, softening=0.1, G=1.0)}
+SIZES = {
+    "S": dict(N=50, tEnd=4.0, dt=0.02, softening=0.1, G=1.0),
+    "M": dict(N=150, tEnd=3.0, dt=0.01, softening=0.1, G=1.0),
+}
 
 
 def initialize(size_preset, rng):
@@ -26,8 +28,8 @@ def getAcc(np, pos, mass, G, softening):
     dx = x.T - x
     dy = y.T - y
     dz = z.T - z
-    inv_r3 = (dx**2 + dy**2 + dz**2 + softening**2)
-    inv_r3[inv_r3 > 0] = inv_r3[inv_r3 > 0]**(-1.5)
+    inv_r3 = dx**2 + dy**2 + dz**2 + softening**2
+    inv_r3[inv_r3 > 0] = inv_r3[inv_r3 > 0] ** (-1.5)
     ax = G * (dx * inv_r3) @ mass
     ay = G * (dy * inv_r3) @ mass
     az = G * (dz * inv_r3) @ mass

@@ -13,8 +13,11 @@ SIZES = {"S": dict(rows=1000, cols=2000), "M": dict(rows=5000, cols=4000)}
 def initialize(size_preset, rng):
     rows, cols = SIZES[size_preset].values()
     wave = numpy.linspace(0.0, 20.0, cols)
-    spectra = (rng.uniform(0.5, 2.0, size=(rows, 1)) * numpy.sin(wave)[None, :] ** 2
-               + rng.normal(0.0, 0.1, size=(rows, cols)) + rng.uniform(0.0, 3.0, size=(rows, 1)))
+    spectra = (
+        rng.uniform(0.5, 2.0, size=(rows, 1)) * numpy.sin(wave)[None, :] ** 2
+        + rng.normal(0.0, 0.1, size=(rows, cols))
+        + rng.uniform(0.0, 3.0, size=(rows, 1))
+    )
     return (spectra,)
 
 

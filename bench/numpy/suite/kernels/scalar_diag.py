@@ -2,7 +2,6 @@
 read and written one element at a time), then a row scaling of the whole matrix.
 """
 
-
 SIZES = {"S": dict(N=4000), "M": dict(N=8000)}
 
 

@@ -6,8 +6,10 @@ NPBench, BSD-3-Clause, (c) ETH Zurich SPCL.
 
 import numpy
 
-SIZES = {"S": dict(Nkz=2, NE=4, Nqz=2, Nw=2, N3D=2, NA=10, NB=3, Norb=4),
-         "M": dict(Nkz=3, NE=10, Nqz=3, Nw=3, N3D=3, NA=12, NB=4, Norb=4)}
+SIZES = {
+    "S": dict(Nkz=2, NE=4, Nqz=2, Nw=2, N3D=2, NA=10, NB=3, Norb=4),
+    "M": dict(Nkz=3, NE=10, Nqz=3, Nw=3, N3D=3, NA=12, NB=4, Norb=4),
+}
 
 
 def rng_complex(shape, rng):

@@ -18,9 +18,15 @@ def initialize(size_preset, rng):
 def kernel(np, TSTEPS, N, A):
     for t in range(0, TSTEPS - 1):
         for i in range(1, N - 1):
-            A[i, 1:-1] += (A[i - 1, :-2] + A[i - 1, 1:-1] + A[i - 1, 2:] +
-                           A[i, 2:] + A[i + 1, :-2] + A[i + 1, 1:-1] +
-                           A[i + 1, 2:])
+            A[i, 1:-1] += (
+                A[i - 1, :-2]
+                + A[i - 1, 1:-1]
+                + A[i - 1, 2:]
+                + A[i, 2:]
+                + A[i + 1, :-2]
+                + A[i + 1, 1:-1]
+                + A[i + 1, 2:]
+            )
             for j in range(1, N - 1):
                 A[i, j] += A[i, j - 1]
                 A[i, j] /= 9.0

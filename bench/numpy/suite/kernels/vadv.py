@@ -4,7 +4,6 @@ Follows NPBench's "vadv" kernel (npbench/benchmarks/weather_stencils/vadv).
 NPBench, BSD-3-Clause, (c) ETH Zurich SPCL.
 """
 
-
 SIZES = {"S": dict(I=100, J=100, K=40), "M": dict(I=200, J=200, K=80)}
 
 BET_M = 0.5
@@ -13,7 +12,7 @@ BET_P = 0.5
 
 def initialize(size_preset, rng):
     I, J, K = SIZES[size_preset].values()
-    dtr_stage = 3. / 20.
+    dtr_stage = 3.0 / 20.0
     utens_stage = rng.random((I, J, K))
     u_stage = rng.random((I, J, K))
     wcon = rng.random((I + 1, J, K))
@@ -37,8 +36,9 @@ def kernel(np, utens_stage, u_stage, wcon, u_pos, utens, dtr_stage):
 
         # update the d column
         correction_term = -cs * (u_stage[:, :, k + 1] - u_stage[:, :, k])
-        dcol[:, :, k] = (dtr_stage * u_pos[:, :, k] + utens[:, :, k] +
-                         utens_stage[:, :, k] + correction_term)
+        dcol[:, :, k] = (
+            dtr_stage * u_pos[:, :, k] + utens[:, :, k] + utens_stage[:, :, k] + correction_term
+        )
 
         # Thomas forward
         divided = 1.0 / bcol
@@ -58,9 +58,11 @@ def kernel(np, utens_stage, u_stage, wcon, u_pos, utens, dtr_stage):
 
         # update the d column
         correction_term = -as_ * (u_stage[:, :, k - 1] - u_stage[:, :, k]) - cs * (
-            u_stage[:, :, k + 1] - u_stage[:, :, k])
-        dcol[:, :, k] = (dtr_stage * u_pos[:, :, k] + utens[:, :, k] +
-                         utens_stage[:, :, k] + correction_term)
+            u_stage[:, :, k + 1] - u_stage[:, :, k]
+        )
+        dcol[:, :, k] = (
+            dtr_stage * u_pos[:, :, k] + utens[:, :, k] + utens_stage[:, :, k] + correction_term
+        )
 
         # Thomas forward
         divided = 1.0 / (bcol - ccol[:, :, k - 1] * acol)
@@ -75,8 +77,9 @@ def kernel(np, utens_stage, u_stage, wcon, u_pos, utens, dtr_stage):
 
         # update the d column
         correction_term = -as_ * (u_stage[:, :, k - 1] - u_stage[:, :, k])
-        dcol[:, :, k] = (dtr_stage * u_pos[:, :, k] + utens[:, :, k] +
-                         utens_stage[:, :, k] + correction_term)
+        dcol[:, :, k] = (
+            dtr_stage * u_pos[:, :, k] + utens[:, :, k] + utens_stage[:, :, k] + correction_term
+        )
 
         # Thomas forward
         divided = 1.0 / (bcol - ccol[:, :, k - 1] * acol)
