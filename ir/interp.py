@@ -31,6 +31,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from . import nodes as N
+from .dispatch import NodeTable
 from .errors import TypeCheckError, UnsupportedError, WeldRuntimeError
 from .interp_builders import NEW_BUILDER, merge_function, result_function
 from .ops import OPS, OpRuntimeError, fix_scalar, int_max, int_min, to_f32, wrap_int
@@ -116,7 +117,7 @@ class _Compiler:
         self.n_slots = 1  # slot 0 holds the _RunContext
 
     def compile(self, node: N.Expr) -> Walk[Code]:
-        handler = _HANDLERS.get(type(node))
+        handler = _COMPILERS.get(type(node))
         if handler is None:
             raise UnsupportedError(type(node).__name__, "interp")
         return handler(self, node)
@@ -148,10 +149,14 @@ class _Compiler:
         return function
 
 
+_COMPILERS = NodeTable("interp")
+
+
 def _fail(message: str, node: N.Expr) -> NoReturn:
     raise WeldRuntimeError(message, node.loc)
 
 
+@_COMPILERS.register(N.Literal)
 def _literal(c: _Compiler, n: N.Literal) -> Code:
     if isinstance(n.value, bytes):  # a string: vec[i8]
         value = tuple(wrap_int(b, I8) for b in n.value)
@@ -160,6 +165,7 @@ def _literal(c: _Compiler, n: N.Literal) -> Code:
     return lambda env: value
 
 
+@_COMPILERS.register(N.Ident)
 def _ident(c: _Compiler, n: N.Ident) -> Code:
     if n.name not in c.scope:
         raise TypeCheckError(f"undefined name '{n.name}'", n.loc)
@@ -167,16 +173,19 @@ def _ident(c: _Compiler, n: N.Ident) -> Code:
     return lambda env: env[slot]
 
 
+@_COMPILERS.register(N.MakeVector, N.MakeStruct)
 def _make_tuple(c: _Compiler, n: N.MakeVector | N.MakeStruct) -> Walk[Code]:
     elems = yield c.compile_all(n.elems)
     return lambda env: tuple([e(env) for e in elems])
 
 
+@_COMPILERS.register(N.GetField)
 def _get_field(c: _Compiler, n: N.GetField) -> Walk[Code]:
     expr, index = (yield c.compile(n.expr)), n.index
     return lambda env: expr(env)[index]
 
 
+@_COMPILERS.register(N.Op)
 def _op(c: _Compiler, n: N.Op) -> Walk[Code]:
     decl = OPS[n.op]
     evaluate = decl.evaluate
@@ -223,16 +232,19 @@ def _short_circuit(n: N.Op, evaluate, types, args) -> Code:
     return run
 
 
+@_COMPILERS.register(N.Cast)
 def _cast(c: _Compiler, n: N.Cast) -> Walk[Code]:
     convert = cast_function(n.expr.ty, n.to)
     expr = yield c.compile(n.expr)
     return lambda env: convert(expr(env))
 
 
+@_COMPILERS.register(N.Ascribe)
 def _ascribe(c: _Compiler, n: N.Ascribe) -> Walk[Code]:
     return c.compile(n.expr)  # a statement about the type only
 
 
+@_COMPILERS.register(N.Let)
 def _let(c: _Compiler, n: N.Let) -> Walk[Code]:
     # A chain of lets is compiled as one loop, not as nested closures: programs written by
     # frontends can have thousands of them.
@@ -289,16 +301,19 @@ class _Scope:
         return False
 
 
+@_COMPILERS.register(N.If)
 def _if(c: _Compiler, n: N.If) -> Walk[Code]:
     cond, then, else_ = yield c.compile_all((n.cond, n.then, n.else_))
     return lambda env: then(env) if cond(env) else else_(env)
 
 
+@_COMPILERS.register(N.Lambda)
 def _lambda(c: _Compiler, n: N.Lambda) -> Walk[Code]:
     function = yield c.function(n)
     return lambda env: function
 
 
+@_COMPILERS.register(N.Apply)
 def _apply(c: _Compiler, n: N.Apply) -> Walk[Code]:
     func = yield c.compile(n.func)
     args = yield c.compile_all(n.args)
@@ -353,6 +368,7 @@ _ITERS: dict[str, Callable[[_Compiler, N.Iter, N.For], Walk[Code]]] = {
 }
 
 
+@_COMPILERS.register(N.For)
 def _for(c: _Compiler, n: N.For) -> Walk[Code]:
     iters = []
     for it in n.iters:
@@ -387,6 +403,7 @@ def _for(c: _Compiler, n: N.For) -> Walk[Code]:
     return run
 
 
+@_COMPILERS.register(N.Merge)
 def _merge(c: _Compiler, n: N.Merge) -> Walk[Code]:
     combine = merge_function(n.builder.ty)
     builder, value = yield c.compile_all((n.builder, n.value))
@@ -400,12 +417,14 @@ def _merge(c: _Compiler, n: N.Merge) -> Walk[Code]:
     return run
 
 
+@_COMPILERS.register(N.Result)
 def _result(c: _Compiler, n: N.Result) -> Walk[Code]:
     finish = result_function(n.builder.ty)
     builder = yield c.compile(n.builder)
     return lambda env: finish(builder(env))
 
 
+@_COMPILERS.register(N.NewBuilder)
 def _new_builder(c: _Compiler, n: N.NewBuilder) -> Walk[Code]:
     start = NEW_BUILDER[type(n.type)](n.type)
     if n.arg is None:
@@ -414,6 +433,7 @@ def _new_builder(c: _Compiler, n: N.NewBuilder) -> Walk[Code]:
     return lambda env: start(arg(env))
 
 
+@_COMPILERS.register(N.Iterate)
 def _iterate(c: _Compiler, n: N.Iterate) -> Walk[Code]:
     initial = yield c.compile(n.initial)
     step = yield c.function(n.func)
@@ -428,6 +448,7 @@ def _iterate(c: _Compiler, n: N.Iterate) -> Walk[Code]:
     return run
 
 
+@_COMPILERS.register(N.Sort)
 def _sort(c: _Compiler, n: N.Sort) -> Walk[Code]:
     data = yield c.compile(n.data)
     compare = yield c.function(n.func)
@@ -439,6 +460,7 @@ def _sort(c: _Compiler, n: N.Sort) -> Walk[Code]:
     return run
 
 
+@_COMPILERS.register(N.CUDF)
 def _cudf(c: _Compiler, n: N.CUDF) -> Walk[Code]:
     args = yield c.compile_all(n.args)
     arg_types = tuple(a.ty for a in n.args)
@@ -452,29 +474,6 @@ def _cudf(c: _Compiler, n: N.CUDF) -> Walk[Code]:
         return context.call_udf(n.name, fn, values, arg_types, n.ret)
 
     return run
-
-
-_HANDLERS: dict[type, Callable[[_Compiler, Any], Walk[Code] | Code]] = {
-    N.Literal: _literal,
-    N.Ident: _ident,
-    N.MakeVector: _make_tuple,
-    N.MakeStruct: _make_tuple,
-    N.GetField: _get_field,
-    N.Op: _op,
-    N.Cast: _cast,
-    N.Ascribe: _ascribe,
-    N.Let: _let,
-    N.If: _if,
-    N.Lambda: _lambda,
-    N.Apply: _apply,
-    N.For: _for,
-    N.Merge: _merge,
-    N.Result: _result,
-    N.NewBuilder: _new_builder,
-    N.Iterate: _iterate,
-    N.Sort: _sort,
-    N.CUDF: _cudf,
-}
 
 
 # ----------------------------------------------------------------------------------------------

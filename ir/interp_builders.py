@@ -31,10 +31,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .dispatch import BuilderTable
 from .ops import OpRuntimeError, canonical_key, merge_combine, merge_identity
 from .types import (
     Appender,
-    BuilderType,
     DictMerger,
     GroupMerger,
     Merger,
@@ -79,13 +79,11 @@ def _new_vecmerger(t: VecMerger) -> Callable[[Any], State]:
     return lambda initial: (initial, _empty_log())
 
 
-NEW_BUILDER: dict[type, Callable[[BuilderType], Callable[[Any], State]]] = {
-    Appender: lambda t: lambda capacity_hint: _empty_log(),
-    Merger: _new_merger,
-    DictMerger: lambda t: lambda capacity_hint: _empty_log(),
-    GroupMerger: lambda t: lambda _: _empty_log(),
-    VecMerger: _new_vecmerger,
-}
+NEW_BUILDER = BuilderTable("interp new builder")
+NEW_BUILDER.register(Appender, DictMerger)(lambda t: lambda capacity_hint: _empty_log())
+NEW_BUILDER.register(Merger)(_new_merger)
+NEW_BUILDER.register(GroupMerger)(lambda t: lambda _: _empty_log())
+NEW_BUILDER.register(VecMerger)(_new_vecmerger)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -114,13 +112,10 @@ def _merge_vecmerger(t: VecMerger) -> Callable[[State, Any], State]:
     return merge
 
 
-_MERGE: dict[type, Callable[[Any], Callable[[State, Any], State]]] = {
-    Appender: _merge_log,
-    Merger: _merge_merger,
-    DictMerger: _merge_log,
-    GroupMerger: _merge_log,
-    VecMerger: _merge_vecmerger,
-}
+_MERGE = BuilderTable("interp merge")
+_MERGE.register(Appender, DictMerger, GroupMerger)(_merge_log)
+_MERGE.register(Merger)(_merge_merger)
+_MERGE.register(VecMerger)(_merge_vecmerger)
 
 
 def merge_function(t: Type) -> Callable[[State, Any], State]:
@@ -185,18 +180,18 @@ def _result_struct(t: Struct) -> Callable[[State], Any]:
     return lambda states: tuple([finish(s) for finish, s in zip(parts, states, strict=True)])
 
 
-_RESULT: dict[type, Callable[[Any], Callable[[State], Any]]] = {
-    Appender: _result_appender,
-    Merger: _result_merger,
-    DictMerger: _result_dictmerger,
-    GroupMerger: _result_groupmerger,
-    VecMerger: _result_vecmerger,
-    Struct: _result_struct,
-}
+_RESULT = BuilderTable("interp result")
+_RESULT.register(Appender)(_result_appender)
+_RESULT.register(Merger)(_result_merger)
+_RESULT.register(DictMerger)(_result_dictmerger)
+_RESULT.register(GroupMerger)(_result_groupmerger)
+_RESULT.register(VecMerger)(_result_vecmerger)
 
 
 def result_function(t: Type) -> Callable[[State], Any]:
     """How `result(b)` reads the value out of a builder (or struct of builders) of type `t`."""
-    if type(t) not in _RESULT or not t.is_builder:
+    if isinstance(t, Struct) and t.is_builder:
+        return _result_struct(t)
+    if type(t) not in _RESULT:
         raise TypeError(f"result needs a builder, not {t}")
     return _RESULT[type(t)](t)

@@ -31,9 +31,15 @@ from .types import BuilderType, Scalar, Type, Vec
 
 Annotations = tuple[tuple[str, str], ...]
 
-# How every node class is declared: immutable, and `eq=False` so that it keeps Expr's
-# structural `==` and hash (see Expr).
-_node = dataclass(frozen=True, slots=True, eq=False)
+_declared_kinds: list[type] = []
+
+
+def _node(cls):
+    """How every node class is declared: immutable, and `eq=False` so that it keeps Expr's
+    structural `==` and hash (see Expr). Declaring it makes it one of NODE_KINDS."""
+    cls = dataclass(frozen=True, slots=True, eq=False)(cls)
+    _declared_kinds.append(cls)
+    return cls
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -474,6 +480,11 @@ class CUDF(Expr):
 
     def _kid_fields(self, kids):
         return {"args": kids}
+
+
+NODE_KINDS: tuple[type[Expr], ...] = tuple(_declared_kinds)
+"""Every node class, in declaration order: what each phase's node table must cover
+(ir/dispatch.py, tests/test_completeness.py)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from types import GeneratorType
 
+from .dispatch import NodeTable
 from .layout import (
     HARD,
     LAMBDA_LINE,
@@ -151,6 +152,9 @@ def _parens(doc):
 _BUILTIN_CALLS = callable_names(PRELUDE_NAMES)
 
 
+_PRINTERS = NodeTable("printer")
+
+
 class _Printer:
     """Builds the document of an expression; one method per node type (see _PRINTERS).
 
@@ -223,24 +227,30 @@ class _Printer:
 
     # -- one printer per node type -----------------------------------------------------------
 
+    @_PRINTERS.register(Literal)
     def literal(self, e: Literal):
         text = literal_text(e)
         return text, (PREFIX if text.startswith("-") else ATOM)
 
+    @_PRINTERS.register(Ident)
     def ident(self, e: Ident):
         return _name(e.name), ATOM
 
+    @_PRINTERS.register(MakeVector)
     def make_vector(self, e: MakeVector) -> Walk:
         docs = yield self.docs(e.elems)
         return group(["[", nest([SOFT, *join(docs, [",", LINE])]), SOFT, "]"]), ATOM
 
+    @_PRINTERS.register(MakeStruct)
     def make_struct(self, e: MakeStruct) -> Walk:
         docs = yield self.docs(e.elems)
         return group(["{", nest([SOFT, *join(docs, [",", LINE])]), SOFT, "}"]), ATOM
 
+    @_PRINTERS.register(GetField)
     def get_field(self, e: GetField) -> Walk:
         return [(yield self.doc(e.expr, POSTFIX)), f".${e.index}"], POSTFIX
 
+    @_PRINTERS.register(Op)
     def op(self, e: Op) -> Walk:
         decl = OPS.get(e.op)
         if decl is None:
@@ -268,12 +278,15 @@ class _Printer:
         head = yield self.operand(left, level if decl.chain else level + 1)
         return inline_group([head, *reversed(tail)]), level
 
+    @_PRINTERS.register(Cast)
     def cast(self, e: Cast) -> Walk:
         return (yield self.call(self._builtin_call(type_text(e.to)), (e.expr,))), POSTFIX
 
+    @_PRINTERS.register(Ascribe)
     def ascribe(self, e: Ascribe) -> Walk:
         return [(yield self.doc(e.expr, POSTFIX)), ": ", type_text(e.type)], ASCRIBE
 
+    @_PRINTERS.register(Let)
     def let(self, e: Let) -> Walk:
         out: list = []
         outer = self.functions
@@ -292,12 +305,15 @@ class _Printer:
         self.functions = outer
         return out, LOWEST
 
+    @_PRINTERS.register(If)
     def if_(self, e: If) -> Walk:
         return (yield self.call("if", (e.cond, e.then, e.else_))), POSTFIX
 
+    @_PRINTERS.register(Lambda)
     def lambda_(self, e: Lambda) -> Walk:
         return (yield self.lambda_doc(e)), LOWEST
 
+    @_PRINTERS.register(Apply)
     def apply(self, e: Apply) -> Walk:
         callee = e.func
         if isinstance(callee, Ident) and callee.name not in self.functions:
@@ -316,6 +332,7 @@ class _Printer:
             raise ValueError("iter(...) needs all of start, end and stride")
         return (yield self.call("iter", (it.data, it.start, it.end, it.stride)))
 
+    @_PRINTERS.register(For)
     def for_(self, e: For) -> Walk:
         if not e.iters:
             raise ValueError("a for loop needs at least one iterator")
@@ -326,24 +343,30 @@ class _Printer:
         docs = [data, (yield self.doc(e.builder)), (yield self.doc(e.func))]
         return self.call_docs("for", docs, hug=True), POSTFIX
 
+    @_PRINTERS.register(Merge)
     def merge(self, e: Merge) -> Walk:
         return (yield self.call("merge", (e.builder, e.value))), POSTFIX
 
+    @_PRINTERS.register(Result)
     def result(self, e: Result) -> Walk:
         return (yield self.call("result", (e.builder,))), POSTFIX
 
+    @_PRINTERS.register(NewBuilder)
     def new_builder(self, e: NewBuilder) -> Walk:
         text = type_text(e.type)
         if e.arg is None:
             return text, ATOM
         return (yield self.call(text, (e.arg,))), POSTFIX
 
+    @_PRINTERS.register(Iterate)
     def iterate(self, e: Iterate) -> Walk:
         return (yield self.call("iterate", (e.initial, e.func))), POSTFIX
 
+    @_PRINTERS.register(Sort)
     def sort(self, e: Sort) -> Walk:
         return (yield self.call("sort", (e.data, e.func))), POSTFIX
 
+    @_PRINTERS.register(CUDF)
     def cudf(self, e: CUDF) -> Walk:
         name = e.name if _NAME.fullmatch(e.name) else string_text(e.name)
         return (yield self.call(f"cudf[{name},{type_text(e.ret)}]", e.args)), POSTFIX
@@ -356,29 +379,6 @@ def _finish_doc(e: Expr, printed, min_level: int):
         inner = _parens(d) if level < PREFIX else d
         d, level = [_annotation_text(e.annotations), " ", inner], PREFIX
     return _parens(d) if level < min_level else d
-
-
-_PRINTERS = {
-    Literal: _Printer.literal,
-    Ident: _Printer.ident,
-    MakeVector: _Printer.make_vector,
-    MakeStruct: _Printer.make_struct,
-    GetField: _Printer.get_field,
-    Op: _Printer.op,
-    Cast: _Printer.cast,
-    Ascribe: _Printer.ascribe,
-    Let: _Printer.let,
-    If: _Printer.if_,
-    Lambda: _Printer.lambda_,
-    Apply: _Printer.apply,
-    For: _Printer.for_,
-    Merge: _Printer.merge,
-    Result: _Printer.result,
-    NewBuilder: _Printer.new_builder,
-    Iterate: _Printer.iterate,
-    Sort: _Printer.sort,
-    CUDF: _Printer.cudf,
-}
 
 
 def _has_binders(e: Expr) -> bool:

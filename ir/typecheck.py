@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from . import nodes as N
+from .dispatch import BuilderTable, NodeTable
 from .errors import Loc, TypeCheckError
 from .ops import OPS, NeedsInference, OpTypeError, Unifier, merge_op_accepts
 from .trampoline import Walk, trampoline
@@ -225,7 +226,7 @@ class _Checker(Unifier):
         `env` maps the names in scope to their types; binders add theirs while their scope
         is checked and take them out after (`_bound`), so a long chain of lets does not copy
         the scope at every let."""
-        handler = _HANDLERS.get(type(node))
+        handler = _TYPE_RULES.get(type(node))
         if handler is None:
             raise TypeCheckError(f"unknown node {type(node).__name__}", node.loc)
         return handler(self, node, env)
@@ -304,16 +305,22 @@ def _finished_fields(node: N.Expr, ty: Type) -> dict:
 # One handler per node kind.
 
 
+_TYPE_RULES = NodeTable("typecheck")
+
+
+@_TYPE_RULES.register(N.Literal)
 def _literal(c: _Checker, n: N.Literal, env) -> N.Expr:
     return N.with_fields(n, ty=n.type)
 
 
+@_TYPE_RULES.register(N.Ident)
 def _ident(c: _Checker, n: N.Ident, env) -> N.Expr:
     if n.name not in env:
         raise TypeCheckError(f"undefined name '{n.name}'", n.loc)
     return N.with_fields(n, ty=env[n.name])
 
 
+@_TYPE_RULES.register(N.MakeVector)
 def _make_vector(c: _Checker, n: N.MakeVector, env) -> Walk[N.Expr]:
     elems = yield c.infer_all(n.elems, env)
     elem = c.fresh()
@@ -322,11 +329,13 @@ def _make_vector(c: _Checker, n: N.MakeVector, env) -> Walk[N.Expr]:
     return N.with_fields(n, elems=elems, ty=c.bounded(Vec(elem), n))
 
 
+@_TYPE_RULES.register(N.MakeStruct)
 def _make_struct(c: _Checker, n: N.MakeStruct, env) -> Walk[N.Expr]:
     elems = yield c.infer_all(n.elems, env)
     return N.with_fields(n, elems=elems, ty=c.bounded(Struct(tuple(e.ty for e in elems)), n))
 
 
+@_TYPE_RULES.register(N.GetField)
 def _get_field(c: _Checker, n: N.GetField, env) -> Walk[N.Expr]:
     expr = yield c.infer(n.expr, env)
 
@@ -343,6 +352,7 @@ def _get_field(c: _Checker, n: N.GetField, env) -> Walk[N.Expr]:
     return N.with_fields(n, expr=expr, ty=c.rule(rule, n, f"field ${n.index}"))
 
 
+@_TYPE_RULES.register(N.Op)
 def _op(c: _Checker, n: N.Op, env) -> Walk[N.Expr]:
     decl = OPS.get(n.op)
     if decl is None:
@@ -367,6 +377,7 @@ def _op(c: _Checker, n: N.Op, env) -> Walk[N.Expr]:
     return N.with_fields(n, args=args, ty=c.bounded(ty, n))
 
 
+@_TYPE_RULES.register(N.Cast)
 def _cast(c: _Checker, n: N.Cast, env) -> Walk[N.Expr]:
     expr = yield c.infer(n.expr, env)
 
@@ -383,6 +394,7 @@ def _cast(c: _Checker, n: N.Cast, env) -> Walk[N.Expr]:
     return N.with_fields(n, expr=expr, ty=c.rule(rule, n, "the cast operand"))
 
 
+@_TYPE_RULES.register(N.Ascribe)
 def _ascribe(c: _Checker, n: N.Ascribe, env) -> Walk[N.Expr]:
     expr = yield c.infer(n.expr, env)
     declared = c.instantiate(n.type)
@@ -390,6 +402,7 @@ def _ascribe(c: _Checker, n: N.Ascribe, env) -> Walk[N.Expr]:
     return N.with_fields(n, expr=expr, ty=c.bounded(declared, n))
 
 
+@_TYPE_RULES.register(N.Let)
 def _let(c: _Checker, n: N.Let, env) -> Walk[N.Expr]:
     value = yield c.infer(n.value, env)
     with _bound(env, (n.name,), (value.ty,)):
@@ -397,6 +410,7 @@ def _let(c: _Checker, n: N.Let, env) -> Walk[N.Expr]:
     return N.with_fields(n, value=value, body=body, ty=body.ty)
 
 
+@_TYPE_RULES.register(N.If)
 def _if(c: _Checker, n: N.If, env) -> Walk[N.Expr]:
     cond = yield c.infer(n.cond, env)
     c.expect(cond.ty, BOOL, cond, "the condition of if must be bool, not {got}")
@@ -406,6 +420,7 @@ def _if(c: _Checker, n: N.If, env) -> Walk[N.Expr]:
     return N.with_fields(n, cond=cond, then=then, else_=else_, ty=then.ty)
 
 
+@_TYPE_RULES.register(N.Lambda)
 def _lambda(c: _Checker, n: N.Lambda, env) -> Walk[N.Expr]:
     # A lambda in value position (let-bound, or applied): its parameter types come from their
     # declarations or from the application that uses it.
@@ -413,6 +428,7 @@ def _lambda(c: _Checker, n: N.Lambda, env) -> Walk[N.Expr]:
     return c.infer_lambda(n, env, params, "this function")
 
 
+@_TYPE_RULES.register(N.Apply)
 def _apply(c: _Checker, n: N.Apply, env) -> Walk[N.Expr]:
     func = yield c.infer(n.func, env)
     args = yield c.infer_all(n.args, env)
@@ -440,6 +456,7 @@ def _vector_elem(c: _Checker, t: Type, what: str) -> Callable[[], Type]:
     return rule
 
 
+@_TYPE_RULES.register(N.For)
 def _for(c: _Checker, n: N.For, env) -> Walk[N.Expr]:
     iters, elems = [], []
     for it in n.iters:
@@ -485,6 +502,7 @@ def _builder_check(c: _Checker, t: Type, what: str) -> Callable[[], Type]:
     return rule
 
 
+@_TYPE_RULES.register(N.Merge)
 def _merge(c: _Checker, n: N.Merge, env) -> Walk[N.Expr]:
     builder = yield c.infer(n.builder, env)
     value = yield c.infer(n.value, env)
@@ -504,6 +522,7 @@ def _merge(c: _Checker, n: N.Merge, env) -> Walk[N.Expr]:
     return N.with_fields(n, builder=builder, value=value, ty=ty)
 
 
+@_TYPE_RULES.register(N.Result)
 def _result(c: _Checker, n: N.Result, env) -> Walk[N.Expr]:
     builder = yield c.infer(n.builder, env)
 
@@ -523,15 +542,14 @@ def _result(c: _Checker, n: N.Result, env) -> Walk[N.Expr]:
 
 
 # What the optional argument of each builder constructor means.
-_BUILDER_ARG: dict[type, Callable[[BuilderType], Type | None]] = {
-    Appender: lambda t: I64,  # capacity hint
-    Merger: lambda t: t.elem,  # initial value
-    DictMerger: lambda t: I64,  # capacity hint
-    GroupMerger: lambda t: None,  # takes none
-    VecMerger: lambda t: Vec(t.elem),  # initial vector (required)
-}
+_BUILDER_ARG = BuilderTable("typecheck builder argument")
+_BUILDER_ARG.register(Appender, DictMerger)(lambda t: I64)  # capacity hint
+_BUILDER_ARG.register(Merger)(lambda t: t.elem)  # initial value
+_BUILDER_ARG.register(GroupMerger)(lambda t: None)  # takes none
+_BUILDER_ARG.register(VecMerger)(lambda t: Vec(t.elem))  # initial vector (required)
 
 
+@_TYPE_RULES.register(N.NewBuilder)
 def _new_builder(c: _Checker, n: N.NewBuilder, env) -> Walk[N.Expr]:
     bt = c.instantiate(n.type)
     want = _BUILDER_ARG[type(n.type)](bt)
@@ -546,6 +564,7 @@ def _new_builder(c: _Checker, n: N.NewBuilder, env) -> Walk[N.Expr]:
     return N.with_fields(n, arg=arg, ty=c.bounded(bt, n))
 
 
+@_TYPE_RULES.register(N.Iterate)
 def _iterate(c: _Checker, n: N.Iterate, env) -> Walk[N.Expr]:
     initial = yield c.infer(n.initial, env)
     func = yield c.infer_lambda(n.func, env, [initial.ty], "the function of iterate")
@@ -558,6 +577,7 @@ def _iterate(c: _Checker, n: N.Iterate, env) -> Walk[N.Expr]:
     return N.with_fields(n, initial=initial, func=func, ty=initial.ty)
 
 
+@_TYPE_RULES.register(N.Sort)
 def _sort(c: _Checker, n: N.Sort, env) -> Walk[N.Expr]:
     data = yield c.infer(n.data, env)
     elem = c.rule(_vector_elem(c, data.ty, "the data of sort"), n, "the data of sort")
@@ -566,34 +586,12 @@ def _sort(c: _Checker, n: N.Sort, env) -> Walk[N.Expr]:
     return N.with_fields(n, data=data, func=func, ty=data.ty)
 
 
+@_TYPE_RULES.register(N.CUDF)
 def _cudf(c: _Checker, n: N.CUDF, env) -> Walk[N.Expr]:
     args = yield c.infer_all(n.args, env)
     if _has_unknown(n.ret):
         raise TypeCheckError(f"cudf[{n.name}, ...] needs a complete return type", n.loc)
     return N.with_fields(n, args=args, ty=c.bounded(n.ret, n))
-
-
-_HANDLERS: dict[type, Callable] = {
-    N.Literal: _literal,
-    N.Ident: _ident,
-    N.MakeVector: _make_vector,
-    N.MakeStruct: _make_struct,
-    N.GetField: _get_field,
-    N.Op: _op,
-    N.Cast: _cast,
-    N.Ascribe: _ascribe,
-    N.Let: _let,
-    N.If: _if,
-    N.Lambda: _lambda,
-    N.Apply: _apply,
-    N.For: _for,
-    N.Merge: _merge,
-    N.Result: _result,
-    N.NewBuilder: _new_builder,
-    N.Iterate: _iterate,
-    N.Sort: _sort,
-    N.CUDF: _cudf,
-}
 
 
 # ----------------------------------------------------------------------------------------------

@@ -240,6 +240,16 @@ class VecMerger(BuilderType):
         return f"vecmerger[{self.elem},{self.op}]"
 
 
+# Every builder kind: what a per-builder table (ir/dispatch.py's BuilderTable) must cover.
+BUILDER_KINDS: tuple[type[BuilderType], ...] = (
+    Appender,
+    Merger,
+    DictMerger,
+    GroupMerger,
+    VecMerger,
+)
+
+
 # ----------------------------------------------------------------------------------------------
 # Types that exist only inside the compiler.
 
