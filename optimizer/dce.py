@@ -23,7 +23,8 @@ from dataclasses import replace
 
 from daybreak.ir import nodes as N
 
-from .analysis import can_fail, field_reads, uses
+from .analysis import can_fail, field_reads
+from .loop_body import field_bodies, wrap_lets
 from .memo import Facts, count_uses
 from .rules import Pat, Rule, rewrite
 from .uses import field_reads as body_field_reads
@@ -68,20 +69,6 @@ def _renumber(body: N.Expr, name: str, new_index: dict[int, int], unwrap: bool) 
     return go(body, frozenset())
 
 
-def _peel_lets(e: N.Expr) -> tuple[list[N.Let], N.Expr]:
-    lets = []
-    while isinstance(e, N.Let):
-        lets.append(e)
-        e = e.body
-    return lets, e
-
-
-def _rewrap(lets: list[N.Let], inner: N.Expr) -> N.Expr:
-    for let in reversed(lets):
-        inner = replace(let, body=inner, ty=None)
-    return inner
-
-
 def _unused_builders(m, facts: Facts):
     let: N.Let = m["let"]
     loop: N.For = let.value.builder
@@ -90,30 +77,29 @@ def _unused_builders(m, facts: Facts):
     if not reads or len(reads) == len(builders.elems):
         return None
     b_name = loop.func.params[0].name
-    lets, inner = _peel_lets(loop.func.body)
-    if not isinstance(inner, N.MakeStruct) or len(inner.elems) != len(builders.elems):
+    fields = field_bodies(loop.func.body, b_name, len(builders.elems))
+    if fields is None:
         return None
-    if any(b_name in (lt.name,) or uses(lt.value, b_name) for lt in lets):
-        return None
+    lets, struct = fields
+    elems = struct.elems
     drop = [k for k in range(len(builders.elems)) if k not in reads]
     for k in drop:
-        body_k = inner.elems[k]
-        if can_fail(body_k) or can_fail(builders.elems[k]):
+        if can_fail(elems[k]) or can_fail(builders.elems[k]):
             return None
-    for k, body_k in enumerate(inner.elems):
+    for k, body_k in enumerate(elems):
         if field_reads(body_k, b_name) not in ({k}, set()):
             return None  # a field's merges touch another builder
     keep = sorted(reads)
     new_index = {k: j for j, k in enumerate(keep)}
     unwrap = len(keep) == 1
-    new_elems = [_renumber(inner.elems[k], b_name, new_index, unwrap) for k in keep]
+    new_elems = [_renumber(elems[k], b_name, new_index, unwrap) for k in keep]
     new_builders = [builders.elems[k] for k in keep]
     if unwrap:
         new_builder, new_inner = new_builders[0], new_elems[0]
     else:
         new_builder = replace(builders, elems=tuple(new_builders), ty=None)
-        new_inner = replace(inner, elems=tuple(new_elems), ty=None)
-    func = replace(loop.func, body=_rewrap(lets, new_inner), ty=None)
+        new_inner = replace(struct, elems=tuple(new_elems), ty=None)
+    func = replace(loop.func, body=wrap_lets(lets, new_inner), ty=None)
     func = replace(func, params=(replace(func.params[0], type=None), *func.params[1:]))
     new_loop = replace(loop, builder=new_builder, func=func, ty=None)
     new_result = replace(let.value, builder=new_loop, ty=None)

@@ -34,51 +34,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from daybreak.ir import nodes as N
-from daybreak.ir.substitute import NameSupply, free_vars, substitute
+from daybreak.ir.substitute import NameSupply, substitute
 from daybreak.ir.types import Appender
 
 from .analysis import can_fail, field_reads, freshen, program_names, uses
+from .loop_body import MergePaths, field_bodies, merge_paths, splice, wrap_lets
 from .memo import Facts
 from .rules import Pat, Rule, rewrite
 from .uses import UseWalk, rewrite_uses
-
-
-def _appender_body(e: N.Expr, target: N.Expr) -> list[str] | None:
-    """The leaves ("merge"/"skip") of `e` when it is `let`s and `if`s ending in
-    `merge(target, v)` or `target`, with `target` used nowhere else; else None."""
-    match e:
-        case _ if e == target:
-            return ["skip"]
-        case N.Merge(builder=t, value=v) if t == target and not _touches(v, target):
-            return ["merge"]
-        case N.If(cond=c, then=t, else_=f) if not _touches(c, target):
-            left, right = _appender_body(t, target), _appender_body(f, target)
-            return None if left is None or right is None else left + right
-        case N.Let(value=v, body=body) if not _touches(v, target):
-            return _appender_body(body, target)
-    return None
-
-
-def _touches(e: N.Expr, target: N.Expr) -> bool:
-    root = target.expr if isinstance(target, N.GetField) else target
-    return root.name in free_vars(e)
-
-
-def _splice(e: N.Expr, target: N.Expr, new_target: N.Expr, consume) -> N.Expr:
-    """`e` with each `merge(target, v)` -> `consume(v)` and `target` -> `new_target`."""
-    match e:
-        case N.Merge(value=v):
-            return consume(v)
-        case N.If(then=t, else_=f):
-            return replace(
-                e,
-                then=_splice(t, target, new_target, consume),
-                else_=_splice(f, target, new_target, consume),
-                ty=None,
-            )
-        case N.Let(body=body):
-            return replace(e, body=_splice(body, target, new_target, consume), ty=None)
-    return new_target
 
 
 class _Producer:
@@ -99,27 +62,23 @@ class _Producer:
             self.elems: list[N.Expr] | None = [body]
             return
         self.builders = list(loop.builder.elems)
-        while isinstance(body, N.Let) and body.name != self.b and not _uses_b(body.value, self.b):
-            self.lets.append(body)
-            body = body.body
-        ok = isinstance(body, N.MakeStruct) and len(body.elems) == len(self.builders)
-        self.elems = list(body.elems) if ok else None
+        fields = field_bodies(body, self.b, len(self.builders))
+        if fields is not None:
+            self.lets, self.elems = fields[0], list(fields[1].elems)
+        else:
+            self.elems = None
 
     def field(self, k: int) -> N.GetField:
         return N.GetField(N.Ident(self.b), k)
 
 
-def _uses_b(e: N.Expr, b: str) -> bool:
-    return b in free_vars(e)
-
-
-def _appender_field(prod: _Producer, k: int) -> list[str] | None:
+def _appender_field(prod: _Producer, k: int) -> MergePaths | None:
     builder = prod.builders[k]
     if not (isinstance(builder, N.NewBuilder) and isinstance(builder.type, Appender)):
         return None
     if builder.annotations or field_reads(prod.elems[k], prod.b) not in ({k}, set()):
         return None
-    return _appender_body(prod.elems[k], prod.field(k))
+    return merge_paths(prod.elems[k], prod.field(k))
 
 
 def _consumer_of(node: N.Expr, r: str, single: bool) -> int | None:
@@ -207,16 +166,14 @@ def _absorb(let: N.Let, names: NameSupply, facts: Facts) -> N.Expr | None:
         prod = _Producer(loop, names)
         if prod.elems is None or k >= len(prod.elems):
             return None
-        leaves = _appender_field(prod, k)
+        paths = _appender_field(prod, k)
         consumer = freshen(node.builder.func, names)
         b2, i2, x2 = (p.name for p in consumer.params)
-        if leaves is None or (uses(consumer.body, i2) and "skip" in leaves):
+        if paths is None or (uses(consumer.body, i2) and not paths.is_map):
             continue
         new_field = prod.field(len(prod.builders))
         body = substitute(consumer.body, {b2: new_field, i2: N.Ident(prod.i)}, names)
-        elem = _splice(
-            prod.elems[k], prod.field(k), new_field, lambda v, x2=x2, body=body: N.Let(x2, v, body)
-        )
+        elem = splice(prod.elems[k], lambda v, x2=x2, body=body: N.Let(x2, v, body), new_field)
         return _rebuild(let, prod, node, node.builder.builder, elem, names, facts)
     return None
 
@@ -230,9 +187,7 @@ def _rebuild(
     names: NameSupply,
     facts: Facts,
 ) -> N.Expr:
-    inner: N.Expr = N.MakeStruct((*prod.elems, elem))
-    for lt in reversed(prod.lets):
-        inner = replace(lt, body=inner, ty=None)
+    inner = wrap_lets(prod.lets, N.MakeStruct((*prod.elems, elem)))
     params = (N.Param(prod.b), N.Param(prod.i), N.Param(prod.x))
     func = N.Lambda(params, inner, loc=prod.loop.func.loc)
     builders = N.MakeStruct((*prod.builders, builder))

@@ -30,13 +30,12 @@ After:
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from daybreak.ir import nodes as N
-from daybreak.ir.substitute import NameSupply, free_vars
+from daybreak.ir.substitute import NameSupply
 from daybreak.ir.types import I64, Appender
 
 from .analysis import can_fail, freshen, program_names, uses
+from .loop_body import map_value, wrap_lets
 from .memo import Facts
 from .rules import Pat, Rule, rewrite
 from .uses import UseWalk, rewrite_uses
@@ -62,14 +61,7 @@ def _map(e: N.Expr) -> N.For | None:
     nodes = list(body.walk())
     if len(nodes) > _MAX_BODY or can_fail(body) or not all(isinstance(n, _CHEAP) for n in nodes):
         return None
-    b = loop.func.params[0].name
-    while isinstance(body, N.Let) and body.name != b and b not in free_vars(body.value):
-        body = body.body
-    if not (isinstance(body, N.Merge) and body.builder == N.Ident(b)):
-        return None
-    if b in free_vars(body.value) or uses(loop.func.body, b) != 1:
-        return None
-    return loop
+    return loop if map_value(loop.func) is not None else None
 
 
 def _only_lookups(body: N.Expr, name: str, outer: frozenset[str], facts: Facts) -> bool:
@@ -99,15 +91,8 @@ def _only_lookups(body: N.Expr, name: str, outer: frozenset[str], facts: Facts) 
 def _gather(loop: N.For, name: str, index: N.Expr, names: NameSupply) -> N.Expr:
     """`lookup(name, index)` where `name` is now the map's input: the map applied there."""
     func = freshen(loop.func, names)
-    b, i, x = (p.name for p in func.params)
-    body = func.body
-    lets = []
-    while isinstance(body, N.Let):
-        lets.append(body)
-        body = body.body
-    value = body.value
-    for let in reversed(lets):
-        value = replace(let, body=value, ty=None)
+    _, i, x = (p.name for p in func.params)
+    value = wrap_lets(*map_value(func))
     j = names.fresh("j")
     if uses(func.body, i):
         at = N.Ident(j) if index.ty == I64 else N.Cast(N.Ident(j), I64)

@@ -27,11 +27,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from daybreak.ir import nodes as N
-from daybreak.ir.substitute import NameSupply, free_vars, substitute
+from daybreak.ir.substitute import NameSupply, substitute
 from daybreak.ir.types import Appender
 
 from . import presize
 from .analysis import can_fail, freshen, iter_can_fail, program_names, uses
+from .loop_body import map_value, merge_paths, splice, wrap_lets
 from .memo import Facts
 from .rules import Pat, Rule, rewrite
 from .uses import UseWalk, rewrite_uses
@@ -53,39 +54,6 @@ def _producer(it: N.Iter) -> N.For | None:
     return loop
 
 
-def _leaves(e: N.Expr, b: str) -> list[str] | None:
-    """The kinds of the leaves of a producer body ("merge" or "skip"), or None when the body
-    is not made of `let`s and `if`s ending in `merge(b, v)` or `b`."""
-    match e:
-        case N.Ident(name=n) if n == b:
-            return ["skip"]
-        case N.Merge(builder=N.Ident(name=n), value=v) if n == b and b not in free_vars(v):
-            return ["merge"]
-        case N.If(cond=c, then=t, else_=f) if b not in free_vars(c):
-            left, right = _leaves(t, b), _leaves(f, b)
-            return None if left is None or right is None else left + right
-        case N.Let(name=n, value=v, body=body) if n != b and b not in free_vars(v):
-            return _leaves(body, b)
-        case _:
-            return None
-
-
-def _splice(e: N.Expr, b1: str, b2: str, consume) -> N.Expr:
-    """The producer body with `b1` -> `b2` and each `merge(b1, v)` -> `consume(v)`."""
-    match e:
-        case N.Ident():
-            return N.Ident(b2, ty=None, loc=e.loc)
-        case N.Merge(value=v):
-            return consume(v)
-        case N.If(then=t, else_=f):
-            return replace(
-                e, then=_splice(t, b1, b2, consume), else_=_splice(f, b1, b2, consume), ty=None
-            )
-        case N.Let(body=body):
-            return replace(e, body=_splice(body, b1, b2, consume), ty=None)
-    raise AssertionError("not a producer body")  # pragma: no cover - _leaves said it was
-
-
 def _untyped(lam: N.Lambda) -> N.Lambda:
     return replace(lam, params=tuple(replace(p, type=None) for p in lam.params), ty=None)
 
@@ -98,36 +66,22 @@ def _fuse_one(loop: N.For, names: NameSupply) -> N.Expr | None:
     cons = freshen(loop.func, names)
     b1, i1, _ = (p.name for p in prod.params)
     b2, i2, x2 = (p.name for p in cons.params)
-    leaves = _leaves(prod.body, b1)
-    if leaves is None:
+    paths = merge_paths(prod.body, N.Ident(b1))
+    if paths is None:
         return None
-    is_map = all(k == "merge" for k in leaves)
-    if uses(cons.body, i2) and not is_map:
+    if uses(cons.body, i2) and not paths.is_map:
         return None  # after a filter the consumer's index is not the producer's
     if can_fail(prod.body) and can_fail(cons.body):
         return None
-    consumer_body = substitute(cons.body, {i2: N.Ident(i1)}, names) if is_map else cons.body
+    consumer_body = substitute(cons.body, {i2: N.Ident(i1)}, names) if paths.is_map else cons.body
 
     def consume(v: N.Expr) -> N.Expr:
         return N.Let(x2, v, consumer_body, loc=v.loc)
 
-    body = _splice(prod.body, b1, b2, consume)
+    body = splice(prod.body, consume, N.Ident(b2))
     params = (cons.params[0], prod.params[1], prod.params[2])
     func = _untyped(replace(prod, params=params, body=body))
     return replace(loop, iters=producer.iters, func=func, ty=None)
-
-
-def _map_value(lam: N.Lambda) -> tuple[list[N.Let], N.Expr] | None:
-    """A producer body `let ...; merge(b, v)`: its lets and v."""
-    b = lam.params[0].name
-    lets, e = [], lam.body
-    while isinstance(e, N.Let) and e.name != b and b not in free_vars(e.value):
-        lets.append(e)
-        e = e.body
-    if isinstance(e, N.Merge) and isinstance(e.builder, N.Ident) and e.builder.name == b:
-        if b not in free_vars(e.value):
-            return lets, e.value
-    return None
 
 
 def _iter_fails(it: N.Iter) -> bool:
@@ -152,12 +106,10 @@ def _member(
     """A producer in a zip: the iterators it contributes to the fused zip (from position
     `first` in the element `x_new`), and the expression of its element at iteration `index`."""
     prod = freshen(producer.func, names)
-    shape = _map_value(prod)
+    shape = map_value(prod)
     if shape is None or can_fail(prod.body):
         return None  # not a map, or failing work that the fused loop would reorder
-    lets, value = shape
-    for let in reversed(lets):
-        value = replace(let, body=value, ty=None)
+    value = wrap_lets(*shape)
     i1, x1 = prod.params[1].name, prod.params[2].name
     iters = list(producer.iters)
     if not it.is_plain:  # a slice of the map: the same slice of its input

@@ -26,30 +26,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from daybreak.ir import nodes as N
-from daybreak.ir.substitute import free_vars
 from daybreak.ir.types import I64, Appender
 
+from .loop_body import MergePaths, field_bodies, merge_paths
 from .rules import Pat, Rule, rewrite
 
 AT_MOST = ("size", "at_most")  # the annotation of a hint that is an upper bound
-
-
-def _leaves(e: N.Expr, target: N.Expr, b: str) -> set[str] | None:
-    """The kinds of the ways through `e` ("merge" once, or "skip"), when `e` is `let`s and
-    `if`s ending in a merge into `target` (the loop's builder `b`, or a field `b.$k.$j` of it)
-    or in `target` itself, and nothing else touches `b`; else None."""
-    match e:
-        case N.Merge(builder=t, value=v) if t == target:
-            return {"merge"} if b not in free_vars(v) else None
-        case _ if e == target:
-            return {"skip"}
-        case N.If(cond=c, then=t, else_=f) if b not in free_vars(c):
-            left, right = _leaves(t, target, b), _leaves(f, target, b)
-            return None if left is None or right is None else left | right
-        case N.Let(name=n, value=v, body=body) if n != b and b not in free_vars(v):
-            return _leaves(body, target, b)
-        case _:
-            return None
 
 
 def _field_path(e: N.Expr) -> bool:
@@ -111,12 +93,12 @@ def _bare_appender(e: N.Expr) -> bool:
     )
 
 
-def _sized(builder: N.NewBuilder, leaves: set[str] | None, count: N.Expr) -> N.NewBuilder:
-    if leaves == {"merge"}:
+def _sized(builder: N.NewBuilder, paths: MergePaths | None, count: N.Expr) -> N.NewBuilder:
+    if paths is None or not paths.merges:
+        return builder
+    if paths.is_map:
         return replace(builder, arg=count)
-    if leaves is not None and "merge" in leaves:
-        return replace(builder, arg=count, annotations=(AT_MOST,))
-    return builder
+    return replace(builder, arg=count, annotations=(AT_MOST,))
 
 
 def _presize_builder(
@@ -125,16 +107,15 @@ def _presize_builder(
     """`builder` (an appender, or a struct of builders, nested or not) with its appenders
     sized, where `body` is what the loop body gives for `builder` (reached as `target`)."""
     if _bare_appender(builder):
-        return _sized(builder, _leaves(body, target, b), length)
+        return _sized(builder, merge_paths(body, target), length)
     if not isinstance(builder, N.MakeStruct):
         return builder
-    while isinstance(body, N.Let) and body.name != b and b not in free_vars(body.value):
-        body = body.body
-    if not isinstance(body, N.MakeStruct) or len(body.elems) != len(builder.elems):
+    fields = field_bodies(body, b, len(builder.elems))
+    if fields is None:
         return builder
     elems = tuple(
         _presize_builder(f, e, N.GetField(target, k), b, length)
-        for k, (f, e) in enumerate(zip(builder.elems, body.elems, strict=True))
+        for k, (f, e) in enumerate(zip(builder.elems, fields[1].elems, strict=True))
     )
     if all(new is old for new, old in zip(elems, builder.elems, strict=True)):
         return builder
