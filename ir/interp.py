@@ -193,7 +193,7 @@ def _op(c: _Compiler, n: N.Op) -> Walk[Code]:
     result_type = n.ty
     args = yield c.compile_all(n.args)
     if decl.short_circuit:
-        return _short_circuit(n, evaluate, types, args)
+        return _short_circuit(n, decl, types, args)
 
     if len(args) == 1:
         (a,) = args
@@ -213,20 +213,15 @@ def _op(c: _Compiler, n: N.Op) -> Walk[Code]:
     return run
 
 
-def _short_circuit(n: N.Op, evaluate, types, args) -> Code:
-    # Which left operands decide the result alone is read off the op's own evaluate: for
-    # `&&` false gives false whatever the right side is, for `||` true gives true.
+def _short_circuit(n: N.Op, decl, types, args) -> Code:
+    # The left operand's value that decides (`&&` false, `||` true) is the result.
     left, right = args
-    decided = {}
-    for v in (False, True):
-        results = {evaluate([v, w], types, n.ty) for w in (False, True)}
-        if len(results) == 1:
-            decided[v] = results.pop()
+    decisive, evaluate = decl.short_circuit_on, decl.evaluate
 
     def run(env):
         a = left(env)
-        if a in decided:
-            return decided[a]
+        if a == decisive:  # (== not `is`: a marshalled numpy bool counts too)
+            return decisive
         return evaluate([a, right(env)], types, n.ty)
 
     return run

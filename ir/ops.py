@@ -8,7 +8,12 @@ An `OpDecl` states everything about an operator in one place:
   calls it;
 * its meaning — `evaluate` computes it on the reference interpreter's values with Weld's (and,
   where Weld is silent, C's) semantics: integers wrap, integer division truncates, floats are
-  IEEE 754. The exact choices are written down in docs/ir.md.
+  IEEE 754. The exact choices are written down in docs/ir.md;
+* its traits — what passes and backends may assume about it (`can_fail`, `effect`,
+  `short_circuit_on`, `commutative`, `reads_container`): they ask the declaration, never the
+  op's name.
+
+The merge operators of builders (`merger[T,+]`) are declared the same way, in `MERGE_OP_DECLS`.
 
 >>> from daybreak.ir.ops import OPS
 >>> from daybreak.ir.types import I32
@@ -16,6 +21,8 @@ An `OpDecl` states everything about an operator in one place:
 -2147483648
 >>> OPS["/"].evaluate([-7, 2], [I32, I32], I32)           # and divide toward zero
 -3
+>>> OPS["lookup"].can_fail, OPS["+"].commutative, OPS["&&"].short_circuit_on
+(True, True, False)
 """
 
 from __future__ import annotations
@@ -75,8 +82,28 @@ class OpDecl:
     symbol: str = ""  # infix/prefix: the text written
     level: int = 0  # infix: precedence level, higher binds tighter
     chain: bool = True  # infix: may `a op b op c` chain (left-assoc)? comparisons may not
-    short_circuit: bool = False  # `&&`, `||`: the right side is evaluated only when needed
     doc: str = ""
+    # -- traits: what a pass or backend may assume (docs/ir.md, "Semantics") ---------------
+    # May raise a runtime error on some arguments (an index out of bounds, a failed assert):
+    # such an op must not be dropped, duplicated or moved past another that can fail.
+    can_fail: bool = False
+    # Evaluating it does more than compute its value (an assertion checks): it is never
+    # evaluated ahead of time by a pass, even on literal arguments.
+    effect: bool = False
+    # `&&` false, `||` true: the left operand's value that is the result by itself, without
+    # evaluating the right side; None for ops that evaluate every argument, always.
+    short_circuit_on: bool | None = None
+    # `a op b` has the value of `b op a` for all arguments (bit for bit), so a pass may swap
+    # operands that cannot fail. Not set on short-circuit ops: swapping changes what runs.
+    commutative: bool = False
+    # The first argument is a vector or dict the op only reads (its length, one element, a
+    # key's presence): the container itself does not escape into the result.
+    reads_container: bool = False
+
+    @property
+    def short_circuit(self) -> bool:
+        """Whether the right side is evaluated only when the left does not decide."""
+        return self.short_circuit_on is not None
 
 
 OPS: dict[str, OpDecl] = {}
@@ -468,6 +495,7 @@ for _sym, _level, _ifn, _ffn in _INFIX_ARITH:
         symbol=_sym,
         level=_level,
         arity=2,
+        commutative=_sym in ("+", "*"),
         type_rule=_same_type_rule(_numeric, "numbers"),
         evaluate=_numeric_binary(_ifn, _ffn),
     )
@@ -483,6 +511,7 @@ for _sym, _level, _fn in [
         symbol=_sym,
         level=_level,
         arity=2,
+        commutative=True,
         type_rule=_same_type_rule(_integral, "integers or bool"),
         evaluate=_numeric_binary(_fn, None),
     )
@@ -502,6 +531,7 @@ for _sym, _level, _test in [
         level=_level,
         chain=False,
         arity=2,
+        commutative=_sym in ("==", "!="),
         type_rule=_any_value_rule(ordered=_sym not in ("==", "!=")),
         # `!=` is true when the operands are unordered (NaN != NaN); the others are false.
         evaluate=_comparison(_test, when_unordered=_sym == "!="),
@@ -513,7 +543,7 @@ _declare(
     symbol="&&",
     level=2,
     arity=2,
-    short_circuit=True,
+    short_circuit_on=False,
     type_rule=_same_type_rule(_is_bool, "bool"),
     evaluate=lambda args, types, r: bool(args[0] and args[1]),
 )
@@ -523,7 +553,7 @@ _declare(
     symbol="||",
     level=1,
     arity=2,
-    short_circuit=True,
+    short_circuit_on=True,
     type_rule=_same_type_rule(_is_bool, "bool"),
     evaluate=lambda args, types, r: bool(args[0] or args[1]),
 )
@@ -632,6 +662,7 @@ _declare(
     name="min",
     form="call",
     arity=2,
+    commutative=True,
     type_rule=_same_type_rule(_orderable, "scalars"),
     evaluate=_numeric_binary(min, _fmin),
 )
@@ -639,6 +670,7 @@ _declare(
     name="max",
     form="call",
     arity=2,
+    commutative=True,
     type_rule=_same_type_rule(_orderable, "scalars"),
     evaluate=_numeric_binary(max, _fmax),
 )
@@ -687,23 +719,46 @@ _declare(
     name="len",
     form="call",
     arity=1,
+    reads_container=True,
     type_rule=_len_rule,
     evaluate=lambda args, types, r: len(args[0]),
 )
-_declare(name="lookup", form="call", arity=2, type_rule=_lookup_rule, evaluate=_eval_lookup)
 _declare(
-    name="optlookup", form="call", arity=2, type_rule=_optlookup_rule, evaluate=_eval_optlookup
+    name="lookup",
+    form="call",
+    arity=2,
+    can_fail=True,  # an index out of bounds, a key not in the dict
+    reads_container=True,
+    type_rule=_lookup_rule,
+    evaluate=_eval_lookup,
+)
+_declare(
+    name="optlookup",
+    form="call",
+    arity=2,
+    reads_container=True,
+    type_rule=_optlookup_rule,
+    evaluate=_eval_optlookup,
 )
 _declare(
     name="keyexists",
     form="call",
     arity=2,
+    reads_container=True,
     type_rule=_keyexists_rule,
     evaluate=lambda args, types, r: canonical_key(args[1], types[0].key) in args[0],
 )
 _declare(name="slice", form="call", arity=3, type_rule=_slice_rule, evaluate=_eval_slice)
 _declare(name="tovec", form="call", arity=1, type_rule=_tovec_rule, evaluate=_eval_tovec)
-_declare(name="assert", form="call", arity=1, type_rule=_assert_rule, evaluate=_eval_assert)
+_declare(
+    name="assert",
+    form="call",
+    arity=1,
+    can_fail=True,
+    effect=True,
+    type_rule=_assert_rule,
+    evaluate=_eval_assert,
+)
 
 # Views of the table that the parser and printer use.
 INFIX_LEVELS: dict[int, list[OpDecl]] = {}
@@ -719,31 +774,56 @@ PREFIX_LEVEL = 10  # prefix operators bind tighter than every infix operator
 # ----------------------------------------------------------------------------------------------
 # Merge operators of mergers, dictmergers and vecmergers (`+ * min max`), elementwise on structs.
 
-_MERGE_OP_NAME = {"+": "+", "*": "*", "min": "min", "max": "max"}
+
+@dataclass(frozen=True)
+class MergeOpDecl:
+    """A merge operator as written in a builder type (`merger[T,+]`)."""
+
+    symbol: str  # as written in the builder type; the key in MERGE_OP_DECLS
+    combine: str  # the op of OPS that combines two merged values
+    label: str  # the operator in generated names (`add`: symbols may not hold `+`)
+    numbers_only: bool  # + and * are defined on numbers; min and max on every scalar
+
+    def identity(self, t: Scalar):
+        """The value merging into which changes nothing: 0, 1, the largest value (min), the
+        smallest (max)."""
+        if self.symbol == "+":
+            return fix_scalar(0, t)
+        if self.symbol == "*":
+            return fix_scalar(1, t)
+        smallest_first = self.symbol == "min"  # min starts from the top, max from the bottom
+        if t.kind == "bool":
+            return smallest_first
+        if t.is_float:
+            return math.inf if smallest_first else -math.inf
+        return int_max(t) if smallest_first else int_min(t)
+
+
+MERGE_OP_DECLS: dict[str, MergeOpDecl] = {
+    d.symbol: d
+    for d in (
+        MergeOpDecl("+", combine="+", label="add", numbers_only=True),
+        MergeOpDecl("*", combine="*", label="mul", numbers_only=True),
+        MergeOpDecl("min", combine="min", label="min", numbers_only=False),
+        MergeOpDecl("max", combine="max", label="max", numbers_only=False),
+    )
+}
 
 
 def merge_combine(op: str, a, b, t: Type):
     """Combine two values of type `t` (a scalar or a struct of scalars) with merge op `op`."""
     if isinstance(t, Struct):
         return tuple(merge_combine(op, x, y, ft) for x, y, ft in zip(a, b, t.fields, strict=True))
-    return OPS[_MERGE_OP_NAME[op]].evaluate([a, b], [t, t], t)
+    return OPS[MERGE_OP_DECLS[op].combine].evaluate([a, b], [t, t], t)
 
 
 def merge_identity(op: str, t: Type):
-    """The identity of merge op `op` on type `t`: 0 for +, 1 for *, the largest value for min,
-    the smallest for max."""
+    """The identity of merge op `op` on type `t` (a scalar or a struct of scalars): 0 for +,
+    1 for *, the largest value for min, the smallest for max."""
     if isinstance(t, Struct):
         return tuple(merge_identity(op, f) for f in t.fields)
     assert isinstance(t, Scalar)
-    if op == "+":
-        return fix_scalar(0, t)
-    if op == "*":
-        return fix_scalar(1, t)
-    if t.kind == "bool":
-        return op == "min"
-    if t.is_float:
-        return math.inf if op == "min" else -math.inf
-    return int_max(t) if op == "min" else int_min(t)
+    return MERGE_OP_DECLS[op].identity(t)
 
 
 def merge_op_accepts(op: str, t: Type) -> bool:
@@ -751,14 +831,17 @@ def merge_op_accepts(op: str, t: Type) -> bool:
     elementwise on structs of those)."""
     if isinstance(t, Struct):
         return bool(t.fields) and all(merge_op_accepts(op, f) for f in t.fields)
-    if not isinstance(t, Scalar):
+    decl = MERGE_OP_DECLS.get(op)
+    if decl is None or not isinstance(t, Scalar):
         return False
-    return t.is_numeric if op in ("+", "*") else True
+    return t.is_numeric if decl.numbers_only else True
 
 
 __all__ = [
     "OPS",
     "OpDecl",
+    "MergeOpDecl",
+    "MERGE_OP_DECLS",
     "OpTypeError",
     "NeedsInference",
     "OpRuntimeError",

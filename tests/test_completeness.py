@@ -35,9 +35,10 @@ def _llvm_gaps_before_dispatch() -> list[str]:
     from daybreak.backends.llvm import lower, ops
 
     node_emitters = lower._NODE_EMITTERS
-    # `&&` and `||` are lowered by lower._short_circuit, ahead of the op tables.
-    op_names = set(ops.OP_EMITTERS) | set(lower._COLLECTION_OPS)
-    op_names |= {name for name, decl in OPS.items() if decl.short_circuit}
+    # (older trees kept collection ops in a second dict, and lowered `&&`, `||` before both)
+    op_names = set(ops.OP_EMITTERS) | set(getattr(lower, "_COLLECTION_OPS", ()))
+    if not any(name in ops.OP_EMITTERS for name, d in OPS.items() if d.short_circuit):
+        op_names |= {name for name, decl in OPS.items() if decl.short_circuit}
     gaps = [f"llvm: no handler for the node kind {k.__name__}" for k in N.NODE_KINDS
             if k not in node_emitters]  # fmt: skip
     gaps += [f"llvm ops: no handler for the op {name}" for name in OPS if name not in op_names]
