@@ -21,46 +21,58 @@ from daybreak.ir import nodes as N
 from daybreak.ir.substitute import NameSupply
 
 from . import fold, inline
-from .analysis import can_fail, is_trivial, is_value, needs_context, program_names
+from .analysis import is_trivial, is_value, program_names
+from .memo import Facts
 from .rules import Pat, Rule, rewrite
-from .scopes import FreeVars, has_free_builder, hoistable_occurrences, replace_hoistable
+from .scopes import ScopeIndex, rebuild
 
 
-def _candidate(e: N.Expr, params: frozenset[str], fv: FreeVars) -> bool:
+def _candidate(e: N.Expr, facts: Facts) -> bool:
     if is_trivial(e) or not is_value(e) or isinstance(e, (N.Lambda, N.Literal)):
         return False
     if isinstance(e, N.GetField) and isinstance(e.expr, N.Ident):
         return False
-    if fv(e) & params:
-        return False
-    return not can_fail(e) and not needs_context(e) and not has_free_builder(e, fv)
+    return not (facts.can_fail(e) or facts.needs_context(e) or facts.free_builders(e))
 
 
-def _rules(names: NameSupply, fv: FreeVars) -> list[Rule]:
-    def hoist(m):
-        result: N.Result = m["result"]
-        loop: N.For = result.builder
-        params = frozenset(p.name for p in loop.func.params)
-        found = [
-            o.node
-            for o in hoistable_occurrences(loop.func.body, fv)
-            if o.strict and _candidate(o.node, params, fv)
-        ]
-        if not found:
-            return None
-        best = max(found, key=fv.facts.size)  # the largest: its parts go with it
-        name = names.fresh("inv")
-        body = replace_hoistable(loop.func.body, {best: N.Ident(name, ty=best.ty)}, fv)
-        new_loop = replace(loop, func=replace(loop.func, body=body))
-        return N.Let(name, best, replace(result, builder=new_loop), ty=result.ty, loc=best.loc)
-
-    # At `result(for ...)`, so the `let` goes around the whole value.
-    return [Rule("hoist-invariant", Pat(N.Result, name="result", builder=Pat(N.For)), hoist)]
+def _hoist(result: N.Result, names: NameSupply, facts: Facts) -> N.Expr | None:
+    loop: N.For = result.builder
+    params = frozenset(p.name for p in loop.func.params)
+    # The loop body is scope 0 of its index: a site anchored there uses nothing bound inside
+    # the body; one whose top is scope 0 is also always evaluated by it.
+    index = ScopeIndex(
+        loop.func.body, lambda e: _candidate(e, facts) and not facts.free_vars(e) & params, facts
+    )
+    found = [site for site in index.sites if index.top(site) == 0]
+    if not found:
+        return None
+    best = max(found, key=lambda site: facts.size(site.node))  # the largest: its parts go with it
+    key = facts.key(best.node)
+    name = names.fresh("inv")
+    ident = N.Ident(name, ty=best.node.ty)
+    replace_at = {
+        site.pos: (site.end, ident)
+        for site in index.sites
+        if site.anchor == 0 and facts.key(site.node) == key
+    }
+    body = rebuild(loop.func.body, replace_at, {})
+    new_loop = replace(loop, func=replace(loop.func, body=body))
+    return N.Let(
+        name, best.node, replace(result, builder=new_loop), ty=result.ty, loc=best.node.loc
+    )
 
 
 def run(program: N.Program) -> N.Program:
-    fv = FreeVars()
-    body = rewrite(program.body, _rules(program_names(program), fv))
+    names, facts = program_names(program), Facts()
+    # At `result(for ...)`, so the `let` goes around the whole value.
+    rules = [
+        Rule(
+            "hoist-invariant",
+            Pat(N.Result, name="result", builder=Pat(N.For)),
+            lambda m: _hoist(m["result"], names, facts),
+        )
+    ]
+    body = rewrite(program.body, rules)
     if body == program.body:
         return program
     # An inner loop's invariant hoisted again by the outer loop leaves `let inv__1 = inv__2`;

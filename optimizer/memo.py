@@ -100,7 +100,7 @@ class Facts:
         return out
 
     def free_builders(self, e: N.Expr) -> frozenset[str]:
-        """The free names of `e` that name builders (scopes.has_free_builder, cached)."""
+        """The free names of `e` that name builders: sharing `e` would use them twice."""
         hit = self._builders.get(id(e))
         if hit is not None and hit[0] is e:
             return hit[1]
