@@ -12,10 +12,8 @@ might not end) must not be dropped, and must not be moved past another one that 
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from daybreak.ir import nodes as N
-from daybreak.ir.substitute import NameSupply, free_vars
+from daybreak.ir.substitute import free_vars
 from daybreak.ir.types import Func, VecMerger
 
 # Operators that raise on some inputs (docs/ir.md "Semantics").
@@ -201,42 +199,3 @@ def field_reads(body: N.Expr, name: str) -> set[int] | None:
     with N.deep_recursion():
         visit(body, frozenset())
     return found if ok else None
-
-
-# ----------------------------------------------------------------------------------------------
-# Renaming.
-
-
-def freshen(expr: N.Expr, names: NameSupply) -> N.Expr:
-    """`expr` with every binder (let names, lambda parameters) renamed to a fresh name, so
-    that code placed inside it cannot be captured."""
-    return _freshen(expr, {}, names)
-
-
-def _freshen(e: N.Expr, mapping: dict[str, str], names: NameSupply) -> N.Expr:
-    match e:
-        case N.Ident(name=n) if n in mapping:
-            return replace(e, name=mapping[n])
-        case N.Let(name=n, value=v, body=b):
-            new = names.fresh(n)
-            return replace(
-                e,
-                name=new,
-                value=_freshen(v, mapping, names),
-                body=_freshen(b, {**mapping, n: new}, names),
-            )
-        case N.Lambda(params=params, body=b):
-            inner = dict(mapping)
-            new_params = []
-            for p in params:
-                inner[p.name] = names.fresh(p.name)
-                new_params.append(replace(p, name=inner[p.name]))
-            return replace(e, params=tuple(new_params), body=_freshen(b, inner, names))
-        case _:
-            return N.map_children(e, lambda c: _freshen(c, mapping, names))
-
-
-def program_names(program: N.Program) -> NameSupply:
-    from daybreak.ir.substitute import names_in
-
-    return NameSupply(names_in(program.body) | {p.name for p in program.params})

@@ -37,9 +37,10 @@ from daybreak.ir import nodes as N
 from daybreak.ir.substitute import NameSupply, substitute
 from daybreak.ir.types import Appender
 
-from .analysis import can_fail, field_reads, freshen, program_names, uses
+from .analysis import can_fail, field_reads, uses
 from .loop_body import MergePaths, field_bodies, merge_paths, splice, wrap_lets
 from .memo import Facts
+from .names import freshen, program_names
 from .rules import Pat, Rule, rewrite
 from .uses import UseWalk, rewrite_uses
 

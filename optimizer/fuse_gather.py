@@ -34,9 +34,10 @@ from daybreak.ir import nodes as N
 from daybreak.ir.substitute import NameSupply
 from daybreak.ir.types import I64, Appender
 
-from .analysis import can_fail, freshen, program_names, uses
+from .analysis import can_fail, uses
 from .loop_body import map_value, wrap_lets
 from .memo import Facts
+from .names import freshen, program_names
 from .rules import Pat, Rule, rewrite
 from .uses import UseWalk, rewrite_uses
 

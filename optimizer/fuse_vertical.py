@@ -31,9 +31,10 @@ from daybreak.ir.substitute import NameSupply, substitute
 from daybreak.ir.types import Appender
 
 from . import presize
-from .analysis import can_fail, freshen, iter_can_fail, program_names, uses
+from .analysis import can_fail, iter_can_fail, uses
 from .loop_body import map_value, merge_paths, splice, wrap_lets
 from .memo import Facts
+from .names import freshen, program_names
 from .rules import Pat, Rule, rewrite
 from .uses import UseWalk, rewrite_uses
 

@@ -21,8 +21,9 @@ from daybreak.ir import nodes as N
 from daybreak.ir.substitute import NameSupply
 
 from . import fold, inline
-from .analysis import is_trivial, is_value, program_names
+from .analysis import is_trivial, is_value
 from .memo import Facts
+from .names import program_names
 from .rules import Pat, Rule, rewrite
 from .scopes import ScopeIndex, rebuild
 

@@ -26,13 +26,9 @@ from dataclasses import replace
 from daybreak.ir import nodes as N
 from daybreak.ir.substitute import NameSupply, beta_reduce, substitute
 
-from .analysis import (
-    field_reads,
-    is_trivial,
-    program_names,
-    use_is_first,
-)
+from .analysis import field_reads, is_trivial, use_is_first
 from .memo import Binder, Facts, count_uses
+from .names import program_names
 from .rules import Pat, Rule, rewrite
 
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from daybreak.ir import nodes as N
 
-from .analysis import program_names, strict_children
+from .analysis import strict_children
 from .memo import Facts
+from .names import program_names
 
 # ----------------------------------------------------------------------------------------------
 # The scope index: one walk of the whole program that says, for each node it is asked about
