@@ -178,10 +178,7 @@ def _field_path(expr: N.Expr) -> tuple[str, tuple[int, ...]] | None:
 def _bound_names(expr: N.Expr) -> set[str]:
     names = set()
     for node in expr.walk():
-        if isinstance(node, N.Let):
-            names.add(node.name)
-        elif isinstance(node, N.Lambda):
-            names.update(p.name for p in node.params)
+        names.update(N.binders(node))
     return names
 
 

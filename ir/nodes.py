@@ -10,6 +10,12 @@ First-order pure operators (`+`, `exp`, `lookup`, `len`, ...) are all one node, 
 printer, type checker and interpreter read. Everything with binders or builders (`let`, lambdas,
 `for`, `merge`, ...) has its own node.
 
+Each node kind declares what it does with its children: `children()` gives them in evaluation
+order, and `_child_scopes` which names the node binds around each one and whether it is
+evaluated once, maybe (a branch), or once per call (a lambda's body). Walks that need scopes
+read that through `children_with_scope`, `binders` and `walk_with_scope`, never a case per
+kind. `NODE_KINDS` lists every kind; each phase's node table covers it (ir/dispatch.py).
+
 >>> from daybreak.ir.nodes import Op, Ident, Literal
 >>> from daybreak.ir.types import I32
 >>> Op("+", (Ident("x"), Literal(1, I32))) == Op("+", (Ident("x"), Literal(1, I32)))
@@ -24,9 +30,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
+from enum import Enum
 from operator import is_not
+from typing import ClassVar, NamedTuple
 
 from .errors import Loc
+from .ops import OPS
 from .types import BuilderType, Scalar, Type, Vec
 
 Annotations = tuple[tuple[str, str], ...]
@@ -40,6 +49,26 @@ def _node(cls):
     cls = dataclass(frozen=True, slots=True, eq=False)(cls)
     _declared_kinds.append(cls)
     return cls
+
+
+class Evaluation(Enum):
+    """How often a node evaluates one of its children, each time the node is evaluated."""
+
+    ONCE = "once"  # exactly once (most children)
+    MAYBE = "maybe"  # at most once: a branch of `if`, the right side of `&&` and `||`
+    PER_CALL = "per call"  # once per call of a lambda, any number of times (zero included)
+
+
+class ScopedChild(NamedTuple):
+    """A child with what its parent declares about it (see `children_with_scope`)."""
+
+    expr: Expr
+    binds: tuple[str, ...]  # the names the parent binds around this child (later ones shadow)
+    evaluation: Evaluation
+
+
+# What most children are: evaluated once, in the scope of their parent.
+_PLAIN = ((), Evaluation.ONCE)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -58,6 +87,13 @@ class Expr:
     def children(self) -> tuple[Expr, ...]:
         """The direct sub-expressions, in evaluation (and printing) order."""
         return self._parts()[1]
+
+    def _child_scopes(self) -> tuple[tuple[tuple[str, ...], Evaluation], ...] | None:
+        """The declaration of this node kind's binders and evaluation: for each child (in
+        `children()` order) the names bound around it and how often it is evaluated; None
+        when every child is evaluated once in the node's own scope. Read it through
+        `children_with_scope`."""
+        return None
 
     def _parts(self) -> tuple[tuple, tuple[Expr, ...]]:
         """(what the node holds besides its children, its children). Equality, hashing and
@@ -242,6 +278,12 @@ class Op(Expr):
     def _parts(self):
         return (self.op,), self.args
 
+    def _child_scopes(self):
+        decl = OPS.get(self.op)
+        if decl is None or not decl.short_circuit:
+            return None
+        return _PLAIN, ((), Evaluation.MAYBE)  # the right side only when the left does not decide
+
     def _kid_fields(self, kids):
         return {"args": kids}
 
@@ -285,8 +327,14 @@ class Let(Expr):
     def _parts(self):
         return (self.name,), (self.value, self.body)
 
+    def _child_scopes(self):
+        return _PLAIN, ((self.name,), Evaluation.ONCE)
+
     def _kid_fields(self, kids):
         return {"value": kids[0], "body": kids[1]}
+
+
+_BRANCH = ((), Evaluation.MAYBE)
 
 
 @_node
@@ -299,6 +347,9 @@ class If(Expr):
 
     def _parts(self):
         return (), (self.cond, self.then, self.else_)
+
+    def _child_scopes(self):
+        return _PLAIN, _BRANCH, _BRANCH
 
     def _kid_fields(self, kids):
         return {"cond": kids[0], "then": kids[1], "else_": kids[2]}
@@ -321,6 +372,9 @@ class Lambda(Expr):
 
     def _parts(self):
         return (self.params,), (self.body,)
+
+    def _child_scopes(self):
+        return (((*(p.name for p in self.params),), Evaluation.PER_CALL),)
 
     def _kid_fields(self, kids):
         return {"body": kids[0]}
@@ -382,6 +436,8 @@ class For(Expr):
     iters: tuple[Iter, ...]
     builder: Expr
     func: Lambda
+    # what the parameters of `func` stand for (its lambda binds them)
+    func_roles: ClassVar[tuple[str, ...]] = ("builder", "index", "element")
 
     def _parts(self):
         shapes = tuple(it.shape for it in self.iters)
@@ -444,6 +500,7 @@ class Iterate(Expr):
 
     initial: Expr
     func: Lambda
+    func_roles: ClassVar[tuple[str, ...]] = ("state",)
 
     def _parts(self):
         return (), (self.initial, self.func)
@@ -458,6 +515,7 @@ class Sort(Expr):
 
     data: Expr
     func: Lambda
+    func_roles: ClassVar[tuple[str, ...]] = ("left", "right")
 
     def _parts(self):
         return (), (self.data, self.func)
@@ -501,6 +559,66 @@ class Program:
     @property
     def return_type(self) -> Type | None:
         return self.body.ty
+
+
+def children_with_scope(node: Expr) -> tuple[ScopedChild, ...]:
+    """`node`'s children in evaluation order, each with the names `node` binds around it and
+    how often `node` evaluates it: what each node kind declares (`_child_scopes`), for walks
+    that must know scopes (free names, substitution, moving code) without a case per kind.
+
+    >>> from daybreak.ir.parser import parse_expr
+    >>> for child in children_with_scope(parse_expr("let x = 1; if(x > y, x, 0)")):
+    ...     print(type(child.expr).__name__, child.binds, child.evaluation.value)
+    Literal () once
+    If ('x',) once
+    >>> [c.evaluation.value for c in children_with_scope(parse_expr("if(c, a, b)"))]
+    ['once', 'maybe', 'maybe']
+    >>> children_with_scope(parse_expr("|b, i, x| merge(b, x)"))[0].binds
+    ('b', 'i', 'x')
+
+    The functions of `for`, `iterate` and `sort` are lambdas: their parameters are bound, and
+    their bodies evaluated per call, by the lambda (a node's `func_roles` says what each
+    parameter stands for).
+    """
+    kids = node.children()
+    scopes = node._child_scopes()
+    if scopes is None:
+        return tuple([ScopedChild(kid, *_PLAIN) for kid in kids])
+    return tuple([ScopedChild(kid, *scope) for kid, scope in zip(kids, scopes, strict=True)])
+
+
+def binders(node: Expr) -> tuple[str, ...]:
+    """The names `node` binds for its children: a let's name, a lambda's parameters.
+
+    >>> from daybreak.ir.parser import parse_expr
+    >>> binders(parse_expr("let x = 1; x")), binders(parse_expr("|a, b| a")), binders(Ident("a"))
+    (('x',), ('a', 'b'), ())
+    """
+    scopes = node._child_scopes()
+    if scopes is None:
+        return ()
+    return tuple(dict.fromkeys(name for names, _ in scopes for name in names))
+
+
+def walk_with_scope(expr: Expr, bound: frozenset[str] = frozenset()):
+    """Every node of `expr` with the names bound around it (those in `bound` and those
+    binders inside `expr` add), parents before children; an explicit stack, any depth.
+
+    >>> from daybreak.ir.parser import parse_expr
+    >>> [sorted(b) for n, b in walk_with_scope(parse_expr("let x = 1; x")) if type(n) is Ident]
+    [['x']]
+    """
+    stack: list[tuple[Expr, frozenset[str]]] = [(expr, bound)]
+    while stack:
+        node, names = stack.pop()
+        yield node, names
+        scopes = node._child_scopes()
+        kids = node.children()
+        if scopes is None:
+            stack.extend([(kid, names) for kid in reversed(kids)])
+        else:
+            for kid, (binds, _) in zip(reversed(kids), reversed(scopes), strict=True):
+                stack.append((kid, names.union(binds) if binds else names))
 
 
 def map_children(node: Expr, fn) -> Expr:

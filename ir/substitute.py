@@ -17,7 +17,19 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from .nodes import Apply, Ascribe, Expr, Ident, Lambda, Let, Literal, Param, rebuild
+from .nodes import (
+    Apply,
+    Ascribe,
+    Expr,
+    Ident,
+    Lambda,
+    Let,
+    Literal,
+    Param,
+    binders,
+    rebuild,
+    walk_with_scope,
+)
 from .trampoline import Walk, trampoline
 
 # ----------------------------------------------------------------------------------------------
@@ -25,23 +37,13 @@ from .trampoline import Walk, trampoline
 
 
 def free_vars(expr: Expr) -> frozenset[str]:
-    """The names `expr` uses without binding them."""
-    out: set[str] = set()
-    stack: list[tuple[Expr, frozenset[str]]] = [(expr, frozenset())]
-    while stack:  # (a subtree, the names bound around it): no recursion, trees nest deep
-        e, bound = stack.pop()
-        match e:
-            case Ident(name=name):
-                if name not in bound:
-                    out.add(name)
-            case Let(name=name, value=value, body=body):
-                stack.append((value, bound))
-                stack.append((body, bound | {name}))
-            case Lambda(params=params, body=body):
-                stack.append((body, bound | {p.name for p in params}))
-            case _:
-                stack.extend((child, bound) for child in e.children())
-    return frozenset(out)
+    """The names `expr` uses without binding them (binders as each node kind declares them:
+    nodes.children_with_scope)."""
+    return frozenset(
+        node.name
+        for node, bound in walk_with_scope(expr)
+        if type(node) is Ident and node.name not in bound
+    )
 
 
 def alpha_canonical(expr: Expr) -> tuple[Expr, tuple[str, ...]]:
@@ -90,10 +92,10 @@ def names_in(expr: Expr) -> set[str]:
     """Every name that occurs in `expr`, bound or free (what a fresh name must avoid)."""
     out: set[str] = set()
     for node in expr.walk():
-        if isinstance(node, (Ident, Let)):
+        if type(node) is Ident:
             out.add(node.name)
-        elif isinstance(node, Lambda):
-            out.update(p.name for p in node.params)
+        else:
+            out.update(binders(node))
     return out
 
 
