@@ -13,18 +13,17 @@ might not end) must not be dropped, and must not be moved past another one that 
 from __future__ import annotations
 
 from daybreak.ir import nodes as N
+from daybreak.ir.ops import OPS
 from daybreak.ir.substitute import free_vars
 from daybreak.ir.types import Func, VecMerger
-
-# Operators that raise on some inputs (docs/ir.md "Semantics").
-_FAILING_OPS = frozenset({"lookup", "assert"})
 
 
 def node_can_fail(node: N.Expr) -> bool:
     """Whether this node itself (not its children) may raise a runtime error."""
     match node:
         case N.Op(op=op):
-            return op in _FAILING_OPS
+            decl = OPS.get(op)
+            return decl is not None and decl.can_fail  # the op's declared trait
         case N.CUDF() | N.Iterate():
             return True  # native code may fail; iterate may not terminate
         case N.For(iters=iters):
@@ -77,7 +76,7 @@ def strict_children(node: N.Expr) -> tuple[N.Expr, ...]:
     match node:
         case N.If(cond=c):
             return (c,)
-        case N.Op(op="&&" | "||", args=args):
+        case N.Op(op=op, args=args) if _short_circuit(op):
             return (args[0],)
         case N.Lambda():
             return ()
@@ -94,6 +93,11 @@ def strict_children(node: N.Expr) -> tuple[N.Expr, ...]:
             return (*args, lam.body)
         case _:
             return node.children()
+
+
+def _short_circuit(op: str) -> bool:
+    decl = OPS.get(op)
+    return decl is not None and decl.short_circuit
 
 
 def uses(expr: N.Expr, name: str) -> int:

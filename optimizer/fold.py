@@ -64,6 +64,17 @@ def op(name: str, *args: Pat, bind: str | None = "node") -> Pat:
     return Pat(N.Op, name=bind, op=name, args=tuple(args))
 
 
+def either_order(name: str, pattern: Pat, rewrite) -> list[Rule]:
+    """The rule for `a op b` and, when `op` is declared commutative, for `b op a` as well: an
+    identity of a commutative operator is written once."""
+    rules = [Rule(name, pattern, rewrite)]
+    if OPS[pattern.fields["op"]].commutative:
+        a, b = pattern.fields["args"]
+        swapped = Pat(N.Op, name=pattern.name, op=pattern.fields["op"], args=(b, a))
+        rules.append(Rule(f"{name} (swapped)", swapped, rewrite))
+    return rules
+
+
 ZERO, ONE, TRUE, FALSE = lit("k", 0), lit("k", 1), lit("k", True), lit("k", False)
 F_ZERO, F_NEG_ZERO, F_ONE = lit("k", 0.0), lit("k", -0.0), lit("k", 1.0)
 INT_X, FLOAT_X = Pat(name="x", where=_int), Pat(name="x", where=_float)
@@ -79,7 +90,7 @@ def _literal(value, ty) -> N.Literal:
 def _fold_op(m):
     node: N.Op = m["node"]
     decl = OPS.get(node.op)
-    if decl is None or node.op == "assert" or not isinstance(node.ty, Scalar):
+    if decl is None or decl.effect or not isinstance(node.ty, Scalar):
         return None
     if not all(_scalar_lit(a) for a in node.args):
         return None
@@ -207,19 +218,15 @@ RULES: list[Rule] = [
         _keep_expr,
     ),
     # Identities (bit-exact: float +0 is not an identity, -0.0 is).
-    Rule("add-zero", op("+", INT_X, ZERO), _keep("x")),
-    Rule("zero-add", op("+", ZERO, INT_X), _keep("x")),
+    *either_order("add-zero", op("+", INT_X, ZERO), _keep("x")),
     Rule("add-neg-zero", op("+", FLOAT_X, F_NEG_ZERO), _keep("x")),
     Rule("sub-zero", op("-", INT_X, ZERO), _keep("x")),
     Rule("fsub-zero", op("-", FLOAT_X, F_ZERO), _keep("x")),
-    Rule("mul-one", op("*", INT_X, ONE), _keep("x")),
-    Rule("one-mul", op("*", ONE, INT_X), _keep("x")),
-    Rule("fmul-one", op("*", FLOAT_X, F_ONE), _keep("x")),
-    Rule("one-fmul", op("*", F_ONE, FLOAT_X), _keep("x")),
+    *either_order("mul-one", op("*", INT_X, ONE), _keep("x")),
+    *either_order("fmul-one", op("*", FLOAT_X, F_ONE), _keep("x")),
     Rule("div-one", op("/", INT_X, ONE), _keep("x")),
     Rule("fdiv-one", op("/", FLOAT_X, F_ONE), _keep("x")),
-    Rule("mul-zero", op("*", INT_X, ZERO), _const_unless_fails("x", "k")),
-    Rule("zero-mul", op("*", ZERO, INT_X), _const_unless_fails("x", "k")),
+    *either_order("mul-zero", op("*", INT_X, ZERO), _const_unless_fails("x", "k")),
     Rule("sub-self", op("-", INT_X, X), lambda m: None if can_fail(m["x"]) else _zero_like(m)),
     Rule("and-self", op("&", X, X), _keep("x")),
     Rule("or-self", op("|", X, X), _keep("x")),
