@@ -10,8 +10,9 @@ from __future__ import annotations
 from llvmlite import ir
 
 from ...ir import nodes as N
+from ...ir.dispatch import BuilderTable
 from ...ir.errors import UnsupportedError
-from ...ir.ops import merge_identity
+from ...ir.ops import MERGE_OP_DECLS, merge_identity
 from ...ir.types import (
     Appender,
     DictMerger,
@@ -26,6 +27,7 @@ from ...ir.types import (
 from . import dicts
 from .cgutils import alloca_entry, for_range, i64, memcpy, saturating, sizeof
 from .layout import appender_state, lltype, vec_type
+from .ops import OpSite, emit_op
 
 # ----------------------------------------------------------------------------------------------
 # Builder constructors, merges and results, one emitter per builder kind.
@@ -80,13 +82,16 @@ def _new_vecmerger(L, n: N.NewBuilder, env) -> ir.Value:
     return state
 
 
-_NEW = {
-    Appender: _new_appender,
-    Merger: _new_merger,
-    VecMerger: _new_vecmerger,
-    DictMerger: dicts.new_dict_builder,
-    GroupMerger: dicts.new_dict_builder,
-}
+_NEW = BuilderTable("llvm new builder")
+_NEW.update(
+    {
+        Appender: _new_appender,
+        Merger: _new_merger,
+        VecMerger: _new_vecmerger,
+        DictMerger: dicts.new_dict_builder,
+        GroupMerger: dicts.new_dict_builder,
+    }
+)
 
 
 def lower_merge(L, n: N.Merge, env) -> ir.Value:
@@ -223,13 +228,16 @@ def _merge_vecmerger(L, n, state, value) -> None:
         b.store(combine(L, t.op, b.load(ptr), x, t.elem), ptr)
 
 
-_MERGE = {
-    Appender: _merge_appender,
-    Merger: _merge_merger,
-    VecMerger: _merge_vecmerger,
-    DictMerger: dicts.merge_dict_builder,
-    GroupMerger: dicts.merge_dict_builder,
-}
+_MERGE = BuilderTable("llvm merge")
+_MERGE.update(
+    {
+        Appender: _merge_appender,
+        Merger: _merge_merger,
+        VecMerger: _merge_vecmerger,
+        DictMerger: dicts.merge_dict_builder,
+        GroupMerger: dicts.merge_dict_builder,
+    }
+)
 
 
 def lower_result(L, n: N.Result, env) -> ir.Value:
@@ -378,10 +386,7 @@ def combine(L, op: str, a: ir.Value, x: ir.Value, t: Type) -> ir.Value:
             field = combine(L, op, b.extract_value(a, i), b.extract_value(x, i), ft)
             out = b.insert_value(out, field, i)
         return out
-    from .ops import OP_EMITTERS
-
-    name = {"+": "+", "*": "*", "min": "min", "max": "max"}[op]
-    return OP_EMITTERS[name](L, name, [a, x], [t, t], t)
+    return emit_op(L, OpSite(MERGE_OP_DECLS[op].combine, (t, t), t), [a, x])
 
 
 def _constant(t: Type, value) -> ir.Constant:

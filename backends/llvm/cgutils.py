@@ -90,6 +90,54 @@ def while_loop(builder: ir.IRBuilder, condition, name: str = "while"):
     builder.position_at_end(end_block)
 
 
+def do_while(builder: ir.IRBuilder, initial: ir.Value, step, name: str = "do") -> ir.Value:
+    """`state = initial; do { state, go_on = step(state) } while (go_on); return state`:
+    `step` emits one round, given the state as a value, and returns the next state and an
+    i1 that says whether to go round again."""
+    before = builder.block
+    body_block = builder.append_basic_block(f"{name}.body")
+    end_block = builder.append_basic_block(f"{name}.done")
+    builder.branch(body_block)
+    builder.position_at_end(body_block)
+    state = builder.phi(initial.type)
+    state.add_incoming(initial, before)
+    following, go_on = step(state)
+    state.add_incoming(following, builder.block)
+    builder.cbranch(go_on, body_block, end_block)
+    builder.position_at_end(end_block)
+    return following
+
+
+def select_lazily(builder: ir.IRBuilder, cond: ir.Value, if_true, if_false, name: str = "sel"):
+    """`cond ? if_true : if_false`, where a side given as a function (no arguments, returning
+    the value) is emitted in its own block, only on the way that takes it; a side given as a
+    value was computed before. Short-circuit logic, `if`, a comparison made only when both
+    sides exist."""
+    if not (callable(if_true) or callable(if_false)):
+        return builder.select(cond, if_true, if_false)
+    start = builder.block
+    sides = [
+        (side, builder.append_basic_block(f"{name}.{way}") if callable(side) else None)
+        for side, way in ((if_true, "then"), (if_false, "else"))
+    ]
+    done = builder.append_basic_block(f"{name}.done")
+    builder.cbranch(cond, *(block or done for _, block in sides))
+    incoming = []
+    for side, block in sides:
+        if block is None:
+            incoming.append((side, start))
+            continue
+        builder.position_at_end(block)
+        value = side()
+        incoming.append((value, builder.block))  # the side may have ended in another block
+        builder.branch(done)
+    builder.position_at_end(done)
+    phi = builder.phi(incoming[0][0].type)
+    for value, block in incoming:
+        phi.add_incoming(value, block)
+    return phi
+
+
 def declare(module: ir.Module, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
     """A function declaration (declared once per module)."""
     existing = module.globals.get(name)

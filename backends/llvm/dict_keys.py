@@ -46,14 +46,8 @@ def function(L, name: str, ret: ir.Type, args: list[ir.Type], emit: Callable) ->
         return existing
     fn = ir.Function(L.module, ir.FunctionType(ret, args), name=name)
     fn.linkage = "internal"
-    saved = L.builder, L.ctx
-    L.builder = ir.IRBuilder(fn.append_basic_block("entry"))
-    if args and args[0] == CTX_PTR:
-        L.ctx = fn.args[0]
-    try:
+    with L.emitting_into(fn, fn.args[0] if args and args[0] == CTX_PTR else None):
         emit(L, *fn.args)
-    finally:
-        L.builder, L.ctx = saved
     return fn
 
 

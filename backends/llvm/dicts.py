@@ -25,8 +25,10 @@ from llvmlite import ir
 
 from ...ir import nodes as N
 from ...ir.errors import LoweringError
+from ...ir.ops import MERGE_OP_DECLS
 from ...ir.types import Dict, DictMerger, GroupMerger, Struct, Type, Vec
 from . import dict_dense, dict_spill
+from .algorithms import merge_sort
 from .cgutils import alloca_entry, for_range, i64, to_bool
 from .dict_keys import check_key_type, compare_keys, contains, function
 from .dict_tables import (
@@ -51,12 +53,8 @@ from .dict_tables import (
     table_hash,
     table_of,
 )
-from .layout import I1, I32, I64, VOIDPTR, lltype, vec_type
-from .runtime_interrupt import SORT_CHECK_PERIOD, check_interrupts_every
+from .layout import I32, I64, VOIDPTR, lltype, vec_type
 from .runtime_ir import CTX_PTR
-
-_OP_NAMES = {"+": "add", "*": "mul", "min": "min", "max": "max"}
-
 
 # ----------------------------------------------------------------------------------------------
 # The dict builders: new, merge, result.
@@ -120,7 +118,7 @@ def _dictmerger_merge(L, t: DictMerger) -> ir.Function:
                     dict_spill.start_if_big(L, tt, table)
         b.ret_void()
 
-    name = f"db.dictmerger.merge.{tt.tag}.{_OP_NAMES[t.op]}"
+    name = f"db.dictmerger.merge.{tt.tag}.{MERGE_OP_DECLS[t.op].label}"
     args = [CTX_PTR, VOIDPTR, tt.key_ll, tt.value_ll]
     return function(L, name, ir.VoidType(), args, emit)
 
@@ -233,7 +231,7 @@ def flush(L, table: ir.Value, t: DictMerger) -> None:
                 dict_spill.empty(L, part)
         b.ret_void()
 
-    name = f"db.dictmerger.flush.{tt.tag}.{_OP_NAMES[t.op]}"
+    name = f"db.dictmerger.flush.{tt.tag}.{MERGE_OP_DECLS[t.op].label}"
     fn = function(L, name, ir.VoidType(), [CTX_PTR, VOIDPTR], emit)
     fn.attributes.add("noinline")  # cold, and big: keep it out of the loops that merge
     L.builder.call(fn, [L.ctx, table])
@@ -321,7 +319,7 @@ def merge_tables(L, dst: ir.Value, src: ir.Value, builder_type: Type) -> None:
         flush(L, dst, builder_type)
         flush(L, src, builder_type)
     kind = "dictmerger" if isinstance(builder_type, DictMerger) else "groupmerger"
-    suffix = f".{_OP_NAMES[builder_type.op]}" if kind == "dictmerger" else ""
+    suffix = f".{MERGE_OP_DECLS[builder_type.op].label}" if kind == "dictmerger" else ""
     name = f"db.{kind}.merge_tables.{tt.tag}{suffix}"
     emit = _MERGE_TABLES[type(builder_type)](builder_type)
     fn = function(L, name, ir.VoidType(), [CTX_PTR, VOIDPTR, VOIDPTR], emit)
@@ -445,29 +443,32 @@ def _value_or_zero(L, tt: Table, slot: ir.Value) -> tuple[ir.Value, ir.Value]:
     return found, b.load(b.select(found, field(b, slot, VALUE), zero))
 
 
-def dict_lookup(L, n: N.Op, args, types) -> ir.Value:
-    tt = table_of(types[0])
+# Op emitters (ops.OP_EMITTERS): emit(L, site, args), site an ops.OpSite.
+
+
+def dict_lookup(L, site, args) -> ir.Value:
+    tt = table_of(site.arg_types[0])
     found, value = _value_or_zero(L, tt, _find(L, tt, args[0], args[1]))
-    L.fail_unless(found, "key not found in dictionary", n.loc)
+    L.fail_unless(found, "key not found in dictionary", site.loc)
     return value
 
 
-def dict_keyexists(L, n: N.Op, args, types) -> ir.Value:
-    tt = table_of(types[0])
+def dict_keyexists(L, site, args) -> ir.Value:
+    tt = table_of(site.arg_types[0])
     slot = _find(L, tt, args[0], args[1])
     return to_bool(L.builder, L.builder.icmp_unsigned("!=", slot, null(slot.type)))
 
 
-def dict_optlookup(L, n: N.Op, args, types) -> ir.Value:
+def dict_optlookup(L, site, args) -> ir.Value:
     b = L.builder
-    tt = table_of(types[0])
+    tt = table_of(site.arg_types[0])
     found, value = _value_or_zero(L, tt, _find(L, tt, args[0], args[1]))
-    out = b.insert_value(ir.Constant(lltype(n.ty), ir.Undefined), to_bool(b, found), 0)
+    out = b.insert_value(ir.Constant(lltype(site.result), ir.Undefined), to_bool(b, found), 0)
     return b.insert_value(out, value, 1)
 
 
-def dict_tovec(L, n: N.Op, args, types) -> ir.Value:
-    return tovec(L, args[0], types[0])
+def dict_tovec(L, site, args) -> ir.Value:
+    return tovec(L, args[0], site.arg_types[0])
 
 
 def tovec(L, table: ir.Value, t: Dict) -> ir.Value:
@@ -504,71 +505,17 @@ def _emit_tovec(tt: Table):
             with b.if_then(dict_dense.is_dense(L, table)):
                 out = b.insert_value(ir.Constant(ret, ir.Undefined), entries, 0)
                 b.ret(b.insert_value(out, count, 1))
-        data = _merge_sort(L, tt, entries, spare, count)
+
+        # keys are distinct, so the sort's stability does not arise
+        def right_first(left, right) -> ir.Value:
+            order = compare_keys(L, b.extract_value(left, 0), b.extract_value(right, 0), tt.key)
+            return b.icmp_signed(">", order, ir.Constant(I32, 0))
+
+        data = merge_sort(L, entries, spare, count, right_first)
         out = b.insert_value(ir.Constant(ret, ir.Undefined), data, 0)
         b.ret(b.insert_value(out, count, 1))
 
     return emit
-
-
-def _merge_sort(L, tt: Table, data, spare, count) -> ir.Value:
-    """Bottom-up merge sort of {key, value} pairs by key; returns the buffer that holds the
-    sorted pairs (`data` or `spare`). Keys are distinct, so stability does not arise."""
-    b = L.builder
-    src, dst = alloca_entry(b, data.type), alloca_entry(b, data.type)
-    width = alloca_entry(b, I64)
-    b.store(data, src)
-    b.store(spare, dst)
-    b.store(i64(1), width)
-    head, body, done = (b.append_basic_block(n) for n in ("sort.pass", "sort.body", "sort.done"))
-    b.branch(head)
-    b.position_at_end(head)
-    b.cbranch(b.icmp_signed("<", b.load(width), count), body, done)
-    b.position_at_end(body)
-    w, s, d = b.load(width), b.load(src), b.load(dst)
-    run = b.mul(w, i64(2))
-    runs = b.sdiv(b.add(count, b.sub(run, i64(1))), run)
-    with for_range(b, runs, "run") as r:
-        lo = b.mul(r, run)
-        mid = _smaller(b, b.add(lo, w), count)
-        _merge_runs(L, tt, s, d, lo, mid, _smaller(b, b.add(mid, w), count))
-    b.store(d, src)
-    b.store(s, dst)
-    b.store(run, width)
-    b.branch(head)
-    b.position_at_end(done)
-    return b.load(src)
-
-
-def _smaller(b, x, y):
-    return b.select(b.icmp_signed("<", x, y), x, y)
-
-
-def _merge_runs(L, tt: Table, src, dst, lo, mid, hi) -> None:
-    b = L.builder
-    left, right = alloca_entry(b, I64), alloca_entry(b, I64)
-    b.store(lo, left)
-    b.store(mid, right)
-    with for_range(b, b.sub(hi, lo), "k") as k:
-        check_interrupts_every(L, b.add(lo, k), SORT_CHECK_PERIOD)
-        i, j = b.load(left), b.load(right)
-        left_live, right_live = b.icmp_signed("<", i, mid), b.icmp_signed("<", j, hi)
-        start = b.block
-        compare, decide = b.append_basic_block("sort.cmp"), b.append_basic_block("sort.take")
-        b.cbranch(b.and_(left_live, right_live), compare, decide)
-        b.position_at_end(compare)
-        key_i = b.extract_value(b.load(b.gep(src, [i])), 0)
-        key_j = b.extract_value(b.load(b.gep(src, [j])), 0)
-        left_first = b.icmp_signed("<=", compare_keys(L, key_i, key_j, tt.key), ir.Constant(I32, 0))
-        compared = b.block
-        b.branch(decide)
-        b.position_at_end(decide)
-        take_left = b.phi(I1)
-        take_left.add_incoming(left_live, start)
-        take_left.add_incoming(left_first, compared)
-        b.store(b.load(b.gep(src, [b.select(take_left, i, j)])), b.gep(dst, [b.add(lo, k)]))
-        b.store(b.select(take_left, b.add(i, i64(1)), i), left)
-        b.store(b.select(take_left, j, b.add(j, i64(1))), right)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -108,7 +108,7 @@ def lower_for(L, n: N.For, env) -> ir.Value:
         L.fail_unless(same, "the vectors of a zip have different lengths", n.loc)
         count = b.select(same, count, i64(0))
     sources = [s for _, s in counted]
-    if L.loop_depth == 0 and _lower_parallel(L, n, env, builder, sources, count):
+    if not L.in_loop_body and _lower_parallel(L, n, env, builder, sources, count):
         return builder
     run_iterations(L, n, env, builder, sources, i64(0), count)
     return builder
@@ -152,9 +152,7 @@ def _emit_iterations(L, n: N.For, env, builder, sources, start, end, plan, unche
     with for_chunks(b, b.sub(end, start), CHUNK) as (first, size):
         check_interrupts(L, size)
         builders.reserve_appenders(L, n.builder.ty, builder, plan, size)
-        saved, L.unchecked_merges = L.unchecked_merges, unchecked
-        L.loop_depth += 1
-        with for_range(b, size, "k") as k:
+        with L.entering_loop_body(unchecked), for_range(b, size, "k") as k:
             i = b.add(b.add(start, first), k)
             elems = [s.element(L, i) for s in sources]
             if len(elems) == 1:
@@ -164,8 +162,6 @@ def _emit_iterations(L, n: N.For, env, builder, sources, start, end, plan, unche
                 for pos, e in enumerate(elems):
                     x = b.insert_value(x, e, pos)
             L.apply_lambda(lam, [builder, i, x], env)
-        L.loop_depth -= 1
-        L.unchecked_merges = saved
 
 
 # ----------------------------------------------------------------------------------------------
@@ -246,24 +242,22 @@ def _outline(L, n: N.For, names, sources, env_ty, builder_ty) -> ir.Function:
     fn = ir.Function(L.module, BODY_FN, name=L.fresh_name("loop"))
     fn.linkage = "internal"
     ctx, env_raw, start, end, slot = fn.args
-    saved = (L.builder, L.ctx)
-    L.builder, L.ctx = ir.IRBuilder(fn.append_basic_block("entry")), ctx
-    b = L.builder
-    env_value = b.load(b.bitcast(env_raw, env_ty.as_pointer()))
-    inner = {name: b.extract_value(env_value, pos) for pos, name in enumerate(names)}
-    pos = len(names)
-    rebuilt = []
-    for s in sources:
-        values = tuple(b.extract_value(env_value, pos + k) for k in range(len(s.values)))
-        rebuilt.append(Source(s.kind, values))
-        pos += len(s.values)
-    builder = b.load(b.bitcast(slot, builder_ty.as_pointer()))
-    local, write_back = _localize(L, n.builder.ty, builder)
-    run_iterations(L, n, inner, local, rebuilt, start, end)
-    write_back()
-    builders.finish_builder(L, n.builder.ty, builder)
-    b.ret_void()
-    L.builder, L.ctx = saved
+    with L.emitting_into(fn, ctx):
+        b = L.builder
+        env_value = b.load(b.bitcast(env_raw, env_ty.as_pointer()))
+        inner = {name: b.extract_value(env_value, pos) for pos, name in enumerate(names)}
+        pos = len(names)
+        rebuilt = []
+        for s in sources:
+            values = tuple(b.extract_value(env_value, pos + k) for k in range(len(s.values)))
+            rebuilt.append(Source(s.kind, values))
+            pos += len(s.values)
+        builder = b.load(b.bitcast(slot, builder_ty.as_pointer()))
+        local, write_back = _localize(L, n.builder.ty, builder)
+        run_iterations(L, n, inner, local, rebuilt, start, end)
+        write_back()
+        builders.finish_builder(L, n.builder.ty, builder)
+        b.ret_void()
     return fn
 
 
@@ -290,32 +284,31 @@ def _fresh_and_merge(L, bt: Type, builder_ty, prefix: str, windows: frozenset[Pa
     A windowed appender's fresh copy appends straight into the loop's own buffer, at the
     place of iteration `start`'s element (room for the whole loop was reserved before the
     threads started), so merging it back only adds its length: no copy."""
-    saved = (L.builder, L.ctx)
+    ptr = builder_ty.as_pointer()
     fresh = ir.Function(L.module, FRESH_FN, name=f"{prefix}.fresh")
     fresh.linkage = "internal"
     ctx, like, out, start, end = fresh.args
-    L.builder, L.ctx = ir.IRBuilder(fresh.append_basic_block("entry")), ctx
-    b = L.builder
-    ptr = builder_ty.as_pointer()
-    own = b.load(b.bitcast(like, ptr))
-    made = builders.fresh_builder(L, bt, own, b.sub(end, start), skip=windows)
-    for path in sorted(windows):
-        ft, state, made_state = bt, own, made
-        for index in path:
-            ft = ft.fields[index]
-            state, made_state = b.extract_value(state, index), b.extract_value(made_state, index)
-        builders.window_appender(L, ft, made_state, state, start, end)
-    b.store(made, b.bitcast(out, ptr))
-    b.ret_void()
+    with L.emitting_into(fresh, ctx):
+        b = L.builder
+        own = b.load(b.bitcast(like, ptr))
+        made = builders.fresh_builder(L, bt, own, b.sub(end, start), skip=windows)
+        for path in sorted(windows):
+            ft, state, made_state = bt, own, made
+            for index in path:
+                ft = ft.fields[index]
+                state = b.extract_value(state, index)
+                made_state = b.extract_value(made_state, index)
+            builders.window_appender(L, ft, made_state, state, start, end)
+        b.store(made, b.bitcast(out, ptr))
+        b.ret_void()
 
     merge = ir.Function(L.module, MERGE_FN, name=f"{prefix}.merge")
     merge.linkage = "internal"
     ctx, dst, src = merge.args
-    L.builder, L.ctx = ir.IRBuilder(merge.append_basic_block("entry")), ctx
-    b = L.builder
-    builders.merge_builders(L, bt, b.load(b.bitcast(dst, ptr)), b.load(b.bitcast(src, ptr)))
-    b.ret_void()
-    L.builder, L.ctx = saved
+    with L.emitting_into(merge, ctx):
+        b = L.builder
+        builders.merge_builders(L, bt, b.load(b.bitcast(dst, ptr)), b.load(b.bitcast(src, ptr)))
+        b.ret_void()
     return fresh, merge
 
 

@@ -1,7 +1,8 @@
 """Lowering of typed IR programs to LLVM IR.
 
 One emitter per node kind in `_NODE_EMITTERS`; operators go through `ops.OP_EMITTERS`; builders
-through `builders.py`. The program becomes one function
+through `builders.py`; multi-block algorithms (comparisons, sorting) are in `algorithms.py`.
+The program becomes one function
 
     void entry(ctx*, args*, out*)
 
@@ -11,18 +12,24 @@ reading its parameters from the `args` struct and writing its result to `out`.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from llvmlite import ir
 
 from ...ir import nodes as N
+from ...ir.dispatch import NodeTable
 from ...ir.errors import DaybreakError, IRError, Loc, LoweringError
-from ...ir.types import Appender, Dict, Scalar, Struct, Type, Vec
+from ...ir.ops import OPS
+from ...ir.types import Scalar
+from ...optimizer.last_use import last_reader
 from . import builders, dicts, loops
-from .cgutils import alloca_entry, for_range, i64, memcpy, saturating, sizeof, truth
-from .layout import I1, I8, I32, VOIDPTR, lltype, vec_type
-from .ops import OP_EMITTERS, cast
-from .runtime_interrupt import SORT_CHECK_PERIOD, check_interrupts, check_interrupts_every
+from .algorithms import merge_sort
+from .cgutils import alloca_entry, do_while, i64, memcpy, saturating, select_lazily, sizeof, truth
+from .layout import I8, I32, VOIDPTR, lltype, vec_type
+from .ops import OP_EMITTERS, OpSite, cast
+from .runtime_interrupt import check_interrupts
 from .runtime_ir import CTX_PTR, declare_runtime
 
 
@@ -49,15 +56,19 @@ class ErrorTable:
 
 
 class Lowerer:
+    """Lowers one program into one module. Where code goes (`builder`, `ctx`) and what the
+    code being emitted is inside of (`in_loop_body`, `straight_line`, `unchecked_merges`) are
+    changed only by the context managers below, which restore them however lowering ends."""
+
     def __init__(self, module: ir.Module, errors: ErrorTable):
         self.module = module
         self.errors = errors
         self.runtime = declare_runtime(module)
         self.builder: ir.IRBuilder | None = None
         self.ctx: ir.Value | None = None
-        self.loop_depth = 0  # > 0 inside a loop body: loops there run sequentially
+        self.in_loop_body = False  # loops inside a loop body run sequentially
         self.straight_line = True  # False inside if branches and applied lambdas
-        self.unchecked_merges: frozenset[int] = frozenset()  # appender merges with room reserved
+        self.unchecked_merges: frozenset[int] = frozenset()  # merges whose room/bounds are known
         self.frees_after: dict[int, list[ir.Value]] = {}  # id(let) -> blocks to free after it
         self._names: dict[str, int] = {}
         self.outlined: dict[tuple, tuple] = {}  # top-level loops' functions (loops.py)
@@ -68,6 +79,36 @@ class Lowerer:
         n = self._names.get(prefix, 0)
         self._names[prefix] = n + 1
         return f"{prefix}{n}"
+
+    # -- lowering state ------------------------------------------------------------------------
+
+    @contextmanager
+    def _changed(self, **state) -> Iterator[None]:
+        saved = {name: getattr(self, name) for name in state}
+        for name, value in state.items():
+            setattr(self, name, value)
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                setattr(self, name, value)
+
+    def emitting_into(self, fn: ir.Function, ctx: ir.Value | None = None):
+        """Emit into a new entry block of `fn` (an outlined loop, a helper function), with
+        `ctx` as the run's context when given; then back to where lowering was."""
+        builder = ir.IRBuilder(fn.append_basic_block("entry"))
+        return self._changed(builder=builder, ctx=self.ctx if ctx is None else ctx)
+
+    def entering_branch(self):
+        """Code that may not run (a branch of an if, an applied lambda)."""
+        return self._changed(straight_line=False)
+
+    def entering_loop_body(self, unchecked_merges: frozenset[int] | None = None):
+        """Code run once per iteration of a loop; `unchecked_merges` (Merge node ids) may
+        store without checks in it (their room or bounds were checked before the loop)."""
+        if unchecked_merges is None:
+            unchecked_merges = self.unchecked_merges
+        return self._changed(in_loop_body=True, unchecked_merges=unchecked_merges)
 
     # -- entry point --------------------------------------------------------------------------
 
@@ -106,12 +147,6 @@ class Lowerer:
             ) from err
 
     # -- helpers used by emitters ---------------------------------------------------------------
-
-    def declare(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
-        existing = self.module.globals.get(name)
-        if existing is not None:
-            return existing
-        return ir.Function(self.module, ir.FunctionType(ret, args), name=name)
 
     def truth(self, value: ir.Value) -> ir.Value:
         return truth(self.builder, value)
@@ -154,87 +189,6 @@ class Lowerer:
         with self.builder.if_then(self.builder.not_(ok), likely=False):
             self.fail(message, loc)
 
-    def compare(self, op: str, a: ir.Value, b: ir.Value, t: Type) -> ir.Value:
-        """An i1: `a op b` for values of type `t` (IEEE on floats, lexicographic on structs
-        and vectors, with NaN making a pair unordered)."""
-        bld = self.builder
-        if isinstance(t, Scalar):
-            if t.is_float:
-                if op == "!=":
-                    return bld.fcmp_unordered("!=", a, b)
-                return bld.fcmp_ordered(op, a, b)
-            if t.is_signed:
-                return bld.icmp_signed(op, a, b)
-            return bld.icmp_unsigned(op, a, b)
-        if isinstance(t, Dict):
-            # equal dicts have the same entries: compare the key-sorted entry vectors
-            from . import dicts
-
-            pairs = Vec(Struct((t.key, t.value)))
-            return self.compare(op, dicts.tovec(self, a, t), dicts.tovec(self, b, t), pairs)
-        order = self.three_way(a, b, t)  # i32: -1, 0, 1, or 2 when unordered
-        c = ir.Constant(order.type, 0)
-        two = ir.Constant(order.type, 2)
-        if op == "!=":
-            return bld.icmp_signed("!=", order, c)
-        ordered = bld.icmp_signed("!=", order, two)
-        return bld.and_(ordered, bld.icmp_signed(op, order, c))
-
-    def three_way(self, a: ir.Value, b: ir.Value, t: Type) -> ir.Value:
-        """-1, 0, 1 (or 2 when unordered) as an i32, comparing lexicographically."""
-        bld = self.builder
-        i32 = ir.IntType(32)
-        if isinstance(t, Scalar):
-            lt = self.compare("<", a, b, t)
-            gt = self.compare(">", a, b, t)
-            eq = self.compare("==", a, b, t)
-            r = bld.select(lt, ir.Constant(i32, -1), ir.Constant(i32, 2))
-            r = bld.select(gt, ir.Constant(i32, 1), r)
-            return bld.select(eq, ir.Constant(i32, 0), r)
-        result = alloca_entry(bld, i32)
-        bld.store(ir.Constant(i32, 0), result)
-        if isinstance(t, Struct):
-            done = bld.append_basic_block("cmp.done")
-            for i, ft in enumerate(t.fields):
-                c = self.three_way(bld.extract_value(a, i), bld.extract_value(b, i), ft)
-                bld.store(c, result)
-                nxt = bld.append_basic_block("cmp.next")
-                bld.cbranch(bld.icmp_signed("!=", c, ir.Constant(i32, 0)), done, nxt)
-                bld.position_at_end(nxt)
-            bld.branch(done)
-            bld.position_at_end(done)
-            return bld.load(result)
-        if isinstance(t, Vec):
-            na, nb = bld.extract_value(a, 1), bld.extract_value(b, 1)
-            n = bld.select(bld.icmp_signed("<", na, nb), na, nb)
-            index = alloca_entry(bld, i64(0).type)
-            bld.store(i64(0), index)
-            head = bld.append_basic_block("vcmp.head")
-            body = bld.append_basic_block("vcmp.body")
-            tail = bld.append_basic_block("vcmp.tail")
-            done = bld.append_basic_block("vcmp.done")
-            bld.branch(head)
-            bld.position_at_end(head)
-            i = bld.load(index)
-            bld.cbranch(bld.icmp_signed("<", i, n), body, tail)
-            bld.position_at_end(body)
-            x = bld.load(bld.gep(bld.extract_value(a, 0), [i]))
-            y = bld.load(bld.gep(bld.extract_value(b, 0), [i]))
-            c = self.three_way(x, y, t.elem)
-            bld.store(c, result)
-            bld.store(bld.add(i, i64(1)), index)
-            bld.cbranch(bld.icmp_signed("!=", c, ir.Constant(i32, 0)), done, head)
-            bld.position_at_end(tail)
-            longer = bld.select(
-                bld.icmp_signed(">", na, nb), ir.Constant(i32, 1), ir.Constant(i32, 0)
-            )
-            shorter = bld.select(bld.icmp_signed("<", na, nb), ir.Constant(i32, -1), longer)
-            bld.store(shorter, result)
-            bld.branch(done)
-            bld.position_at_end(done)
-            return bld.load(result)
-        raise LoweringError(f"the llvm backend cannot compare values of type {t}")
-
     def element_ptr(self, vec: ir.Value, index: ir.Value) -> ir.Value:
         return self.builder.gep(self.builder.extract_value(vec, 0), [index])
 
@@ -249,11 +203,8 @@ class Lowerer:
         inner = dict(env)
         for p, a in zip(lam.params, args, strict=True):
             inner[p.name] = a
-        saved, self.straight_line = self.straight_line, False
-        try:
+        with self.entering_branch():
             return self.lower(lam.body, inner)
-        finally:
-            self.straight_line = saved
 
 
 def _ensure_recursion_room(body: N.Expr) -> None:
@@ -319,37 +270,32 @@ def _get_field(L: Lowerer, n: N.GetField, env) -> ir.Value:
 
 
 def _op(L: Lowerer, n: N.Op, env) -> ir.Value:
-    if n.op in ("&&", "||"):
-        return _short_circuit(L, n, env)
-    emitter = _COLLECTION_OPS.get(n.op) or OP_EMITTERS.get(n.op)
+    emitter = OP_EMITTERS.get(n.op)
     if emitter is None:
         raise LoweringError(f"the llvm backend cannot lower the operator {n.op}", n.loc)
-    args = [L.lower(a, env) for a in n.args]
-    types = [a.ty for a in n.args]
-    if n.op in _COLLECTION_OPS:
-        return emitter(L, n, args, types)
-    return emitter(L, n.op, args, types, n.ty)
-
-
-def _short_circuit(L: Lowerer, n: N.Op, env) -> ir.Value:
-    b = L.builder
-    left = L.lower(n.args[0], env)
-    start = b.block
-    rhs_block = b.append_basic_block("sc.rhs")
-    done = b.append_basic_block("sc.done")
-    if n.op == "&&":
-        b.cbranch(L.truth(left), rhs_block, done)
+    site = OpSite(n.op, tuple(a.ty for a in n.args), n.ty, n.loc)
+    if OPS[n.op].short_circuit:
+        args = LoweredOnDemand(L, n.args, env)
     else:
-        b.cbranch(L.truth(left), done, rhs_block)
-    b.position_at_end(rhs_block)
-    right = L.lower(n.args[1], env)
-    rhs_end = b.block
-    b.branch(done)
-    b.position_at_end(done)
-    phi = b.phi(I8)
-    phi.add_incoming(ir.Constant(I8, 0 if n.op == "&&" else 1), start)
-    phi.add_incoming(right, rhs_end)
-    return phi
+        args = [L.lower(a, env) for a in n.args]
+    return emitter(L, site, args)
+
+
+class LoweredOnDemand(Sequence):
+    """The arguments of a short-circuit op: each is lowered when the emitter first reads it,
+    into the block its builder is in then."""
+
+    def __init__(self, L: Lowerer, exprs: Sequence[N.Expr], env: dict):
+        self._lowerer, self._exprs, self._env = L, exprs, env
+        self._values: dict[int, ir.Value] = {}
+
+    def __len__(self) -> int:
+        return len(self._exprs)
+
+    def __getitem__(self, k: int) -> ir.Value:
+        if k not in self._values:
+            self._values[k] = self._lowerer.lower(self._exprs[k], self._env)
+        return self._values[k]
 
 
 def _cast(L: Lowerer, n: N.Cast, env) -> ir.Value:
@@ -366,84 +312,21 @@ def _let(L: Lowerer, n: N.Let, env) -> ir.Value:
     else:
         value = L.lower(n.value, env)
         for block in L.frees_after.pop(id(n), ()):
-            L.builder.call(L.runtime["db_free"], [L.ctx, L.builder.bitcast(block, VOIDPTR)])
-        if L.straight_line and L.loop_depth == 0:
-            _free_after_last_use(L, n, value)
+            L.free(block)
+        # Evaluated once, with the rest of its chain: a vector read for the last time by a
+        # later let of the chain is freed right after that let's value.
+        if L.straight_line and not L.in_loop_body:
+            reader = last_reader(n)
+            if reader is not None:
+                L.frees_after.setdefault(id(reader), []).append(L.builder.extract_value(value, 0))
     return L.lower(n.body, {**env, n.name: value})
 
 
-def _free_after_last_use(L: Lowerer, n: N.Let, value: ir.Value) -> None:
-    """Free an intermediate vector right after the last let of the chain that reads it.
-
-    Only a fresh block (the result of an appender, a vector literal, a sort) of scalars whose
-    every use cannot let it escape (loop data, len, lookup of an element) and whose name is
-    not rebound, and only when the chain's final expression does not use it.
-    """
-    if not (isinstance(n.value.ty, Vec) and isinstance(n.value.ty.elem, Scalar)):
-        return
-    fresh = isinstance(n.value, N.MakeVector | N.Sort) or (
-        isinstance(n.value, N.Result) and isinstance(n.value.builder.ty, Appender)
-    )
-    if not fresh or not _only_reads(n.name, n.body):
-        return
-    chain, node = [], n.body
-    while isinstance(node, N.Let):
-        chain.append(node)
-        node = node.body
-    if _mentions(node, n.name):
-        return  # the final expression reads it: it may be part of the result
-    users = [let for let in chain if _mentions(let.value, n.name)]
-    if users:
-        L.frees_after.setdefault(id(users[-1]), []).append(L.builder.extract_value(value, 0))
-
-
-def _mentions(expr: N.Expr, name: str) -> bool:
-    return any(isinstance(x, N.Ident) and x.name == name for x in expr.walk())
-
-
-def _only_reads(name: str, body: N.Expr) -> bool:
-    """Every use of `name` in `body` reads the vector (loop data, len, lookup) and no binder
-    in `body` rebinds the name."""
-    uses = reads = 0
-    for x in body.walk():
-        if isinstance(x, N.Ident) and x.name == name:
-            uses += 1
-        elif isinstance(x, N.Let) and x.name == name:
-            return False
-        elif isinstance(x, N.Lambda) and any(p.name == name for p in x.params):
-            return False
-        elif isinstance(x, N.For):
-            reads += sum(
-                1 for it in x.iters if isinstance(it.data, N.Ident) and it.data.name == name
-            )
-        elif isinstance(x, N.Op) and x.op in ("len", "lookup"):
-            first = x.args[0]
-            reads += isinstance(first, N.Ident) and first.name == name
-    return uses == reads
-
-
 def _if(L: Lowerer, n: N.If, env) -> ir.Value:
-    b = L.builder
     cond = L.truth(L.lower(n.cond, env))
-    then_block = b.append_basic_block("if.then")
-    else_block = b.append_basic_block("if.else")
-    done = b.append_basic_block("if.done")
-    b.cbranch(cond, then_block, else_block)
-    saved, L.straight_line = L.straight_line, False  # a branch may not run
-    b.position_at_end(then_block)
-    then_value = L.lower(n.then, env)
-    then_end = b.block
-    b.branch(done)
-    b.position_at_end(else_block)
-    else_value = L.lower(n.else_, env)
-    else_end = b.block
-    L.straight_line = saved
-    b.branch(done)
-    b.position_at_end(done)
-    phi = b.phi(then_value.type)
-    phi.add_incoming(then_value, then_end)
-    phi.add_incoming(else_value, else_end)
-    return phi
+    with L.entering_branch():
+        then, else_ = (lambda: L.lower(n.then, env)), (lambda: L.lower(n.else_, env))
+        return select_lazily(L.builder, cond, then, else_, "if")
 
 
 def _apply(L: Lowerer, n: N.Apply, env) -> ir.Value:
@@ -458,104 +341,36 @@ def _apply(L: Lowerer, n: N.Apply, env) -> ir.Value:
 
 def _iterate(L: Lowerer, n: N.Iterate, env) -> ir.Value:
     b = L.builder
-    initial = L.lower(n.initial, env)
-    pre = b.block
-    head = b.append_basic_block("iterate.body")
-    done = b.append_basic_block("iterate.done")
-    b.branch(head)
-    b.position_at_end(head)
-    state = b.phi(initial.type)
-    state.add_incoming(initial, pre)
-    out = L.apply_lambda(n.func, [state], env)
-    check_interrupts(L, i64(1))  # a step may be short, but there may be no end of them
-    nxt = b.extract_value(out, 0)
-    state.add_incoming(nxt, b.block)
-    # After a runtime error the code goes on with safe values, which may never end the loop
-    # (`assert` gives true): stop iterating once an error is recorded.
-    error = b.load(b.gep(L.ctx, [ir.Constant(I32, 0), ir.Constant(I32, 3)]))
-    go_on = b.and_(L.truth(b.extract_value(out, 1)), b.icmp_signed("==", error, i64(0)))
-    b.cbranch(go_on, head, done)
-    b.position_at_end(done)
-    return nxt
+
+    def step(state: ir.Value) -> tuple[ir.Value, ir.Value]:
+        out = L.apply_lambda(n.func, [state], env)
+        check_interrupts(L, i64(1))  # a step may be short, but there may be no end of them
+        # After a runtime error the code goes on with safe values, which may never end the
+        # loop (`assert` gives true): stop iterating once an error is recorded.
+        error = b.load(b.gep(L.ctx, [ir.Constant(I32, 0), ir.Constant(I32, 3)]))
+        go_on = b.and_(L.truth(b.extract_value(out, 1)), b.icmp_signed("==", error, i64(0)))
+        return b.extract_value(out, 0), go_on
+
+    return do_while(b, L.lower(n.initial, env), step, "iterate")
 
 
 def _sort(L: Lowerer, n: N.Sort, env) -> ir.Value:
-    """A stable bottom-up merge sort into a new buffer; the comparator is inlined."""
+    """A stable merge sort into a new buffer (algorithms.py); the comparator is inlined."""
     b = L.builder
     vec = L.lower(n.data, env)
     elem_ty = lltype(n.ty.elem)
     count = b.extract_value(vec, 1)
-    size = sizeof(b, elem_ty)
-    src = L.alloc_array(elem_ty, count)
-    dst = L.alloc_array(elem_ty, count)
-    memcpy(b, src, b.extract_value(vec, 0), b.mul(count, size))
-    src_slot, dst_slot = alloca_entry(b, src.type), alloca_entry(b, dst.type)
-    width_slot = alloca_entry(b, i64(0).type)
-    b.store(src, src_slot)
-    b.store(dst, dst_slot)
-    b.store(i64(1), width_slot)
-    pass_head = b.append_basic_block("sort.pass")
-    pass_body = b.append_basic_block("sort.passbody")
-    done = b.append_basic_block("sort.done")
-    b.branch(pass_head)
-    b.position_at_end(pass_head)
-    width = b.load(width_slot)
-    b.cbranch(b.icmp_signed("<", width, count), pass_body, done)
-    b.position_at_end(pass_body)
-    s, d = b.load(src_slot), b.load(dst_slot)
-    runs = b.sdiv(b.add(count, b.sub(b.mul(width, i64(2)), i64(1))), b.mul(width, i64(2)))
-    L.loop_depth += 1  # loops inside the comparator run sequentially
-    with for_range(b, runs, "run") as r:
-        lo = b.mul(r, b.mul(width, i64(2)))
-        mid = _min_i64(b, b.add(lo, width), count)
-        hi = _min_i64(b, b.add(mid, width), count)
-        _merge_runs(L, n.func, env, s, d, lo, mid, hi)
-    L.loop_depth -= 1
-    b.store(d, src_slot)
-    b.store(s, dst_slot)
-    b.store(b.mul(width, i64(2)), width_slot)
-    b.branch(pass_head)
-    b.position_at_end(done)
+    data, spare = L.alloc_array(elem_ty, count), L.alloc_array(elem_ty, count)
+    memcpy(b, data, b.extract_value(vec, 0), b.mul(count, sizeof(b, elem_ty)))
+
+    def right_first(left: ir.Value, right: ir.Value) -> ir.Value:
+        with L.entering_loop_body():  # loops inside the comparator run sequentially
+            order = L.apply_lambda(n.func, [right, left], env)
+        return b.icmp_signed("<", order, ir.Constant(order.type, 0))  # strictly less
+
     out = ir.Constant(lltype(n.ty), ir.Undefined)
-    out = b.insert_value(out, b.load(src_slot), 0)
+    out = b.insert_value(out, merge_sort(L, data, spare, count, right_first), 0)
     return b.insert_value(out, count, 1)
-
-
-def _min_i64(b, x, y):
-    return b.select(b.icmp_signed("<", x, y), x, y)
-
-
-def _merge_runs(L, lam, env, src, dst, lo, mid, hi):
-    """Merge src[lo:mid] and src[mid:hi] into dst[lo:hi], taking the left one on ties."""
-    b = L.builder
-    i_slot, j_slot = alloca_entry(b, i64(0).type), alloca_entry(b, i64(0).type)
-    b.store(lo, i_slot)
-    b.store(mid, j_slot)
-    with for_range(b, b.sub(hi, lo), "k") as k:
-        check_interrupts_every(L, b.add(lo, k), SORT_CHECK_PERIOD)
-        i, j = b.load(i_slot), b.load(j_slot)
-        left_live = b.icmp_signed("<", i, mid)
-        right_live = b.icmp_signed("<", j, hi)
-        left_done = b.not_(left_live)
-        take_left_block = b.append_basic_block("sort.cmp")
-        decide = b.append_basic_block("sort.decide")
-        pre = b.block
-        b.cbranch(b.and_(left_live, right_live), take_left_block, decide)
-        b.position_at_end(take_left_block)
-        x = b.load(b.gep(src, [i]))
-        y = b.load(b.gep(src, [j]))
-        order = L.apply_lambda(lam, [y, x], env)  # right before left only if strictly less
-        right_first = b.icmp_signed("<", order, ir.Constant(order.type, 0))
-        cmp_end = b.block
-        b.branch(decide)
-        b.position_at_end(decide)
-        use_right = b.phi(I1)
-        use_right.add_incoming(left_done, pre)
-        use_right.add_incoming(right_first, cmp_end)
-        src_index = b.select(use_right, j, i)
-        b.store(b.load(b.gep(src, [src_index])), b.gep(dst, [b.add(lo, k)]))
-        b.store(b.select(use_right, i, b.add(i, i64(1))), i_slot)
-        b.store(b.select(use_right, b.add(j, i64(1)), j), j_slot)
 
 
 def _cudf(L: Lowerer, n: N.CUDF, env) -> ir.Value:
@@ -587,99 +402,33 @@ def _cudf(L: Lowerer, n: N.CUDF, env) -> ir.Value:
     return b.load(out)
 
 
-# Collection operators that need the lowerer's memory and error helpers.
-
-
-def _len(L: Lowerer, n: N.Op, args, types) -> ir.Value:
-    if isinstance(types[0], Vec):
-        return L.builder.extract_value(args[0], 1)
-    return builders.dict_len(L, args[0], types[0])
-
-
-def _lookup(L: Lowerer, n: N.Op, args, types) -> ir.Value:
-    if not isinstance(types[0], Vec):
-        return builders.dict_lookup(L, n, args, types)
-    b = L.builder
-    vec, index = args
-    index = L.index_i64(index, types[1])
-    length = b.extract_value(vec, 1)
-    ok = b.icmp_unsigned("<", index, length)  # unsigned: negative indices are huge
-    L.fail_unless(ok, "index out of bounds in lookup", n.loc)
-    safe = b.select(ok, index, i64(0))
-    # An empty vector has no element 0 either: load from a zeroed slot instead.
-    slot = alloca_entry(b, lltype(n.ty))
-    b.store(ir.Constant(lltype(n.ty), None), slot)
-    ptr = b.select(ok, L.element_ptr(vec, safe), slot)
-    return b.load(ptr)
-
-
-def _slice(L: Lowerer, n: N.Op, args, types) -> ir.Value:
-    b = L.builder
-    vec = args[0]
-    length = b.extract_value(vec, 1)
-    # Clamp without overflow: negative signed bounds become 0, then every bound is compared
-    # as unsigned (a u64 above i64's range is just large), and the size is clamped to the
-    # room left after the start rather than added to it.
-    start, size = (_non_negative(L, v, t) for v, t in zip(args[1:], types[1:], strict=True))
-    start = _umin_i64(b, start, length)
-    size = _umin_i64(b, size, b.sub(length, start))
-    out = b.insert_value(vec, L.element_ptr(vec, start), 0)
-    return b.insert_value(out, size, 1)
-
-
-def _non_negative(L: Lowerer, value: ir.Value, t: Scalar) -> ir.Value:
-    """An integer index as an i64 to be read as unsigned: negative signed values become 0."""
-    value = L.index_i64(value, t)
-    if not t.is_signed:
-        return value
-    b = L.builder
-    return b.select(b.icmp_signed("<", value, i64(0)), i64(0), value)
-
-
-def _umin_i64(b, x, y):
-    return b.select(b.icmp_unsigned("<", x, y), x, y)
-
-
-def _assert(L: Lowerer, n: N.Op, args, types) -> ir.Value:
-    L.fail_unless(L.truth(args[0]), "assertion failed", n.loc)
-    return ir.Constant(I8, 1)
-
-
-_COLLECTION_OPS = {
-    "len": _len,
-    "lookup": _lookup,
-    "slice": _slice,
-    "assert": _assert,
-    "optlookup": lambda L, n, args, types: builders.dict_optlookup(L, n, args, types),
-    "keyexists": lambda L, n, args, types: builders.dict_keyexists(L, n, args, types),
-    "tovec": lambda L, n, args, types: builders.dict_tovec(L, n, args, types),
-}
-
-
 def _unsupported_lambda(L: Lowerer, n: N.Lambda, env) -> ir.Value:
     raise LoweringError("a lambda is not a value; it can only be applied", n.loc)
 
 
-_NODE_EMITTERS = {
-    N.Literal: _literal,
-    N.Ident: _ident,
-    N.MakeVector: _make_vector,
-    N.MakeStruct: _make_struct,
-    N.GetField: _get_field,
-    N.Op: _op,
-    N.Cast: _cast,
-    N.Ascribe: _ascribe,
-    N.Let: _let,
-    N.If: _if,
-    N.Lambda: _unsupported_lambda,
-    N.Apply: _apply,
-    N.Iterate: _iterate,
-    N.Sort: _sort,
-    N.CUDF: _cudf,
-    N.For: loops.lower_for,
-    N.Merge: builders.lower_merge,
-    N.Result: builders.lower_result,
-    N.NewBuilder: builders.lower_new_builder,
-}
+_NODE_EMITTERS = NodeTable("llvm")  # tests/test_completeness.py: every node kind has one
+_NODE_EMITTERS.update(
+    {
+        N.Literal: _literal,
+        N.Ident: _ident,
+        N.MakeVector: _make_vector,
+        N.MakeStruct: _make_struct,
+        N.GetField: _get_field,
+        N.Op: _op,
+        N.Cast: _cast,
+        N.Ascribe: _ascribe,
+        N.Let: _let,
+        N.If: _if,
+        N.Lambda: _unsupported_lambda,
+        N.Apply: _apply,
+        N.Iterate: _iterate,
+        N.Sort: _sort,
+        N.CUDF: _cudf,
+        N.For: loops.lower_for,
+        N.Merge: builders.lower_merge,
+        N.Result: builders.lower_result,
+        N.NewBuilder: builders.lower_new_builder,
+    }
+)
 
 __all__ = ["Lowerer", "ErrorTable", "LambdaValue"]

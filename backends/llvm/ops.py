@@ -1,49 +1,76 @@
 """How each operator of `daybreak.ir.ops.OPS`, and each cast, becomes LLVM instructions.
 
-One emitter per op, in a table keyed by the op's name; each matches the interpreter's semantics
-(docs/ir.md): wrapping integers, `x / 0 == 0`, IEEE floats, NaN-propagating min/max,
-saturating float-to-int casts.
+One table, `OP_EMITTERS`, holds an emitter for every op, all with one signature:
+
+    emit(L, site, args) -> value
+
+`site` (an `OpSite`) says which op, on which argument types, with which result type, where
+in the source; `args` are the lowered arguments. For an op whose declaration is
+`short_circuit` (`&&`, `||`) the lowerer hands over arguments that are lowered when the
+emitter first reads them, so the right side is computed only on the way that needs it.
+
+Float math functions are entries of one kind, `MathFunction`, whose data says where the code
+comes from: our own branch-free kernels (vecmath.py: exp, log, erf, ...), which vectorise;
+an LLVM intrinsic where the function is an instruction (sqrt, rounding); the C library for
+the rest, with glibc's vector variants (libmvec) named so that loops over them vectorise too.
+
+Every emitter matches the interpreter's semantics (docs/ir.md): wrapping integers,
+`x / 0 == 0`, IEEE floats, NaN-propagating min/max, saturating float-to-int casts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
 
 from llvmlite import ir
 
-from ...ir.types import Scalar, Type
-from . import vecmath
-from .cgutils import intrinsic, to_bool
+from ...ir.dispatch import OpTable
+from ...ir.errors import Loc
+from ...ir.ops import OPS
+from ...ir.types import Dict, Scalar, Struct, Type, Vec
+from . import dicts, vecmath
+from .algorithms import compare
+from .cgutils import alloca_entry, i64, intrinsic, select_lazily, to_bool, truth
 from .layout import I8, lltype
 
-# emitter(lowerer, op_name, args, arg_types, result_type) -> value
-Emitter = Callable[..., ir.Value]
-OP_EMITTERS: dict[str, Emitter] = {}
+
+@dataclass(frozen=True)
+class OpSite:
+    """One use of an op, as its emitter sees it."""
+
+    name: str
+    arg_types: tuple[Type, ...]
+    result: Type
+    loc: Loc | None = None
 
 
-def emits(*names: str):
-    def register(fn: Emitter) -> Emitter:
-        for name in names:
-            OP_EMITTERS[name] = fn
-        return fn
+Emitter = Callable[..., ir.Value]  # emit(L, site: OpSite, args: Sequence[ir.Value]) -> value
+OP_EMITTERS = OpTable("llvm ops")  # tests/test_completeness.py: every op of OPS has one
+emits = OP_EMITTERS.register
 
-    return register
+
+def emit_op(L, site: OpSite, args: Sequence[ir.Value]) -> ir.Value:
+    """Emit op `site.name` on `args` (the lowerer's dispatch, and builders' merge ops)."""
+    return OP_EMITTERS[site.name](L, site, args)
 
 
 def _is_float(t: Type) -> bool:
     return isinstance(t, Scalar) and t.is_float
 
 
+# ----------------------------------------------------------------------------------------------
+# Arithmetic, bitwise, comparisons, logic.
+
 _INT_ARITH = {"+": "add", "-": "sub", "*": "mul"}
-_FLOAT_ARITH = {"+": "fadd", "-": "fsub", "*": "fmul", "/": "fdiv", "%": "frem"}
+_FLOAT_ARITH = {"+": "fadd", "-": "fsub", "*": "fmul"}
 
 
 @emits("+", "-", "*")
-def _arith(L, name, args, types, result):
-    b = L.builder
-    if _is_float(types[0]):
-        return getattr(b, _FLOAT_ARITH[name])(*args)
-    return getattr(b, _INT_ARITH[name])(*args)
+def _arith(L, site, args):
+    table = _FLOAT_ARITH if _is_float(site.arg_types[0]) else _INT_ARITH
+    return getattr(L.builder, table[site.name])(*args)
 
 
 def _safe_divisor(L, a, d, t: Scalar):
@@ -61,122 +88,272 @@ def _safe_divisor(L, a, d, t: Scalar):
     return b.select(bad, ir.Constant(d.type, 1), d), is_zero
 
 
+# (float, signed int, unsigned int) instruction of `/` and `%`
+_DIVISION = {"/": ("fdiv", "sdiv", "udiv"), "%": ("frem", "srem", "urem")}
+
+
 @emits("/", "%")
-def _divide(L, name, args, types, result):
+def _divide(L, site, args):
     b = L.builder
-    t = types[0]
+    t = site.arg_types[0]
     a, d = args
+    on_float, on_signed, on_unsigned = _DIVISION[site.name]
     if _is_float(t):
-        return b.fdiv(a, d) if name == "/" else b.frem(a, d)
+        return getattr(b, on_float)(a, d)
+    # MIN / -1 wraps to MIN: with divisor 1 the quotient is MIN already.
     safe, is_zero = _safe_divisor(L, a, d, t)
-    if name == "/":
-        # MIN / -1 wraps to MIN: with divisor 1 the quotient is MIN already.
-        q = b.sdiv(a, safe) if t.is_signed else b.udiv(a, safe)
-    else:
-        q = b.srem(a, safe) if t.is_signed else b.urem(a, safe)
+    q = getattr(b, on_signed if t.is_signed else on_unsigned)(a, safe)
     return b.select(is_zero, ir.Constant(a.type, 0), q)
 
 
-@emits("&", "|", "^")
-def _bitwise(L, name, args, types, result):
-    b = L.builder
-    return {"&": b.and_, "|": b.or_, "^": b.xor}[name](*args)
+_BITWISE = {"&": "and_", "|": "or_", "^": "xor"}
+
+
+@emits(*_BITWISE)
+def _bitwise(L, site, args):
+    return getattr(L.builder, _BITWISE[site.name])(*args)
 
 
 @emits("==", "!=", "<", "<=", ">", ">=")
-def _compare(L, name, args, types, result):
-    return to_bool(L.builder, L.compare(name, args[0], args[1], types[0]))
+def _compare(L, site, args):
+    a, b = args
+    t = site.arg_types[0]
+    if isinstance(t, Dict):
+        # equal dicts have the same entries: compare the key-sorted entry vectors
+        a, b, t = dicts.tovec(L, a, t), dicts.tovec(L, b, t), Vec(Struct((t.key, t.value)))
+    return to_bool(L.builder, compare(L, site.name, a, b, t))
 
 
 @emits("neg")
-def _neg(L, name, args, types, result):
-    if _is_float(types[0]):
+def _neg(L, site, args):
+    if _is_float(site.arg_types[0]):
         return L.builder.fneg(args[0])
     return L.builder.neg(args[0])
 
 
 @emits("not")
-def _not(L, name, args, types, result):
+def _not(L, site, args):
     return L.builder.xor(args[0], ir.Constant(I8, 1))
 
 
-# Float math: our own branch-free functions (vecmath.py: exp, log, erf, ...), which vectorise;
-# LLVM intrinsics for what is an instruction (sqrt, rounding); the C library for the rest,
-# with glibc's vector variants (libmvec) named so that loops over them vectorise too.
-_INTRINSIC_MATH = {
-    "sqrt": "llvm.sqrt",
-    "floor": "llvm.floor",
-    "ceil": "llvm.ceil",
-    "trunc": "llvm.trunc",
-    "rint": "llvm.rint",
+@emits(*(name for name, decl in OPS.items() if decl.short_circuit))
+def _short_circuit(L, site, args):
+    """The left operand's declared deciding value (`&&`: false, `||`: true) is the result by
+    itself; the right side is lowered (by reading args[1]) only on the other way."""
+    b = L.builder
+    deciding = OPS[site.name].short_circuit_on
+    decided = ir.Constant(I8, int(deciding))
+
+    def right() -> ir.Value:
+        return args[1]
+
+    if deciding:
+        return select_lazily(b, truth(b, args[0]), decided, right, "sc")
+    return select_lazily(b, truth(b, args[0]), right, decided, "sc")
+
+
+@emits("select")
+def _select(L, site, args):
+    return L.builder.select(L.truth(args[0]), args[1], args[2])
+
+
+# ----------------------------------------------------------------------------------------------
+# Float math, and the other scalar functions.
+
+
+class MathSource(Enum):
+    KERNEL = "kernel"  # our own branch-free LLVM function (vecmath.py): vectorises
+    INTRINSIC = "intrinsic"  # an LLVM intrinsic: an instruction on the CPUs we target
+    LIBMVEC = "libmvec"  # the C library, with glibc's vector variants named for loops
+
+
+@dataclass(frozen=True)
+class MathFunction:
+    """The emitter of a float math op, and where its code comes from."""
+
+    source: MathSource
+    kernel: vecmath.Kernel | None = None  # KERNEL: builds the function's body
+    intrinsic: str = ""  # INTRINSIC: the intrinsic's name
+
+    def __call__(self, L, site, args) -> ir.Value:
+        return _MATH_CALLS[self.source](L, self, site, args)
+
+
+def _call_kernel(L, math: MathFunction, site, args) -> ir.Value:
+    fn = vecmath.math_function(L.module, site.name, math.kernel, args[0].type)
+    return L.builder.call(fn, args)
+
+
+def _call_intrinsic(L, math: MathFunction, site, args) -> ir.Value:
+    fn = L.module.declare_intrinsic(math.intrinsic, [args[0].type])
+    return L.builder.call(fn, args)
+
+
+def _call_libm(L, math: MathFunction, site, args) -> ir.Value:
+    return vecmath.call_libm(L, site.name, args, LIBMVEC_ARITY)
+
+
+_MATH_CALLS = {
+    MathSource.KERNEL: _call_kernel,
+    MathSource.INTRINSIC: _call_intrinsic,
+    MathSource.LIBMVEC: _call_libm,
 }
 
 
-def _unary_intrinsic(intrinsic):
-    def emit(L, name, args, types, result):
-        fn = L.module.declare_intrinsic(intrinsic, [args[0].type])
-        return L.builder.call(fn, args)
-
-    return emit
+def _kernel(kernel: vecmath.Kernel) -> MathFunction:
+    return MathFunction(MathSource.KERNEL, kernel=kernel)
 
 
-for _name, _intr in _INTRINSIC_MATH.items():
-    OP_EMITTERS[_name] = _unary_intrinsic(_intr)
-for _name in vecmath.KERNELS:
-    OP_EMITTERS[_name] = vecmath.emit
-for _name in vecmath.LIBMVEC_ARITY:
-    OP_EMITTERS[_name] = vecmath.emit_libm
+def _intrinsic(name: str) -> MathFunction:
+    return MathFunction(MathSource.INTRINSIC, intrinsic=name)
 
 
-@emits("abs")
-def _abs(L, name, args, types, result):
-    b = L.builder
-    t = types[0]
-    x = args[0]
-    if t.is_float:
-        return b.call(L.module.declare_intrinsic("llvm.fabs", [x.type]), [x])
-    if not t.is_signed:
-        return x
-    return b.select(b.icmp_signed("<", x, ir.Constant(x.type, 0)), b.neg(x), x)
+_LIBM = MathFunction(MathSource.LIBMVEC)
+
+_MATH_FUNCTIONS = {
+    "exp": _kernel(vecmath.exp),
+    "expm1": _kernel(vecmath.expm1),
+    "log": _kernel(vecmath.log),
+    "log1p": _kernel(vecmath.log1p),
+    "log2": _kernel(vecmath.log2),
+    "log10": _kernel(vecmath.log10),
+    "erf": _kernel(vecmath.erf),
+    "erfc": _kernel(vecmath.erfc),
+    "sqrt": _intrinsic("llvm.sqrt"),
+    "floor": _intrinsic("llvm.floor"),
+    "ceil": _intrinsic("llvm.ceil"),
+    "trunc": _intrinsic("llvm.trunc"),
+    "rint": _intrinsic("llvm.rint"),
+    **dict.fromkeys(
+        ["sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh"]
+        + ["asinh", "acosh", "atanh", "cbrt", "pow", "atan2"],
+        _LIBM,
+    ),
+}
+for _name, _math in _MATH_FUNCTIONS.items():
+    emits(_name)(_math)
+
+# What vecmath declares libmvec variants for: a view of the table, arities from ir/ops.py.
+LIBMVEC_ARITY = {name: OPS[name].arity for name, e in OP_EMITTERS.items() if e is _LIBM}
 
 
 def _fabs(L, x):
     return L.builder.call(L.module.declare_intrinsic("llvm.fabs", [x.type]), [x])
 
 
+@emits("abs")
+def _abs(L, site, args):
+    b = L.builder
+    t = site.arg_types[0]
+    x = args[0]
+    if t.is_float:
+        return _fabs(L, x)
+    if not t.is_signed:
+        return x
+    return b.select(b.icmp_signed("<", x, ir.Constant(x.type, 0)), b.neg(x), x)
+
+
 @emits("isnan")
-def _isnan(L, name, args, types, result):
+def _isnan(L, site, args):
     return to_bool(L.builder, L.builder.fcmp_unordered("uno", args[0], args[0]))
 
 
-@emits("isinf")
-def _isinf(L, name, args, types, result):
+# isinf: |x| == inf; isfinite: |x| < inf (NaN is neither)
+_AGAINST_INFINITY = {"isinf": "==", "isfinite": "<"}
+
+
+@emits(*_AGAINST_INFINITY)
+def _against_infinity(L, site, args):
     inf = ir.Constant(args[0].type, float("inf"))
-    return to_bool(L.builder, L.builder.fcmp_ordered("==", _fabs(L, args[0]), inf))
+    test = _AGAINST_INFINITY[site.name]
+    return to_bool(L.builder, L.builder.fcmp_ordered(test, _fabs(L, args[0]), inf))
 
 
-@emits("isfinite")
-def _isfinite(L, name, args, types, result):
-    inf = ir.Constant(args[0].type, float("inf"))
-    return to_bool(L.builder, L.builder.fcmp_ordered("<", _fabs(L, args[0]), inf))
+# (float intrinsic, integer comparison that picks the first operand)
+_MIN_MAX = {"min": ("llvm.minimum", "<"), "max": ("llvm.maximum", ">")}
 
 
-@emits("min", "max")
-def _minmax(L, name, args, types, result):
+@emits(*_MIN_MAX)
+def _minmax(L, site, args):
     b = L.builder
-    t = types[0]
+    t = site.arg_types[0]
     a, c = args
+    float_intrinsic, first_if = _MIN_MAX[site.name]
     if t.is_float:
-        intr = "llvm.minimum" if name == "min" else "llvm.maximum"
-        return b.call(intrinsic(L.module, intr, [a.type], a.type, [a.type, a.type]), [a, c])
-    op = "<" if name == "min" else ">"
-    cmp = b.icmp_signed(op, a, c) if t.is_signed else b.icmp_unsigned(op, a, c)
+        fn = intrinsic(L.module, float_intrinsic, [a.type], a.type, [a.type, a.type])
+        return b.call(fn, [a, c])
+    cmp = b.icmp_signed(first_if, a, c) if t.is_signed else b.icmp_unsigned(first_if, a, c)
     return b.select(cmp, a, c)
 
 
-@emits("select")
-def _select(L, name, args, types, result):
-    return L.builder.select(L.truth(args[0]), args[1], args[2])
+# ----------------------------------------------------------------------------------------------
+# Collection ops: vectors here, dicts in dicts.py; these use the lowerer's memory and
+# runtime-error helpers.
+
+
+@emits("len")
+def _len(L, site, args):
+    if isinstance(site.arg_types[0], Vec):
+        return L.builder.extract_value(args[0], 1)
+    return dicts.dict_len(L, args[0], site.arg_types[0])
+
+
+@emits("lookup")
+def _lookup(L, site, args):
+    if not isinstance(site.arg_types[0], Vec):
+        return dicts.dict_lookup(L, site, args)
+    b = L.builder
+    vec, index = args
+    index = L.index_i64(index, site.arg_types[1])
+    length = b.extract_value(vec, 1)
+    ok = b.icmp_unsigned("<", index, length)  # unsigned: negative indices are huge
+    L.fail_unless(ok, "index out of bounds in lookup", site.loc)
+    safe = b.select(ok, index, i64(0))
+    # An empty vector has no element 0 either: load from a zeroed slot instead.
+    slot = alloca_entry(b, lltype(site.result))
+    b.store(ir.Constant(lltype(site.result), None), slot)
+    ptr = b.select(ok, L.element_ptr(vec, safe), slot)
+    return b.load(ptr)
+
+
+@emits("slice")
+def _slice(L, site, args):
+    b = L.builder
+    vec = args[0]
+    length = b.extract_value(vec, 1)
+    # Clamp without overflow: negative signed bounds become 0, then every bound is compared
+    # as unsigned (a u64 above i64's range is just large), and the size is clamped to the
+    # room left after the start rather than added to it.
+    bounds = zip(args[1:], site.arg_types[1:], strict=True)
+    start, size = (_non_negative(L, v, t) for v, t in bounds)
+    start = _umin_i64(b, start, length)
+    size = _umin_i64(b, size, b.sub(length, start))
+    out = b.insert_value(vec, L.element_ptr(vec, start), 0)
+    return b.insert_value(out, size, 1)
+
+
+def _non_negative(L, value: ir.Value, t: Scalar) -> ir.Value:
+    """An integer index as an i64 to be read as unsigned: negative signed values become 0."""
+    value = L.index_i64(value, t)
+    if not t.is_signed:
+        return value
+    b = L.builder
+    return b.select(b.icmp_signed("<", value, i64(0)), i64(0), value)
+
+
+def _umin_i64(b, x, y):
+    return b.select(b.icmp_unsigned("<", x, y), x, y)
+
+
+@emits("assert")
+def _assert(L, site, args):
+    L.fail_unless(L.truth(args[0]), "assertion failed", site.loc)
+    return ir.Constant(I8, 1)
+
+
+emits("optlookup")(dicts.dict_optlookup)
+emits("keyexists")(dicts.dict_keyexists)
+emits("tovec")(dicts.dict_tovec)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -288,6 +288,10 @@ class _Arith:
         return self.from_bits(self.b.and_(self.bits(x), self.i(HEAD_MASK)))
 
 
+# A kernel builds a function's value from x (a double; `single`: the result is rounded to f32).
+Kernel = Callable[[_Arith, ir.Value, bool], ir.Value]
+
+
 # ----------------------------------------------------------------------------------------------
 # exp and expm1: x = k ln2 + r with |r| <= ln2/2, exp(x) = 2^k (1 + em1(r)).
 
@@ -306,7 +310,7 @@ def _reduce_exp(m: _Arith, x, single: bool):
     return k, r_hi, tail
 
 
-def _exp(m: _Arith, x, single: bool):
+def exp(m: _Arith, x, single: bool):
     x = m.clamp(x, -746.0, 710.0)  # beyond: 0 and inf, which the scaling below produces
     k, r_hi, tail = _reduce_exp(m, x, single)
     y = m.add(m.c(1.0), m.add(r_hi, tail))
@@ -317,7 +321,7 @@ def _exp(m: _Arith, x, single: bool):
     return m.mul(m.mul(y, m.pow2(k1)), m.pow2(k2))
 
 
-def _expm1(m: _Arith, x, single: bool):
+def expm1(m: _Arith, x, single: bool):
     # Below -40 expm1 rounds to -1; above 709.8 it overflows (2^(k-1) stays finite).
     x = m.clamp(x, -40.0, 709.8)
     k, r_hi, tail = _reduce_exp(m, x, single)
@@ -374,12 +378,12 @@ def _log_sum(m: _Arith, e, f, c, extra_low):
     return m.add(head, low)
 
 
-def _log(m: _Arith, x, single: bool):
+def log(m: _Arith, x, single: bool):
     e, f, c = _log_parts(m, x, single)
     return _log_specials(m, x, _log_sum(m, e, f, c, m.c(0.0)))
 
 
-def _log1p(m: _Arith, x, single: bool):
+def log1p(m: _Arith, x, single: bool):
     u = m.add(m.c(1.0), x)
     e, f, c = _log_parts(m, u, single)
     # log(1 + x) = log(u) + log(1 + d/u) with d = x - (u - 1) the rounding error of u.
@@ -407,11 +411,11 @@ def _scaled_log(m: _Arith, x, single: bool, base_hi: float, base_lo: float, e_sc
     return _log_specials(m, x, result)
 
 
-def _log2(m: _Arith, x, single: bool):
+def log2(m: _Arith, x, single: bool):
     return _scaled_log(m, x, single, LOG2E_HI, LOG2E_LO, lambda e: (e, m.c(0.0)))
 
 
-def _log10(m: _Arith, x, single: bool):
+def log10(m: _Arith, x, single: bool):
     def exponent_part(e):
         return m.mul(e, m.c(LOG10_2_HI)), m.mul(e, m.c(LOG10_2_LO))
 
@@ -468,7 +472,7 @@ def _erfc_tail_relative(m: _Arith, ax, single: bool):
     return m.mul(m.mul(v, m.pow2(k1)), m.pow2(m.b.sub(k, k1)))
 
 
-def _erf(m: _Arith, x, single: bool):
+def erf(m: _Arith, x, single: bool):
     ax = m.unary("llvm.fabs", x)
     # erf(x) = x + x (P(x^2) - 1): the rounding of P does not reach the result at full weight.
     coeffs = ERF_SMALL32 if single else ERF_SMALL64
@@ -480,7 +484,7 @@ def _erf(m: _Arith, x, single: bool):
     return m.select(m.cmp("<", ax, m.c(ERF_SMALL_LIMIT)), small, big)
 
 
-def _erfc(m: _Arith, x, single: bool):
+def erfc(m: _Arith, x, single: bool):
     ax = m.unary("llvm.fabs", x)
     end = 10.1 if single else 27.3
     clamped = m.select(m.cmp(">", ax, m.c(end)), m.c(end), ax)
@@ -488,22 +492,9 @@ def _erfc(m: _Arith, x, single: bool):
     return m.select(m.cmp("<", x, m.c(0.0)), m.sub(m.c(2.0), value), value)
 
 
-Kernel = Callable[[_Arith, ir.Value, bool], ir.Value]
-KERNELS: dict[str, Kernel] = {
-    "exp": _exp,
-    "expm1": _expm1,
-    "log": _log,
-    "log1p": _log1p,
-    "log2": _log2,
-    "log10": _log10,
-    "erf": _erf,
-    "erfc": _erfc,
-}
-
-
-def math_function(module: ir.Module, name: str, ty: ir.Type) -> ir.Function:
-    """The module's always-inline definition of math function `name` for `ty` (float or
-    double), defined on first use: `db.math.erf.f64` and so on."""
+def math_function(module: ir.Module, name: str, kernel: Kernel, ty: ir.Type) -> ir.Function:
+    """The module's always-inline definition of math function `name`, built by `kernel`, for
+    `ty` (float or double), defined on first use: `db.math.erf.f64` and so on."""
     single = ty == F32
     symbol = f"db.math.{name}.{'f32' if single else 'f64'}"
     existing = module.globals.get(symbol)
@@ -515,15 +506,9 @@ def math_function(module: ir.Module, name: str, ty: ir.Type) -> ir.Function:
     fn.attributes.add("nounwind")
     builder = ir.IRBuilder(fn.append_basic_block("entry"))
     x = builder.fpext(fn.args[0], F64) if single else fn.args[0]
-    value = KERNELS[name](_Arith(builder), x, single)
+    value = kernel(_Arith(builder), x, single)
     builder.ret(builder.fptrunc(value, F32) if single else value)
     return fn
-
-
-def emit(L, name: str, args, types, result) -> ir.Value:
-    """The op emitter (see ops.OP_EMITTERS) for the functions in KERNELS."""
-    fn = math_function(L.module, name, args[0].type)
-    return L.builder.call(fn, args)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -531,12 +516,9 @@ def emit(L, name: str, args, types, result) -> ir.Value:
 # (libmvec, at most 4 ulp) for vector code. The loop vectoriser calls a vector variant when
 # the scalar function names it in a "vector-function-abi-variant" attribute and the variant
 # is declared in the module; declarations nothing calls yet are dropped before vectorisation,
-# so llvm.compiler.used keeps them.
+# so llvm.compiler.used keeps them. Which functions go this way is the op table's choice
+# (ops.py: MathSource.LIBMVEC); it hands their arities here.
 
-LIBMVEC_ARITY = {
-    "sin": 1, "cos": 1, "tan": 1, "asin": 1, "acos": 1, "atan": 1, "sinh": 1, "cosh": 1,
-    "tanh": 1, "asinh": 1, "acosh": 1, "atanh": 1, "cbrt": 1, "pow": 2, "atan2": 2,
-}  # fmt: skip
 _KEEP_ALIVE = "llvm.compiler.used"
 
 
@@ -562,24 +544,25 @@ def libmvec_isas() -> tuple[tuple[str, int], ...]:
     return tuple(isas)
 
 
-def _variant_name(name: str, single: bool, isa: str, bits: int) -> str:
+def _variant_name(name: str, arity: int, single: bool, isa: str, bits: int) -> str:
     lanes = bits // (32 if single else 64)
     symbol = name + ("f" if single else "")
-    return f"_ZGV{isa}N{lanes}{'v' * LIBMVEC_ARITY[name]}_{symbol}"
+    return f"_ZGV{isa}N{lanes}{'v' * arity}_{symbol}"
 
 
-def _declare_variants(module: ir.Module) -> None:
-    """Declare every libmvec variant (for both float types) and keep them in the module."""
+def _declare_variants(module: ir.Module, arities: dict[str, int]) -> None:
+    """Declare every libmvec variant of the functions in `arities` (name -> arity), for both
+    float types, and keep them in the module."""
     if _KEEP_ALIVE in module.globals:
         return
     declared = []
-    for name, arity in LIBMVEC_ARITY.items():
+    for name, arity in arities.items():
         for ty in (F64, F32):
             for isa, bits in libmvec_isas():
                 vector = ir.VectorType(ty, bits // (32 if ty == F32 else 64))
                 fnty = ir.FunctionType(vector, [vector] * arity)
                 declared.append(
-                    ir.Function(module, fnty, name=_variant_name(name, ty == F32, isa, bits))
+                    ir.Function(module, fnty, name=_variant_name(name, arity, ty == F32, isa, bits))
                 )
     i8p = ir.IntType(8).as_pointer()
     keep = ir.GlobalVariable(module, ir.ArrayType(i8p, len(declared)), name=_KEEP_ALIVE)
@@ -588,9 +571,9 @@ def _declare_variants(module: ir.Module) -> None:
     keep.initializer = ir.Constant(keep.type.pointee, [fn.bitcast(i8p) for fn in declared])
 
 
-def emit_libm(L, name: str, args, types, result) -> ir.Value:
-    """The op emitter for the functions in LIBMVEC_ARITY: a call to the C library function,
-    which loops vectorise into calls to its libmvec variants where libmvec exists."""
+def call_libm(L, name: str, args, arities: dict[str, int]) -> ir.Value:
+    """A call to the C library function `name`, which loops vectorise into calls to its
+    libmvec variants where libmvec exists (`arities`: every function that goes this way)."""
     ty = args[0].type
     single = ty == F32
     symbol = name + ("f" if single else "")
@@ -602,9 +585,10 @@ def emit_libm(L, name: str, args, types, result) -> ir.Value:
         fn.attributes.add("readnone")
         isas = libmvec_isas()
         if isas:
-            _declare_variants(L.module)
+            _declare_variants(L.module, arities)
+            arity = arities[name]
             variants = ",".join(
-                f"{v}({v})" for v in (_variant_name(name, single, i, b) for i, b in isas)
+                f"{v}({v})" for v in (_variant_name(name, arity, single, i, b) for i, b in isas)
             )
             # llvmlite only knows keyword attributes; this string attribute is valid LLVM.
             set.add(fn.attributes, f'"vector-function-abi-variant"="{variants}"')

@@ -52,6 +52,7 @@ def test_llvm_split_loops_agree(threads, case):
     """grain=1 splits every top-level loop across threads, even on a few elements, so the
     per-thread builders and their merging are exercised on random programs."""
     program, args = case
+    note(format_ir(program))
     typed = typecheck(program)
     if check_linear(typed):
         return
