@@ -67,9 +67,7 @@ def _only_read(name: str, body: N.Expr) -> bool:
     for x in body.walk():
         if isinstance(x, N.Ident) and x.name == name:
             uses += 1
-        elif isinstance(x, N.Let) and x.name == name:
-            return False
-        elif isinstance(x, N.Lambda) and any(p.name == name for p in x.params):
+        elif name in N.binders(x):
             return False
         elif isinstance(x, N.For):
             reads += sum(_is_name(it.data, name) for it in x.iters)

@@ -402,14 +402,4 @@ def _field(b: ir.IRBuilder, ptr: ir.Value, index: int) -> ir.Value:
     return b.gep(ptr, [ir.Constant(ir.IntType(32), 0), ir.Constant(ir.IntType(32), index)])
 
 
-# ----------------------------------------------------------------------------------------------
-# Dictionaries: hash tables, in dicts.py.
-
-dict_len = dicts.dict_len
-dict_lookup = dicts.dict_lookup
-dict_optlookup = dicts.dict_optlookup
-dict_keyexists = dicts.dict_keyexists
-dict_tovec = dicts.dict_tovec
-
-
 __all__ = ["lower_merge", "lower_result", "lower_new_builder", "combine"]

@@ -9,10 +9,6 @@ from llvmlite import ir
 from .layout import I1, I8, I64, VOIDPTR
 
 
-def const(ty: ir.Type, value) -> ir.Constant:
-    return ir.Constant(ty, value)
-
-
 def i64(value: int) -> ir.Constant:
     return ir.Constant(I64, value)
 

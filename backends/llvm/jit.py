@@ -465,11 +465,3 @@ def optimized_ir(text: str) -> str:
     mod.verify()
     optimize(mod)
     return str(mod)
-
-
-def assembly(text: str) -> str:
-    mod = llvm.parse_assembly(text)
-    mod.triple = triple()
-    mod.data_layout = str(target_data())
-    optimize(mod)
-    return _target_machine().emit_assembly(mod)

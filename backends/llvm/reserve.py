@@ -120,19 +120,11 @@ def _count(e: N.Expr, env: dict[str, Path], merges, fewest: bool = False) -> dic
 
 
 def _mentions(e: N.Expr, env: dict[str, Path]) -> bool:
-    """Whether `e` refers to any of the names in `env` (respecting shadowing)."""
-    if isinstance(e, N.Ident):
-        return e.name in env
-    if isinstance(e, N.Lambda):
-        shadowed = {p.name for p in e.params}
-        return _mentions(e.body, {k: v for k, v in env.items() if k not in shadowed})
-    if isinstance(e, N.Let):
-        rest = {k: v for k, v in env.items() if k != e.name}
-        return _mentions(e.value, env) or _mentions(e.body, rest)
-    children = list(e.children())
-    if isinstance(e, N.For):
-        children += [c for it in e.iters for c in it.children()]
-    return any(_mentions(c, env) for c in children)
+    """Whether `e` refers to any of the names in `env` (a binder inside `e` shadows them)."""
+    return any(
+        isinstance(x, N.Ident) and x.name in env and x.name not in bound
+        for x, bound in N.walk_with_scope(e)
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -151,8 +143,7 @@ def positional_vecmerges(
     replaces a check per merge (`loops.run_iterations`), and the loop can vectorise. `plan`
     is `reservable_merges(func)`; names the body rebinds are never taken for positions."""
     _, i_param, x_param = (p.name for p in func.params)
-    rebound = {p.name for e in func.body.walk() if isinstance(e, N.Lambda) for p in e.params}
-    rebound |= {e.name for e in func.body.walk() if isinstance(e, N.Let)}
+    rebound = {name for e in func.body.walk() for name in N.binders(e)}
     found = []
     for path, (_, merges) in plan.items():
         for m in merges:

@@ -47,7 +47,9 @@ from .runtime_ir import (
 TASK = ir.LiteralStructType([CTX, BODY_FN.as_pointer(), VOIDPTR, I64, I64, VOIDPTR, I64, I64])
 T_CTX, T_BODY, T_ENV, T_START, T_END, T_SLOT, T_THREAD, T_STARTED = range(8)
 
-# What the calling thread needs to start the workers and run its own share (db.launch).
+# What the calling thread needs to start the workers and run its own share (db.launch), in
+# this order (db_parallel_for packs it and db.launch unpacks it position by position): body,
+# fresh, env, slot, slot size, count, threads, tasks, slots.
 LAUNCH = ir.LiteralStructType(
     [
         BODY_FN.as_pointer(),
@@ -61,7 +63,6 @@ LAUNCH = ir.LiteralStructType(
         VOIDPTR,
     ]
 )
-L_BODY, L_FRESH, L_ENV, L_SLOT, L_SLOT_SIZE, L_COUNT, L_THREADS, L_TASKS, L_SLOTS = range(9)
 
 
 def build(rt: Runtime) -> None:
