@@ -314,12 +314,5 @@ class LRU:
         with self._lock:
             return list(self._items)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
     def __len__(self) -> int:
         return len(self._items)
-
-    def __contains__(self, key) -> bool:
-        return key in self._items
