@@ -71,13 +71,22 @@ class ScopedChild(NamedTuple):
 _PLAIN = ((), Evaluation.ONCE)
 
 
+class _HashCache:
+    """The slot where a node keeps its structural hash once computed. Not a dataclass field,
+    so copies (`replace`, `with_fields`) and pickles never carry a hash over: a copy may have
+    other children, and string hashes differ from one process to the next."""
+
+    __slots__ = ("_hash",)
+
+
 @dataclass(frozen=True, slots=True, eq=False)
-class Expr:
+class Expr(_HashCache):
     """Base of all expression nodes.
 
     Equality and hashing are structural (ty and loc left out) and walk the tree with an
     explicit stack: dataclass-generated `==` recursed through C once per level and failed
-    on a 500-term sum `a + a + ... + a`.
+    on a 500-term sum `a + a + ... + a`. A node computes its hash once, from its children's
+    (cached) hashes, so hashing every subtree of a tree is linear, not quadratic.
     """
 
     ty: Type | None = field(default=None, compare=False, repr=False, kw_only=True)
@@ -134,6 +143,9 @@ class Expr:
     def __eq__(self, other):
         if not isinstance(other, Expr):
             return NotImplemented
+        mine, theirs = _cached_hash(self), _cached_hash(other)
+        if mine is not None and theirs is not None and mine != theirs:
+            return False
         xs: list[Expr] = [self]
         ys: list[Expr] = [other]
         while xs:  # the two trees side by side, node by node
@@ -151,14 +163,38 @@ class Expr:
         return True
 
     def __hash__(self):
-        shapes: list = []
-        stack: list[Expr] = [self]
-        while stack:
-            node = stack.pop()
-            own, kids = node._parts()
-            shapes += (type(node), own, len(kids), node.annotations)
+        try:
+            return self._hash
+        except AttributeError:
+            return _hash_tree(self)
+
+
+def _cached_hash(node: Expr) -> int | None:
+    """The structural hash of `node` if it has been computed, else None."""
+    return getattr(node, "_hash", None)
+
+
+def _hash_tree(root: Expr) -> int:
+    """Compute and cache the hash of `root` and of every subtree not hashed yet: a node's
+    hash combines its own parts with its children's hashes. Children first, on an explicit
+    stack (any depth); each node once, however often it is shared."""
+    seen: set[int] = set()
+    stack: list = [root]  # nodes to visit, and (node, own, kids) once its kids are pushed
+    while stack:
+        top = stack.pop()
+        if type(top) is tuple:  # its children are hashed by now: everything above it was
+            node, own, kids = top
+            child_hashes = tuple([kid._hash for kid in kids])
+            # (nodes are frozen: the cache slot is the one thing written after construction)
+            object.__setattr__(
+                node, "_hash", hash((type(node), own, node.annotations, child_hashes))
+            )
+        elif getattr(top, "_hash", None) is None and id(top) not in seen:
+            seen.add(id(top))
+            own, kids = top._parts()
+            stack.append((top, own, kids))
             stack += kids
-        return hash(tuple(shapes))
+    return root._hash
 
 
 _META = ("ty", "loc", "annotations")
