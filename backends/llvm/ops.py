@@ -20,7 +20,7 @@ Every emitter matches the interpreter's semantics (docs/ir.md): wrapping integer
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -46,7 +46,7 @@ class OpSite:
     loc: Loc | None = None
 
 
-Emitter = Callable[..., ir.Value]  # emit(L, site: OpSite, args: Sequence[ir.Value]) -> value
+# emit(L, site: OpSite, args: Sequence[ir.Value]) -> ir.Value for every op
 OP_EMITTERS = OpTable("llvm ops")  # tests/test_completeness.py: every op of OPS has one
 emits = OP_EMITTERS.register
 

@@ -7,7 +7,6 @@ import copy
 import ctypes
 import functools
 import gc
-import importlib.util
 import os
 
 import numpy as np
@@ -18,8 +17,6 @@ from daybreak.backends.llvm import LLVMBackend
 from daybreak.ir.errors import LinearityError, LoweringError, UnsupportedError, WeldRuntimeError
 
 from .corpus import CASES, Case
-
-DICTS_LOWERED = importlib.util.find_spec("daybreak.backends.llvm.dicts") is not None
 
 
 def _compile(text: str, backend: str):
@@ -122,12 +119,6 @@ def _run(case: Case, backend: str):
 
 def _check_against_interp(case: Case) -> None:
     want = _interp_result(case)
-    if case.needs & {"dicts"} and not DICTS_LOWERED:
-        # Until backends/llvm/dicts.py exists the llvm backend must refuse dictionaries at
-        # compile time; once it does, this branch stops running and the cases are compared.
-        with pytest.raises(UnsupportedError):
-            _compile(case.text, "llvm")(*copy.deepcopy(case.args))
-        return
     got, inputs_after = _run(case, "llvm")
     assert_same(list(inputs_after), list(case.args), path="the inputs after the run")
     if case.error is not None:

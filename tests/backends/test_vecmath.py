@@ -13,17 +13,13 @@ import functools
 import math
 import re
 
+import mpmath
 import numpy as np
 import pytest
 
 import daybreak as db
 from daybreak.backends.llvm import LLVMBackend, jit
 from daybreak.ir.typecheck import typecheck
-
-try:
-    import mpmath
-except ImportError:  # pragma: no cover - mpmath comes with sympy; the refinement needs it
-    mpmath = None
 
 DENSE = 10**6
 MAX_ULP = 2.0
@@ -116,8 +112,6 @@ def test_f64_accuracy_dense(name, domain):
     with np.errstate(invalid="ignore"):
         err = np.where(finite, np.abs(got - ref) / ulp_f64(ref), 0.0)
     assert err.max() <= MAX_ULP + 3.0, (name, x[np.argmax(err)])  # even vs the C library
-    if mpmath is None:
-        pytest.skip("mpmath is needed to refine the points where libm and we differ")
     suspects = np.argsort(err)[-300:]
     suspects = suspects[err[suspects] > 1.0]
     with mpmath.workdps(40):

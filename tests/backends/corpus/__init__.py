@@ -11,12 +11,12 @@ The cases live in one module per theme (scalars, values, loops, builders, large 
 parallel loops, errors and dictionaries); importing this package registers them all in
 `CASES`.
 
-    >>> from tests.backends.corpus import by_name
-    >>> by_name("int_arith_i8").params
-    ('a', 'b')
+    >>> from tests.backends.corpus import CASES
+    >>> [c.text[:24] for c in CASES if c.name == "int_arith_i8"]
+    ['|a: vec[i8], b: vec[i8]|']
 """
 
 from . import builders, errors, large, loops, scalars, values  # noqa: F401  (registers cases)
-from .base import CASES, Case, by_name
+from .base import CASES, Case
 
-__all__ = ["CASES", "Case", "by_name"]
+__all__ = ["CASES", "Case"]

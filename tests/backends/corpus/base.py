@@ -4,7 +4,6 @@ helpers that build inputs and families of programs."""
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,24 +33,12 @@ class Case:
     needs: frozenset[str] = field(default_factory=frozenset)
     known_bug: str | None = None
 
-    @property
-    def params(self) -> tuple[str, ...]:
-        head = re.match(r"\s*\|([^|]*)\|", self.text)
-        if head is None:
-            return ()
-        return tuple(p.split(":")[0].strip() for p in head.group(1).split(",") if p.strip())
-
 
 CASES: list[Case] = []
 
 
 def case(name: str, text: str, *args, **options) -> None:
     CASES.append(Case(name, text, tuple(args), **options))
-
-
-def by_name(name: str) -> Case:
-    (found,) = [c for c in CASES if c.name == name]
-    return found
 
 
 def arr(values, kind: str) -> np.ndarray:
