@@ -194,12 +194,6 @@ def literal_text(lit) -> str:
     return int_text(lit.value, t)
 
 
-def is_negative_number(lit) -> bool:
-    """Whether the literal's text starts with `-` (it then needs parentheses after a prefix
-    operator or before a postfix one)."""
-    return literal_text(lit).startswith("-")
-
-
 __all__ = [
     "INT_SUFFIXES",
     "LiteralError",
@@ -210,5 +204,4 @@ __all__ = [
     "float_text",
     "int_text",
     "literal_text",
-    "is_negative_number",
 ]

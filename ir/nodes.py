@@ -24,7 +24,6 @@ True
 
 from __future__ import annotations
 
-import math
 import struct
 import sys
 from collections.abc import Iterator
@@ -130,9 +129,6 @@ class Expr(_HashCache):
             node = stack.pop()
             yield node
             stack.extend(reversed(node.children()))
-
-    def with_type(self, ty: Type) -> Expr:
-        return replace(self, ty=ty)
 
     def annotation(self, name: str, default: str | None = None) -> str | None:
         for k, v in self.annotations:
@@ -249,10 +245,6 @@ class Literal(Expr):
 
     def _key(self):
         return (_float_key(self.value), self.type, self.annotations)
-
-    @property
-    def is_nan(self) -> bool:
-        return isinstance(self.value, float) and math.isnan(self.value)
 
 
 @_node

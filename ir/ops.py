@@ -82,7 +82,6 @@ class OpDecl:
     symbol: str = ""  # infix/prefix: the text written
     level: int = 0  # infix: precedence level, higher binds tighter
     chain: bool = True  # infix: may `a op b op c` chain (left-assoc)? comparisons may not
-    doc: str = ""
     # -- traits: what a pass or backend may assume (docs/ir.md, "Semantics") ---------------
     # May raise a runtime error on some arguments (an index out of bounds, a failed assert):
     # such an op must not be dropped, duplicated or moved past another that can fail.

@@ -294,20 +294,6 @@ def result_type(t: Type) -> Type:
     raise TypeError(f"{t} is not a builder type")
 
 
-def contains_unknown(t: Type) -> bool:
-    match t:
-        case Unknown():
-            return True
-        case Scalar():
-            return False
-        case Struct(fields=fields):
-            return any(contains_unknown(f) for f in fields)
-        case Func(params=params, ret=ret):
-            return any(contains_unknown(p) for p in params) or contains_unknown(ret)
-        case _:
-            return any(contains_unknown(c) for c in children(t))
-
-
 def children(t: Type) -> tuple[Type, ...]:
     """The component types of `t`, in declaration order."""
     match t:
