@@ -14,7 +14,7 @@ from llvmlite import ir
 
 from ...ir.errors import LoweringError
 from ...ir.types import Scalar, Struct, Type, Vec
-from .cgutils import alloca_entry, for_range, i64, select_lazily, while_loop
+from .cgutils import alloca_entry, for_range, for_range_until, i64, select_lazily, while_loop
 from .layout import I32, I64
 from .runtime_interrupt import SORT_CHECK_PERIOD, check_interrupts_every
 
@@ -83,20 +83,14 @@ def _three_way_vectors(L, a, b, t: Vec) -> ir.Value:
     bld = L.builder
     na, nb = bld.extract_value(a, 1), bld.extract_value(b, 1)
     common = bld.select(bld.icmp_signed("<", na, nb), na, nb)
-    order, index = alloca_entry(bld, I32), alloca_entry(bld, I64)
+    order = alloca_entry(bld, I32)
     bld.store(EQUAL, order)
-    bld.store(i64(0), index)
-
-    def equal_so_far() -> ir.Value:
-        more = bld.icmp_signed("<", bld.load(index), common)
-        return bld.and_(more, bld.icmp_signed("==", bld.load(order), EQUAL))
-
-    with while_loop(bld, equal_so_far, "vcmp"):
-        i = bld.load(index)
+    with for_range_until(bld, common, "vcmp") as (i, leave):
         x = bld.load(bld.gep(bld.extract_value(a, 0), [i]))
         y = bld.load(bld.gep(bld.extract_value(b, 0), [i]))
-        bld.store(three_way(L, x, y, t.elem), order)
-        bld.store(bld.add(i, i64(1)), index)
+        element_order = three_way(L, x, y, t.elem)
+        bld.store(element_order, order)
+        leave(bld.icmp_signed("!=", element_order, EQUAL))
     by_length = bld.select(bld.icmp_signed(">", na, nb), GREATER, EQUAL)
     by_length = bld.select(bld.icmp_signed("<", na, nb), LESS, by_length)
     prefix = bld.load(order)

@@ -56,6 +56,34 @@ def for_range(builder: ir.IRBuilder, count: ir.Value, name: str = "i"):
 
 
 @contextmanager
+def for_range_until(builder: ir.IRBuilder, count: ir.Value, name: str = "i"):
+    """`for (i = 0; i < count; i++) { body }` that the body may leave early: yields (i, leave),
+    where `leave(cond)` ends the loop when the i1 `cond` holds. After the with-block the
+    builder is where the loop ends, whichever way it ended (a search's early exit)."""
+    pre = builder.block
+    cond_block = builder.append_basic_block(f"{name}.cond")
+    body_block = builder.append_basic_block(f"{name}.body")
+    end_block = builder.append_basic_block(f"{name}.end")
+    builder.branch(cond_block)
+    builder.position_at_end(cond_block)
+    index = builder.phi(I64, name=name)
+    index.add_incoming(i64(0), pre)
+    builder.cbranch(builder.icmp_signed("<", index, count), body_block, end_block)
+    builder.position_at_end(body_block)
+
+    def leave(cond: ir.Value) -> None:
+        go_on = builder.append_basic_block(f"{name}.on")
+        builder.cbranch(cond, end_block, go_on)
+        builder.position_at_end(go_on)
+
+    yield index, leave
+    nxt = builder.add(index, i64(1), name=f"{name}.next", flags=["nsw"])
+    index.add_incoming(nxt, builder.block)
+    builder.branch(cond_block)
+    builder.position_at_end(end_block)
+
+
+@contextmanager
 def for_chunks(builder: ir.IRBuilder, count: ir.Value, chunk: int, name: str = "chunk"):
     """[0, count) in chunks of `chunk` (a power of two): yields (first, size) of each, the
     last one shorter. (A negative count, like for_range's, is no iterations.)"""

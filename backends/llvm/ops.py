@@ -234,7 +234,9 @@ for _name, _math in _MATH_FUNCTIONS.items():
     emits(_name)(_math)
 
 # What vecmath declares libmvec variants for: a view of the table, arities from ir/ops.py.
-LIBMVEC_ARITY = {name: OPS[name].arity for name, e in OP_EMITTERS.items() if e is _LIBM}
+LIBMVEC_ARITY = {
+    name: OPS[name].arity for name, e in _MATH_FUNCTIONS.items() if e.source is MathSource.LIBMVEC
+}
 
 
 def _fabs(L, x):
