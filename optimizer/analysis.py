@@ -72,57 +72,27 @@ def is_value(expr: N.Expr) -> bool:
 
 
 def strict_children(node: N.Expr) -> tuple[N.Expr, ...]:
-    """The children `node` always evaluates, in evaluation order."""
-    match node:
-        case N.If(cond=c):
-            return (c,)
-        case N.Op(op=op, args=args) if _short_circuit(op):
-            return (args[0],)
-        case N.Lambda():
-            return ()
-        case N.For(iters=iters, builder=b):
-            out: list[N.Expr] = []
-            for it in iters:
-                out.extend(it.children())
-            return (*out, b)
-        case N.Iterate(initial=init):
-            return (init,)
-        case N.Sort(data=d):
-            return (d,)
-        case N.Apply(func=N.Lambda() as lam, args=args):
-            return (*args, lam.body)
-        case _:
-            return node.children()
-
-
-def _short_circuit(op: str) -> bool:
-    decl = OPS.get(op)
-    return decl is not None and decl.short_circuit
+    """The children `node` always evaluates, in evaluation order: those its kind declares
+    evaluated exactly once (nodes.children_with_scope), less the function of a loop, `iterate`
+    or `sort` (the node calls it per element; the lambda as a value does nothing). A lambda
+    applied on the spot runs its body once, after its arguments."""
+    if isinstance(node, N.Apply) and isinstance(node.func, N.Lambda):
+        return (*node.args, node.func.body)
+    calls_func = bool(getattr(node, "func_roles", ()))
+    return tuple(
+        child.expr
+        for child in N.children_with_scope(node)
+        if child.evaluation is N.Evaluation.ONCE and not (calls_func and child.expr is node.func)
+    )
 
 
 def uses(expr: N.Expr, name: str) -> int:
     """How many free occurrences of `name` are in `expr`."""
-    count = 0
-    for node, bound in walk_scoped(expr):
-        if isinstance(node, N.Ident) and node.name == name and name not in bound:
-            count += 1
-    return count
-
-
-def walk_scoped(expr: N.Expr, bound: frozenset[str] = frozenset()):
-    """Every node with the names bound around it (inside `expr`), parents first."""
-    stack = [(expr, bound)]
-    while stack:
-        node, b = stack.pop()
-        yield node, b
-        match node:
-            case N.Let(name=name, value=value, body=body):
-                stack.append((body, b | {name}))
-                stack.append((value, b))
-            case N.Lambda(params=params, body=body):
-                stack.append((body, b | {p.name for p in params}))
-            case _:
-                stack.extend((c, b) for c in reversed(node.children()))
+    return sum(
+        1
+        for node, bound in N.walk_with_scope(expr)
+        if isinstance(node, N.Ident) and node.name == name and name not in bound
+    )
 
 
 def use_is_first(body: N.Expr, name: str, facts=None) -> bool:
@@ -176,30 +146,3 @@ def _first_in_loop(loop: N.For, name: str, fv, fails):
         return False
     found = _first(loop.builder, name, fv, fails)
     return False if found is None else found  # else the use is in the body (deferred)
-
-
-def field_reads(body: N.Expr, name: str) -> set[int] | None:
-    """The fields `k` of `name.$k` that `body` reads; None when it uses `name` otherwise."""
-    found: set[int] = set()
-    ok = True
-
-    def visit(e: N.Expr, bound: frozenset[str]) -> None:
-        nonlocal ok
-        match e:
-            case N.GetField(expr=N.Ident(name=n), index=k) if n == name and n not in bound:
-                found.add(k)
-                return
-            case N.Ident(name=n) if n == name and n not in bound:
-                ok = False
-            case N.Let(name=n, value=v, body=b):
-                visit(v, bound)
-                visit(b, bound | {n})
-            case N.Lambda(params=params, body=b):
-                visit(b, bound | {p.name for p in params})
-            case _:
-                for c in e.children():
-                    visit(c, bound)
-
-    with N.deep_recursion():
-        visit(body, frozenset())
-    return found if ok else None

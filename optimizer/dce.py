@@ -23,12 +23,11 @@ from dataclasses import replace
 
 from daybreak.ir import nodes as N
 
-from .analysis import can_fail, field_reads
+from .analysis import can_fail
 from .loop_body import field_bodies, wrap_lets
 from .memo import Facts, count_uses
 from .rules import Pat, Rule, rewrite
-from .uses import field_reads as body_field_reads
-from .uses import rewrite_uses
+from .uses import field_reads, rewrite_uses
 
 
 def _drop_unused_lets(expr: N.Expr) -> N.Expr:
@@ -50,30 +49,25 @@ def _drop_unused_lets(expr: N.Expr) -> N.Expr:
 # Unused builders of a struct of builders.
 
 
-def _renumber(body: N.Expr, name: str, new_index: dict[int, int], unwrap: bool) -> N.Expr:
-    """`name.$k` -> `name.$new_index[k]` (or `name` itself when `unwrap`)."""
+def _renumber(
+    body: N.Expr, name: str, new_index: dict[int, int], unwrap: bool, facts: Facts
+) -> N.Expr:
+    """`name.$k` -> `name.$new_index[k]` (or `name` itself when `unwrap`) for the free uses of
+    `name`, each of which reads a field."""
 
-    def go(e: N.Expr, bound: frozenset[str]) -> N.Expr:
-        match e:
-            case N.GetField(expr=N.Ident(name=n) as ident, index=k) if n == name and n not in bound:
-                if unwrap:
-                    return replace(ident, ty=e.ty)
-                return replace(e, index=new_index[k])
-            case N.Let(name=n, value=v, body=b):
-                return replace(e, value=go(v, bound), body=go(b, bound | {n}))
-            case N.Lambda(params=params, body=b):
-                return replace(e, body=go(b, bound | {p.name for p in params}))
-            case _:
-                return N.map_children(e, lambda c: go(c, bound))
+    def renumber(e: N.Expr, _) -> N.Expr | None:
+        if not (isinstance(e, N.GetField) and isinstance(e.expr, N.Ident)):
+            return None
+        return replace(e.expr, ty=e.ty) if unwrap else replace(e, index=new_index[e.index])
 
-    return go(body, frozenset())
+    return rewrite_uses(body, name, facts, renumber)
 
 
 def _unused_builders(m, facts: Facts):
     let: N.Let = m["let"]
     loop: N.For = let.value.builder
     builders: N.MakeStruct = loop.builder
-    reads = body_field_reads(let.body, let.name, facts)  # the paths to the uses only
+    reads = field_reads(let.body, let.name, facts)
     if not reads or len(reads) == len(builders.elems):
         return None
     b_name = loop.func.params[0].name
@@ -87,12 +81,12 @@ def _unused_builders(m, facts: Facts):
         if can_fail(elems[k]) or can_fail(builders.elems[k]):
             return None
     for k, body_k in enumerate(elems):
-        if field_reads(body_k, b_name) not in ({k}, set()):
+        if field_reads(body_k, b_name, facts) not in ({k}, set()):
             return None  # a field's merges touch another builder
     keep = sorted(reads)
     new_index = {k: j for j, k in enumerate(keep)}
     unwrap = len(keep) == 1
-    new_elems = [_renumber(elems[k], b_name, new_index, unwrap) for k in keep]
+    new_elems = [_renumber(elems[k], b_name, new_index, unwrap, facts) for k in keep]
     new_builders = [builders.elems[k] for k in keep]
     if unwrap:
         new_builder, new_inner = new_builders[0], new_elems[0]
@@ -103,14 +97,7 @@ def _unused_builders(m, facts: Facts):
     func = replace(func, params=(replace(func.params[0], type=None), *func.params[1:]))
     new_loop = replace(loop, builder=new_builder, func=func, ty=None)
     new_result = replace(let.value, builder=new_loop, ty=None)
-    new_body = rewrite_uses(
-        let.body,
-        let.name,
-        facts,
-        lambda e, _: (
-            _renumber(e, let.name, new_index, unwrap) if isinstance(e, N.GetField) else None
-        ),
-    )
+    new_body = _renumber(let.body, let.name, new_index, unwrap, facts)
     return replace(let, value=new_result, body=new_body, ty=None)
 
 

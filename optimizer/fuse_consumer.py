@@ -37,12 +37,12 @@ from daybreak.ir import nodes as N
 from daybreak.ir.substitute import NameSupply, substitute
 from daybreak.ir.types import Appender
 
-from .analysis import can_fail, field_reads, uses
+from .analysis import can_fail, uses
 from .loop_body import MergePaths, field_bodies, merge_paths, splice, wrap_lets
 from .memo import Facts
 from .names import freshen, program_names
 from .rules import Pat, Rule, rewrite
-from .uses import UseWalk, rewrite_uses
+from .uses import UseWalk, field_reads, rewrite_uses
 
 
 class _Producer:
@@ -73,11 +73,11 @@ class _Producer:
         return N.GetField(N.Ident(self.b), k)
 
 
-def _appender_field(prod: _Producer, k: int) -> MergePaths | None:
+def _appender_field(prod: _Producer, k: int, facts: Facts) -> MergePaths | None:
     builder = prod.builders[k]
     if not (isinstance(builder, N.NewBuilder) and isinstance(builder.type, Appender)):
         return None
-    if builder.annotations or field_reads(prod.elems[k], prod.b) not in ({k}, set()):
+    if builder.annotations or field_reads(prod.elems[k], prod.b, facts) not in ({k}, set()):
         return None
     return merge_paths(prod.elems[k], prod.field(k))
 
@@ -167,7 +167,7 @@ def _absorb(let: N.Let, names: NameSupply, facts: Facts) -> N.Expr | None:
         prod = _Producer(loop, names)
         if prod.elems is None or k >= len(prod.elems):
             return None
-        paths = _appender_field(prod, k)
+        paths = _appender_field(prod, k, facts)
         consumer = freshen(node.builder.func, names)
         b2, i2, x2 = (p.name for p in consumer.params)
         if paths is None or (uses(consumer.body, i2) and not paths.is_map):

@@ -26,13 +26,14 @@ from dataclasses import replace
 from daybreak.ir import nodes as N
 from daybreak.ir.substitute import NameSupply, beta_reduce, substitute
 
-from .analysis import field_reads, is_trivial, use_is_first
+from .analysis import is_trivial, use_is_first
 from .memo import Binder, Facts, count_uses
 from .names import program_names
 from .rules import Pat, Rule, rewrite
+from .uses import field_reads, rewrite_uses
 
 
-def _rules(names: NameSupply) -> list[Rule]:
+def _rules(names: NameSupply, facts: Facts) -> list[Rule]:
     def beta(m):
         app: N.Apply = m["app"]
         lam: N.Lambda = app.func
@@ -47,11 +48,18 @@ def _rules(names: NameSupply) -> list[Rule]:
     def let_struct(m):
         # `let s = {a, b}; ... s.$0 ... s.$1` -> `let s0 = a; let s1 = b; ... s0 ... s1`
         let: N.Let = m["let"]
-        if let.annotations or field_reads(let.body, let.name) is None:
+        if let.annotations or field_reads(let.body, let.name, facts) is None:
             return None
         elems = let.value.elems
         fresh = [names.fresh(let.name) for _ in elems]
-        body = _replace_fields(let.body, let.name, fresh)
+
+        def read_field(e: N.Expr, _) -> N.Expr | None:
+            # `s.$k` -> `sk`: every use of `s` is a field read (fresh names cannot be captured)
+            if isinstance(e, N.GetField) and isinstance(e.expr, N.Ident):
+                return N.Ident(fresh[e.index], ty=e.ty, loc=e.loc)
+            return None
+
+        body = rewrite_uses(let.body, let.name, facts, read_field)
         for name, elem in reversed(list(zip(fresh, elems, strict=True))):
             body = N.Let(name, elem, body, loc=let.loc)
         return body
@@ -76,23 +84,6 @@ def _field_path(e: N.Expr) -> bool:
 
 def _is_value_let(let: N.Let) -> bool:
     return let.value.ty is not None and let.value.ty.is_value
-
-
-def _replace_fields(body: N.Expr, name: str, fresh: list[str]) -> N.Expr:
-    """`name.$k` -> `fresh[k]` for the free uses of `name` (fresh names cannot be captured)."""
-
-    def go(e: N.Expr, bound: frozenset[str]) -> N.Expr:
-        match e:
-            case N.GetField(expr=N.Ident(name=n), index=k) if n == name and n not in bound:
-                return N.Ident(fresh[k], ty=e.ty, loc=e.loc)
-            case N.Let(name=n, value=v, body=b):
-                return replace(e, value=go(v, bound), body=go(b, bound | {n}))
-            case N.Lambda(params=params, body=b):
-                return replace(e, body=go(b, bound | {p.name for p in params}))
-            case _:
-                return N.map_children(e, lambda c: go(c, bound))
-
-    return go(body, frozenset())
 
 
 # ----------------------------------------------------------------------------------------------
@@ -153,7 +144,7 @@ class _LetInliner:
 
 def run(program: N.Program) -> N.Program:
     names = program_names(program)
-    body = rewrite(program.body, _rules(names))
+    body = rewrite(program.body, _rules(names, Facts()))
     with N.deep_recursion():
         body = _LetInliner(names, count_uses(body)).run(body, {}, frozenset())
     return program if body == program.body else N.Program(program.params, body)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 
 from daybreak.ir import nodes as N
 
-from .analysis import node_can_fail
+from .analysis import node_can_fail, strict_children
 
 
 class Facts:
@@ -19,6 +19,27 @@ class Facts:
         self._sizes: dict[int, tuple[N.Expr, int]] = {}
         self._context: dict[int, tuple[N.Expr, bool]] = {}
         self._builders: dict[int, tuple[N.Expr, frozenset[str]]] = {}
+        self._scoped: dict[int, tuple[N.Expr, tuple[N.ScopedChild, ...]]] = {}
+        self._strict: dict[int, tuple[N.Expr, tuple[N.Expr, ...]]] = {}
+
+    def scoped_children(self, e: N.Expr) -> tuple[N.ScopedChild, ...]:
+        """nodes.children_with_scope, cached: the walks along a name's uses pass the same
+        nodes once per `let` they are asked about."""
+        hit = self._scoped.get(id(e))
+        if hit is not None and hit[0] is e:
+            return hit[1]
+        out = N.children_with_scope(e)
+        self._scoped[id(e)] = (e, out)
+        return out
+
+    def strict_children(self, e: N.Expr) -> tuple[N.Expr, ...]:
+        """analysis.strict_children, cached (the scope index asks it of every node, per walk)."""
+        hit = self._strict.get(id(e))
+        if hit is not None and hit[0] is e:
+            return hit[1]
+        out = strict_children(e)
+        self._strict[id(e)] = (e, out)
+        return out
 
     def key(self, e: N.Expr) -> int:
         """A small int equal for structurally equal nodes (as `==`: types ignored), computed
@@ -30,10 +51,8 @@ class Facts:
             shape: tuple = ("Literal", e._key())
         else:
             parts: list = [type(e).__name__, e.annotations]
-            for f in fields(e):
-                if f.name in ("ty", "loc", "annotations"):
-                    continue
-                parts.append(self._part(getattr(e, f.name)))
+            for name in _own_fields(type(e)):
+                parts.append(self._part(getattr(e, name)))
             shape = tuple(parts)
         k = self._interned.setdefault(shape, len(self._interned))
         self._keys[id(e)] = (e, k)
@@ -68,15 +87,10 @@ class Facts:
         hit = self._fv.get(id(e))
         if hit is not None and hit[0] is e:
             return hit[1]
-        match e:
-            case N.Ident(name=n):
-                out = frozenset((n,))
-            case N.Let(name=n, value=v, body=b):
-                out = self.free_vars(v) | (self.free_vars(b) - {n})
-            case N.Lambda(params=params, body=b):
-                out = self.free_vars(b) - {p.name for p in params}
-            case _:
-                out = frozenset().union(*(self.free_vars(c) for c in e.children()))
+        if isinstance(e, N.Ident):
+            out = frozenset((e.name,))
+        else:
+            out = _union_in_scope(e, self.free_vars)
         self._fv[id(e)] = (e, out)
         return out
 
@@ -104,17 +118,43 @@ class Facts:
         hit = self._builders.get(id(e))
         if hit is not None and hit[0] is e:
             return hit[1]
-        match e:
-            case N.Ident(name=n):
-                out = frozenset((n,)) if e.ty is not None and e.ty.is_builder else frozenset()
-            case N.Let(name=n, value=v, body=b):
-                out = self.free_builders(v) | (self.free_builders(b) - {n})
-            case N.Lambda(params=params, body=b):
-                out = self.free_builders(b) - {p.name for p in params}
-            case _:
-                out = frozenset().union(*(self.free_builders(c) for c in e.children()))
+        if isinstance(e, N.Ident):
+            out = frozenset((e.name,)) if e.ty is not None and e.ty.is_builder else frozenset()
+        else:
+            out = _union_in_scope(e, self.free_builders)
         self._builders[id(e)] = (e, out)
         return out
+
+
+_OWN_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _own_fields(kind: type) -> tuple[str, ...]:
+    """A node class's fields other than its type, location and annotations (asked of every
+    node: dataclasses.fields is slow)."""
+    names = _OWN_FIELDS.get(kind)
+    if names is None:
+        skip = ("ty", "loc", "annotations")
+        names = _OWN_FIELDS[kind] = tuple(f.name for f in fields(kind) if f.name not in skip)
+    return names
+
+
+_NO_NAMES: frozenset[str] = frozenset()
+
+
+def _union_in_scope(e: N.Expr, names_of) -> frozenset[str]:
+    """The union of `names_of(child)` over the children of `e`, less the names `e` binds
+    around each child (as its kind declares)."""
+    kids = e.children()
+    if not kids:
+        return _NO_NAMES
+    if not N.binders(e):
+        return _NO_NAMES.union(*map(names_of, kids))
+    out: frozenset[str] = frozenset()
+    for child in N.children_with_scope(e):
+        names = names_of(child.expr)
+        out |= names.difference(child.binds) if child.binds else names
+    return out
 
 
 @dataclass
@@ -130,22 +170,26 @@ def count_uses(expr: N.Expr) -> dict[int, Binder]:
     stack = [(expr, {}, 0)]
     while stack:
         e, scope, depth = stack.pop()
-        match e:
-            case N.Ident(name=n):
-                bound = scope.get(n)
-                if bound is not None and bound[0] is not None:
-                    info = out.setdefault(bound[0], Binder())
-                    info.uses += 1
-                    info.in_lambda |= depth > bound[1]
-            case N.Let(name=n, value=v, body=b):
-                out.setdefault(id(e), Binder())
-                stack.append((v, scope, depth))
-                stack.append((b, {**scope, n: (id(e), depth)}, depth))
-            case N.Lambda(params=params, body=b):
-                inner = dict(scope)
-                for p in params:
-                    inner[p.name] = (None, depth + 1)
-                stack.append((b, inner, depth + 1))
-            case _:
-                stack.extend((c, scope, depth) for c in e.children())
+        if isinstance(e, N.Ident):
+            bound = scope.get(e.name)
+            if bound is not None and bound[0] is not None:
+                info = out.setdefault(bound[0], Binder())
+                info.uses += 1
+                info.in_lambda |= depth > bound[1]
+            continue
+        if not N.binders(e) and not isinstance(e, N.Lambda):
+            stack.extend([(kid, scope, depth) for kid in e.children()])
+            continue  # (a lambda without parameters still runs its body per call)
+        let_id = None
+        if isinstance(e, N.Let):
+            let_id = id(e)
+            out.setdefault(let_id, Binder())
+        for child in N.children_with_scope(e):
+            inner = depth + (child.evaluation is N.Evaluation.PER_CALL)
+            if child.binds:
+                stack.append(
+                    (child.expr, {**scope, **dict.fromkeys(child.binds, (let_id, inner))}, inner)
+                )
+            else:
+                stack.append((child.expr, scope, inner))
     return out

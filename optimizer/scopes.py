@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from daybreak.ir import nodes as N
 
-from .analysis import strict_children
 from .memo import Facts
 from .names import program_names
 
@@ -119,8 +118,13 @@ class ScopeIndex:
                             stack = self._env.get(it.data.name)
                             if stack:
                                 self.loops_over.append((stack[-1], pos))
-                strict = {id(c) for c in strict_children(e)} if strict_top is not None else ()
-                for c in e.children():
+                kids = e.children()
+                strict = (
+                    {id(c) for c in self.facts.strict_children(e)}
+                    if kids and strict_top is not None
+                    else ()
+                )
+                for c in kids:
                     self._walk(c, scope, strict_top if id(c) in strict else None)
         if site is not None:
             site.end = self._count - 1

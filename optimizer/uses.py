@@ -1,24 +1,32 @@
-"""Walks that enter only the subtrees where one name is free: what the passes that rewrite a
-`let` by its uses (fuse_consumer, fuse_gather, vertical fusion of a shared map) need, at a
+"""Scoped walks: the optimizer's one way to walk or rewrite a tree by the free uses of a
+name. Which names a node binds around each child, and how often it evaluates it, is what each
+node kind declares (`nodes.children_with_scope`); these walks read that declaration, so no
+pass writes a case per binder.
+
+They enter only the subtrees where the name is free: what the passes that rewrite a `let` by
+its uses (fuse_consumer, fuse_gather, vertical fusion of a shared map, dce, inline) need, at a
 cost that grows with the paths to the uses, not with the whole body. A pass asks this of
 every loop bound by `let`; scanning each body whole would be quadratic in a long chain.
 
 >>> from daybreak.ir.parser import parse_expr
+>>> from daybreak.ir.printer import format
 >>> from daybreak.optimizer.memo import Facts
 >>> e = parse_expr("let a = y + 1L; {a, x * 2L, |x: i64| x}")
 >>> [type(n).__name__ for n, _ in UseWalk("x", Facts()).nodes(e)]
 ['Let', 'MakeStruct', 'Op', 'Ident']
+>>> s = parse_expr("{s.$1, |s: i64| s.$0}")
+>>> format(rewrite_uses(s, "s", Facts(), lambda n, _: N.Ident("t") if n == s.elems[0] else None))
+'{t, |s: i64| s.$0}'
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from daybreak.ir import nodes as N
 
-from .analysis import strict_children
 from .memo import Facts
 
 
@@ -53,39 +61,49 @@ class UseWalk:
     def visit(self, root: N.Expr, fn: Callable[[N.Expr, Where], bool]) -> None:
         """Call `fn(node, where)` on each node on the way to a use, parents first; `fn`
         returns True to leave that node's subtree out."""
-        with N.deep_recursion():
-            self._visit(root, Where(0, True), fn)
+        if self.name in self.facts.free_vars(root):
+            with N.deep_recursion():
+                self._visit(root, Where(0, True), fn)
 
     def visit_below(self, e: N.Expr, where: Where, fn) -> None:
         """`visit` from inside a call of `fn`: a sub-node `e` of the node at `where`."""
-        self._visit(e, where, fn)
+        if self.name in self.facts.free_vars(e):
+            self._visit(e, where, fn)
 
     def _visit(self, e: N.Expr, where: Where, fn) -> None:
-        if self.name not in self.facts.free_vars(e) or fn(e, where):
+        if fn(e, where):
             return
-        if isinstance(e, N.Let):
-            self._visit(e.value, where, fn)
-            if e.name != self.name:
-                self.bound[e.name] += 1
-                self._visit(e.body, where, fn)
-                self.bound[e.name] -= 1
-            return
-        self._children(e, where, fn)
+        name, free_vars = self.name, self.facts.free_vars
+        for child in self.facts.scoped_children(e):
+            binds = child.binds
+            if name in binds or name not in free_vars(child.expr):
+                continue  # no use in there (or the name is another one in there)
+            inner = where if child.evaluation is _ONCE else _below(where, child.evaluation)
+            if not binds:
+                self._visit(child.expr, inner, fn)
+                continue
+            self.enter(binds)
+            self._visit(child.expr, inner, fn)
+            self.leave(binds)
 
-    def _children(self, e: N.Expr, where: Where, fn) -> None:
-        if isinstance(e, N.Lambda):
-            params = [p.name for p in e.params]
-            if self.name in params:
-                return
-            for p in params:
-                self.bound[p] += 1
-            self._visit(e.body, Where(where.lambdas + 1, False), fn)
-            for p in params:
-                self.bound[p] -= 1
-            return
-        strict = {id(c) for c in strict_children(e)} if where.strict else ()
-        for c in e.children():
-            self._visit(c, where if id(c) in strict else Where(where.lambdas, False), fn)
+    def enter(self, names) -> None:
+        for n in names:
+            self.bound[n] += 1
+
+    def leave(self, names) -> None:
+        for n in names:
+            self.bound[n] -= 1
+
+
+_ONCE = N.Evaluation.ONCE
+
+
+def _below(where: Where, evaluation: N.Evaluation) -> Where:
+    """Where a child sits, evaluated as its parent declares: a lambda's body one lambda
+    deeper, and anything not evaluated exactly once no longer strict."""
+    if evaluation is N.Evaluation.ONCE:
+        return where
+    return Where(where.lambdas + (evaluation is N.Evaluation.PER_CALL), False)
 
 
 def rewrite_uses(
@@ -101,35 +119,26 @@ def rewrite_uses(
         new = fn(e, walk)
         if new is not None:
             return new
-        match e:
-            case N.Let(name=n, value=v, body=b):
-                value = go(v)
-                if n == name:
-                    return e if value is v else replace(e, value=value)
-                walk.bound[n] += 1
-                body = go(b)
-                walk.bound[n] -= 1
-                return e if value is v and body is b else replace(e, value=value, body=body)
-            case N.Lambda(params=params, body=b):
-                names = [p.name for p in params]
-                if name in names:
-                    return e
-                for p in names:
-                    walk.bound[p] += 1
-                body = go(b)
-                for p in names:
-                    walk.bound[p] -= 1
-                return e if body is b else replace(e, body=body)
-            case _:
-                return N.map_children(e, go)
+        kids = []
+        for child in facts.scoped_children(e):
+            binds = child.binds
+            if name in binds or name not in facts.free_vars(child.expr):
+                kids.append(child.expr)  # no use in there (or the name is another one in there)
+            elif not binds:
+                kids.append(go(child.expr))
+            else:
+                walk.enter(binds)
+                kids.append(go(child.expr))
+                walk.leave(binds)
+        return N.rebuild(e, kids)
 
     with N.deep_recursion():
         return go(root)
 
 
 def field_reads(body: N.Expr, name: str, facts: Facts) -> set[int] | None:
-    """analysis.field_reads along the paths to the uses only: the fields `k` of `name.$k`
-    that `body` reads; None when it uses `name` otherwise."""
+    """The fields `k` of `name.$k` that `body` reads (along the paths to the uses only); None
+    when it uses `name` otherwise."""
     found: set[int] = set()
     whole = False
 
