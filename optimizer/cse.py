@@ -55,22 +55,23 @@ def _field_path(e: N.Expr) -> bool:
     return isinstance(e, N.Ident) and not e.annotations
 
 
-def _repeated_keys(body: N.Expr, facts: Facts) -> set[int]:
-    counts: Counter[int] = Counter()
+def _repeated(body: N.Expr) -> set[N.Expr]:
+    """The expressions that occur more than once in `body` (nodes key by their structure)."""
+    counts: Counter[N.Expr] = Counter()
     stack = [body]
     while stack:
         e = stack.pop()
-        counts[facts.key(e)] += 1
+        counts[e] += 1
         stack.extend(e.children())
-    return {k for k, c in counts.items() if c > 1}
+    return {e for e, c in counts.items() if c > 1}
 
 
 def _shares(index: ScopeIndex, facts: Facts) -> list[tuple[int, int, Site, list[Site]]]:
     """(scope, size, first strict site, sites to replace) for each value computed more than
     once where some scope always computes it: bound in the outermost such scope."""
-    values: dict[tuple[int, int], list[Site]] = {}
+    values: dict[tuple[N.Expr, int], list[Site]] = {}
     for site in index.sites:
-        values.setdefault((facts.key(site.node), site.anchor), []).append(site)
+        values.setdefault((site.node, site.anchor), []).append(site)
     out = []
     for sites in values.values():
         if len(sites) < 2:
@@ -94,8 +95,8 @@ def _shares(index: ScopeIndex, facts: Facts) -> list[tuple[int, int, Site, list[
 
 
 def _cse_once(body: N.Expr, names: NameSupply, facts: Facts) -> N.Expr:
-    repeated = _repeated_keys(body, facts)
-    index = ScopeIndex(body, lambda e: facts.key(e) in repeated and _candidate(e, facts), facts)
+    repeated = _repeated(body)
+    index = ScopeIndex(body, lambda e: e in repeated and _candidate(e, facts), facts)
     replace_at: dict[int, tuple[int, N.Expr]] = {}
     wrap_at: dict[int, list[tuple[str, N.Expr]]] = {}
     taken: list[Site] = []

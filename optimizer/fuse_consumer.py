@@ -194,14 +194,13 @@ def _rebuild(
     builders = N.MakeStruct((*prod.builders, builder))
     new_loop = replace(prod.loop, builder=builders, func=func, ty=None)
     name = names.fresh(let.name)
-    consumer_key = facts.key(consumer)
     new_result = N.GetField(N.Ident(name), len(prod.builders))
     whole = N.GetField(N.Ident(name), 0) if prod.single else N.Ident(name)
 
     def put(e: N.Expr, walk: UseWalk) -> N.Expr | None:
         # every copy of the consumer that could move to the let reads the new field; every
         # other use of the loop's name reads the loop under its new name (fresh: no capture)
-        if facts.key(e) == consumer_key and not walk.rebinds(facts.free_vars(e)):
+        if e == consumer and not walk.rebinds(facts.free_vars(e)):
             return new_result
         if isinstance(e, N.Ident):
             return replace(whole, loc=e.loc)

@@ -57,14 +57,14 @@ def _feeding_producers(index: ScopeIndex) -> set[int]:
     return {index.let_scopes[scope] for scope, _ in index.loops_over if scope in index.let_scopes}
 
 
-def _groups(index: ScopeIndex, facts: Facts) -> list[tuple[int, list[Site], list[Site]]]:
+def _groups(index: ScopeIndex) -> list[tuple[int, list[Site], list[Site]]]:
     """(scope, members, sites to replace) for each set of loops over one iteration space that
     a scope always runs, in the outermost scope where two of them meet."""
     feeding = _feeding_producers(index)
     by_space: dict[tuple, list[Site]] = {}
     for site in index.sites:
         if site.pos not in feeding and index.top(site) is not None:
-            by_space.setdefault(facts.iters_key(_loop_of(site.node).iters), []).append(site)
+            by_space.setdefault(_loop_of(site.node).iters, []).append(site)
     out = []
     for sites in by_space.values():
         if len(sites) < 2:
@@ -74,30 +74,30 @@ def _groups(index: ScopeIndex, facts: Facts) -> list[tuple[int, list[Site], list
             scope = index.top(site)
             if any(index.encloses(c, scope) for c, _ in chosen):
                 continue
-            members = _members([s for s in sites if index.eligible(s, scope)], facts)
+            members = _members([s for s in sites if index.eligible(s, scope)])
             if len(members) > 1:
                 chosen = [(c, m) for c, m in chosen if not index.encloses(scope, c)]
                 chosen.append((scope, members))
         for scope, members in chosen:
-            keys = {facts.key(m.node) for m in members}
+            loops = {m.node for m in members}
             replaced = [
                 s
                 for s in index.sites
                 if s.pos not in feeding
                 and index.inside(s, scope)
                 and index.encloses(s.anchor, scope)
-                and facts.key(s.node) in keys
+                and s.node in loops
             ]
             out.append((scope, members, _outermost(replaced)))
     out.sort(key=lambda t: (index.start[t[0]], t[1][0].pos))
     return out
 
 
-def _members(eligible: list[Site], facts: Facts) -> list[Site]:
+def _members(eligible: list[Site]) -> list[Site]:
     """Distinct loops, none inside another, none containing another."""
     group: list[Site] = []
     for site in eligible:
-        if any(facts.key(g.node) == facts.key(site.node) or g.contains(site) for g in group):
+        if any(g.node == site.node or g.contains(site) for g in group):
             continue
         group.append(site)
     return [g for g in group if not any(h is not g and g.contains(h) for h in group)]
@@ -125,15 +125,15 @@ def _fuse_once(body: N.Expr, names: NameSupply, facts: Facts) -> N.Expr:
     replace_at: dict[int, tuple[int, N.Expr]] = {}
     wrap_at: dict[int, list[tuple[str, N.Expr]]] = {}
     taken: list[Site] = []
-    for scope, members, replaced in _groups(index, facts):
+    for scope, members, replaced in _groups(index):
         if overlaps(replaced, taken):
             continue
         taken.extend(replaced)
         name = names.fresh("fused")
         fused = _fuse([m.node for m in members], names)
-        field = {facts.key(m.node): N.GetField(N.Ident(name), k) for k, m in enumerate(members)}
+        field = {m.node: N.GetField(N.Ident(name), k) for k, m in enumerate(members)}
         for site in replaced:
-            replace_at[site.pos] = (site.end, field[facts.key(site.node)])
+            replace_at[site.pos] = (site.end, field[site.node])
         wrap_at.setdefault(index.start[scope], []).append((name, fused))
     return rebuild(body, replace_at, wrap_at) if replace_at else body
 

@@ -48,13 +48,12 @@ def _hoist(result: N.Result, names: NameSupply, facts: Facts) -> N.Expr | None:
     if not found:
         return None
     best = max(found, key=lambda site: facts.size(site.node))  # the largest: its parts go with it
-    key = facts.key(best.node)
     name = names.fresh("inv")
     ident = N.Ident(name, ty=best.node.ty)
     replace_at = {
         site.pos: (site.end, ident)
         for site in index.sites
-        if site.anchor == 0 and facts.key(site.node) == key
+        if site.anchor == 0 and site.node == best.node
     }
     body = rebuild(loop.func.body, replace_at, {})
     new_loop = replace(loop, func=replace(loop.func, body=body))

@@ -1,9 +1,13 @@
 """Per-node facts computed once, bottom-up, and cached by node identity, so passes that ask
-them of every `let` in a long chain stay linear (free names, can it fail)."""
+them of every `let` in a long chain stay linear (free names, can it fail, size).
+
+What identifies an expression up to structure is the node itself: nodes hash by structure,
+with the hash cached on each node (ir/nodes.py), and compare as `==` does (types ignored), so
+passes key their tables by nodes directly."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from daybreak.ir import nodes as N
 
@@ -14,8 +18,6 @@ class Facts:
     def __init__(self):
         self._fv: dict[int, tuple[N.Expr, frozenset[str]]] = {}
         self._fails: dict[int, tuple[N.Expr, bool]] = {}
-        self._keys: dict[int, tuple[N.Expr, int]] = {}
-        self._interned: dict[tuple, int] = {}
         self._sizes: dict[int, tuple[N.Expr, int]] = {}
         self._context: dict[int, tuple[N.Expr, bool]] = {}
         self._builders: dict[int, tuple[N.Expr, frozenset[str]]] = {}
@@ -40,40 +42,6 @@ class Facts:
         out = strict_children(e)
         self._strict[id(e)] = (e, out)
         return out
-
-    def key(self, e: N.Expr) -> int:
-        """A small int equal for structurally equal nodes (as `==`: types ignored), computed
-        once per node: hashing a deep tree again at every level would be quadratic."""
-        hit = self._keys.get(id(e))
-        if hit is not None and hit[0] is e:
-            return hit[1]
-        if isinstance(e, N.Literal):
-            shape: tuple = ("Literal", e._key())
-        else:
-            parts: list = [type(e).__name__, e.annotations]
-            for name in _own_fields(type(e)):
-                parts.append(self._part(getattr(e, name)))
-            shape = tuple(parts)
-        k = self._interned.setdefault(shape, len(self._interned))
-        self._keys[id(e)] = (e, k)
-        return k
-
-    def _part(self, v):
-        if isinstance(v, N.Expr):
-            return ("e", self.key(v))
-        if isinstance(v, N.Iter):
-            return (
-                "it",
-                v.kind,
-                *(None if c is None else self.key(c) for c in (v.data, v.start, v.end, v.stride)),
-            )
-        if isinstance(v, tuple):
-            return ("t", *(self._part(x) for x in v))
-        return ("v", v)
-
-    def iters_key(self, iters: tuple[N.Iter, ...]) -> tuple:
-        """A key equal for structurally equal iterators (a loop's iteration space)."""
-        return self._part(iters)
 
     def size(self, e: N.Expr) -> int:
         hit = self._sizes.get(id(e))
@@ -124,19 +92,6 @@ class Facts:
             out = _union_in_scope(e, self.free_builders)
         self._builders[id(e)] = (e, out)
         return out
-
-
-_OWN_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _own_fields(kind: type) -> tuple[str, ...]:
-    """A node class's fields other than its type, location and annotations (asked of every
-    node: dataclasses.fields is slow)."""
-    names = _OWN_FIELDS.get(kind)
-    if names is None:
-        skip = ("ty", "loc", "annotations")
-        names = _OWN_FIELDS[kind] = tuple(f.name for f in fields(kind) if f.name not in skip)
-    return names
 
 
 _NO_NAMES: frozenset[str] = frozenset()
