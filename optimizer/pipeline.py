@@ -55,14 +55,6 @@ class Pass:
     run: Callable[[N.Program], N.Program]
     final: bool = False  # runs once, after the other passes reach their fixpoint
 
-    @property
-    def doc(self) -> str:
-        module = getattr(self.run, "__module__", "")
-        import sys
-
-        text = (sys.modules[module].__doc__ or "") if module in sys.modules else ""
-        return text.strip().splitlines()[0] if text.strip() else ""
-
 
 # The pipeline, in order. Inlining first exposes loops to fusion (a producer bound by `let`
 # and used once moves into its consumer); folding and DCE clean up what fusion leaves.

@@ -32,7 +32,6 @@ class Site:
     node: N.Expr
     pos: int  # preorder number of the position (every node visited counts one)
     end: int  # the last preorder number inside it
-    scope: int  # the innermost scope around it
     anchor: int  # the outermost scope where it is hoistable
     strict_top: int | None  # the outermost scope where it is strict (None: no scope)
 
@@ -95,7 +94,7 @@ class ScopeIndex:
         self._count += 1
         site = None
         if self._want(e):
-            site = Site(e, pos, pos, scope, self._anchor(e), strict_top)
+            site = Site(e, pos, pos, self._anchor(e), strict_top)
             self.sites.append(site)
         depth = self.depth[scope] + 1
         match e:

@@ -133,11 +133,6 @@ def test_shape_fuses(name):
     assert data_passes(optimize(program, verify=True)) == after
 
 
-def _args(program, rng):
-    n = 7
-    return tuple(rng.uniform(-3, 3, n).round(2) for _ in program.params)
-
-
 NEW_GOLDEN = sorted(
     p
     for p in GOLDEN.glob("*/*.weld")
