@@ -180,7 +180,6 @@ def call(name: str) -> Callable[..., E]:
     return lambda *args: op(name, *args)
 
 
-exp, log, sqrt, erf, abs_ = call("exp"), call("log"), call("sqrt"), call("erf"), call("abs")
 length, lookup, select = call("len"), call("lookup"), call("select")
 
 

@@ -130,12 +130,6 @@ class Expr(_HashCache):
             yield node
             stack.extend(reversed(node.children()))
 
-    def annotation(self, name: str, default: str | None = None) -> str | None:
-        for k, v in self.annotations:
-            if k == name:
-                return v
-        return default
-
     def __eq__(self, other):
         if not isinstance(other, Expr):
             return NotImplemented

@@ -11,7 +11,7 @@ from daybreak.ir.nodes import Expr, If, Literal, MakeVector, Op, Program, map_ch
 from daybreak.ir.ops import OPS
 from daybreak.ir.types import BOOL, I32, I64, Scalar, Vec
 
-# Operators whose operands all have one scalar type: where `ill_typed_mutants` swaps an operand.
+# Operators whose operands all have one scalar type: where `ill_typed_mutant` swaps an operand.
 _HOMOGENEOUS = {
     n for n, d in OPS.items() if d.arity == 2 and n not in ("lookup", "optlookup", "keyexists")
 }
@@ -37,11 +37,6 @@ def ill_typed_mutant(program: Program, site: tuple[int, tuple, Scalar]) -> Progr
     node = next(n for k, n in enumerate(program.body.walk()) if k == index)
     literal = Literal(_some_value(wrong), wrong)
     return Program(program.params, _replace_at(program.body, index, _swap(node, slot, literal)))
-
-
-def ill_typed_mutants(program: Program) -> list[tuple[Program, int]]:
-    """Every mutant of mutation_sites(program), with the index of its mutated node."""
-    return [(ill_typed_mutant(program, site), site[0]) for site in mutation_sites(program)]
 
 
 def _mutation_slots(node: Expr) -> list[tuple[tuple, Scalar]]:
@@ -90,10 +85,6 @@ def _replace_at(root: Expr, index: int, new: Expr) -> Expr:
         return map_children(node, visit)
 
     return visit(root)
-
-
-def node_count(program: Program) -> int:
-    return sum(1 for _ in program.body.walk())
 
 
 def strip_types(e: Expr) -> Expr:

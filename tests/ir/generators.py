@@ -78,9 +78,7 @@ from .gen_loops import (
 # Re-exported: the library's public face (see __all__).
 from .gen_mutants import (
     ill_typed_mutant,
-    ill_typed_mutants,
     mutation_sites,
-    node_count,
     strip_types,
 )
 from .gen_types import (
@@ -573,10 +571,8 @@ __all__ = [
     "values_difference",
     "check_marshalled",
     "strip_types",
-    "ill_typed_mutants",
     "ill_typed_mutant",
     "mutation_sites",
-    "node_count",
     "OP_TABLE",
     "op_result",
     "canonical",
