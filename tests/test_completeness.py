@@ -82,3 +82,10 @@ def test_every_call_syntax_op_and_standard_macro_is_documented():
     words = set(re.findall(r"[a-z0-9_]+", text))
     names = [d.name for d in OPS.values() if d.form == "call"] + list(PRELUDE_NAMES)
     assert [name for name in names if name not in words] == []
+
+
+def test_docs_ir_describes_every_file_of_ir():
+    section = (ROOT / "docs/ir.md").read_text().split("## The implementation", 1)[1]
+    named = set(re.findall(r"`([\w.]+\.(?:py|lark))`", section))
+    files = {p.name for p in (ROOT / "ir").iterdir() if p.suffix in (".py", ".lark")}
+    assert sorted(files - named - {"__init__.py"}) == [] and sorted(named - files) == []
