@@ -21,9 +21,9 @@ from llvmlite import ir
 from ...ir import nodes as N
 from ...ir.dispatch import NodeTable
 from ...ir.errors import DaybreakError, IRError, Loc, LoweringError
+from ...ir.last_use import last_reader
 from ...ir.ops import OPS
 from ...ir.types import Scalar
-from ...optimizer.last_use import last_reader
 from . import builders, dicts, loops
 from .algorithms import merge_sort
 from .cgutils import alloca_entry, do_while, i64, memcpy, saturating, select_lazily, sizeof, truth
