@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from daybreak.ir import nodes as N
 
-from .analysis import node_can_fail, strict_children
+from .analysis import node_can_fail
 
 
 class Facts:
@@ -22,7 +22,6 @@ class Facts:
         self._context: dict[int, tuple[N.Expr, bool]] = {}
         self._builders: dict[int, tuple[N.Expr, frozenset[str]]] = {}
         self._scoped: dict[int, tuple[N.Expr, tuple[N.ScopedChild, ...]]] = {}
-        self._strict: dict[int, tuple[N.Expr, tuple[N.Expr, ...]]] = {}
 
     def scoped_children(self, e: N.Expr) -> tuple[N.ScopedChild, ...]:
         """nodes.children_with_scope, cached: the walks along a name's uses pass the same
@@ -32,15 +31,6 @@ class Facts:
             return hit[1]
         out = N.children_with_scope(e)
         self._scoped[id(e)] = (e, out)
-        return out
-
-    def strict_children(self, e: N.Expr) -> tuple[N.Expr, ...]:
-        """analysis.strict_children, cached (the scope index asks it of every node, per walk)."""
-        hit = self._strict.get(id(e))
-        if hit is not None and hit[0] is e:
-            return hit[1]
-        out = strict_children(e)
-        self._strict[id(e)] = (e, out)
         return out
 
     def size(self, e: N.Expr) -> int:

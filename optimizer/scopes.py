@@ -117,14 +117,11 @@ class ScopeIndex:
                             stack = self._env.get(it.data.name)
                             if stack:
                                 self.loops_over.append((stack[-1], pos))
-                kids = e.children()
-                strict = (
-                    {id(c) for c in self.facts.strict_children(e)}
-                    if kids and strict_top is not None
-                    else ()
-                )
-                for c in kids:
-                    self._walk(c, scope, strict_top if id(c) in strict else None)
+                # a child the node may skip (the right side of `&&`) is not always evaluated;
+                # a lambda (a loop's function too) is, but opens a scope that never is
+                for child in N.children_with_scope(e):
+                    once = child.evaluation is N.Evaluation.ONCE
+                    self._walk(child.expr, scope, strict_top if once else None)
         if site is not None:
             site.end = self._count - 1
 
