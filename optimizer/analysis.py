@@ -54,6 +54,14 @@ def is_trivial(expr: N.Expr) -> bool:
     return isinstance(expr, (N.Ident, N.Literal)) and not expr.annotations
 
 
+def is_field_path(expr: N.Expr) -> bool:
+    """A name or a field of one, `v` or `r.$0.$1`: as cheap to repeat as the name itself, and
+    it cannot fail."""
+    while isinstance(expr, N.GetField) and not expr.annotations:
+        expr = expr.expr
+    return isinstance(expr, N.Ident) and not expr.annotations
+
+
 def needs_context(e: N.Expr) -> bool:
     """Whether the type of `e` comes from its context (an empty vector `[]` inside): equal
     nodes may then have different types, and moving `e` may lose its type."""

@@ -35,7 +35,7 @@ from collections import Counter
 from daybreak.ir import nodes as N
 from daybreak.ir.substitute import NameSupply
 
-from .analysis import is_trivial, is_value
+from .analysis import is_field_path, is_trivial, is_value
 from .memo import Facts
 from .scopes import ScopeIndex, Site, overlaps, rebuild, walk_to_fixpoint
 
@@ -43,16 +43,9 @@ from .scopes import ScopeIndex, Site, overlaps, rebuild, walk_to_fixpoint
 def _candidate(e: N.Expr, facts: Facts) -> bool:
     if is_trivial(e) or not is_value(e) or isinstance(e, (N.Lambda, N.Literal)):
         return False
-    if isinstance(e, N.GetField) and _field_path(e):
+    if isinstance(e, N.GetField) and is_field_path(e):
         return False  # as cheap as a name (and inline would substitute it back: no fixpoint)
     return not (facts.can_fail(e) or facts.needs_context(e) or facts.free_builders(e))
-
-
-def _field_path(e: N.Expr) -> bool:
-    """`x.$0.$1`."""
-    while isinstance(e, N.GetField) and not e.annotations:
-        e = e.expr
-    return isinstance(e, N.Ident) and not e.annotations
 
 
 def _repeated(body: N.Expr) -> set[N.Expr]:

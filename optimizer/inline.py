@@ -26,7 +26,7 @@ from dataclasses import replace
 from daybreak.ir import nodes as N
 from daybreak.ir.substitute import NameSupply, beta_reduce, substitute
 
-from .analysis import is_trivial, use_is_first
+from .analysis import is_field_path, is_trivial, use_is_first
 from .memo import Binder, Facts, count_uses
 from .names import program_names
 from .rules import Pat, Rule, rewrite
@@ -75,13 +75,6 @@ def _rules(names: NameSupply, facts: Facts) -> list[Rule]:
     ]
 
 
-def _field_path(e: N.Expr) -> bool:
-    """`x.$0.$1`: as cheap to repeat as the name itself."""
-    while isinstance(e, N.GetField) and not e.annotations:
-        e = e.expr
-    return isinstance(e, N.Ident) and not e.annotations
-
-
 def _is_value_let(let: N.Let) -> bool:
     return let.value.ty is not None and let.value.ty.is_value
 
@@ -100,7 +93,9 @@ class _LetInliner:
     def _inlinable(self, let: N.Let, value: N.Expr) -> bool:
         if let.annotations:
             return False
-        if is_trivial(value) or (_field_path(value) and value.ty is not None and value.ty.is_value):
+        if is_trivial(value) or (
+            is_field_path(value) and value.ty is not None and value.ty.is_value
+        ):
             return True
         info = self.counts.get(id(let))
         if info is None or info.uses != 1 or info.in_lambda:

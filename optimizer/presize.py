@@ -28,17 +28,11 @@ from dataclasses import replace
 from daybreak.ir import nodes as N
 from daybreak.ir.types import I64, Appender
 
+from .analysis import is_field_path
 from .loop_body import MergePaths, field_bodies, merge_paths
 from .rules import Pat, Rule, rewrite
 
 AT_MOST = ("size", "at_most")  # the annotation of a hint that is an upper bound
-
-
-def _field_path(e: N.Expr) -> bool:
-    """`v` or `r.$0.$1`: free to repeat, cannot fail."""
-    while isinstance(e, N.GetField) and not e.annotations:
-        e = e.expr
-    return isinstance(e, N.Ident) and not e.annotations
 
 
 def _cheap(e: N.Expr | None) -> bool:
@@ -73,7 +67,7 @@ def _op(op: str, a: N.Expr, b: N.Expr) -> N.Expr:
 def _count(it: N.Iter) -> N.Expr | None:
     """How many elements the iterator yields (when it does not fail), as an i64 expression."""
     if it.is_plain:
-        return N.Op("len", (it.data,), ty=I64) if _field_path(it.data) else None
+        return N.Op("len", (it.data,), ty=I64) if is_field_path(it.data) else None
     bounds = (it.start, it.end, it.stride)
     if not all(_cheap(e) and e.ty == I64 for e in bounds):
         return None
