@@ -21,13 +21,14 @@ import numpy as np
 
 from daybreak.ir import builder as B
 from daybreak.runtime.config import SETTINGS
+from daybreak.runtime.stats import record
 
 from ..elements.dtypes import is_supported
 from ..elements.expr import Apply, Leaf, Outer
 from ..elements.loops import AxisReduce, ElementwiseLoop, contiguous_strides
 from ..elements.scalar_ops import truthy
 from ..scheduler import check_budget
-from .array import as_operand, ndarray
+from .array import as_operand, from_numpy_result, ndarray
 from .ufuncs import apply_ufunc, cast_expr
 
 try:  # NumPy 2
@@ -68,11 +69,26 @@ def _numpy_answer(name: str, x: ndarray, kwargs: dict):
     values do not matter and NumPy decides the result or the error)."""
     if x.size == 0:
         data = np.empty(x.shape, x.dtype)
-    else:
+    elif x.size < max(SETTINGS.eager_below, 1):
         data = x.concrete()
-        if data is None or x.size >= max(SETTINGS.eager_below, 1):
-            return None
-    return getattr(np, name)(data, **kwargs)
+    elif _reads_user_memory(x):
+        # NumPy reads the user's buffer once now; a lazy reduction would first copy it (a
+        # snapshot: `Param.settle`), then read the copy.
+        data = x.concrete()
+        if data is None:
+            data = x.strided_view()
+        record(library_runs=1)
+    else:
+        return None
+    if data is None:
+        return None
+    return from_numpy_result(getattr(np, name)(data, **kwargs))
+
+
+def _reads_user_memory(x: ndarray) -> bool:
+    """Whether `x` is (a view of) memory the user may still write (`array.concrete_expr`)."""
+    e = x._held
+    return type(e) is Leaf and e.node is not None and getattr(e.node, "borrowed", False)
 
 
 _MERGE_OPS = {"sum": "+", "prod": "*", "min": "min", "max": "max"}
@@ -102,7 +118,7 @@ def reduce(name: str, a, axis=None, dtype=None, keepdims=False, ddof=0):
     if name in ("argmin", "argmax") and (dtype is not None or isinstance(axis, tuple)):
         raise NotReduced(f"{name} with dtype or a tuple axis")
     axes = _axes(axis, x.ndim)  # NumPy's AxisError for a bad axis
-    if x.size == 0 or x.size < SETTINGS.eager_below:
+    if x.size == 0 or x.size < SETTINGS.eager_below or _reads_user_memory(x):
         with np.errstate(all="ignore"):
             answer = _numpy_answer(name, x, kwargs)
         if answer is not None:

@@ -21,6 +21,7 @@ import numpy as np
 from daybreak.ir import builder as B
 from daybreak.ir.types import BOOL, Scalar
 from daybreak.runtime.config import SETTINGS
+from daybreak.runtime.stats import record
 
 from ..elements import scalar_ops as S
 from ..elements.broadcast import broadcast_to, out_shape
@@ -31,9 +32,10 @@ from ..elements.dtypes import (
     loop_dtypes,
     python_scalar_value,
 )
-from ..elements.expr import Apply, Outer
+from ..elements.eager import evaluate, fresh_array
+from ..elements.expr import HEAVY, Apply, Constant, Leaf, Outer
 from ..lazy import Param
-from .array import as_operand, is_lazy, lazy_array, ndarray, wrap
+from .array import as_operand, concrete_expr, is_lazy, lazy_array, ndarray, wrap
 
 
 def _any(fn):
@@ -325,6 +327,9 @@ def apply_ufunc(ufunc, inputs, out=None):
             args = tuple(
                 [make(x, shape, loop_dtype) for make, x in zip(operands, inputs, strict=True)]
             )
+        now = _over_user_memory(build, args, res_dtype, ufunc, shape)
+        if now is not None:
+            return wrap(now)
         return lazy_array(Apply(build, args, res_dtype, ufunc), shape)
     entry = lookup(ufunc)
     if entry is None:
@@ -374,11 +379,52 @@ def apply_ufunc(ufunc, inputs, out=None):
         if all(c is not None for c in concrete):
             return ufunc(*concrete)  # small and already computed: NumPy is cheaper
     args = tuple(_operand_expr(x, shape, in_dtypes[0]) for x in ops)
-    result = Apply(build, args, res_dtype, ufunc)
+    now = _over_user_memory(build, args, res_dtype, ufunc, shape)
+    if now is not None:
+        result = concrete_expr(now)[0]
+    else:
+        result = Apply(build, args, res_dtype, ufunc)
     if out is None:
         return ndarray(result, shape)
     out._expr = cast_expr(result, out.dtype)
     return out
+
+
+def _over_user_memory(build, args: tuple, res_dtype, ufunc, shape) -> np.ndarray | None:
+    """The call computed at once by NumPy (tier 0), when an operand is memory the user may
+    still write (a borrowed buffer, `array.concrete_expr`), nothing it reads is pending, and
+    its result is at least half as big as that buffer, and the function is a cheap one (not
+    `expr.HEAVY`); else None (the call stays lazy).
+
+    A lazy value over the user's memory must copy it first (`Param.settle`: a read and a
+    write of the whole buffer) to mean what NumPy's value meant at this line. Computing the
+    call now reads the buffer once and writes a result no smaller than half of it: no more
+    memory traffic than the copy, and it is the work itself; what follows still fuses, over
+    daybreak's own buffer (`2.0 * A @ x`, `a + trace`, `A.sum()` on a user's `A`: the copy
+    made these ~2x slower than NumPy). A small result over a big buffer (a row of it, in a
+    Python loop) keeps the copy: made once, it serves every later call."""
+    borrowed = 0
+    values = {}
+    for a in args:
+        kind = type(a)
+        if kind is Leaf or kind is Outer:
+            node = a.node
+            if node is None:
+                continue  # the index itself
+            if not node.is_leaf:
+                return None  # a pending input: copying the buffer keeps the fusion
+            if kind is Leaf and getattr(node, "borrowed", False):
+                borrowed = max(borrowed, len(node.cached))
+            values[id(node)] = node.cached
+        elif kind is not Constant:
+            return None
+    if not borrowed or 2 * math.prod(shape) < borrowed or ufunc.__name__ in HEAVY:
+        return None  # (a heavy function, `cos`: native code computes it several times faster
+        # than NumPy, fused with the rest; copying its input costs less than that saves)
+    expr = Apply(build, args, res_dtype, ufunc, settle=False)
+    value = fresh_array(evaluate(expr, shape, values), shape, res_dtype)
+    record(library_runs=1)
+    return value
 
 
 # (ufunc, operand kinds) -> (builder, result dtype, loop dtype, shape, size): what a call

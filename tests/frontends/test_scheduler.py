@@ -138,12 +138,12 @@ def test_tier0_then_native_agree_with_numpy(name):
 
 
 def test_new_data_and_scalars_share_compiled_code():
-    x = dnp.asarray(_rng().normal(size=50_000))
+    x = dnp.array(_rng().normal(size=50_000))
     float((x * 2.0 + 1.0).sum())
     scheduler.wait_for_compiles()
     db.stats(reset=True)
     for k in range(20):
-        y = dnp.asarray(_rng().normal(size=50_000))
+        y = dnp.array(_rng().normal(size=50_000))
         assert float((y * float(k) + 1.0).sum()) == pytest.approx(
             float((np.asarray(y) * float(k) + 1.0).sum())
         )
@@ -152,7 +152,7 @@ def test_new_data_and_scalars_share_compiled_code():
 
 
 def test_tiny_work_stays_in_the_library():
-    x = dnp.asarray(np.arange(64.0))
+    x = dnp.array(np.arange(64.0))
     db.stats(reset=True)
     for _ in range(5):
         assert float((x + 1.0).sum()) == float((np.arange(64.0) + 1.0).sum())
@@ -162,14 +162,14 @@ def test_tiny_work_stays_in_the_library():
 
 
 def test_explain_shows_the_schedule():
-    x = dnp.asarray(_rng().normal(size=200_000))
+    x = dnp.array(_rng().normal(size=200_000))
     text = db.explain(np.exp(x).sum())
     assert "scheduler:" in text and "cost model" in text and "tier:" in text
 
 
 def test_sync_mode_compiles_first():
     db.config(compile_in_background=False)
-    x = dnp.asarray(_rng().normal(size=10_000))
+    x = dnp.array(_rng().normal(size=10_000))
     db.stats(reset=True)
     float((x * 3.0).sum())
     assert db.stats()["library_runs"] == 0 and db.stats()["runs"] == 1
@@ -232,7 +232,7 @@ def test_big_work_compiles_first(monkeypatch):
     # A compile as fast as a cached one (the test's programs may be on disk already), so
     # that 2^22 elements are "big" (with the real 40 ms, 2^24 would be).
     monkeypatch.setattr(scheduler, "COMPILE_BASE", 5e-3)
-    x = dnp.asarray(_rng().normal(size=1 << 22))
+    x = dnp.array(_rng().normal(size=1 << 22))
     y = np.exp(np.sin(x) * 2.0 + np.cos(x)) * np.sqrt(np.abs(x))
     assert "compiling first is sooner" in db.explain(y.sum())
     db.stats(reset=True)
@@ -248,10 +248,42 @@ def test_user_arrays_are_copied_only_when_a_lazy_value_depends_on_them():
     x = dnp.asarray(big)
     assert float(x[7]) == 7.0  # read at once: no copy was needed
     assert np.shares_memory(x._expr.node.cached, big)
-    y = x * 2.0  # a lazy value: from here on it must not see the user's writes
+    y = np.exp(x)  # a lazy value: from here on it must not see the user's writes
     assert not np.shares_memory(x._expr.node.cached, big)
     big[:] = -1.0
-    assert float(y.sum()) == float((np.arange(200_000.0) * 2.0).sum())
+    assert float(y.sum()) == float(np.exp(np.arange(200_000.0)).sum())
+
+
+def test_cheap_calls_over_user_memory_are_computed_at_once():
+    """A cheap call whose result covers most of a user's buffer is computed at once (one
+    read of the buffer) instead of copying it for a lazy value (a read and a write, then the
+    read): its value is NumPy's at that line, and what follows fuses over daybreak's own
+    result. A heavy function (`exp`) keeps the copy and fuses."""
+    big = np.arange(200_000.0)
+    x = dnp.asarray(big)
+    db.stats(reset=True)
+    y = x * 2.0
+    assert db.stats()["library_runs"] == 1 and y.concrete() is not None
+    assert np.shares_memory(x._expr.node.cached, big)  # nothing was copied
+    total = (y + 1.0).sum()  # over daybreak's buffer: lazy, and fused
+    assert total.concrete() is None
+    big[:] = -1.0
+    assert float(total) == float((np.arange(200_000.0) * 2.0 + 1.0).sum())
+    assert float(dnp.sum(dnp.asarray(big))) == -200_000.0  # a reduction: NumPy's, at once
+    m = dnp.asarray(big.reshape(400, 500))
+    row = m[5] * 2.0  # a small part of a big buffer: lazy, the copy serves every later row
+    assert row.concrete() is None and not np.shares_memory(m._expr.node.cached, big)
+    big[:] = 4.0
+    assert np.asarray(row).tolist() == [-2.0] * 500
+    strict = db.config(strict=True)
+    try:
+        x2 = dnp.asarray(np.ones((400, 500)))
+        held = np.ones((400, 500))
+        z = dnp.asarray(held) + x2  # two buffers, one of them the user's
+        held[:] = 3.0
+        assert float(z.sum()) == 400 * 500 * 2.0
+    finally:
+        db.config(**strict)
 
 
 def test_computed_graphs_leave_no_reference_cycles():
@@ -327,7 +359,7 @@ def test_small_joins_and_likes_of_numpy_data_are_numpy_at_once():
 def test_tiny_work_is_not_keyed():
     """Work too small for native code to ever pay runs in the library without the structure
     key's walk (it would cost more than the NumPy calls)."""
-    x = dnp.asarray(np.arange(64.0))
+    x = dnp.array(np.arange(64.0))
     scheduler.forget()
     db.stats(reset=True)
     for _ in range(3):
@@ -344,7 +376,7 @@ def test_a_structure_compiles_once_it_pays(monkeypatch):
     # A compile estimate of 20 ms: a dozen or so runs of ~1 ms saved each pay for it.
     monkeypatch.setattr(scheduler, "COMPILE_BASE", 20e-3)
     monkeypatch.setattr(scheduler, "COMPILE_NODE", 0.0)
-    x = dnp.asarray(_rng().normal(size=1_000_000))
+    x = dnp.array(_rng().normal(size=1_000_000))
 
     def work():
         return float(np.exp(x * 0.5).sum())
@@ -380,7 +412,7 @@ def test_only_what_a_live_array_holds_is_kept():
 
     db.config(compile_in_background=False)
     a = _rng().normal(size=(300, 400))
-    x = dnp.asarray(a)
+    x = dnp.array(a)
 
     def step(held):
         t = x * 2.0 + 1.0
@@ -407,7 +439,7 @@ def test_savings_count_the_native_run_not_the_costs_both_tiers_pay(monkeypatch):
     monkeypatch.setattr(scheduler, "LIBRARY_RUN", 10e-3)  # (so native code pays at all)
     monkeypatch.setattr(scheduler, "NATIVE_RUN", 0.0)
     monkeypatch.setattr(scheduler, "PAYBACK", 1e9)  # never compile: only the count matters
-    x = dnp.asarray(_rng().normal(size=200_000))
+    x = dnp.array(_rng().normal(size=200_000))
     db.stats(reset=True)
     assert float((x * 2.0 + 1.0).sum()) == pytest.approx(float((np.asarray(x) * 2 + 1).sum()))
     assert db.stats()["library_runs"] == 1

@@ -121,6 +121,16 @@ def outcome(fn, module, *args):
         return error
 
 
+def daybreak_input(a: np.ndarray):
+    """`a` as a daybreak array that the compiled path reads in place: a read-only copy. (The
+    user's writeable memory is not: a cheap call on it that covers most of it is computed at
+    once by NumPy instead of being copied for a lazy value, `ufuncs._over_user_memory`; the
+    tests of that path are in test_user_memory.py.)"""
+    frozen = a.copy()
+    frozen.flags.writeable = False
+    return dnp.asarray(frozen)
+
+
 def assert_same(fn, *arrays, rtol=None, lazy_args=True, expect_native=True):
     """`fn(np, *arrays)` and `fn(dnp, *wrapped)` agree: same exception type, or same dtype,
     shape and values (exactly, or within `rtol`).
@@ -135,7 +145,7 @@ def assert_same(fn, *arrays, rtol=None, lazy_args=True, expect_native=True):
     `expect_native` may also be a function of NumPy's result (e.g. `lambda r: r.ndim > 0`:
     a 0-d result is one element read from the computed input)."""
     want = outcome(fn, np, *arrays)
-    wrapped = [dnp.asarray(a) if lazy_args and isinstance(a, np.ndarray) else a for a in arrays]
+    wrapped = [daybreak_input(a) if lazy_args and isinstance(a, np.ndarray) else a for a in arrays]
     runs, fallbacks = db.stats()["runs"], _fallback_count()
     got = outcome(fn, dnp, *wrapped)
     ran = db.stats()["runs"] - runs

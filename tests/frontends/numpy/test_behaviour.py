@@ -134,7 +134,7 @@ def test_evaluate_shares_one_program(monkeypatch):
         return db.compile(program)
 
     monkeypatch.setattr(scheduler, "_compiler", counting_compile)
-    x = dnp.asarray(np.arange(1000.0))
+    x = dnp.array(np.arange(1000.0))
     y = dnp.exp(x / 1000.0)
     total, big, doubled = db.evaluate(y.sum(), y.max(), y * 2)
     assert len(programs) == 1

@@ -205,9 +205,9 @@ def test_small_work_on_computed_inputs_runs_at_once_without_a_node(library_tier,
     # (sizes where the model keeps the work in the library; the strided halves of the 1-D
     # array are big enough to be lazy, not NumPy's small views)
     a, b = rng.random((300, 400)), rng.integers(-5, 5, (300, 400)).astype(np.int32)
-    x, y = dnp.asarray(a), dnp.asarray(b)
+    x, y = dnp.array(a), dnp.array(b)
     c = rng.random(140_000)
-    z = dnp.asarray(c)
+    z = dnp.array(c)
     cases = [
         (lambda m, p, q: m.logical_and(0.2 <= p, p < 0.7)),
         (lambda m, p, q: p * 2.0 + q),

@@ -61,13 +61,13 @@ def test_roll_along_columns_reads_another_row():
 
 
 def test_slices_with_offsets_are_slices():
-    u = dnp.asarray(np.random.default_rng(0).random((30, 50)))
+    u = dnp.array(np.random.default_rng(0).random((30, 50)))
     text = _text(u[1:-1, 2:] - u[:-2, :-2] * 0.5)
     assert _loops(text) == 2 and "lookup" not in text and "%" not in text
 
 
 def test_stencil_assignment_splits_edges_from_the_inside():
-    u = dnp.asarray(np.random.default_rng(0).random((30, 40))) * 1.0  # pending: a lazy write
+    u = dnp.array(np.random.default_rng(0).random((30, 40))) * 1.0  # pending: a lazy write
     u[1:-1, 1:-1] = 0.25 * (u[:-2, 1:-1] + u[2:, 1:-1] + u[1:-1, :-2] + u[1:-1, 2:])
     text = _text(u)
     assert _loops(text) == 2  # rows; the inside (the edge columns are straight-line)
