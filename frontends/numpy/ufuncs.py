@@ -392,17 +392,18 @@ def apply_ufunc(ufunc, inputs, out=None):
 
 def _over_user_memory(build, args: tuple, res_dtype, ufunc, shape) -> np.ndarray | None:
     """The call computed at once by NumPy (tier 0), when an operand is memory the user may
-    still write (a borrowed buffer, `array.concrete_expr`), nothing it reads is pending, and
-    its result is at least half as big as that buffer, and the function is a cheap one (not
+    still write (a borrowed buffer, `array.concrete_expr`), nothing it reads is pending, its
+    result is no bigger than that buffer, and the function is a cheap one (not
     `expr.HEAVY`); else None (the call stays lazy).
 
-    A lazy value over the user's memory must copy it first (`Param.settle`: a read and a
-    write of the whole buffer) to mean what NumPy's value meant at this line. Computing the
-    call now reads the buffer once and writes a result no smaller than half of it: no more
-    memory traffic than the copy, and it is the work itself; what follows still fuses, over
-    daybreak's own buffer (`2.0 * A @ x`, `a + trace`, `A.sum()` on a user's `A`: the copy
-    made these ~2x slower than NumPy). A small result over a big buffer (a row of it, in a
-    Python loop) keeps the copy: made once, it serves every later call."""
+    A lazy value over the user's memory must copy the whole buffer first (`Param.settle`: a
+    read and a write of it) to mean what NumPy's value meant at this line, then read the copy
+    in the loop that fuses it. Computing the call now reads the buffer once and writes a
+    result no bigger than it, which what follows reads: no more memory traffic, and no copy
+    (`2.0 * A @ x`, `a + trace`, `A[1:-1] - A[:-2]` on a user's `A`: the copy made these ~2x
+    slower than NumPy). A result bigger than the buffer (`add.outer(x, y)`, a broadcast of a
+    user's vector) is the opposite case: the copy is the smaller cost, and the big result is
+    never made (it fuses into what reads it)."""
     borrowed = 0
     values = {}
     for a in args:
@@ -418,7 +419,7 @@ def _over_user_memory(build, args: tuple, res_dtype, ufunc, shape) -> np.ndarray
             values[id(node)] = node.cached
         elif kind is not Constant:
             return None
-    if not borrowed or 2 * math.prod(shape) < borrowed or ufunc.__name__ in HEAVY:
+    if not borrowed or math.prod(shape) > borrowed or ufunc.__name__ in HEAVY:
         return None  # (a heavy function, `cos`: native code computes it several times faster
         # than NumPy, fused with the rest; copying its input costs less than that saves)
     expr = Apply(build, args, res_dtype, ufunc, settle=False)

@@ -255,10 +255,11 @@ def test_user_arrays_are_copied_only_when_a_lazy_value_depends_on_them():
 
 
 def test_cheap_calls_over_user_memory_are_computed_at_once():
-    """A cheap call whose result covers most of a user's buffer is computed at once (one
-    read of the buffer) instead of copying it for a lazy value (a read and a write, then the
-    read): its value is NumPy's at that line, and what follows fuses over daybreak's own
-    result. A heavy function (`exp`) keeps the copy and fuses."""
+    """A cheap call whose result is no bigger than the user's buffer it reads is computed at
+    once (one read of the buffer) instead of copying the buffer for a lazy value (a read and
+    a write, then the read): its value is NumPy's at that line, and what follows fuses over
+    daybreak's own result. A heavy function (`exp`), or a result bigger than the buffer (a
+    broadcast), keeps the copy and fuses."""
     big = np.arange(200_000.0)
     x = dnp.asarray(big)
     db.stats(reset=True)
@@ -270,11 +271,15 @@ def test_cheap_calls_over_user_memory_are_computed_at_once():
     big[:] = -1.0
     assert float(total) == float((np.arange(200_000.0) * 2.0 + 1.0).sum())
     assert float(dnp.sum(dnp.asarray(big))) == -200_000.0  # a reduction: NumPy's, at once
-    m = dnp.asarray(big.reshape(400, 500))
-    row = m[5] * 2.0  # a small part of a big buffer: lazy, the copy serves every later row
-    assert row.concrete() is None and not np.shares_memory(m._expr.node.cached, big)
-    big[:] = 4.0
-    assert np.asarray(row).tolist() == [-2.0] * 500
+    user = np.arange(1000.0)
+    u = dnp.asarray(user)
+    grid = u[:, None] * u[None, :]  # bigger than the buffer: copy it, and fuse the product
+    assert grid.concrete() is None and not np.shares_memory(u._expr.node.cached, user)
+    user[:] = 4.0
+    assert float(grid.sum()) == float(np.arange(1000.0).sum() ** 2)
+    x = dnp.asarray(big.reshape(400, 500))
+    assert float((x[5] * 2.0).sum()) == -1000.0  # a row: computed at once, no copy
+    assert np.shares_memory(x._expr.node.cached, big)
     strict = db.config(strict=True)
     try:
         x2 = dnp.asarray(np.ones((400, 500)))
