@@ -295,11 +295,14 @@ def reindex(expr: Elem, sources: list, ndim: int | None = None) -> Elem:
     return map_leaves(expr, change)
 
 
-def computed_once(expr: Elem, shape: tuple[int, ...]) -> Elem:
+def computed_once(expr: Elem, shape: tuple[int, ...], small_part: bool = False) -> Elem:
     """`expr`, or a read of its vector when it does real work: re-indexing pushes an
     expression into every read, so one read several ways (a stencil's neighbours, rolls) would
-    recompute it each time, and iterating would grow it exponentially."""
-    if not several_applies(expr):
+    recompute it each time, and iterating would grow it exponentially. `small_part`: the read
+    is a small part of the array (a row or a column, 8x smaller or more): then one call
+    (`data / s`) is work enough, since a Python loop reading the rows one by one would
+    otherwise compute each row in a program of its own instead of the array once."""
+    if not several_applies(expr) and not (small_part and isinstance(expr, Apply)):
         return expr
     node = realize(expr, shape)
     if shape == ():

@@ -156,7 +156,10 @@ def getitem(x: ndarray, key):
         return from_numpy_result(np.asarray(found)[items])
     if all(is_basic(k) for k in items):
         sources, shape = basic_sources(x.shape, spread(items, x.ndim))
-        expr = computed_once(x._expr, x.shape) if sources != identity(x.ndim) else x._expr
+        if sources != identity(x.ndim):
+            expr = computed_once(x._expr, x.shape, 8 * math.prod(shape) <= x.size)
+        else:
+            expr = x._expr
         view = ndarray(reindex(expr, sources, len(shape)), shape)
         return view.as_view_of(x, lambda base, v: base.__setitem__(key, v), key)
     return _advanced(x, items, np.shape(probe))

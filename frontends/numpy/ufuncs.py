@@ -403,7 +403,9 @@ def _over_user_memory(build, args: tuple, res_dtype, ufunc, shape) -> np.ndarray
     (`2.0 * A @ x`, `a + trace`, `A[1:-1] - A[:-2]` on a user's `A`: the copy made these ~2x
     slower than NumPy). A result bigger than the buffer (`add.outer(x, y)`, a broadcast of a
     user's vector) is the opposite case: the copy is the smaller cost, and the big result is
-    never made (it fuses into what reads it)."""
+    never made (it fuses into what reads it). So is a buffer read by many calls (a stencil's
+    neighbours: `4.0 * u[1:-1] - (u[2:] + u[:-2])`): the first call is computed at once, the
+    second copies the buffer, and it and all later ones fuse over the copy."""
     borrowed = 0
     values = {}
     for a in args:
@@ -415,6 +417,8 @@ def _over_user_memory(build, args: tuple, res_dtype, ufunc, shape) -> np.ndarray
             if not node.is_leaf:
                 return None  # a pending input: copying the buffer keeps the fusion
             if kind is Leaf and getattr(node, "borrowed", False):
+                if node.read_at_once:
+                    return None  # read again: the copy now serves this and every later read
                 borrowed = max(borrowed, len(node.cached))
             values[id(node)] = node.cached
         elif kind is not Constant:
@@ -422,6 +426,9 @@ def _over_user_memory(build, args: tuple, res_dtype, ufunc, shape) -> np.ndarray
     if not borrowed or math.prod(shape) > borrowed or ufunc.__name__ in HEAVY:
         return None  # (a heavy function, `cos`: native code computes it several times faster
         # than NumPy, fused with the rest; copying its input costs less than that saves)
+    for a in args:
+        if type(a) is Leaf and getattr(a.node, "borrowed", False):
+            a.node.read_at_once += 1
     expr = Apply(build, args, res_dtype, ufunc, settle=False)
     value = fresh_array(evaluate(expr, shape, values), shape, res_dtype)
     record(library_runs=1)

@@ -459,3 +459,32 @@ def test_an_executable_runs_with_fewer_threads_and_restores_the_setting():
         run = db.compile(program, backend=backend)
         assert run.run([np.arange(10.0)], 1) == 90.0
         assert db.config()["threads"] == before
+
+
+def test_a_user_buffer_read_by_several_calls_is_copied_once_and_fused():
+    """The first cheap call over a user's buffer is computed at once; a second one copies the
+    buffer (which then serves every later call) and stays lazy, so a stencil over the user's
+    array fuses as one over daybreak's own."""
+    user = np.arange(100_000.0)
+    u = dnp.asarray(user)
+    db.stats(reset=True)
+    first = 4.0 * u[1:-1]
+    assert first.concrete() is not None and db.stats()["library_runs"] == 1
+    second = u[2:] + u[:-2]
+    assert second.concrete() is None  # lazy, over the copy
+    assert not np.shares_memory(u._expr.node.cached, user)
+    user[:] = 0.0
+    want = 4.0 * np.arange(100_000.0)[1:-1] - (np.arange(2.0, 100_000.0) + np.arange(99_998.0))
+    np.testing.assert_array_equal(np.asarray(first - second), want)
+
+
+def test_rows_of_a_pending_array_read_in_a_loop_compute_it_once():
+    """A small part (8x smaller or more) of a pending array makes even one call its own
+    loop, computed once: a Python loop reading columns one by one then reads computed data,
+    instead of computing each column in a program of its own."""
+    db.config(compile_in_background=False, eager_below=1 << 16)  # (columns: NumPy's views)
+    data = dnp.array(_rng().normal(size=(2000, 64))) / dnp.array(_rng().random(64) + 1.0)
+    db.stats(reset=True)
+    cols = [np.asarray(data[:, i]) for i in range(64)]
+    assert db.stats()["runs"] + db.stats()["library_runs"] == 1
+    np.testing.assert_array_equal(np.stack(cols, axis=1), np.asarray(data))
