@@ -338,6 +338,18 @@ def lazy_array(expr: Elem, shape: tuple[int, ...]) -> ndarray:
     return made
 
 
+def leaf_array(leaf: Leaf, shape: tuple[int, ...]) -> ndarray:
+    """A daybreak array reading a computed buffer through a new `leaf` (a view of it): what
+    `lazy_array` makes, without the checks a pending expression needs (a Python loop takes
+    thousands of rows and columns of computed arrays)."""
+    made = object.__new__(ndarray)
+    made._shape = shape
+    made._held = leaf
+    made._base = made._synced = made._seen = made._numpy_view = None
+    leaf.owner = weakref.ref(made)
+    return made
+
+
 def asarray_value(value) -> ndarray:
     return wrap(np.asarray(value))
 

@@ -30,7 +30,7 @@ from daybreak.runtime.config import SETTINGS
 
 from ..elements.expr import Leaf
 from ..elements.remap import INDEX, Affine, Computed, computed_once, identity, reindex
-from .array import concrete_expr, from_numpy_result, lazy_array, ndarray
+from .array import concrete_expr, from_numpy_result, leaf_array, ndarray
 from .fallback import to_numpy
 from .shapes import reshape_expr, stand_in
 
@@ -191,15 +191,59 @@ def _small_selection(x: ndarray, items: tuple) -> bool:
     return np.count_nonzero(key) * math.prod(x.shape[key.ndim :]) < SETTINGS.eager_below
 
 
+# Byte strides and item size -> strides in elements (a Python loop slicing rows or columns of
+# one array asks the same few again and again).
+_ELEMENT_STRIDES: dict = {}
+
+
+def _first_element(shape: tuple[int, ...], key) -> int | None:
+    """The flat position in a C-ordered array of `shape` of the first element `key` (ints and
+    slices; None for other keys) selects: arithmetic on the key, where reading the two
+    arrays' addresses (`__array_interface__`) costs ~3 us each."""
+    items = key if type(key) is tuple else (key,)
+    if len(items) > len(shape):
+        return None
+    offset = 0
+    for d in range(len(shape) - 1, -1, -1):
+        if d < len(items):
+            k = items[d]
+            kind = type(k)
+            if kind is slice:
+                start = k.indices(shape[d])[0]
+            elif kind is int or kind in _INTEGER_KEYS:
+                start = k + shape[d] if k < 0 else k
+            else:
+                return None  # None, ...: the general way
+            offset += start * _stride_after(shape, d)
+    return offset
+
+
+def _stride_after(shape: tuple[int, ...], d: int) -> int:
+    n = 1
+    for size in shape[d + 1 :]:
+        n *= size
+    return n
+
+
+_INTEGER_KEYS = (np.intp, np.int64, np.int32)
+
+
 def _view_of_computed(x: ndarray, part: np.ndarray, found: np.ndarray, key) -> ndarray:
     """`x[key]` for a computed `x` as a lazy array reading `x`'s buffer where NumPy's view
     `part = found[key]` reads it (its offset and strides): what the affine re-indexing below
     would make, without it."""
     leaf = x._expr  # a plain leaf over the computed buffer (`concrete` found it)
     item = found.itemsize
-    offset = part.__array_interface__["data"][0] - found.__array_interface__["data"][0]
-    strides = tuple(s // item for s in part.strides)
-    view = lazy_array(Leaf(leaf.node, strides, leaf.size, leaf.dtype, offset // item), part.shape)
+    offset = _first_element(found.shape, key)
+    if offset is None:
+        address = part.__array_interface__["data"][0] - found.__array_interface__["data"][0]
+        offset = address // item
+    strides = _ELEMENT_STRIDES.get((part.strides, item))
+    if strides is None:
+        if len(_ELEMENT_STRIDES) > 1024:
+            _ELEMENT_STRIDES.clear()
+        strides = _ELEMENT_STRIDES[(part.strides, item)] = tuple(s // item for s in part.strides)
+    view = leaf_array(Leaf(leaf.node, strides, leaf.size, leaf.dtype, offset), part.shape)
     part = part.view()
     part.flags.writeable = False
     view._numpy_view = (view._held, part)  # what NumPy calls reading it now get (`strided_view`)

@@ -23,6 +23,7 @@ import numpy as np
 from daybreak.runtime.config import SETTINGS
 
 _SCALARS = (int, float, bool, complex, np.generic)
+_PYTHON_SCALARS = (int, float, bool, complex)
 _OPTIONS = (str, type, np.dtype)  # dtype=, order=, casting=: they do not make work bigger
 
 
@@ -52,7 +53,14 @@ def small_numpy_call(args: tuple, kwargs: dict) -> bool:
 def broadcast_size(arrays) -> int:
     """The number of elements of the broadcast of `arrays` (NumPy arrays and scalars): a
     small call can still make a big result (`subtract(x[:, None], x[None, :])`)."""
-    shapes = [np.shape(a) for a in arrays]
+    shapes = []
+    for a in arrays:
+        kind = type(a)
+        if kind is np.ndarray:
+            if a.shape:
+                shapes.append(a.shape)
+        elif kind not in _PYTHON_SCALARS and not isinstance(a, np.generic):
+            shapes.append(np.shape(a))  # (scalars broadcast to anything: left out)
     first = shapes[0] if shapes else ()
     if all(s == first for s in shapes):
         return math.prod(first)

@@ -265,7 +265,13 @@ def test_reductions(data, as_function, name):
 def test_where_and_astype(pair, target):
     a, b = pair
     assert_same(lambda m, x, y: m.where(x > y, x, y), a, b)
-    # every value, NaN, inf and out-of-range floats included: NumPy's own results on x86-64
+    # every value, NaN, inf and out-of-range floats included: NumPy's own results on x86-64;
+    # except for uint32, where NumPy's own answer for those depends on the array's length
+    # (its scalar loop goes through int64, its SIMD loop does not: NaN gives 0 in a 1-element
+    # array and 2^31 in a long one), so only values it converts one way are compared there.
+    if target == np.uint32 and a.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            a = np.where(np.isfinite(a) & (a > -(2.0**31)) & (a < 2.0**32), a, 0).astype(a.dtype)
     assert_same(lambda m, x: x.astype(target), a, expect_native=a.ndim > 0)  # 0-d: NumPy's
 
 
