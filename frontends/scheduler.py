@@ -74,6 +74,10 @@ BIG_ARRAY = 1 << 19
 FRESH_WRITE = 0.15e-9
 COMPILE_BASE = 60e-3  # a program's compile: optimizer, lowering, LLVM (Python holds the GIL
 COMPILE_NODE = 15e-3  # for about half of it, slowing the calling thread) and per loop in it
+# The first compile of a process also imports the compiler's modules and builds LLVM's
+# runtime module (0.4-0.5 s measured, 0.06-0.1 s for each later program): a cold compiler
+# is not what "compiling first is sooner" should make the user wait for.
+COMPILE_COLD = 0.35
 # A structure is compiled (in the background) once native code would have saved this many
 # times its compile over the library runs so far.
 PAYBACK = 1.0
@@ -129,7 +133,9 @@ def estimate(order: list[Node]) -> Estimate:
         + element_ops * LIBRARY_ELEMENT
         + library_writes * FRESH_WRITE,
         native_seconds=NATIVE_CALL + arrays * NATIVE_OUTPUT + work,
-        compile_seconds=COMPILE_BASE + COMPILE_NODE * nodes,
+        compile_seconds=COMPILE_BASE
+        + COMPILE_NODE * nodes
+        + (0.0 if _compiled[0] else COMPILE_COLD),
     )
 
 
@@ -173,6 +179,7 @@ _KNOWN_LIMIT = 2048
 _COMPILE_LOCK = threading.Lock()  # LLVM's engine and the caches: one compile at a time
 _pool: ThreadPoolExecutor | None = None
 _compiler: Callable | None = None
+_compiled = [False]  # whether a program was compiled in this process (see COMPILE_COLD)
 
 
 def use_compiler(compile_fn: Callable) -> None:
@@ -186,7 +193,9 @@ def _compile(program):
     if _compiler is None:  # pragma: no cover - daybreak/__init__ always registers one
         raise RuntimeError("no compiler registered (import daybreak first)")
     with _COMPILE_LOCK:
-        return _compiler(program)
+        executable = _compiler(program)
+    _compiled[0] = True  # the compiler is warm: `COMPILE_COLD` is paid
+    return executable
 
 
 def _background() -> ThreadPoolExecutor:

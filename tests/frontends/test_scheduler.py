@@ -232,6 +232,7 @@ def test_big_work_compiles_first(monkeypatch):
     # A compile as fast as a cached one (the test's programs may be on disk already), so
     # that 2^22 elements are "big" (with the real 40 ms, 2^24 would be).
     monkeypatch.setattr(scheduler, "COMPILE_BASE", 5e-3)
+    monkeypatch.setattr(scheduler, "COMPILE_COLD", 0.0)  # (whichever test compiled first)
     x = dnp.array(_rng().normal(size=1 << 22))
     y = np.exp(np.sin(x) * 2.0 + np.cos(x)) * np.sqrt(np.abs(x))
     assert "compiling first is sooner" in db.explain(y.sum())
@@ -380,6 +381,7 @@ def test_a_structure_compiles_once_it_pays(monkeypatch):
     monkeypatch.setattr(scheduler, "NATIVE_CALL", 60e-6)
     # A compile estimate of 20 ms: a dozen or so runs of ~1 ms saved each pay for it.
     monkeypatch.setattr(scheduler, "COMPILE_BASE", 20e-3)
+    monkeypatch.setattr(scheduler, "COMPILE_COLD", 0.0)
     monkeypatch.setattr(scheduler, "COMPILE_NODE", 0.0)
     x = dnp.array(_rng().normal(size=1_000_000))
 
@@ -488,3 +490,22 @@ def test_rows_of_a_pending_array_read_in_a_loop_compute_it_once():
     cols = [np.asarray(data[:, i]) for i in range(64)]
     assert db.stats()["runs"] + db.stats()["library_runs"] == 1
     np.testing.assert_array_equal(np.stack(cols, axis=1), np.asarray(data))
+
+
+def test_a_cold_compiler_costs_more_than_a_warm_one(monkeypatch):
+    """The first compile of a process imports the compiler and builds LLVM's runtime module:
+    the cost model charges it (`COMPILE_COLD`) until a program has been compiled, so work is
+    not made to wait for a cold compiler where a warm one would have paid."""
+    from daybreak.frontends.lazy import topological
+
+    x = dnp.array(_rng().normal(size=1 << 20))
+    order = topological([np.exp(x).sum()._lazy_node()])
+    monkeypatch.setattr(scheduler, "_compiled", [False])
+    cold = scheduler.estimate(order).compile_seconds
+    monkeypatch.setattr(scheduler, "_compiled", [True])
+    warm = scheduler.estimate(order).compile_seconds
+    assert cold == pytest.approx(warm + scheduler.COMPILE_COLD)
+    monkeypatch.setattr(scheduler, "_compiled", [False])
+    db.config(compile_in_background=False)
+    float(np.exp(x * 0.5).sum())  # a compile warms the compiler
+    assert scheduler._compiled[0]
