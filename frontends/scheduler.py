@@ -78,6 +78,11 @@ COMPILE_NODE = 15e-3  # for about half of it, slowing the calling thread) and pe
 # runtime module (0.4-0.5 s measured, 0.06-0.1 s for each later program): a cold compiler
 # is not what "compiling first is sooner" should make the user wait for.
 COMPILE_COLD = 0.35
+# Except for a graph whose library run writes this many elements of fresh memory: what that
+# costs varies tenfold with the machine's memory state (first touch of a cold 800 MB array:
+# 0.2-3 s measured), native code writes a fraction of it, and waiting for a cold compiler
+# is the smaller risk there.
+FRESH_UNKNOWN = 1 << 26
 # A structure is compiled (in the background) once native code would have saved this many
 # times its compile over the library runs so far.
 PAYBACK = 1.0
@@ -135,7 +140,7 @@ def estimate(order: list[Node]) -> Estimate:
         native_seconds=NATIVE_CALL + arrays * NATIVE_OUTPUT + work,
         compile_seconds=COMPILE_BASE
         + COMPILE_NODE * nodes
-        + (0.0 if _compiled[0] else COMPILE_COLD),
+        + (0.0 if _compiled[0] or library_writes >= FRESH_UNKNOWN else COMPILE_COLD),
     )
 
 

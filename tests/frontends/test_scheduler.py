@@ -505,6 +505,11 @@ def test_a_cold_compiler_costs_more_than_a_warm_one(monkeypatch):
     monkeypatch.setattr(scheduler, "_compiled", [True])
     warm = scheduler.estimate(order).compile_seconds
     assert cold == pytest.approx(warm + scheduler.COMPILE_COLD)
+    # a graph writing much fresh memory in the library: its estimate is the uncertain one
+    monkeypatch.setattr(scheduler, "FRESH_UNKNOWN", 1)
+    monkeypatch.setattr(scheduler, "_compiled", [False])
+    assert scheduler.estimate(order).compile_seconds == pytest.approx(warm)
+    monkeypatch.setattr(scheduler, "FRESH_UNKNOWN", 1 << 26)
     monkeypatch.setattr(scheduler, "_compiled", [False])
     db.config(compile_in_background=False)
     float(np.exp(x * 0.5).sum())  # a compile warms the compiler
