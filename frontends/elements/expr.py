@@ -325,7 +325,7 @@ def op_weight(e: Elem) -> int:
 
 
 def leaves_and_outers(root: Elem) -> tuple[list[Leaf], list[Outer], int]:
-    """`leaves_of`, `outers_of` and the applies' op weights (`op_weight`) in one walk."""
+    """The leaves, the outers and the applies' op weights (`op_weight`) in one walk."""
     leaves: dict = {}
     outers: dict = {}
     applies = 0
@@ -340,14 +340,6 @@ def leaves_and_outers(root: Elem) -> tuple[list[Leaf], list[Outer], int]:
         else:
             applies += op_weight(e)
     return list(leaves.values()), list(outers.values()), applies
-
-
-def outers_of(root: Elem) -> list[Outer]:
-    found: dict = {}
-    for e in postorder(root):
-        if isinstance(e, Outer):
-            found.setdefault(id(e.node), e)
-    return list(found.values())
 
 
 def count_applies(root: Elem) -> int:

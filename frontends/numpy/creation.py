@@ -30,7 +30,6 @@ from ..elements.loops import contiguous_strides
 from ..lazy import Param
 from .array import from_numpy_result, is_lazy, ndarray, wrap
 from .fallback import check_allowed, foreign_array, run_numpy
-from .ufuncs import cast_expr
 
 
 def _shape_of(shape) -> tuple[int, ...]:
@@ -220,10 +219,6 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
 
     y = ndarray(Apply(element, (position, *params, last), dt, element_eager), (num,))
     return (y, step) if retstep else y
-
-
-def astype_expr(x: ndarray, dtype) -> ndarray:
-    return ndarray(cast_expr(x._expr, dtype), x.shape)
 
 
 __all__ = [

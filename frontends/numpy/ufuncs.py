@@ -35,7 +35,7 @@ from ..elements.dtypes import (
 from ..elements.eager import evaluate, fresh_array
 from ..elements.expr import HEAVY, Apply, Constant, Leaf, Outer
 from ..lazy import Param
-from .array import as_operand, concrete_expr, is_lazy, lazy_array, ndarray, wrap
+from .array import as_operand, concrete_expr, lazy_array, ndarray, wrap
 
 
 def _any(fn):
@@ -61,10 +61,6 @@ _IDENTITY = lambda c, a: a  # noqa: E731
 def _t(fn):
     """A builder that also needs the loop type: `fn(t, *args)`."""
     return lambda t: lambda c, *args: fn(t, *args)
-
-
-def _ctx_t(fn):
-    return lambda t: lambda c, *args: fn(c, t, *args)
 
 
 _CONST = {
@@ -194,10 +190,6 @@ def lookup(ufunc) -> object | None:
 
 class NotCompiled(Exception):
     """A call the IR cannot express: the caller falls back to NumPy (the reason is the text)."""
-
-
-def _dtype_of(x):
-    return x.dtype
 
 
 def _probe_operand(x):
@@ -535,10 +527,6 @@ def _check_int_exponent(exponent) -> None:
         negative = bool(np.any(np.asarray(exponent.value()) < 0))
     if negative:
         raise ValueError("Integers to negative integer powers are not allowed.")
-
-
-def is_daybreak(x) -> bool:
-    return is_lazy(x)
 
 
 __all__ = ["UFUNC_TABLE", "NotCompiled", "apply_ufunc", "cast_expr", "lookup", "wrap"]

@@ -28,8 +28,6 @@ import daybreak as db
 import daybreak.numpy as dnp
 from daybreak.ir.errors import UnsupportedError
 
-EXACT = "exact"
-
 # Every fallback is logged on this logger (`daybreak.runtime.stats.record_fallback`), one record
 # per fallback with the reason as its argument: unlike deltas of `db.stats()["fallbacks"]`, this
 # also sees the fallbacks of a test that calls `db.stats(reset=True)`.
