@@ -151,7 +151,7 @@ class Param(Node):
     `key` decides deduplication: by default the identity of `source` (the user's object, so the
     same array used twice is one parameter); `key=None` never shares."""
 
-    __slots__ = ("type", "key", "source", "borrowed", "read_at_once")
+    __slots__ = ("type", "key", "source", "borrowed")
 
     def __init__(self, value, ty: Type, key=_UNSET, source=None, borrowed: bool = False):
         super().__init__()
@@ -162,7 +162,6 @@ class Param(Node):
         # The value is memory the user may still write: it is read in place by work done at
         # once, and copied (`settle`) before any lazy value that outlives the call reads it.
         self.borrowed = borrowed
-        self.read_at_once = 0  # calls computed at once over the borrowed buffer (`ufuncs`)
 
     @classmethod
     def scalar(cls, value, ty: Type) -> Param:

@@ -103,9 +103,7 @@ class Apply(Elem):
 
     __slots__ = ("fn", "_args", "eager")
 
-    def __init__(
-        self, fn: Callable[..., B.E], args: tuple[Elem, ...], dtype, eager=None, settle=True
-    ):
+    def __init__(self, fn: Callable[..., B.E], args: tuple[Elem, ...], dtype, eager=None):
         super().__init__(dtype)
         self.fn = fn
         self._args = args = tuple(args)
@@ -114,8 +112,8 @@ class Apply(Elem):
             weight += a.weight
             depth = max(depth, a.depth)
             node = getattr(a, "node", None)  # computing from a borrowed buffer: copy it first
-            if settle and node is not None and getattr(node, "borrowed", False):
-                node.settle()  # (settle=False: an element computed at once, never kept lazy)
+            if node is not None and getattr(node, "borrowed", False):
+                node.settle()
         self.weight = min(weight, 1 << 30)
         self.depth = depth + 1
         # The same element computed by NumPy on whole arrays (`eager(*arg_values)`), for

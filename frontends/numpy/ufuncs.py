@@ -21,7 +21,6 @@ import numpy as np
 from daybreak.ir import builder as B
 from daybreak.ir.types import BOOL, Scalar
 from daybreak.runtime.config import SETTINGS
-from daybreak.runtime.stats import record
 
 from ..elements import scalar_ops as S
 from ..elements.broadcast import broadcast_to, out_shape
@@ -32,10 +31,9 @@ from ..elements.dtypes import (
     loop_dtypes,
     python_scalar_value,
 )
-from ..elements.eager import evaluate, fresh_array
-from ..elements.expr import HEAVY, Apply, Constant, Leaf, Outer
+from ..elements.expr import Apply, Outer
 from ..lazy import Param
-from .array import as_operand, concrete_expr, lazy_array, ndarray, wrap
+from .array import as_operand, lazy_array, ndarray, wrap
 
 
 def _any(fn):
@@ -319,9 +317,6 @@ def apply_ufunc(ufunc, inputs, out=None):
             args = tuple(
                 [make(x, shape, loop_dtype) for make, x in zip(operands, inputs, strict=True)]
             )
-        now = _over_user_memory(build, args, res_dtype, ufunc, shape)
-        if now is not None:
-            return wrap(now)
         return lazy_array(Apply(build, args, res_dtype, ufunc), shape)
     entry = lookup(ufunc)
     if entry is None:
@@ -371,60 +366,11 @@ def apply_ufunc(ufunc, inputs, out=None):
         if all(c is not None for c in concrete):
             return ufunc(*concrete)  # small and already computed: NumPy is cheaper
     args = tuple(_operand_expr(x, shape, in_dtypes[0]) for x in ops)
-    now = _over_user_memory(build, args, res_dtype, ufunc, shape)
-    if now is not None:
-        result = concrete_expr(now)[0]
-    else:
-        result = Apply(build, args, res_dtype, ufunc)
+    result = Apply(build, args, res_dtype, ufunc)
     if out is None:
         return ndarray(result, shape)
     out._expr = cast_expr(result, out.dtype)
     return out
-
-
-def _over_user_memory(build, args: tuple, res_dtype, ufunc, shape) -> np.ndarray | None:
-    """The call computed at once by NumPy (tier 0), when an operand is memory the user may
-    still write (a borrowed buffer, `array.concrete_expr`), nothing it reads is pending, its
-    result is no bigger than that buffer, and the function is a cheap one (not
-    `expr.HEAVY`); else None (the call stays lazy).
-
-    A lazy value over the user's memory must copy the whole buffer first (`Param.settle`: a
-    read and a write of it) to mean what NumPy's value meant at this line, then read the copy
-    in the loop that fuses it. Computing the call now reads the buffer once and writes a
-    result no bigger than it, which what follows reads: no more memory traffic, and no copy
-    (`2.0 * A @ x`, `a + trace`, `A[1:-1] - A[:-2]` on a user's `A`: the copy made these ~2x
-    slower than NumPy). A result bigger than the buffer (`add.outer(x, y)`, a broadcast of a
-    user's vector) is the opposite case: the copy is the smaller cost, and the big result is
-    never made (it fuses into what reads it). So is a buffer read by many calls (a stencil's
-    neighbours: `4.0 * u[1:-1] - (u[2:] + u[:-2])`): the first call is computed at once, the
-    second copies the buffer, and it and all later ones fuse over the copy."""
-    borrowed = 0
-    values = {}
-    for a in args:
-        kind = type(a)
-        if kind is Leaf or kind is Outer:
-            node = a.node
-            if node is None:
-                continue  # the index itself
-            if not node.is_leaf:
-                return None  # a pending input: copying the buffer keeps the fusion
-            if kind is Leaf and getattr(node, "borrowed", False):
-                if node.read_at_once:
-                    return None  # read again: the copy now serves this and every later read
-                borrowed = max(borrowed, len(node.cached))
-            values[id(node)] = node.cached
-        elif kind is not Constant:
-            return None
-    if not borrowed or math.prod(shape) > borrowed or ufunc.__name__ in HEAVY:
-        return None  # (a heavy function, `cos`: native code computes it several times faster
-        # than NumPy, fused with the rest; copying its input costs less than that saves)
-    for a in args:
-        if type(a) is Leaf and getattr(a.node, "borrowed", False):
-            a.node.read_at_once += 1
-    expr = Apply(build, args, res_dtype, ufunc, settle=False)
-    value = fresh_array(evaluate(expr, shape, values), shape, res_dtype)
-    record(library_runs=1)
-    return value
 
 
 # (ufunc, operand kinds) -> (builder, result dtype, loop dtype, shape, size): what a call

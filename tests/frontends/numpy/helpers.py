@@ -121,9 +121,9 @@ def outcome(fn, module, *args):
 
 def daybreak_input(a: np.ndarray):
     """`a` as a daybreak array that the compiled path reads in place: a read-only copy. (The
-    user's writeable memory is not: a cheap call on it that covers most of it is computed at
-    once by NumPy instead of being copied for a lazy value, `ufuncs._over_user_memory`; the
-    tests of that path are in test_user_memory.py.)"""
+    user's writeable memory is not: a reduction of it is NumPy's, at once, instead of a copy
+    for a lazy value, `reductions._reads_user_memory`; the tests of that are in
+    test_scheduler.py.)"""
     frozen = a.copy()
     frozen.flags.writeable = False
     return dnp.asarray(frozen)

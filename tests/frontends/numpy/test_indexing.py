@@ -164,10 +164,8 @@ def test_basic_item_assignment(data, case, pending):
     # An array written over the whole of a pending bool array IS the new value (its data):
     # nothing is left to compute.
     whole = isinstance(value, np.ndarray) and value.size == a.size == int(np.prod(region))
-    # A pending array written whole IS the user's value array: `+ 0` over the user's memory
-    # is then computed at once (`ufuncs._over_user_memory`), NumPy's answer with no program.
     if a.dtype != np.bool_:
-        native = (pending and not whole) or (not pending and a.ndim > 0)
+        native = pending or a.ndim > 0
     else:
         native = pending and a.ndim > 0 and not whole
     assert_same(assign, a, expect_native=native)
