@@ -13,27 +13,50 @@ might not end) must not be dropped, and must not be moved past another one that 
 from __future__ import annotations
 
 from daybreak.ir import nodes as N
+from daybreak.ir.dispatch import NodeTable
 from daybreak.ir.ops import OPS
 from daybreak.ir.substitute import free_vars
 from daybreak.ir.types import Func, VecMerger
 
+# Whether a node itself (not its children) may raise a runtime error, per node kind: a
+# table of ir/dispatch.py, so a new node kind fails tests/test_completeness.py until it says.
+_CAN_FAIL = NodeTable("can fail")
+
 
 def node_can_fail(node: N.Expr) -> bool:
     """Whether this node itself (not its children) may raise a runtime error."""
-    match node:
-        case N.Op(op=op):
-            decl = OPS.get(op)
-            return decl is not None and decl.can_fail  # the op's declared trait
-        case N.CUDF() | N.Iterate():
-            return True  # native code may fail; iterate may not terminate
-        case N.For(iters=iters):
-            if len(iters) > 1:
-                return True  # zip of unequal lengths
-            return iter_can_fail(iters[0])
-        case N.Merge(builder=b):
-            return isinstance(b.ty, VecMerger) or b.ty is None
-        case _:
-            return False
+    return _CAN_FAIL[type(node)](node)
+
+
+@_CAN_FAIL.register(
+    N.Literal, N.Ident, N.MakeVector, N.MakeStruct, N.GetField, N.Cast, N.Ascribe, N.Let,
+    N.If, N.Lambda, N.Apply, N.Result, N.NewBuilder, N.Sort,
+)  # fmt: skip
+def _never(node) -> bool:
+    return False
+
+
+@_CAN_FAIL.register(N.Op)
+def _op_can_fail(node: N.Op) -> bool:
+    decl = OPS.get(node.op)
+    return decl is not None and decl.can_fail  # the op's declared trait
+
+
+@_CAN_FAIL.register(N.CUDF, N.Iterate)
+def _always(node) -> bool:
+    return True  # native code may fail; iterate may not terminate
+
+
+@_CAN_FAIL.register(N.For)
+def _for_can_fail(node: N.For) -> bool:
+    if len(node.iters) > 1:
+        return True  # zip of unequal lengths
+    return iter_can_fail(node.iters[0])
+
+
+@_CAN_FAIL.register(N.Merge)
+def _merge_can_fail(node: N.Merge) -> bool:
+    return isinstance(node.builder.ty, VecMerger) or node.builder.ty is None  # (out of bounds)
 
 
 def iter_can_fail(it: N.Iter) -> bool:
