@@ -38,21 +38,8 @@ def alloca_entry(builder: ir.IRBuilder, ty: ir.Type, name: str = "") -> ir.Alloc
 @contextmanager
 def for_range(builder: ir.IRBuilder, count: ir.Value, name: str = "i"):
     """`for (i = 0; i < count; i++) { body }`; yields i (an i64)."""
-    pre = builder.block
-    cond_block = builder.append_basic_block(f"{name}.cond")
-    body_block = builder.append_basic_block(f"{name}.body")
-    end_block = builder.append_basic_block(f"{name}.end")
-    builder.branch(cond_block)
-    builder.position_at_end(cond_block)
-    index = builder.phi(I64, name=name)
-    index.add_incoming(i64(0), pre)
-    builder.cbranch(builder.icmp_signed("<", index, count), body_block, end_block)
-    builder.position_at_end(body_block)
-    yield index
-    nxt = builder.add(index, i64(1), name=f"{name}.next", flags=["nsw"])
-    index.add_incoming(nxt, builder.block)
-    builder.branch(cond_block)
-    builder.position_at_end(end_block)
+    with for_range_until(builder, count, name) as (index, _):
+        yield index
 
 
 @contextmanager
