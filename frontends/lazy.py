@@ -89,6 +89,10 @@ class Node:
     def compute_signature(self):
         return None
 
+    def refresh(self) -> None:
+        """Before a pending node's inputs are walked to compute it: take up what was computed
+        since it was made (`_ExprNode.refresh`); nothing for most nodes."""
+
     def evaluate_eagerly(self, inputs: list):
         """This node's value computed by the real library from its inputs' values (tier 0),
         or raise `NotEager` when this node cannot do that."""
@@ -251,7 +255,9 @@ class Namer:
 def topological(roots: Sequence[Node]) -> list[Node]:
     """Every node the roots need, inputs before users (iterative: chains can be long)."""
     if len(roots) == 1 and all(i.cached is not _UNSET for i in roots[0].inputs):
-        return [*dict.fromkeys(roots[0].inputs), roots[0]]  # one loop over inputs (most)
+        roots[0].refresh()
+        if all(i.cached is not _UNSET for i in roots[0].inputs):
+            return [*dict.fromkeys(roots[0].inputs), roots[0]]  # one loop over inputs (most)
     order: list[Node] = []
     seen: set[int] = set()
     for root in roots:
@@ -266,6 +272,7 @@ def topological(roots: Sequence[Node]) -> list[Node]:
             seen.add(id(node))
             stack.append((node, True))
             if not node.is_leaf:
+                node.refresh()
                 stack.extend((i, False) for i in reversed(node.inputs) if id(i) not in seen)
     return order
 

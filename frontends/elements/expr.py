@@ -43,7 +43,16 @@ def contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
 class Elem:
     """Base of element expressions; `dtype` is the NumPy dtype of the element."""
 
-    __slots__ = ("dtype", "realized", "weight", "depth", "order", "owner", "__weakref__")
+    __slots__ = (
+        "dtype",
+        "realized",
+        "reduced",
+        "weight",
+        "depth",
+        "order",
+        "owner",
+        "__weakref__",
+    )
 
     def __init__(self, dtype: np.dtype):
         self.dtype = np.dtype(dtype)
@@ -53,6 +62,8 @@ class Elem:
         # held weakly while it is pending (it holds this expression: a cycle would keep every
         # input buffer alive until the cyclic collector ran). See `realized_node`.
         self.realized = None
+        # {(shape, axes, op): weakly, the pending reduction node} (`pending_reduction`).
+        self.reduced = None
         self.weight = 1  # elements below this one, counted once per path (an upper bound)
         self.depth = 1  # the longest chain of elements down to a leaf
 
@@ -219,6 +230,14 @@ def set_realized(expr: Elem, shape: tuple[int, ...], node: Node) -> None:
     value already (it does not point back), else weakly — whoever reads it (a consumer's
     leaf, the array being computed) holds it, and nobody else needs it."""
     expr.realized = (shape, node if node.is_leaf else weakref.ref(node))
+    if node.is_leaf:
+        COMPUTED_EPOCH[0] += 1
+
+
+# Counts the expressions whose loop has computed its value (`set_realized` with a computed
+# node): a pending loop made before that may read the value instead of recomputing the
+# expression (`_ExprNode.refresh`); while the count is unchanged, nothing new can be read.
+COMPUTED_EPOCH = [0]
 
 
 def realized_node(expr: Elem, shape: tuple[int, ...]) -> Node | None:
@@ -228,6 +247,21 @@ def realized_node(expr: Elem, shape: tuple[int, ...]) -> Node | None:
         return None
     node = found[1]
     return node() if type(node) is weakref.ref else node
+
+
+def pending_reduction(expr: Elem, key: tuple, make: Callable[[], Node]) -> Node:
+    """The reduction node `make()` builds for `expr` (over `key` = (shape, axes, op)), shared
+    with an equal reduction of the same expression still pending: `x.mean(0)` and
+    `x.std(0)` compute x's mean once, `x.max(0)` and `x.argmax(0)` its maximum once. Only
+    pending nodes are shared: a computed one may have been written in place since."""
+    found = expr.reduced.get(key) if expr.reduced is not None else None
+    node = found() if found is not None else None
+    if node is None or node.is_leaf:
+        node = make()
+        if expr.reduced is None:
+            expr.reduced = {}
+        expr.reduced[key] = weakref.ref(node)
+    return node
 
 
 def postorder(root: Elem) -> list[Elem]:

@@ -29,6 +29,7 @@ from . import eager
 from .dtypes import ir_scalar
 from .eager import can_evaluate
 from .expr import (
+    COMPUTED_EPOCH,
     Apply,
     Elem,
     Leaf,
@@ -72,6 +73,28 @@ class Coords:
             self._coords[d] = c
         return self._coords[d]
 
+    def locate(self, d: int) -> tuple[Coords, int]:
+        return self, d
+
+    def flat_term(self, axes: list[tuple[int, int]]) -> B.E | None:
+        """`sum(coord(k) * stride)` over `axes` ((k, stride), k increasing) from the flat
+        position itself, when the strides are C order (times one factor) over every moving
+        axis from the first of them on: `flat`, or `flat % n` under leading axes that do
+        not move. A broadcast mean read inside a reduction over (t, lat, lon) is `o`, not
+        `o / 180 * 180 + o % 180` (a division and a remainder per element, and no vector
+        loop). None: the strides are not such a block."""
+        first, stride = axes[0]
+        moving = [k for k in range(first, len(self.shape)) if self.shape[k] != 1]
+        if [k for k, _ in axes] != moving or not self.plain[first] or stride % self.plain[first]:
+            return None  # (a plain stride of 0: the shape is empty, nothing is read)
+        scale = stride // self.plain[first]
+        if any(s != scale * self.plain[k] for k, s in axes):
+            return None
+        term = self.flat
+        if any(n != 1 for n in self.shape[:first]):
+            term = term % self.ctx.size(math.prod(self.shape[first:]))
+        return term if scale == 1 else term * self.ctx.size(scale)
+
 
 class MixedCoords:
     """Coordinates where some axes come from one position and the rest from another (an
@@ -84,17 +107,35 @@ class MixedCoords:
         coords, k = self.where[d]
         return coords.coord(k)
 
+    def locate(self, d: int) -> tuple[Coords, int]:
+        return self.where[d]
+
 
 def leaf_index(ctx: Namer, leaf: Leaf, shape: tuple[int, ...], coords) -> B.E:
-    """offset + sum(coord[d] * strides[d]) over the axes that move."""
-    total = ctx.size(leaf.offset) if leaf.offset else None
+    """offset + sum(coord[d] * strides[d]) over the axes that move; the axes of one flat
+    position that the leaf reads as a C-order block take that position whole
+    (`Coords.flat_term`). `coords.locate(d)`: the `Coords` axis d comes from and its axis
+    there (None: a coordinate of its own)."""
+    groups: dict[int, list[tuple[int, int, int]]] = {}
+    owner: dict[int, Coords | None] = {}
     for d, (stride, n) in enumerate(zip(leaf.strides, shape, strict=True)):
         if stride == 0 or n == 1:
             continue
-        term = coords.coord(d)
-        if stride != 1:
-            term = term * ctx.size(stride)
-        total = term if total is None else total + term
+        group, k = coords.locate(d)
+        key = id(group) if group is not None else -1 - d
+        owner[key] = group
+        groups.setdefault(key, []).append((d, k, stride))
+    total = ctx.size(leaf.offset) if leaf.offset else None
+    for key, axes in groups.items():
+        group = owner[key]
+        whole = group.flat_term([(k, s) for _, k, s in axes]) if group is not None else None
+        terms = [whole] if whole is not None else []
+        if whole is None:
+            for d, _, stride in axes:
+                term = coords.coord(d)
+                terms.append(term if stride == 1 else term * ctx.size(stride))
+        for term in terms:
+            total = term if total is None else total + term
     return total if total is not None else B.lit(0, I64)
 
 
@@ -115,16 +156,33 @@ class _ExprNode(Node):
     """A node computing something from one element expression: its inputs are the vectors
     the expression's leaves read and the scalars its outers use."""
 
-    __slots__ = ("expr", "shape", "leaves", "outers", "applies", "op", "source")
+    __slots__ = ("expr", "shape", "leaves", "outers", "applies", "op", "source", "epoch")
 
     def __init__(self, expr: Elem, shape: tuple[int, ...], op: str | None = None):
         self.expr, self.shape, self.op = expr, tuple(shape), op
         self.source = None  # weakly, the expression `realize` made this node for
-        self.leaves, self.outers, self.applies = leaves_and_outers(expr)
+        self.epoch = COMPUTED_EPOCH[0]
+        super().__init__(self._read_inputs())
+
+    def _read_inputs(self) -> list[Node]:
+        self.leaves, self.outers, self.applies = leaves_and_outers(self.expr)
         nodes = {id(x.node): x.node for x in self.leaves if x.node is not None}
         nodes.update((id(o.node), o.node) for o in self.outers)
         settle_inputs(nodes.values())  # a pending loop must not read borrowed memory
-        super().__init__(list(nodes.values()))
+        return list(nodes.values())
+
+    def refresh(self) -> None:
+        """Read what other programs computed since this loop was made. `anom > 2.5 * sd`
+        made a loop for `2.5 * sd` (a broadcast operand, computed once) over sd's whole
+        expression; when `sd` is computed first, this loop reads sd's value instead of
+        recomputing sd and the reductions under it (whose values nobody kept)."""
+        if self.epoch == COMPUTED_EPOCH[0]:
+            return
+        self.epoch = COMPUTED_EPOCH[0]
+        expr = computed_parts_read(self.expr, self.shape, whole=self.op is not None)
+        if expr is not self.expr:
+            self.expr = expr
+            Node.__init__(self, self._read_inputs())
 
     def wanted_later(self) -> bool:
         source = self.source() if self.source is not None else None
@@ -494,20 +552,23 @@ def _leading_axes_loop(
     return B.result(ctx.for_(B.range_iter(0, ctx.size(math.prod(red_shape))), builder, row))
 
 
-def computed_parts_read(expr: Elem, shape: tuple[int, ...]) -> Elem:
+def computed_parts_read(expr: Elem, shape: tuple[int, ...], whole: bool = False) -> Elem:
     """`expr` with each sub-expression that already has its own loop over `shape` read from
     that loop's vector. A time step reads the previous step's arrays whole (as `u1`) and
     through rolls (which computed `u1` once for them); without this, every plain use would
-    recompute `u1` and its stencil inside the next step's loop."""
+    recompute `u1` and its stencil inside the next step's loop. `whole`: `expr` itself too
+    (a reduction of `area` reads area's vector; an elementwise loop IS `expr`'s loop)."""
     if shape == ():
         return expr
     strides, size = contiguous_strides(shape), math.prod(shape)
+    skip = None if whole else expr
 
     def computed(e: Elem) -> Elem | None:
-        node = None if e is expr or not isinstance(e, Apply) else realized_node(e, shape)
+        node = None if e is skip or not isinstance(e, Apply) else realized_node(e, shape)
         return None if node is None else Leaf(node, strides, size, e.dtype)
 
-    if not any(e.realized is not None for e in postorder(expr)[:-1]):
+    inside = postorder(expr) if whole else postorder(expr)[:-1]
+    if not any(e.realized is not None for e in inside):
         return expr  # nothing in it has a loop of its own (the common case): no rebuild
     return rewrite([expr], lambda e: e, computed)[0]
 

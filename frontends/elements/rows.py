@@ -63,6 +63,9 @@ class RowCoords:
     def coord(self, d: int) -> B.E:
         return self.col if d == len(self.lead.shape) else self.lead.coord(d)
 
+    def locate(self, d: int) -> tuple[Coords | None, int]:
+        return (None, d) if d == len(self.lead.shape) else (self.lead, d)
+
 
 def is_row_position(p: Elem, shape: tuple[int, ...]) -> bool:
     """Whether `p` is the position along the last axis (plus a constant)."""

@@ -38,6 +38,7 @@ _COMMON_SLOTS = frozenset(
     {
         "dtype",
         "realized",
+        "reduced",
         "__weakref__",
         "fn",
         "_args",

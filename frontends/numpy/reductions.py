@@ -24,7 +24,7 @@ from daybreak.runtime.config import SETTINGS
 from daybreak.runtime.stats import record
 
 from ..elements.dtypes import is_supported
-from ..elements.expr import Apply, Leaf, Outer
+from ..elements.expr import Apply, Leaf, Outer, pending_reduction
 from ..elements.loops import AxisReduce, ElementwiseLoop, contiguous_strides
 from ..elements.scalar_ops import truthy
 from ..scheduler import check_budget
@@ -57,9 +57,13 @@ def _merge(expr, shape, axes, op: str, keepdims: bool) -> ndarray:
     """`expr` over `shape` merged with `op` along `axes`, as a lazy array."""
     out = _kept_shape(shape, axes, keepdims)
     if len(axes) == len(shape):
-        node = check_budget(ElementwiseLoop(expr, shape, op))
+        node = pending_reduction(
+            expr, (shape, axes, op), lambda: check_budget(ElementwiseLoop(expr, shape, op))
+        )
         return ndarray(Outer(node, expr.dtype), out)
-    node = check_budget(AxisReduce(expr, shape, axes, op))
+    node = pending_reduction(
+        expr, (shape, axes, op), lambda: check_budget(AxisReduce(expr, shape, axes, op))
+    )
     size = math.prod(out)
     return ndarray(Leaf(node, contiguous_strides(out), size, expr.dtype), out)
 

@@ -1,0 +1,99 @@
+"""Work shared between lazy values instead of recomputed: equal pending reductions of one
+expression are one node (`expr.pending_reduction`), a pending loop takes up what other
+programs computed since it was made (`_ExprNode.refresh`), and a broadcast operand read
+inside a reduction is read at the loop's position, not through per-axis divisions
+(`Coords.flat_term`). Each is checked for the values (NumPy's) and for the mechanism (the
+graph, or the program text)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import daybreak as db
+import daybreak.numpy as dnp
+from daybreak.frontends.lazy import topological
+
+from .helpers import daybreak_input
+
+
+def _pending(value) -> list:
+    """The pending nodes materialising `value` would compute."""
+    return [n for n in topological([value._lazy_node()]) if not n.is_leaf]
+
+
+def _field(seed=0, shape=(6, 5, 7)):
+    return np.random.default_rng(seed).normal(size=shape)
+
+
+def test_mean_and_std_share_the_mean():
+    a = _field()
+    x = daybreak_input(a)
+    mean, std = x.mean(axis=0), x.std(axis=0)
+    (total,) = [n for n in _pending(mean) if n.op == "+"]
+    assert total in _pending(std)  # std's mean IS the mean's sum node
+    np.testing.assert_allclose(np.asarray(std), a.std(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(mean), a.mean(axis=0), rtol=1e-12)
+
+
+def test_max_and_argmax_share_the_maximum():
+    a = _field(1)
+    x = daybreak_input(a)
+    top, where = x.max(axis=1), x.argmax(axis=1)
+    assert top._held.node in _pending(where)
+    np.testing.assert_array_equal(np.asarray(where), a.argmax(axis=1))
+    np.testing.assert_array_equal(np.asarray(top), a.max(axis=1))
+
+
+def test_a_computed_reduction_is_not_shared_again():
+    """Only pending reductions are shared: once computed, its buffer may be written in place
+    by its owner, so a new call makes a new node."""
+    a = _field(2)
+    x = daybreak_input(a)
+    first = x.sum(axis=0)
+    np.asarray(first)
+    second = x.sum(axis=0)
+    assert second._held.node is not first._held.node
+    first[0, 0] = 1e9  # the owner writes its buffer
+    np.testing.assert_allclose(np.asarray(second), a.sum(axis=0), rtol=1e-12)
+
+
+def test_a_pending_loop_reads_what_was_computed_since():
+    """`2.5 * sd` inside `anom > 2.5 * sd` got a loop of its own over sd's whole expression
+    when it was recorded; once sd is computed, that loop reads sd instead of recomputing sd
+    and the reductions under it."""
+    a = _field(3)
+    x = daybreak_input(a)
+    clim = x.mean(axis=0)
+    sd = x.std(axis=0)
+    extreme = (dnp.abs(x - clim) > 2.5 * sd).sum(axis=0)
+    (broadcast,) = [n for n in _pending(extreme) if n.shape == (5, 7)]
+    assert not all(i.is_leaf for i in broadcast.inputs)  # it reads the sum of squares
+    np.asarray(sd)
+    assert broadcast in _pending(extreme)
+    assert all(i.is_leaf for i in broadcast.inputs)  # now: sd's value
+    expected = (np.abs(a - a.mean(axis=0)) > 2.5 * a.std(axis=0)).sum(axis=0)
+    np.testing.assert_array_equal(np.asarray(extreme), expected)
+
+
+def test_a_reduction_reads_a_computed_vector_whole():
+    """`area.mean()` over a computed `area` reads area's vector, not area's expression."""
+    a = _field(4)
+    x = daybreak_input(a)
+    area = x.mean(axis=2).sum(axis=1) / 3.0
+    centred = dnp.sum(area - area.mean())
+    np.asarray(area)
+    assert len(_pending(centred)) <= 2  # the mean of area and the sum: nothing under area
+    expected = np.sum(a.mean(axis=2).sum(axis=1) / 3.0 - (a.mean(axis=2).sum(axis=1) / 3.0).mean())
+    np.testing.assert_allclose(float(centred), expected, rtol=1e-9, atol=1e-12)
+
+
+def test_a_broadcast_operand_is_read_at_the_loop_position():
+    a = _field(5, (8, 6, 9))
+    x = daybreak_input(a)
+    squares = ((x - x.mean(axis=0)) ** 2).sum(axis=0)
+    text = db.explain(squares).split("== after")[0]
+    reads = [line for line in text.splitlines() if "lookup(" in line]
+    assert reads and not any("%" in line for line in reads), text
+    np.testing.assert_allclose(
+        np.asarray(squares), ((a - a.mean(axis=0)) ** 2).sum(axis=0), rtol=1e-12
+    )
