@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .nodes import NODE_KINDS
+from .nodes import ITER_KINDS, NODE_KINDS
 from .ops import OPS
 from .types import BUILDER_KINDS
 
@@ -117,8 +117,17 @@ class BuilderTable(Table):
         super().__init__(phase, "builder kind", lambda: BUILDER_KINDS, _class_name)
 
 
+class IterTable(Table):
+    """A handler for every iterator kind of `nodes.ITER_KINDS`, keyed by its name (`Iter.kind`)."""
+
+    __slots__ = ()
+
+    def __init__(self, phase: str):
+        super().__init__(phase, "iterator kind", lambda: ITER_KINDS, str)
+
+
 TABLES: dict[str, Table] = {}
 """Every table made so far, by phase name (a phase's tables exist once its module is imported)."""
 
 
-__all__ = ["Table", "NodeTable", "OpTable", "BuilderTable", "TABLES"]
+__all__ = ["Table", "NodeTable", "OpTable", "BuilderTable", "IterTable", "TABLES"]

@@ -31,7 +31,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from . import nodes as N
-from .dispatch import NodeTable
+from .dispatch import IterTable, NodeTable
 from .errors import TypeCheckError, UnsupportedError, WeldRuntimeError
 from .interp_builders import NEW_BUILDER, merge_function, result_function
 from .ops import OPS, OpRuntimeError, fix_scalar, int_max, int_min, to_f32, wrap_int
@@ -320,6 +320,11 @@ def _apply(c: _Compiler, n: N.Apply) -> Walk[Code]:
 # Loops.
 
 
+# How each iterator kind runs: the sequence of its elements, from the loop's environment.
+_ITERS = IterTable("interp iterator")
+
+
+@_ITERS.register("scalar")
 def _scalar_iter(c: _Compiler, it: N.Iter, loop: N.For) -> Walk[Code]:
     data = yield c.compile(it.data)
     if it.is_plain:
@@ -345,6 +350,7 @@ def _scalar_iter(c: _Compiler, it: N.Iter, loop: N.For) -> Walk[Code]:
     return run
 
 
+@_ITERS.register("range")
 def _range_iter(c: _Compiler, it: N.Iter, loop: N.For) -> Walk[Code]:
     start, end, stride = yield c.compile_all((it.start, it.end, it.stride))
 
@@ -357,18 +363,10 @@ def _range_iter(c: _Compiler, it: N.Iter, loop: N.For) -> Walk[Code]:
     return run
 
 
-_ITERS: dict[str, Callable[[_Compiler, N.Iter, N.For], Walk[Code]]] = {
-    "scalar": _scalar_iter,
-    "range": _range_iter,
-}
-
-
 @_COMPILERS.register(N.For)
 def _for(c: _Compiler, n: N.For) -> Walk[Code]:
     iters = []
     for it in n.iters:
-        if it.kind not in _ITERS:
-            raise TypeCheckError(f"unknown iterator kind {it.kind!r}", n.loc)
         iters.append((yield _ITERS[it.kind](c, it, n)))
     builder = yield c.compile(n.builder)
     with c.binding([p.name for p in n.func.params]) as (b_slot, i_slot, x_slot):

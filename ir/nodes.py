@@ -15,6 +15,7 @@ order, and `_child_scopes` which names the node binds around each one and whethe
 evaluated once, maybe (a branch), or once per call (a lambda's body). Walks that need scopes
 read that through `children_with_scope`, `binders` and `walk_with_scope`, never a case per
 kind. `NODE_KINDS` lists every kind; each phase's node table covers it (ir/dispatch.py).
+The iterators of a `for` loop are declared the same way, one `IterKind` each in `ITER_KINDS`.
 
 >>> from daybreak.ir.nodes import Op, Ident, Literal
 >>> from daybreak.ir.types import I32
@@ -416,19 +417,27 @@ class Apply(Expr):
         return {"func": kids[0], "args": kids[1:]}
 
 
+ITER_PARTS = ("data", "start", "end", "stride")
+"""The parts an iterator may have, in the order they are written and evaluated."""
+
+
 @dataclass(frozen=True, slots=True)
 class Iter:
-    """One input of a `for` loop.
+    """One input of a `for` loop: an iterator of the kind `kind` names (`ITER_KINDS`).
 
-    kind "scalar": `v` or `iter(v, start, end, stride)` (data set, bounds optional);
-    kind "range":  `rangeiter(start, end, stride)` — the i64 values start, start+stride, ... < end.
+    `v` or `iter(v, start, end, stride)`: the elements of the vector v (bounds optional);
+    `rangeiter(start, end, stride)`: the i64 values start, start+stride, ... < end.
     """
 
     kind: str
-    data: Expr | None
+    data: Expr | None = None
     start: Expr | None = None
     end: Expr | None = None
     stride: Expr | None = None
+
+    def __post_init__(self):
+        if self.kind not in ITER_KINDS:
+            raise ValueError(f"unknown iterator kind {self.kind!r}")
 
     def children(self) -> tuple[Expr, ...]:
         return tuple(e for e in (self.data, self.start, self.end, self.stride) if e is not None)
@@ -444,10 +453,56 @@ class Iter:
                                                                self.stride)]  # fmt: skip
         return Iter(self.kind, *parts)
 
+    def given(self) -> tuple[str, ...]:
+        """The names of the parts this iterator has, in `ITER_PARTS` order."""
+        return tuple(name for name in ITER_PARTS if getattr(self, name) is not None)
+
     @property
     def is_plain(self) -> bool:
         """True for a whole vector iterated from first to last element."""
-        return self.kind == "scalar" and self.start is None
+        return ITER_KINDS[self.kind].reads_data and self.start is None
+
+
+@dataclass(frozen=True, slots=True)
+class IterKind:
+    """The declaration of one kind of iterator: its syntax and what its elements are.
+
+    The parser and printer read `keyword`, `forms` and `bare`; the type checker and the passes
+    read `reads_data`. What differs in code from kind to kind (running it, lowering it, whether
+    its bounds check can fail) is in each phase's `IterTable` (ir/dispatch.py), which
+    tests/test_completeness.py checks against `ITER_KINDS`.
+    """
+
+    name: str  # what `Iter.kind` holds
+    keyword: str  # the call that writes it
+    # The parts it may be written with, each a tuple of `ITER_PARTS` names in that order: the
+    # arguments of `keyword(...)`.
+    forms: tuple[tuple[str, ...], ...]
+    # Whether its first form, a vector alone, may be written without the keyword (`for(v,
+    # ...)`): the kind a loop's data is when no iterator is called.
+    bare: bool
+    # Its element at iteration i is data[start + i * stride] (data[i] without bounds), of the
+    # vector's element type; otherwise it has no data, and the element is the position
+    # start + i * stride itself, an i64.
+    reads_data: bool
+
+    def usage(self) -> str:
+        """How it is written, for messages: `iter(data) or iter(data, start, end, stride)`."""
+        return " or ".join(f"{self.keyword}({', '.join(form)})" for form in self.forms)
+
+
+ITER_KINDS: dict[str, IterKind] = {
+    kind.name: kind
+    for kind in (
+        IterKind("scalar", "iter", (("data",), ITER_PARTS), bare=True, reads_data=True),
+        IterKind("range", "rangeiter", (ITER_PARTS[1:],), bare=False, reads_data=False),
+    )
+}
+"""Every iterator kind, by the name `Iter.kind` holds (Weld's `iter` and the `rangeiter`
+extension): what each phase's iterator table covers."""
+
+BARE_ITER_KIND = next(kind for kind in ITER_KINDS.values() if kind.bare)
+"""The kind of a loop's data written without an iterator call: `for(v, ...)` is `iter(v)`."""
 
 
 @_node

@@ -41,6 +41,7 @@ from .literals import literal_text, string_text
 from .macros import PRELUDE_NAMES
 from .nodes import (
     CUDF,
+    ITER_KINDS,
     Apply,
     Ascribe,
     Cast,
@@ -324,13 +325,14 @@ class _Printer:
         return (yield self.call((yield self.doc(callee, POSTFIX)), e.args)), POSTFIX
 
     def iter_doc(self, it: Iter) -> Walk:
-        if it.kind == "range":
-            return (yield self.call("rangeiter", (it.start, it.end, it.stride)))
-        if it.start is None and it.end is None and it.stride is None:
-            return (yield self.doc(it.data))
-        if None in (it.start, it.end, it.stride):
-            raise ValueError("iter(...) needs all of start, end and stride")
-        return (yield self.call("iter", (it.data, it.start, it.end, it.stride)))
+        kind = ITER_KINDS[it.kind]  # its syntax is declared there
+        given = it.given()
+        if given not in kind.forms:
+            raise ValueError(f"an iterator written {kind.usage()} cannot have ({', '.join(given)})")
+        args = tuple(getattr(it, name) for name in given)
+        if kind.bare and given == kind.forms[0]:
+            return (yield self.doc(args[0]))
+        return (yield self.call(kind.keyword, args))
 
     @_PRINTERS.register(For)
     def for_(self, e: For) -> Walk:

@@ -29,7 +29,9 @@ from dataclasses import replace
 from .errors import ParseError
 from .macros import ExpansionBudget, MacroDef, expand
 from .nodes import (
+    BARE_ITER_KIND,
     CUDF,
+    ITER_KINDS,
     Apply,
     Cast,
     Expr,
@@ -52,7 +54,9 @@ from .substitute import NameSupply
 from .trampoline import Walk, trampoline
 from .types import SCALARS
 
-ITERATOR_NAMES = ("iter", "rangeiter", "zip")
+# The calls that write an iterator (one per iterator kind), then zip, which writes several.
+ITERATOR_CALLS = {kind.keyword: kind for kind in ITER_KINDS.values()}
+ITERATOR_NAMES = (*ITERATOR_CALLS, "zip")
 
 # Words that can never name a variable: the grammar's keywords, the special forms, the iterators
 # and the literal words.
@@ -182,7 +186,7 @@ def _is_call(e: Expr, name: str) -> bool:
 
 def _is_iterator(e: Expr) -> bool:
     """`iter(...)` or `rangeiter(...)`: one iterator (zip is several)."""
-    return _is_call(e, "iter") or _is_call(e, "rangeiter")
+    return any(_is_call(e, keyword) for keyword in ITERATOR_CALLS)
 
 
 def iterators_of(data: Expr) -> tuple[Iter, ...]:
@@ -198,20 +202,16 @@ def iterators_of(data: Expr) -> tuple[Iter, ...]:
 def _one_iter(e: Expr) -> Iter:
     if e.annotations and any(_is_call(e, n) for n in ITERATOR_NAMES):
         raise ParseError("annotations cannot be put on an iterator", e.loc)
-    if _is_call(e, "iter"):
-        if len(e.args) == 1:
-            return Iter("scalar", e.args[0])
-        if len(e.args) != 4:
-            raise ParseError("iter takes 1 or 4 arguments: iter(v, start, end, stride)", e.loc)
-        return Iter("scalar", *e.args)
-    if _is_call(e, "rangeiter"):
-        if len(e.args) != 3:
-            raise ParseError("rangeiter takes 3 arguments: rangeiter(start, end, stride)",
-                             e.loc)  # fmt: skip
-        return Iter("range", None, *e.args)
     if _is_call(e, "zip"):
         raise ParseError("zip(...) cannot be nested", e.loc)
-    return Iter("scalar", e)
+    if not _is_iterator(e):  # a vector alone
+        return Iter(BARE_ITER_KIND.name, e)
+    kind = ITERATOR_CALLS[e.func.name]
+    for form in kind.forms:
+        if len(form) == len(e.args):
+            return Iter(kind.name, **dict(zip(form, e.args, strict=True)))
+    counts = " or ".join(str(len(form)) for form in kind.forms)
+    raise ParseError(f"{kind.keyword} takes {counts} arguments: {kind.usage()}", e.loc)
 
 
 def place_iterators(expr: Expr) -> Expr:

@@ -462,12 +462,12 @@ def _for(c: _Checker, n: N.For, env) -> Walk[N.Expr]:
     for it in n.iters:
         typed = yield _iter(c, it, env, n)
         iters.append(typed)
-        if typed.kind == "range":
-            elems.append(I64)
-        else:
+        if N.ITER_KINDS[typed.kind].reads_data:
             elems.append(
                 c.rule(_vector_elem(c, typed.data.ty, "the data of for"), n, "the loop data")
             )
+        else:  # its positions themselves
+            elems.append(I64)
     elem = elems[0] if len(elems) == 1 else c.bounded(Struct(tuple(elems)), n)
     builder = yield c.infer(n.builder, env)
     bt = builder.ty

@@ -13,7 +13,7 @@ might not end) must not be dropped, and must not be moved past another one that 
 from __future__ import annotations
 
 from daybreak.ir import nodes as N
-from daybreak.ir.dispatch import NodeTable
+from daybreak.ir.dispatch import IterTable, NodeTable
 from daybreak.ir.ops import OPS
 from daybreak.ir.substitute import free_vars
 from daybreak.ir.types import Func, VecMerger
@@ -59,12 +59,24 @@ def _merge_can_fail(node: N.Merge) -> bool:
     return isinstance(node.builder.ty, VecMerger) or node.builder.ty is None  # (out of bounds)
 
 
+# Whether the bounds check of an iterator may raise, per iterator kind (a table too).
+_ITER_CAN_FAIL = IterTable("can fail iterator")
+
+
 def iter_can_fail(it: N.Iter) -> bool:
     """Whether the bounds check of one iterator may raise (a bounded `iter`, a `rangeiter`
     whose stride is not a positive literal)."""
-    if it.kind == "range":
-        return not (isinstance(it.stride, N.Literal) and it.stride.value > 0)
-    return not it.is_plain
+    return _ITER_CAN_FAIL[it.kind](it)
+
+
+@_ITER_CAN_FAIL.register("scalar")
+def _bounds_can_fail(it: N.Iter) -> bool:
+    return not it.is_plain  # bounds given: they may lie outside the vector
+
+
+@_ITER_CAN_FAIL.register("range")
+def _stride_can_fail(it: N.Iter) -> bool:
+    return not (isinstance(it.stride, N.Literal) and it.stride.value > 0)  # (stride > 0)
 
 
 def can_fail(expr: N.Expr) -> bool:

@@ -41,7 +41,7 @@ from .uses import UseWalk, rewrite_uses
 
 def _producer(it: N.Iter) -> N.For | None:
     """The appender loop whose result `it` iterates over, plainly; else None."""
-    if it.kind != "scalar" or not it.is_plain or not isinstance(it.data, N.Result):
+    if not it.is_plain or not isinstance(it.data, N.Result):
         return None
     loop = it.data.builder
     if not isinstance(loop, N.For) or not isinstance(loop.builder, N.NewBuilder):
@@ -93,7 +93,7 @@ def _iter_fails(it: N.Iter) -> bool:
 def _sliced_producer(it: N.Iter) -> N.For | None:
     """The map in `iter(result(map over a plain v), start, end, stride)`: the slice has the
     bounds of the same slice of `v`, since a map keeps the length."""
-    if it.kind != "scalar" or it.is_plain or not isinstance(it.data, N.Result):
+    if not N.ITER_KINDS[it.kind].reads_data or it.is_plain or not isinstance(it.data, N.Result):
         return None
     producer = _producer(replace(it, start=None, end=None, stride=None))
     if producer is None or len(producer.iters) != 1 or not producer.iters[0].is_plain:

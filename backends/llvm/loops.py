@@ -22,10 +22,12 @@ What a loop is sure to append (a map: one per iteration) is reserved before it s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from llvmlite import ir
 
 from ...ir import nodes as N
+from ...ir.dispatch import IterTable
 from ...ir.substitute import alpha_canonical
 from ...ir.types import Appender, DictMerger, GroupMerger, Merger, Struct, Type, VecMerger
 from . import builders
@@ -47,37 +49,61 @@ CHUNK = 1 << 16
 
 @dataclass(frozen=True)
 class Source:
-    """One iterator of a loop as values: "vec" (vec,), "strided" (vec, start, stride) or
-    "range" (start, stride). Rebuilt from other values inside an outlined body."""
+    """One iterator of a loop as LLVM values, from which each iteration's element comes.
+    Rebuilt (`type(source)(values)`) from other values inside an outlined body."""
 
-    kind: str
     values: tuple
+    # Whether the element is the position start + i * stride itself (`values` are (start,
+    # stride)): a vecmerger merge at that index is positional (reserve.positional_vecmerges).
+    positions: ClassVar[bool] = False
+
+    def element(self, L, i: ir.Value) -> ir.Value:
+        """The element of iteration `i`."""
+        raise NotImplementedError
+
+
+class VectorSource(Source):
+    """A whole vector: (vec,)."""
+
+    def element(self, L, i: ir.Value) -> ir.Value:
+        return L.builder.load(L.element_ptr(self.values[0], i))
+
+
+class StridedSource(Source):
+    """A vector between bounds: (vec, start, stride)."""
 
     def element(self, L, i: ir.Value) -> ir.Value:
         b = L.builder
-        if self.kind == "range":
-            start, stride = self.values
-            return b.add(start, b.mul(i, stride))
-        if self.kind == "vec":
-            return b.load(L.element_ptr(self.values[0], i))
         vec, start, stride = self.values
         return b.load(L.element_ptr(vec, b.add(start, b.mul(i, stride))))
 
 
+class RangeSource(Source):
+    """The positions themselves: (start, stride)."""
+
+    positions = True
+
+    def element(self, L, i: ir.Value) -> ir.Value:
+        start, stride = self.values
+        return L.builder.add(start, L.builder.mul(i, stride))
+
+
+# How each iterator kind becomes (count, source) before its loop.
+_SOURCES = IterTable("llvm iterator")
+
+
 def iteration_source(L, it: N.Iter, env, loop: N.For) -> tuple[ir.Value, Source]:
     """(count, source) for one iterator; bad bounds record a runtime error and give 0."""
+    return _SOURCES[it.kind](L, it, env, loop)
+
+
+@_SOURCES.register("scalar")
+def _vector_source(L, it: N.Iter, env, loop: N.For) -> tuple[ir.Value, Source]:
     b = L.builder
-    if it.kind == "range":
-        start, end, stride = (L.lower(e, env) for e in (it.start, it.end, it.stride))
-        positive = b.icmp_signed(">", stride, i64(0))
-        L.fail_unless(positive, "rangeiter stride must be > 0", loop.loc)
-        safe_stride = b.select(positive, stride, i64(1))
-        count = _count(b, start, end, safe_stride)
-        return count, Source("range", (start, safe_stride))
     vec = L.lower(it.data, env)
     length = b.extract_value(vec, 1)
     if it.start is None:
-        return length, Source("vec", (vec,))
+        return length, VectorSource((vec,))
     start, end, stride = (L.lower(e, env) for e in (it.start, it.end, it.stride))
     ok = b.and_(
         b.and_(b.icmp_signed("<=", i64(0), start), b.icmp_signed("<=", start, end)),
@@ -87,7 +113,17 @@ def iteration_source(L, it: N.Iter, env, loop: N.For) -> tuple[ir.Value, Source]
     L.fail_unless(ok, bad_bounds, loop.loc)
     safe_stride = b.select(ok, stride, i64(1))
     count = b.select(ok, _count(b, start, end, safe_stride), i64(0))
-    return count, Source("strided", (vec, start, safe_stride))
+    return count, StridedSource((vec, start, safe_stride))
+
+
+@_SOURCES.register("range")
+def _range_source(L, it: N.Iter, env, loop: N.For) -> tuple[ir.Value, Source]:
+    b = L.builder
+    start, end, stride = (L.lower(e, env) for e in (it.start, it.end, it.stride))
+    positive = b.icmp_signed(">", stride, i64(0))
+    L.fail_unless(positive, "rangeiter stride must be > 0", loop.loc)
+    safe_stride = b.select(positive, stride, i64(1))
+    return _count(b, start, end, safe_stride), RangeSource((start, safe_stride))
 
 
 def _count(b: ir.IRBuilder, start, end, stride) -> ir.Value:
@@ -126,7 +162,7 @@ def run_iterations(L, n: N.For, env, builder, sources, start, end) -> None:
     # per chunk: the room that may be needed beyond what was reserved for sure (a map's is
     # all reserved already)
     maybe = {path: v for path, v in plan.items() if guaranteed.get(path, 0) < v[0]}
-    ranges = frozenset(k for k, s in enumerate(sources) if s.kind == "range")
+    ranges = frozenset(k for k, s in enumerate(sources) if s.positions)
     positional = positional_vecmerges(lam, plan, ranges, len(sources)) if plan else []
     if not positional:
         _emit_iterations(L, n, env, builder, sources, start, end, maybe, unchecked)
@@ -190,7 +226,7 @@ def _lower_parallel(L, n: N.For, env, builder, sources, count) -> bool:
     # where there are any, so that runtime errors keep pointing at their own loop.
     key = (
         canonical,
-        tuple(s.kind for s in sources),
+        tuple(type(s) for s in sources),
         str(env_ty),
         str(builder.type),
         bt,
@@ -250,7 +286,7 @@ def _outline(L, n: N.For, names, sources, env_ty, builder_ty) -> ir.Function:
         rebuilt = []
         for s in sources:
             values = tuple(b.extract_value(env_value, pos + k) for k in range(len(s.values)))
-            rebuilt.append(Source(s.kind, values))
+            rebuilt.append(type(s)(values))
             pos += len(s.values)
         builder = b.load(b.bitcast(slot, builder_ty.as_pointer()))
         local, write_back = _localize(L, n.builder.ty, builder)

@@ -12,6 +12,7 @@ from lark import Lark
 from daybreak.ir.errors import ParseError
 from daybreak.ir.nodes import (
     CUDF,
+    ITER_KINDS,
     Apply,
     Ascribe,
     Cast,
@@ -36,6 +37,7 @@ from daybreak.ir.nodes import (
 )
 from daybreak.ir.ops import INFIX_BY_SYMBOL, INFIX_LEVELS, OPS
 from daybreak.ir.parser import grammar_text, parse, parse_expr, parse_type
+from daybreak.ir.printer import format
 from daybreak.ir.types import (
     BOOL,
     F32,
@@ -327,6 +329,25 @@ def test_for_and_its_iterators():
     assert [it.kind for it in zipped.iters] == ["scalar", "scalar", "range"]
     # zip of one vector is the vector itself, as in Weld
     assert parse_expr(f"for(zip(x), {b}, |b, i, e| b)") == parse_expr(f"for(x, {b}, |b, i, e| b)")
+
+
+@pytest.mark.parametrize(
+    "kind,form",
+    [
+        pytest.param(k, f, id=f"{k.keyword}({', '.join(f)})")
+        for k in ITER_KINDS.values()
+        for f in k.forms
+    ],
+)
+def test_every_declared_iterator_form_reads_and_prints_back(kind, form):
+    # the parser and the printer both read the declaration (nodes.ITER_KINDS)
+    parts = {name: Ident(f"p{n}") for n, name in enumerate(form)}
+    loop = For((Iter(kind.name, **parts),), x, Lambda((Param("b"), Param("i"), Param("e")), x))
+    text = format(loop)
+    assert text.startswith(
+        "for(p0," if kind.bare and form == kind.forms[0] else f"for({kind.keyword}("
+    )
+    assert parse_expr(text) == loop
 
 
 @pytest.mark.parametrize(
