@@ -182,22 +182,27 @@ def _merge_merger(L, n, slot, value) -> None:
     b.store(combine(L, t.op, b.load(slot), value, t.elem), slot)
 
 
-def positions_in_bounds(L, t: Type, builder: ir.Value, positional, sources, start, end):
+def positions_in_bounds(
+    L, t: Type, builder: ir.Value, positional, sources, start, end, lengths=()
+) -> ir.Value:
     """An i1: whether every merge of `positional` (reserve.positional_vecmerges: path, merge,
-    source) indexes its vecmerger in bounds on every iteration of [start, end): the index
-    runs from its first to its last value in steps of one (a `rangeiter` of stride 1, or the
-    loop index), so checking both ends checks them all. True for an empty range."""
+    source) indexes its vecmerger in bounds on every iteration of [start, end), and every
+    read of `lengths` ((the length of a vector, source): a positional lookup) its vector:
+    the index runs from its first to its last value in steps of one (a `rangeiter` of stride
+    1, or the loop index), so checking both ends checks them all. True for an empty range."""
     b = L.builder
     ok = b.icmp_signed("<=", end, start)  # no iterations: nothing to check
     every = ir.Constant(ir.IntType(1), 1)
     last = b.sub(end, i64(1))
+    checks = list(lengths)
     for path, _, source in positional:
         state = builder
         for index in path:
             state = b.extract_value(state, index)
-        length = b.extract_value(b.load(state), 1)
+        checks.append((b.extract_value(b.load(state), 1), source))
+    for length, source in checks:
         if source is None:
-            first, final, step_ok = start, last, every
+            first, final, step_ok = start, last, ir.Constant(ir.IntType(1), 1)
         else:
             base, stride = sources[source].values
             first, final = b.add(base, start), b.add(base, last)

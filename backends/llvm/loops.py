@@ -37,6 +37,7 @@ from .reserve import (
     Path,
     exact_merges,
     guaranteed_merges,
+    positional_lookups,
     positional_vecmerges,
     reservable_merges,
 )
@@ -164,16 +165,19 @@ def run_iterations(L, n: N.For, env, builder, sources, start, end) -> None:
     maybe = {path: v for path, v in plan.items() if guaranteed.get(path, 0) < v[0]}
     ranges = frozenset(k for k, s in enumerate(sources) if s.positions)
     positional = positional_vecmerges(lam, plan, ranges, len(sources)) if plan else []
-    if not positional:
+    reads = positional_lookups(lam, ranges, len(sources))
+    if not positional and not reads:
         _emit_iterations(L, n, env, builder, sources, start, end, maybe, unchecked)
         return
-    # Loop versioning: when every positional vecmerger index of [start, end) is in bounds
-    # (checked here, once), a copy of the loop merges without checks and vectorises.
+    # Loop versioning: when every positional vecmerger index and lookup index of [start,
+    # end) is in bounds (checked here, once), a copy of the loop merges and reads without
+    # checks and vectorises; the other copy fails where and as the program says.
+    lengths = [(b.extract_value(env[op.args[0].name], 1), source) for op, source in reads]
     in_bounds = builders.positions_in_bounds(
-        L, n.builder.ty, builder, positional, sources, start, end
+        L, n.builder.ty, builder, positional, sources, start, end, lengths
     )
     with b.if_else(in_bounds) as (fast, checked):
-        with fast:
+        with fast, L.reading_unchecked(frozenset(id(op) for op, _ in reads)):
             merges = unchecked | {id(m) for _, m, _ in positional}
             _emit_iterations(L, n, env, builder, sources, start, end, maybe, merges)
         with checked:

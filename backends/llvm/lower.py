@@ -57,7 +57,8 @@ class ErrorTable:
 
 class Lowerer:
     """Lowers one program into one module. Where code goes (`builder`, `ctx`) and what the
-    code being emitted is inside of (`in_loop_body`, `straight_line`, `unchecked_merges`) are
+    code being emitted is inside of (`in_loop_body`, `straight_line`, `unchecked_merges`,
+    `unchecked_reads`) are
     changed only by the context managers below, which restore them however lowering ends."""
 
     def __init__(self, module: ir.Module, errors: ErrorTable):
@@ -69,6 +70,7 @@ class Lowerer:
         self.in_loop_body = False  # loops inside a loop body run sequentially
         self.straight_line = True  # False inside if branches and applied lambdas
         self.unchecked_merges: frozenset[int] = frozenset()  # merges whose room/bounds are known
+        self.unchecked_reads: frozenset[int] = frozenset()  # lookups known in bounds
         self.frees_after: dict[int, list[ir.Value]] = {}  # id(let) -> blocks to free after it
         self._names: dict[str, int] = {}
         self.outlined: dict[tuple, tuple] = {}  # top-level loops' functions (loops.py)
@@ -102,6 +104,11 @@ class Lowerer:
     def entering_branch(self):
         """Code that may not run (a branch of an if, an applied lambda)."""
         return self._changed(straight_line=False)
+
+    def reading_unchecked(self, lookups: frozenset[int]):
+        """Code where the lookups `lookups` (Op node ids) are known in bounds (checked once,
+        before the loop they run in)."""
+        return self._changed(unchecked_reads=self.unchecked_reads | lookups)
 
     def entering_loop_body(self, unchecked_merges: frozenset[int] | None = None):
         """Code run once per iteration of a loop; `unchecked_merges` (Merge node ids) may
@@ -273,7 +280,7 @@ def _op(L: Lowerer, n: N.Op, env) -> ir.Value:
     emitter = OP_EMITTERS.get(n.op)
     if emitter is None:
         raise LoweringError(f"the llvm backend cannot lower the operator {n.op}", n.loc)
-    site = OpSite(n.op, tuple(a.ty for a in n.args), n.ty, n.loc)
+    site = OpSite(n.op, tuple(a.ty for a in n.args), n.ty, n.loc, id(n) not in L.unchecked_reads)
     if OPS[n.op].short_circuit:
         args = LoweredOnDemand(L, n.args, env)
     else:

@@ -44,6 +44,9 @@ class OpSite:
     arg_types: tuple[Type, ...]
     result: Type
     loc: Loc | None = None
+    # False where the op's operands were checked before its loop (a lookup at the loop's
+    # own position: `loops.run_iterations`), so its own check would only repeat that one
+    checked: bool = True
 
 
 # emit(L, site: OpSite, args: Sequence[ir.Value]) -> ir.Value for every op
@@ -307,6 +310,8 @@ def _lookup(L, site, args):
     b = L.builder
     vec, index = args
     index = L.index_i64(index, site.arg_types[1])
+    if not site.checked:  # in bounds on every iteration: checked before the loop
+        return b.load(L.element_ptr(vec, index))
     length = b.extract_value(vec, 1)
     ok = b.icmp_unsigned("<", index, length)  # unsigned: negative indices are huge
     L.fail_unless(ok, "index out of bounds in lookup", site.loc)

@@ -17,7 +17,7 @@ Any other use of the builder inside the body (handed to an inner loop, a lambda,
 from __future__ import annotations
 
 from ...ir import nodes as N
-from ...ir.types import VecMerger
+from ...ir.types import Vec, VecMerger
 
 Path = tuple[int, ...]  # field indexes from the loop's builder to one of its builders
 MAX_PER_ITERATION = 8
@@ -128,7 +128,29 @@ def _mentions(e: N.Expr, env: dict[str, Path]) -> bool:
 
 
 # ----------------------------------------------------------------------------------------------
-# Vecmerger merges at the loop's own position: checked once per loop instead of per merge.
+# Vecmerger merges and lookups at the loop's own position: checked once per loop instead of
+# once per merge or read.
+
+_NOT_A_POSITION = -1
+
+
+def _position_source(index: N.Expr, i_param: str, x_param: str, rebound, ranges, sources):
+    """Which position `index` is: None for the loop index `i`, k for the element of the
+    `rangeiter` source k, `_NOT_A_POSITION` for anything else (or a name the body rebinds)."""
+    if isinstance(index, N.Ident) and index.name == i_param and i_param not in rebound:
+        return None
+    if x_param in rebound:
+        return _NOT_A_POSITION
+    if isinstance(index, N.Ident) and index.name == x_param and sources == 1 and 0 in ranges:
+        return 0
+    if (
+        isinstance(index, N.GetField)
+        and isinstance(index.expr, N.Ident)
+        and index.expr.name == x_param
+        and index.index in ranges
+    ):
+        return index.index
+    return _NOT_A_POSITION
 
 
 def positional_vecmerges(
@@ -153,23 +175,34 @@ def positional_vecmerges(
                 and len(m.value.elems) == 2
             ):
                 continue  # ({key, value} into a groupmerger or dictmerger is not a position)
-            index = m.value.elems[0]
-            if isinstance(index, N.Ident) and index.name == i_param and i_param not in rebound:
-                found.append((path, m, None))
-            elif x_param in rebound:
-                continue
-            elif (
-                isinstance(index, N.Ident)
-                and index.name == x_param
-                and sources == 1
-                and 0 in range_sources
-            ):
-                found.append((path, m, 0))
-            elif (
-                isinstance(index, N.GetField)
-                and isinstance(index.expr, N.Ident)
-                and index.expr.name == x_param
-                and index.index in range_sources
-            ):
-                found.append((path, m, index.index))
+            source = _position_source(
+                m.value.elems[0], i_param, x_param, rebound, range_sources, sources
+            )
+            if source != _NOT_A_POSITION:
+                found.append((path, m, source))
+    return found
+
+
+def positional_lookups(
+    func: N.Lambda, range_sources: frozenset[int], sources: int
+) -> list[tuple[N.Op, int | None]]:
+    """The lookups `lookup(v, p)` in the loop's body of a vector `v` from outside the loop
+    at the iteration's own position `p` (as `positional_vecmerges`: None for `i`, k for a
+    `rangeiter` source), and where they are in the body does not matter (under an `if` too:
+    the check before the loop only picks the copy of the loop that runs, and the checked
+    copy fails where and as the program says). A broadcast operand read inside a reduction
+    (`lookup(mean, o)`) is one: checked per element, the loop stays scalar."""
+    params = {p.name for p in func.params}
+    _, i_param, x_param = (p.name for p in func.params)
+    rebound = {name for e in func.body.walk() for name in N.binders(e)}
+    found = []
+    for e in func.body.walk():
+        if not (isinstance(e, N.Op) and e.op == "lookup" and isinstance(e.args[0], N.Ident)):
+            continue
+        vec = e.args[0]
+        if not isinstance(vec.ty, Vec) or vec.name in rebound or vec.name in params:
+            continue
+        source = _position_source(e.args[1], i_param, x_param, rebound, range_sources, sources)
+        if source != _NOT_A_POSITION:
+            found.append((e, source))
     return found
