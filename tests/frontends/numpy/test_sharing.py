@@ -97,3 +97,23 @@ def test_a_broadcast_operand_is_read_at_the_loop_position():
     np.testing.assert_allclose(
         np.asarray(squares), ((a - a.mean(axis=0)) ** 2).sum(axis=0), rtol=1e-12
     )
+
+
+def test_a_scalar_factor_moves_out_of_a_product():
+    """`alpha * A @ x` is `alpha * (A @ x)`: NumPy's kernel reads A itself, and no pass makes
+    the scaled matrix (values equal to NumPy's up to rounding)."""
+    rng = np.random.default_rng(6)
+    a, b, v = rng.normal(size=(50, 40)), rng.normal(size=(40, 30)), rng.normal(size=40)
+    A, B, x = daybreak_input(a), daybreak_input(b), daybreak_input(v)
+    cases = (
+        (lambda: 2.5 * A @ x, 2.5 * a @ v),
+        (lambda: A @ (x * 0.5), a @ (v * 0.5)),
+        (lambda: dnp.dot(A * 3.0, B), np.dot(a * 3.0, b)),
+    )
+    for make, expected in cases:
+        before = db.stats()
+        got = make()
+        after = db.stats()
+        # the scaled operand was never computed: only the product ran (NumPy's kernel)
+        assert (after["runs"], after["library_runs"]) == (before["runs"], before["library_runs"])
+        np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-12)
