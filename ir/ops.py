@@ -10,8 +10,8 @@ An `OpDecl` states everything about an operator in one place:
   where Weld is silent, C's) semantics: integers wrap, integer division truncates, floats are
   IEEE 754. The exact choices are written down in docs/ir.md;
 * its traits — what passes and backends may assume about it (`can_fail`, `effect`,
-  `short_circuit_on`, `commutative`, `reads_container`): they ask the declaration, never the
-  op's name.
+  `short_circuit_on`, `commutative`, `associative`, `reads_container`): they ask the
+  declaration, never the op's name.
 
 The merge operators of builders (`merger[T,+]`) are declared the same way, in `MERGE_OP_DECLS`.
 
@@ -95,6 +95,10 @@ class OpDecl:
     # `a op b` has the value of `b op a` for all arguments (bit for bit), so a pass may swap
     # operands that cannot fail. Not set on short-circuit ops: swapping changes what runs.
     commutative: bool = False
+    # `(a op b) op c` has the value of `a op (b op c)`: exactly, except on floats, where the
+    # two differ by rounding (`+`, `*`); regrouping those is allowed only where the order is
+    # unspecified, as in a merger (docs/ir.md, "Builders").
+    associative: bool = False
     # The first argument is a vector or dict the op only reads (its length, one element, a
     # key's presence): the container itself does not escape into the result.
     reads_container: bool = False
@@ -480,21 +484,23 @@ def zero_value(t: Type):
 # ----------------------------------------------------------------------------------------------
 # The table.
 
+# (symbol, level, on integers, on floats, commutative and associative)
 _INFIX_ARITH = [
-    ("+", 8, lambda a, b: a + b, lambda a, b: a + b),
-    ("-", 8, lambda a, b: a - b, lambda a, b: a - b),
-    ("*", 9, lambda a, b: a * b, lambda a, b: a * b),
-    ("/", 9, _int_div, _float_div),
-    ("%", 9, _int_rem, lambda a, b: float(np.fmod(a, b))),
+    ("+", 8, lambda a, b: a + b, lambda a, b: a + b, True),
+    ("-", 8, lambda a, b: a - b, lambda a, b: a - b, False),
+    ("*", 9, lambda a, b: a * b, lambda a, b: a * b, True),
+    ("/", 9, _int_div, _float_div, False),
+    ("%", 9, _int_rem, lambda a, b: float(np.fmod(a, b)), False),
 ]
-for _sym, _level, _ifn, _ffn in _INFIX_ARITH:
+for _sym, _level, _ifn, _ffn, _ring in _INFIX_ARITH:
     _declare(
         name=_sym,
         form="infix",
         symbol=_sym,
         level=_level,
         arity=2,
-        commutative=_sym in ("+", "*"),
+        commutative=_ring,
+        associative=_ring,
         type_rule=_same_type_rule(_numeric, "numbers"),
         evaluate=_numeric_binary(_ifn, _ffn),
     )
@@ -511,17 +517,21 @@ for _sym, _level, _fn in [
         level=_level,
         arity=2,
         commutative=True,
+        associative=True,
         type_rule=_same_type_rule(_integral, "integers or bool"),
         evaluate=_numeric_binary(_fn, None),
     )
 
-for _sym, _level, _test in [
-    ("==", 6, lambda c: c == 0),
-    ("!=", 6, lambda c: c != 0),
-    ("<", 7, lambda c: c < 0),
-    ("<=", 7, lambda c: c <= 0),
-    (">", 7, lambda c: c > 0),
-    (">=", 7, lambda c: c >= 0),
+# (symbol, level, the test of the three-way comparison, whether it only tells equal from
+# unequal (commutative, and defined on every value, not only on ordered ones), its value when
+# the operands are unordered: `!=` is true (NaN != NaN), the others are false)
+for _sym, _level, _test, _equality, _unordered in [
+    ("==", 6, lambda c: c == 0, True, False),
+    ("!=", 6, lambda c: c != 0, True, True),
+    ("<", 7, lambda c: c < 0, False, False),
+    ("<=", 7, lambda c: c <= 0, False, False),
+    (">", 7, lambda c: c > 0, False, False),
+    (">=", 7, lambda c: c >= 0, False, False),
 ]:
     _declare(
         name=_sym,
@@ -530,10 +540,9 @@ for _sym, _level, _test in [
         level=_level,
         chain=False,
         arity=2,
-        commutative=_sym in ("==", "!="),
-        type_rule=_any_value_rule(ordered=_sym not in ("==", "!=")),
-        # `!=` is true when the operands are unordered (NaN != NaN); the others are false.
-        evaluate=_comparison(_test, when_unordered=_sym == "!="),
+        commutative=_equality,
+        type_rule=_any_value_rule(ordered=not _equality),
+        evaluate=_comparison(_test, when_unordered=_unordered),
     )
 
 _declare(
@@ -542,6 +551,7 @@ _declare(
     symbol="&&",
     level=2,
     arity=2,
+    associative=True,
     short_circuit_on=False,
     type_rule=_same_type_rule(_is_bool, "bool"),
     evaluate=lambda args, types, r: bool(args[0] and args[1]),
@@ -552,6 +562,7 @@ _declare(
     symbol="||",
     level=1,
     arity=2,
+    associative=True,
     short_circuit_on=True,
     type_rule=_same_type_rule(_is_bool, "bool"),
     evaluate=lambda args, types, r: bool(args[0] or args[1]),
@@ -662,6 +673,7 @@ _declare(
     form="call",
     arity=2,
     commutative=True,
+    associative=True,
     type_rule=_same_type_rule(_orderable, "scalars"),
     evaluate=_numeric_binary(min, _fmin),
 )
@@ -670,6 +682,7 @@ _declare(
     form="call",
     arity=2,
     commutative=True,
+    associative=True,
     type_rule=_same_type_rule(_orderable, "scalars"),
     evaluate=_numeric_binary(max, _fmax),
 )
@@ -776,35 +789,37 @@ PREFIX_LEVEL = 10  # prefix operators bind tighter than every infix operator
 
 @dataclass(frozen=True)
 class MergeOpDecl:
-    """A merge operator as written in a builder type (`merger[T,+]`)."""
+    """A merge operator as written in a builder type (`merger[T,+]`). Its `combine` op is
+    declared commutative and associative: a builder combines merges in an unspecified order."""
 
     symbol: str  # as written in the builder type; the key in MERGE_OP_DECLS
     combine: str  # the op of OPS that combines two merged values
     label: str  # the operator in generated names (`add`: symbols may not hold `+`)
     numbers_only: bool  # + and * are defined on numbers; min and max on every scalar
+    # identity(t): the value of scalar type t merging into which changes nothing
+    identity: Callable[[Scalar], Any]
 
-    def identity(self, t: Scalar):
-        """The value merging into which changes nothing: 0, 1, the largest value (min), the
-        smallest (max)."""
-        if self.symbol == "+":
-            return fix_scalar(0, t)
-        if self.symbol == "*":
-            return fix_scalar(1, t)
-        smallest_first = self.symbol == "min"  # min starts from the top, max from the bottom
-        if t.kind == "bool":
-            return smallest_first
-        if t.is_float:
-            return math.inf if smallest_first else -math.inf
-        return int_max(t) if smallest_first else int_min(t)
+
+def _largest(t: Scalar):
+    if t.kind == "bool":
+        return True
+    return math.inf if t.is_float else int_max(t)
+
+
+def _smallest(t: Scalar):
+    if t.kind == "bool":
+        return False
+    return -math.inf if t.is_float else int_min(t)
 
 
 MERGE_OP_DECLS: dict[str, MergeOpDecl] = {
     d.symbol: d
     for d in (
-        MergeOpDecl("+", combine="+", label="add", numbers_only=True),
-        MergeOpDecl("*", combine="*", label="mul", numbers_only=True),
-        MergeOpDecl("min", combine="min", label="min", numbers_only=False),
-        MergeOpDecl("max", combine="max", label="max", numbers_only=False),
+        MergeOpDecl("+", "+", "add", numbers_only=True, identity=lambda t: fix_scalar(0, t)),
+        MergeOpDecl("*", "*", "mul", numbers_only=True, identity=lambda t: fix_scalar(1, t)),
+        # min starts from the top, max from the bottom
+        MergeOpDecl("min", "min", "min", numbers_only=False, identity=_largest),
+        MergeOpDecl("max", "max", "max", numbers_only=False, identity=_smallest),
     )
 }
 

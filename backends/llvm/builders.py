@@ -12,7 +12,7 @@ from llvmlite import ir
 from ...ir import nodes as N
 from ...ir.dispatch import BuilderTable
 from ...ir.errors import UnsupportedError
-from ...ir.ops import MERGE_OP_DECLS, merge_identity
+from ...ir.ops import MERGE_OP_DECLS, OPS, merge_identity
 from ...ir.types import (
     Appender,
     DictMerger,
@@ -379,19 +379,18 @@ def merge_builders(L, t: Type, dst: ir.Value, src: ir.Value) -> None:
 
 
 def combine(L, op: str, a: ir.Value, x: ir.Value, t: Type) -> ir.Value:
-    """`a op x` for a merge op; float + and * may be reassociated (docs/ir.md: merges combine in
-    an unspecified order), which lets LLVM vectorise reductions."""
+    """`a op x` for a merge op. Merges combine in an unspecified order (docs/ir.md), so the
+    emitter may regroup an op declared associative (float + and *: LLVM may reassociate them,
+    which lets it vectorise reductions)."""
     b = L.builder
-    if isinstance(t, Scalar) and t.is_float and op in ("+", "*"):
-        emit = b.fadd if op == "+" else b.fmul
-        return emit(a, x, flags=("reassoc", "nsz"))
     if isinstance(t, Struct):
         out = a
         for i, ft in enumerate(t.fields):
             field = combine(L, op, b.extract_value(a, i), b.extract_value(x, i), ft)
             out = b.insert_value(out, field, i)
         return out
-    return emit_op(L, OpSite(MERGE_OP_DECLS[op].combine, (t, t), t), [a, x])
+    name = MERGE_OP_DECLS[op].combine
+    return emit_op(L, OpSite(name, (t, t), t, reassociate=OPS[name].associative), [a, x])
 
 
 def _constant(t: Type, value) -> ir.Constant:

@@ -47,6 +47,9 @@ class OpSite:
     # False where the op's operands were checked before its loop (a lookup at the loop's
     # own position: `loops.run_iterations`), so its own check would only repeat that one
     checked: bool = True
+    # True where its operands may be regrouped with other uses of the op (a merger combines
+    # merges in an unspecified order, docs/ir.md), which its emitter may tell LLVM
+    reassociate: bool = False
 
 
 # emit(L, site: OpSite, args: Sequence[ir.Value]) -> ir.Value for every op
@@ -70,10 +73,17 @@ _INT_ARITH = {"+": "add", "-": "sub", "*": "mul"}
 _FLOAT_ARITH = {"+": "fadd", "-": "fsub", "*": "fmul"}
 
 
+# What may be assumed of float operands that may be regrouped: LLVM's reassoc flag, and nsz
+# (a sum of zeros may come out +0.0 for -0.0), which let it vectorise a sum or a product.
+_REGROUPED = ("reassoc", "nsz")
+
+
 @emits("+", "-", "*")
 def _arith(L, site, args):
-    table = _FLOAT_ARITH if _is_float(site.arg_types[0]) else _INT_ARITH
-    return getattr(L.builder, table[site.name])(*args)
+    if _is_float(site.arg_types[0]):
+        flags = _REGROUPED if site.reassociate else ()
+        return getattr(L.builder, _FLOAT_ARITH[site.name])(*args, flags=flags)
+    return getattr(L.builder, _INT_ARITH[site.name])(*args)
 
 
 def _safe_divisor(L, a, d, t: Scalar):

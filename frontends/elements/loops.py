@@ -20,7 +20,7 @@ import weakref
 import numpy as np
 
 from daybreak.ir import builder as B
-from daybreak.ir.ops import merge_identity
+from daybreak.ir.ops import MERGE_OP_DECLS, merge_identity
 from daybreak.ir.types import I64, Type, Vec
 
 from ..lazy import Namer, Node, NotEager, settle_inputs
@@ -482,7 +482,7 @@ class AxisReduce(_ExprNode):
         )
 
 
-_VECMERGE_OPS = frozenset({"+", "*", "min", "max"})
+_VECMERGE_OPS = frozenset(MERGE_OP_DECLS)  # a vecmerger takes every merge op (ir/ops.py)
 
 
 def _leading_axes_loop(

@@ -71,6 +71,17 @@ def test_commutative_ops_give_the_same_value_either_way(decl):
             assert _bits(one) == _bits(other) or (one != one and other != other), (t, a, b)
 
 
+@pytest.mark.parametrize("decl", [d for d in OPS.values() if d.associative], ids=_name)
+def test_associative_ops_give_the_same_value_either_grouping(decl):
+    for t, values in SAMPLES.items():
+        if t.is_float or not _applies(decl, t):  # (floats: equal up to rounding, docs/ir.md)
+            continue
+        for a, b, c in itertools.product(values, repeat=3):
+            left = decl.evaluate([decl.evaluate([a, b], [t, t], t), c], [t, t], t)
+            right = decl.evaluate([a, decl.evaluate([b, c], [t, t], t)], [t, t], t)
+            assert left == right, (t, a, b, c)
+
+
 @pytest.mark.parametrize("decl", [d for d in OPS.values() if d.short_circuit], ids=_name)
 def test_the_decisive_left_value_is_the_result(decl):
     v = decl.short_circuit_on
@@ -108,6 +119,8 @@ def test_every_merge_op_is_declared_once():
     assert tuple(MERGE_OP_DECLS) == MERGE_OPS
     for decl in MERGE_OP_DECLS.values():
         assert decl.combine in OPS and decl.label.isidentifier()
+        # a builder combines its merges in an unspecified order
+        assert OPS[decl.combine].commutative and OPS[decl.combine].associative
     assert len({d.label for d in MERGE_OP_DECLS.values()}) == len(MERGE_OP_DECLS)
 
 
