@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import struct
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from enum import Enum
@@ -122,6 +122,12 @@ class Expr(_HashCache):
             if rebuilt is not value:
                 out[name] = rebuilt
         return out
+
+    def _renamed_binders(self, rename: Mapping[str, str]) -> dict:
+        """The fields that hold the names this node binds, each name `n` in `rename` replaced
+        by `rename[n]`: for `rebuild`. Node kinds whose `_child_scopes` bind names override it
+        (tests/ir/test_scopes.py checks that each does)."""
+        return {}
 
     def walk(self) -> Iterator[Expr]:
         """Every node of the tree, parents before children."""
@@ -356,6 +362,9 @@ class Let(Expr):
     def _kid_fields(self, kids):
         return {"value": kids[0], "body": kids[1]}
 
+    def _renamed_binders(self, rename):
+        return {"name": rename[self.name]} if self.name in rename else {}
+
 
 _BRANCH = ((), Evaluation.MAYBE)
 
@@ -401,6 +410,11 @@ class Lambda(Expr):
 
     def _kid_fields(self, kids):
         return {"body": kids[0]}
+
+    def _renamed_binders(self, rename):
+        if not any(p.name in rename for p in self.params):
+            return {}
+        return {"params": tuple(replace(p, name=rename.get(p.name, p.name)) for p in self.params)}
 
 
 @_node
@@ -748,13 +762,23 @@ def with_fields(node: Expr, **changes) -> Expr:
     return new
 
 
-def rebuild(node: Expr, kids, **changes) -> Expr:
-    """`node` with its children, in `children()` order, replaced by `kids` and the fields in
-    `changes` changed (`node` itself when nothing changes). What walks run by `trampoline` use
-    instead of map_children."""
+def rebuild(node: Expr, kids, rename: Mapping[str, str] | None = None, **changes) -> Expr:
+    """`node` with its children, in `children()` order, replaced by `kids`, each name it binds
+    that is in `rename` renamed, and the fields in `changes` changed (`node` itself when
+    nothing changes). What walks run by `trampoline`, and walks that rename binders, use
+    instead of map_children.
+
+    >>> from daybreak.ir.parser import parse_expr
+    >>> from daybreak.ir.printer import format
+    >>> lam = parse_expr("|x, y| x")
+    >>> format(rebuild(lam, [Ident("x2")], rename={"x": "x2"}))
+    '|x2, y| x2'
+    """
     kids = tuple(kids)
     if any(map(is_not, kids, node.children())):
         changes.update(node._kid_fields(kids))
+    if rename:
+        changes.update(node._renamed_binders(rename))
     return with_fields(node, **changes) if changes else node
 
 

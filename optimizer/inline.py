@@ -21,8 +21,6 @@ After:
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from daybreak.ir import nodes as N
 from daybreak.ir.substitute import NameSupply, beta_reduce, substitute
 
@@ -103,38 +101,39 @@ class _LetInliner:
         return not self.facts.can_fail(value) or use_is_first(let.body, let.name, self.facts)
 
     def run(self, e: N.Expr, env: dict[str, N.Expr], env_fv: frozenset[str]) -> N.Expr:
-        match e:
-            case N.Ident(name=n) if n in env:
-                return env[n]
-            case N.Let(name=n, value=v, body=b):
-                value = self.run(v, env, env_fv)
-                if self._inlinable(e, value):
-                    inner = {**env, n: value}
-                    return self.run(b, inner, env_fv | self.facts.free_vars(value))
-                name, inner, inner_fv = self._enter(n, env, env_fv)
-                body = self.run(b, inner, inner_fv)
-                if (name, value, body) == (n, v, b):
-                    return e
-                return replace(e, name=name, value=value, body=body)
-            case N.Lambda(params=params, body=b):
-                inner, inner_fv = env, env_fv
-                new_params = []
-                for p in params:
-                    name, inner, inner_fv = self._enter(p.name, inner, inner_fv)
-                    new_params.append(replace(p, name=name))
-                return replace(e, params=tuple(new_params), body=self.run(b, inner, inner_fv))
-            case _:
-                return N.map_children(e, lambda c: self.run(c, env, env_fv))
+        """`e` with the names of `env` replaced by their values and the lets it may inline
+        inlined; `env_fv` are the free names of those values (binders must not capture them)."""
+        if type(e) is N.Ident:
+            return env.get(e.name, e)
+        if type(e) is not N.Let:
+            return self._scoped(e, [], env, env_fv)
+        value = self.run(e.value, env, env_fv)
+        if self._inlinable(e, value):
+            inner = {**env, e.name: value}
+            return self.run(e.body, inner, env_fv | self.facts.free_vars(value))
+        return self._scoped(e, [value], env, env_fv)
 
-    def _enter(self, name: str, env: dict[str, N.Expr], env_fv: frozenset[str]):
-        """A binder inside the substitution: shadowing drops its name from `env`; a binder
-        that would capture a substituted value's free name is renamed."""
+    def _scoped(self, e: N.Expr, kids: list[N.Expr], env, env_fv: frozenset[str]) -> N.Expr:
+        """`e` rebuilt from its children (the first `len(kids)` of them run already), each run
+        inside the names `e` binds around it (as its kind declares)."""
+        renamed: dict[str, str] = {}
+        for child in N.children_with_scope(e)[len(kids) :]:
+            inner = env
+            for name in child.binds:
+                inner = self._enter(name, inner, env_fv, renamed)
+            kids.append(self.run(child.expr, inner, env_fv))
+        return N.rebuild(e, kids, rename=renamed)
+
+    def _enter(self, name: str, env: dict[str, N.Expr], env_fv: frozenset[str], renamed):
+        """The substitution inside a binder of `name`: shadowing drops the name from `env`; a
+        binder that would capture a substituted value's free name is renamed (once per node,
+        in `renamed`)."""
         inner = {k: v for k, v in env.items() if k != name} if name in env else env
         if name in env_fv:
-            new = self.names.fresh(name)
-            inner = {**inner, name: N.Ident(new)}
-            return new, inner, env_fv
-        return name, inner, env_fv
+            if name not in renamed:
+                renamed[name] = self.names.fresh(name)
+            inner = {**inner, name: N.Ident(renamed[name])}
+        return inner
 
 
 def run(program: N.Program) -> N.Program:

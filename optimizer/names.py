@@ -34,23 +34,14 @@ def freshen(expr: N.Expr, names: NameSupply) -> N.Expr:
 
 
 def _freshen(e: N.Expr, mapping: dict[str, str], names: NameSupply) -> N.Expr:
-    match e:
-        case N.Ident(name=n) if n in mapping:
-            return replace(e, name=mapping[n])
-        case N.Let(name=n, value=v, body=b):
-            new = names.fresh(n)
-            return replace(
-                e,
-                name=new,
-                value=_freshen(v, mapping, names),
-                body=_freshen(b, {**mapping, n: new}, names),
-            )
-        case N.Lambda(params=params, body=b):
-            inner = dict(mapping)
-            new_params = []
-            for p in params:
-                inner[p.name] = names.fresh(p.name)
-                new_params.append(replace(p, name=inner[p.name]))
-            return replace(e, params=tuple(new_params), body=_freshen(b, inner, names))
-        case _:
-            return N.map_children(e, lambda c: _freshen(c, mapping, names))
+    if type(e) is N.Ident:
+        new = mapping.get(e.name)
+        return e if new is None else replace(e, name=new)
+    # the names this node binds, as its kind declares them, each renamed once (a binder
+    # around several children keeps one name), before any child is walked
+    rename = {name: names.fresh(name) for name in N.binders(e)}
+    kids = []
+    for child in N.children_with_scope(e):
+        inner = {**mapping, **{n: rename[n] for n in child.binds}} if child.binds else mapping
+        kids.append(_freshen(child.expr, inner, names))
+    return N.rebuild(e, kids, rename=rename)

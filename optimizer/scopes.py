@@ -1,9 +1,11 @@
 """Scopes: where a pass may hoist a shared expression to, and the occurrences it may replace.
 
-A *scope* is an expression that runs as a whole: the program body, the body of a `let`, of a
-lambda, or a branch of an `if`. Inside a scope, an occurrence is *strict* when the scope always
-evaluates it (not under a lambda, an `if` branch or the right side of `&&`/`||`), and
-*hoistable* when none of its free names is bound inside the scope on the way to it. A
+A *scope* is an expression that runs as a whole: the program body, and each child that its
+node evaluates inside names it binds or other than exactly once, as the node kind declares
+(`nodes.children_with_scope`): the body of a `let` or a lambda, a branch of an `if`, the right
+side of `&&`/`||`. Inside a scope, an occurrence is *strict* when the scope always evaluates it
+(not inside one of those that may not run, or runs per call), and *hoistable* when none of
+its free names is bound inside the scope on the way to it. A
 hoistable expression that occurs strictly and cannot fail may be computed once at the top of
 the scope: `let name = e; scope[e := name]` (CSE, horizontal fusion and hoisting do this).
 """
@@ -96,32 +98,25 @@ class ScopeIndex:
         if self._want(e):
             site = Site(e, pos, pos, self._anchor(e), strict_top)
             self.sites.append(site)
+        if isinstance(e, N.For):
+            for it in e.iters:
+                if it.is_plain and isinstance(it.data, N.Ident):
+                    stack = self._env.get(it.data.name)
+                    if stack:
+                        self.loops_over.append((stack[-1], pos))
         depth = self.depth[scope] + 1
-        match e:
-            case N.Let(name=name, value=value, body=body):
-                value_pos = self._count
-                self._walk(value, scope, strict_top)
-                # a let's body runs whenever the let does: strictness carries on into it
-                self.let_scopes[len(self.start)] = value_pos
-                self._scope_walk(body, depth, (name,), strict_top)
-            case N.Lambda(params=params, body=body):
-                self._scope_walk(body, depth, [p.name for p in params], None)
-            case N.If(cond=cond, then=then, else_=else_):
-                self._walk(cond, scope, strict_top)
-                self._scope_walk(then, depth, (), None)
-                self._scope_walk(else_, depth, (), None)
-            case _:
-                if isinstance(e, N.For):
-                    for it in e.iters:
-                        if it.is_plain and isinstance(it.data, N.Ident):
-                            stack = self._env.get(it.data.name)
-                            if stack:
-                                self.loops_over.append((stack[-1], pos))
-                # a child the node may skip (the right side of `&&`) is not always evaluated;
-                # a lambda (a loop's function too) is, but opens a scope that never is
-                for child in N.children_with_scope(e):
-                    once = child.evaluation is N.Evaluation.ONCE
-                    self._walk(child.expr, scope, strict_top if once else None)
+        for child in N.children_with_scope(e):
+            # a child the node may skip (a branch, the right side of `&&`) or runs per call
+            # (a lambda's body) is strict nowhere above it; a let's body runs whenever the
+            # let does, so strictness carries on into it
+            once = child.evaluation is N.Evaluation.ONCE
+            strict = strict_top if once else None
+            if child.binds or not once:  # inside binders, or run apart: a scope of its own
+                if isinstance(e, N.Let):
+                    self.let_scopes[len(self.start)] = pos + 1  # (the value: its first child)
+                self._scope_walk(child.expr, depth, child.binds, strict)
+            else:
+                self._walk(child.expr, scope, strict)
         if site is not None:
             site.end = self._count - 1
 

@@ -38,6 +38,23 @@ def test_every_node_kind_declares_one_scope_per_child():
     assert seen == set(N.NODE_KINDS), "EVERY_KIND needs a sample of each node kind"
 
 
+def test_every_node_kind_that_binds_names_can_rename_them():
+    # walks that rename binders (the optimizer's freshen and let inlining) rebuild nodes
+    # with `rebuild(node, kids, rename=...)`, which asks the node kind where its names are
+    seen = set()
+    for node in parse(EVERY_KIND).body.walk():
+        names = binders(node)
+        if not names:
+            continue
+        seen.add(type(node))
+        rename = {name: f"{name}_renamed" for name in names}
+        renamed = N.rebuild(node, node.children(), rename=rename)
+        assert binders(renamed) == tuple(rename.values()), type(node).__name__
+        assert renamed.children() == node.children()
+        assert N.rebuild(node, node.children(), rename={}) is node
+    assert seen, "EVERY_KIND binds no names"
+
+
 def test_binders_and_evaluation_of_each_kind():
     assert _scopes("let x = a; x") == [("Ident", (), ONCE), ("Ident", ("x",), ONCE)]
     assert _scopes("|x, y| x") == [("Ident", ("x", "y"), PER_CALL)]
