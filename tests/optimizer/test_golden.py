@@ -1,7 +1,7 @@
 """Golden files: tests/optimizer/golden/<pass>/NAME.weld is optimised by that pass alone (run
 to its fixpoint, the verifier after every step) and must print exactly as NAME.expected. The
-folder `pipeline` runs the whole pipeline. Regenerate with DAYBREAK_REGEN_GOLDEN=1 (and read
-the diff).
+folder `pipeline` runs the whole pipeline. Regenerate with DAYBREAK_UPDATE_GOLDEN=1 (the name
+tests/ir/test_printer.py reads too) and read the diff.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ def test_every_pass_has_golden_files():
 def test_golden(path: Path):
     got = _optimize_with(path.parent.name, path.read_text())
     expected_path = path.with_suffix(".expected")
-    if os.environ.get("DAYBREAK_REGEN_GOLDEN"):
+    if os.environ.get("DAYBREAK_UPDATE_GOLDEN") == "1":
         expected_path.write_text(got)
+    assert expected_path.exists(), f"run with DAYBREAK_UPDATE_GOLDEN=1 to create {expected_path}"
     assert got == expected_path.read_text()
