@@ -27,6 +27,7 @@ from .nodes import (
     Literal,
     Param,
     binders,
+    children_with_scope,
     rebuild,
     walk_with_scope,
 )
@@ -69,20 +70,17 @@ def alpha_canonical(expr: Expr) -> tuple[Expr, tuple[str, ...]]:
             case Ident(name=name):
                 new = env.get(name) or free.setdefault(name, f"$f{len(free)}")
                 return replace(e, name=new)
-            case Let(name=name, value=value, body=body):
-                value = yield go(value, env)
-                new = binder()
-                return replace(e, name=new, value=value, body=(yield go(body, {**env, name: new})))
-            case Lambda(params=params, body=body):
-                news = [binder() for _ in params]
-                renamed = tuple(replace(p, name=n) for p, n in zip(params, news, strict=True))
-                inner = {**env, **{p.name: n for p, n in zip(params, news, strict=True)}}
-                return replace(e, params=renamed, body=(yield go(body, inner)))
-            case _:
-                kids = []
-                for child in e.children():
-                    kids.append((yield go(child, env)))
-                return rebuild(e, kids)
+            case _:  # binders as each node kind declares them, numbered as first bound
+                kids, rename = [], {}
+                for child in children_with_scope(e):
+                    inner = env
+                    if child.binds:
+                        for name in child.binds:
+                            if name not in rename:
+                                rename[name] = binder()
+                        inner = {**env, **{name: rename[name] for name in child.binds}}
+                    kids.append((yield go(child.expr, inner)))
+                return rebuild(e, kids, rename=rename)
 
     canonical = trampoline(go(expr, {}))
     return canonical, tuple(free)
@@ -199,21 +197,6 @@ class _Substitution:
                 if new.loc is None:  # a binder's fresh name: where the old name was written
                     new = replace(new, loc=e.loc)
                 return _with_annotations(new, e.annotations)
-            case Let(name=name, value=value, body=body):
-                new_value = yield self.walk(value, mapping)
-                new_name, inner = self._enter(name, mapping)
-                new_body = yield self.walk(body, inner)
-                if new_name == name and new_value is value and new_body is body:
-                    return e
-                return replace(e, name=new_name, value=new_value, body=new_body)
-            case Lambda(params=params, body=body):
-                inner = mapping
-                new_params = []
-                for p in params:
-                    new_name, inner = self._enter(p.name, inner)
-                    new_params.append(replace(p, name=new_name))
-                new_body = yield self.walk(body, inner)
-                return replace(e, params=tuple(new_params), body=new_body)
             case Apply(func=Ident(name=name), args=args) if self.beta and isinstance(
                 mapping.get(name), Lambda
             ):
@@ -225,11 +208,16 @@ class _Substitution:
                     return replace(e, func=lam, args=tuple(new_args))
                 reduced = beta_reduce(lam, tuple(new_args), self.names)
                 return _with_annotations(reduced, e.annotations)
-            case _:
-                kids = []
-                for child in e.children():
-                    kids.append((yield self.walk(child, mapping)))
-                return rebuild(e, kids)
+            case _:  # a binder (as its node kind declares it) that would capture is renamed
+                kids, rename = [], {}
+                for child in children_with_scope(e):
+                    inner = mapping
+                    for name in child.binds:
+                        new_name, inner = self._enter(name, inner)
+                        if new_name != name:
+                            rename[name] = new_name
+                    kids.append((yield self.walk(child.expr, inner)))
+                return rebuild(e, kids, rename=rename)
 
 
 def _with_annotations(e: Expr, annotations) -> Expr:
