@@ -36,8 +36,24 @@ class UfuncWrapper:
         self.ufunc = ufunc
 
     def __call__(self, *inputs, **kwargs):
-        if not kwargs and all(type(x) in _SCALARS for x in inputs):
-            return self.ufunc(*inputs)  # scalar work (a loop over elements): NumPy's own
+        if not kwargs and len(inputs) <= 2:
+            # The calls of a Python loop, checked first and cheaply: scalars, and small NumPy
+            # arrays whose result is no bigger than one of them — NumPy's own, as it is.
+            limit = SETTINGS.eager_below
+            x = inputs[0] if inputs else None
+            kind = type(x)
+            if len(inputs) == 1:
+                if kind in _SCALARS or (kind is np.ndarray and x.size < limit):
+                    return self.ufunc(x)
+            else:
+                y = inputs[1]
+                other = type(y)
+                if kind in _SCALARS:
+                    if other in _SCALARS or (other is np.ndarray and y.size < limit):
+                        return self.ufunc(x, y)
+                elif kind is np.ndarray and x.size < limit:
+                    if other in _SCALARS or (other is np.ndarray and y.shape == x.shape):
+                        return self.ufunc(x, y)
         if small_numpy_call(inputs, kwargs) and broadcast_size(inputs) < SETTINGS.eager_below:
             return from_numpy_result(self.ufunc(*inputs, **kwargs))
         return call_ufunc(self.ufunc, *inputs, **kwargs)

@@ -6,6 +6,7 @@ These run with the default eager size (the shortcuts are what daybreak does for 
 and check which path ran where the point is that daybreak's own path did the work."""
 
 import contextlib
+import functools
 
 import numpy as np
 import pytest
@@ -478,3 +479,50 @@ def test_plans_tell_numpy_0d_operands_from_daybreak_0d_arrays():
     ):
         for x in (first, second, first):
             assert float(np.asarray(dnp.sqrt(x))) == pytest.approx(float(np.sqrt(np.asarray(x))))
+
+
+_OPERANDS = st.sampled_from(
+    [
+        np.arange(6, dtype=np.int8),
+        np.linspace(-2.0, 2.0, 6),
+        np.linspace(-2.0, 2.0, 6).astype(np.float32),
+        np.array([True, False, True, True, False, False]),
+        np.arange(6, dtype=np.uint8).reshape(2, 3),
+        np.arange(3.0),
+        np.array(2.5),
+        2,
+        -3.5,
+        True,
+        300,
+        2**70,
+        np.float32(1.5),
+        np.int64(-4),
+        np.uint8(7),
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    name=st.sampled_from(["add", "multiply", "maximum", "true_divide", "power", "less"]),
+    x=_OPERANDS,
+    y=_OPERANDS,
+    unary=st.sampled_from(["tanh", "sqrt", "negative", "absolute", "floor", "logical_not"]),
+)
+def test_small_ufunc_calls_are_numpys_own(name, x, y, unary):
+    """A ufunc called on scalars and small NumPy arrays (a Python loop's calls) returns what
+    NumPy returns: the same type, dtype and values, or the same error."""
+    for fn, args in ((name, (x, y)), (unary, (x,))):
+        before = db.config(eager_below=1 << 16)
+        try:
+            with np.errstate(all="ignore"):
+                want = _outcome(functools.partial(getattr(np, fn), *args))
+                got = _outcome(functools.partial(getattr(dnp, fn), *args))
+        finally:
+            db.config(**before)
+        if isinstance(want, type):
+            assert got is want, (fn, args)
+            continue
+        assert type(got) is type(want), (fn, args, type(got))
+        assert np.asarray(got).dtype == np.asarray(want).dtype
+        np.testing.assert_array_equal(got, want)
