@@ -59,9 +59,10 @@ _SMALL_WRITE = 8  # a region this many times smaller than the array is a small w
 def setitem(a: ndarray, key, value) -> None:
     """`a[key] = value` (see the module docstring); a view passes the write to its base."""
     kind = type(value)
-    if kind is float or kind is int or kind in NUMPY_SCALAR_TYPES:
-        # a scalar into a computed array nothing else reads (a Python loop's element write):
-        # NumPy's write in place, with nothing else asked (`_write_of_data`'s first case)
+    if kind is float or kind is int or kind is np.ndarray or kind in NUMPY_SCALAR_TYPES:
+        # a scalar or NumPy data into a computed array nothing else reads (a Python loop's
+        # element or row write): NumPy's write in place, with nothing else asked
+        # (`_write_of_data`'s first case)
         target = _own_buffer(a)
         if target is not None and is_plain_basic(key):
             target[key] = value  # NumPy's conversion and errors
