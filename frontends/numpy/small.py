@@ -124,7 +124,7 @@ def numpy_first(daybreak_fn, numpy_fn):
         if small_numpy_call(args, kwargs) and (
             result_size is None or _small_result(result_size, args, kwargs)
         ):
-            out = numpy_fn(*args, **kwargs)
+            out = direct(*args, **kwargs)
             kind = type(out)  # (most results of small calls are scalars: returned as they are)
             return from_numpy_result(out) if kind is np.ndarray or kind is tuple else out
         return daybreak_fn(*args, **kwargs)
