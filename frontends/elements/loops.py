@@ -35,6 +35,7 @@ from .expr import (
     Leaf,
     Outer,
     contiguous_strides,
+    count_applies,
     emit,
     emit_many,
     leaves_and_outers,
@@ -156,20 +157,44 @@ class _ExprNode(Node):
     """A node computing something from one element expression: its inputs are the vectors
     the expression's leaves read and the scalars its outers use."""
 
-    __slots__ = ("expr", "shape", "leaves", "outers", "applies", "op", "source", "epoch")
+    __slots__ = (
+        "expr",
+        "shape",
+        "leaves",
+        "outers",
+        "applies",
+        "op",
+        "source",
+        "epoch",
+        "library",
+    )
 
     def __init__(self, expr: Elem, shape: tuple[int, ...], op: str | None = None):
         self.expr, self.shape, self.op = expr, tuple(shape), op
         self.source = None  # weakly, the expression `realize` made this node for
         self.epoch = COMPUTED_EPOCH[0]
+        self.library = None  # (expr, kernel): see `use_library_kernel`
         super().__init__(self._read_inputs())
 
     def _read_inputs(self) -> list[Node]:
         self.leaves, self.outers, self.applies = leaves_and_outers(self.expr)
         nodes = {id(x.node): x.node for x in self.leaves if x.node is not None}
         nodes.update((id(o.node), o.node) for o in self.outers)
+        if self.library is not None:  # (its leaves are the expression's, unless rewritten)
+            leaves, outers, _ = leaves_and_outers(self.library[0])
+            nodes.update((id(x.node), x.node) for x in leaves if x.node is not None)
+            nodes.update((id(o.node), o.node) for o in outers)
         settle_inputs(nodes.values())  # a pending loop must not read borrowed memory
         return list(nodes.values())
+
+    def use_library_kernel(self, expr: Elem, kernel) -> None:
+        """In tier 0, compute this node as NumPy's `kernel` over `expr`'s value (over this
+        node's shape) instead of from its element expression: an arg-reduction's element
+        form is the extreme, a comparison with it, a select of positions and another
+        reduction (five NumPy passes or more), where `np.argmax` is one. Compiled code
+        still runs the element form (fused, two passes)."""
+        self.library = (expr, kernel)
+        Node.__init__(self, self._read_inputs())
 
     def refresh(self) -> None:
         """Read what other programs computed since this loop was made. `anom > 2.5 * sd`
@@ -180,8 +205,11 @@ class _ExprNode(Node):
             return
         self.epoch = COMPUTED_EPOCH[0]
         expr = computed_parts_read(self.expr, self.shape, whole=self.op is not None)
-        if expr is not self.expr:
-            self.expr = expr
+        library = self.library
+        if library is not None:
+            library = (computed_parts_read(library[0], self.shape, whole=True), library[1])
+        if expr is not self.expr or library != self.library:
+            self.expr, self.library = expr, library
             Node.__init__(self, self._read_inputs())
 
     def wanted_later(self) -> bool:
@@ -195,6 +223,7 @@ class _ExprNode(Node):
         # buffers go. The expression it was made for now holds it (no cycle any more), so
         # whatever reads that expression later reads this value instead of recomputing it.
         self.expr, self.leaves, self.outers = Elem(self.expr.dtype), [], []
+        self.library = None
         source = self.source() if self.source is not None else None
         if source is not None and realized_node(source, self.shape) is self:
             set_realized(source, self.shape, self)
@@ -212,14 +241,24 @@ class _ExprNode(Node):
         return (type(self), self.shape, self.op, getattr(self, "axes", None), expr)
 
     def evaluate_eagerly(self, inputs: list):
+        values = {id(n): v for n, v in zip(self.inputs, inputs, strict=True)}
+        if self.library is not None and can_evaluate(self.library[0]):
+            expr, kernel = self.library
+            value = np.broadcast_to(eager.evaluate(expr, self.shape, values), self.shape)
+            return self._finish_with_kernel(kernel, value)
         if not can_evaluate(self.expr):
             raise NotEager("an element without a NumPy form")
-        values = {id(n): v for n, v in zip(self.inputs, inputs, strict=True)}
         return self._finish_eagerly(eager.evaluate(self.expr, self.shape, values))
+
+    def _finish_with_kernel(self, kernel, value):  # pragma: no cover - reductions override
+        raise NotEager("a library kernel for a loop that is no reduction")
 
     def eager_work(self) -> tuple[int, int]:
         # A reduction is one more pass for the library (`np.add.reduce` after the terms).
-        return (max(self.applies, 1) + (self.op is not None), max(math.prod(self.shape), 1))
+        applies = self.applies
+        if self.library is not None:
+            applies = count_applies(self.library[0])
+        return (max(applies, 1) + (self.op is not None), max(math.prod(self.shape), 1))
 
     def output_elements(self) -> int:
         if not self.op:
@@ -327,6 +366,9 @@ class ElementwiseLoop(_ExprNode):
             return eager.REDUCERS[self.op].reduce(full, axis=None, dtype=self.expr.dtype)
         return eager.fresh_array(value, self.shape, self.expr.dtype).reshape(-1)
 
+    def _finish_with_kernel(self, kernel, value):
+        return self.expr.dtype.type(kernel(value))
+
     @classmethod
     def _loop(cls, ctx: Namer, nodes: list, values: dict[int, B.E]) -> B.E:
         from .rows import row_loop  # rows builds on this module's coordinates
@@ -408,6 +450,12 @@ class AxisReduce(_ExprNode):
     def _finish_eagerly(self, value):
         full = np.broadcast_to(np.asarray(value), self.shape)
         out = eager.REDUCERS[self.op].reduce(full, axis=self.axes, dtype=self.expr.dtype)
+        return eager.fresh_array(out, np.shape(out), self.expr.dtype).reshape(-1)
+
+    def _finish_with_kernel(self, kernel, value):
+        if len(self.axes) != 1:
+            raise NotEager("a library kernel over several axes")
+        out = kernel(value, axis=self.axes[0])
         return eager.fresh_array(out, np.shape(out), self.expr.dtype).reshape(-1)
 
     @classmethod

@@ -204,9 +204,16 @@ def _arg(best: str):
             np.dtype(np.int64),
             lambda h, p: np.where(h, p, big),
         )
-        return _merge(expr, x.shape, axes, "min", keepdims)
+        found = _merge(expr, x.shape, axes, "min", keepdims)
+        node = found._held.node
+        if not node.is_leaf and (len(axes) == 1 or len(axes) == x.ndim):
+            node.use_library_kernel(x._expr, _ARG_KERNELS[best])  # tier 0: one NumPy call
+        return found
 
     return run
+
+
+_ARG_KERNELS = {"max": np.argmax, "min": np.argmin}
 
 
 _REDUCERS = {

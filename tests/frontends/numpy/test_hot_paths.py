@@ -573,3 +573,34 @@ def test_small_calls_of_numpy_functions_are_numpys_own(default_sizes, name, make
     assert type(got) is type(want)
     assert np.asarray(got).dtype == np.asarray(want).dtype
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+@pytest.mark.parametrize("axis", [0, 1, None])
+def test_arg_reductions_in_the_library_tier_are_one_numpy_call(
+    library_tier, monkeypatch, name, axis
+):
+    """Tier 0 computes an arg-reduction as NumPy's own argmax/argmin of its input (one call),
+    not its element form (the extreme, a comparison, a select, another reduction), with
+    NumPy's answer: the first position of the extreme, a NaN winning."""
+    from daybreak.frontends.numpy import reductions
+
+    rng = np.random.default_rng(7)
+    a = np.round(rng.normal(size=(300, 400)), 1)  # ties
+    a[17, 5] = np.nan
+    kernel = reductions._ARG_KERNELS["max" if name == "argmax" else "min"]
+    calls = []
+    monkeypatch.setitem(
+        reductions._ARG_KERNELS,
+        "max" if name == "argmax" else "min",
+        lambda v, **kw: calls.append(1) or kernel(v, **kw),
+    )
+    for values in (a, np.nan_to_num(a)):
+        x = dnp.array(values) * 1.0  # pending: the arg-reduction reads an expression
+        calls.clear()
+        db.stats(reset=True)
+        got = np.asarray(getattr(dnp, name)(x, axis=axis))
+        want = getattr(np, name)(values, axis=axis)
+        assert got.dtype == want.dtype and got.shape == np.shape(want)
+        np.testing.assert_array_equal(got, want)
+        assert db.stats()["runs"] == 0 and calls == [1]
