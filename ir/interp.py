@@ -534,9 +534,10 @@ def cast_function(source: Type, to: Scalar) -> Callable[[Any], Any]:
 def _check_typed(program: N.Program) -> None:
     for node in program.body.walk():
         if node.ty is None:
-            raise ValueError(
-                f"{node.loc}: the interpreter needs a typed program "
-                f"({type(node).__name__} has no type; run typecheck first)"
+            raise TypeCheckError(
+                f"the interpreter needs a typed program ({type(node).__name__} has no type; "
+                "run typecheck first)",
+                node.loc,
             )
 
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from daybreak.ir import nodes as N
-from daybreak.ir.errors import WeldRuntimeError
+from daybreak.ir.errors import TypeCheckError, WeldRuntimeError
 from daybreak.ir.interp import compile_program, int_to_f32, interpret
 from daybreak.ir.ops import int_max, int_min, wrap_int
 from daybreak.ir.parser import parse
@@ -529,8 +529,9 @@ def test_program_arity_and_untyped_programs_are_rejected():
     compiled = compile_program(typed("|a: i32| a"))
     with pytest.raises(TypeError, match="takes 1 arguments, not 2"):
         compiled.run([1, 2])
-    with pytest.raises(ValueError, match="typed program"):
+    with pytest.raises(TypeCheckError, match="typed program") as raised:
         interpret(parse("|a: i32| a + 1"), [1])
+    assert raised.value.loc is not None and "1:10" in str(raised.value)  # located
 
 
 # ----------------------------------------------------------------------------------------------
