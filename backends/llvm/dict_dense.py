@@ -23,7 +23,7 @@ from __future__ import annotations
 from llvmlite import ir
 
 from ...ir.types import Scalar, Type
-from .cgutils import alloca_entry, for_range, i64, memcpy, sizeof, while_loop
+from .cgutils import alloca_entry, i64, memcpy, sizeof, while_loop
 from .dict_keys import function
 from .dict_tables import (
     BASE,
@@ -42,6 +42,7 @@ from .dict_tables import (
     table_hash,
 )
 from .layout import I64, VOIDPTR
+from .runtime_interrupt import for_range_checked
 from .runtime_ir import CTX_PTR
 
 HASHED, DENSE = 0, 1
@@ -182,7 +183,7 @@ def merge_tables(L, tt: Table, dst: ir.Value, src: ir.Value, combine) -> ir.Valu
                 shift = b.trunc(b.sub(s_base, _range(L, tt, dh)[0]), I64)
                 into = b.bitcast(b.load(field(b, dh, SLOTS)), tt.slot.as_pointer())
                 each = b.bitcast(b.load(field(b, sh, SLOTS)), tt.slot.as_pointer())
-                with for_range(b, b.load(field(b, sh, CAPACITY)), "dense.merge") as j:
+                with for_range_checked(L, b.load(field(b, sh, CAPACITY)), "dense.merge") as j:
                     slot = b.gep(each, [j])
                     with b.if_then(b.icmp_unsigned("!=", b.load(field(b, slot, HASH)), i64(0))):
                         target = b.gep(into, [b.add(j, shift)])
@@ -271,7 +272,7 @@ def to_hashed_now(L, tt: Table, table: ir.Value) -> None:
     memset0(b, fresh, nbytes)
     slots = b.bitcast(fresh, tt.slot.as_pointer())
     old = b.bitcast(b.load(field(b, header, SLOTS)), tt.slot.as_pointer())
-    with for_range(b, b.load(field(b, header, CAPACITY)), "rehash") as j:
+    with for_range_checked(L, b.load(field(b, header, CAPACITY)), "rehash") as j:
         slot = b.gep(old, [j])
         with b.if_then(b.icmp_unsigned("!=", b.load(field(b, slot, HASH)), i64(0))):
             h = table_hash(L, b.load(field(b, slot, KEY)), tt.key)

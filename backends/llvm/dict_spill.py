@@ -37,6 +37,7 @@ from .dict_tables import (
     top_bits,
 )
 from .layout import I32, I64, VOIDPTR
+from .runtime_interrupt import for_range_checked
 from .runtime_ir import CTX_PTR
 
 PARTITION_BITS = 6
@@ -158,7 +159,7 @@ def entries(L, tt: Table, part: ir.Value, body, limit: ir.Value | None = None) -
         count = b.select(full, i64(CHUNK), b.load(field(b, part, USED)))
         count = b.select(b.icmp_signed("<", b.load(left), count), b.load(left), count)
         typed = b.bitcast(chunk, _chunk(tt).as_pointer())
-        with for_range(b, count, "entry") as j:
+        with for_range_checked(L, count, "entry") as j:
             body(b.load(_entry(b, typed, j)))
         b.store(b.sub(b.load(left), count), left)
         b.store(b.load(b.bitcast(chunk, VOIDPTR.as_pointer())), current)

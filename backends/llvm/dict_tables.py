@@ -27,9 +27,10 @@ from dataclasses import dataclass
 from llvmlite import ir
 
 from ...ir.types import Dict, GroupMerger, Scalar, Struct, Type, Vec
-from .cgutils import alloca_entry, for_range, i64, sizeof, while_loop
+from .cgutils import alloca_entry, i64, sizeof, while_loop
 from .dict_keys import canonical, function, hash_value, keys_equal, tag
 from .layout import I1, I32, I64, VOIDPTR, lltype
+from .runtime_interrupt import for_range_checked
 from .runtime_ir import CTX_PTR
 
 HEADER = ir.LiteralStructType([I64, I64, VOIDPTR, VOIDPTR, I64, I64, VOIDPTR, I64, I64])
@@ -308,7 +309,7 @@ def _grow_function(L, tt: Table) -> ir.Function:
         fresh = L.alloc(nbytes)
         memset0(b, fresh, nbytes)
         slots = b.bitcast(fresh, tt.slot.as_pointer())
-        with for_range(b, capacity, "move") as j:
+        with for_range_checked(L, capacity, "move") as j:
             slot = b.gep(old, [j])
             h = b.load(field(b, slot, HASH))
             with b.if_then(b.icmp_unsigned("!=", h, i64(0))):
@@ -331,7 +332,7 @@ def each_slot(L, tt: Table, table: ir.Value, name: str):
     slots = _slots(b, header, tt)
 
     def run(body) -> None:
-        with for_range(b, b.load(field(b, header, CAPACITY)), name) as j:
+        with for_range_checked(L, b.load(field(b, header, CAPACITY)), name) as j:
             slot = b.gep(slots, [j])
             with b.if_then(b.icmp_unsigned("!=", b.load(field(b, slot, HASH)), i64(0))):
                 body(slot)

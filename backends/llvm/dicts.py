@@ -29,7 +29,7 @@ from ...ir.ops import MERGE_OP_DECLS
 from ...ir.types import Dict, DictMerger, GroupMerger, Struct, Type, Vec
 from . import dict_dense, dict_spill
 from .algorithms import merge_sort
-from .cgutils import alloca_entry, for_range, i64, to_bool
+from .cgutils import alloca_entry, i64, to_bool
 from .dict_keys import check_key_type, compare_keys, contains, function
 from .dict_tables import (
     COUNT,
@@ -54,6 +54,7 @@ from .dict_tables import (
     table_of,
 )
 from .layout import I32, I64, VOIDPTR, lltype, vec_type
+from .runtime_interrupt import for_range_checked
 from .runtime_ir import CTX_PTR
 
 # ----------------------------------------------------------------------------------------------
@@ -268,18 +269,18 @@ def _emit_group_result(t: GroupMerger):
         log = b.bitcast(b.load(field(b, header, LOG)), _log_entry(t).as_pointer())
         starts, ends = L.alloc_array(I64, groups), L.alloc_array(I64, groups)
         memset0(b, ends, b.mul(groups, i64(8)))
-        with for_range(b, length, "count") as i:
+        with for_range_checked(L, length, "count") as i:
             at = b.gep(ends, [b.load(field(b, b.gep(log, [i]), 0))])
             b.store(b.add(b.load(at), i64(1)), at)
         running = alloca_entry(b, I64)
         b.store(i64(0), running)
-        with for_range(b, groups, "start") as g:
+        with for_range_checked(L, groups, "start") as g:
             start = b.load(running)
             b.store(start, b.gep(starts, [g]))
             b.store(b.add(start, b.load(b.gep(ends, [g]))), running)
             b.store(start, b.gep(ends, [g]))  # from here on: where the group's next value goes
         values = L.alloc_array(lltype(t.value), length)
-        with for_range(b, length, "place") as i:
+        with for_range_checked(L, length, "place") as i:
             entry = b.load(b.gep(log, [i]))
             at = b.gep(ends, [b.extract_value(entry, 0)])
             position = b.load(at)
@@ -386,7 +387,7 @@ def _merge_groupmergers(t: GroupMerger):
 
         each_slot(L, tt, src, "map")(add)
         log = b.bitcast(b.load(field(b, src_header, LOG)), _log_entry(t).as_pointer())
-        with for_range(b, b.load(field(b, src_header, LOG_LEN)), "append") as i:
+        with for_range_checked(L, b.load(field(b, src_header, LOG_LEN)), "append") as i:
             entry = b.load(b.gep(log, [i]))
             group = b.load(b.gep(ids, [b.extract_value(entry, 0)]))
             _log_append(L, t, dst, group, b.extract_value(entry, 1))
@@ -540,7 +541,7 @@ def import_value(L, value: ir.Value, t: Type) -> ir.Value:
     pairs = b.load(b.bitcast(value, vec_type(tt.pair).as_pointer()))
     count = b.extract_value(pairs, 1)
     table = new_table(L, tt, count)
-    with for_range(b, count, "import") as i:
+    with for_range_checked(L, count, "import") as i:
         pair = b.load(b.gep(b.extract_value(pairs, 0), [i]))
         slot, _ = insert(L, tt, table, b.extract_value(pair, 0))
         b.store(import_value(L, b.extract_value(pair, 1), t.value), field(b, slot, VALUE))
@@ -571,7 +572,7 @@ def _map_vector(L, vec: ir.Value, elem: Type, convert) -> ir.Value:
     b = L.builder
     count = b.extract_value(vec, 1)
     data = L.alloc_array(lltype(elem), count)
-    with for_range(b, count, "convert") as i:
+    with for_range_checked(L, count, "convert") as i:
         x = b.load(b.gep(b.extract_value(vec, 0), [i]))
         b.store(convert(L, x, elem), b.gep(data, [i]))
     return b.insert_value(vec, data, 0)

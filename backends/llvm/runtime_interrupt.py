@@ -29,10 +29,11 @@ x86-64 and AArch64); elsewhere runs do not watch, and Ctrl-C waits for the run a
 from __future__ import annotations
 
 import platform
+from contextlib import contextmanager
 
 from llvmlite import ir
 
-from .cgutils import declare, i64
+from .cgutils import declare, for_range, i64
 from .layout import I32, I64, VOIDPTR
 from .runtime_ir import (
     INTERRUPTED,
@@ -140,6 +141,17 @@ def check_interrupts_every(L, counter: ir.Value, period: int) -> None:
         check_interrupts(L, i64(period))
 
 
+@contextmanager
+def for_range_checked(L, count: ir.Value, name: str = "i", period: int = SORT_CHECK_PERIOD):
+    """`cgutils.for_range` with the Ctrl-C check every `period` iterations: the runtime's
+    own loops over a whole table or vector (dict merges, rehashes, results, conversions),
+    which are as long as the data. No check where the code has no run context."""
+    with for_range(L.builder, count, name) as i:
+        if L.ctx is not None:
+            check_interrupts_every(L, i, period)
+        yield i
+
+
 def check_interrupts(L, iterations: ir.Value) -> None:
     """Emit the Ctrl-C check of a program, before `iterations` more iterations: a few loads
     and a count down; db_poll when Ctrl-C was pressed or the count ran out."""
@@ -160,4 +172,5 @@ __all__ = [
     "build",
     "check_interrupts",
     "check_interrupts_every",
+    "for_range_checked",
 ]

@@ -99,3 +99,43 @@ def test_ctrl_c_stops_a_long_run(name, threads):
             child.wait()
     assert out.split() == ["interrupted", "ok"], err[-3000:]
     assert child.returncode == 0, err[-3000:]
+
+
+def _functions(llvm_text: str) -> dict[str, str]:
+    """Each function of an LLVM IR module's text: name -> body."""
+    import re
+
+    found = {}
+    for match in re.finditer(r'define [^@]*@"?([\w.]+)"?\(', llvm_text):
+        end = llvm_text.find("\n}\n", match.start())
+        found[match.group(1)] = llvm_text[match.start() : end]
+    return found
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        # the table's rehash when it grows, and the merge of two threads' tables
+        (PROGRAMS["dictmerger"][0], ("db.dict.grow", "merge_tables", "flush", "tovec")),
+        # a groupmerger's result: counting, placing and pointing at the groups
+        (
+            "|n: i64| result(for(rangeiter(0L, n, 1L), groupmerger[i64,i64], |b, i, x|"
+            " merge(b, {x % 7L, x})))",
+            ("merge_tables", "result", "tovec"),
+        ),
+    ],
+)
+def test_the_runtimes_own_loops_over_tables_watch_ctrl_c(text, wanted):
+    """Loops as long as the data that are not loops of the program — a table's rehash, the
+    merge of two threads' tables, a groupmerger's result — check for Ctrl-C too (every 64K
+    iterations), so a long one stops like the program's own loops."""
+    import daybreak as db
+    from daybreak.backends.llvm import LLVMBackend
+    from daybreak.ir.typecheck import typecheck
+
+    llvm_text, _ = LLVMBackend().lower(typecheck(db.ir.parse(text)))
+    functions = _functions(llvm_text)
+    for part in wanted:
+        named = [name for name in functions if part in name and name.startswith("db.")]
+        assert named, (part, sorted(functions))
+        assert any("db_poll" in functions[name] for name in named), (part, named)
