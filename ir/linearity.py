@@ -54,8 +54,27 @@ def require_linear(program: N.Program) -> None:
 def linearity_errors(program: N.Program) -> list[LinearityError]:
     """The linearity violations of a typed program, each at the node where it happens."""
     problems: list[LinearityError] = []
-    _check_scope(program.body, problems, _let_bound_lambdas(program.body))
+    free = _free_builder_names(program.body)
+    _check_scope(program.body, problems, _let_bound_lambdas(program.body), free)
     return problems
+
+
+def _free_builder_names(root: N.Expr) -> dict[int, frozenset[str]]:
+    """id(node) -> the builder-typed names `node` uses without binding them, for every node
+    (one walk, children before parents). A name's uses are then looked for only in the
+    subtrees that have it free: a chain of n builder lets costs n, not n^3."""
+    free: dict[int, frozenset[str]] = {}
+    for node in reversed(list(root.walk())):  # (descendants before their ancestors)
+        if id(node) in free:
+            continue
+        names: set[str] = set()
+        if isinstance(node, N.Ident) and _is_builder(node.ty):
+            names.add(node.name)
+        for child in N.children_with_scope(node):
+            inner = free[id(child.expr)]
+            names.update(inner.difference(child.binds) if child.binds else inner)
+        free[id(node)] = frozenset(names)
+    return free
 
 
 def _let_bound_lambdas(expr: N.Expr) -> dict[str, N.Lambda | None]:
@@ -68,18 +87,17 @@ def _let_bound_lambdas(expr: N.Expr) -> dict[str, N.Lambda | None]:
     return found
 
 
-def _check_scope(expr: N.Expr, problems: list[LinearityError], lambdas) -> None:
+def _check_scope(expr: N.Expr, problems: list[LinearityError], lambdas, free) -> None:
     """Check the builder variables bound anywhere in `expr` and every loop body in it."""
     for node in expr.walk():
         if isinstance(node, N.Let) and _is_builder(node.value.ty):
-            _check_uses(node.name, node.body, problems)
+            _check_uses(node.name, node.body, problems, free)
         elif isinstance(node, N.For):
             lam = node.func
             builder_param = lam.params[0].name
-            _check_uses(builder_param, lam.body, problems)
-            used = {name for usage in _usages(lam.body) for name, _ in usage}
-            bound_inside = {p.name for p in lam.params} | _bound_names(lam.body)
-            for name in sorted(used - bound_inside):
+            _check_uses(builder_param, lam.body, problems, free)
+            outside = free[id(lam.body)].difference(p.name for p in lam.params)
+            for name in sorted(outside):
                 where = _uses_of(name, lam.body)[0]
                 problems.append(LinearityError(
                     f"the loop body uses builder '{name}' from outside the loop", where.loc
@@ -90,8 +108,8 @@ def _check_scope(expr: N.Expr, problems: list[LinearityError], lambdas) -> None:
                 ))  # fmt: skip
 
 
-def _check_uses(name: str, scope: N.Expr, problems: list[LinearityError]) -> None:
-    for usage in _usages(scope):
+def _check_uses(name: str, scope: N.Expr, problems: list[LinearityError], free) -> None:
+    for usage in trampoline(_usages_walk(scope, name, free)):
         paths = sorted((path, c) for (n, path), c in usage.items() if n == name)
         if _conflict(paths):
             uses = _uses_of(name, scope)  # the second use is the mistake (one use in a loop)
@@ -121,35 +139,38 @@ def _conflict(paths: list[tuple[tuple[int, ...], int]]) -> bool:
 _MAX_ALTERNATIVES = 64
 
 
-def _usages(expr: N.Expr) -> list[Counter]:
-    """The possible uses of builder names by `expr`, one Counter of (name, field path) per
-    combination of `if` branches (capped: beyond the cap, branches are merged, which is
-    conservative)."""
-    return trampoline(_usages_walk(expr))
+_NONE = [Counter()]
 
 
-def _usages_walk(expr: N.Expr) -> Walk[list[Counter]]:
+def _usages_walk(expr: N.Expr, name: str, free) -> Walk[list[Counter]]:
+    """The possible uses of the builder `name` by `expr`, one Counter of (name, field path)
+    per combination of `if` branches (capped: beyond the cap, branches are merged, which is
+    conservative). Subtrees where `name` is not free (`free`) have none; a binder of `name`
+    hides the uses below it (another variable)."""
+    if name not in free[id(expr)]:
+        return _NONE
     path = _field_path(expr)
     if path is not None:
-        name, fields = path
-        return [Counter({(name, fields): 1})]
+        return [Counter({path: 1})]
     if isinstance(expr, N.If):
-        cond = yield _usages_walk(expr.cond)
-        branches = (yield _usages_walk(expr.then)) + (yield _usages_walk(expr.else_))
-        return _product(cond, branches)
+        cond = yield _usages_walk(expr.cond, name, free)
+        then = yield _usages_walk(expr.then, name, free)
+        return _product(cond, then + (yield _usages_walk(expr.else_, name, free)))
     if isinstance(expr, N.For):
-        alternatives = [Counter()]
+        alternatives = _NONE
         for child in expr.children():
             if child is not expr.func:
-                alternatives = _product(alternatives, (yield _usages_walk(child)))
+                alternatives = _product(alternatives, (yield _usages_walk(child, name, free)))
         repeated = Counter()
-        for usage in (yield _usages_walk(expr.func.body)):
-            for key in usage:
-                repeated[key] = _MANY  # used once per iteration
+        if name not in (p.name for p in expr.func.params):
+            for usage in (yield _usages_walk(expr.func.body, name, free)):
+                for key in usage:
+                    repeated[key] = _MANY  # used once per iteration
         return _product(alternatives, [repeated])
-    alternatives = [Counter()]
-    for child in expr.children():
-        alternatives = _product(alternatives, (yield _usages_walk(child)))
+    alternatives = _NONE
+    for child in N.children_with_scope(expr):
+        if name not in child.binds:
+            alternatives = _product(alternatives, (yield _usages_walk(child.expr, name, free)))
     return alternatives
 
 
@@ -173,13 +194,6 @@ def _field_path(expr: N.Expr) -> tuple[str, tuple[int, ...]] | None:
     if isinstance(node, N.Ident) and _is_builder(node.ty):
         return node.name, tuple(reversed(fields))
     return None
-
-
-def _bound_names(expr: N.Expr) -> set[str]:
-    names = set()
-    for node in expr.walk():
-        names.update(N.binders(node))
-    return names
 
 
 def _derived_from(expr: N.Expr, names: frozenset[str], lambdas) -> Walk[bool]:
