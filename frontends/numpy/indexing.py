@@ -143,8 +143,8 @@ def getitem(x: ndarray, key):
             return _computed_part(x, found, key)
     items = key_items(key)
     found = x.concrete()
-    if found is not None and _small_selection(x, items):
-        return from_numpy_result(found[items[0]])  # a few elements: NumPy's own
+    if found is not None and _numpy_selection(x, items):
+        return from_numpy_result(found[items[0]])  # NumPy's own (a big result stays lazy)
     probe = stand_in(x.shape)[items]  # NumPy's errors and the result's shape
     if found is not None and (
         np.ndim(probe) == 0
@@ -175,20 +175,20 @@ def _computed_part(x: ndarray, found: np.ndarray, key):
     return _view_of_computed(x, part, found, key)
 
 
-def _small_selection(x: ndarray, items: tuple) -> bool:
-    """Whether `items` is one NumPy array selecting fewer elements of `x` than the eager
-    size: a boolean mask over `x`'s leading axes (its true elements counted at once), or
-    integer positions along the first axis (a gather of a CSR row: `x[cols]`). Asking a
-    stand-in for the result's shape would cost as much as NumPy's whole selection; NumPy's
-    own indexing raises its errors."""
+def _numpy_selection(x: ndarray, items: tuple) -> bool:
+    """Whether NumPy's own selection is the way to compute `x[items]` for a computed `x`:
+    a boolean mask over `x`'s leading axes (NumPy's compress is one pass writing the
+    selected values; a lazy gather would first write a position per selected value, 8 bytes
+    each, and could fuse no more than the values read by a later call), or integer
+    positions along the first axis selecting fewer elements than the eager size (a gather
+    of a CSR row: `x[cols]`). Asking a stand-in for the result's shape would cost as much as
+    NumPy's whole selection; NumPy's own indexing raises its errors."""
     if len(items) != 1 or type(items[0]) is not np.ndarray or not x.ndim:
         return False
     key = items[0]
     if key.dtype.kind in "iu":
         return key.size * math.prod(x.shape[1:]) < SETTINGS.eager_below
-    if key.dtype != np.bool_ or not 0 < key.ndim <= x.ndim or key.shape != x.shape[: key.ndim]:
-        return False
-    return np.count_nonzero(key) * math.prod(x.shape[key.ndim :]) < SETTINGS.eager_below
+    return key.dtype == np.bool_ and 0 < key.ndim <= x.ndim and key.shape == x.shape[: key.ndim]
 
 
 # Byte strides and item size -> strides in elements (a Python loop slicing rows or columns of
