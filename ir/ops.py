@@ -486,11 +486,11 @@ def zero_value(t: Type):
 
 # (symbol, level, on integers, on floats, commutative and associative)
 _INFIX_ARITH = [
-    ("+", 8, lambda a, b: a + b, lambda a, b: a + b, True),
-    ("-", 8, lambda a, b: a - b, lambda a, b: a - b, False),
-    ("*", 9, lambda a, b: a * b, lambda a, b: a * b, True),
-    ("/", 9, _int_div, _float_div, False),
-    ("%", 9, _int_rem, lambda a, b: float(np.fmod(a, b)), False),
+    ("+", 9, lambda a, b: a + b, lambda a, b: a + b, True),
+    ("-", 9, lambda a, b: a - b, lambda a, b: a - b, False),
+    ("*", 10, lambda a, b: a * b, lambda a, b: a * b, True),
+    ("/", 10, _int_div, _float_div, False),
+    ("%", 10, _int_rem, lambda a, b: float(np.fmod(a, b)), False),
 ]
 for _sym, _level, _ifn, _ffn, _ring in _INFIX_ARITH:
     _declare(
@@ -520,6 +520,39 @@ for _sym, _level, _fn in [
         associative=True,
         type_rule=_same_type_rule(_integral, "integers or bool"),
         evaluate=_numeric_binary(_fn, None),
+    )
+
+
+def _shift(left: bool):
+    """`a << s` / `a >> s` on integers of one type, as NumPy shifts: the amount is read as
+    unsigned, and an amount of the width or more (or negative) shifts every bit out — 0,
+    or -1 for a negative signed `a` shifted right (arithmetic shift; logical on unsigned)."""
+
+    def evaluate(args, types, result):
+        a, amount = args
+        t = types[0]
+        amount &= (1 << t.bits) - 1  # as unsigned
+        if amount >= t.bits:
+            return -1 if (not left and t.is_signed and a < 0) else 0
+        if left:
+            return wrap_int(a << amount, t)
+        if t.is_signed:
+            return a >> amount  # Python's >> is arithmetic
+        return (a & ((1 << t.bits) - 1)) >> amount
+
+    return evaluate
+
+
+# Shifts bind looser than `+` and tighter than comparisons, as in C (`a << n - 1 < b`).
+for _sym, _left in (("<<", True), (">>", False)):
+    _declare(
+        name=_sym,
+        form="infix",
+        symbol=_sym,
+        level=8,
+        arity=2,
+        type_rule=_same_type_rule(lambda s: s.is_int, "integers"),
+        evaluate=_shift(_left),
     )
 
 # (symbol, level, the test of the three-way comparison, whether it only tells equal from
@@ -780,7 +813,7 @@ for _d in OPS.values():
 INFIX_BY_SYMBOL = {d.symbol: d for d in OPS.values() if d.form == "infix"}
 PREFIX_BY_SYMBOL = {d.symbol: d for d in OPS.values() if d.form == "prefix"}
 CALL_OPS = {d.name: d for d in OPS.values() if d.form == "call"}
-PREFIX_LEVEL = 10  # prefix operators bind tighter than every infix operator
+PREFIX_LEVEL = 11  # prefix operators bind tighter than every infix operator
 
 
 # ----------------------------------------------------------------------------------------------

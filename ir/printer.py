@@ -73,7 +73,7 @@ from .types import Func, Scalar, Type, children
 
 # ----------------------------------------------------------------------------------------------
 # Precedence levels of printed forms (higher binds tighter). Infix operators use their own
-# levels from ops.OPS (1 .. 9).
+# levels from ops.OPS (1 .. 10).
 
 LOWEST = 0  # let, lambda
 PREFIX = PREFIX_LEVEL  # -x, !x, @(...) x

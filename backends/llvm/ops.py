@@ -127,6 +127,23 @@ def _bitwise(L, site, args):
     return getattr(L.builder, _BITWISE[site.name])(*args)
 
 
+@emits("<<", ">>")
+def _shift(L, site, args):
+    """NumPy's shifts (ir/ops.py `_shift`): an amount of the width or more, read as unsigned,
+    shifts every bit out (LLVM's shl/ashr/lshr would give poison there)."""
+    b = L.builder
+    a, amount = args
+    t = site.arg_types[0]
+    last = ir.Constant(a.type, t.bits - 1)
+    in_range = b.icmp_unsigned("<", amount, ir.Constant(a.type, t.bits))
+    safe = b.select(in_range, amount, ir.Constant(a.type, 0))
+    if site.name == "<<":
+        return b.select(in_range, b.shl(a, safe), ir.Constant(a.type, 0))
+    if t.is_signed:
+        return b.select(in_range, b.ashr(a, safe), b.ashr(a, last))  # out: the sign, spread
+    return b.select(in_range, b.lshr(a, safe), ir.Constant(a.type, 0))
+
+
 @emits("==", "!=", "<", "<=", ">", ">=")
 def _compare(L, site, args):
     a, b = args

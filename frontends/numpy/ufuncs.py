@@ -130,6 +130,9 @@ UFUNC_TABLE: dict[str, object] = {
     "bitwise_or": lambda t: None if t.is_float else (lambda c, a, b: a | b),
     "bitwise_xor": lambda t: None if t.is_float else (lambda c, a, b: a ^ b),
     "invert": lambda t: None if t.is_float else (lambda c, a: S.invert(t, a)),
+    # (NumPy shifts bools as int8: the loop type is never bool here)
+    "left_shift": lambda t: (lambda c, a, b: B.op("<<", a, b)) if t.is_int else None,
+    "right_shift": lambda t: (lambda c, a, b: B.op(">>", a, b)) if t.is_int else None,
     "conjugate": _any(_IDENTITY),
 }
 for _np_name, _ir_name in {

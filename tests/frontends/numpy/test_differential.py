@@ -77,6 +77,8 @@ EXACT_BINARY = [
     "bitwise_and",
     "bitwise_or",
     "bitwise_xor",
+    "left_shift",
+    "right_shift",
     "power",
 ]
 APPROX_BINARY = ["arctan2"]
