@@ -437,3 +437,24 @@ def test_key_value_merges_at_the_loop_index_are_not_vecmerger_positions(builder)
     )
     data = np.arange(5, dtype=np.int32)
     assert_same(_compile(text, "llvm")(data), _compile(text, "interp")(data))
+
+
+@pytest.mark.parametrize("kind", ["i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64"])
+def test_shifts_are_numpys_on_every_backend(kind):
+    """`<<` and `>>` shift as NumPy's left_shift/right_shift do, amounts of the width or more
+    (and negative ones, read as unsigned) included: LLVM's own shifts give poison there."""
+    text = (
+        f"|a: vec[{kind}], n: vec[{kind}]| {{"
+        f"result(for(zip(a, n), appender[{kind}], |b, i, p| merge(b, p.$0 << p.$1))), "
+        f"result(for(zip(a, n), appender[{kind}], |b, i, p| merge(b, p.$0 >> p.$1)))}}"
+    )
+    dtype = np.dtype({"i": "int", "u": "uint"}[kind[0]] + kind[1:])
+    bits = dtype.itemsize * 8
+    a = np.array([5, -3, 100, -128, 7, 1, 2, 3, -1, 0], dtype=np.int64).astype(dtype)
+    n = np.array([0, 1, bits - 1, bits, bits + 1, 63, 64, 70, -1, 2], dtype=np.int64).astype(dtype)
+    with np.errstate(all="ignore"):
+        want = (np.left_shift(a, n), np.right_shift(a, n))
+    for backend in ("llvm", "interp"):
+        got = _compile(text, backend)(a, n)
+        for x, y in zip(got, want, strict=True):
+            np.testing.assert_array_equal(np.asarray(x), y)
