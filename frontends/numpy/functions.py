@@ -98,6 +98,24 @@ def where(condition, x=np._NoValue, y=np._NoValue):
     return ndarray(Apply(lambda c, k, p, q: B.select(k, p, q), args, dtype, np.where), shape)
 
 
+def count_nonzero(a, axis=None, *, keepdims=False):
+    """`numpy.count_nonzero`: the sum of `a != 0` as int64 (NumPy's intp), lazily; one pass
+    fused with what computes `a` (a mask's count reads the mask's inputs).
+
+    >>> import daybreak.numpy as dnp
+    >>> int(dnp.count_nonzero(dnp.asarray([0.0, 2.0, -1.0]) > 0))
+    1
+    """
+    x = as_operand(a)
+    if x is None or is_python_scalar(x):
+        why = unsupported_operand(a) if x is None else "a Python scalar"
+        return run_numpy(
+            f"count_nonzero on {why}", np.count_nonzero, (a,), {"axis": axis, "keepdims": keepdims}
+        )
+    truth = x if x.dtype == np.bool_ else call_ufunc(np.not_equal, x, 0)
+    return reduce_or_fallback("sum", truth, axis=axis, dtype=np.intp, keepdims=keepdims)
+
+
 def builtins_any(items) -> bool:
     for item in items:
         if item:
@@ -164,6 +182,7 @@ FUNCTIONS = {
     np.std: std,
     np.where: where,
     np.clip: clip,
+    np.count_nonzero: count_nonzero,
     np.zeros_like: creation.zeros_like,
     np.ones_like: creation.ones_like,
     np.full_like: creation.full_like,

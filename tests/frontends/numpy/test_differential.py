@@ -352,3 +352,17 @@ def test_leading_axis_reductions_fused_and_row_ordered(dtype, axes):
     for g, w in zip(got, want, strict=True):
         assert g.dtype == w.dtype
         np.testing.assert_allclose(g, w, rtol=1e-12)
+
+
+@settings(max_examples=30)
+@given(data=st.data())
+def test_count_nonzero(data):
+    """`count_nonzero`: the sum of `a != 0` as int64, over any axes, compiled."""
+    a, axis, keepdims = data.draw(reduction_cases("count_nonzero"))
+    # (a 0-d input or no elements: NumPy's answer without a program, as for the reductions)
+    assert_same(
+        lambda m, x: m.count_nonzero(x, axis=axis, keepdims=keepdims),
+        a,
+        expect_native=a.size > 0 and a.ndim > 0,
+    )
+    assert_same(lambda m, x: m.count_nonzero(x > 0), a, expect_native=a.size > 0 and a.ndim > 0)
