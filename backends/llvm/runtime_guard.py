@@ -11,6 +11,11 @@ the run stopped inside it, 0 when `fn` returned. Guards sit where a stop must be
 * the main thread's part of a parallel loop (starting the workers, its own share), so that it
   still joins every worker it started before passing the stop on (runtime_parallel.py).
 
+A stop also sets the run's abort word (`ctx.abort`, shared by the threads of a run: db_run
+points it at a word of its own context, workers copy the pointer), and every thread checks it
+where it checks for Ctrl-C (runtime_interrupt.py): when one thread cannot allocate, the others
+stop at their next check instead of finishing their shares for nothing.
+
 Nothing is lost by jumping: every block is in a context's allocation list from the moment
 it is malloc'd, and the host frees them all. A jmp_buf is only valid while its guard's frame
 is live, which is exactly while `ctx.jmp` points at it (the guard puts the outer one back).
@@ -24,6 +29,8 @@ from .cgutils import declare, i64
 from .layout import I32, I64, VOIDPTR
 from .runtime_interrupt import WATCH_AFTER
 from .runtime_ir import (
+    ABORT,
+    ABORT_WORD,
     CTX_PTR,
     ENTRY_FN,
     ERROR,
@@ -69,6 +76,11 @@ def _build_stop(rt: Runtime) -> None:
     stopped = field(b, ctx, STOPPED)
     with b.if_then(b.icmp_signed("==", b.load(stopped), i64(0))):
         b.store(code, stopped)
+    # The run's other threads stop too, at their next check (runtime_interrupt.py): their
+    # work can no longer be returned.
+    abort = b.load(field(b, ctx, ABORT))
+    with b.if_then(b.icmp_unsigned("!=", abort, ir.Constant(abort.type, None))):
+        b.store_atomic(code, abort, "monotonic", 8)
     jmp = b.load(field(b, ctx, JMP))
     with b.if_then(b.icmp_unsigned("==", jmp, ir.Constant(VOIDPTR, None)), likely=False):
         b.call(rt.abort, [])  # a stop outside every guard: a bug of the runtime, not data's
@@ -118,6 +130,8 @@ def _build_run(rt: Runtime) -> None:
 
     run, b = define(rt.module, "db_run")
     ctx, entry, args, out = run.args
+    b.store(i64(0), field(b, ctx, ABORT_WORD))
+    b.store(field(b, ctx, ABORT_WORD), field(b, ctx, ABORT))  # the threads it starts share it
     interrupts = b.load(field(b, ctx, INTERRUPTS))
     b.store(b.load_atomic(interrupts, "monotonic", 8), field(b, ctx, SEEN))
     b.store(i64(WATCH_AFTER), field(b, ctx, UNTIL_WATCH))

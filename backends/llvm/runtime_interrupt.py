@@ -36,6 +36,7 @@ from llvmlite import ir
 from .cgutils import declare, for_range, i64
 from .layout import I32, I64, VOIDPTR
 from .runtime_ir import (
+    ABORT,
     INTERRUPTED,
     INTERRUPTS,
     LINUX,
@@ -74,6 +75,10 @@ def _build_poll(rt: Runtime) -> None:
     fn.attributes.add("noinline")
     fn.attributes.add("cold")
     ctx = fn.args[0]
+    aborted = b.load_atomic(b.load(field(b, ctx, ABORT)), "monotonic", 8)
+    with b.if_then(b.icmp_signed("!=", aborted, i64(0)), likely=False):
+        b.call(rt.functions["db_stop"], [ctx, aborted])  # another thread of the run stopped
+        b.unreachable()
     word = b.load(field(b, ctx, INTERRUPTS))
     with b.if_then(_moved(b, ctx, word), likely=False):
         b.call(rt.functions["db_stop"], [ctx, i64(INTERRUPTED)])
@@ -160,7 +165,9 @@ def check_interrupts(L, iterations: ir.Value) -> None:
     left = b.sub(b.load(until), iterations)
     b.store(left, until)
     word = b.load(field(b, L.ctx, INTERRUPTS))
+    aborted = b.load_atomic(b.load(field(b, L.ctx, ABORT)), "monotonic", 8)
     due = b.or_(_moved(b, L.ctx, word), b.icmp_signed("<", left, i64(0)))
+    due = b.or_(due, b.icmp_signed("!=", aborted, i64(0)))
     with b.if_then(due, likely=False):
         b.call(L.runtime["db_poll"], [L.ctx])
 

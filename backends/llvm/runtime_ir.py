@@ -49,7 +49,7 @@ from .layout import I32, I64, VOIDPTR
 
 # {i8** allocations, i64 count, i64 capacity, i64 error, i64 threads, i64 grain,
 #  i8* jmp, i64 stopped, i64* interrupts, i64 seen, i64 until_watch,
-#  i64 allocation_count, i64 allocated_bytes, i64 live_blocks}
+#  i64 allocation_count, i64 allocated_bytes, i64 live_blocks, i64* abort, i64 abort_word}
 # (runtime_guard.py, runtime_interrupt.py, runtime_memory.py)
 CTX = ir.LiteralStructType(
     [
@@ -66,6 +66,8 @@ CTX = ir.LiteralStructType(
         I64,
         I64,
         I64,
+        I64,
+        I64.as_pointer(),
         I64,
     ]
 )
@@ -85,7 +87,9 @@ CTX_PTR = CTX.as_pointer()
     ALLOCATION_COUNT,
     ALLOCATED_BYTES,
     LIVE_BLOCKS,
-) = range(14)
+    ABORT,  # the run's abort word, shared by its threads: a stop of one stops them all
+    ABORT_WORD,  # that word, in the context of the run's first thread (db_run points at it)
+) = range(16)
 
 # Error codes of the runtime itself (a program's own error sites are numbered from 1).
 OUT_OF_MEMORY = -1
@@ -150,6 +154,8 @@ class Context(ctypes.Structure):
         ("allocation_count", ctypes.c_int64),
         ("allocated_bytes", ctypes.c_int64),
         ("live_blocks", ctypes.c_int64),
+        ("abort", ctypes.c_void_p),
+        ("abort_word", ctypes.c_int64),
     ]
 
 

@@ -26,6 +26,7 @@ from llvmlite import ir
 from .cgutils import declare, for_range, i64
 from .layout import I32, I64, VOIDPTR
 from .runtime_ir import (
+    ABORT,
     BODY_FN,
     CTX,
     CTX_PTR,
@@ -91,7 +92,7 @@ def _worker_context(b: ir.IRBuilder, ctx: ir.Value) -> ir.Value:
     """An empty context for a worker, with the run's settings and Ctrl-C watch."""
     zero = ir.Constant(CTX, None)
     out = zero
-    for index in (THREADS, GRAIN, INTERRUPTS, SEEN, UNTIL_WATCH):
+    for index in (THREADS, GRAIN, INTERRUPTS, SEEN, UNTIL_WATCH, ABORT):
         out = b.insert_value(out, b.load(field(b, ctx, index)), index)
     return out
 

@@ -120,3 +120,41 @@ def test_runs_that_outgrow_the_address_space(threads):
         cwd=ROOT,
     )
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-3000:]
+
+
+FAILING_THREAD = textwrap.dedent(
+    """
+    import sys
+    import daybreak as db
+    from daybreak.backends.llvm.runtime_ir import failing_allocation
+    db.config(threads=2, grain=1024)
+    # a filter whose threads both grow their output for hours: 10^13 iterations
+    f = db.compile("|n: i64| result(for(rangeiter(0L, n, 1L), appender[i64], |b, i, x|"
+                   " if(x % 1000L == 0L, merge(b, x), b)))")
+    small = f(10_000).tolist()
+    for k in (8, 10, 12):  # (allocations the threads make in their shares: their outputs)
+        with failing_allocation(k):
+            try:
+                f(10**13)
+                print("finished", flush=True)
+            except MemoryError:
+                print("memory", flush=True)
+    assert f(10_000).tolist() == small
+    print("ok", flush=True)
+    """
+)
+
+
+def test_a_failed_allocation_in_one_thread_stops_the_others():
+    """When one thread of a parallel loop cannot allocate, the run's other threads stop at
+    their next check (the run's shared abort word), instead of running their share to the
+    end before the MemoryError: here each share would take hours. (A generous bound for
+    the child, as for Ctrl-C: no wall-clock assert on the work itself.)"""
+    child = subprocess.run(
+        [sys.executable, "-c", FAILING_THREAD],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert child.stdout.split() == ["memory", "memory", "memory", "ok"], child.stderr[-3000:]
