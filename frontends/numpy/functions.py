@@ -116,6 +116,60 @@ def count_nonzero(a, axis=None, *, keepdims=False):
     return reduce_or_fallback("sum", truth, axis=axis, dtype=np.intp, keepdims=keepdims)
 
 
+def _nan_reduction(name: str, plain: str):
+    """`numpy.nan<name>`: NaNs left out, composed lazily the way NumPy's `nanfunctions.py`
+    does it (NaN replaced by 0, a count of the others, the same divisions), so it fuses into
+    one or two passes. Integers and bools have no NaN: `plain` (NumPy does the same). An
+    all-NaN slice gives NaN (NumPy also warns, "Mean of empty slice"; daybreak does not)."""
+
+    def function(a, axis=None, dtype=None, out=None, keepdims=False, ddof=0, **kwargs):
+        x = as_operand(a)
+        if out is not None or kwargs or x is None or is_python_scalar(x):
+            why = "out= or keywords" if x is not None else unsupported_operand(a)
+            extra = {"ddof": ddof} if ddof else {}
+            return run_numpy(
+                f"nan{name} with {why}",
+                getattr(np, f"nan{name}"),
+                (a,),
+                dict(axis=axis, dtype=dtype, keepdims=keepdims, **extra),
+            )
+        options = dict(axis=axis, dtype=dtype, keepdims=keepdims)
+        if x.dtype.kind != "f":
+            return reduce_or_fallback(plain, x, **options, **({"ddof": ddof} if ddof else {}))
+        missing = call_ufunc(np.isnan, x)
+        clean = where(missing, 0, x)
+        if name == "sum":
+            return reduce_or_fallback("sum", clean, **options)
+        result = np.dtype(dtype) if dtype is not None else x.dtype
+        present = call_ufunc(np.logical_not, missing)
+
+        def counted(keep: bool):  # (one node for both shapes: equal pending reductions)
+            return reduce_or_fallback("sum", present, axis=axis, dtype=np.intp, keepdims=keep)
+
+        keep = keepdims or name != "mean"  # var, std: the mean is broadcast back
+        total = reduce_or_fallback("sum", clean, axis=axis, dtype=dtype, keepdims=keep)
+        mean = call_ufunc(np.true_divide, total, counted(keep)).astype(result)
+        if name == "mean":
+            return mean
+        deviation = where(missing, 0, call_ufunc(np.subtract, clean, mean))
+        squares = reduce_or_fallback(
+            "sum", call_ufunc(np.multiply, deviation, deviation), **options
+        )
+        free = call_ufunc(np.subtract, counted(keepdims), ddof)  # degrees of freedom
+        spread = call_ufunc(np.true_divide, squares, free).astype(result)
+        spread = where(call_ufunc(np.greater, free, 0), spread, np.nan)
+        return call_ufunc(np.sqrt, spread) if name == "std" else spread
+
+    function.__name__ = f"nan{name}"
+    return function
+
+
+nansum = _nan_reduction("sum", "sum")
+nanmean = _nan_reduction("mean", "mean")
+nanvar = _nan_reduction("var", "var")
+nanstd = _nan_reduction("std", "std")
+
+
 def builtins_any(items) -> bool:
     for item in items:
         if item:
@@ -183,6 +237,10 @@ FUNCTIONS = {
     np.where: where,
     np.clip: clip,
     np.count_nonzero: count_nonzero,
+    np.nansum: nansum,
+    np.nanmean: nanmean,
+    np.nanvar: nanvar,
+    np.nanstd: nanstd,
     np.zeros_like: creation.zeros_like,
     np.ones_like: creation.ones_like,
     np.full_like: creation.full_like,

@@ -1,6 +1,8 @@
 """daybreak.numpy against NumPy on generated shapes, dtypes and values (NaN, inf, -0.0):
 values AND dtypes must agree, and errors must be NumPy's exception types."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -366,3 +368,26 @@ def test_count_nonzero(data):
         expect_native=a.size > 0 and a.ndim > 0,
     )
     assert_same(lambda m, x: m.count_nonzero(x > 0), a, expect_native=a.size > 0 and a.ndim > 0)
+
+
+@pytest.mark.parametrize("name", ["nansum", "nanmean", "nanvar", "nanstd"])
+@settings(max_examples=15)
+@given(data=st.data())
+def test_nan_reductions(data, name):
+    """`nansum nanmean nanvar nanstd` leave NaNs out as NumPy does (all-NaN slices give
+    NaN, or 0 for nansum; degrees of freedom <= 0 give NaN), compiled."""
+    a, axis, keepdims = data.draw(reduction_cases(name))
+    kwargs = {"axis": axis, "keepdims": keepdims}
+    if name in ("nanvar", "nanstd"):
+        kwargs["ddof"] = data.draw(st.integers(0, 2))
+    if a.dtype.kind in "iu":  # (as for mean and var: exact partial sums)
+        a = np.clip(a, 0 if a.dtype.kind == "u" else -(2**40), 2**40).astype(a.dtype)
+    rtol = 1e-4 if a.dtype == np.float32 else 1e-9
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's all-NaN warnings
+        assert_same(
+            lambda m, x: getattr(m, name)(x, **kwargs),
+            a,
+            rtol=rtol,
+            expect_native=a.size > 0 and a.ndim > 0,
+        )
