@@ -194,7 +194,12 @@ def _own_buffer(a: ndarray) -> np.ndarray | None:
         leaf = a._held
     node = leaf.node
     if getattr(node, "borrowed", False):
-        node.settle()  # the user's memory: write into our copy of it
+        if not _shared(leaf, node):
+            # The user's memory, and nothing lazy reads it (a lazy value made from it would
+            # have copied it: `Param.settle`): NumPy writes the user's own buffer
+            # (`np.asarray(u)` is `u`), and so does daybreak — no copy.
+            return found if found.flags.writeable else None
+        node.settle()  # views of it are held: write into our copy of it
         found = a.concrete()  # the view of our copy
     if _shared(leaf, node):
         # pending values read the buffer: compute the recent ones, or the caller copies

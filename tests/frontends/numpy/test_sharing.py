@@ -117,3 +117,20 @@ def test_a_scalar_factor_moves_out_of_a_product():
         # the scaled operand was never computed: only the product ran (NumPy's kernel)
         assert (after["runs"], after["library_runs"]) == (before["runs"], before["library_runs"])
         np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-12)
+
+
+def test_writes_through_asarray_reach_the_users_array():
+    """`np.asarray(u)` is `u` in NumPy, so writing through it writes `u`; daybreak writes the
+    user's buffer in place too (no copy) while nothing lazy reads it, and a lazy value made
+    from it before the write keeps the values it was made with."""
+    u = np.zeros((300, 400))
+    a = dnp.asarray(u)
+    a[3, 3] = 7.0
+    a[5] = np.arange(400.0)
+    a[6, :] = 2.5
+    assert u[3, 3] == 7.0 and u[5, 7] == 7.0 and (u[6] == 2.5).all()
+    before = a * 2.0  # lazy: made from the values as they are now
+    a_again = dnp.asarray(u)
+    a_again[3, 3] = -1.0  # the user's buffer again (a new borrow of it)
+    assert u[3, 3] == -1.0
+    assert float(np.asarray(before)[3, 3]) == 14.0
