@@ -649,3 +649,49 @@ def realize(expr: Elem, shape: tuple[int, ...]) -> Node:
         found = check_budget(node)
         set_realized(expr, shape, found)
     return found
+
+
+class ScatterAdd(Node):
+    """`out[k] += w` for each position `k` of the vector `keys` (with the matching weight of
+    `weights`, or 1) into `length` zeros: NumPy's `bincount` once the positions are known to
+    lie in [0, length). A vecmerger loop; a map computing the keys fuses into it."""
+
+    __slots__ = ("length", "dtype", "key_type")
+
+    def __init__(self, keys: Node, key_type, weights: Node | None, length: int, dtype):
+        super().__init__([keys] if weights is None else [keys, weights])
+        self.length, self.dtype, self.key_type = int(length), np.dtype(dtype), key_type
+
+    def ir_type(self) -> Type:
+        return Vec(ir_scalar(self.dtype))
+
+    def compute_signature(self):
+        # (the length too: sizes are the argument plan's constants of a structure, as shapes
+        # are in the other nodes' signatures; the compiled code is shared all the same)
+        return (type(self), self.dtype, self.key_type, len(self.inputs), self.length)
+
+    def emit(self, ctx: Namer, args: list[B.E]) -> B.E:
+        t = ir_scalar(self.dtype)
+        zero = B.lit(merge_identity("+", t), t)
+        initial = B.result(
+            ctx.for_(
+                B.range_iter(0, ctx.size(self.length)),
+                B.appender(t),
+                lambda b, i, x: B.merge(b, zero),
+            )
+        )
+
+        def body(b, i, x):
+            key = x if len(args) == 1 else x.field(0)
+            weight = B.lit(1, t) if len(args) == 1 else x.field(1).cast(t)
+            return B.merge(b, B.struct(key.cast(I64) if self.key_type != I64 else key, weight))
+
+        return B.result(ctx.for_(args, B.vecmerger(t, "+", initial), body))
+
+    def evaluate_eagerly(self, inputs: list):
+        weights = inputs[1] if len(inputs) > 1 else None
+        out = np.bincount(inputs[0], weights=weights, minlength=self.length)
+        return eager.fresh_array(out, out.shape, self.dtype)
+
+    def eager_work(self) -> tuple[int, int]:
+        return (1, max(self.length, 1))

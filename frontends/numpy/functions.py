@@ -13,9 +13,12 @@ import numpy as np
 
 from daybreak.ir import builder as B
 
+from .. import scheduler
 from ..elements.broadcast import broadcast_to, out_shape
 from ..elements.dtypes import ir_scalar, is_python_scalar
-from ..elements.expr import Apply
+from ..elements.expr import Apply, Leaf
+from ..elements.loops import ScatterAdd, realize
+from ..scheduler import check_budget
 from . import creation, joining, linalg, reductions, shapes
 from .array import as_operand, ndarray
 from .fallback import run_numpy, unsupported_operand
@@ -114,6 +117,48 @@ def count_nonzero(a, axis=None, *, keepdims=False):
         )
     truth = x if x.dtype == np.bool_ else call_ufunc(np.not_equal, x, 0)
     return reduce_or_fallback("sum", truth, axis=axis, dtype=np.intp, keepdims=keepdims)
+
+
+def bincount(x, weights=None, minlength=0):
+    """`numpy.bincount`: the positions' range is computed first (one fused pass: their
+    minimum and maximum), then the counts (or weight sums) by one vecmerger loop into which
+    the positions' computation fuses. NumPy's errors for negative positions, other dtypes,
+    shapes or lengths.
+
+    >>> import daybreak.numpy as dnp
+    >>> dnp.bincount(dnp.asarray([0, 1, 1, 3])).tolist()
+    [1, 2, 0, 1]
+    """
+    keys = as_operand(x)
+    w = None if weights is None else as_operand(weights)
+    if not isinstance(keys, ndarray) or (weights is not None and not isinstance(w, ndarray)):
+        why = unsupported_operand(x) or unsupported_operand(weights) or "Python scalars"
+        return run_numpy(
+            f"bincount of {why}", np.bincount, (x,), {"weights": weights, "minlength": minlength}
+        )
+    if not (
+        keys.ndim == 1
+        and keys.size > 0
+        and np.can_cast(keys.dtype, np.intp, "safe")
+        and (w is None or w.shape == keys.shape)
+        and type(minlength) is int
+        and minlength >= 0
+    ):
+        # NumPy's error (a 0-d or 2-D input, floats, a bad length or minlength), or its
+        # answer for no positions (`minlength` zeros): asked of zeros of the same shapes
+        stand_ins = np.zeros(keys.shape, keys.dtype), None if w is None else np.zeros(w.shape)
+        return np.bincount(stand_ins[0], weights=stand_ins[1], minlength=minlength)
+    low, high = scheduler.evaluate(keys.min(), keys.max())
+    if low < 0:
+        raise ValueError("'list' argument must have no negative elements")
+    length = int(high) + 1 if int(high) + 1 > minlength else minlength  # (`max` is NumPy's here)
+    dtype = np.dtype(np.intp) if weights is None else np.dtype(np.float64)
+    key_node = realize(keys._expr, keys.shape)
+    weight_node = None
+    if w is not None:
+        weight_node = realize(cast_expr(w._expr, np.dtype(np.float64)), w.shape)
+    node = check_budget(ScatterAdd(key_node, ir_scalar(keys.dtype), weight_node, length, dtype))
+    return ndarray(Leaf(node, (1,), length, dtype), (length,))
 
 
 def _nan_reduction(name: str, plain: str):
@@ -237,6 +282,7 @@ FUNCTIONS = {
     np.where: where,
     np.clip: clip,
     np.count_nonzero: count_nonzero,
+    np.bincount: bincount,
     np.nansum: nansum,
     np.nanmean: nanmean,
     np.nanvar: nanvar,

@@ -391,3 +391,28 @@ def test_nan_reductions(data, name):
             rtol=rtol,
             expect_native=a.size > 0 and a.ndim > 0,
         )
+
+
+@settings(max_examples=30)
+@given(
+    data=st.data(),
+    dtype=st.sampled_from(["bool", "int8", "int32", "int64", "uint8", "uint32", "float64"]),
+    size=st.integers(0, 300),
+    weighted=st.booleans(),
+    minlength=st.integers(0, 40),
+)
+def test_bincount(data, dtype, size, weighted, minlength):
+    """`bincount` (counts or weight sums), compiled; NumPy's errors for negative positions
+    and floats, NumPy's zeros for no positions."""
+    low = -2 if dtype.startswith("int") and data.draw(st.booleans()) else 0
+    keys = np.asarray(data.draw(hnp.arrays(np.int64, size, elements=st.integers(low, 30))))
+    keys = keys.astype(dtype)
+    weights = np.linspace(-1.0, 2.0, size) if weighted else None
+    args = (keys, weights) if weighted else (keys,)
+
+    def fn(m, k, *w):
+        return m.bincount(k * 1 if k.dtype != bool else k, *w, minlength=minlength)
+
+    assert_same(
+        fn, *args, rtol=1e-12, expect_native=size > 0 and dtype != "float64" and keys.min() >= 0
+    )

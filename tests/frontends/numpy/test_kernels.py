@@ -188,15 +188,14 @@ def test_heat_equation_stencil(rng):
     np.testing.assert_allclose(np.asarray(got), want, rtol=1e-13)
 
 
-# GAP (and the point of the test): bincount is not compiled; NumPy's, counted.
-@pytest.mark.allow_fallbacks("numpy: function bincount")
-def test_azimuthal_integration_bincount_is_a_counted_fallback(rng):
+def test_azimuthal_integration_bincount_compiles(rng):
+    """bincount with weights (it was a counted fallback): strict mode, no fallback."""
     db.stats(reset=True)
     image = rng.random((50, 70))
     want = azimuthal_integration(np, image, (31.5, 20.25), 2.0)
     got = azimuthal_integration(dnp, dnp.asarray(image), (31.5, 20.25), 2.0)
     np.testing.assert_allclose(np.asarray(got), want, rtol=1e-12)
-    assert any("bincount" in reason for reason in db.stats()["fallbacks"])
+    assert db.stats()["fallbacks"] == {}
 
 
 def test_mlp_forward_uses_blas_without_fallbacks(rng):
