@@ -44,6 +44,7 @@ from .expr import (
     rewrite,
     set_realized,
 )
+from .scalar_ops import truthy
 from .signature import Unkeyable, expr_signature
 
 
@@ -695,3 +696,32 @@ class ScatterAdd(Node):
 
     def eager_work(self) -> tuple[int, int]:
         return (1, max(self.length, 1))
+
+
+class Positions(Node):
+    """The positions of the nonzero elements of the vector `values`, in order: NumPy's
+    `flatnonzero`. A filter loop (a map computing the values, a mask's comparison, fuses into
+    it); its length depends on the data, so it is computed where it is asked for."""
+
+    __slots__ = ("value_type",)
+
+    def __init__(self, values: Node, value_type):
+        super().__init__([values])
+        self.value_type = value_type
+
+    def ir_type(self) -> Type:
+        return Vec(I64)
+
+    def compute_signature(self):
+        return (type(self), self.value_type)
+
+    def emit(self, ctx: Namer, args: list[B.E]) -> B.E:
+        t = self.value_type
+
+        def body(b, i, x):
+            return B.if_(truthy(t, x), B.merge(b, i), b)
+
+        return B.result(ctx.for_(args, B.appender(I64), body))
+
+    def evaluate_eagerly(self, inputs: list):
+        return np.flatnonzero(inputs[0])

@@ -17,10 +17,10 @@ from .. import scheduler
 from ..elements.broadcast import broadcast_to, out_shape
 from ..elements.dtypes import ir_scalar, is_python_scalar
 from ..elements.expr import Apply, Leaf
-from ..elements.loops import ScatterAdd, realize
+from ..elements.loops import Positions, ScatterAdd, realize
 from ..scheduler import check_budget
 from . import creation, joining, linalg, reductions, shapes
-from .array import as_operand, ndarray
+from .array import as_operand, from_numpy_result, ndarray
 from .fallback import run_numpy, unsupported_operand
 from .methods import call_ufunc, reduce_or_fallback
 from .ufuncs import _operand_expr, cast_expr
@@ -161,6 +161,37 @@ def bincount(x, weights=None, minlength=0):
     return ndarray(Leaf(node, (1,), length, dtype), (length,))
 
 
+def flatnonzero(a):
+    """`numpy.flatnonzero`: the flat positions of the nonzero elements, by one filter loop
+    into which the values' computation fuses (`x > t` is compared in the loop, never stored).
+    Its length depends on the data: computed here, as NumPy does.
+
+    >>> import daybreak.numpy as dnp
+    >>> dnp.flatnonzero(dnp.asarray([0.0, 2.0, 0.0, -1.0])).tolist()
+    [1, 3]
+    """
+    x = as_operand(a)
+    if x is None:
+        return run_numpy(f"flatnonzero of {unsupported_operand(a)}", np.flatnonzero, (a,))
+    if not isinstance(x, ndarray) or x.ndim == 0 or x.size == 0:
+        # a Python scalar, a 0-d value or no elements: NumPy's answer on the value
+        return np.flatnonzero(x.value() if isinstance(x, ndarray) else x)
+    flat = shapes.ravel(x)
+    node = Positions(realize(flat._expr, flat.shape), ir_scalar(flat.dtype))
+    return from_numpy_result(scheduler.materialize([node])[0])
+
+
+def nonzero(a):
+    """`numpy.nonzero`: `flatnonzero`'s positions as one index array per axis."""
+    x = as_operand(a)
+    if not isinstance(x, ndarray) or x.ndim == 0:
+        return run_numpy("nonzero of a 0-d or non-array value", np.nonzero, (a,))
+    flat = flatnonzero(x)
+    if x.ndim == 1:
+        return (flat,)
+    return tuple(from_numpy_result(p) for p in np.unravel_index(np.asarray(flat), x.shape))
+
+
 def _nan_reduction(name: str, plain: str):
     """`numpy.nan<name>`: NaNs left out, composed lazily the way NumPy's `nanfunctions.py`
     does it (NaN replaced by 0, a count of the others, the same divisions), so it fuses into
@@ -283,6 +314,8 @@ FUNCTIONS = {
     np.clip: clip,
     np.count_nonzero: count_nonzero,
     np.bincount: bincount,
+    np.flatnonzero: flatnonzero,
+    np.nonzero: nonzero,
     np.nansum: nansum,
     np.nanmean: nanmean,
     np.nanvar: nanvar,

@@ -416,3 +416,21 @@ def test_bincount(data, dtype, size, weighted, minlength):
     assert_same(
         fn, *args, rtol=1e-12, expect_native=size > 0 and dtype != "float64" and keys.min() >= 0
     )
+
+
+@settings(max_examples=30)
+@given(
+    a=hnp.arrays(
+        st.sampled_from([np.float64, np.int32, np.bool_]),
+        hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=6),
+    ),
+    threshold=st.integers(-1, 1),
+)
+def test_nonzero_and_flatnonzero(a, threshold):
+    """`flatnonzero` and `nonzero` of an array and of a comparison (which fuses into the
+    filter loop), compiled: NumPy's positions, in order, as int64."""
+    for name in ("flatnonzero", "nonzero"):
+        assert_same(lambda m, x, n=name: getattr(m, n)(x), a, expect_native=a.size > 0)
+        assert_same(
+            lambda m, x, n=name: getattr(m, n)(x * 1 > threshold), a, expect_native=a.size > 0
+        )
