@@ -53,10 +53,10 @@ _UNARY = {"neg": np.negative, "pos": np.positive, "abs": np.absolute, "invert": 
 def _later() -> types.SimpleNamespace:
     """What this module calls from modules that import it (read once, at the first call: an
     import inside a hot function costs a microsecond every time)."""
-    from .functions import FUNCTIONS, clip
+    from .functions import FUNCTIONS, clip, nonzero
     from .linalg import matmul
 
-    return types.SimpleNamespace(FUNCTIONS=FUNCTIONS, clip=clip, matmul=matmul)
+    return types.SimpleNamespace(FUNCTIONS=FUNCTIONS, clip=clip, matmul=matmul, nonzero=nonzero)
 
 
 def call_ufunc(ufunc, *inputs, out=None, **kwargs):
@@ -266,6 +266,7 @@ def _clip(self, a_min=None, a_max=None, out=None, **kwargs):
 
 
 ndarray.clip = _clip
+ndarray.nonzero = lambda self: _later().nonzero(self)
 
 
 def _shape_and_product_methods() -> None:
@@ -299,7 +300,6 @@ _NUMPY_METHODS = (
     "cumsum",
     "cumprod",
     "argsort",
-    "nonzero",
     "round",
     "repeat",
     "searchsorted",

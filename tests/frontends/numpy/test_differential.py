@@ -429,6 +429,7 @@ def test_bincount(data, dtype, size, weighted, minlength):
 def test_nonzero_and_flatnonzero(a, threshold):
     """`flatnonzero` and `nonzero` of an array and of a comparison (which fuses into the
     filter loop), compiled: NumPy's positions, in order, as int64."""
+    assert_same(lambda m, x: (x * 1 > threshold).nonzero(), a, expect_native=a.size > 0)
     for name in ("flatnonzero", "nonzero"):
         assert_same(lambda m, x, n=name: getattr(m, n)(x), a, expect_native=a.size > 0)
         assert_same(
