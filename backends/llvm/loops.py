@@ -59,8 +59,8 @@ class Source:
     positions: ClassVar[bool] = False
 
     def element(self, L, i: ir.Value) -> ir.Value:
-        """The element of iteration `i`."""
-        raise NotImplementedError
+        """The element of iteration `i` (each source kind below says how)."""
+        raise NotImplementedError  # pragma: no cover - an abstract method: every kind overrides
 
 
 class VectorSource(Source):

@@ -9,6 +9,8 @@ array([ 1.5, -1. ,  1.5])
 
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 from daybreak.ir import builder as B
@@ -151,7 +153,7 @@ def bincount(x, weights=None, minlength=0):
     low, high = scheduler.evaluate(keys.min(), keys.max())
     if low < 0:
         raise ValueError("'list' argument must have no negative elements")
-    length = int(high) + 1 if int(high) + 1 > minlength else minlength  # (`max` is NumPy's here)
+    length = builtins.max(int(high) + 1, minlength)  # (`max` here is NumPy's)
     dtype = np.dtype(np.intp) if weights is None else np.dtype(np.float64)
     key_node = realize(keys._expr, keys.shape)
     weight_node = None
