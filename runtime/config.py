@@ -28,6 +28,9 @@ class Settings:
     # while it compiles on a background thread; later runs of the same structure use native
     # code. False: compile first and run native code every time (tests of the compiled path).
     compile_in_background: bool = True
+    # Bytes of split arguments per piece of an annotated call chain (daybreak.annotations):
+    # 0 is this machine's L2 cache size, so a piece one call writes is in cache for the next.
+    split_piece_bytes: int = 0
 
 
 SETTINGS = Settings()
@@ -35,7 +38,7 @@ SETTINGS = Settings()
 
 def config(**changes) -> dict:
     """Change settings (`threads=`, `grain=`, `backend=`, `strict=`, `passes_off=`,
-    `eager_below=`, `compile_in_background=`); returns the settings as they were before.
+    `eager_below=`, `compile_in_background=`, `split_piece_bytes=`); returns the settings as they were before.
     With no arguments, returns the current settings."""
     before = asdict(SETTINGS)
     known = {f.name for f in fields(Settings)}
@@ -44,8 +47,10 @@ def config(**changes) -> dict:
             raise TypeError(f"unknown setting {name!r} (known: {', '.join(sorted(known))})")
         if name in ("threads", "grain") and (not isinstance(value, int) or value < 1):
             raise ValueError(f"{name} must be a positive int, not {value!r}")
-        if name == "eager_below" and (not isinstance(value, int) or value < 0):
-            raise ValueError(f"eager_below must be an int >= 0, not {value!r}")
+        if name in ("eager_below", "split_piece_bytes") and (
+            not isinstance(value, int) or value < 0
+        ):
+            raise ValueError(f"{name} must be an int >= 0, not {value!r}")
         if name == "passes_off":
             value = _pass_names(value)
         setattr(SETTINGS, name, value)

@@ -1,0 +1,318 @@
+"""C functions from a shared library, annotated by comments in their header text.
+
+    lib = load("libvml.so", '''
+        // @splittable(a: S, b: S, res: mut S)
+        void vdAdd(long n, const double *a, const double *b, double *res);
+        // @splittable(a: S, returns: sum)
+        double vdSum(long n, const double *a);
+    ''')
+    lib.vdAdd(len(x), x, y, out)          # split into pieces, on every core
+    total = lib.vdSum(len(x), x)
+
+Each prototype becomes a Python function with the prototype's parameter names (`c_header`
+parses the text). Arguments are checked at the boundary, so native code never reads or writes
+outside an array: a pointer takes a NumPy array of the pointee's dtype (`const double *`:
+float64) with at least `n` elements, where `n` is the function's size parameter — the one
+annotated `size`, or else the one integer parameter before the pointers (MKL's and BLAS's
+order). A `const` pointer reads a copy of a non-contiguous array; a writable one must be a
+writeable array (a non-contiguous one is written through a copy, then back). C calls release
+the GIL, so pieces run in parallel.
+
+In an annotation, the size parameter is split with the arrays (each piece gets its own
+length): `n` must equal the split arrays' length. Prototypes without an annotation are plain
+checked functions.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import inspect
+
+import numpy as np
+
+from daybreak.ir.errors import Loc
+
+from .annotation import Annotation, AnnotationError, mut
+from .c_header import CParam, CPrototype, SpecText, parse_header
+from .executor import SPLIT, SPLIT_MUT, WHOLE
+from .graph import Annotated
+from .split_types import BUILTIN_NAMES, ArraySplit, SizeSplit
+
+# C base type -> (ctypes type of a value, NumPy dtype of an array of it)
+_C_TYPES: dict[str, tuple] = {
+    "double": (ctypes.c_double, np.float64),
+    "float": (ctypes.c_float, np.float32),
+    "char": (ctypes.c_char, np.int8),
+    "signed char": (ctypes.c_byte, np.int8),
+    "unsigned char": (ctypes.c_ubyte, np.uint8),
+    "short": (ctypes.c_short, np.short),
+    "unsigned short": (ctypes.c_ushort, np.ushort),
+    "int": (ctypes.c_int, np.intc),
+    "signed int": (ctypes.c_int, np.intc),
+    "unsigned int": (ctypes.c_uint, np.uintc),
+    "unsigned": (ctypes.c_uint, np.uintc),
+    "long": (ctypes.c_long, np.dtype(f"i{ctypes.sizeof(ctypes.c_long)}")),
+    "unsigned long": (ctypes.c_ulong, np.dtype(f"u{ctypes.sizeof(ctypes.c_ulong)}")),
+    "long long": (ctypes.c_longlong, np.longlong),
+    "unsigned long long": (ctypes.c_ulonglong, np.ulonglong),
+    "size_t": (ctypes.c_size_t, np.uintp),
+    "ssize_t": (ctypes.c_ssize_t, np.intp),
+    "ptrdiff_t": (ctypes.c_ssize_t, np.intp),
+    "bool": (ctypes.c_bool, np.bool_),
+    "_Bool": (ctypes.c_bool, np.bool_),
+    **{
+        f"int{b}_t": (getattr(ctypes, f"c_int{b}"), np.dtype(f"i{b // 8}")) for b in (8, 16, 32, 64)
+    },
+    **{
+        f"uint{b}_t": (getattr(ctypes, f"c_uint{b}"), np.dtype(f"u{b // 8}"))
+        for b in (8, 16, 32, 64)
+    },
+}
+_INTEGER_BASES = {k for k, (_, d) in _C_TYPES.items() if np.dtype(d).kind in "iu" and k != "char"}
+
+
+class CLibrary:
+    """The functions of one shared library, as attributes (`lib.vdAdd`)."""
+
+    def __init__(self, path: str, functions: dict):
+        self.path = path
+        self.functions = functions
+        self.__dict__.update(functions)
+
+    def __repr__(self) -> str:
+        return f"<daybreak.annotations C library {self.path}: {', '.join(self.functions)}>"
+
+
+def located(message: str, loc: Loc) -> AnnotationError:
+    """An AnnotationError pointing into the header text (line:col, the line and a caret)."""
+    excerpt = loc.excerpt()
+    return AnnotationError(f"{loc}: {message}" + (f"\n{excerpt}" if excerpt else ""))
+
+
+def load(library_path: str, header_text: str, types: dict[str, str] | None = None) -> CLibrary:
+    """The functions the header declares, from the shared library at `library_path`.
+    `types` names what typedefs stand for (`{"MKL_INT": "long"}`)."""
+    library = ctypes.CDLL(library_path)
+    aliases = dict(types or {})
+    functions = {}
+    for proto in parse_header(header_text):
+        try:
+            native = getattr(library, proto.name)
+        except AttributeError:
+            raise located(f"{library_path} has no function {proto.name}", proto.loc) from None
+        functions[proto.name] = _wrap(native, proto, aliases)
+    return CLibrary(library_path, functions)
+
+
+def _c_type(base: str, loc: Loc, aliases: dict) -> tuple:
+    found = _C_TYPES.get(aliases.get(base, base))
+    if found is None:
+        raise located(
+            f"unknown C type {base!r} (name what it stands for: load(..., types={{{base!r}: "
+            "'long'}}))",
+            loc,
+        )
+    return found
+
+
+def _wrap(native, proto: CPrototype, aliases: dict):
+    """The checked Python function of one prototype (annotated when the header says so)."""
+    params = proto.params
+    specs = {s.key: s for s in proto.annotation or ()}
+    size = _size_parameter(proto, specs, aliases)
+    argtypes = []
+    for p in params:
+        ctype, _ = _c_type(p.base, p.loc, aliases)
+        if p.pointer and p.base == "void":
+            raise located(f"{p.name}: a void pointer has no element type to check", p.loc)
+        argtypes.append(ctypes.c_void_p if p.pointer else ctype)
+    native.argtypes = argtypes
+    native.restype = (
+        None if proto.returns == "void" else _c_type(proto.returns, proto.loc, aliases)[0]
+    )
+    dtypes = [np.dtype(_c_type(p.base, p.loc, aliases)[1]) if p.pointer else None for p in params]
+    checked = _checked_call(native, proto, dtypes, size)
+    if proto.annotation is None:
+        return checked
+    annotated = {}
+    for p in params:
+        text = specs.get(p.name)
+        if text is None:
+            if p.pointer:
+                raise located(
+                    f"{proto.name}: pointer parameter {p.name} needs a split annotation (its "
+                    "length is the size parameter's only when it is split with it)",
+                    p.loc,
+                )
+            annotated[p.name] = SizeSplit() if p is size else "broadcast"
+        else:
+            annotated[p.name] = _spec(text, p, size)
+    returns = specs.get("returns")
+    returns = None if returns is None else _spec(returns, None, size)
+    signature = inspect.Signature(
+        [inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in params]
+    )
+    try:
+        annotation = Annotation(proto.name, signature, annotated, (), returns)
+    except AnnotationError as why:
+        raise located(str(why), proto.loc) from None
+    return Annotated(checked, annotation)
+
+
+def _spec(text: SpecText, param: CParam | None, size: CParam | None):
+    """An annotation's spec as the Python annotation of the same meaning."""
+    maker = BUILTIN_NAMES.get(text.name)
+    if maker is not None:
+        try:
+            spec = maker(*text.args, **dict(text.kwargs))
+        except TypeError as why:
+            raise located(f"{text.name}: {why}", text.loc) from None
+    elif text.args or text.kwargs:
+        raise located(f"unknown split type {text.name}", text.loc)
+    else:
+        spec = text.name  # a generic variable
+    if param is not None and param.pointer is False and param is not size and text.name != "size":
+        if not isinstance(spec, str) and getattr(spec, "splits", False):
+            raise located(f"{param.name} is not a pointer: it cannot be split", text.loc)
+    return mut(spec) if text.mut else spec
+
+
+def _size_parameter(proto: CPrototype, specs: dict, aliases: dict) -> CParam | None:
+    """The parameter that gives the arrays' length (see the module docstring)."""
+    marked = [p for p in proto.params if p.name in specs and specs[p.name].name == "size"]
+    if len(marked) > 1:
+        raise located(
+            f"{proto.name}: only one parameter can be the size", specs[marked[1].name].loc
+        )
+    if marked:
+        return marked[0]
+    pointers = [k for k, p in enumerate(proto.params) if p.pointer]
+    if not pointers:
+        return None
+    before = [
+        p
+        for p in proto.params[: pointers[0]]
+        if not p.pointer and aliases.get(p.base, p.base) in _INTEGER_BASES and p.name not in specs
+    ]
+    if len(before) != 1:
+        raise located(
+            f"{proto.name}: which parameter is the arrays' length? annotate it `n: size`",
+            proto.loc,
+        )
+    return before[0]
+
+
+def _checked_call(native, proto: CPrototype, dtypes: list, size: CParam | None):
+    """`native` behind the boundary checks (see the module docstring)."""
+    params = proto.params
+    names = [p.name for p in params]
+    size_at = params.index(size) if size is not None else None
+
+    def call(*args, **kwargs):
+        values = _arguments(proto.name, names, args, kwargs)
+        n = None
+        if size_at is not None:
+            n = values[size_at]
+            if not isinstance(n, int | np.integer) or n < 0:
+                raise ValueError(f"{proto.name}: {names[size_at]} must be an int >= 0, not {n!r}")
+        natives, written = [], []
+        for k, (p, value) in enumerate(zip(params, values, strict=True)):
+            if not p.pointer:
+                natives.append(value)
+                continue
+            array, back = _pointer_argument(proto.name, p, value, dtypes[k], n)
+            natives.append(array.ctypes.data if array.size else None)
+            if back is not None:
+                written.append((back, array))
+        result = native(*natives)
+        for target, copy in written:
+            target[...] = copy
+        return result
+
+    call.piece_call = _piece_call(native, params, dtypes, size_at)
+    call.__name__ = call.__qualname__ = proto.name
+    call.__signature__ = inspect.Signature(
+        [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names]
+    )
+    return call
+
+
+def _piece_call(native, params: tuple, dtypes: list, size_at: int | None):
+    """`piece_call(plan)` for the executor (`Stage._step`): when every pointer argument is a
+    C-contiguous array of its exact dtype split along its first axis, and the size is split
+    with them, a step that passes the piece's length and addresses into the whole arrays —
+    the checks done once for the whole arrays (a piece is inside them), no view, no copy.
+    None: the general step (views, checked per piece)."""
+
+    def prepare(plan: list):
+        if len(plan) != len(params):
+            return None
+        fixed = []  # per parameter: ("n", _) | ("at", (address, row bytes)) | ("value", v)
+        for k, (p, (how, value, split)) in enumerate(zip(params, plan, strict=True)):
+            if k == size_at:
+                if how is not SPLIT or not isinstance(split, SizeSplit):
+                    return None
+                fixed.append(("n", None))
+            elif not p.pointer:
+                if how is not WHOLE:
+                    return None
+                fixed.append(("value", value))
+            elif (
+                how in (SPLIT, SPLIT_MUT)
+                and isinstance(split, ArraySplit)
+                and split.axis == 0
+                and type(value) is np.ndarray
+                and value.ndim >= 1
+                and value.dtype == dtypes[k]
+                and value.flags.c_contiguous
+                and (p.const or value.flags.writeable)
+            ):
+                fixed.append(("at", (value.ctypes.data, value.strides[0])))
+            else:
+                return None
+
+        def step(start: int, stop: int, here: dict):
+            args = []
+            for kind, payload in fixed:
+                if kind == "at":
+                    args.append(payload[0] + start * payload[1])
+                elif kind == "n":
+                    args.append(stop - start)
+                else:
+                    args.append(payload)
+            return native(*args)
+
+        return step
+
+    return prepare
+
+
+def _arguments(name: str, names: list[str], args: tuple, kwargs: dict) -> list:
+    if len(args) > len(names):
+        raise TypeError(f"{name}() takes {len(names)} arguments ({len(args)} given)")
+    values = list(args) + [kwargs.pop(k) for k in names[len(args) :] if k in kwargs]
+    if kwargs or len(values) != len(names):
+        missing = [k for k in names[len(values) :]]
+        extra = ", ".join(kwargs)
+        raise TypeError(
+            f"{name}() " + (f"got unexpected arguments {extra}" if extra else f"missing {missing}")
+        )
+    return values
+
+
+def _pointer_argument(name: str, p: CParam, value, dtype: np.dtype, n: int | None):
+    """(the array whose buffer is passed, the array to copy it back into or None)."""
+    if not isinstance(value, np.ndarray):
+        raise TypeError(
+            f"{name}: {p.name} must be a NumPy array of {dtype}, not {type(value).__name__}"
+        )
+    if value.dtype != dtype:
+        raise TypeError(f"{name}: {p.name} must be an array of {dtype}, not {value.dtype}")
+    if n is not None and value.size < n:
+        raise ValueError(f"{name}: {p.name} has {value.size} elements, fewer than {n}")
+    if not p.const and not value.flags.writeable:
+        raise ValueError(f"{name}: {p.name} is written by the function, but the array is read-only")
+    if value.flags.c_contiguous:
+        return value, None
+    copy = np.ascontiguousarray(value)
+    return copy, (None if p.const else value)
