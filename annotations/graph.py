@@ -282,24 +282,99 @@ class Future:
         return format(self.value(), spec)
 
 
-def _forward(op):
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """A NumPy ufunc on pending results inside a block is captured too, as an annotated
+        call (elementwise: the pieces of its inputs give the pieces of its result), so NumPy
+        code between two annotated calls runs piece by piece with them. Elsewhere (or with
+        `out=`, or an input that is not a pending result or a scalar): NumPy's call on the
+        values."""
+        if method == "__call__" and not kwargs and _CAPTURE.depth > 0:
+            captured = _captured_ufunc(ufunc, inputs)
+            if captured is not None:
+                return captured(*inputs)
+        values = [i.value() if isinstance(i, Future) else i for i in inputs]
+        if "out" in kwargs:
+            kwargs["out"] = tuple(o.value() if isinstance(o, Future) else o for o in kwargs["out"])
+        return getattr(ufunc, method)(*values, **kwargs)
+
+
+def _captured_ufunc(ufunc, inputs) -> Annotated | None:
+    """`ufunc` annotated for these inputs (pending results split, scalars broadcast), or None
+    when they do not line up: results of other sizes or split types, or arrays (whose
+    broadcasting against a pending result's unknown shape cannot be checked here)."""
+    if ufunc.nout != 1:
+        return None
+    specs, kinds = [], set()
+    for x in inputs:
+        if isinstance(x, Future):
+            out = x._output
+            if out.done or out.count is None or not out.split.splits:
+                return None
+            kinds.add((out.split, out.count))
+            specs.append("S")
+        elif np.ndim(x) == 0 and not isinstance(x, Future):
+            specs.append("broadcast")
+        else:
+            return None
+    if len(kinds) != 1:
+        return None
+    return _ufunc_annotation(ufunc, tuple(specs))
+
+
+@functools.lru_cache(maxsize=256)
+def _ufunc_annotation(ufunc, specs: tuple) -> Annotated:
+    return Annotated(ufunc, Annotation(ufunc.__name__, None, {}, specs, "S"))
+
+
+def _forward(ufunc):
     def method(self, *others):
-        return op(self.value(), *(o.value() if isinstance(o, Future) else o for o in others))
+        return ufunc(self, *others)
 
     return method
 
 
-def _reflected(op):
+def _reflected(ufunc):
     def method(self, other):
-        return op(other, self.value())
+        return ufunc(other, self)
 
     return method
 
 
-for _name in ("add sub mul truediv floordiv mod pow matmul and or xor lshift rshift").split():
-    _op = getattr(operator, _name + "_" if _name in ("and", "or") else _name)
-    setattr(Future, f"__{_name}__", _forward(_op))
-    setattr(Future, f"__r{_name}__", _reflected(_op))
-for _name in ("lt le eq ne gt ge neg pos abs invert").split():
-    setattr(Future, f"__{_name}__", _forward(getattr(operator, _name)))
+# Operators are NumPy's ufuncs (captured inside a block, `Future.__array_ufunc__`).
+_OPERATORS = {
+    "add": np.add,
+    "sub": np.subtract,
+    "mul": np.multiply,
+    "truediv": np.true_divide,
+    "floordiv": np.floor_divide,
+    "mod": np.remainder,
+    "pow": np.power,
+    "and": np.bitwise_and,
+    "or": np.bitwise_or,
+    "xor": np.bitwise_xor,
+    "lshift": np.left_shift,
+    "rshift": np.right_shift,
+}
+for _name, _ufunc in _OPERATORS.items():
+    setattr(Future, f"__{_name}__", _forward(_ufunc))
+    setattr(Future, f"__r{_name}__", _reflected(_ufunc))
+_UNARY = {"neg": np.negative, "pos": np.positive, "abs": np.absolute, "invert": np.invert}
+_COMPARISONS = {
+    "lt": np.less,
+    "le": np.less_equal,
+    "eq": np.equal,
+    "ne": np.not_equal,
+    "gt": np.greater,
+    "ge": np.greater_equal,
+}
+for _name, _ufunc in {**_UNARY, **_COMPARISONS}.items():
+    setattr(Future, f"__{_name}__", _forward(_ufunc))
+
+
+def _matmul(self, other):
+    return operator.matmul(self.value(), other.value() if isinstance(other, Future) else other)
+
+
+Future.__matmul__ = _matmul
+Future.__rmatmul__ = lambda self, other: operator.matmul(other, self.value())
 Future.__hash__ = None  # (equality is the value's, elementwise for arrays)
