@@ -23,6 +23,8 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass
 
+import numpy as np
+
 from .split_types import BUILTIN_NAMES, Broadcast, SizeSplit, SplitType, default_split
 
 
@@ -137,7 +139,10 @@ class Annotation:
         bindings: dict[str, tuple[SplitType, str]] = {}
         count: int | None = None
         counted = ""
-        for name, value, spec in zip(names, values, specs, strict=True):
+        for k, (name, value, spec) in enumerate(zip(names, values, specs, strict=True)):
+            if spec.splits and _foreign_array(value, pending_split):
+                # another library's array (daybreak.numpy's lazy ones): its values now
+                value = values[k] = np.asarray(value)
             split = self._resolve(name, value, spec, bindings, pending_split)
             splits.append(split)
             if not spec.splits:
@@ -221,6 +226,17 @@ class Annotation:
                 f"is {found[0]!r} and {name} is {split!r}"
             )
         return split
+
+
+def _foreign_array(value, pending_split) -> bool:
+    """Whether `value` is an array of another library that converts to NumPy's
+    (`__array__`) and that no split type splits as it is."""
+    return (
+        hasattr(type(value), "__array__")
+        and not isinstance(value, np.ndarray)
+        and pending_split(value) is None
+        and default_split(value) is None
+    )
 
 
 def signature_of(fn):

@@ -31,6 +31,8 @@ import inspect
 import numpy as np
 
 from daybreak.ir.errors import Loc
+from daybreak.ir.types import BOOL, Scalar
+from daybreak.runtime.udf import VectorCall, register_udf
 
 from .annotation import Annotation, AnnotationError, mut
 from .c_header import CParam, CPrototype, SpecText, parse_header
@@ -89,9 +91,17 @@ def located(message: str, loc: Loc) -> AnnotationError:
     return AnnotationError(f"{loc}: {message}" + (f"\n{excerpt}" if excerpt else ""))
 
 
-def load(library_path: str, header_text: str, types: dict[str, str] | None = None) -> CLibrary:
+def load(
+    library_path: str,
+    header_text: str,
+    types: dict[str, str] | None = None,
+    register: bool = True,
+) -> CLibrary:
     """The functions the header declares, from the shared library at `library_path`.
-    `types` names what typedefs stand for (`{"MKL_INT": "long"}`)."""
+    `types` names what typedefs stand for (`{"MKL_INT": "long"}`). With `register`, each
+    annotated function of the vector convention (a size, `const` input arrays, scalars, and
+    one output array or a scalar result) is also registered as the IR's native function
+    `cudf[name, T]` (`register_udfs`), so compiled programs call it directly."""
     library = ctypes.CDLL(library_path)
     aliases = dict(types or {})
     functions = {}
@@ -101,7 +111,26 @@ def load(library_path: str, header_text: str, types: dict[str, str] | None = Non
         except AttributeError:
             raise located(f"{library_path} has no function {proto.name}", proto.loc) from None
         functions[proto.name] = _wrap(native, proto, aliases)
-    return CLibrary(library_path, functions)
+    loaded = CLibrary(library_path, functions)
+    if register:
+        register_udfs(loaded)
+    return loaded
+
+
+def register_udfs(library: CLibrary, prefix: str = "") -> list[str]:
+    """Register the library's annotated functions of the vector convention as native
+    functions of the IR, under `prefix + name`: `cudf[vdAdd, vec[f64]](a, b)` is `r` of
+    `vdAdd(len(a), a, b, r)`, and `cudf[vdSum, f64](a)` is `vdSum(len(a), a)`. Returns the
+    names registered (functions of other shapes are not)."""
+    names = []
+    for name, fn in library.functions.items():
+        facts = getattr(fn, "vector_call", None)
+        if facts is None or not isinstance(fn, Annotated):
+            continue
+        call, address, python = facts
+        register_udf(prefix + name, python, address=address, vector=call)
+        names.append(prefix + name)
+    return names
 
 
 def _c_type(base: str, loc: Loc, aliases: dict) -> tuple:
@@ -130,7 +159,7 @@ def _wrap(native, proto: CPrototype, aliases: dict):
     native.restype = (
         None if proto.returns == "void" else _c_type(proto.returns, proto.loc, aliases)[0]
     )
-    dtypes = [np.dtype(_c_type(p.base, p.loc, aliases)[1]) if p.pointer else None for p in params]
+    dtypes = [np.dtype(_c_type(p.base, p.loc, aliases)[1]) for p in params]
     checked = _checked_call(native, proto, dtypes, size)
     if proto.annotation is None:
         return checked
@@ -156,7 +185,67 @@ def _wrap(native, proto: CPrototype, aliases: dict):
         annotation = Annotation(proto.name, signature, annotated, (), returns)
     except AnnotationError as why:
         raise located(str(why), proto.loc) from None
-    return Annotated(checked, annotation)
+    wrapped = Annotated(checked, annotation)
+    return_dtype = None
+    if proto.returns != "void":
+        return_dtype = np.dtype(_c_type(proto.returns, proto.loc, aliases)[1])
+    wrapped.vector_call = _vector_call(native, proto, dtypes, size, return_dtype, checked)
+    return wrapped
+
+
+def _ir_type(dtype: np.dtype) -> Scalar:
+    return (
+        BOOL
+        if dtype == np.bool_
+        else Scalar(f"{'fiu'[('f', 'i', 'u').index(dtype.kind)]}{dtype.itemsize * 8}")
+    )
+
+
+def _vector_call(native, proto: CPrototype, dtypes: list, size, return_dtype, checked):
+    """(VectorCall, address, the call from Python) when the prototype has the vector shape
+    (`register_udfs`), else None."""
+    roles = []
+    for p in proto.params:
+        if p is size:
+            roles.append("size")
+        elif p.pointer:
+            roles.append("in" if p.const else "out")
+        else:
+            roles.append("scalar")
+    outs = roles.count("out")
+    if "in" not in roles or outs > 1 or (outs == 1) == (return_dtype is not None):
+        return None
+    if any(d.kind not in "fiub" for d in dtypes):
+        return None
+    call = VectorCall(
+        tuple(roles),
+        tuple(_ir_type(d) for d in dtypes),
+        None if return_dtype is None else _ir_type(return_dtype),
+    )
+
+    def python(*args):
+        values = iter(args)
+        given = [next(values) if r in ("in", "scalar") else None for r in roles]
+        lengths = {len(v) for v, r in zip(given, roles, strict=True) if r == "in"}
+        if len(lengths) != 1:
+            raise ValueError(f"cudf[{proto.name}]: its vectors have different lengths")
+        n = lengths.pop()
+        out = None
+        c_args = []
+        for v, r, d in zip(given, roles, dtypes, strict=True):
+            if r == "size":
+                c_args.append(n)
+            elif r == "in":
+                c_args.append(np.ascontiguousarray(v, d))
+            elif r == "out":
+                out = np.empty(n, d)
+                c_args.append(out)
+            else:
+                c_args.append(v)
+        result = checked(*c_args)
+        return out if out is not None else result
+
+    return call, ctypes.cast(native, ctypes.c_void_p).value, python
 
 
 def _spec(text: SpecText, param: CParam | None, size: CParam | None):

@@ -281,7 +281,6 @@ class Future:
     def __format__(self, spec: str) -> str:
         return format(self.value(), spec)
 
-
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         """A NumPy ufunc on pending results inside a block is captured too, as an annotated
         call (elementwise: the pieces of its inputs give the pieces of its result), so NumPy

@@ -23,6 +23,33 @@ from ..ir.types import Type
 
 
 @dataclass(frozen=True)
+class VectorCall:
+    """How `cudf[name, T](args)` calls a C function of the vector-library convention (MKL's
+    VML: `void vdAdd(long n, const double *a, const double *b, double *r)`). Per C parameter,
+    its role: "size" (the vectors' common length), "in" (a vector argument's data), "out" (the
+    result vector, allocated by the caller with that length) or "scalar" (a scalar argument);
+    `types` holds each parameter's element or value type (the size's integer type). The IR
+    arguments are the "in" vectors and the scalars, in C order; the result is the "out"
+    vector, or the C function's own return value (`returns`) when there is none."""
+
+    roles: tuple[str, ...]
+    types: tuple[Type, ...]
+    returns: Type | None = None
+
+    def signature(self) -> tuple[tuple[Type, ...], Type]:
+        """(argument types, result type) of the IR call."""
+        from ..ir.types import Vec
+
+        args = tuple(
+            Vec(t) if role == "in" else t
+            for role, t in zip(self.roles, self.types, strict=True)
+            if role in ("in", "scalar")
+        )
+        outs = [t for role, t in zip(self.roles, self.types, strict=True) if role == "out"]
+        return args, (Vec(outs[0]) if outs else self.returns)
+
+
+@dataclass(frozen=True)
 class RegisteredUdf:
     """A function registered under `name`, with the signature it was declared with (if any)."""
 
@@ -31,6 +58,7 @@ class RegisteredUdf:
     arg_types: tuple[Type, ...] | None = None
     ret_type: Type | None = None
     address: int | None = None  # a native function (Weld's convention), called directly
+    vector: VectorCall | None = None  # ... or of the vector-library convention
 
     def __call__(self, *args):
         return self.fn(*args)
@@ -47,6 +75,9 @@ class RegisteredUdf:
 
 _REGISTRY: dict[str, RegisteredUdf] = {}
 _LOCK = threading.Lock()
+# Bumped whenever a native function is (re)registered or removed: compiled code holds the
+# addresses it calls, so a backend's in-memory cache of compiled programs keys on this.
+NATIVE_GENERATION = [0]
 
 
 def register_udf(
@@ -56,6 +87,7 @@ def register_udf(
     ret_type: Type | str | None = None,
     *,
     address: int | None = None,
+    vector: VectorCall | None = None,
 ):
     """Register `fn` as the function `cudf[name, T](...)` calls; returns `fn`.
 
@@ -67,7 +99,19 @@ def register_udf(
     ctypes.c_void_p).value`) with its `arg_types` and `ret_type`; it follows Weld's
     convention, `void f(T1* a1, ..., R* out)`. Compiled code calls it directly, the
     interpreter through ctypes.
+
+    A C function of the vector-library convention is registered with its `address`, its
+    `vector` call (`VectorCall`) and `fn`, the same call from Python (for the interpreter);
+    the types come from `vector` (daybreak.annotations' `load` registers these).
     """
+    if vector is not None:
+        if fn is None or address is None:
+            raise TypeError("a vector-convention UDF takes fn, address and vector")
+        args, ret = vector.signature()
+        with _LOCK:
+            _REGISTRY[name] = RegisteredUdf(name, fn, args, ret, int(address), vector)
+            NATIVE_GENERATION[0] += 1
+        return fn
     if address is not None:
         if fn is not None or arg_types is None or ret_type is None:
             raise TypeError("a native UDF takes an address, arg_types and ret_type (no fn)")
@@ -78,6 +122,7 @@ def register_udf(
         caller = native_caller(int(address), args, ret)
         with _LOCK:
             _REGISTRY[name] = RegisteredUdf(name, caller, args, ret, int(address))
+            NATIVE_GENERATION[0] += 1
         return caller
     if fn is None:
         return lambda f: register_udf(name, f, arg_types, ret_type)
@@ -106,7 +151,8 @@ def unregister_udf(name: str) -> None:
     with _LOCK:
         if name not in _REGISTRY:
             raise KeyError(f"no UDF is registered as {name!r}")
-        del _REGISTRY[name]
+        if _REGISTRY.pop(name).address is not None:
+            NATIVE_GENERATION[0] += 1
 
 
 def registered_udfs() -> Mapping[str, RegisteredUdf]:

@@ -26,6 +26,7 @@ from ...ir.linearity import check_linear
 from ...ir.nodes import Program, deep_recursion
 from ...ir.typecheck import typecheck
 from ...runtime import cache
+from ...runtime.udf import NATIVE_GENERATION
 from ...runtime.stats import record
 from . import jit
 from .executable import NativeExecutable
@@ -59,9 +60,10 @@ class LLVMBackend:
 
     def _compile(self, program: Program) -> NativeExecutable:
         # Equal programs share code, but runtime errors point into the text a program came
-        # from, so the text is part of the key.
+        # from, so the text is part of the key; and code calls native functions at the
+        # addresses registered when it was compiled (`NATIVE_GENERATION`).
         loc = program.body.loc
-        key = (program, loc.source if loc is not None else None)
+        key = (program, loc.source if loc is not None else None, NATIVE_GENERATION[0])
         hit = self._compiled.get(key)
         if hit is not None:
             record(cache_hits=1)

@@ -394,6 +394,8 @@ def _cudf(L: Lowerer, n: N.CUDF, env) -> ir.Value:
         raise LoweringError(
             f"cudf[{n.name}]: no native function is registered under this name", n.loc
         )
+    if entry.vector is not None:
+        return _vector_cudf(L, n, env, entry)
     b = L.builder
     arg_slots = []
     for a in n.args:
@@ -407,6 +409,51 @@ def _cudf(L: Lowerer, n: N.CUDF, env) -> ir.Value:
     fn = b.inttoptr(i64(address), fnty.as_pointer())
     b.call(fn, [*arg_slots, out])
     return b.load(out)
+
+
+def _vector_cudf(L: Lowerer, n: N.CUDF, env, entry) -> ir.Value:
+    """A C function of the vector-library convention (`runtime.udf.VectorCall`): its vectors
+    must have one length (a runtime error otherwise: the C function reads that many elements
+    of each), the result vector is allocated for the run, and the function is called with
+    the length, the data pointers and the scalars in its own parameter order."""
+    call = entry.vector
+    entry.check_call([a.ty for a in n.args], n.ty)
+    b = L.builder
+    values = iter([L.lower(a, env) for a in n.args])
+    lowered = [next(values) if role in ("in", "scalar") else None for role in call.roles]
+    vectors = [v for v, role in zip(lowered, call.roles, strict=True) if role == "in"]
+    length = b.extract_value(vectors[0], 1)
+    for v in vectors[1:]:
+        same = b.icmp_signed("==", b.extract_value(v, 1), length)
+        L.fail_unless(same, f"cudf[{n.name}]: its vectors have different lengths", n.loc)
+    out_vec = None
+    args, arg_types = [], []
+    for role, t, v in zip(call.roles, call.types, lowered, strict=True):
+        if role == "size":
+            width = lltype(t)
+            if width.width < 64:
+                fits = b.icmp_signed("<=", length, i64((1 << (width.width - 1)) - 1))
+                L.fail_unless(fits, f"cudf[{n.name}]: a vector too long for its size", n.loc)
+                args.append(b.trunc(length, width))
+            else:
+                args.append(length)
+            arg_types.append(width)
+        elif role == "in":
+            args.append(b.extract_value(v, 0))
+            arg_types.append(lltype(t).as_pointer())
+        elif role == "out":
+            data = L.alloc_array(lltype(t), length)
+            out_vec = b.insert_value(ir.Constant(vec_type(lltype(t)), ir.Undefined), data, 0)
+            out_vec = b.insert_value(out_vec, length, 1)
+            args.append(data)
+            arg_types.append(data.type)
+        else:
+            args.append(v)
+            arg_types.append(v.type)
+    returns = ir.VoidType() if call.returns is None else lltype(call.returns)
+    fn = b.inttoptr(i64(entry.address), ir.FunctionType(returns, arg_types).as_pointer())
+    result = b.call(fn, args)
+    return out_vec if out_vec is not None else result
 
 
 def _unsupported_lambda(L: Lowerer, n: N.Lambda, env) -> ir.Value:

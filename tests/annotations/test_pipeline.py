@@ -397,3 +397,13 @@ def test_numpy_on_results_that_do_not_line_up_computes_them_first():
         v = np.add(y[:4], u)
     np.testing.assert_array_equal(z, 2 * x + 1)
     np.testing.assert_array_equal(v, 2 * x[:4] + 2 * np.arange(4.0))
+
+
+def test_daybreak_numpy_arrays_are_split_arguments_too():
+    import daybreak.numpy as dnp
+
+    x = np.linspace(0, 1, 5000)
+    lazy = dnp.exp(dnp.asarray(x)) * 2.0  # computed (fused) when the call takes it
+    with pipeline():
+        y = add(lazy, x)
+    np.testing.assert_allclose(np.asarray(y), np.exp(x) * 2.0 + x, rtol=1e-15)
