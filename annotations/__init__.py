@@ -17,6 +17,7 @@ See docs/annotations.md.
 """
 
 from .annotation import AnnotationError, mut
+from .c_functions import CLibrary, load, register_udfs
 from .executor import PieceError
 from .graph import Future, annotate, evaluate, pipeline, splittable
 from .split_types import (
@@ -35,6 +36,7 @@ __all__ = [
     "AnnotationError",
     "ArraySplit",
     "Broadcast",
+    "CLibrary",
     "Concat",
     "DataFrameSplit",
     "Future",
@@ -45,8 +47,10 @@ __all__ = [
     "Unknown",
     "annotate",
     "evaluate",
+    "load",
     "mut",
     "pipeline",
+    "register_udfs",
     "split_type",
     "splittable",
 ]

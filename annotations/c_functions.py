@@ -37,7 +37,7 @@ from daybreak.runtime.udf import VectorCall, register_udf
 from .annotation import Annotation, AnnotationError, mut
 from .c_header import CParam, CPrototype, SpecText, parse_header
 from .executor import SPLIT, SPLIT_MUT, WHOLE
-from .graph import Annotated
+from .graph import Annotated, Future
 from .split_types import BUILTIN_NAMES, ArraySplit, SizeSplit
 
 # C base type -> (ctypes type of a value, NumPy dtype of an array of it)
@@ -148,13 +148,13 @@ def _wrap(native, proto: CPrototype, aliases: dict):
     """The checked Python function of one prototype (annotated when the header says so)."""
     params = proto.params
     specs = {s.key: s for s in proto.annotation or ()}
-    size = _size_parameter(proto, specs, aliases)
     argtypes = []
-    for p in params:
+    for p in params:  # (unknown types first: they are what makes a size parameter unclear)
         ctype, _ = _c_type(p.base, p.loc, aliases)
         if p.pointer and p.base == "void":
             raise located(f"{p.name}: a void pointer has no element type to check", p.loc)
         argtypes.append(ctypes.c_void_p if p.pointer else ctype)
+    size = _size_parameter(proto, specs, aliases)
     native.argtypes = argtypes
     native.restype = (
         None if proto.returns == "void" else _c_type(proto.returns, proto.loc, aliases)[0]
@@ -185,7 +185,7 @@ def _wrap(native, proto: CPrototype, aliases: dict):
         annotation = Annotation(proto.name, signature, annotated, (), returns)
     except AnnotationError as why:
         raise located(str(why), proto.loc) from None
-    wrapped = Annotated(checked, annotation)
+    wrapped = Annotated(checked, annotation, check=_whole_arrays_check(proto, dtypes))
     return_dtype = None
     if proto.returns != "void":
         return_dtype = np.dtype(_c_type(proto.returns, proto.loc, aliases)[1])
@@ -261,7 +261,7 @@ def _spec(text: SpecText, param: CParam | None, size: CParam | None):
     else:
         spec = text.name  # a generic variable
     if param is not None and param.pointer is False and param is not size and text.name != "size":
-        if not isinstance(spec, str) and getattr(spec, "splits", False):
+        if isinstance(spec, str) or spec.splits:
             raise located(f"{param.name} is not a pointer: it cannot be split", text.loc)
     return mut(spec) if text.mut else spec
 
@@ -291,6 +291,21 @@ def _size_parameter(proto: CPrototype, specs: dict, aliases: dict) -> CParam | N
     return before[0]
 
 
+def _whole_arrays_check(proto: CPrototype, dtypes: list):
+    """The checks of `_pointer_argument` that hold for a whole array as for its pieces (its
+    type, dtype, writeability), made at the call: a wrong argument is the caller's TypeError
+    or ValueError there, not a failure of the first piece."""
+
+    def check(names: list, values: list) -> None:
+        for p, d in zip(proto.params, dtypes, strict=True):
+            if p.pointer and p.name in names:
+                value = values[names.index(p.name)]
+                if not isinstance(value, Future):
+                    _pointer_argument(proto.name, p, value, d, None)
+
+    return check
+
+
 def _checked_call(native, proto: CPrototype, dtypes: list, size: CParam | None):
     """`native` behind the boundary checks (see the module docstring)."""
     params = proto.params
@@ -304,16 +319,18 @@ def _checked_call(native, proto: CPrototype, dtypes: list, size: CParam | None):
             n = values[size_at]
             if not isinstance(n, int | np.integer) or n < 0:
                 raise ValueError(f"{proto.name}: {names[size_at]} must be an int >= 0, not {n!r}")
-        natives, written = [], []
+        natives, written, held = [], [], []
         for k, (p, value) in enumerate(zip(params, values, strict=True)):
             if not p.pointer:
                 natives.append(value)
                 continue
             array, back = _pointer_argument(proto.name, p, value, dtypes[k], n)
+            held.append(array)  # (a contiguous copy lives until the call returns)
             natives.append(array.ctypes.data if array.size else None)
             if back is not None:
                 written.append((back, array))
         result = native(*natives)
+        del held
         for target, copy in written:
             target[...] = copy
         return result

@@ -177,7 +177,8 @@ class Stage:
         kept = [t.output for t in self.tasks if t.output is not None]
         kept = [o for o in kept if id(o) in keep or o.wanted]
         collected = {id(o): [None] * len(ranges) for o in kept}
-        steps = [(task, self._step(task)) for task in self.tasks]
+        steps = [(task, self._step(task), self._written_names(task)) for task in self.tasks]
+        written: set[str] = set()  # mut arguments some piece has written into
         failure: list = []
         taken = iter(range(len(ranges)))
         lock = threading.Lock()
@@ -189,7 +190,7 @@ class Stage:
                 if k is None:
                     return
                 try:
-                    _run_piece(steps, ranges[k], k, collected)
+                    _run_piece(steps, ranges[k], k, collected, written)
                 except BaseException as why:  # noqa: BLE001 - re-raised below, with the piece
                     failure.append((k, why))
                     return
@@ -202,9 +203,12 @@ class Stage:
             for f in [pool.submit(work) for _ in range(threads)]:
                 f.result()
         if failure:
-            self._raise(failure, ranges)
+            self._raise(failure, ranges, written)
         for o in kept:
             o.value = o.split.merge(collected[id(o)])
+
+    def _written_names(self, task: Task) -> list[str]:
+        return [n for n, _, s, _ in self._arguments(task) if s.mut and s.splits]
 
     def _step(self, task: Task):
         """`step(start, stop, here)`: `task` on one piece (`here`: the piece's results of the
@@ -245,30 +249,32 @@ class Stage:
 
         return step
 
-    def _raise(self, failure: list, ranges: list) -> None:
+    def _raise(self, failure: list, ranges: list, written_names: set[str]) -> None:
         k, why = min(failure, key=lambda f: f[0])
         if not isinstance(why, _Failed):
             raise why  # the annotation's own checks, Ctrl-C
         name, why = why.function, why.__cause__
         start, stop = ranges[k]
-        written = []
-        for t in self.tasks:
-            written += [n for n, _, s, _ in self._arguments(t) if s.mut and s.splits]
+        written = sorted(written_names)
         message = f"{name} failed on elements [{start}, {stop}) of its split arguments: {why!r}"
         if written:
             message += f"; pieces already run have written into {', '.join(written)}"
         raise PieceError(message, name, start, stop, written) from why
 
 
-def _run_piece(steps: list, piece: tuple[int, int], k: int, collected: dict) -> None:
-    """One piece through every call of a stage, in order."""
+def _run_piece(
+    steps: list, piece: tuple[int, int], k: int, collected: dict, written: set[str]
+) -> None:
+    """One piece through every call of a stage, in order (`written`: the mut arguments a
+    call has written into, for the error of a later failure)."""
     start, stop = piece
     here: dict[int, object] = {}  # this piece's results of the stage's calls
-    for task, step in steps:
+    for task, step, writes in steps:
         try:
             result = step(start, stop, here)
         except Exception as why:
             raise _Failed(task.name) from why
+        written.update(writes)
         out = task.output
         if out is None:
             if result is not None:

@@ -138,10 +138,13 @@ class Annotated:
     """A function with a split annotation: called like the function (see the module
     docstring)."""
 
-    def __init__(self, fn, annotation: Annotation):
+    def __init__(self, fn, annotation: Annotation, check=None):
         self.fn = fn
         self.annotation = annotation
         self.name = annotation.name
+        # check(names, values): the caller's arguments checked whole at the call (a C
+        # function's array types), before anything is split
+        self.check = check
         functools.update_wrapper(self, fn, updated=())
 
     def __repr__(self) -> str:
@@ -154,6 +157,8 @@ class Annotated:
         args = tuple(_settled(a) for a in args)
         kwargs = {k: _settled(v) for k, v in kwargs.items()}
         bound = self.annotation.bind(args, kwargs, _pending_split, _count_of)
+        if self.check is not None:
+            self.check(bound.names, bound.values)
         bound.values = [v._output if isinstance(v, Future) else v for v in bound.values]
         task = Task(self, bound)
         if bound.returns is not None:

@@ -38,8 +38,8 @@ SETTINGS = Settings()
 
 def config(**changes) -> dict:
     """Change settings (`threads=`, `grain=`, `backend=`, `strict=`, `passes_off=`,
-    `eager_below=`, `compile_in_background=`, `split_piece_bytes=`); returns the settings as they were before.
-    With no arguments, returns the current settings."""
+    `eager_below=`, `compile_in_background=`, `split_piece_bytes=`); returns the settings as
+    they were before. With no arguments, returns the current settings."""
     before = asdict(SETTINGS)
     known = {f.name for f in fields(Settings)}
     for name, value in changes.items():

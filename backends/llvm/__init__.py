@@ -26,8 +26,8 @@ from ...ir.linearity import check_linear
 from ...ir.nodes import Program, deep_recursion
 from ...ir.typecheck import typecheck
 from ...runtime import cache
-from ...runtime.udf import NATIVE_GENERATION
 from ...runtime.stats import record
+from ...runtime.udf import NATIVE_GENERATION
 from . import jit
 from .executable import NativeExecutable
 from .lower import ErrorTable, Lowerer

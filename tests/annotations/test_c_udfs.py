@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import daybreak as db
-from daybreak.annotations import annotate, pipeline
+from daybreak.annotations import AnnotationError, annotate, pipeline
 from daybreak.annotations.c_functions import load, register_udfs
 from daybreak.ir.errors import WeldRuntimeError
 from daybreak.ir.types import F64, Vec
@@ -87,3 +87,11 @@ def test_registering_again_recompiles_against_the_new_address(vml_path, vml_head
     assert "vdAdd" in names and "vdSum" in names and len(names) == 13
     second = db.compile(text)
     assert first is not second and second(np.arange(4.0)) == 6.0
+
+
+def test_a_scalar_parameter_cannot_be_split(vml_path):
+    header = """// @splittable(a: S, s: S, r: mut S)
+void vdScale(long n, const double *a, double s, double *r);"""
+    with pytest.raises(AnnotationError, match=r"1:25: s is not a pointer") as info:
+        load(vml_path, header, register=False)
+    assert "^" in str(info.value)

@@ -407,3 +407,13 @@ def test_daybreak_numpy_arrays_are_split_arguments_too():
     with pipeline():
         y = add(lazy, x)
     np.testing.assert_allclose(np.asarray(y), np.exp(x) * 2.0 + x, rtol=1e-15)
+
+
+def test_a_failure_before_any_write_reports_nothing_written():
+    @splittable(a="S", out=mut("S"))
+    def refuses(a, out):
+        raise RuntimeError("no")
+
+    with pytest.raises(PieceError) as info:
+        refuses(np.zeros(10), np.zeros(10))
+    assert info.value.partly_written == [] and "written into" not in str(info.value)
