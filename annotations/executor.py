@@ -159,16 +159,36 @@ class Stage:
             self.made.add(id(task.output))
 
     def piece_ranges(self) -> list[tuple[int, int]]:
+        """The element ranges of the pieces: as many elements as fit the piece's bytes into
+        the cache — the stage's split inputs, plus the results of its calls that are alive at
+        once (made and still to be read by a later call of the stage; 8 bytes per element
+        each: their type is known only once made). Counting every result of a long chain
+        would cut it into pieces too small to pay for a call each. No fewer than the split
+        types' `min_piece` unless `split_piece_bytes` is set."""
         n = self.count or 0
-        per = 0
+        inputs = 0
         seen: set[int] = set()
-        for task in self.tasks:
+        last_read: dict[int, int] = {}
+        splits = set()
+        for k, task in enumerate(self.tasks):
             for _, value, spec, split in self._arguments(task):
-                if spec.splits and id(value) not in seen:
+                if spec.splits:
+                    splits.add(split)
+                if isinstance(value, Output):
+                    last_read[id(value)] = k
+                elif spec.splits and id(value) not in seen:
                     seen.add(id(value))
-                    per += 8 if isinstance(value, Output) else _bytes_per_element(value, split)
-            per += 8 if task.output is not None else 0
-        step = max(1, piece_bytes() // max(per, 1))
+                    inputs += _bytes_per_element(value, split)
+        alive, most = set(), 0
+        for k, task in enumerate(self.tasks):
+            if task.output is not None:
+                alive.add(id(task.output))
+            most = max(most, len(alive))
+            alive = {o for o in alive if last_read.get(o, -1) > k}
+        per = inputs + 8 * most
+        # (an explicit `split_piece_bytes` is the user's choice, small pieces included)
+        fewest = 1 if SETTINGS.split_piece_bytes else max([s.min_piece for s in splits] or [1])
+        step = max(fewest, piece_bytes() // max(per, 1))
         return [(s, min(s + step, n)) for s in range(0, n, step)] or [(0, 0)]
 
     def run(self, keep: set[int]) -> None:

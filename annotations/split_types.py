@@ -37,6 +37,9 @@ class SplitType:
 
     splits = True  # False: the type describes results only (a reduction) or never splits
     merges = True  # False: a result of this type cannot be put back together
+    # The fewest elements a piece should have, whatever the cache says: libraries whose calls
+    # cost much more than their work on a small piece (pandas: ~0.1 ms a call) want big ones.
+    min_piece = 1
 
     def elements(self, value) -> int:
         raise NotImplementedError(f"{type(self).__name__} does not count elements")
@@ -96,7 +99,11 @@ class ArraySplit(SplitType):
 @dataclass(frozen=True, repr=False)
 class DataFrameSplit(SplitType):
     """pandas DataFrames and Series (and frames that act like them: `iloc`, `len`) split into
-    row ranges; merged with `pandas.concat`, which keeps each piece's index labels."""
+    row ranges; merged with `pandas.concat`, which keeps each piece's index labels. Pieces
+    have at least 2^18 rows: a pandas call costs ~0.1-0.3 ms whatever its size, so a
+    cache-sized piece (~20K rows) would spend most of its time in pandas' own overhead."""
+
+    min_piece = 1 << 18
 
     def elements(self, value) -> int:
         return len(value)

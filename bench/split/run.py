@@ -39,7 +39,7 @@ from types import SimpleNamespace
 import numpy
 
 import daybreak as db
-from daybreak.annotations import annotate, pipeline
+from daybreak.annotations import annotate, pipeline, splittable
 from daybreak.annotations.c_functions import load
 from daybreak.annotations.executor import piece_bytes
 
@@ -268,6 +268,91 @@ def bench_bs_numpy(log2n: int, opts) -> list[dict]:
 
 
 # ----------------------------------------------------------------------------------------------
+# A pandas cleaning chain under DataFrameSplit: row-wise steps a data team writes as
+# functions, each annotated `df: S -> S` (a filter: -> unknown).
+
+
+def orders_frame(n: int):
+    import pandas
+
+    rng = numpy.random.default_rng(7)
+    price = rng.normal(20.0, 8.0, n)
+    price[rng.random(n) < 0.05] = numpy.nan
+    return pandas.DataFrame(
+        {
+            "price": price,
+            "qty": rng.integers(-2, 20, n),
+            "discount": rng.random(n) * 0.3,
+            "weight": rng.gamma(2.0, 1.5, n),
+        }
+    )
+
+
+def fill_prices(df):
+    return df.assign(price=df["price"].fillna(df["price"].abs().clip(upper=100.0).mean()))
+
+
+def drop_returns(df):
+    return df[df["qty"] > 0]
+
+
+def add_revenue(df):
+    net = df["price"] * (1.0 - df["discount"])
+    return df.assign(revenue=net * df["qty"], log_weight=numpy.log1p(df["weight"]))
+
+
+def flag_heavy(df):
+    return df.assign(heavy=(df["log_weight"] > 1.5) & (df["revenue"] > 100.0))
+
+
+def clean_chain(steps, df):
+    return steps.flag(steps.revenue(steps.returns(steps.fill(df))))
+
+
+def bench_pandas(log2n: int, opts) -> list[dict]:
+    """The chain on the whole frame (plain pandas) and piece by piece (`pipeline()`). The
+    pieces fill missing prices with their own piece's mean in the annotated run, so the
+    fill step uses a constant computed first, outside the chain, in both runs."""
+    import pandas
+
+    df = orders_frame(1 << log2n)
+    fill_value = float(df["price"].abs().clip(upper=100.0).mean())
+
+    def fill(d):
+        return d.assign(price=d["price"].fillna(fill_value))
+
+    plain = SimpleNamespace(fill=fill, returns=drop_returns, revenue=add_revenue, flag=flag_heavy)
+    annotated = SimpleNamespace(
+        fill=splittable(d="S", returns="S")(fill),
+        returns=splittable(df="S", returns="unknown")(drop_returns),
+        revenue=splittable(df="S", returns="S")(add_revenue),
+        flag=splittable(df="S", returns="S")(flag_heavy),
+    )
+    frames = {}
+
+    def run_plain():
+        frames["plain"] = clean_chain(plain, df)
+
+    def run_pipeline():
+        with pipeline():
+            out = clean_chain(annotated, df)
+        frames["pipeline"] = out.value()
+
+    def as_numbers():  # (for `agreement`: every column as float64)
+        return {k: (f.astype(numpy.float64).to_numpy(),) for k, f in frames.items()}
+
+    rows = run_threads({"plain": run_plain, "pipeline": run_pipeline}, as_numbers, opts)
+    same = True
+    try:
+        pandas.testing.assert_frame_equal(frames["pipeline"], frames["plain"])
+    except AssertionError:
+        same = False
+    for row in rows:
+        row["agree"] += "; frames equal" if same else "; frames DIFFER"
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------
 
 
 def run_threads(peers: dict, results, opts) -> list[dict]:
@@ -306,13 +391,14 @@ def render(title: str, rows: list[dict]) -> str:
     return f"### {title}\n\n{table(body, header)}\n"
 
 
-WORKLOADS = ("chain", "bs-c", "bs-numpy")
+WORKLOADS = ("chain", "bs-c", "bs-numpy", "pandas")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--log2n", type=int, default=26, help="vdAdd chain: 2^k doubles")
     parser.add_argument("--log2n-bs", type=int, default=24, help="Black-Scholes: 2^k options")
+    parser.add_argument("--log2n-pandas", type=int, default=22, help="pandas chain: 2^k rows")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeat", type=int, default=5, help="best of N")
     parser.add_argument("--only", nargs="*", choices=WORKLOADS, default=None)
@@ -341,6 +427,11 @@ def main() -> None:
             "bs-numpy": (
                 f"Black-Scholes via annotated NumPy ufuncs, n = 2^{opts.log2n_bs} options",
                 lambda: bench_bs_numpy(opts.log2n_bs, opts),
+            ),
+            "pandas": (
+                f"pandas cleaning chain (4 row-wise steps, DataFrameSplit), "
+                f"2^{opts.log2n_pandas} rows",
+                lambda: bench_pandas(opts.log2n_pandas, opts),
             ),
         }
         try:
