@@ -220,8 +220,13 @@ class Stage:
             work()
         else:
             pool = _pool(threads)
-            for f in [pool.submit(work) for _ in range(threads)]:
-                f.result()
+            running = [pool.submit(work) for _ in range(threads)]
+            try:
+                for f in running:
+                    f.result()
+            except BaseException:  # Ctrl-C in the waiting thread: the workers stop too
+                failure.append((len(ranges), None))
+                raise
         if failure:
             self._raise(failure, ranges, written)
         for o in kept:

@@ -241,8 +241,11 @@ class Future:
     def value(self):
         if not self._output.done:
             evaluate()
-        if not self._output.done:  # pragma: no cover - evaluate merges every wanted output
-            raise RuntimeError(f"the result of {self._output.task.name} was not computed")
+        if not self._output.done:  # its chain raised when it ran (that error was raised)
+            raise RuntimeError(
+                f"the result of {self._output.task.name} was not computed: the chain that "
+                "computes it failed"
+            )
         return self._output.value
 
     @property

@@ -417,3 +417,31 @@ def test_a_failure_before_any_write_reports_nothing_written():
     with pytest.raises(PieceError) as info:
         refuses(np.zeros(10), np.zeros(10))
     assert info.value.partly_written == [] and "written into" not in str(info.value)
+
+
+def test_daybreak_numpy_on_pending_results_runs_piece_by_piece_in_numpy():
+    """daybreak.numpy cannot record a call on a result whose shape and dtype are not known
+    yet: the call falls back to NumPy (counted), whose ufunc the pending result captures."""
+    import daybreak.numpy as dnp
+
+    x = np.linspace(0, 1, 20_000)
+    db.stats(reset=True)
+    with pipeline():
+        y = add(x, x)
+        z = dnp.exp(y) * 2.0
+        assert isinstance(z, Future)
+        w = add(z, z)
+    np.testing.assert_allclose(np.asarray(w), np.exp(2 * x) * 4.0, rtol=1e-15)
+    assert any("Future" in reason for reason in db.stats()["fallbacks"])
+
+
+def test_a_result_whose_chain_failed_says_so():
+    @splittable(a="S", returns="S")
+    def broken(a):
+        raise ValueError("broken")
+
+    with pytest.raises(PieceError):
+        with pipeline():
+            y = broken(np.zeros(10))
+    with pytest.raises(RuntimeError, match="the chain that computes it failed"):
+        y.value()
