@@ -36,7 +36,6 @@ daybreak.ir.errors.ParseError: 1:16: g has no parameter 'a'
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput
 
 from daybreak.ir.errors import Loc, ParseError
+from daybreak.ir.parser import expected_terminals
 
 __all__ = ["CParam", "CPrototype", "SpecText", "parse_header"]
 
@@ -363,12 +363,7 @@ def _syntax_error(err: UnexpectedInput, text: str, place: _Place, whole: str) ->
             return ParseError("this comment is not closed (no `*/` after it)", loc)
         return ParseError(f"unexpected character {text[err.pos_in_stream]!r}", loc)
     token = getattr(err, "token", None)
-    expected = getattr(err, "expected", None) or set()
-    interactive = getattr(err, "interactive_parser", None)
-    if interactive is not None:  # the tokens that really can come next (LALR merges lookaheads)
-        with contextlib.suppress(Exception):
-            expected = interactive.accepts() or expected
-    expected_text = _expected_text(expected, whole)
+    expected_text = _expected_text(expected_terminals(err), whole)
     if token is None or token.type == "$END":
         return ParseError(
             f"unexpected end of {whole}; expected {expected_text}", _end_loc(token, place)

@@ -35,6 +35,7 @@ import threading
 import weakref
 
 import numpy as np
+from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from .annotation import Annotation, AnnotationError, Bound, signature_of
 from .split_types import SplitType, Unknown
@@ -229,9 +230,10 @@ def annotate(fn, *positional, returns=None, name: str | None = None, **params) -
 
 
 # --- the value a captured call stands for ---------------------------------------------------------
-class Future:
+class Future(NDArrayOperatorsMixin):
     """The pending result of a captured call: computed (with everything captured before it)
-    when first read, then it behaves like its value."""
+    when first read, then it behaves like its value. Its operators are NumPy's ufuncs
+    (`NDArrayOperatorsMixin`), captured inside a block (`__array_ufunc__`)."""
 
     __slots__ = ("_output", "__weakref__")
 
@@ -309,7 +311,7 @@ def _captured_ufunc(ufunc, inputs) -> Annotated | None:
     """`ufunc` annotated for these inputs (pending results split, scalars broadcast), or None
     when they do not line up: results of other sizes or split types, or arrays (whose
     broadcasting against a pending result's unknown shape cannot be checked here)."""
-    if ufunc.nout != 1:
+    if ufunc.nout != 1 or ufunc.signature is not None:  # (a gufunc, matmul: not elementwise)
         return None
     specs, kinds = [], set()
     for x in inputs:
@@ -333,55 +335,4 @@ def _ufunc_annotation(ufunc, specs: tuple) -> Annotated:
     return Annotated(ufunc, Annotation(ufunc.__name__, None, {}, specs, "S"))
 
 
-def _forward(ufunc):
-    def method(self, *others):
-        return ufunc(self, *others)
-
-    return method
-
-
-def _reflected(ufunc):
-    def method(self, other):
-        return ufunc(other, self)
-
-    return method
-
-
-# Operators are NumPy's ufuncs (captured inside a block, `Future.__array_ufunc__`).
-_OPERATORS = {
-    "add": np.add,
-    "sub": np.subtract,
-    "mul": np.multiply,
-    "truediv": np.true_divide,
-    "floordiv": np.floor_divide,
-    "mod": np.remainder,
-    "pow": np.power,
-    "and": np.bitwise_and,
-    "or": np.bitwise_or,
-    "xor": np.bitwise_xor,
-    "lshift": np.left_shift,
-    "rshift": np.right_shift,
-}
-for _name, _ufunc in _OPERATORS.items():
-    setattr(Future, f"__{_name}__", _forward(_ufunc))
-    setattr(Future, f"__r{_name}__", _reflected(_ufunc))
-_UNARY = {"neg": np.negative, "pos": np.positive, "abs": np.absolute, "invert": np.invert}
-_COMPARISONS = {
-    "lt": np.less,
-    "le": np.less_equal,
-    "eq": np.equal,
-    "ne": np.not_equal,
-    "gt": np.greater,
-    "ge": np.greater_equal,
-}
-for _name, _ufunc in {**_UNARY, **_COMPARISONS}.items():
-    setattr(Future, f"__{_name}__", _forward(_ufunc))
-
-
-def _matmul(self, other):
-    return operator.matmul(self.value(), other.value() if isinstance(other, Future) else other)
-
-
-Future.__matmul__ = _matmul
-Future.__rmatmul__ = lambda self, other: operator.matmul(other, self.value())
 Future.__hash__ = None  # (equality is the value's, elementwise for arrays)

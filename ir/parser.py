@@ -418,6 +418,18 @@ def _end_loc(text: str) -> Loc:
     return Loc(len(lines), len(lines[-1]) + 1, text)
 
 
+def expected_terminals(err: UnexpectedInput) -> set[str]:
+    """The terminals that can really come next where lark stopped: an LALR table merges
+    lookaheads, so the interactive parser's answer is asked first (also for other grammars'
+    errors: the C headers of daybreak.annotations)."""
+    expected = getattr(err, "expected", None) or set()
+    interactive = getattr(err, "interactive_parser", None)
+    if interactive is not None:
+        with contextlib.suppress(Exception):
+            expected = interactive.accepts() or expected
+    return expected
+
+
 def _syntax_error(err: UnexpectedInput, text: str) -> ParseError:
     if isinstance(err, UnexpectedCharacters):
         loc = Loc(err.line, err.column, text)
@@ -426,11 +438,7 @@ def _syntax_error(err: UnexpectedInput, text: str) -> ParseError:
             return ParseError("unterminated string literal", loc)
         return ParseError(f"unexpected character {char!r}", loc)
     token = getattr(err, "token", None)
-    expected = getattr(err, "expected", None) or set()
-    interactive = getattr(err, "interactive_parser", None)
-    if interactive is not None:  # the tokens that really can come next (LALR merges lookaheads)
-        with contextlib.suppress(Exception):
-            expected = interactive.accepts() or expected
+    expected = expected_terminals(err)
     if token is None or token.type == "$END":
         return ParseError(
             f"unexpected end of input; expected {_expected_text(expected)}", _end_loc(text)
