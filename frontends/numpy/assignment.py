@@ -48,7 +48,7 @@ from ..lazy import Param
 from ..scheduler import evaluate
 from .array import as_operand, concrete_expr, data_now, is_lazy, ndarray, pending_readers
 from .fallback import to_numpy
-from .indexing import is_plain_basic, key_items, spread
+from .indexing import PLAIN_KEYS, is_plain_basic, key_items, spread
 from .shapes import reshape_expr, stand_in
 from .ufuncs import cast_expr
 
@@ -62,11 +62,14 @@ def setitem(a: ndarray, key, value) -> None:
     if kind is float or kind is int or kind is np.ndarray or kind in NUMPY_SCALAR_TYPES:
         # a scalar or NumPy data into a computed array nothing else reads (a Python loop's
         # element or row write): NumPy's write in place, with nothing else asked
-        # (`_write_of_data`'s first case)
+        # (`_write_of_data`'s first case; a pair `a[i, j]` is checked without a loop)
         target = _own_buffer(a)
-        if target is not None and is_plain_basic(key):
+        if target is not None and (
+            (type(key) is tuple and len(key) == 2 and _plain_pair(key)) or is_plain_basic(key)
+        ):
             target[key] = value  # NumPy's conversion and errors
-            a.write_back()
+            if a._base is not None:
+                a.write_back()
             return
     elif kind is ndarray and value.is_written_view(a, key):
         return
@@ -180,6 +183,11 @@ def _numpy_assign(a: ndarray, items, value, fallback_reason: str | None) -> None
     a._expr = concrete_expr(target)[0]
 
 
+def _plain_pair(key: tuple) -> bool:
+    k0, k1 = key
+    return type(k0) in PLAIN_KEYS and type(k1) in PLAIN_KEYS
+
+
 def _own_buffer(a: ndarray) -> np.ndarray | None:
     """`a`'s computed buffer (shaped like `a`) when writing it in place changes nothing else:
     no other lazy value reads it (reference counts: only `a`'s own leaf holds the node, only
@@ -193,15 +201,20 @@ def _own_buffer(a: ndarray) -> np.ndarray | None:
             return None
         leaf = a._held
     node = leaf.node
+    # `_shared(leaf, node)` inline (a Python loop's every write asks it): the same counts
+    # less the argument of `_shared` itself
+    held = 3 + (leaf.realized is not None and leaf.realized[1] is node)
+    shared = sys.getrefcount(leaf) > 4 or sys.getrefcount(node) > held
     if getattr(node, "borrowed", False):
-        if not _shared(leaf, node):
+        if not shared:
             # The user's memory, and nothing lazy reads it (a lazy value made from it would
             # have copied it: `Param.settle`): NumPy writes the user's own buffer
             # (`np.asarray(u)` is `u`), and so does daybreak — no copy.
             return found if found.flags.writeable else None
         node.settle()  # views of it are held: write into our copy of it
         found = a.concrete()  # the view of our copy
-    if _shared(leaf, node):
+        shared = _shared(leaf, node)
+    if shared:
         # pending values read the buffer: compute the recent ones, or the caller copies
         if not _computed_readers(a, node) or _shared(leaf, node):
             return None
