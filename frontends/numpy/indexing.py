@@ -103,7 +103,6 @@ def basic_sources(shape: tuple[int, ...], items: list) -> tuple[list, tuple[int,
 
 PLAIN_KEYS = frozenset({int, slice, type(None), type(Ellipsis), np.intp, np.int64, np.int32})
 _NDARRAY = np.ndarray
-_READ_KEYS = PLAIN_KEYS - {type(None)}  # (the fast path of getitem: see `_adds_axes`)
 
 
 def is_plain_basic(key) -> bool:
@@ -123,13 +122,12 @@ def getitem(x: ndarray, key):
     if seen is not None and seen[0] is x._held and seen[0].node.cached is seen[1] and x._shape:
         # Computed and read before (a Python loop's element and row reads): NumPy's own
         # indexing for plain keys, with nothing else asked (what `concrete` would find). (A
-        # pair, `a[i, j]` or `a[i, :j]`, is checked without a loop: this runs ~10^5 times.
-        # Keys adding axes take the way below: `_adds_axes`.)
+        # pair, `a[i, j]` or `a[i, :j]`, is checked without a loop: this runs ~10^5 times.)
         if type(key) is tuple and len(key) == 2:
             k0, k1 = key
-            plain = type(k0) in _READ_KEYS and type(k1) in _READ_KEYS
+            plain = type(k0) in PLAIN_KEYS and type(k1) in PLAIN_KEYS
         else:
-            plain = is_plain_basic(key) and not _adds_axes(key)
+            plain = is_plain_basic(key)
         if plain:
             part = seen[2][key]
             if type(part) is not _NDARRAY or part.size < SETTINGS.eager_below:
@@ -171,16 +169,9 @@ def _computed_part(x: ndarray, found: np.ndarray, key):
     (and errors). One element is NumPy's scalar; a small part is NumPy's array (a lazy value
     made from it snapshots it); a big part stays lazy, to fuse into what reads it."""
     part = found[key]
-    if type(part) is not np.ndarray or (part.size < SETTINGS.eager_below and not _adds_axes(key)):
+    if type(part) is not np.ndarray or part.size < SETTINGS.eager_below:
         return part  # an element, or a small view: NumPy's own
     return _view_of_computed(x, part, found, key)
-
-
-def _adds_axes(key) -> bool:
-    """Whether `key` adds axes (`None`): such a view is made to be broadcast (`x[:, None] -
-    x[None, :]`), often into a big result. It stays daybreak's, however small: a NumPy view
-    would take the broadcast, and everything computed from it, out of daybreak."""
-    return key is None or (type(key) is tuple and any(k is None for k in key))
 
 
 def _numpy_selection(x: ndarray, items: tuple) -> bool:
