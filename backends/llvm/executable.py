@@ -27,6 +27,7 @@ from ...ir.nodes import Program
 from ...ir.types import STRING, Dict, Scalar, Struct, Type, Vec
 from ...runtime.config import SETTINGS
 from ...runtime.marshal import to_interp
+from ...runtime.memory import retain
 from ...runtime.stats import record_run
 from ..base import Executable
 from .layout import VecStruct, ctype
@@ -102,6 +103,7 @@ class NativeExecutable(Executable):
             allocated = {ctx.allocations[i] for i in range(ctx.count)} - {None, 0}
             result = _from_native(out, self.program.body.ty, allocated)
             record_run(time.perf_counter() - start, args, result)
+            retain(ctx.allocated_bytes)  # the next run of this size reuses that memory
             return result
         finally:
             _release(ctx, allocated)

@@ -63,3 +63,41 @@ def test_the_switch_leaves_the_allocator_alone():
         check=True,
     )
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.skipif(not LINUX_GLIBC, reason="the settings are glibc's")
+def test_the_free_heap_kept_follows_the_runs():
+    """After a native run that allocated N bytes, up to 2N of free heap stays mapped (never
+    less than the floor, never more than mallopt's int): the next run of that size reuses
+    it instead of faulting fresh pages in."""
+    script = r"""
+import daybreak
+from daybreak.runtime import memory
+floor = memory._retained[0]
+memory.retain(100 << 20)
+small = memory._retained[0]
+memory.retain(300 << 20)
+grown = memory._retained[0]
+memory.retain(1 << 40)
+print(floor, small, grown, memory._retained[0])
+"""
+    env = dict(os.environ, DAYBREAK_MALLOC_TUNING="1")
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    floor, small, grown, most = map(int, out.stdout.split())
+    assert floor == small == memory.RETAIN_FLOOR  # 2 x 100 MB is below the floor
+    assert grown >= 600 << 20 or grown == memory._CEILING
+    assert most <= (1 << 31) - 1
+
+
+def test_native_runs_report_what_they_allocated(monkeypatch):
+    import numpy as np
+
+    from daybreak.backends.llvm import executable
+
+    seen = []
+    monkeypatch.setattr(executable, "retain", seen.append)
+    f = daybreak.compile("|v: vec[f64]| result(for(v, appender[f64], |b, i, x| merge(b, x)))")
+    f(np.ones(1000))
+    assert seen and seen[-1] >= 8000
