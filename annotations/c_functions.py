@@ -38,7 +38,7 @@ from .annotation import Annotation, AnnotationError, mut
 from .c_header import CParam, CPrototype, SpecText, parse_header
 from .executor import SPLIT, SPLIT_MUT, WHOLE
 from .graph import Annotated, Future
-from .split_types import BUILTIN_NAMES, ArraySplit, SizeSplit
+from .split_types import ARRAY_TYPES, BUILTIN_NAMES, ArraySplit, SizeSplit
 
 # C base type -> (ctypes type of a value, NumPy dtype of an array of it)
 _C_TYPES: dict[str, tuple] = {
@@ -300,7 +300,12 @@ def _whole_arrays_check(proto: CPrototype, dtypes: list):
         for p, d in zip(proto.params, dtypes, strict=True):
             if p.pointer and p.name in names:
                 value = values[names.index(p.name)]
-                if not isinstance(value, Future):
+                if type(value) in ARRAY_TYPES:  # its pieces are NumPy arrays: their dtype
+                    if value.dtype != d:
+                        raise TypeError(
+                            f"{proto.name}: {p.name} must be an array of {d}, not {value.dtype}"
+                        )
+                elif not isinstance(value, Future):
                     _pointer_argument(proto.name, p, value, d, None)
 
     return check

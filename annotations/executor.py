@@ -34,7 +34,7 @@ from daybreak.runtime.config import SETTINGS
 
 from .annotation import AnnotationError
 from .graph import Output, Task
-from .split_types import SizeSplit, SplitType
+from .split_types import ARRAY_MIN_PIECE, SizeSplit, SplitType
 
 # How a step makes an argument of a piece (`Stage._step`): the whole value, its piece, its piece
 # written by the function, or the piece of an earlier call's result.
@@ -170,6 +170,7 @@ class Stage:
         seen: set[int] = set()
         last_read: dict[int, int] = {}
         splits = set()
+        fewest = 1
         for k, task in enumerate(self.tasks):
             for _, value, spec, split in self._arguments(task):
                 if spec.splits:
@@ -179,6 +180,7 @@ class Stage:
                 elif spec.splits and id(value) not in seen:
                     seen.add(id(value))
                     inputs += _bytes_per_element(value, split)
+                    fewest = max(fewest, ARRAY_MIN_PIECE.get(type(value), 1))
         alive, most = set(), 0
         for k, task in enumerate(self.tasks):
             if task.output is not None:
@@ -187,7 +189,8 @@ class Stage:
             alive = {o for o in alive if last_read.get(o, -1) > k}
         per = inputs + 8 * most
         # (an explicit `split_piece_bytes` is the user's choice, small pieces included)
-        fewest = 1 if SETTINGS.split_piece_bytes else max([s.min_piece for s in splits] or [1])
+        fewest = max([fewest] + [s.min_piece for s in splits])
+        fewest = 1 if SETTINGS.split_piece_bytes else fewest
         step = max(fewest, piece_bytes() // max(per, 1))
         return [(s, min(s + step, n)) for s in range(0, n, step)] or [(0, 0)]
 

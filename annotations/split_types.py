@@ -77,6 +77,10 @@ class ArraySplit(SplitType):
 
     def split(self, value, start: int, stop: int):
         axis = self._axis(value)
+        if type(value) is not np.ndarray:
+            maker = ARRAY_TYPES.get(type(value))
+            if maker is not None:
+                return maker(value, axis, start, stop)
         if axis == 0:
             return value[start:stop]
         return value[(slice(None),) * axis + (slice(start, stop),)]
@@ -255,10 +259,27 @@ BUILTIN_NAMES: dict[str, Callable[..., SplitType]] = {
 }
 
 
+# Array types of other libraries that ArraySplit splits as they are: type -> piece(value,
+# axis, start, stop), the NumPy values of one piece (daybreak.numpy registers its lazy arrays:
+# each piece is computed on its own, `daybreak/numpy.py`); and the fewest elements a piece of
+# one should have (making a piece costs a call of that library).
+ARRAY_TYPES: dict[type, Callable] = {}
+ARRAY_MIN_PIECE: dict[type, int] = {}
+
+
+def register_array_type(kind: type, piece: Callable, min_piece: int = 1) -> None:
+    """Let ArraySplit (and generic variables) split values of `kind` with `piece(value, axis,
+    start, stop)`, which returns the NumPy values of that piece; pieces of at least
+    `min_piece` elements when a stage splits such a value (unless `split_piece_bytes` is
+    set)."""
+    ARRAY_TYPES[kind] = piece
+    ARRAY_MIN_PIECE[kind] = min_piece
+
+
 def default_split(value) -> SplitType | None:
     """The split type a generic variable (`S`) takes for `value`: arrays by their first axis,
     pandas objects by rows; None: a value no built-in type splits."""
-    if isinstance(value, np.ndarray) and value.ndim > 0:
+    if (isinstance(value, np.ndarray) or type(value) in ARRAY_TYPES) and np.ndim(value) > 0:
         return ArraySplit()
     if type(value).__module__.startswith("pandas") and hasattr(value, "iloc"):
         return DataFrameSplit()

@@ -164,6 +164,18 @@ def getitem(x: ndarray, key):
     return _advanced(x, items, np.shape(probe))
 
 
+def leading_rows(x: ndarray, start: int, stop: int) -> np.ndarray:
+    """The values of `x[start:stop]` (rows along the first axis) computed now, from `x`'s
+    expression (a pending `x` is never computed whole for it, unlike `x[start:stop]`, which
+    computes a pending array once when a small part of it is read): a piece of a split
+    argument (daybreak.annotations), each piece by the same compiled program."""
+    view = x.strided_view()
+    if view is not None:
+        return view[start:stop]
+    sources, shape = basic_sources(x.shape, spread((slice(start, stop),), x.ndim))
+    return np.asarray(ndarray(reindex(x._expr, sources, len(shape)), shape).value())
+
+
 def _computed_part(x: ndarray, found: np.ndarray, key):
     """`x[key]` for a computed `x` (NumPy's value `found`) and a basic key: NumPy's own view
     (and errors). One element is NumPy's scalar; a small part is NumPy's array (a lazy value

@@ -95,3 +95,23 @@ void vdScale(long n, const double *a, double s, double *r);"""
     with pytest.raises(AnnotationError, match=r"1:25: s is not a pointer") as info:
         load(vml_path, header, register=False)
     assert "^" in str(info.value)
+
+
+def test_a_daybreak_numpy_expression_feeds_c_calls_piece_by_piece(vml):
+    import daybreak.numpy as dnp
+
+    old = db.config(split_piece_bytes=64 * 1024, threads=2)
+    try:
+        a, b = np.random.default_rng(3).random((2, 300_000)) + 0.5
+        expr = dnp.log(dnp.asarray(a)) * 3.0 + 1.0  # pending: computed per piece
+        r = np.empty_like(a)
+        with pipeline():
+            vml.vdAdd(len(a), expr, b, r)
+            total = vml.vdSum(len(a), r)
+        want = np.empty_like(a)
+        vml.vdAdd(len(a), np.log(a) * 3.0 + 1.0, b, want)
+        np.testing.assert_allclose(r, want, rtol=1e-15)
+        assert float(total) == pytest.approx(float(want.sum()), rel=1e-12)
+        assert expr.concrete() is None
+    finally:
+        db.config(**old)

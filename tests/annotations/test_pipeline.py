@@ -400,13 +400,21 @@ def test_numpy_on_results_that_do_not_line_up_computes_them_first():
 
 
 def test_daybreak_numpy_arrays_are_split_arguments_too():
+    """A pending daybreak.numpy expression given to an annotated call is computed piece by
+    piece (one compiled program run per piece, fused), never whole."""
     import daybreak.numpy as dnp
 
-    x = np.linspace(0, 1, 5000)
-    lazy = dnp.exp(dnp.asarray(x)) * 2.0  # computed (fused) when the call takes it
+    x = np.linspace(0, 1, 200_000)
+    lazy = dnp.exp(dnp.asarray(x)) * 2.0
+    db.stats(reset=True)
     with pipeline():
         y = add(lazy, x)
+        z = total(dnp.sqrt(dnp.asarray(x)) + 1.0)
     np.testing.assert_allclose(np.asarray(y), np.exp(x) * 2.0 + x, rtol=1e-15)
+    assert float(z) == pytest.approx(float((np.sqrt(x) + 1.0).sum()), rel=1e-12)
+    assert lazy.concrete() is None  # still pending: only its pieces were computed
+    stats = db.stats()
+    assert stats["runs"] + stats["library_runs"] > 2 and not stats["fallbacks"]
 
 
 def test_a_failure_before_any_write_reports_nothing_written():
