@@ -352,5 +352,9 @@ def run(tasks: list[Task], keep: Output | None = None) -> None:
         needed = {id(keep)} if keep is not None else set()
         for later in tasks[j:]:
             needed.update(id(v) for v in later.bound.values if isinstance(v, Output))
-        stage.run(needed)
+        try:
+            stage.run(needed)
+        finally:
+            for task in stage.tasks:  # (a Future keeps its task: not the task's arguments)
+                task.bound = None
         i = j

@@ -453,3 +453,15 @@ def test_a_result_whose_chain_failed_says_so():
             y = broken(np.zeros(10))
     with pytest.raises(RuntimeError, match="the chain that computes it failed"):
         y.value()
+
+
+def test_a_future_does_not_keep_its_calls_arguments_alive():
+    import weakref
+
+    x = np.arange(1000.0)
+    with pipeline():
+        y = add(x, x)
+    held = weakref.ref(x)
+    del x
+    gc.collect()
+    assert held() is None and float(np.asarray(y)[3]) == 6.0
