@@ -33,7 +33,7 @@ import numpy as np
 from daybreak.runtime.config import SETTINGS
 
 from .annotation import AnnotationError
-from .graph import Output, Task
+from .graph import ENGINE, Output, Task
 from .split_types import ARRAY_MIN_PIECE, SizeSplit, SplitType
 
 # How a step makes an argument of a piece (`Stage._step`): the whole value, its piece, its piece
@@ -181,6 +181,8 @@ class Stage:
                     seen.add(id(value))
                     inputs += _bytes_per_element(value, split)
                     fewest = max(fewest, ARRAY_MIN_PIECE.get(type(value), 1))
+        if self._engine_runs():
+            fewest = max(fewest, ENGINE[0].min_piece)
         alive, most = set(), 0
         for k, task in enumerate(self.tasks):
             if task.output is not None:
@@ -219,6 +221,10 @@ class Stage:
                     return
 
         threads = min(SETTINGS.threads, len(ranges))
+        if self._engine_runs():
+            # The engine computes one piece at a time, on every thread of its own: workers
+            # of ours would only wait for each other (and for its lock)
+            threads = 1
         if threads <= 1:
             work()
         else:
@@ -234,6 +240,12 @@ class Stage:
             self._raise(failure, ranges, written)
         for o in kept:
             o.value = o.split.merge(collected[id(o)])
+
+    def _engine_runs(self) -> bool:
+        """Whether captured ufuncs of this stage run through the registered engine."""
+        return ENGINE[0] is not None and any(
+            getattr(t.function, "elementwise", None) is not None for t in self.tasks
+        )
 
     def _written_names(self, task: Task) -> list[str]:
         return [n for n, _, s, _ in self._arguments(task) if s.mut and s.splits]
@@ -251,6 +263,10 @@ class Stage:
                 plan.append((SPLIT_MUT if spec.mut else SPLIT, value, split))
             else:
                 plan.append((WHOLE, value, None))
+        engine = ENGINE[0]
+        ufunc = getattr(task.function, "elementwise", None)
+        if engine is not None and ufunc is not None:
+            return _engine_step(engine, ufunc, plan)
         own = getattr(task.function.fn, "piece_call", None)
         if own is not None:
             found = own(plan)
@@ -259,6 +275,8 @@ class Stage:
         call = task.call
 
         def step(start: int, stop: int, here: dict):
+            if engine is not None:
+                _materialize_all(engine, here)
             values, writes = [], []
             for how, value, split in plan:
                 if how is WHOLE:
@@ -290,6 +308,32 @@ class Stage:
         raise PieceError(message, name, start, stop, written) from why
 
 
+def _engine_step(engine, ufunc, plan: list):
+    """A captured ufunc run through the engine: its result stays pending, so the next
+    captured ufuncs of the piece fuse with it."""
+
+    def step(start: int, stop: int, here: dict):
+        values = []
+        for how, value, split in plan:
+            if how is WHOLE:
+                values.append(value)
+            elif how is FROM_PIECE:
+                values.append(here[value])
+            else:
+                values.append(split.split(value, start, stop))
+        return engine.apply(ufunc, values)
+
+    return step
+
+
+def _materialize_all(engine, here: dict) -> None:
+    """Compute the piece's pending results before a call that is not the engine's: it reads
+    NumPy values, and may write what they read (a `mut` argument)."""
+    for key, value in here.items():
+        if engine.is_pending(value):
+            here[key] = engine.materialize(value)
+
+
 def _run_piece(
     steps: list, piece: tuple[int, int], k: int, collected: dict, written: set[str]
 ) -> None:
@@ -316,9 +360,12 @@ def _run_piece(
                 f"[{start}, {stop}) of its split arguments: annotate `returns` as 'unknown' "
                 "when the result's size depends on the data"
             )
-        here[id(out)] = result
         if id(out) in collected:
+            engine = ENGINE[0]
+            if engine is not None and engine.is_pending(result):
+                result = engine.materialize(result)
             collected[id(out)][k] = result
+        here[id(out)] = result
 
 
 class _Failed(Exception):

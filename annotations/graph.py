@@ -236,6 +236,9 @@ class Future(NDArrayOperatorsMixin):
     (`NDArrayOperatorsMixin`), captured inside a block (`__array_ufunc__`)."""
 
     __slots__ = ("_output", "__weakref__")
+    # daybreak.numpy's calls on a Future are not its fallbacks: NumPy's dispatch brings them
+    # here (`__array_ufunc__`), into the chain
+    __daybreak_deferred__ = True
 
     def __init__(self, output: Output):
         self._output = output
@@ -332,7 +335,36 @@ def _captured_ufunc(ufunc, inputs) -> Annotated | None:
 
 @functools.lru_cache(maxsize=256)
 def _ufunc_annotation(ufunc, specs: tuple) -> Annotated:
-    return Annotated(ufunc, Annotation(ufunc.__name__, None, {}, specs, "S"))
+    made = Annotated(ufunc, Annotation(ufunc.__name__, None, {}, specs, "S"))
+    made.elementwise = ufunc  # (the executor may run it through an engine: `ENGINE`)
+    return made
+
+
+class ElementwiseEngine:
+    """What runs captured NumPy ufuncs piece by piece when one is registered
+    (`register_engine`; daybreak.numpy registers itself): `apply(ufunc, values)` records the
+    call on a piece's values (NumPy arrays, or earlier results of `apply`) and returns a
+    pending value; `is_pending(v)`; `materialize(v)`, its NumPy values. Consecutive captured
+    ufuncs of a stage then become one fused computation per piece."""
+
+    min_piece = 1  # the fewest elements of a piece worth the engine's own cost per piece
+
+    def apply(self, ufunc, values: list):
+        raise NotImplementedError
+
+    def is_pending(self, value) -> bool:
+        raise NotImplementedError
+
+    def materialize(self, value):
+        raise NotImplementedError
+
+
+ENGINE: list = [None]
+
+
+def register_engine(engine: ElementwiseEngine | None) -> None:
+    """Run captured ufuncs through `engine` (None: NumPy's own calls, piece by piece)."""
+    ENGINE[0] = engine
 
 
 Future.__hash__ = None  # (equality is the value's, elementwise for arrays)

@@ -20,12 +20,15 @@ import threading as _threading
 
 import numpy as _np
 
+from daybreak.annotations.graph import ElementwiseEngine as _ElementwiseEngine
+from daybreak.annotations.graph import register_engine as _register_engine
 from daybreak.annotations.split_types import register_array_type as _register_array_type
 from daybreak.frontends.numpy import *  # noqa: F403 - the wrapped API
 from daybreak.frontends.numpy import __all__ as _wrapped
 from daybreak.frontends.numpy import random_proxy as random  # noqa: F401
 from daybreak.frontends.numpy import wrap_ufunc as _wrap_ufunc
 from daybreak.frontends.numpy.array import ndarray as _lazy_ndarray
+from daybreak.frontends.numpy.array import wrap as _wrap_values
 from daybreak.frontends.numpy.indexing import leading_rows as _leading_rows
 
 
@@ -43,6 +46,30 @@ def _rows_of_lazy(value, axis: int, start: int, stop: int):
 _PIECES = _threading.Lock()
 # (a piece's program run costs ~0.1-0.2 ms of Python: pieces of 2^18 rows at least)
 _register_array_type(_lazy_ndarray, _rows_of_lazy, min_piece=1 << 18)
+
+
+class _PieceEngine(_ElementwiseEngine):
+    """NumPy ufuncs captured in an annotated chain (on pending results), recorded by
+    daybreak.numpy per piece: consecutive ones fuse into one compiled loop per piece. A
+    piece's values are read in place (no snapshot): nothing writes them while the piece's
+    pending values are computed (the executor computes them before any other call)."""
+
+    min_piece = 1 << 18
+
+    def apply(self, ufunc, values):
+        with _PIECES:
+            operands = [_wrap_values(v) if type(v) is _np.ndarray and v.ndim else v for v in values]
+            return _wrap_ufunc(ufunc)(*operands)
+
+    def is_pending(self, value) -> bool:
+        return type(value) is _lazy_ndarray
+
+    def materialize(self, value):
+        with _PIECES:
+            return _np.asarray(value.value())
+
+
+_register_engine(_PieceEngine())
 
 
 def __getattr__(name: str):

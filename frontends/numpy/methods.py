@@ -59,6 +59,12 @@ def _later() -> types.SimpleNamespace:
     return types.SimpleNamespace(FUNCTIONS=FUNCTIONS, clip=clip, matmul=matmul, nonzero=nonzero)
 
 
+def _deferred(x) -> bool:
+    """Whether `x` is a value another engine computes later and that records NumPy's calls
+    itself (`__daybreak_deferred__`: daybreak.annotations' Future)."""
+    return getattr(type(x), "__daybreak_deferred__", False)
+
+
 def call_ufunc(ufunc, *inputs, out=None, **kwargs):
     """`ufunc(*inputs, out=out)` on daybreak arrays: lazy when compiled, else NumPy. Outputs
     may also be given by position, as NumPy allows (`np.negative(x, x)`)."""
@@ -95,6 +101,10 @@ def _ufunc_or_numpy(ufunc, inputs, out, kwargs, numpy_call):
                 out.write_back()  # `row = a[0]; row += 1` changes `a` too
             return result
         except NotCompiled as why:
+            if out is None and not kwargs and any(_deferred(x) for x in inputs):
+                # a pending result of another engine (daybreak.annotations' Future): its
+                # `__array_ufunc__` takes the call into its own graph; nothing runs here
+                return numpy_call(*inputs)
             reason = str(why)
     if out is not None:  # NumPy writes into it (a lazy one: into a copy, then rebound)
         kwargs = dict(kwargs, out=out)
