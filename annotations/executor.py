@@ -277,18 +277,8 @@ class Stage:
         def step(start: int, stop: int, here: dict):
             if engine is not None:
                 _materialize_all(engine, here)
-            values, writes = [], []
-            for how, value, split in plan:
-                if how is WHOLE:
-                    values.append(value)
-                elif how is FROM_PIECE:
-                    values.append(here[value])
-                else:
-                    part = split.split(value, start, stop)
-                    values.append(part)
-                    if how is SPLIT_MUT:
-                        writes.append((value, split, part))
-            result = call(values)
+            writes: list = []
+            result = call(_piece_values(plan, start, stop, here, writes))
             for value, split, part in writes:
                 split.write_back(value, start, stop, part)
             return result
@@ -313,17 +303,26 @@ def _engine_step(engine, ufunc, plan: list):
     captured ufuncs of the piece fuse with it."""
 
     def step(start: int, stop: int, here: dict):
-        values = []
-        for how, value, split in plan:
-            if how is WHOLE:
-                values.append(value)
-            elif how is FROM_PIECE:
-                values.append(here[value])
-            else:
-                values.append(split.split(value, start, stop))
-        return engine.apply(ufunc, values)
+        return engine.apply(ufunc, _piece_values(plan, start, stop, here, []))
 
     return step
+
+
+def _piece_values(plan: list, start: int, stop: int, here: dict, writes: list) -> list:
+    """The arguments of one call on the piece [start, stop) (`Stage._step`'s plan); the
+    pieces a call writes go to `writes` as (value, split, piece)."""
+    values = []
+    for how, value, split in plan:
+        if how is WHOLE:
+            values.append(value)
+        elif how is FROM_PIECE:
+            values.append(here[value])
+        else:
+            part = split.split(value, start, stop)
+            values.append(part)
+            if how is SPLIT_MUT:
+                writes.append((value, split, part))
+    return values
 
 
 def _materialize_all(engine, here: dict) -> None:
