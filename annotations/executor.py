@@ -202,7 +202,16 @@ class Stage:
         kept = [t.output for t in self.tasks if t.output is not None]
         kept = [o for o in kept if id(o) in keep or o.wanted]
         collected = {id(o): [None] * len(ranges) for o in kept}
-        steps = [(task, self._step(task), self._written_names(task)) for task in self.tasks]
+        # What each call of the stage reads of the piece's earlier results, from it on: the
+        # rest is dropped before it runs (and a pending engine value never computed)
+        live, later = [], set()
+        for task in reversed(self.tasks):
+            later = later | {id(v) for _, v, _, _ in self._arguments(task) if isinstance(v, Output)}
+            live.append(later)
+        steps = [
+            (task, self._step(task), self._written_names(task), read)
+            for task, read in zip(self.tasks, reversed(live), strict=True)
+        ]
         written: set[str] = set()  # mut arguments some piece has written into
         failure: list = []
         taken = iter(range(len(ranges)))
@@ -340,7 +349,9 @@ def _run_piece(
     call has written into, for the error of a later failure)."""
     start, stop = piece
     here: dict[int, object] = {}  # this piece's results of the stage's calls
-    for task, step, writes in steps:
+    for task, step, writes, live in steps:
+        for dead in [key for key in here if key not in live]:
+            del here[dead]
         try:
             result = step(start, stop, here)
         except Exception as why:
