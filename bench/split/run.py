@@ -268,6 +268,62 @@ def bench_bs_numpy(log2n: int, opts) -> list[dict]:
 
 
 # ----------------------------------------------------------------------------------------------
+# NumPy code between two annotated calls (on the first one's pending result): captured into
+# the chain, and run per piece by NumPy's calls or by daybreak.numpy as the engine (fused).
+
+
+@splittable(a="S", returns="S")
+def shift(a):
+    return a + 1.0
+
+
+@splittable(a="S", returns="sum")
+def add_up(a):
+    return float(a.sum())
+
+
+def between(np_, y):
+    return np_.exp(y) * 2.0 + np_.sin(y) * np_.cos(y) - np_.sqrt(y)
+
+
+def bench_numpy_between(log2n: int, opts) -> list[dict]:
+    import daybreak.numpy  # noqa: F401 - registers daybreak.numpy as the engine
+    from daybreak.annotations import graph
+
+    x = numpy.random.default_rng(5).random(1 << log2n)
+    engine = graph.ENGINE[0]
+    results = {}
+
+    def run_plain():
+        results["plain"] = (float(between(numpy, x + 1.0).sum()),)
+
+    def run_with(which):
+        def run():
+            graph.register_engine(engine if which == "engine" else None)
+            try:
+                with pipeline():
+                    total = add_up(between(numpy, shift(x)))
+                results[which] = (float(total),)
+            finally:
+                graph.register_engine(engine)
+
+        return run
+
+    peers = {"plain": run_plain, "engine": run_with("engine"), "numpy per piece": run_with("np")}
+    rows = run_threads(peers, lambda: results, opts)
+    for row in rows:
+        row["agree"] = (
+            "sums within 1e-12"
+            if all(
+                abs(r[0] - results["plain"][0]) <= 1e-12 * abs(results["plain"][0])
+                for r in results.values()
+            )
+            else "sums DIFFER"
+        )
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------
 # A pandas cleaning chain under DataFrameSplit: row-wise steps a data team writes as
 # functions, each annotated `df: S -> S` (a filter: -> unknown).
 
@@ -391,7 +447,7 @@ def render(title: str, rows: list[dict]) -> str:
     return f"### {title}\n\n{table(body, header)}\n"
 
 
-WORKLOADS = ("chain", "bs-c", "bs-numpy", "pandas")
+WORKLOADS = ("chain", "bs-c", "bs-numpy", "numpy-between", "pandas")
 
 
 def main() -> None:
@@ -427,6 +483,11 @@ def main() -> None:
             "bs-numpy": (
                 f"Black-Scholes via annotated NumPy ufuncs, n = 2^{opts.log2n_bs} options",
                 lambda: bench_bs_numpy(opts.log2n_bs, opts),
+            ),
+            "numpy-between": (
+                f"NumPy between two annotated calls (exp, sin, cos, sqrt on the pending result), "
+                f"2^{opts.log2n_bs} doubles",
+                lambda: bench_numpy_between(opts.log2n_bs, opts),
             ),
             "pandas": (
                 f"pandas cleaning chain (4 row-wise steps, DataFrameSplit), "
