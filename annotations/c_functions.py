@@ -194,11 +194,8 @@ def _wrap(native, proto: CPrototype, aliases: dict):
 
 
 def _ir_type(dtype: np.dtype) -> Scalar:
-    return (
-        BOOL
-        if dtype == np.bool_
-        else Scalar(f"{'fiu'[('f', 'i', 'u').index(dtype.kind)]}{dtype.itemsize * 8}")
-    )
+    """The IR's scalar type of a C element type (NumPy kinds f, i, u and bool)."""
+    return BOOL if dtype == np.bool_ else Scalar(f"{dtype.kind}{dtype.itemsize * 8}")
 
 
 def _vector_call(native, proto: CPrototype, dtypes: list, size, return_dtype, checked):
