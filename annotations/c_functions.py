@@ -62,11 +62,9 @@ _C_TYPES: dict[str, tuple] = {
     "ptrdiff_t": (ctypes.c_ssize_t, np.intp),
     "bool": (ctypes.c_bool, np.bool_),
     "_Bool": (ctypes.c_bool, np.bool_),
-    **{
-        f"int{b}_t": (getattr(ctypes, f"c_int{b}"), np.dtype(f"i{b // 8}")) for b in (8, 16, 32, 64)
-    },
-    **{
-        f"uint{b}_t": (getattr(ctypes, f"c_uint{b}"), np.dtype(f"u{b // 8}"))
+    **{  # int8_t ... uint64_t
+        f"{sign}int{b}_t": (getattr(ctypes, f"c_{sign}int{b}"), np.dtype(f"{kind}{b // 8}"))
+        for sign, kind in (("", "i"), ("u", "u"))
         for b in (8, 16, 32, 64)
     },
 }

@@ -23,6 +23,7 @@ pieces already run have written into (they are left partly written: said, not hi
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import threading
@@ -54,12 +55,10 @@ class PieceError(RuntimeError):
 @functools.cache
 def l2_cache_bytes() -> int:
     """This machine's L2 cache size per core (1 MiB when the system does not say)."""
-    try:
+    with contextlib.suppress(ValueError, OSError):  # (a name this system's sysconf lacks)
         found = os.sysconf("SC_LEVEL2_CACHE_SIZE")
         if found > 0:
             return int(found)
-    except (ValueError, OSError):
-        pass
     try:
         with open("/sys/devices/system/cpu/cpu0/cache/index2/size") as f:
             text = f.read().strip().upper()

@@ -29,6 +29,7 @@ been read; at the end of the block everything has run.
 
 from __future__ import annotations
 
+import abc
 import functools
 import operator
 import threading
@@ -340,7 +341,7 @@ def _ufunc_annotation(ufunc, specs: tuple) -> Annotated:
     return made
 
 
-class ElementwiseEngine:
+class ElementwiseEngine(abc.ABC):
     """What runs captured NumPy ufuncs piece by piece when one is registered
     (`register_engine`; daybreak.numpy registers itself): `apply(ufunc, values)` records the
     call on a piece's values (NumPy arrays, or earlier results of `apply`) and returns a
@@ -349,14 +350,14 @@ class ElementwiseEngine:
 
     min_piece = 1  # the fewest elements of a piece worth the engine's own cost per piece
 
-    def apply(self, ufunc, values: list):
-        raise NotImplementedError
+    @abc.abstractmethod
+    def apply(self, ufunc, values: list): ...
 
-    def is_pending(self, value) -> bool:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def is_pending(self, value) -> bool: ...
 
-    def materialize(self, value):
-        raise NotImplementedError
+    @abc.abstractmethod
+    def materialize(self, value): ...
 
 
 ENGINE: list = [None]

@@ -42,13 +42,13 @@ class SplitType:
     min_piece = 1
 
     def elements(self, value) -> int:
-        raise NotImplementedError(f"{type(self).__name__} does not count elements")
+        raise TypeError(f"{type(self).__name__} does not count elements (it never splits)")
 
     def split(self, value, start: int, stop: int):
-        raise NotImplementedError(f"{type(self).__name__} does not split values")
+        raise TypeError(f"{type(self).__name__} does not split values")
 
     def merge(self, pieces: list):
-        raise NotImplementedError(f"{type(self).__name__} does not merge pieces")
+        raise TypeError(f"{type(self).__name__} does not merge pieces")
 
     def write_back(self, value, start: int, stop: int, piece) -> None:
         """After a function wrote into `piece` (a `mut` argument), make `value` hold it: nothing

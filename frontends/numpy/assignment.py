@@ -48,7 +48,7 @@ from ..lazy import Param
 from ..scheduler import evaluate
 from .array import as_operand, concrete_expr, data_now, is_lazy, ndarray, pending_readers
 from .fallback import to_numpy
-from .indexing import PLAIN_KEYS, is_plain_basic, key_items, spread
+from .indexing import is_plain_basic, key_items, spread
 from .shapes import reshape_expr, stand_in
 from .ufuncs import cast_expr
 
@@ -62,11 +62,9 @@ def setitem(a: ndarray, key, value) -> None:
     if kind is float or kind is int or kind is np.ndarray or kind in NUMPY_SCALAR_TYPES:
         # a scalar or NumPy data into a computed array nothing else reads (a Python loop's
         # element or row write): NumPy's write in place, with nothing else asked
-        # (`_write_of_data`'s first case; a pair `a[i, j]` is checked without a loop)
+        # (`_write_of_data`'s first case)
         target = _own_buffer(a)
-        if target is not None and (
-            (type(key) is tuple and len(key) == 2 and _plain_pair(key)) or is_plain_basic(key)
-        ):
+        if target is not None and is_plain_basic(key):
             target[key] = value  # NumPy's conversion and errors
             if a._base is not None:
                 a.write_back()
@@ -181,11 +179,6 @@ def _numpy_assign(a: ndarray, items, value, fallback_reason: str | None) -> None
     target = np.array(a.value(), copy=True)
     target[items] = source
     a._expr = concrete_expr(target)[0]
-
-
-def _plain_pair(key: tuple) -> bool:
-    k0, k1 = key
-    return type(k0) in PLAIN_KEYS and type(k1) in PLAIN_KEYS
 
 
 def _own_buffer(a: ndarray) -> np.ndarray | None:

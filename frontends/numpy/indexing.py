@@ -107,8 +107,12 @@ _NDARRAY = np.ndarray
 
 def is_plain_basic(key) -> bool:
     """Integers, slices, `None` and `...` only (no arrays, lists or lazy values): a key NumPy
-    applies to a computed array as a view, at once."""
+    applies to a computed array as a view, at once. (A pair, `a[i, j]` or `a[i, :j]`, is
+    checked without a loop: Python loops ask this ~10^5 times.)"""
     if type(key) is tuple:
+        if len(key) == 2:
+            k0, k1 = key
+            return type(k0) in PLAIN_KEYS and type(k1) in PLAIN_KEYS
         for k in key:
             if type(k) not in PLAIN_KEYS:
                 return False
@@ -121,14 +125,8 @@ def getitem(x: ndarray, key):
     seen = x._seen
     if seen is not None and seen[0] is x._held and seen[0].node.cached is seen[1] and x._shape:
         # Computed and read before (a Python loop's element and row reads): NumPy's own
-        # indexing for plain keys, with nothing else asked (what `concrete` would find). (A
-        # pair, `a[i, j]` or `a[i, :j]`, is checked without a loop: this runs ~10^5 times.)
-        if type(key) is tuple and len(key) == 2:
-            k0, k1 = key
-            plain = type(k0) in PLAIN_KEYS and type(k1) in PLAIN_KEYS
-        else:
-            plain = is_plain_basic(key)
-        if plain:
+        # indexing for plain keys, with nothing else asked (what `concrete` would find)
+        if is_plain_basic(key):
             part = seen[2][key]
             if type(part) is not _NDARRAY or part.size < SETTINGS.eager_below:
                 return part

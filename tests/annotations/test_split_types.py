@@ -3,6 +3,8 @@ random sizes (empty and single-element included) and random piece boundaries."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -23,7 +25,7 @@ from daybreak.annotations import (
 def _boundaries(n: int, cuts: list[int]) -> list[tuple[int, int]]:
     """Piece ranges covering [0, n) at the given cut points (at least one piece)."""
     points = sorted({0, n, *(c % (n + 1) for c in cuts)})
-    return [(a, b) for a, b in zip(points, points[1:], strict=False)] or [(0, 0)]
+    return list(itertools.pairwise(points)) or [(0, 0)]
 
 
 def _through_pieces(split, value, fn, cuts):
@@ -112,3 +114,14 @@ def test_a_type_without_merge_says_so():
 def test_array_split_checks_its_axis():
     with pytest.raises(ValueError, match="axis=2"):
         ArraySplit(2).elements(np.zeros((3, 3)))
+
+
+def test_types_refuse_what_they_do_not_do():
+    from daybreak.annotations import Broadcast
+
+    with pytest.raises(TypeError, match="Broadcast does not merge"):
+        Broadcast().merge([1, 2])
+    with pytest.raises(TypeError, match="does not split"):
+        Reduce("sum").split(np.zeros(3), 0, 1)
+    with pytest.raises(TypeError, match="does not count"):
+        Concat().elements(np.zeros(3))
