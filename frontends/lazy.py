@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 from daybreak.ir import builder as B
 from daybreak.ir import nodes as N
 from daybreak.ir.types import I64, Type
+from daybreak.runtime.memory import same_bytes
 
 _UNSET = object()
 
@@ -54,6 +55,8 @@ class Node:
         for i in inputs:
             if i.cached is _UNSET:
                 weight += i.weight
+            elif getattr(i, "borrowed", False):  # a pending node reads no user memory
+                self.inputs = inputs = tuple(map(snapshot_of, inputs))
         self.weight = min(weight, 1 << 30)
         self._signature = _UNSET
 
@@ -119,11 +122,10 @@ class Node:
         self.inputs = ()
 
 
-def settle_inputs(nodes) -> None:
-    """`Param.settle` for each borrowed input among `nodes` (a lazy value is being made)."""
-    for node in nodes:
-        if getattr(node, "borrowed", False):
-            node.settle()
+def snapshot_of(node: Node) -> Node:
+    """What a lazy value made now reads for `node`: its snapshot when `node` is the user's
+    memory (`Param.snapshot`), else `node` itself."""
+    return node.snapshot() if getattr(node, "borrowed", False) else node
 
 
 class NotEager(Exception):
@@ -155,7 +157,7 @@ class Param(Node):
     `key` decides deduplication: by default the identity of `source` (the user's object, so the
     same array used twice is one parameter); `key=None` never shares."""
 
-    __slots__ = ("type", "key", "source", "borrowed")
+    __slots__ = ("type", "key", "source", "borrowed", "_snapshot")
 
     def __init__(self, value, ty: Type, key=_UNSET, source=None, borrowed: bool = False):
         super().__init__()
@@ -163,9 +165,12 @@ class Param(Node):
         self.type = ty
         self.source = source if source is not None else value
         self.key = ("id", id(self.source)) if key is _UNSET else key
-        # The value is memory the user may still write: it is read in place by work done at
-        # once, and copied (`settle`) before any lazy value that outlives the call reads it.
+        # The value is memory the user may still write: read and written in place by work
+        # done at once (the daybreak array over it IS the user's array, as `np.asarray(u)`
+        # is `u`), and read through a copy (`snapshot`) by lazy values, which must mean what
+        # it held when they were made.
         self.borrowed = borrowed
+        self._snapshot = None
 
     @classmethod
     def scalar(cls, value, ty: Type) -> Param:
@@ -175,14 +180,25 @@ class Param(Node):
         param = cls.__new__(cls)
         param.inputs, param.cached, param.weight, param._signature = (), value, 1, _UNSET
         param.type, param.source, param.key, param.borrowed = ty, value, None, False
+        param._snapshot = None
         return param
 
-    def settle(self) -> None:
-        """Copy a borrowed buffer now: a lazy value is about to depend on it, and must mean
-        what NumPy's would have meant here, whatever the user writes later."""
-        if self.borrowed:
-            self.cached = self.cached.copy()
-            self.borrowed = False
+    def snapshot(self) -> Param:
+        """The node a lazy value made now reads instead of this borrowed buffer: a copy of it
+        (one pass). The copy is shared by the lazy values made while the buffer holds what
+        was copied: an iterative algorithm reading the same input each step copies it once.
+        Daybreak's own writes drop it (`written`); the user's writes through NumPy cannot be
+        seen, so before it is shared again the buffer is compared with it (`same_bytes`,
+        about half a copy's time)."""
+        found = self._snapshot
+        if found is None or not same_bytes(found.cached, self.cached):
+            found = self._snapshot = Param(self.cached.copy(), self.type)
+        return found
+
+    def written(self) -> None:
+        """Daybreak is writing this borrowed buffer in place: lazy values made from now on
+        read a new snapshot (those made before keep theirs)."""
+        self._snapshot = None
 
     def ir_type(self) -> Type:
         return self.type

@@ -79,3 +79,28 @@ def retain(nbytes: int) -> None:
 
 
 _CEILING = _ceiling()
+
+
+def _load_memcmp():
+    try:
+        memcmp = ctypes.CDLL(ctypes.util.find_library("c") or None).memcmp
+    except (OSError, AttributeError, TypeError):
+        return None
+    memcmp.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+    memcmp.restype = ctypes.c_int
+    return memcmp
+
+
+_memcmp = _load_memcmp()
+
+
+def same_bytes(a, b) -> bool:
+    """Whether two C-contiguous NumPy arrays hold the same bytes: C's `memcmp` (one read of
+    each, no temporary; about half what copying one costs), NumPy's comparison of the bytes
+    where there is no C library to ask."""
+    if a.nbytes != b.nbytes:
+        return False
+    if _memcmp is None or not (a.flags.c_contiguous and b.flags.c_contiguous):
+        return bool((a.reshape(-1).view("u1") == b.reshape(-1).view("u1")).all())
+    address = a.__array_interface__["data"][0]
+    return _memcmp(address, b.__array_interface__["data"][0], a.nbytes) == 0

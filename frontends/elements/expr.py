@@ -92,11 +92,30 @@ class Leaf(Elem):
     def key(self):
         return (id(self.node), self.strides, self.offset)
 
+    def with_node(self, node: Node) -> Leaf:
+        """The same element read from `node` (a snapshot of this one's)."""
+        return Leaf(node, self.strides, self.size, self.dtype, self.offset)
+
     def with_strides(self, strides: tuple[int, ...], offset: int | None = None) -> Leaf:
         """The same vector read with other strides (and the same offset unless given)."""
         return Leaf(
             self.node, strides, self.size, self.dtype, self.offset if offset is None else offset
         )
+
+
+def snapshot_leaf(leaf: Leaf | Outer) -> Leaf | Outer:
+    """`leaf` (or a whole-vector outer) read by a lazy value: over the snapshot of the
+    user's memory it reads (`Param.snapshot`)."""
+    return leaf.with_node(leaf.node.snapshot())
+
+
+def _reads_borrowed(e: Elem) -> bool:
+    return isinstance(e, Leaf | Outer) and getattr(e.node, "borrowed", False)
+
+
+def snapshot_leaves(root: Elem) -> Elem:
+    """`root` reading snapshots instead of the user's memory (`snapshot_leaf`)."""
+    return rewrite([root], lambda e: snapshot_leaf(e) if _reads_borrowed(e) else e)[0]
 
 
 class Outer(Elem):
@@ -108,6 +127,10 @@ class Outer(Elem):
         super().__init__(dtype)
         self.node = node
 
+    def with_node(self, node: Node) -> Outer:
+        """The same element read from `node` (a snapshot of this one's)."""
+        return Outer(node, self.dtype)
+
 
 class Apply(Elem):
     """`fn(ctx, *args)` builds the IR of this element from its arguments' IR."""
@@ -117,14 +140,14 @@ class Apply(Elem):
     def __init__(self, fn: Callable[..., B.E], args: tuple[Elem, ...], dtype, eager=None):
         super().__init__(dtype)
         self.fn = fn
-        self._args = args = tuple(args)
+        args = tuple(args)
         weight, depth = 1, 0
-        for a in args:
+        for k, a in enumerate(args):
             weight += a.weight
             depth = max(depth, a.depth)
-            node = getattr(a, "node", None)  # computing from a borrowed buffer: copy it first
-            if node is not None and getattr(node, "borrowed", False):
-                node.settle()
+            if _reads_borrowed(a):
+                args = (*args[:k], snapshot_leaf(a), *args[k + 1 :])
+        self._args = args
         self.weight = min(weight, 1 << 30)
         self.depth = depth + 1
         # The same element computed by NumPy on whole arrays (`eager(*arg_values)`), for

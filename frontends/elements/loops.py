@@ -23,7 +23,7 @@ from daybreak.ir import builder as B
 from daybreak.ir.ops import MERGE_OP_DECLS, merge_identity
 from daybreak.ir.types import I64, Type, Vec
 
-from ..lazy import Namer, Node, NotEager, settle_inputs
+from ..lazy import Namer, Node, NotEager
 from ..scheduler import check_budget
 from . import eager
 from .dtypes import ir_scalar
@@ -43,6 +43,7 @@ from .expr import (
     realized_node,
     rewrite,
     set_realized,
+    snapshot_leaves,
 )
 from .scalar_ops import truthy
 from .signature import Unkeyable, expr_signature
@@ -179,13 +180,19 @@ class _ExprNode(Node):
 
     def _read_inputs(self) -> list[Node]:
         self.leaves, self.outers, self.applies = leaves_and_outers(self.expr)
+        if any(getattr(x.node, "borrowed", False) for x in (*self.leaves, *self.outers)):
+            self.expr = snapshot_leaves(self.expr)  # a pending loop reads no user memory
+            self.leaves, self.outers, self.applies = leaves_and_outers(self.expr)
         nodes = {id(x.node): x.node for x in self.leaves if x.node is not None}
         nodes.update((id(o.node), o.node) for o in self.outers)
         if self.library is not None:  # (its leaves are the expression's, unless rewritten)
-            leaves, outers, _ = leaves_and_outers(self.library[0])
+            expr, kernel = self.library
+            leaves, outers, _ = leaves_and_outers(expr)
+            if any(getattr(x.node, "borrowed", False) for x in (*leaves, *outers)):
+                self.library = (snapshot_leaves(expr), kernel)
+                leaves, outers, _ = leaves_and_outers(self.library[0])
             nodes.update((id(x.node), x.node) for x in leaves if x.node is not None)
             nodes.update((id(o.node), o.node) for o in outers)
-        settle_inputs(nodes.values())  # a pending loop must not read borrowed memory
         return list(nodes.values())
 
     def use_library_kernel(self, expr: Elem, kernel) -> None:

@@ -67,6 +67,9 @@ class VectorRef(Outer):
         super().__init__(node, dtype)
         self.size = size
 
+    def with_node(self, node: Node) -> VectorRef:
+        return VectorRef(node, self.dtype, self.size)
+
 
 def identity(ndim: int) -> list[Affine]:
     return [Affine(d) for d in range(ndim)]
@@ -102,6 +105,8 @@ class IndexedRead(Apply):
 
     def __init__(self, node: Node | None, strides: tuple[int, ...], args, dtype):
         super().__init__(_read(node is not None, strides), tuple(args), dtype)
+        if getattr(node, "borrowed", False):
+            node = node.snapshot()  # (as its VectorRef argument: `Apply.__init__`)
         self.node, self.strides = node, tuple(strides)
 
     @property

@@ -34,10 +34,18 @@ from daybreak.runtime.config import SETTINGS
 
 from ..elements.dtypes import ir_scalar, is_supported
 from ..elements.eager import strided, value_now
-from ..elements.expr import Elem, Leaf, Outer, postorder, realized_node, set_realized
+from ..elements.expr import (
+    Elem,
+    Leaf,
+    Outer,
+    postorder,
+    realized_node,
+    set_realized,
+    snapshot_leaf,
+)
 from ..elements.loops import contiguous_strides, is_contiguous, realize
 from ..lazy import LazyValue, Param, topological
-from ..scheduler import DEPTH_BUDGET, ELEM_BUDGET, materialize
+from ..scheduler import DEPTH_BUDGET, ELEM_BUDGET, evaluate, materialize
 from .fallback import foreign_array
 
 # The arrays most recently given a pending expression (weakly), newest last: a write into a
@@ -47,18 +55,23 @@ from .fallback import foreign_array
 RECENT_LAZY: deque = deque(maxlen=64)
 
 
-def pending_readers(node) -> list:
+def pending_readers(node, expr: Elem | None = None) -> list:
     """The live arrays among `RECENT_LAZY` whose pending expression reads `node` (directly,
-    or through a pending loop that reads it)."""
+    or through a pending loop that reads it), or contains `expr` (whose loop computed
+    `node`: they read it from there)."""
     found = []
     for ref in list(RECENT_LAZY):
         arr = ref()
         if arr is None or arr.concrete() is not None:
             continue
         if any(
-            _reads(e.node, node)
+            e is expr
+            or (
+                (type(e) is Leaf or type(e) is Outer)
+                and e.node is not None
+                and _reads(e.node, node)
+            )
             for e in postorder(arr._held)
-            if (type(e) is Leaf or type(e) is Outer) and e.node is not None
         ):
             found.append(arr)
     return found
@@ -99,7 +112,16 @@ class _NdarrayMeta(type):
 class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
     """A lazy NumPy array (see the module docstring)."""
 
-    __slots__ = ("_held", "_shape", "_base", "_synced", "_seen", "_numpy_view", "__weakref__")
+    __slots__ = (
+        "_held",
+        "_shape",
+        "_base",
+        "_synced",
+        "_seen",
+        "_numpy_view",
+        "_memory",
+        "__weakref__",
+    )
     __array_priority__ = 1000
     __hash__ = None
 
@@ -123,6 +145,9 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         self._synced = None  # the base's value right after this view wrote into it
         self._seen = None  # (expr, buffer, NumPy view): what `concrete` last found
         self._numpy_view = None  # (expr, read-only NumPy view): what `strided_view` returns
+        # The user's memory this array is (`np.asarray(u)` is `u`): the borrowed input that
+        # a write rebinding this array to a pending value writes back into (`write_back`)
+        self._memory = None
 
     @property
     def _expr(self) -> Elem:
@@ -153,11 +178,30 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         return self
 
     def write_back(self) -> None:
-        """After a write to this array, the same write to the array it is a view of."""
+        """After a write to this array, the same write to the array it is a view of, or to
+        the user's memory it is (a write in place there needs nothing more)."""
         if self._base is not None:
             base, writer, _ = self._base
+            self._synced = None  # (this write is new: `is_written_view` must not skip it)
             writer(base, self)
             self._synced = base._expr
+        elif self._memory is not None:
+            self._into_memory()
+
+    def _into_memory(self) -> None:
+        """This array, rebound by a write to a pending value (`x += 1`, `np.add(x, 1,
+        out=x)`), computed into the user's memory it is, then reading that memory again."""
+        memory, e = self._memory, self._held
+        if type(e) is Leaf and e.node is memory:
+            return  # written in place
+        user = memory.cached
+        if self.size != user.size or self.dtype != user.dtype:
+            self._memory = None  # (resized or reinterpreted: NumPy's own array changed)
+            return
+        value = np.asarray(self.value())
+        memory.written()
+        np.reshape(user, -1, copy=False)[...] = value.reshape(-1)
+        self._expr = Leaf(memory, contiguous_strides(self._shape), self.size, self.dtype)
 
     def is_written_view(self, base: ndarray, key) -> bool:
         """Whether `base[key] = self` would only repeat this view's own write-back (Python
@@ -277,10 +321,31 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         return self._lazy_finish(materialize([self._lazy_node()])[0])
 
     def __array__(self, dtype=None, copy=None):
+        before = self._held
         v = np.asarray(self.value())
         if dtype is not None and np.dtype(dtype) != v.dtype:
             return v.astype(dtype)
-        return v.copy() if copy else v
+        if copy:
+            return v.copy()
+        if v.ndim and self._memory is None:
+            self._handed_out(v, before)
+        return v
+
+    def _handed_out(self, v: np.ndarray, before: Elem) -> None:
+        """`v`, this array's computed buffer, goes to the user, who may write it (NumPy's
+        `np.asarray(b)` is `b`): from now on it is the user's memory (`concrete_expr`'s
+        borrowed input), which lazy values read through a snapshot and writes through this
+        array update. Pending values made from it before (the recent ones,
+        `pending_readers`) are computed now, before the user can write it."""
+        old = getattr(self._held, "node", None)
+        expr = concrete_expr(v, snapshot=True)[0]
+        if type(expr) is not Leaf or not expr.node.borrowed:
+            return  # read-only, or not this array's own buffer
+        readers = [r for r in pending_readers(old, before) if r is not self]
+        if readers:
+            evaluate(*readers)
+        self._expr = expr
+        self._memory = expr.node
 
     def __repr__(self) -> str:
         return repr(self.value())
@@ -323,8 +388,12 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         return ndarray(self._expr, self._shape)
 
     def copy(self, order="K"):
-        """A copy (lazy values are never written in place, so this shares the expression)."""
-        return ndarray(self._expr, self._shape)
+        """A copy: lazy values are never written in place, so this shares the expression,
+        except the user's memory, which the copy reads through its snapshot."""
+        e = self._expr
+        if type(e) is Leaf and getattr(e.node, "borrowed", False):
+            e = snapshot_leaf(e)
+        return ndarray(e, self._shape)
 
     def __reduce__(self):  # pickling sends the values
         return (asarray_value, (np.asarray(self.value()),))
@@ -345,7 +414,7 @@ def leaf_array(leaf: Leaf, shape: tuple[int, ...]) -> ndarray:
     made = object.__new__(ndarray)
     made._shape = shape
     made._held = leaf
-    made._base = made._synced = made._seen = made._numpy_view = None
+    made._base = made._synced = made._seen = made._numpy_view = made._memory = None
     leaf.owner = weakref.ref(made)
     return made
 
@@ -391,7 +460,10 @@ def wrap(value, snapshot: bool = False) -> ndarray:
     """A daybreak array reading a NumPy array or scalar of a supported dtype (`snapshot`: a
     user's array, see `concrete_expr`)."""
     expr, shape = concrete_expr(value, snapshot)
-    return ndarray(expr, shape)
+    made = ndarray(expr, shape)
+    if type(expr) is Leaf and expr.node.borrowed:
+        made._memory = expr.node
+    return made
 
 
 def from_numpy_result(result):

@@ -199,14 +199,13 @@ def _own_buffer(a: ndarray) -> np.ndarray | None:
     held = 3 + (leaf.realized is not None and leaf.realized[1] is node)
     shared = sys.getrefcount(leaf) > 4 or sys.getrefcount(node) > held
     if getattr(node, "borrowed", False):
-        if not shared:
-            # The user's memory, and nothing lazy reads it (a lazy value made from it would
-            # have copied it: `Param.settle`): NumPy writes the user's own buffer
-            # (`np.asarray(u)` is `u`), and so does daybreak — no copy.
-            return found if found.flags.writeable else None
-        node.settle()  # views of it are held: write into our copy of it
-        found = a.concrete()  # the view of our copy
-        shared = _shared(leaf, node)
+        # The user's memory: NumPy writes the user's own buffer (`np.asarray(u)` is `u`),
+        # and so does daybreak; views of it see the write, lazy values made from it do not
+        # (they read its snapshot, `Param.snapshot`).
+        if not found.flags.writeable:
+            return None
+        node.written()
+        return found
     if shared:
         # pending values read the buffer: compute the recent ones, or the caller copies
         if not _computed_readers(a, node) or _shared(leaf, node):

@@ -158,7 +158,7 @@ def getitem(x: ndarray, key):
         else:
             expr = x._expr
         view = ndarray(reindex(expr, sources, len(shape)), shape)
-        return view.as_view_of(x, lambda base, v: base.__setitem__(key, v), key)
+        return view.as_view_of(x, _view_writer(key), key)
     return _advanced(x, items, np.shape(probe))
 
 
@@ -256,7 +256,26 @@ def _view_of_computed(x: ndarray, part: np.ndarray, found: np.ndarray, key) -> n
     part = part.view()
     part.flags.writeable = False
     view._numpy_view = (view._held, part)  # what NumPy calls reading it now get (`strided_view`)
-    return view.as_view_of(x, lambda base, v: base.__setitem__(key, v), key)
+    return view.as_view_of(x, _view_writer(key), key)
+
+
+def _view_writer(key):
+    """How a view `base[key]` puts a write to it back into `base`: the write, then the view
+    reads `base`'s buffer again (a write to the view computed the view on its own; without
+    this, later writes to `base` would not show in it, as they do in NumPy's view)."""
+
+    def write(base: ndarray, view: ndarray) -> None:
+        base[key] = view
+        found = base.concrete()
+        if found is not None:
+            part = found[key]
+            again = _view_of_computed(base, part, found, key) if type(part) is _NDARRAY else None
+        else:
+            again = getitem(base, key)
+        if type(again) is ndarray and again.shape == view.shape:
+            view._expr = again._held
+
+    return write
 
 
 def _advanced(x: ndarray, items: tuple, shape: tuple[int, ...]) -> ndarray:

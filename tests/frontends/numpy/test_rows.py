@@ -88,7 +88,7 @@ def test_the_row_loop_vectorises():
         0
     ]
     text, _ = LLVMBackend().lower(typecheck(db.optimize(program)))
-    assert "<8 x double>" in jit.optimized_ir(text)
+    assert re.search(r"<(2|4|8|16) x double>", jit.optimized_ir(text))  # (the CPU's width)
 
 
 def test_kernels_are_bit_identical_to_numpy():

@@ -1,0 +1,221 @@
+"""NumPy's aliasing, kept: `x = np.asarray(u)` IS the user's array `u` (writes through `x`,
+its views and in-place ufuncs change `u`, and `x` reads what `u` holds), a lazy value means
+what its inputs held at the line that made it (it reads a snapshot of the user's memory,
+`Param.snapshot`), and a buffer handed out by `np.asarray(b)` is the user's to write from then
+on (`ndarray._handed_out`). Each script runs once with NumPy and once with daybreak.numpy on
+equal data; the user's arrays and every value kept must agree, and daybreak's values must be
+its own (lazy arrays; the conftest's strict mode fails any fallback)."""
+
+from __future__ import annotations
+
+import numpy
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import daybreak.numpy as dnp
+
+N = 1000
+
+
+def _agree(script):
+    """Run `script(np, u)` with both libraries on equal `u`; compare `u` and the results."""
+    mine, theirs = numpy.linspace(0.0, 1.0, N), numpy.linspace(0.0, 1.0, N)
+    got = script(dnp, mine)
+    want = script(numpy, theirs)
+    numpy.testing.assert_array_equal(mine, theirs, err_msg="the user's array")
+    for k, (g, w) in enumerate(zip(got, want, strict=True)):
+        numpy.testing.assert_array_equal(numpy.asarray(g), w, err_msg=f"result {k}")
+    return got
+
+
+def _write_element(np, u):
+    x = np.asarray(u)
+    y = x + 1
+    x[0] = 5.0  # u[0] is 5; y was made before
+    return y, x
+
+
+def _write_slice_of_pending(np, u):
+    x = np.asarray(u)
+    x[1:-1] = np.arange(N - 2.0) * 2
+    return (x,)
+
+
+def _write_through_a_view(np, u):
+    x = np.asarray(u)
+    v = x[1:]
+    x[1] = 3.0
+    return v * 1, v
+
+
+def _in_place_operator(np, u):
+    x = np.asarray(u)
+    y = x * 2
+    x += 1.0
+    x *= y  # reads the new x and the old one's double
+    return y, x
+
+
+def _ufunc_out(np, u):
+    x = np.asarray(u)
+    np.multiply(x, 3.0, out=x)
+    x[1:] += x[:-1]
+    return (x,)
+
+
+def _time_loop(np, u):
+    x = np.asarray(u)
+    for _ in range(3):
+        x[1:-1] = 0.5 * (x[:-2] + x[2:]) + 1.0
+    return (x,)
+
+
+def _user_write_read_back(np, u):
+    x = np.asarray(u)
+    y = x + 1  # a lazy value made before the user's write
+    u[0] = 7.0  # NumPy's own write: x is u, so x sees it; y does not
+    return y, x, x[0] * 1
+
+
+def _user_write_between_lazy_values(np, u):
+    x = np.asarray(u)
+    y = x + 1
+    u[0] = 7.0  # the snapshot y reads no longer holds what u holds: the next one is new
+    return y, x + 2
+
+
+def _copy_is_not_an_alias(np, u):
+    x = np.asarray(u)
+    c1, c2 = x.copy(), np.array(x)
+    x[0] = 9.0
+    return c1, c2, x
+
+
+def _transpose_of_the_user_array(np, u):
+    x = np.asarray(u.reshape(40, 25))
+    t = x.T
+    s = t * 2
+    x[0, 1] = 7.0
+    return s, t
+
+
+def _handed_out_before_a_reader(np, u):
+    b = np.asarray(u) + 1  # a computed (lazy) array, not the user's
+    h = numpy.asarray(b)
+    c = b * 2  # made after the hand-out: reads the buffer as it is now
+    h[0] = 100.0  # the user writes the buffer b is
+    return c, b, h
+
+
+def _handed_out_after_a_reader(np, u):
+    b = np.asarray(u) + 1
+    c = b * 2  # pending, reads b's buffer
+    h = numpy.asarray(b)
+    h[0] = 100.0
+    return c, b
+
+
+def _write_after_hand_out(np, u):
+    b = np.asarray(u) + 1
+    h = numpy.asarray(b)
+    b += 1  # NumPy's b is h: the write shows in h
+    b[3] = -1.0
+    return b, h
+
+
+SCRIPTS = [
+    _write_element,
+    _write_slice_of_pending,
+    _write_through_a_view,
+    _in_place_operator,
+    _ufunc_out,
+    _time_loop,
+    _user_write_read_back,
+    _user_write_between_lazy_values,
+    _copy_is_not_an_alias,
+    _transpose_of_the_user_array,
+    _handed_out_before_a_reader,
+    _handed_out_after_a_reader,
+    _write_after_hand_out,
+]
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda f: f.__name__.strip("_"))
+def test_aliasing_as_numpy(script):
+    _agree(script)
+
+
+def test_the_user_array_is_daybreaks_and_lazy_values_read_one_snapshot():
+    u = numpy.arange(float(N))
+    x = dnp.asarray(u)
+    y, z = x * 2, x + 1  # two lazy values: one copy of u between them
+    assert type(y) is dnp.ndarray and y.concrete() is None
+    (ys,), (zs,) = y._expr.args[:1], z._expr.args[:1]
+    assert ys.node is zs.node and not numpy.shares_memory(ys.node.cached, u)
+    x[0] = -1.0  # daybreak writes u in place...
+    assert u[0] == -1.0 and (x * 1)._expr.args[0].node is not ys.node  # ...and snapshots anew
+    assert float(y[0]) == 0.0 and float(z[0]) == 1.0
+
+
+# A random script of the operations above over one user array, run by both libraries.
+_OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("element"), st.integers(0, N - 1), st.floats(-4, 4)),
+        st.tuples(
+            st.just("slice"), st.integers(0, N // 2), st.integers(N // 2, N), st.floats(-4, 4)
+        ),
+        st.tuples(st.just("add"), st.floats(-4, 4)),
+        st.tuples(st.just("out"), st.floats(-4, 4)),
+        st.tuples(st.just("shift")),
+        st.tuples(st.just("lazy"), st.floats(-4, 4)),
+        st.tuples(st.just("view"), st.integers(0, N // 2)),
+        st.tuples(st.just("view write"), st.floats(-4, 4)),
+        st.tuples(st.just("copy")),
+        st.tuples(st.just("hand out")),
+        st.tuples(st.just("hand-out write"), st.integers(0, N - 1), st.floats(-4, 4)),
+        st.tuples(st.just("user write"), st.integers(0, N - 1), st.floats(-4, 4)),
+    ),
+    max_size=12,
+)
+
+
+def _random_script(ops):
+    def script(np, u):
+        x, kept, views, handed = np.asarray(u), [], [], []
+        for op, *args in ops:
+            if op == "element":
+                x[args[0]] = args[1]
+            elif op == "slice":
+                x[args[0] : args[1]] = args[2]
+            elif op == "add":
+                x += args[0]
+            elif op == "out":
+                np.multiply(x, args[0], out=x)
+            elif op == "shift":
+                x[1:] = x[:-1] * 0.5
+            elif op == "lazy":
+                kept.append(x * args[0] + 1.0)
+            elif op == "view":
+                views.append(x[args[0] :])
+                kept.append(views[-1])
+            elif op == "view write" and views:
+                views[-1][0] = args[0]
+            elif op == "copy":
+                kept.append(x.copy())
+            elif op == "hand out":
+                handed.append(numpy.asarray(x))
+            elif op == "hand-out write" and handed:
+                handed[-1][args[0]] = args[1]
+            elif op == "user write":
+                u[args[0]] = args[1]
+        return [x, *kept]
+
+    return script
+
+
+@settings(max_examples=60, deadline=None)
+@given(_OPS)
+def test_random_writes_and_reads_agree_with_numpy(ops):
+    got = _agree(_random_script(ops))
+    assert all(type(g) is dnp.ndarray for g in got)  # daybreak's own arrays throughout
