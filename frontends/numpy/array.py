@@ -440,10 +440,10 @@ def concrete_expr(value, snapshot: bool = False) -> tuple[Elem, tuple[int, ...]]
     """The element expression reading a NumPy value (array or scalar) as a program input.
 
     `snapshot=True` for the user's arrays: a lazy value means what NumPy's would have meant
-    at the line that created it, so memory the user may still write is borrowed: read in
-    place by work done at once (a small slice, an element), and copied (`Param.settle`, one
-    pass) the moment a lazy value is made from it. Read-only data and daybreak's own results
-    are never copied."""
+    at the line that created it, so memory the user may still write is borrowed: read and
+    written in place by work done at once (a small slice, an element), and read through a
+    copy (`Param.snapshot`) by lazy values. Read-only data and daybreak's own results are
+    never copied."""
     arr = np.asarray(value)
     t = ir_scalar(arr.dtype)
     if arr.ndim == 0:

@@ -77,7 +77,7 @@ def _numpy_answer(name: str, x: ndarray, kwargs: dict):
         data = x.concrete()
     elif _reads_user_memory(x):
         # NumPy reads the user's buffer once now; a lazy reduction would first copy it (a
-        # snapshot: `Param.settle`), then read the copy.
+        # snapshot: `Param.snapshot`), then read the copy.
         data = x.concrete()
         if data is None:
             data = x.strided_view()
