@@ -109,6 +109,21 @@ def snapshot_leaf(leaf: Leaf | Outer) -> Leaf | Outer:
     return leaf.with_node(leaf.node.snapshot())
 
 
+def _over_snapshots(args: tuple[Elem, ...]) -> tuple[Elem, ...]:
+    """`args` with each read of the user's memory over its snapshot, asked once per buffer
+    (`x[1:] + x[:-1]` compares the buffer with its snapshot once, not twice)."""
+    snapshots: dict = {}
+    out = []
+    for a in args:
+        if _reads_borrowed(a):
+            found = snapshots.get(id(a.node))
+            if found is None:
+                found = snapshots[id(a.node)] = a.node.snapshot()
+            a = a.with_node(found)
+        out.append(a)
+    return tuple(out)
+
+
 def _reads_borrowed(e: Elem) -> bool:
     return isinstance(e, Leaf | Outer) and getattr(e.node, "borrowed", False)
 
@@ -142,11 +157,11 @@ class Apply(Elem):
         self.fn = fn
         args = tuple(args)
         weight, depth = 1, 0
-        for k, a in enumerate(args):
+        for a in args:
             weight += a.weight
             depth = max(depth, a.depth)
-            if _reads_borrowed(a):
-                args = (*args[:k], snapshot_leaf(a), *args[k + 1 :])
+        if any(_reads_borrowed(a) for a in args):
+            args = _over_snapshots(args)
         self._args = args
         self.weight = min(weight, 1 << 30)
         self.depth = depth + 1

@@ -57,8 +57,8 @@ RECENT_LAZY: deque = deque(maxlen=64)
 
 def pending_readers(node, expr: Elem | None = None) -> list:
     """The live arrays among `RECENT_LAZY` whose pending expression reads `node` (directly,
-    or through a pending loop that reads it), or contains `expr` (whose loop computed
-    `node`: they read it from there)."""
+    or through a pending loop that reads it), or contains `expr` or an expression `node`
+    computed (they read it from there)."""
     found = []
     for ref in list(RECENT_LAZY):
         arr = ref()
@@ -71,6 +71,7 @@ def pending_readers(node, expr: Elem | None = None) -> list:
                 and e.node is not None
                 and _reads(e.node, node)
             )
+            or (e.realized is not None and e.realized[1] is node)  # (`node` computed it)
             for e in postorder(arr._held)
         ):
             found.append(arr)

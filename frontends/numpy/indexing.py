@@ -128,8 +128,10 @@ def getitem(x: ndarray, key):
         # indexing for plain keys, with nothing else asked (what `concrete` would find)
         if is_plain_basic(key):
             part = seen[2][key]
-            if type(part) is not _NDARRAY or part.size < SETTINGS.eager_below:
+            if type(part) is not _NDARRAY:
                 return part
+            if part.size < SETTINGS.eager_below:
+                return part if x._memory is not None else _handed_view(x, seen[2], part)
             return _view_of_computed(x, part, seen[2], key)
     if x._shape and is_plain_basic(key):
         found = x.concrete()
@@ -150,7 +152,10 @@ def getitem(x: ndarray, key):
     ):
         # A scalar or a small part of a computed array: NumPy's own result at once (a view
         # for basic keys, as in NumPy; a lazy value made from it snapshots it).
-        return from_numpy_result(np.asarray(found)[items])
+        part = np.asarray(found)[items]
+        if type(part) is _NDARRAY and part.base is not None and x._memory is None:
+            part = _handed_view(x, found, part)
+        return from_numpy_result(part)
     if all(is_basic(k) for k in items):
         sources, shape = basic_sources(x.shape, spread(items, x.ndim))
         if sources != identity(x.ndim):
@@ -179,9 +184,21 @@ def _computed_part(x: ndarray, found: np.ndarray, key):
     (and errors). One element is NumPy's scalar; a small part is NumPy's array (a lazy value
     made from it snapshots it); a big part stays lazy, to fuse into what reads it."""
     part = found[key]
-    if type(part) is not np.ndarray or part.size < SETTINGS.eager_below:
-        return part  # an element, or a small view: NumPy's own
+    if type(part) is not np.ndarray:
+        return part  # an element
+    if part.size < SETTINGS.eager_below:  # a small view: NumPy's own
+        return part if x._memory is not None else _handed_view(x, found, part)
     return _view_of_computed(x, part, found, key)
+
+
+def _handed_view(x: ndarray, found: np.ndarray, part: np.ndarray) -> np.ndarray:
+    """`part`, a NumPy view of `x`'s computed buffer `found`, goes to the user, who may write
+    it (`row = a[i]; row[j] = v` writes `a` in NumPy): the buffer is the user's memory from
+    now on (`ndarray._handed_out`: pending values reading it are computed first, later ones
+    read a snapshot). Once per buffer: after it, `x._memory` says so."""
+    if found.flags.writeable:
+        x._handed_out(found, x._held)
+    return part
 
 
 def _numpy_selection(x: ndarray, items: tuple) -> bool:

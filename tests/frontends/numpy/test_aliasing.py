@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import daybreak as db
 import daybreak.numpy as dnp
 
 N = 1000
@@ -219,3 +220,21 @@ def _random_script(ops):
 def test_random_writes_and_reads_agree_with_numpy(ops):
     got = _agree(_random_script(ops))
     assert all(type(g) is dnp.ndarray for g in got)  # daybreak's own arrays throughout
+
+
+def test_a_small_part_of_a_computed_array_is_numpys_view_and_the_user_may_write_it():
+    """Below the eager size a part of a computed array is NumPy's own view of its buffer;
+    writing it writes the array (as in NumPy), and a value made from the array before the
+    part was taken still means what it meant (it is computed before the part is handed out)."""
+    before = db.config(eager_below=1 << 16)
+    try:
+        x = dnp.arange(100_000.0) * 1.0
+        float(x[5])  # computed
+        y = x * 2  # pending, reads x's buffer
+        part = x[:10]
+        assert type(part) is numpy.ndarray
+        part[0] = 99.0
+        z = x + 1  # made after: reads x as it is now
+        assert float(x[0]) == 99.0 and float(y[0]) == 0.0 and float(z[0]) == 100.0
+    finally:
+        db.config(**before)
