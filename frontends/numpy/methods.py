@@ -15,6 +15,7 @@ import types
 import numpy as np
 
 from daybreak.runtime.config import SETTINGS
+from daybreak.runtime.stats import record
 
 from ..elements.dtypes import SCALAR_TYPES, is_supported, why_unsupported
 from . import reductions
@@ -22,7 +23,7 @@ from .array import as_operand, is_lazy, ndarray, wrap
 from .assignment import setitem
 from .fallback import run_numpy
 from .indexing import getitem
-from .ufuncs import NotCompiled, apply_ufunc, cast_expr
+from .ufuncs import NotCompiled, apply_ufunc, cast_expr, lookup
 
 _BINARY = {
     "add": np.add,
@@ -90,6 +91,17 @@ def _ufunc_or_numpy(ufunc, inputs, out, kwargs, numpy_call):
         written = _into_numpy_out(ufunc, inputs, out)
         if written is not None:
             return written
+    if not kwargs and len(outs) == 1 and type(out) is ndarray and ufunc.nout == 1:
+        target = _users_memory(out)
+        if target is not None and _compiled_operands(ufunc, inputs):
+            # `x += v` on the user's array: NumPy's ufunc writing the user's buffer, as
+            # NumPy's own `x += v` does (a lazy value would be computed, then copied in)
+            from .fallback import to_numpy
+
+            ufunc(*to_numpy(tuple(inputs)), out=target)
+            out._memory.written()
+            record(library_runs=1)
+            return out
     if kwargs or not all(is_lazy(o) for o in outs):
         reason = f"{ufunc.__name__} with {', '.join(sorted(kwargs)) or 'out= a NumPy array'}"
     elif len(outs) > 1:
@@ -109,6 +121,23 @@ def _ufunc_or_numpy(ufunc, inputs, out, kwargs, numpy_call):
     if out is not None:  # NumPy writes into it (a lazy one: into a copy, then rebound)
         kwargs = dict(kwargs, out=out)
     return run_numpy(reason, numpy_call, inputs, kwargs)
+
+
+def _compiled_operands(ufunc, inputs) -> bool:
+    """Whether daybreak computes `ufunc` on operands like `inputs` (else NumPy does it, as a
+    counted fallback)."""
+    return lookup(ufunc) is not None and all(
+        type(x) in (int, float, bool) or is_supported(getattr(x, "dtype", np.dtype(object)))
+        for x in inputs
+    )
+
+
+def _users_memory(x: ndarray) -> np.ndarray | None:
+    """The user's buffer `x` is and reads whole, in place (`ndarray._memory`), or None."""
+    memory, e = x._memory, x._held
+    if memory is None or getattr(e, "node", None) is not memory:
+        return None
+    return x.concrete()
 
 
 def _into_numpy_out(ufunc, inputs, out: np.ndarray):
