@@ -62,9 +62,9 @@ def array(obj, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, like=N
 
 
 def asarray(obj, dtype=None, order=None, *, copy=None, like=None):
-    """`numpy.asarray`: daybreak arrays as they are; a NumPy array the user can still write
-    is copied once (the lazy value keeps meaning what it meant here), read-only ones are
-    read in place."""
+    """`numpy.asarray`: daybreak arrays as they are; a big NumPy array becomes a daybreak
+    array over its memory (the user's array itself: writes through either show in both;
+    lazy values made from it read a snapshot, `Param.snapshot`)."""
     if is_lazy(obj):
         return obj if dtype is None or np.dtype(dtype) == obj.dtype else obj.astype(dtype)
     value = np.asarray(obj, dtype=dtype, order=order)
