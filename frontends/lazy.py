@@ -51,12 +51,14 @@ class Node:
         # How many pending nodes this one stands on (an upper bound: shared inputs count once
         # per path). The scheduler materialises a node whose weight passes its budget, so no
         # graph, program or walk grows without bound (a time loop of 10^4 steps).
-        weight = 1
+        weight, borrowed = 1, False
         for i in inputs:
             if i.cached is _UNSET:
                 weight += i.weight
-            elif getattr(i, "borrowed", False):  # a pending node reads no user memory
-                self.inputs = inputs = tuple(map(snapshot_of, inputs))
+            elif getattr(i, "borrowed", False):
+                borrowed = True
+        if borrowed:  # a pending node reads no user memory
+            self.inputs = tuple(map(snapshot_of, inputs))
         self.weight = min(weight, 1 << 30)
         self._signature = _UNSET
 

@@ -155,6 +155,16 @@ def _zipped_or(slot: dict, gather):
     return lambda leaf: slot[leaf.key()] if leaf.key() in slot else gather(leaf)
 
 
+def _read_no_user_memory(expr: Elem) -> tuple[Elem, tuple]:
+    """`expr` reading snapshots of the user's memory (a pending loop reads no borrowed
+    buffer), and its `leaves_and_outers`."""
+    found = leaves_and_outers(expr)
+    if any(getattr(x.node, "borrowed", False) for x in (*found[0], *found[1])):
+        expr = snapshot_leaves(expr)
+        found = leaves_and_outers(expr)
+    return expr, found
+
+
 class _ExprNode(Node):
     """A node computing something from one element expression: its inputs are the vectors
     the expression's leaves read and the scalars its outers use."""
@@ -179,18 +189,12 @@ class _ExprNode(Node):
         super().__init__(self._read_inputs())
 
     def _read_inputs(self) -> list[Node]:
-        self.leaves, self.outers, self.applies = leaves_and_outers(self.expr)
-        if any(getattr(x.node, "borrowed", False) for x in (*self.leaves, *self.outers)):
-            self.expr = snapshot_leaves(self.expr)  # a pending loop reads no user memory
-            self.leaves, self.outers, self.applies = leaves_and_outers(self.expr)
+        self.expr, (self.leaves, self.outers, self.applies) = _read_no_user_memory(self.expr)
         nodes = {id(x.node): x.node for x in self.leaves if x.node is not None}
         nodes.update((id(o.node), o.node) for o in self.outers)
         if self.library is not None:  # (its leaves are the expression's, unless rewritten)
-            expr, kernel = self.library
-            leaves, outers, _ = leaves_and_outers(expr)
-            if any(getattr(x.node, "borrowed", False) for x in (*leaves, *outers)):
-                self.library = (snapshot_leaves(expr), kernel)
-                leaves, outers, _ = leaves_and_outers(self.library[0])
+            expr, (leaves, outers, _) = _read_no_user_memory(self.library[0])
+            self.library = (expr, self.library[1])
             nodes.update((id(x.node), x.node) for x in leaves if x.node is not None)
             nodes.update((id(o.node), o.node) for o in outers)
         return list(nodes.values())
