@@ -46,6 +46,7 @@ from ..elements.expr import (
 from ..elements.loops import contiguous_strides, is_contiguous, realize
 from ..lazy import LazyValue, Param, topological
 from ..scheduler import DEPTH_BUDGET, ELEM_BUDGET, evaluate, materialize
+from ..sites import materialised_alone
 from .fallback import foreign_array
 
 # The arrays most recently given a pending expression (weakly), newest last: a write into a
@@ -121,6 +122,7 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         "_seen",
         "_numpy_view",
         "_memory",
+        "_site",
         "__weakref__",
     )
     __array_priority__ = 1000
@@ -149,6 +151,10 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         # The user's memory this array is (`np.asarray(u)` is `u`): the borrowed input that
         # a write rebinding this array to a pending value writes back into (`write_back`)
         self._memory = None
+        # (the user's line, the expression made there) for a value made from the user's
+        # memory: whether it is computed on its own or fused decides that line's next call
+        # (`ufuncs._on_user_memory`, `sites`)
+        self._site = None
 
     @property
     def _expr(self) -> Elem:
@@ -314,6 +320,8 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         if found is not None:
             return found
         expr = self._held
+        if self._site is not None and self._site[1] is expr:
+            materialised_alone(self._site[0])
         now = value_now(expr, self._shape)  # small work on computed inputs: NumPy, at once
         if now is not None:
             value = self._lazy_finish(now)
@@ -416,8 +424,19 @@ def leaf_array(leaf: Leaf, shape: tuple[int, ...]) -> ndarray:
     made._shape = shape
     made._held = leaf
     made._base = made._synced = made._seen = made._numpy_view = made._memory = None
+    made._site = None
     leaf.owner = weakref.ref(made)
     return made
+
+
+def fresh_array(value: np.ndarray) -> ndarray:
+    """A daybreak array over a C-contiguous array NumPy just made (nobody else holds it, so
+    it is read in place, never copied): what `wrap` makes, without its questions (a Python
+    loop of calls computed at once makes one per call)."""
+    flat = value.reshape(-1)
+    node = Param(flat, Vec(ir_scalar(value.dtype)), source=flat)
+    leaf = Leaf(node, contiguous_strides(value.shape), flat.size, value.dtype)
+    return leaf_array(leaf, value.shape)
 
 
 def asarray_value(value) -> ndarray:

@@ -21,6 +21,7 @@ import numpy as np
 from daybreak.ir import builder as B
 from daybreak.ir.types import BOOL, Scalar
 from daybreak.runtime.config import SETTINGS
+from daybreak.runtime.stats import record
 
 from ..elements import scalar_ops as S
 from ..elements.broadcast import broadcast_to, out_shape
@@ -31,9 +32,10 @@ from ..elements.dtypes import (
     loop_dtypes,
     python_scalar_value,
 )
-from ..elements.expr import Apply, Outer
+from ..elements.expr import Apply, Leaf, Outer
 from ..lazy import Param
-from .array import as_operand, lazy_array, ndarray, wrap
+from ..sites import alone_at, consumed, user_site
+from .array import as_operand, data_now, fresh_array, lazy_array, ndarray, wrap
 
 
 def _any(fn):
@@ -310,6 +312,11 @@ def apply_ufunc(ufunc, inputs, out=None):
             concrete = [x if type(x) is not ndarray else x.concrete() for x in inputs]
             if all(c is not None for c in concrete):
                 return ufunc(*concrete)  # small and already computed: NumPy is cheaper
+        site = None
+        if SETTINGS.eager_below:
+            now, site = _on_user_memory(ufunc, inputs, size * res_dtype.itemsize)
+            if now is not None:
+                return now
         # (a NumPy scalar is cast to the loop's dtype, as the loop itself would cast it)
         if len(inputs) == 2:
             args = (
@@ -320,7 +327,10 @@ def apply_ufunc(ufunc, inputs, out=None):
             args = tuple(
                 [make(x, shape, loop_dtype) for make, x in zip(operands, inputs, strict=True)]
             )
-        return lazy_array(Apply(build, args, res_dtype, ufunc), shape)
+        made = lazy_array(Apply(build, args, res_dtype, ufunc), shape)
+        if site is not None:
+            made._site = (site, made._held)
+        return made
     entry = lookup(ufunc)
     if entry is None:
         raise NotCompiled(f"ufunc {getattr(ufunc, '__name__', ufunc)}")
@@ -368,12 +378,57 @@ def apply_ufunc(ufunc, inputs, out=None):
         concrete = [x if is_python_scalar(x) else x.concrete() for x in ops]
         if all(c is not None for c in concrete):
             return ufunc(*concrete)  # small and already computed: NumPy is cheaper
+    site = None
+    if out is None and SETTINGS.eager_below:
+        now, site = _on_user_memory(ufunc, ops, math.prod(shape) * res_dtype.itemsize)
+        if now is not None:
+            return now
     args = tuple(_operand_expr(x, shape, in_dtypes[0]) for x in ops)
     result = Apply(build, args, res_dtype, ufunc)
     if out is None:
-        return ndarray(result, shape)
+        made = ndarray(result, shape)
+        if site is not None:
+            made._site = (site, made._held)
+        return made
     out._expr = cast_expr(result, out.dtype)
     return out
+
+
+def _on_user_memory(ufunc, inputs, result_bytes: int):
+    """(NumPy's result computed at once, or None; the user's line, or None) for a call that
+    reads the user's memory (`docs/scheduler.md`, "Aliasing"). Recording it lazily costs a
+    pass over that memory now (the snapshot), so the call is computed at once when that is
+    the cheaper pass: when its result is a quarter of the bytes it reads from the user's
+    memory or less (a comparison of floats: the lost fusion re-reads a small result), or when
+    the last value made at this line was computed on its own (`sites`). Otherwise the line is
+    returned, for the lazy value to carry. Values that fused at a line are marked here too."""
+    borrowed = 0
+    for x in inputs:
+        if type(x) is ndarray:
+            made = x._site
+            if made is not None and made[1] is x._held:
+                consumed(made[0])  # a value made at that line fuses into this one
+            e = x._held
+            if type(e) is Leaf and getattr(e.node, "borrowed", False):
+                borrowed += x.nbytes
+    if not borrowed:
+        return None, None
+    site = None
+    if result_bytes * 4 > borrowed:
+        site = user_site(3)
+        if not alone_at(site):
+            return None, site
+    values = [data_now(x) for x in inputs]
+    if any(v is None for v in values):
+        return None, site
+    record(library_runs=1)
+    now = ufunc(*values)
+    if type(now) is not np.ndarray or now.size < SETTINGS.eager_below:
+        return now, None
+    now = fresh_array(now)
+    if site is not None:
+        now._site = (site, now._held)  # (if a later call fuses it, the line records again)
+    return now, None
 
 
 # (ufunc, operand kinds) -> (builder, result dtype, loop dtype, shape, size): what a call

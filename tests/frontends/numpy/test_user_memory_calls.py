@@ -1,0 +1,117 @@
+"""Calls on the user's memory: recorded lazily (over a snapshot) or computed at once by NumPy,
+whichever is the cheaper pass (`ufuncs._on_user_memory`, `frontends/sites.py`). A comparison
+of floats is computed at once (its result is an eighth of what it reads); a call at a line
+whose last value was computed on its own is computed at once from then on, and a line whose
+value fuses into more work goes back to recording. Either way the values are NumPy's, also
+when the user writes the array between making a value and reading it.
+
+These tests run with the default `eager_below` (the choice is off at `eager_below=0`, the
+compiled-path setting of the other tests) and arrays above it."""
+
+from __future__ import annotations
+
+import numpy
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import daybreak as db
+import daybreak.numpy as dnp
+from daybreak.frontends import sites
+
+N = 1 << 17  # above the default eager_below
+
+
+@pytest.fixture(autouse=True)
+def default_eager_below():
+    before = db.config(eager_below=1 << 16)
+    sites._ALONE.clear()
+    yield
+    db.config(**before)
+
+
+def _library_runs() -> int:
+    return db.stats()["library_runs"]
+
+
+def _shift(np, x):
+    return x + 1.5  # one line, one value computed on its own
+
+
+def _shift_then_scale(np, x):
+    y = x + 1.5
+    return y * 2.0  # the first line's value fuses into the second's
+
+
+def test_a_comparison_of_the_users_floats_is_numpys_at_once():
+    u = numpy.linspace(-1.0, 1.0, N)
+    x = dnp.asarray(u)
+    before = _library_runs()
+    mask = x > 0.25
+    assert _library_runs() == before + 1  # computed at once: no snapshot of u
+    u[:] = 0.0  # the user's write after the comparison: NumPy's mask is unchanged
+    numpy.testing.assert_array_equal(numpy.asarray(mask), numpy.linspace(-1.0, 1.0, N) > 0.25)
+
+
+def test_a_line_whose_value_is_computed_alone_is_computed_at_once_next_time():
+    want = numpy.linspace(0.0, 1.0, N) + 1.5
+    first = _shift(dnp, dnp.asarray(numpy.linspace(0.0, 1.0, N)))
+    assert isinstance(first, dnp.ndarray) and first.concrete() is None  # lazy the first time
+    numpy.testing.assert_array_equal(numpy.asarray(first), want)
+    before = _library_runs()
+    again = _shift(dnp, dnp.asarray(numpy.linspace(0.0, 1.0, N)))
+    assert _library_runs() == before + 1 and again.concrete() is not None  # NumPy's, at once
+    numpy.testing.assert_array_equal(numpy.asarray(again), want)
+
+
+def test_a_line_whose_value_fuses_stays_lazy():
+    for _ in range(3):
+        u = numpy.linspace(0.0, 1.0, N)
+        got = _shift_then_scale(dnp, dnp.asarray(u))
+        assert got.concrete() is None  # one lazy expression over the snapshot
+        numpy.testing.assert_array_equal(numpy.asarray(got), (u + 1.5) * 2.0)
+
+
+def test_a_line_computed_alone_then_fused_records_again():
+    def step(np, x, fuse):
+        y = x * 3.0
+        return y - 1.0 if fuse else y
+
+    for fuse in (False, True):
+        u = numpy.linspace(0.0, 1.0, N)
+        got = step(dnp, dnp.asarray(u), fuse)
+        numpy.testing.assert_array_equal(numpy.asarray(got), step(numpy, u.copy(), fuse))
+    # the line was computed alone once (at once from then on), then its value fused: lazy
+    u = numpy.linspace(0.0, 1.0, N)
+    y = step(dnp, dnp.asarray(u), False)
+    assert y.concrete() is None
+
+
+def _script(np, u, computed_alone_first: bool, write_at: int):
+    x = np.asarray(u)
+    values = []
+    for k in range(3):
+        v = x * 2.0 + k if not computed_alone_first else x - float(k)
+        c = x < 0.5
+        if write_at == k:
+            u[k] = 9.0  # NumPy's own write, after the values were made
+        values += [v, c]
+    return values
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.booleans(), st.integers(0, 3), st.integers(1, 3))
+def test_values_agree_with_numpy_whichever_way_a_line_is_computed(alone, write_at, calls):
+    for _ in range(calls):  # later calls take what the earlier ones taught the lines
+        mine, theirs = numpy.linspace(0.0, 1.0, N), numpy.linspace(0.0, 1.0, N)
+        got = _script(dnp, mine, alone, write_at)
+        want = _script(numpy, theirs, alone, write_at)
+        numpy.testing.assert_array_equal(mine, theirs)
+        for g, w in zip(got, want, strict=True):
+            numpy.testing.assert_array_equal(numpy.asarray(g), w)
+
+
+def test_the_choice_is_off_at_eager_below_zero():
+    db.config(eager_below=0)
+    x = dnp.asarray(numpy.linspace(-1.0, 1.0, N))
+    assert (x > 0.25).concrete() is None  # recorded: the compiled-path setting
