@@ -148,6 +148,9 @@ def value_now(expr: Elem, shape: tuple[int, ...]) -> np.ndarray | None:
     NumPy's work. Otherwise the caller makes the loop node and asks the scheduler."""
     if not shape or not isinstance(expr, Apply) or expr.realized is not None:
         return None
+    size = math.prod(shape)
+    if not library_for_good(1, size):
+        return None  # (not for one call, so not for more: the library's cost grows faster)
     values: dict[int, object] = {}
     calls = 0
     for e in postorder(expr):
@@ -163,7 +166,7 @@ def value_now(expr: Elem, shape: tuple[int, ...]) -> np.ndarray | None:
                 values[id(node)] = node.cached
         else:
             return None
-    if not library_for_good(max(calls, 1), math.prod(shape)):
+    if not library_for_good(max(calls, 1), size):
         return None
     value = fresh_array(evaluate(expr, shape, values), shape, expr.dtype)
     record(library_runs=1)

@@ -55,7 +55,7 @@ class Elem:
     )
 
     def __init__(self, dtype: np.dtype):
-        self.dtype = np.dtype(dtype)
+        self.dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
         self.order = None  # `postorder(self)` less self, once asked for (it never changes)
         self.owner = None  # weakly, the frontend value (an array) that is this expression
         # The loop node computing this expression, once asked for: `(shape, node)`, the node
@@ -156,11 +156,14 @@ class Apply(Elem):
         super().__init__(dtype)
         self.fn = fn
         args = tuple(args)
-        weight, depth = 1, 0
-        for a in args:
+        weight, depth, borrowed = 1, 0, False
+        for a in args:  # (one pass: every recorded call makes one of these)
             weight += a.weight
-            depth = max(depth, a.depth)
-        if any(_reads_borrowed(a) for a in args):
+            if a.depth > depth:
+                depth = a.depth
+            if isinstance(a, Leaf | Outer) and getattr(a.node, "borrowed", False):
+                borrowed = True
+        if borrowed:
             args = _over_snapshots(args)
         self._args = args
         self.weight = min(weight, 1 << 30)

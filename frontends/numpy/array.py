@@ -429,7 +429,7 @@ def leaf_array(leaf: Leaf, shape: tuple[int, ...]) -> ndarray:
     return made
 
 
-def fresh_array(value: np.ndarray) -> ndarray:
+def result_array(value: np.ndarray) -> ndarray:
     """A daybreak array over a C-contiguous array NumPy just made (nobody else holds it, so
     it is read in place, never copied): what `wrap` makes, without its questions (a Python
     loop of calls computed at once makes one per call)."""

@@ -35,7 +35,7 @@ from ..elements.dtypes import (
 from ..elements.expr import Apply, Leaf, Outer
 from ..lazy import Param
 from ..sites import alone_at, consumed, user_site
-from .array import as_operand, data_now, fresh_array, lazy_array, ndarray, wrap
+from .array import as_operand, data_now, lazy_array, ndarray, result_array, wrap
 
 
 def _any(fn):
@@ -425,7 +425,7 @@ def _on_user_memory(ufunc, inputs, result_bytes: int):
     now = ufunc(*values)
     if type(now) is not np.ndarray or now.size < SETTINGS.eager_below:
         return now, None
-    now = fresh_array(now)
+    now = result_array(now)
     if site is not None:
         now._site = (site, now._held)  # (if a later call fuses it, the line records again)
     return now, None
