@@ -37,24 +37,27 @@ _SMALL_KINDS = frozenset(
 
 def small_numpy_call(args: tuple, kwargs: dict) -> bool:
     """Whether every argument is a scalar, None, an option (a dtype, a string), or a NumPy
-    array — alone or in a list or tuple (`hstack((a, b))`) — with fewer elements in all
-    than the eager size."""
-    total = 0
+    array — alone or in a list or tuple (`hstack((a, b))`) — of fewer elements than the
+    eager size. (Each, not all together: `where(c, a, b)` of three rows of a big array is
+    three small arrays. Recording it would snapshot each of them, a pass apiece, to fuse
+    a result no bigger than one of them; functions whose results can be bigger than their
+    inputs say so in `RESULT_SIZE`.)"""
+    largest = 0
     for x in (*args, *kwargs.values()) if kwargs else args:
         kind = type(x)
         if kind is np.ndarray:
-            total += x.size
+            largest = max(largest, x.size)
         elif kind in _SMALL_KINDS:
             continue
         elif kind is tuple or kind is list:
             for item in x:
                 if type(item) is np.ndarray:
-                    total += item.size
+                    largest = max(largest, item.size)
                 elif not isinstance(item, _SCALARS):
                     return False  # a lazy array, a nested list (maybe of lazy arrays), ...
         elif not isinstance(x, _SCALARS) and not isinstance(x, _OPTIONS):
             return False  # a lazy array, a list (maybe of lazy arrays), ...
-    return total < SETTINGS.eager_below
+    return largest < SETTINGS.eager_below
 
 
 def broadcast_size(arrays) -> int:

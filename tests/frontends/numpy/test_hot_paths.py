@@ -166,6 +166,26 @@ def test_small_inputs_with_big_results_stay_lazy(default_sizes):
     assert type(dnp.outer(u[:10], v[:10])) is np.ndarray
 
 
+def test_several_small_numpy_inputs_are_a_small_call(default_sizes, monkeypatch):
+    """Small is each NumPy argument, not all of them together: `where(c, a, b)` on three rows
+    of a big array (together above `eager_below`) is NumPy's own, with no snapshot taken of
+    any of them (recording it would copy each, to fuse a result no bigger than one)."""
+    from daybreak.frontends.lazy import Param
+
+    n = (1 << 16) // 2 + 1  # two of these are above eager_below together
+    rng = np.random.default_rng(4)
+    a, b = rng.random(n), rng.random(n)
+    c = a < b
+    copies = []
+    take = Param.snapshot
+    monkeypatch.setattr(Param, "snapshot", lambda self: copies.append(self) or take(self))
+    got = dnp.where(c, a, b)
+    assert type(got) is np.ndarray and not copies
+    np.testing.assert_array_equal(got, np.where(c, a, b))
+    assert type(dnp.clip(a, b * 0.5, b)) is np.ndarray
+    assert type(dnp.hstack([a, b])) is not np.ndarray  # (its result is big: daybreak's)
+
+
 @contextlib.contextmanager
 def _library_tier():
     """The defaults outside tests: tier 0 while compiling in the background, and no fallback
