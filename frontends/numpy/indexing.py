@@ -163,7 +163,7 @@ def getitem(x: ndarray, key):
         else:
             expr = x._expr
         view = ndarray(reindex(expr, sources, len(shape)), shape)
-        return view.as_view_of(x, _view_writer(key), key)
+        return view.as_view_of(x, _write_view, key)
     return _advanced(x, items, np.shape(probe))
 
 
@@ -222,33 +222,27 @@ def _numpy_selection(x: ndarray, items: tuple) -> bool:
 _ELEMENT_STRIDES: dict = {}
 
 
-def _first_element(shape: tuple[int, ...], key) -> int | None:
-    """The flat position in a C-ordered array of `shape` of the first element `key` (ints and
+def _first_element(found: np.ndarray, key) -> int | None:
+    """The flat position in `found` (a C-ordered buffer) of the first element `key` (ints and
     slices; None for other keys) selects: arithmetic on the key, where reading the two
     arrays' addresses (`__array_interface__`) costs ~3 us each."""
     items = key if type(key) is tuple else (key,)
+    shape = found.shape
     if len(items) > len(shape):
         return None
-    offset = 0
-    for d in range(len(shape) - 1, -1, -1):
-        if d < len(items):
-            k = items[d]
-            kind = type(k)
-            if kind is slice:
-                start = k.indices(shape[d])[0]
-            elif kind is int or kind in _INTEGER_KEYS:
-                start = k + shape[d] if k < 0 else k
-            else:
-                return None  # None, ...: the general way
-            offset += start * _stride_after(shape, d)
+    offset, strides, item = 0, found.strides, found.itemsize
+    for d, k in enumerate(items):
+        kind = type(k)
+        if kind is slice:
+            if k.start is None and k.step is None:
+                continue  # (most slices: `a[1:, :]`, `a[:, i:]`)
+            start = k.indices(shape[d])[0]
+        elif kind is int or kind in _INTEGER_KEYS:
+            start = k + shape[d] if k < 0 else k
+        else:
+            return None  # None, ...: the general way
+        offset += start * (strides[d] // item)
     return offset
-
-
-def _stride_after(shape: tuple[int, ...], d: int) -> int:
-    n = 1
-    for size in shape[d + 1 :]:
-        n *= size
-    return n
 
 
 _INTEGER_KEYS = (np.intp, np.int64, np.int32)
@@ -260,7 +254,7 @@ def _view_of_computed(x: ndarray, part: np.ndarray, found: np.ndarray, key) -> n
     would make, without it."""
     leaf = x._expr  # a plain leaf over the computed buffer (`concrete` found it)
     item = found.itemsize
-    offset = _first_element(found.shape, key)
+    offset = _first_element(found, key)
     if offset is None:
         address = part.__array_interface__["data"][0] - found.__array_interface__["data"][0]
         offset = address // item
@@ -273,26 +267,24 @@ def _view_of_computed(x: ndarray, part: np.ndarray, found: np.ndarray, key) -> n
     part = part.view()
     part.flags.writeable = False
     view._numpy_view = (view._held, part)  # what NumPy calls reading it now get (`strided_view`)
-    return view.as_view_of(x, _view_writer(key), key)
+    return view.as_view_of(x, _write_view, key)
 
 
-def _view_writer(key):
-    """How a view `base[key]` puts a write to it back into `base`: the write, then the view
-    reads `base`'s buffer again (a write to the view computed the view on its own; without
-    this, later writes to `base` would not show in it, as they do in NumPy's view)."""
-
-    def write(base: ndarray, view: ndarray) -> None:
-        base[key] = view
-        found = base.concrete()
-        if found is not None:
-            part = found[key]
-            again = _view_of_computed(base, part, found, key) if type(part) is _NDARRAY else None
-        else:
-            again = getitem(base, key)
-        if type(again) is ndarray and again.shape == view.shape:
-            view._expr = again._held
-
-    return write
+def _write_view(base: ndarray, view: ndarray) -> None:
+    """How a view `base[key]` puts a write to it back into `base` (`key`: the view's own,
+    `as_view_of`): the write, then the view reads `base`'s buffer again (a write to the view
+    computed the view on its own; without this, later writes to `base` would not show in it,
+    as they do in NumPy's view)."""
+    key = view._base[2]
+    base[key] = view
+    found = base.concrete()
+    if found is not None:
+        part = found[key]
+        again = _view_of_computed(base, part, found, key) if type(part) is _NDARRAY else None
+    else:
+        again = getitem(base, key)
+    if type(again) is ndarray and again.shape == view.shape:
+        view._expr = again._held
 
 
 def _advanced(x: ndarray, items: tuple, shape: tuple[int, ...]) -> ndarray:
