@@ -32,10 +32,14 @@ _ALONE: dict = {}  # site -> True: the last value made there was computed on its
 _LIMIT = 4096
 
 
-def user_site(depth: int = 2):
-    """(code, instruction) of the innermost caller outside daybreak: the user's line that made
-    the value (operators, ufunc wrappers and methods are daybreak frames in between)."""
-    frame = sys._getframe(depth)
+def user_site(depth: int = 1):
+    """(code, instruction) of the innermost caller outside daybreak, from `depth` frames up:
+    the user's line that made the value (operators, ufunc wrappers and methods are daybreak
+    frames in between); None when no frame outside daybreak is found."""
+    try:
+        frame = sys._getframe(depth)
+    except ValueError:  # (a shallower stack than asked for)
+        frame = sys._getframe(1)
     while frame is not None and frame.f_globals.get("__name__", "").startswith(_PACKAGE):
         frame = frame.f_back
     if frame is None:

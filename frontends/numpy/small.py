@@ -53,7 +53,7 @@ def small_numpy_call(args: tuple, kwargs: dict) -> bool:
             for item in x:
                 if type(item) is np.ndarray:
                     largest = max(largest, item.size)
-                elif not isinstance(item, _SCALARS):
+                elif type(item) not in _SMALL_KINDS and not isinstance(item, _SCALARS):
                     return False  # a lazy array, a nested list (maybe of lazy arrays), ...
         elif not isinstance(x, _SCALARS) and not isinstance(x, _OPTIONS):
             return False  # a lazy array, a list (maybe of lazy arrays), ...
