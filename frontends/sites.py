@@ -19,6 +19,10 @@ True
 >>> consumed(site)
 >>> alone_at(site)
 False
+>>> computed_in_library(site)
+>>> consumed(site)
+>>> alone_at(site)
+True
 
 Either choice gives NumPy's values; only the cost differs.
 """
@@ -48,8 +52,9 @@ def user_site(depth: int = 1):
 
 
 def alone_at(site) -> bool:
-    """Whether the last value made at `site` was computed on its own (no work fused on top)."""
-    return _ALONE.get(site, False)
+    """Whether the last value made at `site` was computed on its own (no work fused on top),
+    or a value fused from it was computed in the library (`computed_in_library`)."""
+    return bool(_ALONE.get(site, False))
 
 
 def materialised_alone(site) -> None:
@@ -60,6 +65,17 @@ def materialised_alone(site) -> None:
 
 
 def consumed(site) -> None:
-    """A value made at `site` became part of a larger lazy value (fusion paid for its pass)."""
-    if _ALONE.get(site):
+    """A value made at `site` became part of a larger lazy value (fusion may pay for its
+    pass). Not after `computed_in_library`: such a line's values fuse, and then run op by op."""
+    if _ALONE.get(site) is True:
         _ALONE[site] = False
+
+
+def computed_in_library(site) -> None:
+    """A value fused from one made at `site` was computed by the library, call by call, for
+    good (work too small for native code ever to pay: `scheduler.library_for_good`): the
+    snapshot bought no fusion, so the line computes at once from now on, also when its values
+    are consumed by later calls (that is what happened here)."""
+    if len(_ALONE) >= _LIMIT:
+        _ALONE.clear()
+    _ALONE[site] = "library"

@@ -150,7 +150,7 @@ class Outer(Elem):
 class Apply(Elem):
     """`fn(ctx, *args)` builds the IR of this element from its arguments' IR."""
 
-    __slots__ = ("fn", "_args", "eager")
+    __slots__ = ("fn", "_args", "eager", "site")
 
     def __init__(self, fn: Callable[..., B.E], args: tuple[Elem, ...], dtype, eager=None):
         super().__init__(dtype)
@@ -171,6 +171,9 @@ class Apply(Elem):
         # The same element computed by NumPy on whole arrays (`eager(*arg_values)`), for
         # tier 0 (`elements/eager.py`); None: only the compiled path can compute it.
         self.eager = eager
+        # The user's line that made this element from the user's memory, if one did
+        # (`frontends/sites.py`): what becomes of it teaches that line's next call.
+        self.site = None
 
     @property
     def args(self) -> tuple[Elem, ...]:

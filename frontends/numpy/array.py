@@ -35,6 +35,7 @@ from daybreak.runtime.config import SETTINGS
 from ..elements.dtypes import ir_scalar, is_supported
 from ..elements.eager import strided, value_now
 from ..elements.expr import (
+    Apply,
     Elem,
     Leaf,
     Outer,
@@ -46,7 +47,7 @@ from ..elements.expr import (
 from ..elements.loops import contiguous_strides, is_contiguous, realize
 from ..lazy import LazyValue, Param, topological
 from ..scheduler import DEPTH_BUDGET, ELEM_BUDGET, evaluate, materialize
-from ..sites import materialised_alone
+from ..sites import computed_in_library, materialised_alone
 from .fallback import foreign_array
 
 # The arrays most recently given a pending expression (weakly), newest last: a write into a
@@ -324,6 +325,9 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
             materialised_alone(self._site[0])
         now = value_now(expr, self._shape)  # small work on computed inputs: NumPy, at once
         if now is not None:
+            for e in postorder(expr):  # (cached on the expression)
+                if type(e) is Apply and e.site is not None:
+                    computed_in_library(e.site)  # its snapshot bought no fusion
             value = self._lazy_finish(now)
             set_realized(expr, self._shape, self._held.node)  # others with `expr` read it
             return value

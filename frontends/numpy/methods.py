@@ -18,12 +18,13 @@ from daybreak.runtime.config import SETTINGS
 from daybreak.runtime.stats import record
 
 from ..elements.dtypes import SCALAR_TYPES, is_supported, why_unsupported
-from . import reductions
+from ..elements.expr import Leaf
+from . import reductions, ufuncs
 from .array import as_operand, is_lazy, ndarray, wrap
 from .assignment import setitem
 from .fallback import run_numpy
 from .indexing import getitem
-from .ufuncs import NotCompiled, apply_ufunc, cast_expr, lookup
+from .ufuncs import NotCompiled, apply_ufunc, cast_expr
 
 _BINARY = {
     "add": np.add,
@@ -94,12 +95,15 @@ def _ufunc_or_numpy(ufunc, inputs, out, kwargs, numpy_call):
     if not kwargs and len(outs) == 1 and type(out) is ndarray and ufunc.nout == 1:
         target = _users_memory(out)
         if target is not None and _compiled_operands(ufunc, inputs):
-            # `x += v` on the user's array: NumPy's ufunc writing the user's buffer, as
-            # NumPy's own `x += v` does (a lazy value would be computed, then copied in)
+            # `x += v` on the user's array or a view of it (`u[1:, :] -= v`): NumPy's ufunc
+            # writing the user's buffer, as NumPy's own `x += v` does (a lazy value would
+            # snapshot the buffer, be computed, then be copied in)
             from .fallback import to_numpy
 
             ufunc(*to_numpy(tuple(inputs)), out=target)
-            out._memory.written()
+            out._held.node.written()
+            if out._base is not None:  # (Python's `base[key] = view` next has nothing to do)
+                out._synced = out._base[0]._expr
             record(library_runs=1)
             return out
     if kwargs or not all(is_lazy(o) for o in outs):
@@ -126,18 +130,34 @@ def _ufunc_or_numpy(ufunc, inputs, out, kwargs, numpy_call):
 def _compiled_operands(ufunc, inputs) -> bool:
     """Whether daybreak computes `ufunc` on operands like `inputs` (else NumPy does it, as a
     counted fallback)."""
-    return lookup(ufunc) is not None and all(
+    return ufuncs.lookup(ufunc) is not None and all(  # (the table apply_ufunc reads)
         type(x) in (int, float, bool) or is_supported(getattr(x, "dtype", np.dtype(object)))
         for x in inputs
     )
 
 
 def _users_memory(x: ndarray) -> np.ndarray | None:
-    """The user's buffer `x` is and reads whole, in place (`ndarray._memory`), or None."""
+    """The user's buffer `x` is and reads whole, in place (`ndarray._memory`), or the part of
+    it a view of the user's array reads (`u[1:, :]`), writeable; else None."""
     memory, e = x._memory, x._held
-    if memory is None or getattr(e, "node", None) is not memory:
+    if memory is not None and getattr(e, "node", None) is memory:
+        return x.concrete()
+    if x._base is None or type(e) is not Leaf or not getattr(e.node, "borrowed", False):
         return None
-    return x.concrete()
+    flat = e.node.cached
+    if type(flat) is not np.ndarray or flat.ndim != 1 or flat.dtype != e.dtype or not x._shape:
+        return None
+    item = flat.itemsize
+    try:
+        return np.ndarray(
+            x._shape,
+            flat.dtype,
+            buffer=flat,
+            offset=e.offset * item,
+            strides=tuple(s * item for s in e.strides),
+        )
+    except (TypeError, ValueError):  # (not a buffer NumPy can view this way)
+        return None
 
 
 def _into_numpy_out(ufunc, inputs, out: np.ndarray):

@@ -327,9 +327,7 @@ def apply_ufunc(ufunc, inputs, out=None):
             args = tuple(
                 [make(x, shape, loop_dtype) for make, x in zip(operands, inputs, strict=True)]
             )
-        made = lazy_array(Apply(build, args, res_dtype, ufunc), shape)
-        if site is not None:
-            made._site = (site, made._held)
+        made = _lazy_at(site, Apply(build, args, res_dtype, ufunc), shape)
         return made
     entry = lookup(ufunc)
     if entry is None:
@@ -386,12 +384,19 @@ def apply_ufunc(ufunc, inputs, out=None):
     args = tuple(_operand_expr(x, shape, in_dtypes[0]) for x in ops)
     result = Apply(build, args, res_dtype, ufunc)
     if out is None:
-        made = ndarray(result, shape)
-        if site is not None:
-            made._site = (site, made._held)
-        return made
+        return _lazy_at(site, result, shape)
     out._expr = cast_expr(result, out.dtype)
     return out
+
+
+def _lazy_at(site, apply: Apply, shape: tuple[int, ...]) -> ndarray:
+    """The lazy array of `apply`, carrying the user's line that made it (None: not made from
+    the user's memory) for `_on_user_memory` and `ndarray.value` to learn from."""
+    made = lazy_array(apply, shape)
+    if site is not None:
+        apply.site = site
+        made._site = (site, made._held)
+    return made
 
 
 def _on_user_memory(ufunc, inputs, result_bytes: int):

@@ -5,8 +5,10 @@ whose last value was computed on its own is computed at once from then on, and a
 value fuses into more work goes back to recording. Either way the values are NumPy's, also
 when the user writes the array between making a value and reading it.
 
-These tests run with the default `eager_below` (the choice is off at `eager_below=0`, the
-compiled-path setting of the other tests) and arrays above it."""
+These tests run with the defaults outside tests — `eager_below`, tier 0 while compiling in the
+background — where the other tests use `eager_below=0` and strict mode (the choice is off
+there: nothing runs in the library by choice); no fallback is allowed (`allowed_fallbacks`
+with nothing in its list stands in for strict mode). Arrays are above `eager_below`."""
 
 from __future__ import annotations
 
@@ -17,17 +19,23 @@ from hypothesis import strategies as st
 
 import daybreak as db
 import daybreak.numpy as dnp
-from daybreak.frontends import sites
+from daybreak.frontends import scheduler, sites
+
+from .helpers import allowed_fallbacks
 
 N = 1 << 17  # above the default eager_below
 
 
 @pytest.fixture(autouse=True)
-def default_eager_below():
-    before = db.config(eager_below=1 << 16)
+def defaults_outside_tests():
+    before = db.config(eager_below=1 << 16, compile_in_background=True)
     sites._ALONE.clear()
-    yield
-    db.config(**before)
+    try:
+        with allowed_fallbacks(r"(?!)"):
+            yield
+    finally:
+        scheduler.wait_for_compiles()
+        db.config(**before)
 
 
 def _library_runs() -> int:
@@ -77,14 +85,31 @@ def test_a_line_computed_alone_then_fused_records_again():
         y = x * 3.0
         return y - 1.0 if fuse else y
 
+    big = 1 << 21  # native code pays here: the values are not the library's for good
     for fuse in (False, True):
-        u = numpy.linspace(0.0, 1.0, N)
+        u = numpy.linspace(0.0, 1.0, big)
         got = step(dnp, dnp.asarray(u), fuse)
         numpy.testing.assert_array_equal(numpy.asarray(got), step(numpy, u.copy(), fuse))
     # the line was computed alone once (at once from then on), then its value fused: lazy
-    u = numpy.linspace(0.0, 1.0, N)
+    u = numpy.linspace(0.0, 1.0, big)
     y = step(dnp, dnp.asarray(u), False)
     assert y.concrete() is None
+
+
+def test_a_line_whose_fused_value_ran_in_the_library_stays_at_once():
+    def step(np, x):
+        return (x * 3.0) - 1.0  # small work: the library computes it call by call
+
+    for _ in range(3):
+        u = numpy.linspace(0.0, 1.0, N)
+        got = step(dnp, dnp.asarray(u))
+        numpy.testing.assert_array_equal(numpy.asarray(got), u * 3.0 - 1.0)
+    assert list(sites._ALONE.values()) == ["library"]  # `x * 3.0`'s line
+    u = numpy.linspace(0.0, 1.0, N)
+    before = _library_runs()
+    got = step(dnp, dnp.asarray(u))
+    assert _library_runs() == before + 1  # `x * 3.0` at once (no snapshot); `- 1.0` lazy
+    assert got.concrete() is None
 
 
 def _script(np, u, computed_alone_first: bool, write_at: int):
@@ -112,6 +137,41 @@ def test_values_agree_with_numpy_whichever_way_a_line_is_computed(alone, write_a
 
 
 def test_the_choice_is_off_at_eager_below_zero():
-    db.config(eager_below=0)
+    db.config(eager_below=0)  # (the fixture puts it back)
     x = dnp.asarray(numpy.linspace(-1.0, 1.0, N))
     assert (x > 0.25).concrete() is None  # recorded: the compiled-path setting
+
+
+def _step(np, ey, hz):
+    ey[1:, :] -= 0.5 * (hz[1:, :] - hz[:-1, :])  # fdtd_2d's update: small work, op by op
+    hz[:-1, :] += 0.25 * ey[1:, :]
+    return ey, hz
+
+
+def test_an_in_place_call_on_a_view_of_the_users_array_writes_it_without_a_snapshot(
+    monkeypatch,
+):
+    from daybreak.frontends.lazy import Param
+
+    rng = numpy.random.default_rng(1)
+    ey, hz = rng.random((400, 450)), rng.random((400, 450))
+    copies = []
+    take = Param.snapshot
+    monkeypatch.setattr(Param, "snapshot", lambda self: copies.append(self) or take(self))
+    mine_ey, mine_hz = ey.copy(), hz.copy()
+    x, h = dnp.asarray(mine_ey), dnp.asarray(mine_hz)
+    before = len(copies)
+    x[1:, :] *= 0.5  # a view of the user's array, written in place by NumPy's ufunc
+    assert len(copies) == before
+    numpy.testing.assert_array_equal(mine_ey[1:], ey[1:] * 0.5)  # the user's memory
+    numpy.testing.assert_array_equal(numpy.asarray(x)[0], ey[0])
+    numpy.testing.assert_array_equal(numpy.asarray(x[1:, :]), mine_ey[1:])
+    ey[1:, :] *= 0.5
+    for _ in range(3):  # the first call teaches the lines; later ones take no snapshot
+        copies.clear()
+        got = _step(dnp, x, h)
+        want = _step(numpy, ey, hz)
+        for g, w, users in zip(got, want, (mine_ey, mine_hz), strict=True):
+            numpy.testing.assert_array_equal(numpy.asarray(g), w)
+            numpy.testing.assert_array_equal(users, w)
+    assert not copies
