@@ -500,6 +500,8 @@ def from_numpy_result(result):
             and result.ndim > 0
             and is_supported(result.dtype)
         ):
+            if result.base is None and result.flags.c_contiguous:
+                return result_array(result)  # (what `wrap` would make, sooner)
             return wrap(result, snapshot=result.base is not None)  # a view may be user data
         return result
     if kind is tuple:
