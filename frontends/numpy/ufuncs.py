@@ -34,7 +34,7 @@ from ..elements.dtypes import (
 )
 from ..elements.expr import Apply, Leaf, Outer
 from ..lazy import Param
-from ..sites import alone_at, consumed, user_site
+from ..sites import at_once, consumed, user_site
 from .array import as_operand, data_now, lazy_array, ndarray, result_array, wrap
 
 
@@ -421,7 +421,7 @@ def _on_user_memory(ufunc, inputs, result_bytes: int):
     site = None
     if result_bytes * 4 > borrowed:
         site = user_site(3)
-        if not alone_at(site):
+        if not at_once(site):
             return None, site
     values = [data_now(x) for x in inputs]
     if any(v is None for v in values):
