@@ -185,6 +185,16 @@ class Param(Node):
         param._snapshot = None
         return param
 
+    @classmethod
+    def owned(cls, flat, ty: Type) -> Param:
+        """`Param(flat, ty, source=flat)` for a buffer nobody else holds (a result NumPy or
+        native code just made), made without the general constructor's work."""
+        param = cls.__new__(cls)
+        param.inputs, param.cached, param.weight, param._signature = (), flat, 1, _UNSET
+        param.type, param.source, param.key, param.borrowed = ty, flat, ("id", id(flat)), False
+        param._snapshot = None
+        return param
+
     def snapshot(self) -> Param:
         """The node a lazy value made now reads instead of this borrowed buffer: a copy of it
         (one pass). The copy is shared by the lazy values made while the buffer holds what

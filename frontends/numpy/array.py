@@ -438,9 +438,14 @@ def result_array(value: np.ndarray) -> ndarray:
     it is read in place, never copied): what `wrap` makes, without its questions (a Python
     loop of calls computed at once makes one per call)."""
     flat = value.reshape(-1)
-    node = Param(flat, Vec(ir_scalar(value.dtype)), source=flat)
-    leaf = Leaf(node, contiguous_strides(value.shape), flat.size, value.dtype)
+    ty = _VECTOR_TYPES.get(value.dtype)
+    if ty is None:
+        ty = _VECTOR_TYPES[value.dtype] = Vec(ir_scalar(value.dtype))
+    leaf = Leaf(Param.owned(flat, ty), contiguous_strides(value.shape), flat.size, value.dtype)
     return leaf_array(leaf, value.shape)
+
+
+_VECTOR_TYPES: dict = {}  # dtype -> the IR's vec type of it (`result_array` asks per call)
 
 
 def asarray_value(value) -> ndarray:
