@@ -89,23 +89,34 @@ def full(shape, fill_value, dtype=None, order="C", *, like=None):
     return ndarray(Outer(Param(value, ir_scalar(dtype), key=None), dtype), shape)
 
 
+def _numpy_now(shape, dtype) -> bool:
+    """Whether NumPy's own constructor makes this array: a small one (a Python loop's
+    scratch row: `np.full` and the checks below cost ~10x NumPy's `zeros`), or one of a dtype
+    the IR does not have (strings, records, objects...)."""
+    if type(shape) is int:
+        small = shape < SETTINGS.eager_below
+    else:
+        small = _small(_shape_of(shape))
+    return small or not is_supported(dtype)
+
+
 def zeros(shape, dtype=float, order="C", *, like=None):
     """`numpy.zeros`, lazily."""
-    if not is_supported(dtype):  # NumPy's zero of strings, records, objects...
+    if _numpy_now(shape, dtype):
         return numpy_made(np.zeros(shape, dtype, order), "zeros")
     return full(shape, 0, dtype=dtype, order=order)
 
 
 def ones(shape, dtype=None, order="C", *, like=None):
     """`numpy.ones`, lazily."""
-    if dtype is not None and not is_supported(dtype):
+    if _numpy_now(shape, float if dtype is None else dtype):
         return numpy_made(np.ones(shape, dtype, order), "ones")
     return full(shape, 1, dtype=float if dtype is None else dtype, order=order)
 
 
 def empty(shape, dtype=float, order="C", *, like=None):
     """`numpy.empty` (its values are unspecified; daybreak's are zeros)."""
-    if not is_supported(dtype):
+    if _numpy_now(shape, dtype):
         return numpy_made(np.empty(shape, dtype, order), "empty")
     return full(shape, 0, dtype=dtype, order=order)
 
