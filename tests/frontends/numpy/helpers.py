@@ -171,3 +171,19 @@ def assert_same(fn, *arrays, rtol=None, lazy_args=True, expect_native=True):
             "daybreak gave the value without running a compiled program (and it is not a "
             "view of an input)"
         )
+
+
+@contextlib.contextmanager
+def defaults_outside_tests():
+    """The defaults outside tests: the default `eager_below`, tier 0 while compiling in the
+    background, and no fallback allowed (strict mode would compile everything, so it is off;
+    `allowed_fallbacks` with nothing allowed stands in for it)."""
+    from daybreak.frontends import scheduler
+
+    before = db.config(eager_below=1 << 16, strict=False, compile_in_background=True)
+    try:
+        with allowed_fallbacks(r"(?!)"):
+            yield
+    finally:
+        scheduler.wait_for_compiles()
+        db.config(**before)

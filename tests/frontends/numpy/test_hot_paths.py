@@ -5,7 +5,6 @@ operands of another kind, and tier 0's in-place temporaries never write into an 
 These run with the default eager size (the shortcuts are what daybreak does for small work),
 and check which path ran where the point is that daybreak's own path did the work."""
 
-import contextlib
 import functools
 
 import numpy as np
@@ -19,7 +18,7 @@ from daybreak.frontends import scheduler
 from daybreak.frontends.elements import eager
 from daybreak.frontends.numpy import ufuncs
 
-from .helpers import assert_same
+from .helpers import assert_same, defaults_outside_tests
 
 
 @pytest.fixture
@@ -186,25 +185,9 @@ def test_several_small_numpy_inputs_are_a_small_call(default_sizes, monkeypatch)
     assert type(dnp.hstack([a, b])) is not np.ndarray  # (its result is big: daybreak's)
 
 
-@contextlib.contextmanager
-def _library_tier():
-    """The defaults outside tests: tier 0 while compiling in the background, and no fallback
-    allowed (strict mode would compile everything, so it is off; `allowed_fallbacks` with
-    nothing allowed stands in for it)."""
-    before = db.config(eager_below=1 << 16, strict=False, compile_in_background=True)
-    from .helpers import allowed_fallbacks
-
-    try:
-        with allowed_fallbacks(r"(?!)"):
-            yield
-    finally:
-        scheduler.wait_for_compiles()
-        db.config(**before)
-
-
 @pytest.fixture
 def library_tier():
-    with _library_tier():
+    with defaults_outside_tests():
         yield
 
 
@@ -297,7 +280,7 @@ def test_chains_in_every_tier_agree_with_numpy(rows, cols, chain, dtype, seed):
     """Chains of calls on arrays around the eager size (NumPy's own small work, tier 0 with
     and without a node, the scheduler's tiers), with the defaults outside tests: NumPy's
     values and dtypes, whichever path ran."""
-    with _library_tier():
+    with defaults_outside_tests():
         _check_chain(rows, cols, chain, dtype, seed)
 
 

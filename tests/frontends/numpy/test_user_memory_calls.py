@@ -19,23 +19,18 @@ from hypothesis import strategies as st
 
 import daybreak as db
 import daybreak.numpy as dnp
-from daybreak.frontends import scheduler, sites
+from daybreak.frontends import sites
 
-from .helpers import allowed_fallbacks
+from .helpers import defaults_outside_tests
 
 N = 1 << 17  # above the default eager_below
 
 
 @pytest.fixture(autouse=True)
-def defaults_outside_tests():
-    before = db.config(eager_below=1 << 16, compile_in_background=True)
+def outside_tests():
     sites._ALONE.clear()
-    try:
-        with allowed_fallbacks(r"(?!)"):
-            yield
-    finally:
-        scheduler.wait_for_compiles()
-        db.config(**before)
+    with defaults_outside_tests():
+        yield
 
 
 def _library_runs() -> int:
