@@ -166,6 +166,7 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
     def _expr(self, expr: Elem) -> None:
         self._held = expr
         self._numpy_view = None  # (it would hold the old expression's buffer node alive)
+        self._site = None  # (the same: a line's expression, and the snapshot it reads)
         # The scheduler keeps the value of a pending loop that a live array is (or reads
         # whole, as a reduction's result): `Node.wanted_later`.
         if expr.owner is None or expr.owner() is None:
