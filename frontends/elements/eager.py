@@ -62,9 +62,16 @@ def _leaf_value(leaf: Leaf, shape: tuple[int, ...], values: dict):
     return strided(flat, leaf.offset, shape, leaf.strides)
 
 
-def strided(flat: np.ndarray, offset: int, shape: tuple[int, ...], strides: tuple[int, ...]):
-    """A read-only view of the 1-D buffer `flat` over `shape`, starting at element `offset`
-    with `strides` in elements (NumPy checks that it stays inside the buffer)."""
+def strided(
+    flat: np.ndarray,
+    offset: int,
+    shape: tuple[int, ...],
+    strides: tuple[int, ...],
+    writeable: bool = False,
+):
+    """A view of the 1-D buffer `flat` over `shape`, starting at element `offset` with
+    `strides` in elements (NumPy checks that it stays inside the buffer): read-only, unless
+    `writeable` (then `flat` must be)."""
     item = flat.itemsize
     try:
         view = np.ndarray(
@@ -76,9 +83,12 @@ def strided(flat: np.ndarray, offset: int, shape: tuple[int, ...], strides: tupl
         )
     except (TypeError, ValueError):  # not a contiguous buffer, or empty: the general way
         return as_strided(
-            flat[offset:], shape=shape, strides=tuple(s * item for s in strides), writeable=False
+            flat[offset:],
+            shape=shape,
+            strides=tuple(s * item for s in strides),
+            writeable=writeable,
         )
-    view.flags.writeable = False
+    view.flags.writeable = writeable
     return view
 
 

@@ -152,9 +152,9 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         # The user's memory this array is (`np.asarray(u)` is `u`): the borrowed input that
         # a write rebinding this array to a pending value writes back into (`write_back`)
         self._memory = None
-        # (the user's line, the expression made there) for a value made from the user's
-        # memory: whether it is computed on its own or fused decides that line's next call
-        # (`ufuncs._on_user_memory`, `sites`)
+        # The user's line that made this value from the user's memory (cleared when the
+        # array is rebound): whether the value is computed on its own or fused decides that
+        # line's next call (`ufuncs._on_user_memory`, `sites`)
         self._site = None
 
     @property
@@ -166,7 +166,7 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
     def _expr(self, expr: Elem) -> None:
         self._held = expr
         self._numpy_view = None  # (it would hold the old expression's buffer node alive)
-        self._site = None  # (the same: a line's expression, and the snapshot it reads)
+        self._site = None  # (the line made the old expression, not this one)
         # The scheduler keeps the value of a pending loop that a live array is (or reads
         # whole, as a reduction's result): `Node.wanted_later`.
         if expr.owner is None or expr.owner() is None:
@@ -322,8 +322,8 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         if found is not None:
             return found
         expr = self._held
-        if self._site is not None and self._site[1] is expr:
-            materialised_alone(self._site[0])
+        if self._site is not None:
+            materialised_alone(self._site)
         now = value_now(expr, self._shape)  # small work on computed inputs: NumPy, at once
         if now is not None:
             for e in postorder(expr):  # (cached on the expression)

@@ -18,6 +18,7 @@ from daybreak.runtime.config import SETTINGS
 from daybreak.runtime.stats import record
 
 from ..elements.dtypes import SCALAR_TYPES, is_supported, why_unsupported
+from ..elements.eager import strided
 from ..elements.expr import Leaf
 from . import reductions, ufuncs
 from .array import as_operand, is_lazy, ndarray, wrap
@@ -147,17 +148,9 @@ def _users_memory(x: ndarray) -> np.ndarray | None:
     flat = e.node.cached
     if type(flat) is not np.ndarray or flat.ndim != 1 or flat.dtype != e.dtype or not x._shape:
         return None
-    item = flat.itemsize
-    try:
-        return np.ndarray(
-            x._shape,
-            flat.dtype,
-            buffer=flat,
-            offset=e.offset * item,
-            strides=tuple(s * item for s in e.strides),
-        )
-    except (TypeError, ValueError):  # (not a buffer NumPy can view this way)
+    if not flat.flags.writeable:
         return None
+    return strided(flat, e.offset, x._shape, e.strides, writeable=True)
 
 
 def _into_numpy_out(ufunc, inputs, out: np.ndarray):

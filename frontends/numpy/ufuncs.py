@@ -327,8 +327,7 @@ def apply_ufunc(ufunc, inputs, out=None):
             args = tuple(
                 [make(x, shape, loop_dtype) for make, x in zip(operands, inputs, strict=True)]
             )
-        made = _lazy_at(site, Apply(build, args, res_dtype, ufunc), shape)
-        return made
+        return _lazy_at(site, Apply(build, args, res_dtype, ufunc), shape)
     entry = lookup(ufunc)
     if entry is None:
         raise NotCompiled(f"ufunc {getattr(ufunc, '__name__', ufunc)}")
@@ -394,8 +393,7 @@ def _lazy_at(site, apply: Apply, shape: tuple[int, ...]) -> ndarray:
     the user's memory) for `_on_user_memory` and `ndarray.value` to learn from."""
     made = lazy_array(apply, shape)
     if site is not None:
-        apply.site = site
-        made._site = (site, made._held)
+        apply.site = made._site = site
     return made
 
 
@@ -405,14 +403,14 @@ def _on_user_memory(ufunc, inputs, result_bytes: int):
     pass over that memory now (the snapshot), so the call is computed at once when that is
     the cheaper pass: when its result is a quarter of the bytes it reads from the user's
     memory or less (a comparison of floats: the lost fusion re-reads a small result), or when
-    the last value made at this line was computed on its own (`sites`). Otherwise the line is
-    returned, for the lazy value to carry. Values that fused at a line are marked here too."""
+    the line's last value was computed on its own or ran in the library for good (`sites`).
+    Otherwise the line is returned, for the lazy value to carry. Values that fused at a line
+    are marked here too."""
     borrowed = 0
     for x in inputs:
         if type(x) is ndarray:
-            made = x._site
-            if made is not None and made[1] is x._held:
-                consumed(made[0])  # a value made at that line fuses into this one
+            if x._site is not None:
+                consumed(x._site)  # a value made at that line fuses into this one
             e = x._held
             if type(e) is Leaf and getattr(e.node, "borrowed", False):
                 borrowed += x.nbytes
@@ -432,7 +430,7 @@ def _on_user_memory(ufunc, inputs, result_bytes: int):
         return now, None
     now = result_array(now)
     if site is not None:
-        now._site = (site, now._held)  # (if a later call fuses it, the line records again)
+        now._site = site  # (if a later call fuses it, the line records again)
     return now, None
 
 

@@ -176,8 +176,11 @@ def assert_same(fn, *arrays, rtol=None, lazy_args=True, expect_native=True):
 @contextlib.contextmanager
 def defaults_outside_tests():
     """The defaults outside tests: the default `eager_below`, tier 0 while compiling in the
-    background, and no fallback allowed (strict mode would compile everything, so it is off;
-    `allowed_fallbacks` with nothing allowed stands in for it)."""
+    background, and no fallback allowed. Strict mode is off because it also compiles every
+    graph (nothing runs in the library by choice, which is what these tests are about);
+    `allowed_fallbacks` with an allow-list that matches nothing stands in for it: any
+    fallback fails the test. Tests under it still check which of daybreak's paths ran
+    (library runs counted, values lazy or computed)."""
     from daybreak.frontends import scheduler
 
     before = db.config(eager_below=1 << 16, strict=False, compile_in_background=True)
