@@ -6,7 +6,7 @@ from __future__ import annotations
 from . import ir
 from .backends import REGISTRY as BACKENDS
 from .backends import get_backend
-from .frontends import scheduler
+from .frontends import scheduler, snapshots
 from .ir.errors import LoweringError, UnknownBackendError, UnsupportedError
 from .ir.linearity import require_linear
 from .ir.nodes import Program, deep_recursion
@@ -143,3 +143,12 @@ def evaluate(*values):
 # Frontends compile through this module's `compile` (optimizer + backend of db.config()),
 # without importing the public package themselves.
 scheduler.use_compiler(compile)
+
+
+def _write_guards():
+    from .backends.llvm import write_guards
+
+    return write_guards()
+
+
+snapshots.use_write_guards(_write_guards)

@@ -34,7 +34,6 @@ from collections.abc import Callable, Sequence
 from daybreak.ir import builder as B
 from daybreak.ir import nodes as N
 from daybreak.ir.types import I64, Type
-from daybreak.runtime.memory import same_bytes
 
 _UNSET = object()
 
@@ -196,21 +195,16 @@ class Param(Node):
         return param
 
     def snapshot(self) -> Param:
-        """The node a lazy value made now reads instead of this borrowed buffer: a copy of it
-        (one pass). The copy is shared by the lazy values made while the buffer holds what
-        was copied: an iterative algorithm reading the same input each step copies it once.
-        Daybreak's own writes drop it (`written`); the user's writes through NumPy cannot be
-        seen, so before it is shared again the buffer is compared with it (`same_bytes`,
-        about half a copy's time)."""
-        found = self._snapshot
-        if found is None or not same_bytes(found.cached, self.cached):
-            found = self._snapshot = Param(self.cached.copy(), self.type)
-        return found
+        """The node a lazy value made now reads instead of this borrowed buffer: a snapshot
+        of it (`snapshots.take`: held by a write guard where the backend has them, else a
+        copy), shared by the lazy values made while the buffer holds what it held."""
+        return _snapshots.take(self)
 
     def written(self) -> None:
         """Daybreak is writing this borrowed buffer in place: lazy values made from now on
-        read a new snapshot (those made before keep theirs)."""
-        self._snapshot = None
+        read a new snapshot (those made before keep theirs, filled now: a program that
+        writes the buffer must not be reading it through the snapshot)."""
+        _snapshots.settle(self)
 
     def ir_type(self) -> Type:
         return self.type
@@ -342,7 +336,7 @@ def build_program(
     for node in order:
         if node.is_leaf:
             env[id(node)] = ctx.param(
-                node.param_key(), node.cached, node.ir_type(), ("leaf", leaf_number)
+                node.param_key(), _snapshots.run_value(node), node.ir_type(), ("leaf", leaf_number)
             )
             leaf_number += 1
     for batch in _batches(order):
@@ -416,3 +410,6 @@ def evaluate(*values):
     from .scheduler import evaluate as run
 
     return run(*values)
+
+
+from . import snapshots as _snapshots  # noqa: E402 - (it builds on Param, above)

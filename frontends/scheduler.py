@@ -45,6 +45,7 @@ from daybreak.runtime.config import SETTINGS
 from daybreak.runtime.stats import record, record_fallback
 
 from .lazy import LazyValue, Node, NotEager, build_program, topological
+from .snapshots import run_value, unalias
 
 # --- budgets ----------------------------------------------------------------------------------
 NODE_BUDGET = 24  # pending nodes one graph may stand on before the scheduler computes it
@@ -252,7 +253,7 @@ def _remember(key) -> Known:
 
 
 def _arguments(plan: list, leaves: list[Node]) -> list:
-    return [leaves[k].cached if kind == "leaf" else k for kind, k in plan]
+    return [run_value(leaves[k]) if kind == "leaf" else k for kind, k in plan]
 
 
 def _threads(cost: Estimate) -> int:
@@ -272,7 +273,7 @@ def _run_library(order: list[Node], roots: Sequence[Node]) -> list:
     dropped after its last use, as NumPy drops its temporaries."""
     if len(roots) == 1 and all(i.is_leaf for i in roots[0].inputs):
         # one node over values (most runs in a Python loop): no bookkeeping of temporaries
-        return [roots[0].evaluate_eagerly([i.cached for i in roots[0].inputs])]
+        return [roots[0].evaluate_eagerly([run_value(i) for i in roots[0].inputs])]
     uses: dict[int, int] = {}
     for node in order:
         if not node.is_leaf:
@@ -283,7 +284,7 @@ def _run_library(order: list[Node], roots: Sequence[Node]) -> list:
     values: dict[int, object] = {}
     for node in order:
         if node.is_leaf:
-            values[id(node)] = node.cached
+            values[id(node)] = run_value(node)
             continue
         inputs = [values[id(i)] for i in node.inputs]
         values[id(node)] = node.evaluate_eagerly(inputs)
@@ -412,7 +413,7 @@ def materialize(roots: Sequence[Node]) -> list:
     pending = [r for r in dict.fromkeys(roots, None) if not r.is_leaf]
     if pending:
         pending, values = _compute(pending)
-        for node, value in zip(pending, values, strict=True):
+        for node, value in zip(pending, unalias(values), strict=True):
             node.computed(value)
     return [r.cached for r in roots]
 

@@ -29,6 +29,8 @@ class Stats:
     runs: int = 0
     scheduler_hits: int = 0  # compiled programs found by their graph's structure (no rebuild)
     library_runs: int = 0  # graphs the scheduler ran in the real library (tier 0)
+    snapshots_guarded: int = 0  # snapshots of the user's memory held by a write guard
+    snapshots_copied: int = 0  # snapshots of the user's memory copied when made
     run_seconds: float = 0.0
     bytes_in: int = 0
     bytes_out: int = 0

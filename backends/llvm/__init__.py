@@ -28,7 +28,7 @@ from ...ir.typecheck import typecheck
 from ...runtime import cache
 from ...runtime.stats import record
 from ...runtime.udf import NATIVE_GENERATION
-from . import jit
+from . import jit, write_guard
 from .executable import NativeExecutable
 from .lower import ErrorTable, Lowerer
 from .runtime_ir import ensure_runtime
@@ -90,6 +90,12 @@ def _jit_runtime(text: str) -> dict[str, int]:
     code = _jit_cached(text, _load_for_good)
     jit.publish(code.addresses)
     return code.addresses
+
+
+def write_guards():
+    """The write guards (`write_guard.py`), compiled into the process's engine for good (from
+    the disk cache when a previous process stored them), or None where there are none."""
+    return write_guard.load(lambda text: _jit_cached(text, _load_for_good).addresses)
 
 
 def _load_for_good(text: str, name: str, cached_object: bytes | None) -> jit.JitCode:

@@ -31,6 +31,7 @@ from daybreak.runtime.stats import record
 
 from ..lazy import NotEager
 from ..scheduler import library_for_good
+from ..snapshots import run_value, unalias
 from .expr import Apply, Elem, Leaf, Outer, contiguous_strides, op_weight, postorder
 
 
@@ -173,12 +174,12 @@ def value_now(expr: Elem, shape: tuple[int, ...]) -> np.ndarray | None:
             if node is not None:
                 if not node.is_leaf:
                     return None
-                values[id(node)] = node.cached
+                values[id(node)] = run_value(node)
         else:
             return None
     if not library_for_good(max(calls, 1), size):
         return None
-    value = fresh_array(evaluate(expr, shape, values), shape, expr.dtype)
+    value = unalias([fresh_array(evaluate(expr, shape, values), shape, expr.dtype)])[0]
     record(library_runs=1)
     return value
 

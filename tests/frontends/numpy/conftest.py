@@ -35,3 +35,17 @@ def pytest_runtest_call(item):
         return (yield)
     with allowed_fallbacks(*reasons):
         return (yield)
+
+
+@pytest.fixture(params=["guarded", "copied"])
+def snapshot_kinds(request):
+    """Run a test with both kinds of snapshot of the user's memory: write guards on every
+    buffer with a whole page (`snapshots.MIN_BYTES = 0`), and copies only."""
+    from daybreak.frontends import snapshots
+
+    if request.param == "guarded" and snapshots.load_now() is None:
+        pytest.skip(f"no write guards here: {snapshots.stats().get('unavailable')}")
+    before = snapshots.MIN_BYTES
+    snapshots.MIN_BYTES = 0 if request.param == "guarded" else 1 << 62
+    yield request.param
+    snapshots.MIN_BYTES = before

@@ -16,6 +16,9 @@ from hypothesis import strategies as st
 import daybreak as db
 import daybreak.numpy as dnp
 
+# every test twice: snapshots held by write guards, and copied (conftest.snapshot_kinds)
+pytestmark = pytest.mark.usefixtures("snapshot_kinds")
+
 N = 1000
 
 
@@ -238,3 +241,29 @@ def test_a_small_part_of_a_computed_array_is_numpys_view_and_the_user_may_write_
         assert float(x[0]) == 99.0 and float(y[0]) == 0.0 and float(z[0]) == 100.0
     finally:
         db.config(**before)
+
+
+def test_a_guarded_snapshot_is_copied_only_when_the_user_writes(snapshot_kinds):
+    """With write guards, lazy values over the user's array share one snapshot that nothing
+    copies until the user writes the array while one of them is pending."""
+    if snapshot_kinds != "guarded":
+        pytest.skip("write guards only")
+    from daybreak.frontends import snapshots
+
+    u = numpy.linspace(0.0, 1.0, 100_000)
+    x = dnp.asarray(u)
+    before, copies = db.stats(), snapshots.stats()["copies"]
+    y1, y2 = x * 2.0, x + 1.0
+    after = db.stats()
+    assert after["snapshots_guarded"] - before["snapshots_guarded"] == 1
+    assert after["snapshots_copied"] == before["snapshots_copied"]
+    numpy.testing.assert_array_equal(numpy.asarray(y1), u * 2.0)
+    numpy.testing.assert_array_equal(numpy.asarray(y2), u + 1.0)
+    del y1, y2
+    u[50_000] = 7.0  # nothing pending reads u: no copy
+    assert snapshots.stats()["copies"] == copies
+    z = x * 3.0
+    u[50_000] = 9.0  # z is pending: u is copied first
+    assert snapshots.stats()["copies"] == copies + 1
+    assert numpy.asarray(z)[50_000] == 21.0
+    assert float(x[50_000]) == 9.0

@@ -23,6 +23,9 @@ from daybreak.frontends import sites
 
 from .helpers import defaults_outside_tests
 
+# every test twice: snapshots held by write guards, and copied (conftest.snapshot_kinds)
+pytestmark = pytest.mark.usefixtures("snapshot_kinds")
+
 N = 1 << 17  # above the default eager_below
 
 

@@ -1,0 +1,228 @@
+"""What a lazy value reads for the user's memory: a snapshot, copied only when it must be.
+
+A lazy value made from memory the user may still write (`Param.borrowed`) must mean what the
+memory held when the value was made. `take(param)` gives the node such a value reads:
+
+* a **guarded snapshot** (`GuardedSnapshot`), where the backend has write guards
+  (`backends/llvm/write_guard.py`): the buffer's whole pages are made read-only, nothing is
+  copied, and the first write into them (the user's NumPy, daybreak's own writes, any
+  thread) copies the buffer into the snapshot's reserve before it happens. A program run
+  while the buffer is unwritten reads the buffer itself (`run_value`); everything else reads
+  the reserve (`cached`), which is copied into on its first read if nothing was before. A
+  snapshot is shared by the lazy values made while the buffer is unwritten, so no
+  comparison is needed before sharing it either.
+* a **copy** (`Param` over `cached.copy()`) where there are no guards (yet: they compile on a
+  background thread the first time one is wanted), for small or strided buffers, or when
+  the guards' table is full. It is shared while C's `memcmp` finds the buffer unchanged.
+
+A program that read the user's buffer in place must not return a view of it: the user may
+write it later, and a computed value must not change (`unalias`, after each run).
+"""
+
+from __future__ import annotations
+
+import atexit
+import mmap
+import sys
+import threading
+import weakref
+from collections.abc import Callable
+
+import numpy as np
+
+from daybreak.runtime.memory import same_bytes
+from daybreak.runtime.stats import record
+
+from .lazy import Param
+
+MIN_BYTES = 1 << 16  # smaller buffers are copied: the copy costs about what a guard does
+
+_loader: list[Callable | None] = [None]  # daybreak.api registers the backend's
+_guards: list = [None]  # the loaded WriteGuards, once they are
+_loading = threading.Lock()
+_state = {"started": False, "failed": None}
+_lent: list[np.ndarray] = []  # user buffers programs read in place since the last `unalias`
+_live: weakref.WeakSet = weakref.WeakSet()
+
+
+def use_write_guards(load: Callable) -> None:
+    """Set the function that loads the write guards (`-> WriteGuards | None`): daybreak.api
+    registers the LLVM backend's, so frontends reach it without importing the backend."""
+    _loader[0] = load
+
+
+def load_now() -> object | None:
+    """Load the guards on this thread (what the background thread does); the guards or None."""
+    with _loading:
+        if _guards[0] is None and _state["failed"] is None and _loader[0] is not None:
+            try:
+                _guards[0] = _loader[0]()
+                if _guards[0] is None:
+                    _state["failed"] = "not available on this platform"
+            except Exception as why:  # noqa: BLE001 - no guards: snapshots copy, as before
+                _state["failed"] = f"{type(why).__name__}: {why}"
+        return _guards[0]
+
+
+def _start_loading() -> None:
+    if not _state["started"] and _loader[0] is not None:
+        _state["started"] = True
+        threading.Thread(target=load_now, name="daybreak-guards", daemon=True).start()
+
+
+def guards():
+    """The loaded guards, or None (and their loading started, the first time)."""
+    found = _guards[0]
+    if found is None:
+        _start_loading()
+    return found
+
+
+class GuardedSnapshot(Param):
+    """A snapshot of a borrowed buffer held by a write guard. `cached` is the reserve (what
+    the buffer held, once copied: reading it copies it first); `lend()` the user's buffer
+    itself while the guard finds it unwritten."""
+
+    __slots__ = ("_user", "_index", "_map", "_refs")
+
+    def lend(self) -> np.ndarray:
+        """What a program run now reads: the user's buffer while unwritten (then `unalias`
+        checks what the program returns), else the reserve."""
+        index = self._index
+        if index >= 0 and _guards[0].intact(index):
+            _lent.append(self._user)
+            return self._user
+        self.settle()
+        return self.cached
+
+    def settle(self) -> None:
+        """Copy into the reserve now (a no-op once copied)."""
+        if self._index >= 0:
+            _guards[0].detach(self._index)
+
+    def _holders(self) -> tuple[int, int]:
+        """References to the reserve's mapping and to its array (more than when the node was
+        made: a view of the reserve was taken)."""
+        return sys.getrefcount(self._map), sys.getrefcount(self.cached)
+
+    def __del__(self):
+        index = getattr(self, "_index", -1)
+        if index < 0:
+            return
+        self._index = -1
+        found = _guards[0]
+        if self._holders() != self._refs:
+            found.detach(index)  # a view of the reserve outlives this node: fill it first
+        found.release(index)
+
+
+def _guarded(param: Param) -> GuardedSnapshot | None:
+    found = guards()
+    flat = param.cached
+    if found is None or flat.nbytes < MIN_BYTES or not flat.flags.c_contiguous:
+        return None
+    start = flat.__array_interface__["data"][0]
+    offset = start % found.page
+    room = mmap.mmap(
+        -1, offset + flat.nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+    )  # (the reserve: untouched pages cost nothing until the copy writes them)
+    reserve = np.frombuffer(room, dtype=flat.dtype, count=flat.size, offset=offset)
+    index = found.protect(start, flat.nbytes, reserve.__array_interface__["data"][0])
+    if index < 0:
+        return None
+    snap = GuardedSnapshot(reserve if flat.ndim == 1 else reserve.reshape(flat.shape), param.type)
+    snap._user, snap._index, snap._map = flat, index, room
+    _live.add(snap)
+    return snap
+
+
+def take(param: Param) -> Param:
+    """The node a lazy value made now reads instead of the borrowed `param` (`Param.snapshot`):
+    the last snapshot while the buffer still holds what it held, else a new one."""
+    found = param._snapshot
+    if found is not None:
+        if type(found) is weakref.ReferenceType:
+            found = found()  # (held weakly: released once no lazy value reads it)
+            if found is not None and found._index >= 0 and _guards[0].intact(found._index):
+                return found
+        elif same_bytes(found.cached, param.cached):
+            return found
+    found = _guarded(param)
+    if found is None:
+        found = param._snapshot = Param(param.cached.copy(), param.type)
+        record(snapshots_copied=1)
+        return found
+    record(snapshots_guarded=1)
+    found._refs = found._holders()
+    param._snapshot = weakref.ref(found)
+    return found
+
+
+def settle(param: Param) -> None:
+    """Daybreak is about to write the borrowed `param` in place (`Param.written`): its last
+    snapshot is filled now (a program writing the buffer must not read it through the
+    snapshot), and lazy values made from now on read a new one."""
+    found = param._snapshot
+    if type(found) is weakref.ReferenceType:
+        found = found()
+        if found is not None:
+            found.settle()
+    param._snapshot = None
+
+
+def run_value(node):
+    """A leaf's value for a program run now (`cached`, or a guarded snapshot's `lend`)."""
+    if type(node) is GuardedSnapshot:
+        return node.lend()
+    return node.cached
+
+
+def unalias(values: list) -> list:
+    """`values` computed by a run that read user buffers in place, none of them a view of
+    those buffers (a view is copied): what the user writes later must not change them."""
+    if _lent:
+        lent = tuple(_lent)
+        _lent.clear()
+        for k, value in enumerate(values):
+            if isinstance(value, np.ndarray) and any(
+                np.may_share_memory(value, u) for u in lent
+            ):
+                values[k] = value.copy()
+    return values
+
+
+def stats() -> dict:
+    """The guards' counters (faults handled, buffers copied, ...), for db.stats()."""
+    found = _guards[0]
+    out = found.counters() if found is not None else {}
+    out["live"] = len(_live)
+    if _state["failed"]:
+        out["unavailable"] = _state["failed"]
+    return out
+
+
+@atexit.register
+def _release_all() -> None:
+    """At exit, every guard filled and released: nothing may fault once the handler's code
+    is gone with the engine."""
+    found = _guards[0]
+    if found is None:
+        return
+    for snap in list(_live):
+        index = snap._index
+        if index >= 0:
+            snap._index = -1
+            found.detach(index)
+            found.release(index)
+
+
+__all__ = [
+    "GuardedSnapshot",
+    "guards",
+    "load_now",
+    "run_value",
+    "stats",
+    "take",
+    "unalias",
+    "use_write_guards",
+]
