@@ -184,9 +184,7 @@ def unalias(values: list) -> list:
         lent = tuple(_lent)
         _lent.clear()
         for k, value in enumerate(values):
-            if isinstance(value, np.ndarray) and any(
-                np.may_share_memory(value, u) for u in lent
-            ):
+            if isinstance(value, np.ndarray) and any(np.may_share_memory(value, u) for u in lent):
                 values[k] = value.copy()
     return values
 

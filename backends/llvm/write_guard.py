@@ -105,6 +105,11 @@ class _Module:
             self.mprotect, [b.inttoptr(lo, VOIDPTR), b.sub(hi, lo), ir.Constant(I32, prot)]
         )
 
+    def set_action(self, b: ir.IRBuilder, action: ir.Value) -> None:
+        """sigaction(SIGSEGV, action, NULL)."""
+        no_old = ir.Constant(VOIDPTR, None)
+        b.call(self.sigaction, [ir.Constant(I32, _SIGSEGV), b.bitcast(action, VOIDPTR), no_old])
+
     def writable(self, b, lo, hi) -> None:
         """Pages [lo, hi) writable again (a new generation: a fault that finds no guard may
         have raced with this, and is retried once)."""
@@ -183,9 +188,7 @@ def _build_install(g: _Module, handler: ir.Function) -> ir.Function:
     b.store(ours, b.bitcast(action, VOIDPTR.as_pointer()))
     flags = b.gep(action, [i64(0), i64(_SA_FLAGS_WORD)])
     b.store(i64(_SA_SIGINFO | _SA_ONSTACK | _SA_NODEFER), flags)
-    b.call(
-        g.sigaction, [ir.Constant(I32, _SIGSEGV), b.bitcast(action, VOIDPTR), ir.Constant(VOIDPTR, None)]
-    )
+    g.set_action(b, action)
     b.ret_void()
     return fn
 
@@ -276,13 +279,9 @@ def _build_handler(g: _Module, copy: ir.Function, shared: ir.Function, lock) -> 
     with b.if_then(default):
         # Back to the default action; the instruction faults again and the process ends
         # as it would have without this handler.
-        nothing = ir.Constant(_SIGACTION, None)
         fresh = b.alloca(_SIGACTION)
-        b.store(nothing, fresh)
-        b.call(
-            g.sigaction,
-            [ir.Constant(I32, _SIGSEGV), b.bitcast(fresh, VOIDPTR), ir.Constant(VOIDPTR, None)],
-        )
+        b.store(ir.Constant(_SIGACTION, None), fresh)
+        g.set_action(b, fresh)
         b.ret_void()
     b.call(b.bitcast(previous, _HANDLER.as_pointer()), [sig, info, context])
     b.ret_void()
@@ -379,9 +378,7 @@ def _build_queries(g: _Module, copy: ir.Function, shared: ir.Function, lock) -> 
     b.call(acquire, [])
     state = g.slot(b, index, STATE)
     st = b.load(state)
-    live = b.or_(
-        b.icmp_unsigned("==", st, i64(PROTECTED)), b.icmp_unsigned("==", st, i64(COPIED))
-    )
+    live = b.or_(b.icmp_unsigned("==", st, i64(PROTECTED)), b.icmp_unsigned("==", st, i64(COPIED)))
     with b.if_then(live):
         with b.if_else(b.call(shared, [index])) as (covered, alone):
             with covered:

@@ -125,9 +125,7 @@ def test_writes_from_another_thread(guards):
 
 @settings(max_examples=40, deadline=None)
 @given(
-    st.lists(
-        st.tuples(st.integers(0, 60_000), st.integers(1, 60_000)), min_size=1, max_size=5
-    ),
+    st.lists(st.tuples(st.integers(0, 60_000), st.integers(1, 60_000)), min_size=1, max_size=5),
     st.lists(st.integers(0, 119_999), max_size=6),
     st.integers(0, 4),
 )
