@@ -113,7 +113,32 @@ class GuardedSnapshot(Param):
         found = _guards[0]
         if self._holders() != self._refs:
             found.detach(index)  # a view of the reserve outlives this node: fill it first
-        found.release(index)
+            found.release(index)
+        elif found.release(index) == _NEVER_COPIED:
+            _unused(self._map)  # untouched and still inaccessible: the next guard's
+
+
+_NEVER_COPIED = 1  # (write_guard.PROTECTED: what release says of a reserve never copied into)
+_SPARE_BYTES = 1 << 30  # reserves kept for reuse (address space only: never written)
+_spare: dict[int, list] = {}
+_spare_bytes = [0]
+
+
+def _reserve(size: int) -> mmap.mmap:
+    """A private mapping of `size` bytes for a reserve: one a released guard never wrote (its
+    pages still inaccessible and unmapped; `mmap` and `munmap` cost ~10 us each), else new."""
+    kept = _spare.get(size)
+    if kept:
+        _spare_bytes[0] -= size
+        return kept.pop()
+    return mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+
+
+def _unused(room: mmap.mmap) -> None:
+    size = len(room)
+    if _spare_bytes[0] + size <= _SPARE_BYTES and len(_spare.setdefault(size, [])) < 4:
+        _spare[size].append(room)
+        _spare_bytes[0] += size
 
 
 def _guarded(param: Param) -> GuardedSnapshot | None:
@@ -123,9 +148,7 @@ def _guarded(param: Param) -> GuardedSnapshot | None:
         return None
     start = flat.__array_interface__["data"][0]
     offset = start % found.page
-    room = mmap.mmap(
-        -1, offset + flat.nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
-    )  # (the reserve: untouched pages cost nothing until the copy writes them)
+    room = _reserve(offset + flat.nbytes)
     reserve = np.frombuffer(room, dtype=flat.dtype, count=flat.size, offset=offset)
     index = found.protect(start, flat.nbytes, reserve.__array_interface__["data"][0])
     if index < 0:

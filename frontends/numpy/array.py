@@ -48,6 +48,7 @@ from ..elements.loops import contiguous_strides, is_contiguous, realize
 from ..lazy import LazyValue, Param, topological
 from ..scheduler import DEPTH_BUDGET, ELEM_BUDGET, evaluate, materialize
 from ..sites import computed_in_library, materialised_alone
+from ..snapshots import GuardedSnapshot
 from .fallback import foreign_array
 
 # The arrays most recently given a pending expression (weakly), newest last: a write into a
@@ -540,6 +541,19 @@ def data_now(v):
     if kind is np.ndarray or kind is float or kind is int or isinstance(v, int | np.generic):
         return v
     return None
+
+
+def data_to_read(v):
+    """`data_now(v)` for a NumPy call that reads `v` now and returns a new array: a snapshot
+    of the user's memory that nobody wrote since is read where it is, the user's buffer
+    (`GuardedSnapshot.lend`; the caller passes the result through `snapshots.unalias`)."""
+    if type(v) is ndarray:
+        e = v._held
+        if type(e) is Leaf and type(e.node) is GuardedSnapshot and v._shape:
+            flat = e.node.lend()
+            if flat.ndim == 1 and flat.dtype == e.dtype:
+                return strided(flat, e.offset, v._shape, e.strides)
+    return data_now(v)
 
 
 def is_lazy(x) -> bool:

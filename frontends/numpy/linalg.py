@@ -26,16 +26,18 @@ from ..elements.dtypes import is_python_scalar, is_supported
 from ..elements.expr import Apply, Outer
 from ..elements.loops import ElementwiseLoop
 from ..scheduler import check_budget
+from ..snapshots import unalias
 from . import methods  # (a cycle: read at call time only)
-from .array import as_operand, data_now, from_numpy_result, ndarray
+from .array import as_operand, data_to_read, from_numpy_result, ndarray
 from .fallback import numpy_when_not_lazy, run_numpy, to_numpy, unsupported_operand
 from .shapes import lazy, ravel, stand_in
 from .ufuncs import cast_expr
 
 
 def _readable_now(v):
-    """`v` as NumPy data of a dtype the IR has, without running anything, else None."""
-    found = data_now(v)
+    """`v` as NumPy data of a dtype the IR has, without running anything, else None (the
+    user's buffer itself for a snapshot of it still unwritten: a product's result is new)."""
+    found = data_to_read(v)
     return found if isinstance(found, np.ndarray) and is_supported(found.dtype) else None
 
 
@@ -54,7 +56,7 @@ def _product_of_data(fn, a, b):
         or (x.ndim == 1 and y.ndim == 1 and x.size >= SETTINGS.eager_below)
     ):
         return None  # big vector . vector: the fused loop (as fast as BLAS, and for ints)
-    return from_numpy_result(fn(x, y))
+    return from_numpy_result(unalias([fn(x, y)])[0])
 
 
 def _scaled(x: ndarray) -> tuple[ndarray, ndarray] | None:
