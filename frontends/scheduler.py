@@ -45,7 +45,7 @@ from daybreak.runtime.config import SETTINGS
 from daybreak.runtime.stats import record, record_fallback
 
 from .lazy import LazyValue, Node, NotEager, build_program, topological
-from .snapshots import run_value, unalias
+from .snapshots import run_value, start_loading, unalias
 
 # --- budgets ----------------------------------------------------------------------------------
 NODE_BUDGET = 24  # pending nodes one graph may stand on before the scheduler computes it
@@ -208,7 +208,9 @@ def _compile(program):
         raise RuntimeError("no compiler registered (import daybreak first)")
     with _COMPILE_LOCK:
         executable = _compiler(program)
-    _compiled[0] = True  # the compiler is warm: `COMPILE_COLD` is paid
+    if not _compiled[0]:
+        _compiled[0] = True  # the compiler is warm: `COMPILE_COLD` is paid
+        start_loading(_background().submit)  # (the write guards: cheap to build from now on)
     return executable
 
 

@@ -12,7 +12,7 @@ memory held when the value was made. `take(param)` gives the node such a value r
   snapshot is shared by the lazy values made while the buffer is unwritten, so no
   comparison is needed before sharing it either.
 * a **copy** (`Param` over `cached.copy()`) where there are no guards (yet: they compile on a
-  background thread the first time one is wanted), for small or strided buffers, or when
+  background thread after the process's first compile), for small or strided buffers, or when
   the guards' table is full. It is shared while C's `memcmp` finds the buffer unchanged.
 
 A program that read the user's buffer in place must not return a view of it: the user may
@@ -64,18 +64,19 @@ def load_now() -> object | None:
         return _guards[0]
 
 
-def _start_loading() -> None:
+def start_loading(submit: Callable) -> None:
+    """Load the guards with `submit(load_now)` (the scheduler's background thread), once: the
+    scheduler asks after the process compiled its first program, when LLVM is loaded and
+    warm (loading the guards costs ~40 ms then; before, ~0.4 s of imports and LLVM's start,
+    which would hold up a script's first calls). Until then snapshots are copies."""
     if not _state["started"] and _loader[0] is not None:
         _state["started"] = True
-        threading.Thread(target=load_now, name="daybreak-guards", daemon=True).start()
+        submit(load_now)
 
 
 def guards():
-    """The loaded guards, or None (and their loading started, the first time)."""
-    found = _guards[0]
-    if found is None:
-        _start_loading()
-    return found
+    """The loaded guards, or None."""
+    return _guards[0]
 
 
 class GuardedSnapshot(Param):
@@ -142,7 +143,7 @@ def _unused(room: mmap.mmap) -> None:
 
 
 def _guarded(param: Param) -> GuardedSnapshot | None:
-    found = guards()
+    found = _guards[0]
     flat = param.cached
     if found is None or flat.nbytes < MIN_BYTES or not flat.flags.c_contiguous:
         return None
@@ -242,6 +243,7 @@ __all__ = [
     "guards",
     "load_now",
     "run_value",
+    "start_loading",
     "stats",
     "take",
     "unalias",
