@@ -22,6 +22,8 @@ write it later, and a computed value must not change (`unalias`, after each run)
 from __future__ import annotations
 
 import atexit
+import ctypes
+import itertools
 import mmap
 import sys
 import threading
@@ -84,7 +86,7 @@ class GuardedSnapshot(Param):
     the buffer held, once copied: reading it copies it first); `lend()` the user's buffer
     itself while the guard finds it unwritten."""
 
-    __slots__ = ("_user", "_index", "_map", "_refs")
+    __slots__ = ("_user", "_index", "_serial", "_map", "_owner", "_self")
 
     def lend(self) -> np.ndarray:
         """What a program run now reads: the user's buffer while unwritten (then `unalias`
@@ -102,8 +104,8 @@ class GuardedSnapshot(Param):
             _guards[0].detach(self._index)
 
     def _holders(self) -> tuple[int, int]:
-        """References to the reserve's mapping and to its array (more than when the node was
-        made: a view of the reserve was taken)."""
+        """References to the reserve's mapping and to its array: more than `_ALONE` (this
+        node's own) when a view of the reserve outlives the node."""
         return sys.getrefcount(self._map), sys.getrefcount(self.cached)
 
     def __del__(self):
@@ -112,17 +114,64 @@ class GuardedSnapshot(Param):
             return
         self._index = -1
         found = _guards[0]
-        if self._holders() != self._refs:
+        if self._holders() != _ALONE:
             found.detach(index)  # a view of the reserve outlives this node: fill it first
-            found.release(index)
-        elif found.release(index) == _NEVER_COPIED:
+            found.release(index, self._serial)
+            return
+        owner = self._owner()
+        if owner is not None and owner._snapshot is self._self and found.park(index):
+            # The array is likely read again (the next call of a loop): keep its pages
+            # protected, so that the next snapshot of it costs no system call.
+            owner._snapshot = _Parked(owner, index, self._serial, self._map)
+        elif found.release(index, self._serial):
             _unused(self._map)  # untouched and still inaccessible: the next guard's
 
 
-_NEVER_COPIED = 1  # (write_guard.PROTECTED: what release says of a reserve never copied into)
+def _alone() -> tuple[int, int]:
+    """`_holders()` of a snapshot whose reserve nothing else holds (the node's own slots)."""
+    room = mmap.mmap(-1, mmap.PAGESIZE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    snap = GuardedSnapshot(np.frombuffer(room, np.uint8), None)
+    snap._index, snap._map = -1, room
+    del room
+    return snap._holders()
+
+
+_ALONE = _alone()
+
+
+class _Parked:
+    """A borrowed buffer's parked guard (`write_guard`'s PARKED): its slot, serial and
+    reserve; released when the borrowed node dies (`_unpark`)."""
+
+    __slots__ = ("index", "serial", "room", "ref")
+
+    def __init__(self, owner: Param, index: int, serial: int, room: mmap.mmap):
+        self.index, self.serial, self.room = index, serial, room
+        self.ref = weakref.ref(owner, _unpark)
+        _parked[id(self.ref)] = self
+
+    def end(self) -> None:
+        """Release the guard (when it is still this one's) and keep its reserve."""
+        if _parked.pop(id(self.ref), None) is not None and _guards[0].release(
+            self.index, self.serial
+        ):
+            _unused(self.room)
+
+
+_parked: dict[int, _Parked] = {}  # id(weak reference to the borrowed node) -> its parked guard
+
+
+def _unpark(ref) -> None:
+    found = _parked.get(id(ref))
+    if found is not None:
+        found.end()
+
+
+_NEVER_COPIED = 1  # (what release says of a reserve never copied into)
 _SPARE_BYTES = 1 << 30  # reserves kept for reuse (address space only: never written)
 _spare: dict[int, list] = {}
 _spare_bytes = [0]
+_serials = itertools.count(1)
 
 
 def _reserve(size: int) -> mmap.mmap:
@@ -142,55 +191,79 @@ def _unused(room: mmap.mmap) -> None:
         _spare_bytes[0] += size
 
 
+def _guardable(flat: np.ndarray) -> bool:
+    return _guards[0] is not None and flat.nbytes >= MIN_BYTES and flat.flags.c_contiguous
+
+
+def _snapshot_over(param: Param, room: mmap.mmap, index: int, serial: int) -> GuardedSnapshot:
+    """The node over guard `index` of the borrowed `param`, whose reserve is `room`."""
+    flat = param.cached
+    offset = flat.__array_interface__["data"][0] % _guards[0].page
+    reserve = np.frombuffer(room, dtype=flat.dtype, count=flat.size, offset=offset)
+    snap = GuardedSnapshot(reserve if flat.ndim == 1 else reserve.reshape(flat.shape), param.type)
+    snap._user, snap._index, snap._serial, snap._map = flat, index, serial, room
+    snap._owner, snap._self = weakref.ref(param), weakref.ref(snap)
+    _live.add(snap)
+    param._snapshot = snap._self
+    record(snapshots_guarded=1)
+    return snap
+
+
 def _guarded(param: Param) -> GuardedSnapshot | None:
     found = _guards[0]
     flat = param.cached
-    if found is None or flat.nbytes < MIN_BYTES or not flat.flags.c_contiguous:
+    if not _guardable(flat):
         return None
     start = flat.__array_interface__["data"][0]
-    offset = start % found.page
-    room = _reserve(offset + flat.nbytes)
-    reserve = np.frombuffer(room, dtype=flat.dtype, count=flat.size, offset=offset)
-    index = found.protect(start, flat.nbytes, reserve.__array_interface__["data"][0])
+    room = _reserve(start % found.page + flat.nbytes)
+    serial = next(_serials)
+    into = ctypes.addressof(ctypes.c_char.from_buffer(room)) + start % found.page
+    index = found.protect(start, flat.nbytes, into, serial)
     if index < 0:
         return None
-    snap = GuardedSnapshot(reserve if flat.ndim == 1 else reserve.reshape(flat.shape), param.type)
-    snap._user, snap._index, snap._map = flat, index, room
-    _live.add(snap)
-    return snap
+    return _snapshot_over(param, room, index, serial)
 
 
 def take(param: Param) -> Param:
     """The node a lazy value made now reads instead of the borrowed `param` (`Param.snapshot`):
-    the last snapshot while the buffer still holds what it held, else a new one."""
+    the last snapshot while the buffer still holds what it held (or its parked guard, while
+    nothing wrote it), else a new one."""
     found = param._snapshot
     if found is not None:
-        if type(found) is weakref.ReferenceType:
+        kind = type(found)
+        if kind is weakref.ReferenceType:
             found = found()  # (held weakly: released once no lazy value reads it)
             if found is not None and found._index >= 0 and _guards[0].intact(found._index):
                 return found
-        elif same_bytes(found.cached, param.cached):
-            return found
-    found = _guarded(param)
-    if found is None:
-        found = param._snapshot = Param(param.cached.copy(), param.type)
-        record(snapshots_copied=1)
-        return found
-    record(snapshots_guarded=1)
-    found._refs = found._holders()
-    param._snapshot = weakref.ref(found)
+        elif kind is _Parked:
+            param._snapshot = None
+            if _parked.pop(id(found.ref), None) is not None and _guards[0].revive(
+                found.index, found.serial
+            ):
+                return _snapshot_over(param, found.room, found.index, found.serial)
+            _unused(found.room)  # (made writable, so ended: its reserve was never written)
+        elif not _guardable(param.cached) and same_bytes(found.cached, param.cached):
+            return found  # (a copy is shared only where a guard cannot be made instead)
+    guarded = _guarded(param)
+    if guarded is not None:
+        return guarded
+    found = param._snapshot = Param(param.cached.copy(), param.type)
+    record(snapshots_copied=1)
     return found
 
 
 def settle(param: Param) -> None:
     """Daybreak is about to write the borrowed `param` in place (`Param.written`): its last
     snapshot is filled now (a program writing the buffer must not read it through the
-    snapshot), and lazy values made from now on read a new one."""
+    snapshot; a parked guard is released), and lazy values made from now on read a new one."""
     found = param._snapshot
-    if type(found) is weakref.ReferenceType:
+    kind = type(found)
+    if kind is weakref.ReferenceType:
         found = found()
         if found is not None:
             found.settle()
+    elif kind is _Parked:
+        found.end()
     param._snapshot = None
 
 
@@ -217,7 +290,7 @@ def stats() -> dict:
     """The guards' counters (faults handled, buffers copied, ...), for db.stats()."""
     found = _guards[0]
     out = found.counters() if found is not None else {}
-    out["live"] = len(_live)
+    out["live"], out["parked"] = len(_live), len(_parked)
     if _state["failed"]:
         out["unavailable"] = _state["failed"]
     return out
@@ -235,7 +308,9 @@ def _release_all() -> None:
         if index >= 0:
             snap._index = -1
             found.detach(index)
-            found.release(index)
+            found.release(index, snap._serial)
+    for parked in list(_parked.values()):
+        parked.end()
 
 
 __all__ = [

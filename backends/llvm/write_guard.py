@@ -14,8 +14,12 @@ system's copy-on-write does for `fork`:
   that the caller made: its pages cost nothing until the copy writes them, and so does
   protecting them (`mprotect` costs per page that is mapped: ~0.25 us here, about what
   copying it costs when it is in the cache). It is what the lazy value reads once copied.
-  `db_guard_release(i)` says whether the reserve was never copied into: then it is still
-  inaccessible and untouched, and the caller may use it for the next guard.
+  `db_guard_release(i, serial)` says whether the reserve was never copied into: then it is
+  still inaccessible and untouched, and the caller may use it for the next guard.
+* A guard whose readers are all gone may be parked instead (`db_guard_park`): its pages stay
+  protected, and a write just makes them writable (nothing reads a copy); the next lazy
+  value over the same buffer revives it (`db_guard_revive`) if nothing wrote it, with no
+  system call. Making pages writable ends every parked guard over them.
 * The first write into the protected pages (by NumPy, the user's Python, any thread) faults:
   `db_guard_on_segv`, SIGSEGV's handler, copies every guarded buffer that write would touch
   into its reserve, makes the pages writable again and returns, and the write happens. A read
@@ -52,9 +56,9 @@ from .runtime_interrupt import CAN_WATCH
 AVAILABLE = CAN_WATCH  # the same C library layouts as the SIGINT handler's
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 SLOTS = 1024  # guards alive at once; a caller past that copies
-FIELDS = 8  # per guard, i64s: state, start, end, lo, hi, reserve (2 spare)
-STATE, START, END, LO, HI, RESERVE = range(6)
-FREE, PROTECTED, COPIED, STALE = range(4)
+FIELDS = 8  # per guard, i64s: state, start, end, lo, hi, reserve, serial (1 spare)
+STATE, START, END, LO, HI, RESERVE, SERIAL = range(7)
+FREE, PROTECTED, COPIED, STALE, PARKED = range(5)
 FAULTS, COPIES, CHAINED, RETRIES = range(4)  # the counters' positions
 COUNTER_NAMES = ("faults", "copies", "chained", "retries")
 
@@ -119,6 +123,16 @@ class _Module:
         have raced with this, and is retried once)."""
         self.protect_pages(b, lo, hi, _PROT_RW)
         b.atomic_rmw("add", self.generation, i64(1), "seq_cst")
+        # A parked guard over any of those pages no longer knows its buffer unwritten.
+        with for_range(b, b.load(self.used), "p") as j:
+            state = self.slot(b, j, STATE)
+            parked = b.icmp_unsigned("==", b.load(state), i64(PARKED))
+            touches = b.and_(
+                b.icmp_unsigned("<", self.get(b, j, LO), hi),
+                b.icmp_unsigned("<", lo, self.get(b, j, HI)),
+            )
+            with b.if_then(b.and_(parked, touches)):
+                b.store(i64(FREE), state)
 
 
 def _build_lock(g: _Module) -> tuple[ir.Function, ir.Function]:
@@ -247,12 +261,10 @@ def _build_handler(g: _Module, copy: ir.Function, shared: ir.Function, lock) -> 
             )
             with b.if_then(b.and_(touches, b.icmp_unsigned("!=", st, i64(FREE)))):
                 b.store(i64(1), hit)
-                widen = b.or_(
-                    b.icmp_unsigned("==", st, i64(PROTECTED)), b.icmp_unsigned("==", st, i64(STALE))
-                )
-                with b.if_then(widen):
-                    b.call(copy, [j])  # (nothing for a STALE guard: it is not PROTECTED)
-                    with b.if_then(b.icmp_unsigned("==", b.load(state), i64(STALE))):
+                # (PROTECTED: copied first; STALE and PARKED: nobody reads their copy)
+                with b.if_then(b.icmp_unsigned("!=", st, i64(COPIED))):
+                    b.call(copy, [j])
+                    with b.if_then(b.icmp_unsigned("!=", b.load(state), i64(COPIED))):
                         b.store(i64(FREE), state)
                     with b.if_then(b.icmp_unsigned("<", jlo, b.load(lo))):
                         b.store(jlo, lo)
@@ -294,8 +306,8 @@ def _build_handler(g: _Module, copy: ir.Function, shared: ir.Function, lock) -> 
 
 def _build_protect(g: _Module, install: ir.Function, lock) -> None:
     acquire, unlock = lock
-    fn, b = g.function("db_guard_protect", I64, [I64, I64, I64])
-    start, nbytes, reserve = fn.args
+    fn, b = g.function("db_guard_protect", I64, [I64, I64, I64, I64])
+    start, nbytes, reserve, serial = fn.args
     end = b.add(start, nbytes)
     lo = b.and_(b.add(start, i64(PAGE - 1)), i64(~(PAGE - 1)))
     hi = b.and_(end, i64(~(PAGE - 1)))
@@ -319,10 +331,9 @@ def _build_protect(g: _Module, install: ir.Function, lock) -> None:
     index = b.load(found)
     # The partly covered first and last pages, copied now; the reserve's pages for the
     # whole ones made inaccessible until they are copied.
-    memcpy(b, b.inttoptr(reserve, VOIDPTR), b.inttoptr(start, VOIDPTR), b.sub(lo, start))
-    tail = b.add(reserve, b.sub(hi, start))
-    memcpy(b, b.inttoptr(tail, VOIDPTR), b.inttoptr(hi, VOIDPTR), b.sub(end, hi))
-    for field, value in ((START, start), (END, end), (LO, lo), (HI, hi), (RESERVE, reserve)):
+    _copy_ends(b, start, end, lo, hi, reserve)
+    fields = ((START, start), (END, end), (LO, lo), (HI, hi), (RESERVE, reserve), (SERIAL, serial))
+    for field, value in fields:
         b.store(value, g.slot(b, index, field))
     b.store(i64(PROTECTED), g.slot(b, index, STATE))
     into = b.add(reserve, b.sub(lo, start))
@@ -339,6 +350,46 @@ def _build_protect(g: _Module, install: ir.Function, lock) -> None:
         b.ret(i64(-1))
     b.call(unlock, [])
     b.ret(index)
+
+
+def _copy_ends(b, start, end, lo, hi, reserve) -> None:
+    """The bytes of the partly covered first and last pages into the reserve."""
+    memcpy(b, b.inttoptr(reserve, VOIDPTR), b.inttoptr(start, VOIDPTR), b.sub(lo, start))
+    tail = b.add(reserve, b.sub(hi, start))
+    memcpy(b, b.inttoptr(tail, VOIDPTR), b.inttoptr(hi, VOIDPTR), b.sub(end, hi))
+
+
+def _build_parking(g: _Module, lock) -> None:
+    """A guard nothing reads any more, over a buffer likely to be read again (the same
+    array, next call): `db_guard_park(i)` keeps its pages protected without a reader
+    (PARKED: a write makes them writable, and copies nothing); `db_guard_revive(i, serial)`
+    makes it the snapshot of a new lazy value while nothing wrote them (the first and last
+    pages copied again): no `mprotect` either way."""
+    acquire, unlock = lock
+    fn, b = g.function("db_guard_park", I64, [I64])
+    (index,) = fn.args
+    b.call(acquire, [])
+    state = g.slot(b, index, STATE)
+    protected = b.icmp_unsigned("==", b.load(state), i64(PROTECTED))
+    with b.if_then(protected):
+        b.store(i64(PARKED), state)
+    b.call(unlock, [])
+    b.ret(b.zext(protected, I64))
+
+    fn, b = g.function("db_guard_revive", I64, [I64, I64])
+    index, serial = fn.args
+    b.call(acquire, [])
+    state = g.slot(b, index, STATE)
+    parked = b.and_(
+        b.icmp_unsigned("==", b.load(state), i64(PARKED)),
+        b.icmp_unsigned("==", g.get(b, index, SERIAL), serial),
+    )
+    with b.if_then(parked):
+        ends = [g.get(b, index, f) for f in (START, END, LO, HI, RESERVE)]
+        _copy_ends(b, *ends)
+        b.store(i64(PROTECTED), state)
+    b.call(unlock, [])
+    b.ret(b.zext(parked, I64))
 
 
 def _build_queries(g: _Module, copy: ir.Function, shared: ir.Function, lock) -> None:
@@ -377,12 +428,16 @@ def _build_queries(g: _Module, copy: ir.Function, shared: ir.Function, lock) -> 
     b.call(unlock, [])
     b.ret_void()
 
-    fn, b = g.function("db_guard_release", I64, [I64])
-    (index,) = fn.args
+    fn, b = g.function("db_guard_release", I64, [I64, I64])
+    index, serial = fn.args
     b.call(acquire, [])
     state = g.slot(b, index, STATE)
-    st = b.load(state)
-    live = b.or_(b.icmp_unsigned("==", st, i64(PROTECTED)), b.icmp_unsigned("==", st, i64(COPIED)))
+    mine = b.icmp_unsigned("==", g.get(b, index, SERIAL), serial)
+    st = b.select(mine, b.load(state), i64(FREE))  # (a parked guard's slot may be another's)
+    live = b.or_(
+        b.or_(b.icmp_unsigned("==", st, i64(PROTECTED)), b.icmp_unsigned("==", st, i64(COPIED))),
+        b.icmp_unsigned("==", st, i64(PARKED)),
+    )
     with b.if_then(live):
         with b.if_else(b.call(shared, [index])) as (covered, alone):
             with covered:
@@ -391,7 +446,10 @@ def _build_queries(g: _Module, copy: ir.Function, shared: ir.Function, lock) -> 
                 g.writable(b, g.get(b, index, LO), g.get(b, index, HI))
                 b.store(i64(FREE), state)
     b.call(unlock, [])
-    b.ret(st)  # (PROTECTED: its reserve was never copied into, and is as it was made)
+    never_copied = b.or_(
+        b.icmp_unsigned("==", st, i64(PROTECTED)), b.icmp_unsigned("==", st, i64(PARKED))
+    )
+    b.ret(b.zext(never_copied, I64))  # (then its reserve is as it was made: reusable)
 
     fn, b = g.function("db_guard_counts", VOIDPTR, [])
     b.ret(b.bitcast(g.counters, VOIDPTR))
@@ -406,6 +464,7 @@ def build_module() -> str:
     handler = _build_handler(g, copy, shared, lock)
     install = _build_install(g, handler)
     _build_protect(g, install, lock)
+    _build_parking(g, lock)
     _build_queries(g, copy, shared, lock)
     return str(g.module)
 
@@ -416,10 +475,12 @@ class WriteGuards:
     def __init__(self, addresses: dict[str, int]):
         fn = ctypes.CFUNCTYPE
         i64t = ctypes.c_int64
-        self.protect = fn(i64t, i64t, i64t, i64t)(addresses["db_guard_protect"])
+        self.protect = fn(i64t, i64t, i64t, i64t, i64t)(addresses["db_guard_protect"])
+        self.park = fn(i64t, i64t)(addresses["db_guard_park"])
+        self.revive = fn(i64t, i64t, i64t)(addresses["db_guard_revive"])
         self.intact = fn(i64t, i64t)(addresses["db_guard_intact"])
         self.detach = fn(None, i64t)(addresses["db_guard_detach"])
-        self.release = fn(i64t, i64t)(addresses["db_guard_release"])
+        self.release = fn(i64t, i64t, i64t)(addresses["db_guard_release"])
         where = fn(ctypes.c_void_p)(addresses["db_guard_counts"])()
         self._counters = (i64t * len(COUNTER_NAMES)).from_address(where)
         self.page = PAGE

@@ -5,6 +5,7 @@ the same pages overlap; faults that are not a guard's still end the process as b
 
 from __future__ import annotations
 
+import itertools
 import mmap
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from daybreak.backends.llvm import write_guard, write_guards
 
 pytestmark = pytest.mark.skipif(not write_guard.AVAILABLE, reason="no write guards here")
 PAGE = write_guard.PAGE
+SERIALS = itertools.count(1 << 40)  # (snapshots.py numbers its guards from 1)
 
 
 @pytest.fixture(scope="module")
@@ -40,14 +42,15 @@ class Guard:
         self.reserve = np.frombuffer(
             self.room, dtype=buffer.dtype, count=buffer.size, offset=offset
         )
+        self.serial = next(SERIALS)
         self.index = guards.protect(
-            start, buffer.nbytes, self.reserve.__array_interface__["data"][0]
+            start, buffer.nbytes, self.reserve.__array_interface__["data"][0], self.serial
         )
         assert self.index >= 0
 
     def release(self):
         self.guards.detach(self.index)
-        self.guards.release(self.index)
+        self.guards.release(self.index, self.serial)
 
 
 def test_a_write_copies_the_buffer_first(guards):
@@ -96,7 +99,7 @@ def test_overlapping_guards_each_keep_their_snapshot(guards):
     a_before, b_before = a.copy(), b.copy()
     g2 = Guard(guards, b)
     g1_index = g1.index
-    guards.release(g1_index)  # released while g2 still covers its pages: STALE
+    guards.release(g1_index, g1.serial)  # released while g2 still covers its pages: STALE
     base[100_000] = -5.0  # inside both: g2 copies, the pages become writable
     np.testing.assert_array_equal(g2.reserve, b_before)
     base[10_000] = -6.0  # only the released guard's pages: no copy, no crash
@@ -176,3 +179,36 @@ def test_other_faults_still_end_the_process():
     assert "handled" in done.stdout
     assert done.returncode != 0
     assert "Segmentation fault" in done.stderr
+
+
+def test_a_parked_guard_is_revived_while_unwritten_and_ends_on_a_write(guards):
+    u = np.arange(100_000.0)
+    g = Guard(guards, u)
+    assert guards.park(g.index)  # nothing reads it: pages stay protected, nothing copies
+    assert guards.revive(g.index, g.serial)  # unwritten: a snapshot again, no system call
+    before = u.copy()
+    u[50_000] = 1.0  # protected again: copied first
+    np.testing.assert_array_equal(g.reserve, before)
+    g.release()
+
+    h = Guard(guards, u)
+    copies = guards.counters()["copies"]
+    assert guards.park(h.index)
+    u[60_000] = 2.0  # parked: the page becomes writable, nothing is copied
+    assert guards.counters()["copies"] == copies
+    assert not guards.revive(h.index, h.serial)  # ended by the write
+    assert guards.release(h.index, h.serial) == 0  # (its slot is free: a no-op)
+    u[70_000] = 3.0  # still writable
+    assert guards.counters()["copies"] == copies
+
+
+def test_a_stale_serial_touches_nothing(guards):
+    u = np.arange(100_000.0)
+    g = Guard(guards, u)
+    assert guards.park(g.index)
+    u[50_000] = 1.0  # ends the parked guard; its slot is free for the next
+    h = Guard(guards, np.arange(100_000.0))
+    assert not guards.revive(g.index, g.serial)
+    guards.release(g.index, g.serial)  # the old serial: h's guard stays
+    assert guards.intact(h.index)
+    h.release()

@@ -267,3 +267,26 @@ def test_a_guarded_snapshot_is_copied_only_when_the_user_writes(snapshot_kinds):
     assert snapshots.stats()["copies"] == copies + 1
     assert numpy.asarray(z)[50_000] == 21.0
     assert float(x[50_000]) == 9.0
+
+
+def test_the_next_call_revives_a_parked_guard(snapshot_kinds):
+    """A loop reading the user's array every call: once a call's values are computed its
+    guard is parked (pages still protected, no reader), and the next call's snapshot revives
+    it; a write while parked ends it without a copy."""
+    if snapshot_kinds != "guarded":
+        pytest.skip("write guards only")
+    from daybreak.frontends import snapshots
+
+    u = numpy.linspace(0.0, 1.0, 100_000)
+    x = dnp.asarray(u)
+    for _ in range(3):
+        assert float((x * 2.0).sum()) == float((u * 2.0).sum())
+        assert snapshots.stats()["parked"] >= 1
+    copies = snapshots.stats()["copies"]
+    u[50_000] = 5.0  # parked: no copy
+    assert snapshots.stats()["copies"] == copies
+    assert float((x * 2.0).sum()) == float((u * 2.0).sum())
+    y = x * 3.0
+    u[50_000] = 6.0  # y is pending: copied first
+    assert snapshots.stats()["copies"] == copies + 1
+    assert numpy.asarray(y)[50_000] == 15.0
