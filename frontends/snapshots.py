@@ -167,7 +167,6 @@ def _unpark(ref) -> None:
         found.end()
 
 
-_NEVER_COPIED = 1  # (what release says of a reserve never copied into)
 _SPARE_BYTES = 1 << 30  # reserves kept for reuse (address space only: never written)
 _spare: dict[int, list] = {}
 _spare_bytes = [0]
@@ -237,11 +236,10 @@ def take(param: Param) -> Param:
                 return found
         elif kind is _Parked:
             param._snapshot = None
-            if _parked.pop(id(found.ref), None) is not None and _guards[0].revive(
-                found.index, found.serial
-            ):
-                return _snapshot_over(param, found.room, found.index, found.serial)
-            _unused(found.room)  # (made writable, so ended: its reserve was never written)
+            if _parked.pop(id(found.ref), None) is not None:
+                if _guards[0].revive(found.index, found.serial):
+                    return _snapshot_over(param, found.room, found.index, found.serial)
+                _unused(found.room)  # (a write ended it: its reserve was never written)
         elif not _guardable(param.cached) and same_bytes(found.cached, param.cached):
             return found  # (a copy is shared only where a guard cannot be made instead)
     guarded = _guarded(param)
