@@ -45,7 +45,7 @@ from daybreak.runtime.config import SETTINGS
 from daybreak.runtime.stats import record, record_fallback
 
 from .lazy import LazyValue, Node, NotEager, build_program, topological
-from .snapshots import run_value, start_loading, unalias
+from .snapshots import run_value, start_loading, unalias, use_background
 
 # --- budgets ----------------------------------------------------------------------------------
 NODE_BUDGET = 24  # pending nodes one graph may stand on before the scheduler computes it
@@ -210,7 +210,7 @@ def _compile(program):
         executable = _compiler(program)
     if not _compiled[0]:
         _compiled[0] = True  # the compiler is warm: `COMPILE_COLD` is paid
-        start_loading(_background().submit)  # (the write guards: cheap to build from now on)
+        start_loading()  # (the write guards: cheap to build from now on)
     return executable
 
 
@@ -219,6 +219,13 @@ def _background() -> ThreadPoolExecutor:
     if _pool is None:
         _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="daybreak-compile")
     return _pool
+
+
+def _submit(fn: Callable) -> None:
+    _background().submit(fn)
+
+
+use_background(_submit)
 
 
 def structure_key(order: list[Node], roots: Sequence[Node]):

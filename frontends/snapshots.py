@@ -43,6 +43,9 @@ _loader: list[Callable | None] = [None]  # daybreak.api registers the backend's
 _guards: list = [None]  # the loaded WriteGuards, once they are
 _loading = threading.Lock()
 _state = {"started": False, "failed": None}
+_submit: list[Callable | None] = [None]
+_copied = [0]  # bytes copied for snapshots before the guards were asked for
+COPIED_BEFORE_GUARDS = 256 << 20
 _lent: list[np.ndarray] = []  # user buffers programs read in place since the last `unalias`
 _live: weakref.WeakSet = weakref.WeakSet()
 
@@ -66,14 +69,22 @@ def load_now() -> object | None:
         return _guards[0]
 
 
-def start_loading(submit: Callable) -> None:
-    """Load the guards with `submit(load_now)` (the scheduler's background thread), once: the
-    scheduler asks after the process compiled its first program, when LLVM is loaded and
-    warm (loading the guards costs ~40 ms then; before, ~0.4 s of imports and LLVM's start,
-    which would hold up a script's first calls). Until then snapshots are copies."""
-    if not _state["started"] and _loader[0] is not None:
+def use_background(submit: Callable) -> None:
+    """Set how the guards are loaded off the calling thread (the scheduler's compile thread:
+    `submit(fn)`)."""
+    _submit[0] = submit
+
+
+def start_loading() -> None:
+    """Load the guards on the background thread, once. Asked after the process compiled its
+    first program, when LLVM is loaded and warm (loading them costs ~40 ms then; before, ~0.4
+    s of imports and LLVM's start, holding the GIL, which would hold up a script's first
+    calls), or once the copies made for snapshots pass `COPIED_BEFORE_GUARDS` (a process whose
+    work stays in the library, copying big inputs call after call). Until then snapshots are
+    copies."""
+    if not _state["started"] and _loader[0] is not None and _submit[0] is not None:
         _state["started"] = True
-        submit(load_now)
+        _submit[0](load_now)
 
 
 def guards():
@@ -247,6 +258,10 @@ def take(param: Param) -> Param:
         return guarded
     found = param._snapshot = Param(param.cached.copy(), param.type)
     record(snapshots_copied=1)
+    if not _state["started"]:
+        _copied[0] += param.cached.nbytes
+        if _copied[0] >= COPIED_BEFORE_GUARDS:
+            start_loading()
     return found
 
 
@@ -318,6 +333,7 @@ __all__ = [
     "run_value",
     "start_loading",
     "stats",
+    "use_background",
     "take",
     "unalias",
     "use_write_guards",
