@@ -10,10 +10,13 @@ memory held when the value was made. `take(param)` gives the node such a value r
   while the buffer is unwritten reads the buffer itself (`run_value`); everything else reads
   the reserve (`cached`), which is copied into on its first read if nothing was before. A
   snapshot is shared by the lazy values made while the buffer is unwritten, so no
-  comparison is needed before sharing it either.
-* a **copy** (`Param` over `cached.copy()`) where there are no guards (yet: they compile on a
-  background thread after the process's first compile), for small or strided buffers, or when
-  the guards' table is full. It is shared while C's `memcmp` finds the buffer unchanged.
+  comparison is needed before sharing it either. When its last reader is computed the
+  guard is parked (pages still protected, no reader), and the next snapshot of the same
+  unwritten buffer revives it with no system call.
+* a **copy** (`Param` over `cached.copy()`) where there are no guards (yet: they compile on
+  the background thread after the process's first compile, or once copies pass
+  `COPIED_BEFORE_GUARDS`), for small or strided buffers, or when the guards' table is full.
+  It is shared while C's `memcmp` finds the buffer unchanged.
 
 A program that read the user's buffer in place must not return a view of it: the user may
 write it later, and a computed value must not change (`unalias`, after each run).
