@@ -201,13 +201,15 @@ def _array_in(dtype: np.dtype):
     else, for the general path's checks and conversions."""
 
     def convert(value):
-        if (
-            type(value) is np.ndarray
-            and value.dtype == dtype
-            and value.ndim == 1
-            and value.flags.c_contiguous
-        ):
-            return VecStruct(value.ctypes.data, len(value))
+        if type(value) is np.ndarray and value.dtype == dtype and value.ndim == 1:
+            flags = value.flags
+            if flags.c_contiguous:
+                n = len(value)
+                if n and flags.writeable:
+                    # (the buffer's address through ctypes: 1 us, where `value.ctypes.data`
+                    # costs 3.5 us; that needs a writable, non-empty buffer)
+                    return VecStruct(ctypes.addressof(ctypes.c_char.from_buffer(value)), n)
+                return VecStruct(value.ctypes.data, n)
         return None
 
     return convert
@@ -379,6 +381,10 @@ def _same_fields(dtype: np.dtype, t: Struct) -> bool:
 
 def _from_native(value, t: Type, allocated: set[int]):
     if isinstance(t, Scalar):
+        if isinstance(value, ctypes._SimpleCData):
+            # a program's scalar result: its Python value first (NumPy reads a ctypes object
+            # as an array, through its buffer: 3.5 us against 0.4 us)
+            value = value.value
         return t.dtype.type(value)
     if isinstance(t, Struct):
         return tuple(
