@@ -6,8 +6,8 @@ snapshot) costs a pass over it on every call, and most of the time the user neve
 before the value is computed. A guard defers the copy to the first write, as an operating
 system's copy-on-write does for `fork`:
 
-* `db_guard_protect(start, nbytes, reserve)` makes the pages wholly inside the user's buffer
-  read-only (`mprotect`), copies the bytes of the partly covered first and last pages into
+* `db_guard_protect(start, nbytes, reserve, serial)` makes the pages wholly inside the user's
+  buffer read-only (`mprotect`), copies the bytes of the partly covered first and last pages into
   the reserve now (other objects share those pages: protecting them would turn their writes
   into copies of ours), and makes the reserve's pages for the whole ones inaccessible. The
   reserve is a private mapping as long as the buffer, at the same offset within a page,
@@ -27,7 +27,8 @@ system's copy-on-write does for `fork`:
   whoever reads the reserve reads the snapshot, always.
 * `db_guard_intact(i)`: whether the buffer still holds what it held (no page was written,
   and the first and last partial pages hold the same bytes): then a program may read the
-  user's buffer itself. `db_guard_detach(i)` copies now; `db_guard_release(i)` ends a guard.
+  user's buffer itself. `db_guard_detach(i)` copies now; `db_guard_release(i, serial)` ends
+  a guard (the caller's serial for it: a parked guard's slot may be another's by then).
 
 Any other fault goes to the handler that was installed before (Python's faulthandler, or the
 default action), as if this one were not there. Buffers of two guards may share pages
