@@ -38,7 +38,7 @@ import numpy as np
 from daybreak.runtime.memory import same_bytes
 from daybreak.runtime.stats import record
 
-from .lazy import Param
+from .lazy import _UNSET, Param
 
 MIN_BYTES = 1 << 16  # smaller buffers are copied: the copy costs about what a guard does
 
@@ -50,7 +50,7 @@ _submit: list[Callable | None] = [None]
 _copied = [0]  # bytes copied for snapshots before the guards were asked for
 COPIED_BEFORE_GUARDS = 256 << 20
 _lent: list[np.ndarray] = []  # user buffers programs read in place since the last `unalias`
-_live: weakref.WeakSet = weakref.WeakSet()
+_live: dict = {}  # serial -> weak reference to each live guarded snapshot
 
 
 def use_write_guards(load: Callable) -> None:
@@ -127,6 +127,7 @@ class GuardedSnapshot(Param):
         if index < 0:
             return
         self._index = -1
+        _live.pop(self._serial, None)
         found = _guards[0]
         if self._holders() != _ALONE:
             found.detach(index)  # a view of the reserve outlives this node: fill it first
@@ -136,7 +137,7 @@ class GuardedSnapshot(Param):
         if owner is not None and owner._snapshot is self._self and found.park(index):
             # The array is likely read again (the next call of a loop): keep its pages
             # protected, so that the next snapshot of it costs no system call.
-            owner._snapshot = _Parked(owner, index, self._serial, self._map)
+            owner._snapshot = _Parked(owner, index, self._serial, self._map, self.cached)
         elif found.release(index, self._serial):
             _unused(self._map)  # untouched and still inaccessible: the next guard's
 
@@ -157,10 +158,10 @@ class _Parked:
     """A borrowed buffer's parked guard (`write_guard`'s PARKED): its slot, serial and
     reserve; released when the borrowed node dies (`_unpark`)."""
 
-    __slots__ = ("index", "serial", "room", "ref")
+    __slots__ = ("index", "serial", "room", "reserve", "ref")
 
-    def __init__(self, owner: Param, index: int, serial: int, room: mmap.mmap):
-        self.index, self.serial, self.room = index, serial, room
+    def __init__(self, owner: Param, index: int, serial: int, room: mmap.mmap, reserve):
+        self.index, self.serial, self.room, self.reserve = index, serial, room, reserve
         self.ref = weakref.ref(owner, _unpark)
         _parked[id(self.ref)] = self
 
@@ -208,15 +209,26 @@ def _guardable(flat: np.ndarray) -> bool:
     return _guards[0] is not None and flat.nbytes >= MIN_BYTES and flat.flags.c_contiguous
 
 
-def _snapshot_over(param: Param, room: mmap.mmap, index: int, serial: int) -> GuardedSnapshot:
-    """The node over guard `index` of the borrowed `param`, whose reserve is `room`."""
+def _snapshot_over(
+    param: Param, room: mmap.mmap, index: int, serial: int, reserve=None
+) -> GuardedSnapshot:
+    """The node over guard `index` of the borrowed `param`, whose reserve is `room` (viewed as
+    `reserve`, the array over it a parked guard kept), made without `Param`'s general
+    constructor: a loop reading the user's array makes one per call."""
     flat = param.cached
-    offset = flat.__array_interface__["data"][0] % _guards[0].page
-    reserve = np.frombuffer(room, dtype=flat.dtype, count=flat.size, offset=offset)
-    snap = GuardedSnapshot(reserve if flat.ndim == 1 else reserve.reshape(flat.shape), param.type)
+    if reserve is None:
+        offset = flat.__array_interface__["data"][0] % _guards[0].page
+        reserve = np.frombuffer(room, dtype=flat.dtype, count=flat.size, offset=offset)
+        if flat.ndim != 1:
+            reserve = reserve.reshape(flat.shape)
+    snap = GuardedSnapshot.__new__(GuardedSnapshot)
+    snap.inputs, snap.cached, snap.weight, snap._signature = (), reserve, 1, _UNSET
+    snap.type, snap.source, snap.borrowed = param.type, reserve, False
+    snap.key = ("id", id(reserve))
+    snap._snapshot = None
     snap._user, snap._index, snap._serial, snap._map = flat, index, serial, room
     snap._owner, snap._self = weakref.ref(param), weakref.ref(snap)
-    _live.add(snap)
+    _live[serial] = snap._self
     param._snapshot = snap._self
     record(snapshots_guarded=1)
     return snap
@@ -252,7 +264,9 @@ def take(param: Param) -> Param:
             param._snapshot = None
             if _parked.pop(id(found.ref), None) is not None:
                 if _guards[0].revive(found.index, found.serial):
-                    return _snapshot_over(param, found.room, found.index, found.serial)
+                    return _snapshot_over(
+                        param, found.room, found.index, found.serial, found.reserve
+                    )
                 _unused(found.room)  # (a write ended it: its reserve was never written)
         elif not _guardable(param.cached) and same_bytes(found.cached, param.cached):
             return found  # (a copy is shared only where a guard cannot be made instead)
@@ -306,7 +320,7 @@ def stats() -> dict:
     """The guards' counters (faults handled, buffers copied, ...), for db.stats()."""
     found = _guards[0]
     out = found.counters() if found is not None else {}
-    out["live"], out["parked"] = len(_live), len(_parked)
+    out["live"], out["parked"] = sum(r() is not None for r in _live.values()), len(_parked)
     if _state["failed"]:
         out["unavailable"] = _state["failed"]
     return out
@@ -319,8 +333,9 @@ def _release_all() -> None:
     found = _guards[0]
     if found is None:
         return
-    for snap in list(_live):
-        index = snap._index
+    for ref in list(_live.values()):
+        snap = ref()
+        index = snap._index if snap is not None else -1
         if index >= 0:
             snap._index = -1
             found.detach(index)
