@@ -90,11 +90,6 @@ def start_loading() -> None:
         _submit[0](load_now)
 
 
-def guards():
-    """The loaded guards, or None."""
-    return _guards[0]
-
-
 class GuardedSnapshot(Param):
     """A snapshot of a borrowed buffer held by a write guard. `cached` is the reserve (what
     the buffer held, once copied: reading it copies it first); `lend()` the user's buffer
@@ -346,7 +341,6 @@ def _release_all() -> None:
 
 __all__ = [
     "GuardedSnapshot",
-    "guards",
     "load_now",
     "run_value",
     "start_loading",

@@ -37,15 +37,26 @@ def pytest_runtest_call(item):
         return (yield)
 
 
-@pytest.fixture(params=["guarded", "copied"])
-def snapshot_kinds(request):
-    """Run a test with both kinds of snapshot of the user's memory: write guards on every
-    buffer with a whole page (`snapshots.MIN_BYTES = 0`), and copies only."""
+def _snapshots_by(kind: str):
+    """Snapshots of the user's memory held by write guards on every buffer with a whole page
+    (`snapshots.MIN_BYTES = 0`), or copies only, until the generator is closed."""
     from daybreak.frontends import snapshots
 
-    if request.param == "guarded" and snapshots.load_now() is None:
-        pytest.skip(f"no write guards here: {snapshots.stats().get('unavailable')}")
+    if kind == "guarded" and snapshots.load_now() is None:
+        pytest.skip(f"no write guards on this platform: {snapshots.stats().get('unavailable')}")
     before = snapshots.MIN_BYTES
-    snapshots.MIN_BYTES = 0 if request.param == "guarded" else 1 << 62
-    yield request.param
+    snapshots.MIN_BYTES = 0 if kind == "guarded" else 1 << 62
+    yield kind
     snapshots.MIN_BYTES = before
+
+
+@pytest.fixture(params=["guarded", "copied"])
+def snapshot_kinds(request):
+    """Run a test with both kinds of snapshot of the user's memory."""
+    yield from _snapshots_by(request.param)
+
+
+@pytest.fixture
+def guarded_snapshots():
+    """Run a test with write guards on every buffer with a whole page."""
+    yield from _snapshots_by("guarded")

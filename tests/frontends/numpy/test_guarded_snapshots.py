@@ -1,0 +1,56 @@
+"""Snapshots of the user's memory held by write guards (`frontends/snapshots.py`), seen from
+daybreak.numpy: lazy values share one guarded snapshot that nothing copies until the user
+writes the array while one of them is pending, and a loop's next call revives the guard its
+last call parked. (test_aliasing.py runs NumPy's aliasing rules with guards and with copies.)"""
+
+from __future__ import annotations
+
+import numpy
+import pytest
+
+import daybreak as db
+import daybreak.numpy as dnp
+from daybreak.frontends import snapshots
+
+pytestmark = pytest.mark.usefixtures("guarded_snapshots")
+
+
+def test_a_guarded_snapshot_is_copied_only_when_the_user_writes():
+    """With write guards, lazy values over the user's array share one snapshot that nothing
+    copies until the user writes the array while one of them is pending."""
+    u = numpy.linspace(0.0, 1.0, 100_000)
+    x = dnp.asarray(u)
+    before, copies = db.stats(), snapshots.stats()["copies"]
+    y1, y2 = x * 2.0, x + 1.0
+    after = db.stats()
+    assert after["snapshots_guarded"] - before["snapshots_guarded"] == 1
+    assert after["snapshots_copied"] == before["snapshots_copied"]
+    numpy.testing.assert_array_equal(numpy.asarray(y1), u * 2.0)
+    numpy.testing.assert_array_equal(numpy.asarray(y2), u + 1.0)
+    del y1, y2
+    u[50_000] = 7.0  # nothing pending reads u: no copy
+    assert snapshots.stats()["copies"] == copies
+    z = x * 3.0
+    u[50_000] = 9.0  # z is pending: u is copied first
+    assert snapshots.stats()["copies"] == copies + 1
+    assert numpy.asarray(z)[50_000] == 21.0
+    assert float(x[50_000]) == 9.0
+
+
+def test_the_next_call_revives_a_parked_guard():
+    """A loop reading the user's array every call: once a call's values are computed its
+    guard is parked (pages still protected, no reader), and the next call's snapshot revives
+    it; a write while parked ends it without a copy."""
+    u = numpy.linspace(0.0, 1.0, 100_000)
+    x = dnp.asarray(u)
+    for _ in range(3):
+        assert float((x * 2.0).sum()) == float((u * 2.0).sum())
+        assert snapshots.stats()["parked"] >= 1
+    copies = snapshots.stats()["copies"]
+    u[50_000] = 5.0  # parked: no copy
+    assert snapshots.stats()["copies"] == copies
+    assert float((x * 2.0).sum()) == float((u * 2.0).sum())
+    y = x * 3.0
+    u[50_000] = 6.0  # y is pending: copied first
+    assert snapshots.stats()["copies"] == copies + 1
+    assert numpy.asarray(y)[50_000] == 15.0
