@@ -201,13 +201,7 @@ def _unused(room: mmap.mmap) -> None:
 
 
 def _guardable(flat: np.ndarray) -> bool:
-    """Whether a guard can hold `flat`: guards are loaded, it is C-contiguous and big enough,
-    and it covers a whole page (the pages a guard protects)."""
-    found = _guards[0]
-    if found is None or flat.nbytes < MIN_BYTES or not flat.flags.c_contiguous:
-        return False
-    start, page = flat.__array_interface__["data"][0], found.page
-    return -(-start // page) < (start + flat.nbytes) // page
+    return _guards[0] is not None and flat.nbytes >= MIN_BYTES and flat.flags.c_contiguous
 
 
 def _snapshot_over(
@@ -254,7 +248,7 @@ def take(param: Param) -> Param:
     """The node a lazy value made now reads instead of the borrowed `param` (`Param.snapshot`):
     the last snapshot while the buffer still holds what it held (or its parked guard, while
     nothing wrote it), else a new one."""
-    found, reuse = param._snapshot, None
+    found = param._snapshot
     if found is not None:
         kind = type(found)
         if kind is weakref.ReferenceType:
@@ -269,15 +263,11 @@ def take(param: Param) -> Param:
                         param, found.room, found.index, found.serial, found.reserve
                     )
                 _unused(found.room)  # (a write ended it: its reserve was never written)
-        elif same_bytes(found.cached, param.cached):
-            if not _guardable(param.cached):
-                return found
-            reuse = found  # (a guard replaces the copy, where one can be made)
+        elif not _guardable(param.cached) and same_bytes(found.cached, param.cached):
+            return found  # (a copy is shared only where a guard cannot be made instead)
     guarded = _guarded(param)
     if guarded is not None:
         return guarded
-    if reuse is not None:
-        return reuse  # (the guards' table is full)
     found = param._snapshot = Param(param.cached.copy(), param.type)
     record(snapshots_copied=1)
     if not _state["started"]:

@@ -5,8 +5,6 @@ last call parked. (test_aliasing.py runs NumPy's aliasing rules with guards and 
 
 from __future__ import annotations
 
-import mmap
-
 import numpy
 import pytest
 
@@ -56,21 +54,3 @@ def test_the_next_call_revives_a_parked_guard():
     u[50_000] = 6.0  # y is pending: copied first
     assert snapshots.stats()["copies"] == copies + 1
     assert numpy.asarray(y)[50_000] == 15.0
-
-
-def test_a_buffer_with_no_whole_page_shares_one_copy():
-    """A guard protects whole pages: a buffer that covers none is copied, and the copy is
-    shared by the lazy values made while the buffer holds what it held."""
-    page = mmap.PAGESIZE
-    base = numpy.zeros(3 * page // 8)
-    skip = (-base.__array_interface__["data"][0] % page) // 8 + 1  # 8 bytes into a page
-    u = base[skip : skip + (page - 64) // 8]
-    u[:] = numpy.arange(u.size)
-    x = dnp.asarray(u)
-    before = db.stats()
-    y, z = x * 2, x + 1
-    after = db.stats()
-    assert after["snapshots_copied"] - before["snapshots_copied"] == 1
-    assert after["snapshots_guarded"] == before["snapshots_guarded"]
-    assert y._expr.args[0].node is z._expr.args[0].node
-    numpy.testing.assert_array_equal(numpy.asarray(y), numpy.arange(u.size) * 2.0)
