@@ -151,7 +151,7 @@ def test_aliasing_as_numpy(script):
 
 
 def test_the_user_array_is_daybreaks_and_lazy_values_read_one_snapshot():
-    u = numpy.arange(float(N))
+    u = numpy.arange(float(4 * N))  # (32 KB: whole pages for a guard, wherever it starts)
     x = dnp.asarray(u)
     y, z = x * 2, x + 1  # two lazy values: one copy of u between them
     assert type(y) is dnp.ndarray and y.concrete() is None
