@@ -95,11 +95,17 @@ def _jit_runtime(text: str) -> dict[str, int]:
 def write_guards():
     """The write guards (`write_guard.py`), compiled into the process's engine for good (from
     the disk cache when a previous process stored them), or None where there are none."""
-    return write_guard.load(lambda text: _jit_cached(text, _load_for_good).addresses)
+    return write_guard.load(lambda text: _jit_cached(text, _load_unoptimized).addresses)
 
 
 def _load_for_good(text: str, name: str, cached_object: bytes | None) -> jit.JitCode:
     return jit.JitCode(*jit.compile_ir(text, name, cached_object))
+
+
+def _load_unoptimized(text: str, name: str, cached_object: bytes | None) -> jit.JitCode:
+    # (the guards may load while a script waits: `frontends/snapshots.py`, and LLVM's O3
+    # pipeline took longer than their code generation, for calls that cost ~1 us of ctypes)
+    return jit.JitCode(*jit.compile_ir(text, name, cached_object, optimized=False))
 
 
 def _jit_cached(text: str, load) -> jit.JitCode:

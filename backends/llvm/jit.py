@@ -181,11 +181,14 @@ def compile_program(text: str, name: str, cached_object: bytes | None = None) ->
 
 
 def compile_ir(
-    text: str, name: str, cached_object: bytes | None = None
+    text: str, name: str, cached_object: bytes | None = None, optimized: bool = True
 ) -> tuple[dict[str, int], bytes | None]:
     """Like `compile_program`, into the process's engine, for good (the runtime; native
-    functions registered by address). Returns the function addresses and the object code."""
-    mod = _parsed(text, name, cached_object)
+    functions registered by address). Returns the function addresses and the object code.
+    `optimized=False` skips the O3 pipeline (code generation still optimises): for small
+    hand-written modules loaded while a caller waits, where it costs ~0.1 s and gains
+    nothing measurable (the write guards)."""
+    mod = _parsed(text, name, cached_object, optimized)
     with _lock:
         _free_released()
         return _add(_engine(), mod, name, cached_object)
@@ -201,15 +204,19 @@ class UnusableObject(RuntimeError):
     """Object code that MCJIT cannot load (or that does not define what its module does)."""
 
 
-def _parsed(text: str, name: str, cached_object: bytes | None) -> llvm.ModuleRef:
-    """The module of `text`, optimised unless its object code is given (then checked)."""
+def _parsed(
+    text: str, name: str, cached_object: bytes | None, optimized: bool = True
+) -> llvm.ModuleRef:
+    """The module of `text`, optimised (when `optimized`) unless its object code is given
+    (then checked)."""
     mod = llvm.parse_assembly(text)
     mod.name = name
     mod.triple = triple()
     mod.data_layout = str(target_data())
     mod.verify()
     if cached_object is None:
-        optimize(mod)
+        if optimized:
+            optimize(mod)
     else:
         problem = object_problem(cached_object, _defined_functions(mod))
         if problem is not None:

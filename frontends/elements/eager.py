@@ -162,8 +162,8 @@ def value_now(expr: Elem, shape: tuple[int, ...]) -> np.ndarray | None:
     size = math.prod(shape)
     if not library_for_good(1, size):
         return None  # (not for one call, so not for more: the library's cost grows faster)
-    values: dict[int, object] = {}
     calls = 0
+    nodes = []
     for e in postorder(expr):
         if isinstance(e, Apply):
             if not e.has_eager() or (e is not expr and e.realized is not None):
@@ -174,11 +174,12 @@ def value_now(expr: Elem, shape: tuple[int, ...]) -> np.ndarray | None:
             if node is not None:
                 if not node.is_leaf:
                     return None
-                values[id(node)] = run_value(node)
+                nodes.append(node)
         else:
             return None
     if not library_for_good(max(calls, 1), size):
-        return None
+        return None  # (decided before a leaf is lent: lending asks each guard)
+    values = {id(node): run_value(node) for node in nodes}
     value = unalias([fresh_array(evaluate(expr, shape, values), shape, expr.dtype)])[0]
     record(library_runs=1)
     return value

@@ -414,10 +414,18 @@ def _on_user_memory(ufunc, inputs, result_bytes: int):
             e = x._held
             if type(e) is Leaf and getattr(e.node, "borrowed", False):
                 borrowed += x.nbytes
-    if not borrowed:
-        return None, None
     site = None
-    if result_bytes * 4 > borrowed:
+    if not borrowed:
+        # Computed inputs only: the same feedback, without a snapshot to weigh. A line whose
+        # value was computed on its own (a mask handed to a selection, a result printed) or
+        # ran in the library for good computes at once; one whose value fused stays lazy.
+        for x in inputs:
+            if type(x) is ndarray and type(x._held) is not Leaf:
+                return None, None  # a pending input: fusing with it is the point
+        site = user_site(3)
+        if not at_once(site):
+            return None, site
+    elif result_bytes * 4 > borrowed:
         site = user_site(3)
         if not at_once(site):
             return None, site

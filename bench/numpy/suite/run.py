@@ -14,7 +14,8 @@ Each (kernel, peer) is one child process (`--child`), so peak memory is that pee
 input copy (no tracemalloc: nothing slows the timed calls). In the child: the inputs come from
 the kernel's `initialize(preset, rng)`; before every call the array inputs are copied with
 NumPy's `.copy()` outside the timed region (kernels may write their inputs); the first call is
-timed alone (daybreak compiles there: DAYBREAK_CACHE=0), then warm calls, best of N with N
+timed alone (daybreak compiles there: DAYBREAK_CACHE=0; its own modules are byte-compiled
+first, as an install does), then warm calls, best of N with N
 chosen so that the warm calls take about `--budget` seconds. The daybreak peer calls
 `kernel(daybreak.numpy, *inputs)` with each array input wrapped by `daybreak.numpy.asarray`
 and materialises every output with `numpy.asarray`, both inside the timed region. The parent
@@ -285,6 +286,31 @@ def build_snapshot(rev: str) -> str:
     with open(os.path.join(root, "COMMIT"), "w") as f:
         f.write(sha + "\n")
     return pkg
+
+
+def compile_bytecode(src: str | None) -> None:
+    """Byte-compile the daybreak the children import (`src`, else the installed one), as
+    pip's install does: a first call that imports part of daybreak (the LLVM backend, on its
+    first compile) must not time Python compiling its source, which no user's run does
+    (children inherit PYTHONDONTWRITEBYTECODE where it is set, so they would, every time)."""
+    import compileall
+    import importlib.util
+
+    folders = set()
+    if src is not None:  # (a snapshot: its packages are symlinks, which compileall skips)
+        for name in os.listdir(os.path.join(src, "daybreak")):
+            folders.add(os.path.realpath(os.path.join(src, "daybreak", name)))
+        folders.add(os.path.realpath(os.path.join(src, "daybreak")))
+    else:
+        for name in ("daybreak", *(f"daybreak.{p}" for p in DAYBREAK_PACKAGES)):
+            spec = importlib.util.find_spec(name)
+            folders.update((spec and spec.submodule_search_locations) or ())
+    for folder in sorted(f for f in folders if os.path.isdir(f)):
+        compileall.compile_dir(folder, quiet=2)
+
+
+# daybreak's subpackages that live in folders of their own (pyproject's package-dir)
+DAYBREAK_PACKAGES = ("ir", "optimizer", "backends", "runtime", "frontends", "annotations", "apps")
 
 
 def run_child(name, peer, opts, outdir, env) -> dict:
@@ -675,6 +701,7 @@ def main() -> None:
     env = dict(os.environ, DAYBREAK_CACHE="0", PYTHONHASHSEED="0")
     source = "the installed daybreak"
     src = opts.daybreak_src or (build_snapshot(opts.daybreak_rev) if opts.daybreak_rev else None)
+    compile_bytecode(src)
     if src:
         env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
         commit = os.path.join(os.path.dirname(src), "COMMIT")

@@ -71,11 +71,53 @@ def test_a_line_whose_value_is_computed_alone_is_computed_at_once_next_time():
 
 
 def test_a_line_whose_value_fuses_stays_lazy():
+    big = 1 << 21  # native code pays here: not the library's for good, which computes at once
     for _ in range(3):
-        u = numpy.linspace(0.0, 1.0, N)
+        u = numpy.linspace(0.0, 1.0, big)
         got = _shift_then_scale(dnp, dnp.asarray(u))
         assert got.concrete() is None  # one lazy expression over the snapshot
         numpy.testing.assert_array_equal(numpy.asarray(got), (u + 1.5) * 2.0)
+    assert list(sites._ALONE.values()) == [False]  # `x + 1.5`'s line: its value fused
+
+
+def _mask_then_select(np, x, y, lo):
+    a, b = x >= lo, y < lo + 0.5  # (comparisons of the user's floats: at once)
+    both = np.logical_and(a, b)  # computed inputs only: recorded, or at once once taught
+    return x[both]
+
+
+def test_a_line_over_computed_arrays_learns_as_a_line_over_the_users_memory():
+    rng = numpy.random.default_rng(3)
+    x, y = dnp.asarray(rng.random(N)), dnp.asarray(rng.random(N))
+    before = _library_runs()
+    for k in range(3):
+        lo = 0.1 * k
+        got = _mask_then_select(dnp, x, y, lo)
+        want = _mask_then_select(numpy, numpy.asarray(x), numpy.asarray(y), lo)
+        numpy.testing.assert_array_equal(numpy.asarray(got), want)
+    # the mask was computed on its own (a selection reads it): its line computes at once
+    assert "library" in sites._ALONE.values() or True in sites._ALONE.values()
+    # three calls: two comparisons each (at once), the mask lazily then at once twice
+    assert _library_runs() == before + 9
+    a, b = x >= 0.2, y < 0.7
+    assert a.concrete() is not None and b.concrete() is not None
+    both = dnp.logical_and(a, b)  # another line: not taught, recorded
+    assert both.concrete() is None
+    numpy.testing.assert_array_equal(
+        numpy.asarray(both), numpy.logical_and(numpy.asarray(a), numpy.asarray(b))
+    )
+
+
+def test_a_line_over_computed_arrays_whose_value_fuses_stays_lazy():
+    rng = numpy.random.default_rng(4)
+    x = dnp.asarray(rng.random(1 << 21))  # native code pays: not the library's for good
+    for _ in range(3):
+        s = x * 1.0 + 0.0  # (computed below: a value of daybreak's own, not the user's)
+        numpy.asarray(s)
+        t = s * 2.0  # computed input; its value fuses into the next line's
+        got = t + 1.0
+        assert t.concrete() is None and got.concrete() is None
+        numpy.testing.assert_array_equal(numpy.asarray(got), numpy.asarray(s) * 2.0 + 1.0)
 
 
 def test_a_line_computed_alone_then_fused_records_again():
@@ -102,12 +144,14 @@ def test_a_line_whose_fused_value_ran_in_the_library_stays_at_once():
         u = numpy.linspace(0.0, 1.0, N)
         got = step(dnp, dnp.asarray(u))
         numpy.testing.assert_array_equal(numpy.asarray(got), u * 3.0 - 1.0)
-    assert list(sites._ALONE.values()) == ["library"]  # `x * 3.0`'s line
+    # `x * 3.0`'s call, taught by the first call; then `- 1.0`'s, recorded over its computed
+    # value in the second and computed in the library for good too
+    assert list(sites._ALONE.values()) == ["library", "library"]
     u = numpy.linspace(0.0, 1.0, N)
     before = _library_runs()
     got = step(dnp, dnp.asarray(u))
-    assert _library_runs() == before + 1  # `x * 3.0` at once (no snapshot); `- 1.0` lazy
-    assert got.concrete() is None
+    assert _library_runs() == before + 2  # both calls at once: NumPy's, no snapshot
+    assert got.concrete() is not None
 
 
 def _script(np, u, computed_alone_first: bool, write_at: int):
