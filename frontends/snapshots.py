@@ -15,8 +15,7 @@ memory held when the value was made. `take(param)` gives the node such a value r
   unwritten buffer revives it with no system call.
 * a **copy** (`Param` over `cached.copy()`) where there are no guards (yet: they compile on
   the background thread after the process's first compile, or once copies pass
-  `COPIED_BEFORE_GUARDS`; a buffer of `LOAD_FOR_BYTES` or more waits for them instead), for
-  small or strided buffers, or when the guards' table is full.
+  `COPIED_BEFORE_GUARDS`), for small or strided buffers, or when the guards' table is full.
   It is shared while C's `memcmp` finds the buffer unchanged.
 
 A program that read the user's buffer in place must not return a view of it: the user may
@@ -50,9 +49,6 @@ _state = {"started": False, "failed": None}
 _submit: list[Callable | None] = [None]
 _copied = [0]  # bytes copied for snapshots before the guards were asked for
 COPIED_BEFORE_GUARDS = 256 << 20
-# A copy at least this big waits for the guards to load instead (~0.1-0.2 s once per process,
-# about what copying 32 MB into fresh memory costs here: first touch ~1.6 ms/MB).
-LOAD_FOR_BYTES = 32 << 20
 _lent: list[np.ndarray] = []  # user buffers programs read in place since the last `unalias`
 _live: dict = {}  # serial -> weak reference to each live guarded snapshot
 
@@ -270,8 +266,6 @@ def take(param: Param) -> Param:
         elif not _guardable(param.cached) and same_bytes(found.cached, param.cached):
             return found  # (a copy is shared only where a guard cannot be made instead)
     guarded = _guarded(param)
-    if guarded is None and _load_first(param.cached):
-        guarded = _guarded(param)
     if guarded is not None:
         return guarded
     found = param._snapshot = Param(param.cached.copy(), param.type)
@@ -282,21 +276,6 @@ def take(param: Param) -> Param:
             start_loading()
     return found
 
-
-def _load_first(flat: np.ndarray) -> bool:
-    """Whether the guards were loaded now, on this thread, for a copy that would cost more
-    than loading them (`LOAD_FOR_BYTES`; once per process: a script's first call over a big
-    array, before anything compiled, otherwise copies all of it)."""
-    if (
-        _guards[0] is not None
-        or _state["failed"] is not None
-        or _loader[0] is None
-        or flat.nbytes < LOAD_FOR_BYTES
-        or not flat.flags.c_contiguous
-    ):
-        return False
-    _state["started"] = True
-    return load_now() is not None
 
 
 def settle(param: Param) -> None:
