@@ -160,8 +160,11 @@ def value_now(expr: Elem, shape: tuple[int, ...]) -> np.ndarray | None:
     if not shape or not isinstance(expr, Apply) or expr.realized is not None:
         return None
     size = math.prod(shape)
-    if not library_for_good(1, size):
-        return None  # (not for one call, so not for more: the library's cost grows faster)
+    if not library_for_good(max(expr.depth - 1, 1), size):
+        # (not for that many calls, so not for more: the library's cost grows faster per
+        # call than native code's; and a chain of `depth` elements holds that many calls at
+        # least, or an element the library cannot run: decided without walking it)
+        return None
     calls = 0
     nodes = []
     for e in postorder(expr):
