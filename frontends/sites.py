@@ -1,6 +1,6 @@
-"""Where in the user's code a lazy value over the user's memory was made, and what became of
-the values made there: the feedback that lets a frontend choose, per call site, between
-recording lazily and computing at once.
+"""Where in the user's code a lazy value over the user's memory (or over computed arrays
+only) was made, and what became of the values made there: the feedback that lets a frontend
+choose, per call site, between recording lazily and computing at once.
 
 A lazy value that reads memory the user may still write costs a pass over that memory when it
 is made (`lazy.Param.snapshot`: a copy, or a comparison with the copy). That pass pays for
@@ -31,6 +31,10 @@ False
 >>> consumed(site)
 >>> at_once(site)
 True
+
+A call on computed arrays only (daybreak's own results) has no snapshot to weigh, but the
+same bet: a value recorded and then computed on its own (a mask a selection reads next) was a
+loop node and a trip through the scheduler around one NumPy call; the line learns the same way.
 
 Either choice gives NumPy's values; only the cost differs.
 """

@@ -277,7 +277,6 @@ def take(param: Param) -> Param:
     return found
 
 
-
 def settle(param: Param) -> None:
     """Daybreak is about to write the borrowed `param` in place (`Param.written`): its last
     snapshot is filled now (a program writing the buffer must not read it through the

@@ -404,8 +404,9 @@ def _on_user_memory(ufunc, inputs, result_bytes: int):
     the cheaper pass: when its result is a quarter of the bytes it reads from the user's
     memory or less (a comparison of floats: the lost fusion re-reads a small result), or when
     the line's last value was computed on its own or ran in the library for good (`sites`).
-    Otherwise the line is returned, for the lazy value to carry. Values that fused at a line
-    are marked here too."""
+    A call whose inputs are all computed (no user memory) is computed at once by the same
+    feedback alone; one with a pending input never is. Otherwise the line is returned, for
+    the lazy value to carry. Values that fused at a line are marked here too."""
     borrowed = 0
     for x in inputs:
         if type(x) is ndarray:
