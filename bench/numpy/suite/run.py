@@ -260,10 +260,17 @@ def child(
 # parent
 
 
+def package_dirs(root: str) -> dict[str, str]:
+    """pyproject's package-dir mapping of the tree at `root`: package -> folder."""
+    import tomllib
+
+    with open(os.path.join(root, "pyproject.toml"), "rb") as f:
+        return tomllib.load(f)["tool"]["setuptools"]["package-dir"]
+
+
 def build_snapshot(rev: str) -> str:
     """A package tree of daybreak at git revision `rev` (pyproject's package-dir layout), so
     that the children import a fixed daybreak, not a working tree others are editing."""
-    import tomllib
 
     sha = subprocess.check_output(["git", "-C", REPO, "rev-parse", rev], text=True).strip()
     root = os.path.join(tempfile.gettempdir(), f"daybreak-suite-{sha[:12]}")
@@ -276,9 +283,7 @@ def build_snapshot(rev: str) -> str:
         ["git", "-C", REPO, "archive", sha], check=True, capture_output=True
     ).stdout
     subprocess.run(["tar", "-x", "-C", src], input=archive, check=True)
-    with open(os.path.join(src, "pyproject.toml"), "rb") as f:
-        mapping = tomllib.load(f)["tool"]["setuptools"]["package-dir"]
-    for package, folder in sorted(mapping.items(), key=lambda kv: kv[0].count(".")):
+    for package, folder in sorted(package_dirs(src).items(), key=lambda kv: kv[0].count(".")):
         target = os.path.join(pkg, *package.split("."))
         os.makedirs(os.path.dirname(target), exist_ok=True)
         if not os.path.exists(target):
@@ -302,15 +307,11 @@ def compile_bytecode(src: str | None) -> None:
             folders.add(os.path.realpath(os.path.join(src, "daybreak", name)))
         folders.add(os.path.realpath(os.path.join(src, "daybreak")))
     else:
-        for name in ("daybreak", *(f"daybreak.{p}" for p in DAYBREAK_PACKAGES)):
+        for name in package_dirs(REPO):
             spec = importlib.util.find_spec(name)
             folders.update((spec and spec.submodule_search_locations) or ())
     for folder in sorted(f for f in folders if os.path.isdir(f)):
         compileall.compile_dir(folder, quiet=2)
-
-
-# daybreak's subpackages that live in folders of their own (pyproject's package-dir)
-DAYBREAK_PACKAGES = ("ir", "optimizer", "backends", "runtime", "frontends", "annotations", "apps")
 
 
 def run_child(name, peer, opts, outdir, env) -> dict:
