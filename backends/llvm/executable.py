@@ -64,6 +64,7 @@ class NativeExecutable(Executable):
             {"_fields_": [(f"p{i}", ctype(p.type)) for i, p in enumerate(program.params)]},
         )
         self._out_type = ctype(program.body.ty)
+        self._result_type = program.body.ty
         self._entry = address
         self._run = _run_native()  # (the runtime is compiled before any program)
         self._fast = [_FAST_IN.get(p.type) for p in program.params]
@@ -94,19 +95,27 @@ class NativeExecutable(Executable):
         try:
             # ctypes releases the GIL for the duration of the native call. (Inside the try: a
             # Ctrl-C during the run raises KeyboardInterrupt as soon as the call returns.)
-            self._run(
-                ctypes.addressof(ctx), self._entry, ctypes.addressof(packed), ctypes.addressof(out)
-            )
+            self._run(_address(ctx), self._entry, _address(packed), _address(out))
             if ctx.error:
                 raise _run_error(ctx, self._errors)
             # blocks freed during the run (intermediates after their last use) are NULL here
-            allocated = {ctx.allocations[i] for i in range(ctx.count)} - {None, 0}
-            result = _from_native(out, self.program.body.ty, allocated)
+            count = ctx.count
+            if count:
+                blocks = ctx.allocations
+                allocated = {blocks[i] for i in range(count)}
+                allocated.discard(None)
+                allocated.discard(0)
+            else:
+                allocated = set()
+            result = _from_native(out, self._result_type, allocated)
             record_run(time.perf_counter() - start, args, result)
             retain(ctx.allocated_bytes)  # the next run of this size reuses that memory
             return result
         finally:
             _release(ctx, allocated)
+
+
+_address = ctypes.addressof
 
 
 # ----------------------------------------------------------------------------------------------
@@ -134,9 +143,13 @@ def _release(ctx: Context, unadopted: set[int] | None) -> None:
         return
     for ptr in unadopted:
         _free(ptr)
-    if ctx.allocations:
-        _free(ctypes.cast(ctx.allocations, ctypes.c_void_p).value)
+    table = _word(_address(ctx) + _ALLOCATIONS).value  # (a cast costs ~1 us more)
+    if table:
+        _free(table)
 
+
+_word = ctypes.c_void_p.from_address
+_ALLOCATIONS = Context.allocations.offset  # the run's table of blocks, in its context
 
 _MAIN_THREAD = threading.main_thread().ident
 _SIGINT = int(signal.SIGINT)

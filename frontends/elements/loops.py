@@ -165,6 +165,18 @@ def _read_no_user_memory(expr: Elem) -> tuple[Elem, tuple]:
     return expr, found
 
 
+_SPENT: dict = {}
+
+
+def _spent(dtype: np.dtype) -> Elem:
+    """The element a computed loop keeps in place of its expression: its dtype, which is all
+    that is read from then on (one per dtype, shared: never walked, never an array's)."""
+    found = _SPENT.get(dtype)
+    if found is None:
+        found = _SPENT[dtype] = Elem(dtype)
+    return found
+
+
 class _ExprNode(Node):
     """A node computing something from one element expression: its inputs are the vectors
     the expression's leaves read and the scalars its outers use."""
@@ -234,7 +246,7 @@ class _ExprNode(Node):
         # Only the dtype is read from now on (`ir_type`): the expression and its leaves'
         # buffers go. The expression it was made for now holds it (no cycle any more), so
         # whatever reads that expression later reads this value instead of recomputing it.
-        self.expr, self.leaves, self.outers = Elem(self.expr.dtype), [], []
+        self.expr, self.leaves, self.outers = _spent(self.expr.dtype), [], []
         self.library = None
         source = self.source() if self.source is not None else None
         if source is not None and realized_node(source, self.shape) is self:

@@ -259,11 +259,23 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
 
     def _lazy_finish(self, raw):
         if self._shape == ():
-            value = self.dtype.type(raw)
-            self._expr = Outer(Param(value, ir_scalar(value.dtype), key=None), value.dtype)
+            dtype = self._held.dtype
+            value = raw if type(raw) is dtype.type else dtype.type(raw)
+            self._expr = Outer(Param.scalar(value, ir_scalar(dtype)), dtype)
             return value
-        else:
-            value = np.asarray(raw).reshape(self._shape)
+        if type(raw) is np.ndarray and raw.ndim == 1 and raw.flags.c_contiguous:
+            # The flat buffer a run made (native code's block, the library's fresh array;
+            # never the user's memory: `snapshots.unalias`): the leaf over it without
+            # `concrete_expr`'s questions (a Python loop finishes one value per statement)
+            value = raw.reshape(self._shape)
+            ty = _VECTOR_TYPES.get(raw.dtype)
+            if ty is None:
+                ty = _VECTOR_TYPES[raw.dtype] = Vec(ir_scalar(raw.dtype))
+            self._expr = Leaf(
+                Param.owned(raw, ty), contiguous_strides(self._shape), raw.size, raw.dtype
+            )
+            return value
+        value = np.asarray(raw).reshape(self._shape)
         self._expr = concrete_expr(value)[0]
         return value
 
