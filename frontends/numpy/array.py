@@ -149,7 +149,9 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         self._base = None  # (array, writer, key) when this is a NumPy view of that array
         self._synced = None  # the base's value right after this view wrote into it
         self._seen = None  # (expr, buffer, NumPy view): what `concrete` last found
-        self._numpy_view = None  # (expr, read-only NumPy view): what `strided_view` returns
+        # (expr, read-only NumPy view, NumPy's view) where `expr` reads a computed buffer
+        # or the user's: what `strided_view` returns (`indexing._view_of_computed`)
+        self._numpy_view = None
         # The user's memory this array is (`np.asarray(u)` is `u`): the borrowed input that
         # a write rebinding this array to a pending value writes back into (`write_back`)
         self._memory = None

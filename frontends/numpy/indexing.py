@@ -264,9 +264,11 @@ def _view_of_computed(x: ndarray, part: np.ndarray, found: np.ndarray, key) -> n
             _ELEMENT_STRIDES.clear()
         strides = _ELEMENT_STRIDES[(part.strides, item)] = tuple(s // item for s in part.strides)
     view = leaf_array(Leaf(leaf.node, strides, leaf.size, leaf.dtype, offset), part.shape)
-    part = part.view()
-    part.flags.writeable = False
-    view._numpy_view = (view._held, part)  # what NumPy calls reading it now get (`strided_view`)
+    readable = part.view()
+    readable.flags.writeable = False
+    # what NumPy calls reading it now get (`strided_view`), and NumPy's own view, which an
+    # in-place call on the user's memory writes (`methods._users_memory`)
+    view._numpy_view = (view._held, readable, part)
     return view.as_view_of(x, _write_view, key)
 
 

@@ -21,7 +21,7 @@ from ..elements.dtypes import SCALAR_TYPES, is_supported, why_unsupported
 from ..elements.eager import strided
 from ..elements.expr import Leaf
 from . import reductions, ufuncs
-from .array import as_operand, is_lazy, ndarray, wrap
+from .array import as_operand, data_now, is_lazy, ndarray, wrap
 from .assignment import setitem
 from .fallback import run_numpy
 from .indexing import getitem
@@ -99,9 +99,12 @@ def _ufunc_or_numpy(ufunc, inputs, out, kwargs, numpy_call):
             # `x += v` on the user's array or a view of it (`u[1:, :] -= v`): NumPy's ufunc
             # writing the user's buffer, as NumPy's own `x += v` does (a lazy value would
             # snapshot the buffer, be computed, then be copied in)
-            from .fallback import to_numpy
+            values = [data_now(x) for x in inputs]  # (operands computed already: most)
+            if any(v is None for v in values):
+                from .fallback import to_numpy
 
-            ufunc(*to_numpy(tuple(inputs)), out=target)
+                values = to_numpy(tuple(inputs))
+            ufunc(*values, out=target)
             out._held.node.written()
             if out._base is not None:  # (Python's `base[key] = view` next has nothing to do)
                 out._synced = out._base[0]._expr
@@ -145,6 +148,9 @@ def _users_memory(x: ndarray) -> np.ndarray | None:
         return x.concrete()
     if x._base is None or type(e) is not Leaf or not getattr(e.node, "borrowed", False):
         return None
+    known = x._numpy_view
+    if known is not None and known[0] is e and known[2].flags.writeable:
+        return known[2]  # NumPy's view of the user's buffer, made when the view was
     flat = e.node.cached
     if type(flat) is not np.ndarray or flat.ndim != 1 or flat.dtype != e.dtype or not x._shape:
         return None
