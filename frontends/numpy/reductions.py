@@ -28,7 +28,7 @@ from ..elements.expr import Apply, Leaf, Outer, pending_reduction
 from ..elements.loops import AxisReduce, ElementwiseLoop, contiguous_strides
 from ..elements.scalar_ops import truthy
 from ..scheduler import check_budget
-from .array import as_operand, from_numpy_result, ndarray
+from .array import as_operand, from_numpy_result, lazy_array, ndarray
 from .ufuncs import apply_ufunc, cast_expr
 
 try:  # NumPy 2
@@ -60,12 +60,12 @@ def _merge(expr, shape, axes, op: str, keepdims: bool) -> ndarray:
         node = pending_reduction(
             expr, (shape, axes, op), lambda: check_budget(ElementwiseLoop(expr, shape, op))
         )
-        return ndarray(Outer(node, expr.dtype), out)
+        return lazy_array(Outer(node, expr.dtype), out)
     node = pending_reduction(
         expr, (shape, axes, op), lambda: check_budget(AxisReduce(expr, shape, axes, op))
     )
     size = math.prod(out)
-    return ndarray(Leaf(node, contiguous_strides(out), size, expr.dtype), out)
+    return lazy_array(Leaf(node, contiguous_strides(out), size, expr.dtype), out)
 
 
 def _numpy_answer(name: str, x: ndarray, kwargs: dict):
