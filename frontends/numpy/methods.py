@@ -104,8 +104,10 @@ def _ufunc_or_numpy(ufunc, inputs, out, kwargs, numpy_call):
                 from .fallback import to_numpy
 
                 values = to_numpy(tuple(inputs))
-            ufunc(*values, out=target)
+            # The buffer's snapshot settled before the write, not by it: a guard's pages
+            # written would fault first (a signal, then the handler's system call)
             out._held.node.written()
+            ufunc(*values, out=target)
             if out._base is not None:  # (Python's `base[key] = view` next has nothing to do)
                 out._synced = out._base[0]._expr
             record(library_runs=1)
