@@ -62,12 +62,13 @@ def maxrss_kb() -> int:
 
 
 def vm_kb() -> dict:
-    """VmRSS and VmHWM (peak RSS) of this process, KiB; {} where /proc lacks them."""
+    """VmRSS, VmHWM (peak RSS) and RssFile (pages mapped from files: libraries' code) of this
+    process, KiB; {} where /proc lacks them."""
     found = {}
     try:
         with open("/proc/self/status") as f:
             for line in f:
-                if line.startswith(("VmRSS:", "VmHWM:")):
+                if line.startswith(("VmRSS:", "VmHWM:", "RssFile:")):
                     key, value = line.split(":")
                     found[key] = int(value.split()[0])
     except OSError:
@@ -217,11 +218,12 @@ def child(
 
         times = []
         deadline = None
-        rss = None
+        rss = files = None
         while True:
             args = fresh()
             if rss is None and reset_peak():  # the warm calls' own peak
-                rss = vm_kb().get("VmRSS")
+                now = vm_kb()
+                rss, files = now.get("VmRSS"), now.get("RssFile")
             start = time.perf_counter()
             outs = call(args)
             times.append(time.perf_counter() - start)
@@ -236,6 +238,10 @@ def child(
         result["repeats"] = len(times)
         result["maxrss_kb"] = maxrss_kb() - base  # ru_maxrss growth over the whole run
         result["peak_warm_kb"] = peak_since(rss)
+        if files is not None and "RssFile" in vm_kb():
+            # of which pages of files mapped meanwhile: a library's code, LLVM's (~70 MB)
+            # when daybreak's first compile comes in the warm calls; shared and clean
+            result["file_pages_warm_kb"] = max(vm_kb()["RssFile"] - files, 0)
         if db is not None:
             result["warm_stats"] = db.stats()  # over the len(times) warm calls
             result["stats"] = result["warm_stats"]
@@ -516,6 +522,9 @@ def report(results: dict, opts, header: str) -> str:
             ref_kb, day_kb = warm_peak(ref), warm_peak(day)
             mem = max(day_kb, 1024) / max(ref_kb, 1024)
             mem_s = f"{ref_kb / 1024:.0f} / {day_kb / 1024:.0f}"
+            code_kb = day.get("file_pages_warm_kb") or 0
+            if code_kb >= 4096:  # (of which library code: LLVM's, loaded by a compile)
+                mem_s += f" ({code_kb / 1024:.0f} code)"
             first_mb = f"{(day.get('peak_first_kb') or day.get('maxrss_first_kb', 0)) / 1024:.0f}"
             if mark != "no":
                 warm_ratios.append(warm)
@@ -721,7 +730,9 @@ def main() -> None:
         f"(~{opts.budget} s), for daybreak after its background compiles finished (up "
         "to 3 untimed settling calls). Ratios: NumPy time / daybreak time (> 1: daybreak "
         "is faster). Peak mem ratio: daybreak / NumPy peak RSS growth during the warm "
-        "calls (> 1: daybreak needs more; each floored at 1 MB). Fallbacks: daybreak's "
+        'calls (> 1: daybreak needs more; each floored at 1 MB); "(N code)": N MB of '
+        "it were pages of library code mapped meanwhile (LLVM's, when daybreak's first "
+        "compile comes in the warm calls), shared and clean. Fallbacks: daybreak's "
         "counter over its first call."
     )
     print(header, flush=True)
