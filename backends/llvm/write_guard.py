@@ -13,7 +13,8 @@ system's copy-on-write does for `fork`:
   reserve is a private mapping as long as the buffer, at the same offset within a page,
   that the caller made: its pages cost nothing until the copy writes them, and so does
   protecting them (`mprotect` costs per page that is mapped, ~0.13 us here, about what
-  copying it costs when it is in the cache, besides ~11 us per call in this VM). It is what the lazy value reads once copied.
+  copying it costs when it is in the cache, besides ~11 us per call in this VM). It is
+  what the lazy value reads once copied.
   `db_guard_release(i, serial)` says whether the reserve was never copied into: then it is
   still inaccessible and untouched, and the caller may use it for the next guard.
 * A guard whose readers are all gone may be parked instead (`db_guard_park`): its pages stay

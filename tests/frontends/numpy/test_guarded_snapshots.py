@@ -54,3 +54,30 @@ def test_the_next_call_revives_a_parked_guard():
     u[50_000] = 6.0  # y is pending: copied first
     assert snapshots.stats()["copies"] == copies + 1
     assert numpy.asarray(y)[50_000] == 15.0
+
+
+def test_an_in_place_call_on_the_users_memory_settles_its_snapshot_before_writing():
+    """`u[1:, :] -= v` on the user's guarded array: the snapshot is settled before NumPy's
+    ufunc writes (no fault), a lazy value made before the write keeps the old values (its
+    snapshot was filled), one made after reads the new ones, and the user's own array
+    holds NumPy's answer."""
+    rng = numpy.random.default_rng(3)
+    u, h = rng.random((200, 300)), rng.random((200, 300))
+    old, expected = u.copy(), u.copy()
+    expected[1:, :] -= 0.5 * (h[1:, :] - h[:-1, :])
+    x, hz = dnp.asarray(u), dnp.asarray(h)
+    pending = x * 2.0  # reads u's guarded snapshot
+    assert db.stats()["snapshots_guarded"] >= 1
+    faults = snapshots.stats()["faults"]
+    x[1:, :] -= 0.5 * (hz[1:, :] - hz[:-1, :])
+    assert snapshots.stats()["faults"] == faults  # settled first: the write did not fault
+    numpy.testing.assert_array_equal(u, expected)
+    numpy.testing.assert_array_equal(numpy.asarray(pending), old * 2.0)
+    numpy.testing.assert_array_equal(numpy.asarray(x * 2.0), expected * 2.0)
+    for _ in range(3):  # a time loop: the guard parked by the last step, written again
+        hz * 1.0  # (a lazy value over hz, dropped: its guard parks)
+        faults = snapshots.stats()["faults"]
+        x[1:, :] -= 0.5 * (hz[1:, :] - hz[:-1, :])
+        expected[1:, :] -= 0.5 * (h[1:, :] - h[:-1, :])
+        assert snapshots.stats()["faults"] == faults
+    numpy.testing.assert_array_equal(u, expected)
