@@ -183,6 +183,18 @@ _spare_bytes = [0]
 _serials = itertools.count(1)
 
 
+def _reserve_offset(start: int) -> int:
+    """Where in its reserve's mapping a buffer starting at address `start` begins: at the
+    same offset within a page, a whole page in for a buffer that starts a page. Then every
+    reserve of one size has its whole pages at one place (from the mapping's second page to
+    the last whole one), whatever the buffer's alignment: a released reserve, whose whole
+    pages are still inaccessible, is reused by a guard that copies its first and last
+    partial pages only where it left them accessible. (Placed at offset 0, a page-aligned
+    buffer's reserve hid the mapping's first page, where the next buffer of that size with
+    another alignment copied its first bytes: a fault inside the guards' lock, a hang.)"""
+    return start % _guards[0].page or _guards[0].page
+
+
 def _reserve(size: int) -> mmap.mmap:
     """A private mapping of `size` bytes for a reserve: one a released guard never wrote (its
     pages still inaccessible and unmapped; `mmap` and `munmap` cost ~10 us each), else new."""
@@ -212,7 +224,7 @@ def _snapshot_over(
     constructor: a loop reading the user's array makes one per call."""
     flat = param.cached
     if reserve is None:
-        offset = flat.__array_interface__["data"][0] % _guards[0].page
+        offset = _reserve_offset(flat.__array_interface__["data"][0])
         reserve = np.frombuffer(room, dtype=flat.dtype, count=flat.size, offset=offset)
         if flat.ndim != 1:
             reserve = reserve.reshape(flat.shape)
@@ -235,9 +247,10 @@ def _guarded(param: Param) -> GuardedSnapshot | None:
     if not _guardable(flat):
         return None
     start = flat.__array_interface__["data"][0]
-    room = _reserve(start % found.page + flat.nbytes)
+    offset = _reserve_offset(start)
+    room = _reserve(offset + flat.nbytes)
     serial = next(_serials)
-    into = ctypes.addressof(ctypes.c_char.from_buffer(room)) + start % found.page
+    into = ctypes.addressof(ctypes.c_char.from_buffer(room)) + offset
     index = found.protect(start, flat.nbytes, into, serial)
     if index < 0:
         return None

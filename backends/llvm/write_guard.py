@@ -10,13 +10,16 @@ system's copy-on-write does for `fork`:
   buffer read-only (`mprotect`), copies the bytes of the partly covered first and last pages into
   the reserve now (other objects share those pages: protecting them would turn their writes
   into copies of ours), and makes the reserve's pages for the whole ones inaccessible. The
-  reserve is a private mapping as long as the buffer, at the same offset within a page,
-  that the caller made: its pages cost nothing until the copy writes them, and so does
+  reserve is a private mapping as long as the buffer, at the same offset within a page (a
+  page in, for a buffer that starts a page: `snapshots._reserve_offset`), that the caller
+  made: its pages cost nothing until the copy writes them, and so does
   protecting them (`mprotect` costs per page that is mapped, ~0.13 us here, about what
   copying it costs when it is in the cache, besides ~11 us per call in this VM). It is
   what the lazy value reads once copied.
   `db_guard_release(i, serial)` says whether the reserve was never copied into: then it is
-  still inaccessible and untouched, and the caller may use it for the next guard.
+  still inaccessible and untouched, and the caller may use it for the next guard of that
+  size (whose first and last partial pages must lie where this one's did: outside what
+  stayed inaccessible).
 * A guard whose readers are all gone may be parked instead (`db_guard_park`): its pages stay
   protected, and a write just makes them writable (nothing reads a copy); the next lazy
   value over the same buffer revives it (`db_guard_revive`) if nothing wrote it, with no

@@ -5,6 +5,9 @@ last call parked. (test_aliasing.py runs NumPy's aliasing rules with guards and 
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy
 import pytest
 
@@ -81,3 +84,41 @@ def test_an_in_place_call_on_the_users_memory_settles_its_snapshot_before_writin
         expected[1:, :] -= 0.5 * (h[1:, :] - h[:-1, :])
         assert snapshots.stats()["faults"] == faults
     numpy.testing.assert_array_equal(u, expected)
+
+
+# A guard over a page-aligned buffer, released with its reserve kept, then a guard over a
+# buffer of another alignment whose reserve has the same size (`snapshots._reserve_offset`).
+_OTHER_ALIGNMENT = r"""
+import numpy as np, daybreak as db, daybreak.numpy as dnp
+from daybreak.frontends import snapshots
+assert snapshots.load_now() is not None
+page, n = 4096, 200_000
+def at(offset, length):
+    u = np.ones(n + 1200)
+    start = u.__array_interface__["data"][0]
+    k = next(k for k in range(1200) if (start + 8 * k) % page == offset)
+    return u, u[k : k + length]
+keep_a, a = at(0, n)
+keep_b, b = at(16, n - 2)  # 16 bytes less: a reserve of the same size before the fix
+x = dnp.asarray(a)
+y = x * 2.0
+del y  # parked
+x[0] = 5.0  # daybreak's write ends the guard; its reserve, never written, is kept
+z = dnp.asarray(b) * 3.0  # the next guard, over the other alignment
+print(db.stats()["snapshots_guarded"], float(np.asarray(z)[0]), float(np.asarray(x * 1.0)[0]))
+"""
+
+
+def test_a_kept_reserve_serves_a_buffer_of_another_alignment():
+    """A released guard's reserve is reused by the next guard of its size; a page-aligned
+    buffer's reserve once hid the page where a buffer of another alignment copies its first
+    bytes, and the next guard faulted inside the guards' lock: a hang (in a child process,
+    with a timeout, so that a regression fails instead of hanging the suite)."""
+    out = subprocess.run(
+        [sys.executable, "-c", _OTHER_ALIGNMENT],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["2", "3.0", "5.0"]
