@@ -124,40 +124,83 @@ def test_a_kept_reserve_serves_a_buffer_of_another_alignment():
     assert out.stdout.split() == ["2", "3.0", "5.0"]
 
 
-# Random scripts over views of four arrays, at three alignments and three lengths whose
-# reserves collide in size: lazy values (made lazy at any size: eager_below=0), the user's
-# element writes and daybreak's slice writes, every value compared with NumPy's.
+# Random scripts over views of five arrays (float64, float32, int64; 1-D and 2-D), at three
+# alignments and three lengths whose reserves collide in size: lazy values (made lazy at any
+# size in half the runs: eager_below=0), reductions and views of them, the user's element
+# writes and NumPy ufuncs writing the user's memory, daybreak's slice and in-place writes,
+# another daybreak array over overlapping memory written in place; every value compared
+# with a NumPy mirror of the same script.
 _RANDOM_VIEWS = r"""
 import sys
 import numpy as np, daybreak as db, daybreak.numpy as dnp
 from daybreak.frontends import snapshots
 assert snapshots.load_now() is not None
 snapshots.MIN_BYTES = 0
-db.config(eager_below=0)
-page = 4096
+page, dtypes = 4096, (np.float64, np.float32, np.int64)
 for seed in range(int(sys.argv[1])):
+    db.config(eager_below=0 if seed % 2 else 65_536)
     rng = np.random.default_rng(seed)
-    bases = [np.arange(rng.integers(80_000, 90_000), dtype=np.float64) for _ in range(4)]
-    for step in range(150):
-        b = bases[rng.integers(len(bases))]
-        want = int(rng.choice([0, 16, 2048]))
-        start = b.__array_interface__["data"][0]
-        k = next(k for k in range(600) if (start + 8 * k) % page == want)
-        u = b[k : k + int(rng.choice([70_000, 69_998, 69_744]))]
+    bases = [np.arange(rng.integers(80_000, 90_000)).astype(dtypes[i % 3]) for i in range(5)]
+    mirrors = [b.copy() for b in bases]
+    for step in range(120):
+        i = rng.integers(len(bases))
+        b, mb = bases[i], mirrors[i]
+        item, start = b.itemsize, b.__array_interface__["data"][0]
+        want = int(rng.choice([0, 16, 2048])) // item * item
+        k = next((k for k in range(2000) if (start + item * k) % page == want), 0)
+        n = int(rng.choice([70_000, 69_998, 69_744]))
+        u, mu = b[k : k + n], mb[k : k + n]
+        if rng.integers(2):
+            u, mu = u[: n // 100 * 100].reshape(-1, 100), mu[: n // 100 * 100].reshape(-1, 100)
         x = dnp.asarray(u)
         pending = []
-        for _ in range(rng.integers(1, 4)):
-            op = rng.integers(4)
+        for _ in range(rng.integers(1, 6)):
+            op = int(rng.integers(12))
             if op == 0:
-                pending.append((x * 2.0 - 1.0, u * 2.0 - 1.0))
+                pending.append((x * 2 - 1, mu * 2 - 1))
             elif op == 1:
-                u[int(rng.integers(len(u)))] = float(step)
+                j = int(rng.integers(u.size))
+                u.reshape(-1)[j] = step
+                mu.reshape(-1)[j] = step
             elif op == 2:
-                x[: len(u) // 3] = -1.0
+                x[: len(u) // 3] = -1
+                mu[: len(u) // 3] = -1
+            elif op == 3:
+                pending.append(((x + 1) * 3, (mu + 1) * 3))
+            elif op == 4:
+                x[1:] -= x[:-1] * 0 + 1
+                mu[1:] -= mu[:-1] * 0 + 1
+            elif op == 5:
+                b[: b.size // 2] += 1
+                mb[: mb.size // 2] += 1
+            elif op == 6:
+                pending.append(((x * 2).sum(), (mu * 2).sum()))
+            elif op == 7:
+                pending.append((x[::2] + 1, mu[::2] + 1))
+            elif op == 8:
+                x += 2
+                mu += 2
+            elif op == 9:
+                j = int(rng.integers(1, 5000))
+                w = dnp.asarray(b[k + j : k + j + 20_000])
+                w -= 3
+                mb[k + j : k + j + 20_000] -= 3
+            elif op == 10:
+                np.add(u, 1, out=u)
+                np.add(mu, 1, out=mu)
             else:
-                pending.append(((x + 1.0) * 3.0, (u + 1.0) * 3.0))
+                pending.append(((x * 3)[1:], (mu * 3)[1:]))
+                b[-10:] = 0
+                mb[-10:] = 0
         for got, expected in pending:
-            np.testing.assert_array_equal(np.asarray(got), expected)
+            got = np.asarray(got)
+            if got.ndim == 0 and got.dtype.kind == "f":
+                np.testing.assert_allclose(got, expected, rtol=1e-6)
+            else:
+                np.testing.assert_array_equal(got, expected)
+        for base, mirror in zip(bases, mirrors):
+            np.testing.assert_array_equal(base, mirror)
+        np.testing.assert_array_equal(np.asarray(x), mu)
 print(db.stats()["snapshots_guarded"] > 0, snapshots.stats()["copies"] > 0)
 """
 
@@ -166,7 +209,8 @@ def test_random_scripts_over_views_of_several_alignments_agree_with_numpy():
     """Guards made, parked, revived, copied and released over views of a few arrays at
     alignments whose reserves are reused by one another (the hang fixed by
     `snapshots._reserve_offset` reproduced within seconds here): every lazy value means
-    what NumPy's meant when it was made. In a child process, with a timeout."""
+    what NumPy's meant when it was made, and every array holds what NumPy's would. In a
+    child process, with a timeout."""
     out = subprocess.run(
         [sys.executable, "-c", _RANDOM_VIEWS, "4"], capture_output=True, text=True, timeout=120
     )
