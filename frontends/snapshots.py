@@ -195,14 +195,16 @@ def _reserve_offset(start: int) -> int:
     return start % _guards[0].page or _guards[0].page
 
 
-def _reserve(size: int) -> mmap.mmap:
-    """A private mapping of `size` bytes for a reserve: one a released guard never wrote (its
-    pages still inaccessible and unmapped; `mmap` and `munmap` cost ~10 us each), else new."""
+def _reserve(size: int) -> tuple[mmap.mmap, bool]:
+    """A private mapping of `size` bytes for a reserve, and whether its whole pages are
+    inaccessible already: one a released guard never wrote (its whole pages still hidden and
+    unmapped: the guard need not hide them again, a system call; `mmap` and `munmap` cost ~10
+    us each), else new."""
     kept = _spare.get(size)
     if kept:
         _spare_bytes[0] -= size
-        return kept.pop()
-    return mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        return kept.pop(), True
+    return mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS), False
 
 
 def _unused(room: mmap.mmap) -> None:
@@ -248,10 +250,10 @@ def _guarded(param: Param) -> GuardedSnapshot | None:
         return None
     start = flat.__array_interface__["data"][0]
     offset = _reserve_offset(start)
-    room = _reserve(offset + flat.nbytes)
+    room, hidden = _reserve(offset + flat.nbytes)
     serial = next(_serials)
     into = ctypes.addressof(ctypes.c_char.from_buffer(room)) + offset
-    index = found.protect(start, flat.nbytes, into, serial)
+    index = found.protect(start, flat.nbytes, into, serial, hidden)
     if index < 0:
         return None
     return _snapshot_over(param, room, index, serial)

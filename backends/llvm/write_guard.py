@@ -6,10 +6,11 @@ snapshot) costs a pass over it on every call, and most of the time the user neve
 before the value is computed. A guard defers the copy to the first write, as an operating
 system's copy-on-write does for `fork`:
 
-* `db_guard_protect(start, nbytes, reserve, serial)` makes the pages wholly inside the user's
-  buffer read-only (`mprotect`), copies the bytes of the partly covered first and last pages into
-  the reserve now (other objects share those pages: protecting them would turn their writes
-  into copies of ours), and makes the reserve's pages for the whole ones inaccessible. The
+* `db_guard_protect(start, nbytes, reserve, serial, hidden)` makes the pages wholly inside the
+  user's buffer read-only (`mprotect`), copies the bytes of the partly covered first and last
+  pages into the reserve now (other objects share those pages: protecting them would turn their
+  writes into copies of ours), and makes the reserve's pages for the whole ones inaccessible
+  (unless `hidden`: a reserve a released guard left unwritten is still inaccessible). The
   reserve is a private mapping as long as the buffer, at the same offset within a page (a
   page in, for a buffer that starts a page: `snapshots._reserve_offset`), that the caller
   made: its pages cost nothing until the copy writes them, and so does
@@ -311,8 +312,8 @@ def _build_handler(g: _Module, copy: ir.Function, shared: ir.Function, lock) -> 
 
 def _build_protect(g: _Module, install: ir.Function, lock) -> None:
     acquire, unlock = lock
-    fn, b = g.function("db_guard_protect", I64, [I64, I64, I64, I64])
-    start, nbytes, reserve, serial = fn.args
+    fn, b = g.function("db_guard_protect", I64, [I64, I64, I64, I64, I64])
+    start, nbytes, reserve, serial, hidden_already = fn.args
     end = b.add(start, nbytes)
     lo = b.and_(b.add(start, i64(PAGE - 1)), i64(~(PAGE - 1)))
     hi = b.and_(end, i64(~(PAGE - 1)))
@@ -342,7 +343,12 @@ def _build_protect(g: _Module, install: ir.Function, lock) -> None:
         b.store(value, g.slot(b, index, field))
     b.store(i64(PROTECTED), g.slot(b, index, STATE))
     into = b.add(reserve, b.sub(lo, start))
-    hidden = g.protect_pages(b, into, b.add(into, b.sub(hi, lo)), _PROT_NONE)
+    # (a reserve a released guard left unwritten is inaccessible already: no system call)
+    hidden = b.alloca(I32)
+    b.store(ir.Constant(I32, 0), hidden)
+    with b.if_then(b.icmp_signed("==", hidden_already, i64(0))):
+        b.store(g.protect_pages(b, into, b.add(into, b.sub(hi, lo)), _PROT_NONE), hidden)
+    hidden = b.load(hidden)
     guarded = g.protect_pages(b, lo, hi, _PROT_READ)
     failed = b.or_(
         b.icmp_signed("!=", hidden, ir.Constant(I32, 0)),
@@ -480,7 +486,7 @@ class WriteGuards:
     def __init__(self, addresses: dict[str, int]):
         fn = ctypes.CFUNCTYPE
         i64t = ctypes.c_int64
-        self.protect = fn(i64t, i64t, i64t, i64t, i64t)(addresses["db_guard_protect"])
+        self.protect = fn(i64t, i64t, i64t, i64t, i64t, i64t)(addresses["db_guard_protect"])
         self.park = fn(i64t, i64t)(addresses["db_guard_park"])
         self.revive = fn(i64t, i64t, i64t)(addresses["db_guard_revive"])
         self.intact = fn(i64t, i64t)(addresses["db_guard_intact"])

@@ -44,7 +44,7 @@ class Guard:
         )
         self.serial = next(SERIALS)
         self.index = guards.protect(
-            start, buffer.nbytes, self.reserve.__array_interface__["data"][0], self.serial
+            start, buffer.nbytes, self.reserve.__array_interface__["data"][0], self.serial, 0
         )
         assert self.index >= 0
 
