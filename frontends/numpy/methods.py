@@ -242,8 +242,22 @@ ndarray.__divmod__ = lambda self, other: (self // other, self % other)
 ndarray.__rdivmod__ = lambda self, other: (other // self, other % self)
 
 
+def plain_call(ufunc, inputs: tuple):
+    """`ufunc(*inputs)` with no `out=` and no keywords (NumPy's scalars and arrays meeting a
+    daybreak array, `dnp.logical_and(m1, m2)`: most calls): `apply_ufunc` at once, without
+    `call_ufunc`'s questions about outputs; those only when it does not compile."""
+    if len(inputs) == ufunc.nin and ufunc.nout == 1 and ufunc is not np.matmul:
+        try:
+            return apply_ufunc(ufunc, list(inputs))
+        except NotCompiled:
+            pass  # (the general path says why, and falls back)
+    return call_ufunc(ufunc, *inputs)
+
+
 def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     if method == "__call__":
+        if not kwargs:
+            return plain_call(ufunc, inputs)
         return call_ufunc(ufunc, *inputs, **kwargs)
     return run_numpy(
         f"ufunc method {ufunc.__name__}.{method}", getattr(ufunc, method), inputs, kwargs

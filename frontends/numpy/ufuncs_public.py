@@ -20,7 +20,7 @@ from daybreak.runtime.config import SETTINGS
 
 from ..elements.dtypes import SCALAR_TYPES
 from .array import from_numpy_result
-from .methods import call_ufunc
+from .methods import call_ufunc, plain_call
 from .small import broadcast_size, small_numpy_call
 
 # Scalars a ufunc computes at once: recording them lazily would cost far more than NumPy.
@@ -56,6 +56,8 @@ class UfuncWrapper:
                         return self.ufunc(x, y)
         if small_numpy_call(inputs, kwargs) and broadcast_size(inputs) < SETTINGS.eager_below:
             return from_numpy_result(self.ufunc(*inputs, **kwargs))
+        if not kwargs:
+            return plain_call(self.ufunc, inputs)
         return call_ufunc(self.ufunc, *inputs, **kwargs)
 
     def __getattr__(self, name):
