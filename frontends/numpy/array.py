@@ -270,12 +270,17 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
             # never the user's memory: `snapshots.unalias`): the leaf over it without
             # `concrete_expr`'s questions (a Python loop finishes one value per statement)
             value = raw.reshape(self._shape)
-            ty = _VECTOR_TYPES.get(raw.dtype)
-            if ty is None:
-                ty = _VECTOR_TYPES[raw.dtype] = Vec(ir_scalar(raw.dtype))
-            self._expr = Leaf(
-                Param.owned(raw, ty), contiguous_strides(self._shape), raw.size, raw.dtype
-            )
+            node = realized_node(self._held, self._shape)
+            if node is None or not node.is_leaf or node.cached is not raw:
+                ty = _VECTOR_TYPES.get(raw.dtype)
+                if ty is None:
+                    ty = _VECTOR_TYPES[raw.dtype] = Vec(ir_scalar(raw.dtype))
+                node = Param.owned(raw, ty)
+            # (else the array reads the very node that computed it: a pending value that
+            # reads the old expression reads that node too, and a write into this array in
+            # place counts it as a reader, `assignment._own_buffer`; over a new node of the
+            # same buffer, the write went unseen by it)
+            self._expr = Leaf(node, contiguous_strides(self._shape), raw.size, raw.dtype)
             return value
         value = np.asarray(raw).reshape(self._shape)
         self._expr = concrete_expr(value)[0]

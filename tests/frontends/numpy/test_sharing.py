@@ -68,11 +68,43 @@ def test_a_pending_loop_reads_what_was_computed_since():
     extreme = (dnp.abs(x - clim) > 2.5 * sd).sum(axis=0)
     (broadcast,) = [n for n in _pending(extreme) if n.shape == (5, 7)]
     assert not all(i.is_leaf for i in broadcast.inputs)  # it reads the sum of squares
-    np.asarray(sd)
+    db.evaluate(sd)  # computed, its buffer kept daybreak's (`np.asarray` hands it out: below)
     assert broadcast in _pending(extreme)
     assert all(i.is_leaf for i in broadcast.inputs)  # now: sd's value
     expected = (np.abs(a - a.mean(axis=0)) > 2.5 * a.std(axis=0)).sum(axis=0)
     np.testing.assert_array_equal(np.asarray(extreme), expected)
+
+
+def test_a_buffer_handed_out_is_not_read_by_a_pending_loop_the_user_may_write_it():
+    """`np.asarray(sd)` hands sd's buffer to the user, who may write it; a pending loop that
+    took up sd's value (the `2.5 * sd` loop above) reads that very buffer, so it is computed
+    first. (Before, sd's array read a new node over the buffer, which the check for pending
+    readers did not find: the user's write changed `extreme`.)"""
+    a = _field(3)
+    x = daybreak_input(a)
+    clim, sd = x.mean(axis=0), x.std(axis=0)
+    extreme = (dnp.abs(x - clim) > 1.0 * sd).sum(axis=0)
+    handed = np.asarray(sd)
+    handed[...] = 0.0  # the user's own buffer now
+    expected = (np.abs(a - a.mean(axis=0)) > 1.0 * a.std(axis=0)).sum(axis=0)
+    assert (expected < a.shape[0]).all()  # (read as 0, sd would count every sample)
+    np.testing.assert_array_equal(np.asarray(extreme), expected)
+    assert not np.asarray(sd).any()  # the array is the user's buffer
+
+
+def test_a_write_into_a_computed_array_is_not_seen_by_a_pending_value_made_before():
+    """`p = x * 2 + 1` over a pending `x`, then a write through a view of `x`: the write
+    computes `x` first (a small region) and writes its buffer, which `p`'s loop reads once
+    `x` is computed; so the write counts `p` as a reader and does not write in place under
+    it. (Before, `x` read a new node over the buffer: `p` saw the write.)"""
+    x = dnp.arange(100_000.0) * 1.0
+    p = x * 2.0 + 1.0
+    view = x[10:5000]
+    view += 1.0
+    expected = np.arange(100_000.0)
+    np.testing.assert_array_equal(np.asarray(p), expected * 2.0 + 1.0)
+    expected[10:5000] += 1.0
+    np.testing.assert_array_equal(np.asarray(x), expected)
 
 
 def test_a_reduction_reads_a_computed_vector_whole():
