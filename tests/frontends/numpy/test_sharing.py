@@ -8,6 +8,7 @@ graph, or the program text)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import daybreak as db
 import daybreak.numpy as dnp
@@ -166,3 +167,48 @@ def test_writes_through_asarray_reach_the_users_array():
     a_again[3, 3] = -1.0  # the user's buffer again (a new borrow of it)
     assert u[3, 3] == -1.0
     assert float(np.asarray(before)[3, 3]) == 14.0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_writes_into_computed_arrays_and_their_hand_outs(seed):
+    """A computed array rebound, written in place (elements, slices, through a view, `*=`),
+    handed out with `np.asarray` and written by the user through that, while lazy values
+    (elementwise and reductions) made from it are pending: every value NumPy's, against a
+    NumPy mirror of the same script."""
+    rng = np.random.default_rng(seed)
+    n = 50_000
+    x, mirror = dnp.arange(float(n)) * 1.0, np.arange(float(n))
+    handed = handed_mirror = None
+    pending = []
+    for step in range(60):
+        op = int(rng.integers(10))
+        j = int(rng.integers(n))
+        if op == 0:
+            pending.append((x * 2.0 + 1.0, mirror * 2.0 + 1.0))
+        elif op == 1:
+            handed, handed_mirror = np.asarray(x), mirror
+        elif op == 2 and handed is not None:
+            handed[j], handed_mirror[j] = step, step
+        elif op == 3:
+            x, mirror = x + 1.0, mirror + 1.0
+        elif op == 4:
+            x[j], mirror[j] = -step, -step
+        elif op == 5:
+            view, view_mirror = x[10:5000], mirror[10:5000]
+            view += 1.0
+            view_mirror += 1.0
+        elif op == 6:
+            pending.append(((x[::3] * 3.0).sum(), (mirror[::3] * 3.0).sum()))
+        elif op == 7:
+            x[100:200], mirror[100:200] = 7.0, 7.0
+        elif op == 8:
+            x *= 0.5
+            mirror *= 0.5
+        else:
+            for got, expected in pending:
+                np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-12)
+            pending.clear()
+            np.testing.assert_array_equal(np.asarray(x), mirror)
+    for got, expected in pending:
+        np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-12)
+    np.testing.assert_array_equal(np.asarray(x), mirror)
