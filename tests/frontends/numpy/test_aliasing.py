@@ -241,3 +241,72 @@ def test_a_small_part_of_a_computed_array_is_numpys_view_and_the_user_may_write_
         assert float(x[0]) == 99.0 and float(y[0]) == 0.0 and float(z[0]) == 100.0
     finally:
         db.config(**before)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_random_scripts_over_the_users_and_computed_2d_arrays(seed):
+    """The user's arrays and computed ones, 300x200: lazy values (a transpose, a reduction
+    along an axis, `where`, strided views, a flattened view, a mean kept as a column) made
+    while arrays are written (a region from another array, a row, `+=` of another array,
+    `*=` through a view of a few rows, a boolean mask, through `np.asarray`, and the user's
+    own NumPy writes) and rebound; every value and every array NumPy's, against a NumPy
+    mirror of the same script (the user's arrays mirrored by the same objects, as
+    `dnp.asarray(u)` is `u`)."""
+    rng = numpy.random.default_rng(seed)
+    rows, cols = 300, 200
+    user = [rng.random((rows, cols)) for _ in range(2)]
+    user_mirrors = [u.copy() for u in user]
+    arrays = [dnp.asarray(u) for u in user] + [dnp.asarray(user[0]) * 1.0 for _ in range(2)]
+    mirrors = user_mirrors + [user_mirrors[0] * 1.0 for _ in range(2)]
+    pending: list = []
+
+    def check() -> None:
+        for got, expected in pending:
+            numpy.testing.assert_allclose(numpy.asarray(got), expected, rtol=1e-12, atol=1e-12)
+        pending.clear()
+        for got, expected in zip(arrays, mirrors, strict=True):
+            numpy.testing.assert_array_equal(numpy.asarray(got), expected)
+        for got, expected in zip(user, user_mirrors, strict=True):
+            numpy.testing.assert_array_equal(got, expected)
+
+    for _ in range(80):
+        op, i, k = (int(v) for v in rng.integers((16, 4, 4)))
+        a, m, b, mb = arrays[i], mirrors[i], arrays[k], mirrors[k]
+        r, c = int(rng.integers(1, rows // 2)), int(rng.integers(1, cols // 2))
+        if op == 0:
+            pending.append((a * 2.0 - b, m * 2.0 - mb))
+        elif op == 1:
+            pending.append((a.T + 1.0, m.T + 1.0))
+        elif op == 2:
+            pending.append((a.sum(axis=0), m.sum(axis=0)))
+        elif op == 3:
+            pending.append((dnp.where(a > 0.5, a, b), numpy.where(m > 0.5, m, mb)))
+        elif op == 4:
+            a[r:, c:] = b[: rows - r, : cols - c] * 0.5
+            m[r:, c:] = mb[: rows - r, : cols - c] * 0.5
+        elif op == 5:
+            a[r], m[r] = -1.0, -1.0
+        elif op == 6:
+            a += b
+            m += mb
+        elif op == 7 and i < 2:
+            user[i][r, c], user_mirrors[i][r, c] = 9.0, 9.0
+        elif op == 8:
+            pending.append((a[::2, ::3] * b[::2, ::3], m[::2, ::3] * mb[::2, ::3]))
+        elif op == 9:
+            arrays[i], mirrors[i] = a * 0.5 + b, m * 0.5 + mb
+        elif op == 10:
+            view, view_mirror = a[r : r + 20], m[r : r + 20]
+            view *= 2.0
+            view_mirror *= 2.0
+        elif op == 11:
+            pending.append((a.reshape(-1)[::7] + 0.0, m.reshape(-1)[::7] + 0.0))
+        elif op == 12:
+            a[a > 0.9], m[m > 0.9] = 0.25, 0.25
+        elif op == 13:
+            numpy.asarray(a)[r, :5], m[r, :5] = 3.0, 3.0
+        elif op == 14:
+            pending.append((a.mean(axis=1, keepdims=True) - a, m.mean(axis=1, keepdims=True) - m))
+        else:
+            check()
+    check()
