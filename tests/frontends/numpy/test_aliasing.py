@@ -310,3 +310,74 @@ def test_random_scripts_over_the_users_and_computed_2d_arrays(seed):
         else:
             check()
     check()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_random_scripts_of_broadcasts_and_outputs(seed):
+    """The user's matrix and vectors and a computed matrix: outer broadcasts, transposes and
+    their reductions, standardising by column, a maximum kept as a column, products, made
+    while NumPy's ufunc writes the computed matrix (`out=`), a column of it is set from a
+    vector, rows and vectors are written in place, the user writes the arrays and a vector
+    is reversed onto itself; every value and array NumPy's, against a NumPy mirror."""
+    rng = numpy.random.default_rng(seed)
+    rows, cols = 350, 260
+    u, v, w = rng.random((rows, cols)), rng.random(cols), rng.random(rows)
+    mu, mv, mw = u.copy(), v.copy(), w.copy()
+    a, vec, col = dnp.asarray(u), dnp.asarray(v), dnp.asarray(w)
+    x, mx = a * 1.0, mu * 1.0
+    pending: list = []
+
+    def check() -> None:
+        for got, expected in pending:
+            numpy.testing.assert_allclose(numpy.asarray(got), expected, rtol=1e-11, atol=1e-12)
+        pending.clear()
+        for got, expected in ((a, mu), (vec, mv), (col, mw), (x, mx), (u, mu), (v, mv), (w, mw)):
+            numpy.testing.assert_allclose(numpy.asarray(got), expected, rtol=1e-11, atol=1e-12)
+
+    for _ in range(80):
+        op, i, j = int(rng.integers(15)), int(rng.integers(rows)), int(rng.integers(cols))
+        if op == 0:
+            pending.append((a + vec, mu + mv))
+        elif op == 1:
+            pending.append((col[:, None] * vec[None, :] - x, mw[:, None] * mv[None, :] - mx))
+        elif op == 2:
+            pending.append((a.T.sum(axis=1), mu.T.sum(axis=1)))
+        elif op == 3:
+            dnp.add(a, vec, out=x)
+            numpy.add(mu, mv, out=mx)
+        elif op == 4:
+            u[i, j] = mu[i, j] = -3.0
+        elif op == 5:
+            v[j] = mv[j] = 2.0
+        elif op == 6:
+            x[:, j], mx[:, j] = col, mw
+        elif op == 7:
+            pending.append(
+                (
+                    (x - x.mean(axis=0)) / (x.std(axis=0) + 1.0),
+                    (mx - mx.mean(axis=0)) / (mx.std(axis=0) + 1.0),
+                )
+            )
+        elif op == 8:
+            a[i] *= 0.5
+            mu[i] *= 0.5
+        elif op == 9:
+            pending.append(
+                (
+                    dnp.max(a[:, ::2], axis=1, keepdims=True) + col[:, None],
+                    numpy.max(mu[:, ::2], axis=1, keepdims=True) + mw[:, None],
+                )
+            )
+        elif op == 10:
+            x, mx = x.T.T * 1.0 + a, mx.T.T * 1.0 + mu
+        elif op == 11:
+            vec[:] = vec[::-1]
+            mv[:] = mv[::-1].copy()
+        elif op == 12:
+            pending.append((dnp.dot(a, vec), mu @ mv))
+        elif op == 13:
+            col += 1.0
+            mw += 1.0
+        else:
+            check()
+    check()
