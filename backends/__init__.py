@@ -14,6 +14,8 @@ from ..ir.errors import UnsupportedError
 REGISTRY: dict[str, str] = {
     "interp": "daybreak.backends.interp:InterpBackend",
     "llvm": "daybreak.backends.llvm:LLVMBackend",
+    "cuda": "daybreak.backends.cuda:CudaBackend",
+    "cuda-emu": "daybreak.backends.cuda:CudaEmulatorBackend",
 }
 
 _instances: dict[str, object] = {}

@@ -32,6 +32,10 @@ def compile(program: Program | str, backend: str | None = None):
         return _compile(program, backend)
 
 
+# Where a program goes when a backend cannot compile it (the interpreter, when not named).
+FALLBACK_BACKEND = {"cuda": "llvm", "cuda-emu": "llvm"}
+
+
 def _compile(program: Program, backend: str | None):
     name = backend or SETTINGS.backend
     if name not in BACKENDS:  # the caller's mistake, not a gap to fall back from
@@ -45,12 +49,14 @@ def _compile(program: Program, backend: str | None):
             return target.compile(_optimized(program))
         return target.compile(program)
     except (UnsupportedError, LoweringError) as gap:
-        # A construct this backend does not compile yet: run the program on the reference
-        # interpreter instead — counted in db.stats(), and an error under strict=True.
+        # A construct this backend does not compile yet: run the program on the CPU backend
+        # (from a GPU backend) or the reference interpreter instead — counted in db.stats(),
+        # and an error under strict=True.
         if name == "interp" or SETTINGS.strict:
             raise
-        record_fallback(f"{name} -> interp: {gap}")
-        return get_backend("interp").compile(program)
+        instead = FALLBACK_BACKEND.get(name, "interp")
+        record_fallback(f"{name} -> {instead}: {gap}")
+        return _compile(program, instead)
 
 
 # The most recently used optimised programs (a process compiling many distinct programs must

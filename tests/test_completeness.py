@@ -23,6 +23,7 @@ PHASE_MODULES = (
     "daybreak.ir.typecheck",
     "daybreak.ir.interp",
     "daybreak.backends.llvm",
+    "daybreak.backends.cuda",
     "daybreak.optimizer.analysis",
 )
 

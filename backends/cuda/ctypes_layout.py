@@ -1,0 +1,98 @@
+"""IR value types as C++ types in generated CUDA source, and their layout on the host.
+
+A program's C++ structs (`struct db_s0 { db_f64 f0; db_i64 f1; };`) are declared once per
+distinct struct type, in an order where a field's type comes first. The host reads and writes
+the same bytes through ctypes structures built from the same types, so the two layouts agree by
+construction (natural alignment on both sides).
+
+    >>> from daybreak.ir.types import F64, I64, Struct, Vec
+    >>> names = CNames()
+    >>> names.of(Vec(Struct((F64, I64))))
+    'db_vec<db_s0>'
+    >>> print(names.declarations())
+    struct db_s0 { db_f64 f0; db_i64 f1; };
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+from ...ir.errors import UnsupportedError
+from ...ir.types import Scalar, Struct, Type, Vec
+
+CTYPES_OF_SCALAR = {
+    "bool": ctypes.c_bool,
+    "i8": ctypes.c_int8,
+    "i16": ctypes.c_int16,
+    "i32": ctypes.c_int32,
+    "i64": ctypes.c_int64,
+    "u8": ctypes.c_uint8,
+    "u16": ctypes.c_uint16,
+    "u32": ctypes.c_uint32,
+    "u64": ctypes.c_uint64,
+    "f32": ctypes.c_float,
+    "f64": ctypes.c_double,
+}
+
+
+class CNames:
+    """The C++ name of each value type a program uses, and the struct declarations."""
+
+    def __init__(self):
+        self._structs: dict[Struct, str] = {}
+        self._order: list[tuple[str, Struct]] = []
+
+    def of(self, t: Type) -> str:
+        if isinstance(t, Scalar):
+            return f"db_{t.kind}"
+        if isinstance(t, Vec):
+            return f"db_vec<{self.of(t.elem)}>"
+        if isinstance(t, Struct):
+            name = self._structs.get(t)
+            if name is None:
+                for f in t.fields:
+                    self.of(f)  # (a field's struct is declared before this one)
+                name = self._structs[t] = f"db_s{len(self._structs)}"
+                self._order.append((name, t))
+            return name
+        raise UnsupportedError(str(t), "cuda", "values of this type are not lowered yet")
+
+    def declarations(self) -> str:
+        lines = []
+        for name, st in self._order:
+            fields = " ".join(f"{self.of(f)} f{k};" for k, f in enumerate(st.fields))
+            lines.append(f"struct {name} {{ {fields} }};")
+        return "\n".join(lines)
+
+
+class VecLayout(ctypes.Structure):
+    """`db_vec<T>`: the data pointer and the length."""
+
+    _fields_ = [("data", ctypes.c_void_p), ("len", ctypes.c_int64)]
+
+
+_LAYOUTS: dict[Type, type] = {}
+
+
+def host_layout(t: Type):
+    """The ctypes type with the layout of `t` in device memory."""
+    found = _LAYOUTS.get(t)
+    if found is not None:
+        return found
+    if isinstance(t, Scalar):
+        found = CTYPES_OF_SCALAR[t.kind]
+    elif isinstance(t, Vec):
+        found = VecLayout
+    elif isinstance(t, Struct):
+        fields = [(f"f{k}", host_layout(f)) for k, f in enumerate(t.fields)]
+        found = type("Struct", (ctypes.Structure,), {"_fields_": fields})
+    else:
+        raise UnsupportedError(str(t), "cuda", "values of this type cannot cross to the device yet")
+    _LAYOUTS[t] = found
+    return found
+
+
+def args_layout(types: list[Type]):
+    """The ctypes structure of a program's arguments, one field `p<k>` per parameter."""
+    fields = [(f"p{k}", host_layout(t)) for k, t in enumerate(types)]
+    return type("Args", (ctypes.Structure,), {"_fields_": fields or [("unused", ctypes.c_int64)]})

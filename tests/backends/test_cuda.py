@@ -1,0 +1,244 @@
+"""The CUDA backend against the reference interpreter.
+
+Without a GPU (every CI run): each corpus program is lowered to CUDA C++; the kernels run in
+the CPU emulation (backends/cuda/emulator.py: the same source compiled by g++, one host thread
+per CUDA thread, real barriers and atomics) and must agree with the interpreter; the sources
+compile with nvcc where it is installed. A program the backend does not lower must say why,
+with a reason from `KNOWN_GAPS`: a construct that lowered before and stops lowering fails here.
+
+With a GPU (CuPy and a device): the same corpus on the device.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, note, settings
+
+import daybreak as db
+from daybreak.backends.cuda import CudaEmulatorBackend, _lower
+from daybreak.backends.cuda.device import device_count
+from daybreak.backends.cuda.emulator import available, build
+from daybreak.backends.cuda.executable import CudaExecutable, EmulatedLauncher
+from daybreak.backends.cuda.source import check_source
+from daybreak.backends.interp import InterpBackend
+from daybreak.ir.errors import LoweringError, UnsupportedError, WeldRuntimeError
+from daybreak.ir.linearity import check_linear
+from daybreak.ir.parser import parse
+from daybreak.ir.printer import format as format_ir
+from daybreak.ir.typecheck import typecheck
+
+from ..ir.generators import programs, values_difference
+from .corpus import CASES, Case
+from .test_llvm import _interp_result, assert_same
+
+pytestmark = pytest.mark.skipif(not available(), reason="no C++ compiler for the emulation")
+
+# What the backend does not lower yet (docs/cuda.md): dictionaries, sort, comparisons of
+# vectors and structs, vectors of vectors crossing to the device, builders continued outside
+# a loop body, atomic merges of structs.
+KNOWN_GAPS = [
+    r"^sort is not supported",
+    r"^(dictmerger|groupmerger) is not supported",
+    r"^dict\[.*do not cross",
+    r"^vec\[.*(vec|\{[^}]*\{)\S*\] is not supported by the cuda backend: values of this type",
+    r"^vec\[\{[^]]*vec\[.*values of this type",
+    r"^(<|<=|>|>=|==|!=) is not supported by the cuda backend: on (vec|\{)",
+    r"^merge is not supported by the cuda backend: into a (appender|vecmerger)\[.*outside a loop",
+    r"^vecmerger is not supported by the cuda backend: atomic merges of \{",
+]
+
+
+def _known_gap(reason: str) -> bool:
+    return any(re.search(p, reason) for p in KNOWN_GAPS)
+
+
+@functools.cache
+def _lowered():
+    """(kernels by case name, gaps by case name) for the whole corpus."""
+    kernels, gaps = {}, {}
+    for case in CASES:
+        try:
+            kernels[case.name] = _lower(db.optimize(parse(case.text)))
+        except UnsupportedError as gap:
+            gaps[case.name] = str(gap)
+    return kernels, gaps
+
+
+@functools.cache
+def _library():
+    kernels, _ = _lowered()
+    return build({_symbol(name): k for name, (_, k) in kernels.items()})
+
+
+def _symbol(name: str) -> str:
+    return "c_" + re.sub(r"\W", "_", name)
+
+
+def _emulated(case: Case, blocks: int = 3, threads: int = 4) -> CudaExecutable:
+    typed, kernel = _lowered()[0][case.name]
+    function = getattr(_library(), f"db_emu_{_symbol(case.name)}")
+    return CudaExecutable(typed, kernel, EmulatedLauncher(function, blocks, threads))
+
+
+def _check(case: Case, f) -> None:
+    want = _interp_result(case)
+    inputs = copy.deepcopy(case.args)
+    try:
+        got = f(*inputs)
+    except WeldRuntimeError as e:
+        got = e
+    assert_same(list(inputs), list(case.args), path="the inputs after the run")
+    if case.error is not None:
+        assert isinstance(got, WeldRuntimeError), f"cuda did not fail ({case.error}): {got!r}"
+        assert got.loc is not None and got.loc == want.loc, f"{got} is not at {want.loc}"
+        return
+    assert not isinstance(got, WeldRuntimeError), f"cuda failed: {got}"
+    assert_same(got, want, case.approx)
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in CASES])
+def test_emulated_kernels_match_interp(case: Case):
+    kernels, gaps = _lowered()
+    if case.name in gaps:
+        assert _known_gap(gaps[case.name]), f"a new gap: {gaps[case.name]}"
+        pytest.skip(f"not lowered: {gaps[case.name]}")
+    _check(case, _emulated(case))
+
+
+def test_most_of_the_corpus_is_lowered():
+    kernels, gaps = _lowered()
+    assert len(kernels) >= 250, f"{len(kernels)} of {len(CASES)} corpus programs lowered"
+
+
+@pytest.mark.parametrize("grid", [(1, 1), (2, 5), (7, 3)])
+def test_other_grids_agree(grid):
+    """The split of iterations, the prefix sums and the block reductions on other grids
+    (one thread; more threads than some loops have iterations)."""
+    kernels, _ = _lowered()
+    cases = [c for c in CASES if c.name in kernels and ("parallel" in c.needs or "iterate" in c.name
+             or "filter" in c.name or "merger" in c.name)]  # fmt: skip
+    assert len(cases) >= 20
+    for case in cases:
+        _check(case, _emulated(case, *grid))
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
+def test_generated_sources_compile_with_nvcc(tmp_path):
+    kernels, _ = _lowered()
+    source = tmp_path / "corpus.cu"
+    source.write_text(check_source({_symbol(n): k for n, (_, k) in kernels.items()}))
+    done = subprocess.run(
+        ["nvcc", "-std=c++17", "-arch=sm_90", "--ptx", str(source), "-o", str(tmp_path / "c.ptx")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "c.ptx").read_text().count(".entry") == len(kernels)
+
+
+# ----------------------------------------------------------------------------------------------
+# Random programs.
+
+_interp = InterpBackend()
+_emulator = CudaEmulatorBackend()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs(typed=False, max_nodes=30, max_len=12))
+def test_emulated_kernels_agree_on_random_programs(case):
+    program, args = case
+    text = format_ir(program)
+    note(text)
+    typed = typecheck(program)
+    if check_linear(typed):
+        with pytest.raises(LoweringError):
+            _emulator.compile(program)
+        return
+    try:
+        compiled = _emulator.compile(db.optimize(program))
+    except UnsupportedError as gap:
+        assert _known_gap(str(gap)), f"a new gap: {gap}\n{text}"
+        return
+    expected = _interp.compile(program)(*args)
+    got = compiled(*args)
+    difference = values_difference(got, expected, typed.body.ty, rtol=1e-9, atol=1e-12)
+    assert difference is None, f"{difference}\n{text}"
+
+
+# ----------------------------------------------------------------------------------------------
+# Errors and fallbacks.
+
+
+def test_arena_grows_until_the_results_fit():
+    """Results far larger than the first arena: the run is repeated with a bigger one."""
+    f = db.compile(
+        "|v: vec[i64]| result(for(v, appender[i64], |b, i, x| "
+        "for(rangeiter(0L, x, 1L), b, |b2, j, y| merge(b2, y))))",
+        backend="cuda-emu",
+    )
+    v = np.full(64, 20_000, dtype=np.int64)
+    got = f(v)
+    assert got.shape == (64 * 20_000,)
+    assert np.array_equal(got, np.tile(np.arange(20_000), 64))
+
+
+def test_wrong_arguments_raise_the_usual_errors():
+    f = db.compile("|v: vec[f64], n: i64| len(v) + n", backend="cuda-emu")
+    with pytest.raises(TypeError, match="parameter 'v'.*1-D array of float64, got int32"):
+        f(np.arange(3, dtype=np.int32), 1)
+    with pytest.raises(TypeError, match="parameter 'v'.*got list"):
+        f([1.0, 2.0], 3)
+    assert f(np.arange(6.0)[::2], 3) == 6  # (a strided view is made contiguous)
+
+
+def test_without_a_device_cuda_falls_back_to_the_cpu_counted():
+    if device_count() > 0:
+        pytest.skip("a device is present")
+    db.stats(reset=True)
+    f = db.compile("|x: f64| x * 2.0", backend="cuda")
+    assert f.backend == "llvm" and f(2.0) == 4.0
+    assert any(r.startswith("cuda -> llvm") for r in db.stats()["fallbacks"])
+    before = db.config(strict=True)
+    try:
+        with pytest.raises(UnsupportedError, match="cuda"):
+            db.compile("|x: f64| x * 3.0", backend="cuda")
+    finally:
+        db.config(**before)
+
+
+def test_a_construct_not_lowered_falls_back_to_the_cpu_counted():
+    db.stats(reset=True)
+    f = db.compile(
+        "|v: vec[i32]| sort(v, |a, b| select(a < b, -1, select(a > b, 1, 0)))", backend="cuda-emu"
+    )
+    assert f.backend == "llvm"
+    assert np.array_equal(f(np.array([3, 1, 2], dtype=np.int32)), [1, 2, 3])
+    assert any("sort" in r for r in db.stats()["fallbacks"])
+
+
+# ----------------------------------------------------------------------------------------------
+# On a device.
+
+on_device = pytest.mark.skipif(device_count() == 0, reason="no CUDA device")
+
+
+@on_device
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in CASES])
+def test_device_matches_interp(case: Case):  # pragma: no cover - needs a GPU
+    kernels, gaps = _lowered()
+    if case.name in gaps:
+        pytest.skip(f"not lowered: {gaps[case.name]}")
+    before = db.config(strict=True)
+    try:
+        f = db.compile(case.text, backend="cuda")
+    finally:
+        db.config(**before)
+    assert f.backend == "cuda"
+    _check(case, f)
