@@ -363,17 +363,12 @@ def _iterate(L: Lowering, n: N.Iterate, env):
     return state
 
 
-@NODES.register(N.Sort)
-def _sort(L: Lowering, n: N.Sort, env):
-    raise unsupported("sort")
-
-
 @NODES.register(N.CUDF)
 def _cudf(L: Lowering, n: N.CUDF, env):
     raise unsupported("cudf", f"cudf[{n.name}] calls host code")
 
 
-# (For, Merge, Result, NewBuilder: loops.py registers them.)
+# (For, Merge, Result, NewBuilder: loops.py registers them; Sort: sort.py.)
 
 # ----------------------------------------------------------------------------------------------
 # Casts (docs/ir.md): integers wrap, floats round, float to integer truncates and saturates
@@ -615,7 +610,7 @@ class Kernel:
 
 
 def lower_program(program: N.Program, errors: ErrorTable) -> Kernel:
-    from . import loops  # noqa: F401  (registers For, Merge, Result, NewBuilder)
+    from . import loops, sort  # noqa: F401  (register For, Merge, Result, NewBuilder, Sort)
 
     L = Lowering(errors)
     types = [p.type for p in program.params]
