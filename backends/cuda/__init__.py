@@ -25,7 +25,7 @@ from ...ir.linearity import check_linear
 from ...ir.nodes import Program
 from ...ir.typecheck import typecheck
 from ...runtime.stats import record
-from . import loops, sort  # noqa: F401  (register For, Merge, Result, NewBuilder, Sort)
+from . import dicts, loops, sort  # noqa: F401  (register the handlers of those files)
 from .device import device_launcher
 from .emulator import build
 from .executable import CudaExecutable, EmulatedLauncher

@@ -18,7 +18,7 @@ from __future__ import annotations
 import ctypes
 
 from ...ir.errors import UnsupportedError
-from ...ir.types import Scalar, Struct, Type, Vec
+from ...ir.types import Dict, Scalar, Struct, Type, Vec
 
 CTYPES_OF_SCALAR = {
     "bool": ctypes.c_bool,
@@ -47,6 +47,8 @@ class CNames:
             return f"db_{t.kind}"
         if isinstance(t, Vec):
             return f"db_vec<{self.of(t.elem)}>"
+        if isinstance(t, Dict):
+            return self.of(entries_of(t))
         if isinstance(t, Struct):
             name = self._structs.get(t)
             if name is None:
@@ -65,6 +67,13 @@ class CNames:
         return "\n".join(lines)
 
 
+def entries_of(t: Dict) -> Vec:
+    """What a dictionary is on the device: its entries `{key, value}` sorted by key in
+    `tovec`'s order (ir/ops.py's `sort_key`), so `tovec` is the dictionary itself and a
+    lookup is a binary search."""
+    return Vec(Struct((t.key, t.value)))
+
+
 class VecLayout(ctypes.Structure):
     """`db_vec<T>`: the data pointer and the length."""
 
@@ -81,7 +90,7 @@ def host_layout(t: Type):
         return found
     if isinstance(t, Scalar):
         found = CTYPES_OF_SCALAR[t.kind]
-    elif isinstance(t, Vec):
+    elif isinstance(t, Vec | Dict):
         found = VecLayout
     elif isinstance(t, Struct):
         fields = [(f"f{k}", host_layout(f)) for k, f in enumerate(t.fields)]

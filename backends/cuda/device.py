@@ -70,6 +70,12 @@ class DeviceMemory(Memory):
     def read(self, array) -> bytes:
         return array.get().tobytes()
 
+    def read_at(self, pointer: int, nbytes: int) -> bytes:
+        host = np.empty(nbytes, dtype=np.uint8)
+        runtime = self.cupy.cuda.runtime
+        runtime.memcpy(host.ctypes.data, pointer, nbytes, runtime.memcpyDeviceToHost)
+        return host.tobytes()
+
     def vector_out(self, pointer: int, length: int, t: Vec, owners: list):
         cp = self.cupy
         layout = element_dtype(t.elem)

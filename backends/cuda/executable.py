@@ -15,11 +15,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ...ir.errors import WeldRuntimeError
-from ...ir.types import Scalar, Struct, Type, Vec
-from ...runtime.marshal import to_interp
+from ...ir.ops import sort_key
+from ...ir.types import Dict, Scalar, Struct, Type, Vec
+from ...runtime.marshal import from_interp, to_interp
 from ...runtime.stats import record_run
 from ..base import Executable
-from .ctypes_layout import args_layout, host_layout
+from .ctypes_layout import VecLayout, args_layout, entries_of, host_layout
 from .lower import Kernel
 
 ARENA_FULL = 1
@@ -77,6 +78,9 @@ class Memory:
     def vector_out(self, pointer: int, length: int, t: Vec, owners: list):
         raise NotImplementedError
 
+    def read_at(self, pointer: int, nbytes: int) -> bytes:
+        raise NotImplementedError
+
     def is_device_array(self, value) -> bool:
         return False
 
@@ -97,6 +101,9 @@ class HostMemory(Memory):
 
     def read(self, array) -> bytes:
         return array.tobytes()
+
+    def read_at(self, pointer: int, nbytes: int) -> bytes:
+        return ctypes.string_at(pointer, nbytes)
 
     def vector_out(self, pointer: int, length: int, t: Vec, owners: list):
         layout = element_dtype(t.elem)
@@ -161,22 +168,38 @@ class CudaExecutable(Executable):
 
 
 def _value_in(value, t: Type, name: str, memory: Memory, owners: list):
+    if isinstance(t, Vec) and isinstance(t.elem, Scalar) and isinstance(value, np.ndarray):
+        array = memory.array_in(value, t, name)  # (the common case, without a Python walk)
+        owners.append(array)
+        return host_layout(t)(memory.address(array) if len(array) else None, len(array))
     if isinstance(t, Scalar):
         return to_interp(value, t, name)
-    if isinstance(t, Vec):
-        array = memory.array_in(value, t, name)
-        owners.append(array)
-        n = len(array)
-        return host_layout(t)(memory.address(array) if n else None, n)
+    return _form_in(to_interp(value, t, name), t, memory, owners)
+
+
+def _form_in(form, t: Type, memory: Memory, owners: list):
+    """The device layout of `form`, an interpreter value of type `t` (runtime/marshal.py)."""
+    if isinstance(t, Scalar):
+        return form
     if isinstance(t, Struct):
-        if not isinstance(value, tuple | list) or len(value) != len(t.fields):
-            to_interp(value, t, name)  # raises the usual error
-        fields = [
-            _value_in(v, f, f"{name}.${k}", memory, owners)
-            for k, (v, f) in enumerate(zip(value, t.fields, strict=True))
-        ]
-        return host_layout(t)(*fields)
-    raise TypeError(f"{name}: values of type {t} do not cross to the device")
+        return host_layout(t)(
+            *[_form_in(v, f, memory, owners) for v, f in zip(form, t.fields, strict=True)]
+        )
+    if isinstance(t, Dict):
+        order = sort_key(t.key)
+        entries = tuple(sorted(form.items(), key=lambda kv: order(kv[0])))
+        return _form_in(entries, entries_of(t), memory, owners)
+    if isinstance(t, Vec):
+        if isinstance(t.elem, Scalar):
+            host = np.array(form, dtype=t.elem.dtype)
+        else:
+            layout = host_layout(t.elem)
+            elems = (layout * len(form))(*[_form_in(x, t.elem, memory, owners) for x in form])
+            host = np.frombuffer(elems, dtype=np.uint8).copy()
+        array = memory.from_host(host)
+        owners.append(array)
+        return VecLayout(memory.address(array) if len(form) else None, len(form))
+    raise TypeError(f"values of type {t} do not cross to the device")
 
 
 def _value_out(raw, t: Type, memory: Memory, owners: list):
@@ -186,7 +209,31 @@ def _value_out(raw, t: Type, memory: Memory, owners: list):
         return tuple(
             _value_out(getattr(raw, f"f{k}"), f, memory, owners) for k, f in enumerate(t.fields)
         )
-    return memory.vector_out(raw.data or 0, raw.len, t, owners)
+    if isinstance(t, Vec) and _flat(t.elem):
+        return memory.vector_out(raw.data or 0, raw.len, t, owners)
+    return from_interp(_form_out(raw, t, memory), t)
+
+
+def _flat(t: Type) -> bool:
+    return isinstance(t, Scalar) or (
+        isinstance(t, Struct) and all(isinstance(f, Scalar) for f in t.fields)
+    )
+
+
+def _form_out(raw, t: Type, memory: Memory):
+    """The interpreter value of type `t` that `raw` (device layout) holds."""
+    if isinstance(t, Scalar):
+        return raw.value if isinstance(raw, ctypes._SimpleCData) else raw
+    if isinstance(t, Struct):
+        return tuple(_form_out(getattr(raw, f"f{k}"), f, memory) for k, f in enumerate(t.fields))
+    if isinstance(t, Dict):
+        return dict(_form_out(raw, entries_of(t), memory))
+    layout = host_layout(t.elem)
+    if raw.len == 0:
+        return ()
+    data = memory.read_at(raw.data, raw.len * ctypes.sizeof(layout))
+    elems = (layout * raw.len).from_buffer_copy(data)
+    return tuple(_form_out(elems[k], t.elem, memory) for k in range(raw.len))
 
 
 class EmulatedLauncher(Launcher):

@@ -38,9 +38,11 @@ from ...ir.types import (
     Scalar,
     Struct,
     Type,
+    Vec,
     VecMerger,
     result_type,
 )
+from .dicts import dict_from_pairs, pair_type
 from .lower import NODES, Lowering, scalar_literal, unsupported
 
 # ----------------------------------------------------------------------------------------------
@@ -71,12 +73,14 @@ class BuilderStruct:
 
 @dataclass(frozen=True)
 class UniformBuilder:
-    """A builder in uniform code: new (`init`: a merger's initial value or a vecmerger's
-    vector, folded merges included) or, after a loop, done (`result`: its value)."""
+    """A builder in uniform code, by what it holds so far (`value`, a C++ variable): a
+    merger its value (None: nothing merged, no initial value); an appender, dictmerger or
+    groupmerger the vector of what was merged into it (None: empty); a vecmerger its vector,
+    `owned` once it is the program's own copy (the initial vector is the caller's)."""
 
     type: BuilderType
-    init: str | None = None
-    result: str | None = None
+    value: str | None = None
+    owned: bool = False
 
 
 # ----------------------------------------------------------------------------------------------
@@ -136,8 +140,13 @@ def _merge_acc(L: Lowering, h: Handle, v: str, n: N.Merge) -> None:
     L.code.emit(f"{h.var} = {combine(L, h.type.elem, h.type.op, h.var, v)};")
 
 
+def pushed_type(t: BuilderType) -> Type:
+    """What an appender-like builder keeps per merge (a dictionary builder: its pairs)."""
+    return pair_type(t) if isinstance(t, DictMerger | GroupMerger) else t.elem
+
+
 def _merge_push(L: Lowering, h: Handle, v: str, n: N.Merge) -> None:
-    L.code.emit(f"if (!db_push(g, {h.var}, ({L.ctype(h.type.elem)}){v})) {L.stop}")
+    L.code.emit(f"if (!db_push(g, {h.var}, ({L.ctype(pushed_type(h.type))}){v})) {L.stop}")
 
 
 def _merge_count(L: Lowering, h: Handle, v: str, n: N.Merge) -> None:
@@ -166,11 +175,14 @@ def _merge_vec_local(L: Lowering, h: Handle, v: str, n: N.Merge) -> None:
 
 def _merge_vec_atomic(L: Lowering, h: Handle, v: str, n: N.Merge) -> None:
     k = _vecmerger_index(L, h, v, n)
-    elem = h.type.elem
-    if not isinstance(elem, Scalar):
-        raise unsupported("vecmerger", f"atomic merges of {elem} in a parallel loop")
-    op = combiner(L, elem, h.type.op)
-    L.code.emit(f"db_atomic_merge<{L.ctype(elem)}, {op}>(&{h.var}.data[{k}], {v}.f1);")
+    elem, slot = h.type.elem, f"{h.var}.data[{k}]"
+    # (a struct field by field: each field combines on its own)
+    fields = [(elem, "")] if isinstance(elem, Scalar) else [
+        (f, f".f{j}") for j, f in enumerate(elem.fields)
+    ]  # fmt: skip
+    for t, part in fields:
+        op = combiner(L, t, h.type.op)
+        L.code.emit(f"db_atomic_merge<{L.ctype(t)}, {op}>(&{slot}{part}, {v}.f1{part});")
 
 
 MERGES = {
@@ -188,7 +200,11 @@ def _handle_result(L: Lowering, h: Handle) -> str:
     if h.kind in ("acc",):
         return h.var
     if h.kind == "push":
-        return f"{L.ctype(h.type.result_type)}{{{h.var}.data, {h.var}.len}}"
+        pushed = Vec(pushed_type(h.type))
+        v = L.temp(pushed, f"{L.ctype(pushed)}{{{h.var}.data, {h.var}.len}}", "v")
+        if isinstance(h.type, DictMerger | GroupMerger):
+            return dict_from_pairs(L, h.type, v)
+        return v
     if h.kind == "vec_local":
         return h.var
     raise unsupported("result", "of the builder a loop is still filling")
@@ -201,16 +217,16 @@ def result_of(L: Lowering, b) -> str:
         return L.temp(t, f"{L.ctype(t)}{{{', '.join(values)}}}", "s")
     if isinstance(b, Handle):
         return _handle_result(L, b)
-    if b.result is not None:
-        return b.result
     t = b.type
     if isinstance(t, Merger):
-        return b.init if b.init is not None else identity(L, t.elem, t.op)
-    if isinstance(t, Appender):
-        return f"{L.ctype(t.result_type)}{{0, 0}}"
+        return b.value if b.value is not None else identity(L, t.elem, t.op)
     if isinstance(t, VecMerger):
-        return _copy_vector(L, t, b.init)
-    raise unsupported(type(t).__name__.lower())
+        return b.value if b.owned else _copy_vector(L, t, b.value)
+    if b.value is None:
+        return f"{L.ctype(t.result_type)}{{0, 0}}"
+    if isinstance(t, DictMerger | GroupMerger):
+        return dict_from_pairs(L, t, b.value)
+    return b.value
 
 
 def _builder_type(b) -> Type:
@@ -232,6 +248,42 @@ def _copy_vector(L: Lowering, t: VecMerger, vec: str) -> str:
     return L.temp(t.result_type, f"{L.ctype(t.result_type)}{{{data}, {vec}.len}}", "v")
 
 
+def uniform_branches(L: Lowering, n: N.If, env, cond: str):
+    """`if(c, b1, b2)` choosing builders in uniform code: the state of each builder is held
+    in variables both branches assign (a vecmerger's made the program's own copy)."""
+    holders = {}
+    for path, b in _leaves(_shape(n.ty)):
+        t = b.type
+        held = t.elem if isinstance(t, Merger) else Vec(pushed_type(t)) if not isinstance(
+            t, VecMerger) else t.result_type  # fmt: skip
+        holders[path] = (t, L.declare(held, "h"))
+    for branch, head in ((n.then, f"if ({cond})"), (n.else_, "else")):
+        with L.code.block(head):
+            for path, b in _leaves(L.value(branch, env)):
+                t, var = holders[path]
+                if isinstance(t, Merger):
+                    value = b.value if b.value is not None else identity(L, t.elem, t.op)
+                elif isinstance(t, VecMerger):
+                    value = b.value if b.owned else _copy_vector(L, t, b.value)
+                else:
+                    value = (
+                        b.value
+                        if b.value is not None
+                        else f"{L.ctype(Vec(pushed_type(t)))}{{0, 0}}"
+                    )
+                L.code.emit(f"{var} = {value};")
+    return _rebuild(
+        _shape(n.ty), {p: UniformBuilder(t, value=v, owned=True) for p, (t, v) in holders.items()}
+    )
+
+
+def _shape(t: Type):
+    """A builder value of type `t` with nothing in it (what `_leaves` and `_rebuild` walk)."""
+    if isinstance(t, Struct):
+        return BuilderStruct(tuple(_shape(f) for f in t.fields))
+    return UniformBuilder(t)
+
+
 # ----------------------------------------------------------------------------------------------
 # Node handlers.
 
@@ -239,11 +291,10 @@ def _copy_vector(L: Lowering, t: VecMerger, vec: str) -> str:
 @NODES.register(N.NewBuilder)
 def _new_builder(L: Lowering, n: N.NewBuilder, env):
     t = n.type
-    if isinstance(t, DictMerger | GroupMerger):
-        raise unsupported(type(t).__name__.lower(), "dictionaries are not lowered yet")
-    arg = L.value(n.arg, env) if n.arg is not None and not isinstance(t, Appender) else None
+    hint = isinstance(t, Appender | DictMerger | GroupMerger)  # (their argument: a capacity)
+    arg = L.value(n.arg, env) if n.arg is not None and not hint else None
     if L.uniform:
-        return UniformBuilder(t, init=arg)
+        return UniformBuilder(t, value=arg)
     return new_local(L, t, arg)
 
 
@@ -261,21 +312,16 @@ def _new_merger(L: Lowering, t: Merger, arg: str | None) -> Handle:
     return Handle("acc", t, L.temp(t.elem, init, "acc"))
 
 
-@NEW_LOCAL.register(Appender)
-def _new_appender(L: Lowering, t: Appender, arg: str | None) -> Handle:
+@NEW_LOCAL.register(Appender, DictMerger, GroupMerger)
+def _new_appender(L: Lowering, t: BuilderType, arg: str | None) -> Handle:
     var = L.fresh("buf")
-    L.code.emit(f"db_tbuf<{L.ctype(t.elem)}> {var} = {{0, 0, 0}};")
+    L.code.emit(f"db_tbuf<{L.ctype(pushed_type(t))}> {var} = {{0, 0, 0}};")
     return Handle("push", t, var)
 
 
 @NEW_LOCAL.register(VecMerger)
 def _new_vecmerger(L: Lowering, t: VecMerger, arg: str | None) -> Handle:
     return Handle("vec_local", t, _copy_vector(L, t, arg))
-
-
-@NEW_LOCAL.register(DictMerger, GroupMerger)
-def _new_dict_builder(L: Lowering, t: BuilderType, arg: str | None) -> Handle:
-    raise unsupported(type(t).__name__.lower(), "dictionaries are not lowered yet")
 
 
 @NODES.register(N.Merge)
@@ -285,11 +331,45 @@ def _merge(L: Lowering, n: N.Merge, env):
     if isinstance(b, Handle):
         MERGES[b.kind](L, b, v, n)
         return b
-    if isinstance(b, UniformBuilder) and isinstance(b.type, Merger) and b.result is None:
-        t = b.type
-        start = b.init if b.init is not None else identity(L, t.elem, t.op)
-        return UniformBuilder(t, init=L.temp(t.elem, combine(L, t.elem, t.op, start, v), "m"))
+    if isinstance(b, UniformBuilder):
+        return UNIFORM_MERGES[type(b.type)](L, b, v, n)
     raise unsupported("merge", f"into a {_builder_type(b)} outside a loop body")
+
+
+# Merges in uniform code (outside loops): every thread computes the same new state. Memory
+# they all write holds the same values; a vecmerger's element, read and written, is updated
+# by one thread, then a barrier.
+UNIFORM_MERGES = BuilderTable("cuda uniform merge")
+
+
+@UNIFORM_MERGES.register(Merger)
+def _uniform_merge_merger(L: Lowering, b: UniformBuilder, v: str, n: N.Merge):
+    t = b.type
+    start = b.value if b.value is not None else identity(L, t.elem, t.op)
+    return UniformBuilder(t, value=L.temp(t.elem, combine(L, t.elem, t.op, start, v), "m"))
+
+
+@UNIFORM_MERGES.register(Appender, DictMerger, GroupMerger)
+def _uniform_push(L: Lowering, b: UniformBuilder, v: str, n: N.Merge):
+    t = Vec(pushed_type(b.type))
+    size = f"{b.value}.len" if b.value is not None else "0"
+    data = L.alloc(t.elem, f"{size} + 1")
+    if b.value is not None:
+        L.code.emit(f"db_copy({data}, {b.value}.data, {size});")
+    L.code.emit(f"{data}[{size}] = {v};")
+    return UniformBuilder(b.type, value=L.temp(t, f"{L.ctype(t)}{{{data}, {size} + 1}}", "v"))
+
+
+@UNIFORM_MERGES.register(VecMerger)
+def _uniform_merge_vecmerger(L: Lowering, b: UniformBuilder, v: str, n: N.Merge):
+    vec = b.value if b.owned else _copy_vector(L, b.type, b.value)
+    h = Handle("vec_local", b.type, vec)
+    k = _vecmerger_index(L, h, v, n)
+    slot = f"{vec}.data[{k}]"
+    with L.code.block("if (g.rank == 0)"):
+        L.code.emit(f"{slot} = {combine(L, b.type.elem, b.type.op, slot, f'{v}.f1')};")
+    L.code.emit("if (!db_sync(g)) return;")
+    return UniformBuilder(b.type, value=vec, owned=True)
 
 
 @NODES.register(N.Result)
@@ -426,7 +506,7 @@ class _Parallel:
     counted = False  # whether the loop needs a counting pass for it
 
     def __init__(self, L: Lowering, b: UniformBuilder, lo: str, n: str):
-        self.type, self.init = b.type, b.init
+        self.type, self.held = b.type, b.value
 
     def count_handle(self, L: Lowering) -> Handle:
         return Handle("skip", self.type, "")
@@ -457,14 +537,23 @@ class _ParallelAppender(_Parallel):
         return Handle("count", self.type, self.counter)
 
     def write_handle(self, L: Lowering) -> Handle:
-        self.out = L.alloc(self.type.elem, self.total)
-        return Handle("write", self.type, self.out, L.temp_raw("db_i64", self.offset, "pos"))
+        # (what was merged before the loop comes first: every thread copies its share)
+        before = f"{self.held}.len" if self.held is not None else "0"
+        self.size = L.temp_raw("db_i64", f"{before} + {self.total}", "size")
+        self.out = L.alloc(pushed_type(self.type), self.size)
+        if self.held is not None:
+            lo, hi = L.fresh("lo"), L.fresh("hi")
+            L.code.emit(f"db_i64 {lo}, {hi}; db_chunk(g, {before}, {lo}, {hi});")
+            L.code.emit(
+                f"for (db_i64 k = {lo}; k < {hi}; ++k) {self.out}[k] = {self.held}.data[k];"
+            )
+        pos = L.temp_raw("db_i64", f"{before} + {self.offset}", "pos")
+        return Handle("write", self.type, self.out, pos)
 
     def done(self, L: Lowering) -> UniformBuilder:
-        t = self.type.result_type
-        return UniformBuilder(
-            self.type, result=L.temp(t, f"{L.ctype(t)}{{{self.out}, {self.total}}}", "v")
-        )
+        t = Vec(pushed_type(self.type))
+        v = L.temp(t, f"{L.ctype(t)}{{{self.out}, {self.size}}}", "v")
+        return UniformBuilder(self.type, value=v)
 
 
 class _ParallelMerger(_Parallel):
@@ -488,43 +577,40 @@ class _ParallelMerger(_Parallel):
 
     def done(self, L: Lowering) -> UniformBuilder:
         t = self.type
-        r = L.temp(t.elem, self.init if self.init is not None else identity(L, t.elem, t.op), "r")
+        r = L.temp(t.elem, self.held if self.held is not None else identity(L, t.elem, t.op), "r")
         with L.code.block("for (db_i64 k = 0; k < g.blocks; ++k)"):
             L.code.emit(f"{r} = {combine(L, t.elem, t.op, r, f'{self.blocks}[k]')};")
-        return UniformBuilder(t, result=r)
+        return UniformBuilder(t, value=r)
 
 
 class _ParallelVecMerger(_Parallel):
     def __init__(self, L: Lowering, b: UniformBuilder, lo: str, n: str):
         super().__init__(L, b, lo, n)
-        self.vec = _copy_vector(L, self.type, self.init)
+        self.vec = b.value if b.owned else _copy_vector(L, self.type, b.value)
 
     def write_handle(self, L: Lowering) -> Handle:
         return Handle("vec_atomic", self.type, self.vec)
 
     def done(self, L: Lowering) -> UniformBuilder:
-        return UniformBuilder(self.type, result=self.vec)
+        return UniformBuilder(self.type, value=self.vec, owned=True)
 
 
 def parallel_loop(L: Lowering, n: N.For, env, builder, count: str, element) -> object:
     leaves = list(_leaves(builder))
-    for _, b in leaves:
-        if not isinstance(b, UniformBuilder) or b.result is not None:
-            raise unsupported("for", "a loop that goes on filling a builder another loop filled")
     n_var = L.temp_raw("db_i64", count, "n")
     lo, hi = L.fresh("lo"), L.fresh("hi")
     L.code.emit(f"db_i64 {lo}, {hi};")
     once = merges_once(n.func.body, n.func.params[0].name)
     plans: dict = {}
     for path, b in leaves:
-        if isinstance(b.type, Appender):
+        if isinstance(b.type, Appender | DictMerger | GroupMerger):
             plans[path] = _ParallelAppender(L, b, lo, n_var, path in once)
         elif isinstance(b.type, Merger):
             plans[path] = _ParallelMerger(L, b, lo, n_var)
         elif isinstance(b.type, VecMerger):
             plans[path] = _ParallelVecMerger(L, b, lo, n_var)
-        else:
-            raise unsupported(type(b.type).__name__.lower(), "dictionaries are not lowered yet")
+        else:  # pragma: no cover - every builder kind is one of the above
+            raise unsupported(type(b.type).__name__.lower())
     L.code.emit(f"db_chunk(g, {n_var}, {lo}, {hi});")
 
     counted = {p: plan for p, plan in plans.items() if plan.counted}
@@ -561,31 +647,16 @@ def _loop_pass(L: Lowering, n: N.For, env, builder, lo: str, hi: str, element) -
 
 def _prefix_sums(L: Lowering, counted: dict) -> None:
     """Each thread's offset (the merges of the threads before it) and the total, for every
-    counted appender: counts per thread, sums per block, then sums of the blocks before."""
-    plans = list(counted.values())
-    k = len(plans)
-    per_thread = L.alloc_raw("db_i64", f"g.size * {k}")
-    per_block = L.alloc_raw("db_i64", f"g.blocks * {k}")
-    for j, plan in enumerate(plans):
-        L.code.emit(f"{per_thread}[{j} * g.size + g.rank] = {plan.counter};")
-    L.code.emit("if (!db_sync(g)) return;")
-    with L.code.block("if (g.rank < g.blocks)"):
-        for j in range(k):
-            L.code.emit(
-                f"{{ db_i64 s = 0; for (db_i64 t = 0; t < g.width; ++t) "
-                f"s += {per_thread}[{j} * g.size + g.rank * g.width + t]; "
-                f"{per_block}[{j} * g.blocks + g.rank] = s; }}"
-            )
-    L.code.emit("if (!db_sync(g)) return;")
-    for j, plan in enumerate(plans):
-        off = L.temp_raw("db_i64", "0", "off")
-        total = L.temp_raw("db_i64", "0", "total")
-        L.code.emit(
-            f"for (db_i64 b = 0; b < g.blocks; ++b) {{ db_i64 s = {per_block}[{j} * g.blocks + b]; "
-            f"{total} += s; if (b < g.block) {off} += s; }}"
-        )
-        L.code.emit(
-            f"for (db_i64 t = g.block * g.width; t < g.rank; ++t) "
-            f"{off} += {per_thread}[{j} * g.size + t];"
-        )
-        plan.offset, plan.total = off, total
+    counted appender (`db_grid_scan`)."""
+    for plan in counted.values():
+        plan.offset, plan.total = grid_scan(L, plan.counter)
+
+
+def grid_scan(L: Lowering, mine: str) -> tuple[str, str]:
+    """(offset, total) of `mine` over the grid, in uniform code (prelude.cuh)."""
+    per_thread = L.alloc_raw("db_i64", "g.size")
+    per_block = L.alloc_raw("db_i64", "g.blocks")
+    off, total = L.fresh("off"), L.fresh("total")
+    L.code.emit(f"db_i64 {off}, {total};")
+    L.code.emit(f"if (!db_grid_scan(g, {mine}, {per_thread}, {per_block}, {off}, {total})) return;")
+    return off, total

@@ -34,10 +34,12 @@ from ...ir.types import (
     FLOATS,
     SIGNED_INTS,
     BuilderType,
+    Dict,
     Scalar,
     Struct,
     Type,
     Vec,
+    children,
 )
 from .ctypes_layout import CNames
 
@@ -316,7 +318,9 @@ def _if(L: Lowering, n: N.If, env):
     cond = L.value(n.cond, env)
     if is_builder(n.ty):
         if L.uniform:
-            raise unsupported("if", "a builder chosen by a branch outside a loop body")
+            from .loops import uniform_branches
+
+            return uniform_branches(L, n, env, cond)
         with L.code.block(f"if ({cond})"):
             then = L.value(n.then, env)
         with L.code.block("else"):
@@ -466,12 +470,53 @@ OPS_C["<<"] = _shift("db_shl")
 OPS_C[">>"] = _shift("db_shr")
 
 
+# What a three-way comparison's result (-1, 0, 1, or 2: unordered, a NaN on the way) means
+# for each operator of structs and vectors.
+_ORDERED = {
+    "==": "{c} == 0",
+    "!=": "{c} != 0",
+    "<": "{c} == -1",
+    "<=": "({c} == -1 || {c} == 0)",
+    ">": "{c} == 1",
+    ">=": "({c} == 1 || {c} == 0)",
+}
+
+
 def _compare(op: str):
     def emit(L: Lowering, n: N.Op, args, types) -> str:
-        _scalar_only(n, types)
-        return L.temp(n.ty, f"({args[0]} {op} {args[1]})")
+        if isinstance(types[0], Scalar):
+            return L.temp(n.ty, f"({args[0]} {op} {args[1]})")
+        c = L.temp_raw("int", f"{three_way(L, types[0])}({args[0]}, {args[1]})", "c")
+        return L.temp(n.ty, _ORDERED[op].format(c=c))
 
     return emit
+
+
+def three_way(L: Lowering, t: Type) -> str:
+    """A device function comparing two `t`s lexicographically (docs/ir.md): -1, 0 or 1, and 2
+    when a NaN met on the way makes them unordered."""
+    name = L.functor_names.get(("cmp", t))
+    if name is not None:
+        return name
+    if isinstance(t, Scalar):
+        body = "return a < b ? -1 : b < a ? 1 : a == b ? 0 : 2;"
+    elif isinstance(t, Struct):
+        fields = [f"c = {three_way(L, f)}(a.f{k}, b.f{k}); if (c != 0) return c;"
+                  for k, f in enumerate(t.fields)]  # fmt: skip
+        body = "int c; " + " ".join(fields) + " return 0;"
+    elif isinstance(t, Vec):
+        inner = three_way(L, t.elem)
+        body = (
+            "db_i64 n = a.len < b.len ? a.len : b.len; "
+            f"for (db_i64 k = 0; k < n; ++k) {{ int c = {inner}(a.data[k], b.data[k]); "
+            "if (c != 0) return c; } return a.len < b.len ? -1 : b.len < a.len ? 1 : 0;"
+        )
+    else:
+        raise unsupported("a comparison", f"of {t}")
+    name = L.functor_names[("cmp", t)] = L.fresh("db_cmp")
+    c = L.ctype(t)
+    L.functors.append(f"DB_FN int {name}(const {c} &a, const {c} &b) {{ {body} }}")
+    return name
 
 
 for _name in ("==", "!=", "<", "<=", ">", ">="):
@@ -553,16 +598,16 @@ def _select(L: Lowering, n: N.Op, args, types) -> str:
 
 @OPS_C.register("len")
 def _len(L: Lowering, n: N.Op, args, types) -> str:
-    if not isinstance(types[0], Vec):
-        raise unsupported("len", f"of a {types[0]}")
-    return f"{args[0]}.len"
+    return f"{args[0]}.len"  # (a dictionary is its entries: dicts.py)
 
 
 @OPS_C.register("lookup")
 def _lookup(L: Lowering, n: N.Op, args, types) -> str:
     v, i = args
-    if not isinstance(types[0], Vec):
-        raise unsupported("lookup", f"in a {types[0]}")
+    if isinstance(types[0], Dict):
+        from .dicts import dict_lookup
+
+        return dict_lookup(L, n, v, i, types[0])
     k = L.temp_raw("db_i64", f"db_index({i})", "k")
     L.fail_if(f"{k} < 0 || {k} >= {v}.len", "index out of bounds in lookup", n.loc)
     return L.temp(n.ty, f"{v}.data[{k}]", "e")
@@ -586,13 +631,7 @@ def _assert(L: Lowering, n: N.Op, args, types) -> str:
     return "true"
 
 
-def _dict_op(L: Lowering, n: N.Op, args, types) -> str:
-    raise unsupported(n.op, "dictionaries are not lowered yet")
-
-
-for _name in ("optlookup", "keyexists", "tovec"):
-    OPS_C[_name] = _dict_op
-
+# (optlookup, keyexists, tovec: dicts.py registers them.)
 
 # ----------------------------------------------------------------------------------------------
 # A whole program.
@@ -610,7 +649,7 @@ class Kernel:
 
 
 def lower_program(program: N.Program, errors: ErrorTable) -> Kernel:
-    from . import loops, sort  # noqa: F401  (register For, Merge, Result, NewBuilder, Sort)
+    from . import dicts, loops, sort  # noqa: F401  (register the handlers of those files)
 
     L = Lowering(errors)
     types = [p.type for p in program.params]
@@ -638,22 +677,13 @@ def lower_program(program: N.Program, errors: ErrorTable) -> Kernel:
 
 
 def _check_crossing(t: Type) -> None:
-    """Arguments and results cross as scalars, vectors of scalars or of structs of scalars,
-    and structs of those (the host reads them without walking pointers inside vectors)."""
-    if isinstance(t, Scalar):
-        return
-    if isinstance(t, Vec) and (
-        isinstance(t.elem, Scalar)
-        or (isinstance(t.elem, Struct) and all(isinstance(f, Scalar) for f in t.elem.fields))
-    ):
-        return
-    if isinstance(t, Struct) and t.fields:
-        for f in t.fields:
-            _check_crossing(f)
-        return
+    """Arguments and results cross as values: scalars, vectors, structs and dictionaries."""
     if isinstance(t, BuilderType):
         raise unsupported("a builder argument or result")
-    raise unsupported(str(t), "values of this type do not cross to the device yet")
+    if isinstance(t, Struct) and not t.fields:
+        raise unsupported("an empty struct")
+    for inner in children(t):
+        _check_crossing(inner)
 
 
 __all__ = ["ErrorTable", "Kernel", "Lowering", "NODES", "OPS_C", "lower_program"]

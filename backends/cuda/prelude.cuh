@@ -301,3 +301,29 @@ DB_FN bool db_push(db_grid &g, db_tbuf<T> &b, T v) {
   b.data[b.len++] = v;
   return true;
 }
+
+// ---- grid-wide prefix sums ---------------------------------------------------------------
+
+// Each thread gives `mine`; gets the sum of the threads before it (`offset`) and of all
+// (`total`). `per_thread` (g.size) and `per_block` (g.blocks) are uniform scratch. Two grid
+// barriers; false when the program must stop.
+DB_FN bool db_grid_scan(db_grid &g, db_i64 mine, db_i64 *per_thread, db_i64 *per_block,
+                        db_i64 &offset, db_i64 &total) {
+  per_thread[g.rank] = mine;
+  if (!db_sync(g)) return false;
+  if (g.rank < g.blocks) {
+    db_i64 s = 0;
+    for (db_i64 t = 0; t < g.width; ++t) s += per_thread[g.rank * g.width + t];
+    per_block[g.rank] = s;
+  }
+  if (!db_sync(g)) return false;
+  offset = 0;
+  total = 0;
+  for (db_i64 b = 0; b < g.blocks; ++b) {
+    db_i64 s = per_block[b];
+    total += s;
+    if (b < g.block) offset += s;
+  }
+  for (db_i64 t = g.block * g.width; t < g.rank; ++t) offset += per_thread[t];
+  return true;
+}

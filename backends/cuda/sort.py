@@ -15,6 +15,7 @@ barrier), and log2(n) passes sort the vector.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import nullcontext
 
 from ...ir import nodes as N
@@ -24,8 +25,13 @@ from .lower import NODES, Lowering
 
 @NODES.register(N.Sort)
 def _sort(L: Lowering, n: N.Sort, env):
-    t: Vec = n.ty
-    v = L.temp(t, L.value(n.data, env), "vec")
+    v = L.temp(n.ty, L.value(n.data, env), "vec")
+    return sorted_vector(L, n.ty, v, lambda a, b: L.apply(n.func, env, [a, b]))
+
+
+def sorted_vector(L: Lowering, t: Vec, v: str, compare: Callable[[str, str], str]) -> str:
+    """A sorted copy of the vector `v` (a variable of type `t`); `compare(a, b)` emits the
+    comparison of two element variables and gives its int (negative: a goes first)."""
     size = f"{v}.len"
     src = L.alloc(t.elem, size)
     dst = L.alloc(t.elem, size)
@@ -42,7 +48,7 @@ def _sort(L: Lowering, n: N.Sort, env):
         stop = L.fresh("db_stop")
         with L.code.block(""):
             with L.thread_code(f"goto {stop};") if L.uniform else nullcontext():
-                _place(L, n, env, src, dst, size, w, lo, hi)
+                _place(L, t, compare, src, dst, size, w, lo, hi)
             L.code.emit(f"{stop}:;")
         if L.uniform:
             L.code.emit("if (!db_sync(g)) return;")
@@ -50,21 +56,21 @@ def _sort(L: Lowering, n: N.Sort, env):
     return L.temp(t, f"{L.ctype(t)}{{{src}, {size}}}", "v")
 
 
-def _place(L: Lowering, n: N.Sort, env, src: str, dst: str, size: str, w: str, lo, hi):
+def _place(L: Lowering, t: Vec, compare, src: str, dst: str, size: str, w: str, lo, hi):
     """Write each element k of [lo, hi) of `src` where it goes in its merged run of `dst`."""
     k = L.fresh("k")
     with L.code.block(f"for (db_i64 {k} = {lo}; {k} < {hi}; ++{k})"):
         base = L.temp_raw("db_i64", f"({k} / (2 * {w})) * (2 * {w})", "base")
         mid = L.temp_raw("db_i64", f"db_min<db_i64>({base} + {w}, {size})", "mid")
         end = L.temp_raw("db_i64", f"db_min<db_i64>({base} + 2 * {w}, {size})", "end")
-        x = L.temp(n.ty.elem, f"{src}[{k}]", "x")
+        x = L.temp(t.elem, f"{src}[{k}]", "x")
         left = L.temp_raw("bool", f"{k} < {mid}", "left")
         a = L.temp_raw("db_i64", f"{left} ? {mid} : {base}", "a")
         b = L.temp_raw("db_i64", f"{left} ? {end} : {mid}", "b")
         with L.code.block(f"while ({a} < {b})"):
             m = L.temp_raw("db_i64", f"{a} + ({b} - {a}) / 2", "m")
-            y = L.temp(n.ty.elem, f"{src}[{m}]", "y")
-            c = L.apply(n.func, env, [y, x])
+            y = L.temp(t.elem, f"{src}[{m}]", "y")
+            c = compare(y, x)
             # left element: count the right run's elements below it; right element: the
             # left run's below or equal (equal elements keep their order)
             below = L.temp_raw("bool", f"{left} ? ({c} < 0) : ({c} <= 0)", "below")
