@@ -229,3 +229,17 @@ def test_device_matches_interp(case: Case):  # pragma: no cover - needs a GPU
         db.config(**before)
     assert f.backend == "cuda"
     _check(case, f)
+
+
+def test_the_device_benchmark_runs_emulated():
+    """bench/cuda/run.py's programs and result checks, tiny and emulated (the device run is
+    the benchmark; this keeps the script from going stale between device sessions)."""
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "bench" / "cuda" / "run.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--emulate"], capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "| Black-Scholes, 2^12 |" in done.stdout and "| group-by sum" in done.stdout
