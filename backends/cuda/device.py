@@ -65,6 +65,9 @@ class DeviceMemory(Memory):
         return array.data.ptr
 
     def empty(self, nbytes: int):
+        return self.cupy.empty(nbytes, dtype=np.uint8)
+
+    def zeros(self, nbytes: int):
         return self.cupy.zeros(nbytes, dtype=np.uint8)
 
     def read(self, array) -> bytes:

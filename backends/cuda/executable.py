@@ -75,6 +75,9 @@ class Memory:
     def empty(self, nbytes: int):
         raise NotImplementedError
 
+    def zeros(self, nbytes: int):
+        raise NotImplementedError
+
     def vector_out(self, pointer: int, length: int, t: Vec, owners: list):
         raise NotImplementedError
 
@@ -97,6 +100,9 @@ class HostMemory(Memory):
         return array.ctypes.data
 
     def empty(self, nbytes: int):
+        return np.empty(nbytes, dtype=np.uint8)
+
+    def zeros(self, nbytes: int):
         return np.zeros(nbytes, dtype=np.uint8)
 
     def read(self, array) -> bytes:
@@ -133,6 +139,7 @@ class CudaExecutable(Executable):
         self.launcher = launcher
         self._args = args_layout(list(kernel.param_types))
         self._result = host_layout(kernel.result_type)
+        self._arena = 1 << 20  # bytes; grown to what the last run needed
 
     def __call__(self, *args, **kwargs):
         values = self.bind_arguments(args, kwargs)
@@ -148,11 +155,13 @@ class CudaExecutable(Executable):
         for k, (value, p) in enumerate(zip(values, self.program.params, strict=True)):
             setattr(packed, f"p{k}", _value_in(value, p.type, p.name, memory, owners))
         args = memory.from_host(np.frombuffer(bytes(packed), dtype=np.uint8).copy())
-        cap = max(1 << 20, 4 * sum(getattr(o, "nbytes", 0) for o in owners))
         while True:
+            # (a run that needs more room stops at the allocation that did not fit, and
+            # says how much it needed: the next run of this program starts that big)
+            cap = self._arena
             arena = memory.empty(cap)
-            status = memory.empty(ctypes.sizeof(_STATUS))
-            out = memory.empty(max(ctypes.sizeof(self._result), 16))
+            status = memory.zeros(ctypes.sizeof(_STATUS))
+            out = memory.zeros(max(ctypes.sizeof(self._result), 16))
             self.launcher.launch(args, arena, cap, status, out)
             error, need, _ = _STATUS.from_buffer_copy(memory.read(status))
             code = error & 0xFFFF
@@ -161,7 +170,7 @@ class CudaExecutable(Executable):
             if code != ARENA_FULL:
                 message, loc = self.kernel.errors.lookup(code)
                 raise WeldRuntimeError(message, loc)
-            cap = max(2 * cap, 2 * need + (1 << 20))
+            self._arena = max(2 * cap, 2 * (need + (need >> 2)) + (1 << 20))
         raw = self._result.from_buffer_copy(memory.read(out)[: ctypes.sizeof(self._result)])
         result = _value_out(raw, self.kernel.result_type, memory, [arena, *owners])
         return memory.to_host(result, any(memory.is_device_array(v) for v in values))

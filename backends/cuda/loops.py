@@ -354,8 +354,11 @@ def _uniform_push(L: Lowering, b: UniformBuilder, v: str, n: N.Merge):
     t = Vec(pushed_type(b.type))
     size = f"{b.value}.len" if b.value is not None else "0"
     data = L.alloc(t.elem, f"{size} + 1")
-    if b.value is not None:
-        L.code.emit(f"db_copy({data}, {b.value}.data, {size});")
+    if b.value is not None:  # (each thread copies its share, then a barrier)
+        lo, hi = L.fresh("lo"), L.fresh("hi")
+        L.code.emit(f"db_i64 {lo}, {hi}; db_chunk(g, {size}, {lo}, {hi});")
+        L.code.emit(f"for (db_i64 k = {lo}; k < {hi}; ++k) {data}[k] = {b.value}.data[k];")
+        L.code.emit("if (!db_sync(g)) return;")
     L.code.emit(f"{data}[{size}] = {v};")
     return UniformBuilder(b.type, value=L.temp(t, f"{L.ctype(t)}{{{data}, {size} + 1}}", "v"))
 
@@ -514,6 +517,9 @@ class _Parallel:
     def write_handle(self, L: Lowering) -> Handle:
         raise NotImplementedError
 
+    def prologue(self, L: Lowering, i: str) -> None:
+        """At the start of each iteration `i` of the writing pass."""
+
     def after_pass(self, L: Lowering) -> None:
         """In each thread after its share, before the loop's barrier."""
 
@@ -547,8 +553,15 @@ class _ParallelAppender(_Parallel):
             L.code.emit(
                 f"for (db_i64 k = {lo}; k < {hi}; ++k) {self.out}[k] = {self.held}.data[k];"
             )
-        pos = L.temp_raw("db_i64", f"{before} + {self.offset}", "pos")
-        return Handle("write", self.type, self.out, pos)
+        # one merge per iteration (a map): iteration i writes element i, whichever thread
+        # runs it; counted merges: each thread from its offset on
+        self.before = before
+        self.pos = L.temp_raw("db_i64", f"{before} + {self.offset}", "pos")
+        return Handle("write", self.type, self.out, self.pos)
+
+    def prologue(self, L: Lowering, i: str) -> None:
+        if not self.counted:
+            L.code.emit(f"{self.pos} = {self.before} + {i};")
 
     def done(self, L: Lowering) -> UniformBuilder:
         t = Vec(pushed_type(self.type))
@@ -611,15 +624,18 @@ def parallel_loop(L: Lowering, n: N.For, env, builder, count: str, element) -> o
             plans[path] = _ParallelVecMerger(L, b, lo, n_var)
         else:  # pragma: no cover - every builder kind is one of the above
             raise unsupported(type(b.type).__name__.lower())
-    L.code.emit(f"db_chunk(g, {n_var}, {lo}, {hi});")
-
     counted = {p: plan for p, plan in plans.items() if plan.counted}
+    # Counted merges keep loop order by giving each thread a contiguous share; otherwise
+    # the block's threads interleave (coalesced reads and writes).
+    interleaved = not counted
+    L.code.emit(f"{'db_block_chunk' if interleaved else 'db_chunk'}(g, {n_var}, {lo}, {hi});")
     if counted:
         handles = {p: plan.count_handle(L) for p, plan in plans.items()}
-        _loop_pass(L, n, env, _rebuild(builder, handles), lo, hi, element)
+        _loop_pass(L, n, env, _rebuild(builder, handles), (lo, hi, False), element, [])
         _prefix_sums(L, counted)
     handles = {p: plan.write_handle(L) for p, plan in plans.items()}
-    _loop_pass(L, n, env, _rebuild(builder, handles), lo, hi, element)
+    share = (lo, hi, interleaved)
+    _loop_pass(L, n, env, _rebuild(builder, handles), share, element, list(plans.values()))
     for plan in plans.values():
         plan.after_pass(L)
     L.code.emit("if (!db_sync(g)) return;")
@@ -631,14 +647,23 @@ def parallel_loop(L: Lowering, n: N.For, env, builder, count: str, element) -> o
     return _rebuild(builder, {p: plan.done(L) for p, plan in plans.items()})
 
 
-def _loop_pass(L: Lowering, n: N.For, env, builder, lo: str, hi: str, element) -> None:
-    """One pass of a thread over its share [lo, hi), with the body merging into `builder`'s
-    handles; a failure ends the thread's share (its barrier tells the others)."""
+def _loop_pass(L: Lowering, n: N.For, env, builder, share, element, plans) -> None:
+    """One pass of a thread over its share (lo, hi, interleaved: every width-th iteration
+    from lo + lane, else all of [lo, hi)), with the body merging into `builder`'s handles; a
+    failure ends the thread's share (the loop's barrier tells the others)."""
+    lo, hi, interleaved = share
     stop = L.fresh("db_stop")
     i = L.fresh("i")
+    head = (
+        f"for (db_i64 {i} = {lo} + g.lane; {i} < {hi}; {i} += g.width)"
+        if interleaved
+        else f"for (db_i64 {i} = {lo}; {i} < {hi}; ++{i})"
+    )
     with L.code.block(""):
         with L.thread_code(f"goto {stop};"):
-            with L.code.block(f"for (db_i64 {i} = {lo}; {i} < {hi}; ++{i})"):
+            with L.code.block(head):
+                for plan in plans:
+                    plan.prologue(L, i)
                 after = L.apply(n.func, env, [builder, i, element(i)])
         L.code.emit(f"{stop}:;")
     if after != builder:

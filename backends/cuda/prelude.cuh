@@ -46,6 +46,7 @@ struct db_grid {
   db_i64 block;    // this thread's block
   db_i64 blocks;   // blocks in the grid
   db_i64 width;    // threads per block
+  db_i64 lane;     // this thread in its block
   char *arena;
   db_i64 half;     // bytes in each half of the arena
   db_i64 cursor;   // the uniform cursor (the same in every thread)
@@ -59,7 +60,8 @@ DB_FN db_grid db_grid_make(char *arena, db_i64 cap, db_status *status) {
   g.width = blockDim.x;
   g.blocks = gridDim.x;
   g.block = blockIdx.x;
-  g.rank = g.block * g.width + threadIdx.x;
+  g.lane = threadIdx.x;
+  g.rank = g.block * g.width + g.lane;
   g.size = g.blocks * g.width;
   g.arena = arena;
   g.half = (cap / 2) & ~(db_i64)15;
@@ -130,6 +132,15 @@ DB_FN void db_chunk(db_grid &g, db_i64 n, db_i64 &lo, db_i64 &hi) {
   db_i64 per = n / g.size, extra = n % g.size;
   lo = g.rank * per + (g.rank < extra ? g.rank : extra);
   hi = lo + per + (g.rank < extra ? 1 : 0);
+}
+
+// The block's contiguous share [lo, hi) of n iterations, whose threads take every width-th
+// one from lo + lane: neighbouring threads read neighbouring elements (coalesced), for loops
+// whose results do not depend on which thread ran an iteration.
+DB_FN void db_block_chunk(db_grid &g, db_i64 n, db_i64 &lo, db_i64 &hi) {
+  db_i64 per = n / g.blocks, extra = n % g.blocks;
+  lo = g.block * per + (g.block < extra ? g.block : extra);
+  hi = lo + per + (g.block < extra ? 1 : 0);
 }
 
 template <class T>

@@ -19,10 +19,10 @@ import subprocess
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, Phase, given, note, settings
 
 import daybreak as db
-from daybreak.backends.cuda import CudaEmulatorBackend, _lower
+from daybreak.backends.cuda import CudaBackend, CudaEmulatorBackend, _lower
 from daybreak.backends.cuda.device import device_count
 from daybreak.backends.cuda.emulator import available, build
 from daybreak.backends.cuda.executable import CudaExecutable, EmulatedLauncher
@@ -161,6 +161,32 @@ def test_emulated_kernels_agree_on_random_programs(case):
     assert difference is None, f"{difference}\n{text}"
 
 
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
+def test_random_program_sources_compile_with_nvcc(tmp_path):
+    """The sources of hypothesis-generated programs, all in one unit, through nvcc."""
+    kernels = {}
+
+    @settings(max_examples=60, deadline=None, database=None, phases=[Phase.generate])
+    @given(programs(typed=False, max_nodes=30, max_len=12))
+    def collect(case):
+        program, _ = case
+        try:
+            kernels[f"r{len(kernels)}"] = _lower(db.optimize(program))[1]
+        except (UnsupportedError, LoweringError):
+            pass  # (non-linear programs; the property test above checks the gaps)
+
+    collect()
+    assert len(kernels) >= 20
+    source = tmp_path / "random.cu"
+    source.write_text(check_source(kernels))
+    done = subprocess.run(
+        ["nvcc", "-std=c++17", "-arch=sm_90", "--ptx", str(source), "-o", str(tmp_path / "r.ptx")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
 # ----------------------------------------------------------------------------------------------
 # Errors and fallbacks.
 
@@ -214,6 +240,26 @@ def test_a_construct_not_lowered_falls_back_to_the_cpu_counted():
 # On a device.
 
 on_device = pytest.mark.skipif(device_count() == 0, reason="no CUDA device")
+_device = CudaBackend()
+
+
+@on_device
+@settings(max_examples=200, deadline=None)
+@given(programs(typed=False, max_nodes=40))
+def test_device_agrees_on_random_programs(case):  # pragma: no cover - needs a GPU
+    program, args = case
+    typed = typecheck(program)
+    note(format_ir(program))
+    if check_linear(typed):
+        return
+    try:
+        compiled = _device.compile(db.optimize(program))
+    except UnsupportedError as gap:
+        assert _known_gap(str(gap)), f"a new gap: {gap}"
+        return
+    expected = _interp.compile(program)(*args)
+    difference = values_difference(compiled(*args), expected, typed.body.ty, rtol=1e-9, atol=1e-12)
+    assert difference is None, difference
 
 
 @on_device
