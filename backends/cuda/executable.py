@@ -24,7 +24,8 @@ from .ctypes_layout import VecLayout, args_layout, entries_of, host_layout
 from .lower import Kernel
 
 ARENA_FULL = 1
-_STATUS = ctypes.c_uint64 * 3  # error word, bytes needed, thread cursor (prelude.cuh)
+_STATUS = ctypes.c_uint64 * 4  # error word, bytes needed, thread cursor, first failure
+_NO_FAILURE = np.array([0, 0, 0, 2**64 - 1], dtype=np.uint64).view(np.uint8)
 
 
 def element_dtype(t: Type) -> np.dtype:
@@ -160,13 +161,13 @@ class CudaExecutable(Executable):
             # says how much it needed: the next run of this program starts that big)
             cap = self._arena
             arena = memory.empty(cap)
-            status = memory.zeros(ctypes.sizeof(_STATUS))
+            status = memory.from_host(_NO_FAILURE.copy())
             out = memory.zeros(max(ctypes.sizeof(self._result), 16))
             self.launcher.launch(args, arena, cap, status, out)
-            error, need, _ = _STATUS.from_buffer_copy(memory.read(status))
-            code = error & 0xFFFF
-            if code == 0:
+            error, need, _, first = _STATUS.from_buffer_copy(memory.read(status))
+            if error == 0:
                 break
+            code = first & 0xFFFF  # (the failure first in loop order)
             if code != ARENA_FULL:
                 message, loc = self.kernel.errors.lookup(code)
                 raise WeldRuntimeError(message, loc)

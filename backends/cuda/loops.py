@@ -662,10 +662,12 @@ def _loop_pass(L: Lowering, n: N.For, env, builder, share, element, plans) -> No
     with L.code.block(""):
         with L.thread_code(f"goto {stop};"):
             with L.code.block(head):
+                L.code.emit(f"g.iteration = {i};")
                 for plan in plans:
                     plan.prologue(L, i)
                 after = L.apply(n.func, env, [builder, i, element(i)])
         L.code.emit(f"{stop}:;")
+    L.code.emit("g.iteration = 0;")
     if after != builder:
         raise unsupported("for", "a body that gives another builder than it was given")
 

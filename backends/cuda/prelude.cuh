@@ -33,9 +33,10 @@ struct db_vec {
 
 // Written by the kernel, read by the host after the launch (zeroed before it).
 struct db_status {
-  db_u64 error;    // (region << 16) | code of the first failure; 0: none
+  db_u64 error;    // (region << 16) | code of the first failure in time; 0: none
   db_u64 need;     // bytes an allocation that did not fit asked for
   db_u64 tcursor;  // bytes of the arena's upper half handed out inside loop bodies
+  db_u64 first;    // (iteration << 16) | code of the failure first in loop order (~0: none)
 };
 
 enum { DB_ARENA_FULL = 1, DB_FIRST_SITE = 2 };
@@ -51,6 +52,7 @@ struct db_grid {
   db_i64 half;     // bytes in each half of the arena
   db_i64 cursor;   // the uniform cursor (the same in every thread)
   db_i64 region;   // grid barriers passed so far (the same in every thread)
+  db_i64 iteration;  // the parallel loop's iteration this thread runs (0 outside loops)
   db_status *status;
   bool failed;     // this thread recorded or saw a failure
 };
@@ -67,16 +69,20 @@ DB_FN db_grid db_grid_make(char *arena, db_i64 cap, db_status *status) {
   g.half = (cap / 2) & ~(db_i64)15;
   g.cursor = 0;
   g.region = 0;
+  g.iteration = 0;
   g.status = status;
   g.failed = false;
   return g;
 }
 
-// The first failure wins; its word carries the region it happened in, so that a thread that
-// already passed the region's barrier cannot mistake a later region's failure for its own.
+// The first failure in time stops the program; its word carries the region it happened in,
+// so that a thread that already passed the region's barrier cannot mistake a later region's
+// failure for its own. The one reported is the first in loop order (as the interpreter
+// would meet it): the smallest iteration of the failing region's loop.
 DB_FN void db_fail(db_grid &g, int code) {
   db_u64 word = ((db_u64)g.region << 16) | (db_u64)code;
   atomicCAS(&g.status->error, 0ULL, word);
+  atomicMin(&g.status->first, ((db_u64)g.iteration << 16) | (db_u64)code);
   g.failed = true;
 }
 

@@ -289,3 +289,20 @@ def test_the_device_benchmark_runs_emulated():
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "| Black-Scholes, 2^12 |" in done.stdout and "| group-by sum" in done.stdout
+
+
+@pytest.mark.parametrize("grid", ["1,1", "3,4", "7,3"])
+def test_the_failure_reported_is_the_first_in_loop_order(grid, monkeypatch):
+    """One site fails in every iteration from 100 on, another in iteration 50 only: threads
+    meet the first site sooner in time, but the interpreter meets iteration 50's failure
+    first, and so must the report."""
+    text = """|v: vec[i64]|
+  result(for(v, merger[i64,+], |b, i, x|
+    merge(b, if(i >= 100L, lookup(v, -1L), 0L) + if(i == 50L, lookup(v, -2L), 0L))))"""
+    monkeypatch.setenv("DAYBREAK_CUDA_EMU_GRID", grid)
+    v = np.arange(1000, dtype=np.int64)
+    with pytest.raises(WeldRuntimeError) as interp:
+        db.compile(text, backend="interp")(v)
+    with pytest.raises(WeldRuntimeError) as emulated:
+        CudaEmulatorBackend().compile(db.optimize(parse(text)))(v)
+    assert emulated.value.loc == interp.value.loc and emulated.value.loc.col > 40
