@@ -26,7 +26,7 @@ from daybreak.backends.cuda import CudaBackend, CudaEmulatorBackend, _lower
 from daybreak.backends.cuda.device import device_count
 from daybreak.backends.cuda.emulator import available, build
 from daybreak.backends.cuda.executable import CudaExecutable, EmulatedLauncher
-from daybreak.backends.cuda.source import check_source
+from daybreak.backends.cuda.source import check_source, device_source
 from daybreak.backends.interp import InterpBackend
 from daybreak.ir.errors import LoweringError, UnsupportedError, WeldRuntimeError
 from daybreak.ir.linearity import check_linear
@@ -36,6 +36,7 @@ from daybreak.ir.typecheck import typecheck
 
 from ..ir.generators import programs, values_difference
 from .corpus import CASES, Case
+from .nvrtc import compile_ptx
 from .test_llvm import _interp_result, assert_same
 
 pytestmark = pytest.mark.skipif(not available(), reason="no C++ compiler for the emulation")
@@ -159,6 +160,17 @@ def test_emulated_kernels_agree_on_random_programs(case):
     got = compiled(*args)
     difference = values_difference(got, expected, typed.body.ty, rtol=1e-9, atol=1e-12)
     assert difference is None, f"{difference}\n{text}"
+
+
+@pytest.mark.skipif(compile_ptx is None, reason="no NVRTC (nvidia-cuda-nvrtc) or CUDA headers")
+def test_generated_sources_compile_with_nvrtc():
+    """What the device compiles: each program's own unit (`device_source`: its kernel by name,
+    extern "C") for a few, and the whole corpus in one unit, through NVRTC itself."""
+    kernels, _ = _lowered()
+    for name in ("merger_i32_add_0", "zip_vectors", "sort_big_random"):
+        assert ".entry db_program" in compile_ptx(device_source(kernels[name][1]))
+    ptx = compile_ptx(check_source({_symbol(n): k for n, (_, k) in kernels.items()}))
+    assert ptx.count(".entry") == len(kernels)
 
 
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
