@@ -277,6 +277,37 @@ def uniform_branches(L: Lowering, n: N.If, env, cond: str):
     )
 
 
+def join_branches(L: Lowering, then, other, before, then_end, other_end):
+    """`if(c, b1, b2)` in thread code whose branches give different builders (each its own
+    new one): variables declared before the `if` (at `before`) take each branch's state at
+    its end (`then_end`, `other_end`), and hold the builder after it."""
+    declared, from_then, from_other, joined = [], [], [], {}
+    pairs = list(zip(_leaves(then), _leaves(other), strict=True))
+    for (path, a), (_, b) in pairs:
+        if a == b:
+            joined[path] = a
+            continue
+        if not (isinstance(a, Handle) and isinstance(b, Handle)) or a.kind != b.kind:
+            raise unsupported("if", "branches that give different kinds of builders")
+        if a.kind not in _HELD:
+            raise unsupported("if", "branches that give different builders of a loop")
+        var = L.fresh("held")
+        declared.append(f"{_HELD[a.kind](L, a.type)} {var};")
+        from_then.append(f"{var} = {a.var};")
+        from_other.append(f"{var} = {b.var};")
+        joined[path] = Handle(a.kind, a.type, var)
+    L.code.insert([(before, declared), (then_end, from_then), (other_end, from_other)])
+    return _rebuild(then, joined)
+
+
+# The C++ type of each kind of handle's state, for `join_branches`.
+_HELD = {
+    "acc": lambda L, t: L.ctype(t.elem),
+    "push": lambda L, t: f"db_tbuf<{L.ctype(pushed_type(t))}>",
+    "vec_local": lambda L, t: L.ctype(t.result_type),
+}
+
+
 def _shape(t: Type):
     """A builder value of type `t` with nothing in it (what `_leaves` and `_rebuild` walk)."""
     if isinstance(t, Struct):

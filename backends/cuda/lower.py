@@ -90,6 +90,15 @@ class Code:
             self.depth -= 1
             self.emit("}")
 
+    def mark(self) -> tuple[int, int]:
+        """Where lines can be added later (`insert`), at the current indentation."""
+        return len(self.lines), self.depth
+
+    def insert(self, marks: list[tuple[tuple[int, int], list[str]]]) -> None:
+        """Add each list of lines at its mark (marks made in the order of the code)."""
+        for (at, depth), lines in sorted(marks, key=lambda m: m[0][0], reverse=True):
+            self.lines[at:at] = ["  " * depth + line for line in lines]
+
     def text(self) -> str:
         return "\n".join(self.lines)
 
@@ -321,13 +330,18 @@ def _if(L: Lowering, n: N.If, env):
             from .loops import uniform_branches
 
             return uniform_branches(L, n, env, cond)
+        before = L.code.mark()
         with L.code.block(f"if ({cond})"):
             then = L.value(n.then, env)
+            then_end = L.code.mark()
         with L.code.block("else"):
             other = L.value(n.else_, env)
-        if then != other:
-            raise unsupported("if", "branches that give different builders")
-        return then
+            other_end = L.code.mark()
+        if then == other:
+            return then
+        from .loops import join_branches
+
+        return join_branches(L, then, other, before, then_end, other_end)
     r = L.declare(n.ty, "r")
     with L.code.block(f"if ({cond})"):
         L.code.emit(f"{r} = {L.value(n.then, env)};")

@@ -318,3 +318,27 @@ def test_the_failure_reported_is_the_first_in_loop_order(grid, monkeypatch):
     with pytest.raises(WeldRuntimeError) as emulated:
         CudaEmulatorBackend().compile(db.optimize(parse(text)))(v)
     assert emulated.value.loc == interp.value.loc and emulated.value.loc.col > 40
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # each branch makes its own builder, inside a loop body
+        """|v: vec[i64]| result(for(v, appender[i64], |b, i, x|
+             merge(b, result(if(x > 2L, merge(merger[i64,+], x), merger[i64,+](5L))))))""",
+        """|v: vec[i64]| result(for(v, appender[i64], |b, i, x|
+             merge(b, len(result(if(x % 2L == 0L,
+               for(rangeiter(0L, x, 1L), appender[i64], |c, j, y| merge(c, y)),
+               appender[i64]))))))""",
+        # builders chosen outside loops, then filled by one
+        """|v: vec[f64], c: bool| let d = if(c, merge(dictmerger[i64,f64,+], {1L, 2.0}),
+             dictmerger[i64,f64,+]);
+           tovec(result(for(v, d, |b, i, x| merge(b, {i % 3L, x}))))""",
+    ],
+)
+def test_builders_chosen_by_branches(text):
+    program = db.optimize(parse(text))
+    args = (np.arange(7, dtype=np.int64),) if "vec[i64]" in text else (np.arange(7.0), True)
+    want = InterpBackend().compile(program)(*args)
+    got = CudaEmulatorBackend().compile(program)(*args)
+    assert values_difference(got, want, typecheck(program).body.ty, rtol=1e-12) is None
