@@ -525,6 +525,15 @@ def three_way(L: Lowering, t: Type) -> str:
             f"for (db_i64 k = 0; k < n; ++k) {{ int c = {inner}(a.data[k], b.data[k]); "
             "if (c != 0) return c; } return a.len < b.len ? -1 : b.len < a.len ? 1 : 0;"
         )
+    elif isinstance(t, Dict):  # (== and != only: equal keys as keys are, values as values)
+        from .dicts import key_order
+
+        keys, values = key_order(L, t.key), three_way(L, t.value)
+        body = (
+            "if (a.len != b.len) return 1; for (db_i64 k = 0; k < a.len; ++k) { "
+            f"if ({keys}(a.data[k].f0, b.data[k].f0) != 0) return 1; "
+            f"int c = {values}(a.data[k].f1, b.data[k].f1); if (c != 0) return c; }} return 0;"
+        )
     else:
         raise unsupported("a comparison", f"of {t}")
     name = L.functor_names[("cmp", t)] = L.fresh("db_cmp")

@@ -342,3 +342,14 @@ def test_builders_chosen_by_branches(text):
     want = InterpBackend().compile(program)(*args)
     got = CudaEmulatorBackend().compile(program)(*args)
     assert values_difference(got, want, typecheck(program).body.ty, rtol=1e-12) is None
+
+
+def test_dictionaries_compare_equal_by_entries():
+    text = """|v: vec[i64], w: vec[i64]|
+      let a = result(for(v, dictmerger[i64,f64,+], |b, i, x| merge(b, {x % 3L, f64(x)})));
+      let c = result(for(w, dictmerger[i64,f64,+], |b, i, x| merge(b, {x % 3L, f64(x)})));
+      {a == c, a != c}"""
+    f = db.compile(text, backend="cuda-emu")
+    assert f.backend == "cuda-emu"
+    same, other = np.arange(6), np.arange(6)[::-1].copy()
+    assert f(same, other) == (True, False) and f(same, np.arange(7)) == (False, True)
