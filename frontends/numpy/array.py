@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import operator
+import sys
 import weakref
 from collections import deque
 
@@ -69,16 +70,31 @@ def pending_readers(node, expr: Elem | None = None) -> list:
             continue
         if any(
             e is expr
-            or (
-                (type(e) is Leaf or type(e) is Outer)
-                and e.node is not None
-                and _reads(e.node, node)
-            )
+            # (every element that reads a node holds it as `node`: leaves, outers, and the
+            # re-indexed reads of a computed vector, `VectorRef` and `IndexedRead`)
+            or ((read := getattr(e, "node", None)) is not None and _reads(read, node))
             or (e.realized is not None and e.realized[1] is node)  # (`node` computed it)
             for e in postorder(arr._held)
         ):
             found.append(arr)
     return found
+
+
+def _keep_for_readers(node, before: Elem) -> None:
+    """Before a computed buffer becomes the user's memory (`ndarray._handed_out`, which
+    gives the array a new node over it): when anything besides the array still reads its
+    old `node` (a pending value older than `RECENT_LAZY` remembers, reading it through a
+    leaf or a re-indexed read), that node keeps what the buffer holds now, in a copy, so
+    the user's writes into the buffer never reach a value made before them. (Reference
+    counts: the array's leaf, the caller's and this function's locals, getrefcount's own,
+    and the array's old expression, which the caller holds, when it remembers the node.)"""
+    mine = 4 + (before.realized is not None and before.realized[1] is node)
+    if sys.getrefcount(node) <= mine:
+        return
+    kept = node.cached.copy()
+    node.cached = kept
+    if getattr(node, "key", None) is not None and node.key[0] == "id":
+        node.source, node.key = kept, ("id", id(kept))
 
 
 def _reads(source, node) -> bool:
@@ -370,7 +386,8 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         `np.asarray(b)` is `b`): from now on it is the user's memory (`concrete_expr`'s
         borrowed input), which lazy values read through a snapshot and writes through this
         array update. Pending values made from it before (the recent ones,
-        `pending_readers`) are computed now, before the user can write it."""
+        `pending_readers`) are computed now, before the user can write it; older ones keep
+        reading the node they read, which then holds a copy (`_keep_for_readers`)."""
         old = getattr(self._held, "node", None)
         expr = concrete_expr(v, snapshot=True)[0]
         if type(expr) is not Leaf or not expr.node.borrowed:
@@ -378,6 +395,8 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         readers = [r for r in pending_readers(old, before) if r is not self]
         if readers:
             evaluate(*readers)
+        if old is not None and old.is_leaf:
+            _keep_for_readers(old, before)
         self._expr = expr
         self._memory = expr.node
 

@@ -381,3 +381,39 @@ def test_random_scripts_of_broadcasts_and_outputs(seed):
         else:
             check()
     check()
+
+
+@pytest.mark.parametrize("made_between", [0, 80])
+@pytest.mark.parametrize("reader", ["concatenate", "roll", "shifted"])
+def test_values_reading_a_computed_array_keep_it_when_it_is_handed_out_and_written(
+    made_between, reader
+):
+    """A pending value reads a computed array through a re-indexed read (a concatenation, a
+    roll, a shifted slice); the array then goes to the user (`np.asarray`), who writes it,
+    and is written through daybreak too. The value means what it meant when it was made,
+    whether it is among the recent lazy values or older (`made_between` others made since).
+    Both failed: the recent reader was not seen through its re-indexed read, and an older one
+    read the buffer the writes went to."""
+    rng = numpy.random.default_rng(5)
+    n = 70_000
+    u, w = rng.random(n), rng.random(n)
+    x = dnp.asarray(u) * 0.5 + 1.0
+    float(x[0])  # computed
+    assert x.concrete() is not None
+    ux = u * 0.5 + 1.0
+    value, expected = {
+        "concatenate": (
+            dnp.concatenate([dnp.asarray(w), x]) * 0.5,
+            numpy.concatenate([w, ux]) * 0.5,
+        ),
+        "roll": (dnp.roll(x, 3) - 1.0, numpy.roll(ux, 3) - 1.0),
+        "shifted": (x[1:] + x[:-1], ux[1:] + ux[:-1]),
+    }[reader]
+    others = [dnp.asarray(w) * float(k) for k in range(made_between)]
+    view = numpy.asarray(x)
+    view[100] = -7.0  # the user's write into the handed-out buffer
+    x[200] = 3.0  # and one through daybreak
+    numpy.testing.assert_array_equal(numpy.asarray(value), expected)
+    ux[100], ux[200] = -7.0, 3.0
+    numpy.testing.assert_array_equal(numpy.asarray(x), ux)
+    del others
