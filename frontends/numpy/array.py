@@ -80,6 +80,19 @@ def pending_readers(node, expr: Elem | None = None) -> list:
     return found
 
 
+def _contiguous_part(base: ndarray, key) -> bool:
+    """Whether NumPy's `base[key]` of a C-contiguous `base` is contiguous, asked of a view
+    with `base`'s strides over one element (nothing is read or computed)."""
+    shape = base.shape
+    strides = tuple(int(np.prod(shape[k + 1 :], dtype=np.int64)) * base.itemsize
+                    for k in range(len(shape)))  # fmt: skip
+    probe = np.lib.stride_tricks.as_strided(np.empty(1, base.dtype), shape, strides)
+    try:
+        return bool(probe[key].flags.c_contiguous)
+    except (IndexError, TypeError, ValueError):
+        return False
+
+
 def _keep_for_readers(node, before: Elem) -> None:
     """Before a computed buffer becomes the user's memory (`ndarray._handed_out`, which
     gives the array a new node over it): when anything besides the array still reads its
@@ -372,7 +385,11 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
 
     def __array__(self, dtype=None, copy=None):
         before = self._held
-        v = np.asarray(self.value())
+        v = None
+        if self._base is not None and self._base[2] is not None and not copy:
+            v = self._base_view()
+        if v is None:
+            v = np.asarray(self.value())
         if dtype is not None and np.dtype(dtype) != v.dtype:
             return v.astype(dtype)
         if copy:
@@ -380,6 +397,35 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         if v.ndim and self._memory is None:
             self._handed_out(v, before)
         return v
+
+    def _base_view(self) -> np.ndarray | None:
+        """NumPy's view of this view's base (`base[key]`), the base's buffer handed out:
+        what NumPy gives for `np.asarray(a[1:-1])`, whose writes reach `a`. This array then
+        reads the base's buffer as the view it is (None: NumPy's part is no view)."""
+        base, _, key = self._base
+        if self.size < SETTINGS.eager_below and not _contiguous_part(base, key):
+            return None  # (a small strided part is read through a copy: see below)
+        before = base._held
+        whole = np.asarray(base.value())
+        part = whole[key]
+        if type(part) is not np.ndarray or not np.shares_memory(part, whole):
+            return None
+        if whole.ndim and base._memory is None:
+            base._handed_out(whole, before)  # (the base's buffer goes to the user)
+        fresh = base[key]
+        if type(fresh) is ndarray:  # a big part: a lazy view over the base's buffer
+            if fresh is not self:
+                self._expr, self._numpy_view = fresh._held, fresh._numpy_view
+                self._memory = fresh._memory
+            return part
+        # a small part: NumPy's own view, read from now on as the user's memory (when it is
+        # contiguous: `concrete_expr` copies a strided one, which could not follow writes)
+        expr = concrete_expr(part, snapshot=True)[0]
+        if type(expr) is not Leaf or not np.shares_memory(expr.node.cached, part):
+            return None
+        self._expr = expr
+        self._memory = expr.node if expr.node.borrowed else None
+        return part
 
     def _handed_out(self, v: np.ndarray, before: Elem) -> None:
         """`v`, this array's computed buffer, goes to the user, who may write it (NumPy's
@@ -395,7 +441,9 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         readers = [r for r in pending_readers(old, before) if r is not self]
         if readers:
             evaluate(*readers)
-        if old is not None and old.is_leaf:
+        if old is not None and old.is_leaf and not getattr(old, "borrowed", False):
+            # (the user's memory is read by lazy values through snapshots already; and a
+            # view's node is its base's, which must go on reading the buffer handed out)
             _keep_for_readers(old, before)
         self._expr = expr
         self._memory = expr.node

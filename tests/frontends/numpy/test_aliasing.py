@@ -417,3 +417,31 @@ def test_values_reading_a_computed_array_keep_it_when_it_is_handed_out_and_writt
     ux[100], ux[200] = -7.0, 3.0
     numpy.testing.assert_array_equal(numpy.asarray(x), ux)
     del others
+
+
+@pytest.mark.parametrize("state", ["pending", "computed", "written", "user"])
+@pytest.mark.parametrize("key", [(slice(100, 20_000),), (slice(100, 60_000),), "interior"])
+def test_numpy_view_of_a_view_is_the_bases_memory(state, key):
+    """`np.asarray(a[key])` is a view of `a`'s memory, as in NumPy: the user's writes into it
+    reach `a` and the view, lazy values made from the view before them keep the old values,
+    and those made after see them. (For a pending or computed `a` this gave a copy.)"""
+    rng = numpy.random.default_rng(2)
+    u = rng.random(70_000) if key != "interior" else rng.random((300, 240))
+    key = key if key != "interior" else (slice(1, -1), slice(1, -1))
+    a = dnp.asarray(u.copy()) if state == "user" else dnp.asarray(u) * 1.0
+    if state in ("computed", "written"):
+        float(a.reshape(-1)[0])
+    if state == "written":
+        a[(0,) * a.ndim] = 1.0
+    mirror = numpy.asarray(a).copy() if state == "user" else numpy.array(numpy.asarray(a))
+    view = a[key]
+    before = view * 2.0
+    expected_before = mirror[key] * 2.0
+    handed = numpy.asarray(view)
+    handed[(slice(0, 3),) * handed.ndim] = 4.0
+    mirror[key][(slice(0, 3),) * handed.ndim] = 4.0
+    after = view * 2.0
+    numpy.testing.assert_array_equal(numpy.asarray(before), expected_before)
+    numpy.testing.assert_array_equal(numpy.asarray(after), mirror[key] * 2.0)
+    numpy.testing.assert_array_equal(numpy.asarray(view), mirror[key])
+    numpy.testing.assert_array_equal(numpy.asarray(a), mirror)
