@@ -339,6 +339,8 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
             and e.size == self.size
             and is_contiguous(e.strides, self._shape)
         ):
+            if type(e.node) is GuardedSnapshot:
+                e.node.settle()  # (its reserve holds the snapshot once copied, not before)
             if self._shape == ():
                 return self.dtype.type(np.asarray(e.node.cached).reshape(-1)[0])
             found = np.asarray(e.node.cached).reshape(self._shape)
@@ -360,6 +362,8 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
             return known[1]
         if not isinstance(e, Leaf) or e.node is None or not e.node.is_leaf or not self._shape:
             return None
+        if type(e.node) is GuardedSnapshot:
+            e.node.settle()  # (its reserve holds the snapshot once copied, not before)
         flat = e.node.cached
         if not isinstance(flat, np.ndarray) or flat.ndim != 1 or flat.dtype != e.dtype:
             return None
@@ -384,6 +388,8 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         return self._lazy_finish(materialize([self._lazy_node()])[0])
 
     def __array__(self, dtype=None, copy=None):
+        if not copy:
+            self._off_snapshot()
         before = self._held
         v = None
         if self._base is not None and self._base[2] is not None and not copy:
@@ -405,6 +411,7 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         base, _, key = self._base
         if self.size < SETTINGS.eager_below and not _contiguous_part(base, key):
             return None  # (a small strided part is read through a copy: see below)
+        base._off_snapshot()
         before = base._held
         whole = np.asarray(base.value())
         part = whole[key]
@@ -426,6 +433,15 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         self._expr = expr
         self._memory = expr.node if expr.node.borrowed else None
         return part
+
+    def _off_snapshot(self) -> None:
+        """Before this array's buffer goes to the user: an array that is a lazy copy of the
+        user's memory (`u.copy()`, read through a write guard's snapshot) gets a buffer of its
+        own. The snapshot's reserve is the guard's (given to the next guard of its size once
+        released), and a run may read the user's buffer itself in its place."""
+        e = self._held
+        if type(e) is Leaf and type(e.node) is GuardedSnapshot and self._shape:
+            self._expr = concrete_expr(np.array(self.value(), copy=True))[0]
 
     def _handed_out(self, v: np.ndarray, before: Elem) -> None:
         """`v`, this array's computed buffer, goes to the user, who may write it (NumPy's

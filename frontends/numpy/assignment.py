@@ -46,6 +46,7 @@ from ..elements.remap import (
 )
 from ..lazy import Param
 from ..scheduler import evaluate
+from ..snapshots import GuardedSnapshot
 from .array import as_operand, concrete_expr, data_now, is_lazy, ndarray, pending_readers
 from .fallback import to_numpy
 from .indexing import is_plain_basic, key_items, spread
@@ -194,6 +195,11 @@ def _own_buffer(a: ndarray) -> np.ndarray | None:
             return None
         leaf = a._held
     node = leaf.node
+    if type(node) is GuardedSnapshot:
+        # a lazy copy of the user's memory (`a = u.copy()`): its reserve is shared by every
+        # value made from that memory meanwhile, and a run reads the user's buffer itself
+        # while the guard finds it unwritten; the write goes to a copy of `a`'s own
+        return None
     # `_shared(leaf, node)` inline (a Python loop's every write asks it): the same counts
     # less the argument of `_shared` itself
     held = 3 + (leaf.realized is not None and leaf.realized[1] is node)

@@ -445,3 +445,35 @@ def test_numpy_view_of_a_view_is_the_bases_memory(state, key):
     numpy.testing.assert_array_equal(numpy.asarray(after), mirror[key] * 2.0)
     numpy.testing.assert_array_equal(numpy.asarray(view), mirror[key])
     numpy.testing.assert_array_equal(numpy.asarray(a), mirror)
+
+
+@pytest.mark.usefixtures("guarded_snapshots")
+def test_lazy_copies_of_the_users_memory_written_and_handed_out():
+    """`a = u.copy()` is a lazy copy (a write guard's snapshot of `u`); a part of it handed
+    out and written, then a copy of it written with a step, over and over (guards of one size
+    reuse their reserves): every value NumPy's. Reading a snapshot's reserve before it was
+    filled gave stale memory, and handing the reserve out gave the user the guard's memory.
+    (With the default sizes: small parts of computed arrays are NumPy's views.)"""
+    before = db.config(eager_below=1 << 16)
+    try:
+        _lazy_copies_written_and_handed_out()
+    finally:
+        db.config(**before)
+
+
+def _lazy_copies_written_and_handed_out():
+    for it in range(40):
+        w = numpy.random.default_rng(it).integers(-50, 50, 70_000)
+        u = w.copy()
+        a = dnp.asarray(u).copy()
+        handed = numpy.asarray(a[69_906:69_967])
+        handed[:3] = 4
+        mirror = w.copy()
+        mirror[69_906:69_909] = 4
+        c = a.copy()
+        c[::2] = 0
+        expected = mirror.copy()
+        expected[::2] = 0
+        numpy.testing.assert_array_equal(numpy.asarray(c), expected)
+        numpy.testing.assert_array_equal(numpy.asarray(a), mirror)
+        numpy.testing.assert_array_equal(u, w)  # the user's array, untouched
