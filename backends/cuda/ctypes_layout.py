@@ -19,20 +19,7 @@ import ctypes
 
 from ...ir.errors import UnsupportedError
 from ...ir.types import Dict, Scalar, Struct, Type, Vec
-
-CTYPES_OF_SCALAR = {
-    "bool": ctypes.c_bool,
-    "i8": ctypes.c_int8,
-    "i16": ctypes.c_int16,
-    "i32": ctypes.c_int32,
-    "i64": ctypes.c_int64,
-    "u8": ctypes.c_uint8,
-    "u16": ctypes.c_uint16,
-    "u32": ctypes.c_uint32,
-    "u64": ctypes.c_uint64,
-    "f32": ctypes.c_float,
-    "f64": ctypes.c_double,
-}
+from ...runtime.native import ctype
 
 
 class CNames:
@@ -74,31 +61,20 @@ def entries_of(t: Dict) -> Vec:
     return Vec(Struct((t.key, t.value)))
 
 
-class VecLayout(ctypes.Structure):
-    """`db_vec<T>`: the data pointer and the length."""
-
-    _fields_ = [("data", ctypes.c_void_p), ("len", ctypes.c_int64)]
-
-
-_LAYOUTS: dict[Type, type] = {}
-
-
 def host_layout(t: Type):
-    """The ctypes type with the layout of `t` in device memory."""
-    found = _LAYOUTS.get(t)
-    if found is not None:
-        return found
-    if isinstance(t, Scalar):
-        found = CTYPES_OF_SCALAR[t.kind]
-    elif isinstance(t, Vec | Dict):
-        found = VecLayout
-    elif isinstance(t, Struct):
-        fields = [(f"f{k}", host_layout(f)) for k, f in enumerate(t.fields)]
-        found = type("Struct", (ctypes.Structure,), {"_fields_": fields})
-    else:
-        raise UnsupportedError(str(t), "cuda", "values of this type cannot cross to the device yet")
-    _LAYOUTS[t] = found
-    return found
+    """The ctypes type with the layout of `t` in device memory: the LLVM backend's mirror
+    (`runtime.native.ctype`), with each dictionary its entries vector (`entries_of`)."""
+    return ctype(_entries_for_dicts(t))
+
+
+def _entries_for_dicts(t: Type) -> Type:
+    if isinstance(t, Dict):
+        return _entries_for_dicts(entries_of(t))
+    if isinstance(t, Vec):
+        return Vec(_entries_for_dicts(t.elem))
+    if isinstance(t, Struct):
+        return Struct(tuple(_entries_for_dicts(f) for f in t.fields))
+    return t
 
 
 def args_layout(types: list[Type]):

@@ -16,9 +16,9 @@ prefix sum, and writes one entry per run: the run's values combined in merge ord
 from __future__ import annotations
 
 from ...ir import nodes as N
-from ...ir.types import FLOATS, Dict, DictMerger, GroupMerger, Scalar, Struct, Type, Vec
+from ...ir.types import Dict, DictMerger, GroupMerger, Struct, Type, Vec
 from .ctypes_layout import entries_of
-from .lower import OPS_C, Lowering, unsupported, zero_of
+from .lower import OPS_C, Lowering, comparer, zero_of
 from .sort import sorted_vector
 
 
@@ -29,33 +29,14 @@ def pair_type(t: DictMerger | GroupMerger) -> Struct:
 def key_order(L: Lowering, t: Type) -> str:
     """A device function ordering two keys: -1, 0 or 1, IEEE order with every NaN equal and
     last; structs and vectors lexicographically (ir/ops.py's `sort_key`)."""
-    name = L.functor_names.get(("key", t))
-    if name is not None:
-        return name
-    if isinstance(t, Scalar) and t.kind in FLOATS:
-        body = (
-            "bool an = a != a, bn = b != b; if (an || bn) return an == bn ? 0 : (an ? 1 : -1); "
-            "return a < b ? -1 : b < a ? 1 : 0;"
-        )
-    elif isinstance(t, Scalar):
-        body = "return a < b ? -1 : b < a ? 1 : 0;"
-    elif isinstance(t, Struct):
-        fields = [f"c = {key_order(L, f)}(a.f{k}, b.f{k}); if (c != 0) return c;"
-                  for k, f in enumerate(t.fields)]  # fmt: skip
-        body = "int c; " + " ".join(fields) + " return 0;"
-    elif isinstance(t, Vec):
-        inner = key_order(L, t.elem)
-        body = (
-            "db_i64 n = a.len < b.len ? a.len : b.len; "
-            f"for (db_i64 k = 0; k < n; ++k) {{ int c = {inner}(a.data[k], b.data[k]); "
-            "if (c != 0) return c; } return a.len < b.len ? -1 : b.len < a.len ? 1 : 0;"
-        )
-    else:
-        raise unsupported("a dictionary key", f"of type {t}")
-    name = L.functor_names[("key", t)] = L.fresh("db_key")
-    c = L.ctype(t)
-    L.functors.append(f"DB_FN int {name}(const {c} &a, const {c} &b) {{ {body} }}")
-    return name
+    return comparer(L, t, "key", _NAN_LAST)
+
+
+# (on integers `a != a` is false, and the compiler drops the test)
+_NAN_LAST = (
+    "bool an = a != a, bn = b != b; if (an || bn) return an == bn ? 0 : (an ? 1 : -1); "
+    "return a < b ? -1 : b < a ? 1 : 0;"
+)
 
 
 def finder(L: Lowering, t: Dict) -> str:

@@ -18,9 +18,10 @@ from ...ir.errors import WeldRuntimeError
 from ...ir.ops import sort_key
 from ...ir.types import Dict, Scalar, Struct, Type, Vec
 from ...runtime.marshal import from_interp, to_interp
+from ...runtime.native import VecStruct
 from ...runtime.stats import record_run
 from ..base import Executable
-from .ctypes_layout import VecLayout, args_layout, entries_of, host_layout
+from .ctypes_layout import args_layout, entries_of, host_layout
 from .lower import Kernel
 
 ARENA_FULL = 1
@@ -208,7 +209,7 @@ def _form_in(form, t: Type, memory: Memory, owners: list):
             host = np.frombuffer(elems, dtype=np.uint8).copy()
         array = memory.from_host(host)
         owners.append(array)
-        return VecLayout(memory.address(array) if len(form) else None, len(form))
+        return VecStruct(memory.address(array) if len(form) else None, len(form))
     raise TypeError(f"values of type {t} do not cross to the device")
 
 

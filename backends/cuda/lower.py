@@ -509,23 +509,31 @@ def _compare(op: str):
 def three_way(L: Lowering, t: Type) -> str:
     """A device function comparing two `t`s lexicographically (docs/ir.md): -1, 0 or 1, and 2
     when a NaN met on the way makes them unordered."""
-    name = L.functor_names.get(("cmp", t))
+    return comparer(L, t, "cmp", "return a < b ? -1 : b < a ? 1 : a == b ? 0 : 2;")
+
+
+def comparer(L: Lowering, t: Type, kind: str, scalars: str) -> str:
+    """The device function `int name(const T &a, const T &b)` of the comparison `kind` of two
+    `t`s: `scalars` is its body on scalars; structs compare field by field and vectors element
+    by element, a shorter vector before its extensions (`cmp`: `three_way`; `key`: the key
+    order of dictionaries, dicts.py)."""
+    name = L.functor_names.get((kind, t))
     if name is not None:
         return name
     if isinstance(t, Scalar):
-        body = "return a < b ? -1 : b < a ? 1 : a == b ? 0 : 2;"
+        body = scalars
     elif isinstance(t, Struct):
-        fields = [f"c = {three_way(L, f)}(a.f{k}, b.f{k}); if (c != 0) return c;"
+        fields = [f"c = {comparer(L, f, kind, scalars)}(a.f{k}, b.f{k}); if (c != 0) return c;"
                   for k, f in enumerate(t.fields)]  # fmt: skip
         body = "int c; " + " ".join(fields) + " return 0;"
     elif isinstance(t, Vec):
-        inner = three_way(L, t.elem)
+        inner = comparer(L, t.elem, kind, scalars)
         body = (
             "db_i64 n = a.len < b.len ? a.len : b.len; "
             f"for (db_i64 k = 0; k < n; ++k) {{ int c = {inner}(a.data[k], b.data[k]); "
             "if (c != 0) return c; } return a.len < b.len ? -1 : b.len < a.len ? 1 : 0;"
         )
-    elif isinstance(t, Dict):  # (== and != only: equal keys as keys are, values as values)
+    elif isinstance(t, Dict) and kind == "cmp":  # (== and != only: keys as keys are)
         from .dicts import key_order
 
         keys, values = key_order(L, t.key), three_way(L, t.value)
@@ -536,7 +544,7 @@ def three_way(L: Lowering, t: Type) -> str:
         )
     else:
         raise unsupported("a comparison", f"of {t}")
-    name = L.functor_names[("cmp", t)] = L.fresh("db_cmp")
+    name = L.functor_names[(kind, t)] = L.fresh(f"db_{kind}")
     c = L.ctype(t)
     L.functors.append(f"DB_FN int {name}(const {c} &a, const {c} &b) {{ {body} }}")
     return name
