@@ -40,9 +40,9 @@ def device_count() -> int:
 def require_device():
     cupy = cupy_or_none()
     if cupy is None:
-        raise UnsupportedError("the cuda backend", "cuda", "CuPy is not installed")
+        raise UnsupportedError("this machine", "cuda", "CuPy is not installed")
     if device_count() == 0:
-        raise UnsupportedError("the cuda backend", "cuda", "no CUDA device")
+        raise UnsupportedError("this machine", "cuda", "no CUDA device")
     return cupy
 
 
