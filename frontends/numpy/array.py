@@ -100,9 +100,13 @@ def _keep_for_readers(node, before: Elem) -> None:
     leaf or a re-indexed read), that node keeps what the buffer holds now, in a copy, so
     the user's writes into the buffer never reach a value made before them. (Reference
     counts: the array's leaf, the caller's and this function's locals, getrefcount's own,
-    and the array's old expression, which the caller holds, when it remembers the node.)"""
+    and the array's old expression, which the caller holds, when it remembers the node; a
+    reference to that expression from anything else is a reader.)"""
     mine = 4 + (before.realized is not None and before.realized[1] is node)
-    if sys.getrefcount(node) <= mine:
+    # (a pending value may also hold the array's old expression, which reads the node it
+    # computed: four references are the callers' and this function's own)
+    expression_read = type(before) is not Leaf and sys.getrefcount(before) > 4
+    if sys.getrefcount(node) <= mine and not expression_read:
         return
     kept = node.cached.copy()
     node.cached = kept
@@ -207,6 +211,10 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
                 expr.node is not None and not expr.node.is_leaf
             ):
                 RECENT_LAZY.append(expr.owner)  # a pending value: `pending_readers` looks here
+        elif type(expr) is not Leaf and type(expr) is not Outer:
+            # a second array of a pending expression (`b = a.copy()`): a reader too, which
+            # must be computed with the first when what they read is written
+            RECENT_LAZY.append(weakref.ref(self))
         node = getattr(expr, "node", None)
         if node is not None and getattr(node, "source", 0) is None and not node.is_leaf:
             node.source = weakref.ref(expr)

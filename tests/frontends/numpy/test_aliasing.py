@@ -477,3 +477,21 @@ def _lazy_copies_written_and_handed_out():
         numpy.testing.assert_array_equal(numpy.asarray(c), expected)
         numpy.testing.assert_array_equal(numpy.asarray(a), mirror)
         numpy.testing.assert_array_equal(u, w)  # the user's array, untouched
+
+
+@pytest.mark.parametrize("made_between", [0, 80])
+def test_copies_of_a_pending_value_keep_it_when_what_it_reads_is_handed_out(made_between):
+    """`c = a.copy()` shares `a`'s pending expression; `a` reads `x`, which then goes to the
+    user (`np.asarray(x)`) and is written. Both `a` and `c` mean what they meant, whether
+    they are among the recent lazy values or older: the copy was neither remembered as a
+    reader nor seen through the expression it shares."""
+    u = numpy.random.default_rng(3).random(70_000)
+    x = dnp.asarray(u) * 1.0
+    a = x + 1.0
+    c = a.copy()
+    others = [dnp.asarray(u) * float(k) for k in range(made_between)]
+    handed = numpy.asarray(x)
+    handed[5] = -9.0
+    numpy.testing.assert_array_equal(numpy.asarray(c), u * 1.0 + 1.0)
+    numpy.testing.assert_array_equal(numpy.asarray(a), u * 1.0 + 1.0)
+    del others

@@ -195,7 +195,8 @@ def test_small_work_on_computed_inputs_runs_at_once_without_a_node(library_tier,
     """`eager.value_now`: an expression over computed inputs that the cost model keeps in
     the library forever is computed by NumPy without a loop node or the scheduler's walk,
     with NumPy's values and dtypes, counted as a library run; an array sharing the
-    expression reads the same result."""
+    expression (a copy) reads the same result, computed once, and keeps it when the first
+    array's buffer goes to the user, who may write it."""
     from daybreak.frontends.elements import loops
 
     made = []
@@ -232,7 +233,10 @@ def test_small_work_on_computed_inputs_runs_at_once_without_a_node(library_tier,
         np.testing.assert_allclose(value, want, rtol=1e-12)
         assert db.stats()["library_runs"] == 1 and db.stats()["runs"] == 0
         assert made == []  # no loop node was made
-        assert np.shares_memory(np.asarray(shared), value)  # computed once, read by both
+        kept = np.asarray(shared)
+        assert db.stats()["library_runs"] == 1 and db.stats()["runs"] == 0  # computed once
+        np.testing.assert_array_equal(kept, value)
+        assert not np.shares_memory(kept, value)  # (a copy: the user may write `value`)
     assert np.array_equal(a, np.asarray(x)) and np.array_equal(b, np.asarray(y))
 
 
