@@ -8,6 +8,7 @@ threads read host pointers).
 
 from __future__ import annotations
 
+import abc
 import ctypes
 import time
 from collections.abc import Callable, Sequence
@@ -53,7 +54,7 @@ def result_dtype(t: Type) -> np.dtype:
     return np.dtype([(f"f{k}", result_dtype(f)) for k, f in enumerate(t.fields)])
 
 
-class Memory:
+class Memory(abc.ABC):
     """Where a run's memory lives: arrays in, pointers, the arena, vectors out."""
 
     def array_in(self, value, t: Vec, name: str):
@@ -68,21 +69,31 @@ class Memory:
             host = np.array(list(values), dtype=result_dtype(t.elem)).astype(dtype)
         return self.from_host(host)
 
+    @abc.abstractmethod
     def from_host(self, array: np.ndarray):
         raise NotImplementedError
 
+    @abc.abstractmethod
     def address(self, array) -> int:
         raise NotImplementedError
 
+    @abc.abstractmethod
     def empty(self, nbytes: int):
         raise NotImplementedError
 
+    @abc.abstractmethod
     def zeros(self, nbytes: int):
         raise NotImplementedError
 
+    @abc.abstractmethod
     def vector_out(self, pointer: int, length: int, t: Vec, owners: list):
         raise NotImplementedError
 
+    @abc.abstractmethod
+    def read(self, array) -> bytes:
+        raise NotImplementedError
+
+    @abc.abstractmethod
     def read_at(self, pointer: int, nbytes: int) -> bytes:
         raise NotImplementedError
 
@@ -122,12 +133,13 @@ class HostMemory(Memory):
         return out if isinstance(t.elem, Scalar) else out.astype(result_dtype(t.elem))
 
 
-class Launcher:
+class Launcher(abc.ABC):
     """Runs a kernel: `launch(args_buffer, arena, cap, status, out)` with each a `Memory`
     array; `memory` says where they live."""
 
     memory: Memory
 
+    @abc.abstractmethod
     def launch(self, args, arena, cap: int, status, out) -> None:
         raise NotImplementedError
 

@@ -22,6 +22,7 @@ local: a merger a variable, an appender a buffer grown in the arena, a vecmerger
 
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass
 
 import numpy as np
@@ -154,7 +155,7 @@ def _merge_count(L: Lowering, h: Handle, v: str, n: N.Merge) -> None:
 
 
 def _merge_skip(L: Lowering, h: Handle, v: str, n: N.Merge) -> None:
-    pass
+    """The counting pass of a parallel loop: builders it does not count take no merges."""
 
 
 def _merge_write(L: Lowering, h: Handle, v: str, n: N.Merge) -> None:
@@ -534,7 +535,7 @@ def merges_once(body: N.Expr, b: str) -> set:
     return once
 
 
-class _Parallel:
+class _Parallel(abc.ABC):
     """One builder of a parallel loop: its state before, during and after the loop."""
 
     counted = False  # whether the loop needs a counting pass for it
@@ -545,18 +546,20 @@ class _Parallel:
     def count_handle(self, L: Lowering) -> Handle:
         return Handle("skip", self.type, "")
 
+    @abc.abstractmethod
     def write_handle(self, L: Lowering) -> Handle:
         raise NotImplementedError
 
-    def prologue(self, L: Lowering, i: str) -> None:
+    def prologue(self, L: Lowering, i: str) -> None:  # noqa: B027 - optional hook
         """At the start of each iteration `i` of the writing pass."""
 
-    def after_pass(self, L: Lowering) -> None:
+    def after_pass(self, L: Lowering) -> None:  # noqa: B027 - optional hook
         """In each thread after its share, before the loop's barrier."""
 
-    def reduce(self, L: Lowering) -> None:
+    def reduce(self, L: Lowering) -> None:  # noqa: B027 - optional hook
         """In the threads `g.rank < g.blocks` after the barrier (one block's worth each)."""
 
+    @abc.abstractmethod
     def done(self, L: Lowering) -> UniformBuilder:
         raise NotImplementedError
 
@@ -590,7 +593,7 @@ class _ParallelAppender(_Parallel):
         self.pos = L.temp_raw("db_i64", f"{before} + {self.offset}", "pos")
         return Handle("write", self.type, self.out, self.pos)
 
-    def prologue(self, L: Lowering, i: str) -> None:
+    def prologue(self, L: Lowering, i: str) -> None:  # noqa: B027 - optional hook
         if not self.counted:
             L.code.emit(f"{self.pos} = {self.before} + {i};")
 
@@ -608,10 +611,10 @@ class _ParallelMerger(_Parallel):
         self.acc = L.temp(t.elem, identity(L, t.elem, t.op), "acc")
         return Handle("acc", t, self.acc)
 
-    def after_pass(self, L: Lowering) -> None:
+    def after_pass(self, L: Lowering) -> None:  # noqa: B027 - optional hook
         L.code.emit(f"{self.parts}[g.rank] = {self.acc};")
 
-    def reduce(self, L: Lowering) -> None:
+    def reduce(self, L: Lowering) -> None:  # noqa: B027 - optional hook
         t = self.type
         s = L.temp(t.elem, f"{self.parts}[g.rank * g.width]", "s")
         with L.code.block("for (db_i64 k = 1; k < g.width; ++k)"):
