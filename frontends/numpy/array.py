@@ -6,11 +6,14 @@ values are computed when something needs them — `repr`, `np.asarray`, `float()
 then kept (the array reads its buffer from then on).
 
 In-place operators (`a += 1`) and item assignment (`a[1:] = 0`) rebind `a` to the new value,
-and every name bound to the same object sees it, as in NumPy. Writes through a view reach its
-base (`a[0][1] = 5`, `row = a[0]; row += 1`, `a.T[0] = 1`), lazily. What NumPy would also
-change and daybreak does not: views taken BEFORE a write to their base (`v = a[1:]` before
-`a += 1` keeps the old values), views made by `reshape`/`ravel` (written, they do not reach
-their base) and a NumPy array wrapped by `asarray` (daybreak never writes into user buffers).
+and every name bound to the same object sees it, as in NumPy. Views are NumPy's: writes
+through a view reach its base (`a[0][1] = 5`, `row = a[0]; row += 1`, `a.T[0] = 1`,
+`a.reshape(-1)[3] = 0`), and a view shows every later write to its base (`v = a[1:]` before
+`a += 1` reads the new values: a base rebound makes its views again, `ndarray._follow`; one
+written in place writes the buffer they read). `np.asarray(u)` of the user's array, strided
+or not, is that array. What differs: daybreak's results are C-ordered, where NumPy's
+elementwise results follow their inputs' memory order (so `np.sin(u.T).reshape(-1)` is a
+view in daybreak and a copy in NumPy).
 
 >>> import daybreak.numpy as dnp
 >>> a = dnp.arange(3.0)
@@ -58,6 +61,17 @@ from .fallback import foreign_array
 # array, then a write of that row: NumPy would have computed them already).
 RECENT_LAZY: deque = deque(maxlen=64)
 
+# The arrays whose views are being made to follow them (`ndarray._follow`), which a view's
+# remaking must not start again.
+_FOLLOWING: set = set()
+# The views writing into their bases now (`ndarray.write_back`): their own value is what the
+# base is given, which remaking them from the base would lose.
+_WRITING: set = set()
+
+
+def _still_view(v, base) -> bool:
+    return v is not None and v._base is not None and v._base[0] is base
+
 
 def pending_readers(node, expr: Elem | None = None) -> list:
     """The live arrays among `RECENT_LAZY` whose pending expression reads `node` (directly,
@@ -68,6 +82,9 @@ def pending_readers(node, expr: Elem | None = None) -> list:
         arr = ref()
         if arr is None or arr.concrete() is not None:
             continue
+        e = arr._held
+        if type(e) is Leaf and e.node is not None and e.node.is_leaf:
+            continue  # a view of a computed buffer: nothing pending
         if any(
             e is expr
             # (every element that reads a node holds it as `node`: leaves, outers, and the
@@ -78,19 +95,6 @@ def pending_readers(node, expr: Elem | None = None) -> list:
         ):
             found.append(arr)
     return found
-
-
-def _contiguous_part(base: ndarray, key) -> bool:
-    """Whether NumPy's `base[key]` of a C-contiguous `base` is contiguous, asked of a view
-    with `base`'s strides over one element (nothing is read or computed)."""
-    shape = base.shape
-    strides = tuple(int(np.prod(shape[k + 1 :], dtype=np.int64)) * base.itemsize
-                    for k in range(len(shape)))  # fmt: skip
-    probe = np.lib.stride_tricks.as_strided(np.empty(1, base.dtype), shape, strides)
-    try:
-        return bool(probe[key].flags.c_contiguous)
-    except (IndexError, TypeError, ValueError):
-        return False
 
 
 def _keep_for_readers(node, before: Elem) -> None:
@@ -158,6 +162,7 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         "_numpy_view",
         "_memory",
         "_site",
+        "_views",
         "__weakref__",
     )
     __array_priority__ = 1000
@@ -178,12 +183,15 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
                 if self._shape == ()
                 else Leaf(node, contiguous_strides(self._shape), math.prod(self._shape), expr.dtype)
             )
+        # Weak references to the views of this array (`as_view_of`), which follow its
+        # writes (`_follow`); None when it has none.
+        self._views = None
         self._expr = expr
-        self._base = None  # (array, writer, key) when this is a NumPy view of that array
+        self._base = None  # (array, writer, key, remake) when this is a NumPy view of it
         self._synced = None  # the base's value right after this view wrote into it
         self._seen = None  # (expr, buffer, NumPy view): what `concrete` last found
         # (expr, read-only NumPy view, NumPy's view) where `expr` reads a computed buffer
-        # or the user's: what `strided_view` returns (`indexing._view_of_computed`)
+        # or the user's: what `strided_view` returns (`indexing.view_of_computed`)
         self._numpy_view = None
         # The user's memory this array is (`np.asarray(u)` is `u`): the borrowed input that
         # a write rebinding this array to a pending value writes back into (`write_back`)
@@ -218,21 +226,97 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         node = getattr(expr, "node", None)
         if node is not None and getattr(node, "source", 0) is None and not node.is_leaf:
             node.source = weakref.ref(expr)
+        if self._views is not None and id(self) not in _FOLLOWING:
+            self._follow()
 
-    def as_view_of(self, base: ndarray, writer, key=None) -> ndarray:
-        """Mark this array as a view of `base` (`base[key]`, or a transpose when `key` is
-        None): `writer(base, self)` puts this array's values back into `base` after a write
-        to this one."""
-        self._base = (base, writer, key)
+    def as_view_of(self, base: ndarray, writer, key=None, remake=None) -> ndarray:
+        """Mark this array as a view of `base`: `base[key]`, or `remake(base)` (a transpose,
+        a reshape, the real part): `writer(base, self)` puts this array's values
+        back into `base` after a write to this one, and a write to `base` shows in this
+        array (`_follow`)."""
+        self._base = (base, writer, key, remake)
+        views = base._views
+        if views is None:
+            base._views = [weakref.ref(self)]
+        else:
+            if len(views) >= 32:
+                base._views = views = [r for r in views if _still_view(r(), base)]
+            views.append(weakref.ref(self))
         return self
+
+    def live_views(self) -> list[ndarray]:
+        """The live arrays that are views of this one (or of its views: every level)."""
+        found, todo = [], [self]
+        while todo:
+            x = todo.pop()
+            if x._views is None:
+                continue
+            alive = [r for r in x._views if _still_view(r(), x)]
+            x._views = alive or None
+            for r in alive:
+                v = r()
+                found.append(v)
+                todo.append(v)
+        return found
+
+    def _follow(self) -> None:
+        """This array was rebound (`a += 1`, a write into a copy of its buffer, computed):
+        its views read it again, as NumPy's views show every write to their base (their own
+        views follow them in turn)."""
+        _FOLLOWING.add(id(self))
+        try:
+            for v in self.live_views():
+                if v._base[0] is self and id(v) not in _WRITING:
+                    self._remake_view(v)
+        finally:
+            _FOLLOWING.discard(id(self))
+
+    def _remake_view(self, v: ndarray) -> None:
+        """`v`, a view of this array, made again from what this array is now. A view of a
+        computed array reads its buffer where it lies (`indexing.view_of_computed`), so
+        that writes in place show in it too."""
+        from .indexing import getitem, view_of_computed
+
+        key, remake = v._base[2], v._base[3]
+        e = self._held
+        if remake is not None:
+            again = remake(self)
+        elif (
+            type(e) is Leaf
+            and e.node is not None
+            and e.node.is_leaf
+            and e.offset == 0
+            and e.size == self.size
+            and is_contiguous(e.strides, self._shape)
+            and self._shape
+        ):
+            # NumPy's view of the buffer (what `concrete` finds), at any size (`getitem`
+            # would give a small part to NumPy, and the buffer with it)
+            found = np.asarray(e.node.cached).reshape(self._shape)
+            part = found[key]
+            again = view_of_computed(self, part, found, key) if type(part) is np.ndarray else None
+        else:
+            again = getitem(self, key)
+        if type(again) is ndarray and again._shape == v._shape and again.dtype == v.dtype:
+            expr = again._held
+            if expr.owner is not None and expr.owner() is again:
+                expr.owner = None  # (it is `v`'s from now on)
+            del again
+            v._expr = expr
 
     def write_back(self) -> None:
         """After a write to this array, the same write to the array it is a view of, or to
         the user's memory it is (a write in place there needs nothing more)."""
         if self._base is not None:
-            base, writer, _ = self._base
+            base, writer = self._base[:2]
             self._synced = None  # (this write is new: `is_written_view` must not skip it)
-            writer(base, self)
+            _WRITING.add(id(self))
+            try:
+                writer(base, self)
+            finally:
+                _WRITING.discard(id(self))
+            if self._base[3] is not None:
+                base._remake_view(self)  # (`indexing._write_view` does it for `base[key]`)
             self._synced = base._expr
         elif self._memory is not None:
             self._into_memory()
@@ -383,6 +467,10 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         if found is not None:
             return found
         expr = self._held
+        if type(expr) is Leaf and expr.node is not None and expr.node.is_leaf and self._shape:
+            found = self.strided_view()  # a view of a computed buffer: it stays one
+            if found is not None:
+                return found
         if self._site is not None:
             materialised_alone(self._site)
         now = value_now(expr, self._shape)  # small work on computed inputs: NumPy, at once
@@ -400,7 +488,7 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
             self._off_snapshot()
         before = self._held
         v = None
-        if self._base is not None and self._base[2] is not None and not copy:
+        if self._base is not None and not copy:
             v = self._base_view()
         if v is None:
             v = np.asarray(self.value())
@@ -413,34 +501,30 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         return v
 
     def _base_view(self) -> np.ndarray | None:
-        """NumPy's view of this view's base (`base[key]`), the base's buffer handed out:
-        what NumPy gives for `np.asarray(a[1:-1])`, whose writes reach `a`. This array then
-        reads the base's buffer as the view it is (None: NumPy's part is no view)."""
-        base, _, key = self._base
-        if self.size < SETTINGS.eager_below and not _contiguous_part(base, key):
-            return None  # (a small strided part is read through a copy: see below)
-        base._off_snapshot()
-        before = base._held
-        whole = np.asarray(base.value())
-        part = whole[key]
-        if type(part) is not np.ndarray or not np.shares_memory(part, whole):
+        """NumPy's view of the memory this view reads (`np.asarray(a[1:-1])`, `a.T`, a
+        strided view of the user's memory): the buffer of the array it is a view of, through
+        every level, is handed out (`__array__`), this view follows it (`_follow`) and is
+        NumPy's writeable view of it, whose writes reach `a`. None: it did not follow (a
+        0-d base, say): the caller copies."""
+        found = self._users_view()
+        if found is None:
+            root = self._base[0]
+            while root._base is not None:
+                root = root._base[0]
+            np.asarray(root)
+            found = self._users_view()
+        return found
+
+    def _users_view(self) -> np.ndarray | None:
+        """NumPy's writeable view of the user's memory this array reads where it lies (a
+        transpose of it, a strided view of it: `_strided_user_view`), or None."""
+        e = self._held
+        if type(e) is not Leaf or not getattr(e.node, "borrowed", False) or not self._shape:
             return None
-        if whole.ndim and base._memory is None:
-            base._handed_out(whole, before)  # (the base's buffer goes to the user)
-        fresh = base[key]
-        if type(fresh) is ndarray:  # a big part: a lazy view over the base's buffer
-            if fresh is not self:
-                self._expr, self._numpy_view = fresh._held, fresh._numpy_view
-                self._memory = fresh._memory
-            return part
-        # a small part: NumPy's own view, read from now on as the user's memory (when it is
-        # contiguous: `concrete_expr` copies a strided one, which could not follow writes)
-        expr = concrete_expr(part, snapshot=True)[0]
-        if type(expr) is not Leaf or not np.shares_memory(expr.node.cached, part):
+        flat = e.node.cached
+        if type(flat) is not np.ndarray or flat.ndim != 1 or not flat.flags.writeable:
             return None
-        self._expr = expr
-        self._memory = expr.node if expr.node.borrowed else None
-        return part
+        return strided(flat, e.offset, self._shape, e.strides, writeable=True)
 
     def _off_snapshot(self) -> None:
         """Before this array's buffer goes to the user: an array that is a lazy copy of the
@@ -540,7 +624,7 @@ def leaf_array(leaf: Leaf, shape: tuple[int, ...]) -> ndarray:
     made._shape = shape
     made._held = leaf
     made._base = made._synced = made._seen = made._numpy_view = made._memory = None
-    made._site = None
+    made._site = made._views = None
     leaf.owner = weakref.ref(made)
     return made
 
@@ -597,14 +681,92 @@ def concrete_expr(value, snapshot: bool = False) -> tuple[Elem, tuple[int, ...]]
     return Leaf(node, contiguous_strides(arr.shape), arr.size, arr.dtype), arr.shape
 
 
-def wrap(value, snapshot: bool = False) -> ndarray:
+def memory_extent(arr: np.ndarray) -> tuple[np.ndarray, int, tuple[int, ...]] | None:
+    """A strided NumPy view as (the 1-D run of memory from its lowest element to its
+    highest, the view's first element's offset in it, its strides in elements): what a leaf
+    reads so that the view stays the user's memory (`np.asarray(u[:, 3])` is a view of `u`,
+    which later writes to `u` show through, and writes through it reach). None when the
+    view's strides are not whole elements or the run is not inside one contiguous
+    allocation (a copy is read then, as before)."""
+    item = arr.itemsize
+    if arr.size == 0 or any(s % item for s in arr.strides):
+        return None
+    low = sum(s * (n - 1) for s, n in zip(arr.strides, arr.shape, strict=True) if s < 0)
+    high = sum(s * (n - 1) for s, n in zip(arr.strides, arr.shape, strict=True) if s > 0)
+    root = arr
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if not (root.flags.c_contiguous or root.flags.f_contiguous):
+        return None
+    start = arr.__array_interface__["data"][0]
+    root_start = root.__array_interface__["data"][0]
+    if start + low < root_start or start + high + item > root_start + root.nbytes:
+        return None
+    first = tuple(slice(n - 1, n) if s < 0 else slice(0, 1)
+                  for s, n in zip(arr.strides, arr.shape, strict=True))  # fmt: skip
+    flat = np.lib.stride_tricks.as_strided(
+        arr[first], shape=((high - low) // item + 1,), strides=(item,),
+        writeable=arr.flags.writeable,
+    )  # fmt: skip
+    return flat, -low // item, tuple(s // item for s in arr.strides)
+
+
+def wrap(value, snapshot: bool = False, view: bool = True) -> ndarray:
     """A daybreak array reading a NumPy array or scalar of a supported dtype (`snapshot`: a
-    user's array, see `concrete_expr`)."""
+    user's array, see `concrete_expr`). A strided view of the user's memory (`u[:, 3]`,
+    Fortran order) is a view of it, read where it lies (`_strided_user_view`), unless
+    `view=False` (an operand of one call: it reads a contiguous copy of just its elements,
+    which is its snapshot)."""
+    if (
+        snapshot
+        and view
+        and type(value) is np.ndarray
+        and value.ndim
+        and not value.flags.c_contiguous
+    ):
+        made = _strided_user_view(value)
+        if made is not None:
+            return made
     expr, shape = concrete_expr(value, snapshot)
     made = ndarray(expr, shape)
     if type(expr) is Leaf and expr.node.borrowed:
         made._memory = expr.node
     return made
+
+
+def _strided_user_view(arr: np.ndarray) -> ndarray | None:
+    """A strided view of the user's memory as daybreak's view of the run of memory it spans
+    (`memory_extent`, wrapped as the user's array): writes through either show in both, as
+    NumPy's `np.asarray(u[:, 3])` is a view of `u`. None: read-only data, or not one run."""
+    found = memory_extent(arr)
+    if found is None:
+        return None
+    flat, offset, strides = found
+    base = wrap(flat, snapshot=True)
+    leaf = base._held
+    if type(leaf) is not Leaf or not leaf.node.borrowed:
+        return None  # read-only: a copy is as good
+    made = leaf_array(Leaf(leaf.node, strides, leaf.size, leaf.dtype, offset), arr.shape)
+    readable = arr.view()
+    readable.flags.writeable = False
+    made._numpy_view = (made._held, readable, arr)
+
+    def remake(b: ndarray) -> ndarray:
+        e = b._held
+        if type(e) is not Leaf or e.node is None or not e.node.is_leaf:
+            b.value()
+            e = b._held
+        return leaf_array(Leaf(e.node, strides, e.size, e.dtype, offset), arr.shape)
+
+    def writer(b: ndarray, v: ndarray) -> None:
+        values = np.asarray(v.value())
+        e = b._held
+        if type(e) is Leaf and getattr(e.node, "borrowed", False):
+            e.node.written()
+            strided(e.node.cached, offset, arr.shape, strides, writeable=True)[...] = values
+        v._expr = remake(b)._held
+
+    return made.as_view_of(base, writer, remake=remake)
 
 
 def from_numpy_result(result):
@@ -638,7 +800,7 @@ def as_operand(x):
     arr = np.asarray(x)
     if not is_supported(arr.dtype):
         return None
-    return wrap(x if isinstance(x, np.ndarray | np.generic) else arr, snapshot=True)
+    return wrap(x if isinstance(x, np.ndarray | np.generic) else arr, snapshot=True, view=False)
 
 
 def data_now(v):

@@ -31,7 +31,7 @@ from daybreak.ir import builder as B
 
 from ..elements.broadcast import broadcast_to
 from ..elements.dtypes import NUMPY_SCALAR_TYPES, ir_scalar, is_python_scalar
-from ..elements.expr import Both, Elem, Outer, Select, realized_node
+from ..elements.expr import Both, Elem, Leaf, Outer, Select, realized_node
 from ..elements.remap import (
     INDEX,
     Affine,
@@ -213,18 +213,40 @@ def _own_buffer(a: ndarray) -> np.ndarray | None:
         node.written()
         return found
     if shared:
-        # pending values read the buffer: compute the recent ones, or the caller copies
-        if not _computed_readers(a, node) or _shared(leaf, node):
+        # Pending values read the buffer (compute the recent ones, or the caller copies),
+        # or views of `a` do, which must see the write (NumPy's views show it)
+        views = _view_reads(a, node) if a._views is not None else 0
+        if _shared(leaf, node, views) and (
+            not _computed_readers(a, node) or _shared(leaf, node, views)
+        ):
             return None
     return found if found.flags.writeable else None
 
 
-def _shared(leaf, node) -> bool:
-    """Whether something besides `a` reads `leaf` or its node (reference counts)."""
+def _shared(leaf, node, views: int = 0) -> bool:
+    """Whether something besides `a` and `views` of its views' leaves reads `leaf` or its
+    node (reference counts)."""
     held = 4 + (leaf.realized is not None and leaf.realized[1] is node)  # a strong one
     # `leaf` counts: a._expr, `a`'s memo of its view, `_own_buffer`'s local, this function's
     # argument and getrefcount's; `node`: `leaf.node`, the two locals and getrefcount's.
-    return sys.getrefcount(leaf) > 5 or sys.getrefcount(node) > held
+    return sys.getrefcount(leaf) > 5 or sys.getrefcount(node) > held + views
+
+
+def _view_reads(a: ndarray, node) -> int:
+    """How many references to `node` the leaves of `a`'s live views hold (views of views
+    too), counting the views whose leaf nothing else holds (a pending value made from a
+    view reads the buffer: a reader like any other)."""
+    count = 0
+    for v in a.live_views():
+        leaf = v._held
+        if type(leaf) is not Leaf or leaf.node is not node:
+            continue
+        # `v._held`, its memos of its NumPy view, this local and getrefcount's argument
+        own = 3 + (v._numpy_view is not None and v._numpy_view[0] is leaf)
+        own += v._seen is not None and v._seen[0] is leaf
+        if sys.getrefcount(leaf) <= own:
+            count += 1
+    return count
 
 
 def _computed_readers(a: ndarray, node) -> bool:

@@ -29,7 +29,10 @@ from .methods import call_ufunc
 def _real(self):
     """`ndarray.real`: a real array is its own real part (a view: writes reach `self`)."""
     view = ndarray(self._expr, self.shape)
-    return view.as_view_of(self, lambda base, v: base.__setitem__(Ellipsis, v))
+    return view.as_view_of(self, lambda base, v: base.__setitem__(Ellipsis, v), remake=_real)
+
+
+_real.layout = lambda strides: strides  # (the same elements)
 
 
 def _set_real(self, value):

@@ -132,7 +132,7 @@ def getitem(x: ndarray, key):
                 return part
             if part.size < SETTINGS.eager_below:
                 return part if x._memory is not None else _handed_view(x, seen[2], part)
-            return _view_of_computed(x, part, seen[2], key)
+            return view_of_computed(x, part, seen[2], key)
     if x._shape and is_plain_basic(key):
         found = x.concrete()
         if found is not None:
@@ -188,7 +188,7 @@ def _computed_part(x: ndarray, found: np.ndarray, key):
         return part  # an element
     if part.size < SETTINGS.eager_below:  # a small view: NumPy's own
         return part if x._memory is not None else _handed_view(x, found, part)
-    return _view_of_computed(x, part, found, key)
+    return view_of_computed(x, part, found, key)
 
 
 def _handed_view(x: ndarray, found: np.ndarray, part: np.ndarray) -> np.ndarray:
@@ -248,7 +248,7 @@ def _first_element(found: np.ndarray, key) -> int | None:
 _INTEGER_KEYS = (np.intp, np.int64, np.int32)
 
 
-def _view_of_computed(x: ndarray, part: np.ndarray, found: np.ndarray, key) -> ndarray:
+def view_of_computed(x: ndarray, part: np.ndarray, found: np.ndarray, key) -> ndarray:
     """`x[key]` for a computed `x` as a lazy array reading `x`'s buffer where NumPy's view
     `part = found[key]` reads it (its offset and strides): what the affine re-indexing below
     would make, without it."""
@@ -282,7 +282,7 @@ def _write_view(base: ndarray, view: ndarray) -> None:
     found = base.concrete()
     if found is not None:
         part = found[key]
-        again = _view_of_computed(base, part, found, key) if type(part) is _NDARRAY else None
+        again = view_of_computed(base, part, found, key) if type(part) is _NDARRAY else None
     else:
         again = getitem(base, key)
     if type(again) is ndarray and again.shape == view.shape:

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..elements.broadcast import broadcast_to as broadcast_expr
 from ..elements.expr import Elem, Leaf, map_leaves
-from ..elements.loops import contiguous_strides
+from ..elements.loops import contiguous_strides, is_contiguous
 from ..elements.remap import (
     Affine,
     Computed,
@@ -141,7 +141,53 @@ def reshape(a, *shape, order="C", newshape=None, copy=None):
     new = stand_in(x.shape).reshape(shape, order=order).shape  # NumPy's errors, -1 resolved
     if order == "F":  # F order is C order on the reversed axes
         return transpose(reshape(transpose(x), new[::-1]))
-    return ndarray(reshape_expr(x._expr, x.shape, new), new)
+    made = ndarray(reshape_expr(x._expr, x.shape, new), new)
+    if copy or not _reshaped_in_place(x, new):
+        return made.copy()  # (a copy of the user's memory reads its snapshot)
+    # NumPy's reshape is a view: writes through either show in both
+    old = x.shape
+
+    def remake(base):
+        return reshape(base, new)
+
+    remake.layout = lambda strides: nocopy_strides(old, strides, new)
+    return made.as_view_of(
+        x, lambda base, v: base.__setitem__(Ellipsis, reshape(v, old)), remake=remake
+    )
+
+
+def _reshaped_in_place(x: ndarray, new: tuple[int, ...]) -> bool:
+    """Whether NumPy's `x.reshape(new)` is a view of `x`: what `x` is in NumPy's memory (its
+    strides, `_layout`) can say the new shape (NumPy's rule, `nocopy_strides`)."""
+    layout = _layout(x)
+    return layout is not None and nocopy_strides(x.shape, layout, new) is not None
+
+
+def _layout(x: ndarray) -> tuple[int, ...] | None:
+    """The element strides NumPy's array for `x` would have: C order for what daybreak
+    makes (and the user's memory it wraps), a view's own as NumPy makes them from its
+    base's (a slice: NumPy's indexing of a stand-in with those strides). None: not known
+    (a transpose or reshape of a pending value, say)."""
+    e = x._held
+    if x._base is None:
+        return contiguous_strides(x.shape)
+    if type(e) is Leaf and e.node is not None and e.node.is_leaf:
+        return e.strides
+    base, key, remake = x._base[0], x._base[2], x._base[3]
+    outer = _layout(base)
+    if outer is None:
+        return None
+    if remake is not None:  # its own rule, or not known
+        rule = getattr(remake, "layout", None)
+        return None if rule is None else rule(outer)
+    probe = np.lib.stride_tricks.as_strided(
+        np.empty(1, np.int8), base.shape, outer
+    )  # (one byte per element: strides in elements)
+    try:
+        part = probe[key]
+    except (IndexError, TypeError, ValueError):
+        return None
+    return part.strides if type(part) is np.ndarray else None
 
 
 @numpy_when_not_lazy(np.ravel)
@@ -156,6 +202,12 @@ def ravel(a, order="C"):
             return run_numpy(
                 "ravel in the memory order of a strided NumPy array", np.ravel, (a, "K")
             )
+    if order == "C" and type(a) is ndarray and a._base is not None:
+        # NumPy's ravel is a view only of C-contiguous memory (`reshape(-1)` of a strided
+        # view may be one too, but ravel copies it)
+        layout = _layout(a)
+        if layout is None or not is_contiguous(layout, a.shape):
+            return reshape(a, -1, copy=True)
     return reshape(a, -1, order=order)
 
 
@@ -168,8 +220,9 @@ def _memory_order(a, order: str) -> str | None:
 
 
 def flatten(a, order="C"):
-    """`ndarray.flatten`: like `ravel` (daybreak never writes through views)."""
-    return ravel(a, order=order)
+    """`ndarray.flatten`: `ravel`'s elements in a copy (never a view)."""
+    flat = ravel(a, order=order)
+    return flat.copy() if type(flat) is ndarray and flat._base is not None else flat
 
 
 # --- axis permutations -------------------------------------------------------------------
@@ -180,7 +233,14 @@ def permuted(x: ndarray, perm: tuple[int, ...]) -> ndarray:
     shape = tuple(x.shape[p] for p in perm)
     view = ndarray(_reindex(x._expr, sources, len(shape)), shape)
     back = tuple(where[d] for d in range(x.ndim))
-    return view.as_view_of(x, lambda base, v: base.__setitem__(Ellipsis, permuted(v, back)))
+
+    def remake(base):
+        return permuted(base, perm)
+
+    remake.layout = lambda strides: tuple(strides[p] for p in perm)
+    return view.as_view_of(
+        x, lambda base, v: base.__setitem__(Ellipsis, permuted(v, back)), remake=remake
+    )
 
 
 @numpy_when_not_lazy(np.transpose)
