@@ -31,7 +31,7 @@ from daybreak.ir import builder as B
 
 from ..elements.broadcast import broadcast_to
 from ..elements.dtypes import NUMPY_SCALAR_TYPES, ir_scalar, is_python_scalar
-from ..elements.expr import Both, Elem, Leaf, Outer, Select, realized_node
+from ..elements.expr import Both, Elem, Leaf, Outer, Select, realized_node, snapshot_leaves
 from ..elements.remap import (
     INDEX,
     Affine,
@@ -288,8 +288,10 @@ def _value_over(a: ndarray, v, region: tuple[int, ...], scalar: bool = False) ->
         ) from None
     if v.shape == () and (found := v.concrete()) is not None:
         return _converted_scalar(a, found if scalar else np.asarray(found))
-    expr = reshape_expr(v._expr, v.shape, shape)
-    return cast_expr(broadcast_to(expr, shape, region), a.dtype)
+    expr = cast_expr(broadcast_to(reshape_expr(v._expr, v.shape, shape), shape, region), a.dtype)
+    # a bare read of the user's memory (`a[...] = u`) reads its snapshot, as every lazy
+    # value does: `a` would otherwise be the user's array from then on
+    return snapshot_leaves(expr) if isinstance(expr, Leaf | Outer) else expr
 
 
 def _old(a: ndarray) -> Elem:

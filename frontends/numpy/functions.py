@@ -298,7 +298,38 @@ def copy(a, order="K", subok=False):
     return x.copy() if hasattr(x, "_expr") else np.copy(a, order=order)
 
 
+def copyto(dst, src, casting="same_kind", where=True):
+    """`numpy.copyto` into a daybreak array: `dst[...] = src` (a mask: `dst[...] =
+    where(mask, src, dst)`), after NumPy's own casting check on empty stand-ins and its
+    broadcasting rule. Into a NumPy array, NumPy copies what daybreak computed."""
+    if type(dst) is np.ndarray and type(where) is not ndarray:
+        value = src.value() if type(src) is ndarray else src
+        return np.copyto(dst, value, casting=casting, where=where)
+    if type(dst) is not ndarray or (where is not True and not hasattr(where, "shape")):
+        return run_numpy(
+            "function copyto", np.copyto, (dst, src), {"casting": casting, "where": where}
+        )
+    dtype = getattr(src, "dtype", None) or np.asarray(src).dtype
+    np.copyto(
+        np.empty(0, dst.dtype),
+        src if is_python_scalar(src) else np.empty(0, dtype),
+        casting=casting,
+    )  # fmt: skip  (NumPy's TypeError)
+    shape = np.shape(src)
+    try:
+        fits = np.broadcast_shapes(shape, dst.shape) == dst.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(
+            f"could not broadcast input array from shape {shape} into shape {dst.shape}"
+        )
+    dst[...] = src if where is True else globals()["where"](where, src, dst)
+    return None
+
+
 FUNCTIONS = {
+    np.copyto: copyto,
     np.sum: sum,
     np.prod: prod,
     np.mean: mean,
