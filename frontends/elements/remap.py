@@ -105,8 +105,11 @@ class IndexedRead(Apply):
 
     def __init__(self, node: Node | None, strides: tuple[int, ...], args, dtype):
         super().__init__(_read(node is not None, strides), tuple(args), dtype)
-        if getattr(node, "borrowed", False):
-            node = node.snapshot()  # (as its VectorRef argument: `Apply.__init__`)
+        if node is not None:
+            # the node its VectorRef argument reads: a snapshot of the user's memory
+            # (`Apply.__init__`), or what a rewrite of the argument put there (`refresh`
+            # reading a computed vector): the read and the loop's inputs agree
+            node = self.args[-1].node
         self.node, self.strides = node, tuple(strides)
 
     @property

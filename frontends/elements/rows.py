@@ -139,7 +139,10 @@ class RowPart:
         self.lets: list[tuple[str, B.E]] = []  # computed once per row, before the inner loop
         self.streams: list[tuple[Slot, B.E, str, int]] = []  # (slot, vector, start, stride)
         self.memo: dict[int, bool] = {}
-        self.slots: dict = {}  # read key -> its slot
+        # read key -> (its slot, the read): a read keyed by its id is kept alive with its
+        # slot, or another read made later in the rewrite could take its address (and its
+        # slot: a gather's three reads of a `where` once read one vector)
+        self.slots: dict = {}
 
     def outer(self, o: Outer) -> B.E:
         return B.ident(o.name) if isinstance(o, Slot) else self.values[id(o.node)]
@@ -161,7 +164,7 @@ class RowPart:
             return e
         key = e.key() if isinstance(e, Leaf) else id(e)  # equal leaves: one slice
         if key in self.slots:
-            return self.slots[key]
+            return self.slots[key][0]
         if not moving(e, self.memo):
             slot = Slot(e.dtype, self.bind(self.at_row(e), "w"), moves=False)
         else:
@@ -171,7 +174,7 @@ class RowPart:
             slot = Slot(e.dtype, "", moves=True)
             start = self.bind(self.at_row(_position_of(e)), "s")
             self.streams.append((slot, self.values[id(e.node)], start, stride))
-        self.slots[key] = slot
+        self.slots[key] = (slot, e)
         return slot
 
     def row_stride(self, e: Leaf | IndexedRead) -> int | None:

@@ -594,7 +594,7 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
     # by `methods.py` (no import per call: Python loops index thousands of times).
 
     def __copy__(self):
-        return ndarray(self._expr, self._shape)
+        return self.copy()
 
     def copy(self, order="K"):
         """A copy: lazy values are never written in place, so this shares the expression,

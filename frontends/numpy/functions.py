@@ -256,19 +256,21 @@ def builtins_any(items) -> bool:
 
 
 def clip(a, a_min=None, a_max=None, out=None, **kwargs):
-    """`numpy.clip` as NumPy computes it: `minimum(maximum(a, a_min), a_max)`."""
-    if kwargs or out is not None:
+    """`numpy.clip` as NumPy computes it: `minimum(maximum(a, a_min), a_max)` (the last
+    of them into `out` when given)."""
+    if kwargs or (a_min is None and a_max is None):
         return run_numpy(
-            "clip with out= or keywords",
+            "clip with keywords, or no bounds",
             np.clip,
             (a, a_min, a_max),
             dict(kwargs, out=out) if out is not None else kwargs,
         )
     result = a
     if a_min is not None:
-        result = call_ufunc(np.maximum, result, a_min)
+        last = a_max is None
+        result = call_ufunc(np.maximum, result, a_min, out=out if last else None)
     if a_max is not None:
-        result = call_ufunc(np.minimum, result, a_max)
+        result = call_ufunc(np.minimum, result, a_max, out=out)
     return result
 
 

@@ -145,6 +145,10 @@ def getitem(x: ndarray, key):
     if found is not None and _numpy_selection(x, items):
         return from_numpy_result(found[items[0]])  # NumPy's own (a big result stays lazy)
     probe = stand_in(x.shape)[items]  # NumPy's errors and the result's shape
+    if found is None and np.ndim(probe) == 0 and not any(k is Ellipsis for k in items):
+        view = x.strided_view()  # a view of a computed buffer or the user's memory
+        if view is not None:
+            return view[items]  # NumPy's element, read now (a scalar: later writes never show)
     if found is not None and (
         np.ndim(probe) == 0
         or x.size < SETTINGS.eager_below
@@ -163,6 +167,8 @@ def getitem(x: ndarray, key):
         else:
             expr = x._expr
         view = ndarray(reindex(expr, sources, len(shape)), shape)
+        if not shape and not any(k is Ellipsis for k in items):
+            return view  # an element: NumPy's scalar, no view (a later write never shows)
         return view.as_view_of(x, _write_view, key)
     return _advanced(x, items, np.shape(probe))
 

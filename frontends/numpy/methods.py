@@ -366,6 +366,7 @@ def _shape_and_product_methods() -> None:
         setattr(ndarray, name, _numpy_method(name))
     ndarray.sort = _sort_in_place
     ndarray.fill = _fill
+    ndarray.view = _view
 
 
 # Methods computed by NumPy on the computed array (counted as fallbacks): scans, sorts and
@@ -385,7 +386,6 @@ _NUMPY_METHODS = (
     "choose",
     "compress",
     "getfield",
-    "view",
 )
 
 
@@ -406,6 +406,25 @@ def _sort_in_place(self, axis=-1, kind=None, order=None):
     """`ndarray.sort` (NumPy's sort, counted): the array is rebound to its sorted values."""
     self._expr = as_operand(run_numpy("method sort", np.sort, (self, axis, kind, order)))._expr
     self.write_back()
+
+
+def _view(self, dtype=None, type=None):  # noqa: A002 - NumPy's name
+    """`ndarray.view()`: the same elements, a view (writes through either show in both);
+    another dtype or array type is NumPy's (counted)."""
+    if type is not None or (dtype is not None and np.dtype(dtype) != self.dtype):
+        args = {k: v for k, v in (("dtype", dtype), ("type", type)) if v is not None}
+        return run_numpy("method view", _call_method, (self, "view"), args)
+    return same_elements(self)
+
+
+def same_elements(base):
+    """A view of `base` over the same elements (`view()`, a real array's `real`)."""
+    return ndarray(base._expr, base.shape).as_view_of(
+        base, lambda b, v: b.__setitem__(Ellipsis, v), remake=same_elements
+    )
+
+
+same_elements.layout = lambda strides: strides
 
 
 def _fill(self, value):

@@ -348,7 +348,7 @@ def roll(a, shift, axis=None):
         if n and s % n:
             sources[d] = _rolled(n, s % n, x.ndim, d)
     if all(isinstance(s, Affine) for s in sources):
-        return ndarray(x._expr, x.shape)
+        return x.copy()  # (NumPy's roll is a copy, of the user's memory too)
     return ndarray(_reindex(computed_once(x._expr, x.shape), sources, x.ndim), x.shape)
 
 
