@@ -265,6 +265,20 @@ def clip(a, a_min=None, a_max=None, out=None, **kwargs):
             (a, a_min, a_max),
             dict(kwargs, out=out) if out is not None else kwargs,
         )
+    dtype = getattr(a, "dtype", None)
+    if dtype is not None and dtype.kind in "iu":
+        # NumPy's clip leaves out a Python int bound beyond the dtype's range on its side
+        # (`np.clip(uint8_array, -1, 1)` is `np.minimum(a, 1)`), where the ufunc would raise
+        info = np.iinfo(dtype)
+        if type(a_min) is int and a_min < info.min:
+            a_min = None
+        if type(a_max) is int and a_max > info.max:
+            a_max = None
+        if a_min is None and a_max is None:
+            if out is None:
+                return copy(a)
+            copyto(out, a)
+            return out
     result = a
     if a_min is not None:
         last = a_max is None
