@@ -598,10 +598,14 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
 
     def copy(self, order="K"):
         """A copy: lazy values are never written in place, so this shares the expression,
-        except the user's memory, which the copy reads through its snapshot."""
+        except the user's memory, which the copy reads through its snapshot. A leaf is the
+        copy's own (over the same node): the reference counts that guard a write in place,
+        or a buffer handed out, count each array's leaf (`assignment._own_buffer`,
+        `_keep_for_readers`); one leaf of two arrays read as one reader, and a write into
+        one of them reached the other."""
         e = self._expr
-        if type(e) is Leaf and getattr(e.node, "borrowed", False):
-            e = snapshot_leaf(e)
+        if type(e) is Leaf and e.node is not None:
+            e = snapshot_leaf(e) if getattr(e.node, "borrowed", False) else e.with_node(e.node)
         return ndarray(e, self._shape)
 
     def __reduce__(self):  # pickling sends the values

@@ -131,7 +131,7 @@ def getitem(x: ndarray, key):
             if type(part) is not _NDARRAY:
                 return part
             if part.size < SETTINGS.eager_below:
-                return part if x._memory is not None else _handed_view(x, seen[2], part)
+                return part if x._memory is not None else _handed_view(x, seen[2], part, key)
             return view_of_computed(x, part, seen[2], key)
     if x._shape and is_plain_basic(key):
         found = x.concrete()
@@ -158,7 +158,7 @@ def getitem(x: ndarray, key):
         # for basic keys, as in NumPy; a lazy value made from it snapshots it).
         part = np.asarray(found)[items]
         if type(part) is _NDARRAY and part.base is not None and x._memory is None:
-            part = _handed_view(x, found, part)
+            part = _handed_view(x, found, part, items)
         return from_numpy_result(part)
     if all(is_basic(k) for k in items):
         sources, shape = basic_sources(x.shape, spread(items, x.ndim))
@@ -193,18 +193,30 @@ def _computed_part(x: ndarray, found: np.ndarray, key):
     if type(part) is not np.ndarray:
         return part  # an element
     if part.size < SETTINGS.eager_below:  # a small view: NumPy's own
-        return part if x._memory is not None else _handed_view(x, found, part)
+        return part if x._memory is not None else _handed_view(x, found, part, key)
     return view_of_computed(x, part, found, key)
 
 
-def _handed_view(x: ndarray, found: np.ndarray, part: np.ndarray) -> np.ndarray:
-    """`part`, a NumPy view of `x`'s computed buffer `found`, goes to the user, who may write
-    it (`row = a[i]; row[j] = v` writes `a` in NumPy): the buffer is the user's memory from
-    now on (`ndarray._handed_out`: pending values reading it are computed first, later ones
-    read a snapshot). Once per buffer: after it, `x._memory` says so."""
-    if found.flags.writeable:
+def _handed_view(x: ndarray, found: np.ndarray, part: np.ndarray, key) -> np.ndarray:
+    """`part = found[key]`, a NumPy view of `x`'s computed buffer `found`, goes to the
+    user, who may write it (`row = a[i]; row[j] = v` writes `a` in NumPy): the buffer is the
+    user's memory from now on (`ndarray._handed_out`: pending values reading it are computed
+    first, later ones read a snapshot). Once per buffer: after it, `x._memory` says so. When
+    `x` is a view, the buffer is its root's (the array it is a view of, every level up):
+    the root's is handed out, and `x` follows it (before, `x` alone became the user's
+    memory and the root went on reading the buffer as its own: a copy of the root written
+    in place wrote into the user's view)."""
+    if not found.flags.writeable:
+        return part
+    if x._base is None:
         x._handed_out(found, x._held)
-    return part
+        return part
+    root = x._base[0]
+    while root._base is not None:
+        root = root._base[0]
+    np.asarray(root)
+    again = x.concrete()
+    return again[key] if again is not None else np.array(part, copy=True)
 
 
 def _numpy_selection(x: ndarray, items: tuple) -> bool:

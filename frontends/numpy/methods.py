@@ -418,8 +418,12 @@ def _view(self, dtype=None, type=None):  # noqa: A002 - NumPy's name
 
 
 def same_elements(base):
-    """A view of `base` over the same elements (`view()`, a real array's `real`)."""
-    return ndarray(base._expr, base.shape).as_view_of(
+    """A view of `base` over the same elements (`view()`, a real array's `real`), through
+    a leaf of its own when `base` reads one (see `ndarray.copy`)."""
+    e = base._expr
+    if type(e) is Leaf and e.node is not None:
+        e = e.with_node(e.node)
+    return ndarray(e, base.shape).as_view_of(
         base, lambda b, v: b.__setitem__(Ellipsis, v), remake=same_elements
     )
 

@@ -14,7 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import daybreak as db
 import daybreak.numpy as dnp
+from daybreak.runtime.config import Settings
 
 pytestmark = pytest.mark.usefixtures("snapshot_kinds")
 
@@ -106,12 +108,17 @@ def test_a_strided_user_array_is_the_users_memory(part):
         numpy.testing.assert_array_equal(got, want)
 
 
-def _script(rnd: random.Random, steps: int) -> list[str]:
+def _users(rows: int, cols: int) -> dict:
+    return {
+        "u0": numpy.arange(rows * cols, dtype=float).reshape(rows, cols) / 7.0,
+        "u1": numpy.cos(numpy.arange(rows * cols, dtype=float)).reshape(rows, cols),
+    }
+
+
+def _script(rnd: random.Random, steps: int, rows: int = ROWS, cols: int = COLS) -> list[str]:
     """A random script of views, copies, lazy values and writes, generated against NumPy
     (which knows every shape as it goes): what the mirror test replays."""
-    env = {"np": numpy}
-    env["u0"] = numpy.arange(ROWS * COLS, dtype=float).reshape(ROWS, COLS) / 7.0
-    env["u1"] = numpy.cos(numpy.arange(ROWS * COLS, dtype=float)).reshape(ROWS, COLS)
+    env = {"np": numpy, **_users(rows, cols)}
     names, lines = ["u0", "u1"], []
 
     def part(n: str) -> str:
@@ -161,7 +168,7 @@ def _script(rnd: random.Random, steps: int) -> list[str]:
             f"{a}[{a} > {c}] = {c + 1}",
             f"np.multiply({a}, {c}, out={a})",
             f"{a} += {c}",
-            f"{rnd.choice(['u0', 'u1'])}[{rnd.randrange(ROWS)}] = {c}",
+            f"{rnd.choice(['u0', 'u1'])}[{rnd.randrange(rows)}] = {c}",
             f"np.copyto({a}, {like(a)})",
             f"{a}.sort()",
             f"np.put({a}, [{rnd.randrange(env[a].size)}, {rnd.randrange(env[a].size)}], {c})",
@@ -197,12 +204,8 @@ def _script(rnd: random.Random, steps: int) -> list[str]:
     return lines
 
 
-def _replay(np, lines: list[str]) -> dict:
-    env = {
-        "np": np,
-        "u0": numpy.arange(ROWS * COLS, dtype=float).reshape(ROWS, COLS) / 7.0,
-        "u1": numpy.cos(numpy.arange(ROWS * COLS, dtype=float)).reshape(ROWS, COLS),
-    }
+def _replay(np, lines: list[str], rows: int = ROWS, cols: int = COLS) -> dict:
+    env = {"np": np, **_users(rows, cols)}
     for text in lines:
         exec(text, env)
     return {n: numpy.array(numpy.asarray(v), copy=True) for n, v in env.items() if n[0] in "uv"}
@@ -218,13 +221,82 @@ def test_random_scripts_of_views_agree_with_numpy(rnd):
     copies, lazy values and writes (in place, through views, `out=`, masks, the user's own
     NumPy writes), against a NumPy mirror: every array and value NumPy's. (Such scripts found
     every bug this file tests, 2026-12-06.)"""
-    lines = _script(rnd, 30)
-    want = _replay(numpy, lines)
+    _mirror(_script(rnd, 30), ROWS, COLS)
+
+
+@pytest.mark.allow_fallbacks(
+    "method sort", "function sort", "function put", "method cumsum", "function fill_diagonal"
+)
+@settings(max_examples=6, deadline=None)
+@given(st.randoms(use_true_random=False))
+def test_random_scripts_of_views_at_the_default_settings(rnd):
+    """The same over 400x300 arrays with the default eager size: what a user's script runs
+    (small parts are NumPy's own views, big ones daybreak's)."""
+    before = db.config(eager_below=Settings().eager_below)  # (the conftest's is 0)
     try:
-        got = _replay(dnp, lines)
+        _mirror(_script(rnd, 30, 400, 300), 400, 300)
+    finally:
+        db.config(**before)
+
+
+def _mirror(lines: list[str], rows: int, cols: int) -> None:
+    want = _replay(numpy, lines, rows, cols)
+    try:
+        got = _replay(dnp, lines, rows, cols)
     except Exception as error:
         raise AssertionError("daybreak raised on:\n" + "\n".join(lines)) from error
     for name in want:
         numpy.testing.assert_allclose(
             got[name], want[name], rtol=1e-9, atol=1e-9, err_msg=f"{name} in:\n" + "\n".join(lines)
         )
+
+
+FOUND = [
+    # a copy shared its original's leaf: a small part of the copy handed out and written
+    # reached the original (a sum along an axis of a roll of the user's transpose)
+    """v1 = u1.T
+v5 = np.roll(v1, 1)
+v7 = v5.sum(axis=0)
+w = v5[130:158, 133:335]; w += v1[130:158, 133:335]
+v11 = v7.copy()
+v11[...] += v11""",
+    # a small part of a view handed out made the view alone the user's memory: a copy of
+    # its base (`flatten`) then wrote into the part the user held
+    """v4 = np.where(u1 > -0.21, u1, u0)
+v5 = v4.reshape((300, 400))
+v4[:, 148] *= 0.3
+v5[33:167, 141:296] *= 1.97
+v10 = np.asarray(v5[63:64:2, 7:63])
+v13 = v4.flatten()
+v13[21103:79532] *= 1.03""",
+]
+
+
+@pytest.mark.parametrize("eager_below", [None, 0], ids=["default", "compiled"])
+@pytest.mark.parametrize("script", FOUND, ids=["copy of a reduction", "part of a view"])
+def test_scripts_random_testing_found(script, eager_below):
+    """Scripts over 400x300 arrays (above the default eager size, so that the default
+    settings run daybreak's own path too) that random scripts found wrong."""
+    before = db.config(**({} if eager_below is None else {"eager_below": eager_below}))
+    if eager_below is None:
+        db.config(eager_below=Settings().eager_below)  # (the conftest's is 0)
+    try:
+        results = []
+        for np in (numpy, dnp):
+            env = {
+                "np": np,
+                "u0": numpy.arange(120_000, dtype=float).reshape(400, 300) / 7.0,
+                "u1": numpy.cos(numpy.arange(120_000, dtype=float)).reshape(400, 300),
+            }
+            exec(script, env)
+            results.append(
+                {
+                    n: numpy.array(numpy.asarray(v), copy=True)
+                    for n, v in env.items()
+                    if n[0] in "uvw"
+                }
+            )
+        for name, want in results[0].items():
+            numpy.testing.assert_allclose(results[1][name], want, rtol=1e-12, err_msg=name)
+    finally:
+        db.config(**before)
