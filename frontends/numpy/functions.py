@@ -22,9 +22,9 @@ from ..elements.expr import Apply, Leaf
 from ..elements.loops import Positions, ScatterAdd, realize
 from ..scheduler import check_budget
 from . import creation, joining, linalg, reductions, shapes
-from .array import as_operand, from_numpy_result, ndarray
+from .array import as_operand, from_numpy_result, is_lazy, ndarray
 from .fallback import run_numpy, unsupported_operand
-from .methods import call_ufunc, reduce_or_fallback
+from .methods import _numpy_writing_into, call_ufunc, reduce_or_fallback
 from .ufuncs import _operand_expr, cast_expr
 
 
@@ -344,8 +344,56 @@ def copyto(dst, src, casting="same_kind", where=True):
     return None
 
 
+def put(a, ind, v, mode="raise"):
+    """`numpy.put` into a daybreak array: the elements at flat (C-order) positions `ind`
+    set to `v` (cycled when shorter, as NumPy's put does), a write of `a` at the positions'
+    coordinates. Another mode or lazy positions or values are NumPy's (counted)."""
+    if type(a) is not ndarray or mode != "raise" or is_lazy(ind) or is_lazy(v):
+        return _numpy_writing_into("function put", a, np.put, (a, ind, v), {"mode": mode}, "a")
+    ind = np.asarray(ind).reshape(-1)
+    if not ind.size:
+        return None
+    if ind.dtype.kind not in "iu":
+        np.put(np.empty(a.size), ind, 0)  # NumPy's TypeError
+    outside = (ind < -a.size) | (ind >= a.size)
+    if outside.any():
+        raise IndexError(
+            f"index {int(ind[outside][0])} is out of bounds for axis 0 with size {a.size}"
+        )
+    a[np.unravel_index(ind % a.size, a.shape)] = np.resize(np.asarray(v), ind.shape)
+    return None
+
+
+def fill_diagonal(a, val, wrap=False):
+    """`numpy.fill_diagonal` of a 2-D daybreak array: every `shape[1] + 1`-th element of
+    the flat view, up to the square's end unless `wrap`, set to `val` (cycled when
+    shorter). Other shapes are NumPy's (counted)."""
+    flat = _flat_view(a)
+    if flat is None or a.ndim != 2 or is_lazy(val):
+        return _numpy_writing_into(
+            "function fill_diagonal", a, np.fill_diagonal, (a, val), {"wrap": wrap}, "a"
+        )
+    step = a.shape[1] + 1
+    end = None if wrap else a.shape[1] * a.shape[1]
+    positions = flat[:end:step]
+    if positions.size:
+        value = np.asarray(val)
+        flat[:end:step] = value if value.ndim == 0 else np.resize(value, positions.shape)
+    return None
+
+
+def _flat_view(a) -> ndarray | None:
+    """`a.reshape(-1)` when it is a view of a daybreak array `a` (writes reach `a`)."""
+    if type(a) is not ndarray:
+        return None
+    flat = shapes.reshape(a, -1)
+    return flat if flat._base is not None and flat._base[0] is a else None
+
+
 FUNCTIONS = {
     np.copyto: copyto,
+    np.put: put,
+    np.fill_diagonal: fill_diagonal,
     np.sum: sum,
     np.prod: prod,
     np.mean: mean,

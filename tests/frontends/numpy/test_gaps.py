@@ -360,7 +360,9 @@ def test_other_dtypes_and_array_types(case, reason):
         (in_place(lambda m, x: x.flat.__setitem__([1, 2, 3], [8, 9])), "flat"),
         (in_place(lambda m, x: m.copyto(x, 5.0, where=x > 4)), None),
         (in_place(lambda m, x: m.putmask(x, x > 5, -x)), "putmask"),
-        (in_place(lambda m, x: m.fill_diagonal(x, 9)), "fill_diagonal"),
+        (in_place(lambda m, x: m.fill_diagonal(x, 9)), None),
+        (in_place(lambda m, x: m.put(x, [1, -2, 30], [7, 8])), None),  # NumPy's IndexError
+        (in_place(lambda m, x: m.put(x, [1, -2, 3], [7, 8])), None),
         (in_place(lambda m, x: x.__delitem__(0)), None),  # NumPy's ValueError
         (lambda m: fresh(m, X).view(np.int64), "view"),
         (lambda m: fresh(m, X).view(np.matrix), "view"),

@@ -212,7 +212,7 @@ def _replay(np, lines: list[str], rows: int = ROWS, cols: int = COLS) -> dict:
 
 
 @pytest.mark.allow_fallbacks(  # NumPy's own, on the computed values (counted)
-    "method sort", "function sort", "function put", "method cumsum", "function fill_diagonal"
+    "method sort", "function sort", "method cumsum"
 )
 @settings(max_examples=40, deadline=None)
 @given(st.randoms(use_true_random=False))
@@ -224,9 +224,7 @@ def test_random_scripts_of_views_agree_with_numpy(rnd):
     _mirror(_script(rnd, 30), ROWS, COLS)
 
 
-@pytest.mark.allow_fallbacks(
-    "method sort", "function sort", "function put", "method cumsum", "function fill_diagonal"
-)
+@pytest.mark.allow_fallbacks("method sort", "function sort", "method cumsum")
 @settings(max_examples=6, deadline=None)
 @given(st.randoms(use_true_random=False))
 def test_random_scripts_of_views_at_the_default_settings(rnd):
