@@ -677,11 +677,13 @@ def concrete_expr(value, snapshot: bool = False) -> tuple[Elem, tuple[int, ...]]
     t = ir_scalar(arr.dtype)
     if arr.ndim == 0:
         return Outer(Param(arr.dtype.type(arr[()]), t, key=None), arr.dtype), ()
+    copied = not arr.flags.c_contiguous  # (`ascontiguousarray` copies it)
     flat = np.ascontiguousarray(arr).reshape(-1)
-    borrowed = snapshot and user_can_write(flat, arr)
-    node = Param(
-        flat, Vec(t), source=value if isinstance(value, np.ndarray) else flat, borrowed=borrowed
-    )
+    borrowed = snapshot and not copied and user_can_write(flat, arr)
+    # A program's parameters are one per source (`Param.key`): a copy is its own source,
+    # never the user's array, whose later copies (after the user wrote it) are other values
+    source = value if isinstance(value, np.ndarray) and not copied else flat
+    node = Param(flat, Vec(t), source=source, borrowed=borrowed)
     return Leaf(node, contiguous_strides(arr.shape), arr.size, arr.dtype), arr.shape
 
 

@@ -267,11 +267,21 @@ v5[33:167, 141:296] *= 1.97
 v10 = np.asarray(v5[63:64:2, 7:63])
 v13 = v4.flatten()
 v13[21103:79532] *= 1.03""",
+    # a Fortran-ordered NumPy array (NumPy's result over a transpose) is read through a copy
+    # keyed by the array itself: a later copy (after the user's write) was the same
+    # parameter of the program that read both
+    """v2 = u0.T
+v14 = v2 * 0.0 + v2
+v19 = np.where(v14 > 0.0, v14, v14)
+v14[25:39, 14:385] = 1.13
+v26 = np.concatenate([v14, v19])""",
 ]
 
 
 @pytest.mark.parametrize("eager_below", [None, 0], ids=["default", "compiled"])
-@pytest.mark.parametrize("script", FOUND, ids=["copy of a reduction", "part of a view"])
+@pytest.mark.parametrize(
+    "script", FOUND, ids=["copy of a reduction", "part of a view", "copies of one array"]
+)
 def test_scripts_random_testing_found(script, eager_below):
     """Scripts over 400x300 arrays (above the default eager size, so that the default
     settings run daybreak's own path too) that random scripts found wrong."""
