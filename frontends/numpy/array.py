@@ -69,6 +69,11 @@ _FOLLOWING: set = set()
 _WRITING: set = set()
 
 
+# The node over the buffer a run handed to the last array finished (weakly): another array
+# finished with the same buffer reads it through that node (`ndarray._lazy_finish`).
+_LAST_FINISHED: list = [None]
+
+
 def _still_view(v, base) -> bool:
     return v is not None and v._base is not None and v._base[0] is base
 
@@ -393,10 +398,17 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
             value = raw.reshape(self._shape)
             node = realized_node(self._held, self._shape)
             if node is None or not node.is_leaf or node.cached is not raw:
-                ty = _VECTOR_TYPES.get(raw.dtype)
-                if ty is None:
-                    ty = _VECTOR_TYPES[raw.dtype] = Vec(ir_scalar(raw.dtype))
-                node = Param.owned(raw, ty)
+                last = _LAST_FINISHED[0]
+                node = last() if last is not None else None
+                if node is None or node.cached is not raw:
+                    # (else another array of one run got the same buffer, `b = a.copy()`
+                    # computed with `a`: it reads it through the same node, so that a
+                    # write into either counts the other as a reader)
+                    ty = _VECTOR_TYPES.get(raw.dtype)
+                    if ty is None:
+                        ty = _VECTOR_TYPES[raw.dtype] = Vec(ir_scalar(raw.dtype))
+                    node = Param.owned(raw, ty)
+            _LAST_FINISHED[0] = weakref.ref(node)
             # (else the array reads the very node that computed it: a pending value that
             # reads the old expression reads that node too, and a write into this array in
             # place counts it as a reader, `assignment._own_buffer`; over a new node of the
@@ -763,6 +775,8 @@ def _strided_user_view(arr: np.ndarray) -> ndarray | None:
             b.value()
             e = b._held
         return leaf_array(Leaf(e.node, strides, e.size, e.dtype, offset), arr.shape)
+
+    remake.layout = lambda outer: strides  # (the user's own, over the 1-D run of memory)
 
     def writer(b: ndarray, v: ndarray) -> None:
         values = np.asarray(v.value())

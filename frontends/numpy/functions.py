@@ -365,29 +365,22 @@ def put(a, ind, v, mode="raise"):
 
 
 def fill_diagonal(a, val, wrap=False):
-    """`numpy.fill_diagonal` of a 2-D daybreak array: every `shape[1] + 1`-th element of
-    the flat view, up to the square's end unless `wrap`, set to `val` (cycled when
-    shorter). Other shapes are NumPy's (counted)."""
-    flat = _flat_view(a)
-    if flat is None or a.ndim != 2 or is_lazy(val):
+    """`numpy.fill_diagonal` of a 2-D daybreak array: the elements at every `shape[1] + 1`-th
+    flat (C-order) position, up to the square's end unless `wrap`, set to `val` (cycled
+    when shorter), a write of `a` at their coordinates. Other shapes are NumPy's
+    (counted)."""
+    if type(a) is not ndarray or a.ndim != 2 or is_lazy(val):
         return _numpy_writing_into(
             "function fill_diagonal", a, np.fill_diagonal, (a, val), {"wrap": wrap}, "a"
         )
-    step = a.shape[1] + 1
-    end = None if wrap else a.shape[1] * a.shape[1]
-    positions = flat[:end:step]
+    end = a.size if wrap else builtins.min(a.size, a.shape[1] * a.shape[1])
+    positions = np.arange(0, end, a.shape[1] + 1)
     if positions.size:
         value = np.asarray(val)
-        flat[:end:step] = value if value.ndim == 0 else np.resize(value, positions.shape)
+        a[np.unravel_index(positions, a.shape)] = (
+            value if value.ndim == 0 else np.resize(value, positions.shape)
+        )
     return None
-
-
-def _flat_view(a) -> ndarray | None:
-    """`a.reshape(-1)` when it is a view of a daybreak array `a` (writes reach `a`)."""
-    if type(a) is not ndarray:
-        return None
-    flat = shapes.reshape(a, -1)
-    return flat if flat._base is not None and flat._base[0] is a else None
 
 
 FUNCTIONS = {

@@ -166,13 +166,13 @@ def _reshaped_in_place(x: ndarray, new: tuple[int, ...]) -> bool:
 def _layout(x: ndarray) -> tuple[int, ...] | None:
     """The element strides NumPy's array for `x` would have: C order for what daybreak
     makes (and the user's memory it wraps), a view's own as NumPy makes them from its
-    base's (a slice: NumPy's indexing of a stand-in with those strides). None: not known
-    (a transpose or reshape of a pending value, say)."""
-    e = x._held
+    base's (a slice: NumPy's indexing of a stand-in with those strides; a transpose, a
+    reshape: their `remake.layout`). None: not known."""
     if x._base is None:
         return contiguous_strides(x.shape)
-    if type(e) is Leaf and e.node is not None and e.node.is_leaf:
-        return e.strides
+    # (from the views' own rules, never from the strides of the buffer a view reads now:
+    # daybreak may hold a value in another order than NumPy's, a transpose's write-back
+    # leaves its base reading the transpose's buffer)
     base, key, remake = x._base[0], x._base[2], x._base[3]
     outer = _layout(base)
     if outer is None:

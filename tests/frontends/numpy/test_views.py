@@ -275,12 +275,24 @@ v14 = v2 * 0.0 + v2
 v19 = np.where(v14 > 0.0, v14, v14)
 v14[25:39, 14:385] = 1.13
 v26 = np.concatenate([v14, v19])""",
+    # two arrays of one pending expression computed by one run got one buffer through two
+    # nodes: a write into one (in place, its node unshared) reached the other
+    """v1 = np.where(u0 > 0.23, u0, u1)
+v2 = np.asarray(v1[:, 199])
+v12 = np.sin(v2[[156, 314]]) - v2[[156, 314]]
+v12[0] = 0
+v14 = np.roll(v12, 4)
+v2[0] = 0
+v16 = v14.reshape(-1)
+v14[...] += v16""",
 ]
 
 
 @pytest.mark.parametrize("eager_below", [None, 0], ids=["default", "compiled"])
 @pytest.mark.parametrize(
-    "script", FOUND, ids=["copy of a reduction", "part of a view", "copies of one array"]
+    "script",
+    FOUND,
+    ids=["copy of a reduction", "part of a view", "copies of one array", "one buffer, two nodes"],
 )
 def test_scripts_random_testing_found(script, eager_below):
     """Scripts over 400x300 arrays (above the default eager size, so that the default
