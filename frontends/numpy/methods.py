@@ -259,9 +259,12 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
         if not kwargs:
             return plain_call(ufunc, inputs)
         return call_ufunc(ufunc, *inputs, **kwargs)
-    return run_numpy(
-        f"ufunc method {ufunc.__name__}.{method}", getattr(ufunc, method), inputs, kwargs
-    )
+    reason = f"ufunc method {ufunc.__name__}.{method}"
+    if method == "at" and inputs and is_lazy(inputs[0]):
+        # `np.add.at(a, positions, b)` writes `a` in place: into a copy of its values, then
+        # `a` is rebound to them (its buffer may be read by other values, or be a view's)
+        return _numpy_writing_into(reason, inputs[0], ufunc.at, inputs, kwargs, "a")
+    return run_numpy(reason, getattr(ufunc, method), inputs, kwargs)
 
 
 ndarray.__array_ufunc__ = _array_ufunc

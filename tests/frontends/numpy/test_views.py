@@ -68,7 +68,18 @@ def _run(np, script: str, base: str) -> dict:
 
 
 @pytest.mark.parametrize("base", list(BASES))
-@pytest.mark.parametrize(("name", "script"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("name", "script"),
+    [
+        *CASES,
+        pytest.param(  # NumPy's own (counted), into a copy of the values, then rebound
+            "ufunc.at",
+            "w = a[1:]; p = a * 1; np.add.at(a, [1, 1, 2], 1.0)",
+            marks=pytest.mark.allow_fallbacks("ufunc method add.at"),
+        ),
+    ],
+    ids=[c[0] for c in CASES] + ["ufunc.at"],
+)
 def test_views_follow_their_bases_as_in_numpy(name, script, base):
     want = _run(numpy, script, BASES[base])
     got = _run(dnp, script, BASES[base])
