@@ -11,9 +11,10 @@ through a view reach its base (`a[0][1] = 5`, `row = a[0]; row += 1`, `a.T[0] = 
 `a.reshape(-1)[3] = 0`), and a view shows every later write to its base (`v = a[1:]` before
 `a += 1` reads the new values: a base rebound makes its views again, `ndarray._follow`; one
 written in place writes the buffer they read). `np.asarray(u)` of the user's array, strided
-or not, is that array. What differs: daybreak's results are C-ordered, where NumPy's
-elementwise results follow their inputs' memory order (so `np.sin(u.T).reshape(-1)` is a
-view in daybreak and a copy in NumPy).
+or not, is that array, and an array NumPy holds in Fortran order is held as a transpose
+(`fortran_view`). What differs: daybreak's elementwise results are C-ordered, where NumPy's
+follow their inputs' memory order (so `np.sin(u.T).reshape(-1)` is a view in daybreak and
+a copy in NumPy).
 
 >>> import daybreak.numpy as dnp
 >>> a = dnp.arange(3.0)
@@ -606,9 +607,16 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
     # by `methods.py` (no import per call: Python loops index thousands of times).
 
     def __copy__(self):
-        return self.copy()
+        return self._copy()
 
     def copy(self, order="K"):
+        """`ndarray.copy`: see `_copy`; `order="F"` holds the elements in Fortran order
+        (`fortran_view`), as NumPy's copy does."""
+        if order == "F" and self.ndim > 1:
+            return fortran_view(self.T.copy())  # (the elements in Fortran order)
+        return self._copy()
+
+    def _copy(self):
         """A copy: lazy values are never written in place, so this shares the expression,
         except the user's memory, which the copy reads through its snapshot. A leaf is the
         copy's own (over the same node): the reference counts that guard a write in place,
@@ -622,6 +630,15 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
 
     def __reduce__(self):  # pickling sends the values
         return (asarray_value, (np.asarray(self.value()),))
+
+
+def fortran_view(t: ndarray) -> ndarray:
+    """The array NumPy holds in Fortran order whose transpose is `t` (an array of its own,
+    in C order): `t`'s transpose, a view, so that `_layout` (whether a reshape or ravel of
+    it is a view) is NumPy's."""
+    from .shapes import permuted
+
+    return permuted(t, tuple(range(t.ndim))[::-1])
 
 
 def lazy_array(expr: Elem, shape: tuple[int, ...]) -> ndarray:
@@ -745,6 +762,16 @@ def wrap(value, snapshot: bool = False, view: bool = True) -> ndarray:
         made = _strided_user_view(value)
         if made is not None:
             return made
+    if (
+        not snapshot
+        and type(value) is np.ndarray
+        and value.ndim > 1
+        and value.flags.f_contiguous
+        and not value.flags.c_contiguous
+    ):
+        # Fortran order (NumPy's result, daybreak's to keep): the transpose of its C-ordered
+        # transpose, read in place, a view whose layout is NumPy's (its reshape copies)
+        return fortran_view(wrap(value.T))
     expr, shape = concrete_expr(value, snapshot)
     made = ndarray(expr, shape)
     if type(expr) is Leaf and expr.node.borrowed:

@@ -28,7 +28,7 @@ from ..elements.dtypes import ir_scalar, is_supported, why_unsupported
 from ..elements.expr import Apply, Leaf, Outer
 from ..elements.loops import contiguous_strides
 from ..lazy import Param
-from .array import from_numpy_result, is_lazy, ndarray, wrap
+from .array import fortran_view, from_numpy_result, is_lazy, ndarray, wrap
 from .fallback import check_allowed, foreign_array, run_numpy
 
 
@@ -86,6 +86,8 @@ def full(shape, fill_value, dtype=None, order="C", *, like=None):
     if _small(shape) or not is_supported(dtype) or is_lazy(fill_value) or np.ndim(fill_value) != 0:
         return numpy_made(np.full(shape, fill_value, dtype=dtype, order=order), "full")
     value = np.asarray(fill_value).astype(dtype)[()]  # NumPy's cast of the fill value
+    if order == "F" and len(shape) > 1:  # (held in Fortran order: `fortran_view`)
+        return fortran_view(full(shape[::-1], fill_value, dtype))
     return ndarray(Outer(Param(value, ir_scalar(dtype), key=None), dtype), shape)
 
 

@@ -311,7 +311,7 @@ def copy(a, order="K", subok=False):
     x = as_operand(a)
     if x is None:
         return run_numpy(f"copy of {unsupported_operand(a)}", np.copy, (a, order, subok))
-    return x.copy() if hasattr(x, "_expr") else np.copy(a, order=order)
+    return x.copy(order) if hasattr(x, "_expr") else np.copy(a, order=order)
 
 
 def copyto(dst, src, casting="same_kind", where=True):

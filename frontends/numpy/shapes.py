@@ -193,7 +193,7 @@ def _layout(x: ndarray) -> tuple[int, ...] | None:
 @numpy_when_not_lazy(np.ravel)
 def ravel(a, order="C"):
     """`numpy.ravel`: the elements as 1-D (C or F order; "A" and "K" follow the memory
-    order of a NumPy array, and read a lazy one, which has no memory layout, in C order)."""
+    order NumPy's array would have, `_memory_order`)."""
     if order in ("A", "K"):
         order = _memory_order(a, order)
         if order is None:
@@ -212,6 +212,12 @@ def ravel(a, order="C"):
 
 
 def _memory_order(a, order: str) -> str | None:
+    if type(a) is ndarray and a.ndim > 1:
+        # a daybreak array: the order NumPy would hold it in (`_layout`: Fortran order for
+        # `zeros(..., order="F")`, a transpose, a Fortran-ordered result)
+        layout = _layout(a)
+        fortran = layout is not None and is_contiguous(layout[::-1], a.shape[::-1])
+        return "F" if fortran and not is_contiguous(layout, a.shape) else "C"
     if not isinstance(a, np.ndarray) or type(a) is not np.ndarray or a.ndim < 2:
         return "C"
     if a.flags.f_contiguous and not a.flags.c_contiguous:

@@ -331,3 +331,28 @@ def test_scripts_random_testing_found(script, eager_below):
             numpy.testing.assert_allclose(results[1][name], want, rtol=1e-12, err_msg=name)
     finally:
         db.config(**before)
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "a = np.asfortranarray(u); v = a[:, 1]; a[0, 1] = -5; r = v.copy(); a.reshape(-1)[0] = 9",
+        "a = np.array(u, order='F'); v = a.T; v[0, 0] = 7; r = a.ravel()",
+        "a = np.zeros((6, 5), order='F'); a[1] = 3; v = a.ravel(order='K'); r = v * 1",
+        "a = np.copy(u, order='F'); v = a.reshape(-1); v[3] = -1; r = a * 1",
+        "a = (u * 1).copy(order='F'); v = a.reshape(-1); v[3] = -1; r = np.ravel(a, 'A')",
+        "a = np.ones((5, 6), order='F').T; v = a.reshape(-1); v[2] = 0; r = a * 1",
+    ],
+    ids=["asfortranarray", "array order F", "zeros order F", "copy order F", "method", "T"],
+)
+def test_fortran_order_is_numpys(script):
+    """Arrays NumPy holds in Fortran order (asked for, or a result's): daybreak holds them as
+    the transpose of a C-ordered array, so a reshape or ravel of them copies, or is a view,
+    as NumPy's does, and `ravel(order="K")` reads their memory order."""
+    results = []
+    for np in (numpy, dnp):
+        env = {"np": np, "u": numpy.arange(30.0).reshape(6, 5)}
+        exec(script, env)
+        results.append([numpy.array(numpy.asarray(env[n]), copy=True) for n in "avru"])
+    for got, want in zip(*reversed(results), strict=True):
+        numpy.testing.assert_array_equal(got, want)
