@@ -250,29 +250,37 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
             views.append(weakref.ref(self))
         return self
 
-    def live_views(self) -> list[ndarray]:
-        """The live arrays that are views of this one (or of its views: every level)."""
-        found, todo = [], [self]
+    def all_views(self):
+        """The live arrays that are views of this one, or of its views (every level)."""
+        todo = [self]
         while todo:
             x = todo.pop()
-            if x._views is None:
-                continue
-            alive = [r for r in x._views if _still_view(r(), x)]
-            x._views = alive or None
-            for r in alive:
-                v = r()
-                found.append(v)
-                todo.append(v)
+            for ref in x._views or ():
+                v = ref()
+                if _still_view(v, x):
+                    yield v
+                    if v._views is not None:
+                        todo.append(v)
+
+    def root(self) -> ndarray:
+        """The array this one is a view of, every level up (itself when it is no view)."""
+        found = self
+        while found._base is not None:
+            found = found._base[0]
         return found
 
     def _follow(self) -> None:
         """This array was rebound (`a += 1`, a write into a copy of its buffer, computed):
         its views read it again, as NumPy's views show every write to their base (their own
-        views follow them in turn)."""
+        views follow them in turn, from their own setters)."""
+        refs = self._views
+        views = [r() for r in refs]  # (remaking registers more: temporaries)
+        kept = [r for r, v in zip(refs, views, strict=True) if _still_view(v, self)]
+        self._views = kept or None
         _FOLLOWING.add(id(self))
         try:
-            for v in self.live_views():
-                if v._base[0] is self and id(v) not in _WRITING:
+            for v in views:
+                if _still_view(v, self) and id(v) not in _WRITING:
                     self._remake_view(v)
         finally:
             _FOLLOWING.discard(id(self))
@@ -521,10 +529,7 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         0-d base, say): the caller copies."""
         found = self._users_view()
         if found is None:
-            root = self._base[0]
-            while root._base is not None:
-                root = root._base[0]
-            np.asarray(root)
+            np.asarray(self.root())
             found = self._users_view()
         return found
 

@@ -236,23 +236,16 @@ def _view_reads(a: ndarray, node) -> int:
     """How many references to `node` the leaves of `a`'s live views hold (views of views
     too), counting the views whose leaf nothing else holds (a pending value made from a
     view reads the buffer: a reader like any other)."""
-    count, todo = 0, [a]
-    while todo:  # (`a.live_views()` without its list and its pruning: a loop's every write)
-        x = todo.pop()
-        for ref in x._views or ():
-            v = ref()
-            if v is None or v._base is None or v._base[0] is not x:
-                continue
-            if v._views is not None:
-                todo.append(v)
-            leaf = v._held
-            if type(leaf) is not Leaf or leaf.node is not node:
-                continue
-            # `v._held`, its memos of its NumPy view, this local and getrefcount's argument
-            own = 3 + (v._numpy_view is not None and v._numpy_view[0] is leaf)
-            own += v._seen is not None and v._seen[0] is leaf
-            if sys.getrefcount(leaf) <= own:
-                count += 1
+    count = 0
+    for v in a.all_views():
+        leaf = v._held
+        if type(leaf) is not Leaf or leaf.node is not node:
+            continue
+        # `v._held`, its memos of its NumPy view, this local and getrefcount's argument
+        own = 3 + (v._numpy_view is not None and v._numpy_view[0] is leaf)
+        own += v._seen is not None and v._seen[0] is leaf
+        if sys.getrefcount(leaf) <= own:
+            count += 1
     return count
 
 

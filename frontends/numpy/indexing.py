@@ -211,10 +211,7 @@ def _handed_view(x: ndarray, found: np.ndarray, part: np.ndarray, key) -> np.nda
     if x._base is None:
         x._handed_out(found, x._held)
         return part
-    root = x._base[0]
-    while root._base is not None:
-        root = root._base[0]
-    np.asarray(root)
+    np.asarray(x.root())
     again = x.concrete()
     return again[key] if again is not None else np.array(part, copy=True)
 
