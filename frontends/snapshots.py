@@ -82,9 +82,9 @@ def start_loading() -> None:
     """Load the guards on the background thread, once. Asked after the process compiled its
     first program, when LLVM is loaded and warm (loading them costs ~40 ms then; before, ~0.4
     s of imports and LLVM's start, holding the GIL, which would hold up a script's first
-    calls), or once the copies made for snapshots pass `COPIED_BEFORE_GUARDS` (a process whose
-    work stays in the library, copying big inputs call after call). Until then snapshots are
-    copies."""
+    calls), or once the copies made for snapshots (and those not made: `copies_now`) pass
+    `COPIED_BEFORE_GUARDS` (a process whose work stays in the library, reading big inputs
+    call after call). Until then snapshots are copies."""
     if not _state["started"] and _loader[0] is not None and _submit[0] is not None:
         _state["started"] = True
         _submit[0](load_now)
@@ -259,6 +259,20 @@ def _guarded(param: Param) -> GuardedSnapshot | None:
     return _snapshot_over(param, room, index, serial)
 
 
+def copies_now(nbytes: int) -> bool:
+    """Whether a snapshot of `nbytes` of the user's memory taken now would be a copy (the
+    guards are not loaded yet): the caller may rather compute now what it would record, a
+    pass over the same memory that the copy would cost too (`_on_user_memory`). The bytes
+    count toward loading the guards, as copies do (`COPIED_BEFORE_GUARDS`)."""
+    if _guards[0] is not None or nbytes < MIN_BYTES:
+        return False
+    if not _state["started"]:
+        _copied[0] += nbytes
+        if _copied[0] >= COPIED_BEFORE_GUARDS:
+            start_loading()
+    return True
+
+
 def take(param: Param) -> Param:
     """The node a lazy value made now reads instead of the borrowed `param` (`Param.snapshot`):
     the last snapshot while the buffer still holds what it held (or its parked guard, while
@@ -358,6 +372,7 @@ __all__ = [
     "GuardedSnapshot",
     "load_now",
     "run_value",
+    "copies_now",
     "start_loading",
     "stats",
     "use_background",

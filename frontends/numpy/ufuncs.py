@@ -35,6 +35,7 @@ from ..elements.dtypes import (
 from ..elements.expr import Apply, Leaf, Outer
 from ..lazy import Param
 from ..sites import at_once, consumed, user_site
+from ..snapshots import copies_now
 from .array import as_operand, data_now, lazy_array, ndarray, result_array, wrap
 
 
@@ -426,7 +427,7 @@ def _on_user_memory(ufunc, inputs, result_bytes: int):
         site = user_site(3)
         if not at_once(site):
             return None, site
-    elif result_bytes * 4 > borrowed:
+    elif result_bytes * 4 > borrowed and not _snapshot_is_a_copy(borrowed):
         site = user_site(3)
         if not at_once(site):
             return None, site
@@ -441,6 +442,14 @@ def _on_user_memory(ufunc, inputs, result_bytes: int):
     if site is not None:
         now._site = site  # (if a later call fuses it, the line records again)
     return now, None
+
+
+def _snapshot_is_a_copy(borrowed: int) -> bool:
+    """Whether recording a call now would copy the user's `borrowed` bytes (no write guards
+    yet: a process's first calls): computing the call now is a pass over the same memory and
+    no more, and the library would compute the recorded call in these first calls anyway.
+    Not where every graph must compile (strict mode, no background compiles)."""
+    return SETTINGS.compile_in_background and not SETTINGS.strict and copies_now(borrowed)
 
 
 # (ufunc, operand kinds) -> (builder, result dtype, loop dtype, shape, size): what a call

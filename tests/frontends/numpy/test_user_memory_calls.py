@@ -217,3 +217,76 @@ def test_an_in_place_call_on_a_view_of_the_users_array_writes_it_without_a_snaps
             numpy.testing.assert_array_equal(numpy.asarray(g), w)
             numpy.testing.assert_array_equal(users, w)
     assert not copies
+
+
+@pytest.fixture
+def guards_not_loaded(monkeypatch):
+    """A process's first calls: no write guards yet (they load after its first compile), so
+    a snapshot of the user's memory would be a copy."""
+    from daybreak.frontends import snapshots
+
+    monkeypatch.setattr(snapshots, "_guards", [None])
+    monkeypatch.setattr(snapshots, "MIN_BYTES", 1 << 16)
+    monkeypatch.setitem(snapshots._state, "started", True)
+    monkeypatch.setattr(snapshots, "_copied", [0])
+    return snapshots
+
+
+def _scaled_sum(np, x):
+    return ((x * 2.0 + 1.0).sum(),)
+
+
+def test_without_guards_a_call_on_the_users_memory_is_computed_instead_of_copied(
+    guards_not_loaded,
+):
+    """Recording `x * 2.0` would copy the user's array (its snapshot): computing it now is a
+    pass over the same memory, and nothing is copied. Later calls over the computed value
+    are recorded as usual, and a write to the user's array after the call changes nothing
+    the call made."""
+    u = numpy.linspace(-1.0, 1.0, N)
+    x = dnp.asarray(u)
+    before = db.stats()
+    y = x * 2.0
+    assert y.concrete() is not None  # computed now
+    z = y + 1.0
+    assert z.concrete() is None  # over a computed array: recorded
+    u[7] = 100.0
+    after = db.stats()
+    assert after["snapshots_copied"] == before["snapshots_copied"]
+    assert after["library_runs"] == before["library_runs"] + 1
+    want = numpy.linspace(-1.0, 1.0, N) * 2.0
+    numpy.testing.assert_array_equal(numpy.asarray(y), want)
+    numpy.testing.assert_array_equal(numpy.asarray(z), want + 1.0)
+    got, expected = _scaled_sum(dnp, x)[0], _scaled_sum(numpy, u)[0]
+    assert float(got) == pytest.approx(float(expected), rel=1e-12)
+
+
+def test_the_copies_not_made_count_toward_loading_the_guards(guards_not_loaded, monkeypatch):
+    """The bytes a call computed now would have copied count as copies do: past
+    `COPIED_BEFORE_GUARDS` the guards start loading, and calls are recorded again once they
+    are loaded."""
+    snapshots = guards_not_loaded
+    started = []
+    monkeypatch.setitem(snapshots._state, "started", False)
+    monkeypatch.setattr(snapshots, "start_loading", lambda: started.append(True))
+    x = dnp.asarray(numpy.linspace(-1.0, 1.0, N))
+    snapshots._copied[0] = snapshots.COPIED_BEFORE_GUARDS - x.nbytes - 8
+    assert (x * 2.0).concrete() is not None
+    assert not started
+    assert (x * 3.0).concrete() is not None
+    assert started == [True]
+
+
+def test_under_strict_mode_a_call_on_the_users_memory_is_recorded_without_guards(
+    guards_not_loaded,
+):
+    """Where every graph must compile (strict mode), the call is recorded over a copy."""
+    db.config(strict=True)  # (the fixture puts it back)
+    u = numpy.linspace(-1.0, 1.0, N)
+    x = dnp.asarray(u)
+    before = db.stats()["snapshots_copied"]
+    y = x * 2.0
+    assert y.concrete() is None
+    u[3] = 5.0
+    assert db.stats()["snapshots_copied"] == before + 1
+    numpy.testing.assert_array_equal(numpy.asarray(y), numpy.linspace(-1.0, 1.0, N) * 2.0)
