@@ -13,10 +13,11 @@ made, and deciding later would be unsound (user code may write the memory in bet
 decision is made from what happened at the same line before, as a JIT's type feedback does.
 A line records lazily (its first call too: a first call whose fused work is big compiles it
 at once, and Black-Scholes' first call computing its calls on the inputs at once measured
-1064 ms against 755 ms) until a value made there is computed on its own, or what it fused
-into runs in the library for good; then it computes at once, until a value made there fuses
-into a larger lazy value (for a line taught by the library: never, that is what happened
-there):
+1064 ms against 755 ms; except where the snapshot would be a copy, before the write guards
+load: a line's first call is then computed at once, `first_call`) until a value made there
+is computed on its own, or what it fused into runs in the library for good; then it
+computes at once, until a value made there fuses into a larger lazy value (for a line taught
+by the library: never, that is what happened there):
 
 >>> site = ("example", 1)
 >>> at_once(site)  # a line not seen yet
@@ -48,6 +49,7 @@ _PACKAGE = __name__.split(".")[0] + "."
 # was computed on its own; "library": one fused into a value the library computed for good.
 _ALONE: dict = {}
 _LIMIT = 4096
+_SEEN: dict = {}  # the sites `first_call` was asked about
 
 
 def user_site(depth: int = 1):
@@ -63,6 +65,18 @@ def user_site(depth: int = 1):
     if frame is None:
         return None
     return (frame.f_code, frame.f_lasti)
+
+
+def first_call(site) -> bool:
+    """Whether `site` is asked about for the first time (then never again): a line's first
+    call, whose recording buys no compiled code (a structure run once is never compiled) and
+    teaches the scheduler only what the line's next call will teach it too."""
+    if site in _SEEN:
+        return False
+    if len(_SEEN) >= _LIMIT:
+        _SEEN.clear()
+    _SEEN[site] = True
+    return True
 
 
 def at_once(site) -> bool:

@@ -34,7 +34,7 @@ from ..elements.dtypes import (
 )
 from ..elements.expr import Apply, Leaf, Outer
 from ..lazy import Param
-from ..sites import at_once, consumed, user_site
+from ..sites import at_once, consumed, first_call, user_site
 from ..snapshots import copies_now
 from .array import as_operand, data_now, lazy_array, ndarray, result_array, wrap
 
@@ -427,9 +427,9 @@ def _on_user_memory(ufunc, inputs, result_bytes: int):
         site = user_site(3)
         if not at_once(site):
             return None, site
-    elif result_bytes * 4 > borrowed and not _snapshot_is_a_copy(borrowed):
+    elif result_bytes * 4 > borrowed:
         site = user_site(3)
-        if not at_once(site):
+        if not at_once(site) and not _snapshot_is_a_copy(site, borrowed):
             return None, site
     values = [data_now(x) for x in inputs]
     if any(v is None for v in values):
@@ -444,12 +444,19 @@ def _on_user_memory(ufunc, inputs, result_bytes: int):
     return now, None
 
 
-def _snapshot_is_a_copy(borrowed: int) -> bool:
-    """Whether recording a call now would copy the user's `borrowed` bytes (no write guards
-    yet: a process's first calls): computing the call now is a pass over the same memory and
-    no more, and the library would compute the recorded call in these first calls anyway.
-    Not where every graph must compile (strict mode, no background compiles)."""
-    return SETTINGS.compile_in_background and not SETTINGS.strict and copies_now(borrowed)
+def _snapshot_is_a_copy(site, borrowed: int) -> bool:
+    """Whether recording the first call of the line `site` would copy the user's `borrowed`
+    bytes (no write guards yet: a process's first calls): then the call is computed now, a
+    pass over the same memory and no more. A line's first call buys no compiled code by
+    being recorded (the library would run it), its later calls teach the scheduler what to
+    compile as before. Not where every graph must compile (strict mode, no background
+    compiles)."""
+    return (
+        SETTINGS.compile_in_background
+        and not SETTINGS.strict
+        and first_call(site)
+        and copies_now(borrowed)
+    )
 
 
 # (ufunc, operand kinds) -> (builder, result dtype, loop dtype, shape, size): what a call

@@ -229,6 +229,7 @@ def guards_not_loaded(monkeypatch):
     monkeypatch.setattr(snapshots, "MIN_BYTES", 1 << 16)
     monkeypatch.setitem(snapshots._state, "started", True)
     monkeypatch.setattr(snapshots, "_copied", [0])
+    sites._SEEN.clear()
     return snapshots
 
 
@@ -236,13 +237,13 @@ def _scaled_sum(np, x):
     return ((x * 2.0 + 1.0).sum(),)
 
 
-def test_without_guards_a_call_on_the_users_memory_is_computed_instead_of_copied(
+def test_without_guards_a_lines_first_call_on_the_users_memory_is_computed_not_copied(
     guards_not_loaded,
 ):
-    """Recording `x * 2.0` would copy the user's array (its snapshot): computing it now is a
-    pass over the same memory, and nothing is copied. Later calls over the computed value
-    are recorded as usual, and a write to the user's array after the call changes nothing
-    the call made."""
+    """Recording `x * 2.0` would copy the user's array (its snapshot): at the line's first
+    call, computing it now is a pass over the same memory, and nothing is copied. Later calls
+    over the computed value are recorded as usual, and a write to the user's array after the
+    call changes nothing the call made."""
     u = numpy.linspace(-1.0, 1.0, N)
     x = dnp.asarray(u)
     before = db.stats()
@@ -290,3 +291,18 @@ def test_under_strict_mode_a_call_on_the_users_memory_is_recorded_without_guards
     u[3] = 5.0
     assert db.stats()["snapshots_copied"] == before + 1
     numpy.testing.assert_array_equal(numpy.asarray(y), numpy.linspace(-1.0, 1.0, N) * 2.0)
+
+
+def test_without_guards_a_lines_later_calls_are_recorded(guards_not_loaded):
+    """From its second call on, a line is recorded over a copy again, as before: what the
+    scheduler learns from its runs decides what compiles (and then the guards load)."""
+    u = numpy.linspace(-1.0, 1.0, N)
+    x = dnp.asarray(u)
+    made = []
+    for _ in range(3):
+        made.append(x * 2.0)
+    assert made[0].concrete() is not None
+    assert made[1].concrete() is None and made[2].concrete() is None
+    u[5] = 9.0
+    for y in made:
+        numpy.testing.assert_array_equal(numpy.asarray(y), numpy.linspace(-1.0, 1.0, N) * 2.0)
