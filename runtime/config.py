@@ -23,6 +23,7 @@ class Settings:
     # Frontends run the real library directly (no lazy graph) when a result has fewer elements
     # than this and its inputs are already computed: recording a call costs ~20-80 us of
     # Python, which fusing saves back only on arrays of about this size (docs/scheduler.md).
+    # (Reductions and products of NumPy data are NumPy's own at any setting: NUMPY_OWN.)
     eager_below: int = 1 << 16
     # A program the compile cache has not seen yet runs eagerly in the real library (tier 0)
     # while it compiles on a background thread; later runs of the same structure use native

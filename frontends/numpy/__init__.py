@@ -137,7 +137,8 @@ __all__ = [
 
 
 # Functions of arrays (not constructors: those take shapes, and their results are big data):
-# small calls on NumPy data run NumPy directly (`small.py`).
+# small calls on NumPy data run NumPy directly (`small.py`). Elementwise functions, those
+# whose result can outgrow their inputs, and views: a big NumPy input joins a lazy chain.
 def _numpy_first_for(names: tuple[str, ...]) -> None:
     import numpy as _np
 
@@ -149,34 +150,13 @@ def _numpy_first_for(names: tuple[str, ...]) -> None:
 
 _numpy_first_for(
     (
-        "all",
-        "amax",
-        "amin",
-        "any",
-        "argmax",
-        "argmin",
         "bincount",
         "clip",
-        "count_nonzero",
         "flatnonzero",
-        "max",
-        "mean",
-        "min",
-        "nanmean",
-        "nanstd",
-        "nansum",
-        "nanvar",
         "nonzero",
-        "prod",
-        "std",
-        "sum",
-        "var",
         "where",
-        "dot",
-        "inner",
         "matmul",
         "outer",
-        "vdot",
         "diff",
         "roll",
         "ravel",
@@ -199,3 +179,51 @@ _numpy_first_for(
         "full_like",
     )
 )
+
+
+# Reductions and products are NumPy's own function objects: on NumPy data they are NumPy's
+# call with nothing in between (a Python loop of `dot(row, col)` or `sum(patch, axis=...)`
+# paid ~0.2 us of daybreak's wrapper per call, 10-25% of NumPy's own time), and NumPy's
+# C-level `__array_function__` dispatch hands every call with a daybreak array among its
+# arguments to daybreak (`functions.FUNCTIONS`). What NumPy data loses: a reduction of a big
+# NumPy array is NumPy's at once, where the wrapper recorded it over a snapshot; it reduces
+# data, so no elementwise work of the script fuses into it (operators on NumPy arrays are
+# NumPy's own either way).
+NUMPY_OWN = (
+    "all",
+    "amax",
+    "amin",
+    "any",
+    "argmax",
+    "argmin",
+    "count_nonzero",
+    "max",
+    "mean",
+    "min",
+    "nanmean",
+    "nanstd",
+    "nansum",
+    "nanvar",
+    "prod",
+    "std",
+    "sum",
+    "var",
+    "dot",
+    "inner",
+    "vdot",
+)
+
+
+def _numpy_own_for(names: tuple[str, ...]) -> None:
+    import numpy as _np
+
+    from .functions import FUNCTIONS
+
+    for _name in names:
+        found = getattr(_np, _name)
+        if found not in FUNCTIONS:  # (daybreak arrays would reach NumPy's as a fallback)
+            raise RuntimeError(f"numpy.{_name} has no daybreak implementation to dispatch to")
+        globals()[_name] = found
+
+
+_numpy_own_for(NUMPY_OWN)

@@ -611,3 +611,26 @@ def test_arg_reductions_in_the_library_tier_are_one_numpy_call(
         assert got.dtype == want.dtype and got.shape == np.shape(want)
         np.testing.assert_array_equal(got, want)
         assert db.stats()["runs"] == 0 and calls == [1]
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "max", "argmax", "std", "dot", "vdot", "inner"])
+def test_reductions_and_products_are_numpys_functions_that_dispatch_to_daybreak(name):
+    """`dnp.sum` is `numpy.sum` itself (`NUMPY_OWN`): on NumPy data, NumPy's call with
+    nothing in between; with a daybreak array among the arguments, NumPy's
+    `__array_function__` dispatch hands the call to daybreak, whose lazy value is computed
+    by a compiled program (this test runs under strict mode with `eager_below=0`)."""
+    from daybreak.frontends.numpy import NUMPY_OWN
+
+    assert name in NUMPY_OWN and getattr(dnp, name) is getattr(np, name)
+    data = np.linspace(-1.0, 1.0, 3000)
+    args = (data, data) if name in ("dot", "vdot", "inner") else (data,)
+    want = getattr(np, name)(*args)
+    runs = db.stats()["runs"]
+    numpys = getattr(dnp, name)(*args)
+    assert type(numpys) is type(want) and numpys == want
+    assert db.stats()["runs"] == runs  # NumPy's own: nothing of daybreak's ran
+    x = dnp.asarray(data) * 1.0
+    got = getattr(dnp, name)(*((x, x) if len(args) == 2 else (x,)))
+    assert type(got) is dnp.ndarray  # daybreak's lazy value
+    assert float(got) == pytest.approx(float(want), rel=1e-12)
+    assert db.stats()["runs"] > runs
