@@ -136,51 +136,17 @@ __all__ = [
 ]
 
 
-# Functions of arrays (not constructors: those take shapes, and their results are big data):
-# small calls on NumPy data run NumPy directly (`small.py`). Elementwise functions, those
-# whose result can outgrow their inputs, and views: a big NumPy input joins a lazy chain.
-def _numpy_first_for(names: tuple[str, ...]) -> None:
-    import numpy as _np
-
-    from .small import numpy_first
-
-    for _name in names:
-        globals()[_name] = numpy_first(globals()[_name], getattr(_np, _name))
-
-
-_numpy_first_for(
-    (
-        "bincount",
-        "clip",
-        "flatnonzero",
-        "nonzero",
-        "where",
-        "matmul",
-        "outer",
-        "diff",
-        "roll",
-        "ravel",
-        "reshape",
-        "transpose",
-        "squeeze",
-        "expand_dims",
-        "swapaxes",
-        "moveaxis",
-        "concatenate",
-        "hstack",
-        "vstack",
-        "stack",
-        "column_stack",
-        "broadcast_to",
-        "copy",
-        "zeros_like",
-        "ones_like",
-        "empty_like",
-        "full_like",
-    )
-)
-
-
+# How each function of arrays is bound (constructors are daybreak's own: they take shapes,
+# and their results are big data).
+#
+# Small calls on NumPy data run NumPy directly (`small.numpy_first`): elementwise functions,
+# views, and those whose result can outgrow their inputs, so that a big NumPy input joins a
+# lazy chain through them.
+NUMPY_FIRST = """
+    bincount clip flatnonzero nonzero where matmul outer diff roll ravel reshape transpose squeeze
+    expand_dims swapaxes moveaxis concatenate hstack vstack stack column_stack broadcast_to copy
+    zeros_like ones_like empty_like full_like
+""".split()
 # Reductions and products are NumPy's own function objects: on NumPy data they are NumPy's
 # call with nothing in between (a Python loop of `dot(row, col)` or `sum(patch, axis=...)`
 # paid ~0.2 us of daybreak's wrapper per call, 10-25% of NumPy's own time), and NumPy's
@@ -189,41 +155,25 @@ _numpy_first_for(
 # NumPy array is NumPy's at once, where the wrapper recorded it over a snapshot; it reduces
 # data, so no elementwise work of the script fuses into it (operators on NumPy arrays are
 # NumPy's own either way).
-NUMPY_OWN = (
-    "all",
-    "amax",
-    "amin",
-    "any",
-    "argmax",
-    "argmin",
-    "count_nonzero",
-    "max",
-    "mean",
-    "min",
-    "nanmean",
-    "nanstd",
-    "nansum",
-    "nanvar",
-    "prod",
-    "std",
-    "sum",
-    "var",
-    "dot",
-    "inner",
-    "vdot",
-)
+NUMPY_OWN = """
+    all amax amin any argmax argmin count_nonzero max mean min nanmean nanstd nansum nanvar prod
+    std sum var dot inner vdot
+""".split()
 
 
-def _numpy_own_for(names: tuple[str, ...]) -> None:
+def _bind() -> None:
     import numpy as _np
 
     from .functions import FUNCTIONS
+    from .small import numpy_first
 
-    for _name in names:
+    for _name in NUMPY_FIRST:
+        globals()[_name] = numpy_first(globals()[_name], getattr(_np, _name))
+    for _name in NUMPY_OWN:
         found = getattr(_np, _name)
         if found not in FUNCTIONS:  # (daybreak arrays would reach NumPy's as a fallback)
             raise RuntimeError(f"numpy.{_name} has no daybreak implementation to dispatch to")
         globals()[_name] = found
 
 
-_numpy_own_for(NUMPY_OWN)
+_bind()
