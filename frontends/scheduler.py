@@ -42,7 +42,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from daybreak.runtime.config import SETTINGS
-from daybreak.runtime.stats import record, record_fallback
+from daybreak.runtime.stats import count_library_run, count_scheduler_hit, record_fallback
 
 from .lazy import LazyValue, Node, NotEager, build_program, topological
 from .snapshots import run_value, start_loading, unalias, use_background
@@ -273,7 +273,7 @@ def _threads(cost: Estimate) -> int:
 
 def _run_native(known: Known, leaves: list[Node], cost: Estimate):
     known.runs["native"] += 1
-    record(scheduler_hits=1)
+    count_scheduler_hit()
     return known.executable.run(_arguments(known.plan, leaves), _threads(cost))
 
 
@@ -388,13 +388,13 @@ def _compute_all(pending: list[Node], order: list[Node]) -> list:
                 )
             if known is not None:
                 known.runs["library"] += 1
-            record(library_runs=1)
+            count_library_run()
             return values
     elif known is not None and known.state == "failed":
         try:
             values = _run_library(order, pending)
             known.runs["library"] += 1
-            record(library_runs=1)
+            count_library_run()
             return values
         except Exception:  # noqa: BLE001 - nothing left but the interpreter path
             pass
@@ -408,7 +408,7 @@ def _try_library(order: list[Node], pending: list[Node]) -> list | None:
         values = _run_library(order, pending)
     except Exception:  # noqa: BLE001 - see above
         return None
-    record(library_runs=1)
+    count_library_run()
     return values
 
 

@@ -47,6 +47,19 @@ def record(**deltas) -> None:
             setattr(STATS, name, getattr(STATS, name) + delta)
 
 
+def count_library_run() -> None:
+    """`record(library_runs=1)`, without the keywords (a Python loop of calls computed at
+    once counts one per call)."""
+    with _lock:
+        STATS.library_runs += 1
+
+
+def count_scheduler_hit() -> None:
+    """`record(scheduler_hits=1)`: a cached native run."""
+    with _lock:
+        STATS.scheduler_hits += 1
+
+
 def payload_bytes(value) -> int:
     """The bytes of data in a value crossing the native boundary: array buffers and scalars,
     summed through tuples, lists and dicts. A long Python list is estimated from its first

@@ -15,7 +15,7 @@ import types
 import numpy as np
 
 from daybreak.runtime.config import SETTINGS
-from daybreak.runtime.stats import record
+from daybreak.runtime.stats import count_library_run
 
 from ..elements.dtypes import SCALAR_TYPES, is_supported, why_unsupported
 from ..elements.eager import strided
@@ -110,7 +110,7 @@ def _ufunc_or_numpy(ufunc, inputs, out, kwargs, numpy_call):
             ufunc(*values, out=target)
             if out._base is not None:  # (Python's `base[key] = view` next has nothing to do)
                 out._synced = out._base[0]._expr
-            record(library_runs=1)
+            count_library_run()
             return out
     if kwargs or not all(is_lazy(o) for o in outs):
         reason = f"{ufunc.__name__} with {', '.join(sorted(kwargs)) or 'out= a NumPy array'}"

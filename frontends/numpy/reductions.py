@@ -21,7 +21,7 @@ import numpy as np
 
 from daybreak.ir import builder as B
 from daybreak.runtime.config import SETTINGS
-from daybreak.runtime.stats import record
+from daybreak.runtime.stats import count_library_run
 
 from ..elements.dtypes import is_supported
 from ..elements.expr import Apply, Leaf, Outer, pending_reduction
@@ -81,7 +81,7 @@ def _numpy_answer(name: str, x: ndarray, kwargs: dict):
         data = x.concrete()
         if data is None:
             data = x.strided_view()
-        record(library_runs=1)
+        count_library_run()
     else:
         return None
     if data is None:

@@ -21,7 +21,7 @@ import numpy as np
 from daybreak.ir import builder as B
 from daybreak.ir.types import BOOL, Scalar
 from daybreak.runtime.config import SETTINGS
-from daybreak.runtime.stats import record
+from daybreak.runtime.stats import count_library_run
 
 from ..elements import scalar_ops as S
 from ..elements.broadcast import broadcast_to, out_shape
@@ -434,7 +434,7 @@ def _on_user_memory(ufunc, inputs, result_bytes: int):
     values = [data_now(x) for x in inputs]
     if any(v is None for v in values):
         return None, site
-    record(library_runs=1)
+    count_library_run()
     now = ufunc(*values)
     if type(now) is not np.ndarray or now.size < SETTINGS.eager_below:
         return now, None
