@@ -197,7 +197,8 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         self._synced = None  # the base's value right after this view wrote into it
         self._seen = None  # (expr, buffer, NumPy view): what `concrete` last found
         # (expr, read-only NumPy view, NumPy's view) where `expr` reads a computed buffer
-        # or the user's: what `strided_view` returns (`indexing.view_of_computed`)
+        # or the user's: what `strided_view` returns (`indexing.view_of_computed`; the
+        # read-only view is None until first asked for)
         self._numpy_view = None
         # The user's memory this array is (`np.asarray(u)` is `u`): the borrowed input that
         # a write rebinding this array to a pending value writes back into (`write_back`)
@@ -472,6 +473,10 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         e = self._held
         known = self._numpy_view
         if known is not None and known[0] is e:
+            if known[1] is None:  # (made when first asked: most views are never read so)
+                readable = known[2].view()
+                readable.flags.writeable = False
+                self._numpy_view = known = (e, readable, known[2])
             return known[1]
         if not isinstance(e, Leaf) or e.node is None or not e.node.is_leaf or not self._shape:
             return None

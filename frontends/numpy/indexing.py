@@ -279,11 +279,10 @@ def view_of_computed(x: ndarray, part: np.ndarray, found: np.ndarray, key) -> nd
             _ELEMENT_STRIDES.clear()
         strides = _ELEMENT_STRIDES[(part.strides, item)] = tuple(s // item for s in part.strides)
     view = leaf_array(Leaf(leaf.node, strides, leaf.size, leaf.dtype, offset), part.shape)
-    readable = part.view()
-    readable.flags.writeable = False
-    # what NumPy calls reading it now get (`strided_view`), and NumPy's own view, which an
-    # in-place call on the user's memory writes (`methods._users_memory`)
-    view._numpy_view = (view._held, readable, part)
+    # NumPy's own view, which an in-place call on the user's memory writes
+    # (`methods._users_memory`), and a read-only one of it for NumPy calls that read the
+    # view now (`strided_view` makes that when first asked: None until then)
+    view._numpy_view = (view._held, None, part)
     return view.as_view_of(x, _write_view, key)
 
 
