@@ -102,6 +102,11 @@ class Node:
         or raise `NotEager` when this node cannot do that."""
         raise NotEager(type(self).__name__)
 
+    def eager_parts(self) -> tuple:
+        """Keys of the parts of `evaluate_eagerly`'s work that another node may do alike
+        (the scheduler computes those once per library run: `scheduler.SHARED_PARTS`)."""
+        return ()
+
     def eager_work(self) -> tuple[int, int]:
         """(library calls, elements they touch) of `evaluate_eagerly`: the cost model's input."""
         return (1, 1)

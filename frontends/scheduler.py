@@ -277,12 +277,46 @@ def _run_native(known: Known, leaves: list[Node], cost: Estimate):
     return known.executable.run(_arguments(known.plan, leaves), _threads(cost))
 
 
+@dataclass
+class SharedParts:
+    """What several nodes of one tier-0 run compute alike (`Node.eager_parts`: an element
+    expression two loops read, softmax's `exp(x - max)` read by its sum and its division):
+    each is computed once in the run, its value kept until the run ends. The library would
+    otherwise compute it once per node, where the user's NumPy computed it once (fusion's
+    recomputation pays in native code, not call by call)."""
+
+    keys: frozenset = frozenset()
+    values: dict = field(default_factory=dict)
+
+
+SHARED_PARTS = SharedParts()
+
+
+def _shared_parts(order: list[Node]) -> frozenset:
+    """The parts more than one pending node of `order` computes."""
+    seen: dict = {}
+    for node in order:
+        if not node.is_leaf:
+            for part in node.eager_parts():
+                seen[part] = seen.get(part, 0) + 1
+    return frozenset(part for part, count in seen.items() if count > 1)
+
+
 def _run_library(order: list[Node], roots: Sequence[Node]) -> list:
     """Tier 0: each node computed by the real library, inputs first; an intermediate is
-    dropped after its last use, as NumPy drops its temporaries."""
+    dropped after its last use, as NumPy drops its temporaries; parts that several nodes
+    compute alike are computed once (`SHARED_PARTS`)."""
     if len(roots) == 1 and all(i.is_leaf for i in roots[0].inputs):
         # one node over values (most runs in a Python loop): no bookkeeping of temporaries
         return [roots[0].evaluate_eagerly([run_value(i) for i in roots[0].inputs])]
+    SHARED_PARTS.keys = _shared_parts(order)
+    try:
+        return _run_library_nodes(order, roots)
+    finally:
+        SHARED_PARTS.keys, SHARED_PARTS.values = frozenset(), {}
+
+
+def _run_library_nodes(order: list[Node], roots: Sequence[Node]) -> list:
     uses: dict[int, int] = {}
     for node in order:
         if not node.is_leaf:

@@ -30,7 +30,7 @@ from numpy.lib.stride_tricks import as_strided
 from daybreak.runtime.stats import count_library_run
 
 from ..lazy import NotEager
-from ..scheduler import library_for_good
+from ..scheduler import SHARED_PARTS, library_for_good
 from ..snapshots import run_value, unalias
 from .expr import Apply, Elem, Leaf, Outer, contiguous_strides, op_weight, postorder
 
@@ -99,7 +99,11 @@ def strided(
 
 def evaluate(expr: Elem, shape: tuple[int, ...], values: dict):
     """`expr` over `shape` as a NumPy array (broadcastable to `shape`, maybe a view), or a
-    NumPy scalar for 0-d; `values` maps id(node) to each input node's value."""
+    NumPy scalar for 0-d; `values` maps id(node) to each input node's value. Parts that
+    several loops of one library run share (`scheduler.SHARED_PARTS`: softmax's `exp(x -
+    max)`, read by its sum and by its division) are computed once in the run."""
+    if SHARED_PARTS.keys:
+        return _evaluate_sharing(expr, shape, values, SHARED_PARTS.keys, SHARED_PARTS.values)
     if (
         expr.depth == 2
         and type(expr) is Apply
@@ -142,6 +146,65 @@ def evaluate(expr: Elem, shape: tuple[int, ...], values: dict):
                 if uses[id(a)] == 0:
                     del done[id(a)]
     return done[id(expr)]
+
+
+def _evaluate_sharing(expr: Elem, shape: tuple[int, ...], values: dict, shared, kept: dict):
+    """`evaluate` in a library run whose loops share parts: a shared part computed by an
+    earlier loop is read (its arguments are not computed again), one computed here is kept
+    for the later loops; neither is ever a temporary written in place."""
+    skip = {id(e) for e in postorder(expr) if (id(e), shape) in kept}
+    order = postorder(expr) if not skip else _postorder_until(expr, skip)
+    uses: dict[int, int] = {id(expr): 1}
+    for e in order:
+        if id(e) not in skip:
+            for a in e.args:
+                uses[id(a)] = uses.get(id(a), 0) + 1
+    done: dict[int, object] = {}
+    made: set[int] = set()
+    with np.errstate(all="ignore"):
+        for e in order:
+            key = (id(e), shape)
+            if id(e) in skip:
+                done[id(e)] = kept[key]
+                continue
+            if isinstance(e, Leaf):
+                value = _leaf_value(e, shape, values)
+            elif isinstance(e, Outer):
+                value = values[id(e.node)]
+            elif isinstance(e, Apply):
+                args = [done[id(a)] for a in e.args]
+                into = _spent_temporary(e, args, shape, uses, made)
+                value = e.eager(*args, out=into) if into is not None else e.evaluate_eagerly(args)
+                if key in shared:
+                    kept[key] = value
+                elif type(value) is np.ndarray and value.base is None:
+                    made.add(id(e))
+            else:  # pragma: no cover - every element kind is one of the above
+                raise NotEager(type(e).__name__)
+            done[id(e)] = value
+            for a in e.args:
+                uses[id(a)] -= 1
+                if uses[id(a)] == 0:
+                    del done[id(a)]
+    return done[id(expr)]
+
+
+def _postorder_until(root: Elem, skip: set[int]) -> list[Elem]:
+    """`postorder(root)` without the arguments of the elements in `skip` (unless something
+    else reads them)."""
+    order: list[Elem] = []
+    seen: set[int] = set()
+    stack: list[tuple[Elem, bool]] = [(root, False)]
+    while stack:
+        e, done = stack.pop()
+        if done:
+            order.append(e)
+        elif id(e) not in seen:
+            seen.add(id(e))
+            stack.append((e, True))
+            if id(e) not in skip:
+                stack.extend((a, False) for a in reversed(e.args))
+    return order
 
 
 def _spent_temporary(e: Apply, args: list, shape: tuple[int, ...], uses: dict, made: set):

@@ -274,6 +274,13 @@ class _ExprNode(Node):
             raise NotEager("an element without a NumPy form")
         return self._finish_eagerly(eager.evaluate(self.expr, self.shape, values))
 
+    def eager_parts(self) -> tuple:
+        # the element expressions it evaluates over its shape (`eager.evaluate`), by identity
+        exprs = (self.expr,) if self.library is None else (self.expr, self.library[0])
+        return tuple(
+            (id(e), self.shape) for x in exprs for e in postorder(x) if isinstance(e, Apply)
+        )
+
     def _finish_with_kernel(self, kernel, value):  # pragma: no cover - reductions override
         raise NotEager("a library kernel for a loop that is no reduction")
 

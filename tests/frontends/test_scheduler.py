@@ -491,3 +491,41 @@ def test_a_cold_compiler_costs_more_than_a_warm_one(monkeypatch):
     db.config(compile_in_background=False)
     float(np.exp(x * 0.5).sum())  # a compile warms the compiler
     assert scheduler._compiled[0]
+
+
+def _softmax(m, x):
+    top = m.max(x, axis=-1, keepdims=True)
+    e = m.exp(x - top)
+    return e / m.sum(e, axis=-1, keepdims=True)
+
+
+def _normalised(m, x):
+    d = x - x.mean(axis=0)
+    return d / m.sqrt((d * d).sum(axis=0)), (d * 2.0).max()
+
+
+@pytest.mark.parametrize("fn", [_softmax, _normalised])
+def test_tier0_computes_a_part_several_loops_share_once(fn, monkeypatch):
+    """A value read by two loops of one library run (softmax's `exp(x - max)`, read by its
+    sum and by its division) is computed once in the run, as the user's NumPy computes it,
+    and never written in place by either loop; the values are NumPy's."""
+    from daybreak.frontends.elements import eager
+    from daybreak.frontends.elements.expr import Apply
+
+    x = np.random.default_rng(5).normal(size=(40, 300))
+    want = fn(np, x)
+    calls = []
+    evaluate = Apply.evaluate_eagerly
+    monkeypatch.setattr(
+        Apply, "evaluate_eagerly", lambda self, v: calls.append(self.eager) or evaluate(self, v)
+    )
+    monkeypatch.setattr(eager, "_spent_temporary", lambda *args: None)  # (every call counted)
+    runs = db.stats()["library_runs"]
+    got = fn(dnp, dnp.asarray(x) * 1.0)
+    got = db.evaluate(*got) if isinstance(got, tuple) else db.evaluate(got)
+    assert db.stats()["library_runs"] > runs, "tier 0 did not run"
+    shared = np.exp if fn is _softmax else np.subtract
+    assert calls.count(shared) == 1, calls
+    got, want = (got, want) if isinstance(want, tuple) else ((got,), (want,))
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(np.asarray(g), w, rtol=1e-12)
