@@ -151,14 +151,21 @@ def evaluate(expr: Elem, shape: tuple[int, ...], values: dict):
 def _evaluate_sharing(expr: Elem, shape: tuple[int, ...], values: dict, shared, kept: dict):
     """`evaluate` in a library run whose loops share parts: a shared part computed by an
     earlier loop is read (its arguments are not computed again), one computed here is kept
-    for the later loops; neither is ever a temporary written in place."""
+    for the later loops; neither is ever a temporary written in place. Only the outermost
+    shared parts are kept (read here by something not shared, or the result): the steps of
+    a shared chain (int_hash's `h ^= h >> 33; h *= k; ...`) stay temporaries written in
+    place, where keeping each would cost a fresh array per step."""
     skip = {id(e) for e in postorder(expr) if (id(e), shape) in kept}
     order = postorder(expr) if not skip else _postorder_until(expr, skip)
     uses: dict[int, int] = {id(expr): 1}
+    outermost = {id(expr)}
     for e in order:
         if id(e) not in skip:
+            outside = (id(e), shape) not in shared
             for a in e.args:
                 uses[id(a)] = uses.get(id(a), 0) + 1
+                if outside:
+                    outermost.add(id(a))
     done: dict[int, object] = {}
     made: set[int] = set()
     with np.errstate(all="ignore"):
@@ -175,7 +182,7 @@ def _evaluate_sharing(expr: Elem, shape: tuple[int, ...], values: dict, shared, 
                 args = [done[id(a)] for a in e.args]
                 into = _spent_temporary(e, args, shape, uses, made)
                 value = e.eager(*args, out=into) if into is not None else e.evaluate_eagerly(args)
-                if key in shared:
+                if key in shared and id(e) in outermost:
                     kept[key] = value
                 elif type(value) is np.ndarray and value.base is None:
                     made.add(id(e))

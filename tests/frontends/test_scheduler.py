@@ -529,3 +529,33 @@ def test_tier0_computes_a_part_several_loops_share_once(fn, monkeypatch):
     got, want = (got, want) if isinstance(want, tuple) else ((got,), (want,))
     for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(np.asarray(g), w, rtol=1e-12)
+
+
+def test_tier0_keeps_only_the_outermost_shared_part(monkeypatch):
+    """The steps of a chain that several loops share (int_hash's `h ^= h >> 33; h *= k`)
+    stay temporaries written in place: only the chain's result is kept for the other loops,
+    so the library run allocates no array per step."""
+    from daybreak.frontends.elements import eager
+
+    keys = np.random.default_rng(9).integers(0, 2**62, 50_000).astype(np.uint64)
+
+    def mix(m, h):
+        for _ in range(3):
+            h = h ^ (h >> m.uint64(33))
+            h = h * m.uint64(0xFF51AFD7ED558CCD)
+        return h, (h % m.uint64(97)).astype(m.int64).max(), (h & m.uint64(0xFF)).sum()
+
+    want = mix(np, keys.copy())
+    kept = []
+    sharing = eager._evaluate_sharing
+
+    def counting(expr, shape, values, shared, found):
+        out = sharing(expr, shape, values, shared, found)
+        kept.append(len(found))
+        return out
+
+    monkeypatch.setattr(eager, "_evaluate_sharing", counting)
+    got = db.evaluate(*mix(dnp, dnp.asarray(keys) * np.uint64(1)))
+    assert kept and max(kept) == 1, kept  # the chain's result alone
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(np.asarray(g), w)
