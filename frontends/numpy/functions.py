@@ -22,7 +22,7 @@ from ..elements.expr import Apply, Leaf
 from ..elements.loops import Positions, ScatterAdd, realize
 from ..scheduler import check_budget
 from . import creation, joining, linalg, reductions, shapes
-from .array import as_operand, from_numpy_result, is_lazy, ndarray
+from .array import as_operand, from_numpy_result, is_lazy, lazy_array, ndarray
 from .fallback import run_numpy, unsupported_operand
 from .methods import _numpy_writing_into, call_ufunc, reduce_or_fallback
 from .ufuncs import _operand_expr, cast_expr
@@ -150,12 +150,15 @@ def bincount(x, weights=None, minlength=0):
         # answer for no positions (`minlength` zeros): asked of zeros of the same shapes
         stand_ins = np.zeros(keys.shape, keys.dtype), None if w is None else np.zeros(w.shape)
         return np.bincount(stand_ins[0], weights=stand_ins[1], minlength=minlength)
-    low, high = scheduler.evaluate(keys.min(), keys.max())
+    # The positions are read three times (their minimum, their maximum, the counts): one
+    # loop computes them, which the range and the counts read (kept while `x` lives).
+    key_node = realize(keys._expr, keys.shape)
+    positions = lazy_array(Leaf(key_node, (1,), keys.size, keys.dtype), keys.shape)
+    low, high = scheduler.evaluate(positions.min(), positions.max())
     if low < 0:
         raise ValueError("'list' argument must have no negative elements")
     length = builtins.max(int(high) + 1, minlength)  # (`max` here is NumPy's)
     dtype = np.dtype(np.intp) if weights is None else np.dtype(np.float64)
-    key_node = realize(keys._expr, keys.shape)
     weight_node = None
     if w is not None:
         weight_node = realize(cast_expr(w._expr, np.dtype(np.float64)), w.shape)

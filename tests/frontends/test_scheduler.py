@@ -559,3 +559,26 @@ def test_tier0_keeps_only_the_outermost_shared_part(monkeypatch):
     assert kept and max(kept) == 1, kept  # the chain's result alone
     for g, w in zip(got, want, strict=True):
         np.testing.assert_array_equal(np.asarray(g), w)
+
+
+def test_bincount_computes_its_positions_once(monkeypatch):
+    """`bincount` reads its positions three times (their minimum, their maximum, the
+    counts): one loop computes them, and what a user's variable holds is kept, so two
+    bincounts of one pending array compute it once."""
+    from daybreak.frontends.elements import eager
+    from daybreak.frontends.elements.expr import Apply
+
+    x, w = np.random.default_rng(4).random((2, 5000))
+    calls = []
+    evaluate = Apply.evaluate_eagerly
+    monkeypatch.setattr(
+        Apply, "evaluate_eagerly", lambda self, v: calls.append(self.eager) or evaluate(self, v)
+    )
+    monkeypatch.setattr(eager, "_spent_temporary", lambda *args: None)  # (every call counted)
+    positions = dnp.floor(dnp.asarray(x) * 50.0).astype(np.int64)
+    counts = np.asarray(dnp.bincount(positions, minlength=60))
+    sums = np.asarray(dnp.bincount(positions, weights=dnp.asarray(w), minlength=60))
+    assert calls.count(np.floor) == 1, calls
+    want = np.floor(x * 50.0).astype(np.int64)
+    np.testing.assert_array_equal(counts, np.bincount(want, minlength=60))
+    np.testing.assert_allclose(sums, np.bincount(want, weights=w, minlength=60), rtol=1e-12)
