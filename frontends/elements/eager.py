@@ -99,13 +99,15 @@ def strided(
 
 def evaluate(expr: Elem, shape: tuple[int, ...], values: dict):
     """`expr` over `shape` as a NumPy array (broadcastable to `shape`, maybe a view), or a
-    NumPy scalar for 0-d; `values` maps id(node) to each input node's value. Parts that
-    several loops of one library run share (`scheduler.SHARED_PARTS`: softmax's `exp(x -
-    max)`, read by its sum and by its division) are computed once in the run."""
-    if SHARED_PARTS.keys:
-        return _evaluate_sharing(expr, shape, values, SHARED_PARTS.keys, SHARED_PARTS.values)
+    NumPy scalar for 0-d; `values` maps id(node) to each input node's value. What the library
+    computed before is read, not computed again: a part that several loops of one library
+    run share (`scheduler.SHARED_PARTS`: softmax's `exp(x - max)`, read by its sum and by its
+    division), and an array's expression computed inside a larger one (`Elem.library_value`:
+    a mask held by a variable, read by later lines), as NumPy computes each once."""
+    shared, kept = SHARED_PARTS.keys, SHARED_PARTS.values
     if (
-        expr.depth == 2
+        not shared
+        and expr.depth == 2
         and type(expr) is Apply
         and all(type(a) is Leaf or type(a) is Outer for a in expr.args)
     ):
@@ -116,15 +118,32 @@ def evaluate(expr: Elem, shape: tuple[int, ...], values: dict):
         ]
         with np.errstate(all="ignore"):
             return expr.evaluate_eagerly(args)
-    order = postorder(expr)
+    skip = {
+        id(e)
+        for e in postorder(expr)
+        if (e.library_value is not None and e.library_value[0] == shape and e is not expr)
+        or (shared and (id(e), shape) in kept)
+    }
+    order = postorder(expr) if not skip else _postorder_until(expr, skip)
     uses: dict[int, int] = {id(expr): 1}
+    outermost = {id(expr)}  # (the shared parts kept: see below)
     for e in order:
-        for a in e.args:
-            uses[id(a)] = uses.get(id(a), 0) + 1
+        if id(e) not in skip:
+            outside = not shared or (id(e), shape) not in shared
+            for a in e.args:
+                uses[id(a)] = uses.get(id(a), 0) + 1
+                if outside:
+                    outermost.add(id(a))
     done: dict[int, object] = {}
     made: set[int] = set()  # elements whose value is a fresh array of this evaluation's own
     with np.errstate(all="ignore"):  # NumPy's warnings were given at the user's call
         for e in order:
+            if id(e) in skip:
+                found = e.library_value
+                done[id(e)] = (
+                    found[1] if found is not None and found[0] == shape else kept[(id(e), shape)]
+                )
+                continue
             if isinstance(e, Leaf):
                 value = _leaf_value(e, shape, values)
             elif isinstance(e, Outer):
@@ -137,7 +156,15 @@ def evaluate(expr: Elem, shape: tuple[int, ...], values: dict):
                 else:
                     value = e.evaluate_eagerly(args)
                 if type(value) is np.ndarray and value.base is None:
-                    made.add(id(e))
+                    if _keeps(e, expr, shape, shared, outermost):
+                        # read again by another loop of the run, or an array is it: never a
+                        # temporary written in place
+                        if shared and (id(e), shape) in shared:
+                            kept[(id(e), shape)] = value
+                        if e is not expr and _is_an_array(e, shape):
+                            e.library_value = (shape, value)
+                    else:
+                        made.add(id(e))
             else:  # pragma: no cover - every element kind is one of the above
                 raise NotEager(type(e).__name__)
             done[id(e)] = value
@@ -148,52 +175,24 @@ def evaluate(expr: Elem, shape: tuple[int, ...], values: dict):
     return done[id(expr)]
 
 
-def _evaluate_sharing(expr: Elem, shape: tuple[int, ...], values: dict, shared, kept: dict):
-    """`evaluate` in a library run whose loops share parts: a shared part computed by an
-    earlier loop is read (its arguments are not computed again), one computed here is kept
-    for the later loops; neither is ever a temporary written in place. Only the outermost
-    shared parts are kept (read here by something not shared, or the result): the steps of
-    a shared chain (int_hash's `h ^= h >> 33; h *= k; ...`) stay temporaries written in
-    place, where keeping each would cost a fresh array per step."""
-    skip = {id(e) for e in postorder(expr) if (id(e), shape) in kept}
-    order = postorder(expr) if not skip else _postorder_until(expr, skip)
-    uses: dict[int, int] = {id(expr): 1}
-    outermost = {id(expr)}
-    for e in order:
-        if id(e) not in skip:
-            outside = (id(e), shape) not in shared
-            for a in e.args:
-                uses[id(a)] = uses.get(id(a), 0) + 1
-                if outside:
-                    outermost.add(id(a))
-    done: dict[int, object] = {}
-    made: set[int] = set()
-    with np.errstate(all="ignore"):
-        for e in order:
-            key = (id(e), shape)
-            if id(e) in skip:
-                done[id(e)] = kept[key]
-                continue
-            if isinstance(e, Leaf):
-                value = _leaf_value(e, shape, values)
-            elif isinstance(e, Outer):
-                value = values[id(e.node)]
-            elif isinstance(e, Apply):
-                args = [done[id(a)] for a in e.args]
-                into = _spent_temporary(e, args, shape, uses, made)
-                value = e.eager(*args, out=into) if into is not None else e.evaluate_eagerly(args)
-                if key in shared and id(e) in outermost:
-                    kept[key] = value
-                elif type(value) is np.ndarray and value.base is None:
-                    made.add(id(e))
-            else:  # pragma: no cover - every element kind is one of the above
-                raise NotEager(type(e).__name__)
-            done[id(e)] = value
-            for a in e.args:
-                uses[id(a)] -= 1
-                if uses[id(a)] == 0:
-                    del done[id(a)]
-    return done[id(expr)]
+def _keeps(e: Elem, root: Elem, shape, shared, outermost: set) -> bool:
+    """Whether `e`'s value outlives this evaluation: an outermost part the run's loops share
+    (the steps of a shared chain, int_hash's `h ^= h >> 33; h *= k`, stay temporaries), or
+    the expression of a live array other than the root."""
+    if shared and (id(e), shape) in shared and id(e) in outermost:
+        return True
+    return e is not root and _is_an_array(e, shape)
+
+
+def _is_an_array(e: Elem, shape) -> bool:
+    """Whether a live array of `shape` is `e` now (a user's variable holds it; an array
+    rebound since, `u += 1`, is no longer its earlier expressions)."""
+    owner = e.owner() if e.owner is not None else None
+    return (
+        owner is not None
+        and getattr(owner, "_expr", None) is e
+        and getattr(owner, "shape", None) == shape
+    )
 
 
 def _postorder_until(root: Elem, skip: set[int]) -> list[Elem]:

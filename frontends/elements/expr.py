@@ -51,6 +51,7 @@ class Elem:
         "depth",
         "order",
         "owner",
+        "library_value",
         "__weakref__",
     )
 
@@ -58,6 +59,11 @@ class Elem:
         self.dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
         self.order = None  # `postorder(self)` less self, once asked for (it never changes)
         self.owner = None  # weakly, the frontend value (an array) that is this expression
+        # `(shape, array)`: this expression's value over `shape` as the library computed it
+        # inside a larger expression while an array was it (`eager.evaluate`): the library
+        # reads it there again instead of computing it again, as NumPy holds the value of a
+        # user's variable. Never a structure's business (not in signatures).
+        self.library_value = None
         # The loop node computing this expression, once asked for: `(shape, node)`, the node
         # held weakly while it is pending (it holds this expression: a cycle would keep every
         # input buffer alive until the cyclic collector ran). See `realized_node`.

@@ -47,6 +47,7 @@ _COMMON_SLOTS = frozenset(
         "eager",
         "order",
         "owner",
+        "library_value",
     }
 )
 _EXTRA_SLOTS: dict[type, tuple[str, ...]] = {}

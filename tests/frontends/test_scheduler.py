@@ -535,8 +535,6 @@ def test_tier0_keeps_only_the_outermost_shared_part(monkeypatch):
     """The steps of a chain that several loops share (int_hash's `h ^= h >> 33; h *= k`)
     stay temporaries written in place: only the chain's result is kept for the other loops,
     so the library run allocates no array per step."""
-    from daybreak.frontends.elements import eager
-
     keys = np.random.default_rng(9).integers(0, 2**62, 50_000).astype(np.uint64)
 
     def mix(m, h):
@@ -547,14 +545,14 @@ def test_tier0_keeps_only_the_outermost_shared_part(monkeypatch):
 
     want = mix(np, keys.copy())
     kept = []
-    sharing = eager._evaluate_sharing
+    run_nodes = scheduler._run_library_nodes
 
-    def counting(expr, shape, values, shared, found):
-        out = sharing(expr, shape, values, shared, found)
-        kept.append(len(found))
+    def counting(order, roots):
+        out = run_nodes(order, roots)
+        kept.append(len(scheduler.SHARED_PARTS.values))
         return out
 
-    monkeypatch.setattr(eager, "_evaluate_sharing", counting)
+    monkeypatch.setattr(scheduler, "_run_library_nodes", counting)
     got = db.evaluate(*mix(dnp, dnp.asarray(keys) * np.uint64(1)))
     assert kept and max(kept) == 1, kept  # the chain's result alone
     for g, w in zip(got, want, strict=True):
@@ -582,3 +580,32 @@ def test_bincount_computes_its_positions_once(monkeypatch):
     want = np.floor(x * 50.0).astype(np.int64)
     np.testing.assert_array_equal(counts, np.bincount(want, minlength=60))
     np.testing.assert_allclose(sums, np.bincount(want, weights=w, minlength=60), rtol=1e-12)
+
+
+def test_tier0_reads_what_an_array_is_instead_of_computing_it_again(monkeypatch):
+    """A mask held by a variable and read by two later lines, each computed on its own by
+    the library: the second reads the value the first computed (`Elem.library_value`), as
+    NumPy computes the mask once. The values are NumPy's."""
+    from daybreak.frontends.elements import eager
+    from daybreak.frontends.elements.expr import Apply
+
+    x = np.random.default_rng(6).random(5000)
+    calls = []
+    evaluate = Apply.evaluate_eagerly
+    monkeypatch.setattr(
+        Apply, "evaluate_eagerly", lambda self, v: calls.append(self.eager) or evaluate(self, v)
+    )
+    monkeypatch.setattr(eager, "_spent_temporary", lambda *args: None)  # (every call counted)
+
+    def lines(m, x):
+        valid = (x > 0.2) & (x < 0.9)
+        upper = m.count_nonzero(valid & (x > 0.5))
+        weight = (x * valid).sum()
+        return int(upper), float(weight)
+
+    want = lines(np, x)
+    runs = db.stats()["library_runs"]
+    got = lines(dnp, dnp.asarray(x) * 1.0)
+    assert db.stats()["library_runs"] >= runs + 2, "tier 0 did not run both lines"
+    assert calls.count(np.less) == 1, calls  # `x < 0.9`: once
+    assert got[0] == want[0] and got[1] == pytest.approx(want[1], rel=1e-12)
