@@ -292,14 +292,21 @@ class SharedParts:
 SHARED_PARTS = SharedParts()
 
 
-def _shared_parts(order: list[Node]) -> frozenset:
-    """The parts more than one pending node of `order` computes."""
+def _shared_parts(order: list[Node]) -> tuple[frozenset, dict]:
+    """The parts more than one pending node of `order` computes, and by id of the node that
+    computes it last, the parts whose value may go after that node."""
     seen: dict = {}
+    last: dict = {}
     for node in order:
         if not node.is_leaf:
             for part in node.eager_parts():
                 seen[part] = seen.get(part, 0) + 1
-    return frozenset(part for part, count in seen.items() if count > 1)
+                last[part] = id(node)
+    shared = frozenset(part for part, count in seen.items() if count > 1)
+    spent: dict[int, list] = {}
+    for part in shared:
+        spent.setdefault(last[part], []).append(part)
+    return shared, spent
 
 
 def _run_library(order: list[Node], roots: Sequence[Node]) -> list:
@@ -309,14 +316,14 @@ def _run_library(order: list[Node], roots: Sequence[Node]) -> list:
     if len(roots) == 1 and all(i.is_leaf for i in roots[0].inputs):
         # one node over values (most runs in a Python loop): no bookkeeping of temporaries
         return [roots[0].evaluate_eagerly([run_value(i) for i in roots[0].inputs])]
-    SHARED_PARTS.keys = _shared_parts(order)
+    SHARED_PARTS.keys, spent = _shared_parts(order)
     try:
-        return _run_library_nodes(order, roots)
+        return _run_library_nodes(order, roots, spent)
     finally:
         SHARED_PARTS.keys, SHARED_PARTS.values = frozenset(), {}
 
 
-def _run_library_nodes(order: list[Node], roots: Sequence[Node]) -> list:
+def _run_library_nodes(order: list[Node], roots: Sequence[Node], spent: dict) -> list:
     uses: dict[int, int] = {}
     for node in order:
         if not node.is_leaf:
@@ -331,6 +338,8 @@ def _run_library_nodes(order: list[Node], roots: Sequence[Node]) -> list:
             continue
         inputs = [values[id(i)] for i in node.inputs]
         values[id(node)] = node.evaluate_eagerly(inputs)
+        for part in spent.get(id(node), ()):  # read for the last time: dropped, as NumPy would
+            SHARED_PARTS.values.pop(part, None)
         for i in node.inputs:
             uses[id(i)] -= 1
             if uses[id(i)] == 0 and not i.is_leaf:

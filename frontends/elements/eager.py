@@ -32,7 +32,16 @@ from daybreak.runtime.stats import count_library_run
 from ..lazy import NotEager
 from ..scheduler import SHARED_PARTS, library_for_good
 from ..snapshots import run_value, unalias
-from .expr import Apply, Elem, Leaf, Outer, contiguous_strides, op_weight, postorder
+from .expr import (
+    Apply,
+    Elem,
+    Leaf,
+    Outer,
+    contiguous_strides,
+    op_weight,
+    postorder,
+    postorder_until,
+)
 
 
 def can_evaluate(expr: Elem) -> bool:
@@ -124,7 +133,7 @@ def evaluate(expr: Elem, shape: tuple[int, ...], values: dict):
         if (e.library_value is not None and e.library_value[0] == shape and e is not expr)
         or (shared and (id(e), shape) in kept)
     }
-    order = postorder(expr) if not skip else _postorder_until(expr, skip)
+    order = postorder(expr) if not skip else postorder_until(expr, skip)
     uses: dict[int, int] = {id(expr): 1}
     outermost = {id(expr)}  # (the shared parts kept: see below)
     for e in order:
@@ -193,24 +202,6 @@ def _is_an_array(e: Elem, shape) -> bool:
         and getattr(owner, "_expr", None) is e
         and getattr(owner, "shape", None) == shape
     )
-
-
-def _postorder_until(root: Elem, skip: set[int]) -> list[Elem]:
-    """`postorder(root)` without the arguments of the elements in `skip` (unless something
-    else reads them)."""
-    order: list[Elem] = []
-    seen: set[int] = set()
-    stack: list[tuple[Elem, bool]] = [(root, False)]
-    while stack:
-        e, done = stack.pop()
-        if done:
-            order.append(e)
-        elif id(e) not in seen:
-            seen.add(id(e))
-            stack.append((e, True))
-            if id(e) not in skip:
-                stack.extend((a, False) for a in reversed(e.args))
-    return order
 
 
 def _spent_temporary(e: Apply, args: list, shape: tuple[int, ...], uses: dict, made: set):

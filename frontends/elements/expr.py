@@ -324,7 +324,17 @@ def postorder(root: Elem) -> list[Elem]:
         order = _postorder_shallow(root)
         root.order = tuple(order[:-1])
         return order
-    order, seen, stack = [], set(), [(root, False)]
+    order = postorder_until(root)
+    root.order = tuple(order[:-1])  # without the root itself: no reference cycle
+    return order
+
+
+def postorder_until(root: Elem, skip: frozenset | set = frozenset()) -> list[Elem]:
+    """Each distinct node once, arguments first, iteratively, without the arguments of the
+    elements whose ids are in `skip` (unless something else reads them)."""
+    order: list[Elem] = []
+    seen: set[int] = set()
+    stack: list[tuple[Elem, bool]] = [(root, False)]
     while stack:
         e, done = stack.pop()
         if done:
@@ -332,8 +342,8 @@ def postorder(root: Elem) -> list[Elem]:
         elif id(e) not in seen:
             seen.add(id(e))
             stack.append((e, True))
-            stack.extend((a, False) for a in reversed(e.args))
-    root.order = tuple(order[:-1])  # without the root itself: no reference cycle
+            if id(e) not in skip:
+                stack.extend((a, False) for a in reversed(e.args))
     return order
 
 
