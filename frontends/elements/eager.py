@@ -106,16 +106,18 @@ def strided(
     return view
 
 
-def evaluate(expr: Elem, shape: tuple[int, ...], values: dict):
+def evaluate(expr: Elem, shape: tuple[int, ...], values: dict, reduced: bool = False):
     """`expr` over `shape` as a NumPy array (broadcastable to `shape`, maybe a view), or a
     NumPy scalar for 0-d; `values` maps id(node) to each input node's value. What the library
     computed before is read, not computed again: a part that several loops of one library
     run share (`scheduler.SHARED_PARTS`: softmax's `exp(x - max)`, read by its sum and by its
     division), and an array's expression computed inside a larger one (`Elem.library_value`:
-    a mask held by a variable, read by later lines), as NumPy computes each once."""
+    a mask held by a variable, read by later lines), as NumPy computes each once. `reduced`:
+    the caller reduces the value (then `expr` itself is an intermediate that may be kept)."""
     shared, kept = SHARED_PARTS.keys, SHARED_PARTS.values
     if (
         not shared
+        and not reduced
         and expr.depth == 2
         and type(expr) is Apply
         and all(type(a) is Leaf or type(a) is Outer for a in expr.args)
@@ -130,7 +132,11 @@ def evaluate(expr: Elem, shape: tuple[int, ...], values: dict):
     skip = {
         id(e)
         for e in postorder(expr)
-        if (e.library_value is not None and e.library_value[0] == shape and e is not expr)
+        if (
+            e.library_value is not None
+            and e.library_value[0] == shape
+            and (reduced or e is not expr)
+        )
         or (shared and (id(e), shape) in kept)
     }
     order = postorder(expr) if not skip else postorder_until(expr, skip)
@@ -165,12 +171,13 @@ def evaluate(expr: Elem, shape: tuple[int, ...], values: dict):
                 else:
                     value = e.evaluate_eagerly(args)
                 if type(value) is np.ndarray and value.base is None:
-                    if _keeps(e, expr, shape, shared, outermost):
+                    root = None if reduced else expr
+                    if _keeps(e, root, shape, shared, outermost):
                         # read again by another loop of the run, or an array is it: never a
                         # temporary written in place
                         if shared and (id(e), shape) in shared:
                             kept[(id(e), shape)] = value
-                        if e is not expr and _is_an_array(e, shape):
+                        if e is not root and _is_an_array(e, shape):
                             e.library_value = (shape, value)
                     else:
                         made.add(id(e))

@@ -268,11 +268,12 @@ class _ExprNode(Node):
         values = {id(n): v for n, v in zip(self.inputs, inputs, strict=True)}
         if self.library is not None and can_evaluate(self.library[0]):
             expr, kernel = self.library
-            value = np.broadcast_to(eager.evaluate(expr, self.shape, values), self.shape)
+            value = np.broadcast_to(eager.evaluate(expr, self.shape, values, True), self.shape)
             return self._finish_with_kernel(kernel, value)
         if not can_evaluate(self.expr):
             raise NotEager("an element without a NumPy form")
-        return self._finish_eagerly(eager.evaluate(self.expr, self.shape, values))
+        reduced = self.op is not None
+        return self._finish_eagerly(eager.evaluate(self.expr, self.shape, values, reduced))
 
     def eager_parts(self) -> tuple:
         # the element expressions it evaluates over its shape (`eager.evaluate`), by identity

@@ -614,3 +614,25 @@ def test_tier0_reads_what_an_array_is_instead_of_computing_it_again(monkeypatch)
     assert db.stats()["library_runs"] >= runs + 2, "tier 0 did not run both lines"
     assert calls.count(np.less) == 1, calls  # `x < 0.9`: once
     assert got[0] == want[0] and got[1] == pytest.approx(want[1], rel=1e-12)
+
+
+def test_tier0_keeps_what_an_array_is_when_a_reduction_reads_it(monkeypatch):
+    """`d = a - b; d.mean(); d.std()`, each computed on its own by the library: the mean's
+    loop computes `d` (the value it reduces) and keeps it, since an array is it; the
+    standard deviation reads it."""
+    from daybreak.frontends.elements import eager
+    from daybreak.frontends.elements.expr import Apply
+
+    a, b = np.random.default_rng(8).random((2, 4000))
+    calls = []
+    evaluate = Apply.evaluate_eagerly
+    monkeypatch.setattr(
+        Apply, "evaluate_eagerly", lambda self, v: calls.append(self.eager) or evaluate(self, v)
+    )
+    monkeypatch.setattr(eager, "_spent_temporary", lambda *args: None)  # (every call counted)
+    x, y = dnp.asarray(a) * 1.0, dnp.asarray(b) * 1.0
+    d = x - y
+    got = float(d.mean()), float(d.std())
+    d_np = a - b
+    assert calls.count(np.subtract) == 2, calls  # `x - y` once; the deviations from the mean
+    assert got == pytest.approx((d_np.mean(), d_np.std()), rel=1e-12)
