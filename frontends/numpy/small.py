@@ -110,8 +110,8 @@ def numpy_first(daybreak_fn, numpy_fn):
 
     @functools.wraps(daybreak_fn)
     def call(*args, **kwargs):
-        if not kwargs and result_size is None and len(args) <= 2:
-            # A Python loop's call (`dot(row, col)`, `sqrt(x)`), checked cheaply first
+        if not kwargs and result_size is None and len(args) <= 3:
+            # A Python loop's call (`clip(row, lo, hi)`, `where(m, a, b)`), checked cheaply first
             total = 0
             for x in args:
                 kind = type(x)
