@@ -687,7 +687,9 @@ def result_array(value: np.ndarray) -> ndarray:
     if ty is None:
         ty = _VECTOR_TYPES[value.dtype] = Vec(ir_scalar(value.dtype))
     leaf = Leaf(Param.owned(flat, ty), contiguous_strides(value.shape), flat.size, value.dtype)
-    return leaf_array(leaf, value.shape)
+    made = leaf_array(leaf, value.shape)
+    made._seen = (leaf, flat, value)  # what `concrete` would find: the next call reads it
+    return made
 
 
 _VECTOR_TYPES: dict = {}  # dtype -> the IR's vec type of it (`result_array` asks per call)
