@@ -493,6 +493,22 @@ def test_a_cold_compiler_costs_more_than_a_warm_one(monkeypatch):
     assert scheduler._compiled[0]
 
 
+@pytest.fixture
+def library_calls(monkeypatch):
+    """The NumPy function of every element the library computes, in order (no temporary is
+    written in place, so every call is one of these)."""
+    from daybreak.frontends.elements import eager
+    from daybreak.frontends.elements.expr import Apply
+
+    calls = []
+    evaluate = Apply.evaluate_eagerly
+    monkeypatch.setattr(
+        Apply, "evaluate_eagerly", lambda self, v: calls.append(self.eager) or evaluate(self, v)
+    )
+    monkeypatch.setattr(eager, "_spent_temporary", lambda *args: None)
+    return calls
+
+
 def _softmax(m, x):
     top = m.max(x, axis=-1, keepdims=True)
     e = m.exp(x - top)
@@ -505,21 +521,13 @@ def _normalised(m, x):
 
 
 @pytest.mark.parametrize("fn", [_softmax, _normalised])
-def test_tier0_computes_a_part_several_loops_share_once(fn, monkeypatch):
+def test_tier0_computes_a_part_several_loops_share_once(fn, library_calls):
     """A value read by two loops of one library run (softmax's `exp(x - max)`, read by its
     sum and by its division) is computed once in the run, as the user's NumPy computes it,
     and never written in place by either loop; the values are NumPy's."""
-    from daybreak.frontends.elements import eager
-    from daybreak.frontends.elements.expr import Apply
-
     x = np.random.default_rng(5).normal(size=(40, 300))
     want = fn(np, x)
-    calls = []
-    evaluate = Apply.evaluate_eagerly
-    monkeypatch.setattr(
-        Apply, "evaluate_eagerly", lambda self, v: calls.append(self.eager) or evaluate(self, v)
-    )
-    monkeypatch.setattr(eager, "_spent_temporary", lambda *args: None)  # (every call counted)
+    calls = library_calls
     runs = db.stats()["library_runs"]
     got = fn(dnp, dnp.asarray(x) * 1.0)
     got = db.evaluate(*got) if isinstance(got, tuple) else db.evaluate(got)
@@ -564,20 +572,12 @@ def test_tier0_keeps_only_the_outermost_shared_part(monkeypatch):
         np.testing.assert_array_equal(np.asarray(g), w)
 
 
-def test_bincount_computes_its_positions_once(monkeypatch):
+def test_bincount_computes_its_positions_once(library_calls):
     """`bincount` reads its positions three times (their minimum, their maximum, the
     counts): one loop computes them, and what a user's variable holds is kept, so two
     bincounts of one pending array compute it once."""
-    from daybreak.frontends.elements import eager
-    from daybreak.frontends.elements.expr import Apply
-
     x, w = np.random.default_rng(4).random((2, 5000))
-    calls = []
-    evaluate = Apply.evaluate_eagerly
-    monkeypatch.setattr(
-        Apply, "evaluate_eagerly", lambda self, v: calls.append(self.eager) or evaluate(self, v)
-    )
-    monkeypatch.setattr(eager, "_spent_temporary", lambda *args: None)  # (every call counted)
+    calls = library_calls
     positions = dnp.floor(dnp.asarray(x) * 50.0).astype(np.int64)
     counts = np.asarray(dnp.bincount(positions, minlength=60))
     sums = np.asarray(dnp.bincount(positions, weights=dnp.asarray(w), minlength=60))
@@ -587,20 +587,12 @@ def test_bincount_computes_its_positions_once(monkeypatch):
     np.testing.assert_allclose(sums, np.bincount(want, weights=w, minlength=60), rtol=1e-12)
 
 
-def test_tier0_reads_what_an_array_is_instead_of_computing_it_again(monkeypatch):
+def test_tier0_reads_what_an_array_is_instead_of_computing_it_again(library_calls):
     """A mask held by a variable and read by two later lines, each computed on its own by
     the library: the second reads the value the first computed (`Elem.library_value`), as
     NumPy computes the mask once. The values are NumPy's."""
-    from daybreak.frontends.elements import eager
-    from daybreak.frontends.elements.expr import Apply
-
     x = np.random.default_rng(6).random(5000)
-    calls = []
-    evaluate = Apply.evaluate_eagerly
-    monkeypatch.setattr(
-        Apply, "evaluate_eagerly", lambda self, v: calls.append(self.eager) or evaluate(self, v)
-    )
-    monkeypatch.setattr(eager, "_spent_temporary", lambda *args: None)  # (every call counted)
+    calls = library_calls
 
     def lines(m, x):
         valid = (x > 0.2) & (x < 0.9)
@@ -616,20 +608,12 @@ def test_tier0_reads_what_an_array_is_instead_of_computing_it_again(monkeypatch)
     assert got[0] == want[0] and got[1] == pytest.approx(want[1], rel=1e-12)
 
 
-def test_tier0_keeps_what_an_array_is_when_a_reduction_reads_it(monkeypatch):
+def test_tier0_keeps_what_an_array_is_when_a_reduction_reads_it(library_calls):
     """`d = a - b; d.mean(); d.std()`, each computed on its own by the library: the mean's
     loop computes `d` (the value it reduces) and keeps it, since an array is it; the
     standard deviation reads it."""
-    from daybreak.frontends.elements import eager
-    from daybreak.frontends.elements.expr import Apply
-
     a, b = np.random.default_rng(8).random((2, 4000))
-    calls = []
-    evaluate = Apply.evaluate_eagerly
-    monkeypatch.setattr(
-        Apply, "evaluate_eagerly", lambda self, v: calls.append(self.eager) or evaluate(self, v)
-    )
-    monkeypatch.setattr(eager, "_spent_temporary", lambda *args: None)  # (every call counted)
+    calls = library_calls
     x, y = dnp.asarray(a) * 1.0, dnp.asarray(b) * 1.0
     d = x - y
     got = float(d.mean()), float(d.std())
