@@ -266,11 +266,17 @@ def copies_now(nbytes: int) -> bool:
     count toward loading the guards, as copies do (`COPIED_BEFORE_GUARDS`)."""
     if _guards[0] is not None or nbytes < MIN_BYTES:
         return False
+    _count_copy(nbytes)
+    return True
+
+
+def _count_copy(nbytes: int) -> None:
+    """Count `nbytes` copied for snapshots (or not copied, `copies_now`) while the guards are
+    not asked for: past `COPIED_BEFORE_GUARDS` they start loading."""
     if not _state["started"]:
         _copied[0] += nbytes
         if _copied[0] >= COPIED_BEFORE_GUARDS:
             start_loading()
-    return True
 
 
 def take(param: Param) -> Param:
@@ -299,10 +305,7 @@ def take(param: Param) -> Param:
         return guarded
     found = param._snapshot = Param(param.cached.copy(), param.type)
     record(snapshots_copied=1)
-    if not _state["started"]:
-        _copied[0] += param.cached.nbytes
-        if _copied[0] >= COPIED_BEFORE_GUARDS:
-            start_loading()
+    _count_copy(param.cached.nbytes)
     return found
 
 

@@ -171,15 +171,17 @@ def evaluate(expr: Elem, shape: tuple[int, ...], values: dict, reduced: bool = F
                 else:
                     value = e.evaluate_eagerly(args)
                 if type(value) is np.ndarray and value.base is None:
-                    root = None if reduced else expr
-                    if _keeps(e, root, shape, shared, outermost):
-                        # read again by another loop of the run, or an array is it: never a
-                        # temporary written in place
-                        if shared and (id(e), shape) in shared:
-                            kept[(id(e), shape)] = value
-                        if e is not root and _is_an_array(e, shape):
-                            e.library_value = (shape, value)
-                    else:
+                    # kept (and never a temporary written in place): an outermost part the
+                    # run's loops share (the steps of a shared chain, int_hash's `h ^= h >>
+                    # 33; h *= k`, stay temporaries), or what a live array is (not the
+                    # result, unless the caller reduces it)
+                    in_run = bool(shared) and (id(e), shape) in shared and id(e) in outermost
+                    if in_run:
+                        kept[(id(e), shape)] = value
+                    owned = (reduced or e is not expr) and _is_an_array(e, shape)
+                    if owned:
+                        e.library_value = (shape, value)
+                    if not in_run and not owned:
                         made.add(id(e))
             else:  # pragma: no cover - every element kind is one of the above
                 raise NotEager(type(e).__name__)
@@ -189,15 +191,6 @@ def evaluate(expr: Elem, shape: tuple[int, ...], values: dict, reduced: bool = F
                 if uses[id(a)] == 0:
                     del done[id(a)]
     return done[id(expr)]
-
-
-def _keeps(e: Elem, root: Elem, shape, shared, outermost: set) -> bool:
-    """Whether `e`'s value outlives this evaluation: an outermost part the run's loops share
-    (the steps of a shared chain, int_hash's `h ^= h >> 33; h *= k`, stay temporaries), or
-    the expression of a live array other than the root."""
-    if shared and (id(e), shape) in shared and id(e) in outermost:
-        return True
-    return e is not root and _is_an_array(e, shape)
 
 
 def _is_an_array(e: Elem, shape) -> bool:
