@@ -94,6 +94,12 @@ def where(condition, x=np._NoValue, y=np._NoValue):
     ).dtype
     if ir_scalar(dtype) is None:
         return run_numpy(f"where to dtype {dtype}", np.where, (condition, x, y))
+    # A Python int the result type cannot hold is NumPy's C cast of it, as `where` casts
+    # (`where(m, uint8s, -3)` picks 253), not the ufuncs' OverflowError
+    a, b = (
+        np.asarray(v).astype(dtype)[()] if type(v) is int and dtype.kind in "iu" else v
+        for v in (a, b)
+    )
     shape = out_shape([() if is_python_scalar(v) else v.shape for v in ops])
     if is_python_scalar(cond):
         cond_expr = _operand_expr(cond, shape, np.dtype(bool))

@@ -436,3 +436,13 @@ def test_nonzero_and_flatnonzero(a, threshold):
         assert_same(
             lambda m, x, n=name: getattr(m, n)(x * 1 > threshold), a, expect_native=a.size > 0
         )
+
+
+@pytest.mark.parametrize("scalar", [-3, 300, 7, -200])
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "uint16"])
+def test_where_casts_a_python_int_as_numpys_where(scalar, dtype):
+    """`where(m, uint8s, -3)` is NumPy's C cast of -3 (253), not the ufuncs' OverflowError
+    (found by random scripts against NumPy)."""
+    a = (np.arange(24) * 37 % 250).astype(dtype)
+    assert_same(lambda m, x: m.where(x > 100, x, scalar), a)
+    assert_same(lambda m, x: m.where(x > 100, scalar, x), a)
