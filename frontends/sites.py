@@ -50,6 +50,12 @@ _PACKAGE = __name__.split(".")[0] + "."
 _ALONE: dict = {}
 _LIMIT = 4096
 _SEEN: dict = {}  # the sites `first_call` was asked about
+# id -> code object of every site in the tables above: a site is `(id(code), instruction)`,
+# since hashing a code object hashes its bytecode and constants (1-2 us, on every recorded
+# call), and the code is kept alive here so that its id names no other code meanwhile. (A
+# site an array still carries after the tables were cleared may name other code then: a
+# cost decision can err, never a value, see below.)
+_CODES: dict = {}
 
 
 def user_site(depth: int = 1):
@@ -64,7 +70,20 @@ def user_site(depth: int = 1):
         frame = frame.f_back
     if frame is None:
         return None
-    return (frame.f_code, frame.f_lasti)
+    code = frame.f_code
+    key = id(code)
+    if key not in _CODES:
+        if len(_CODES) >= _LIMIT:
+            _forget()
+        _CODES[key] = code
+    return (key, frame.f_lasti)
+
+
+def _forget() -> None:
+    """Every table at once (a site's code id must stay held while a table names it)."""
+    _ALONE.clear()
+    _SEEN.clear()
+    _CODES.clear()
 
 
 def first_call(site) -> bool:
@@ -74,7 +93,7 @@ def first_call(site) -> bool:
     if site in _SEEN:
         return False
     if len(_SEEN) >= _LIMIT:
-        _SEEN.clear()
+        _forget()
     _SEEN[site] = True
     return True
 
@@ -88,7 +107,7 @@ def at_once(site) -> bool:
 
 def _mark(site, state) -> None:
     if len(_ALONE) >= _LIMIT:
-        _ALONE.clear()
+        _forget()
     _ALONE[site] = state
 
 

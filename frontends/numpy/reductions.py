@@ -27,7 +27,7 @@ from ..elements.dtypes import is_supported
 from ..elements.expr import Apply, Leaf, Outer, pending_reduction
 from ..elements.loops import AxisReduce, ElementwiseLoop, contiguous_strides
 from ..elements.scalar_ops import truthy
-from ..scheduler import check_budget
+from ..scheduler import check_budget, library_for_good
 from .array import as_operand, from_numpy_result, lazy_array, ndarray
 from .ufuncs import apply_ufunc, cast_expr
 
@@ -75,9 +75,10 @@ def _numpy_answer(name: str, x: ndarray, kwargs: dict):
         data = np.empty(x.shape, x.dtype)
     elif x.size < max(SETTINGS.eager_below, 1):
         data = x.concrete()
-    elif _reads_user_memory(x):
-        # NumPy reads the user's buffer once now; a lazy reduction would first copy it (a
-        # snapshot: `Param.snapshot`), then read the copy.
+    elif _of_data(x, name):
+        # NumPy reads the buffer once now: a lazy reduction of the user's memory would first
+        # take a snapshot of it (`Param.snapshot`), and one of computed data that native
+        # code would not reduce faster, a loop node and a trip through the scheduler.
         data = x.concrete()
         if data is None:
             data = x.strided_view()
@@ -89,10 +90,20 @@ def _numpy_answer(name: str, x: ndarray, kwargs: dict):
     return from_numpy_result(getattr(np, name)(data, **kwargs))
 
 
-def _reads_user_memory(x: ndarray) -> bool:
-    """Whether `x` is (a view of) memory the user may still write (`array.concrete_expr`)."""
+def _of_data(x: ndarray, name: str) -> bool:
+    """Whether NumPy reduces `x` now: `x` is (a view of) memory the user may still write
+    (`array.concrete_expr`), or of a computed buffer whose reduction native code would not
+    run faster (`library_for_good`; nothing pending fuses into it: its input is data). A
+    computed array reduced in a Python loop (`float(x.sum())` of a result) costs NumPy's
+    reduction and a type check, not a loop node (~30 us of Python at 10^5 elements)."""
     e = x._held
-    return type(e) is Leaf and e.node is not None and getattr(e.node, "borrowed", False)
+    if type(e) is not Leaf or e.node is None or not e.node.is_leaf:
+        return False
+    return getattr(e.node, "borrowed", False) or library_for_good(_PASSES.get(name, 1), x.size)
+
+
+# NumPy's passes over the input per reduction (`_methods.py`): what the library's cost counts.
+_PASSES = {"mean": 2, "var": 4, "std": 5}
 
 
 _MERGE_OPS = {"sum": "+", "prod": "*", "min": "min", "max": "max"}
@@ -122,7 +133,7 @@ def reduce(name: str, a, axis=None, dtype=None, keepdims=False, ddof=0):
     if name in ("argmin", "argmax") and (dtype is not None or isinstance(axis, tuple)):
         raise NotReduced(f"{name} with dtype or a tuple axis")
     axes = _axes(axis, x.ndim)  # NumPy's AxisError for a bad axis
-    if x.size == 0 or x.size < SETTINGS.eager_below or _reads_user_memory(x):
+    if x.size == 0 or x.size < SETTINGS.eager_below or _of_data(x, name):
         with np.errstate(all="ignore"):
             answer = _numpy_answer(name, x, kwargs)
         if answer is not None:

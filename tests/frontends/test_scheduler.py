@@ -277,6 +277,32 @@ def test_reductions_of_user_memory_are_computed_at_once():
     assert float((y + 1.0).sum()) == float((np.arange(200_000.0) * 2.0 + 1.0).sum())
 
 
+def test_reductions_of_computed_data_are_numpy_at_once_where_native_would_not_be_faster(
+    monkeypatch,
+):
+    """A reduction of a computed array is NumPy's at once when the cost model says native
+    code would not reduce it faster (`library_for_good`): nothing pending fuses into it, so
+    a loop node and a trip through the scheduler would only add their Python time. Where
+    native code would be faster, it stays a lazy reduction."""
+    monkeypatch.setattr(scheduler, "NATIVE_CALL", 45e-6)
+    a = np.random.default_rng(5).random((300, 300))
+    x = dnp.asarray(a) * 2.0
+    x.value()  # computed
+    db.stats(reset=True)
+    total, rows, top = x.sum(), x.mean(axis=1), x.max(axis=0)
+    assert isinstance(total, np.float64) and rows.concrete() is not None  # NumPy's values
+    assert top.concrete() is not None
+    assert db.stats()["library_runs"] == 3 and db.stats()["runs"] == 0
+    np.testing.assert_allclose(float(total), (a * 2.0).sum(), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(rows), (a * 2.0).mean(axis=1), rtol=1e-12)
+    np.testing.assert_array_equal(np.asarray(top), (a * 2.0).max(axis=0))
+    spread = x.std()  # NumPy's five passes against native code's two: lazy, by the model
+    assert spread.concrete() is None
+    np.testing.assert_allclose(float(spread), (a * 2.0).std(), rtol=1e-12)
+    monkeypatch.setattr(scheduler, "NATIVE_CALL", 0.0)  # native code always faster
+    assert x.sum().concrete() is None
+
+
 def test_computed_graphs_leave_no_reference_cycles():
     """Lazy values are freed by reference counting as NumPy's arrays are: a computed graph
     leaves nothing for the cyclic collector (which would hold every input copy and

@@ -122,16 +122,16 @@ def outcome(fn, module, *args):
 def daybreak_input(a: np.ndarray):
     """`a` as a daybreak array that the compiled path reads in place: a read-only copy. (The
     user's writeable memory is not: a reduction of it is NumPy's, at once, instead of a copy
-    for a lazy value, `reductions._reads_user_memory`; the tests of that are in
+    for a lazy value, `reductions._of_data`; the tests of that are in
     test_scheduler.py.)"""
     frozen = a.copy()
     frozen.flags.writeable = False
     return dnp.asarray(frozen)
 
 
-def assert_same(fn, *arrays, rtol=None, lazy_args=True, expect_native=True):
+def assert_same(fn, *arrays, rtol=None, atol=0.0, lazy_args=True, expect_native=True):
     """`fn(np, *arrays)` and `fn(dnp, *wrapped)` agree: same exception type, or same dtype,
-    shape and values (exactly, or within `rtol`).
+    shape and values (exactly, or within `rtol` and `atol`).
 
     And daybreak's own path did the work: a compiled program ran (`db.stats()["runs"]` grew),
     or no program was needed because the result has no elements, or it IS one of the inputs'
@@ -160,7 +160,7 @@ def assert_same(fn, *arrays, rtol=None, lazy_args=True, expect_native=True):
     if rtol is None or want.dtype.kind not in "fc":
         np.testing.assert_array_equal(got, want)
     else:
-        np.testing.assert_allclose(got, want, rtol=rtol, atol=0, equal_nan=True)
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
     if callable(expect_native):
         expect_native = expect_native(want)
     if expect_native and not fell_back and ran == 0 and got.size:
