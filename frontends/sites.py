@@ -119,7 +119,8 @@ def materialised_alone(site) -> None:
 def consumed(site) -> None:
     """A value made at `site` became part of a larger lazy value (fusion may pay for its
     pass). Not after `computed_in_library`: such a line's values fuse, and then run op by op."""
-    if _ALONE.get(site) != "library":
+    state = _ALONE.get(site)
+    if state is not False and state != "library":  # (most lines are marked already)
         _mark(site, False)
 
 

@@ -36,7 +36,7 @@ from collections.abc import Callable
 import numpy as np
 
 from daybreak.runtime.memory import same_bytes
-from daybreak.runtime.stats import record
+from daybreak.runtime.stats import count_snapshot
 
 from .lazy import _UNSET, Param
 
@@ -239,7 +239,7 @@ def _snapshot_over(
     snap._owner, snap._self = weakref.ref(param), weakref.ref(snap)
     _live[serial] = snap._self
     param._snapshot = snap._self
-    record(snapshots_guarded=1)
+    count_snapshot(guarded=True)
     return snap
 
 
@@ -308,7 +308,7 @@ def take(param: Param) -> Param:
     if guarded is not None:
         return guarded
     found = param._snapshot = Param(param.cached.copy(), param.type)
-    record(snapshots_copied=1)
+    count_snapshot(guarded=False)
     _count_copy(param.cached.nbytes)
     return found
 

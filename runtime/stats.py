@@ -60,6 +60,16 @@ def count_scheduler_hit() -> None:
         STATS.scheduler_hits += 1
 
 
+def count_snapshot(guarded: bool) -> None:
+    """`record(snapshots_guarded=1)` or `record(snapshots_copied=1)` (a Python loop reading
+    the user's array takes a snapshot per call)."""
+    with _lock:
+        if guarded:
+            STATS.snapshots_guarded += 1
+        else:
+            STATS.snapshots_copied += 1
+
+
 def payload_bytes(value) -> int:
     """The bytes of data in a value crossing the native boundary: array buffers and scalars,
     summed through tuples, lists and dicts. A long Python list is estimated from its first
@@ -101,7 +111,14 @@ def record_run(seconds: float, args, result) -> None:
             if kind is float or kind is int
             else payload_bytes(a)
         )
-    bytes_out = result.nbytes if type(result) is np.ndarray else payload_bytes(result)
+    kind = type(result)
+    bytes_out = (
+        result.nbytes
+        if kind is np.ndarray
+        else 8
+        if kind is float or kind is int
+        else payload_bytes(result)
+    )
     with _lock:
         STATS.runs += 1
         STATS.run_seconds += seconds

@@ -156,7 +156,7 @@ class Outer(Elem):
 class Apply(Elem):
     """`fn(ctx, *args)` builds the IR of this element from its arguments' IR."""
 
-    __slots__ = ("fn", "_args", "eager", "site")
+    __slots__ = ("fn", "_args", "eager", "site", "fn_sig")
 
     def __init__(self, fn: Callable[..., B.E], args: tuple[Elem, ...], dtype, eager=None):
         super().__init__(dtype)
@@ -180,6 +180,9 @@ class Apply(Elem):
         # The user's line that made this element from the user's memory, if one did
         # (`frontends/sites.py`): what becomes of it teaches that line's next call.
         self.site = None
+        # `signature.fn_key(fn)`, when the maker knows it already (a ufunc call's plan keys
+        # its builder once): a signature then skips reading the builder's closure.
+        self.fn_sig = None
 
     @property
     def args(self) -> tuple[Elem, ...]:

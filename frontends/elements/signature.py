@@ -48,6 +48,7 @@ _COMMON_SLOTS = frozenset(
         "order",
         "owner",
         "library_value",
+        "fn_sig",
     }
 )
 _EXTRA_SLOTS: dict[type, tuple[str, ...]] = {}
@@ -102,6 +103,15 @@ _NO_NODES: dict[int, int] = {}
 _FN_KEYS: dict = {}
 
 
+def builder_key(fn):
+    """`fn_key(fn)` for a builder that reads none of a loop's inputs (what a maker that keeps
+    a builder for many elements asks once, `Apply.fn_sig`), or None."""
+    try:
+        return fn_key(fn, _NO_NODES)
+    except Unkeyable:
+        return None
+
+
 def fn_key(fn, nodes: dict[int, int], depth: int = 0):
     """A builder function's code and what its closure and defaults hold."""
     cells = fn.__closure__
@@ -152,9 +162,10 @@ def expr_signature(expr: Elem, nodes: dict[int, int]) -> tuple:
             )
             continue
         if kind is Apply:  # the plain builder application: no slots of its own
-            out.append(
-                (kind, e.dtype, fn_key(e.fn, nodes), tuple([position[id(a)] for a in e._args]))
-            )
+            key = e.fn_sig
+            if key is None:
+                key = fn_key(e.fn, nodes)
+            out.append((kind, e.dtype, key, tuple([position[id(a)] for a in e._args])))
             continue
         entry: list = [kind, e.dtype]
         if isinstance(e, Apply):

@@ -33,6 +33,7 @@ from ..elements.dtypes import (
     python_scalar_value,
 )
 from ..elements.expr import Apply, Leaf, Outer
+from ..elements.signature import builder_key
 from ..lazy import Param
 from ..sites import at_once, consumed, first_call, user_site
 from ..snapshots import copies_now
@@ -308,7 +309,7 @@ def apply_ufunc(ufunc, inputs, out=None):
     if plan is not None:
         # The same ufunc on operands of the same kinds as before (a Python loop): NumPy's
         # answers about dtypes and shapes are known, only the expression is new.
-        build, res_dtype, loop_dtype, shape, size, operands = plan
+        build, res_dtype, loop_dtype, shape, size, operands, build_key = plan
         if size < SETTINGS.eager_below:
             concrete = [x if type(x) is not ndarray else x.concrete() for x in inputs]
             if all(c is not None for c in concrete):
@@ -328,7 +329,9 @@ def apply_ufunc(ufunc, inputs, out=None):
             args = tuple(
                 [make(x, shape, loop_dtype) for make, x in zip(operands, inputs, strict=True)]
             )
-        return _lazy_at(site, Apply(build, args, res_dtype, ufunc), shape)
+        made = Apply(build, args, res_dtype, ufunc)
+        made.fn_sig = build_key
+        return _lazy_at(site, made, shape)
     entry = lookup(ufunc)
     if entry is None:
         raise NotCompiled(f"ufunc {getattr(ufunc, '__name__', ufunc)}")
@@ -371,6 +374,7 @@ def apply_ufunc(ufunc, inputs, out=None):
             shape,
             math.prod(shape),
             tuple(_operand_maker(x, shape, in_dtypes[0]) for x in inputs),
+            builder_key(build),
         )
     if out is None and math.prod(shape) < SETTINGS.eager_below:
         concrete = [x if is_python_scalar(x) else x.concrete() for x in ops]
