@@ -82,9 +82,10 @@ def start_loading() -> None:
     """Load the guards on the background thread, once. Asked after the process compiled its
     first program, when LLVM is loaded and warm (loading them costs ~40 ms then; before, ~0.4
     s of imports and LLVM's start, holding the GIL, which would hold up a script's first
-    calls), or once the copies made for snapshots (and those not made: `copies_now`) pass
-    `COPIED_BEFORE_GUARDS` (a process whose work stays in the library, reading big inputs
-    call after call). Until then snapshots are copies."""
+    calls), or once the copies made for snapshots (and those not made, `copies_now`, and
+    the comparisons with them, at half weight) pass `COPIED_BEFORE_GUARDS` (a process whose
+    work stays in the library, reading big inputs call after call). Until then snapshots
+    are copies."""
     if not _state["started"] and _loader[0] is not None and _submit[0] is not None:
         _state["started"] = True
         _submit[0](load_now)
@@ -271,8 +272,9 @@ def copies_now(nbytes: int) -> bool:
 
 
 def _count_copy(nbytes: int) -> None:
-    """Count `nbytes` copied for snapshots (or not copied, `copies_now`) while the guards are
-    not asked for: past `COPIED_BEFORE_GUARDS` they start loading."""
+    """Count `nbytes` copied for snapshots (or not copied, `copies_now`; or compared, at
+    half weight) while the guards are not asked for: past `COPIED_BEFORE_GUARDS` they start
+    loading."""
     if not _state["started"]:
         _copied[0] += nbytes
         if _copied[0] >= COPIED_BEFORE_GUARDS:
@@ -299,10 +301,12 @@ def take(param: Param) -> Param:
                     )
                 _unused(found.room)  # (a write ended it: its reserve was never written)
         elif not _guardable(param.cached) and same_bytes(found.cached, param.cached):
-            # (a copy is shared only where a guard cannot be made instead) A comparison does
-            # not count toward loading the guards: a first call's time loop compares its
-            # inputs hundreds of times (jacobi_2d: 200 MB), and loading the guards then
-            # (LLVM's start, holding the GIL half the time) doubled that call's time.
+            # (a copy is shared only where a guard cannot be made instead) A comparison is
+            # a pass a guard would spare too, a read where a copy reads and writes: it
+            # counts half toward loading the guards. (Counted whole, a first call's time
+            # loop comparing its inputs hundreds of times, jacobi_2d's 200 MB, loaded them
+            # within that call: LLVM's start, holding the GIL half the time, doubled it.)
+            _count_copy(param.cached.nbytes // 2)
             return found
     guarded = _guarded(param)
     if guarded is not None:
