@@ -278,6 +278,28 @@ def test_the_copies_not_made_count_toward_loading_the_guards(guards_not_loaded, 
     assert started == [True]
 
 
+def test_comparisons_with_a_snapshot_copy_count_half_toward_loading_the_guards(
+    guards_not_loaded, monkeypatch
+):
+    """A value recorded again from the same unwritten user array shares the snapshot's copy
+    after comparing the buffer with it: a pass the guards would spare, counted at half its
+    bytes (a copy reads and writes), so a process whose work stays in the library loads
+    them in the end instead of comparing its inputs at every call."""
+    snapshots = guards_not_loaded
+    monkeypatch.setitem(snapshots._state, "started", False)  # (counting: not loading yet)
+    monkeypatch.setattr(snapshots, "start_loading", lambda: None)
+    x = dnp.asarray(numpy.linspace(-1.0, 1.0, N))
+    made, counted = [], []
+    for _ in range(3):  # one line: computed at once, then recorded over a copy, then shared
+        before = (db.stats()["snapshots_copied"], snapshots._copied[0])
+        made.append(x * 2.0)
+        after = (db.stats()["snapshots_copied"], snapshots._copied[0])
+        counted.append((after[0] - before[0], after[1] - before[1]))
+    assert counted == [(0, x.nbytes), (1, x.nbytes), (0, x.nbytes // 2)]
+    for y in made:
+        numpy.testing.assert_array_equal(numpy.asarray(y), numpy.linspace(-1.0, 1.0, N) * 2.0)
+
+
 def test_under_strict_mode_a_call_on_the_users_memory_is_recorded_without_guards(
     guards_not_loaded,
 ):
