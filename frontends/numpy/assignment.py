@@ -200,19 +200,19 @@ def _own_buffer(a: ndarray) -> np.ndarray | None:
         # value made from that memory meanwhile, and a run reads the user's buffer itself
         # while the guard finds it unwritten; the write goes to a copy of `a`'s own
         return None
-    # `_shared(leaf, node)` inline (a Python loop's every write asks it): the same counts
-    # less the argument of `_shared` itself
-    held = 3 + (leaf.realized is not None and leaf.realized[1] is node)
-    shared = sys.getrefcount(leaf) > 4 or sys.getrefcount(node) > held
     if getattr(node, "borrowed", False):
         # The user's memory: NumPy writes the user's own buffer (`np.asarray(u)` is `u`),
         # and so does daybreak; views of it see the write, lazy values made from it do not
         # (they read its snapshot, `Param.snapshot`).
         if not found.flags.writeable:
             return None
-        node.written()
+        if node._snapshot is not None:
+            node.written()
         return found
-    if shared:
+    # `_shared(leaf, node)` inline (a Python loop's every write asks it): the same counts
+    # less the argument of `_shared` itself
+    held = 3 + (leaf.realized is not None and leaf.realized[1] is node)
+    if sys.getrefcount(leaf) > 4 or sys.getrefcount(node) > held:
         # Pending values read the buffer (compute the recent ones, or the caller copies),
         # or views of `a` do, which must see the write (NumPy's views show it)
         views = _view_reads(a, node) if a._views is not None else 0
