@@ -133,6 +133,8 @@ def getitem(x: ndarray, key):
             if part.size < SETTINGS.eager_below:
                 return part if x._memory is not None else _handed_view(x, seen[2], part, key)
             return view_of_computed(x, part, seen[2], key)
+        if type(key) is _NDARRAY and _numpy_selection(x, (key,)):
+            return from_numpy_result(seen[2][key])  # (see below)
     if x._shape and is_plain_basic(key):
         found = x.concrete()
         if found is not None:
@@ -140,6 +142,12 @@ def getitem(x: ndarray, key):
             # is NumPy's scalar; a small part is NumPy's array (a lazy value made from it
             # snapshots it); a big part stays lazy below, to fuse into what reads it.
             return _computed_part(x, found, key)
+    elif type(key) is _NDARRAY and x._shape:
+        # A NumPy array of positions or a mask (a CSR row's `x[cols]`): NumPy's own selection
+        # of a computed array, without normalising the key first
+        found = x.concrete()
+        if found is not None and _numpy_selection(x, (key,)):
+            return from_numpy_result(found[key])
     items = key_items(key)
     found = x.concrete()
     if found is not None and _numpy_selection(x, items):
@@ -224,12 +232,13 @@ def _numpy_selection(x: ndarray, items: tuple) -> bool:
     positions along the first axis selecting fewer elements than the eager size (a gather
     of a CSR row: `x[cols]`). Asking a stand-in for the result's shape would cost as much as
     NumPy's whole selection; NumPy's own indexing raises its errors."""
-    if len(items) != 1 or type(items[0]) is not np.ndarray or not x.ndim:
+    shape = x._shape
+    if len(items) != 1 or type(items[0]) is not np.ndarray or not shape:
         return False
     key = items[0]
     if key.dtype.kind in "iu":
-        return key.size * math.prod(x.shape[1:]) < SETTINGS.eager_below
-    return key.dtype == np.bool_ and 0 < key.ndim <= x.ndim and key.shape == x.shape[: key.ndim]
+        return key.size * (math.prod(shape[1:]) if len(shape) > 1 else 1) < SETTINGS.eager_below
+    return key.dtype == np.bool_ and 0 < key.ndim <= len(shape) and key.shape == shape[: key.ndim]
 
 
 # Byte strides and item size -> strides in elements (a Python loop slicing rows or columns of
