@@ -67,11 +67,21 @@ def _path(e: N.Expr, env: dict[str, Path]) -> Path | None:
     if isinstance(e, N.Ident):
         return env.get(e.name)
     if isinstance(e, N.GetField):
+        if isinstance(e.expr, N.MakeStruct):  # `{.., x, ..}.$k` is x
+            return _path(e.expr.elems[e.index], env)
         inner = _path(e.expr, env)
         return None if inner is None else (*inner, e.index)
     if isinstance(e, N.Merge):
         return _path(e.builder, env)
     return None
+
+
+def _projection(e: N.Expr, env: dict[str, Path]) -> bool:
+    """Whether `e` is one of the loop's builders reached by field reads alone (`b.$0.$1`):
+    nothing in it merges."""
+    while isinstance(e, N.GetField):
+        e = e.expr
+    return isinstance(e, N.Ident) and e.name in env
 
 
 def _then(a: dict[Path, int], b: dict[Path, int]) -> dict[Path, int]:
@@ -86,7 +96,7 @@ def _count(e: N.Expr, env: dict[str, Path], merges, fewest: bool = False) -> dic
     `fewest`)."""
     if isinstance(e, N.Ident | N.Literal):
         return {}
-    if isinstance(e, N.GetField) and _path(e, env) is not None:
+    if isinstance(e, N.GetField) and _projection(e, env):
         return {}
     if isinstance(e, N.Merge):
         # The builder operand is a local builder, or one of the loop's (possibly after
@@ -96,6 +106,10 @@ def _count(e: N.Expr, env: dict[str, Path], merges, fewest: bool = False) -> dic
         if target is not None:
             out[target] = out.get(target, 0) + 1
             merges.setdefault(target, []).append(e)
+        elif _mentions(e.builder, env):
+            # one of the loop's builders by a way `_path` does not follow (picked by an `if`):
+            # a merge the counts would miss (a map that merges twice would look like one)
+            raise _Unknown
         return out
     if isinstance(e, N.If):
         a, b = _count(e.then, env, merges, fewest), _count(e.else_, env, merges, fewest)
@@ -108,6 +122,10 @@ def _count(e: N.Expr, env: dict[str, Path], merges, fewest: bool = False) -> dic
         alias = _path(e.value, env)
         if alias is not None:
             inner_env[e.name] = alias
+        elif _mentions(e.value, env):
+            # the loop's builders under a name by a way `_path` does not follow (a struct of
+            # them, `let s = {merge(b.$0, x)}; merge(s.$0, y)`): merges the counts would miss
+            raise _Unknown
         return _then(value, _count(e.body, inner_env, merges, fewest))
     if isinstance(e, N.For | N.Lambda | N.Iterate | N.Sort | N.Result | N.Apply | N.CUDF):
         if _mentions(e, env):
