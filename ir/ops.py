@@ -744,7 +744,7 @@ def _math_binary(fn):
     return evaluate
 
 
-for _name, _fn in {"pow": _c_pow, "atan2": math.atan2}.items():
+for _name, _fn in {"pow": _c_pow, "atan2": math.atan2, "hypot": math.hypot}.items():
     _declare(
         name=_name,
         form="call",

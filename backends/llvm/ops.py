@@ -256,7 +256,7 @@ _MATH_FUNCTIONS = {
     "rint": _intrinsic("llvm.rint"),
     **dict.fromkeys(
         ["sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh"]
-        + ["asinh", "acosh", "atanh", "cbrt", "pow", "atan2"],
+        + ["asinh", "acosh", "atanh", "cbrt", "pow", "atan2", "hypot"],
         _LIBM,
     ),
 }

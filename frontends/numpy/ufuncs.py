@@ -110,6 +110,7 @@ UFUNC_TABLE: dict[str, object] = {
     "fmax": _t(S.fmax),
     "fmin": _t(S.fmin),
     "arctan2": _by_kind(floating=lambda c, a, b: B.op("atan2", a, b)),
+    "hypot": _by_kind(floating=lambda c, a, b: B.op("hypot", a, b)),
     "exp2": lambda t: (lambda c, a: B.op("pow", B.lit(2.0, t), a)) if t.is_float else None,
     "isnan": lambda t: (
         (lambda c, a: B.op("isnan", a)) if t.is_float else (lambda c, a: B.lit(False))

@@ -3,7 +3,7 @@ run while compiling), under `strict=True` so that a fallback to NumPy fails the 
 restore the settings afterwards.
 
 A test that expects fallbacks (a known gap of daybreak) says which:
-`@pytest.mark.allow_fallbacks("numpy: ufunc hypot", ...)` runs it with strict mode off and then
+`@pytest.mark.allow_fallbacks("numpy: ufunc nextafter", ...)` runs it with strict mode off and then
 fails it if any fallback happened whose reason matches none of the listed ones (substrings or
 regexes, see `helpers.allowed_fallbacks`, also usable as a context manager)."""
 

@@ -10,9 +10,9 @@ that happened must match one of the listed reasons. A listed reason that did not
 an error (generated examples do not hit every gap on every run); the context manager yields the
 Counter of what did happen, for tests that assert a fallback is counted.
 
-    with allowed_fallbacks("numpy: ufunc hypot") as seen:
-        dnp.hypot(x, x).tolist()
-    assert seen == {"numpy: ufunc hypot": 1}
+    with allowed_fallbacks("numpy: ufunc nextafter") as seen:
+        dnp.nextafter(x, 0.0).tolist()
+    assert seen == {"numpy: ufunc nextafter": 1}
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ _recorder = _Recorder()
 @contextlib.contextmanager
 def allowed_fallbacks(*reasons: str):
     """Allow exactly these fallbacks (substrings or regexes of the reasons in
-    `db.stats()["fallbacks"]`, e.g. "numpy: ufunc hypot") inside the block: strict mode is off
+    `db.stats()["fallbacks"]`, e.g. "numpy: ufunc nextafter") inside the block: strict mode is off
     there, and on leaving, any other fallback fails the test. Yields the Counter of the
     fallbacks seen (reason -> count)."""
     if not reasons:

@@ -83,7 +83,7 @@ EXACT_BINARY = [
     "right_shift",
     "power",
 ]
-APPROX_BINARY = ["arctan2"]
+APPROX_BINARY = ["arctan2", "hypot"]
 
 COMPARISONS = ["equal", "not_equal", "less", "less_equal", "greater", "greater_equal"]
 
@@ -111,6 +111,7 @@ def with_gaps(names):
     marks = {
         **{name: mixed_int64_gap(name) for name in COMPARISONS},
         "arctan2": float16_gap("arctan2", nin=2),
+        "hypot": float16_gap("hypot", nin=2),
         **{name: float16_gap(name) for name in UNARY_FLOAT16},
     }
     return [pytest.param(name, marks=marks[name]) if name in marks else name for name in names]
