@@ -523,6 +523,22 @@ _KEEP_ALIVE = "llvm.compiler.used"
 
 
 @functools.cache
+def _has_variants(name: str, arity: int) -> bool:
+    """Whether this process's libmvec has the vector variants of `name` (glibc adds
+    functions over the years: `atan2` and `hypot` came in 2.35): a variant declared but
+    missing would fail the module's linking."""
+    try:
+        lib = ctypes.CDLL(ctypes.util.find_library("mvec"))
+    except (OSError, TypeError):
+        return False
+    return all(
+        hasattr(lib, _variant_name(name, arity, single, isa, bits))
+        for isa, bits in libmvec_isas()
+        for single in (False, True)
+    )
+
+
+@functools.cache
 def libmvec_isas() -> tuple[tuple[str, int], ...]:
     """(VFABI ISA letter, vector bits) of the libmvec variants this process can call:
     b = SSE, d = AVX2, e = AVX-512; () without glibc's libmvec or off x86-64."""
@@ -557,6 +573,8 @@ def _declare_variants(module: ir.Module, arities: dict[str, int]) -> None:
         return
     declared = []
     for name, arity in arities.items():
+        if not _has_variants(name, arity):
+            continue
         for ty in (F64, F32):
             for isa, bits in libmvec_isas():
                 vector = ir.VectorType(ty, bits // (32 if ty == F32 else 64))
@@ -584,7 +602,7 @@ def call_libm(L, name: str, args, arities: dict[str, int]) -> ir.Value:
         fn.attributes.add("nounwind")
         fn.attributes.add("readnone")
         isas = libmvec_isas()
-        if isas:
+        if isas and _has_variants(name, arities[name]):
             _declare_variants(L.module, arities)
             arity = arities[name]
             variants = ",".join(

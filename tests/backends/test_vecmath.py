@@ -394,3 +394,21 @@ def test_libmvec_functions(name):
     ref = np.fromiter(map(getattr(math, name), x.tolist()), np.float64, len(x))
     # glibc documents its vector functions to 4 ulp; measured against its scalar ones.
     assert _vectorised_max_error(name, x, ref, ulp_f64(ref)) <= 4.0 + 0.5
+
+
+def test_a_function_this_libmvec_lacks_is_a_scalar_call(monkeypatch):
+    """glibc adds vector functions over the years (`atan2` and `hypot` in 2.35): where this
+    process's libmvec lacks a function's variants, none is declared (a declared variant that
+    is missing would fail the module's linking) and loops call the scalar function."""
+    from daybreak.backends.llvm import vecmath
+
+    assert not vecmath._has_variants("no_such_function", 1)
+    lacking = {"hypot"}
+    real = vecmath._has_variants
+    monkeypatch.setattr(vecmath, "_has_variants", lambda n, a: n not in lacking and real(n, a))
+    program = "|v: vec[f64]| result(for(v, merger[f64,+], |b, i, x| merge(b, hypot(x, 2.0))))"
+    called = re.findall(r"call [^@\n]*@\"?([\w.]+)", _optimised(program))
+    assert "hypot" in called and not any("hypot" in c and c.startswith("_ZGV") for c in called)
+    x = np.random.default_rng(3).uniform(-50.0, 50.0, 1000)
+    got = db.compile(program, backend="llvm")(x)
+    assert got == pytest.approx(float(np.hypot(x, 2.0).sum()), rel=1e-12)
