@@ -14,6 +14,8 @@ the IR scalar type of the operands and their IR expressions.
 
 from __future__ import annotations
 
+import math
+
 from daybreak.ir import builder as B
 from daybreak.ir.types import BOOL, Scalar
 
@@ -125,6 +127,29 @@ def fmin(t: Scalar, a: B.E, b: B.E) -> B.E:
     if not t.is_float:
         return B.op("min", a, b)
     return B.select(B.op("isnan", a), b, B.select(B.op("isnan", b), a, B.op("min", a, b)))
+
+
+def heaviside(t: Scalar, x: B.E, h0: B.E) -> B.E:
+    """0 below zero, 1 above, `h0` at zero, NaN for NaN (NumPy's `npy_heaviside`)."""
+    zero = lit(0, t)
+    at_zero = B.select(x.eq(zero), h0, x)  # (x NaN: x)
+    return B.select(x < zero, zero, B.select(x > zero, lit(1, t), at_zero))
+
+
+def logaddexp(t: Scalar, x: B.E, y: B.E, base2: bool = False) -> B.E:
+    """log(exp(x) + exp(y)) (or log2(2**x + 2**y)) by NumPy's `npy_logaddexp(2)`: x + log(2)
+    when x == y (equal infinities without a NaN), else the larger plus log1p of the
+    exponential of minus the difference, NaN for a NaN."""
+    d = x - y
+    if base2:
+        two = lit(2.0, t)
+        tail = lambda e: B.op("log1p", B.op("pow", two, e)) * lit(1.0 / math.log(2.0), t)  # noqa: E731
+        same = x + lit(1.0, t)
+    else:
+        tail = lambda e: B.op("log1p", B.op("exp", e))  # noqa: E731
+        same = x + lit(math.log(2.0), t)
+    below = B.select(d <= lit(0.0, t), y + tail(d), d)  # (d NaN: NaN)
+    return B.select(x.eq(y), same, B.select(d > lit(0.0, t), x + tail(-d), below))
 
 
 def invert(t: Scalar, a: B.E) -> B.E:

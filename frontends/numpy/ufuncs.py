@@ -111,6 +111,12 @@ UFUNC_TABLE: dict[str, object] = {
     "fmin": _t(S.fmin),
     "arctan2": _by_kind(floating=lambda c, a, b: B.op("atan2", a, b)),
     "hypot": _by_kind(floating=lambda c, a, b: B.op("hypot", a, b)),
+    "float_power": _by_kind(floating=lambda c, a, b: B.op("pow", a, b)),  # (a float64 loop)
+    "heaviside": lambda t: (lambda c, a, b: S.heaviside(t, a, b)) if t.is_float else None,
+    "logaddexp": lambda t: (lambda c, a, b: S.logaddexp(t, a, b)) if t.is_float else None,
+    "logaddexp2": lambda t: (
+        (lambda c, a, b: S.logaddexp(t, a, b, base2=True)) if t.is_float else None
+    ),
     "exp2": lambda t: (lambda c, a: B.op("pow", B.lit(2.0, t), a)) if t.is_float else None,
     "isnan": lambda t: (
         (lambda c, a: B.op("isnan", a)) if t.is_float else (lambda c, a: B.lit(False))

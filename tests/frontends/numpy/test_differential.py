@@ -82,8 +82,9 @@ EXACT_BINARY = [
     "left_shift",
     "right_shift",
     "power",
+    "heaviside",
 ]
-APPROX_BINARY = ["arctan2", "hypot"]
+APPROX_BINARY = ["arctan2", "hypot", "logaddexp", "logaddexp2", "float_power"]
 
 COMPARISONS = ["equal", "not_equal", "less", "less_equal", "greater", "greater_equal"]
 
@@ -111,7 +112,8 @@ def with_gaps(names):
     marks = {
         **{name: mixed_int64_gap(name) for name in COMPARISONS},
         "arctan2": float16_gap("arctan2", nin=2),
-        "hypot": float16_gap("hypot", nin=2),
+        **{name: float16_gap(name, nin=2) for name in ("hypot", "heaviside", "logaddexp")},
+        "logaddexp2": float16_gap("logaddexp2", nin=2),
         **{name: float16_gap(name) for name in UNARY_FLOAT16},
     }
     return [pytest.param(name, marks=marks[name]) if name in marks else name for name in names]
