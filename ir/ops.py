@@ -744,7 +744,12 @@ def _math_binary(fn):
     return evaluate
 
 
-for _name, _fn in {"pow": _c_pow, "atan2": math.atan2, "hypot": math.hypot}.items():
+for _name, _fn in {
+    "pow": _c_pow,
+    "atan2": math.atan2,
+    "hypot": math.hypot,
+    "copysign": math.copysign,
+}.items():
     _declare(
         name=_name,
         form="call",

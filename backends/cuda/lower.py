@@ -585,7 +585,7 @@ def _math(name: str):
 
 for _name in (
     "exp log log2 log10 log1p expm1 sqrt cbrt sin cos tan asin acos atan sinh cosh tanh asinh "
-    "acosh atanh erf erfc floor ceil trunc rint pow atan2 hypot"
+    "acosh atanh erf erfc floor ceil trunc rint pow atan2 hypot copysign"
 ).split():
     OPS_C[_name] = _math(_name)
 

@@ -215,7 +215,10 @@ def _call_kernel(L, math: MathFunction, site, args) -> ir.Value:
 
 
 def _call_intrinsic(L, math: MathFunction, site, args) -> ir.Value:
-    fn = L.module.declare_intrinsic(math.intrinsic, [args[0].type])
+    t = args[0].type
+    # (the overloaded type named once; the signature spelled out: llvmlite's default is
+    # unary, and `llvm.copysign` takes two)
+    fn = L.module.declare_intrinsic(math.intrinsic, [t], ir.FunctionType(t, [t] * len(args)))
     return L.builder.call(fn, args)
 
 
@@ -254,6 +257,7 @@ _MATH_FUNCTIONS = {
     "ceil": _intrinsic("llvm.ceil"),
     "trunc": _intrinsic("llvm.trunc"),
     "rint": _intrinsic("llvm.rint"),
+    "copysign": _intrinsic("llvm.copysign"),
     **dict.fromkeys(
         ["sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh"]
         + ["asinh", "acosh", "atanh", "cbrt", "pow", "atan2", "hypot"],

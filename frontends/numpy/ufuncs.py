@@ -112,6 +112,7 @@ UFUNC_TABLE: dict[str, object] = {
     "arctan2": _by_kind(floating=lambda c, a, b: B.op("atan2", a, b)),
     "hypot": _by_kind(floating=lambda c, a, b: B.op("hypot", a, b)),
     "float_power": _by_kind(floating=lambda c, a, b: B.op("pow", a, b)),  # (a float64 loop)
+    "copysign": _by_kind(floating=lambda c, a, b: B.op("copysign", a, b)),
     "heaviside": lambda t: (lambda c, a, b: S.heaviside(t, a, b)) if t.is_float else None,
     "logaddexp": lambda t: (lambda c, a, b: S.logaddexp(t, a, b)) if t.is_float else None,
     "logaddexp2": lambda t: (

@@ -112,14 +112,14 @@ _pa, _pb = pairs([0.0, -0.0, 0.5, -1.0, 2.0, -2.5, 3.0, math.inf, -math.inf, mat
 # loops give nan and -0.0: they are in the pairs above, and spelled out below.
 case(
     "math_pow_atan2_hypot_f64",
-    zip_map("a: f64, b: f64", "?", ["pow(a, b)", "atan2(a, b)", "hypot(a, b)"]),
+    zip_map("a: f64, b: f64", "?", ["pow(a, b)", "atan2(a, b)", "hypot(a, b)", "copysign(a, b)"]),
     _pa,
     _pb,
     approx=True,
 )
 case(
     "math_pow_atan2_hypot_f32",
-    zip_map("a: f32, b: f32", "?", ["pow(a, b)", "atan2(a, b)", "hypot(a, b)"]),
+    zip_map("a: f32, b: f32", "?", ["pow(a, b)", "atan2(a, b)", "hypot(a, b)", "copysign(a, b)"]),
     _pa.astype(np.float32),
     _pb.astype(np.float32),
     approx=True,

@@ -83,6 +83,7 @@ EXACT_BINARY = [
     "right_shift",
     "power",
     "heaviside",
+    "copysign",
 ]
 APPROX_BINARY = ["arctan2", "hypot", "logaddexp", "logaddexp2", "float_power"]
 
@@ -112,7 +113,10 @@ def with_gaps(names):
     marks = {
         **{name: mixed_int64_gap(name) for name in COMPARISONS},
         "arctan2": float16_gap("arctan2", nin=2),
-        **{name: float16_gap(name, nin=2) for name in ("hypot", "heaviside", "logaddexp")},
+        **{
+            name: float16_gap(name, nin=2)
+            for name in ("hypot", "heaviside", "logaddexp", "copysign")
+        },
         "logaddexp2": float16_gap("logaddexp2", nin=2),
         **{name: float16_gap(name) for name in UNARY_FLOAT16},
     }
