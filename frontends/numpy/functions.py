@@ -297,6 +297,66 @@ def clip(a, a_min=None, a_max=None, out=None, **kwargs):
     return result
 
 
+def around(a, decimals=0, out=None):
+    """`numpy.round` of floats by NumPy's own steps (`PyArray_Round`): multiplied by
+    10**decimals, rounded half to even, divided back (divided and multiplied for negative
+    decimals), each a ufunc, so the steps fuse with what is around them. Integers at
+    decimals >= 0 are copies, as NumPy's (booleans are NumPy's own: a float16 result, or its
+    error)."""
+    dtype = getattr(a, "dtype", None)
+    if (
+        out is not None
+        or type(decimals) is not int
+        or dtype is None
+        or dtype.kind not in "iuf"
+        or (dtype.kind != "f" and decimals < 0)
+    ):
+        return run_numpy(
+            "round with out=, of booleans, or negative decimals of integers",
+            np.round,
+            (a, decimals),
+            {"out": out} if out is not None else {},
+        )
+    if dtype.kind != "f":
+        return copy(a)
+    if decimals == 0:
+        return call_ufunc(np.rint, a)
+    factor = 10.0 ** abs(decimals)
+    if decimals > 0:
+        return call_ufunc(
+            np.true_divide, call_ufunc(np.rint, call_ufunc(np.multiply, a, factor)), factor
+        )
+    return call_ufunc(
+        np.multiply, call_ufunc(np.rint, call_ufunc(np.true_divide, a, factor)), factor
+    )
+
+
+def flip(m, axis=None):
+    """`numpy.flip`: a view with the axes reversed (`m[::-1]` along each)."""
+    x = as_operand(m)
+    if x is None or not hasattr(x, "_expr"):
+        return run_numpy(f"flip of {unsupported_operand(m)}", np.flip, (m, axis))
+    axes = range(x.ndim) if axis is None else np.lib.array_utils.normalize_axis_tuple(axis, x.ndim)
+    key = [slice(None)] * x.ndim
+    for d in axes:
+        key[d] = slice(None, None, -1)
+    return x[tuple(key)]
+
+
+def fliplr(m):
+    """`numpy.fliplr`: `flip(m, 1)` of a 2-d or more array."""
+    if ndim(m) < 2:
+        raise ValueError("Input must be >= 2-d.")
+    return flip(m, 1)
+
+
+def flipud(m):
+    """`numpy.flipud`: `flip(m, 0)` of a 1-d or more array."""
+    if ndim(m) < 1:
+        raise ValueError("Input must be >= 1-d.")
+    return flip(m, 0)
+
+
 def shape(a):
     """`numpy.shape`, known without computing."""
     return a.shape if hasattr(a, "shape") else np.shape(a)
@@ -411,6 +471,11 @@ FUNCTIONS = {
     np.std: std,
     np.where: where,
     np.clip: clip,
+    np.round: around,
+    np.around: around,
+    np.flip: flip,
+    np.fliplr: fliplr,
+    np.flipud: flipud,
     np.count_nonzero: count_nonzero,
     np.bincount: bincount,
     np.flatnonzero: flatnonzero,

@@ -56,10 +56,12 @@ _UNARY = {"neg": np.negative, "pos": np.positive, "abs": np.absolute, "invert": 
 def _later() -> types.SimpleNamespace:
     """What this module calls from modules that import it (read once, at the first call: an
     import inside a hot function costs a microsecond every time)."""
-    from .functions import FUNCTIONS, clip, nonzero
+    from .functions import FUNCTIONS, around, clip, nonzero
     from .linalg import matmul
 
-    return types.SimpleNamespace(FUNCTIONS=FUNCTIONS, clip=clip, matmul=matmul, nonzero=nonzero)
+    return types.SimpleNamespace(
+        FUNCTIONS=FUNCTIONS, around=around, clip=clip, matmul=matmul, nonzero=nonzero
+    )
 
 
 def _deferred(x) -> bool:
@@ -344,6 +346,7 @@ def _clip(self, a_min=None, a_max=None, out=None, **kwargs):
 
 ndarray.clip = _clip
 ndarray.nonzero = lambda self: _later().nonzero(self)
+ndarray.round = lambda self, decimals=0, out=None: _later().around(self, decimals, out)
 
 
 def _shape_and_product_methods() -> None:
@@ -378,7 +381,6 @@ _NUMPY_METHODS = (
     "cumsum",
     "cumprod",
     "argsort",
-    "round",
     "repeat",
     "searchsorted",
     "ptp",

@@ -104,7 +104,7 @@ UFUNC_TABLE: dict[str, object] = {
     "absolute": _by_kind(_IDENTITY, lambda c, a: B.op("abs", a), lambda c, a: B.op("abs", a)),
     "sign": lambda t: None if t == BOOL else (lambda c, a: S.sign(t, a)),
     "square": _by_kind(None, lambda c, a: a * a, lambda c, a: a * a),
-    "reciprocal": _by_kind(floating=None),
+    "reciprocal": lambda t: (lambda c, a: B.lit(1.0, t) / a) if t.is_float else None,
     "maximum": _any(lambda c, a, b: B.op("max", a, b)),
     "minimum": _any(lambda c, a, b: B.op("min", a, b)),
     "fmax": _t(S.fmax),
@@ -113,6 +113,10 @@ UFUNC_TABLE: dict[str, object] = {
     "hypot": _by_kind(floating=lambda c, a, b: B.op("hypot", a, b)),
     "float_power": _by_kind(floating=lambda c, a, b: B.op("pow", a, b)),  # (a float64 loop)
     "copysign": _by_kind(floating=lambda c, a, b: B.op("copysign", a, b)),
+    "fabs": _by_kind(floating=lambda c, a: B.op("abs", a)),
+    "signbit": lambda t: (
+        (lambda c, a: B.op("copysign", B.lit(1.0, t), a) < B.lit(0.0, t)) if t.is_float else None
+    ),
     "heaviside": lambda t: (lambda c, a, b: S.heaviside(t, a, b)) if t.is_float else None,
     "logaddexp": lambda t: (lambda c, a, b: S.logaddexp(t, a, b)) if t.is_float else None,
     "logaddexp2": lambda t: (

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from .helpers import assert_same
+from .helpers import allowed_fallbacks, assert_same
 
 # A 0-d NumPy array stays NumPy's own under `dnp.asarray` (by design: a NumPy scalar costs less
 # than a program), so the operators and methods of a 0-d input are NumPy's, and no program runs.
@@ -119,6 +119,12 @@ def with_gaps(names):
         },
         "logaddexp2": float16_gap("logaddexp2", nin=2),
         **{name: float16_gap(name) for name in UNARY_FLOAT16},
+        # GAP: NumPy's integer reciprocal (1 // x, with its own answer for 0) is not compiled
+        "reciprocal": pytest.mark.allow_fallbacks(r"^numpy: reciprocal for u?int\d+$"),
+        "fabs": float16_gap("fabs"),
+        "signbit": pytest.mark.allow_fallbacks(
+            r"^numpy: signbit loop \(dtype\('float16'\),\)->bool"
+        ),
     }
     return [pytest.param(name, marks=marks[name]) if name in marks else name for name in names]
 
@@ -138,6 +144,9 @@ UNARY_EXACT = [
     "isfinite",
     "logical_not",
     "invert",
+    "reciprocal",
+    "fabs",
+    "signbit",
 ]
 UNARY_APPROX = [
     "exp",
@@ -461,3 +470,40 @@ def test_where_casts_a_python_int_as_numpys_where(scalar, dtype):
     a = (np.arange(24) * 37 % 250).astype(dtype)
     assert_same(lambda m, x: m.where(x > 100, x, scalar), a)
     assert_same(lambda m, x: m.where(x > 100, scalar, x), a)
+
+
+@settings(max_examples=40)
+@given(
+    a=dtypes.flatmap(lambda d: arrays(d, hnp.array_shapes(max_dims=3, max_side=5))),
+    decimals=st.integers(-3, 4),
+    as_method=st.booleans(),
+)
+def test_round_by_numpys_steps(a, decimals, as_method):
+    """`np.round(a, decimals)` (and the method) compiles NumPy's own steps: exactly its values,
+    halves to even, for floats; integers are copies at decimals >= 0; their negative
+    decimals, and booleans (NumPy's float16 result, or its error), are NumPy's own (gaps)."""
+    if a.dtype.kind == "b" or (a.dtype.kind != "f" and decimals < 0):
+        with allowed_fallbacks("numpy: round with out=, of booleans, or negative decimals"):
+            assert_same(lambda m, x: m.round(x, decimals), a, expect_native=False)
+        return
+    if as_method:
+        assert_same(
+            lambda m, x: x.round(decimals), a, expect_native=a.dtype.kind == "f" and a.size > 0
+        )
+    else:
+        assert_same(
+            lambda m, x: m.round(x, decimals), a, expect_native=a.dtype.kind == "f" and a.size > 0
+        )
+
+
+@pytest.mark.parametrize("name", ["flip", "fliplr", "flipud"])
+@settings(max_examples=20)
+@given(a=hnp.arrays(np.float64, hnp.array_shapes(min_dims=0, max_dims=3, max_side=5)))
+def test_flips_are_views(name, a):
+    """`np.flip` (every axis, one axis), `fliplr` and `flipud`: views with reversed axes, and
+    NumPy's errors for arrays with too few axes."""
+    fn = getattr(np, name)
+    assert_same(lambda m, x: getattr(m, name)(x) * 2.0, a, expect_native=a.size > 0 and a.ndim > 0)
+    if name == "flip" and a.ndim:
+        assert_same(lambda m, x: m.flip(x, -1) + 1.0, a, expect_native=a.size > 0)
+    del fn
