@@ -343,6 +343,80 @@ def flip(m, axis=None):
     return x[tuple(key)]
 
 
+def ptp(a, axis=None, out=None, keepdims=False):
+    """`numpy.ptp` as NumPy's `_ptp`: the maximum less the minimum (both pending reductions of
+    the same expression, computed in one program)."""
+    if out is not None:
+        return run_numpy("ptp with out=", np.ptp, (a, axis, out, keepdims))
+    top = max(a, axis=axis, keepdims=keepdims)
+    return call_ufunc(np.subtract, top, min(a, axis=axis, keepdims=keepdims))
+
+
+def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """`numpy.isclose` by NumPy's own formula (`numeric.isclose`): `|x - y| <= atol + rtol *
+    |y|` where y is finite, or `x == y`; NaNs equal with `equal_nan`. `y` is made a float
+    first, as NumPy does. Tolerances that are not finite Python numbers, and complex
+    operands, are NumPy's own."""
+    x, y = as_operand(a), as_operand(b)
+    kinds = {getattr(v, "dtype", np.dtype(type(v))).kind for v in (x, y) if v is not None}
+    if (
+        x is None
+        or y is None
+        or not kinds <= set("biuf")
+        or builtins.any(type(t) not in (int, float) or not np.isfinite(t) for t in (rtol, atol))
+    ):
+        return run_numpy(
+            "isclose of complex or other operands, or array tolerances",
+            np.isclose,
+            (a, b, rtol, atol, equal_nan),
+        )
+    if is_python_scalar(y):
+        y = float(y) if type(y) is int else y
+    else:
+        y = y.astype(np.result_type(y.dtype, 1.0), copy=False)
+    distance = call_ufunc(np.absolute, call_ufunc(np.subtract, x, y))
+    bound = call_ufunc(np.add, atol, call_ufunc(np.multiply, rtol, call_ufunc(np.absolute, y)))
+    close = call_ufunc(np.less_equal, distance, bound)
+    result = call_ufunc(
+        np.bitwise_or,
+        call_ufunc(np.bitwise_and, close, call_ufunc(np.isfinite, y)),
+        call_ufunc(np.equal, x, y),
+    )
+    if equal_nan:
+        both = call_ufunc(np.bitwise_and, call_ufunc(np.isnan, x), call_ufunc(np.isnan, y))
+        result = call_ufunc(np.bitwise_or, result, both)
+    return result[()] if getattr(result, "ndim", 0) == 0 else result
+
+
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """`numpy.allclose`: whether `isclose` holds everywhere, as a Python bool."""
+    return builtins.bool(all(isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)))
+
+
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """`numpy.nan_to_num` of a real array: NaN, +inf and -inf replaced (by default with 0 and
+    the dtype's largest and smallest values), as selects that fuse; integers and booleans
+    are returned as they are (a copy). In place (`copy=False`) and complex values are
+    NumPy's own."""
+    v = as_operand(x)
+    kind = getattr(v, "dtype", np.dtype(object)).kind
+    if v is None or is_python_scalar(v) or not copy or kind not in "biuf":
+        return run_numpy(
+            "nan_to_num in place, or of complex or other operands",
+            np.nan_to_num,
+            (x,),
+            {"copy": copy, "nan": nan, "posinf": posinf, "neginf": neginf},
+        )
+    if kind != "f":
+        return v.copy()
+    info = np.finfo(v.dtype)
+    big = float(info.max) if posinf is None else posinf
+    small = float(info.min) if neginf is None else neginf
+    out = where(call_ufunc(np.isnan, v), nan, v)
+    out = where(call_ufunc(np.equal, v, np.inf), big, out)
+    return where(call_ufunc(np.equal, v, -np.inf), small, out)
+
+
 def fliplr(m):
     """`numpy.fliplr`: `flip(m, 1)` of a 2-d or more array."""
     if ndim(m) < 2:
@@ -474,6 +548,10 @@ FUNCTIONS = {
     np.round: around,
     np.around: around,
     np.flip: flip,
+    np.ptp: ptp,
+    np.isclose: isclose,
+    np.allclose: allclose,
+    np.nan_to_num: nan_to_num,
     np.fliplr: fliplr,
     np.flipud: flipud,
     np.count_nonzero: count_nonzero,

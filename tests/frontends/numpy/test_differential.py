@@ -9,7 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from .helpers import allowed_fallbacks, assert_same
+import daybreak.numpy as dnp
+
+from .helpers import allowed_fallbacks, assert_same, daybreak_input
 
 # A 0-d NumPy array stays NumPy's own under `dnp.asarray` (by design: a NumPy scalar costs less
 # than a program), so the operators and methods of a 0-d input are NumPy's, and no program runs.
@@ -507,3 +509,45 @@ def test_flips_are_views(name, a):
     if name == "flip" and a.ndim:
         assert_same(lambda m, x: m.flip(x, -1) + 1.0, a, expect_native=a.size > 0)
     del fn
+
+
+@settings(max_examples=30)
+@given(pair=operand_pairs(), equal_nan=st.booleans(), rtol=st.sampled_from([1e-5, 0.1, 0.0]))
+def test_isclose_and_allclose_by_numpys_formula(pair, equal_nan, rtol):
+    """`isclose` compiles NumPy's own formula (y made a float first), NaNs equal or not;
+    `allclose` is a Python bool; complex operands stay NumPy's (none generated here)."""
+    a, b = pair
+    native = np.broadcast_shapes(a.shape, b.shape) != ()
+    assert_same(
+        lambda m, x, y: m.isclose(x, y, rtol=rtol, atol=1e-3, equal_nan=equal_nan),
+        a,
+        b,
+        expect_native=lambda r: native and r.size > 0,
+    )
+    got = dnp.allclose(daybreak_input(a), daybreak_input(b), rtol=rtol, equal_nan=equal_nan)
+    assert got is np.allclose(a, b, rtol=rtol, equal_nan=equal_nan)
+
+
+@settings(max_examples=20)
+@given(
+    a=dtypes.flatmap(lambda d: arrays(d, hnp.array_shapes(max_dims=3, max_side=5))),
+    axis=st.sampled_from([None, 0, -1]),
+)
+def test_ptp(a, axis):
+    """`np.ptp`: the maximum less the minimum (NumPy's error for booleans)."""
+    assert_same(lambda m, x: m.ptp(x, axis=axis), a, expect_native=lambda r: r.ndim > 0)
+
+
+@settings(max_examples=20)
+@given(
+    a=dtypes.flatmap(lambda d: arrays(d, hnp.array_shapes(max_dims=2, max_side=6))),
+    replacements=st.sampled_from([{}, {"nan": -1.0, "posinf": 9.0}, {"neginf": -7.5}]),
+)
+def test_nan_to_num(a, replacements):
+    """`np.nan_to_num` of real arrays: selects over NaN and the infinities (the dtype's
+    extremes by default); integers and booleans as they are."""
+    assert_same(
+        lambda m, x: m.nan_to_num(x, **replacements),
+        a,
+        expect_native=a.dtype.kind == "f" and a.size > 0,
+    )
