@@ -417,6 +417,90 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     return where(call_ufunc(np.equal, v, -np.inf), small, out)
 
 
+def tril(m, k=0):
+    """`numpy.tril` as NumPy computes it: `where(tri(rows, cols, k), m, 0)`, the mask a NumPy
+    constant (data-independent) and the select lazy."""
+    return _triangle(m, k, lower=True)
+
+
+def triu(m, k=0):
+    """`numpy.triu`: `where(tri(rows, cols, k - 1), 0, m)`, as NumPy computes it."""
+    return _triangle(m, k, lower=False)
+
+
+def _triangle(m, k, lower: bool):
+    x = as_operand(m)
+    if x is None or is_python_scalar(x) or x.ndim < 2 or not hasattr(x, "_expr"):
+        name = "tril" if lower else "triu"
+        return run_numpy(f"{name} of {unsupported_operand(m)}", getattr(np, name), (m, k))
+    zero = np.zeros(1, x.dtype)
+    if lower:
+        return where(np.tri(*x.shape[-2:], k=k, dtype=bool), x, zero)
+    return where(np.tri(*x.shape[-2:], k=k - 1, dtype=bool), zero, x)
+
+
+def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
+    """`numpy.meshgrid` as NumPy builds it: each vector reshaped along its own axis (the
+    first two swapped for "xy"), broadcast to the common shape unless `sparse`, and copied
+    (lazily: a copy shares the expression) with `copy`."""
+    if indexing not in ("xy", "ij"):
+        raise ValueError("Valid values for `indexing` are 'xy' and 'ij'.")
+    ndim_ = len(xi)
+    lone = (1,) * ndim_
+    output = [shapes.reshape(x, lone[:i] + (-1,) + lone[i + 1 :]) for i, x in enumerate(xi)]
+    if indexing == "xy" and ndim_ > 1:
+        output[0] = shapes.reshape(output[0], (1, -1) + lone[2:])
+        output[1] = shapes.reshape(output[1], (-1, 1) + lone[2:])
+    if not sparse:
+        common = np.broadcast_shapes(*(np.shape(x) for x in output))
+        output = [shapes.broadcast_to(x, common) for x in output]
+    if copy:
+        output = [x.copy() for x in output]
+    return tuple(output)
+
+
+def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    """`numpy.trace` of a matrix: the sum of its (offset) diagonal, read from the flat
+    array with a stride of one row and one column."""
+    x = as_operand(a)
+    if (
+        x is None
+        or not hasattr(x, "_expr")
+        or x.ndim != 2
+        or (axis1, axis2) not in ((0, 1), (-2, -1), (0, -1), (-2, 1))
+        or out is not None
+        or type(offset) is not int
+    ):
+        return run_numpy(
+            "trace of other than a matrix", np.trace, (a, offset, axis1, axis2, dtype, out)
+        )
+    return sum(_diagonal_copy(x, offset), dtype=dtype)
+
+
+def _diagonal_copy(x, offset: int):
+    """The (offset) diagonal of matrix `x` as a new lazy array (NumPy's `diagonal` is a
+    read-only view; a copy keeps a later write from reaching `x`)."""
+    rows, cols = x.shape
+    if offset >= 0:
+        start, count = offset, builtins.max(0, builtins.min(rows, cols - offset))
+    else:
+        start, count = -offset * cols, builtins.max(0, builtins.min(rows + offset, cols))
+    flat = shapes.reshape(x, -1)
+    return flat[start : start + count * (cols + 1) : cols + 1][:count].copy()
+
+
+def diag(v, k=0):
+    """`numpy.diag` of a vector: the square matrix with it on the (k) diagonal, as a select
+    over NumPy's constant mask. A matrix's diagonal (NumPy's read-only view) is NumPy's."""
+    x = as_operand(v)
+    if x is None or not hasattr(x, "_expr") or x.ndim != 1 or type(k) is not int:
+        return run_numpy("diag of other than a vector", np.diag, (v, k))
+    n = x.shape[0] + builtins.abs(k)
+    padded = joining.concatenate([x, np.zeros(builtins.abs(k), x.dtype)]) if k else x
+    values = padded[:, None] if k >= 0 else padded[None, :]
+    return where(np.eye(n, k=k, dtype=bool), values, np.zeros(1, x.dtype))
+
+
 def fliplr(m):
     """`numpy.fliplr`: `flip(m, 1)` of a 2-d or more array."""
     if ndim(m) < 2:
@@ -548,6 +632,11 @@ FUNCTIONS = {
     np.round: around,
     np.around: around,
     np.flip: flip,
+    np.tril: tril,
+    np.triu: triu,
+    np.meshgrid: meshgrid,
+    np.trace: trace,
+    np.diag: diag,
     np.ptp: ptp,
     np.isclose: isclose,
     np.allclose: allclose,

@@ -551,3 +551,49 @@ def test_nan_to_num(a, replacements):
         a,
         expect_native=a.dtype.kind == "f" and a.size > 0,
     )
+
+
+@settings(max_examples=25)
+@given(
+    a=dtypes.flatmap(lambda d: arrays(d, hnp.array_shapes(min_dims=2, max_dims=3, max_side=5))),
+    k=st.integers(-6, 6),
+)
+def test_triangles_and_traces(a, k):
+    """`tril`/`triu` as NumPy's selects over its constant mask; `trace` of a matrix (any
+    offset, past the edges too) as the sum of its diagonal read with a stride."""
+    native = a.size > 0
+    assert_same(lambda m, x: m.tril(x, k), a, expect_native=native)
+    assert_same(lambda m, x: m.triu(x, k), a, expect_native=native)
+    if a.ndim == 2:
+        assert_same(lambda m, x: m.trace(x, k), a, expect_native=lambda r: r.ndim > 0)
+
+
+@settings(max_examples=20)
+@given(
+    v=arrays(np.dtype(np.float64), hnp.array_shapes(max_dims=1, max_side=6)), k=st.integers(-3, 3)
+)
+def test_diag_of_a_vector(v, k):
+    """`np.diag(v, k)`: the square matrix with `v` on its k-th diagonal."""
+    assert_same(lambda m, x: m.diag(x, k), v, expect_native=v.size + abs(k) > 0)
+
+
+@pytest.mark.parametrize("indexing", ["xy", "ij"])
+@pytest.mark.parametrize("sparse", [False, True])
+@settings(max_examples=10)
+@given(
+    vectors=st.lists(
+        arrays(np.dtype(np.float64), hnp.array_shapes(min_dims=1, max_dims=1, max_side=5)),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_meshgrid(indexing, sparse, vectors):
+    """`np.meshgrid`: each vector along its own axis (the first two swapped for "xy"),
+    broadcast unless sparse, and copied: every output equal to NumPy's."""
+    want = np.meshgrid(*vectors, indexing=indexing, sparse=sparse)
+    got = dnp.meshgrid(*map(daybreak_input, vectors), indexing=indexing, sparse=sparse)
+    assert len(got) == len(want)
+    for g, w in zip(got, want, strict=True):
+        g = np.asarray(g)
+        assert g.dtype == w.dtype and g.shape == w.shape
+        np.testing.assert_array_equal(g, w)
