@@ -501,6 +501,77 @@ def diag(v, k=0):
     return where(np.eye(n, k=k, dtype=bool), values, np.zeros(1, x.dtype))
 
 
+def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
+    """`numpy.average` of real arrays as NumPy computes it: the mean, or with weights (of
+    `a`'s shape, or a vector along one axis) the sum of `a * weights` over the sum of the
+    weights, which must not be zero (NumPy's ZeroDivisionError: the weights' sum is
+    computed for it)."""
+    x = as_operand(a)
+    kind = getattr(x, "dtype", np.dtype(object)).kind
+    simple = weights is None or (
+        getattr(weights, "ndim", None) is not None
+        and (np.shape(weights) == np.shape(x) or (np.ndim(weights) == 1 and type(axis) is int))
+    )
+    if x is None or is_python_scalar(x) or kind not in "biuf" or not simple:
+        return run_numpy(
+            "average of other operands, or weights of other shapes",
+            np.average,
+            (a, axis, weights, returned),
+            {"keepdims": keepdims},
+        )
+    if weights is None:
+        avg = mean(x, axis=axis, keepdims=keepdims)
+        if not returned:
+            return avg
+        return avg, np.full(
+            np.shape(avg), x.size / builtins.max(np.size(avg), 1), np.dtype(avg.dtype)
+        )
+    w = as_operand(weights)
+    result = np.result_type(x.dtype, w.dtype, *(["f8"] if kind in "biu" else []))
+    if np.shape(w) != np.shape(x):
+        if np.shape(w)[0] != x.shape[axis]:
+            raise ValueError(
+                "Shape of weights must be consistent with shape of a along specified axis."
+            )
+        w = shapes.reshape(w, tuple(-1 if d == axis % x.ndim else 1 for d in range(x.ndim)))
+    scale = sum(
+        w if np.shape(w) == np.shape(x) else shapes.broadcast_to(w, x.shape),
+        axis=axis,
+        dtype=result,
+        keepdims=keepdims,
+    )
+    if builtins.bool(any(call_ufunc(np.equal, scale, 0.0))):
+        raise ZeroDivisionError("Weights sum to zero, can't be normalized")
+    products = call_ufunc(np.multiply, x.astype(result, copy=False), w)
+    avg = call_ufunc(np.true_divide, sum(products, axis=axis, keepdims=keepdims), scale)
+    return (avg, scale) if returned else avg
+
+
+def fix(x, out=None):
+    """`numpy.fix`: rounding toward zero, which is `trunc` for real numbers (NumPy's ceil,
+    then floor where x >= 0, gives the same values and dtypes, -0.0 included)."""
+    v = as_operand(x)
+    if out is not None or v is None or getattr(v, "dtype", np.dtype(object)).kind not in "biuf":
+        return run_numpy(
+            "fix with out= or of other operands",
+            np.fix,
+            (x,),
+            {"out": out} if out is not None else {},
+        )
+    return call_ufunc(np.trunc, x)
+
+
+def sinc(x):
+    """`numpy.sinc` as NumPy computes it: `sin(y) / y` for `y = pi * x`, with y = eps at 0."""
+    v = as_operand(x)
+    if v is None or getattr(v, "dtype", np.dtype(object)).kind not in "biuf":
+        return run_numpy("sinc of other operands", np.sinc, (x,))
+    y = call_ufunc(np.multiply, np.pi, x)
+    eps = np.finfo(y.dtype).eps if y.dtype.kind == "f" else 1e-20
+    y = where(y, y, eps)
+    return call_ufunc(np.true_divide, call_ufunc(np.sin, y), y)
+
+
 def fliplr(m):
     """`numpy.fliplr`: `flip(m, 1)` of a 2-d or more array."""
     if ndim(m) < 2:
@@ -632,6 +703,9 @@ FUNCTIONS = {
     np.round: around,
     np.around: around,
     np.flip: flip,
+    np.average: average,
+    np.fix: fix,
+    np.sinc: sinc,
     np.tril: tril,
     np.triu: triu,
     np.meshgrid: meshgrid,

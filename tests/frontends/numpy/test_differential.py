@@ -597,3 +597,33 @@ def test_meshgrid(indexing, sparse, vectors):
         g = np.asarray(g)
         assert g.dtype == w.dtype and g.shape == w.shape
         np.testing.assert_array_equal(g, w)
+
+
+@settings(max_examples=25)
+@given(
+    a=dtypes.flatmap(lambda d: arrays(d, hnp.array_shapes(min_dims=2, max_dims=2, max_side=5))),
+    weighted=st.sampled_from([None, "full", "axis"]),
+    returned=st.booleans(),
+)
+def test_average(a, weighted, returned):
+    """`np.average`: the mean, or with positive weights (of `a`'s shape, or a vector along
+    the last axis) NumPy's weighted sum over the weights' sum."""
+    axis = -1 if weighted == "axis" else None
+    weights = {None: None, "full": np.linspace(0.5, 2.0, a.size).reshape(a.shape)}.get(
+        weighted, np.linspace(0.5, 2.0, a.shape[-1])
+    )
+
+    def fn(m, x):
+        out = m.average(x, axis=axis, weights=weights, returned=returned)
+        return out[0] if returned else out
+
+    assert_same(fn, a, rtol=1e-9, expect_native=lambda r: a.size > 0 and r.ndim > 0)
+
+
+@settings(max_examples=20)
+@given(a=dtypes.flatmap(lambda d: arrays(d, hnp.array_shapes(max_dims=2, max_side=5))))
+def test_fix_and_sinc(a):
+    """`np.fix` is `trunc` for real numbers; `np.sinc` is NumPy's `sin(y) / y`."""
+    native = a.size > 0
+    assert_same(lambda m, x: m.fix(x), a, expect_native=native)
+    assert_same(lambda m, x: m.sinc(x), a, rtol=1e-6, expect_native=native)
