@@ -572,6 +572,43 @@ def sinc(x):
     return call_ufunc(np.true_divide, call_ufunc(np.sin, y), y)
 
 
+def norm(x, ord=None, axis=None, keepdims=False):
+    """`numpy.linalg.norm` of real arrays, NumPy's common cases by its own steps: the
+    Frobenius / 2-norm of the whole array (`sqrt(dot(flat, flat))`), and vector norms along
+    one axis (`ord` None or 2, 1, inf, -inf, 0). Integers are made floats first, as NumPy
+    does. Matrix norms and complex values are NumPy's own."""
+    v = as_operand(x)
+    kind = getattr(v, "dtype", np.dtype(object)).kind
+    axes = axis if axis is None or isinstance(axis, tuple) else (axis,)
+    whole = axes is None and (
+        ord is None or (ord in ("f", "fro") and v.ndim == 2) or (ord == 2 and v.ndim == 1)
+    )
+    along = axes is not None and len(axes) == 1 and ord in (None, 1, 2, 0, np.inf, -np.inf)
+    if v is None or is_python_scalar(v) or kind not in "biuf" or not (whole or along):
+        return run_numpy(
+            "norm of a matrix, of complex values, or of other operands",
+            np.linalg.norm,
+            (x, ord, axis, keepdims),
+        )
+    if kind != "f":
+        v = v.astype(np.float64)
+    if whole:
+        flat = shapes.ravel(v)
+        result = call_ufunc(np.sqrt, linalg.dot(flat, flat))
+        return shapes.reshape(result, (1,) * v.ndim) if keepdims else result
+    magnitude = call_ufunc(np.absolute, v)
+    if ord == np.inf:
+        return max(magnitude, axis=axes, keepdims=keepdims)
+    if ord == -np.inf:
+        return min(magnitude, axis=axes, keepdims=keepdims)
+    if ord == 0:
+        nonzero = call_ufunc(np.not_equal, v, 0).astype(v.dtype)
+        return sum(nonzero, axis=axes, keepdims=keepdims)
+    if ord == 1:
+        return sum(magnitude, axis=axes, keepdims=keepdims)
+    return call_ufunc(np.sqrt, sum(call_ufunc(np.multiply, v, v), axis=axes, keepdims=keepdims))
+
+
 def fliplr(m):
     """`numpy.fliplr`: `flip(m, 1)` of a 2-d or more array."""
     if ndim(m) < 2:
@@ -703,6 +740,7 @@ FUNCTIONS = {
     np.round: around,
     np.around: around,
     np.flip: flip,
+    np.linalg.norm: norm,
     np.average: average,
     np.fix: fix,
     np.sinc: sinc,

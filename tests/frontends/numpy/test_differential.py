@@ -627,3 +627,22 @@ def test_fix_and_sinc(a):
     native = a.size > 0
     assert_same(lambda m, x: m.fix(x), a, expect_native=native)
     assert_same(lambda m, x: m.sinc(x), a, rtol=1e-6, expect_native=native)
+
+
+@pytest.mark.parametrize("ord_", [None, 1, 2, 0, np.inf, -np.inf])
+@settings(max_examples=10)
+@given(
+    a=dtypes.flatmap(lambda d: arrays(d, hnp.array_shapes(min_dims=1, max_dims=3, max_side=5))),
+    keepdims=st.booleans(),
+)
+def test_vector_norms(ord_, a, keepdims):
+    """`np.linalg.norm` along an axis (every vector `ord`), and of the whole array (the
+    default): NumPy's steps; integers made floats first (booleans too)."""
+    assert_same(
+        lambda m, x: m.linalg.norm(x, ord=ord_, axis=-1, keepdims=keepdims),
+        a,
+        rtol=1e-9,
+        expect_native=lambda r: a.size > 0 and r.ndim > 0,
+    )
+    if ord_ is None:  # (sqrt of the flat array's dot with itself: NumPy's product kernel)
+        assert_same(lambda m, x: m.linalg.norm(x), a, rtol=1e-9, expect_native=False)
