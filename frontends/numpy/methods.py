@@ -17,7 +17,7 @@ import numpy as np
 from daybreak.runtime.config import SETTINGS
 from daybreak.runtime.stats import count_library_run
 
-from ..elements.dtypes import SCALAR_TYPES, is_supported, why_unsupported
+from ..elements.dtypes import SCALAR_TYPES, is_python_scalar, is_supported, why_unsupported
 from ..elements.eager import strided
 from ..elements.expr import Leaf
 from . import reductions, ufuncs
@@ -58,9 +58,15 @@ def _later() -> types.SimpleNamespace:
     import inside a hot function costs a microsecond every time)."""
     from .functions import FUNCTIONS, around, clip, nonzero
     from .linalg import matmul
+    from .shapes import reshape
 
     return types.SimpleNamespace(
-        FUNCTIONS=FUNCTIONS, around=around, clip=clip, matmul=matmul, nonzero=nonzero
+        FUNCTIONS=FUNCTIONS,
+        around=around,
+        clip=clip,
+        matmul=matmul,
+        nonzero=nonzero,
+        reshape=reshape,
     )
 
 
@@ -262,12 +268,36 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
             return plain_call(ufunc, inputs)
         return call_ufunc(ufunc, *inputs, **kwargs)
     reason = f"ufunc method {ufunc.__name__}.{method}"
+    if method == "outer" and len(inputs) == 2 and not kwargs and ufunc.nin == 2:
+        # `ufunc.outer(a, b)` is the ufunc of `a` with an axis of length 1 for each of `b`'s
+        # against `b`: a broadcast that fuses (floyd_warshall's `np.add.outer(col, row)`)
+        a, b = (as_operand(x) for x in inputs)
+        if a is not None and b is not None and not is_python_scalar(a):
+            spread = _later().reshape(a, np.shape(a) + (1,) * np.ndim(b))
+            return call_ufunc(ufunc, spread, b)
+    name = _REDUCE_AS.get(ufunc.__name__) if method == "reduce" and len(inputs) == 1 else None
+    allowed = {"axis", "keepdims"} if name in ("all", "any") else {"axis", "dtype", "keepdims"}
+    if name is not None and set(kwargs) <= allowed:
+        # `np.add.reduce(a, axis=0)` is `np.sum(a, axis=0)` (the same default dtypes): the
+        # reduction's default axis is the first
+        return reduce_or_fallback(name, inputs[0], **{"axis": 0, **kwargs})
     if method == "at" and inputs and is_lazy(inputs[0]):
         # `np.add.at(a, positions, b)` writes `a` in place: into a copy of its values, then
         # `a` is rebound to them (its buffer may be read by other values, or be a view's)
         return _numpy_writing_into(reason, inputs[0], ufunc.at, inputs, kwargs, "a")
     return run_numpy(reason, getattr(ufunc, method), inputs, kwargs)
 
+
+# The reductions `ufunc.reduce` is for these ufuncs (NumPy's own `sum`, `prod`, `max`, ...
+# are these reductions).
+_REDUCE_AS = {
+    "add": "sum",
+    "multiply": "prod",
+    "maximum": "max",
+    "minimum": "min",
+    "logical_and": "all",
+    "logical_or": "any",
+}
 
 ndarray.__array_ufunc__ = _array_ufunc
 

@@ -646,3 +646,37 @@ def test_vector_norms(ord_, a, keepdims):
     )
     if ord_ is None:  # (sqrt of the flat array's dot with itself: NumPy's product kernel)
         assert_same(lambda m, x: m.linalg.norm(x), a, rtol=1e-9, expect_native=False)
+
+
+@pytest.mark.parametrize("name", ["add", "multiply", "maximum", "minimum", "subtract"])
+@settings(max_examples=15)
+@given(pair=operand_pairs())
+def test_ufunc_outer(name, pair):
+    """`ufunc.outer(a, b)`: the ufunc of `a` spread over `b`'s axes against `b`, lazily."""
+    a, b = pair
+    ufunc = getattr(np, name)
+    assert_same(
+        lambda m, x, y: getattr(m, name).outer(x, y) if m is dnp else ufunc.outer(x, y),
+        a,
+        b,
+        expect_native=lambda r: a.ndim > 0 and r.size > 0,
+    )
+
+
+@pytest.mark.parametrize(
+    "name", ["add", "multiply", "maximum", "minimum", "logical_and", "logical_or"]
+)
+@settings(max_examples=15)
+@given(
+    a=dtypes.flatmap(lambda d: arrays(d, hnp.array_shapes(min_dims=1, max_dims=3, max_side=4))),
+    axis=st.sampled_from([0, -1, None]),
+    keepdims=st.booleans(),
+)
+def test_ufunc_reduce_is_the_reduction(name, a, axis, keepdims):
+    """`np.add.reduce(a, axis=0)` is `np.sum` (and so on): the same dtypes, errors and first
+    axis by default."""
+    assert_same(
+        lambda m, x: getattr(m, name).reduce(x, axis=axis, keepdims=keepdims),
+        a,
+        expect_native=lambda r: a.size > 0 and r.ndim > 0,
+    )
