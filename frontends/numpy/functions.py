@@ -609,6 +609,53 @@ def norm(x, ord=None, axis=None, keepdims=False):
     return call_ufunc(np.sqrt, sum(call_ufunc(np.multiply, v, v), axis=axes, keepdims=keepdims))
 
 
+def array_equal(a1, a2, equal_nan=False):
+    """`numpy.array_equal`: the same shape and every element equal (NaNs equal with
+    `equal_nan`), as a Python bool; the comparison is one fused reduction."""
+    x, y = as_operand(a1), as_operand(a2)
+    if x is None or y is None:
+        return run_numpy("array_equal of other operands", np.array_equal, (a1, a2, equal_nan))
+    if np.shape(x) != np.shape(y):
+        return False
+    same = call_ufunc(np.equal, x, y)
+    if equal_nan and builtins.all(
+        getattr(v, "dtype", np.dtype(float)).kind in "fc" for v in (x, y)
+    ):
+        same = call_ufunc(
+            np.logical_or,
+            same,
+            call_ufunc(np.logical_and, call_ufunc(np.isnan, x), call_ufunc(np.isnan, y)),
+        )
+    return builtins.bool(all(same))
+
+
+def select(condlist, choicelist, default=0):
+    """`numpy.select` as NumPy computes it: the default, then each choice written where its
+    condition holds, last to first (the first condition wins), in the choices' common dtype:
+    a chain of selects that fuses."""
+    if len(condlist) != len(choicelist):
+        raise ValueError("list of cases must be same length as list of conditions")
+    if len(condlist) == 0:
+        raise ValueError("select with an empty condition list is not possible")
+    choices = [c if type(c) in (int, float, complex) else as_operand(c) for c in choicelist]
+    fill = default if type(default) in (int, float, complex) else as_operand(default)
+    conds = [as_operand(c) for c in condlist]
+    if builtins.any(v is None for v in (*choices, fill, *conds)) or builtins.any(
+        getattr(v, "dtype", np.dtype(bool)).kind == "c" for v in (*choices, fill)
+    ):
+        return run_numpy("select of other operands", np.select, (condlist, choicelist, default))
+    for i, cond in enumerate(conds):
+        if getattr(cond, "dtype", None) != np.bool_ and type(cond) is not bool:
+            raise TypeError(f"invalid entry {i} in condlist: should be boolean ndarray")
+    dtype = np.result_type(*(v if is_python_scalar(v) else v.dtype for v in (*choices, fill)))
+    shape = np.broadcast_shapes(*(np.shape(v) for v in (*conds, *choices, fill)))
+    result = shapes.broadcast_to(creation.full_like(np.empty((), dtype), fill), shape)
+    for cond, choice in zip(conds[::-1], choices[::-1], strict=True):
+        value = choice if is_python_scalar(choice) else choice.astype(dtype, copy=False)
+        result = where(cond, value, result).astype(dtype, copy=False)
+    return result
+
+
 def fliplr(m):
     """`numpy.fliplr`: `flip(m, 1)` of a 2-d or more array."""
     if ndim(m) < 2:
@@ -740,6 +787,8 @@ FUNCTIONS = {
     np.round: around,
     np.around: around,
     np.flip: flip,
+    np.array_equal: array_equal,
+    np.select: select,
     np.linalg.norm: norm,
     np.average: average,
     np.fix: fix,

@@ -259,6 +259,14 @@ def plain_call(ufunc, inputs: tuple):
             return apply_ufunc(ufunc, list(inputs))
         except NotCompiled:
             pass  # (the general path says why, and falls back)
+    elif ufunc is np.divmod and len(inputs) == 2:
+        # NumPy's divmod is its floor_divide and remainder together (the same loops)
+        try:
+            return apply_ufunc(np.floor_divide, list(inputs)), apply_ufunc(
+                np.remainder, list(inputs)
+            )
+        except NotCompiled:
+            pass
     return call_ufunc(ufunc, *inputs)
 
 

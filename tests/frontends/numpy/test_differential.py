@@ -680,3 +680,42 @@ def test_ufunc_reduce_is_the_reduction(name, a, axis, keepdims):
         a,
         expect_native=lambda r: a.size > 0 and r.ndim > 0,
     )
+
+
+@settings(max_examples=20)
+@given(pair=operand_pairs())
+def test_divmod_is_floor_divide_and_remainder(pair):
+    """`np.divmod(a, b)`: NumPy's floor_divide and remainder, both compiled."""
+    a, b = pair
+    for part in (0, 1):
+        assert_same(
+            lambda m, x, y, part=part: m.divmod(x, y)[part],
+            a,
+            b,
+            expect_native=lambda r: r.ndim > 0 and r.size > 0,
+        )
+
+
+@settings(max_examples=20)
+@given(pair=operand_pairs(), equal_nan=st.booleans())
+def test_array_equal(pair, equal_nan):
+    """`np.array_equal`: a Python bool, shapes first (NaNs equal with `equal_nan`)."""
+    a, b = pair
+    for x, y in ((a, b), (a, a.copy())):
+        got = dnp.array_equal(daybreak_input(x), daybreak_input(y), equal_nan=equal_nan)
+        assert got is np.array_equal(x, y, equal_nan=equal_nan)
+
+
+@settings(max_examples=20)
+@given(
+    a=arrays(np.dtype(np.float64), hnp.array_shapes(max_dims=2, max_side=5)),
+    default=st.sampled_from([0, -1.5, 7]),
+)
+def test_select(a, default):
+    """`np.select`: the first condition that holds picks its choice, else the default, in
+    the choices' common dtype."""
+    assert_same(
+        lambda m, x: m.select([x < -1.0, x > 1.0, x == 0.0], [x * 2.0, 5, -x], default),
+        a,
+        expect_native=a.size > 0,
+    )
