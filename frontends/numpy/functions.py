@@ -656,6 +656,56 @@ def select(condlist, choicelist, default=0):
     return result
 
 
+def pad(array, pad_width, mode="constant", **kwargs):
+    """`numpy.pad` in its "constant" (one scalar value) and "edge" modes: the array joined
+    along each axis, first to last as NumPy pads, with blocks of the value or with its edge
+    rows broadcast (all lazy: a stencil's padded input fuses with what reads it). Other
+    modes, and constants per axis, are NumPy's own."""
+    x = as_operand(array)
+    value = kwargs.get("constant_values", 0)
+    widths = _pad_widths(pad_width, np.ndim(x)) if x is not None else None
+    if (
+        x is None
+        or is_python_scalar(x)
+        or widths is None
+        or mode not in ("constant", "edge")
+        or set(kwargs) - ({"constant_values"} if mode == "constant" else set())
+        or not (is_python_scalar(value) or isinstance(value, np.generic))
+        or (mode == "edge" and x.size == 0 and builtins.any(w != (0, 0) for w in widths))
+    ):
+        return run_numpy(
+            f"pad in mode {mode!r}, or of other operands", np.pad, (array, pad_width, mode), kwargs
+        )
+    for d, (before, after) in enumerate(widths):
+        if not before and not after:
+            continue
+        parts = []
+        for width, edge in ((before, slice(0, 1)), (after, slice(-1, None))):
+            shape = x.shape[:d] + (width,) + x.shape[d + 1 :]
+            if mode == "constant":
+                parts.append(creation.full(shape, value, dtype=x.dtype))
+            else:
+                key = (slice(None),) * d + (edge,)
+                parts.append(shapes.broadcast_to(x[key], shape))
+        x = joining.concatenate([parts[0], x, parts[1]], axis=d)
+    return x
+
+
+def _pad_widths(pad_width, ndim_: int) -> list | None:
+    """NumPy's `_as_pairs(pad_width, ndim, as_index=True)`: one (before, after) pair per
+    axis, or NumPy's ValueError for a negative width; None where it is not integers."""
+    widths = np.asarray(pad_width)
+    if widths.dtype.kind not in "iu":
+        return None
+    if widths.size == 1:
+        widths = np.broadcast_to(widths.ravel()[0], (ndim_, 2))
+    elif widths.size == 2 and widths.shape != (2, 1):
+        widths = np.broadcast_to(widths.ravel(), (ndim_, 2))
+    if widths.size and widths.min() < 0:
+        raise ValueError("index can't contain negative values")
+    return [tuple(map(int, w)) for w in np.broadcast_to(widths, (ndim_, 2))]
+
+
 def fliplr(m):
     """`numpy.fliplr`: `flip(m, 1)` of a 2-d or more array."""
     if ndim(m) < 2:
@@ -787,6 +837,7 @@ FUNCTIONS = {
     np.round: around,
     np.around: around,
     np.flip: flip,
+    np.pad: pad,
     np.array_equal: array_equal,
     np.select: select,
     np.linalg.norm: norm,
