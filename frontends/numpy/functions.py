@@ -706,6 +706,102 @@ def _pad_widths(pad_width, ndim_: int) -> list | None:
     return [tuple(map(int, w)) for w in np.broadcast_to(widths, (ndim_, 2))]
 
 
+def isin(element, test_elements, assume_unique=False, invert=False, *, kind=None):
+    """`numpy.isin` against a few test values (NumPy's own small-set method: an equality per
+    value, or-ed): one fused loop. Many test values (NumPy sorts), and other kinds, are
+    NumPy's own."""
+    x = as_operand(element)
+    tests = np.asarray(test_elements.value() if is_lazy(test_elements) else test_elements)
+    if (
+        x is None
+        or is_python_scalar(x)
+        or kind not in (None, "table", "sort")
+        or tests.size > _FEW_TESTS
+        or tests.dtype.kind not in "biuf"
+        or getattr(x, "dtype", np.dtype(object)).kind not in "biuf"
+    ):
+        return run_numpy(
+            "isin against many values, or of other operands",
+            np.isin,
+            (element, test_elements, assume_unique, invert),
+            {"kind": kind},
+        )
+    found = None
+    for value in tests.ravel():
+        same = call_ufunc(np.equal, x, value)
+        found = same if found is None else call_ufunc(np.logical_or, found, same)
+    if found is None:
+        found = creation.zeros_like(x, dtype=bool)
+    return call_ufunc(np.logical_not, found) if invert else found
+
+
+_FEW_TESTS = 16  # test values `isin` compares one by one (NumPy's small-set threshold is near)
+
+
+def gradient(f, *varargs, axis=None, edge_order=1):
+    """`numpy.gradient` with uniform spacings (scalars, one per axis or one for all): central
+    differences inside, one-sided ones of `edge_order` 1 or 2 at the edges, by NumPy's own
+    formulas, joined lazily along each axis. Coordinates arrays are NumPy's own."""
+    x = as_operand(f)
+    ndim_ = np.ndim(x) if x is not None else 0
+    axes = tuple(range(ndim_)) if axis is None else axis if isinstance(axis, tuple) else (axis,)
+    spacing = varargs if len(varargs) != 1 else varargs * len(axes)
+    if (
+        x is None
+        or is_python_scalar(x)
+        or getattr(x, "dtype", np.dtype(object)).kind not in "iuf"
+        or edge_order not in (1, 2)
+        or len(spacing) not in (0, len(axes))
+        or builtins.any(np.ndim(s) != 0 for s in spacing)
+    ):
+        return run_numpy(
+            "gradient with coordinates, or of other operands",
+            np.gradient,
+            (f, *varargs),
+            {"axis": axis, "edge_order": edge_order},
+        )
+    axes = tuple(np.lib.array_utils.normalize_axis_tuple(axes, ndim_))
+    dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+    if x.dtype.kind != "f":
+        x = x.astype(np.float64)
+    out = []
+    for d, dx in zip(axes, spacing or (1.0,) * len(axes), strict=True):
+        if x.shape[d] < edge_order + 1:
+            raise ValueError(
+                "Shape of array too small to calculate a numerical gradient, "
+                "at least (edge_order + 1) elements are required."
+            )
+        out.append(_gradient_along(x, d, dx, edge_order).astype(dtype, copy=False))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def _gradient_along(x, d: int, dx, edge_order: int):
+    def part(start, stop=None):
+        return x[(slice(None),) * d + (slice(start, stop),)]
+
+    inside = call_ufunc(np.true_divide, call_ufunc(np.subtract, part(2), part(None, -2)), 2.0 * dx)
+    if edge_order == 1:
+        first = call_ufunc(np.true_divide, call_ufunc(np.subtract, part(1, 2), part(0, 1)), dx)
+        last = call_ufunc(np.true_divide, call_ufunc(np.subtract, part(-1), part(-2, -1)), dx)
+    else:
+        first = _weighted(
+            ((-1.5 / dx, part(0, 1)), (2.0 / dx, part(1, 2)), (-0.5 / dx, part(2, 3)))
+        )
+        last = _weighted(
+            ((0.5 / dx, part(-3, -2)), (-2.0 / dx, part(-2, -1)), (1.5 / dx, part(-1)))
+        )
+    return joining.concatenate([first, inside, last], axis=d)
+
+
+def _weighted(terms):
+    """`a * f0 + b * f1 + c * f2`, in NumPy's order."""
+    total = None
+    for weight, values in terms:
+        term = call_ufunc(np.multiply, weight, values)
+        total = term if total is None else call_ufunc(np.add, total, term)
+    return total
+
+
 def fliplr(m):
     """`numpy.fliplr`: `flip(m, 1)` of a 2-d or more array."""
     if ndim(m) < 2:
@@ -837,6 +933,8 @@ FUNCTIONS = {
     np.round: around,
     np.around: around,
     np.flip: flip,
+    np.isin: isin,
+    np.gradient: gradient,
     np.pad: pad,
     np.array_equal: array_equal,
     np.select: select,

@@ -745,3 +745,38 @@ def test_pad(mode, a, widths):
         a,
         expect_native=lambda r: r.size > a.size,
     )
+
+
+@mixed_int64_gap("equal")  # (uint64 values against int64 ones: NumPy's own mixed loop)
+@settings(max_examples=20)
+@given(
+    a=dtypes.flatmap(lambda d: arrays(d, hnp.array_shapes(min_dims=1, max_dims=3, max_side=5))),
+    tests=st.lists(st.integers(-3, 3), max_size=5),
+    invert=st.booleans(),
+)
+def test_isin_against_a_few_values(a, tests, invert):
+    """`np.isin` against a few values: an equality per value, or-ed (NumPy's small-set
+    method), inverted or not."""
+    assert_same(lambda m, x: m.isin(x, tests, invert=invert), a, expect_native=lambda r: r.size > 0)
+
+
+@settings(max_examples=20)
+@given(
+    a=st.sampled_from(["float64", "float32", "int32"]).flatmap(
+        lambda d: arrays(
+            np.dtype(d), hnp.array_shapes(min_dims=1, max_dims=3, min_side=3, max_side=6)
+        )
+    ),
+    spacing=st.sampled_from([(), (0.5,), (2,)]),
+    edge_order=st.sampled_from([1, 2]),
+    axis=st.sampled_from([None, 0, -1]),
+)
+def test_gradient_with_uniform_spacing(a, spacing, edge_order, axis):
+    """`np.gradient` with one scalar spacing (or none): NumPy's central differences inside
+    and one-sided ones at the edges, for every axis or one."""
+
+    def fn(m, x):
+        out = m.gradient(x, *spacing, axis=axis, edge_order=edge_order)
+        return out[-1] if isinstance(out, tuple) else out
+
+    assert_same(fn, a, rtol=1e-9 if a.dtype != np.float32 else 1e-4)
