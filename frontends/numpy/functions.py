@@ -802,6 +802,70 @@ def _weighted(terms):
     return total
 
 
+def take(a, indices, axis=None, out=None, mode="raise"):
+    """`numpy.take` (positions checked, NumPy's IndexError): the flat array's, or the
+    array's along `axis`, elements at `indices`: a lazy gather, as indexing with them is."""
+    x = as_operand(a)
+    if x is None or is_python_scalar(x) or out is not None or mode != "raise":
+        return run_numpy(
+            "take with out= or a mode, or of other operands", np.take, (a, indices, axis, out, mode)
+        )
+    if axis is None:
+        return shapes.ravel(x)[indices]
+    axis = np.lib.array_utils.normalize_axis_index(axis, x.ndim)
+    return x[(slice(None),) * axis + (indices,)]
+
+
+def repeat(a, repeats, axis=None):
+    """`numpy.repeat` by one count for every element: each element spread over a new axis of
+    that length (a broadcast) and the two axes merged, all lazy. Counts per element are
+    NumPy's own."""
+    x = as_operand(a)
+    if x is None or is_python_scalar(x) or not isinstance(repeats, int | np.integer):
+        return run_numpy(
+            "repeat by counts per element, or of other operands", np.repeat, (a, repeats, axis)
+        )
+    if repeats < 0:
+        raise ValueError("negative dimensions are not allowed")
+    if axis is None:
+        x, axis = shapes.ravel(x), 0
+    axis = np.lib.array_utils.normalize_axis_index(axis, x.ndim)
+    shape = x.shape
+    spread = shapes.reshape(x, shape[: axis + 1] + (1,) + shape[axis + 1 :])
+    wide = shapes.broadcast_to(spread, shape[: axis + 1] + (int(repeats),) + shape[axis + 1 :])
+    return shapes.reshape(wide, shape[:axis] + (shape[axis] * int(repeats),) + shape[axis + 1 :])
+
+
+def tile(A, reps):
+    """`numpy.tile`: the array, with as many leading axes as `reps` needs, broadcast over a
+    new axis before each of its axes (one per repetition count) and the pairs merged."""
+    x = as_operand(A)
+    counts = (reps,) if isinstance(reps, int | np.integer) else tuple(reps)
+    if (
+        x is None
+        or is_python_scalar(x)
+        or not builtins.all(isinstance(r, int | np.integer) and r >= 0 for r in counts)
+    ):
+        return run_numpy("tile of other operands or counts", np.tile, (A, reps))
+    ndim_ = builtins.max(x.ndim, len(counts))
+    counts = (1,) * (ndim_ - len(counts)) + tuple(int(r) for r in counts)
+    shape = (1,) * (ndim_ - x.ndim) + x.shape
+    spread = shapes.reshape(x, tuple(v for n in shape for v in (1, n)))
+    wide = shapes.broadcast_to(
+        spread, tuple(v for r, n in zip(counts, shape, strict=True) for v in (r, n))
+    )
+    return shapes.reshape(wide, tuple(r * n for r, n in zip(counts, shape, strict=True)))
+
+
+def argwhere(a):
+    """`numpy.argwhere`: the positions of the nonzero elements, one row each (`nonzero`'s
+    index arrays as columns)."""
+    x = as_operand(a)
+    if x is None or is_python_scalar(x) or x.ndim == 0:
+        return run_numpy("argwhere of a 0-d or non-array value", np.argwhere, (a,))
+    return joining.stack(nonzero(x), axis=1)
+
+
 def fliplr(m):
     """`numpy.fliplr`: `flip(m, 1)` of a 2-d or more array."""
     if ndim(m) < 2:
@@ -933,6 +997,10 @@ FUNCTIONS = {
     np.round: around,
     np.around: around,
     np.flip: flip,
+    np.take: take,
+    np.repeat: repeat,
+    np.tile: tile,
+    np.argwhere: argwhere,
     np.isin: isin,
     np.gradient: gradient,
     np.pad: pad,

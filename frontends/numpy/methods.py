@@ -56,7 +56,7 @@ _UNARY = {"neg": np.negative, "pos": np.positive, "abs": np.absolute, "invert": 
 def _later() -> types.SimpleNamespace:
     """What this module calls from modules that import it (read once, at the first call: an
     import inside a hot function costs a microsecond every time)."""
-    from .functions import FUNCTIONS, around, clip, nonzero
+    from .functions import FUNCTIONS, around, clip, nonzero, repeat, take
     from .linalg import matmul
     from .shapes import reshape
 
@@ -66,7 +66,9 @@ def _later() -> types.SimpleNamespace:
         clip=clip,
         matmul=matmul,
         nonzero=nonzero,
+        repeat=repeat,
         reshape=reshape,
+        take=take,
     )
 
 
@@ -385,6 +387,10 @@ def _clip(self, a_min=None, a_max=None, out=None, **kwargs):
 ndarray.clip = _clip
 ndarray.nonzero = lambda self: _later().nonzero(self)
 ndarray.round = lambda self, decimals=0, out=None: _later().around(self, decimals, out)
+ndarray.repeat = lambda self, repeats, axis=None: _later().repeat(self, repeats, axis)
+ndarray.take = lambda self, indices, axis=None, out=None, mode="raise": _later().take(
+    self, indices, axis, out, mode
+)
 
 
 def _shape_and_product_methods() -> None:
@@ -419,11 +425,9 @@ _NUMPY_METHODS = (
     "cumsum",
     "cumprod",
     "argsort",
-    "repeat",
     "searchsorted",
     "ptp",
     "trace",
-    "take",
     "diagonal",
     "argpartition",
     "choose",

@@ -780,3 +780,28 @@ def test_gradient_with_uniform_spacing(a, spacing, edge_order, axis):
         return out[-1] if isinstance(out, tuple) else out
 
     assert_same(fn, a, rtol=1e-9 if a.dtype != np.float32 else 1e-4)
+
+
+@settings(max_examples=20)
+@given(
+    a=dtypes.flatmap(lambda d: arrays(d, hnp.array_shapes(min_dims=1, max_dims=3, max_side=4))),
+    count=st.integers(0, 3),
+    axis=st.sampled_from([None, 0, -1]),
+    reps=st.one_of(st.integers(0, 3), st.tuples(st.integers(0, 2), st.integers(1, 3))),
+)
+def test_take_repeat_tile(a, count, axis, reps):
+    """`take` (positions, NumPy's IndexError), `repeat` by one count, `tile`, as lazy views
+    and gathers."""
+    positions = [0, -1, a.size // 2] if axis is None else [0, -1]
+    native = a.size > 0
+    assert_same(lambda m, x: m.take(x, positions, axis=axis), a, expect_native=native)
+    assert_same(lambda m, x: m.repeat(x, count, axis=axis), a, expect_native=native and count > 0)
+    assert_same(lambda m, x: x.repeat(count), a, expect_native=native and count > 0)
+    assert_same(lambda m, x: m.tile(x, reps), a, expect_native=lambda r: r.size > 0)
+
+
+@settings(max_examples=20)
+@given(a=dtypes.flatmap(lambda d: arrays(d, hnp.array_shapes(min_dims=1, max_dims=3, max_side=5))))
+def test_argwhere(a):
+    """`np.argwhere`: `nonzero`'s index arrays as columns."""
+    assert_same(lambda m, x: m.argwhere(x), a, expect_native=lambda r: r.size > 0)
