@@ -2,6 +2,13 @@
 and `FUNCTIONS`: the table `__array_function__` reads when real NumPy functions are called on
 daybreak arrays (`numpy.sum(x)`).
 
+NumPy's functions that NumPy itself writes in Python over ufuncs, views and joins (`round`,
+`isclose`, `average`, `pad`, `gradient`, `meshgrid`, `tril`, `select`, `tile`, ...) are
+written here by NumPy's own steps over daybreak's lazy ufuncs, views and joins, so that their
+values are NumPy's (the same operations in the same order) and they fuse with what is around
+them; the cases NumPy handles otherwise (other modes, complex values, `out=`) fall back,
+counted, and NumPy's checks raise NumPy's errors.
+
 >>> import daybreak.numpy as dnp
 >>> dnp.where(dnp.asarray([1, 0, 2]) > 0, 1.5, -1)
 array([ 1.5, -1. ,  1.5])
