@@ -873,6 +873,60 @@ def argwhere(a):
     return joining.stack(nonzero(x), axis=1)
 
 
+def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """`numpy.cross` of 3-vectors along the last axes (NumPy's own products and differences,
+    `a1 * b2 - a2 * b1`, ..., joined along a new last axis). 2-vectors, other axes and other
+    dtypes are NumPy's own."""
+    x, y = as_operand(a), as_operand(b)
+    if (
+        x is None
+        or y is None
+        or is_python_scalar(x)
+        or is_python_scalar(y)
+        or axis is not None
+        or (axisa, axisb, axisc) != (-1, -1, -1)
+        or x.shape[-1:] != (3,)
+        or y.shape[-1:] != (3,)
+        or np.promote_types(x.dtype, y.dtype).kind not in "iuf"
+    ):
+        return run_numpy(
+            "cross of other than 3-vectors along the last axes",
+            np.cross,
+            (a, b, axisa, axisb, axisc, axis),
+        )
+    dtype = np.promote_types(x.dtype, y.dtype)
+    x, y = x.astype(dtype, copy=False), y.astype(dtype, copy=False)
+    xs = [x[..., k] for k in range(3)]
+    ys = [y[..., k] for k in range(3)]
+
+    def term(i, j):  # x_i * y_j - x_j * y_i
+        return call_ufunc(
+            np.subtract,
+            call_ufunc(np.multiply, xs[i], ys[j]),
+            call_ufunc(np.multiply, xs[j], ys[i]),
+        )
+
+    return joining.stack([term(1, 2), term(2, 0), term(0, 1)], axis=-1)
+
+
+def real(val):
+    """`numpy.real` of a real array: the array itself (a view of it, as NumPy's)."""
+    x = as_operand(val)
+    if x is None or is_python_scalar(x) or x.dtype.kind not in "biuf":
+        return run_numpy("real of complex or other operands", np.real, (val,))
+    return x[...]
+
+
+def angle(z, deg=False):
+    """`numpy.angle` of a real array: `arctan2(0, z)` (pi for negative values), in degrees
+    with `deg`, as NumPy computes it."""
+    x = as_operand(z)
+    if x is None or is_python_scalar(x) or x.dtype.kind not in "biuf":
+        return run_numpy("angle of complex or other operands", np.angle, (z, deg))
+    result = call_ufunc(np.arctan2, 0, x)
+    return call_ufunc(np.multiply, result, 180 / np.pi) if deg else result
+
+
 def fliplr(m):
     """`numpy.fliplr`: `flip(m, 1)` of a 2-d or more array."""
     if ndim(m) < 2:
@@ -1004,6 +1058,9 @@ FUNCTIONS = {
     np.round: around,
     np.around: around,
     np.flip: flip,
+    np.cross: cross,
+    np.real: real,
+    np.angle: angle,
     np.take: take,
     np.repeat: repeat,
     np.tile: tile,

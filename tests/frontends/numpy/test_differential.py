@@ -805,3 +805,31 @@ def test_take_repeat_tile(a, count, axis, reps):
 def test_argwhere(a):
     """`np.argwhere`: `nonzero`'s index arrays as columns."""
     assert_same(lambda m, x: m.argwhere(x), a, expect_native=lambda r: r.size > 0)
+
+
+@settings(max_examples=20)
+@given(
+    pair=st.sampled_from(["float64", "float32", "int64", "int32"]).flatmap(
+        lambda d: st.tuples(
+            arrays(np.dtype(d), st.sampled_from([(3,), (4, 3), (2, 1, 3)])),
+            arrays(np.dtype(d), st.sampled_from([(3,), (1, 3)])),
+        )
+    )
+)
+def test_cross_of_3_vectors(pair):
+    """`np.cross` of 3-vectors (broadcast against each other): NumPy's own products and
+    differences, exactly."""
+    a, b = pair
+    assert_same(lambda m, x, y: m.cross(x, y), a, b)
+
+
+@pytest.mark.allow_fallbacks(  # (int8, uint8 and bool: NumPy's float16 loop, then float16)
+    "numpy: arctan2 loop (dtype('float16'), dtype('float16'))->float16",
+    "numpy: multiply on dtype float16",
+)
+@settings(max_examples=15)
+@given(a=dtypes.flatmap(lambda d: arrays(d, hnp.array_shapes(min_dims=1, max_dims=2, max_side=5))))
+def test_real_and_angle_of_real_arrays(a):
+    """`np.real` of a real array is the array (a view); `np.angle` is `arctan2(0, x)`."""
+    assert_same(lambda m, x: m.real(x) * 2, a, expect_native=False)
+    assert_same(lambda m, x: m.angle(x, deg=True), a, rtol=1e-6, expect_native=a.size > 0)
