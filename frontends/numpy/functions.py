@@ -927,6 +927,52 @@ def angle(z, deg=False):
     return call_ufunc(np.multiply, result, 180 / np.pi) if deg else result
 
 
+def convolve(a, v, mode="full"):
+    """`numpy.convolve` with a short kernel (a moving average, a stencil): the longer vector,
+    padded with zeros as the mode says, times each of the kernel's values, shifted and
+    summed in NumPy's order (`correlate` of the reversed kernel): one fused loop. Long
+    kernels (NumPy's dot per output) and complex values are NumPy's own."""
+    x, w = as_operand(a), as_operand(v)
+    if x is None or w is None or is_python_scalar(x) or is_python_scalar(w):
+        return run_numpy("convolve of other operands", np.convolve, (a, v, mode))
+    if w.size > x.size:
+        x, w = w, x  # (NumPy's own swap: the kernel is the shorter one)
+    if x.size == 0:
+        raise ValueError("a cannot be empty")
+    if w.size == 0:
+        raise ValueError("v cannot be empty")
+    dtype = np.result_type(x.dtype, w.dtype)
+    if (
+        x.ndim != 1
+        or w.ndim != 1
+        or w.size > _SHORT_KERNEL
+        or dtype.kind not in "iuf"
+        or mode not in ("full", "same", "valid")
+    ):
+        return run_numpy(
+            "convolve with a long kernel, or of other operands", np.convolve, (a, v, mode)
+        )
+    kernel = np.asarray(w.value() if is_lazy(w) else w, dtype)[::-1]
+    if dtype.kind == "f" and not np.isfinite(kernel).all():
+        # (NumPy multiplies only the overlapping values: a NaN or an infinity in the kernel
+        # times the zeros padding the data would be NaN where NumPy has none)
+        return run_numpy("convolve with a non-finite kernel", np.convolve, (a, v, mode))
+    n, m = x.size, kernel.size
+    left, length = {"full": (m - 1, n + m - 1), "same": (m // 2, n), "valid": (0, n - m + 1)}[mode]
+    right = length + m - 1 - left - n
+    data = x.astype(dtype, copy=False)
+    if left or right:
+        data = joining.concatenate([np.zeros(left, dtype), data, np.zeros(right, dtype)])
+    total = None
+    for j, weight in enumerate(kernel):
+        term = call_ufunc(np.multiply, data[j : j + length], weight)
+        total = term if total is None else call_ufunc(np.add, total, term)
+    return total
+
+
+_SHORT_KERNEL = 16  # kernels `convolve` unrolls into one loop's terms
+
+
 def fliplr(m):
     """`numpy.fliplr`: `flip(m, 1)` of a 2-d or more array."""
     if ndim(m) < 2:
@@ -1058,6 +1104,7 @@ FUNCTIONS = {
     np.round: around,
     np.around: around,
     np.flip: flip,
+    np.convolve: convolve,
     np.cross: cross,
     np.real: real,
     np.angle: angle,

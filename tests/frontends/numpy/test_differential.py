@@ -833,3 +833,30 @@ def test_real_and_angle_of_real_arrays(a):
     """`np.real` of a real array is the array (a view); `np.angle` is `arctan2(0, x)`."""
     assert_same(lambda m, x: m.real(x) * 2, a, expect_native=False)
     assert_same(lambda m, x: m.angle(x, deg=True), a, rtol=1e-6, expect_native=a.size > 0)
+
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.allow_fallbacks("numpy: convolve with a non-finite kernel")
+@settings(max_examples=15)
+@given(
+    x=st.sampled_from(["float64", "int64", "float32"]).flatmap(
+        lambda d: arrays(np.dtype(d), st.integers(1, 30).map(lambda n: (n,)))
+    ),
+    kernel=st.lists(st.integers(-3, 3), min_size=1, max_size=6),
+    swapped=st.booleans(),
+)
+def test_convolve_with_a_short_kernel(mode, x, kernel, swapped):
+    """`np.convolve` with a short kernel, either argument first (NumPy swaps them): every
+    mode's length and values (NaN and infinities in the data; a kernel with them, which may
+    be the data when it is the shorter, is NumPy's own)."""
+    k = np.asarray(kernel, dtype=x.dtype)
+
+    def fn(m, data):
+        return m.convolve(k, data, mode) if swapped else m.convolve(data, k, mode)
+
+    # (NumPy's dot per output may use fused multiply-adds: where the terms cancel, its sum
+    # and the loop's differ by rounding, relative to the terms, not to the sum)
+    finite = np.abs(x[np.isfinite(x)]) if x.dtype.kind == "f" else np.abs(x)
+    scale = float(finite.max(initial=0.0)) * float(np.abs(k).sum())
+    tolerance = 1e-5 if x.dtype == np.float32 else 1e-12
+    assert_same(fn, x, rtol=tolerance, atol=tolerance * scale)
