@@ -973,6 +973,30 @@ def convolve(a, v, mode="full"):
 _SHORT_KERNEL = 16  # kernels `convolve` unrolls into one loop's terms
 
 
+def kron(a, b):
+    """`numpy.kron` of arrays with the same number of axes: every product `a[i] * b[k]` at
+    `i * len(b) + k` on each axis, as a broadcast product whose axes are interleaved and
+    merged (lazy: it fuses with what reads it). Other operands are NumPy's own."""
+    x, y = as_operand(a), as_operand(b)
+    if (
+        x is None
+        or y is None
+        or is_python_scalar(x)
+        or is_python_scalar(y)
+        or x.ndim != y.ndim
+        or x.ndim == 0
+        or np.result_type(x.dtype, y.dtype).kind not in "biuf"
+    ):
+        return run_numpy(
+            "kron of arrays with different numbers of axes, or others", np.kron, (a, b)
+        )
+    nd = x.ndim
+    spread_a = shapes.reshape(x, tuple(v for n in x.shape for v in (n, 1)))
+    spread_b = shapes.reshape(y, tuple(v for n in y.shape for v in (1, n)))
+    product = call_ufunc(np.multiply, spread_a, spread_b)  # axes (a0, b0, a1, b1, ...)
+    return shapes.reshape(product, tuple(x.shape[d] * y.shape[d] for d in range(nd)))
+
+
 def fliplr(m):
     """`numpy.fliplr`: `flip(m, 1)` of a 2-d or more array."""
     if ndim(m) < 2:
@@ -1104,6 +1128,7 @@ FUNCTIONS = {
     np.round: around,
     np.around: around,
     np.flip: flip,
+    np.kron: kron,
     np.convolve: convolve,
     np.cross: cross,
     np.real: real,

@@ -860,3 +860,20 @@ def test_convolve_with_a_short_kernel(mode, x, kernel, swapped):
     scale = float(finite.max(initial=0.0)) * float(np.abs(k).sum())
     tolerance = 1e-5 if x.dtype == np.float32 else 1e-12
     assert_same(fn, x, rtol=tolerance, atol=tolerance * scale)
+
+
+@settings(max_examples=20)
+@given(
+    shapes_=st.integers(1, 3).flatmap(
+        lambda nd: st.tuples(
+            hnp.array_shapes(min_dims=nd, max_dims=nd, max_side=3),
+            hnp.array_shapes(min_dims=nd, max_dims=nd, max_side=3),
+        )
+    ),
+    dtype=dtypes,
+)
+def test_kron(shapes_, dtype):
+    """`np.kron` of arrays with the same number of axes: the interleaved broadcast product."""
+    a = np.arange(np.prod(shapes_[0]), dtype=np.int64).reshape(shapes_[0]).astype(dtype)
+    b = (np.arange(np.prod(shapes_[1]), dtype=np.int64).reshape(shapes_[1]) - 2).astype(dtype)
+    assert_same(lambda m, x, y: m.kron(x, y), a, b)
