@@ -34,6 +34,12 @@ from .fallback import run_numpy, unsupported_operand
 from .methods import _numpy_writing_into, call_ufunc, reduce_or_fallback
 from .ufuncs import _operand_expr, cast_expr
 
+try:  # NumPy 2
+    from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
+except ImportError:  # pragma: no cover - NumPy 1.x
+    from numpy.core.multiarray import normalize_axis_index
+    from numpy.core.numeric import normalize_axis_tuple
+
 
 def _reduction(name: str):
     def function(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
@@ -343,7 +349,7 @@ def flip(m, axis=None):
     x = as_operand(m)
     if x is None or not hasattr(x, "_expr"):
         return run_numpy(f"flip of {unsupported_operand(m)}", np.flip, (m, axis))
-    axes = range(x.ndim) if axis is None else np.lib.array_utils.normalize_axis_tuple(axis, x.ndim)
+    axes = range(x.ndim) if axis is None else normalize_axis_tuple(axis, x.ndim)
     key = [slice(None)] * x.ndim
     for d in axes:
         key[d] = slice(None, None, -1)
@@ -767,7 +773,7 @@ def gradient(f, *varargs, axis=None, edge_order=1):
             (f, *varargs),
             {"axis": axis, "edge_order": edge_order},
         )
-    axes = tuple(np.lib.array_utils.normalize_axis_tuple(axes, ndim_))
+    axes = tuple(normalize_axis_tuple(axes, ndim_))
     dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
     if x.dtype.kind != "f":
         x = x.astype(np.float64)
@@ -819,7 +825,7 @@ def take(a, indices, axis=None, out=None, mode="raise"):
         )
     if axis is None:
         return shapes.ravel(x)[indices]
-    axis = np.lib.array_utils.normalize_axis_index(axis, x.ndim)
+    axis = normalize_axis_index(axis, x.ndim)
     return x[(slice(None),) * axis + (indices,)]
 
 
@@ -836,7 +842,7 @@ def repeat(a, repeats, axis=None):
         raise ValueError("negative dimensions are not allowed")
     if axis is None:
         x, axis = shapes.ravel(x), 0
-    axis = np.lib.array_utils.normalize_axis_index(axis, x.ndim)
+    axis = normalize_axis_index(axis, x.ndim)
     shape = x.shape
     spread = shapes.reshape(x, shape[: axis + 1] + (1,) + shape[axis + 1 :])
     wide = shapes.broadcast_to(spread, shape[: axis + 1] + (int(repeats),) + shape[axis + 1 :])
