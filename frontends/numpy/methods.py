@@ -56,7 +56,7 @@ _UNARY = {"neg": np.negative, "pos": np.positive, "abs": np.absolute, "invert": 
 def _later() -> types.SimpleNamespace:
     """What this module calls from modules that import it (read once, at the first call: an
     import inside a hot function costs a microsecond every time)."""
-    from .functions import FUNCTIONS, around, clip, nonzero, repeat, take
+    from .functions import FUNCTIONS, around, clip, nonzero, repeat, take, where
     from .linalg import matmul
     from .shapes import reshape
 
@@ -69,6 +69,7 @@ def _later() -> types.SimpleNamespace:
         repeat=repeat,
         reshape=reshape,
         take=take,
+        where=where,
     )
 
 
@@ -269,6 +270,14 @@ def plain_call(ufunc, inputs: tuple):
             )
         except NotCompiled:
             pass
+    elif ufunc is np.modf and len(inputs) == 1 and getattr(inputs[0], "dtype", None) is not None:
+        if inputs[0].dtype.kind == "f":
+            # the fraction with the sign of x (0 for infinities) and the integral part, as
+            # C's modf: `copysign(x - trunc(x), x)`, `trunc(x)`
+            whole = apply_ufunc(np.trunc, [inputs[0]])
+            part = apply_ufunc(np.subtract, [inputs[0], whole])
+            part = _later().where(apply_ufunc(np.isinf, [inputs[0]]), 0.0, part)
+            return apply_ufunc(np.copysign, [part, inputs[0]]), whole
     return call_ufunc(ufunc, *inputs)
 
 

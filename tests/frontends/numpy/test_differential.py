@@ -877,3 +877,19 @@ def test_kron(shapes_, dtype):
     a = np.arange(np.prod(shapes_[0]), dtype=np.int64).reshape(shapes_[0]).astype(dtype)
     b = (np.arange(np.prod(shapes_[1]), dtype=np.int64).reshape(shapes_[1]) - 2).astype(dtype)
     assert_same(lambda m, x, y: m.kron(x, y), a, b)
+
+
+@settings(max_examples=20)
+@given(
+    a=st.sampled_from(["float64", "float32"]).flatmap(
+        lambda d: arrays(np.dtype(d), hnp.array_shapes(max_dims=2, max_side=5))
+    )
+)
+def test_modf(a):
+    """`np.modf`: the fraction with the sign of x (0 for infinities) and the integral part,
+    signed zeros and NaNs as NumPy's."""
+    for part in (0, 1):
+        assert_same(lambda m, x, part=part: m.modf(x)[part], a, expect_native=a.size > 0)
+        assert_same(  # (the signs too: -0.0 equals 0.0 above)
+            lambda m, x, part=part: m.signbit(m.modf(x)[part]), a, expect_native=a.size > 0
+        )
