@@ -17,6 +17,7 @@ array([ 1.5, -1. ,  1.5])
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy as np
 
@@ -1003,6 +1004,115 @@ def kron(a, b):
     return shapes.reshape(product, tuple(x.shape[d] * y.shape[d] for d in range(nd)))
 
 
+def einsum(*operands, out=None, optimize=False, **kwargs):
+    """`numpy.einsum` of one or two operands with explicit letters (no `...`, no letter twice
+    in one operand): a letter in one operand only and not in the output is summed first, then
+    two operands are contracted as a batched matrix product (their common letters not in the
+    output: NumPy's own `optimize` path, `tensordot`), or multiplied (no common letter to sum),
+    and the result's axes put in the output's order. Everything else is NumPy's own."""
+    parsed = _einsum_plan(operands) if out is None and not kwargs else None
+    if parsed is None:
+        return run_numpy(
+            "einsum of other subscripts, operands or keywords",
+            np.einsum,
+            operands,
+            dict(kwargs, out=out, optimize=optimize)
+            if out is not None
+            else dict(kwargs, optimize=optimize),
+        )
+    terms, output, arrays = parsed
+    arrays = [
+        _sum_letters_only_here(x, t, output, terms) for x, t in zip(arrays, terms, strict=True)
+    ]
+    terms = [
+        [c for c in t if c in output or builtins.sum(c in u for u in terms) > 1] for t in terms
+    ]
+    if len(arrays) == 1:
+        result, letters = arrays[0], terms[0]
+    else:
+        result, letters = _contract(arrays[0], terms[0], arrays[1], terms[1], output)
+    return shapes.transpose(result, tuple(letters.index(c) for c in output)) if letters else result
+
+
+def _einsum_plan(operands):
+    """(letters of each operand, output letters, operands) of a plain `einsum` call, or None."""
+    if not operands or type(operands[0]) is not str:
+        return None
+    subscripts, arrays = operands[0].replace(" ", ""), [as_operand(a) for a in operands[1:]]
+    if "." in subscripts or not 1 <= len(arrays) <= 2:
+        return None
+    inputs, arrow, output = subscripts.partition("->")
+    terms = inputs.split(",")
+    letters = "".join(terms)
+    if not arrow:
+        output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    if (
+        len(terms) != len(arrays)
+        or builtins.any(a is None or is_python_scalar(a) for a in arrays)
+        # (einsum keeps small integers and booleans in their dtype; sums widen them)
+        or builtins.any(a.dtype not in _EINSUM_DTYPES for a in arrays)
+        or builtins.any(
+            len(set(t)) != len(t) or len(t) != a.ndim for t, a in zip(terms, arrays, strict=True)
+        )
+        or len(set(output)) != len(output)
+        or not set(output) <= set(letters)
+        or not (letters + output).isalpha()
+    ):
+        return None
+    sizes: dict = {}
+    for t, a in zip(terms, arrays, strict=True):
+        for c, n in zip(t, a.shape, strict=True):
+            if sizes.setdefault(c, n) != n:
+                return None  # (NumPy's error for the mismatch)
+    return [list(t) for t in terms], list(output), arrays
+
+
+_EINSUM_DTYPES = (np.dtype(np.float64), np.dtype(np.float32), np.dtype(np.int64))
+
+
+def _sum_letters_only_here(x, term, output, terms):
+    """`x` summed over its letters that no other operand and not the output has."""
+    alone = tuple(
+        d
+        for d, c in enumerate(term)
+        if c not in output and builtins.sum(c in u for u in terms) == 1
+    )
+    return sum(x, axis=alone) if alone else x
+
+
+def _contract(a, ta, b, tb, output):
+    """`a` (letters `ta`) with `b` (letters `tb`): their common letters in the output are
+    batch axes, the others are summed by a matrix product; (result, its letters)."""
+    batch = [c for c in ta if c in tb and c in output]
+    summed = [c for c in ta if c in tb and c not in output]
+    free_a = [c for c in ta if c not in tb]
+    free_b = [c for c in tb if c not in ta]
+
+    def arranged(x, letters, order, shape_of):
+        x = shapes.transpose(x, tuple(letters.index(c) for c in order)) if letters else x
+        return shapes.reshape(x, shape_of)
+
+    size = dict(zip(ta, a.shape, strict=True)) | dict(zip(tb, b.shape, strict=True))
+    count = lambda cs: math.prod(size[c] for c in cs)  # noqa: E731
+    if not summed:
+        # no letter to sum: a broadcast product
+        left = arranged(
+            a, ta, batch + free_a, tuple(size[c] for c in batch + free_a) + (1,) * len(free_b)
+        )
+        right = arranged(
+            b,
+            tb,
+            batch + free_b,
+            tuple(size[c] for c in batch) + (1,) * len(free_a) + tuple(size[c] for c in free_b),
+        )
+        return call_ufunc(np.multiply, left, right), batch + free_a + free_b
+    left = arranged(a, ta, batch + free_a + summed, (count(batch), count(free_a), count(summed)))
+    right = arranged(b, tb, batch + summed + free_b, (count(batch), count(summed), count(free_b)))
+    product = linalg.matmul(left, right)
+    letters = batch + free_a + free_b
+    return shapes.reshape(product, tuple(size[c] for c in letters)), letters
+
+
 def fliplr(m):
     """`numpy.fliplr`: `flip(m, 1)` of a 2-d or more array."""
     if ndim(m) < 2:
@@ -1134,6 +1244,7 @@ FUNCTIONS = {
     np.round: around,
     np.around: around,
     np.flip: flip,
+    np.einsum: einsum,
     np.kron: kron,
     np.convolve: convolve,
     np.cross: cross,

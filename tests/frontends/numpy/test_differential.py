@@ -893,3 +893,43 @@ def test_modf(a):
         assert_same(  # (the signs too: -0.0 equals 0.0 above)
             lambda m, x, part=part: m.signbit(m.modf(x)[part]), a, expect_native=a.size > 0
         )
+
+
+@st.composite
+def einsum_cases(draw):
+    """Subscripts of one or two operands over the letters abcd (none twice in one operand),
+    implicit or explicit output, and operands of matching sizes."""
+    size = {c: draw(st.integers(1, 3)) for c in "abcd"}
+    terms = [
+        "".join(draw(st.permutations("abcd"))[: draw(st.integers(0, 3))])
+        for _ in range(draw(st.integers(1, 2)))
+    ]
+    used = sorted(set("".join(terms)))
+    explicit = draw(st.booleans())
+    output = "".join(draw(st.permutations(used))[: draw(st.integers(0, len(used)))])
+    subscripts = ",".join(terms) + (f"->{output}" if explicit else "")
+    dtype = draw(st.sampled_from(["float64", "float32", "int64"]))
+    arrays_ = [
+        draw(arrays(np.dtype(dtype), tuple(size[c] for c in t))).astype(dtype) for t in terms
+    ]
+    return subscripts, arrays_
+
+
+@settings(max_examples=40)
+@given(case=einsum_cases())
+def test_einsum_of_one_or_two_operands(case):
+    """`np.einsum` with plain letters: sums, transposes, products and contractions (a
+    batched matrix product), every output order, against NumPy's own."""
+    subscripts, operands = case
+    # (NaN and infinities: where NumPy's loop and a matrix product add 0 * inf in different
+    # places, both are right; finite values, with a tolerance relative to the terms)
+    finite = [np.nan_to_num(a, nan=0.5, posinf=2.0, neginf=-2.0) for a in operands]
+    rtol = 1e-4 if finite[0].dtype == np.float32 else 1e-9
+    scale = max([float(np.abs(a).max(initial=0.0)) for a in finite], default=0.0) ** len(finite)
+    assert_same(
+        lambda m, *xs: m.einsum(subscripts, *xs),
+        *finite,
+        rtol=rtol,
+        atol=rtol * scale * 27,
+        expect_native=False,
+    )
