@@ -880,16 +880,22 @@ def argwhere(a):
     return joining.stack(nonzero(x), axis=1)
 
 
+def _arrays(*values) -> list:
+    """Each value as a daybreak array (NumPy data wrapped), or Nones where one is not an
+    array (a Python scalar, an object NumPy cannot read)."""
+    found = [as_operand(v) for v in values]
+    if builtins.any(x is None or is_python_scalar(x) for x in found):
+        return [None] * len(values)
+    return found
+
+
 def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     """`numpy.cross` of 3-vectors along the last axes (NumPy's own products and differences,
     `a1 * b2 - a2 * b1`, ..., joined along a new last axis). 2-vectors, other axes and other
     dtypes are NumPy's own."""
-    x, y = as_operand(a), as_operand(b)
+    x, y = _arrays(a, b)
     if (
         x is None
-        or y is None
-        or is_python_scalar(x)
-        or is_python_scalar(y)
         or axis is not None
         or (axisa, axisb, axisc) != (-1, -1, -1)
         or x.shape[-1:] != (3,)
@@ -939,8 +945,8 @@ def convolve(a, v, mode="full"):
     padded with zeros as the mode says, times each of the kernel's values, shifted and
     summed in NumPy's order (`correlate` of the reversed kernel): one fused loop. Long
     kernels (NumPy's dot per output) and complex values are NumPy's own."""
-    x, w = as_operand(a), as_operand(v)
-    if x is None or w is None or is_python_scalar(x) or is_python_scalar(w):
+    x, w = _arrays(a, v)
+    if x is None:
         return run_numpy("convolve of other operands", np.convolve, (a, v, mode))
     if w.size > x.size:
         x, w = w, x  # (NumPy's own swap: the kernel is the shorter one)
@@ -984,12 +990,9 @@ def kron(a, b):
     """`numpy.kron` of arrays with the same number of axes: every product `a[i] * b[k]` at
     `i * len(b) + k` on each axis, as a broadcast product whose axes are interleaved and
     merged (lazy: it fuses with what reads it). Other operands are NumPy's own."""
-    x, y = as_operand(a), as_operand(b)
+    x, y = _arrays(a, b)
     if (
         x is None
-        or y is None
-        or is_python_scalar(x)
-        or is_python_scalar(y)
         or x.ndim != y.ndim
         or x.ndim == 0
         or np.result_type(x.dtype, y.dtype).kind not in "biuf"
