@@ -269,7 +269,7 @@ def plain_call(ufunc, inputs: tuple):
                 np.remainder, list(inputs)
             )
         except NotCompiled:
-            pass
+            pass  # (as above: the general path says why, and falls back)
     elif ufunc is np.modf and len(inputs) == 1 and getattr(inputs[0], "dtype", None) is not None:
         if inputs[0].dtype.kind == "f":
             # the fraction with the sign of x (0 for infinities) and the integral part, as
