@@ -82,5 +82,22 @@ class Executable(abc.ABC):
         finally:
             SETTINGS.threads = before
 
+    def partial(self, fixed: Mapping[int, object]):
+        """`run` with the parameters at the positions in `fixed` bound to its values: a
+        function of the other parameters' values (in order) and the thread count. Backends
+        that can prepare the bound values once override this."""
+        count = len(self.program.params)
+        free = [k for k in range(count) if k not in fixed]
+
+        def call(values: Sequence, threads: int):
+            args: list = [None] * count
+            for k, value in fixed.items():
+                args[k] = value
+            for k, value in zip(free, values, strict=True):
+                args[k] = value
+            return self.run(args, threads)
+
+        return call
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.signature} on {self.backend}>"

@@ -186,6 +186,10 @@ class Known:
     # What native code would have saved over the library runs so far (each run's measured
     # time less the native estimate): the background compile starts once that has paid.
     saved: float = 0.0
+    # The executable with the plan's constants bound (`Executable.partial`), and the leaves
+    # it takes, once it ran: a structure run again passes its leaves' values only.
+    call: Callable | None = None
+    leaf_slots: tuple = ()
 
 
 _KNOWN: OrderedDict = OrderedDict()
@@ -261,8 +265,15 @@ def _remember(key) -> Known:
     return known
 
 
-def _arguments(plan: list, leaves: list[Node]) -> list:
-    return [run_value(leaves[k]) if kind == "leaf" else k for kind, k in plan]
+def _prepared(known: Known) -> Callable:
+    """`known`'s executable with its plan's constants bound (made on its first run)."""
+    call = known.call
+    if call is None:
+        plan = known.plan
+        fixed = {k: value for k, (kind, value) in enumerate(plan) if kind != "leaf"}
+        known.leaf_slots = tuple(value for kind, value in plan if kind == "leaf")
+        call = known.call = known.executable.partial(fixed)
+    return call
 
 
 def _threads(cost: Estimate) -> int:
@@ -274,7 +285,8 @@ def _threads(cost: Estimate) -> int:
 def _run_native(known: Known, leaves: list[Node], cost: Estimate):
     known.runs["native"] += 1
     count_scheduler_hit()
-    return known.executable.run(_arguments(known.plan, leaves), _threads(cost))
+    call = _prepared(known)
+    return call([run_value(leaves[k]) for k in known.leaf_slots], _threads(cost))
 
 
 @dataclass
@@ -367,7 +379,8 @@ def _sync(
     program, args, plan = build_program(pending, order)
     executable = _compile(program)
     if known is not None:
-        known.executable, known.plan, known.state = executable, plan, "ready"
+        known.executable, known.plan, known.call = executable, plan, None
+        known.state = "ready"
         known.runs["native"] += 1
     return executable.run(args, _threads(cost))
 

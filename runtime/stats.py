@@ -97,11 +97,10 @@ def payload_bytes(value) -> int:
 _EXACT_ITEMS = 4096
 
 
-def record_run(seconds: float, args, result) -> None:
+def record_run(seconds: float, args, result, bytes_in: int = 0) -> None:
     """Count one run of a compiled program: its time and the bytes in and out (arrays and
     scalars counted without the general walk: a Python loop runs programs thousands of
-    times)."""
-    bytes_in = 0
+    times; `bytes_in`: those of arguments counted before, not in `args`)."""
     for a in args:
         kind = type(a)
         bytes_in += (

@@ -84,7 +84,45 @@ class NativeExecutable(Executable):
             natives.append(
                 native if native is not None else _to_native(value, p.type, p.name, keep_alive)
             )
-        packed = self._arg_struct(*natives)
+        return self._launch(self._arg_struct(*natives), threads, args, 0)
+
+    def partial(self, fixed: dict):
+        """`run` with the parameters at the positions in `fixed` bound to its values: the
+        call takes the other parameters' values in order, and the thread count. The bound
+        values are converted once, into a packed template each call copies (a Python loop
+        runs one structure thousands of times: its sizes and strides never change)."""
+        keep_alive: list = [fixed]  # (the template points into what the values hold)
+        template = self._arg_struct()
+        fixed_bytes = 0
+        for k, value in fixed.items():
+            p = self._params[k]
+            fast = self._fast[k]
+            native = fast(value) if fast is not None else None
+            if native is None:
+                native = _to_native(value, p.type, p.name, keep_alive)
+            setattr(template, f"p{k}", native)
+            fixed_bytes += value.nbytes if isinstance(value, np.ndarray) else 8
+        free = [
+            (f"p{k}", p, self._fast[k])
+            for k, p in enumerate(self._params)
+            if k not in fixed
+        ]
+        copy, launch = self._arg_struct.from_buffer_copy, self._launch
+
+        def call(values: list, threads: int):
+            packed = copy(template)
+            held: list = []
+            for value, (field, p, fast) in zip(values, free, strict=True):
+                native = fast(value) if fast is not None else None
+                if native is None:
+                    native = _to_native(value, p.type, p.name, held)
+                setattr(packed, field, native)
+            return launch(packed, threads, values, fixed_bytes, keep_alive)  # (held, too)
+
+        return call
+
+    def _launch(self, packed, threads: int, args, fixed_bytes: int, _held=None):
+        """Run on the packed arguments (`args`: their values, for the statistics)."""
         ctx = Context()  # (fields set one by one: twice as fast as keywords)
         ctx.threads, ctx.grain = min(threads, SETTINGS.threads), SETTINGS.grain
         ctx.interrupts = _interrupt_word()
@@ -108,7 +146,7 @@ class NativeExecutable(Executable):
             else:
                 allocated = set()
             result = _from_native(out, self._result_type, allocated)
-            record_run(time.perf_counter() - start, args, result)
+            record_run(time.perf_counter() - start, args, result, fixed_bytes)
             retain(ctx.allocated_bytes)  # the next run of this size reuses that memory
             return result
         finally:
