@@ -102,11 +102,7 @@ class NativeExecutable(Executable):
                 native = _to_native(value, p.type, p.name, keep_alive)
             setattr(template, f"p{k}", native)
             fixed_bytes += value.nbytes if isinstance(value, np.ndarray) else 8
-        free = [
-            (f"p{k}", p, self._fast[k])
-            for k, p in enumerate(self._params)
-            if k not in fixed
-        ]
+        free = [(f"p{k}", p, self._fast[k]) for k, p in enumerate(self._params) if k not in fixed]
         copy, launch = self._arg_struct.from_buffer_copy, self._launch
 
         def call(values: list, threads: int):
