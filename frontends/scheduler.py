@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from daybreak.runtime.config import SETTINGS
 from daybreak.runtime.stats import count_library_run, count_scheduler_hit, record_fallback
 
-from .lazy import LazyValue, Node, NotEager, build_program, topological
+from .lazy import _UNSET, LazyValue, Node, NotEager, build_program, topological
 from .snapshots import run_value, start_loading, unalias, use_background
 
 # --- budgets ----------------------------------------------------------------------------------
@@ -190,6 +190,10 @@ class Known:
     # it takes, once it ran: a structure run again passes its leaves' values only.
     call: Callable | None = None
     leaf_slots: tuple = ()
+    # The cost model's estimate at its last native run, and the state it depended on (the
+    # thread count, whether the process had compiled): what `_known_native` runs it by.
+    cost: Estimate | None = None
+    cost_for: tuple = ()
 
 
 _KNOWN: OrderedDict = OrderedDict()
@@ -284,6 +288,7 @@ def _threads(cost: Estimate) -> int:
 
 def _run_native(known: Known, leaves: list[Node], cost: Estimate):
     known.runs["native"] += 1
+    known.cost, known.cost_for = cost, (SETTINGS.threads, _compiled[0])
     count_scheduler_hit()
     call = _prepared(known)
     return call([run_value(leaves[k]) for k in known.leaf_slots], _threads(cost))
@@ -475,12 +480,53 @@ def _split(out, pending: list[Node]) -> list:
 def materialize(roots: Sequence[Node]) -> list:
     """The values of `roots`, computed together (cached on each node, which then forgets its
     inputs so their buffers can be freed)."""
+    if len(roots) == 1 and not roots[0].is_leaf:
+        value = _known_native(roots[0])
+        if value is not _MISS:
+            roots[0].computed(unalias([value])[0])
+            return [roots[0].cached]
     pending = [r for r in dict.fromkeys(roots, None) if not r.is_leaf]
     if pending:
         pending, values = _compute(pending)
         for node, value in zip(pending, unalias(values), strict=True):
             node.computed(value)
     return [r.cached for r in roots]
+
+
+_MISS = object()
+_KEYED_WORK = 1 << 12  # element-operations below which `_known_native` does not look
+
+
+def _known_native(node: Node):
+    """`node`'s value by the compiled program of its structure, when `node` stands on
+    computed values only and its structure ran natively before under the same conditions
+    (`Known.cost`): a Python loop's statement computed again, without the general walk,
+    the cost model or the bookkeeping of other pending values (there are none). `_MISS`:
+    anything else, which `_compute` decides as always."""
+    for i in node.inputs:
+        if i.cached is _UNSET:
+            return _MISS
+    node.refresh()
+    inputs = node.inputs
+    for i in inputs:
+        if i.cached is _UNSET:
+            return _MISS
+    ops, elements = node.eager_work()
+    if ops * elements < _KEYED_WORK:
+        return _MISS  # (tiny work is not keyed: the library's calls cost less)
+    key, leaves = structure_key([*dict.fromkeys(inputs), node], (node,))
+    known = _KNOWN.get(key) if key is not None else None
+    if (
+        known is None
+        or known.state != "ready"
+        or known.cost is None
+        or known.cost_for != (SETTINGS.threads, _compiled[0])
+    ):
+        return _MISS
+    if SETTINGS.compile_in_background and not SETTINGS.strict and not known.cost.native_pays:
+        return _MISS
+    _KNOWN.move_to_end(key)
+    return _run_native(known, leaves, known.cost)
 
 
 def check_budget(node: Node) -> Node:

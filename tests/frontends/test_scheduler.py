@@ -150,6 +150,33 @@ def test_new_data_and_scalars_share_compiled_code():
     assert stats["scheduler_hits"] == 20 and stats["compiles"] == 0
 
 
+def test_a_structure_run_natively_again_skips_the_general_walk(monkeypatch):
+    """A statement of a Python loop whose structure ran natively before runs by its compiled
+    program straight away (`_known_native`), with NumPy's values; when what its cost was
+    estimated under changes (the thread count), the general path decides again."""
+    data = _rng().normal(size=(120, 130))
+    x = dnp.array(data)
+    walks = []
+    walk = scheduler.topological
+    monkeypatch.setattr(scheduler, "topological", lambda roots: walks.append(1) or walk(roots))
+    for _ in range(3):  # tier 0, the compile, then native code
+        np.asarray(np.exp(x[1:, :-1] * 0.5 + x[:-1, 1:]))
+        scheduler.wait_for_compiles()
+    walks.clear()
+    db.stats(reset=True)
+    for k in range(5):
+        y = np.asarray(np.exp(x[1:, :-1] * float(k) + x[:-1, 1:]))
+        np.testing.assert_allclose(y, np.exp(data[1:, :-1] * float(k) + data[:-1, 1:]), rtol=1e-13)
+    stats = db.stats()
+    assert stats["scheduler_hits"] == 5 and stats["library_runs"] == 0 and not walks
+    before = db.config(threads=db.config()["threads"] + 1)
+    try:
+        np.asarray(np.exp(x[1:, :-1] * 2.0 + x[:-1, 1:]))
+    finally:
+        db.config(**before)
+    assert walks  # a new estimate: the general path
+
+
 def test_tiny_work_stays_in_the_library():
     x = dnp.array(np.arange(64.0))
     db.stats(reset=True)
