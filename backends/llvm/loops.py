@@ -31,7 +31,7 @@ from ...ir.dispatch import IterTable
 from ...ir.substitute import alpha_canonical
 from ...ir.types import Appender, DictMerger, GroupMerger, Merger, Struct, Type, VecMerger
 from . import builders
-from .cgutils import alloca_entry, for_chunks, for_range, i64, sizeof
+from .cgutils import alloca_entry, for_chunks, for_range, i64, saturating, sizeof
 from .layout import VOIDPTR, lltype
 from .reserve import (
     Path,
@@ -40,6 +40,7 @@ from .reserve import (
     positional_lookups,
     positional_vecmerges,
     reservable_merges,
+    row_loop,
 )
 from .runtime_interrupt import check_interrupts
 from .runtime_ir import BODY_FN, FRESH_FN, MERGE_FN
@@ -228,6 +229,7 @@ def _lower_parallel(L, n: N.For, env, builder, sources, count) -> bool:
     # their outlined functions: the code depends on the body up to renaming, the kinds of
     # its iterators and the types of what it captures. Source locations are part of the key
     # where there are any, so that runtime errors keep pointing at their own loop.
+    rows = _rows(L, n, env)  # (elements per iteration, known before the loop) or None
     key = (
         canonical,
         tuple(type(s) for s in sources),
@@ -235,18 +237,21 @@ def _lower_parallel(L, n: N.For, env, builder, sources, count) -> bool:
         str(builder.type),
         bt,
         _locations(n.func),
+        rows is None,
     )
     if key not in L.outlined:
         body = _outline(L, n, names, sources, env_ty, builder.type)
-        windows = _windows(n)
+        windows = _windows(n) if rows is None else frozenset({()})
         L.outlined[key] = (
             body,
             *_fresh_and_merge(L, bt, builder.type, body.name, windows),
             windows,
         )
     body, fresh, merge, windows = L.outlined[key]
+    scale = i64(1) if rows is None else rows
     # Room for the whole loop in each windowed appender, before threads write into it.
-    builders.reserve_appenders(L, bt, builder, {p: (1, []) for p in windows}, count)
+    elements = count if rows is None else saturating(L.builder, "mul", count, rows)
+    builders.reserve_appenders(L, bt, builder, {p: (1, []) for p in windows}, elements)
 
     b = L.builder
     env_value = ir.Constant(env_ty, ir.Undefined)
@@ -267,8 +272,93 @@ def _lower_parallel(L, n: N.For, env, builder, sources, count) -> bool:
             b.bitcast(slot, VOIDPTR),
             sizeof(b, builder.type),
             count,
+            scale if rows is not None else inner_length(L, n, env),
+            scale,
         ],
     )
+    return True
+
+
+def _rows(L, n: N.For, env) -> ir.Value | None:
+    """For a loop whose iterations each append one row to its appender (`reserve.row_loop`),
+    the exact number of elements a row has, when that is known before the loop (the same
+    for every row: the frontends' strided regions); None for every other loop. Threads then
+    fill windows of the loop's buffer, `rows` elements per iteration (`_fresh_and_merge`)."""
+    if not isinstance(n.builder.ty, Appender):
+        return None
+    inner = row_loop(n.func)
+    if inner is None:
+        return None
+    return _zip_iterations(L, inner, env, {x for e in n.func.walk() for x in N.binders(e)})
+
+
+def _zip_iterations(L, inner: N.For, env, local: set[str]) -> ir.Value | None:
+    """`_iterations` of the first iterator of `inner` that can be counted before the outer
+    loop (a zip's iterators all give as many, or the loop fails and runs none)."""
+    for it in inner.iters:
+        found = _iterations(L, it, env, local)
+        if found is not None:
+            return found
+    return None
+
+
+def inner_length(L, n: N.For, env) -> ir.Value:
+    """How many iterations of work one iteration of the top-level loop `n` holds, for the
+    runtime's split (`db_parallel_for`'s weight): the length of the first loop nested in its
+    body when that is known before `n` runs, else 1. A frontend's loop over the rows of a
+    strided region nests one over each row (`iter(v, s, s + k, 1L)` with `s` from the row):
+    counted by its rows alone, a 700 x 700 stencil never reached the grain and ran on one
+    thread. An estimate: only the number of threads depends on it, never a result."""
+    inner = next((e for e in n.func.body.walk() if isinstance(e, N.For)), None)
+    if inner is None:
+        return i64(1)
+    local = {name for e in n.func.walk() for name in N.binders(e)}
+    found = _zip_iterations(L, inner, env, local)
+    return i64(1) if found is None else found
+
+
+def _iterations(L, it: N.Iter, env, local: set[str]) -> ir.Value | None:
+    """The number of elements the iterator `it` of a loop nested in another gives, computed
+    before the outer loop, exactly as `iteration_source` counts them: a whole vector from
+    outside (its length), or bounds `start` and `start + k` with `k` (and the stride) known
+    outside — whatever `start` is; None when it cannot be told there. (An iterator whose
+    bounds or stride are bad gives no more: its loop records the error and runs none.)"""
+    if it.start is None and it.end is None:
+        if it.data is None or not _known_outside(it.data, env, local):
+            return None
+        return L.builder.extract_value(L.lower(it.data, env), 1)
+    end = it.end
+    if not (isinstance(end, N.Op) and end.op == "+" and len(end.args) == 2):
+        return None
+    span = next((b for a, b in (end.args, end.args[::-1]) if a == it.start), None)
+    if span is None or it.stride is None:
+        return None
+    if not (_known_outside(span, env, local) and _known_outside(it.stride, env, local)):
+        return None
+    b, one = L.builder, i64(1)
+    k, stride = L.lower(span, env), L.lower(it.stride, env)
+    if k.type != one.type or stride.type != one.type:
+        return None
+    # (a stride that is not positive: the loop runs as if it were 1, `_range_source`)
+    stride = b.select(b.icmp_signed(">", stride, i64(0)), stride, one)
+    return _count(b, i64(0), k, stride)
+
+
+_ARITHMETIC = frozenset({"+", "-", "*"})  # (no division: it could fail where the loop did not)
+
+
+def _known_outside(e: N.Expr, env, local: set[str]) -> bool:
+    """Whether `e` is arithmetic on names bound outside the loop (and literals): it can be
+    computed before the loop, at no risk (no lookups, no calls)."""
+    for x in e.walk():
+        if isinstance(x, N.Ident):
+            if x.name in local or not isinstance(env.get(x.name), ir.Value):
+                return False
+        elif isinstance(x, N.Op):
+            if x.op not in _ARITHMETIC:
+                return False
+        elif not isinstance(x, N.Literal):
+            return False
     return True
 
 

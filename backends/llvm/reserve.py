@@ -62,6 +62,30 @@ def exact_merges(func: N.Lambda) -> frozenset[Path]:
     return frozenset(p for p, k in at_most.items() if k == 1 and at_least.get(p) == 1)
 
 
+def row_loop(func: N.Lambda) -> N.For | None:
+    """The loop nested in a loop body `|b, i, x| let ...; for(iters, b, |c, j, y| ...)` that
+    merges into the outer loop's appender `b` exactly once per iteration of its own, when that
+    is all the body does with `b` (the lets before it do not mention it): a frontend's loop
+    over the rows of a strided region, one row per iteration. Iteration i of the outer loop
+    then appends exactly as many elements as the inner loop iterates; None otherwise."""
+    outer = func.params[0].name
+    body = func.body
+    while isinstance(body, N.Let):
+        if body.name == outer or _mentions(body.value, {outer: ()}):
+            return None
+        body = body.body
+    if not (
+        isinstance(body, N.For)
+        and isinstance(body.builder, N.Ident)
+        and body.builder.name == outer
+        and not any(_mentions(e, {outer: ()}) for it in body.iters for e in it.children())
+        and not _mentions(body.func, {outer: ()})
+        and exact_merges(body.func) == frozenset({()})
+    ):
+        return None
+    return body
+
+
 def _path(e: N.Expr, env: dict[str, Path]) -> Path | None:
     """Which of the loop's builders `e` is (after merges into it), or None."""
     if isinstance(e, N.Ident):

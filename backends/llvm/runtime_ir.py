@@ -128,6 +128,8 @@ _SIGNATURES = {
             VOIDPTR,
             I64,
             I64,
+            I64,
+            I64,
         ],
     ),
 }

@@ -1,8 +1,11 @@
-"""`db_parallel_for(ctx, body, fresh, merge, env, slot, slot_size, count)`: a top-level loop
-on native threads.
+"""`db_parallel_for(ctx, body, fresh, merge, env, slot, slot_size, count, weight, scale)`: a
+top-level loop on native threads.
 
-It splits [0, count) into one contiguous range per thread (at least `grain` iterations
-each, db.config(grain=...)), gives threads 1.. an empty builder made by `fresh`, runs them on
+It splits [0, count) into one contiguous range per thread (at least `grain` units of work
+each, db.config(grain=...), an iteration being `weight` units: the length of a row loop
+nested in it, `loops.inner_length`), gives threads 1.. an empty builder made by `fresh` (for
+iterations [start, end) it is given [start * scale, end * scale): where the elements of a
+loop appending `scale` per iteration go, `loops._lower_parallel`), runs them on
 pthreads and range 0 on the calling thread into the loop's own builder (`slot`), joins, and
 merges the thread builders into `slot` in thread order.
 
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from .cgutils import declare, for_range, i64
+from .cgutils import declare, for_range, i64, saturating
 from .layout import I32, I64, VOIDPTR
 from .runtime_ir import (
     ABORT,
@@ -50,7 +53,7 @@ T_CTX, T_BODY, T_ENV, T_START, T_END, T_SLOT, T_THREAD, T_STARTED = range(8)
 
 # What the calling thread needs to start the workers and run its own share (db.launch), in
 # this order (db_parallel_for packs it and db.launch unpacks it position by position): body,
-# fresh, env, slot, slot size, count, threads, tasks, slots.
+# fresh, env, slot, slot size, count, threads, tasks, slots, scale.
 LAUNCH = ir.LiteralStructType(
     [
         BODY_FN.as_pointer(),
@@ -62,6 +65,7 @@ LAUNCH = ir.LiteralStructType(
         I64,
         TASK.as_pointer(),
         VOIDPTR,
+        I64,
     ]
 )
 
@@ -106,8 +110,8 @@ def _build_launch(rt: Runtime, worker: ir.Function) -> ir.Function:
     fn, b = internal(rt.module, "db.launch", ir.VoidType(), [CTX_PTR, VOIDPTR])
     ctx, raw = fn.args
     launch = b.load(b.bitcast(raw, LAUNCH.as_pointer()))
-    body, fresh, env, slot, slot_size, count, nthreads, tasks, slots = (
-        b.extract_value(launch, k) for k in range(9)
+    body, fresh, env, slot, slot_size, count, nthreads, tasks, slots, scale = (
+        b.extract_value(launch, k) for k in range(10)
     )
 
     def bound(t):
@@ -121,7 +125,7 @@ def _build_launch(rt: Runtime, worker: ir.Function) -> ir.Function:
         b.store(_worker_context(b, ctx), field(b, task, T_CTX))
         for index, value in ((T_BODY, body), (T_ENV, env), (T_START, start), (T_END, end)):
             b.store(value, field(b, task, index))
-        b.call(fresh, [ctx, slot, own_slot, start, end])
+        b.call(fresh, [ctx, slot, own_slot, b.mul(start, scale), b.mul(end, scale)])
         b.store(own_slot, field(b, task, T_SLOT))
         task_raw = b.bitcast(task, VOIDPTR)
         rc = b.call(
@@ -140,10 +144,11 @@ def _build_parallel_for(rt: Runtime, launch_fn: ir.Function) -> None:
     join = declare(rt.module, "pthread_join", I32, [I64, VOIDPTR.as_pointer()])
     memset = rt.module.declare_intrinsic("llvm.memset", [VOIDPTR, I64])
     fn, b = define(rt.module, "db_parallel_for")
-    ctx, body, fresh, merge, env, slot, slot_size, count = fn.args
+    ctx, body, fresh, merge, env, slot, slot_size, count, weight, scale = fn.args
     threads = b.load(field(b, ctx, THREADS))
     grain = b.load(field(b, ctx, GRAIN))
-    by_size = b.sdiv(count, b.select(b.icmp_signed("<", grain, i64(1)), i64(1), grain))
+    work = saturating(b, "mul", count, b.select(b.icmp_signed("<", weight, i64(1)), i64(1), weight))
+    by_size = b.sdiv(work, b.select(b.icmp_signed("<", grain, i64(1)), i64(1), grain))
     nthreads = b.select(b.icmp_signed("<", by_size, threads), by_size, threads)
     nthreads = b.select(b.icmp_signed("<", nthreads, i64(1)), i64(1), nthreads)
     with b.if_then(b.icmp_signed("<=", nthreads, i64(1))):
@@ -167,7 +172,8 @@ def _build_parallel_for(rt: Runtime, launch_fn: ir.Function) -> None:
     slots = b.call(alloc, [ctx, b.mul(slot_size, nthreads)])
 
     launch = ir.Constant(LAUNCH, ir.Undefined)
-    for pos, value in enumerate((body, fresh, env, slot, slot_size, count, nthreads, tasks, slots)):
+    packed = (body, fresh, env, slot, slot_size, count, nthreads, tasks, slots, scale)
+    for pos, value in enumerate(packed):
         launch = b.insert_value(launch, value, pos)
     launch_slot = b.alloca(LAUNCH)
     b.store(launch, launch_slot)

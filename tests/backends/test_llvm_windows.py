@@ -11,6 +11,7 @@ import pytest
 import daybreak as db
 from daybreak.backends.llvm import LLVMBackend
 from daybreak.backends.llvm.reserve import exact_merges
+from daybreak.ir.errors import WeldRuntimeError
 from daybreak.ir.parser import parse, parse_expr
 
 from .test_llvm_dicts import _normal
@@ -132,5 +133,118 @@ def test_loops_that_differ_only_in_names_share_their_code():
             s, t = compiled(a, c)
             np.testing.assert_array_equal(s, a * 2.0 + np.arange(len(a)))
             np.testing.assert_array_equal(t, c * 2.0 + np.arange(len(c)))
+    finally:
+        db.config(**before)
+
+
+# ----------------------------------------------------------------------------------------------
+# Row loops (`reserve.row_loop`, `loops._rows`): a top-level loop whose iterations each append
+# one row through a nested loop, of a length known before the loop. The frontends' loops over
+# strided regions (a stencil's interior) have this form; counted by rows they never reached
+# the grain, and with windows of `rows` elements per iteration threads fill the one buffer.
+
+
+@pytest.mark.parametrize(
+    "body, found",
+    [
+        ("|b, r, z| let s = r * 4L; for(iter(z, s, s + 4L, 1L), b, |c, j, x| merge(c, x))", True),
+        ("|b, r, z| for(rangeiter(r, r + 3L, 1L), b, |c, j, x| merge(c, x))", True),
+        # a filter row, rows merged twice, the outer builder merged inside, a let naming it
+        ("|b, r, z| for(z, b, |c, j, x| if(x > 0L, merge(c, x), c))", False),
+        ("|b, r, z| for(z, b, |c, j, x| merge(merge(c, x), x))", False),
+        ("|b, r, z| for(z, b, |c, j, x| merge(b, x))", False),
+        ("|b, r, z| let d = merge(b, 1L); for(z, d, |c, j, x| merge(c, x))", False),
+        ("|b, r, z| merge(for(z, b, |c, j, x| merge(c, x)), 1L)", False),
+    ],
+)
+def test_row_loops_are_found(body, found):
+    from daybreak.backends.llvm.reserve import row_loop
+
+    assert (row_loop(parse_expr(body)) is not None) == found
+
+
+ROWS = [
+    # rows of a matrix (contiguous), and of a strided region (a stencil's interior)
+    "|v: vec[i64], n: i64, m: i64| result(for(rangeiter(0L, n, 1L), appender[i64],"
+    " |b, r, u| let s = r * m; for(iter(v, s, s + m, 1L), b, |c, j, x| merge(c, x * 3L + r))))",
+    "|v: vec[i64], n: i64, m: i64| result(for(rangeiter(0L, n - 1L, 1L), appender[i64],"
+    " |b, r, u| let s = u * m + 1L; for(zip(iter(v, s, s + (m - 2L), 1L),"
+    " iter(v, s + m, s + m + (m - 2L), 1L)), b, |c, j, x| merge(c, x.$0 - x.$1))))",
+    # a stride, and rows of positions (rangeiter) with their own stride
+    "|v: vec[i64], n: i64, m: i64| result(for(rangeiter(0L, n, 1L), appender[i64],"
+    " |b, r, u| let s = r * m; for(iter(v, s, s + m, 2L), b, |c, j, x| merge(c, x + j))))",
+    "|v: vec[i64], n: i64, m: i64| result(for(rangeiter(0L, n, 1L), appender[i64],"
+    " |b, r, u| for(rangeiter(r, r + m, 3L), b, |c, j, x| merge(c, x * 2L + j))))",
+    # rows whose length the outer loop's elements decide: no windows, the same values
+    "|v: vec[i64], n: i64, m: i64| result(for(v, appender[i64],"
+    " |b, r, x| for(rangeiter(0L, x % 5L, 1L), b, |c, j, y| merge(c, y + r))))",
+]
+
+
+def _row_outcome(f, *args):
+    """A result (comparable) or that the run failed (the backends word errors apart)."""
+    try:
+        return _normal(f(*args))
+    except WeldRuntimeError:
+        return "failed"
+
+
+@pytest.mark.parametrize("threads", [2, 3, 5])
+@pytest.mark.parametrize("text", ROWS)
+def test_row_windows_match_the_interpreter(text, threads):
+    before = db.config(threads=threads, grain=1)
+    try:
+        backend = LLVMBackend()
+        for n, m in ((0, 4), (1, 4), (3, 0), (4, 3), (37, 29), (300, 40)):
+            v = np.arange(n * m, dtype=np.int64) * 5 - 300
+            want = _row_outcome(db.compile(text, backend="interp"), v, n, m)
+            got = _row_outcome(backend.compile(parse(text)), v, n, m)
+            assert got == want, (n, m)
+    finally:
+        db.config(**before)
+
+
+@pytest.mark.parametrize(
+    "inner, error",
+    [
+        ("iter(v, s, s + m, 1L)", "out of (bounds|range)"),  # the last row reads past the end
+        ("rangeiter(s, s + m, 0L)", "stride"),
+        ("rangeiter(s, s + m, -2L)", "stride"),
+    ],
+)
+def test_row_windows_fail_as_the_interpreter_does(inner, error):
+    """Rows that give fewer elements than their windows hold (bad bounds: none; a bad
+    stride: the loop runs at stride 1, as many as the windows hold) fail with the
+    interpreter's error, and nothing is written past a window."""
+    text = (
+        "|v: vec[i64], n: i64, m: i64| result(for(rangeiter(0L, n, 1L), appender[i64],"
+        f" |b, r, u| let s = r * m + 1L; for({inner}, b, |c, j, x| merge(c, x))))"
+    )
+    before = db.config(threads=3, grain=1)
+    try:
+        v = np.arange(600, dtype=np.int64)
+        for backend in ("interp", "llvm"):
+            with pytest.raises(WeldRuntimeError, match=error):
+                db.compile(text, backend=backend)(v, 30, 20)
+    finally:
+        db.config(**before)
+
+
+def test_rows_count_toward_the_grain():
+    """200 rows of 5,000 elements: a million elements of work, split across threads with the
+    default grain (16,384 units), where counting rows alone kept the loop on one thread."""
+    text = ROWS[0]
+    before = db.config(threads=2)
+    try:
+        f = LLVMBackend().compile(parse(text))
+        v = np.arange(200 * 5000, dtype=np.int64)
+        one, many = [], []
+        for threads, into in ((1, one), (2, many)):
+            db.config(threads=threads)
+            into.append(f(v, 200, 5000))
+            into.append(f.last_context.allocation_count)
+        np.testing.assert_array_equal(many[0], one[0])
+        np.testing.assert_array_equal(one[0], v * 3 + np.repeat(np.arange(200), 5000))
+        assert many[1] > one[1]  # the second thread's builder and task: it was split
     finally:
         db.config(**before)
