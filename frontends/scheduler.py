@@ -392,7 +392,7 @@ def _sync(
     return executable.run(args, _threads(cost))
 
 
-def _compute(roots: list[Node]) -> tuple[list[Node], list]:
+def _compute(roots: list[Node], keyed: tuple | None = None) -> tuple[list[Node], list]:
     """The values of `roots` and of every other pending node they stand on that a user's
     variable still holds (`Node.wanted_later`): `pending`, roots first, computed by one
     program or the library's calls. Those are kept once computed, never recomputed by the
@@ -404,10 +404,12 @@ def _compute(roots: list[Node]) -> tuple[list[Node], list]:
     pending = roots + [
         n for n in order if not n.is_leaf and id(n) not in chosen and n.wanted_later()
     ]
-    return pending, _compute_all(pending, order)
+    return pending, _compute_all(pending, order, keyed if len(pending) == 1 else None)
 
 
-def _compute_all(pending: list[Node], order: list[Node]) -> list:
+def _compute_all(pending: list[Node], order: list[Node], keyed: tuple | None = None) -> list:
+    """`pending`'s values (see `_compute`); `keyed`: the graph's `structure_key`, when the
+    caller made it already (`_known_native`)."""
     background = SETTINGS.compile_in_background and not SETTINGS.strict
     cost = estimate(order)
     if background and not cost.native_pays:
@@ -416,7 +418,7 @@ def _compute_all(pending: list[Node], order: list[Node]) -> list:
         values = _try_library(order, pending)
         if values is not None:
             return values
-    key, leaves = structure_key(order, pending)
+    key, leaves = keyed if keyed is not None else structure_key(order, pending)
     known = _remember(key) if key is not None else None
     if known is not None and known.state == "ready":
         if not background or cost.native_pays:
@@ -482,14 +484,15 @@ def _split(out, pending: list[Node]) -> list:
 def materialize(roots: Sequence[Node]) -> list:
     """The values of `roots`, computed together (cached on each node, which then forgets its
     inputs so their buffers can be freed)."""
+    keyed = None
     if len(roots) == 1 and not roots[0].is_leaf:
-        value = _known_native(roots[0])
+        value, keyed = _known_native(roots[0])
         if value is not _MISS:
             roots[0].computed(unalias([value])[0])
             return [roots[0].cached]
     pending = [r for r in dict.fromkeys(roots, None) if not r.is_leaf]
     if pending:
-        pending, values = _compute(pending)
+        pending, values = _compute(pending, keyed)
         for node, value in zip(pending, unalias(values), strict=True):
             node.computed(value)
     return [r.cached for r in roots]
@@ -499,36 +502,37 @@ _MISS = object()
 _KEYED_WORK = 1 << 12  # element-operations below which `_known_native` does not look
 
 
-def _known_native(node: Node):
-    """`node`'s value by the compiled program of its structure, when `node` stands on
-    computed values only and its structure ran natively before under the same conditions
-    (`Known.cost`): a Python loop's statement computed again, without the general walk,
-    the cost model or the bookkeeping of other pending values (there are none). `_MISS`:
-    anything else, which `_compute` decides as always."""
+def _known_native(node: Node) -> tuple:
+    """(`node`'s value, its graph's `structure_key`) by the compiled program of its
+    structure, when `node` stands on computed values only and its structure ran natively
+    before under the same conditions (`Known.cost`): a Python loop's statement computed
+    again, without the general walk, the cost model or the bookkeeping of other pending
+    values (there are none). The value is `_MISS` for anything else, which `_compute`
+    decides as always (with the key, when one was made: it is that graph's)."""
     for i in node.inputs:
         if i.cached is _UNSET:
-            return _MISS
+            return _MISS, None
     node.refresh()
     inputs = node.inputs
     for i in inputs:
         if i.cached is _UNSET:
-            return _MISS
+            return _MISS, None
     ops, elements = node.eager_work()
     if ops * elements < _KEYED_WORK:
-        return _MISS  # (tiny work is not keyed: the library's calls cost less)
-    key, leaves = structure_key([*dict.fromkeys(inputs), node], (node,))
-    known = _KNOWN.get(key) if key is not None else None
+        return _MISS, None  # (tiny work is not keyed: the library's calls cost less)
+    keyed = structure_key([*dict.fromkeys(inputs), node], (node,))
+    known = _KNOWN.get(keyed[0]) if keyed[0] is not None else None
     if (
         known is None
         or known.state != "ready"
         or known.cost is None
         or known.cost_for != (SETTINGS.threads, _compiled[0])
     ):
-        return _MISS
+        return _MISS, keyed
     if SETTINGS.compile_in_background and not SETTINGS.strict and not known.cost.native_pays:
-        return _MISS
-    _KNOWN.move_to_end(key)
-    return _run_native(known, leaves, known.cost)
+        return _MISS, keyed
+    _KNOWN.move_to_end(keyed[0])
+    return _run_native(known, keyed[1], known.cost), keyed
 
 
 def check_budget(node: Node) -> Node:
