@@ -89,7 +89,8 @@ class Executable(abc.ABC):
         count = len(self.program.params)
         free = [k for k in range(count) if k not in fixed]
 
-        def call(values: Sequence, threads: int):
+        def call(values: Sequence, threads: int, into=None):
+            # (`into`, a destination for the result: backends that write one override this)
             args: list = [None] * count
             for k, value in fixed.items():
                 args[k] = value

@@ -41,8 +41,16 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from daybreak.runtime.config import SETTINGS
-from daybreak.runtime.stats import count_library_run, count_scheduler_hit, record_fallback
+from daybreak.runtime.destination import WRITTEN, Destination
+from daybreak.runtime.stats import (
+    count_library_run,
+    count_scheduler_hit,
+    record,
+    record_fallback,
+)
 
 from .lazy import _UNSET, LazyValue, Node, NotEager, build_program, topological
 from .snapshots import run_value, start_loading, unalias, use_background
@@ -509,17 +517,27 @@ def _known_native(node: Node) -> tuple:
     again, without the general walk, the cost model or the bookkeeping of other pending
     values (there are none). The value is `_MISS` for anything else, which `_compute`
     decides as always (with the key, when one was made: it is that graph's)."""
+    known, keyed = _ran_natively(node)
+    if known is None:
+        return _MISS, keyed
+    return _run_native(known, keyed[1], known.cost), keyed
+
+
+def _ran_natively(node: Node) -> tuple:
+    """(the `Known` of `node`'s one-node graph when it stands on computed values only and ran
+    natively before under the conditions that hold now, else None; the graph's key and
+    leaves, or None when not keyed)."""
     for i in node.inputs:
         if i.cached is _UNSET:
-            return _MISS, None
+            return None, None
     node.refresh()
     inputs = node.inputs
     for i in inputs:
         if i.cached is _UNSET:
-            return _MISS, None
+            return None, None
     ops, elements = node.eager_work()
     if ops * elements < _KEYED_WORK:
-        return _MISS, None  # (tiny work is not keyed: the library's calls cost less)
+        return None, None  # (tiny work is not keyed: the library's calls cost less)
     keyed = structure_key([*dict.fromkeys(inputs), node], (node,))
     known = _KNOWN.get(keyed[0]) if keyed[0] is not None else None
     if (
@@ -527,12 +545,40 @@ def _known_native(node: Node) -> tuple:
         or known.state != "ready"
         or known.cost is None
         or known.cost_for != (SETTINGS.threads, _compiled[0])
+        or (SETTINGS.compile_in_background and not SETTINGS.strict and not known.cost.native_pays)
     ):
-        return _MISS, keyed
-    if SETTINGS.compile_in_background and not SETTINGS.strict and not known.cost.native_pays:
-        return _MISS, keyed
+        return None, keyed
     _KNOWN.move_to_end(keyed[0])
-    return _run_native(known, keyed[1], known.cost), keyed
+    return known, keyed
+
+
+def write_into(node: Node, region) -> bool:
+    """Compute the pending `node` (an array whose value, in C order, is `region`'s: a NumPy
+    array of the same shape and dtype) straight into `region`, when its structure ran
+    natively before (`_ran_natively`), the program writes such a destination
+    (`Destination`, `WRITTEN`) and nothing `node` reads lies in `region`'s memory: then
+    `node` stays pending (a value that is its own array reads no memory a later write
+    changes) and True. False: the caller computes `node` and copies it in (when the program
+    ran but did not write the region, `node` keeps what it computed)."""
+    known, keyed = _ran_natively(node)
+    kind = getattr(known.executable, "destination_kind", None) if known is not None else None
+    into = Destination.of(region, as_rows=kind == "rows") if kind is not None else None
+    if into is None:
+        return False
+    call = _prepared(known)
+    values = [run_value(keyed[1][k]) for k in known.leaf_slots]
+    if any(type(v) is np.ndarray and np.may_share_memory(v, region) for v in values):
+        unalias([])  # (the buffers lent for the run that did not happen)
+        return False
+    known.runs["native"] += 1
+    count_scheduler_hit()
+    result = call(values, _threads(known.cost), into)
+    if result is WRITTEN:
+        unalias([])
+        record(written_in_place=1)
+        return True
+    node.computed(unalias([result])[0])
+    return False
 
 
 def check_budget(node: Node) -> Node:

@@ -28,6 +28,7 @@ class Stats:
     cache_rebuilt: int = 0  # corrupt or stale disk entries detected and rebuilt
     runs: int = 0
     scheduler_hits: int = 0  # compiled programs found by their graph's structure (no rebuild)
+    written_in_place: int = 0  # runs that wrote their result into the array's region itself
     library_runs: int = 0  # graphs the scheduler ran in the real library (tier 0)
     snapshots_guarded: int = 0  # snapshots of the user's memory held by a write guard
     snapshots_copied: int = 0  # snapshots of the user's memory copied when made
@@ -97,10 +98,11 @@ def payload_bytes(value) -> int:
 _EXACT_ITEMS = 4096
 
 
-def record_run(seconds: float, args, result, bytes_in: int = 0) -> None:
+def record_run(seconds: float, args, result, bytes_in: int = 0, bytes_out: int = -1) -> None:
     """Count one run of a compiled program: its time and the bytes in and out (arrays and
     scalars counted without the general walk: a Python loop runs programs thousands of
-    times; `bytes_in`: those of arguments counted before, not in `args`)."""
+    times; `bytes_in`: those of arguments counted before, not in `args`; `bytes_out`: those
+    of a result written elsewhere, counted instead of `result`'s)."""
     for a in args:
         kind = type(a)
         bytes_in += (
@@ -111,13 +113,14 @@ def record_run(seconds: float, args, result, bytes_in: int = 0) -> None:
             else payload_bytes(a)
         )
     kind = type(result)
-    bytes_out = (
-        result.nbytes
-        if kind is np.ndarray
-        else 8
-        if kind is float or kind is int
-        else payload_bytes(result)
-    )
+    if bytes_out < 0:
+        bytes_out = (
+            result.nbytes
+            if kind is np.ndarray
+            else 8
+            if kind is float or kind is int
+            else payload_bytes(result)
+        )
     with _lock:
         STATS.runs += 1
         STATS.run_seconds += seconds

@@ -407,3 +407,18 @@ def _field(b: ir.IRBuilder, ptr: ir.Value, index: int) -> ir.Value:
 
 
 __all__ = ["lower_merge", "lower_result", "lower_new_builder", "combine"]
+
+
+def data_field(b: ir.IRBuilder, state: ir.Value) -> ir.Value:
+    """The pointer to an appender state's data pointer (`{T*, i64 length, i64 capacity}*`)."""
+    return _field(b, state, 0)
+
+
+def length_field(b: ir.IRBuilder, state: ir.Value) -> ir.Value:
+    """The pointer to an appender state's length."""
+    return _field(b, state, 1)
+
+
+def capacity_field(b: ir.IRBuilder, state: ir.Value) -> ir.Value:
+    """The pointer to an appender state's capacity."""
+    return _field(b, state, 2)

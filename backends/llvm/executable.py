@@ -26,11 +26,13 @@ from ...ir.errors import WeldRuntimeError
 from ...ir.nodes import Program
 from ...ir.types import STRING, Dict, Scalar, Struct, Type, Vec
 from ...runtime.config import SETTINGS
+from ...runtime.destination import WRITTEN, Destination
 from ...runtime.marshal import to_interp
 from ...runtime.memory import retain
 from ...runtime.stats import record_run
 from ..base import Executable
 from .layout import VecStruct, ctype
+from .loops import destination_loop
 from .lower import ErrorTable
 from .runtime_interrupt import CAN_WATCH
 from .runtime_ir import INTERRUPTED, OUT_OF_MEMORY, Context, runtime_address, runtime_state
@@ -69,6 +71,10 @@ class NativeExecutable(Executable):
         self._run = _run_native()  # (the runtime is compiled before any program)
         self._fast = [_FAST_IN.get(p.type) for p in program.params]
         self.last_context: Context | None = None  # the last run's (its counters: tests)
+        # "map", "rows" or None: whether (and how) the result loop writes a destination the
+        # host gives (`_launch`'s `into`, `loops.destination_loop`)
+        found = destination_loop(program.body)
+        self.destination_kind = found[1] if found is not None else None
 
     def __call__(self, *args, **kwargs):
         if kwargs or len(args) != len(self._params):
@@ -105,7 +111,7 @@ class NativeExecutable(Executable):
         free = [(f"p{k}", p, self._fast[k]) for k, p in enumerate(self._params) if k not in fixed]
         copy, launch = self._arg_struct.from_buffer_copy, self._launch
 
-        def call(values: list, threads: int):
+        def call(values: list, threads: int, into: Destination | None = None):
             packed = copy(template)
             held: list = []
             for value, (field, p, fast) in zip(values, free, strict=True):
@@ -113,15 +119,22 @@ class NativeExecutable(Executable):
                 if native is None:
                     native = _to_native(value, p.type, p.name, held)
                 setattr(packed, field, native)
-            return launch(packed, threads, values, fixed_bytes, keep_alive)  # (held, too)
+            return launch(packed, threads, values, fixed_bytes, keep_alive, into)  # (held)
 
         return call
 
-    def _launch(self, packed, threads: int, args, fixed_bytes: int, _held=None):
-        """Run on the packed arguments (`args`: their values, for the statistics)."""
+    def _launch(self, packed, threads: int, args, fixed_bytes: int, _held=None, into=None):
+        """Run on the packed arguments (`args`: their values, for the statistics). `into`:
+        where the host asks the program's result to be written (`Destination`); the run then
+        returns `WRITTEN` when it wrote there (it does where the program's result loop
+        writes exactly what the destination holds: `loops.destination_loop`), else its
+        result as always."""
         ctx = Context()  # (fields set one by one: twice as fast as keywords)
         ctx.threads, ctx.grain = min(threads, SETTINGS.threads), SETTINGS.grain
         ctx.interrupts = _interrupt_word()
+        if into is not None:
+            ctx.out_base, ctx.out_rows = into.base, into.rows
+            ctx.out_count, ctx.out_row_len = into.count, into.row_length
         self.last_context = ctx
         out = self._out_type()
         start = time.perf_counter()
@@ -141,6 +154,11 @@ class NativeExecutable(Executable):
                 allocated.discard(0)
             else:
                 allocated = set()
+            if ctx.out_used:
+                result = WRITTEN  # (the vector it returns is the destination's, not a block)
+                record_run(time.perf_counter() - start, args, None, fixed_bytes, into.nbytes)
+                retain(ctx.allocated_bytes)
+                return result
             result = _from_native(out, self._result_type, allocated)
             record_run(time.perf_counter() - start, args, result, fixed_bytes)
             retain(ctx.allocated_bytes)  # the next run of this size reuses that memory

@@ -32,7 +32,7 @@ from ...ir.substitute import alpha_canonical
 from ...ir.types import Appender, DictMerger, GroupMerger, Merger, Struct, Type, VecMerger
 from . import builders
 from .cgutils import alloca_entry, for_chunks, for_range, i64, saturating, sizeof
-from .layout import VOIDPTR, lltype
+from .layout import I64, VOIDPTR, lltype
 from .reserve import (
     Path,
     exact_merges,
@@ -43,7 +43,17 @@ from .reserve import (
     row_loop,
 )
 from .runtime_interrupt import check_interrupts
-from .runtime_ir import BODY_FN, FRESH_FN, MERGE_FN
+from .runtime_ir import (
+    BODY_FN,
+    FRESH_FN,
+    MERGE_FN,
+    OUT_BASE,
+    OUT_COUNT,
+    OUT_ROW_LEN,
+    OUT_ROWS,
+    OUT_USED,
+    field,
+)
 
 # Iterations between two Ctrl-C checks: 65 us of a 1 ns body, 7 ms of a 100 ns one.
 CHUNK = 1 << 16
@@ -146,6 +156,8 @@ def lower_for(L, n: N.For, env) -> ir.Value:
         L.fail_unless(same, "the vectors of a zip have different lengths", n.loc)
         count = b.select(same, count, i64(0))
     sources = [s for _, s in counted]
+    if not L.in_loop_body and L.destination is not None and L.destination[0] == id(n):
+        _destination_prologue(L, n, env, builder, count)
     if not L.in_loop_body and _lower_parallel(L, n, env, builder, sources, count):
         return builder
     run_iterations(L, n, env, builder, sources, i64(0), count)
@@ -193,8 +205,11 @@ def _emit_iterations(L, n: N.For, env, builder, sources, start, end, plan, unche
     with for_chunks(b, b.sub(end, start), CHUNK) as (first, size):
         check_interrupts(L, size)
         builders.reserve_appenders(L, n.builder.ty, builder, plan, size)
+        rows = L.destination is not None and L.destination == (id(n), "rows")
         with L.entering_loop_body(unchecked), for_range(b, size, "k") as k:
             i = b.add(b.add(start, first), k)
+            if rows:
+                _destination_row(L, builder, i)
             elems = [s.element(L, i) for s in sources]
             if len(elems) == 1:
                 x = elems[0]
@@ -238,13 +253,15 @@ def _lower_parallel(L, n: N.For, env, builder, sources, count) -> bool:
         bt,
         _locations(n.func),
         rows is None,
+        L.destination is not None and L.destination[0] == id(n),
     )
     if key not in L.outlined:
         body = _outline(L, n, names, sources, env_ty, builder.type)
         windows = _windows(n) if rows is None else frozenset({()})
+        destination = L.destination is not None and L.destination[0] == id(n)
         L.outlined[key] = (
             body,
-            *_fresh_and_merge(L, bt, builder.type, body.name, windows),
+            *_fresh_and_merge(L, bt, builder.type, body.name, windows, destination),
             windows,
         )
     body, fresh, merge, windows = L.outlined[key]
@@ -300,6 +317,72 @@ def _zip_iterations(L, inner: N.For, env, local: set[str]) -> ir.Value | None:
         if found is not None:
             return found
     return None
+
+
+def destination_loop(body: N.Expr) -> tuple[int, str] | None:
+    """(id, kind) of the loop whose fresh appender is the program's whole result, when the
+    host may ask it to write into a destination of its own instead (`executable`'s `into`):
+    a map, appending once per iteration ("map": element i at the destination's i), or a
+    row loop ("rows": row i at the destination's row offset i). None for other programs."""
+    while isinstance(body, N.Let):  # (values computed before the loop: sizes, hoisted parts)
+        body = body.body
+    if not isinstance(body, N.Result):
+        return None
+    loop = body.builder
+    while isinstance(loop, N.Let):
+        loop = loop.body
+    if not (
+        isinstance(loop, N.For)
+        and isinstance(loop.builder, N.NewBuilder)
+        and isinstance(loop.builder.type, Appender)
+    ):
+        return None
+    if row_loop(loop.func) is not None:
+        return id(loop), "rows"
+    if exact_merges(loop.func) == frozenset({()}):
+        return id(loop), "map"
+    return None
+
+
+_UNBOUNDED = 1 << 60  # the capacity of an appender writing the host's destination
+
+
+def _destination_prologue(L, n: N.For, env, builder: ir.Value, count: ir.Value) -> None:
+    """Before the result loop: whether the host's destination (`OUT_BASE`) fits what the loop
+    will write, exactly (as many rows of exactly as many elements, or as many elements), into
+    `OUT_USED`; when it does, the appender never grows (its room is the destination's) and a
+    map's elements start at the destination. Otherwise the run writes its own buffer."""
+    b = L.builder
+    base = b.load(field(b, L.ctx, OUT_BASE))
+    asked = b.icmp_unsigned("!=", base, ir.Constant(VOIDPTR, None))
+    fits = b.icmp_signed("==", b.load(field(b, L.ctx, OUT_COUNT)), count)
+    if L.destination[1] == "rows":
+        length = _rows(L, n, env)
+        if length is None:
+            fits = ir.Constant(ir.IntType(1), 0)
+        else:
+            same = b.icmp_signed("==", b.load(field(b, L.ctx, OUT_ROW_LEN)), length)
+            fits = b.and_(fits, same)
+    used = b.and_(asked, fits)
+    b.store(b.zext(used, I64), field(b, L.ctx, OUT_USED))
+    with b.if_then(used):
+        state = builder
+        data = builders.data_field(b, state)
+        b.store(i64(_UNBOUNDED), builders.capacity_field(b, state))
+        if L.destination[1] == "map":
+            b.store(b.bitcast(base, data.type.pointee), data)
+
+
+def _destination_row(L, builder: ir.Value, i: ir.Value) -> None:
+    """In a row loop writing the host's destination: before row `i`, point the appender at
+    that row's place (its elements go at data + length: data = base + offset_i - length)."""
+    b = L.builder
+    with b.if_then(b.icmp_signed("!=", b.load(field(b, L.ctx, OUT_USED)), i64(0))):
+        data = builders.data_field(b, builder)
+        base = b.bitcast(b.load(field(b, L.ctx, OUT_BASE)), data.type.pointee)
+        offset = b.load(b.gep(b.load(field(b, L.ctx, OUT_ROWS)), [i]))
+        at = b.sub(offset, b.load(builders.length_field(b, builder)))
+        b.store(b.gep(base, [at]), data)
 
 
 def inner_length(L, n: N.For, env) -> ir.Value:
@@ -408,12 +491,16 @@ def _is_appender(t: Type, path: Path) -> bool:
     return isinstance(t, Appender)
 
 
-def _fresh_and_merge(L, bt: Type, builder_ty, prefix: str, windows: frozenset[Path]):
+def _fresh_and_merge(
+    L, bt: Type, builder_ty, prefix: str, windows: frozenset[Path], destination: bool = False
+):
     """The loop's `fresh(ctx, like, out, start, end)` and `merge(ctx, dst, src)` functions.
 
     A windowed appender's fresh copy appends straight into the loop's own buffer, at the
     place of iteration `start`'s element (room for the whole loop was reserved before the
-    threads started), so merging it back only adds its length: no copy."""
+    threads started), so merging it back only adds its length: no copy. For the loop that
+    writes the host's destination (`destination`), a run that does (`OUT_USED`) merges
+    lengths only: every thread wrote its rows where they belong."""
     ptr = builder_ty.as_pointer()
     fresh = ir.Function(L.module, FRESH_FN, name=f"{prefix}.fresh")
     fresh.linkage = "internal"
@@ -437,7 +524,17 @@ def _fresh_and_merge(L, bt: Type, builder_ty, prefix: str, windows: frozenset[Pa
     ctx, dst, src = merge.args
     with L.emitting_into(merge, ctx):
         b = L.builder
-        builders.merge_builders(L, bt, b.load(b.bitcast(dst, ptr)), b.load(b.bitcast(src, ptr)))
+        into, other = b.load(b.bitcast(dst, ptr)), b.load(b.bitcast(src, ptr))
+        if destination:
+            used = b.icmp_signed("!=", b.load(field(b, ctx, OUT_USED)), i64(0))
+            with b.if_else(used) as (written, own):
+                with written:
+                    length = builders.length_field(b, into)
+                    b.store(b.add(b.load(length), b.load(builders.length_field(b, other))), length)
+                with own:
+                    builders.merge_builders(L, bt, into, other)
+        else:
+            builders.merge_builders(L, bt, into, other)
         b.ret_void()
     return fresh, merge
 

@@ -74,6 +74,9 @@ class Lowerer:
         self.frees_after: dict[int, list[ir.Value]] = {}  # id(let) -> blocks to free after it
         self._names: dict[str, int] = {}
         self.outlined: dict[tuple, tuple] = {}  # top-level loops' functions (loops.py)
+        # The loop whose appender is the program's result, when the host may ask it to
+        # write into a destination of its own (`loops.destination_loop`): (id, kind) or None
+        self.destination: tuple[int, str] | None = None
 
     def fresh_name(self, prefix: str) -> str:
         """A symbol name unique in this module and the same on every compile of the program
@@ -133,6 +136,7 @@ class Lowerer:
             p.name: dicts.import_value(self, self.builder.extract_value(loaded, i), p.type)
             for i, p in enumerate(program.params)
         }
+        self.destination = loops.destination_loop(program.body)
         result = dicts.export_value(self, self.lower(program.body, env), program.body.ty)
         self.builder.store(result, out)
         self.builder.ret_void()

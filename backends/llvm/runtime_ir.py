@@ -49,8 +49,10 @@ from .layout import I32, I64, VOIDPTR
 
 # {i8** allocations, i64 count, i64 capacity, i64 error, i64 threads, i64 grain,
 #  i8* jmp, i64 stopped, i64* interrupts, i64 seen, i64 until_watch,
-#  i64 allocation_count, i64 allocated_bytes, i64 live_blocks, i64* abort, i64 abort_word}
-# (runtime_guard.py, runtime_interrupt.py, runtime_memory.py)
+#  i64 allocation_count, i64 allocated_bytes, i64 live_blocks, i64* abort, i64 abort_word,
+#  i8* out_base, i64* out_rows, i64 out_count, i64 out_row_len, i64 out_used}
+# (runtime_guard.py, runtime_interrupt.py, runtime_memory.py; the out_ fields: where the host
+# asks the result to be written, `loops.destination`)
 CTX = ir.LiteralStructType(
     [
         VOIDPTR.as_pointer(),
@@ -68,6 +70,11 @@ CTX = ir.LiteralStructType(
         I64,
         I64,
         I64.as_pointer(),
+        I64,
+        VOIDPTR,
+        I64.as_pointer(),
+        I64,
+        I64,
         I64,
     ]
 )
@@ -89,7 +96,12 @@ CTX_PTR = CTX.as_pointer()
     LIVE_BLOCKS,
     ABORT,  # the run's abort word, shared by its threads: a stop of one stops them all
     ABORT_WORD,  # that word, in the context of the run's first thread (db_run points at it)
-) = range(16)
+    OUT_BASE,  # where the host asks the result loop to write (NULL: the run's own buffer)
+    OUT_ROWS,  # the offset of each row there, in elements (a row loop's destination)
+    OUT_COUNT,  # the rows (a row loop) or elements (a map) the destination holds
+    OUT_ROW_LEN,  # the elements of one row there
+    OUT_USED,  # set by the run: whether it wrote there (else its result is its own)
+) = range(21)
 
 # Error codes of the runtime itself (a program's own error sites are numbered from 1).
 OUT_OF_MEMORY = -1
@@ -158,6 +170,11 @@ class Context(ctypes.Structure):
         ("live_blocks", ctypes.c_int64),
         ("abort", ctypes.c_void_p),
         ("abort_word", ctypes.c_int64),
+        ("out_base", ctypes.c_void_p),
+        ("out_rows", ctypes.c_void_p),
+        ("out_count", ctypes.c_int64),
+        ("out_row_len", ctypes.c_int64),
+        ("out_used", ctypes.c_int64),
     ]
 
 

@@ -36,6 +36,11 @@ from .runtime_ir import (
     FRESH_FN,
     GRAIN,
     INTERRUPTS,
+    OUT_BASE,
+    OUT_COUNT,
+    OUT_ROW_LEN,
+    OUT_ROWS,
+    OUT_USED,
     SEEN,
     STOPPED,
     THREADS,
@@ -96,7 +101,19 @@ def _worker_context(b: ir.IRBuilder, ctx: ir.Value) -> ir.Value:
     """An empty context for a worker, with the run's settings and Ctrl-C watch."""
     zero = ir.Constant(CTX, None)
     out = zero
-    for index in (THREADS, GRAIN, INTERRUPTS, SEEN, UNTIL_WATCH, ABORT):
+    for index in (
+        THREADS,
+        GRAIN,
+        INTERRUPTS,
+        SEEN,
+        UNTIL_WATCH,
+        ABORT,
+        OUT_BASE,
+        OUT_ROWS,
+        OUT_COUNT,
+        OUT_ROW_LEN,
+        OUT_USED,
+    ):
         out = b.insert_value(out, b.load(field(b, ctx, index)), index)
     return out
 

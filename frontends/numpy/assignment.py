@@ -28,6 +28,7 @@ import sys
 import numpy as np
 
 from daybreak.ir import builder as B
+from daybreak.runtime.config import SETTINGS
 
 from ..elements.broadcast import broadcast_to
 from ..elements.dtypes import NUMPY_SCALAR_TYPES, ir_scalar, is_python_scalar
@@ -45,7 +46,7 @@ from ..elements.remap import (
     reindex,
 )
 from ..lazy import Param
-from ..scheduler import evaluate
+from ..scheduler import evaluate, write_into
 from ..snapshots import GuardedSnapshot
 from .array import as_operand, concrete_expr, data_now, is_lazy, ndarray, pending_readers
 from .fallback import to_numpy
@@ -101,12 +102,34 @@ def _write_of_data(a: ndarray, key, value) -> bool:
     if source is None:
         if not is_lazy(value) or a.concrete() is None or ir_scalar(value.dtype) is None:
             return False
+        if _computed_into(a, key, value):
+            return True
         source = value.value()
     target = _own_buffer(a)
     if target is None:
         return False
     target[key] = source  # NumPy's conversion, broadcasting and errors
     return True
+
+
+def _computed_into(a: ndarray, key, value: ndarray) -> bool:
+    """`a[key] = value` (a basic key, `value` pending) by the program computing `value`
+    writing `a`'s region itself, where its structure runs natively (`scheduler.write_into`:
+    a time step's `B[1:-1, 1:-1] = f(A)` writes B's interior, where computing the value and
+    copying it in wrote it twice). `value` stays pending: it is not the region, which later
+    writes change. False: nothing was written (the caller computes and copies)."""
+    if type(value) is not ndarray or not is_plain_basic(key):
+        return False  # (a mask's or positions' `target[key]` is a copy, not the region)
+    e = value._held
+    if type(e) is Leaf or type(e) is Outer or value.size < SETTINGS.eager_below:
+        return False
+    target = _own_buffer(a)
+    if target is None:
+        return False
+    region = target[key]
+    if type(region) is not np.ndarray or region.shape != value.shape or region.dtype != value.dtype:
+        return False
+    return write_into(value._lazy_node(), region)
 
 
 def _mask_of(a: ndarray, key) -> bool:

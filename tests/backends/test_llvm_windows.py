@@ -248,3 +248,85 @@ def test_rows_count_toward_the_grain():
         assert many[1] > one[1]  # the second thread's builder and task: it was split
     finally:
         db.config(**before)
+
+
+# ----------------------------------------------------------------------------------------------
+# Results written into the host's destination (`loops.destination_loop`, `Destination`): the
+# result loop of a map or a row loop writes a region the host gives, when what it will write
+# fits the region exactly; otherwise it returns its own result and leaves the region alone.
+
+
+@pytest.mark.parametrize(
+    "text, kind",
+    [
+        (ROWS[0], "rows"),
+        (ROWS[1], "rows"),
+        ("|v: vec[f64]| result(for(v, appender[f64](len(v)), |b, i, x| merge(b, x * 3.0)))", "map"),
+        # values before the loop, inside the result and around it
+        (
+            "|v: vec[f64]| let k = 2.0; result(let m = len(v); "
+            "for(v, appender[f64](m), |b, i, x| merge(b, x * k)))",
+            "map",
+        ),
+        # a filter, a result kept under a let, a result loop that merges something first
+        ("|v: vec[i64]| result(for(v, appender[i64], |b, i, x| if(x > 0L, merge(b, x), b)))", None),
+        ("|v: vec[i64]| let r = result(for(v, appender[i64], |b, i, x| merge(b, x))); r", None),
+        (
+            "|v: vec[i64]| result(for(v, merge(appender[i64], 1L), |b, i, x| merge(b, x)))",
+            None,
+        ),
+    ],
+)
+def test_which_results_write_a_destination(text, kind):
+    assert LLVMBackend().compile(parse(text)).destination_kind == kind
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("text", ROWS[:4])
+def test_rows_written_into_a_destination(text, threads):
+    from daybreak.runtime.destination import WRITTEN, Destination
+
+    f = LLVMBackend().compile(parse(text))
+    n, m = 37, 29
+    v = np.arange(n * m, dtype=np.int64) * 5 - 300
+    want = f(v, n, m)
+    rows, length = (n - 1 if text == ROWS[1] else n), len(want) // max(n - (text == ROWS[1]), 1)
+    before = db.config(threads=threads, grain=1)
+    try:
+        outer = np.full((rows + 3, length + 5), -7, dtype=np.int64)
+        region = outer[1 : rows + 1, 2 : length + 2]
+        got = f.partial({})([v, n, m], threads, Destination.of(region))
+        assert got is WRITTEN
+        np.testing.assert_array_equal(region.reshape(-1), want)
+        outside = np.ones(outer.shape, bool)
+        outside[1 : rows + 1, 2 : length + 2] = False
+        assert (outer[outside] == -7).all()  # nothing written past the region
+        # a region of other rows or row length: the run's own result, the region untouched
+        for wrong in (outer[1:rows, 2 : length + 2], outer[1 : rows + 1, 2 : length + 1]):
+            before_write = outer.copy()
+            other = f.partial({})([v, n, m], threads, Destination.of(wrong))
+            assert other is not WRITTEN and _normal(other) == _normal(want)
+            np.testing.assert_array_equal(outer, before_write)
+    finally:
+        db.config(**before)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_a_map_written_into_a_destination(threads):
+    from daybreak.runtime.destination import WRITTEN, Destination
+
+    text = "|v: vec[f64]| result(for(v, appender[f64](len(v)), |b, i, x| merge(b, x * 3.0)))"
+    f = LLVMBackend().compile(parse(text))
+    v = np.arange(50_000.0)
+    before = db.config(threads=threads, grain=1000)
+    try:
+        out = np.zeros(50_004)
+        assert f.partial({})([v], threads, Destination.of(out[2:-2], as_rows=False)) is WRITTEN
+        np.testing.assert_array_equal(out[2:-2], v * 3.0)
+        assert not out[:2].any() and not out[-2:].any()
+        # not contiguous, or of another size: no destination, or the run's own result
+        assert Destination.of(out[::2], as_rows=False) is None
+        got = f.partial({})([v], threads, Destination.of(out[:-3], as_rows=False))
+        np.testing.assert_array_equal(got, v * 3.0)
+    finally:
+        db.config(**before)
