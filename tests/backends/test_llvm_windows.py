@@ -5,6 +5,8 @@ Checked against the interpreter with every loop split across threads."""
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -69,19 +71,26 @@ PROGRAMS = [
 ]
 
 
+@contextlib.contextmanager
+def _settings(**settings):
+    """`db.config(**settings)` inside the block, the settings before it after."""
+    before = db.config(**settings)
+    try:
+        yield
+    finally:
+        db.config(**before)
+
+
 @pytest.mark.parametrize("threads", [2, 3, 5])
 @pytest.mark.parametrize("text", PROGRAMS)
 def test_windows_match_the_interpreter(text, threads):
-    before = db.config(threads=threads, grain=1)
-    try:
+    with _settings(threads=threads, grain=1):
         backend = LLVMBackend()
         for n in (0, 1, 4, 1000):
             v = np.arange(n, dtype=np.int64) * 5 - 300
             want = db.compile(text, backend="interp")(v)
             got = backend.compile(parse(text))(v)
             assert _normal(got) == _normal(want)
-    finally:
-        db.config(**before)
 
 
 def test_a_big_map_is_the_same_on_any_thread_count():
@@ -192,16 +201,13 @@ def _row_outcome(f, *args):
 @pytest.mark.parametrize("threads", [2, 3, 5])
 @pytest.mark.parametrize("text", ROWS)
 def test_row_windows_match_the_interpreter(text, threads):
-    before = db.config(threads=threads, grain=1)
-    try:
+    with _settings(threads=threads, grain=1):
         backend = LLVMBackend()
         for n, m in ((0, 4), (1, 4), (3, 0), (4, 3), (37, 29), (300, 40)):
             v = np.arange(n * m, dtype=np.int64) * 5 - 300
             want = _row_outcome(db.compile(text, backend="interp"), v, n, m)
             got = _row_outcome(backend.compile(parse(text)), v, n, m)
             assert got == want, (n, m)
-    finally:
-        db.config(**before)
 
 
 @pytest.mark.parametrize(
