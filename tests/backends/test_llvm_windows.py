@@ -9,6 +9,8 @@ import contextlib
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import daybreak as db
 from daybreak.backends.llvm import LLVMBackend
@@ -336,3 +338,61 @@ def test_a_map_written_into_a_destination(threads):
         np.testing.assert_array_equal(got, v * 3.0)
     finally:
         db.config(**before)
+
+
+@st.composite
+def _row_programs(draw):
+    """A loop over rows appending through a nested loop: `iter` or `rangeiter` rows of a
+    length known before the loop (`k`, possibly 0 or past the data), any stride (bad ones
+    fail as the interpreter's do), rows starting anywhere (`r * a + c`)."""
+    inner = draw(st.sampled_from(["iter(v, s, s + k, t)", "rangeiter(s, s + k, t)"]))
+    a, c = draw(st.integers(0, 7)), draw(st.integers(-2, 5))
+    value = draw(st.sampled_from(["x", "x * 3L + r", "x - j", "x % 7L"]))
+    return (
+        "|v: vec[i64], n: i64, k: i64, t: i64| result(for(rangeiter(0L, n, 1L), appender[i64],"
+        f" |b, r, u| let s = r * {a}L + {c}L; for({inner}, b, |q, j, x| merge(q, {value}))))"
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    _row_programs(),
+    st.integers(0, 40),
+    st.integers(-1, 12),
+    st.integers(-1, 3),
+    st.integers(2, 4),
+    st.booleans(),
+)
+def test_row_loops_agree_with_the_interpreter(text, n, k, stride, threads, into):
+    """Generated row loops on several threads with the smallest grain, into their own buffer
+    or a destination of the rows' shape: the interpreter's result or its failure, and
+    nothing written outside the destination."""
+    from daybreak.runtime.destination import WRITTEN, Destination
+
+    v = np.arange(300, dtype=np.int64) * 3 - 100
+    args = (v, n, k, stride)
+    want = _row_outcome(db.compile(text, backend="interp"), *args)
+    with _settings(threads=threads, grain=1):
+        f = LLVMBackend().compile(parse(text))
+        if not into:
+            assert _row_outcome(f, *args) == want
+            return
+        rows = max(k, 0) if stride < 1 else -(-max(k, 0) // stride)
+        outer = np.full((n + 2, rows + 2), -9, dtype=np.int64)
+        region = outer[1 : n + 1, 1 : rows + 1]
+        outside = np.ones(outer.shape, bool)
+        outside[1 : n + 1, 1 : rows + 1] = False
+        try:
+            got = f.partial({})(list(args), threads, Destination.of(region))
+        except WeldRuntimeError:
+            assert want == "failed"
+            assert (
+                outer[outside] == -9
+            ).all()  # (a failed run may leave the region partly written)
+            return
+        assert want != "failed"
+        if got is WRITTEN:
+            got = region.reshape(-1).copy()
+            outer[1 : n + 1, 1 : rows + 1] = -9
+        assert _normal(np.asarray(got)) == want
+        assert (outer[outside] == -9).all()  # nothing outside the region
