@@ -552,24 +552,34 @@ def _ran_natively(node: Node) -> tuple:
     return known, keyed
 
 
-def write_into(node: Node, region) -> bool:
+def ran_natively(node: Node) -> bool:
+    """Whether `node`'s one-node graph ran natively before, under the conditions that hold
+    now (what `write_into` needs)."""
+    return _ran_natively(node)[0] is not None
+
+
+def write_into(node: Node, region, same_place: Node | None = None) -> bool:
     """Compute the pending `node` (an array whose value, in C order, is `region`'s: a NumPy
     array of the same shape and dtype) straight into `region`, when its structure ran
     natively before (`_ran_natively`), the program writes such a destination
-    (`Destination`, `WRITTEN`) and nothing `node` reads lies in `region`'s memory: then
-    `node` stays pending (a value that is its own array reads no memory a later write
-    changes) and True. False: the caller computes `node` and copies it in (when the program
-    ran but did not write the region, `node` keeps what it computed)."""
+    (`Destination`, `WRITTEN`) and nothing `node` reads lies in `region`'s memory (but
+    `same_place`, an input the caller made to be read only at the very elements the
+    program writes, `x[r] -= v`'s old `x[r]`): then `node` stays pending (a value that is
+    its own array reads no memory a later write changes) and True. False: the caller
+    computes `node` and copies it in (when the program ran but did not write the region,
+    `node` keeps what it computed)."""
     known, keyed = _ran_natively(node)
     kind = getattr(known.executable, "destination_kind", None) if known is not None else None
     into = Destination.of(region, as_rows=kind == "rows") if kind is not None else None
     if into is None:
         return False
     call = _prepared(known)
-    values = [run_value(keyed[1][k]) for k in known.leaf_slots]
-    if any(type(v) is np.ndarray and np.may_share_memory(v, region) for v in values):
-        unalias([])  # (the buffers lent for the run that did not happen)
-        return False
+    leaves = [keyed[1][k] for k in known.leaf_slots]
+    values = [run_value(leaf) for leaf in leaves]
+    for leaf, v in zip(leaves, values, strict=True):
+        if leaf is not same_place and type(v) is np.ndarray and np.may_share_memory(v, region):
+            unalias([])  # (the buffers lent for the run that did not happen)
+            return False
     known.runs["native"] += 1
     count_scheduler_hit()
     result = call(values, _threads(known.cost), into)

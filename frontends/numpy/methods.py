@@ -19,9 +19,11 @@ from daybreak.runtime.stats import count_library_run
 
 from ..elements.dtypes import SCALAR_TYPES, is_python_scalar, is_supported, why_unsupported
 from ..elements.eager import strided
-from ..elements.expr import Leaf
+from ..elements.expr import Leaf, count_applies
+from ..lazy import Param
+from ..scheduler import library_for_good, ran_natively, write_into
 from . import reductions, ufuncs
-from .array import as_operand, data_now, is_lazy, ndarray, wrap
+from .array import as_operand, data_now, is_lazy, leaf_array, ndarray, wrap
 from .assignment import setitem
 from .fallback import run_numpy
 from .indexing import getitem
@@ -107,6 +109,8 @@ def _ufunc_or_numpy(ufunc, inputs, out, kwargs, numpy_call):
     if not kwargs and len(outs) == 1 and type(out) is ndarray and ufunc.nout == 1:
         target = _users_memory(out)
         if target is not None and _compiled_operands(ufunc, inputs):
+            if _updated_in_place(ufunc, inputs, out, target):
+                return out
             # `x += v` on the user's array or a view of it (`u[1:, :] -= v`): NumPy's ufunc
             # writing the user's buffer, as NumPy's own `x += v` does (a lazy value would
             # snapshot the buffer, be computed, then be copied in)
@@ -142,6 +146,50 @@ def _ufunc_or_numpy(ufunc, inputs, out, kwargs, numpy_call):
     if out is not None:  # NumPy writes into it (a lazy one: into a copy, then rebound)
         kwargs = dict(kwargs, out=out)
     return run_numpy(reason, numpy_call, inputs, kwargs)
+
+
+def _updated_in_place(ufunc, inputs, out: ndarray, target: np.ndarray) -> bool:
+    """`x op= v` on the user's memory, `v` pending: one program reading `x` and `v`'s inputs
+    and writing `x` (`u[1:, :] -= 0.5 * (h[1:] - h[:-1])`), where NumPy's way is `v` into a
+    buffer, then the ufunc over `x` and that buffer. `x` is read by an input of its own,
+    at exactly the elements written and nowhere else (made here, with no snapshot: no user
+    code runs before the program, `scheduler.write_into`'s `same_place`). Only where the
+    cost model says native code pays, and the structure ran natively before; until it has,
+    the value is computed by the scheduler (tier 0, the compile) and written in. False:
+    nothing was done (the caller does NumPy's way)."""
+    value = inputs[1] if len(inputs) == 2 and inputs[0] is out else None
+    e = out._held
+    if (
+        type(value) is not ndarray
+        or type(value._held) is Leaf
+        or value.size < SETTINGS.eager_below
+        or type(e) is not Leaf
+        or value.shape != out.shape
+        or value.dtype != out.dtype
+        or library_for_good(1 + count_applies(value._held), out.size)
+    ):
+        return False
+    mine = Param(e.node.cached, e.node.type, key=None)  # (not borrowed: read now, no snapshot)
+    try:
+        result = apply_ufunc(
+            ufunc, [leaf_array(Leaf(mine, e.strides, e.size, e.dtype, e.offset), out.shape), value]
+        )
+    except NotCompiled:
+        return False
+    if type(result) is not ndarray or result.dtype != out.dtype or type(result._held) is Leaf:
+        return False
+    node = result._lazy_node()
+    out._held.node.written()  # (settled before the write: see `_ufunc_or_numpy`)
+    if not write_into(node, target, same_place=mine):
+        if node.is_leaf:  # it ran, into a buffer of its own (the region did not fit)
+            target[...] = result.value()
+        elif ran_natively(node):
+            return False  # it reads the region elsewhere than where it writes: NumPy's way
+        else:  # not known to run natively yet: the scheduler computes it (and learns it)
+            target[...] = result.value()
+    if out._base is not None:  # (Python's `base[key] = view` next has nothing to do)
+        out._synced = out._base[0]._expr
+    return True
 
 
 def _compiled_operands(ufunc, inputs) -> bool:

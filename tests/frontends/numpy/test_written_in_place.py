@@ -112,3 +112,30 @@ def test_a_time_step_writes_the_interior_in_place():
     np.testing.assert_array_equal(a0, a_np)  # the user's arrays themselves
     np.testing.assert_array_equal(b0, b_np)
     assert db.stats()["written_in_place"] >= 8
+
+
+def test_updates_of_the_users_memory_are_one_program():
+    """`x[r] op= v` on the user's arrays with `v` pending (fdtd_2d's `ey[1:, :] -= 0.5 *
+    (hz[1:, :] - hz[:-1, :])`): one program reads the old `x[r]` and `v`'s inputs and writes
+    `x[r]`; the user's arrays hold NumPy's values after every step, also where `v` reads
+    `x` elsewhere than where it writes (`u[1:-1] += 0.1 * (u[2:] - u[:-2])`: `v` reads
+    the snapshot of `x`, filled before the write)."""
+    rng = np.random.default_rng(7)
+    ey0, hz0, u0 = rng.random((90, 110)), rng.random((90, 110)), rng.random(6000)
+    ey_np, hz_np, u_np = ey0.copy(), hz0.copy(), u0.copy()
+    ey, hz, u = dnp.asarray(ey0), dnp.asarray(hz0), dnp.asarray(u0)
+    db.stats(reset=True)
+    for step in range(6):
+        for np_, (e, h) in ((np, (ey_np, hz_np)), (dnp, (ey, hz))):
+            e[1:, :] -= 0.5 * (h[1:, :] - h[:-1, :])
+            h[:-1, :-1] *= 1.0 + 0.01 * (e[1:, :-1] - e[:-1, :-1])
+            e[:, 1:] += np_.sqrt(h[:, 1:] + 1.0) * float(step)
+        np.testing.assert_array_equal(ey0, ey_np)  # the user's arrays themselves
+        np.testing.assert_array_equal(hz0, hz_np)
+    assert (
+        db.stats()["written_in_place"] >= 6
+    )  # (the first runs compile, then the statements are one program each)
+    for _ in range(6):
+        u_np[1:-1] += 0.1 * (u_np[2:] - u_np[:-2])
+        u[1:-1] += 0.1 * (u[2:] - u[:-2])
+        np.testing.assert_array_equal(u0, u_np)
