@@ -363,12 +363,17 @@ def apply_ufunc(ufunc, inputs, out=None):
         raise NotCompiled(
             f"{ufunc.__name__} loop {in_dtypes}->{res_dtype}: {why_unsupported(found)}"
         )
-    if len(set(in_dtypes)) > 1:
-        raise NotCompiled(f"{ufunc.__name__} on mixed loop types {in_dtypes}")
-    _check_python_ints(ufunc, ops, in_dtypes[0])
-    build = entry(ir_scalar(in_dtypes[0]))
-    if build is None:
-        raise NotCompiled(f"{ufunc.__name__} for {in_dtypes[0]}")
+    mixed = len(set(in_dtypes)) > 1
+    if mixed:
+        build = _MIXED_SIGN.get(ufunc.__name__) if set(in_dtypes) == _I64_U64 else None
+        if build is None:
+            raise NotCompiled(f"{ufunc.__name__} on mixed loop types {in_dtypes}")
+        build = build if in_dtypes[0] == _I8 else _swapped(build)
+    else:
+        _check_python_ints(ufunc, ops, in_dtypes[0])
+        build = entry(ir_scalar(in_dtypes[0]))
+        if build is None:
+            raise NotCompiled(f"{ufunc.__name__} for {in_dtypes[0]}")
     arrays = [x for x in ops if not is_python_scalar(x)]
     shapes = [x.shape for x in arrays] + ([out.shape] if out is not None else [])
     shape = out_shape(shapes)
@@ -376,7 +381,7 @@ def apply_ufunc(ufunc, inputs, out=None):
         _check_out(ufunc, ops, out, shape)
     if ufunc.__name__ == "power" and ir_scalar(in_dtypes[0]).is_int:
         _check_int_exponent(ops[1])
-    elif key is not None:  # (an integer power checks its exponent's values every time)
+    elif key is not None and not mixed:  # (an integer power checks its exponent every time)
         if len(_PLANS) > 4096:
             _PLANS.clear()
         _PLANS[key] = (
@@ -397,12 +402,48 @@ def apply_ufunc(ufunc, inputs, out=None):
         now, site = _on_user_memory(ufunc, ops, math.prod(shape) * res_dtype.itemsize)
         if now is not None:
             return now
-    args = tuple(_operand_expr(x, shape, in_dtypes[0]) for x in ops)
+    args = tuple(_operand_expr(x, shape, d) for x, d in zip(ops, in_dtypes, strict=True))
     result = Apply(build, args, res_dtype, ufunc)
     if out is None:
         return _lazy_at(site, result, shape)
     out._expr = cast_expr(result, out.dtype)
     return out
+
+
+# Comparisons of a signed and an unsigned 64-bit integer, exact (NumPy 2's own loops: no
+# common type holds both): `s` int64, `u` uint64, `s` reinterpreted as unsigned only where
+# it is not negative.
+_U64_IR = ir_scalar(np.dtype(np.uint64))
+
+
+def _nonnegative(s):
+    return s >= 0
+
+
+def _negative(s):
+    return s < 0
+
+
+_MIXED_SIGN = {
+    "equal": lambda c, s, u: _nonnegative(s) & s.cast(_U64_IR).eq(u),
+    "not_equal": lambda c, s, u: _negative(s) | s.cast(_U64_IR).ne(u),
+    "less": lambda c, s, u: _negative(s) | (s.cast(_U64_IR) < u),
+    "less_equal": lambda c, s, u: _negative(s) | (s.cast(_U64_IR) <= u),
+    "greater": lambda c, s, u: _nonnegative(s) & (s.cast(_U64_IR) > u),
+    "greater_equal": lambda c, s, u: _nonnegative(s) & (s.cast(_U64_IR) >= u),
+}
+_I8, _U8 = np.dtype(np.int64), np.dtype(np.uint64)
+_I64_U64 = {_I8, _U8}
+_MIRRORED = {"less": "greater", "less_equal": "greater_equal", "greater": "less"}
+_MIRRORED.update({"greater_equal": "less_equal", "equal": "equal", "not_equal": "not_equal"})
+
+
+@functools.cache
+def _swapped(build):
+    """`u op s` (unsigned first) as `s op' u`, op' the mirrored comparison."""
+    name = next(k for k, v in _MIXED_SIGN.items() if v is build)
+    mirrored = _MIXED_SIGN[_MIRRORED[name]]
+    return lambda c, u, s: mirrored(c, s, u)
 
 
 def _lazy_at(site, apply: Apply, shape: tuple[int, ...]) -> ndarray:

@@ -706,6 +706,25 @@ def test_array_equal(pair, equal_nan):
         assert got is np.array_equal(x, y, equal_nan=equal_nan)
 
 
+_SIGNED_EDGES = [-(2**63), -(2**31), -5, -1, 0, 1, 7, 2**31, 2**62, 2**63 - 1]
+_UNSIGNED_EDGES = [0, 1, 5, 7, 2**31, 2**62, 2**63 - 1, 2**63, 2**63 + 1, 2**64 - 1]
+
+
+@pytest.mark.parametrize(
+    "name", ["equal", "not_equal", "less", "less_equal", "greater", "greater_equal"]
+)
+@pytest.mark.parametrize("signed", ["int8", "int32", "int64"])
+def test_comparisons_of_signed_and_uint64_integers_are_exact(name, signed):
+    """A signed integer against a uint64: NumPy 2 compares them exactly (no common type holds
+    both), either way round; so does daybreak's program, natively."""
+    info = np.iinfo(signed)
+    s = np.array([v for v in _SIGNED_EDGES if info.min <= v <= info.max], dtype=signed)
+    s = np.repeat(s, len(_UNSIGNED_EDGES))
+    u = np.tile(np.array(_UNSIGNED_EDGES, dtype=np.uint64), len(s) // len(_UNSIGNED_EDGES))
+    for x, y in ((s, u), (u, s)):
+        assert_same(lambda m, x, y: getattr(m, name)(x, y), x, y)
+
+
 @settings(max_examples=20)
 @given(
     a=arrays(np.dtype(np.float64), hnp.array_shapes(max_dims=2, max_side=5)),
