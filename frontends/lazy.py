@@ -93,6 +93,11 @@ class Node:
     def compute_signature(self):
         return None
 
+    def lines(self):
+        """The user's lines (`sites.user_site`) that made the calls this node computes, as
+        far as they were noted (what the scheduler teaches about how they ran)."""
+        return ()
+
     def refresh(self) -> None:
         """Before a pending node's inputs are walked to compute it: take up what was computed
         since it was made (`_ExprNode.refresh`); nothing for most nodes."""

@@ -53,6 +53,8 @@ from daybreak.runtime.stats import (
 )
 
 from .lazy import _UNSET, LazyValue, Node, NotEager, build_program, topological
+from .sites import awaiting, computed_in_library
+from .sites import forget as forget_lines
 from .snapshots import run_value, start_loading, unalias, use_background
 
 # --- budgets ----------------------------------------------------------------------------------
@@ -425,6 +427,8 @@ def _compute_all(pending: list[Node], order: list[Node], keyed: tuple | None = N
         # (a signature walk costs more than the library's calls here).
         values = _try_library(order, pending)
         if values is not None:
+            for line in {line for node in order if not node.is_leaf for line in node.lines()}:
+                computed_in_library(line)  # (the lines compute at once: `sites`)
             return values
     key, leaves = keyed if keyed is not None else structure_key(order, pending)
     known = _remember(key) if key is not None else None
@@ -456,9 +460,11 @@ def _compute_all(pending: list[Node], order: list[Node], keyed: tuple | None = N
             values = None
         if values is not None:
             if counting:  # what native code would have saved, by the library's real time
-                known.saved += (
+                saving = (
                     time.perf_counter() - start - (cost.native_seconds - NATIVE_CALL + NATIVE_RUN)
                 )
+                known.saved += saving
+                _await_compile(order, known, cost, saving)
             if known is not None:
                 known.runs["library"] += 1
             count_library_run()
@@ -472,6 +478,16 @@ def _compute_all(pending: list[Node], order: list[Node], keyed: tuple | None = N
         except Exception:  # noqa: BLE001 - nothing left but the interpreter path
             pass
     return _split(_sync(known, pending, order, leaves, cost), pending)
+
+
+def _await_compile(order: list[Node], known: Known, cost: Estimate, saving: float) -> None:
+    """The lines whose values made the graph `order` that just ran in the library, its
+    structure `known` not compiled yet, compute at once until it is (`sites.Awaiting`):
+    each counts its share of the run's `saving` per call."""
+    lines = {line for node in order if not node.is_leaf for line in node.lines()}
+    needed = PAYBACK * cost.compile_seconds
+    for line in lines:
+        awaiting(line, known, saving / len(lines), needed)
 
 
 def _try_library(order: list[Node], pending: list[Node]) -> list | None:
@@ -611,9 +627,11 @@ def wait_for_compiles(timeout: float | None = None) -> None:
 
 
 def forget() -> None:
-    """Forget every structure (tests and benchmarks that must see a first call again)."""
+    """Forget every structure, and what the lines that made them learnt (tests and
+    benchmarks that must see a first call again)."""
     wait_for_compiles()
     _KNOWN.clear()
+    forget_lines()
 
 
 def explain_schedule(roots: Sequence[Node]) -> str:

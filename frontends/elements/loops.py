@@ -220,6 +220,9 @@ class _ExprNode(Node):
         self.library = (expr, kernel)
         Node.__init__(self, self._read_inputs())
 
+    def lines(self):
+        return [e.site for e in postorder(self.expr) if type(e) is Apply and e.site is not None]
+
     def refresh(self) -> None:
         """Read what other programs computed since this loop was made. `anom > 2.5 * sd`
         made a loop for `2.5 * sd` (a broadcast operand, computed once) over sd's whole

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import daybreak as db
 import daybreak.numpy as dnp
-from daybreak.frontends import sites
+from daybreak.frontends import scheduler, sites
 
 from .helpers import defaults_outside_tests
 
@@ -70,14 +70,63 @@ def test_a_line_whose_value_is_computed_alone_is_computed_at_once_next_time():
     numpy.testing.assert_array_equal(numpy.asarray(again), want)
 
 
-def test_a_line_whose_value_fuses_stays_lazy():
+@pytest.fixture
+def compiled_at_once(monkeypatch):
+    """Structures compile on their first run (in the background, waited for by the test):
+    a line whose value fused waits for its program's compile (`sites.Awaiting`) one call."""
+    monkeypatch.setattr(scheduler, "PAYBACK", 0.0)
+
+
+def test_a_line_whose_value_fuses_stays_lazy(compiled_at_once):
     big = 1 << 21  # native code pays here: not the library's for good, which computes at once
     for _ in range(3):
         u = numpy.linspace(0.0, 1.0, big)
         got = _shift_then_scale(dnp, dnp.asarray(u))
         assert got.concrete() is None  # one lazy expression over the snapshot
         numpy.testing.assert_array_equal(numpy.asarray(got), (u + 1.5) * 2.0)
+        scheduler.wait_for_compiles()
     assert list(sites._ALONE.values()) == [False]  # `x + 1.5`'s line: its value fused
+
+
+def test_a_line_computes_at_once_while_its_fused_program_waits_for_its_compile():
+    """A line whose value fused into a program that ran in the library because it is not
+    compiled yet computes at once (no snapshot, no tier-0 graph) until that program has
+    saved its compile; then it records again, the program compiles, and runs natively."""
+    scheduler.forget()  # (a structure another test compiled would run natively at once)
+    big = 1 << 21
+    u = numpy.linspace(0.0, 1.0, big)
+    first = _shift_then_scale(dnp, dnp.asarray(u))
+    assert first.concrete() is None
+    numpy.testing.assert_array_equal(numpy.asarray(first), (u + 1.5) * 2.0)  # tier 0
+    (waiting,) = sites._ALONE.values()
+    assert type(waiting) is sites.Awaiting and waiting.known.state == "new"
+    saved = waiting.known.saved
+    assert saved > 0 and waiting.share == pytest.approx(saved)
+    u = numpy.linspace(0.0, 1.0, big)
+    before = _library_runs()
+    got = _shift_then_scale(dnp, dnp.asarray(u))
+    # `x + 1.5` at once, counted as a share of the saving; `y * 2.0`, over its computed
+    # value, recorded (its line has not been taught)
+    assert waiting.known.saved == pytest.approx(saved + waiting.share)
+    assert _library_runs() == before + 1 and got.concrete() is None
+    u[:] = 7.0  # (nothing reads the user's memory: no snapshot was needed)
+    numpy.testing.assert_array_equal(
+        numpy.asarray(got), (numpy.linspace(0.0, 1.0, big) + 1.5) * 2.0
+    )
+    for _ in range(1000):  # until the saving reaches the compile's estimate
+        if waiting.known.saved >= waiting.needed:
+            break
+        _shift_then_scale(dnp, dnp.asarray(u))
+    assert waiting.known.saved >= waiting.needed
+    numpy.asarray(_shift_then_scale(dnp, dnp.asarray(u)))  # recorded: its run compiles it
+    assert waiting.known.state in ("compiling", "ready")
+    scheduler.wait_for_compiles()
+    runs = db.stats()["runs"]
+    got = _shift_then_scale(dnp, dnp.asarray(u))
+    assert got.concrete() is None
+    numpy.testing.assert_array_equal(numpy.asarray(got), (u + 1.5) * 2.0)
+    assert db.stats()["runs"] == runs + 1  # native code
+    assert sites._ALONE[next(iter(sites._ALONE))] is False  # the line records again
 
 
 def _mask_then_select(np, x, y, lo):
@@ -108,10 +157,11 @@ def test_a_line_over_computed_arrays_learns_as_a_line_over_the_users_memory():
     )
 
 
-def test_a_line_over_computed_arrays_whose_value_fuses_stays_lazy():
+def test_a_line_over_computed_arrays_whose_value_fuses_stays_lazy(compiled_at_once):
     rng = numpy.random.default_rng(4)
     x = dnp.asarray(rng.random(1 << 21))  # native code pays: not the library's for good
     for _ in range(3):
+        scheduler.wait_for_compiles()
         s = x * 1.0 + 0.0  # (computed below: a value of daybreak's own, not the user's)
         numpy.asarray(s)
         t = s * 2.0  # computed input; its value fuses into the next line's
@@ -120,7 +170,7 @@ def test_a_line_over_computed_arrays_whose_value_fuses_stays_lazy():
         numpy.testing.assert_array_equal(numpy.asarray(got), numpy.asarray(s) * 2.0 + 1.0)
 
 
-def test_a_line_computed_alone_then_fused_records_again():
+def test_a_line_computed_alone_then_fused_records_again(compiled_at_once):
     def step(np, x, fuse):
         y = x * 3.0
         return y - 1.0 if fuse else y
@@ -130,6 +180,7 @@ def test_a_line_computed_alone_then_fused_records_again():
         u = numpy.linspace(0.0, 1.0, big)
         got = step(dnp, dnp.asarray(u), fuse)
         numpy.testing.assert_array_equal(numpy.asarray(got), step(numpy, u.copy(), fuse))
+        scheduler.wait_for_compiles()
     # the line was computed alone once (at once from then on), then its value fused: lazy
     u = numpy.linspace(0.0, 1.0, big)
     y = step(dnp, dnp.asarray(u), False)
