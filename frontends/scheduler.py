@@ -53,7 +53,7 @@ from daybreak.runtime.stats import (
 )
 
 from .lazy import _UNSET, LazyValue, Node, NotEager, build_program, topological
-from .sites import awaiting, computed_in_library
+from .sites import awaiting
 from .sites import forget as forget_lines
 from .snapshots import run_value, start_loading, unalias, use_background
 
@@ -427,8 +427,6 @@ def _compute_all(pending: list[Node], order: list[Node], keyed: tuple | None = N
         # (a signature walk costs more than the library's calls here).
         values = _try_library(order, pending)
         if values is not None:
-            for line in {line for node in order if not node.is_leaf for line in node.lines()}:
-                computed_in_library(line)  # (the lines compute at once: `sites`)
             return values
     key, leaves = keyed if keyed is not None else structure_key(order, pending)
     known = _remember(key) if key is not None else None

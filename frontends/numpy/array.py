@@ -421,7 +421,7 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
             _LAST_FINISHED[0] = weakref.ref(node)
             # (else the array reads the very node that computed it: a pending value that
             # reads the old expression reads that node too, and a write into this array in
-            # place counts it as a reader, `assignment._own_buffer`; over a new node of the
+            # place counts it as a reader, `assignment.own_buffer`; over a new node of the
             # same buffer, the write went unseen by it)
             self._expr = Leaf(node, contiguous_strides(self._shape), raw.size, raw.dtype)
             return value
@@ -636,7 +636,7 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         """A copy: lazy values are never written in place, so this shares the expression,
         except the user's memory, which the copy reads through its snapshot. A leaf is the
         copy's own (over the same node): the reference counts that guard a write in place,
-        or a buffer handed out, count each array's leaf (`assignment._own_buffer`,
+        or a buffer handed out, count each array's leaf (`assignment.own_buffer`,
         `_keep_for_readers`); one leaf of two arrays read as one reader, and a write into
         one of them reached the other."""
         e = self._expr

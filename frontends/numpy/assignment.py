@@ -65,7 +65,7 @@ def setitem(a: ndarray, key, value) -> None:
         # a scalar or NumPy data into a computed array nothing else reads (a Python loop's
         # element or row write): NumPy's write in place, with nothing else asked
         # (`_write_of_data`'s first case)
-        target = _own_buffer(a)
+        target = own_buffer(a)
         if target is not None and is_plain_basic(key):
             target[key] = value  # NumPy's conversion and errors
             if a._base is not None:
@@ -105,7 +105,7 @@ def _write_of_data(a: ndarray, key, value) -> bool:
         if _computed_into(a, key, value):
             return True
         source = value.value()
-    target = _own_buffer(a)
+    target = own_buffer(a)
     if target is None:
         return False
     target[key] = source  # NumPy's conversion, broadcasting and errors
@@ -123,7 +123,7 @@ def _computed_into(a: ndarray, key, value: ndarray) -> bool:
     e = value._held
     if type(e) is Leaf or type(e) is Outer or value.size < SETTINGS.eager_below:
         return False
-    target = _own_buffer(a)
+    target = own_buffer(a)
     if target is None:
         return False
     region = target[key]
@@ -196,7 +196,7 @@ def _numpy_assign(a: ndarray, items, value, fallback_reason: str | None) -> None
 
         check_allowed(fallback_reason)
     source = to_numpy(value)  # computed first: it may read the old `a`
-    target = _own_buffer(a)
+    target = own_buffer(a)
     if target is not None:
         target[items] = source
         return
@@ -205,7 +205,7 @@ def _numpy_assign(a: ndarray, items, value, fallback_reason: str | None) -> None
     a._expr = concrete_expr(target)[0]
 
 
-def _own_buffer(a: ndarray) -> np.ndarray | None:
+def own_buffer(a: ndarray) -> np.ndarray | None:
     """`a`'s computed buffer (shaped like `a`) when writing it in place changes nothing else:
     no other lazy value reads it (reference counts: only `a`'s own leaf holds the node, only
     `a` holds the leaf) and NumPy may write it. None: the caller copies."""
@@ -250,7 +250,7 @@ def _shared(leaf, node, views: int = 0) -> bool:
     """Whether something besides `a` and `views` of its views' leaves reads `leaf` or its
     node (reference counts)."""
     held = 4 + (leaf.realized is not None and leaf.realized[1] is node)  # a strong one
-    # `leaf` counts: a._expr, `a`'s memo of its view, `_own_buffer`'s local, this function's
+    # `leaf` counts: a._expr, `a`'s memo of its view, `own_buffer`'s local, this function's
     # argument and getrefcount's; `node`: `leaf.node`, the two locals and getrefcount's.
     return sys.getrefcount(leaf) > 5 or sys.getrefcount(node) > held + views
 

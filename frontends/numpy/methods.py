@@ -8,8 +8,10 @@ falls back to NumPy (counted) for what `apply_ufunc` does not compile.
 
 from __future__ import annotations
 
+import dis
 import functools
 import operator
+import sys
 import types
 
 import numpy as np
@@ -254,13 +256,40 @@ def _scalar_now(x, other):
     return x.concrete()
 
 
-def _operator(ufunc, op, inputs: list):
+def _operator(ufunc, op, inputs: list, spent=None):
     """`op(*inputs)` of an operator: `_ufunc_or_numpy` without `out=` or keywords (what
-    Python's operators never pass), entered directly."""
+    Python's operators never pass), entered directly (`spent`: see `apply_ufunc`)."""
     try:
-        return apply_ufunc(ufunc, inputs)
+        return apply_ufunc(ufunc, inputs, spent=spent)
     except NotCompiled as why:
         return run_numpy(str(why), op, tuple(inputs), {})
+
+
+def _temporaries() -> tuple[int, int] | None:
+    """How an operator method (a Python function in a type's slot) tells that its `self` is
+    a temporary of the user's expression, as this interpreter shows it: (the reference count
+    `sys.getrefcount(self)` gives inside it for an operand only the interpreter's stack
+    holds, the opcode of the instruction the caller's frame is at when the call comes from
+    an operator in Python code). None where a temporary cannot be told from a held operand:
+    then nothing is written in place. (NumPy elides temporaries by the same reference count,
+    checking the C stack for a call from the interpreter; here the caller's instruction
+    says so: C code holding its only reference to an operand, to use it again, calls from
+    some other instruction of the Python frame below it.)"""
+
+    class Probe:
+        def __add__(self, other):
+            frame = sys._getframe(1)
+            return sys.getrefcount(self), frame.f_code.co_code[frame.f_lasti]
+
+    temporary, opcode = Probe() + 1
+    held = Probe()
+    count, _ = held + 1
+    if count <= temporary or opcode != dis.opmap.get("BINARY_OP"):
+        return None
+    return temporary, opcode
+
+
+_TEMPORARY, _OPERATOR = _temporaries() or (-1, -1)
 
 
 def _binary(ufunc, op):
@@ -268,13 +297,23 @@ def _binary(ufunc, op):
         value = _scalar_now(self, other)
         if value is not None:
             return ufunc(value, other)
-        return _operator(ufunc, op, [self, other])
+        spent = None
+        if sys.getrefcount(self) == _TEMPORARY:
+            frame = sys._getframe(1)
+            if frame.f_code.co_code[frame.f_lasti] == _OPERATOR:
+                spent = self  # `(a * 2) + 1`: the result may go into `a * 2`'s buffer
+        return _operator(ufunc, op, [self, other], spent)
 
     def reflected(self, other):
         value = _scalar_now(self, other)
         if value is not None:
             return ufunc(other, value)
-        return _operator(ufunc, op, [other, self])
+        spent = None
+        if sys.getrefcount(self) == _TEMPORARY:
+            frame = sys._getframe(1)
+            if frame.f_code.co_code[frame.f_lasti] == _OPERATOR:
+                spent = self  # `1 - (a * 2)`
+        return _operator(ufunc, op, [other, self], spent)
 
     def in_place(self, other):
         return call_ufunc(ufunc, self, other, out=self)

@@ -303,9 +303,11 @@ def float_to_int(target):
     return build
 
 
-def apply_ufunc(ufunc, inputs, out=None):
+def apply_ufunc(ufunc, inputs, out=None, spent=None):
     """`ufunc(*inputs)` (with `out=` a daybreak array, or None), lazily when the IR can do it;
-    raises NotCompiled otherwise. NumPy's errors are raised here, at the call."""
+    raises NotCompiled otherwise. NumPy's errors are raised here, at the call. `spent`: an
+    input that is a temporary of the user's expression (`methods._binary`), whose buffer a
+    call computed at once may write its result into, as NumPy's own operators do."""
     if (
         ufunc is np.power
         and type(inputs[1]) in (int, float)
@@ -315,7 +317,7 @@ def apply_ufunc(ufunc, inputs, out=None):
     ):
         # x ** 2 as x * x, as NumPy's own fast path does: a runtime exponent would be a call
         # to pow per element, which does not vectorise (nBody, Haversine).
-        return apply_ufunc(np.square, inputs[:1], out=out)
+        return apply_ufunc(np.square, inputs[:1], out=out, spent=spent)
     key = _plan_key(ufunc, inputs) if out is None else None
     plan = _PLANS.get(key) if key is not None else None
     if plan is not None:
@@ -328,7 +330,12 @@ def apply_ufunc(ufunc, inputs, out=None):
                 return ufunc(*concrete)  # small and already computed: NumPy is cheaper
         site = None
         if SETTINGS.eager_below:
-            now, site = _on_user_memory(ufunc, inputs, size * res_dtype.itemsize)
+            now, site = _on_user_memory(
+                ufunc,
+                inputs,
+                size * res_dtype.itemsize,
+                None if spent is None else (spent, shape, res_dtype),
+            )
             if now is not None:
                 return now
         # (a NumPy scalar is cast to the loop's dtype, as the loop itself would cast it)
@@ -399,7 +406,12 @@ def apply_ufunc(ufunc, inputs, out=None):
             return ufunc(*concrete)  # small and already computed: NumPy is cheaper
     site = None
     if out is None and SETTINGS.eager_below:
-        now, site = _on_user_memory(ufunc, ops, math.prod(shape) * res_dtype.itemsize)
+        now, site = _on_user_memory(
+            ufunc,
+            ops,
+            math.prod(shape) * res_dtype.itemsize,
+            None if spent is None else (spent, shape, res_dtype),
+        )
         if now is not None:
             return now
     args = tuple(_operand_expr(x, shape, d) for x, d in zip(ops, in_dtypes, strict=True))
@@ -455,7 +467,7 @@ def _lazy_at(site, apply: Apply, shape: tuple[int, ...]) -> ndarray:
     return made
 
 
-def _on_user_memory(ufunc, inputs, result_bytes: int):
+def _on_user_memory(ufunc, inputs, result_bytes: int, spent=None):
     """(NumPy's result computed at once, or None; the user's line, or None) for a call that
     reads the user's memory (`docs/scheduler.md`, "Aliasing"). Recording it lazily costs a
     pass over that memory now (the snapshot), so the call is computed at once when that is
@@ -473,6 +485,7 @@ def _on_user_memory(ufunc, inputs, result_bytes: int):
             e = x._held
             if type(e) is Leaf and getattr(e.node, "borrowed", False):
                 borrowed += x.nbytes
+            del e  # (a reference to a spent operand's leaf: `own_buffer` counts them)
     site = None
     if not borrowed:
         # Computed inputs only: the same feedback, without a snapshot to weigh. A line whose
@@ -480,7 +493,9 @@ def _on_user_memory(ufunc, inputs, result_bytes: int):
         # ran in the library for good computes at once; one whose value fused stays lazy.
         for x in inputs:
             if type(x) is ndarray and type(x._held) is not Leaf:
-                return None, None  # a pending input: fusing with it is the point
+                # a pending input: fusing with it is the point (the line is noted: a
+                # program it fused into may make it wait for its compile, `sites.Awaiting`)
+                return None, user_site(3)
         site = user_site(3)
         if not at_once(site):
             return None, site
@@ -492,13 +507,37 @@ def _on_user_memory(ufunc, inputs, result_bytes: int):
     if any(v is None for v in values):
         return None, site
     count_library_run()
-    now = ufunc(*values)
+    into = _spent_buffer(*spent) if spent else None
+    now = ufunc(*values) if into is None else ufunc(*values, out=into)
     if type(now) is not np.ndarray or now.size < SETTINGS.eager_below:
         return now, None
     now = result_array(now)
     if site is not None:
         now._site = site  # (if a later call fuses it, the line records again)
     return now, None
+
+
+def _spent_buffer(x, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray | None:
+    """The buffer of `x`, a temporary of the user's expression (nothing but the operator's
+    call holds it: `methods._binary`), when the call's result (of `shape` and `dtype`) may be
+    written into it, as NumPy's temporary elision does (`a * 2 + 1` adds into `a * 2`'s
+    buffer; a new buffer for each call of a chain is that much more memory through the
+    caches): a computed daybreak array of its own (not the user's memory, not a view) of
+    that shape and dtype, whose buffer no lazy value reads (`assignment.own_buffer`). None
+    otherwise."""
+    if (
+        type(x) is not ndarray
+        or x._shape != shape
+        or x._base is not None
+        or x._memory is not None
+        or type(x._held) is not Leaf
+        or x._held.dtype != dtype
+        or getattr(x._held.node, "borrowed", False)
+    ):
+        return None
+    from . import assignment  # (a cycle: read at call time only)
+
+    return assignment.own_buffer(x)
 
 
 def _snapshot_is_a_copy(site, borrowed: int) -> bool:

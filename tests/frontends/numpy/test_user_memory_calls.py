@@ -85,48 +85,53 @@ def test_a_line_whose_value_fuses_stays_lazy(compiled_at_once):
         assert got.concrete() is None  # one lazy expression over the snapshot
         numpy.testing.assert_array_equal(numpy.asarray(got), (u + 1.5) * 2.0)
         scheduler.wait_for_compiles()
-    assert list(sites._ALONE.values()) == [False]  # `x + 1.5`'s line: its value fused
+    # `x + 1.5`'s line: its value fused (`y * 2.0`'s was computed on its own: at once when
+    # its input is computed, which it is not)
+    assert list(sites._ALONE.values()) == [False, True]
 
 
 def test_a_line_computes_at_once_while_its_fused_program_waits_for_its_compile():
-    """A line whose value fused into a program that ran in the library because it is not
-    compiled yet computes at once (no snapshot, no tier-0 graph) until that program has
-    saved its compile; then it records again, the program compiles, and runs natively."""
+    """Lines whose values fused into a program that ran in the library because it is not
+    compiled yet compute at once (no snapshot, no tier-0 graph) until that program has saved
+    its compile; then they record again, the program compiles, and runs natively."""
     scheduler.forget()  # (a structure another test compiled would run natively at once)
     big = 1 << 21
     u = numpy.linspace(0.0, 1.0, big)
     first = _shift_then_scale(dnp, dnp.asarray(u))
     assert first.concrete() is None
     numpy.testing.assert_array_equal(numpy.asarray(first), (u + 1.5) * 2.0)  # tier 0
-    (waiting,) = sites._ALONE.values()
-    assert type(waiting) is sites.Awaiting and waiting.known.state == "new"
-    saved = waiting.known.saved
-    assert saved > 0 and waiting.share == pytest.approx(saved)
+    lines = list(sites._ALONE.values())  # `x + 1.5`'s and `y * 2.0`'s
+    assert len(lines) == 2 and all(type(w) is sites.Awaiting for w in lines)
+    known = lines[0].known
+    assert lines[1].known is known and known.state == "new"
+    saved = known.saved
+    assert saved > 0 and sum(w.share for w in lines) == pytest.approx(saved)
     u = numpy.linspace(0.0, 1.0, big)
     before = _library_runs()
     got = _shift_then_scale(dnp, dnp.asarray(u))
-    # `x + 1.5` at once, counted as a share of the saving; `y * 2.0`, over its computed
-    # value, recorded (its line has not been taught)
-    assert waiting.known.saved == pytest.approx(saved + waiting.share)
-    assert _library_runs() == before + 1 and got.concrete() is None
+    # both calls at once, each counting its share of the saving
+    assert known.saved == pytest.approx(2 * saved)
+    assert _library_runs() == before + 2 and got.concrete() is not None
     u[:] = 7.0  # (nothing reads the user's memory: no snapshot was needed)
     numpy.testing.assert_array_equal(
         numpy.asarray(got), (numpy.linspace(0.0, 1.0, big) + 1.5) * 2.0
     )
     for _ in range(1000):  # until the saving reaches the compile's estimate
-        if waiting.known.saved >= waiting.needed:
+        if known.saved >= lines[0].needed:
             break
         _shift_then_scale(dnp, dnp.asarray(u))
-    assert waiting.known.saved >= waiting.needed
-    numpy.asarray(_shift_then_scale(dnp, dnp.asarray(u)))  # recorded: its run compiles it
-    assert waiting.known.state in ("compiling", "ready")
+    assert known.saved >= lines[0].needed
+    got = _shift_then_scale(dnp, dnp.asarray(u))  # recorded again: its run compiles it
+    assert got.concrete() is None
+    numpy.asarray(got)
+    assert known.state in ("compiling", "ready")
     scheduler.wait_for_compiles()
     runs = db.stats()["runs"]
     got = _shift_then_scale(dnp, dnp.asarray(u))
     assert got.concrete() is None
     numpy.testing.assert_array_equal(numpy.asarray(got), (u + 1.5) * 2.0)
     assert db.stats()["runs"] == runs + 1  # native code
-    assert sites._ALONE[next(iter(sites._ALONE))] is False  # the line records again
+    assert next(iter(sites._ALONE.values())) is False  # `x + 1.5`'s line records again
 
 
 def _mask_then_select(np, x, y, lo):
