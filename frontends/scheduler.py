@@ -481,8 +481,17 @@ def _compute_all(pending: list[Node], order: list[Node], keyed: tuple | None = N
 def _await_compile(order: list[Node], known: Known, cost: Estimate, saving: float) -> None:
     """The lines whose values made the graph `order` that just ran in the library, its
     structure `known` not compiled yet, compute at once until it is (`sites.Awaiting`):
-    each counts its share of the run's `saving` per call."""
-    lines = {line for node in order if not node.is_leaf for line in node.lines()}
+    each counts its share of the run's `saving` per call. Only where every call in the graph
+    noted its line: a call that did not would stay lazy over the others' values computed at
+    once, a smaller graph of its own (with a compile of its own to wait for), and the whole
+    graph would form again only once that one had compiled."""
+    lines: set = set()
+    for node in order:
+        if not node.is_leaf:
+            found = node.lines()
+            if found is None:
+                return
+            lines.update(found)
     needed = PAYBACK * cost.compile_seconds
     for line in lines:
         awaiting(line, known, saving / len(lines), needed)

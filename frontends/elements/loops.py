@@ -31,6 +31,7 @@ from .eager import can_evaluate
 from .expr import (
     COMPUTED_EPOCH,
     Apply,
+    Constant,
     Elem,
     Leaf,
     Outer,
@@ -221,7 +222,13 @@ class _ExprNode(Node):
         Node.__init__(self, self._read_inputs())
 
     def lines(self):
-        return [e.site for e in postorder(self.expr) if type(e) is Apply and e.site is not None]
+        found = []
+        for e in postorder(self.expr):
+            if isinstance(e, Apply) and type(e) is not Constant:
+                if type(e) is not Apply or e.site is None:
+                    return None  # (a call that noted no line: `np.where`'s select, say)
+                found.append(e.site)
+        return found
 
     def refresh(self) -> None:
         """Read what other programs computed since this loop was made. `anom > 2.5 * sd`
