@@ -93,12 +93,6 @@ class Node:
     def compute_signature(self):
         return None
 
-    def lines(self):
-        """The user's lines (`sites.user_site`) that made the calls this node computes, or
-        None when one of those calls noted none (what the scheduler teaches the lines
-        about how they ran: `scheduler._await_compile`)."""
-        return None
-
     def refresh(self) -> None:
         """Before a pending node's inputs are walked to compute it: take up what was computed
         since it was made (`_ExprNode.refresh`); nothing for most nodes."""

@@ -53,7 +53,6 @@ from daybreak.runtime.stats import (
 )
 
 from .lazy import _UNSET, LazyValue, Node, NotEager, build_program, topological
-from .sites import awaiting
 from .sites import forget as forget_lines
 from .snapshots import run_value, start_loading, unalias, use_background
 
@@ -458,11 +457,9 @@ def _compute_all(pending: list[Node], order: list[Node], keyed: tuple | None = N
             values = None
         if values is not None:
             if counting:  # what native code would have saved, by the library's real time
-                saving = (
+                known.saved += (
                     time.perf_counter() - start - (cost.native_seconds - NATIVE_CALL + NATIVE_RUN)
                 )
-                known.saved += saving
-                _await_compile(order, known, cost, saving)
             if known is not None:
                 known.runs["library"] += 1
             count_library_run()
@@ -476,25 +473,6 @@ def _compute_all(pending: list[Node], order: list[Node], keyed: tuple | None = N
         except Exception:  # noqa: BLE001 - nothing left but the interpreter path
             pass
     return _split(_sync(known, pending, order, leaves, cost), pending)
-
-
-def _await_compile(order: list[Node], known: Known, cost: Estimate, saving: float) -> None:
-    """The lines whose values made the graph `order` that just ran in the library, its
-    structure `known` not compiled yet, compute at once until it is (`sites.Awaiting`):
-    each counts its share of the run's `saving` per call. Only where every call in the graph
-    noted its line: a call that did not would stay lazy over the others' values computed at
-    once, a smaller graph of its own (with a compile of its own to wait for), and the whole
-    graph would form again only once that one had compiled."""
-    lines: set = set()
-    for node in order:
-        if not node.is_leaf:
-            found = node.lines()
-            if found is None:
-                return
-            lines.update(found)
-    needed = PAYBACK * cost.compile_seconds
-    for line in lines:
-        awaiting(line, known, saving / len(lines), needed)
 
 
 def _try_library(order: list[Node], pending: list[Node]) -> list | None:

@@ -107,48 +107,8 @@ def first_call(site) -> bool:
 def at_once(site) -> bool:
     """Whether a call at `site` is computed at once: after a value made there was computed on
     its own, or fused into a value the library computed for good (and no value made there
-    fused since), or while the program it fused into waits for its compile (`Awaiting`)."""
-    state = _ALONE.get(site, False)
-    if type(state) is Awaiting:
-        if state.waits():
-            return True
-        _ALONE[site] = False  # compiled (or paid for its compile): record, to run it
-        return False
-    return state is not False
-
-
-class Awaiting:
-    """A line whose values fused into a program that ran in the library because it is not
-    compiled yet (tier 0: the scheduler compiles a structure once native code would have
-    saved its compile, `scheduler.PAYBACK`). Recording the line again only to run the same
-    graph in the library costs the recording, a snapshot of the user's memory (a copy,
-    before the write guards load) and tier 0's walk around NumPy's calls, where NumPy's
-    call at once is NumPy's call: so the line computes at once while the program waits,
-    and each call at once counts `share` of the saving a run of the program would have
-    made, as a run in the library would (`Known.saved`). The line records again once the
-    program is compiled (it then runs natively) or the saving reaches `needed` (the next
-    run compiles it); a program whose compile failed leaves the line at once."""
-
-    __slots__ = ("known", "share", "needed")
-
-    def __init__(self, known, share: float, needed: float):
-        self.known, self.share, self.needed = known, share, needed
-
-    def waits(self) -> bool:
-        known = self.known
-        if known.state == "new":
-            if known.saved >= self.needed:
-                return False
-            known.saved += self.share
-            return True
-        return known.state != "ready"  # compiling, or failed: the library for good
-
-
-def awaiting(site, known, share: float, needed: float) -> None:
-    """A value made at `site` fused into `known`'s program, which ran in the library while
-    it is not compiled (see `Awaiting`); not for a line taught by the library for good."""
-    if _ALONE.get(site) != "library":
-        _mark(site, Awaiting(known, share, needed))
+    fused since)."""
+    return _ALONE.get(site, False) is not False
 
 
 def _mark(site, state) -> None:
@@ -164,11 +124,10 @@ def materialised_alone(site) -> None:
 
 def consumed(site) -> None:
     """A value made at `site` became part of a larger lazy value (fusion may pay for its
-    pass). Not after `computed_in_library`: such a line's values fuse, and then run op by op;
-    nor while the line is `Awaiting` (its values computed at once meet later calls)."""
+    pass). Not after `computed_in_library`: such a line's values fuse, and then run op by op."""
     state = _ALONE.get(site)
-    if state is not False and state != "library" and type(state) is not Awaiting:
-        _mark(site, False)  # (most lines are marked already)
+    if state is not False and state != "library":  # (most lines are marked already)
+        _mark(site, False)
 
 
 def computed_in_library(site) -> None:

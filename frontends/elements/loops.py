@@ -31,7 +31,6 @@ from .eager import can_evaluate
 from .expr import (
     COMPUTED_EPOCH,
     Apply,
-    Constant,
     Elem,
     Leaf,
     Outer,
@@ -220,15 +219,6 @@ class _ExprNode(Node):
         still runs the element form (fused, two passes)."""
         self.library = (expr, kernel)
         Node.__init__(self, self._read_inputs())
-
-    def lines(self):
-        found = []
-        for e in postorder(self.expr):
-            if isinstance(e, Apply) and type(e) is not Constant:
-                if type(e) is not Apply or e.site is None:
-                    return None  # (a call that noted no line: `np.where`'s select, say)
-                found.append(e.site)
-        return found
 
     def refresh(self) -> None:
         """Read what other programs computed since this loop was made. `anom > 2.5 * sd`

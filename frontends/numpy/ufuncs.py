@@ -493,9 +493,7 @@ def _on_user_memory(ufunc, inputs, result_bytes: int, spent=None):
         # ran in the library for good computes at once; one whose value fused stays lazy.
         for x in inputs:
             if type(x) is ndarray and type(x._held) is not Leaf:
-                # a pending input: fusing with it is the point (the line is noted: a
-                # program it fused into may make it wait for its compile, `sites.Awaiting`)
-                return None, user_site(3)
+                return None, None  # a pending input: fusing with it is the point
         site = user_site(3)
         if not at_once(site):
             return None, site

@@ -4,8 +4,9 @@ temporary of the user's expression (only the interpreter's stack holds it, and t
 from an operator in Python code), `ufuncs._spent_buffer` that its buffer is daybreak's own and
 no lazy value reads it. Nothing a user or a lazy value can still see is ever written.
 
-These tests run with the defaults outside tests (calls are computed at once once their line
-has learnt to, `frontends/sites.py`); no fallback is allowed."""
+These tests run with the defaults outside tests, every line taught to compute at once
+(`frontends/sites.py`: what a line learns when its values are computed on their own, or run
+in the library for good); no fallback is allowed."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import daybreak.numpy as dnp
-from daybreak.frontends import scheduler, sites
+from daybreak.frontends import scheduler
 from daybreak.frontends.numpy import methods, ufuncs
 
 from .helpers import defaults_outside_tests
@@ -26,8 +27,9 @@ N = 1 << 17  # above the default eager_below
 
 
 @pytest.fixture(autouse=True)
-def outside_tests():
+def outside_tests(monkeypatch):
     scheduler.forget()
+    monkeypatch.setattr(ufuncs, "at_once", lambda site: True)
     with defaults_outside_tests():
         yield
 
@@ -49,7 +51,7 @@ def written(monkeypatch):
 
 
 def _taught(code, names: dict, calls: int = 3) -> list:
-    """`code` evaluated `calls` times (its lines learn: the later calls compute at once)."""
+    """`code` evaluated `calls` times (the values, copied)."""
     out = []
     for _ in range(calls):
         value = eval(code, {"np": dnp}, dict(names))  # noqa: S307 - the tests' own source
@@ -138,7 +140,7 @@ def expressions(draw, depth: int = 0) -> str:
 @settings(max_examples=40, deadline=None)
 @given(source=expressions(), user_memory=st.booleans())
 def test_expressions_agree_with_numpy_and_leave_their_operands_alone(source, user_memory):
-    sites.forget()
+    scheduler.forget()
     rng = numpy.random.default_rng(len(source))
     values = {
         "x": rng.random(N) + 0.5,

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import daybreak as db
 import daybreak.numpy as dnp
-from daybreak.frontends import scheduler, sites
+from daybreak.frontends import sites
 
 from .helpers import defaults_outside_tests
 
@@ -70,68 +70,14 @@ def test_a_line_whose_value_is_computed_alone_is_computed_at_once_next_time():
     numpy.testing.assert_array_equal(numpy.asarray(again), want)
 
 
-@pytest.fixture
-def compiled_at_once(monkeypatch):
-    """Structures compile on their first run (in the background, waited for by the test):
-    a line whose value fused waits for its program's compile (`sites.Awaiting`) one call."""
-    monkeypatch.setattr(scheduler, "PAYBACK", 0.0)
-
-
-def test_a_line_whose_value_fuses_stays_lazy(compiled_at_once):
+def test_a_line_whose_value_fuses_stays_lazy():
     big = 1 << 21  # native code pays here: not the library's for good, which computes at once
     for _ in range(3):
         u = numpy.linspace(0.0, 1.0, big)
         got = _shift_then_scale(dnp, dnp.asarray(u))
         assert got.concrete() is None  # one lazy expression over the snapshot
         numpy.testing.assert_array_equal(numpy.asarray(got), (u + 1.5) * 2.0)
-        scheduler.wait_for_compiles()
-    # `x + 1.5`'s line: its value fused (`y * 2.0`'s was computed on its own: at once when
-    # its input is computed, which it is not)
-    assert list(sites._ALONE.values()) == [False, True]
-
-
-def test_a_line_computes_at_once_while_its_fused_program_waits_for_its_compile():
-    """Lines whose values fused into a program that ran in the library because it is not
-    compiled yet compute at once (no snapshot, no tier-0 graph) until that program has saved
-    its compile; then they record again, the program compiles, and runs natively."""
-    scheduler.forget()  # (a structure another test compiled would run natively at once)
-    big = 1 << 21
-    u = numpy.linspace(0.0, 1.0, big)
-    first = _shift_then_scale(dnp, dnp.asarray(u))
-    assert first.concrete() is None
-    numpy.testing.assert_array_equal(numpy.asarray(first), (u + 1.5) * 2.0)  # tier 0
-    lines = list(sites._ALONE.values())  # `x + 1.5`'s and `y * 2.0`'s
-    assert len(lines) == 2 and all(type(w) is sites.Awaiting for w in lines)
-    known = lines[0].known
-    assert lines[1].known is known and known.state == "new"
-    saved = known.saved
-    assert saved > 0 and sum(w.share for w in lines) == pytest.approx(saved)
-    u = numpy.linspace(0.0, 1.0, big)
-    before = _library_runs()
-    got = _shift_then_scale(dnp, dnp.asarray(u))
-    # both calls at once, each counting its share of the saving
-    assert known.saved == pytest.approx(2 * saved)
-    assert _library_runs() == before + 2 and got.concrete() is not None
-    u[:] = 7.0  # (nothing reads the user's memory: no snapshot was needed)
-    numpy.testing.assert_array_equal(
-        numpy.asarray(got), (numpy.linspace(0.0, 1.0, big) + 1.5) * 2.0
-    )
-    for _ in range(1000):  # until the saving reaches the compile's estimate
-        if known.saved >= lines[0].needed:
-            break
-        _shift_then_scale(dnp, dnp.asarray(u))
-    assert known.saved >= lines[0].needed
-    got = _shift_then_scale(dnp, dnp.asarray(u))  # recorded again: its run compiles it
-    assert got.concrete() is None
-    numpy.asarray(got)
-    assert known.state in ("compiling", "ready")
-    scheduler.wait_for_compiles()
-    runs = db.stats()["runs"]
-    got = _shift_then_scale(dnp, dnp.asarray(u))
-    assert got.concrete() is None
-    numpy.testing.assert_array_equal(numpy.asarray(got), (u + 1.5) * 2.0)
-    assert db.stats()["runs"] == runs + 1  # native code
-    assert next(iter(sites._ALONE.values())) is False  # `x + 1.5`'s line records again
+    assert list(sites._ALONE.values()) == [False]  # `x + 1.5`'s line: its value fused
 
 
 def _mask_then_select(np, x, y, lo):
@@ -162,11 +108,10 @@ def test_a_line_over_computed_arrays_learns_as_a_line_over_the_users_memory():
     )
 
 
-def test_a_line_over_computed_arrays_whose_value_fuses_stays_lazy(compiled_at_once):
+def test_a_line_over_computed_arrays_whose_value_fuses_stays_lazy():
     rng = numpy.random.default_rng(4)
     x = dnp.asarray(rng.random(1 << 21))  # native code pays: not the library's for good
     for _ in range(3):
-        scheduler.wait_for_compiles()
         s = x * 1.0 + 0.0  # (computed below: a value of daybreak's own, not the user's)
         numpy.asarray(s)
         t = s * 2.0  # computed input; its value fuses into the next line's
@@ -175,7 +120,7 @@ def test_a_line_over_computed_arrays_whose_value_fuses_stays_lazy(compiled_at_on
         numpy.testing.assert_array_equal(numpy.asarray(got), numpy.asarray(s) * 2.0 + 1.0)
 
 
-def test_a_line_computed_alone_then_fused_records_again(compiled_at_once):
+def test_a_line_computed_alone_then_fused_records_again():
     def step(np, x, fuse):
         y = x * 3.0
         return y - 1.0 if fuse else y
@@ -185,7 +130,6 @@ def test_a_line_computed_alone_then_fused_records_again(compiled_at_once):
         u = numpy.linspace(0.0, 1.0, big)
         got = step(dnp, dnp.asarray(u), fuse)
         numpy.testing.assert_array_equal(numpy.asarray(got), step(numpy, u.copy(), fuse))
-        scheduler.wait_for_compiles()
     # the line was computed alone once (at once from then on), then its value fused: lazy
     u = numpy.linspace(0.0, 1.0, big)
     y = step(dnp, dnp.asarray(u), False)
