@@ -298,8 +298,8 @@ def _binary(ufunc, op):
         if value is not None:
             return ufunc(value, other)
         spent = None
-        if sys.getrefcount(self) == _TEMPORARY:
-            frame = sys._getframe(1)
+        if sys.getrefcount(self) == _TEMPORARY and type(self._held) is Leaf:
+            frame = sys._getframe(1)  # (a computed temporary: the call may go at once)
             if frame.f_code.co_code[frame.f_lasti] == _OPERATOR:
                 spent = self  # `(a * 2) + 1`: the result may go into `a * 2`'s buffer
         return _operator(ufunc, op, [self, other], spent)
@@ -309,7 +309,7 @@ def _binary(ufunc, op):
         if value is not None:
             return ufunc(other, value)
         spent = None
-        if sys.getrefcount(self) == _TEMPORARY:
+        if sys.getrefcount(self) == _TEMPORARY and type(self._held) is Leaf:
             frame = sys._getframe(1)
             if frame.f_code.co_code[frame.f_lasti] == _OPERATOR:
                 spent = self  # `1 - (a * 2)`

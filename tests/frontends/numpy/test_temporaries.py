@@ -161,3 +161,45 @@ def test_expressions_agree_with_numpy_and_leave_their_operands_alone(source, use
     for k, v in values.items():
         numpy.testing.assert_array_equal(numpy.asarray(names[k]), v)
         numpy.testing.assert_array_equal(mine[k], v)
+
+
+_STATEMENTS = [
+    "t = (x * 2.0) + y",
+    "t = (t - 1.0) * (y + 0.5)",
+    "v = t[::2]",
+    "w = (t[1:] + 1.0) * 2.0",
+    "t += 1.0",
+    "x[: N // 2] = (y[: N // 2] * 3.0) - 1.0",
+    "y = np.sqrt(x * x + 1.0) / 2.0",
+    "c = t.copy()",
+    "s = float(((t * 2.0) - x).sum())",
+    "v = (v * 0.5) + 1.0",
+    "z = np.where((t * 2.0) > 1.0, t, (x + 1.0) * 3.0)",
+]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    steps=st.lists(st.sampled_from(range(len(_STATEMENTS))), min_size=1, max_size=10),
+    user_memory=st.booleans(),
+)
+def test_scripts_with_views_and_updates_agree_with_numpy(steps, user_memory):
+    """Scripts whose statements keep values, take views of them and update them in place
+    between calls that write into temporaries: every value kept, and the inputs, agree with
+    NumPy's at every step."""
+    scheduler.forget()
+    rng = numpy.random.default_rng(len(steps))
+    x0, y0 = rng.random(N), rng.random(N)
+    theirs = {"np": numpy, "N": N, "x": x0.copy(), "y": y0.copy(), "t": x0 * 3.0}
+    theirs["v"] = theirs["t"][::2]
+    wrap = dnp.asarray if user_memory else dnp.array
+    mine = {"np": dnp, "N": N, "x": wrap(x0.copy()), "y": wrap(y0.copy())}
+    mine["t"] = mine["x"] * 3.0
+    mine["v"] = mine["t"][::2]
+    for k in steps:
+        code = compile(_STATEMENTS[k], "<statement>", "exec")
+        exec(code, theirs)  # noqa: S102 - the tests' own statements
+        exec(code, mine)  # noqa: S102
+        for name, want in theirs.items():
+            if isinstance(want, numpy.ndarray | float):
+                numpy.testing.assert_array_equal(numpy.asarray(mine[name]), want, err_msg=name)
