@@ -281,10 +281,14 @@ def _temporaries() -> tuple[int, int] | None:
             frame = sys._getframe(1)
             return sys.getrefcount(self), frame.f_code.co_code[frame.f_lasti]
 
+    def held_by_a_local():
+        held = Probe()  # (a local read by the operator: a borrowed load where there is one)
+        return held + 1
+
     temporary, opcode = Probe() + 1
     held = Probe()
-    count, _ = held + 1
-    if count <= temporary or opcode != dis.opmap.get("BINARY_OP"):
+    counts = [(held + 1)[0], held_by_a_local()[0]]
+    if min(counts) <= temporary or opcode != dis.opmap.get("BINARY_OP"):
         return None
     return temporary, opcode
 
