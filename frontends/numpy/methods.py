@@ -306,6 +306,14 @@ def _binary(ufunc, op):
             frame = sys._getframe(1)  # (a computed temporary: the call may go at once)
             if frame.f_code.co_code[frame.f_lasti] == _OPERATOR:
                 spent = self  # `(a * 2) + 1`: the result may go into `a * 2`'s buffer
+        elif (
+            type(other) is ndarray
+            and sys.getrefcount(other) == _TEMPORARY
+            and type(other._held) is Leaf
+        ):
+            frame = sys._getframe(1)
+            if frame.f_code.co_code[frame.f_lasti] == _OPERATOR:
+                spent = other  # `a - (b * 2)`: into `b * 2`'s buffer
         return _operator(ufunc, op, [self, other], spent)
 
     def reflected(self, other):

@@ -73,6 +73,17 @@ def test_a_chain_computed_at_once_writes_into_its_temporaries(written):
     numpy.testing.assert_array_equal(numpy.asarray(x), a)  # the operand itself: untouched
 
 
+def test_a_temporary_on_the_right_is_written_too(written):
+    a, b = numpy.linspace(0.0, 1.0, N), numpy.linspace(2.0, 3.0, N)
+    x, y = dnp.array(a), dnp.array(b)
+    code = compile("x - (y * 2.0)", "<right>", "eval")
+    for got in _taught(code, {"x": x, "y": y}):
+        numpy.testing.assert_array_equal(got, a - (b * 2.0))
+    assert any(found is not None for found in written)
+    numpy.testing.assert_array_equal(numpy.asarray(x), a)
+    numpy.testing.assert_array_equal(numpy.asarray(y), b)
+
+
 def test_a_held_value_is_never_written(written):
     a = numpy.linspace(0.0, 1.0, N)
     x = dnp.array(a)
