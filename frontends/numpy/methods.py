@@ -296,24 +296,29 @@ def _temporaries() -> tuple[int, int] | None:
 _TEMPORARY, _OPERATOR = _temporaries() or (-1, -1)
 
 
+def _by_an_operator() -> bool:
+    """Whether the operator method calling this was called by an operator of Python code
+    (its caller's frame is at a `BINARY_OP`), not by C code (see `_temporaries`)."""
+    frame = sys._getframe(2)
+    return frame.f_code.co_code[frame.f_lasti] == _OPERATOR
+
+
 def _binary(ufunc, op):
+    # (`sys.getrefcount` of an operand is read here, in the operator method itself: passed
+    # to a function, the operand would count once more)
     def forward(self, other):
         value = _scalar_now(self, other)
         if value is not None:
             return ufunc(value, other)
-        spent = None
+        spent = None  # a computed temporary: a call computed at once may write into it
         if sys.getrefcount(self) == _TEMPORARY and type(self._held) is Leaf:
-            frame = sys._getframe(1)  # (a computed temporary: the call may go at once)
-            if frame.f_code.co_code[frame.f_lasti] == _OPERATOR:
-                spent = self  # `(a * 2) + 1`: the result may go into `a * 2`'s buffer
+            spent = self if _by_an_operator() else None  # `(a * 2) + 1`
         elif (
             type(other) is ndarray
             and sys.getrefcount(other) == _TEMPORARY
             and type(other._held) is Leaf
         ):
-            frame = sys._getframe(1)
-            if frame.f_code.co_code[frame.f_lasti] == _OPERATOR:
-                spent = other  # `a - (b * 2)`: into `b * 2`'s buffer
+            spent = other if _by_an_operator() else None  # `a - (b * 2)`
         return _operator(ufunc, op, [self, other], spent)
 
     def reflected(self, other):
@@ -322,9 +327,7 @@ def _binary(ufunc, op):
             return ufunc(other, value)
         spent = None
         if sys.getrefcount(self) == _TEMPORARY and type(self._held) is Leaf:
-            frame = sys._getframe(1)
-            if frame.f_code.co_code[frame.f_lasti] == _OPERATOR:
-                spent = self  # `1 - (a * 2)`
+            spent = self if _by_an_operator() else None  # `1 - (a * 2)`
         return _operator(ufunc, op, [other, self], spent)
 
     def in_place(self, other):

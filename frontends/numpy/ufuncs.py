@@ -375,7 +375,7 @@ def apply_ufunc(ufunc, inputs, out=None, spent=None):
         build = _MIXED_SIGN.get(ufunc.__name__) if set(in_dtypes) == _I64_U64 else None
         if build is None:
             raise NotCompiled(f"{ufunc.__name__} on mixed loop types {in_dtypes}")
-        build = build if in_dtypes[0] == _I8 else _swapped(build)
+        build = build if in_dtypes[0] == _INT64 else _swapped(build)
     else:
         _check_python_ints(ufunc, ops, in_dtypes[0])
         build = entry(ir_scalar(in_dtypes[0]))
@@ -428,24 +428,16 @@ def apply_ufunc(ufunc, inputs, out=None, spent=None):
 _U64_IR = ir_scalar(np.dtype(np.uint64))
 
 
-def _nonnegative(s):
-    return s >= 0
-
-
-def _negative(s):
-    return s < 0
-
-
 _MIXED_SIGN = {
-    "equal": lambda c, s, u: _nonnegative(s) & s.cast(_U64_IR).eq(u),
-    "not_equal": lambda c, s, u: _negative(s) | s.cast(_U64_IR).ne(u),
-    "less": lambda c, s, u: _negative(s) | (s.cast(_U64_IR) < u),
-    "less_equal": lambda c, s, u: _negative(s) | (s.cast(_U64_IR) <= u),
-    "greater": lambda c, s, u: _nonnegative(s) & (s.cast(_U64_IR) > u),
-    "greater_equal": lambda c, s, u: _nonnegative(s) & (s.cast(_U64_IR) >= u),
+    "equal": lambda c, s, u: (s >= 0) & s.cast(_U64_IR).eq(u),
+    "not_equal": lambda c, s, u: (s < 0) | s.cast(_U64_IR).ne(u),
+    "less": lambda c, s, u: (s < 0) | (s.cast(_U64_IR) < u),
+    "less_equal": lambda c, s, u: (s < 0) | (s.cast(_U64_IR) <= u),
+    "greater": lambda c, s, u: (s >= 0) & (s.cast(_U64_IR) > u),
+    "greater_equal": lambda c, s, u: (s >= 0) & (s.cast(_U64_IR) >= u),
 }
-_I8, _U8 = np.dtype(np.int64), np.dtype(np.uint64)
-_I64_U64 = {_I8, _U8}
+_INT64 = np.dtype(np.int64)
+_I64_U64 = {_INT64, np.dtype(np.uint64)}
 _MIRRORED = {"less": "greater", "less_equal": "greater_equal", "greater": "less"}
 _MIRRORED.update({"greater_equal": "less_equal", "equal": "equal", "not_equal": "not_equal"})
 
