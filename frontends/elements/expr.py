@@ -52,6 +52,7 @@ class Elem:
         "order",
         "owner",
         "library_value",
+        "prefix_of",
         "__weakref__",
     )
 
