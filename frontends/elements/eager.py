@@ -202,21 +202,17 @@ def evaluate(expr: Elem, shape: tuple[int, ...], values: dict, reduced: bool = F
 
 
 def _realized_prefixes(expr: Elem, shape: tuple[int, ...], values: dict, skip: set) -> dict:
-    """{id(e): value} for the elements of `expr` whose loop (`Elem.realized`, or that of the
-    expression `e` is a prefix read of: `Elem.prefix_of`) this run has computed (its value
-    among `values`) or computed before, over a shape of which `shape` is the leading part
-    along every axis: the value over `shape` is that value's leading part, a view. A prefix
-    read of a pending array (`lap[:-1]`: its expression over fewer rows, which native code
-    fuses into the reader) is then not computed again, where the library would compute the
-    expression twice, once whole for the array's other reads (`lap[1:]`: a read of its
-    loop) and once over the prefix (hdiff's first call computed its two `np.where` fields
-    twice)."""
+    """{id(e): value} for the elements of `expr` whose loop (`Elem.realized`) this run has
+    computed (its value among `values`) or computed before, over a shape of which `shape` is
+    the leading part along every axis: the value over `shape` is that value's leading part,
+    a view. A prefix read of a pending array (`lap[:-1]`: the same expression over fewer
+    rows, which native code fuses) is then not computed again, where the library would
+    compute the expression twice, once whole for the array's other reads (`lap[1:]`: a read
+    of its loop) and once over the prefix (hdiff's first call computed its two `np.where`
+    fields twice)."""
     found: dict = {}
     for e in postorder(expr):
         realized = e.realized
-        if realized is None:
-            whole = getattr(e, "prefix_of", None)  # (unset on most elements)
-            realized = whole.realized if whole is not None else None
         if realized is None or id(e) in skip or len(realized[0]) != len(shape):
             continue
         whole, node = realized

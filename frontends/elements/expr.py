@@ -52,7 +52,6 @@ class Elem:
         "order",
         "owner",
         "library_value",
-        "prefix_of",
         "__weakref__",
     )
 

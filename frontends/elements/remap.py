@@ -292,6 +292,12 @@ def reindex(expr: Elem, sources: list, ndim: int | None = None) -> Elem:
     if ndim is None:
         axes = [s.axis for s in sources if isinstance(s, Affine) and s.axis is not None]
         ndim = max(axes, default=-1) + 1
+    if ndim == len(sources) and sources == identity(ndim):
+        # Every coordinate where it was (a leading part of the old shape, `x[:-1]`): the same
+        # elements, the same expression, which keeps what was learnt of it (its loop: the
+        # library reads a prefix of its value instead of computing it again,
+        # `eager._realized_prefixes`)
+        return expr
     memo: dict = {}
 
     def change(leaf: Leaf) -> Elem:
@@ -300,14 +306,7 @@ def reindex(expr: Elem, sources: list, ndim: int | None = None) -> Elem:
             memo[key] = moved_leaf(leaf, sources, ndim)
         return memo[key]
 
-    moved = map_leaves(expr, change)
-    if moved is not expr and ndim == len(sources) and sources == identity(ndim):
-        # Every coordinate where it was (a leading part of the old shape, `x[:-1]`): the
-        # same elements (a copy of its own, so that native code fuses it into its reader),
-        # whose loop's value, once the library computed it, holds these too
-        # (`eager._realized_prefixes`)
-        moved.prefix_of = expr
-    return moved
+    return map_leaves(expr, change)
 
 
 def computed_once(expr: Elem, shape: tuple[int, ...], small_part: bool = False) -> Elem:
