@@ -23,7 +23,6 @@ result is NumPy's own answer, so tier 0 is NumPy executing the same graph.
 from __future__ import annotations
 
 import math
-import weakref
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -121,7 +120,6 @@ def evaluate(expr: Elem, shape: tuple[int, ...], values: dict, reduced: bool = F
         and not reduced
         and expr.depth == 2
         and type(expr) is Apply
-        and expr.realized is None
         and all(type(a) is Leaf or type(a) is Outer for a in expr.args)
     ):
         # one call on inputs (a Python loop's typical step): no bookkeeping of temporaries
@@ -141,8 +139,6 @@ def evaluate(expr: Elem, shape: tuple[int, ...], values: dict, reduced: bool = F
         )
         or (shared and (id(e), shape) in kept)
     }
-    prefixes = _realized_prefixes(expr, shape, values, skip)
-    skip.update(prefixes)
     order = postorder(expr) if not skip else postorder_until(expr, skip)
     uses: dict[int, int] = {id(expr): 1}
     outermost = {id(expr)}  # (the shared parts kept: see below)
@@ -160,11 +156,7 @@ def evaluate(expr: Elem, shape: tuple[int, ...], values: dict, reduced: bool = F
             if id(e) in skip:
                 found = e.library_value
                 done[id(e)] = (
-                    prefixes[id(e)]
-                    if id(e) in prefixes
-                    else found[1]
-                    if found is not None and found[0] == shape
-                    else kept[(id(e), shape)]
+                    found[1] if found is not None and found[0] == shape else kept[(id(e), shape)]
                 )
                 continue
             if isinstance(e, Leaf):
@@ -199,37 +191,6 @@ def evaluate(expr: Elem, shape: tuple[int, ...], values: dict, reduced: bool = F
                 if uses[id(a)] == 0:
                     del done[id(a)]
     return done[id(expr)]
-
-
-def _realized_prefixes(expr: Elem, shape: tuple[int, ...], values: dict, skip: set) -> dict:
-    """{id(e): value} for the elements of `expr` whose loop (`Elem.realized`) this run has
-    computed (its value among `values`) or computed before, over a shape of which `shape` is
-    the leading part along every axis: the value over `shape` is that value's leading part,
-    a view. A prefix read of a pending array (`lap[:-1]`: the same expression over fewer
-    rows, which native code fuses) is then not computed again, where the library would
-    compute the expression twice, once whole for the array's other reads (`lap[1:]`: a read
-    of its loop) and once over the prefix (hdiff's first call computed its two `np.where`
-    fields twice)."""
-    found: dict = {}
-    for e in postorder(expr):
-        realized = e.realized
-        if realized is None or id(e) in skip or len(realized[0]) != len(shape):
-            continue
-        whole, node = realized
-        node = node() if type(node) is weakref.ref else node
-        if node is None or whole == shape:
-            continue
-        value = values.get(id(node))
-        if value is None and node.is_leaf:
-            value = run_value(node)
-        if (
-            not isinstance(value, np.ndarray)
-            or value.size != math.prod(whole)
-            or any(n > w for n, w in zip(shape, whole, strict=True))
-        ):
-            continue
-        found[id(e)] = value.reshape(whole)[tuple(slice(0, n) for n in shape)]
-    return found
 
 
 def _is_an_array(e: Elem, shape) -> bool:

@@ -292,12 +292,6 @@ def reindex(expr: Elem, sources: list, ndim: int | None = None) -> Elem:
     if ndim is None:
         axes = [s.axis for s in sources if isinstance(s, Affine) and s.axis is not None]
         ndim = max(axes, default=-1) + 1
-    if ndim == len(sources) and sources == identity(ndim):
-        # Every coordinate where it was (a leading part of the old shape, `x[:-1]`): the same
-        # elements, the same expression, which keeps what was learnt of it (its loop: the
-        # library reads a prefix of its value instead of computing it again,
-        # `eager._realized_prefixes`)
-        return expr
     memo: dict = {}
 
     def change(leaf: Leaf) -> Elem:

@@ -634,35 +634,3 @@ def test_reductions_and_products_are_numpys_functions_that_dispatch_to_daybreak(
     assert type(got) is dnp.ndarray  # daybreak's lazy value
     assert float(got) == pytest.approx(float(want), rel=1e-12)
     assert db.stats()["runs"] > runs
-
-
-def test_a_prefix_read_of_a_pending_array_reads_its_loop_in_the_library_tier(
-    library_tier, monkeypatch
-):
-    """hdiff's `f[1:] - f[:-1]` over a pending `f`: `f[1:]` reads f's loop (f computed once,
-    a node of its own), `f[:-1]` is f's very expression over fewer rows (which native code
-    fuses into the reader); the library tier reads the leading part of the loop's value
-    instead of computing the expression a second time, with NumPy's values."""
-    from daybreak.frontends.elements import expr
-
-    made = []
-    real = expr.Apply.evaluate_eagerly
-    monkeypatch.setattr(
-        expr.Apply,
-        "evaluate_eagerly",
-        lambda self, values: made.append(self.eager) or real(self, values),
-    )
-    rng = np.random.default_rng(11)
-    a, b = rng.random((97, 96, 20)), rng.random((97, 96, 20))
-    scheduler.forget()
-    for _ in range(2):
-        x, y = dnp.array(a), dnp.array(b)
-        f = dnp.where((x - y) * (x - 0.5) > 0, 0.0, x - y)
-        assert f.concrete() is None
-        made.clear()
-        db.stats(reset=True)
-        got = np.asarray(f[1:] - f[:-1])
-        want = np.where((a - b) * (a - 0.5) > 0, 0.0, a - b)
-        np.testing.assert_array_equal(got, want[1:] - want[:-1])
-        assert db.stats()["runs"] == 0  # (the library tier: nothing compiled yet)
-        assert made.count(np.where) == 1  # f's select once, not again over its prefix
