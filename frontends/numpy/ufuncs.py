@@ -372,10 +372,10 @@ def apply_ufunc(ufunc, inputs, out=None, spent=None):
         )
     mixed = len(set(in_dtypes)) > 1
     if mixed:
-        build = _MIXED_SIGN.get(ufunc.__name__) if set(in_dtypes) == _I64_U64 else None
+        table = _MIXED_SIGN if in_dtypes[0] == _INT64 else _MIXED_SIGN_SWAPPED
+        build = table.get(ufunc.__name__) if set(in_dtypes) == _I64_U64 else None
         if build is None:
             raise NotCompiled(f"{ufunc.__name__} on mixed loop types {in_dtypes}")
-        build = build if in_dtypes[0] == _INT64 else _swapped(build)
     else:
         _check_python_ints(ufunc, ops, in_dtypes[0])
         build = entry(ir_scalar(in_dtypes[0]))
@@ -436,18 +436,21 @@ _MIXED_SIGN = {
     "greater": lambda c, s, u: (s >= 0) & (s.cast(_U64_IR) > u),
     "greater_equal": lambda c, s, u: (s >= 0) & (s.cast(_U64_IR) >= u),
 }
+# The same with the unsigned operand first: `u op s` is `s op' u`, op' the mirrored one.
+_MIRRORED = {
+    "equal": "equal",
+    "not_equal": "not_equal",
+    "less": "greater",
+    "less_equal": "greater_equal",
+    "greater": "less",
+    "greater_equal": "less_equal",
+}
+_MIXED_SIGN_SWAPPED = {
+    name: (lambda c, u, s, signed_first=_MIXED_SIGN[mirrored]: signed_first(c, s, u))
+    for name, mirrored in _MIRRORED.items()
+}
 _INT64 = np.dtype(np.int64)
 _I64_U64 = {_INT64, np.dtype(np.uint64)}
-_MIRRORED = {"less": "greater", "less_equal": "greater_equal", "greater": "less"}
-_MIRRORED.update({"greater_equal": "less_equal", "equal": "equal", "not_equal": "not_equal"})
-
-
-@functools.cache
-def _swapped(build):
-    """`u op s` (unsigned first) as `s op' u`, op' the mirrored comparison."""
-    name = next(k for k, v in _MIXED_SIGN.items() if v is build)
-    mirrored = _MIXED_SIGN[_MIRRORED[name]]
-    return lambda c, u, s: mirrored(c, s, u)
 
 
 def _lazy_at(site, apply: Apply, shape: tuple[int, ...]) -> ndarray:
