@@ -43,6 +43,7 @@ class Node:
     IR of those inputs. Once materialised, `cached` holds the value and the node is a leaf."""
 
     __slots__ = ("inputs", "cached", "weight", "_signature", "__weakref__")
+    borrowed = False  # whether the value is the user's memory (`Param`'s own, when it is)
 
     def __init__(self, inputs: Sequence[Node] = ()):
         self.inputs = inputs = tuple(inputs)

@@ -195,7 +195,9 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         self._expr = expr
         self._base = None  # (array, writer, key, remake) when this is a NumPy view of it
         self._synced = None  # the base's value right after this view wrote into it
-        self._seen = None  # (expr, buffer, NumPy view): what `concrete` last found
+        # (expr, buffer, NumPy view, whether NumPy may write the view): what `concrete` last
+        # found
+        self._seen = None
         # (expr, read-only NumPy view, NumPy's view) where `expr` reads a computed buffer
         # or the user's: what `strided_view` returns (`indexing.view_of_computed`; the
         # read-only view is None until first asked for)
@@ -458,11 +460,12 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
             if self._shape == ():
                 return self.dtype.type(np.asarray(e.node.cached).reshape(-1)[0])
             found = np.asarray(e.node.cached).reshape(self._shape)
-            self._seen = (e, e.node.cached, found)  # a view: in-place writes show through
+            # a view: in-place writes show through
+            self._seen = (e, e.node.cached, found, found.flags.writeable)
             return found
         if isinstance(e, Outer) and e.node.is_leaf and self._shape == ():
             found = self.dtype.type(e.node.cached)
-            self._seen = (e, e.node.cached, found)
+            self._seen = (e, e.node.cached, found, False)
             return found
         return None
 
@@ -688,7 +691,8 @@ def result_array(value: np.ndarray) -> ndarray:
         ty = _VECTOR_TYPES[value.dtype] = Vec(ir_scalar(value.dtype))
     leaf = Leaf(Param.owned(flat, ty), contiguous_strides(value.shape), flat.size, value.dtype)
     made = leaf_array(leaf, value.shape)
-    made._seen = (leaf, flat, value)  # what `concrete` would find: the next call reads it
+    # what `concrete` would find: the next call reads it
+    made._seen = (leaf, flat, value, value.flags.writeable)
     return made
 
 

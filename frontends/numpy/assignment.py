@@ -56,22 +56,48 @@ from .ufuncs import cast_expr
 
 _CHAIN_LIMIT = 64  # applies in the old value beyond which it is computed before reading
 _SMALL_WRITE = 8  # a region this many times smaller than the array is a small write
+# Values that are data already, which NumPy writes as they are
+_DATA_NOW = frozenset({float, int, np.ndarray, *NUMPY_SCALAR_TYPES})
 
 
 def setitem(a: ndarray, key, value) -> None:
     """`a[key] = value` (see the module docstring); a view passes the write to its base."""
-    kind = type(value)
-    if kind is float or kind is int or kind is np.ndarray or kind in NUMPY_SCALAR_TYPES:
-        # a scalar or NumPy data into a computed array nothing else reads (a Python loop's
+    if type(value) in _DATA_NOW:
+        # A scalar or NumPy data into a computed array nothing else reads (a Python loop's
         # element or row write): NumPy's write in place, with nothing else asked
-        # (`_write_of_data`'s first case)
+        # (`_write_of_data`'s first case). `own_buffer` inline for an array `concrete` has
+        # seen, whatever the key (NumPy's indexing of the buffer is NumPy's semantics: a
+        # daybreak array in the key is computed by NumPy's `__array__`, from what it read
+        # when it was made): a loop writes ~10^5 times, and calls cost more than the write.
+        seen, leaf = a._seen, a._held
+        if seen is not None and seen[0] is leaf and a._shape:
+            node = leaf.node
+            if node.cached is seen[1] and (
+                node.borrowed  # the user's memory (see `own_buffer`)
+                or (
+                    # `own_buffer`'s reference counts, with the same locals
+                    sys.getrefcount(leaf) <= 4
+                    and sys.getrefcount(node)
+                    <= 3 + (leaf.realized is not None and leaf.realized[1] is node)
+                    and type(node) is not GuardedSnapshot
+                )
+            ):
+                if seen[3]:  # (NumPy may write it)
+                    if node.borrowed and node._snapshot is not None:
+                        node.written()
+                    seen[2][key] = value  # NumPy's conversion and errors
+                    if a._base is not None:
+                        a.write_back()
+                    return
+            node = None  # (`own_buffer` counts references again)
+        seen = leaf = None
         target = own_buffer(a)
         if target is not None and is_plain_basic(key):
-            target[key] = value  # NumPy's conversion and errors
+            target[key] = value
             if a._base is not None:
                 a.write_back()
             return
-    elif kind is ndarray and value.is_written_view(a, key):
+    elif type(value) is ndarray and value.is_written_view(a, key):
         return
     if not _write_of_data(a, key, value):
         _assign(a, key, value)

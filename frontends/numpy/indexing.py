@@ -125,8 +125,15 @@ def getitem(x: ndarray, key):
     seen = x._seen
     if seen is not None and seen[0] is x._held and seen[0].node.cached is seen[1] and x._shape:
         # Computed and read before (a Python loop's element and row reads): NumPy's own
-        # indexing for plain keys, with nothing else asked (what `concrete` would find)
-        if is_plain_basic(key):
+        # indexing for plain keys, with nothing else asked (what `concrete` would find;
+        # `is_plain_basic` inline for a pair, the loops' key)
+        kind = type(key)
+        if kind is tuple and len(key) == 2:
+            k0, k1 = key
+            plain = type(k0) in PLAIN_KEYS and type(k1) in PLAIN_KEYS
+        else:
+            plain = kind in PLAIN_KEYS or (kind is tuple and is_plain_basic(key))
+        if plain:
             part = seen[2][key]
             if type(part) is not _NDARRAY:
                 return part

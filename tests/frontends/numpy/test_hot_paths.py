@@ -634,3 +634,74 @@ def test_reductions_and_products_are_numpys_functions_that_dispatch_to_daybreak(
     assert type(got) is dnp.ndarray  # daybreak's lazy value
     assert float(got) == pytest.approx(float(want), rel=1e-12)
     assert db.stats()["runs"] > runs
+
+
+# Keys of every kind NumPy takes, made per library (`lib` is NumPy or daybreak.numpy;
+# `arr` the array written): the fast write of a Python loop takes any key NumPy takes.
+_ANY_KEYS = [
+    lambda lib, arr: (3, 5),
+    lambda lib, arr: (slice(2, 9), 1),
+    lambda lib, arr: [1, 5, 5],
+    lambda lib, arr: np.array([3, 0, 7, 3]),
+    lambda lib, arr: (np.array([1, 2]), np.array([3, 4])),
+    lambda lib, arr: (slice(None), [0, 299]),
+    lambda lib, arr: np.arange(90_000).reshape(300, 300) % 7 == 0,
+    lambda lib, arr: lib.asarray(np.array([2, 4])),  # daybreak's computed array
+    lambda lib, arr: lib.arange(6) * 2,  # a pending daybreak array
+    lambda lib, arr: arr > 50,  # a pending mask reading the array written
+    lambda lib, arr: arr[0].astype(np.int64) % 300,  # positions read from the array itself
+    lambda lib, arr: (lib.asarray(np.int64(4)), 7),  # a 0-d array as an integer
+    lambda lib, arr: ([400], 0),  # out of bounds: NumPy's IndexError
+    lambda lib, arr: (np.array([1.5]), 0),  # floats: NumPy's IndexError
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["write", "keep", "view", "view write"]),
+            st.sampled_from(range(len(_ANY_KEYS))),
+            st.sampled_from(range(len(_VALUES))),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=10,
+    ),
+    st.sampled_from(["float64", "int32"]),
+    st.booleans(),
+)
+def test_writes_with_any_key_into_computed_arrays_are_numpys(ops, dtype, users_memory):
+    """Writes of scalars and NumPy data into a computed array with keys of every kind
+    (advanced, masks, daybreak arrays computed and pending, ones reading the array itself)
+    give NumPy's values and errors, in the user's memory too; lazy values made before a
+    write and views taken of the array see what NumPy's would."""
+    ref = (np.arange(90_000) % 97).astype(dtype).reshape(300, 300)
+    user = ref.copy()
+    got = dnp.asarray(user) if users_memory else dnp.asarray(ref) + 0
+    want = user.copy()
+    got[0, 0] = want[0, 0] = 1  # computed, and seen by the fast path
+    kept, views = [], []
+    for op, k, v, as_array in ops:
+        value = np.array(_VALUES[v] if v < 4 else 3) if as_array else _VALUES[v]
+        if op == "write":
+            w = _result(want.__setitem__, _ANY_KEYS[k](np, want), value)
+            g = _result(got.__setitem__, _ANY_KEYS[k](dnp, got), value)
+            assert (g if isinstance(g, type) else None) is (
+                w if isinstance(w, type) else None
+            ), (k, value)
+        elif op == "keep":
+            kept.append((got * 2, want * 2))
+        elif op == "view":
+            views.append((got[k % 300], want[k % 300]))
+        elif views:
+            view_g, view_w = views[-1]
+            view_w[k % 300] = 5
+            view_g[k % 300] = 5
+        assert type(got) is dnp.ndarray
+    nan = dtype == "float64"
+    assert np.array_equal(np.asarray(got), want, equal_nan=nan)
+    if users_memory:
+        assert np.array_equal(user, want, equal_nan=nan)  # NumPy's `asarray(user)` is `user`
+    for g, w in kept + views:
+        assert np.array_equal(np.asarray(g), w, equal_nan=nan)
