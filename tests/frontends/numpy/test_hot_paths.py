@@ -687,9 +687,10 @@ def test_writes_with_any_key_into_computed_arrays_are_numpys(ops, dtype, users_m
         if op == "write":
             w = _result(want.__setitem__, _ANY_KEYS[k](np, want), value)
             g = _result(got.__setitem__, _ANY_KEYS[k](dnp, got), value)
-            assert (g if isinstance(g, type) else None) is (
-                w if isinstance(w, type) else None
-            ), (k, value)
+            assert (g if isinstance(g, type) else None) is (w if isinstance(w, type) else None), (
+                k,
+                value,
+            )
         elif op == "keep":
             kept.append((got * 2, want * 2))
         elif op == "view":
