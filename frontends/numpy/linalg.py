@@ -37,6 +37,8 @@ from .ufuncs import cast_expr
 def _readable_now(v):
     """`v` as NumPy data of a dtype the IR has, without running anything, else None (the
     user's buffer itself for a snapshot of it still unwritten: a product's result is new)."""
+    if type(v) is np.ndarray:  # (a Python loop's slice of NumPy data: asked first)
+        return v if is_supported(v.dtype) else None
     found = data_to_read(v)
     return found if isinstance(found, np.ndarray) and is_supported(found.dtype) else None
 

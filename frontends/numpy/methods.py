@@ -386,6 +386,8 @@ def plain_call(ufunc, inputs: tuple):
 def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     if method == "__call__":
         if not kwargs:
+            if ufunc is np.matmul:  # `data @ x` in a Python loop: the product, at once
+                return _later().matmul(*inputs)
             return plain_call(ufunc, inputs)
         return call_ufunc(ufunc, *inputs, **kwargs)
     reason = f"ufunc method {ufunc.__name__}.{method}"
