@@ -183,7 +183,13 @@ def _assign(a: ndarray, key, value) -> None:
             a._expr = _masked(a, mask, value)
             return
     items = key_items(key)
-    region = np.shape(stand_in(a.shape)[items])  # NumPy's IndexError, the region's shape
+    basic = all(k is None or k is Ellipsis or isinstance(k, slice) or _is_int(k) for k in items)
+    try:
+        region = np.shape(stand_in(a.shape)[items])  # NumPy's IndexError, the region's shape
+    except IndexError:
+        if not basic:
+            _numpy_error_first(a, items, value)
+        raise
     v = as_operand(value)
     if v is None or (not is_python_scalar(v) and ir_scalar(v.dtype) is None):
         from .fallback import unsupported_operand
@@ -195,15 +201,35 @@ def _assign(a: ndarray, key, value) -> None:
         # The array is computed: NumPy writes the region (in place when nothing else reads
         # the buffer), so the array stays computed and later reads of it stay plain slices.
         return _numpy_assign(a, items, value, None)
+    # (NumPy converts a NumPy scalar as a scalar for basic keys, strictly, and as a 0-d
+    # array for advanced ones, unsafely: `a[[1, 2]] = np.float64("nan")` wraps into ints)
+    scalar = isinstance(value, np.generic) and basic
     if math.prod(region) == 0:
-        _value_over(a, v, region, isinstance(value, np.generic))  # NumPy's errors apply
+        _value_over(a, v, region, scalar)  # NumPy's errors apply
         return None
-    values = _value_over(a, v, region, isinstance(value, np.generic))
-    if all(k is None or k is Ellipsis or isinstance(k, slice) or _is_int(k) for k in items):
+    values = _value_over(a, v, region, scalar)
+    if basic:
         a._expr = _basic(a, spread(items, a.ndim), values)
     else:
         a._expr = _by_table(a, items, values, region)
     return None
+
+
+def _numpy_error_first(a: ndarray, items: tuple, value) -> None:
+    """Raise what NumPy raises first for `a[items] = value` with advanced positions out of
+    bounds: it converts the value before it checks them (`a[[400]] = 1e300` on int32 is an
+    OverflowError), and the write into a stand-in of `a`'s dtype (one element, every stride
+    0) says which. Returns when the value converts (the caller raises the IndexError)."""
+    data = data_now(value)
+    if data is None:
+        return
+    cell = np.lib.stride_tricks.as_strided(
+        np.empty(1, a.dtype), a.shape, (0,) * a.ndim, writeable=True
+    )
+    try:
+        cell[items] = data
+    except IndexError:
+        return
 
 
 def _is_int(k) -> bool:
@@ -448,8 +474,12 @@ def _masked(a: ndarray, mask: ndarray, value) -> Elem:
     """`a[mask] = value` for one value: `where(mask, value, a)`, the mask never computed
     on its own."""
     v = as_operand(value)
-    if is_python_scalar(v) or (v.shape == () and v.concrete() is not None):
-        inside = _converted_scalar(a, v if is_python_scalar(v) else v.concrete())
+    if is_python_scalar(v):
+        inside = _converted_scalar(a, v)
+    elif v.shape == () and (found := v.concrete()) is not None:
+        # NumPy's masked write converts a NumPy scalar or 0-d array as an array, unsafely
+        # (a NaN into integers wraps, with a warning, where a Python float raises)
+        inside = _converted_scalar(a, np.asarray(found))
     else:
         flat = reshape_expr(v._expr, v.shape, ())
         inside = cast_expr(broadcast_to(flat, (), a.shape), a.dtype)

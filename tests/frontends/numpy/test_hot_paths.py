@@ -656,6 +656,10 @@ _ANY_KEYS = [
 ]
 
 
+# Keys of a write through a row view (None: an element, `k % 300`)
+_ROW_KEYS = [None, [1, 5, 5], np.array([3, 0, 7]), slice(2, 9), np.arange(300) % 5 == 0]
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(
@@ -697,8 +701,9 @@ def test_writes_with_any_key_into_computed_arrays_are_numpys(ops, dtype, users_m
             views.append((got[k % 300], want[k % 300]))
         elif views:
             view_g, view_w = views[-1]
-            view_w[k % 300] = 5
-            view_g[k % 300] = 5
+            row_key = _ROW_KEYS[v % len(_ROW_KEYS)]
+            view_w[row_key if row_key is not None else k % 300] = 5
+            view_g[row_key if row_key is not None else k % 300] = 5
         assert type(got) is dnp.ndarray
     nan = dtype == "float64"
     assert np.array_equal(np.asarray(got), want, equal_nan=nan)
@@ -706,3 +711,46 @@ def test_writes_with_any_key_into_computed_arrays_are_numpys(ops, dtype, users_m
         assert np.array_equal(user, want, equal_nan=nan)  # NumPy's `asarray(user)` is `user`
     for g, w in kept + views:
         assert np.array_equal(np.asarray(g), w, equal_nan=nan)
+
+
+@pytest.mark.parametrize("dtype", ["int32", "uint8"])
+@pytest.mark.parametrize("state", ["computed", "read by a pending value", "pending"])
+def test_written_values_convert_as_numpy_converts_them_for_each_key_kind(dtype, state):
+    """NumPy converts a NumPy scalar strictly for basic keys (`a[1] = np.float64("nan")`
+    raises for integers) and as a 0-d array, unsafely, for advanced ones (a mask, positions:
+    it wraps, with a warning); Python scalars strictly always; and it converts the value
+    before it checks advanced positions' bounds. Daybreak's lazy writes (a target something
+    else reads, or one still pending) convert alike, with the same first error."""
+    values = [np.float64("nan"), np.int64(2**40), np.array(np.nan), np.float64(1e300)]
+    values += [float("nan"), 2**40, -7, np.float32(1.25)]
+    keys = [
+        lambda lib, x: [1, 2],
+        lambda lib, x: slice(1, 3),
+        lambda lib, x: 1,
+        lambda lib, x: np.array([True, False, True] + [False] * 99_997),
+        lambda lib, x: x > 40,
+        lambda lib, x: (np.array([0, 1]),),
+        lambda lib, x: [],
+        lambda lib, x: np.zeros(100_000, bool),
+        lambda lib, x: [100_000],  # out of bounds: NumPy converts the value first
+        lambda lib, x: np.array([1.5]),  # not positions: NumPy's IndexError first
+    ]
+    for value in values:
+        for which, key in enumerate(keys):
+            ref = (np.arange(100_000) % 97).astype(dtype)
+            want = ref.copy()
+            got = dnp.asarray(ref) * 1 if state == "pending" else dnp.asarray(ref) + 0
+            if state != "pending":
+                np.asarray(got)  # computed
+            kept = got + 0 if state == "read by a pending value" else None
+            w = _result(want.__setitem__, key(np, want), value)
+            g = _result(got.__setitem__, key(dnp, got), value)
+            assert (g if isinstance(g, type) else None) is (w if isinstance(w, type) else None), (
+                value,
+                which,
+                state,
+            )
+            if not isinstance(w, type):
+                assert np.array_equal(np.asarray(got), want), (value, state)
+            if kept is not None:
+                assert np.array_equal(np.asarray(kept), ref)
