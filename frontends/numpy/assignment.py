@@ -8,9 +8,12 @@ assigned region and the old `a` outside it (as the in-place operators rebind `a 
 * other advanced keys: NumPy computes, once, which element of `value` lands on each position
   of `a` (the last one for repeated indices, as NumPy's assignment does); the loop reads it.
 
-Values are converted as NumPy converts them (unsafe casting; a Python int out of the
-dtype's range or a NaN into integers raise NumPy's error); shapes must broadcast to the
-region (NumPy's ValueError otherwise). Reads of the right-hand side see the old `a`.
+Values are converted as NumPy converts them: arrays unsafely; a Python scalar strictly (an
+int out of the dtype's range or a NaN into integers raise NumPy's error); a NumPy scalar
+strictly for basic keys and as a 0-d array, unsafely, for masks and positions. For advanced
+positions out of bounds NumPy's first error is the value's conversion, if it fails. Shapes
+must broadcast to the region (NumPy's ValueError otherwise). Reads of the right-hand side
+see the old `a`.
 
 >>> import daybreak.numpy as dnp
 >>> u = dnp.zeros((3, 4))
