@@ -20,6 +20,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import subprocess
+import sys
 from collections import Counter
 
 import numpy as np
@@ -190,3 +192,47 @@ def defaults_outside_tests():
     finally:
         scheduler.wait_for_compiles()
         db.config(**before)
+
+
+# The harness of a generated-program test's child process (put before its program): the
+# seeds it runs (`seeded()`: each seed's generator, with odd seeds everything lazy and
+# compiled before it runs, even ones the defaults), and what it counts: daybreak's native
+# runs, library runs and fallbacks over the calls between `before = db.stats()` and
+# `tally(before)`, printed at the end by `report()`.
+CHILD_TALLY = r"""
+_totals = [0, 0, 0]
+
+def seeded():
+    import sys, numpy, daybreak
+    for seed in map(int, sys.argv[1:]):
+        if seed % 2:  # everything lazy and compiled (the compiled path's setting)
+            daybreak.config(eager_below=0, compile_in_background=False)
+        else:  # the defaults: the library at once, lazily, or native once compiled
+            daybreak.config(eager_below=65_536, compile_in_background=True)
+        yield numpy.random.default_rng(seed)
+
+def tally(before):
+    after = db.stats()
+    _totals[0] += after["runs"] - before["runs"]
+    _totals[1] += after["library_runs"] - before["library_runs"]
+    _totals[2] += sum(after["fallbacks"].values()) - sum(before["fallbacks"].values())
+
+def report():
+    print(*_totals)
+"""
+
+
+def run_generated_programs(program: str, seeds) -> None:
+    """Run `program` (a child process's source, which uses `CHILD_TALLY`'s functions) over
+    `seeds` with a timeout (a regression that hangs fails the test, not the suite), and check
+    that it passed, that both of daybreak's tiers ran and that nothing fell back."""
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD_TALLY + program, *map(str, seeds)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-4000:]
+    native, library, fallbacks = map(int, out.stdout.split())
+    assert native > 0 and library > 0  # both of daybreak's tiers ran
+    assert fallbacks == 0

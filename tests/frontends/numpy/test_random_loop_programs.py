@@ -16,8 +16,7 @@ daybreak's own paths ran and nothing fell back to NumPy."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from .helpers import run_generated_programs
 
 _PROGRAMS = r"""
 import sys
@@ -56,13 +55,7 @@ def program(rng, n):
         + "    return [A, B, C, *K] + ([v] if v is not None else []), s\n"
     )
 
-runs = library = fallbacks = 0
-for seed in map(int, sys.argv[1:]):
-    rng = numpy.random.default_rng(seed)
-    if seed % 2:  # everything lazy and compiled (the compiled path's setting)
-        db.config(eager_below=0, compile_in_background=False)
-    else:  # the defaults: the library at once, lazily, or native once compiled
-        db.config(eager_below=65_536, compile_in_background=True)
+for rng in seeded():
     n = int(rng.choice([40, 300, 300]))
     source = program(rng, n)
     scope = {}
@@ -82,20 +75,10 @@ for seed in map(int, sys.argv[1:]):
                                           err_msg=source)
         assert abs(s_got - s_want) <= 1e-9 * max(1.0, abs(s_want)), source
         scheduler.wait_for_compiles()
-    after = db.stats()
-    runs += after["runs"] - before["runs"]
-    library += after["library_runs"] - before["library_runs"]
-    fallbacks += sum(after["fallbacks"].values()) - sum(before["fallbacks"].values())
-print(runs, library, fallbacks)
+    tally(before)
+report()
 """
 
 
 def test_random_loop_programs_agree_with_numpy():
-    seeds = [str(s) for s in range(1, 41)]
-    out = subprocess.run(
-        [sys.executable, "-c", _PROGRAMS, *seeds], capture_output=True, text=True, timeout=300
-    )
-    assert out.returncode == 0, out.stderr[-4000:]
-    native, library, fallbacks = map(int, out.stdout.split())
-    assert native > 0 and library > 0  # both of daybreak's tiers ran
-    assert fallbacks == 0
+    run_generated_programs(_PROGRAMS, range(1, 41))
