@@ -269,6 +269,32 @@ def structure_key(order: list[Node], roots: Sequence[Node]):
     return (SETTINGS.backend, SETTINGS.passes_off, tuple(parts), where), leaves
 
 
+def _one_node_key(node: Node, inputs: tuple) -> tuple:
+    """`structure_key([*dict.fromkeys(inputs), node], (node,))` of a node over computed
+    inputs (the same key), without the general walk: a Python loop's statement asks it on
+    every call."""
+    leaves = list(dict.fromkeys(inputs)) if len(inputs) > 1 else list(inputs)
+    sig = node.signature()
+    if sig is None:
+        return None, leaves
+    classes: dict = {}
+    parts = [
+        (leaf.ir_type(), classes.setdefault(leaf.param_key(), len(classes))) for leaf in leaves
+    ]
+    if len(leaves) == len(inputs):
+        wiring = _IN_ORDER.get(len(inputs))
+        if wiring is None:
+            wiring = _IN_ORDER[len(inputs)] = tuple(range(len(inputs)))
+    else:
+        position = {id(leaf): k for k, leaf in enumerate(leaves)}
+        wiring = tuple(position[id(i)] for i in inputs)
+    parts.append((sig, wiring))
+    return (SETTINGS.backend, SETTINGS.passes_off, tuple(parts), (len(leaves),)), leaves
+
+
+_IN_ORDER: dict[int, tuple] = {}  # n -> (0, ..., n - 1): inputs wired in their order
+
+
 def _remember(key) -> Known:
     known = _KNOWN.get(key)
     if known is None:
@@ -539,7 +565,7 @@ def _ran_natively(node: Node) -> tuple:
     ops, elements = node.eager_work()
     if ops * elements < _KEYED_WORK:
         return None, None  # (tiny work is not keyed: the library's calls cost less)
-    keyed = structure_key([*dict.fromkeys(inputs), node], (node,))
+    keyed = _one_node_key(node, inputs)
     known = _KNOWN.get(keyed[0]) if keyed[0] is not None else None
     if (
         known is None

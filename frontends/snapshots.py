@@ -36,7 +36,7 @@ from collections.abc import Callable
 import numpy as np
 
 from daybreak.runtime.memory import same_bytes
-from daybreak.runtime.stats import count_snapshot
+from daybreak.runtime.stats import count_guarded_snapshot, count_snapshot
 
 from .lazy import _UNSET, Param
 
@@ -240,7 +240,7 @@ def _snapshot_over(
     snap._owner, snap._self = weakref.ref(param), weakref.ref(snap)
     _live[serial] = snap._self
     param._snapshot = snap._self
-    count_snapshot(guarded=True)
+    count_guarded_snapshot()
     return snap
 
 

@@ -62,13 +62,19 @@ def count_scheduler_hit() -> None:
 
 
 def count_snapshot(guarded: bool) -> None:
-    """`record(snapshots_guarded=1)` or `record(snapshots_copied=1)` (a Python loop reading
-    the user's array takes a snapshot per call)."""
+    """`record(snapshots_guarded=1)` or `record(snapshots_copied=1)`."""
     with _lock:
         if guarded:
             STATS.snapshots_guarded += 1
         else:
             STATS.snapshots_copied += 1
+
+
+def count_guarded_snapshot() -> None:
+    """`count_snapshot(guarded=True)` without the keyword (a Python loop reading the user's
+    array takes a snapshot per call)."""
+    with _lock:
+        STATS.snapshots_guarded += 1
 
 
 def payload_bytes(value) -> int:

@@ -40,6 +40,9 @@ def contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(reversed(strides))
 
 
+_DTYPE = type(np.dtype(np.float64))  # (float64's dtype class: the commonest, tested first)
+
+
 class Elem:
     """Base of element expressions; `dtype` is the NumPy dtype of the element."""
 
@@ -95,12 +98,25 @@ class Leaf(Elem):
         self.size = size
         self.offset = int(offset)
 
+    @classmethod
+    def plain(cls, node: Node | None, strides: tuple, size: int, dtype: np.dtype) -> Leaf:
+        """`Leaf(node, strides, size, dtype)` for a tuple of strides and a NumPy dtype, made
+        without the general constructors' conversions: a Python loop makes one per call (a
+        result computed at once, an operand read again)."""
+        leaf = cls.__new__(cls)
+        leaf.dtype, leaf.node, leaf.strides, leaf.size, leaf.offset = dtype, node, strides, size, 0
+        leaf.order = leaf.owner = leaf.library_value = leaf.realized = leaf.reduced = None
+        leaf.weight = leaf.depth = 1
+        return leaf
+
     def key(self):
         return (id(self.node), self.strides, self.offset)
 
     def with_node(self, node: Node) -> Leaf:
         """The same element read from `node` (a snapshot of this one's)."""
-        return Leaf(node, self.strides, self.size, self.dtype, self.offset)
+        leaf = Leaf.plain(node, self.strides, self.size, self.dtype)
+        leaf.offset = self.offset
+        return leaf
 
     def with_strides(self, strides: tuple[int, ...], offset: int | None = None) -> Leaf:
         """The same vector read with other strides (and the same offset unless given)."""
@@ -148,9 +164,22 @@ class Outer(Elem):
         super().__init__(dtype)
         self.node = node
 
+    @classmethod
+    def plain(cls, node: Node, dtype: np.dtype) -> Outer:
+        """`Outer(node, dtype)` for a NumPy dtype, without the general constructor's
+        conversion (every Python scalar operand of a recorded call is one)."""
+        outer = cls.__new__(cls)
+        outer.dtype, outer.node = dtype, node
+        outer.order = outer.owner = outer.library_value = outer.realized = outer.reduced = None
+        outer.weight = outer.depth = 1
+        return outer
+
     def with_node(self, node: Node) -> Outer:
         """The same element read from `node` (a snapshot of this one's)."""
-        return Outer(node, self.dtype)
+        return Outer.plain(node, self.dtype)
+
+
+_READERS = (Leaf, Outer)  # the elements that read a node (and so maybe the user's memory)
 
 
 class Apply(Elem):
@@ -159,15 +188,20 @@ class Apply(Elem):
     __slots__ = ("fn", "_args", "eager", "site", "fn_sig")
 
     def __init__(self, fn: Callable[..., B.E], args: tuple[Elem, ...], dtype, eager=None):
-        super().__init__(dtype)
+        # (`Elem.__init__` inline: every recorded call makes one of these)
+        self.dtype = (
+            dtype if type(dtype) is _DTYPE or isinstance(dtype, np.dtype) else np.dtype(dtype)
+        )
+        self.order = self.owner = self.library_value = self.realized = self.reduced = None
         self.fn = fn
-        args = tuple(args)
+        if type(args) is not tuple:
+            args = tuple(args)
         weight, depth, borrowed = 1, 0, False
         for a in args:  # (one pass: every recorded call makes one of these)
             weight += a.weight
             if a.depth > depth:
                 depth = a.depth
-            if isinstance(a, Leaf | Outer) and getattr(a.node, "borrowed", False):
+            if isinstance(a, _READERS) and a.node is not None and a.node.borrowed:
                 borrowed = True
         if borrowed:
             args = _over_snapshots(args)

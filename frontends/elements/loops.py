@@ -159,9 +159,11 @@ def _read_no_user_memory(expr: Elem) -> tuple[Elem, tuple]:
     """`expr` reading snapshots of the user's memory (a pending loop reads no borrowed
     buffer), and its `leaves_and_outers`."""
     found = leaves_and_outers(expr)
-    if any(getattr(x.node, "borrowed", False) for x in (*found[0], *found[1])):
-        expr = snapshot_leaves(expr)
-        found = leaves_and_outers(expr)
+    for readers in found[:2]:
+        for x in readers:
+            if x.node is not None and x.node.borrowed:
+                expr = snapshot_leaves(expr)
+                return expr, leaves_and_outers(expr)
     return expr, found
 
 

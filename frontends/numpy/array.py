@@ -50,7 +50,7 @@ from ..elements.expr import (
     snapshot_leaf,
 )
 from ..elements.loops import contiguous_strides, is_contiguous, realize
-from ..lazy import LazyValue, Param, topological
+from ..lazy import _UNSET, LazyValue, Param, topological
 from ..scheduler import DEPTH_BUDGET, ELEM_BUDGET, evaluate, materialize
 from ..sites import computed_in_library, materialised_alone
 from ..snapshots import GuardedSnapshot
@@ -668,6 +668,39 @@ def lazy_array(expr: Elem, shape: tuple[int, ...]) -> ndarray:
     return made
 
 
+def fresh_apply_array(expr: Apply, shape: tuple[int, ...]) -> ndarray:
+    """`lazy_array(expr, shape)` of an `Apply` just made (no array is it yet, so the array
+    owns it and is a pending reader, `RECENT_LAZY`) over a shape of Python ints, within the
+    budgets: what a recorded ufunc call makes, without the general setter's questions."""
+    if expr.weight > ELEM_BUDGET or expr.depth > DEPTH_BUDGET or expr.owner is not None:
+        return lazy_array(expr, shape)
+    made = object.__new__(ndarray)
+    made._shape = shape
+    made._held = expr
+    made._views = made._base = made._synced = made._seen = made._numpy_view = None
+    made._memory = made._site = None
+    expr.owner = ref = weakref.ref(made)
+    RECENT_LAZY.append(ref)
+    return made
+
+
+def reading_pending(expr: Leaf | Outer, shape: tuple[int, ...]) -> ndarray:
+    """`lazy_array(expr, shape)` of a `Leaf` or `Outer` just made over a pending node (a
+    reduction's result) and a shape of Python ints: the array owns it and is a pending
+    reader (`RECENT_LAZY`), and the node's source is the element, as the setter makes them."""
+    made = object.__new__(ndarray)
+    made._shape = shape
+    made._held = expr
+    made._views = made._base = made._synced = made._seen = made._numpy_view = None
+    made._memory = made._site = None
+    expr.owner = ref = weakref.ref(made)
+    RECENT_LAZY.append(ref)
+    node = expr.node
+    if getattr(node, "source", 0) is None and node.cached is _UNSET:
+        node.source = weakref.ref(expr)
+    return made
+
+
 def leaf_array(leaf: Leaf, shape: tuple[int, ...]) -> ndarray:
     """A daybreak array reading a computed buffer through a new `leaf` (a view of it): what
     `lazy_array` makes, without the checks a pending expression needs (a Python loop takes
@@ -689,7 +722,7 @@ def result_array(value: np.ndarray) -> ndarray:
     ty = _VECTOR_TYPES.get(value.dtype)
     if ty is None:
         ty = _VECTOR_TYPES[value.dtype] = Vec(ir_scalar(value.dtype))
-    leaf = Leaf(Param.owned(flat, ty), contiguous_strides(value.shape), flat.size, value.dtype)
+    leaf = Leaf.plain(Param.owned(flat, ty), contiguous_strides(value.shape), flat.size, flat.dtype)
     made = leaf_array(leaf, value.shape)
     # what `concrete` would find: the next call reads it
     made._seen = (leaf, flat, value, value.flags.writeable)
@@ -877,11 +910,17 @@ def data_now(v):
     buffer (or a view of it) of a daybreak array — else None (a pending value, a list...)."""
     kind = type(v)
     if kind is ndarray:
+        seen = v._seen
+        if seen is not None and seen[0] is v._held and seen[0].node.cached is seen[1]:
+            return seen[2]  # (`concrete`'s memo, read inline: a Python loop's calls)
         found = v.concrete()
         return found if found is not None else v.strided_view()
-    if kind is np.ndarray or kind is float or kind is int or isinstance(v, int | np.generic):
+    if kind is np.ndarray or kind is float or kind is int or isinstance(v, _INT_OR_SCALAR):
         return v
     return None
+
+
+_INT_OR_SCALAR = (int, np.generic)
 
 
 def data_to_read(v):

@@ -27,8 +27,9 @@ from ..elements.dtypes import is_supported
 from ..elements.expr import Apply, Leaf, Outer, pending_reduction
 from ..elements.loops import AxisReduce, ElementwiseLoop, contiguous_strides
 from ..elements.scalar_ops import truthy
+from ..lazy import _UNSET
 from ..scheduler import check_budget, library_for_good
-from .array import as_operand, from_numpy_result, lazy_array, ndarray
+from .array import as_operand, from_numpy_result, lazy_array, ndarray, reading_pending
 from .ufuncs import apply_ufunc, cast_expr
 
 try:  # NumPy 2
@@ -55,12 +56,14 @@ def _kept_shape(shape, axes, keepdims: bool) -> tuple[int, ...]:
 
 def _merge(expr, shape, axes, op: str, keepdims: bool) -> ndarray:
     """`expr` over `shape` merged with `op` along `axes`, as a lazy array."""
-    out = _kept_shape(shape, axes, keepdims)
     if len(axes) == len(shape):
         node = pending_reduction(
             expr, (shape, axes, op), lambda: check_budget(ElementwiseLoop(expr, shape, op))
         )
-        return lazy_array(Outer(node, expr.dtype), out)
+        if keepdims:
+            return lazy_array(Outer(node, expr.dtype), _kept_shape(shape, axes, keepdims))
+        return reading_pending(Outer.plain(node, expr.dtype), ())
+    out = _kept_shape(shape, axes, keepdims)
     node = pending_reduction(
         expr, (shape, axes, op), lambda: check_budget(AxisReduce(expr, shape, axes, op))
     )
@@ -68,25 +71,26 @@ def _merge(expr, shape, axes, op: str, keepdims: bool) -> ndarray:
     return lazy_array(Leaf(node, contiguous_strides(out), size, expr.dtype), out)
 
 
-def _numpy_answer(name: str, x: ndarray, kwargs: dict):
-    """NumPy's result on the computed input (small inputs) or on an empty one (where the
-    values do not matter and NumPy decides the result or the error)."""
-    if x.size == 0:
+def _numpy_answer(name: str, x: ndarray, size: int, kwargs: dict):
+    """NumPy's result on the computed input (small inputs, or data: `_of_data`) or on an
+    empty one (where the values do not matter and NumPy decides the result or the error);
+    None when `x` is not computed. `size`: x's."""
+    if size == 0:
         data = np.empty(x.shape, x.dtype)
-    elif x.size < max(SETTINGS.eager_below, 1):
-        data = x.concrete()
-    elif _of_data(x, name):
+    else:
         # NumPy reads the buffer once now: a lazy reduction of the user's memory would first
         # take a snapshot of it (`Param.snapshot`), and one of computed data that native
         # code would not reduce faster, a loop node and a trip through the scheduler.
         data = x.concrete()
-        if data is None:
+        if data is None and size >= SETTINGS.eager_below:
             data = x.strided_view()
-        count_library_run()
-    else:
-        return None
-    if data is None:
-        return None
+        if data is None:
+            return None
+        if size >= SETTINGS.eager_below:
+            count_library_run()
+    if type(data) is np.ndarray and "dtype" not in kwargs:
+        # (the array's method: NumPy's function is a Python layer of dispatch to the same)
+        return from_numpy_result(getattr(data, name)(**kwargs))
     return from_numpy_result(getattr(np, name)(data, **kwargs))
 
 
@@ -97,9 +101,9 @@ def _of_data(x: ndarray, name: str) -> bool:
     computed array reduced in a Python loop (`float(x.sum())` of a result) costs NumPy's
     reduction and a type check, not a loop node (~30 us of Python at 10^5 elements)."""
     e = x._held
-    if type(e) is not Leaf or e.node is None or not e.node.is_leaf:
+    if type(e) is not Leaf or e.node is None or e.node.cached is _UNSET:
         return False
-    return getattr(e.node, "borrowed", False) or library_for_good(_PASSES.get(name, 1), x.size)
+    return e.node.borrowed or library_for_good(_PASSES.get(name, 1), x.size)
 
 
 # NumPy's passes over the input per reduction (`_methods.py`): what the library's cost counts.
@@ -132,10 +136,11 @@ def reduce(name: str, a, axis=None, dtype=None, keepdims=False, ddof=0):
         kwargs["ddof"] = ddof
     if name in ("argmin", "argmax") and (dtype is not None or isinstance(axis, tuple)):
         raise NotReduced(f"{name} with dtype or a tuple axis")
-    axes = _axes(axis, x.ndim)  # NumPy's AxisError for a bad axis
-    if x.size == 0 or x.size < SETTINGS.eager_below or _of_data(x, name):
+    axes = _axes(axis, len(x._shape))  # NumPy's AxisError for a bad axis
+    size = math.prod(x._shape)
+    if size == 0 or size < SETTINGS.eager_below or _of_data(x, name):
         with np.errstate(all="ignore"):
-            answer = _numpy_answer(name, x, kwargs)
+            answer = _numpy_answer(name, x, size, kwargs)
         if answer is not None:
             return answer
     try:

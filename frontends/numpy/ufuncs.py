@@ -37,7 +37,14 @@ from ..elements.signature import builder_key
 from ..lazy import Param
 from ..sites import at_once, consumed, first_call, user_site
 from ..snapshots import copies_now
-from .array import as_operand, data_now, lazy_array, ndarray, result_array, wrap
+from .array import (
+    as_operand,
+    data_now,
+    fresh_apply_array,
+    ndarray,
+    result_array,
+    wrap,
+)
 
 
 def _any(fn):
@@ -247,7 +254,7 @@ def _own_expr(x, shape, loop_dtype):
 
 
 def _float_parameter(x, shape, loop_dtype):
-    return Outer(Param.scalar(float(x), _F64), _F8)  # (an int: as NumPy's cast rounds it)
+    return Outer.plain(Param.scalar(float(x), _F64), _F8)  # (an int: as NumPy's cast rounds it)
 
 
 def cast_expr(expr, dtype: np.dtype):
@@ -456,7 +463,7 @@ _I64_U64 = {_INT64, np.dtype(np.uint64)}
 def _lazy_at(site, apply: Apply, shape: tuple[int, ...]) -> ndarray:
     """The lazy array of `apply`, carrying the user's line that made it (None: not made from
     the user's memory) for `_on_user_memory` and `ndarray.value` to learn from."""
-    made = lazy_array(apply, shape)
+    made = fresh_apply_array(apply, shape)
     if site is not None:
         apply.site = made._site = site
     return made
@@ -478,8 +485,8 @@ def _on_user_memory(ufunc, inputs, result_bytes: int, spent=None):
             if x._site is not None:
                 consumed(x._site)  # a value made at that line fuses into this one
             e = x._held
-            if type(e) is Leaf and getattr(e.node, "borrowed", False):
-                borrowed += x.nbytes
+            if type(e) is Leaf and e.node is not None and e.node.borrowed:
+                borrowed += math.prod(x._shape) * e.dtype.itemsize
             del e  # (a reference to a spent operand's leaf: `own_buffer` counts them)
     site = None
     if not borrowed:
@@ -496,9 +503,12 @@ def _on_user_memory(ufunc, inputs, result_bytes: int, spent=None):
         site = user_site(3)
         if not at_once(site) and not _snapshot_is_a_copy(site, borrowed):
             return None, site
-    values = [data_now(x) for x in inputs]
-    if any(v is None for v in values):
-        return None, site
+    values = []
+    for x in inputs:
+        found = data_now(x)
+        if found is None:
+            return None, site
+        values.append(found)
     count_library_run()
     into = _spent_buffer(*spent) if spent else None
     now = ufunc(*values) if into is None else ufunc(*values, out=into)

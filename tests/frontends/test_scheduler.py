@@ -177,6 +177,29 @@ def test_a_structure_run_natively_again_skips_the_general_walk(monkeypatch):
     assert walks  # a new estimate: the general path
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda x, y: (x * 2.0 + 1.0).sum(),
+        lambda x, y: x[1:, :-1] * 0.5 + x[:-1, 1:] - y[1:, 1:],
+        lambda x, y: np.exp(x * y) / (y + 3.0),
+        lambda x, y: (x > y).sum(axis=0),
+        lambda x, y: x.T * x,
+    ],
+)
+def test_the_known_structures_key_is_the_general_walks(make):
+    """`_one_node_key` (what a statement run again is found by) makes the very key
+    `structure_key` makes of the same one-node graph: a known structure is found either way."""
+    r = _rng()
+    x, y = dnp.array(r.normal(size=(30, 30))), dnp.array(r.normal(size=(30, 30)))
+    node = make(x, y)._lazy_node()
+    inputs = node.inputs
+    assert all(i.is_leaf for i in inputs)
+    general = scheduler.structure_key([*dict.fromkeys(inputs), node], (node,))
+    fast = scheduler._one_node_key(node, inputs)
+    assert fast[0] is not None and fast[0] == general[0] and fast[1] == general[1]
+
+
 def test_tiny_work_stays_in_the_library():
     x = dnp.array(np.arange(64.0))
     db.stats(reset=True)
