@@ -17,15 +17,20 @@ import numpy as np
 from daybreak.ir.types import SCALAR_DTYPES, Scalar
 
 _BY_DTYPE: dict[np.dtype, Scalar] = {dt: Scalar(k) for k, dt in SCALAR_DTYPES.items()}
+_DTYPE_CLASSES = frozenset(type(dt) for dt in _BY_DTYPE)  # NumPy's classes of those dtypes
 
 
 def ir_scalar(dtype: np.dtype) -> Scalar | None:
     """The IR scalar type of a NumPy dtype, or None when the IR has none (complex, float16,
     datetime, strings, objects...)."""
+    if type(dtype) in _DTYPE_CLASSES:  # (a NumPy dtype already: most calls)
+        return _BY_DTYPE.get(dtype)
     return _BY_DTYPE.get(np.dtype(dtype))
 
 
 def is_supported(dtype) -> bool:
+    if type(dtype) in _DTYPE_CLASSES:  # (a NumPy dtype already: most calls)
+        return dtype in _BY_DTYPE
     try:
         return np.dtype(dtype) in _BY_DTYPE
     except TypeError:

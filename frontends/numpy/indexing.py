@@ -140,8 +140,19 @@ def getitem(x: ndarray, key):
             if part.size < SETTINGS.eager_below:
                 return part if x._memory is not None else _handed_view(x, seen[2], part, key)
             return view_of_computed(x, part, seen[2], key)
-        if type(key) is _NDARRAY and _numpy_selection(x, (key,)):
+        if kind is _NDARRAY and _numpy_selection(x, (key,)):
             return from_numpy_result(seen[2][key])  # (see below)
+        if kind is ndarray:
+            # a computed daybreak mask or positions (`data[mask]`, the mask computed at
+            # once from the user's memory): its memo's NumPy value is the key
+            held = key._seen
+            if (
+                held is not None
+                and held[0] is key._held
+                and held[0].node.cached is held[1]
+                and _numpy_selection(x, (held[2],))
+            ):
+                return from_numpy_result(seen[2][held[2]])
     if x._shape and is_plain_basic(key):
         found = x.concrete()
         if found is not None:
@@ -294,7 +305,9 @@ def view_of_computed(x: ndarray, part: np.ndarray, found: np.ndarray, key) -> nd
         if len(_ELEMENT_STRIDES) > 1024:
             _ELEMENT_STRIDES.clear()
         strides = _ELEMENT_STRIDES[(part.strides, item)] = tuple(s // item for s in part.strides)
-    view = leaf_array(Leaf(leaf.node, strides, leaf.size, leaf.dtype, offset), part.shape)
+    read = Leaf.plain(leaf.node, strides, leaf.size, leaf.dtype)
+    read.offset = int(offset)
+    view = leaf_array(read, part.shape)
     # NumPy's own view, which an in-place call on the user's memory writes
     # (`methods._users_memory`), and a read-only one of it for NumPy calls that read the
     # view now (`strided_view` makes that when first asked: None until then)

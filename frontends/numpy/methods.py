@@ -197,10 +197,22 @@ def _updated_in_place(ufunc, inputs, out: ndarray, target: np.ndarray) -> bool:
 def _compiled_operands(ufunc, inputs) -> bool:
     """Whether daybreak computes `ufunc` on operands like `inputs` (else NumPy does it, as a
     counted fallback)."""
-    return ufuncs.lookup(ufunc) is not None and all(  # (the table apply_ufunc reads)
-        type(x) in (int, float, bool) or is_supported(getattr(x, "dtype", np.dtype(object)))
-        for x in inputs
-    )
+    if ufuncs.lookup(ufunc) is None:  # (the table apply_ufunc reads)
+        return False
+    for x in inputs:
+        kind = type(x)
+        if kind is ndarray:
+            dtype = x._held.dtype
+        elif kind is int or kind is float or kind is bool:
+            continue
+        else:
+            dtype = getattr(x, "dtype", _OBJECT)
+        if not is_supported(dtype):
+            return False
+    return True
+
+
+_OBJECT = np.dtype(object)
 
 
 def _users_memory(x: ndarray) -> np.ndarray | None:

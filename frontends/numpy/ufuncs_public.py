@@ -19,7 +19,7 @@ import numpy as np
 from daybreak.runtime.config import SETTINGS
 
 from ..elements.dtypes import SCALAR_TYPES
-from .array import from_numpy_result
+from .array import from_numpy_result, ndarray
 from .methods import call_ufunc, plain_call
 from .small import broadcast_size, small_numpy_call
 
@@ -54,6 +54,10 @@ class UfuncWrapper:
                 elif kind is np.ndarray and x.size < limit:
                     if other in _SCALARS or (other is np.ndarray and y.shape == x.shape):
                         return self.ufunc(x, y)
+                elif other is ndarray:
+                    return plain_call(self.ufunc, inputs)  # (not NumPy's: no question of size)
+            if kind is ndarray:
+                return plain_call(self.ufunc, inputs)
         if small_numpy_call(inputs, kwargs) and broadcast_size(inputs) < SETTINGS.eager_below:
             return from_numpy_result(self.ufunc(*inputs, **kwargs))
         if not kwargs:
