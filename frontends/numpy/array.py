@@ -532,8 +532,38 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         if copy:
             return v.copy()
         if v.ndim and self._memory is None:
+            if not v.flags.writeable and self._base is None and self._reads_own_strided():
+                v = self._own_contiguous(v)
+                before = self._held
             self._handed_out(v, before)
         return v
+
+    def _reads_own_strided(self) -> bool:
+        """Whether this array reads a buffer of daybreak's own, writeable, through strides
+        that are not its C order and repeat no element (a transpose computed on its own:
+        `v = w.T; v[...] = 0` leaves `w` reading `v`'s buffer transposed): NumPy's view of it
+        is read-only (`strided_view`), where NumPy's own array would be writeable."""
+        e = self._held
+        node = getattr(e, "node", None)
+        return (
+            type(e) is Leaf
+            and node is not None
+            and type(node) is not GuardedSnapshot
+            and not node.borrowed
+            and node.is_leaf
+            and type(node.cached) is np.ndarray
+            and node.cached.flags.writeable
+            and 0 not in e.strides
+        )
+
+    def _own_contiguous(self, v: np.ndarray) -> np.ndarray:
+        """`v` (this array's value, a read-only strided view of its own buffer) copied into a
+        C-ordered buffer that this array reads from now on, so that it can be handed out to
+        the user as their memory (`_handed_out`): the views of this array follow it
+        (`_follow`), and NumPy views of them handed out later share the user's memory. (A
+        writeable NumPy view of the strided buffer would be written by the user where this
+        array, not knowing it was handed out, writes a copy of its own.)"""
+        return self._lazy_finish(np.array(v, order="C").reshape(-1))
 
     def _base_view(self) -> np.ndarray | None:
         """NumPy's view of the memory this view reads (`np.asarray(a[1:-1])`, `a.T`, a

@@ -144,15 +144,11 @@ def getitem(x: ndarray, key):
             return from_numpy_result(seen[2][key])  # (see below)
         if kind is ndarray:
             # a computed daybreak mask or positions (`data[mask]`, the mask computed at
-            # once from the user's memory): its memo's NumPy value is the key
-            held = key._seen
-            if (
-                held is not None
-                and held[0] is key._held
-                and held[0].node.cached is held[1]
-                and _numpy_selection(x, (held[2],))
-            ):
-                return from_numpy_result(seen[2][held[2]])
+            # once from the user's memory): its NumPy value is the key (read, not handed
+            # out to the user as `np.asarray` would)
+            held = key.concrete()
+            if type(held) is _NDARRAY and _numpy_selection(x, (held,)):
+                return from_numpy_result(seen[2][held])
     if x._shape and is_plain_basic(key):
         found = x.concrete()
         if found is not None:
@@ -239,6 +235,8 @@ def _handed_view(x: ndarray, found: np.ndarray, part: np.ndarray, key) -> np.nda
         return part
     np.asarray(x.root())
     again = x.concrete()
+    if again is None:  # (a strided view of the root, a transpose: NumPy's view of it)
+        again = x._users_view()
     return again[key] if again is not None else np.array(part, copy=True)
 
 

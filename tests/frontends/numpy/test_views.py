@@ -296,6 +296,17 @@ v14 = np.roll(v12, 4)
 v2[0] = 0
 v16 = v14.reshape(-1)
 v14[...] += v16""",
+    # an array written through its transpose reads the transpose's buffer transposed:
+    # NumPy's view of it was read-only, so it was never handed out, while a small part of
+    # the transpose was handed out writeable; the array's later write went into a copy of
+    # its own, unseen by the part
+    """v4 = np.where(u0 > 0.0, u0, u0)
+v5 = v4.T
+v5[0:52, 21:239] = 0.0
+v21 = v5[57:297, 184:191]
+v4[116:226, 42:219] = 0.0
+w = np.asarray(v4); w[190, 100] = -3.0
+v22 = v5[95:105, 185:195]""",
 ]
 
 
@@ -303,7 +314,13 @@ v14[...] += v16""",
 @pytest.mark.parametrize(
     "script",
     FOUND,
-    ids=["copy of a reduction", "part of a view", "copies of one array", "one buffer, two nodes"],
+    ids=[
+        "copy of a reduction",
+        "part of a view",
+        "copies of one array",
+        "one buffer, two nodes",
+        "part of a transpose",
+    ],
 )
 def test_scripts_random_testing_found(script, eager_below):
     """Scripts over 400x300 arrays (above the default eager size, so that the default
