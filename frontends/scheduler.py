@@ -521,10 +521,17 @@ def materialize(roots: Sequence[Node]) -> list:
     inputs so their buffers can be freed)."""
     keyed = None
     if len(roots) == 1 and not roots[0].is_leaf:
-        value, keyed = _known_native(roots[0])
+        node = roots[0]
+        value, keyed = _known_native(node)
         if value is not _MISS:
-            roots[0].computed(unalias([value])[0])
-            return [roots[0].cached]
+            node.computed(unalias([value])[0])
+            return [node.cached]
+        if keyed is not None:
+            # one node over computed inputs (`_ran_natively` keyed it): its graph is its
+            # distinct inputs and itself, nothing else pending to walk for (`_compute`)
+            values = _compute_all([node], [*keyed[1], node], keyed)
+            node.computed(unalias(values)[0])
+            return [node.cached]
     pending = [r for r in dict.fromkeys(roots, None) if not r.is_leaf]
     if pending:
         pending, values = _compute(pending, keyed)
