@@ -704,20 +704,23 @@ def fresh_apply_array(expr: Apply, shape: tuple[int, ...]) -> ndarray:
     budgets: what a recorded ufunc call makes, without the general setter's questions."""
     if expr.weight > ELEM_BUDGET or expr.depth > DEPTH_BUDGET or expr.owner is not None:
         return lazy_array(expr, shape)
-    made = object.__new__(ndarray)
-    made._shape = shape
-    made._held = expr
-    made._views = made._base = made._synced = made._seen = made._numpy_view = None
-    made._memory = made._site = None
-    expr.owner = ref = weakref.ref(made)
-    RECENT_LAZY.append(ref)
-    return made
+    return _owning_pending(expr, shape)
 
 
 def reading_pending(expr: Leaf | Outer, shape: tuple[int, ...]) -> ndarray:
     """`lazy_array(expr, shape)` of a `Leaf` or `Outer` just made over a pending node (a
     reduction's result) and a shape of Python ints: the array owns it and is a pending
     reader (`RECENT_LAZY`), and the node's source is the element, as the setter makes them."""
+    made = _owning_pending(expr, shape)
+    node = expr.node
+    if getattr(node, "source", 0) is None and node.cached is _UNSET:
+        node.source = weakref.ref(expr)
+    return made
+
+
+def _owning_pending(expr: Elem, shape: tuple[int, ...]) -> ndarray:
+    """A new array that is `expr` (a pending expression no array is yet): its owner, and a
+    pending reader (`RECENT_LAZY`)."""
     made = object.__new__(ndarray)
     made._shape = shape
     made._held = expr
@@ -725,9 +728,6 @@ def reading_pending(expr: Leaf | Outer, shape: tuple[int, ...]) -> ndarray:
     made._memory = made._site = None
     expr.owner = ref = weakref.ref(made)
     RECENT_LAZY.append(ref)
-    node = expr.node
-    if getattr(node, "source", 0) is None and node.cached is _UNSET:
-        node.source = weakref.ref(expr)
     return made
 
 
