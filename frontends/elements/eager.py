@@ -129,9 +129,10 @@ def evaluate(expr: Elem, shape: tuple[int, ...], values: dict, reduced: bool = F
         ]
         with np.errstate(all="ignore"):
             return expr.evaluate_eagerly(args)
+    order = postorder(expr)
     skip = {
         id(e)
-        for e in postorder(expr)
+        for e in order
         if (
             e.library_value is not None
             and e.library_value[0] == shape
@@ -139,12 +140,13 @@ def evaluate(expr: Elem, shape: tuple[int, ...], values: dict, reduced: bool = F
         )
         or (shared and (id(e), shape) in kept)
     }
-    order = postorder(expr) if not skip else postorder_until(expr, skip)
+    if skip:
+        order = postorder_until(expr, skip)
     uses: dict[int, int] = {id(expr): 1}
-    outermost = {id(expr)}  # (the shared parts kept: see below)
+    outermost = {id(expr)}  # (the shared parts kept: see below; only with shared parts)
     for e in order:
         if id(e) not in skip:
-            outside = not shared or (id(e), shape) not in shared
+            outside = shared and (id(e), shape) not in shared
             for a in e.args:
                 uses[id(a)] = uses.get(id(a), 0) + 1
                 if outside:
