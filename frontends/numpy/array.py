@@ -710,10 +710,13 @@ def fresh_apply_array(expr: Apply, shape: tuple[int, ...]) -> ndarray:
 def reading_pending(expr: Leaf | Outer, shape: tuple[int, ...]) -> ndarray:
     """`lazy_array(expr, shape)` of a `Leaf` or `Outer` just made over a pending node (a
     reduction's result) and a shape of Python ints: the array owns it and is a pending
-    reader (`RECENT_LAZY`), and the node's source is the element, as the setter makes them."""
-    made = _owning_pending(expr, shape)
+    reader (`RECENT_LAZY`), and the node's source is the element, as the setter makes them.
+    (A node the budget computed already is no pending read: the general way.)"""
     node = expr.node
-    if getattr(node, "source", 0) is None and node.cached is _UNSET:
+    if node.cached is not _UNSET:
+        return lazy_array(expr, shape)
+    made = _owning_pending(expr, shape)
+    if getattr(node, "source", 0) is None:
         node.source = weakref.ref(expr)
     return made
 
