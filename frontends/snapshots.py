@@ -332,6 +332,18 @@ def settle(param: Param) -> None:
     param._snapshot = None
 
 
+def guarded_and_read(param: Param) -> bool:
+    """Whether a lazy value still reads the borrowed `param` through a guarded snapshot
+    taken while the buffer held what it holds: daybreak's write into the buffer now copies
+    it into the snapshot's reserve first (`settle`); computing the readers first spares
+    that copy, since a snapshot nothing reads any more is only parked."""
+    found = param._snapshot
+    if type(found) is weakref.ReferenceType:
+        found = found()
+        return found is not None and found._index >= 0
+    return False
+
+
 def run_value(node):
     """A leaf's value for a program run now (`cached`, or a guarded snapshot's `lend`)."""
     if type(node) is GuardedSnapshot:

@@ -50,7 +50,7 @@ from ..elements.remap import (
 )
 from ..lazy import Param
 from ..scheduler import evaluate, write_into
-from ..snapshots import GuardedSnapshot
+from ..snapshots import GuardedSnapshot, guarded_and_read
 from .array import as_operand, concrete_expr, data_now, is_lazy, ndarray, pending_readers
 from .fallback import to_numpy
 from .indexing import is_plain_basic, key_items, spread
@@ -151,6 +151,12 @@ def _computed_into(a: ndarray, key, value: ndarray) -> bool:
         return False  # (a mask's or positions' `target[key]` is a copy, not the region)
     e = value._held
     if type(e) is Leaf or type(e) is Outer or value.size < SETTINGS.eager_below:
+        return False
+    node = a._held.node if type(a._held) is Leaf else None
+    if getattr(node, "borrowed", False) and guarded_and_read(node):
+        # `x[r] = f(x)` on the user's memory: `f(x)` reads its snapshot of `x`, which a
+        # write now would copy whole (a fresh reserve's every page); computed first into a
+        # buffer of its own, the snapshot is unread and the write copies nothing
         return False
     target = own_buffer(a)
     if target is None:

@@ -13,7 +13,7 @@ import pytest
 
 import daybreak as db
 import daybreak.numpy as dnp
-from daybreak.frontends import snapshots
+from daybreak.frontends import scheduler, snapshots
 
 pytestmark = pytest.mark.usefixtures("guarded_snapshots")
 
@@ -86,11 +86,35 @@ def test_an_in_place_call_on_the_users_memory_settles_its_snapshot_before_writin
     numpy.testing.assert_array_equal(u, expected)
 
 
+def test_a_write_of_a_value_read_from_its_target_copies_no_snapshot():
+    """`u[r] = f(u)` on the user's guarded array, `f(u)` pending: the value is computed
+    first (into a buffer of its own), after which its snapshot of `u` is unread, so the
+    write copies nothing into a reserve — in the library's runs and in native ones. A
+    value made before the write and still pending keeps the old values (that one copy)."""
+    rng = numpy.random.default_rng(5)
+    u, h = rng.random((300, 400)), rng.random((300, 400))
+    expected = u.copy()
+    x, hz = dnp.asarray(u), dnp.asarray(h)
+    copies, runs = snapshots.stats()["copies"], db.stats()["runs"]
+    for _ in range(4):  # the first runs in the library, later ones natively
+        x[1:, :] = numpy.float64(0.5) * x[1:, :] + 0.25 * (hz[1:, :] - hz[:-1, :])
+        expected[1:, :] = 0.5 * expected[1:, :] + 0.25 * (h[1:, :] - h[:-1, :])
+        scheduler.wait_for_compiles()
+    numpy.testing.assert_allclose(u, expected, rtol=1e-14)
+    assert db.stats()["runs"] > runs  # native runs among them
+    assert snapshots.stats()["copies"] == copies
+    old = u.copy()
+    pending = x * 2.0  # a second reader of u's snapshot
+    x[1:, :] = 0.5 * x[1:, :] + 1.0
+    assert snapshots.stats()["copies"] == copies + 1
+    numpy.testing.assert_array_equal(numpy.asarray(pending), old * 2.0)
+
+
 # A guard over a page-aligned buffer, released with its reserve kept, then a guard over a
 # buffer of another alignment whose reserve has the same size (`snapshots._reserve_offset`).
 _OTHER_ALIGNMENT = r"""
 import numpy as np, daybreak as db, daybreak.numpy as dnp
-from daybreak.frontends import snapshots
+from daybreak.frontends import scheduler, snapshots
 assert snapshots.load_now() is not None
 page, n = 4096, 200_000
 def at(offset, length):
@@ -133,7 +157,7 @@ def test_a_kept_reserve_serves_a_buffer_of_another_alignment():
 _RANDOM_VIEWS = r"""
 import sys
 import numpy as np, daybreak as db, daybreak.numpy as dnp
-from daybreak.frontends import snapshots
+from daybreak.frontends import scheduler, snapshots
 assert snapshots.load_now() is not None
 snapshots.MIN_BYTES = 0
 page, dtypes = 4096, (np.float64, np.float32, np.int64)
