@@ -77,7 +77,7 @@ NATIVE_RUN = 12e-6
 NATIVE_OUTPUT = 25e-6  # each array a native run returns (adopting its buffer, its leaf)
 NATIVE_PASS = 0.05e-9  # one fused loop's pass over one element (reads and the write)
 NATIVE_ELEMENT = 0.1e-9  # one fused element-operation of native code, per thread
-THREAD_START = 50e-6  # starting the worker threads of one parallel loop (pthreads)
+THREAD_START = 130e-6  # starting the worker threads of one parallel loop (see below)
 # Arrays from this many elements on outgrow the caches and the reused heap: each element
 # written costs a first touch of fresh memory too (page faults, huge pages or not).
 BIG_ARRAY = 1 << 19
@@ -96,11 +96,15 @@ FRESH_UNKNOWN = 1 << 26
 # A structure is compiled (in the background) once native code would have saved this many
 # times its compile over the library runs so far.
 PAYBACK = 1.0
-# Element-operations below which native code keeps to one thread: starting one costs
-# THREAD_START. Measured here (2 cores): a sum of 10^5 elements (3 * 10^5 element-ops) is
-# no faster on two threads, one of 5 * 10^5 is 1.5x, a 300 x 300 stencil (4.4 * 10^5) is
-# slower, a 400 x 400 one (7.9 * 10^5) 1.4x faster.
-PARALLEL_WORK = 1 << 19
+# Native code runs on several threads only where its work on one thread (the model's
+# seconds) outweighs starting the others: `threads` share it, and the start costs
+# THREAD_START, so `work / threads + THREAD_START < work` (`_parallel`). Measured here (2
+# cores, 2026-12): a fused `(a * 2 + 1).sum()` of 3 * 10^5 elements takes 85 us on one thread
+# and 213 us on two, of 10^6 335 and 284 us, of 4 * 10^6 1133 and 736 us; a 3-D stencil step
+# of 38^3 elements 76 and 169 us, of 68^3 310 and 305 us; plain C's pthread_create and join
+# of a thread with half of a 160 us loop, 87-105 us more than half of it (the idle core's
+# wake-up). Before, a threshold of 2^19 element-operations sent the first two to two
+# threads, where they ran 1.2-2.5x slower.
 
 
 @dataclass(slots=True)
@@ -117,6 +121,7 @@ class Estimate:
     # "compiling first is sooner" must count, but not the payback of a background compile,
     # which the first calls never wait for.
     cold_seconds: float = 0.0
+    threads: int = 1  # what native code runs on (`_parallel`)
 
     @property
     def compile_first_seconds(self) -> float:
@@ -148,8 +153,9 @@ def estimate(order: list[Node]) -> Estimate:
     work = (
         elements_passed * NATIVE_PASS + element_ops * NATIVE_ELEMENT + native_writes * FRESH_WRITE
     )
-    if element_ops >= PARALLEL_WORK and SETTINGS.threads > 1:
-        work = work / SETTINGS.threads + THREAD_START
+    threads = _parallel(work)
+    if threads > 1:
+        work = work / threads + THREAD_START
     return Estimate(
         nodes=nodes,
         calls=calls,
@@ -161,7 +167,15 @@ def estimate(order: list[Node]) -> Estimate:
         native_seconds=NATIVE_CALL + arrays * NATIVE_OUTPUT + work,
         compile_seconds=COMPILE_BASE + COMPILE_NODE * nodes,
         cold_seconds=0.0 if _compiled[0] or library_writes >= FRESH_UNKNOWN else COMPILE_COLD,
+        threads=threads,
     )
+
+
+def _parallel(work: float) -> int:
+    """The threads native code of `work` seconds on one thread runs on: all of them where
+    sharing it saves more than starting them costs, else one."""
+    threads = SETTINGS.threads
+    return threads if threads > 1 and work / threads + THREAD_START < work else 1
 
 
 def library_for_good(calls: int, elements: int) -> bool:
@@ -179,8 +193,9 @@ def library_for_good(calls: int, elements: int) -> bool:
         + ops * NATIVE_ELEMENT
         + (elements * FRESH_WRITE if elements >= BIG_ARRAY else 0)
     )
-    if ops >= PARALLEL_WORK and SETTINGS.threads > 1:
-        work = work / SETTINGS.threads + THREAD_START
+    threads = _parallel(work)
+    if threads > 1:
+        work = work / threads + THREAD_START
     return library <= NATIVE_CALL + NATIVE_OUTPUT * (elements > 1) + work
 
 
@@ -318,9 +333,9 @@ def _prepared(known: Known) -> Callable:
 
 
 def _threads(cost: Estimate) -> int:
-    """Threads only for work that outweighs starting them (~50 us each, a pthread per
-    parallel loop): smaller runs keep to the calling thread."""
-    return SETTINGS.threads if cost.element_ops >= PARALLEL_WORK else 1
+    """Threads only for work that outweighs starting them (`_parallel`): smaller runs keep
+    to the calling thread."""
+    return cost.threads
 
 
 def _run_native(known: Known, leaves: list[Node], cost: Estimate):
@@ -682,7 +697,8 @@ def explain_schedule(roots: Sequence[Node]) -> str:
     lines = [
         f"scheduler: {cost.nodes} node(s) to compute, {cost.element_ops} element-operations",
         f"  cost model: library {cost.library_seconds * 1e3:.3f} ms in {cost.calls} call(s), "
-        f"native {cost.native_seconds * 1e3:.3f} ms, compile ~{cost.compile_seconds * 1e3:.0f} ms"
+        f"native {cost.native_seconds * 1e3:.3f} ms on {cost.threads} thread(s), "
+        f"compile ~{cost.compile_seconds * 1e3:.0f} ms"
         + (
             f" (+{cost.cold_seconds * 1e3:.0f} ms: the compiler is cold)"
             if cost.cold_seconds

@@ -528,6 +528,31 @@ def test_an_executable_runs_with_fewer_threads_and_restores_the_setting():
         assert db.config()["threads"] == before
 
 
+def test_native_code_starts_threads_only_where_sharing_the_work_saves_more_than_that():
+    """The model's thread count: one where the work on one thread is less than twice what
+    starting the second costs (`THREAD_START`), all of them above — whatever the element
+    count (3 * 10^5 elements of `(a * 2 + 1).sum()`, 9 * 10^5 element-operations, ran 2.5x
+    slower on two threads here); the cost counts the start where it starts them, and the
+    schedule says the count."""
+    before = db.config(threads=2)
+    try:
+
+        def cost(n):
+            x = dnp.asarray(np.linspace(0.0, 1.0, n))
+            return scheduler.estimate(scheduler.topological([(x * 2.0 + 1.0).sum()._lazy_node()]))
+
+        small, big = cost(300_000), cost(8_000_000)
+        assert small.element_ops >= 1 << 19 and small.threads == 1
+        assert big.threads == 2
+        assert big.native_seconds > scheduler.NATIVE_CALL + scheduler.THREAD_START  # counted
+        x = dnp.asarray(np.linspace(0.0, 1.0, 8_000_000))
+        assert "on 2 thread(s)" in db.explain((x * 2.0 + 1.0).sum())
+        db.config(threads=1)
+        assert cost(8_000_000).threads == 1
+    finally:
+        db.config(**before)
+
+
 def test_rows_of_a_pending_array_read_in_a_loop_compute_it_once():
     """A small part (8x smaller or more) of a pending array makes even one call its own
     loop, computed once: a Python loop reading columns one by one then reads computed data,
