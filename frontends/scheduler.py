@@ -34,6 +34,7 @@ scheduler: 1 node(s) to compute, 300000 element-operations
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -69,6 +70,16 @@ DEPTH_BUDGET = 96  # and the longest chain in it (IR walks recurse once per leve
 LIBRARY_CALL = 5e-6  # one library call of tier 0: NumPy's dispatch and the graph walk
 LIBRARY_RUN = 25e-6  # one tier-0 run: the scheduler's walk, evaluation, results as leaves
 LIBRARY_ELEMENT = 0.17e-9  # one NumPy pass over one element: read operands, write a result
+# ... while a call's operands and result stay in a core's cache (2 MB of L2 here); beyond it
+# each pass streams them through the next level: measured 2026-12, `a * 2.0` costs 0.18-0.20
+# ns per element up to 10^5 elements and 0.44-0.59 from 1.8 * 10^5 on, `a + b` 0.36-0.41
+# and 0.91-0.94 (2.5-2.7x). What a node's calls hold is its elements and its output's (a
+# map's result as big as its operand, a reduction's small): from CACHED_ELEMENTS of them to
+# STREAMED_ELEMENTS the cost is interpolated (`_library_element`). Native code's one pass
+# streams the same way once; the library's, once per call.
+LIBRARY_ELEMENT_STREAMED = 0.45e-9
+CACHED_ELEMENTS = 3 << 16
+STREAMED_ELEMENTS = 3 << 17
 NATIVE_CALL = 45e-6  # a cached native run: key, argument plan, marshalling, results
 # Of that, what the native run itself adds where tier 0 runs the library instead (the
 # executable's call, marshalling and results): what a library run's measured time is
@@ -136,6 +147,7 @@ class Estimate:
 def estimate(order: list[Node]) -> Estimate:
     """The cost model on the pending nodes of `order`."""
     calls = element_ops = elements_passed = nodes = arrays = 0
+    library_work = 0.0
     library_writes = native_writes = 0  # elements written to fresh memory of big arrays
     for node in order:
         if node.is_leaf:
@@ -146,6 +158,7 @@ def estimate(order: list[Node]) -> Estimate:
         element_ops += ops * elements
         elements_passed += elements
         out = node.output_elements()
+        library_work += ops * elements * _library_element(elements + out)
         arrays += out > 1
         if elements >= BIG_ARRAY:
             library_writes += ops * elements  # NumPy writes a temporary per call
@@ -162,13 +175,25 @@ def estimate(order: list[Node]) -> Estimate:
         element_ops=element_ops,
         library_seconds=LIBRARY_RUN
         + calls * LIBRARY_CALL
-        + element_ops * LIBRARY_ELEMENT
+        + library_work
         + library_writes * FRESH_WRITE,
         native_seconds=NATIVE_CALL + arrays * NATIVE_OUTPUT + work,
         compile_seconds=COMPILE_BASE + COMPILE_NODE * nodes,
         cold_seconds=0.0 if _compiled[0] or library_writes >= FRESH_UNKNOWN else COMPILE_COLD,
         threads=threads,
     )
+
+
+def _library_element(elements: int) -> float:
+    """What one library call costs per element where its operands and result hold
+    `elements` (see `LIBRARY_ELEMENT_STREAMED`): the cached cost, the streamed one, or between
+    them by the size's logarithm."""
+    if elements <= CACHED_ELEMENTS:
+        return LIBRARY_ELEMENT
+    if elements >= STREAMED_ELEMENTS:
+        return LIBRARY_ELEMENT_STREAMED
+    share = math.log2(elements / CACHED_ELEMENTS) / math.log2(STREAMED_ELEMENTS / CACHED_ELEMENTS)
+    return LIBRARY_ELEMENT + share * (LIBRARY_ELEMENT_STREAMED - LIBRARY_ELEMENT)
 
 
 def _parallel(work: float) -> int:
@@ -178,16 +203,21 @@ def _parallel(work: float) -> int:
     return threads if threads > 1 and work / threads + THREAD_START < work else 1
 
 
-def library_for_good(calls: int, elements: int) -> bool:
+def library_for_good(calls: int, elements: int, reduced: bool = False) -> bool:
     """Whether `calls` library calls over `elements` elements each, writing an array of
-    `elements`, is work native code would never run faster (`estimate` of such one loop): a
-    frontend may then compute it in the library at once, without making a node (tier 0 of
-    the tiny, `eager.value_now`)."""
+    `elements` (or a few, `reduced`), is work native code would never run faster (`estimate`
+    of such one loop): a frontend may then compute it in the library at once, without making
+    a node (tier 0 of the tiny, `eager.value_now`)."""
     if not SETTINGS.compile_in_background or SETTINGS.strict:
         return False  # every graph compiles: nothing runs in the library by choice
     ops = calls * elements
     writes = ops if elements >= BIG_ARRAY else 0
-    library = LIBRARY_RUN + calls * LIBRARY_CALL + ops * LIBRARY_ELEMENT + writes * FRESH_WRITE
+    library = (
+        LIBRARY_RUN
+        + calls * LIBRARY_CALL
+        + ops * _library_element(elements if reduced else 2 * elements)
+        + writes * FRESH_WRITE
+    )
     work = (
         elements * NATIVE_PASS
         + ops * NATIVE_ELEMENT

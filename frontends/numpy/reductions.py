@@ -103,7 +103,7 @@ def _of_data(x: ndarray, name: str) -> bool:
     e = x._held
     if type(e) is not Leaf or e.node is None or e.node.cached is _UNSET:
         return False
-    return e.node.borrowed or library_for_good(_PASSES.get(name, 1), x.size)
+    return e.node.borrowed or library_for_good(_PASSES.get(name, 1), x.size, reduced=True)
 
 
 # NumPy's passes over the input per reduction (`_methods.py`): what the library's cost counts.

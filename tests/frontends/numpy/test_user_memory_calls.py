@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import daybreak as db
 import daybreak.numpy as dnp
-from daybreak.frontends import sites
+from daybreak.frontends import scheduler, sites
 
 from .helpers import defaults_outside_tests
 
@@ -30,8 +30,12 @@ N = 1 << 17  # above the default eager_below
 
 
 @pytest.fixture(autouse=True)
-def outside_tests():
+def outside_tests(monkeypatch):
+    """The defaults, with the cost model's library pass at its cached cost at every size:
+    these tests are about what a line does once the model keeps its work in the library (or
+    not), at sizes picked for that, not about where the boundary lies."""
     sites._ALONE.clear()
+    monkeypatch.setattr(scheduler, "LIBRARY_ELEMENT_STREAMED", scheduler.LIBRARY_ELEMENT)
     with defaults_outside_tests():
         yield
 
