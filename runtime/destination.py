@@ -49,26 +49,27 @@ class Destination:
             if not region.flags.c_contiguous:
                 return None
             return cls(base, 0, region.size, 1, region.nbytes)
-        offsets = _offsets(region.shape[:-1], tuple(s // item for s in region.strides[:-1]))
-        return cls(
-            base, offsets.ctypes.data, len(offsets), region.shape[-1], region.nbytes, offsets
+        offsets, address = _offsets(
+            region.shape[:-1], tuple(s // item for s in region.strides[:-1])
         )
+        return cls(base, address, len(offsets), region.shape[-1], region.nbytes, offsets)
 
 
 _OFFSETS: dict = {}
 
 
-def _offsets(shape: tuple[int, ...], strides: tuple[int, ...]) -> np.ndarray:
-    """The element offset of each row of a region with these leading axes, in C order (kept
-    per shape and strides: a Python loop writes the same region every step)."""
+def _offsets(shape: tuple[int, ...], strides: tuple[int, ...]) -> tuple[np.ndarray, int]:
+    """The element offset of each row of a region with these leading axes, in C order, and
+    its address (kept per shape and strides: a Python loop writes the same region every
+    step, and asking an array for its address, `.ctypes.data`, costs microseconds)."""
     key = (shape, strides)
     found = _OFFSETS.get(key)
     if found is None:
-        found = np.zeros(1, np.int64)
+        offsets = np.zeros(1, np.int64)
         for n, s in zip(shape, strides, strict=True):
-            found = (found[:, None] + np.arange(n, dtype=np.int64) * s).reshape(-1)
+            offsets = (offsets[:, None] + np.arange(n, dtype=np.int64) * s).reshape(-1)
         if len(_OFFSETS) > 256:
             _OFFSETS.clear()
-        found.flags.writeable = False
-        _OFFSETS[key] = found
+        offsets.flags.writeable = False
+        found = _OFFSETS[key] = (offsets, offsets.ctypes.data)
     return found
