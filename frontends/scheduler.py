@@ -637,7 +637,9 @@ def ran_natively(node: Node) -> bool:
     return _ran_natively(node)[0] is not None
 
 
-def write_into(node: Node, region, same_place: Node | None = None) -> bool:
+def write_into(
+    node: Node, region, same_place: Node | None = None, before_run: Callable | None = None
+) -> bool:
     """Compute the pending `node` (an array whose value, in C order, is `region`'s: a NumPy
     array of the same shape and dtype) straight into `region`, when its structure ran
     natively before (`_ran_natively`), the program writes such a destination
@@ -646,7 +648,8 @@ def write_into(node: Node, region, same_place: Node | None = None) -> bool:
     program writes, `x[r] -= v`'s old `x[r]`): then `node` stays pending (a value that is
     its own array reads no memory a later write changes) and True. False: the caller
     computes `node` and copies it in (when the program ran but did not write the region,
-    `node` keeps what it computed)."""
+    `node` keeps what it computed). `before_run()` is called right before the program runs
+    (not when it does not run)."""
     known, keyed = _ran_natively(node)
     kind = getattr(known.executable, "destination_kind", None) if known is not None else None
     into = Destination.of(region, as_rows=kind == "rows") if kind is not None else None
@@ -661,6 +664,8 @@ def write_into(node: Node, region, same_place: Node | None = None) -> bool:
             return False
     known.runs["native"] += 1
     count_scheduler_hit()
+    if before_run is not None:
+        before_run()
     result = call(values, _threads(known.cost), into)
     if result is WRITTEN:
         unalias([])

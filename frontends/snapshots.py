@@ -344,6 +344,36 @@ def guarded_and_read(param: Param) -> bool:
     return False
 
 
+def live_guarded(param: Param) -> GuardedSnapshot | None:
+    """The guarded snapshot lazy values read for the borrowed `param` now, while the buffer
+    still holds what it held when the snapshot was taken (nothing copied into its reserve
+    yet: a program may read the buffer itself), else None."""
+    found = param._snapshot
+    if type(found) is not weakref.ReferenceType:
+        return None
+    found = found()
+    if found is None or found._index < 0 or not _guards[0].intact(found._index):
+        return None
+    return found
+
+
+def give_up(snapshot: GuardedSnapshot, param: Param) -> None:
+    """End the guard of `snapshot`, a snapshot of the borrowed `param`, WITHOUT filling its
+    reserve: the caller has proved that nothing will read the snapshot again (its only
+    readers are a pending value that dies unread once a program has written the buffer in
+    place, `assignment._in_place_over_snapshot`). The reserve stays inaccessible; the
+    snapshot is inert from now on (its `__del__` does nothing)."""
+    index, serial = snapshot._index, snapshot._serial
+    snapshot._index = -1
+    # (its reserve was never filled and stays inaccessible: a read, which the proof rules
+    # out, fails in Python rather than faulting)
+    snapshot.cached = snapshot.source = None
+    _live.pop(serial, None)
+    if type(param._snapshot) is weakref.ReferenceType and param._snapshot() is snapshot:
+        param._snapshot = None
+    _guards[0].release(index, serial)
+
+
 def run_value(node):
     """A leaf's value for a program run now (`cached`, or a guarded snapshot's `lend`)."""
     if type(node) is GuardedSnapshot:

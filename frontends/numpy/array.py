@@ -765,6 +765,16 @@ def result_array(value: np.ndarray) -> ndarray:
 _VECTOR_TYPES: dict = {}  # dtype -> the IR's vec type of it (`result_array` asks per call)
 
 
+def owned_read(value: np.ndarray, strides: tuple[int, ...], shape: tuple[int, ...]) -> ndarray:
+    """A daybreak array of `shape` reading the C-contiguous `value`, which nobody else holds
+    (a copy just made), through element `strides` (0 along a broadcast axis)."""
+    flat = value.reshape(-1)
+    ty = _VECTOR_TYPES.get(value.dtype)
+    if ty is None:
+        ty = _VECTOR_TYPES[value.dtype] = Vec(ir_scalar(value.dtype))
+    return leaf_array(Leaf.plain(Param.owned(flat, ty), strides, flat.size, flat.dtype), shape)
+
+
 def asarray_value(value) -> ndarray:
     return wrap(np.asarray(value))
 

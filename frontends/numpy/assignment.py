@@ -36,6 +36,7 @@ from daybreak.runtime.config import SETTINGS
 from ..elements.broadcast import broadcast_to
 from ..elements.dtypes import NUMPY_SCALAR_TYPES, ir_scalar, is_python_scalar
 from ..elements.expr import Both, Elem, Leaf, Outer, Select, realized_node, snapshot_leaves
+from ..elements.loops import ElementwiseLoop
 from ..elements.remap import (
     INDEX,
     Affine,
@@ -48,9 +49,10 @@ from ..elements.remap import (
     position,
     reindex,
 )
+from ..elements.sole_reader import aligned_reads, sole_reader
 from ..lazy import Param
 from ..scheduler import evaluate, write_into
-from ..snapshots import GuardedSnapshot, guarded_and_read
+from ..snapshots import GuardedSnapshot, give_up, guarded_and_read, live_guarded
 from .array import as_operand, concrete_expr, data_now, is_lazy, ndarray, pending_readers
 from .fallback import to_numpy
 from .indexing import is_plain_basic, key_items, spread
@@ -149,14 +151,18 @@ def _computed_into(a: ndarray, key, value: ndarray) -> bool:
     writes change. False: nothing was written (the caller computes and copies)."""
     if type(value) is not ndarray or not is_plain_basic(key):
         return False  # (a mask's or positions' `target[key]` is a copy, not the region)
-    e = value._held
-    if type(e) is Leaf or type(e) is Outer or value.size < SETTINGS.eager_below:
+    kind = type(value._held)  # (no local holds the expression: `sole_reader` counts them)
+    if kind is Leaf or kind is Outer or value.size < SETTINGS.eager_below:
         return False
     node = a._held.node if type(a._held) is Leaf else None
     if getattr(node, "borrowed", False) and guarded_and_read(node):
         # `x[r] = f(x)` on the user's memory: `f(x)` reads its snapshot of `x`, which a
-        # write now would copy whole (a fresh reserve's every page); computed first into a
-        # buffer of its own, the snapshot is unread and the write copies nothing
+        # write now would copy whole (a fresh reserve's every page). Written in place where
+        # `f(x)` is that snapshot's only reader and reads it only where it writes; else
+        # computed first into a buffer of its own, after which the snapshot is unread and
+        # the write copies nothing
+        if sys.getrefcount(value) == _TEMPORARY_VALUE:
+            return _in_place_over_snapshot(a, key, value, node)
         return False
     target = own_buffer(a)
     if target is None:
@@ -165,6 +171,47 @@ def _computed_into(a: ndarray, key, value: ndarray) -> bool:
     if type(region) is not np.ndarray or region.shape != value.shape or region.dtype != value.dtype:
         return False
     return write_into(value._lazy_node(), region)
+
+
+# References to a temporary of the user's statement (`x[r] = f(x)`) in `_computed_into`: the
+# interpreter's stack, `setitem`'s, `_write_of_data`'s and `_computed_into`'s arguments,
+# `getrefcount`'s. A value a name still holds has one more.
+_TEMPORARY_VALUE = 5
+
+
+def _in_place_over_snapshot(a: ndarray, key, value: ndarray, param: Param) -> bool:
+    """`a[key] = value` (a basic key, `value` a pending temporary) where `a` is the user's
+    memory and `value` reads its guarded snapshot: the program computing `value` reads the
+    user's buffer and writes the region in place, and the guard ends without filling its
+    reserve, where `value` reads the snapshot only at the elements it writes and nothing
+    else reads the snapshot (`elements.sole_reader`); a region of the old values would be
+    copied first otherwise (gemm's `C[:] = alpha * A @ B + beta * C`). False: nothing was
+    written (the caller computes the value first)."""
+    snap = live_guarded(param)
+    if snap is None or a._base is not None:
+        return False
+    found = a.concrete()
+    if found is None or not found.flags.writeable:
+        return False
+    region = found[key]
+    if type(region) is not np.ndarray or region.shape != value.shape or region.dtype != value.dtype:
+        return False
+    item = region.itemsize
+    flat = param.cached
+    start = region.__array_interface__["data"][0] - flat.__array_interface__["data"][0]
+    strides = tuple(st // item for st in region.strides)
+    if start % item or any(st % item for st in region.strides):
+        return False
+    node = value._lazy_node()
+    if (
+        type(node) is not ElementwiseLoop
+        or node.op is not None
+        or not aligned_reads(value._held, snap, start // item, strides, value.shape)
+        or not aligned_reads(node.expr, snap, start // item, strides, value.shape)
+        or not sole_reader(value, node, snap)
+    ):
+        return False
+    return write_into(node, region, same_place=snap, before_run=lambda: give_up(snap, param))
 
 
 def _mask_of(a: ndarray, key) -> bool:

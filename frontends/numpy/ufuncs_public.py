@@ -18,8 +18,11 @@ import numpy as np
 
 from daybreak.runtime.config import SETTINGS
 
-from ..elements.dtypes import SCALAR_TYPES
-from .array import from_numpy_result, ndarray
+from ..elements.dtypes import SCALAR_TYPES, is_supported
+from ..elements.expr import contiguous_strides
+from ..scheduler import library_for_good
+from .array import data_now, from_numpy_result, ndarray, owned_read
+from .methods import _array_ufunc as array_ufunc
 from .methods import call_ufunc, plain_call
 from .small import broadcast_size, small_numpy_call
 
@@ -66,6 +69,8 @@ class UfuncWrapper:
 
     def __getattr__(self, name):
         found = getattr(self.ufunc, name)
+        if name == "outer" and self.ufunc.nin == 2:
+            return functools.partial(_outer, self.ufunc)
         if name in _METHODS:
             return functools.partial(_method_result, found)
         return found
@@ -82,6 +87,37 @@ _METHODS = frozenset({"outer", "reduce", "accumulate", "reduceat"})
 
 def _method_result(method, *args, **kwargs):
     return from_numpy_result(method(*args, **kwargs))
+
+
+def _outer(ufunc: np.ufunc, a, b, **kwargs):
+    """`ufunc.outer(a, b)`: a result big enough for native code to pay
+    (`library_for_good`) is recorded as the broadcast it is (`a` with an axis of length 1
+    for each of `b`'s, against `b`), which fuses with what reads it (floyd_warshall's
+    `path[:] = np.minimum(path, np.add.outer(column, row))`: one pass over `path`, written
+    in place, no temporary of the whole matrix); a smaller one is NumPy's at once (recording
+    it would cost a snapshot of what reads it, for a library run). Operands that are data
+    (the user's, or computed) are read through copies of their own: as small as the
+    result's square root, and what a later write into them must not change."""
+    if not kwargs and type(a) not in _SCALARS and type(b) not in _SCALARS:
+        size = np.size(a) * np.size(b)
+        if size >= SETTINGS.eager_below and not library_for_good(1, size):
+            x, y = data_now(a), data_now(b)
+            if (
+                type(x) is np.ndarray
+                and type(y) is np.ndarray
+                and is_supported(x.dtype)
+                and is_supported(y.dtype)
+            ):
+                shape = x.shape + y.shape
+                left = owned_read(
+                    np.array(x, order="C"), contiguous_strides(x.shape) + (0,) * y.ndim, shape
+                )
+                right = owned_read(
+                    np.array(y, order="C"), (0,) * x.ndim + contiguous_strides(y.shape), shape
+                )
+                return call_ufunc(ufunc, left, right)
+            return array_ufunc(None, ufunc, "outer", a, b)  # a pending operand: its broadcast
+    return from_numpy_result(ufunc.outer(a, b, **kwargs))
 
 
 @functools.cache

@@ -110,6 +110,86 @@ def test_a_write_of_a_value_read_from_its_target_copies_no_snapshot():
     numpy.testing.assert_array_equal(numpy.asarray(pending), old * 2.0)
 
 
+def _native_steps(monkeypatch):
+    """Structures compile at their first run (no payback to wait for)."""
+    monkeypatch.setattr(scheduler, "PAYBACK", 0.0)
+
+
+def test_a_value_reading_its_target_only_where_it_writes_is_written_in_place(monkeypatch):
+    """`x[r] = f(x[r], ...)` on the user's guarded array, `f`'s value a temporary that reads
+    the snapshot only at the elements it writes and nothing else reads it: once native, the
+    program reads the user's buffer and writes the region in place, and the guard ends
+    without a copy (`elements.sole_reader`); NumPy's values, step after step."""
+    _native_steps(monkeypatch)
+    rng = numpy.random.default_rng(7)
+    u, h = rng.random((300, 400)), rng.random((300, 400))
+    expected = u.copy()
+    x, hz = dnp.asarray(u), dnp.asarray(h)
+    copies, written = snapshots.stats()["copies"], db.stats()["written_in_place"]
+    for _ in range(5):
+        x[1:, :] = numpy.float64(0.5) * x[1:, :] + 0.25 * (hz[1:, :] - hz[:-1, :])
+        expected[1:, :] = 0.5 * expected[1:, :] + 0.25 * (h[1:, :] - h[:-1, :])
+        scheduler.wait_for_compiles()
+    numpy.testing.assert_array_equal(u, expected)
+    assert db.stats()["written_in_place"] - written >= 3
+    assert snapshots.stats()["copies"] == copies
+
+
+# Writes whose value must not be written in place over its own snapshot: each reads the old
+# values somewhere else than where it writes, or something else keeps reading them. `keep`
+# names what the script holds after the write, compared with NumPy's.
+_NOT_IN_PLACE = {
+    "shifted": "x[1:] = x[:-1] * 0.5 + 1.0",
+    "broadcast row": "x[:] = x[0:1] + x",
+    "reduction of x": "x[:] = x - x.mean()",
+    "value kept": "v = x[1:] * 2.0 + 1.0\nx[1:] = v",
+    "part kept": "t = x[1:] * 2.0\nx[1:] = t + 1.0",
+    "another reader": "p = x * 3.0\nx[:] = x * 2.0 + 1.0",
+    "transposed": "x[:] = x.T * 0.5 + x",
+}
+
+
+@pytest.mark.parametrize("name", sorted(_NOT_IN_PLACE))
+def test_a_write_reading_its_target_elsewhere_keeps_numpys_values(name, monkeypatch):
+    _native_steps(monkeypatch)
+    script = _NOT_IN_PLACE[name]
+    rng = numpy.random.default_rng(8)
+    u = rng.random((300, 300))
+    mine = u.copy()
+    theirs = {"x": dnp.asarray(mine), "np": dnp}
+    want = {"x": u, "np": numpy}
+    for _ in range(4):  # the first runs in the library, later ones natively
+        exec(script, theirs)
+        exec(script, want)
+        scheduler.wait_for_compiles()
+        numpy.testing.assert_allclose(mine, u, rtol=1e-13)
+        for kept in ("v", "t", "p"):
+            if kept in want:
+                numpy.testing.assert_allclose(numpy.asarray(theirs[kept]), want[kept], rtol=1e-13)
+
+
+def test_floyd_warshalls_step_fuses_its_outer_sum_and_writes_in_place(monkeypatch):
+    """`path[:] = np.minimum(path, np.add.outer(path[:, k], path[k, :]))` at a size where
+    native code pays: the outer sum is recorded as a broadcast of copies of the row and the
+    column, fused into the minimum, and written into `path` in place (no copy of `path`
+    into a reserve); the answer is NumPy's, exactly (integers)."""
+    _native_steps(monkeypatch)
+    n = 560
+    assert not scheduler.library_for_good(1, n * n)
+    rng = numpy.random.default_rng(9)
+    start = rng.integers(1, 50, (n, n)).astype(numpy.int32)
+    mine, expected = start.copy(), start.copy()
+    path = dnp.asarray(mine)
+    copies, written = snapshots.stats()["copies"], db.stats()["written_in_place"]
+    for k in range(12):
+        path[:] = dnp.minimum(path[:], dnp.add.outer(path[:, k], path[k, :]))
+        expected[:] = numpy.minimum(expected, numpy.add.outer(expected[:, k], expected[k, :]))
+        scheduler.wait_for_compiles()
+    numpy.testing.assert_array_equal(mine, expected)
+    assert db.stats()["written_in_place"] - written >= 8
+    assert snapshots.stats()["copies"] == copies
+
+
 # A guard over a page-aligned buffer, released with its reserve kept, then a guard over a
 # buffer of another alignment whose reserve has the same size (`snapshots._reserve_offset`).
 _OTHER_ALIGNMENT = r"""
