@@ -67,6 +67,8 @@ _DATA_NOW = frozenset({float, int, np.ndarray, *NUMPY_SCALAR_TYPES})
 
 def setitem(a: ndarray, key, value) -> None:
     """`a[key] = value` (see the module docstring); a view passes the write to its base."""
+    # (read here, in the type's slot itself: passed on, the value counts once more)
+    temporary = sys.getrefcount(value) == _STORED_TEMPORARY
     if type(value) in _DATA_NOW:
         # A scalar or NumPy data into a computed array nothing else reads (a Python loop's
         # element or row write): NumPy's write in place, with nothing else asked
@@ -104,12 +106,12 @@ def setitem(a: ndarray, key, value) -> None:
             return
     elif type(value) is ndarray and value.is_written_view(a, key):
         return
-    if not _write_of_data(a, key, value):
+    if not _write_of_data(a, key, value, temporary):
         _assign(a, key, value)
     a.write_back()
 
 
-def _write_of_data(a: ndarray, key, value) -> bool:
+def _write_of_data(a: ndarray, key, value, temporary: bool = False) -> bool:
     """`a[key] = value` with a basic key, a value that is data already (a scalar, a NumPy
     array, a computed daybreak array or a view of one) and `a` computed with a buffer nothing
     else reads: NumPy's write, in place, at once (Python loops make thousands: rows of a
@@ -133,7 +135,7 @@ def _write_of_data(a: ndarray, key, value) -> bool:
     if source is None:
         if not is_lazy(value) or a.concrete() is None or ir_scalar(value.dtype) is None:
             return False
-        if _computed_into(a, key, value):
+        if _computed_into(a, key, value, temporary):
             return True
         source = value.value()
     target = own_buffer(a)
@@ -143,12 +145,14 @@ def _write_of_data(a: ndarray, key, value) -> bool:
     return True
 
 
-def _computed_into(a: ndarray, key, value: ndarray) -> bool:
+def _computed_into(a: ndarray, key, value: ndarray, temporary: bool = False) -> bool:
     """`a[key] = value` (a basic key, `value` pending) by the program computing `value`
     writing `a`'s region itself, where its structure runs natively (`scheduler.write_into`:
     a time step's `B[1:-1, 1:-1] = f(A)` writes B's interior, where computing the value and
     copying it in wrote it twice). `value` stays pending: it is not the region, which later
-    writes change. False: nothing was written (the caller computes and copies)."""
+    writes change. `temporary`: `value` is a temporary of the user's statement (nothing but
+    the interpreter's stack held it when the write came, `setitem`). False: nothing was
+    written (the caller computes and copies)."""
     if type(value) is not ndarray or not is_plain_basic(key):
         return False  # (a mask's or positions' `target[key]` is a copy, not the region)
     kind = type(value._held)  # (no local holds the expression: `sole_reader` counts them)
@@ -161,7 +165,7 @@ def _computed_into(a: ndarray, key, value: ndarray) -> bool:
         # `f(x)` is that snapshot's only reader and reads it only where it writes; else
         # computed first into a buffer of its own, after which the snapshot is unread and
         # the write copies nothing
-        if sys.getrefcount(value) == _TEMPORARY_VALUE:
+        if temporary:
             return _in_place_over_snapshot(a, key, value, node)
         return False
     target = own_buffer(a)
@@ -173,10 +177,37 @@ def _computed_into(a: ndarray, key, value: ndarray) -> bool:
     return write_into(value._lazy_node(), region)
 
 
-# References to a temporary of the user's statement (`x[r] = f(x)`) in `_computed_into`: the
-# interpreter's stack, `setitem`'s, `_write_of_data`'s and `_computed_into`'s arguments,
-# `getrefcount`'s. A value a name still holds has one more.
-_TEMPORARY_VALUE = 5
+def _stored_temporaries() -> int | None:
+    """What `sys.getrefcount(value)` gives inside a `__setitem__` (a Python function in the
+    type's slot, as `setitem` is) for a value only the interpreter's stack holds (`x[r] =
+    f(x)`), as this interpreter shows it; None where a value a name holds (a global, a
+    local, a chained assignment) can show as few: then no value is taken for a temporary."""
+
+    class Probe:
+        def __setitem__(self, key, value):
+            seen.append(sys.getrefcount(value))
+
+    seen: list[int] = []
+    probe = Probe()
+    probe[0] = object()  # a temporary
+    held = object()
+    probe[0] = held
+
+    def by_a_local():
+        mine = object()
+        probe[0] = mine
+
+    def chained():
+        probe[0] = also = object()
+        return also
+
+    by_a_local()
+    chained()
+    temporary, *others = seen
+    return temporary if min(others) > temporary else None
+
+
+_STORED_TEMPORARY = _stored_temporaries() or -1
 
 
 def _in_place_over_snapshot(a: ndarray, key, value: ndarray, param: Param) -> bool:
