@@ -55,9 +55,19 @@ def why_unsupported(dtype) -> str:
     'dtype complex128 (the IR has no complex type)'
     """
     dtype = np.dtype(dtype)
-    if dtype.kind == "f":
-        return f"dtype {dtype} (the IR's floats are float32 and float64)"
-    return f"dtype {dtype} (the IR has no {_MISSING.get(dtype.kind, str(dtype))} type)"
+    found = _WHY.get(dtype)
+    if found is None:  # (kept: a loop over complex data asks per call, and NumPy's dtype
+        # names are Python code, ~2 us each)
+        if dtype.kind == "f":
+            found = f"dtype {dtype} (the IR's floats are float32 and float64)"
+        else:
+            found = f"dtype {dtype} (the IR has no {_MISSING.get(dtype.kind, str(dtype))} type)"
+        if len(_WHY) < 256:
+            _WHY[dtype] = found
+    return found
+
+
+_WHY: dict = {}
 
 
 # The scalar types of the dtypes the IR has (NumPy's scalars, as they come out of arrays),
