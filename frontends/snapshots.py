@@ -332,29 +332,23 @@ def settle(param: Param) -> None:
     param._snapshot = None
 
 
-def guarded_and_read(param: Param) -> bool:
-    """Whether a lazy value still reads the borrowed `param` through a guarded snapshot
-    taken while the buffer held what it holds: daybreak's write into the buffer now copies
+def guarded_and_read(param: Param) -> GuardedSnapshot | None:
+    """The guarded snapshot a lazy value still reads for the borrowed `param` (taken while
+    the buffer held what it holds), else None: daybreak's write into the buffer now copies
     it into the snapshot's reserve first (`settle`); computing the readers first spares
     that copy, since a snapshot nothing reads any more is only parked."""
     found = param._snapshot
     if type(found) is weakref.ReferenceType:
         found = found()
-        return found is not None and found._index >= 0
-    return False
+        if found is not None and found._index >= 0:
+            return found
+    return None
 
 
-def live_guarded(param: Param) -> GuardedSnapshot | None:
-    """The guarded snapshot lazy values read for the borrowed `param` now, while the buffer
-    still holds what it held when the snapshot was taken (nothing copied into its reserve
-    yet: a program may read the buffer itself), else None."""
-    found = param._snapshot
-    if type(found) is not weakref.ReferenceType:
-        return None
-    found = found()
-    if found is None or found._index < 0 or not _guards[0].intact(found._index):
-        return None
-    return found
+def intact(snapshot: GuardedSnapshot) -> bool:
+    """Whether the buffer still holds what it held when `snapshot` was taken (nothing copied
+    into its reserve yet): a program may read the buffer itself."""
+    return snapshot._index >= 0 and bool(_guards[0].intact(snapshot._index))
 
 
 def give_up(snapshot: GuardedSnapshot, param: Param) -> None:

@@ -751,14 +751,9 @@ def result_array(value: np.ndarray) -> ndarray:
     """A daybreak array over a C-contiguous array NumPy just made (nobody else holds it, so
     it is read in place, never copied): what `wrap` makes, without its questions (a Python
     loop of calls computed at once makes one per call)."""
-    flat = value.reshape(-1)
-    ty = _VECTOR_TYPES.get(value.dtype)
-    if ty is None:
-        ty = _VECTOR_TYPES[value.dtype] = Vec(ir_scalar(value.dtype))
-    leaf = Leaf.plain(Param.owned(flat, ty), contiguous_strides(value.shape), flat.size, flat.dtype)
-    made = leaf_array(leaf, value.shape)
+    made = owned_read(value, contiguous_strides(value.shape), value.shape)
     # what `concrete` would find: the next call reads it
-    made._seen = (leaf, flat, value, value.flags.writeable)
+    made._seen = (made._held, made._held.node.cached, value, value.flags.writeable)
     return made
 
 

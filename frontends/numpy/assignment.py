@@ -52,7 +52,7 @@ from ..elements.remap import (
 from ..elements.sole_reader import aligned_reads, sole_reader
 from ..lazy import Param
 from ..scheduler import evaluate, write_into
-from ..snapshots import GuardedSnapshot, give_up, guarded_and_read, live_guarded
+from ..snapshots import GuardedSnapshot, give_up, guarded_and_read, intact
 from .array import as_operand, concrete_expr, data_now, is_lazy, ndarray, pending_readers
 from .fallback import to_numpy
 from .indexing import is_plain_basic, key_items, spread
@@ -159,15 +159,14 @@ def _computed_into(a: ndarray, key, value: ndarray, temporary: bool = False) -> 
     if kind is Leaf or kind is Outer or value.size < SETTINGS.eager_below:
         return False
     node = a._held.node if type(a._held) is Leaf else None
-    if getattr(node, "borrowed", False) and guarded_and_read(node):
+    # (no local holds the snapshot either: `sole_reader` counts its references)
+    if getattr(node, "borrowed", False) and guarded_and_read(node) is not None:
         # `x[r] = f(x)` on the user's memory: `f(x)` reads its snapshot of `x`, which a
         # write now would copy whole (a fresh reserve's every page). Written in place where
         # `f(x)` is that snapshot's only reader and reads it only where it writes; else
         # computed first into a buffer of its own, after which the snapshot is unread and
         # the write copies nothing
-        if temporary:
-            return _in_place_over_snapshot(a, key, value, node)
-        return False
+        return temporary and _in_place_over_snapshot(a, key, value, node)
     target = own_buffer(a)
     if target is None:
         return False
@@ -218,8 +217,8 @@ def _in_place_over_snapshot(a: ndarray, key, value: ndarray, param: Param) -> bo
     else reads the snapshot (`elements.sole_reader`); a region of the old values would be
     copied first otherwise (gemm's `C[:] = alpha * A @ B + beta * C`). False: nothing was
     written (the caller computes the value first)."""
-    snap = live_guarded(param)
-    if snap is None or a._base is not None:
+    snap = guarded_and_read(param)
+    if snap is None or not intact(snap) or a._base is not None:
         return False
     found = a.concrete()
     if found is None or not found.flags.writeable:
