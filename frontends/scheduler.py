@@ -53,7 +53,9 @@ from daybreak.runtime.stats import (
     record_fallback,
 )
 
+from .elements.expr import postorder
 from .lazy import _UNSET, LazyValue, Node, NotEager, build_program, topological
+from .sites import compiled_at, sample_weight
 from .sites import forget as forget_lines
 from .snapshots import run_value, start_loading, unalias, use_background
 
@@ -250,6 +252,9 @@ class Known:
     # thread count, whether the process had compiled): what `_known_native` runs it by.
     cost: Estimate | None = None
     cost_for: tuple = ()
+    # The user's call sites its graph was recorded at (`sites.sampled_out`): recorded always
+    # once it compiled.
+    sites: frozenset = frozenset()
 
 
 _KNOWN: OrderedDict = OrderedDict()
@@ -368,7 +373,8 @@ def _threads(cost: Estimate) -> int:
     return cost.threads
 
 
-def _run_native(known: Known, leaves: list[Node], cost: Estimate):
+def _run_native(known: Known, leaves: list[Node], cost: Estimate, graph: list[Node]):
+    compiled_at(_sites_of(graph))
     known.runs["native"] += 1
     known.cost, known.cost_for = cost, (SETTINGS.threads, _compiled[0])
     count_scheduler_hit()
@@ -451,6 +457,7 @@ def _compile_known(known: Known, program) -> None:
     try:
         known.executable = _compile(program)
         known.state = "ready"
+        compiled_at(known.sites)
     except Exception as why:  # noqa: BLE001 - a failed compile means: keep running tier 0
         known.state, known.reason = "failed", f"{type(why).__name__}: {why}"
         record_fallback(f"scheduler: compiling failed, the library runs it: {known.reason}")
@@ -462,9 +469,10 @@ def _sync(
     """Compile now and run native code (what tests of the compiled path and strict mode
     get, and graphs the library cannot run)."""
     if known is not None and known.state == "ready":
-        return _run_native(known, leaves, cost)
+        return _run_native(known, leaves, cost, order)
     program, args, plan = build_program(pending, order)
     executable = _compile(program)
+    compiled_at(_sites_of(order))
     if known is not None:
         known.executable, known.plan, known.call = executable, plan, None
         known.state = "ready"
@@ -502,7 +510,7 @@ def _compute_all(pending: list[Node], order: list[Node], keyed: tuple | None = N
     known = _remember(key) if key is not None else None
     if known is not None and known.state == "ready":
         if not background or cost.native_pays:
-            return _split(_run_native(known, leaves, cost), pending)
+            return _split(_run_native(known, leaves, cost, order), pending)
     if background and (known is None or known.state != "failed"):
         if (
             (known is None or known.state == "new")
@@ -518,6 +526,7 @@ def _compute_all(pending: list[Node], order: list[Node], keyed: tuple | None = N
                 # and a compile thread never competes with the first runs for the GIL.
                 program, _, plan = build_program(pending, order)
                 known.plan, known.state = plan, "compiling"
+                known.sites = _sites_of(order)
                 _background().submit(_compile_known, known, program)
         start = time.perf_counter()
         try:
@@ -530,7 +539,7 @@ def _compute_all(pending: list[Node], order: list[Node], keyed: tuple | None = N
             if counting:  # what native code would have saved, by the library's real time
                 known.saved += (
                     time.perf_counter() - start - (cost.native_seconds - NATIVE_CALL + NATIVE_RUN)
-                )
+                ) * max((sample_weight(site) for site in _sites_of(order)), default=1)
             if known is not None:
                 known.runs["library"] += 1
             count_library_run()
@@ -544,6 +553,19 @@ def _compute_all(pending: list[Node], order: list[Node], keyed: tuple | None = N
         except Exception:  # noqa: BLE001 - nothing left but the interpreter path
             pass
     return _split(_sync(known, pending, order, leaves, cost), pending)
+
+
+def _sites_of(order: list[Node]) -> frozenset:
+    """The user's call sites the element expressions of `order`'s loops were recorded at."""
+    found = set()
+    for node in order:
+        expr = getattr(node, "expr", None)
+        if expr is not None:
+            for e in postorder(expr):
+                site = getattr(e, "site", None)
+                if site is not None:
+                    found.add(site)
+    return frozenset(found)
 
 
 def _try_library(order: list[Node], pending: list[Node]) -> list | None:
@@ -599,7 +621,7 @@ def _known_native(node: Node) -> tuple:
     known, keyed = _ran_natively(node)
     if known is None:
         return _MISS, keyed
-    return _run_native(known, keyed[1], known.cost), keyed
+    return _run_native(known, keyed[1], known.cost, [node]), keyed
 
 
 def _ran_natively(node: Node) -> tuple:
@@ -664,6 +686,7 @@ def write_into(
             return False
     known.runs["native"] += 1
     count_scheduler_hit()
+    compiled_at(_sites_of([node]))
     if before_run is not None:
         before_run()
     result = call(values, _threads(known.cost), into)

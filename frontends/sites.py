@@ -56,6 +56,12 @@ _SEEN: dict = {}  # the sites `first_call` was asked about
 # site an array still carries after the tables were cleared may name other code then: a
 # cost decision can err, never a value, see below.)
 _CODES: dict = {}
+# Sampling while a line's structures are not compiled (`sampled_out`): site -> the calls
+# asked about while cold; and the sites of structures that compiled (always recorded).
+SAMPLE_EVERY = 8
+_COLD: dict = {}
+_HOT: dict = {}
+_OUT: set = set()  # the cold sites whose latest call was computed at once by sampling
 
 
 def user_site(depth: int = 1):
@@ -89,6 +95,9 @@ def _forget() -> None:
     """Every table at once (a site's code id must stay held while a table names it)."""
     _ALONE.clear()
     _SEEN.clear()
+    _COLD.clear()
+    _HOT.clear()
+    _OUT.clear()
     _CODES.clear()
 
 
@@ -136,3 +145,58 @@ def computed_in_library(site) -> None:
     snapshot bought no fusion, so the line computes at once from now on, also when its values
     are consumed by later calls (that is what happened here)."""
     _mark(site, "library")
+
+
+def sampled_out(site, following: bool = False) -> bool:
+    """Whether a call at `site` that would be recorded is computed at once instead, because
+    no structure it was part of has compiled yet (a cold site): recording it then buys a
+    library run of the same calls at the cost of the recording, the snapshot and the
+    scheduler's walk (a time step's statement: ~2.5x NumPy's own time). One call in
+    `SAMPLE_EVERY` is recorded still (the first one too), so that the scheduler learns the
+    structure and counts what compiling it would save (each such run counts for
+    `SAMPLE_EVERY`, `sample_weight`). `following`: the call reads a value an earlier call of
+    the same code computed at once by this rule (`follows`): it is computed at once too,
+    uncounted (a statement's later calls, and the statements reading it, are recorded in
+    the very executions its first call is, so that the structures sampled are whole). Once
+    a structure compiled, its sites are hot (`compiled_at`): always recorded, as before."""
+    if SAMPLE_EVERY <= 1 or site in _HOT:
+        _OUT.discard(site)
+        return False
+    if not following:
+        n = _COLD.get(site, 0)
+        if len(_COLD) >= _LIMIT:
+            _forget()
+        _COLD[site] = n + 1
+        if n % SAMPLE_EVERY == 0:
+            _OUT.discard(site)
+            return False
+    _OUT.add(site)
+    return True
+
+
+def follows(made, site) -> bool:
+    """Whether a value made at `made`, by a call computed at once by sampling
+    (`sampled_out`, its site's latest call), was made earlier in the code `site` is in: a
+    call at `site` reading it follows it."""
+    return made[0] == site[0] and made[1] < site[1] and made in _OUT
+
+
+def not_sampled(site) -> None:
+    """A call at `site` was computed at once for another reason than sampling (the line's
+    feedback): a later call reading its value does not follow it."""
+    _OUT.discard(site)
+
+
+def sample_weight(site) -> int:
+    """How many calls a recorded call at `site` stands for (`sampled_out`)."""
+    return SAMPLE_EVERY if site in _COLD and site not in _HOT else 1
+
+
+def compiled_at(found) -> None:
+    """A structure made of calls at the sites `found` compiled: they are recorded from now on."""
+    for site in found:
+        if site not in _HOT:
+            if len(_HOT) >= _LIMIT:
+                _forget()
+            _HOT[site] = True
+            _OUT.discard(site)

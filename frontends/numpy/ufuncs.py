@@ -35,7 +35,15 @@ from ..elements.dtypes import (
 from ..elements.expr import Apply, Leaf, Outer
 from ..elements.signature import builder_key
 from ..lazy import Param
-from ..sites import at_once, consumed, first_call, user_site
+from ..sites import (
+    at_once,
+    consumed,
+    first_call,
+    follows,
+    not_sampled,
+    sampled_out,
+    user_site,
+)
 from ..snapshots import copies_now
 from .array import (
     as_operand,
@@ -497,11 +505,15 @@ def _on_user_memory(ufunc, inputs, result_bytes: int, spent=None):
             if type(x) is ndarray and type(x._held) is not Leaf:
                 return None, None  # a pending input: fusing with it is the point
         site = user_site(3)
-        if not at_once(site):
+        if at_once(site):
+            not_sampled(site)
+        elif not _sampled_out(site, inputs):
             return None, site
     elif result_bytes * 4 > borrowed:
         site = user_site(3)
-        if not at_once(site) and not _snapshot_is_a_copy(site, borrowed):
+        if at_once(site) or _snapshot_is_a_copy(site, borrowed):
+            not_sampled(site)
+        elif not _sampled_out(site, inputs):
             return None, site
     values = []
     for x in inputs:
@@ -518,6 +530,24 @@ def _on_user_memory(ufunc, inputs, result_bytes: int, spent=None):
     if site is not None:
         now._site = site  # (if a later call fuses it, the line records again)
     return now, None
+
+
+def _sampled_out(site, inputs) -> bool:
+    """Whether this call at the cold `site` is computed at once while no structure it was
+    part of has compiled (`sites.sampled_out`). Not where every graph must compile."""
+    if not SETTINGS.compile_in_background or SETTINGS.strict or site is None:
+        return False
+    following = False
+    for x in inputs:
+        if (
+            type(x) is ndarray
+            and x._site is not None
+            and type(x._held) is Leaf
+            and follows(x._site, site)
+        ):
+            following = True
+            break
+    return sampled_out(site, following)
 
 
 def _spent_buffer(x, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray | None:

@@ -592,8 +592,11 @@ def test_arg_reductions_in_the_library_tier_are_one_numpy_call(
     """Tier 0 computes an arg-reduction as NumPy's own argmax/argmin of its input (one call),
     not its element form (the extreme, a comparison, a select, another reduction), with
     NumPy's answer: the first position of the extreme, a NaN winning."""
+    from daybreak.frontends import sites
     from daybreak.frontends.numpy import reductions
 
+    # (every call of the line recorded: not sampled, `sites.sampled_out`, so `x` is pending)
+    monkeypatch.setattr(sites, "SAMPLE_EVERY", 1)
     rng = np.random.default_rng(7)
     a = np.round(rng.normal(size=(300, 400)), 1)  # ties
     a[17, 5] = np.nan

@@ -33,9 +33,12 @@ N = 1 << 17  # above the default eager_below
 def outside_tests(monkeypatch):
     """The defaults, with the cost model's library pass at its cached cost at every size:
     these tests are about what a line does once the model keeps its work in the library (or
-    not), at sizes picked for that, not about where the boundary lies."""
+    not), at sizes picked for that, not about where the boundary lies; and every call that
+    the line's feedback records is recorded (no sampling of lines whose structures have not
+    compiled, `sites.sampled_out`: its own tests are in test_sampled_lines.py)."""
     sites._ALONE.clear()
     monkeypatch.setattr(scheduler, "LIBRARY_ELEMENT_STREAMED", scheduler.LIBRARY_ELEMENT)
+    monkeypatch.setattr(sites, "SAMPLE_EVERY", 1)
     with defaults_outside_tests():
         yield
 

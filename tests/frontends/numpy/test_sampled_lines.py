@@ -1,0 +1,163 @@
+"""Lines whose structures have not compiled are sampled (`sites.sampled_out`): most of their
+calls are computed at once, as NumPy computes them, one in `SAMPLE_EVERY` is recorded for the
+scheduler to learn the structure and count what compiling it saves; once it compiled, every
+call is recorded and runs natively. Values are NumPy's either way."""
+
+from __future__ import annotations
+
+import numpy
+import pytest
+
+import daybreak as db
+import daybreak.numpy as dnp
+from daybreak.frontends import scheduler, sites
+
+from .helpers import defaults_outside_tests
+
+# every test twice: snapshots held by write guards, and copied (conftest.snapshot_kinds)
+pytestmark = pytest.mark.usefixtures("snapshot_kinds")
+
+N = 1 << 17  # above the default eager_below
+
+
+@pytest.fixture(autouse=True)
+def outside_tests(monkeypatch):
+    """The defaults (tier 0 while compiling in the background), with this module's lines
+    seen for the first time, and no compile until a test allows it (`PAYBACK`)."""
+    scheduler.forget()
+    monkeypatch.setattr(scheduler, "PAYBACK", float("inf"))
+    with defaults_outside_tests():
+        yield
+    scheduler.forget()
+
+
+def _step(np, a, b):
+    """A time step's statement over the user's memory (a five-call chain)."""
+    b[1:-1] = 0.25 * (a[:-2] + a[1:-1] + a[1:-1] + a[2:])
+
+
+def _recorded_structures() -> list:
+    return [k for k in scheduler._KNOWN.values() if k.runs["library"] or k.runs["native"]]
+
+
+def test_a_cold_lines_calls_are_computed_at_once_but_one_in_every_few(monkeypatch):
+    """Before the statement's structure compiles, one execution in `SAMPLE_EVERY` is recorded
+    (a library run of the whole statement: one structure, never a part of it) and the others
+    are computed at once, call by call; the values are NumPy's at every step, also after the
+    user wrote the input through NumPy in between."""
+    every = sites.SAMPLE_EVERY
+    assert every > 1
+    u, v = numpy.linspace(0.0, 1.0, N), numpy.zeros(N)
+    a, b = dnp.asarray(u), dnp.asarray(v)
+    want_v = v.copy()
+    runs_before = db.stats()["runs"]
+    steps = 3 * every
+    for k in range(steps):
+        _step(dnp, a, b)
+        _step(numpy, u, want_v)
+        numpy.testing.assert_array_equal(v, want_v)  # b is v's memory
+        u[k] += 1.0  # the user's own write: later steps read it
+    structures = _recorded_structures()
+    assert len(structures) == 1  # the whole statement, recorded whole
+    assert structures[0].runs["library"] == steps // every
+    assert db.stats()["runs"] == runs_before
+
+
+def test_once_the_structure_compiled_every_call_is_recorded_and_runs_natively(monkeypatch):
+    """The sampled runs count for the executions computed at once, so the structure
+    compiles after as many executions as when every call was recorded; its lines are then
+    hot: every execution records and runs the compiled program."""
+    u, v = numpy.linspace(0.0, 1.0, N), numpy.zeros(N)
+    a, b = dnp.asarray(u), dnp.asarray(v)
+    monkeypatch.setattr(scheduler, "PAYBACK", 0.0)  # compile at the first counted run
+    _step(dnp, a, b)
+    scheduler.wait_for_compiles()
+    assert [k.state for k in _recorded_structures()] == ["ready"]
+    want_v = v.copy()
+    before = db.stats()
+    for _ in range(2 * sites.SAMPLE_EVERY):
+        _step(dnp, a, b)
+        _step(numpy, u, want_v)
+    after = db.stats()
+    assert after["runs"] - before["runs"] == 2 * sites.SAMPLE_EVERY
+    assert after["library_runs"] == before["library_runs"]
+    numpy.testing.assert_allclose(v, want_v, rtol=1e-15)
+
+
+def test_a_sampled_run_counts_for_the_executions_it_stands_for(monkeypatch):
+    """What native code would have saved is counted `SAMPLE_EVERY` times per sampled run:
+    with sampling off (every execution recorded) and on, the structure has counted about
+    the same by the same number of executions."""
+    saved = {}
+    sampled = sites.SAMPLE_EVERY
+    for every in (1, sampled):
+        scheduler.forget()
+        monkeypatch.setattr(sites, "SAMPLE_EVERY", every)
+        u, v = numpy.linspace(0.0, 1.0, N), numpy.zeros(N)
+        a, b = dnp.asarray(u), dnp.asarray(v)
+        for _ in range(2 * sampled):  # (a first run's cold costs, weighed alike on both sides)
+            _step(dnp, a, b)
+        (known,) = _recorded_structures()
+        start = known.saved
+        for _ in range(8 * sampled):
+            _step(dnp, a, b)
+        saved[every] = known.saved - start
+        assert known.runs["library"] == 10 * sampled // every
+    assert saved[sampled] > 0
+    # (each side is its own library runs' measured time: timing noise, not an order of magnitude)
+    assert 0.25 < saved[sampled] / saved[1] < 4.0
+
+
+def test_a_value_computed_at_once_by_the_lines_feedback_is_not_followed():
+    """A call reading a value that its line computed at once for another reason than
+    sampling (the line's feedback: a value made there was computed on its own) is decided by
+    its own rules (recorded, to fuse), not computed at once with it."""
+    u = numpy.linspace(-1.0, 1.0, N)
+    x = dnp.asarray(u)
+
+    def two(x):
+        y = x + 1.5
+        return y, y * 2.0
+
+    for _ in range(2):  # the first call recorded, the second one computed at once (sampled)
+        y, z = two(x)
+    assert y.concrete() is not None and z.concrete() is not None  # z followed y
+    sites.materialised_alone(y._site)  # the line's feedback: computed at once from now on
+    y, z = two(x)
+    assert y.concrete() is not None
+    assert z.concrete() is None  # recorded by its own rules
+    numpy.testing.assert_array_equal(numpy.asarray(z), (u + 1.5) * 2.0)
+
+
+def test_no_sampling_where_every_graph_compiles():
+    """Strict mode and compiling before running (no background compiles): every call is
+    recorded, as every graph must compile."""
+    u, v = numpy.linspace(0.0, 1.0, N), numpy.zeros(N)
+    a, b = dnp.asarray(u), dnp.asarray(v)
+    old = db.config(compile_in_background=False)
+    try:
+        before = db.stats()
+        for _ in range(sites.SAMPLE_EVERY):
+            _step(dnp, a, b)
+        after = db.stats()
+        assert after["library_runs"] == before["library_runs"]
+        assert after["runs"] - before["runs"] == sites.SAMPLE_EVERY
+    finally:
+        db.config(**old)
+
+
+def test_sites_sampling_rules():
+    """`sampled_out` on its own: the first call and every `SAMPLE_EVERY`-th recorded, the rest
+    out; a follower out without counting; a hot site never out; the weights."""
+    site, later = ("code", 10), ("code", 20)
+    every = sites.SAMPLE_EVERY
+    outs = [sites.sampled_out(site) for _ in range(2 * every)]
+    assert outs == ([False] + [True] * (every - 1)) * 2
+    assert sites.follows(site, later) and not sites.follows(site, ("code", 5))
+    assert not sites.follows(site, ("other", 20))
+    assert sites.sampled_out(later, following=True) and later not in sites._COLD
+    assert sites.sample_weight(site) == every
+    sites.not_sampled(site)
+    assert not sites.follows(site, later)
+    sites.compiled_at([site])
+    assert not sites.sampled_out(site) and sites.sample_weight(site) == 1
