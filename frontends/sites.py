@@ -37,6 +37,13 @@ A call on computed arrays only (daybreak's own results) has no snapshot to weigh
 same bet: a value recorded and then computed on its own (a mask a selection reads next) was a
 loop node and a trip through the scheduler around one NumPy call; the line learns the same way.
 
+Until a structure made at a line has compiled, the line is also sampled (`sampled_out`): its
+recorded calls would run in the library call by call anyway, so most are computed at once
+and one in `SAMPLE_EVERY` is recorded, for the scheduler to learn the structure and count what
+compiling it saves (that run counting for the others); a statement's later calls follow its
+first, so the executions sampled are whole. Once a structure made there compiled (or ran
+natively), the line is hot and records as above (`compiled_at`).
+
 Either choice gives NumPy's values; only the cost differs.
 """
 
