@@ -55,8 +55,8 @@ from daybreak.runtime.stats import (
 
 from .elements.expr import postorder
 from .lazy import _UNSET, LazyValue, Node, NotEager, build_program, topological
-from .sites import compiled_at, sample_weight
 from .sites import forget as forget_lines
+from .sites import ran_in_library, record_always, sample_weight, sampled_pending
 from .snapshots import run_value, start_loading, unalias, use_background
 
 # --- budgets ----------------------------------------------------------------------------------
@@ -374,7 +374,7 @@ def _threads(cost: Estimate) -> int:
 
 
 def _run_native(known: Known, leaves: list[Node], cost: Estimate, graph: list[Node]):
-    compiled_at(_sites_of(graph))
+    record_always(_sites_of(graph))
     known.runs["native"] += 1
     known.cost, known.cost_for = cost, (SETTINGS.threads, _compiled[0])
     count_scheduler_hit()
@@ -418,6 +418,8 @@ def _run_library(order: list[Node], roots: Sequence[Node]) -> list:
     """Tier 0: each node computed by the real library, inputs first; an intermediate is
     dropped after its last use, as NumPy drops its temporaries; parts that several nodes
     compute alike are computed once (`SHARED_PARTS`)."""
+    if sampled_pending():
+        ran_in_library(_sites_of(order))
     if len(roots) == 1 and all(i.is_leaf for i in roots[0].inputs):
         # one node over values (most runs in a Python loop): no bookkeeping of temporaries
         return [roots[0].evaluate_eagerly([run_value(i) for i in roots[0].inputs])]
@@ -457,7 +459,7 @@ def _compile_known(known: Known, program) -> None:
     try:
         known.executable = _compile(program)
         known.state = "ready"
-        compiled_at(known.sites)
+        record_always(known.sites)
     except Exception as why:  # noqa: BLE001 - a failed compile means: keep running tier 0
         known.state, known.reason = "failed", f"{type(why).__name__}: {why}"
         record_fallback(f"scheduler: compiling failed, the library runs it: {known.reason}")
@@ -472,7 +474,7 @@ def _sync(
         return _run_native(known, leaves, cost, order)
     program, args, plan = build_program(pending, order)
     executable = _compile(program)
-    compiled_at(_sites_of(order))
+    record_always(_sites_of(order))
     if known is not None:
         known.executable, known.plan, known.call = executable, plan, None
         known.state = "ready"
@@ -537,9 +539,14 @@ def _compute_all(pending: list[Node], order: list[Node], keyed: tuple | None = N
             values = None
         if values is not None:
             if counting:  # what native code would have saved, by the library's real time
+                found = _sites_of(order)
                 known.saved += (
                     time.perf_counter() - start - (cost.native_seconds - NATIVE_CALL + NATIVE_RUN)
-                ) * max((sample_weight(site) for site in _sites_of(order)), default=1)
+                ) * max((sample_weight(site) for site in found), default=1)
+                if known.saved >= PAYBACK * cost.compile_seconds:
+                    # paid: its next run compiles it, so its lines record from now on (a
+                    # sampled line would otherwise bring that run `SAMPLE_EVERY` calls later)
+                    record_always(found)
             if known is not None:
                 known.runs["library"] += 1
             count_library_run()
@@ -686,7 +693,7 @@ def write_into(
             return False
     known.runs["native"] += 1
     count_scheduler_hit()
-    compiled_at(_sites_of([node]))
+    record_always(_sites_of([node]))
     if before_run is not None:
         before_run()
     result = call(values, _threads(known.cost), into)

@@ -42,7 +42,7 @@ recorded calls would run in the library call by call anyway, so most are compute
 and one in `SAMPLE_EVERY` is recorded, for the scheduler to learn the structure and count what
 compiling it saves (that run counting for the others); a statement's later calls follow its
 first, so the executions sampled are whole. Once a structure made there compiled (or ran
-natively), the line is hot and records as above (`compiled_at`).
+natively, or paid for its compile), the line is hot and records as above (`record_always`).
 
 Either choice gives NumPy's values; only the cost differs.
 """
@@ -69,6 +69,10 @@ SAMPLE_EVERY = 8
 _COLD: dict = {}
 _HOT: dict = {}
 _OUT: set = set()  # the cold sites whose latest call was computed at once by sampling
+# The cold sites whose latest recorded call's value has not run in the library (yet): if it
+# never does (it fused into native code, a rewrite read it lazily, `alpha * A` in `alpha * A
+# @ x`), recording pays there for more than a library run, and the site is hot.
+_PENDING: set = set()
 
 
 def user_site(depth: int = 1):
@@ -105,6 +109,7 @@ def _forget() -> None:
     _COLD.clear()
     _HOT.clear()
     _OUT.clear()
+    _PENDING.clear()
     _CODES.clear()
 
 
@@ -152,6 +157,7 @@ def computed_in_library(site) -> None:
     snapshot bought no fusion, so the line computes at once from now on, also when its values
     are consumed by later calls (that is what happened here)."""
     _mark(site, "library")
+    _PENDING.discard(site)
 
 
 def sampled_out(site, following: bool = False) -> bool:
@@ -165,9 +171,17 @@ def sampled_out(site, following: bool = False) -> bool:
     the same code computed at once by this rule (`follows`): it is computed at once too,
     uncounted (a statement's later calls, and the statements reading it, are recorded in
     the very executions its first call is, so that the structures sampled are whole). Once
-    a structure compiled, its sites are hot (`compiled_at`): always recorded, as before."""
+    a structure compiled (or paid for its compile: the next run compiles it), its sites are
+    hot (`record_always`): always recorded, as before; so is a site whose last recorded
+    value never ran in the library (`ran_in_library`): it fused into native code, or a
+    rewrite read it lazily (`alpha * A @ x` as `alpha * (A @ x)`), which computing it at
+    once would lose."""
     if SAMPLE_EVERY <= 1 or site in _HOT:
         _OUT.discard(site)
+        return False
+    if site in _PENDING:
+        # the value of its last recorded call never ran in the library: recording paid
+        record_always((site,))
         return False
     if not following:
         n = _COLD.get(site, 0)
@@ -176,9 +190,21 @@ def sampled_out(site, following: bool = False) -> bool:
         _COLD[site] = n + 1
         if n % SAMPLE_EVERY == 0:
             _OUT.discard(site)
+            _PENDING.add(site)
             return False
     _OUT.add(site)
     return True
+
+
+def sampled_pending() -> bool:
+    """Whether a recorded call of a cold site awaits its library run (`ran_in_library`)."""
+    return bool(_PENDING)
+
+
+def ran_in_library(found) -> None:
+    """The values recorded at the sites `found` were computed by the library (tier 0): what
+    sampling expects of a cold site's recorded call (`sampled_out`)."""
+    _PENDING.difference_update(found)
 
 
 def follows(made, site) -> bool:
@@ -199,11 +225,14 @@ def sample_weight(site) -> int:
     return SAMPLE_EVERY if site in _COLD and site not in _HOT else 1
 
 
-def compiled_at(found) -> None:
-    """A structure made of calls at the sites `found` compiled: they are recorded from now on."""
+def record_always(found) -> None:
+    """A structure made of calls at the sites `found` compiled, ran natively, or has paid for
+    its compile (the scheduler compiles it at its next run): they are hot, recorded from
+    now on."""
     for site in found:
         if site not in _HOT:
             if len(_HOT) >= _LIMIT:
                 _forget()
             _HOT[site] = True
             _OUT.discard(site)
+            _PENDING.discard(site)

@@ -121,6 +121,7 @@ def test_a_value_computed_at_once_by_the_lines_feedback_is_not_followed():
 
     for _ in range(2):  # the first call recorded, the second one computed at once (sampled)
         y, z = two(x)
+        numpy.asarray(z)  # (the first call's values computed in the library)
     assert y.concrete() is not None and z.concrete() is not None  # z followed y
     sites.materialised_alone(y._site)  # the line's feedback: computed at once from now on
     y, z = two(x)
@@ -151,7 +152,14 @@ def test_sites_sampling_rules():
     out; a follower out without counting; a hot site never out; the weights."""
     site, later = ("code", 10), ("code", 20)
     every = sites.SAMPLE_EVERY
-    outs = [sites.sampled_out(site) for _ in range(2 * every)]
+
+    def asked() -> bool:
+        out = sites.sampled_out(site)
+        if not out:
+            sites.ran_in_library([site])  # (what tier 0 says of the recorded value)
+        return out
+
+    outs = [asked() for _ in range(2 * every)]
     assert outs == ([False] + [True] * (every - 1)) * 2
     assert sites.follows(site, later) and not sites.follows(site, ("code", 5))
     assert not sites.follows(site, ("other", 20))
@@ -159,5 +167,29 @@ def test_sites_sampling_rules():
     assert sites.sample_weight(site) == every
     sites.not_sampled(site)
     assert not sites.follows(site, later)
-    sites.compiled_at([site])
+    sites.record_always([site])
     assert not sites.sampled_out(site) and sites.sample_weight(site) == 1
+    # a recorded value that never ran in the library: the site is hot at its next call
+    other = ("code", 30)
+    assert not sites.sampled_out(other)  # recorded (its first call)
+    assert not sites.sampled_out(other) and sites.sample_weight(other) == 1
+
+
+def test_a_line_whose_recorded_value_never_ran_in_the_library_is_hot():
+    """`alpha * A @ x`: the product reads the recorded `alpha * A` lazily and computes
+    `alpha * (A @ x)` (no pass over A for the scalar). Computed at once instead, `alpha * A`
+    would be a whole new matrix: a line whose recorded value never ran in the library is
+    recorded from then on, never sampled out."""
+    rng = numpy.random.default_rng(3)
+    m, x = rng.random((512, 512)), rng.random(512)
+    a = dnp.asarray(m)
+    alpha = numpy.float64(1.5)
+
+    def scaled_product(a):
+        return alpha * a @ x
+
+    for _ in range(2 * sites.SAMPLE_EVERY):
+        before = db.stats()["library_runs"]
+        got = numpy.asarray(scaled_product(a))
+        assert db.stats()["library_runs"] == before  # no `alpha * A` computed at once
+        numpy.testing.assert_allclose(got, alpha * m @ x, rtol=1e-13)
