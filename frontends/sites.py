@@ -42,7 +42,7 @@ recorded calls would run in the library call by call anyway, so most are compute
 and one in `SAMPLE_EVERY` is recorded, for the scheduler to learn the structure and count what
 compiling it saves (that run counting for the others); a statement's later calls follow its
 first, so the executions sampled are whole. Once a structure made there compiled (or ran
-natively, or paid for its compile), the line is hot and records as above (`record_always`).
+natively, or paid for its compile), the code it is in is hot and records as above (`record_always`).
 
 Either choice gives NumPy's values; only the cost differs.
 """
@@ -67,7 +67,8 @@ _CODES: dict = {}
 # asked about while cold; and the sites of structures that compiled (always recorded).
 SAMPLE_EVERY = 8
 _COLD: dict = {}
-_HOT: dict = {}
+_HOT: dict = {}  # the code hot sites are in (`record_always`: a function one structure of which
+# compiled is called again and again, and its other lines' structures compile too)
 _OUT: set = set()  # the cold sites whose latest call was computed at once by sampling
 # The cold sites whose latest recorded call's value has not run in the library (yet): if it
 # never does (it fused into native code, a rewrite read it lazily, `alpha * A` in `alpha * A
@@ -176,7 +177,7 @@ def sampled_out(site, following: bool = False) -> bool:
     value never ran in the library (`ran_in_library`): it fused into native code, or a
     rewrite read it lazily (`alpha * A @ x` as `alpha * (A @ x)`), which computing it at
     once would lose."""
-    if SAMPLE_EVERY <= 1 or site in _HOT:
+    if SAMPLE_EVERY <= 1 or site[0] in _HOT:
         _OUT.discard(site)
         return False
     if site in _PENDING:
@@ -222,17 +223,21 @@ def not_sampled(site) -> None:
 
 def sample_weight(site) -> int:
     """How many calls a recorded call at `site` stands for (`sampled_out`)."""
-    return SAMPLE_EVERY if site in _COLD and site not in _HOT else 1
+    return SAMPLE_EVERY if site in _COLD and site[0] not in _HOT else 1
 
 
 def record_always(found) -> None:
     """A structure made of calls at the sites `found` compiled, ran natively, or has paid for
-    its compile (the scheduler compiles it at its next run): they are hot, recorded from
-    now on."""
+    its compile (the scheduler compiles it at its next run): the code they are in is hot,
+    every call in it recorded from now on. (Hot sites one by one, the lines of a function
+    whose calls were sampled out fed the compiled structure computed values: it compiled a
+    part, and the whole one, recorded only in the sampled executions, came many calls
+    later; hdiff's warm calls 3.4 -> 5.5 ms in the suite.)"""
     for site in found:
-        if site not in _HOT:
+        code = site[0]
+        if code not in _HOT:
             if len(_HOT) >= _LIMIT:
                 _forget()
-            _HOT[site] = True
-            _OUT.discard(site)
-            _PENDING.discard(site)
+            _HOT[code] = True
+        _OUT.discard(site)
+        _PENDING.discard(site)

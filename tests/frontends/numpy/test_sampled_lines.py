@@ -149,7 +149,8 @@ def test_no_sampling_where_every_graph_compiles():
 
 def test_sites_sampling_rules():
     """`sampled_out` on its own: the first call and every `SAMPLE_EVERY`-th recorded, the rest
-    out; a follower out without counting; a hot site never out; the weights."""
+    out; a follower out without counting; a hot site (and every site of its code) never
+    out; the weights."""
     site, later = ("code", 10), ("code", 20)
     every = sites.SAMPLE_EVERY
 
@@ -169,8 +170,10 @@ def test_sites_sampling_rules():
     assert not sites.follows(site, later)
     sites.record_always([site])
     assert not sites.sampled_out(site) and sites.sample_weight(site) == 1
+    # the code it is in is hot: its other lines too
+    assert not any(sites.sampled_out(("code", 40)) for _ in range(every))
     # a recorded value that never ran in the library: the site is hot at its next call
-    other = ("code", 30)
+    other = ("other code", 30)
     assert not sites.sampled_out(other)  # recorded (its first call)
     assert not sites.sampled_out(other) and sites.sample_weight(other) == 1
 
