@@ -56,7 +56,13 @@ from daybreak.runtime.stats import (
 from .elements.expr import postorder
 from .lazy import _UNSET, LazyValue, Node, NotEager, build_program, topological
 from .sites import forget as forget_lines
-from .sites import ran_in_library, record_always, sample_weight, sampled_pending
+from .sites import (
+    ran_in_library,
+    record_always,
+    sample_weight,
+    sampled_pending,
+    stands_on_sampled,
+)
 from .snapshots import run_value, start_loading, unalias, use_background
 
 # --- budgets ----------------------------------------------------------------------------------
@@ -521,7 +527,12 @@ def _compute_all(pending: list[Node], order: list[Node], keyed: tuple | None = N
         ):
             # Big work: compiling now and running native code is sooner than the library
             return _split(_sync(known, pending, order, leaves, cost), pending)
-        counting = known is not None and known.state == "new" and cost.native_pays
+        counting = (
+            known is not None
+            and known.state == "new"
+            and cost.native_pays
+            and not stands_on_sampled(order)
+        )
         if counting:
             if known.saved >= PAYBACK * cost.compile_seconds:
                 # It has paid: a structure run once (a script's only call) is never compiled,

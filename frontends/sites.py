@@ -50,6 +50,7 @@ Either choice gives NumPy's values; only the cost differs.
 from __future__ import annotations
 
 import sys
+import weakref
 
 _PACKAGE = __name__.split(".")[0] + "."
 # site -> False: a value made there fused into a larger lazy value (record lazily); True: one
@@ -74,6 +75,9 @@ _OUT: set = set()  # the cold sites whose latest call was computed at once by sa
 # never does (it fused into native code, a rewrite read it lazily, `alpha * A` in `alpha * A
 # @ x`), recording pays there for more than a library run, and the site is hot.
 _PENDING: set = set()
+# Values computed at once by sampling: a graph standing on one is a variant of a sampled
+# structure (`stands_on_sampled`).
+_SAMPLED_VALUES: weakref.WeakSet = weakref.WeakSet()
 
 
 def user_site(depth: int = 1):
@@ -195,6 +199,23 @@ def sampled_out(site, following: bool = False) -> bool:
             return False
     _OUT.add(site)
     return True
+
+
+def computed_by_sampling(node) -> None:
+    """`node` holds a value a cold line's call computed at once (`sampled_out`)."""
+    _SAMPLED_VALUES.add(node)
+
+
+def stands_on_sampled(order) -> bool:
+    """Whether a graph (its nodes, `order`) reads a value computed at once by sampling: a
+    variant of the structure its sampled executions record whole (the recorded calls after a
+    call computed at once, an in-place `h ^= h >> 33` over a shift computed at once). Its
+    runs do not count toward compiling it: counted, it compiled first, then the whole
+    structure later still, once its code was hot (int_hash's warm calls in the suite, 7.5 ->
+    17 ms)."""
+    if not _SAMPLED_VALUES:
+        return False
+    return any(node in _SAMPLED_VALUES for node in order if node.is_leaf)
 
 
 def sampled_pending() -> bool:

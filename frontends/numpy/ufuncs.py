@@ -37,6 +37,7 @@ from ..elements.signature import builder_key
 from ..lazy import Param
 from ..sites import (
     at_once,
+    computed_by_sampling,
     consumed,
     first_call,
     follows,
@@ -497,6 +498,7 @@ def _on_user_memory(ufunc, inputs, result_bytes: int, spent=None):
                 borrowed += math.prod(x._shape) * e.dtype.itemsize
             del e  # (a reference to a spent operand's leaf: `own_buffer` counts them)
     site = None
+    sampled = False
     if not borrowed:
         # Computed inputs only: the same feedback, without a snapshot to weigh. A line whose
         # value was computed on its own (a mask handed to a selection, a result printed) or
@@ -509,12 +511,21 @@ def _on_user_memory(ufunc, inputs, result_bytes: int, spent=None):
             not_sampled(site)
         elif not _sampled_out(site, inputs):
             return None, site
+        else:
+            sampled = True
     elif result_bytes * 4 > borrowed:
         site = user_site(3)
-        if at_once(site) or _snapshot_is_a_copy(site, borrowed):
+        if at_once(site):
             not_sampled(site)
+        elif _snapshot_is_a_copy(site, borrowed):
+            # (a line's first call: a graph reading it is a variant too, but the calls
+            # reading it are recorded, a pending value an annotated call may split)
+            not_sampled(site)
+            sampled = True
         elif not _sampled_out(site, inputs):
             return None, site
+        else:
+            sampled = True
     values = []
     for x in inputs:
         found = data_now(x)
@@ -529,6 +540,8 @@ def _on_user_memory(ufunc, inputs, result_bytes: int, spent=None):
     now = result_array(now)
     if site is not None:
         now._site = site  # (if a later call fuses it, the line records again)
+        if sampled:
+            computed_by_sampling(now._held.node)
     return now, None
 
 

@@ -196,3 +196,25 @@ def test_a_line_whose_recorded_value_never_ran_in_the_library_is_hot():
         got = numpy.asarray(scaled_product(a))
         assert db.stats()["library_runs"] == before  # no `alpha * A` computed at once
         numpy.testing.assert_allclose(got, alpha * m @ x, rtol=1e-13)
+
+
+def test_a_graph_reading_a_value_computed_at_once_by_sampling_does_not_count():
+    """`h ^= h >> 3` over a shift computed at once (sampled out): the in-place update is
+    recorded over that value, a variant of the structure the sampled executions record
+    whole. The variant's library runs do not count toward compiling it (counted, it would
+    compile first and the whole structure later still); the whole one's do."""
+    u = numpy.arange(N, dtype=numpy.uint64)
+
+    def mix(h):
+        h ^= h >> numpy.uint64(3)
+        h *= numpy.uint64(5)
+        return numpy.asarray(h)
+
+    want = u ^ (u >> numpy.uint64(3))
+    want = want * numpy.uint64(5)
+    for _ in range(2 * sites.SAMPLE_EVERY):
+        numpy.testing.assert_array_equal(mix(dnp.asarray(u).copy()), want)
+    structures = _recorded_structures()
+    counted = [k for k in structures if k.saved > 0]
+    variants = [k for k in structures if k.saved == 0 and k.runs["library"] > 1]
+    assert counted and variants
