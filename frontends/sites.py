@@ -64,10 +64,11 @@ _SEEN: dict = {}  # the sites `first_call` was asked about
 # site an array still carries after the tables were cleared may name other code then: a
 # cost decision can err, never a value, see below.)
 _CODES: dict = {}
-# Sampling while a line's structures are not compiled (`sampled_out`): site -> the calls
-# asked about while cold; and the sites of structures that compiled (always recorded).
+# Sampling the calls of code no structure of which has compiled yet (`sampled_out`).
 SAMPLE_EVERY = 8
-_COLD: dict = {}
+EPOCH = 8  # calls of one code recorded in a row, in one epoch of every SAMPLE_EVERY
+_COLD: dict = {}  # the sites seen while their code was cold
+_ASKS: dict = {}  # code -> the calls asked about while it was cold
 _HOT: dict = {}  # the code hot sites are in (`record_always`: a function one structure of which
 # compiled is called again and again, and its other lines' structures compile too)
 _OUT: set = set()  # the cold sites whose latest call was computed at once by sampling
@@ -112,6 +113,7 @@ def _forget() -> None:
     _ALONE.clear()
     _SEEN.clear()
     _COLD.clear()
+    _ASKS.clear()
     _HOT.clear()
     _OUT.clear()
     _PENDING.clear()
@@ -167,36 +169,45 @@ def computed_in_library(site) -> None:
 
 def sampled_out(site, following: bool = False) -> bool:
     """Whether a call at `site` that would be recorded is computed at once instead, because
-    no structure it was part of has compiled yet (a cold site): recording it then buys a
+    no structure made in its code has compiled yet (cold code): recording it then buys a
     library run of the same calls at the cost of the recording, the snapshot and the
-    scheduler's walk (a time step's statement: ~2.5x NumPy's own time). One call in
-    `SAMPLE_EVERY` is recorded still (the first one too), so that the scheduler learns the
-    structure and counts what compiling it would save (each such run counts for
-    `SAMPLE_EVERY`, `sample_weight`). `following`: the call reads a value an earlier call of
-    the same code computed at once by this rule (`follows`): it is computed at once too,
-    uncounted (a statement's later calls, and the statements reading it, are recorded in
-    the very executions its first call is, so that the structures sampled are whole). Once
-    a structure compiled (or paid for its compile: the next run compiles it), its sites are
-    hot (`record_always`): always recorded, as before; so is a site whose last recorded
-    value never ran in the library (`ran_in_library`): it fused into native code, or a
-    rewrite read it lazily (`alpha * A @ x` as `alpha * (A @ x)`), which computing it at
-    once would lose."""
-    if SAMPLE_EVERY <= 1 or site[0] in _HOT:
+    scheduler's walk (a time step's statement: ~2.5x NumPy's own time). The calls of a cold
+    code are recorded in one epoch of `EPOCH` calls out of every `SAMPLE_EVERY` (the first
+    one: its first calls are recorded, as before); the rest are computed at once. The
+    recorded ones let the scheduler learn the structures and count what compiling them
+    would save (each run counting for `SAMPLE_EVERY`, `sample_weight`). Epochs of the code,
+    not a count per site: a statement with two calls on data (`clip(a) * x + b * y`) records
+    both in the same executions, so its structure is recorded whole (counted per site, out
+    of phase, its parts were recorded in different executions and the whole never was).
+    Only the calls on data count (a call with a pending input is recorded anyway).
+    `following`: the call reads a value an earlier call of the same code computed at once
+    by this rule (`follows`): computed at once too, uncounted (a statement's later calls,
+    also across an epoch's end). Once a structure made in the code compiled (or paid for
+    its compile: the next run compiles it), the code is hot (`record_always`): always
+    recorded, as before; so is one where a recorded value never ran in the library
+    (`ran_in_library`): it fused into native code, or a rewrite read it lazily (`alpha * A
+    @ x` as `alpha * (A @ x)`), which computing it at once would lose."""
+    code = site[0]
+    if SAMPLE_EVERY <= 1 or code in _HOT:
         _OUT.discard(site)
         return False
     if site in _PENDING:
         # the value of its last recorded call never ran in the library: recording paid
         record_always((site,))
         return False
-    if not following:
-        n = _COLD.get(site, 0)
+    if following:
+        _OUT.add(site)
+        return True
+    if site not in _COLD:
         if len(_COLD) >= _LIMIT:
             _forget()
-        _COLD[site] = n + 1
-        if n % SAMPLE_EVERY == 0:
-            _OUT.discard(site)
-            _PENDING.add(site)
-            return False
+        _COLD[site] = True
+    n = _ASKS.get(code, 0)
+    _ASKS[code] = n + 1
+    if (n // EPOCH) % SAMPLE_EVERY == 0:
+        _OUT.discard(site)
+        _PENDING.add(site)
+        return False
     _OUT.add(site)
     return True
 

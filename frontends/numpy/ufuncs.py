@@ -552,14 +552,11 @@ def _sampled_out(site, inputs) -> bool:
         return False
     following = False
     for x in inputs:
-        if (
-            type(x) is ndarray
-            and x._site is not None
-            and type(x._held) is Leaf
-            and follows(x._site, site)
-        ):
-            following = True
-            break
+        if type(x) is ndarray:
+            if type(x._held) is not Leaf:
+                return False  # a pending input: recorded, whatever the epoch (not counted)
+            if x._site is not None and follows(x._site, site):
+                following = True
     return sampled_out(site, following)
 
 

@@ -41,25 +41,25 @@ def _recorded_structures() -> list:
 
 
 def test_a_cold_lines_calls_are_computed_at_once_but_one_in_every_few(monkeypatch):
-    """Before the statement's structure compiles, one execution in `SAMPLE_EVERY` is recorded
-    (a library run of the whole statement: one structure, never a part of it) and the others
-    are computed at once, call by call; the values are NumPy's at every step, also after the
-    user wrote the input through NumPy in between."""
-    every = sites.SAMPLE_EVERY
+    """Before the statement's structure compiles, one epoch of `EPOCH` executions in every
+    `SAMPLE_EVERY` is recorded (a library run of the whole statement: one structure, never a
+    part of it) and the others are computed at once, call by call; the values are NumPy's at
+    every step, also after the user wrote the input through NumPy in between."""
+    every, epoch = sites.SAMPLE_EVERY, sites.EPOCH
     assert every > 1
     u, v = numpy.linspace(0.0, 1.0, N), numpy.zeros(N)
     a, b = dnp.asarray(u), dnp.asarray(v)
     want_v = v.copy()
     runs_before = db.stats()["runs"]
-    steps = 3 * every
+    steps = 2 * every * epoch  # two cycles: each records its first epoch's executions
     for k in range(steps):
         _step(dnp, a, b)
         _step(numpy, u, want_v)
         numpy.testing.assert_array_equal(v, want_v)  # b is v's memory
-        u[k] += 1.0  # the user's own write: later steps read it
+        u[k % N] += 1.0  # the user's own write: later steps read it
     structures = _recorded_structures()
     assert len(structures) == 1  # the whole statement, recorded whole
-    assert structures[0].runs["library"] == steps // every
+    assert structures[0].runs["library"] == 2 * epoch
     assert db.stats()["runs"] == runs_before
 
 
@@ -90,19 +90,20 @@ def test_a_sampled_run_counts_for_the_executions_it_stands_for(monkeypatch):
     the same by the same number of executions."""
     saved = {}
     sampled = sites.SAMPLE_EVERY
+    cycle = sampled * sites.EPOCH  # executions, of which one epoch is recorded
     for every in (1, sampled):
         scheduler.forget()
         monkeypatch.setattr(sites, "SAMPLE_EVERY", every)
         u, v = numpy.linspace(0.0, 1.0, N), numpy.zeros(N)
         a, b = dnp.asarray(u), dnp.asarray(v)
-        for _ in range(2 * sampled):  # (a first run's cold costs, weighed alike on both sides)
+        for _ in range(cycle):  # (a first run's cold costs, weighed alike on both sides)
             _step(dnp, a, b)
         (known,) = _recorded_structures()
         start = known.saved
-        for _ in range(8 * sampled):
+        for _ in range(cycle):
             _step(dnp, a, b)
         saved[every] = known.saved - start
-        assert known.runs["library"] == 10 * sampled // every
+        assert known.runs["library"] == (2 * cycle if every == 1 else 2 * sites.EPOCH)
     assert saved[sampled] > 0
     # (each side is its own library runs' measured time: timing noise, not an order of magnitude)
     assert 0.25 < saved[sampled] / saved[1] < 4.0
@@ -111,7 +112,7 @@ def test_a_sampled_run_counts_for_the_executions_it_stands_for(monkeypatch):
 def test_a_value_computed_at_once_by_the_lines_feedback_is_not_followed():
     """A call reading a value that its line computed at once for another reason than
     sampling (the line's feedback: a value made there was computed on its own) is decided by
-    its own rules (recorded, to fuse), not computed at once with it."""
+    its own rules, not computed at once with it."""
     u = numpy.linspace(-1.0, 1.0, N)
     x = dnp.asarray(u)
 
@@ -119,14 +120,16 @@ def test_a_value_computed_at_once_by_the_lines_feedback_is_not_followed():
         y = x + 1.5
         return y, y * 2.0
 
-    for _ in range(2):  # the first call recorded, the second one computed at once (sampled)
+    for _ in range(sites.EPOCH + 1):  # the first epoch recorded, then computed at once
         y, z = two(x)
-        numpy.asarray(z)  # (the first call's values computed in the library)
+        numpy.asarray(z)  # (the recorded values computed in the library)
     assert y.concrete() is not None and z.concrete() is not None  # z followed y
+    assert sites.follows(y._site, (y._site[0], y._site[1] + 2))
     sites.materialised_alone(y._site)  # the line's feedback: computed at once from now on
     y, z = two(x)
     assert y.concrete() is not None
-    assert z.concrete() is None  # recorded by its own rules
+    # a later call of the code reading it decides by its own rules
+    assert not sites.follows(y._site, (y._site[0], y._site[1] + 2))
     numpy.testing.assert_array_equal(numpy.asarray(z), (u + 1.5) * 2.0)
 
 
@@ -148,20 +151,23 @@ def test_no_sampling_where_every_graph_compiles():
 
 
 def test_sites_sampling_rules():
-    """`sampled_out` on its own: the first call and every `SAMPLE_EVERY`-th recorded, the rest
-    out; a follower out without counting; a hot site (and every site of its code) never
-    out; the weights."""
-    site, later = ("code", 10), ("code", 20)
-    every = sites.SAMPLE_EVERY
+    """`sampled_out` on its own: a code's calls recorded in the first epoch of `EPOCH` calls
+    of every `SAMPLE_EVERY`, whichever of its sites they are at (a statement's two calls on
+    data alike), the rest out; a follower out without counting; a hot code never out; a
+    recorded value that never ran in the library makes its code hot; the weights."""
+    site, second, later = ("code", 10), ("code", 12), ("code", 20)
+    every, epoch = sites.SAMPLE_EVERY, sites.EPOCH
 
-    def asked() -> bool:
-        out = sites.sampled_out(site)
+    def asked(at) -> bool:
+        out = sites.sampled_out(at)
         if not out:
-            sites.ran_in_library([site])  # (what tier 0 says of the recorded value)
+            sites.ran_in_library([at])  # (what tier 0 says of the recorded value)
         return out
 
-    outs = [asked() for _ in range(2 * every)]
-    assert outs == ([False] + [True] * (every - 1)) * 2
+    # two calls on data per execution: recorded in the same executions, both
+    outs = [(asked(site), asked(second)) for _ in range(every * epoch)]
+    want = [False] * (epoch // 2) + [True] * ((every - 1) * epoch // 2)
+    assert outs == [(o, o) for o in want + want]
     assert sites.follows(site, later) and not sites.follows(site, ("code", 5))
     assert not sites.follows(site, ("other", 20))
     assert sites.sampled_out(later, following=True) and later not in sites._COLD
@@ -171,11 +177,11 @@ def test_sites_sampling_rules():
     sites.record_always([site])
     assert not sites.sampled_out(site) and sites.sample_weight(site) == 1
     # the code it is in is hot: its other lines too
-    assert not any(sites.sampled_out(("code", 40)) for _ in range(every))
-    # a recorded value that never ran in the library: the site is hot at its next call
+    assert not any(sites.sampled_out(("code", 40)) for _ in range(every * epoch))
+    # a recorded value that never ran in the library: its code is hot at its next call
     other = ("other code", 30)
-    assert not sites.sampled_out(other)  # recorded (its first call)
-    assert not sites.sampled_out(other) and sites.sample_weight(other) == 1
+    assert not sites.sampled_out(other)  # recorded (the first epoch)
+    assert not sites.sampled_out(other) and other[0] in sites._HOT
 
 
 def test_a_line_whose_recorded_value_never_ran_in_the_library_is_hot():
