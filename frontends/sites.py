@@ -37,12 +37,12 @@ A call on computed arrays only (daybreak's own results) has no snapshot to weigh
 same bet: a value recorded and then computed on its own (a mask a selection reads next) was a
 loop node and a trip through the scheduler around one NumPy call; the line learns the same way.
 
-Until a structure made at a line has compiled, the line is also sampled (`sampled_out`): its
-recorded calls would run in the library call by call anyway, so most are computed at once
-and one in `SAMPLE_EVERY` is recorded, for the scheduler to learn the structure and count what
-compiling it saves (that run counting for the others); a statement's later calls follow its
-first, so the executions sampled are whole. Once a structure made there compiled (or ran
-natively, or paid for its compile), the code it is in is hot and records as above (`record_always`).
+Until a structure made in a code object (a function, a loop body) has compiled, its calls are
+also sampled (`sampled_out`): recorded, they would run in the library call by call anyway, so
+most are computed at once, and one epoch of calls in every `SAMPLE_EVERY` is recorded, for
+the scheduler to learn the structures and count what compiling them saves (those runs
+counting for the others). Once a structure made there compiled (or ran natively, or paid
+for its compile), the code is hot and records as above (`record_always`).
 
 Either choice gives NumPy's values; only the cost differs.
 """
