@@ -55,14 +55,15 @@ from daybreak.runtime.stats import (
 
 from .elements.expr import postorder
 from .lazy import _UNSET, LazyValue, Node, NotEager, build_program, topological
-from .sites import forget as forget_lines
 from .sites import (
+    any_cold,
     ran_in_library,
     record_always,
     sample_weight,
     sampled_pending,
     stands_on_sampled,
 )
+from .sites import forget as forget_lines
 from .snapshots import run_value, start_loading, unalias, use_background
 
 # --- budgets ----------------------------------------------------------------------------------
@@ -380,7 +381,8 @@ def _threads(cost: Estimate) -> int:
 
 
 def _run_native(known: Known, leaves: list[Node], cost: Estimate, graph: list[Node]):
-    record_always(_sites_of(graph))
+    if any_cold():
+        record_always(_sites_of(graph))
     known.runs["native"] += 1
     known.cost, known.cost_for = cost, (SETTINGS.threads, _compiled[0])
     count_scheduler_hit()
@@ -704,7 +706,8 @@ def write_into(
             return False
     known.runs["native"] += 1
     count_scheduler_hit()
-    record_always(_sites_of([node]))
+    if any_cold():
+        record_always(_sites_of([node]))
     if before_run is not None:
         before_run()
     result = call(values, _threads(known.cost), into)

@@ -258,6 +258,16 @@ def sample_weight(site) -> int:
     return SAMPLE_EVERY if site in _COLD and site[0] not in _HOT else 1
 
 
+def cold(site) -> bool:
+    """Whether calls at `site` may be sampled: its code is not hot (`sampled_out`)."""
+    return SAMPLE_EVERY > 1 and site[0] not in _HOT
+
+
+def any_cold() -> bool:
+    """Whether any code is sampled now: else nothing needs marking hot (`record_always`)."""
+    return bool(_ASKS)
+
+
 def record_always(found) -> None:
     """A structure made of calls at the sites `found` compiled, ran natively, or has paid for
     its compile (the scheduler compiles it at its next run): the code they are in is hot,
@@ -271,5 +281,6 @@ def record_always(found) -> None:
             if len(_HOT) >= _LIMIT:
                 _forget()
             _HOT[code] = True
+            _ASKS.pop(code, None)  # (`_ASKS` names the cold codes only: `any_cold`)
         _OUT.discard(site)
         _PENDING.discard(site)

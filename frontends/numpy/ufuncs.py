@@ -37,6 +37,7 @@ from ..elements.signature import builder_key
 from ..lazy import Param
 from ..sites import (
     at_once,
+    cold,
     computed_by_sampling,
     consumed,
     first_call,
@@ -548,7 +549,7 @@ def _on_user_memory(ufunc, inputs, result_bytes: int, spent=None):
 def _sampled_out(site, inputs) -> bool:
     """Whether this call at the cold `site` is computed at once while no structure it was
     part of has compiled (`sites.sampled_out`). Not where every graph must compile."""
-    if not SETTINGS.compile_in_background or SETTINGS.strict or site is None:
+    if not SETTINGS.compile_in_background or SETTINGS.strict or site is None or not cold(site):
         return False
     following = False
     for x in inputs:
