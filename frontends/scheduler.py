@@ -259,9 +259,6 @@ class Known:
     # thread count, whether the process had compiled): what `_known_native` runs it by.
     cost: Estimate | None = None
     cost_for: tuple = ()
-    # The user's call sites its graph was recorded at (`sites.sampled_out`): recorded always
-    # once it compiled.
-    sites: frozenset = frozenset()
 
 
 _KNOWN: OrderedDict = OrderedDict()
@@ -467,7 +464,6 @@ def _compile_known(known: Known, program) -> None:
     try:
         known.executable = _compile(program)
         known.state = "ready"
-        record_always(known.sites)
     except Exception as why:  # noqa: BLE001 - a failed compile means: keep running tier 0
         known.state, known.reason = "failed", f"{type(why).__name__}: {why}"
         record_fallback(f"scheduler: compiling failed, the library runs it: {known.reason}")
@@ -541,7 +537,6 @@ def _compute_all(pending: list[Node], order: list[Node], keyed: tuple | None = N
                 # and a compile thread never competes with the first runs for the GIL.
                 program, _, plan = build_program(pending, order)
                 known.plan, known.state = plan, "compiling"
-                known.sites = _sites_of(order)
                 _background().submit(_compile_known, known, program)
         start = time.perf_counter()
         try:

@@ -67,8 +67,7 @@ _CODES: dict = {}
 # Sampling the calls of code no structure of which has compiled yet (`sampled_out`).
 SAMPLE_EVERY = 8
 EPOCH = 8  # calls of one code recorded in a row, in one epoch of every SAMPLE_EVERY
-_COLD: dict = {}  # the sites seen while their code was cold
-_ASKS: dict = {}  # code -> the calls asked about while it was cold
+_ASKS: dict = {}  # cold code -> the calls asked about (hot code leaves it)
 _HOT: dict = {}  # the code hot sites are in (`record_always`: a function one structure of which
 # compiled is called again and again, and its other lines' structures compile too)
 _OUT: set = set()  # the cold sites whose latest call was computed at once by sampling
@@ -112,7 +111,6 @@ def _forget() -> None:
     """Every table at once (a site's code id must stay held while a table names it)."""
     _ALONE.clear()
     _SEEN.clear()
-    _COLD.clear()
     _ASKS.clear()
     _HOT.clear()
     _OUT.clear()
@@ -198,11 +196,9 @@ def sampled_out(site, following: bool = False) -> bool:
     if following:
         _OUT.add(site)
         return True
-    if site not in _COLD:
-        if len(_COLD) >= _LIMIT:
-            _forget()
-        _COLD[site] = True
     n = _ASKS.get(code, 0)
+    if not n and len(_ASKS) >= _LIMIT:
+        _forget()
     _ASKS[code] = n + 1
     if (n // EPOCH) % SAMPLE_EVERY == 0:
         _OUT.discard(site)
@@ -255,7 +251,7 @@ def not_sampled(site) -> None:
 
 def sample_weight(site) -> int:
     """How many calls a recorded call at `site` stands for (`sampled_out`)."""
-    return SAMPLE_EVERY if site in _COLD and site[0] not in _HOT else 1
+    return SAMPLE_EVERY if site[0] in _ASKS else 1
 
 
 def cold(site) -> bool:
