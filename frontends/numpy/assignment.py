@@ -167,6 +167,7 @@ def _computed_into(a: ndarray, key, value: ndarray, temporary: bool = False) -> 
         # computed first into a buffer of its own, after which the snapshot is unread and
         # the write copies nothing
         return temporary and _in_place_over_snapshot(a, key, value, node)
+    del node  # (`own_buffer` counts the references to `a`'s node: this one is not a reader)
     target = own_buffer(a)
     if target is None:
         return False
