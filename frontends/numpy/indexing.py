@@ -28,7 +28,7 @@ import numpy as np
 
 from daybreak.runtime.config import SETTINGS
 
-from ..elements.expr import Leaf
+from ..elements.expr import Leaf, realized_node
 from ..elements.remap import INDEX, Affine, Computed, computed_once, identity, reindex
 from .array import concrete_expr, from_numpy_result, leaf_array, ndarray
 from .fallback import to_numpy
@@ -184,7 +184,10 @@ def getitem(x: ndarray, key):
         return from_numpy_result(part)
     if all(is_basic(k) for k in items):
         sources, shape = basic_sources(x.shape, spread(items, x.ndim))
-        if sources != identity(x.ndim):
+        if sources != identity(x.ndim) or realized_node(x._expr, x.shape) is not None:
+            # (at the same coordinates too, once another view made the expression a loop:
+            # `flx[1:] - flx[:-1]` read `flx`'s loop and its whole expression again, computed
+            # twice by the library, hdiff's first call, and in native code)
             expr = computed_once(x._expr, x.shape, 8 * math.prod(shape) <= x.size)
         else:
             expr = x._expr
