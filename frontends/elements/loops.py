@@ -23,7 +23,7 @@ from daybreak.ir import builder as B
 from daybreak.ir.ops import MERGE_OP_DECLS, merge_identity
 from daybreak.ir.types import I64, Type, Vec
 
-from ..lazy import Namer, Node, NotEager
+from ..lazy import Namer, Node, NotEager, Unset
 from ..scheduler import check_budget
 from . import eager
 from .dtypes import ir_scalar
@@ -398,6 +398,8 @@ class ElementwiseLoop(_ExprNode):
                 else np.broadcast_to(np.asarray(value), self.shape)
             )
             return eager.REDUCERS[self.op].reduce(full, axis=None, dtype=self.expr.dtype)
+        if type(self.expr) is Outer and type(self.expr.node) is Unset:
+            return np.empty(math.prod(self.shape), self.expr.dtype)  # (`empty`: unspecified)
         return eager.fresh_array(value, self.shape, self.expr.dtype).reshape(-1)
 
     def _finish_with_kernel(self, kernel, value):

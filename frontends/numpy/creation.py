@@ -27,7 +27,7 @@ from daybreak.runtime.config import SETTINGS
 from ..elements.dtypes import ir_scalar, is_supported, why_unsupported
 from ..elements.expr import Apply, Leaf, Outer
 from ..elements.loops import contiguous_strides
-from ..lazy import Param
+from ..lazy import Param, Unset
 from .array import fortran_view, from_numpy_result, is_lazy, ndarray, wrap
 from .fallback import check_allowed, foreign_array, run_numpy
 
@@ -79,16 +79,16 @@ def asarray(obj, dtype=None, order=None, *, copy=None, like=None):
     return numpy_made(value, "asarray")
 
 
-def full(shape, fill_value, dtype=None, order="C", *, like=None):
-    """`numpy.full`, lazily: every element reads one scalar parameter."""
+def full(shape, fill_value, dtype=None, order="C", *, like=None, fill=Param):
+    """`numpy.full`, lazily: every element reads one scalar parameter (a `fill`)."""
     shape = _shape_of(shape)
     dtype = np.asarray(fill_value).dtype if dtype is None else np.dtype(dtype)
     if _small(shape) or not is_supported(dtype) or is_lazy(fill_value) or np.ndim(fill_value) != 0:
         return numpy_made(np.full(shape, fill_value, dtype=dtype, order=order), "full")
     value = np.asarray(fill_value).astype(dtype)[()]  # NumPy's cast of the fill value
     if order == "F" and len(shape) > 1:  # (held in Fortran order: `fortran_view`)
-        return fortran_view(full(shape[::-1], fill_value, dtype))
-    return ndarray(Outer(Param(value, ir_scalar(dtype), key=None), dtype), shape)
+        return fortran_view(full(shape[::-1], fill_value, dtype, fill=fill))
+    return ndarray(Outer(fill(value, ir_scalar(dtype), key=None), dtype), shape)
 
 
 def _numpy_now(shape, dtype) -> bool:
@@ -117,10 +117,11 @@ def ones(shape, dtype=None, order="C", *, like=None):
 
 
 def empty(shape, dtype=float, order="C", *, like=None):
-    """`numpy.empty` (its values are unspecified; daybreak's are zeros)."""
+    """`numpy.empty` (its values are unspecified: zeros in native code, the buffer's bytes as
+    NumPy's in the library, `lazy.Unset`)."""
     if _numpy_now(shape, dtype):
         return numpy_made(np.empty(shape, dtype, order), "empty")
-    return full(shape, 0, dtype=dtype, order=order)
+    return full(shape, 0, dtype=dtype, order=order, fill=Unset)
 
 
 def _like(numpy_like, fill):
@@ -136,7 +137,7 @@ def _like(numpy_like, fill):
                 f"{numpy_like.__name__} of {why}", numpy_like, (a, dtype, order, subok, shape)
             )
         shape = np.shape(a) if shape is None else shape
-        return full(shape, fill, dtype=target)
+        return full(shape, fill, dtype=target, fill=Unset if numpy_like is np.empty_like else Param)
 
     make.__name__ = numpy_like.__name__
     make.__doc__ = f"`numpy.{numpy_like.__name__}`, lazily."

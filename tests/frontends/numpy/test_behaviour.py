@@ -179,6 +179,37 @@ def test_creation_matches_numpy():
         np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize(
+    "make",
+    [lambda m, like: m.empty(like.shape), lambda m, like: m.empty_like(like)],
+    ids=["empty", "empty_like"],
+)
+def test_empty_filled_row_by_row_is_never_written_first(make, monkeypatch):
+    """`p = np.empty_like(x)` written row by row (level_loop's, row_normalize's): the
+    library makes the buffer without writing it (NumPy's `empty`; zeros were a pass over
+    the whole buffer before the first row), and every row holds what was written."""
+    from daybreak.frontends.elements import eager
+
+    from .helpers import defaults_outside_tests
+
+    x = np.random.default_rng(2).random((300, 400))
+    with defaults_outside_tests():  # (the library computes `p`; strict mode compiles it)
+        _fill_row_by_row(make, x, monkeypatch, eager)
+
+
+def _fill_row_by_row(make, x, monkeypatch, eager) -> None:
+    p = make(dnp, x)
+    made = []
+    real_fresh = eager.fresh_array
+    monkeypatch.setattr(eager, "fresh_array", lambda *a: made.append(a) or real_fresh(*a))
+    want = make(np, x)
+    for k in range(x.shape[0]):
+        p[k] = x[k] * 2.0 + k
+        want[k] = x[k] * 2.0 + k
+    np.testing.assert_array_equal(np.asarray(p), want)
+    assert made == []  # (the first row's write computed `p`: no fill was written)
+
+
 def test_size_of_results():
     x = dnp.asarray(np.ones((2, 3, 4)))
     assert x.sum(axis=(0, 2)).shape == (3,)
