@@ -108,6 +108,17 @@ class GuardedSnapshot(Param):
         self.settle()
         return self.cached
 
+    def copied(self) -> np.ndarray | None:
+        """NumPy's copy of the user's buffer while the guard finds it unwritten (what the
+        snapshot holds, in memory the heap has mapped already), else None (the reserve
+        holds it, copied). For an array that reads the whole snapshot as its own value (`b =
+        u.copy()`, then `b` read or written): filling the reserve instead faults in every
+        page of a fresh mapping (a 12.8 MB copy: ~4 ms, NumPy's ~1 ms)."""
+        index = self._index
+        if index >= 0 and _guards[0].intact(index):
+            return self._user.copy()
+        return None
+
     def settle(self) -> None:
         """Copy into the reserve now (a no-op once copied)."""
         if self._index >= 0:

@@ -456,7 +456,15 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
             and is_contiguous(e.strides, self._shape)
         ):
             if type(e.node) is GuardedSnapshot:
-                e.node.settle()  # (its reserve holds the snapshot once copied, not before)
+                own = e.node.copied()
+                if own is not None:
+                    # a copy of the user's memory, needed now: a buffer of its own (which
+                    # its writes then write in place), the snapshot left to its other readers
+                    e = self._expr = Leaf.plain(
+                        Param.owned(own, e.node.type), e.strides, e.size, e.dtype
+                    )
+                else:
+                    e.node.settle()  # (its reserve holds the snapshot once copied, not before)
             if self._shape == ():
                 return self.dtype.type(np.asarray(e.node.cached).reshape(-1)[0])
             found = np.asarray(e.node.cached).reshape(self._shape)

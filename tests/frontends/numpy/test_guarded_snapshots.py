@@ -40,6 +40,32 @@ def test_a_guarded_snapshot_is_copied_only_when_the_user_writes():
     assert float(x[50_000]) == 9.0
 
 
+def test_a_copy_of_the_users_memory_gets_a_buffer_of_its_own_when_needed():
+    """`th = u.copy()` then `th` read and written (level_loop's): the copy, needed while the
+    guard finds `u` unwritten, is NumPy's copy of `u` (the guard's reserve is not filled: a
+    fresh mapping's every page faulted in, ~4x NumPy's copy), written in place after; `u`
+    and a value made from it before keep their own, and so does the copy under `u`'s
+    later writes."""
+    u = numpy.linspace(0.0, 1.0, 200_000).reshape(400, 500)
+    want_u = u.copy()
+    x = dnp.asarray(u)
+    copies = snapshots.stats()["copies"]
+    th = x.copy()
+    before = x * 2.0  # (another reader of the snapshot)
+    assert float(th[3, 4]) == want_u[3, 4]
+    for k in range(1, 400):
+        th[k] = dnp.where(th[k] < th[k - 1], th[k - 1], th[k])
+    assert snapshots.stats()["copies"] == copies
+    want = want_u.copy()
+    for k in range(1, 400):
+        want[k] = numpy.where(want[k] < want[k - 1], want[k - 1], want[k])
+    numpy.testing.assert_array_equal(numpy.asarray(th), want)
+    numpy.testing.assert_array_equal(u, want_u)  # the user's array untouched
+    u[7] = -1.0  # a value made before still reads the snapshot; the copy keeps its own
+    numpy.testing.assert_array_equal(numpy.asarray(before), want_u * 2.0)
+    numpy.testing.assert_array_equal(numpy.asarray(th), want)
+
+
 def test_the_next_call_revives_a_parked_guard():
     """A loop reading the user's array every call: once a call's values are computed its
     guard is parked (pages still protected, no reader), and the next call's snapshot revives
