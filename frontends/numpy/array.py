@@ -54,6 +54,7 @@ from ..lazy import _UNSET, LazyValue, Param, topological
 from ..scheduler import DEPTH_BUDGET, ELEM_BUDGET, evaluate, materialize
 from ..sites import computed_in_library, materialised_alone
 from ..snapshots import GuardedSnapshot
+from ..statements import register_array_type
 from .fallback import foreign_array
 
 # The arrays most recently given a pending expression (weakly), newest last: a write into a
@@ -687,6 +688,9 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
 
     def __reduce__(self):  # pickling sends the values
         return (asarray_value, (np.asarray(self.value()),))
+
+
+register_array_type(ndarray)  # (its operators and stores are daybreak's: `statements`)
 
 
 def fortran_view(t: ndarray) -> ndarray:

@@ -52,7 +52,14 @@ from ..elements.remap import (
 from ..elements.sole_reader import aligned_reads, sole_reader
 from ..lazy import Param
 from ..scheduler import evaluate, write_into
-from ..snapshots import GuardedSnapshot, give_up, guarded_and_read, intact
+from ..snapshots import (
+    GuardedSnapshot,
+    give_up,
+    guarded_and_read,
+    intact,
+    statement_stored,
+    unarmed_pending,
+)
 from .array import as_operand, concrete_expr, data_now, is_lazy, ndarray, pending_readers
 from .fallback import to_numpy
 from .indexing import is_plain_basic, key_items, spread
@@ -66,9 +73,29 @@ _DATA_NOW = frozenset({float, int, np.ndarray, *NUMPY_SCALAR_TYPES})
 
 
 def setitem(a: ndarray, key, value) -> None:
-    """`a[key] = value` (see the module docstring); a view passes the write to its base."""
+    """`a[key] = value` (see the module docstring); a view passes the write to its base. It
+    ends the statement unarmed snapshots were made in (`snapshots.statement_stored`)."""
     # (read here, in the type's slot itself: passed on, the value counts once more)
     temporary = sys.getrefcount(value) == _STORED_TEMPORARY
+    if not unarmed_pending():
+        _setitem(a, key, value, temporary)
+        return
+    stored = False
+    try:
+        _setitem(a, key, value, temporary)
+        stored = True
+    finally:
+        if stored and temporary and type(value) is ndarray:
+            # the stack drops the value next: what it reads goes now, so that a snapshot
+            # only it read dies unguarded (its array is never read again)
+            value._held = _DROPPED
+        statement_stored()
+
+
+_DROPPED = Outer(Param.scalar(0.0, ir_scalar(np.dtype(np.float64))), np.dtype(np.float64))
+
+
+def _setitem(a: ndarray, key, value, temporary: bool) -> None:
     if type(value) in _DATA_NOW:
         # A scalar or NumPy data into a computed array nothing else reads (a Python loop's
         # element or row write): NumPy's write in place, with nothing else asked

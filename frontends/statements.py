@@ -1,0 +1,330 @@
+"""Whether the user's statement running now calls only daybreak until it stores its value.
+
+A lazy value made from the user's memory must mean what that memory held when it was made;
+a write guard (`snapshots.py`) makes that hold whatever runs next, at two system calls and
+their bookkeeping per statement (~90 us of jacobi_2d's 250 us statement). Most statements
+that read the user's memory store their value into a daybreak array at once:
+
+    B[1:-1, 1:-1] = 0.2 * (A[1:-1, 1:-1] + A[1:-1, :-2] + A[1:-1, 2:] + A[2:, 1:-1] + A[:-2, 1:-1])
+
+Between the first read of `A` and the store, the interpreter runs this statement's
+instructions and nothing else: loads of names and constants, slices, subscripts and
+operators on daybreak arrays, numbers and keys — each of which runs daybreak's code or
+NumPy's (numeric data: no user code) — and the store into a daybreak array, which computes
+the value. Nothing can write `A` before the value is computed, so the value may read `A`
+itself, unguarded, until the store ends the statement (`snapshots.take`).
+
+`stores_at_once(user_frame())` says whether the innermost statement outside daybreak is
+such a statement: its bytecode, from its start to its store, holds only those instructions (per
+code object and instruction, found once), and the names it loads hold daybreak arrays,
+numbers, keys or numeric NumPy arrays now (the statement cannot rebind them: it stores no
+name). Anything else — a call, an attribute, a name bound to any other object, a jump, an
+instruction this table does not know (another Python's) — is "no": the guard as before. Not
+while a trace or profile function runs (a debugger stops between a statement's lines), nor
+where the interpreter's bytecode is not CPython's.
+
+What this leaves open, as NumPy does: another thread writing the memory while the
+statement runs (a data race either way), and a Python signal handler that writes it.
+"""
+
+from __future__ import annotations
+
+import dis
+import sys
+import types
+from collections.abc import Callable
+
+import numpy as np
+
+_PACKAGE = __name__.rsplit(".", 2)[0] + "."  # "daybreak."
+
+# What the walk below knows a value to be: a daybreak array, a number, a key (a slice, a
+# tuple of keys, None, Ellipsis), a NumPy array of numbers; anything else stops it.
+ARRAY, NUMBER, KEY, NUMPY = "array", "number", "key", "numpy"
+_ARRAY_TYPES: set[type] = set()  # daybreak's arrays (exact types: a subclass may run anything)
+_NUMBER_TYPES = (int, float, bool, complex)
+_NUMERIC_KINDS = frozenset("biufc")
+
+# Instructions a statement may hold: (pops, pushes) or a function of the walk's stack.
+_LOADS = frozenset({"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_NAME", "LOAD_GLOBAL", "LOAD_DEREF"})
+_NOTHING = frozenset({"NOP", "CACHE", "EXTENDED_ARG"})
+_STORES = frozenset({"STORE_SUBSCR", "STORE_SLICE"})
+_KNOWN = (
+    _LOADS
+    | _NOTHING
+    | _STORES
+    | {
+        "LOAD_CONST",
+        "BUILD_SLICE",
+        "BUILD_TUPLE",
+        "BINARY_SUBSCR",
+        "BINARY_SLICE",
+        "BINARY_OP",
+        "COMPARE_OP",
+        "UNARY_NEGATIVE",
+        "UNARY_POSITIVE",
+        "UNARY_INVERT",
+        "COPY",
+        "SWAP",
+    }
+)
+
+_SPANS: dict = {}  # (code, offset) -> the statement's instructions, or None
+_VERDICTS: dict = {}  # (code, offset, the loaded values' kinds) -> bool
+_LIMIT = 4096
+
+
+def register_array_type(kind: type) -> None:
+    """A frontend's lazy array type, whose operators and stores are daybreak's."""
+    _ARRAY_TYPES.add(kind)
+
+
+def user_frame():
+    """The innermost frame outside daybreak (the user's statement), or None."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(_PACKAGE):
+        frame = frame.f_back
+    return frame
+
+
+def stores_at_once(frame) -> tuple | None:
+    """(id(frame), code, first offset, store's offset) of the statement `frame` runs, where
+    it runs only daybreak's operators (and NumPy's on numbers) until it stores into a
+    daybreak array (see the module docstring); else None. Within one run of the statement,
+    `within(frame, found)` holds."""
+    if frame is None or sys.gettrace() is not None or sys.getprofile() is not None:
+        return None
+    code, offset = frame.f_code, frame.f_lasti
+    span = _SPANS.get((code, offset), False)
+    if span is False:
+        if len(_SPANS) >= _LIMIT:
+            _SPANS.clear()
+        span = _SPANS[(code, offset)] = _statement(code, offset)
+    if span is None:
+        return None
+    instructions, names, first, last = span
+    try:
+        values = frame.f_locals if names else {}
+        kinds = tuple(_kind_of_name(name, how, values, frame) for how, name in names)
+    except Exception:  # noqa: BLE001 - exec's locals of any mapping: not a statement to trust
+        return None
+    key = (code, offset, kinds)
+    verdict = _VERDICTS.get(key)
+    if verdict is None:
+        if len(_VERDICTS) >= _LIMIT:
+            _VERDICTS.clear()
+        verdict = _VERDICTS[key] = None not in kinds and _walk(instructions, iter(kinds))
+    return (id(frame), code, first, last) if verdict else None
+
+
+def within(frame, found: tuple) -> bool:
+    """Whether `frame` runs the statement `stores_at_once` found (`found`)."""
+    return (
+        frame is not None
+        and id(frame) == found[0]
+        and frame.f_code is found[1]
+        and found[2] <= frame.f_lasti <= found[3]
+    )
+
+
+def _statement(code: types.CodeType, offset: int):
+    """(the statement's instructions, the names it loads as (instruction, name), its first
+    offset, its store's offset) for the instruction at `offset` of `code`, or None where the
+    statement holds an instruction the walk does not know, a jump target after its start,
+    or ends otherwise than by a store."""
+    listing = list(dis.get_instructions(code))
+    at = next((k for k, ins in enumerate(listing) if ins.offset == offset), None)
+    if at is None or listing[at].opname not in _KNOWN or listing[at].opname in _STORES:
+        return None
+    start = at
+    while (
+        start > 0
+        and not listing[start].is_jump_target
+        and listing[start - 1].opname in _KNOWN
+        and listing[start - 1].opname not in _STORES
+    ):
+        start -= 1
+    end = at + 1
+    while end < len(listing) and listing[end].opname not in _STORES:
+        ins = listing[end]
+        if ins.opname not in _KNOWN or ins.is_jump_target:
+            return None
+        end += 1
+    if end == len(listing) or listing[end].is_jump_target:
+        return None
+    body = listing[start : end + 1]
+    names = tuple((ins.opname, ins.argval) for ins in body if ins.opname in _LOADS)
+    steps = tuple((ins.opname, ins.arg, ins.argval) for ins in body)
+    return steps, names, listing[start].offset, listing[end].offset
+
+
+def _kind_of_name(name: str, how: str, local: dict, frame) -> str | None:
+    if how == "LOAD_FAST" or how == "LOAD_FAST_CHECK" or how == "LOAD_DEREF":
+        found = local.get(name, _MISSING)
+    else:  # (LOAD_NAME: the frame's names first; LOAD_GLOBAL: the module's)
+        found = local.get(name, _MISSING) if how == "LOAD_NAME" else _MISSING
+        if found is _MISSING:
+            found = frame.f_globals.get(name, _MISSING)
+        if found is _MISSING:
+            found = frame.f_builtins.get(name, _MISSING)
+    return None if found is _MISSING else kind_of(found)
+
+
+_MISSING = object()
+
+
+def kind_of(value) -> str | None:
+    """What the walk knows `value` to be, or None (anything else)."""
+    kind = type(value)
+    if kind in _ARRAY_TYPES:
+        return ARRAY
+    if kind in _NUMBER_TYPES:
+        return NUMBER
+    if kind is np.ndarray:
+        return NUMPY if value.dtype.kind in _NUMERIC_KINDS else None
+    if isinstance(value, np.generic):
+        return NUMBER if value.dtype.kind in _NUMERIC_KINDS else None
+    if value is None or value is Ellipsis or kind is slice:
+        return KEY
+    if kind is tuple:
+        return KEY if all(kind_of(v) in (KEY, NUMBER, ARRAY) for v in value) else None
+    return None
+
+
+def _walk(instructions: tuple, loaded) -> bool:
+    """Run the statement on kinds: whether every operator meets kinds whose code is
+    daybreak's or NumPy's, and the store writes a daybreak array with nothing left over."""
+    stack: list[str | None] = []
+    for name, arg, value in instructions:
+        step = _STEPS.get(name)
+        if step is None:
+            if name in _LOADS:
+                if name == "LOAD_GLOBAL" and arg & 1:
+                    return False  # (with the NULL a call takes: no call may follow)
+                stack.append(next(loaded))
+                continue
+            if name in _NOTHING:
+                continue
+            return False
+        if not step(stack, arg, value):
+            return False
+    return not stack
+
+
+def _pop(stack: list, n: int) -> list | None:
+    if len(stack) < n:
+        return None
+    taken = stack[-n:] if n else []
+    del stack[len(stack) - n :]
+    return taken
+
+
+def _const(stack, arg, value) -> bool:
+    stack.append(kind_of(value))
+    return stack[-1] is not None
+
+
+def _build(stack, arg, value) -> bool:
+    parts = _pop(stack, arg)
+    if parts is None or any(p not in (KEY, NUMBER, ARRAY) for p in parts):
+        return False
+    stack.append(KEY)
+    return True
+
+
+def _operands(kinds: list) -> str | None:
+    """The kind an operator on `kinds` makes, where its code is daybreak's or NumPy's."""
+    if None in kinds or KEY in kinds:
+        return None
+    if ARRAY in kinds:
+        return ARRAY  # (daybreak's method, or NumPy's deferring to it)
+    return NUMPY if NUMPY in kinds else NUMBER
+
+
+def _binary(stack, arg, value) -> bool:
+    found = _pop(stack, 2)
+    made = None if found is None else _operands(found)
+    stack.append(made)
+    return made is not None
+
+
+def _unary(stack, arg, value) -> bool:
+    found = _pop(stack, 1)
+    made = None if found is None else _operands(found)
+    stack.append(made)
+    return made is not None
+
+
+def _subscript(stack, arg, value) -> bool:
+    found = _pop(stack, 2)
+    if found is None:
+        return False
+    container, key = found
+    if key not in (KEY, NUMBER, ARRAY, NUMPY) or container not in (ARRAY, NUMPY):
+        return False
+    stack.append(ARRAY if container == ARRAY or key == ARRAY else NUMPY)
+    return True
+
+
+def _slice(stack, arg, value) -> bool:  # (3.12: `x[a:b]`)
+    found = _pop(stack, 3)
+    if (
+        found is None
+        or found[0] not in (ARRAY, NUMPY)
+        or any(k not in (NUMBER, KEY) for k in found[1:])
+    ):
+        return False
+    stack.append(found[0])
+    return True
+
+
+def _store(stack, arg, value) -> bool:
+    found = _pop(stack, 3)  # value, container, key
+    return (
+        found is not None
+        and found[1] == ARRAY
+        and found[0] in (ARRAY, NUMBER, NUMPY)
+        and found[2] in (KEY, NUMBER, ARRAY, NUMPY)
+    )
+
+
+def _store_slice(stack, arg, value) -> bool:  # (3.12: `x[a:b] = v`)
+    found = _pop(stack, 4)  # value, container, start, stop
+    return (
+        found is not None
+        and found[1] == ARRAY
+        and found[0] in (ARRAY, NUMBER, NUMPY)
+        and all(k in (NUMBER, KEY) for k in found[2:])
+    )
+
+
+def _copy(stack, arg, value) -> bool:
+    if len(stack) < arg:
+        return False
+    stack.append(stack[-arg])
+    return True
+
+
+def _swap(stack, arg, value) -> bool:
+    if len(stack) < arg:
+        return False
+    stack[-1], stack[-arg] = stack[-arg], stack[-1]
+    return True
+
+
+_STEPS: dict[str, Callable] = {
+    "LOAD_CONST": _const,
+    "BUILD_SLICE": _build,
+    "BUILD_TUPLE": _build,
+    "BINARY_SUBSCR": _subscript,
+    "BINARY_SLICE": _slice,
+    "BINARY_OP": _binary,
+    "COMPARE_OP": _binary,
+    "UNARY_NEGATIVE": _unary,
+    "UNARY_POSITIVE": _unary,
+    "UNARY_INVERT": _unary,
+    "COPY": _copy,
+    "SWAP": _swap,
+    "STORE_SUBSCR": _store,
+    "STORE_SLICE": _store_slice,
+}

@@ -1,0 +1,167 @@
+"""Unarmed snapshots (`frontends/statements.py`, `snapshots.take`): a statement that runs
+nothing but daybreak's operators (and NumPy's on numbers) until it stores into a daybreak
+array reads the user's memory unguarded until its store, where a snapshot still read is
+guarded. Every script here runs against NumPy on equal data: values, and the user's arrays,
+must agree; the counters say which snapshots were guarded."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy
+import pytest
+
+import daybreak as db
+import daybreak.numpy as dnp
+from daybreak.frontends import snapshots, statements
+
+pytestmark = pytest.mark.usefixtures("guarded_snapshots")
+
+SHAPE = (120, 130)
+
+
+def _users():
+    rng = numpy.random.default_rng(11)
+    return rng.random(SHAPE), rng.random(SHAPE)
+
+
+def _step(A, B):
+    B[1:-1, 1:-1] = 0.2 * (A[1:-1, 1:-1] + A[1:-1, :-2] + A[1:-1, 2:] + A[2:, 1:-1] + A[:-2, 1:-1])
+    A[1:, :] -= 0.5 * (B[1:, :] - B[:-1, :])
+
+
+def test_a_stored_statement_reads_the_users_memory_unguarded():
+    """jacobi_2d's and fdtd_2d's statements on the user's arrays: no guard, no copy, and
+    NumPy's values in the user's arrays after every step."""
+    a0, b0 = _users()
+    a_np, b_np = a0.copy(), b0.copy()
+    a, b = dnp.asarray(a0), dnp.asarray(b0)
+    before = db.stats()
+    for _ in range(6):
+        _step(a_np, b_np)
+        _step(a, b)
+        numpy.testing.assert_array_equal(a0, a_np)
+        numpy.testing.assert_array_equal(b0, b_np)
+    after = db.stats()
+    assert after["snapshots_guarded"] == before["snapshots_guarded"]
+    assert after["snapshots_copied"] == before["snapshots_copied"]
+    assert after["runs"] > before["runs"]  # (daybreak's programs computed the steps)
+
+
+def test_a_snapshot_still_read_after_the_store_is_guarded():
+    """`b[1:] = a[1:] * 2.0` into a pending `b`: `b`'s blend reads the value after the
+    store, so `a`'s snapshot is guarded there; a write to `a` after it does not reach `b`."""
+    a0, b0 = _users()
+    a = dnp.asarray(a0)
+    b = dnp.asarray(b0) * 1.0  # pending
+    guarded = db.stats()["snapshots_guarded"]
+    b[1:] = a[1:] * 2.0
+    assert db.stats()["snapshots_guarded"] == guarded + 1
+    want = b0.copy()
+    want[1:] = a0[1:] * 2.0
+    a0[:] = -7.0  # the user's write, after the statement
+    numpy.testing.assert_array_equal(numpy.asarray(b), want)
+
+
+class _Writes:
+    """A user object whose add writes the user's array first."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def __add__(self, other):
+        self.target[:] = 100.0
+        return other
+
+
+def test_a_statement_that_may_run_user_code_is_guarded():
+    """`b[:] = a * 2.0 + (w + 1.0)` with `w` a user object (its `__add__` writes `a`'s
+    memory after `a * 2.0` was made): guarded, and NumPy's value (the product before the
+    write)."""
+    a0, b0 = _users()
+    want = a0 * 2.0 + 1.0
+    a, b = dnp.asarray(a0), dnp.asarray(b0)
+    w = _Writes(a0)
+    guarded = db.stats()["snapshots_guarded"]
+    b[:] = a * 2.0 + (w + 1.0)
+    assert db.stats()["snapshots_guarded"] == guarded + 1
+    numpy.testing.assert_array_equal(b0, want)
+
+
+def test_a_statement_that_raised_leaves_no_snapshot_unguarded():
+    """A statement raising between two recorded calls (its exception kept, with the frames
+    that hold its first value) leaves an unarmed snapshot alive: the next snapshot of the
+    same memory, in a statement that stores into a name, guards it first."""
+    a0, b0 = _users()
+    a, b = dnp.asarray(a0), dnp.asarray(b0)
+    kept = []
+    try:
+        b[:] = a * 2.0 + a[:5]  # NumPy's broadcast error, after `a * 2.0` was recorded
+    except ValueError as why:
+        kept.append(why)
+    x = a * 3.0  # a name: not a statement that stores at once
+    want = a0 * 3.0
+    a0[:] = -1.0  # the user's write, while `x` is pending
+    numpy.testing.assert_array_equal(numpy.asarray(x), want)
+    assert kept
+
+
+def test_under_a_trace_function_statements_are_guarded():
+    """A debugger stops between a statement's lines: with a trace function set, no
+    statement is taken to store at once."""
+    a0, b0 = _users()
+    a, b = dnp.asarray(a0), dnp.asarray(b0)
+    guarded = db.stats()["snapshots_guarded"]
+    sys.settrace(lambda *args: None)
+    try:
+        b[:] = a * 2.0 + 1.0
+    finally:
+        sys.settrace(None)
+    assert db.stats()["snapshots_guarded"] == guarded + 1
+    numpy.testing.assert_array_equal(b0, a0 * 2.0 + 1.0)
+
+
+SCRIPTS = [  # (statement, whether it stores at once); `a`, `b` daybreak arrays
+    ("b[1:-1] = 0.5 * (a[2:] + a[:-2])", True),
+    ("b[1:] -= 0.5 * (a[1:] - a[:-1])", True),
+    ("b[:, 1:] = -(a[:, 1:] * k) + a[:, :-1] ** 2", True),
+    ("b[:] = a > k", True),
+    ("b[:] = np.sqrt(a)", False),  # a call (and an attribute)
+    ("x = a * 2.0", False),  # stores into a name
+    ("b[:] = a * 2.0 if k > 0 else a", False),  # a jump
+    ("b[:1] = c[:1] = a[:1] * 2.0", False),  # two stores
+    ("b[:] = a * o", False),  # `o` is a list (any object: its methods may run anything)
+    ("u[:] = a * 2.0", False),  # a NumPy array's store
+]
+
+
+@pytest.mark.parametrize(("script", "at_once"), SCRIPTS, ids=[s for s, _ in SCRIPTS])
+@pytest.mark.parametrize("where", ["function", "module"])
+def test_which_statements_store_at_once(script, at_once, where, monkeypatch):
+    """What `stores_at_once` says of the statement making the first snapshot of `a`, in a
+    function (fast locals) and at a module's top level (names)."""
+    seen = []
+    real = snapshots.stores_at_once
+
+    def spy(frame):
+        found = real(frame)
+        seen.append(found is not None)
+        return found
+
+    monkeypatch.setattr(snapshots, "stores_at_once", spy)
+    a0, b0 = _users()
+    names = {
+        "np": dnp,
+        "a": dnp.asarray(a0),
+        "b": dnp.asarray(b0),
+        "c": dnp.asarray(b0.copy()),
+        "u": b0.copy(),
+        "k": 0.5,
+        "o": [2.0],
+    }
+    source = script if where == "module" else "def f():\n    " + script + "\nf()\n"
+    if where == "function":
+        source = "def f():\n    global x\n    " + script + "\nf()\n"
+    exec(compile(source, "<script>", "exec"), names)  # noqa: S102 - the tests' own source
+    assert seen and seen[0] is at_once
+    assert statements.stores_at_once(None) is None
