@@ -338,16 +338,16 @@ def take(param: Param) -> Param:
             _count_copy(param.cached.nbytes // 2)
             return found
     flat = param.cached
-    if flat.flags.c_contiguous and flat.nbytes >= MIN_BYTES:
+    frame = None
+    if _unarmed:
         frame = user_frame()
-        if _unarmed and not within(frame, _statement[0]):
+        if not within(frame, _statement[0]):
             _arm_alive()  # (another statement's, which raised before its store)
-        found = stores_at_once(frame)
+    if flat.flags.c_contiguous and flat.nbytes >= MIN_BYTES:
+        found = stores_at_once(frame if frame is not None else user_frame())
         if found is not None:
             _statement[0] = found
             return _unarmed_over(param)
-    elif _unarmed:
-        _arm_alive()
     guarded = _guarded(param)
     if guarded is not None:
         return guarded
