@@ -165,3 +165,62 @@ def test_which_statements_store_at_once(script, at_once, where, monkeypatch):
     exec(compile(source, "<script>", "exec"), names)  # noqa: S102 - the tests' own source
     assert seen and seen[0] is at_once
     assert statements.stores_at_once(None) is None
+
+
+def _script(rnd, steps: int) -> list[str]:
+    """Lines over the user's arrays `u0`, `u1` (NumPy's, also seen through daybreak's `a`,
+    `b`): stores that run only operators (unarmed snapshots), stores into names (pending
+    values that must keep what they read), stores with a call, the user's own writes
+    through NumPy, and reads."""
+    lines = []
+    shifts = [("[1:, :]", "[:-1, :]"), ("[:, 1:]", "[:, :-1]")]
+    for k in range(steps):
+        src, dst = rnd.sample(["a", "b"], 2)
+        s1, s2 = rnd.sample(rnd.choice(shifts), 2)
+        c = round(rnd.uniform(-2, 2), 2)
+        lines.append(
+            rnd.choice(
+                [
+                    f"{dst}[1:-1, 1:-1] = {c} * ({src}[2:, 1:-1] + {src}[:-2, 1:-1])"
+                    f" - {dst}[1:-1, 1:-1]",
+                    f"{dst}{s1} -= {c} * ({src}{s1} - {src}{s2})",
+                    f"{dst}[:] = ({src} > {c}) * {src} + {dst}",
+                    f"p{k} = {src}{s1} * {c} + {dst}{s2}",  # a name: must keep its values
+                    f"{dst}[1:] = np.sqrt(abs({src}[1:])) + {c}",
+                    f"u{rnd.randrange(2)}[{rnd.randrange(40)}, :] = {c}",  # the user's NumPy
+                    f"u{rnd.randrange(2)}[:, {rnd.randrange(40)}] += {c}",
+                    f"q{k} = float({src}[{rnd.randrange(40)}, {rnd.randrange(40)}])",
+                ]
+            )
+        )
+    return lines
+
+
+def _run_script(np, lines: list[str]) -> dict:
+    rng = numpy.random.default_rng(5)
+    u0, u1 = rng.random((40, 50)), rng.random((40, 50))
+    env = {"np": np, "abs": abs, "u0": u0, "u1": u1}
+    env["a"], env["b"] = (np.asarray(u0), np.asarray(u1)) if np is dnp else (u0, u1)
+    for text in lines:
+        exec(text, env)  # noqa: S102 - the tests' own source
+    return {n: numpy.array(numpy.asarray(v), copy=True) for n, v in env.items() if n[0] in "upq"}
+
+
+@pytest.mark.parametrize("seed", range(30))
+@pytest.mark.parametrize("where", ["function", "module"])
+def test_random_scripts_of_stores_and_user_writes_agree_with_numpy(seed, where):
+    """Random lines over the user's arrays, at a module's top level and in a function:
+    every array, the user's too, and every value kept in a name agree with NumPy's."""
+    import random
+
+    lines = _script(random.Random(seed), 24)
+    if where == "function":
+        body = "\n".join("    " + text for text in lines)
+        names = sorted({t.split(" =")[0] for t in lines if t[0] in "pq"})
+        declared = f"    global {', '.join(names)}\n" if names else ""
+        lines = ["def f():\n" + declared + body, "f()"]
+    want = _run_script(numpy, lines)
+    got = _run_script(dnp, lines)
+    assert got.keys() == want.keys()
+    for name in want:
+        numpy.testing.assert_allclose(got[name], want[name], rtol=1e-12, atol=0, err_msg=name)
