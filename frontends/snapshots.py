@@ -252,10 +252,7 @@ def _snapshot_over(
     constructor: a loop reading the user's array makes one per call."""
     flat = param.cached
     if reserve is None:
-        offset = _reserve_offset(flat.__array_interface__["data"][0])
-        reserve = np.frombuffer(room, dtype=flat.dtype, count=flat.size, offset=offset)
-        if flat.ndim != 1:
-            reserve = reserve.reshape(flat.shape)
+        reserve = _reserve_view(flat, room, _reserve_offset(flat.__array_interface__["data"][0]))
     snap = GuardedSnapshot.__new__(GuardedSnapshot)
     snap.inputs, snap.cached, snap.weight, snap._signature = (), reserve, 1, _UNSET
     snap.type, snap.source, snap.borrowed = param.type, reserve, False
@@ -270,9 +267,15 @@ def _snapshot_over(
 
 
 def _guarded(param: Param) -> GuardedSnapshot | None:
+    made = _protect(param.cached)
+    return None if made is None else _snapshot_over(param, *made[:3])
+
+
+def _protect(flat: np.ndarray) -> tuple[mmap.mmap, int, int, int] | None:
+    """A guard over the buffer `flat`: (its reserve's mapping, slot, serial, the buffer's
+    offset in the mapping), or None where no guard can be had."""
     found = _guards[0]
-    flat = param.cached
-    if not _guardable(flat):
+    if found is None or not _guardable(flat):
         return None
     start = flat.__array_interface__["data"][0]
     offset = _reserve_offset(start)
@@ -280,9 +283,13 @@ def _guarded(param: Param) -> GuardedSnapshot | None:
     serial = next(_serials)
     into = ctypes.addressof(ctypes.c_char.from_buffer(room)) + offset
     index = found.protect(start, flat.nbytes, into, serial, hidden)
-    if index < 0:
-        return None
-    return _snapshot_over(param, room, index, serial)
+    return None if index < 0 else (room, index, serial, offset)
+
+
+def _reserve_view(flat: np.ndarray, room: mmap.mmap, offset: int) -> np.ndarray:
+    """The reserve `room` as an array like `flat` (its bytes from `offset` on)."""
+    reserve = np.frombuffer(room, dtype=flat.dtype, count=flat.size, offset=offset)
+    return reserve if flat.ndim == 1 else reserve.reshape(flat.shape)
 
 
 def copies_now(nbytes: int) -> bool:
@@ -455,25 +462,15 @@ def _arm_alive() -> None:
 def _arm(snap: GuardedSnapshot) -> None:
     """Guard the unarmed `snap` from now on (as `_guarded` guards a new one), or copy the
     buffer into it where no guard can be had."""
-    found, flat = _guards[0], snap._user
-    if found is not None and _guardable(flat):
-        start = flat.__array_interface__["data"][0]
-        offset = _reserve_offset(start)
-        room, hidden = _reserve(offset + flat.nbytes)
-        serial = next(_serials)
-        into = ctypes.addressof(ctypes.c_char.from_buffer(room)) + offset
-        index = found.protect(start, flat.nbytes, into, serial, hidden)
-        if index >= 0:
-            reserve = np.frombuffer(room, dtype=flat.dtype, count=flat.size, offset=offset)
-            if flat.ndim != 1:
-                reserve = reserve.reshape(flat.shape)
-            snap.cached = snap.source = reserve
-            snap._index, snap._serial, snap._map = index, serial, room
-            _live[serial] = snap._self
-            count_guarded_snapshot()
-            return
-        _unused(room)
-    _copy_instead(snap)
+    made = _protect(snap._user)
+    if made is None:
+        _copy_instead(snap)
+        return
+    room, index, serial, offset = made
+    snap.cached = snap.source = _reserve_view(snap._user, room, offset)
+    snap._index, snap._serial, snap._map = index, serial, room
+    _live[serial] = snap._self
+    count_guarded_snapshot()
 
 
 def _copy_instead(snap: GuardedSnapshot) -> None:
