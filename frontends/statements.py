@@ -9,16 +9,19 @@ that read the user's memory store their value into a daybreak array at once:
 
 Between the first read of `A` and the store, the interpreter runs this statement's
 instructions and nothing else: loads of names and constants, slices, subscripts and
-operators on daybreak arrays, numbers and keys — each of which runs daybreak's code or
-NumPy's (numeric data: no user code) — and the store into a daybreak array, which computes
-the value. Nothing can write `A` before the value is computed, so the value may read `A`
+operators on daybreak arrays, numbers and keys, calls of daybreak's functions (`np.sqrt`,
+`np.add.outer` of `daybreak.numpy`, its arrays' methods) on those — each of which runs
+daybreak's code or NumPy's (numeric data: no user code) — and the store into a daybreak
+array, which computes the value. Nothing can write `A` before the value is computed, so the value may read `A`
 itself, unguarded, until the store ends the statement (`snapshots.take`).
 
 `stores_at_once(user_frame())` says whether the innermost statement outside daybreak is
 such a statement: its bytecode, from its start to its store, holds only those instructions (per
 code object and instruction, found once), and the names it loads hold daybreak arrays,
 numbers, keys or numeric NumPy arrays now (the statement cannot rebind them: it stores no
-name). Anything else — a call, an attribute, a name bound to any other object, a jump, an
+name). A module's attributes are read at each ask (they may be rebound), the rest is
+remembered per kinds of the names. Anything else — a call of any other function or object,
+a function handed to one of daybreak's, a name bound to any other object, a jump, an
 instruction this table does not know (another Python's) — is "no": the guard as before. Not
 while a trace or profile function runs (a debugger stops between a statement's lines), nor
 where the interpreter's bytecode is not CPython's.
@@ -30,6 +33,7 @@ statement runs (a data race either way), and a Python signal handler that writes
 from __future__ import annotations
 
 import dis
+import functools
 import sys
 import types
 from collections.abc import Callable
@@ -39,15 +43,18 @@ import numpy as np
 _PACKAGE = __name__.rsplit(".", 2)[0] + "."  # "daybreak."
 
 # What the walk below knows a value to be: a daybreak array, a number, a key (a slice, a
-# tuple of keys, None, Ellipsis), a NumPy array of numbers; anything else stops it.
-ARRAY, NUMBER, KEY, NUMPY = "array", "number", "key", "numpy"
+# tuple of keys, None, Ellipsis), a NumPy array of numbers, the NULL a call takes; and, with
+# the object itself, one of daybreak's modules or functions (("module", m), ("function", f)).
+# Anything else stops it.
+ARRAY, NUMBER, KEY, NUMPY, NULL = "array", "number", "key", "numpy", "null"
+MODULE, FUNCTION = "module", "function"
 _ARRAY_TYPES: set[type] = set()  # daybreak's arrays (exact types: a subclass may run anything)
 _NUMBER_TYPES = (int, float, bool, complex)
 _NUMERIC_KINDS = frozenset("biufc")
 
 # Instructions a statement may hold: (pops, pushes) or a function of the walk's stack.
 _LOADS = frozenset({"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_NAME", "LOAD_GLOBAL", "LOAD_DEREF"})
-_NOTHING = frozenset({"NOP", "CACHE", "EXTENDED_ARG"})
+_NOTHING = frozenset({"NOP", "CACHE", "EXTENDED_ARG", "PRECALL", "KW_NAMES"})
 _STORES = frozenset({"STORE_SUBSCR", "STORE_SLICE"})
 _KNOWN = (
     _LOADS
@@ -66,6 +73,10 @@ _KNOWN = (
         "UNARY_INVERT",
         "COPY",
         "SWAP",
+        "LOAD_ATTR",
+        "LOAD_METHOD",
+        "PUSH_NULL",
+        "CALL",
     }
 )
 
@@ -111,9 +122,12 @@ def stores_at_once(frame) -> tuple | None:
     key = (code, offset, kinds)
     verdict = _VERDICTS.get(key)
     if verdict is None:
-        if len(_VERDICTS) >= _LIMIT:
-            _VERDICTS.clear()
-        verdict = _VERDICTS[key] = None not in kinds and _walk(instructions, iter(kinds))
+        walked = Walk(iter(kinds))
+        verdict = None not in kinds and walked.run(instructions)
+        if not walked.resolved:  # (a module's attributes may be rebound: asked each time)
+            if len(_VERDICTS) >= _LIMIT:
+                _VERDICTS.clear()
+            _VERDICTS[key] = verdict
     return (id(frame), code, first, last) if verdict else None
 
 
@@ -188,27 +202,103 @@ def kind_of(value) -> str | None:
         return KEY
     if kind is tuple:
         return KEY if all(kind_of(v) in (KEY, NUMBER, ARRAY) for v in value) else None
-    return None
+    if kind is types.ModuleType:
+        return (MODULE, value) if value.__name__.startswith(_PACKAGE) else None
+    return (FUNCTION, value) if _daybreaks(value) else None
 
 
-def _walk(instructions: tuple, loaded) -> bool:
-    """Run the statement on kinds: whether every operator meets kinds whose code is
-    daybreak's or NumPy's, and the store writes a daybreak array with nothing left over."""
-    stack: list[str | None] = []
-    for name, arg, value in instructions:
-        step = _STEPS.get(name)
-        if step is None:
+def _daybreaks(fn) -> bool:
+    """Whether calling `fn` runs daybreak's code (a ufunc of daybreak.numpy, a function
+    daybreak defines, one of those with arguments bound)."""
+    kind = type(fn)
+    if kind is functools.partial:
+        fn, kind = fn.func, type(fn.func)
+    if kind is types.FunctionType:
+        return getattr(fn, "__module__", "").startswith(_PACKAGE)
+    return kind.__module__.startswith(_PACKAGE) and kind.__name__ == "UfuncWrapper"
+
+
+class Walk:
+    """The statement run on kinds (`run`): whether every operator and call meets kinds whose
+    code is daybreak's or NumPy's, and the store writes a daybreak array with nothing left
+    over. `resolved`: an attribute of a module was read (the verdict holds for now only)."""
+
+    def __init__(self, loaded):
+        self.loaded, self.resolved = loaded, False
+
+    def run(self, instructions: tuple) -> bool:
+        stack: list = []
+        for name, arg, value in instructions:
             if name in _LOADS:
                 if name == "LOAD_GLOBAL" and arg & 1:
-                    return False  # (with the NULL a call takes: no call may follow)
-                stack.append(next(loaded))
+                    stack.append(NULL)  # (the NULL a call takes, pushed with the callable)
+                stack.append(next(self.loaded))
                 continue
             if name in _NOTHING:
                 continue
+            step = _STEPS.get(name)
+            if step is None:
+                step = getattr(self, "_" + name.lower(), None)
+                if step is None:
+                    return False
+            if not step(stack, arg, value):
+                return False
+        return not stack
+
+    def _attribute(self, found, name: str):
+        """The kind of attribute `name` of a value of kind `found`."""
+        if found == ARRAY:
+            return ARRAY  # (daybreak's own, exact type: a property or a method)
+        if found == NUMPY:
+            return NUMPY  # (NumPy's, of an array of numbers)
+        if type(found) is tuple:  # a daybreak module or function: read it now
+            self.resolved = True
+            try:
+                return kind_of(getattr(found[1], name))
+            except AttributeError:
+                return None
+        return None
+
+    def _load_attr(self, stack, arg, value) -> bool:
+        found = _pop(stack, 1)
+        if found is None:
             return False
-        if not step(stack, arg, value):
+        made = self._attribute(found[0], value)
+        if made is None:
             return False
-    return not stack
+        if sys.version_info >= (3, 12) and arg & 1:
+            stack.append(NULL)  # (3.12's method form: the pair a call takes)
+        stack.append(made)
+        return True
+
+    def _load_method(self, stack, arg, value) -> bool:  # (3.11)
+        found = _pop(stack, 1)
+        made = None if found is None else self._attribute(found[0], value)
+        if made is None:
+            return False
+        stack += [NULL, made]
+        return True
+
+    def _push_null(self, stack, arg, value) -> bool:
+        stack.append(NULL)
+        return True
+
+    def _call(self, stack, arg, value) -> bool:
+        """A call of one of daybreak's functions (a method of its arrays, or of NumPy's
+        arrays of numbers) on arguments of kinds the walk knows: an array."""
+        found = _pop(stack, arg + 2)
+        if found is None:
+            return False
+        pair, args = found[:2], found[2:]
+        if NULL not in pair:
+            return False
+        callee = pair[1] if pair[0] == NULL else pair[0]
+        if not (callee in (ARRAY, NUMPY) or (type(callee) is tuple and callee[0] == FUNCTION)):
+            return False
+        if any(a not in (ARRAY, NUMBER, KEY, NUMPY) for a in args):
+            return False
+        stack.append(ARRAY)
+        return True
 
 
 def _pop(stack: list, n: int) -> list | None:
@@ -234,11 +324,14 @@ def _build(stack, arg, value) -> bool:
 
 def _operands(kinds: list) -> str | None:
     """The kind an operator on `kinds` makes, where its code is daybreak's or NumPy's."""
-    if None in kinds or KEY in kinds:
-        return None
+    if any(k not in _VALUES for k in kinds):
+        return None  # (a key, a module, a function, the NULL of a call: not an operand)
     if ARRAY in kinds:
         return ARRAY  # (daybreak's method, or NumPy's deferring to it)
     return NUMPY if NUMPY in kinds else NUMBER
+
+
+_VALUES = (ARRAY, NUMBER, NUMPY)
 
 
 def _binary(stack, arg, value) -> bool:

@@ -126,7 +126,13 @@ SCRIPTS = [  # (statement, whether it stores at once); `a`, `b` daybreak arrays
     ("b[1:] -= 0.5 * (a[1:] - a[:-1])", True),
     ("b[:, 1:] = -(a[:, 1:] * k) + a[:, :-1] ** 2", True),
     ("b[:] = a > k", True),
-    ("b[:] = np.sqrt(a)", False),  # a call (and an attribute)
+    ("b[:] = np.sqrt(a)", True),  # daybreak's ufunc
+    ("b[:] = np.minimum(b, np.add.outer(a[:, 3], a[3, :])[:, :130])", True),  # (floyd's)
+    ("b[1:] = a.T.T[1:] + a[:-1].sum(axis=0)", True),  # daybreak's arrays' own attributes
+    ("b[:] = np.sqrt(a, out=None) * 2.0", True),  # a keyword
+    ("b[:] = f(a)", False),  # a call of any other function
+    ("b[:] = np.vectorize(f)(a)", False),  # a function handed to one of daybreak's
+    ("b[:] = o.pop() * a", False),  # a method of any other object
     ("x = a * 2.0", False),  # stores into a name
     ("b[:] = a * 2.0 if k > 0 else a", False),  # a jump
     ("b[:1] = c[:1] = a[:1] * 2.0", False),  # two stores
@@ -138,8 +144,9 @@ SCRIPTS = [  # (statement, whether it stores at once); `a`, `b` daybreak arrays
 @pytest.mark.parametrize(("script", "at_once"), SCRIPTS, ids=[s for s, _ in SCRIPTS])
 @pytest.mark.parametrize("where", ["function", "module"])
 def test_which_statements_store_at_once(script, at_once, where, monkeypatch):
-    """What `stores_at_once` says of the statement making the first snapshot of `a`, in a
-    function (fast locals) and at a module's top level (names)."""
+    """What `stores_at_once` says of the statement making the first snapshot of `a` (or of
+    every statement asking, where none may store at once), in a function (fast locals) and
+    at a module's top level (names)."""
     seen = []
     real = snapshots.stores_at_once
 
@@ -158,12 +165,16 @@ def test_which_statements_store_at_once(script, at_once, where, monkeypatch):
         "u": b0.copy(),
         "k": 0.5,
         "o": [2.0],
+        "f": lambda v: v * 2.0,
     }
-    source = script if where == "module" else "def f():\n    " + script + "\nf()\n"
+    source = script
     if where == "function":
-        source = "def f():\n    global x\n    " + script + "\nf()\n"
+        source = "def run():\n    global x\n    " + script + "\nrun()\n"
     exec(compile(source, "<script>", "exec"), names)  # noqa: S102 - the tests' own source
-    assert seen and seen[0] is at_once
+    if at_once:
+        assert seen and seen[0]
+    else:
+        assert not any(seen)  # (no snapshot asked for at all: computed at once, say)
     assert statements.stores_at_once(None) is None
 
 
@@ -187,6 +198,9 @@ def _script(rnd, steps: int) -> list[str]:
                     f"{dst}[:] = ({src} > {c}) * {src} + {dst}",
                     f"p{k} = {src}{s1} * {c} + {dst}{s2}",  # a name: must keep its values
                     f"{dst}[1:] = np.sqrt(abs({src}[1:])) + {c}",
+                    f"{dst}[:] = np.maximum({dst}, np.multiply({src}, {c}))",
+                    f"{dst}{s1} = np.sqrt({src}{s1} * {src}{s2}) - {dst}{s2}.T.T",
+                    f"r{k} = np.minimum({src}{s1}, {c})",  # a name, over a call
                     f"u{rnd.randrange(2)}[{rnd.randrange(40)}, :] = {c}",  # the user's NumPy
                     f"u{rnd.randrange(2)}[:, {rnd.randrange(40)}] += {c}",
                     f"q{k} = float({src}[{rnd.randrange(40)}, {rnd.randrange(40)}])",
@@ -203,7 +217,7 @@ def _run_script(np, lines: list[str]) -> dict:
     env["a"], env["b"] = (np.asarray(u0), np.asarray(u1)) if np is dnp else (u0, u1)
     for text in lines:
         exec(text, env)  # noqa: S102 - the tests' own source
-    return {n: numpy.array(numpy.asarray(v), copy=True) for n, v in env.items() if n[0] in "upq"}
+    return {n: numpy.array(numpy.asarray(v), copy=True) for n, v in env.items() if n[0] in "upqr"}
 
 
 @pytest.mark.parametrize("seed", range(30))
@@ -216,7 +230,7 @@ def test_random_scripts_of_stores_and_user_writes_agree_with_numpy(seed, where):
     lines = _script(random.Random(seed), 24)
     if where == "function":
         body = "\n".join("    " + text for text in lines)
-        names = sorted({t.split(" =")[0] for t in lines if t[0] in "pq"})
+        names = sorted({t.split(" =")[0] for t in lines if t[0] in "pqr"})
         declared = f"    global {', '.join(names)}\n" if names else ""
         lines = ["def f():\n" + declared + body, "f()"]
     want = _run_script(numpy, lines)
