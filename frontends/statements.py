@@ -12,8 +12,8 @@ instructions and nothing else: loads of names and constants, slices, subscripts 
 operators on daybreak arrays, numbers and keys, calls of daybreak's functions (`np.sqrt`,
 `np.add.outer` of `daybreak.numpy`, its arrays' methods) on those — each of which runs
 daybreak's code or NumPy's (numeric data: no user code) — and the store into a daybreak
-array, which computes the value. Nothing can write `A` before the value is computed, so the value may read `A`
-itself, unguarded, until the store ends the statement (`snapshots.take`).
+array, which computes the value. Nothing can write `A` before the value is computed, so the
+value may read `A` itself, unguarded, until the store ends the statement (`snapshots.take`).
 
 `stores_at_once(user_frame())` says whether the innermost statement outside daybreak is
 such a statement: its bytecode, from its start to its store, holds only those instructions (per
