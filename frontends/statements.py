@@ -47,6 +47,7 @@ _PACKAGE = __name__.rsplit(".", 2)[0] + "."  # "daybreak."
 # the object itself, one of daybreak's modules or functions (("module", m), ("function", f)).
 # Anything else stops it.
 ARRAY, NUMBER, KEY, NUMPY, NULL = "array", "number", "key", "numpy", "null"
+KWNAMES = "keyword names"
 MODULE, FUNCTION = "module", "function"
 _ARRAY_TYPES: set[type] = set()  # daybreak's arrays (exact types: a subclass may run anything)
 _NUMBER_TYPES = (int, float, bool, complex)
@@ -77,6 +78,7 @@ _KNOWN = (
         "LOAD_METHOD",
         "PUSH_NULL",
         "CALL",
+        "CALL_KW",
     }
 )
 
@@ -283,6 +285,9 @@ class Walk:
         stack.append(NULL)
         return True
 
+    def _call_kw(self, stack, arg, value) -> bool:  # (3.13: the names on top)
+        return _pop(stack, 1) == [KWNAMES] and self._call(stack, arg, value)
+
     def _call(self, stack, arg, value) -> bool:
         """A call of one of daybreak's functions (a method of its arrays, or of NumPy's
         arrays of numbers) on arguments of kinds the walk knows: an array."""
@@ -310,6 +315,9 @@ def _pop(stack: list, n: int) -> list | None:
 
 
 def _const(stack, arg, value) -> bool:
+    if type(value) is tuple and value and all(type(v) is str for v in value):
+        stack.append(KWNAMES)  # (3.13: the keywords' names a CALL_KW takes)
+        return True
     stack.append(kind_of(value))
     return stack[-1] is not None
 
