@@ -27,7 +27,9 @@ while a trace or profile function runs (a debugger stops between a statement's l
 where the interpreter's bytecode is not CPython's.
 
 What this leaves open, as NumPy does: another thread writing the memory while the
-statement runs (a data race either way), and a Python signal handler that writes it.
+statement runs (a data race either way), a Python signal handler that writes it, and a
+warning or logging handler of the user's (NumPy's floating-point warnings, daybreak's
+fallback log) that writes it while the statement runs.
 """
 
 from __future__ import annotations
@@ -187,6 +189,7 @@ def _kind_of_name(name: str, how: str, local: dict, frame) -> str | None:
 
 
 _MISSING = object()
+_BOUND = frozenset({"array", "number", "key", "numpy"})  # (ARRAY, NUMBER, KEY, NUMPY)
 
 
 def kind_of(value) -> str | None:
@@ -211,9 +214,13 @@ def kind_of(value) -> str | None:
 
 def _daybreaks(fn) -> bool:
     """Whether calling `fn` runs daybreak's code (a ufunc of daybreak.numpy, a function
-    daybreak defines, one of those with arguments bound)."""
+    daybreak defines, one of those with NumPy's ufuncs or values of kinds the walk knows
+    bound: never a function of the user's, which it would call)."""
     kind = type(fn)
     if kind is functools.partial:
+        bound = (*fn.args, *fn.keywords.values())
+        if not all(type(v) is np.ufunc or kind_of(v) in _BOUND for v in bound):
+            return False
         fn, kind = fn.func, type(fn.func)
     if kind is types.FunctionType:
         return getattr(fn, "__module__", "").startswith(_PACKAGE)

@@ -238,3 +238,19 @@ def test_random_scripts_of_stores_and_user_writes_agree_with_numpy(seed, where):
     assert got.keys() == want.keys()
     for name in want:
         numpy.testing.assert_allclose(got[name], want[name], rtol=1e-12, atol=0, err_msg=name)
+
+
+def test_what_a_call_may_be():
+    """Calls a statement may hold: daybreak's ufuncs and functions, and those with NumPy's
+    ufuncs or values bound (`dnp.add.outer`); not a function of the user's, bound in a
+    partial or not, and not NumPy's own modules."""
+    import functools
+
+    assert statements.kind_of(dnp.sqrt)[0] == statements.FUNCTION
+    assert statements.kind_of(dnp.add.outer)[0] == statements.FUNCTION
+    assert statements.kind_of(functools.partial(dnp.where, 1.0))[0] == statements.FUNCTION
+    assert statements.kind_of(dnp)[0] == statements.MODULE
+    assert statements.kind_of(functools.partial(dnp.where, lambda v: v)) is None
+    assert statements.kind_of(lambda v: v) is None
+    assert statements.kind_of(numpy) is None
+    assert statements.kind_of(numpy.sqrt) is None  # (NumPy's ufunc: not a daybreak name)
