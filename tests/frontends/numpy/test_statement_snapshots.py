@@ -201,6 +201,8 @@ def _script(rnd, steps: int) -> list[str]:
                     f"{dst}[:] = np.maximum({dst}, np.multiply({src}, {c}))",
                     f"{dst}{s1} = np.sqrt({src}{s1} * {src}{s2}) - {dst}{s2}.T.T",
                     f"r{k} = np.minimum({src}{s1}, {c})",  # a name, over a call
+                    f"{src}{s1} = {src}{s2} * {c} + {dst}{s1}",  # reads what it writes
+                    f"{src}{s2} += {src}{s1} * {c}",
                     f"u{rnd.randrange(2)}[{rnd.randrange(40)}, :] = {c}",  # the user's NumPy
                     f"u{rnd.randrange(2)}[:, {rnd.randrange(40)}] += {c}",
                     f"q{k} = float({src}[{rnd.randrange(40)}, {rnd.randrange(40)}])",
