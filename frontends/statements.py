@@ -84,6 +84,7 @@ _KNOWN = (
     }
 )
 
+_LISTINGS: dict = {}  # code -> (its instructions, their positions by offset)
 _SPANS: dict = {}  # (code, offset) -> the statement's instructions, or None
 _VERDICTS: dict = {}  # (code, offset, the loaded values' kinds) -> bool
 _LIMIT = 4096
@@ -150,8 +151,14 @@ def _statement(code: types.CodeType, offset: int):
     offset, its store's offset) for the instruction at `offset` of `code`, or None where the
     statement holds an instruction the walk does not know, a jump target after its start,
     or ends otherwise than by a store."""
-    listing = list(dis.get_instructions(code))
-    at = next((k for k, ins in enumerate(listing) if ins.offset == offset), None)
+    found = _LISTINGS.get(code)
+    if found is None:
+        if len(_LISTINGS) >= _LIMIT:
+            _LISTINGS.clear()
+        listing = list(dis.get_instructions(code))  # (~0.2-1 ms a kernel: once per code)
+        found = _LISTINGS[code] = (listing, {ins.offset: k for k, ins in enumerate(listing)})
+    listing, where = found
+    at = where.get(offset)
     if at is None or listing[at].opname not in _KNOWN or listing[at].opname in _STORES:
         return None
     start = at
