@@ -19,7 +19,7 @@ memory held when the value was made. `take(param)` gives the node such a value r
   write before the store. When the statement's store ends (`statement_stored`), a snapshot
   still read (the stored array's own pending expression reads it, say) is guarded then,
   or copied; one the value alone read goes with it, never guarded (jacobi_2d's statement:
-  253 -> 165 us, the guard's two system calls and their bookkeeping).
+  253-264 -> 188-210 us, the guard's two system calls and their bookkeeping).
 * a **copy** (`Param` over `cached.copy()`) where there are no guards (yet: they compile on
   the background thread after the process's first compile, or once copies pass
   `COPIED_BEFORE_GUARDS`), for small or strided buffers, or when the guards' table is full.
