@@ -136,7 +136,9 @@ class GuardedSnapshot(Param):
         if self._index >= 0:
             _guards[0].detach(self._index)
         elif self._index == UNARMED:
-            _copy_instead(self)
+            with _arming:
+                if self._index == UNARMED:
+                    _copy_instead(self)
 
     def _holders(self) -> tuple[int, int]:
         """References to the reserve's mapping and to its array: more than `_ALONE` (this
@@ -405,13 +407,16 @@ def give_up(snapshot: GuardedSnapshot, param: Param) -> None:
     readers are a pending value that dies unread once a program has written the buffer in
     place, `assignment._in_place_over_snapshot`). The reserve stays inaccessible; the
     snapshot is inert from now on (its `__del__` does nothing)."""
+    if snapshot._index == UNARMED:
+        with _arming:
+            if snapshot._index == UNARMED:
+                snapshot._index = -1
+                snapshot.cached = snapshot.source = None  # (inert: nothing reads it again)
+                if type(param._snapshot) is weakref.ReferenceType and param._snapshot() is snapshot:
+                    param._snapshot = None
+                return
     index, serial = snapshot._index, snapshot._serial
     snapshot._index = -1
-    if index == UNARMED:
-        snapshot.cached = snapshot.source = None  # (inert: nothing reads it again)
-        if type(param._snapshot) is weakref.ReferenceType and param._snapshot() is snapshot:
-            param._snapshot = None
-        return
     # (its reserve was never filled and stays inaccessible: a read, which the proof rules
     # out, fails in Python rather than faulting)
     snapshot.cached = snapshot.source = None
@@ -451,12 +456,20 @@ def statement_stored() -> None:
 
 
 def _arm_alive() -> None:
-    found = [ref() for ref in _unarmed]
-    _unarmed.clear()
-    _statement[0] = (None, None, 0, -1)
-    for snap in found:
-        if snap is not None and snap._index == UNARMED:
-            _arm(snap)
+    with _arming:
+        found = [ref() for ref in _unarmed]
+        _unarmed.clear()
+        _statement[0] = (None, None, 0, -1)
+        for snap in found:
+            if snap is not None and snap._index == UNARMED:
+                _arm(snap)
+
+
+# Arming (or copying) an unarmed snapshot, one thread at a time: a guard's system call lets
+# go of the GIL, and two threads arming one snapshot made two guards over its buffer, one
+# of them left with a reserve nobody held (a write into the buffer then faulted inside the
+# handler: found by four threads running time steps over one shared array).
+_arming = threading.Lock()
 
 
 def _arm(snap: GuardedSnapshot) -> None:
