@@ -27,9 +27,9 @@ while a trace or profile function runs (a debugger stops between a statement's l
 where the interpreter's bytecode is not CPython's.
 
 What this leaves open, as NumPy does: another thread writing the memory while the
-statement runs (a data race either way), a Python signal handler that writes it, and a
+statement runs (a data race either way), a Python signal handler that writes it, a
 warning or logging handler of the user's (NumPy's floating-point warnings, daybreak's
-fallback log) that writes it while the statement runs.
+fallback log), and a finalizer the cyclic collector runs mid-statement, that writes it.
 """
 
 from __future__ import annotations
@@ -121,8 +121,10 @@ def stores_at_once(frame) -> tuple | None:
     instructions, names, first, last = span
     try:
         values = frame.f_locals if names else {}
+        if type(values) not in _LOCALS:
+            return None  # (exec's locals of another mapping: its lookups may differ)
         kinds = tuple(_kind_of_name(name, how, values, frame) for how, name in names)
-    except Exception:  # noqa: BLE001 - exec's locals of any mapping: not a statement to trust
+    except Exception:  # noqa: BLE001 - a frame's locals it cannot give: not a statement to trust
         return None
     key = (code, offset, kinds)
     verdict = _VERDICTS.get(key)
@@ -196,6 +198,15 @@ def _kind_of_name(name: str, how: str, local: dict, frame) -> str | None:
 
 
 _MISSING = object()
+
+
+# A frame's names as the interpreter reads them: a dict (a module's, exec's, 3.11-3.12's
+# snapshot of a function's), or 3.13's view of a function's (PEP 667)
+def _function_locals() -> type:
+    return type(sys._getframe().f_locals)
+
+
+_LOCALS = frozenset({dict, _function_locals()})
 _BOUND = frozenset({"array", "number", "key", "numpy"})  # (ARRAY, NUMBER, KEY, NUMPY)
 
 

@@ -288,3 +288,18 @@ def test_threads_storing_at_once_agree_with_numpy():
         shared0[:] = shared0 * 0.5 + r  # the user's write, between rounds
     for got, expected in zip(mine0, want, strict=True):
         numpy.testing.assert_array_equal(got, expected)
+
+
+def test_names_of_another_mapping_are_not_trusted():
+    """`exec` with locals of a mapping other than a dict: its lookups may differ from what
+    the walk reads, so the statement is guarded."""
+
+    class Names(dict):
+        pass
+
+    a0, b0 = _users()
+    names = Names(a=dnp.asarray(a0), b=dnp.asarray(b0))
+    guarded = db.stats()["snapshots_guarded"]
+    exec("b[:] = a * 2.0 + 1.0", {"np": dnp}, names)  # noqa: S102 - the tests' own source
+    assert db.stats()["snapshots_guarded"] == guarded + 1
+    numpy.testing.assert_array_equal(b0, a0 * 2.0 + 1.0)
