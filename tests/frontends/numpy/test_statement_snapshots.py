@@ -186,7 +186,7 @@ def _script(rnd, steps: int) -> list[str]:
     lines = []
     shifts = [("[1:, :]", "[:-1, :]"), ("[:, 1:]", "[:, :-1]")]
     for k in range(steps):
-        src, dst = rnd.sample(["a", "b"], 2)
+        src, dst = rnd.sample(["a", "b", "va"], 2)
         s1, s2 = rnd.sample(rnd.choice(shifts), 2)
         c = round(rnd.uniform(-2, 2), 2)
         lines.append(
@@ -206,6 +206,8 @@ def _script(rnd, steps: int) -> list[str]:
                     f"u{rnd.randrange(2)}[{rnd.randrange(40)}, :] = {c}",  # the user's NumPy
                     f"u{rnd.randrange(2)}[:, {rnd.randrange(40)}] += {c}",
                     f"q{k} = float({src}[{rnd.randrange(40)}, {rnd.randrange(40)}])",
+                    f"u2[{rnd.randrange(42)}, :] = {c}",  # the user's write under a view
+                    f"try:\n    {dst}[:] = {src} * {c} + {src}[:3]\nexcept ValueError:\n    pass",
                 ]
             )
         )
@@ -214,12 +216,13 @@ def _script(rnd, steps: int) -> list[str]:
 
 def _run_script(np, lines: list[str]) -> dict:
     rng = numpy.random.default_rng(5)
-    u0, u1 = rng.random((40, 50)), rng.random((40, 50))
-    env = {"np": np, "abs": abs, "u0": u0, "u1": u1}
-    env["a"], env["b"] = (np.asarray(u0), np.asarray(u1)) if np is dnp else (u0, u1)
+    u0, u1, u2 = rng.random((40, 50)), rng.random((40, 50)), rng.random((42, 52))
+    env = {"np": np, "abs": abs, "u0": u0, "u1": u1, "u2": u2}
+    wrap = np.asarray if np is dnp else (lambda x: x)
+    env["a"], env["b"], env["va"] = wrap(u0), wrap(u1), wrap(u2)[1:-1, 1:-1]
     for text in lines:
         exec(text, env)  # noqa: S102 - the tests' own source
-    return {n: numpy.array(numpy.asarray(v), copy=True) for n, v in env.items() if n[0] in "upqr"}
+    return {n: numpy.array(numpy.asarray(v), copy=True) for n, v in env.items() if n[0] in "upqrv"}
 
 
 @pytest.mark.parametrize("seed", range(30))
@@ -231,7 +234,7 @@ def test_random_scripts_of_stores_and_user_writes_agree_with_numpy(seed, where):
 
     lines = _script(random.Random(seed), 24)
     if where == "function":
-        body = "\n".join("    " + text for text in lines)
+        body = "\n".join("    " + text.replace("\n", "\n    ") for text in lines)
         names = sorted({t.split(" =")[0] for t in lines if t[0] in "pqr"})
         declared = f"    global {', '.join(names)}\n" if names else ""
         lines = ["def f():\n" + declared + body, "f()"]
