@@ -298,7 +298,7 @@ def test_names_of_another_mapping_are_not_trusted():
     the walk reads, so the statement is guarded."""
 
     class Names(dict):
-        pass
+        """A mapping of names other than a dict (exactly what it holds, otherwise)."""
 
     a0, b0 = _users()
     names = Names(a=dnp.asarray(a0), b=dnp.asarray(b0))
