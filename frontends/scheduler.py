@@ -48,6 +48,7 @@ from daybreak.runtime.config import SETTINGS
 from daybreak.runtime.destination import WRITTEN, Destination
 from daybreak.runtime.stats import (
     count_library_run,
+    count_replayed,
     count_scheduler_hit,
     record,
     record_fallback,
@@ -709,9 +710,35 @@ def write_into(
     if result is WRITTEN:
         unalias([])
         record(written_in_place=1)
+        LAST_WRITE[0] = (known, leaves)
         return True
     node.computed(unalias([result])[0])
     return False
+
+
+# The program and leaves of the last `write_into` that wrote its region (what a frontend's
+# store that replays its statement runs again: `numpy.replay`), until the frontend clears it
+LAST_WRITE: list = [None]
+
+
+def still_native(known: Known) -> bool:
+    """Whether `known`, which ran natively, runs natively now (`_ran_natively`'s conditions:
+    compiled, and run under the thread count and compiler state that hold now)."""
+    return (
+        known.state == "ready"
+        and known.cost is not None
+        and known.cost_for == (SETTINGS.threads, _compiled[0])
+        and (not SETTINGS.compile_in_background or SETTINGS.strict or known.cost.native_pays)
+    )
+
+
+def run_replayed(known: Known, values: list, into: Destination | None):
+    """`write_into`'s run of `known` (which `still_native` finds native) on the leaves'
+    `values`, into `into` where not None: `WRITTEN`, or the value computed."""
+    known.runs["native"] += 1
+    result = _prepared(known)(values, _threads(known.cost), into)
+    count_replayed(result is WRITTEN)
+    return result
 
 
 def check_budget(node: Node) -> Node:
@@ -739,6 +766,11 @@ def forget() -> None:
     wait_for_compiles()
     _KNOWN.clear()
     forget_lines()
+    for forget_more in FORGET:
+        forget_more()
+
+
+FORGET: list[Callable] = []  # what frontends forget with the structures (`numpy.replay`'s)
 
 
 def explain_schedule(roots: Sequence[Node]) -> str:

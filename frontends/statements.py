@@ -108,9 +108,16 @@ def stores_at_once(frame) -> tuple | None:
     it runs only daybreak's operators (and NumPy's on numbers) until it stores into a
     daybreak array (see the module docstring); else None. Within one run of the statement,
     `within(frame, found)` holds."""
-    if frame is None or sys.gettrace() is not None or sys.getprofile() is not None:
+    if frame is None:
         return None
-    code, offset = frame.f_code, frame.f_lasti
+    return _at_once(frame, frame.f_lasti)
+
+
+def _at_once(frame, offset: int) -> tuple | None:
+    """`stores_at_once` for the instruction at `offset` of `frame`'s code."""
+    if sys.gettrace() is not None or sys.getprofile() is not None:
+        return None
+    code = frame.f_code
     span = _SPANS.get((code, offset), False)
     if span is False:
         if len(_SPANS) >= _LIMIT:
@@ -118,7 +125,7 @@ def stores_at_once(frame) -> tuple | None:
         span = _SPANS[(code, offset)] = _statement(code, offset)
     if span is None:
         return None
-    instructions, names, first, last = span
+    instructions, names, first, last, _ = span
     try:
         values = frame.f_locals if names else {}
         if type(values) not in _LOCALS:
@@ -153,13 +160,7 @@ def _statement(code: types.CodeType, offset: int):
     offset, its store's offset) for the instruction at `offset` of `code`, or None where the
     statement holds an instruction the walk does not know, a jump target after its start,
     or ends otherwise than by a store."""
-    found = _LISTINGS.get(code)
-    if found is None:
-        if len(_LISTINGS) >= _LIMIT:
-            _LISTINGS.clear()
-        listing = list(dis.get_instructions(code))  # (~0.2-1 ms a kernel: once per code)
-        found = _LISTINGS[code] = (listing, {ins.offset: k for k, ins in enumerate(listing)})
-    listing, where = found
+    listing, where = _listing(code)
     at = where.get(offset)
     if at is None or listing[at].opname not in _KNOWN or listing[at].opname in _STORES:
         return None
@@ -182,22 +183,24 @@ def _statement(code: types.CodeType, offset: int):
     body = listing[start : end + 1]
     names = tuple((ins.opname, ins.argval) for ins in body if ins.opname in _LOADS)
     steps = tuple((ins.opname, ins.arg, ins.argval) for ins in body)
-    return steps, names, listing[start].offset, listing[end].offset
+    offsets = tuple(ins.offset for ins in body)
+    return steps, names, listing[start].offset, listing[end].offset, offsets
 
 
 def _kind_of_name(name: str, how: str, local: dict, frame) -> str | None:
+    # (`value_of_name` inline: asked for every name of a statement at every ask)
     if how == "LOAD_FAST" or how == "LOAD_FAST_CHECK" or how == "LOAD_DEREF":
-        found = local.get(name, _MISSING)
+        found = local.get(name, MISSING)
     else:  # (LOAD_NAME: the frame's names first; LOAD_GLOBAL: the module's)
-        found = local.get(name, _MISSING) if how == "LOAD_NAME" else _MISSING
-        if found is _MISSING:
-            found = frame.f_globals.get(name, _MISSING)
-        if found is _MISSING:
-            found = frame.f_builtins.get(name, _MISSING)
-    return None if found is _MISSING else kind_of(found)
+        found = local.get(name, MISSING) if how == "LOAD_NAME" else MISSING
+        if found is MISSING:
+            found = frame.f_globals.get(name, MISSING)
+        if found is MISSING:
+            found = frame.f_builtins.get(name, MISSING)
+    return None if found is MISSING else kind_of(found)
 
 
-_MISSING = object()
+MISSING = object()
 
 
 # A frame's names as the interpreter reads them: a dict (a module's, exec's, 3.11-3.12's
@@ -245,17 +248,106 @@ def _daybreaks(fn) -> bool:
     return kind.__module__.startswith(_PACKAGE) and kind.__name__ == "UfuncWrapper"
 
 
+def statement_code(frame, at_store: bool = False) -> tuple | None:
+    """For the statement `frame` runs (`at_store`: `frame` is at its store), where
+    `stores_at_once` holds: (the names it loads, as (instruction, name); the extents (first
+    offset, next instruction's offset) of its instructions that run code of an array or of
+    one of daybreak's functions (operators, subscripts, attributes, calls); its first offset;
+    its store's offset; the attributes of
+    daybreak's modules it reads, as (module, name, value)). None otherwise. (What
+    `numpy.replay` records a statement by: asked once per recording, not per run.)"""
+    offset = frame.f_lasti
+    if at_store:
+        _listing(frame.f_code)
+        listing, where = _LISTINGS[frame.f_code]
+        at = where.get(offset)
+        if not at or listing[at].opname not in _STORES:
+            return None
+        offset = listing[at - 1].offset
+    if _at_once(frame, offset) is None:
+        return None
+    instructions, names, first, last, offsets = _SPANS[(frame.f_code, offset)]
+    values = frame.f_locals if names else {}
+    walked = Walk(iter([_kind_of_name(name, how, values, frame) for how, name in names]))
+    walked.touched, walked.attributes = [], []
+    if not walked.run(instructions, offsets):
+        return None
+    listing, where = _LISTINGS[frame.f_code]
+    # (an instruction's extent: `f_lasti` in a call from it is its offset or, from 3.11's
+    # specialised forms, one of its inline caches')
+    touched = tuple(
+        (at, listing[where[at] + 1].offset if where[at] + 1 < len(listing) else at + 2)
+        for at in walked.touched
+    )
+    return names, touched, first, last, tuple(walked.attributes)
+
+
+def _listing(code: types.CodeType) -> tuple:
+    """(`code`'s instructions, their positions by offset), read once per code object."""
+    found = _LISTINGS.get(code)
+    if found is None:
+        if len(_LISTINGS) >= _LIMIT:
+            _LISTINGS.clear()
+        listing = list(dis.get_instructions(code))  # (~0.2-1 ms a kernel: once per code)
+        found = _LISTINGS[code] = (listing, {ins.offset: k for k, ins in enumerate(listing)})
+    return found
+
+
+def value_of_name(how: str, name: str, local, frame):
+    """The value instruction `how` loads for `name` in `frame` now (`local`: its
+    `f_locals`), or `MISSING`."""
+    if how == "LOAD_FAST" or how == "LOAD_FAST_CHECK" or how == "LOAD_DEREF":
+        return local.get(name, MISSING)
+    found = local.get(name, MISSING) if how == "LOAD_NAME" else MISSING
+    if found is MISSING:
+        found = frame.f_globals.get(name, MISSING)
+    if found is MISSING:
+        found = frame.f_builtins.get(name, MISSING)
+    return found
+
+
+# Instructions that run code of what they read, and how many stack entries they read (a
+# call: its arguments and the callable's pair, `_call`)
+_READS = {
+    "BINARY_OP": 2,
+    "COMPARE_OP": 2,
+    "UNARY_NEGATIVE": 1,
+    "UNARY_POSITIVE": 1,
+    "UNARY_INVERT": 1,
+    "BINARY_SUBSCR": 2,
+    "BINARY_SLICE": 3,
+    "LOAD_ATTR": 1,
+    "LOAD_METHOD": 1,
+}
+
+
+def _runs_code(stack: list, name: str, arg) -> bool:
+    """Whether instruction `name` meets an array or one of daybreak's functions."""
+    if name == "CALL" or name == "CALL_KW":
+        read = stack[-(arg + 2 + (name == "CALL_KW")) :]
+    else:
+        count = _READS.get(name)
+        if count is None:
+            return False
+        read = stack[-count:]
+    return any(k == ARRAY or k == NUMPY or (type(k) is tuple and k[0] == FUNCTION) for k in read)
+
+
 class Walk:
     """The statement run on kinds (`run`): whether every operator and call meets kinds whose
     code is daybreak's or NumPy's, and the store writes a daybreak array with nothing left
-    over. `resolved`: an attribute of a module was read (the verdict holds for now only)."""
+    over. `resolved`: an attribute of a module was read (the verdict holds for now only).
+    `touched`, where a list: the offsets of the instructions that run an array's or a
+    function's code are added to it (`statement_code`)."""
 
     def __init__(self, loaded):
-        self.loaded, self.resolved = loaded, False
+        self.loaded, self.resolved, self.touched, self.attributes = loaded, False, None, None
 
-    def run(self, instructions: tuple) -> bool:
+    def run(self, instructions: tuple, offsets: tuple = ()) -> bool:
         stack: list = []
-        for name, arg, value in instructions:
+        for at, (name, arg, value) in enumerate(instructions):
+            if self.touched is not None and _runs_code(stack, name, arg):
+                self.touched.append(offsets[at])
             if name in _LOADS:
                 if name == "LOAD_GLOBAL" and arg & 1:
                     stack.append(NULL)  # (the NULL a call takes, pushed with the callable)
@@ -281,9 +373,12 @@ class Walk:
         if type(found) is tuple:  # a daybreak module or function: read it now
             self.resolved = True
             try:
-                return kind_of(getattr(found[1], name))
+                value = getattr(found[1], name)
             except AttributeError:
                 return None
+            if self.attributes is not None:
+                self.attributes.append((found[1], name, value))
+            return kind_of(value)
         return None
 
     def _load_attr(self, stack, arg, value) -> bool:

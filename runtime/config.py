@@ -32,6 +32,9 @@ class Settings:
     # Bytes of split arguments per piece of an annotated call chain (daybreak.annotations):
     # 0 is this machine's L2 cache size, so a piece one call writes is in cache for the next.
     split_piece_bytes: int = 0
+    # A statement that stores into an array and ran natively runs again as that program,
+    # its calls not recorded while its names hold what they held (frontends/numpy/replay.py)
+    replay: bool = True
 
 
 SETTINGS = Settings()
@@ -39,8 +42,8 @@ SETTINGS = Settings()
 
 def config(**changes) -> dict:
     """Change settings (`threads=`, `grain=`, `backend=`, `strict=`, `passes_off=`,
-    `eager_below=`, `compile_in_background=`, `split_piece_bytes=`); returns the settings as
-    they were before. With no arguments, returns the current settings."""
+    `eager_below=`, `compile_in_background=`, `split_piece_bytes=`, `replay=`); returns the
+    settings as they were before. With no arguments, returns the current settings."""
     before = asdict(SETTINGS)
     known = {f.name for f in fields(Settings)}
     for name, value in changes.items():

@@ -29,6 +29,7 @@ class Stats:
     runs: int = 0
     scheduler_hits: int = 0  # compiled programs found by their graph's structure (no rebuild)
     written_in_place: int = 0  # runs that wrote their result into the array's region itself
+    statements_replayed: int = 0  # statements run as their program again, calls not recorded
     library_runs: int = 0  # graphs the scheduler ran in the real library (tier 0)
     snapshots_guarded: int = 0  # snapshots of the user's memory held by a write guard
     snapshots_copied: int = 0  # snapshots of the user's memory copied when made
@@ -59,6 +60,15 @@ def count_scheduler_hit() -> None:
     """`record(scheduler_hits=1)`: a cached native run."""
     with _lock:
         STATS.scheduler_hits += 1
+
+
+def count_replayed(written: bool) -> None:
+    """A statement replayed (`frontends/numpy/replay.py`): a cached native run, written into
+    the array's region itself (`written`) or not."""
+    with _lock:
+        STATS.statements_replayed += 1
+        STATS.scheduler_hits += 1
+        STATS.written_in_place += written
 
 
 def count_snapshot(guarded: bool) -> None:

@@ -51,7 +51,7 @@ from ..elements.remap import (
 )
 from ..elements.sole_reader import aligned_reads, sole_reader
 from ..lazy import Param
-from ..scheduler import evaluate, write_into
+from ..scheduler import LAST_WRITE, evaluate, write_into
 from ..snapshots import (
     GuardedSnapshot,
     give_up,
@@ -63,6 +63,7 @@ from ..snapshots import (
 from .array import as_operand, concrete_expr, data_now, is_lazy, ndarray, pending_readers
 from .fallback import to_numpy
 from .indexing import is_plain_basic, key_items, spread
+from .replay import ACTIVE, Proxy, after_store, store
 from .shapes import reshape_expr, stand_in
 from .ufuncs import cast_expr
 
@@ -77,19 +78,34 @@ def setitem(a: ndarray, key, value) -> None:
     ends the statement unarmed snapshots were made in (`snapshots.statement_stored`)."""
     # (read here, in the type's slot itself: passed on, the value counts once more)
     temporary = sys.getrefcount(value) == _STORED_TEMPORARY
+    if type(value) is Proxy and store(a, key, value, sys._getframe(1)):
+        return  # a replayed statement's store (`replay`)
+    LAST_WRITE[0] = None
     if not unarmed_pending():
         _setitem(a, key, value, temporary)
+        if LAST_WRITE[0] is not None or ACTIVE[0] is not None:
+            after_store(a, value, sys._getframe(1))  # (a statement to replay: `replay`)
         return
     stored = False
     try:
         _setitem(a, key, value, temporary)
         stored = True
+        if LAST_WRITE[0] is not None or ACTIVE[0] is not None:
+            # (before the snapshots are guarded: the program's leaves are let go first)
+            after_store(a, value, sys._getframe(1))
     finally:
         if stored and temporary and type(value) is ndarray:
             # the stack drops the value next: what it reads goes now, so that a snapshot
             # only it read dies unguarded (its array is never read again)
             value._held = _DROPPED
         statement_stored()
+
+
+def store_data(a: ndarray, key, value: np.ndarray) -> None:
+    """`a[key] = value` of NumPy data (a replayed statement's value, computed where its
+    program could not write the region itself)."""
+    _setitem(a, key, value, False)
+    a.write_back()
 
 
 _DROPPED = Outer(Param.scalar(0.0, ir_scalar(np.dtype(np.float64))), np.dtype(np.float64))
@@ -201,7 +217,11 @@ def _computed_into(a: ndarray, key, value: ndarray, temporary: bool = False) -> 
     region = target[key]
     if type(region) is not np.ndarray or region.shape != value.shape or region.dtype != value.dtype:
         return False
-    return write_into(value._lazy_node(), region)
+    if not write_into(value._lazy_node(), region):
+        return False
+    if LAST_WRITE[0] is not None:
+        LAST_WRITE[0] = (*LAST_WRITE[0], value)  # (whose program it was: `replay`)
+    return True
 
 
 def _stored_temporaries() -> int | None:

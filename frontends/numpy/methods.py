@@ -29,6 +29,7 @@ from .array import as_operand, data_now, is_lazy, leaf_array, ndarray, wrap
 from .assignment import setitem
 from .fallback import run_numpy
 from .indexing import getitem
+from .replay import ACTIVE, ENTRY, GETITEM, attach_operators, on_call
 from .ufuncs import NotCompiled, apply_ufunc, cast_expr
 
 _BINARY = {
@@ -319,6 +320,10 @@ def _binary(ufunc, op):
     # (`sys.getrefcount` of an operand is read here, in the operator method itself: passed
     # to a function, the operand would count once more)
     def forward(self, other):
+        if ACTIVE[0] is not None or ENTRY:
+            found = on_call(ufunc, sys._getframe(1))  # (a statement replayed: `replay`)
+            if found is not None:
+                return found
         value = _scalar_now(self, other)
         if value is not None:
             return ufunc(value, other)
@@ -334,6 +339,10 @@ def _binary(ufunc, op):
         return _operator(ufunc, op, [self, other], spent)
 
     def reflected(self, other):
+        if ACTIVE[0] is not None or ENTRY:
+            found = on_call(ufunc, sys._getframe(1))
+            if found is not None:
+                return found
         value = _scalar_now(self, other)
         if value is not None:
             return ufunc(other, value)
@@ -355,14 +364,22 @@ for _name, _ufunc in _BINARY.items():
     setattr(ndarray, f"__i{_name}__", _i)
 for _name, _ufunc in _COMPARE.items():
     setattr(ndarray, f"__{_name}__", _binary(_ufunc, getattr(operator, _name))[0])
+
+
+def _unary(ufunc, op):
+    def call(self):
+        if ACTIVE[0] is not None or ENTRY:
+            found = on_call(ufunc, sys._getframe(1))
+            if found is not None:
+                return found
+        return _ufunc_or_numpy(ufunc, (self,), None, {}, op)
+
+    return call
+
+
 for _name, _ufunc in _UNARY.items():
-    setattr(
-        ndarray,
-        f"__{_name}__",
-        (lambda u, op: lambda self: _ufunc_or_numpy(u, (self,), None, {}, op))(
-            _ufunc, getattr(operator, _name)
-        ),
-    )
+    setattr(ndarray, f"__{_name}__", _unary(_ufunc, getattr(operator, _name)))
+attach_operators(_BINARY, _COMPARE, _UNARY)
 ndarray.__divmod__ = lambda self, other: (self // other, self % other)
 ndarray.__rdivmod__ = lambda self, other: (other // self, other % self)
 
@@ -657,7 +674,18 @@ def _numpy_writing_into(reason, target, func, args, kwargs, written):
 
 
 # Indexing and item assignment, attached here rather than imported inside each call.
-ndarray.__getitem__ = getitem
+
+
+def _subscript(self, key):
+    """`self[key]` (`indexing.getitem`), or the next call of a replayed statement."""
+    if ACTIVE[0] is not None or ENTRY:
+        found = on_call(GETITEM, sys._getframe(1))
+        if found is not None:
+            return found
+    return getitem(self, key)
+
+
+ndarray.__getitem__ = _subscript
 ndarray.__setitem__ = setitem
 
 __all__ = ["call_ufunc", "reduce_or_fallback", "wrap", "as_operand"]

@@ -13,6 +13,7 @@ results, so a script's random inputs join fused chains too.
 from __future__ import annotations
 
 import functools
+import sys
 
 import numpy as np
 
@@ -24,6 +25,7 @@ from ..scheduler import library_for_good
 from .array import data_now, from_numpy_result, ndarray, owned_read
 from .methods import _array_ufunc as array_ufunc
 from .methods import call_ufunc, plain_call
+from .replay import ACTIVE, ENTRY, on_call
 from .small import broadcast_size, small_numpy_call
 
 # Scalars a ufunc computes at once: recording them lazily would cost far more than NumPy.
@@ -39,6 +41,10 @@ class UfuncWrapper:
         self.ufunc = ufunc
 
     def __call__(self, *inputs, **kwargs):
+        if (ACTIVE[0] is not None or ENTRY) and not kwargs:
+            found = on_call(self.ufunc, sys._getframe(1))  # (a statement replayed: `replay`)
+            if found is not None:
+                return found
         if not kwargs and len(inputs) <= 2:
             # The calls of a Python loop, checked first and cheaply: scalars, and small NumPy
             # arrays whose result is no bigger than one of them — NumPy's own, as it is.

@@ -1,0 +1,532 @@
+"""Statements run again as the program they ran before, without recording their calls.
+
+A time step's statement builds the same lazy expression at every step:
+
+    B[1:-1, 1:-1] = 0.2 * (A[1:-1, 1:-1] + A[1:-1, :-2] + A[1:-1, 2:] + A[2:, 1:-1] + A[:-2, 1:-1])
+
+and the scheduler finds the same compiled program for it every time (`scheduler.write_into`).
+Recording it costs ~5-10 us a call (a view, an operator: an expression node, its snapshot,
+its line's feedback), ~200 us for heat_3d's 27 calls, twice its native run. The statement's
+result depends on nothing but the values its names hold and its constants: its bytecode is
+fixed, and `statements.stores_at_once` found that it runs nothing but daybreak's operators
+until its store. So a statement whose names hold what they held when it last ran natively —
+arrays of the same shapes, dtypes and layouts over computed buffers, sharing buffers as they
+did, equal numbers and keys, the same functions — makes the same calls and the same program
+again. It is replayed:
+
+1. **Marked.** A store that wrote its region natively (`write_into`) in such a statement
+   marks the statement's instructions (`ENTRY`).
+2. **Recorded.** The next time, its calls run as always, each noting its instruction and its
+   operation (`Recording`); at its store, if it ran natively again and every instruction
+   that met an array was one of those calls, the statement becomes a `Trace`: what its names
+   hold (`_guard_of`), which name's buffer or which number each parameter of the program is,
+   and the compiled program.
+3. **Replayed.** At its first call, when the names pass the trace's guards, each call
+   returns a `Proxy` (nothing recorded, ~0.3 us) and the store runs the program on the
+   names' buffers, writing the region (`_store`), as `write_into` would have. Names that
+   fail the guards: the statement is recorded again.
+
+What the replay leaves out is what the statement's temporaries would have held and dropped
+at the store: their expressions, their snapshots of the user's memory (nothing writes it
+before the store, the reason `stores_at_once` holds) and their lines' feedback (`sites`:
+the statement's line already computes natively). The store itself is the same write:
+`own_buffer` (the target's pending readers and snapshots, as any write), its views'
+write-back, the statistics (`scheduler_hits`, `written_in_place`, and
+`statements_replayed`).
+
+Not replayed: statements with other calls (methods, properties, functions other than
+ufuncs), NumPy arrays among the names, pending operands (a value that fuses in is another
+program), writes that do not run natively, and anything while a trace or profile function
+runs. One statement is replayed at a time, process-wide (another thread records as always).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import sys
+import threading
+import weakref
+
+import numpy as np
+
+from daybreak.runtime.config import SETTINGS
+from daybreak.runtime.destination import WRITTEN, Destination
+
+from .. import scheduler
+from ..elements.expr import Leaf
+from ..lazy import Param
+from ..snapshots import GuardedSnapshot, statement_stored, unarmed_pending
+from ..statements import (
+    ARRAY,
+    FUNCTION,
+    KEY,
+    MISSING,
+    MODULE,
+    NUMBER,
+    kind_of,
+    statement_code,
+    value_of_name,
+)
+from .array import ndarray
+
+GETITEM = "getitem"  # the operation of a subscript (a ufunc for an operator or a call)
+
+ENTRY: dict = {}  # (id(code), offset) -> _Marked | Trace | _NEVER
+ACTIVE: list = [None]  # the Recording or Replay running now
+_LIMIT = 4096
+_TRIES = 3  # recordings that found the statement not replayable before it is left alone
+_NEVER = object()
+_STALE = object()  # (a step's answer: the state is not this statement's any more)
+_PACKAGE = __name__.rsplit(".", 3)[0] + "."  # "daybreak."
+
+
+class _Marked:
+    """A statement whose store wrote natively: its next run is recorded."""
+
+    __slots__ = ("code", "first", "last", "tries")
+
+    def __init__(self, code, first: int, last: int):
+        self.code, self.first, self.last, self.tries = code, first, last, 0
+
+    def begin(self, tag, frame):
+        if frame.f_code is not self.code:
+            return None
+        ACTIVE[0] = Recording(self, frame)
+        ACTIVE[0].step(tag, frame)
+        return None
+
+
+class Recording:
+    """One run of a marked statement: its calls, as (instruction offset, operation)."""
+
+    __slots__ = ("marked", "frame", "thread", "offsets", "tags")
+
+    def __init__(self, marked: _Marked, frame):
+        self.marked, self.frame, self.thread = marked, frame, threading.get_ident()
+        self.offsets: list[int] = []
+        self.tags: list = []
+
+    def step(self, tag, frame):
+        at = frame.f_lasti
+        if not self.marked.first <= at <= self.marked.last:
+            return _STALE
+        self.offsets.append(at)
+        self.tags.append(tag)
+        return None
+
+
+class Trace:
+    """A recorded statement: its calls, the guards on its names, the program it ran."""
+
+    __slots__ = (
+        "code",
+        "offsets",
+        "tags",
+        "names",
+        "guards",
+        "attributes",
+        "slots",
+        "target",
+        "known",
+        "call",
+        "config",
+        "shape",
+        "kind",
+        "into",
+        "marked",
+        "misses",
+    )
+
+    def begin(self, tag, frame):
+        """The statement's first call: a replay when its names pass the guards, else the
+        statement is recorded again (its program may have changed)."""
+        if (
+            frame.f_code is not self.code
+            or tag is not self.tags[0]
+            or sys.gettrace() is not None
+            or sys.getprofile() is not None
+            or self.config != _config()
+            or not scheduler.still_native(self.known)
+        ):
+            return self._again(tag, frame)
+        try:
+            local = frame.f_locals
+        except Exception:  # noqa: BLE001 - a frame's names it cannot give: not replayed
+            return self._again(tag, frame)
+        values: list = []
+        nodes: list = []
+        for (how, name), guard in zip(self.names, self.guards, strict=True):
+            value = value_of_name(how, name, local, frame)
+            if not _passes(value, guard, nodes):
+                return self._again(tag, frame)
+            values.append(value)
+        for module, name, found in self.attributes:
+            if getattr(module, name, MISSING) is not found:
+                return self._again(tag, frame)
+        state = ACTIVE[0] = Replay(self, frame, values, nodes)
+        return state.step(tag, frame)
+
+    def _again(self, tag, frame):
+        self.misses += 1
+        return self.marked.begin(tag, frame)
+
+
+class Replay:
+    """A trace run now: the statement's names' values and their arrays' nodes."""
+
+    __slots__ = ("trace", "frame", "thread", "values", "nodes", "pos", "last")
+
+    def __init__(self, trace: Trace, frame, values: list, nodes: list):
+        self.trace, self.frame, self.thread = trace, frame, threading.get_ident()
+        self.values, self.nodes, self.pos, self.last = values, nodes, 0, None
+
+    def step(self, tag, frame):
+        pos = self.pos
+        trace = self.trace
+        if pos >= len(trace.offsets):
+            return _STALE
+        start, end = trace.offsets[pos]
+        if not start <= frame.f_lasti < end:
+            return _STALE
+        if tag is not trace.tags[pos]:
+            return _STALE
+        self.pos = pos + 1
+        made = self.last = Proxy.__new__(Proxy)
+        made.state = self
+        return made
+
+
+def on_call(tag, frame):
+    """A call of operation `tag` (a ufunc, `GETITEM`) from the user's `frame`: a `Proxy`
+    where a statement is replayed, else None (the caller does what it always does; a
+    recording notes the call)."""
+    state = ACTIVE[0]
+    if state is not None and state.frame is frame:
+        found = state.step(tag, frame)
+        if found is not _STALE:
+            return found
+        ACTIVE[0] = None  # (a statement that raised before its store, run again)
+    # (a call from another frame is daybreak's own, or another thread's: as always)
+    found = ENTRY.get((id(frame.f_code), frame.f_lasti))
+    if found is None or found is _NEVER or not SETTINGS.replay:
+        return None
+    state = ACTIVE[0]
+    if state is not None and state.thread != threading.get_ident():
+        return None  # (another thread's statement: this one runs as always)
+    return found.begin(tag, frame)
+
+
+def store(a: ndarray, key, value, frame) -> bool:
+    """`a[key] = value` for a replayed statement (`value` its last call's proxy): True when
+    done here; False: the caller stores as always (no statement is replayed)."""
+    state = ACTIVE[0]
+    if type(value) is not Proxy:
+        return False
+    if state is None or value.state is not state or state.frame is not frame:
+        raise _misused()
+    try:
+        if state.pos != len(state.trace.offsets) or value is not state.last:
+            raise _misused()
+        _store(state, a, key)
+    finally:
+        ACTIVE[0] = None
+    return True
+
+
+def after_store(a: ndarray, value, frame) -> None:
+    """A store ended without a replay: mark its statement when its region was written
+    natively, and make the statement's recording a trace."""
+    wrote = scheduler.LAST_WRITE[0]
+    scheduler.LAST_WRITE[0] = None
+    state = ACTIVE[0]
+    recording = state if type(state) is Recording and state.frame is frame else None
+    if recording is not None:
+        ACTIVE[0] = None
+    if wrote is None or len(wrote) != 3 or wrote[2] is not value:
+        return  # (no native write, or another value's: a write this store made on the way)
+    if recording is None:
+        if (
+            SETTINGS.replay
+            and sys.gettrace() is None
+            and sys.getprofile() is None
+            and not frame.f_globals.get("__name__", "").startswith(_PACKAGE)
+        ):
+            _mark(frame)  # (a user's statement: daybreak's own stores are not replayed)
+        return
+    marked = recording.marked
+    trace = _traced(recording, a, value, frame, wrote) if frame.f_lasti == marked.last else None
+    if trace is None:
+        marked.tries += 1
+        if marked.tries >= _TRIES:
+            _set(marked.code, range(marked.first, marked.last + 1), _NEVER)
+        return
+    for offset in range(marked.first, marked.last + 1):
+        ENTRY.pop((id(marked.code), offset), None)
+    _set(marked.code, range(*trace.offsets[0]), trace)
+
+
+def forget() -> None:
+    """Forget every mark and trace (`scheduler.forget`: programs are compiled again)."""
+    ENTRY.clear()
+    ACTIVE[0] = None
+
+
+scheduler.FORGET.append(forget)
+
+
+def _set(code, offsets, what) -> None:
+    if len(ENTRY) >= _LIMIT:
+        ENTRY.clear()
+    for offset in offsets:
+        ENTRY[(id(code), offset)] = what
+
+
+def _mark(frame) -> None:
+    """Mark the statement `frame` stored in (at its store instruction)."""
+    code = frame.f_code
+    found = statement_code(frame, at_store=True)
+    if found is None:
+        return
+    first, last = found[2], found[3]
+    if ENTRY.get((id(code), first)) is _NEVER:
+        return
+    marked = _Marked(code, first, last)
+    # (every instruction of the statement: its first call, whichever it is, begins the
+    # recording; the code is held by the marks, so its id is not another's meanwhile)
+    _set(code, range(first, last + 1), marked)
+
+
+def _traced(recording: Recording, a: ndarray, value, frame, wrote) -> Trace | None:
+    """The trace of the statement `recording` saw run, which stored into `a` natively
+    (`wrote`: the program and its leaves), or None where it cannot be replayed."""
+    found = statement_code(frame, at_store=True)
+    if found is None or not recording.offsets:
+        return None
+    names, touched, first, last, attributes = found
+    calls = [extent for extent in touched if extent[0] != last]
+    if len(calls) != len(recording.offsets) or any(
+        not start <= at < end for (start, end), at in zip(calls, recording.offsets, strict=True)
+    ):
+        return None  # another call met an array (a method, a function): not recorded
+    names = tuple(dict.fromkeys(names))
+    values = _names_now(names, frame)
+    if values is None:
+        return None
+    guards: list = []
+    nodes: list = []  # the arrays' nodes, in order of first appearance
+    for held in values:
+        guard = _guard_of(held, nodes)
+        if guard is None:
+            return None
+        guards.append(guard)
+    known, leaves = wrote[:2]
+    slots = []
+    for k in known.leaf_slots:
+        leaf = leaves[k]
+        kind = type(leaf)
+        if kind is GuardedSnapshot:
+            leaf = leaf._owner()
+        elif kind is Param and leaf.key is None:
+            slots.append((None, leaf.cached))  # a number the guards fix (a constant)
+            continue
+        # the node of a name's array, or its snapshot copied (a buffer too small to guard:
+        # the statement reads the buffer itself when replayed, which nothing writes first)
+        k = next((k for k, n in enumerate(nodes) if n is leaf or n._snapshot is leaf), None)
+        if k is None:
+            return None  # a buffer no name holds (a value computed on the way)
+        slots.append((k, None))
+    target = next((k for k, v in enumerate(values) if v is a), None)
+    if target is None or type(a._held) is not Leaf or type(value) is not ndarray:
+        return None
+    trace = Trace()
+    trace.code, trace.names, trace.guards = frame.f_code, names, guards
+    trace.attributes = attributes
+    trace.offsets, trace.tags = tuple(calls), tuple(recording.tags)
+    trace.slots, trace.target, trace.known = tuple(slots), target, known
+    trace.call, trace.config = None, _config()
+    trace.kind = getattr(known.executable, "destination_kind", None)
+    trace.shape, trace.into = value._shape, None
+    trace.marked, trace.misses = recording.marked, 0
+    return trace
+
+
+def _config() -> tuple:
+    """The settings a structure's program is found by (the thread count and the tiers:
+    `scheduler.still_native`)."""
+    return (SETTINGS.backend, SETTINGS.passes_off)
+
+
+def _names_now(names: tuple, frame) -> list | None:
+    try:
+        local = frame.f_locals
+    except Exception:  # noqa: BLE001 - a frame's names it cannot give: not replayed
+        return None
+    values = [value_of_name(how, name, local, frame) for how, name in names]
+    return None if any(v is MISSING for v in values) else values
+
+
+def _guard_of(value, nodes: list):
+    """What the name's value must be again for the statement to run the same program: a
+    computed array's layout and which of the statement's buffers it reads; a number's or
+    key's type and value; a module's or function's identity. None: no replay."""
+    kind = kind_of(value)
+    if kind == ARRAY:
+        e = value._held
+        if type(e) is not Leaf or e.node is None or type(e.node) is not Param:
+            return None
+        if not e.node.is_leaf:
+            return None
+        k = next((k for k, n in enumerate(nodes) if n is e.node), len(nodes))
+        if k == len(nodes):
+            nodes.append(e.node)
+        return (ARRAY, value._shape, e.strides, e.offset, e.size, e.dtype, k)
+    if kind == NUMBER:
+        return (NUMBER, type(value), value, math.copysign(1.0, value) if value == 0 else 1.0)
+    if kind == KEY:
+        if type(value) is tuple and any(kind_of(v) == ARRAY for v in value):
+            return None
+        return (KEY, type(value), value)
+    if type(kind) is tuple and kind[0] in (MODULE, FUNCTION):
+        return (MODULE, value)
+    return None
+
+
+def _passes(value, guard: tuple, nodes: list) -> bool:
+    """Whether `value` passes `guard` (`_guard_of`), collecting the arrays' nodes."""
+    what = guard[0]
+    if what == ARRAY:
+        if type(value) is not ndarray:
+            return False
+        e = value._held
+        if type(e) is not Leaf:
+            return False
+        node = e.node
+        if (
+            type(node) is not Param
+            or not node.is_leaf
+            or value._shape != guard[1]
+            or e.strides != guard[2]
+            or e.offset != guard[3]
+            or e.size != guard[4]
+            or e.dtype != guard[5]
+        ):
+            return False
+        k = guard[6]
+        if k < len(nodes):
+            return nodes[k] is node  # (a buffer read twice, as when recorded)
+        for n in nodes:
+            if n is node:
+                return False  # (one buffer where the recording read two)
+        nodes.append(node)
+        return True
+    if what == NUMBER:
+        return (
+            type(value) is guard[1]
+            and value == guard[2]
+            and (value != 0 or math.copysign(1.0, value) == guard[3])
+        )
+    if what == KEY:
+        return type(value) is guard[1] and (value is guard[2] or value == guard[2])
+    return value is guard[1]
+
+
+def _store(state: Replay, a: ndarray, key) -> None:
+    """The replayed statement's store: the program writes `a[key]` (`write_into`'s run)."""
+    own_buffer, store_data = _assignment()
+    trace = state.trace
+    nodes = state.nodes
+    values = [nodes[k].cached if k is not None else constant for k, constant in trace.slots]
+    # (`own_buffer` counts the references to the target's node: these are not readers)
+    state.nodes = nodes = None
+    target = own_buffer(a) if a is state.values[trace.target] else None
+    into = None
+    if target is not None and trace.kind is not None:
+        flat = a._held.node.cached
+        found = trace.into
+        if found is not None and found[0]() is flat:
+            into = found[1]  # (the same buffer, key and layout: the same region)
+        else:
+            region = target[key]
+            if type(region) is np.ndarray:
+                into = Destination.of(region, as_rows=trace.kind == "rows")
+                trace.into = None if into is None else (weakref.ref(flat), into)
+        if into is not None and not _apart(values, flat):
+            into = None  # (the program reads the region: computed first, then copied)
+    result = scheduler.run_replayed(trace.known, values, into)
+    if result is WRITTEN:
+        a.write_back()
+    else:
+        store_data(a, key, np.asarray(result).reshape(trace.shape))
+    if unarmed_pending():
+        statement_stored()
+
+
+@functools.cache
+def _assignment() -> tuple:
+    """`assignment`'s functions the store calls (a cycle: `assignment` calls `store`; read
+    once, not imported at every store)."""
+    from .assignment import own_buffer, store_data
+
+    return own_buffer, store_data
+
+
+def _apart(values: list, flat: np.ndarray) -> bool:
+    """Whether no buffer among `values` shares memory with the target's buffer `flat`:
+    buffers of their own (no base) are apart unless they are one; views are asked."""
+    for v in values:
+        if type(v) is np.ndarray:
+            if v is flat:
+                return False
+            if (v.base is not None or flat.base is not None) and np.may_share_memory(v, flat):
+                return False
+    return True
+
+
+def _misused() -> RuntimeError:
+    return RuntimeError(
+        "daybreak: a value of a replayed statement was used outside the calls it recorded "
+        "(a function of daybreak.numpy rebound meanwhile?); daybreak.config(replay=False) "
+        "turns replays off"
+    )
+
+
+def _proxy_call(tag):
+    def call(self, *others):
+        state = ACTIVE[0]
+        frame = sys._getframe(1)
+        if state is None or self.state is not state or state.frame is not frame:
+            raise _misused()
+        found = state.step(tag, frame)
+        if found is _STALE:
+            raise _misused()
+        return found
+
+    return call
+
+
+class Proxy:
+    """What a call of a replayed statement returns: nothing but its place in the trace (the
+    store runs the program; an operator or subscript on it is the trace's next call)."""
+
+    __slots__ = ("state",)
+    __array_ufunc__ = None  # (NumPy's operators defer to this type's own)
+    __hash__ = None
+
+
+def _attach(table: dict, reflected: bool) -> None:
+    for name, ufunc in table.items():
+        setattr(Proxy, f"__{name}__", _proxy_call(ufunc))
+        if reflected:
+            setattr(Proxy, f"__r{name}__", _proxy_call(ufunc))
+
+
+def attach_operators(binary: dict, compare: dict, unary: dict) -> None:
+    """Give `Proxy` the operators of daybreak's arrays (their tables, `methods`)."""
+    _attach(binary, True)
+    _attach(compare, False)
+    _attach(unary, False)
+    Proxy.__getitem__ = _proxy_call(GETITEM)
+
+
+__all__ = ["ACTIVE", "ENTRY", "GETITEM", "on_call", "store", "after_store", "forget"]

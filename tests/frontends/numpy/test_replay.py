@@ -1,0 +1,294 @@
+"""Statements replayed (`frontends/numpy/replay.py`): a statement that stored natively runs
+again as its program while its names hold what they held, with NumPy's values whatever the
+names come to hold — other shapes, one buffer for two names, other numbers, NumPy arrays,
+a rebound function — and whatever else reads what the statement writes (pending values,
+views, the user's own writes, other threads)."""
+
+import random
+import sys
+import threading
+
+import numpy
+import pytest
+
+import daybreak as db
+import daybreak.numpy as dnp
+from daybreak.frontends.numpy import replay
+
+SHAPE = (60, 70)
+
+
+def _step(A, B):
+    B[1:-1, 1:-1] = 0.2 * (A[1:-1, 1:-1] + A[1:-1, :-2] + A[1:-1, 2:] + A[2:, 1:-1] + A[:-2, 1:-1])
+    A[1:-1, 1:-1] = 0.2 * (B[1:-1, 1:-1] + B[1:-1, :-2] + B[1:-1, 2:] + B[2:, 1:-1] + B[:-2, 1:-1])
+
+
+def _users(seed=3, shape=SHAPE):
+    rng = numpy.random.default_rng(seed)
+    return rng.random(shape), rng.random(shape)
+
+
+def _replayed() -> int:
+    return db.stats()["statements_replayed"]
+
+
+@pytest.mark.parametrize("wrap", [dnp.asarray, dnp.array], ids=["users", "daybreaks"])
+def test_a_time_step_is_replayed_with_numpys_values(wrap):
+    """jacobi_2d's two statements: recorded, then replayed, on the user's arrays or
+    daybreak's own; the arrays (and the user's themselves) hold NumPy's values."""
+    a0, b0 = _users()
+    a_np, b_np = a0.copy(), b0.copy()
+    a, b = wrap(a0), wrap(b0)
+    before = _replayed()
+    for _ in range(8):
+        _step(a_np, b_np)
+        _step(a, b)
+        numpy.testing.assert_array_equal(numpy.asarray(a), a_np)
+        numpy.testing.assert_array_equal(numpy.asarray(b), b_np)
+    assert _replayed() - before >= 8  # (from the third step on, both statements)
+    if wrap is dnp.asarray:
+        numpy.testing.assert_array_equal(a0, a_np)
+
+
+def test_replay_can_be_turned_off():
+    a0, b0 = _users()
+    a, b = dnp.asarray(a0), dnp.asarray(b0)
+    before = db.config(replay=False)
+    try:
+        counted = _replayed()
+        for _ in range(6):
+            _step(a, b)
+        assert _replayed() == counted
+    finally:
+        db.config(**before)
+
+
+def _stencil(A, B, c):
+    B[1:-1] = c * (A[2:] - A[:-2]) + A[1:-1]
+
+
+def test_names_that_hold_something_else_are_not_replayed_wrongly():
+    """After the statement is recorded, its names hold arrays of another shape, one buffer
+    for both names (reading what it writes), another number, a NumPy array, a view with
+    another offset: NumPy's values every time."""
+    rng = numpy.random.default_rng(7)
+    x0, y0 = rng.random(5000), rng.random(5000)
+    x, y = dnp.array(x0), dnp.array(y0)
+    xn, yn = x0.copy(), y0.copy()
+    counted = _replayed()
+    for _ in range(6):  # compiled, written in place, recorded, then replayed
+        _stencil(x, y, 0.5)
+        _stencil(xn, yn, 0.5)
+    assert _replayed() > counted
+    big0 = rng.random(8000)
+    cases = [
+        ((dnp.array(big0), dnp.array(big0 * 2)), (big0.copy(), big0 * 2), 0.5),  # a shape
+        ((x, x), (xn, xn), 0.5),  # one buffer for both names
+        ((x, y), (xn, yn), -1.25),  # another number
+        ((x, y), (xn, yn), 0.5),  # the first again
+        ((x0.copy(), y), (x0.copy(), yn), 0.5),  # a NumPy array for A
+        ((x[1:], y[:-1]), (xn[1:], yn[:-1]), 0.5),  # views: other offsets, other length
+        ((x, y), (xn, yn), 0),  # an int
+        ((x, y), (xn, yn), -0.0),  # a zero of the other sign
+    ]
+    for (a, b), (an, bn), c in cases:
+        for _ in range(3):
+            _stencil(a, b, c)
+            _stencil(an, bn, c)
+        numpy.testing.assert_array_equal(numpy.asarray(b), bn)
+        numpy.testing.assert_array_equal(numpy.asarray(a), an)
+    numpy.testing.assert_array_equal(numpy.asarray(x), xn)
+    numpy.testing.assert_array_equal(numpy.asarray(y), yn)
+
+
+def test_a_pending_value_keeps_what_it_read_and_views_see_the_write():
+    """A lazy value made from B before a replayed store writes B keeps B's old values; a
+    view of B held by the user shows the write, as NumPy's views do."""
+    for wrap in (dnp.asarray, dnp.array):
+        a0, b0 = _users(5)
+        a, b = wrap(a0.copy()), wrap(b0.copy())
+        an, bn = a0.copy(), b0.copy()
+        for _ in range(4):
+            _step(a, b)
+            _step(an, bn)
+        old = b * 1.0  # pending: reads B as it is now
+        old_want = bn.copy()
+        view = b[2:5]
+        counted = _replayed()
+        _step(a, b)
+        _step(an, bn)
+        assert _replayed() == counted + 2
+        numpy.testing.assert_array_equal(numpy.asarray(old), old_want)
+        numpy.testing.assert_array_equal(numpy.asarray(view), bn[2:5])
+        numpy.testing.assert_array_equal(numpy.asarray(b), bn)
+
+
+def test_a_rebound_function_is_read_again(monkeypatch):
+    """`np.sqrt` of daybreak.numpy rebound to another ufunc between runs of a replayed
+    statement: the new function's values."""
+    x0 = numpy.random.default_rng(9).random(3000)
+    x, y = dnp.array(x0), dnp.array(numpy.zeros(3000))
+
+    def run(np, a, b):
+        b[1:] = np.sqrt(a[1:]) * 2.0
+
+    counted = _replayed()
+    for _ in range(6):
+        run(dnp, x, y)
+    assert _replayed() > counted
+    monkeypatch.setattr(dnp, "sqrt", dnp.exp)
+    run(dnp, x, y)
+    numpy.testing.assert_allclose(numpy.asarray(y)[1:], numpy.exp(x0[1:]) * 2.0, rtol=1e-15)
+
+
+def test_a_trace_function_stops_replays():
+    a0, b0 = _users()
+    a, b = dnp.asarray(a0), dnp.asarray(b0)
+    an, bn = a0.copy(), b0.copy()
+    for _ in range(4):
+        _step(a, b)
+        _step(an, bn)
+    counted = _replayed()
+    sys.settrace(lambda *args: None)
+    try:
+        _step(a, b)
+    finally:
+        sys.settrace(None)
+    _step(an, bn)
+    assert _replayed() == counted
+    numpy.testing.assert_array_equal(a0, an)
+
+
+def test_the_users_writes_between_replays_are_read():
+    """The user writes the arrays through NumPy between replayed statements: each replay
+    reads what the buffer holds then."""
+    a0, b0 = _users(2)
+    a, b = dnp.asarray(a0), dnp.asarray(b0)
+    an, bn = a0.copy(), b0.copy()
+    counted = _replayed()
+    for t in range(10):
+        a0[t, :] = t
+        an[t, :] = t
+        b0[:, t] *= -1.0
+        bn[:, t] *= -1.0
+        _step(a, b)
+        _step(an, bn)
+    numpy.testing.assert_array_equal(a0, an)
+    numpy.testing.assert_array_equal(b0, bn)
+    assert _replayed() > counted
+
+
+def test_threads_replaying_agree_with_numpy():
+    """Four threads run time steps over arrays of their own reading a shared one: one
+    statement is replayed at a time (another thread's calls record as always)."""
+    rng = numpy.random.default_rng(21)
+    shared0 = rng.random(SHAPE)
+    shared = dnp.asarray(shared0)
+    mine0 = [rng.random(SHAPE) for _ in range(4)]
+    want = [m.copy() for m in mine0]
+    mine = [dnp.asarray(m) for m in mine0]
+
+    def steps(b, s, rounds):
+        for _ in range(rounds):
+            b[1:-1, 1:-1] = 0.25 * (s[2:, 1:-1] + s[:-2, 1:-1] + b[1:-1, 2:] + b[1:-1, :-2])
+
+    for r in range(3):
+        workers = [threading.Thread(target=steps, args=(m, shared, 6)) for m in mine]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        for m in want:
+            steps(m, shared0, 6)
+        shared0[:] = shared0 * 0.5 + r
+    for got, expected in zip(mine0, want, strict=True):
+        numpy.testing.assert_array_equal(got, expected)
+
+
+def test_statements_at_a_modules_top_level_are_replayed():
+    a0, b0 = _users(4)
+    code = "for t in range(6):\n    b[1:-1] = 0.5 * (a[2:] + a[:-2]) * c\n    c = c + 0.25\n"
+    env = {"a": dnp.asarray(a0), "b": dnp.asarray(b0), "c": 1.0}
+    want = {"a": a0.copy(), "b": b0.copy(), "c": 1.0}
+    counted = _replayed()
+    exec(code, env)  # noqa: S102 - the tests' own source
+    exec(code, want)  # noqa: S102
+    numpy.testing.assert_array_equal(b0, want["b"])
+    # (`c` changes every step: each step is recorded again, none replayed with a stale c)
+    assert _replayed() == counted
+    code = "for t in range(6):\n    b[1:-1] = 0.5 * (a[2:] + a[:-2]) * c\n"
+    exec(code, env)  # noqa: S102
+    exec(code, want)  # noqa: S102
+    numpy.testing.assert_array_equal(b0, want["b"])
+    assert _replayed() > counted
+
+
+def _script(rnd, steps: int) -> list[str]:
+    """A loop body over names `a`, `b`, `v` (the user's arrays through daybreak, a view)
+    and a number `k`: stores the replay may take, stores it must not (calls of the user's,
+    reading what they write), names rebound (swapped, one array for two, a copy, the user's
+    array again), the number changed, pending values kept in names, the user's NumPy
+    writes."""
+    lines = []
+    for j in range(steps):
+        src, dst = rnd.sample(["a", "b", "v"], 2)
+        c = round(rnd.uniform(-2, 2), 2)
+        lines.append(
+            rnd.choice(
+                [
+                    f"{dst}[1:-1, 1:-1] = {c} * ({src}[2:, 1:-1] + {src}[:-2, 1:-1])",
+                    f"{dst}[:, :-1] = np.exp({src}[:, 1:] * {c}) - {src}[:, :-1] ** 2",
+                    f"{dst}[1:, :] = ({src}[1:, :] > {c}) * {src}[:-1, :]",
+                    f"{dst}[1:-1, :] = k * {src}[2:, :] - {src}[:-2, :] * {c}",
+                    f"{dst}[:, 1:] = np.sqrt(np.abs({src}[:, 1:])) + -{src}[:, :-1]",
+                    f"{dst}[1:-1, 1:-1] = {c} * {src}[1:-1, 1:-1] - {dst}[1:-1, 1:-1]",
+                    f"{dst}[1:] = abs({src}[1:]) * {c}",  # a builtin's call: not replayed
+                    f"{dst}[:] = np.maximum({dst}, {src} * {c})",
+                    f"{src}, {dst} = {dst}, {src}",
+                    f"{dst} = {src}",  # one array for two names
+                    f"{dst} = np.array({src})",  # daybreak's own copy
+                    f"{dst} = np.asarray(u{rnd.randrange(2)})",  # the user's array again
+                    f"k = k * {c} + 0.5",
+                    f"p{j} = {src}[1:, :] * {c} + {dst}[:-1, :]",  # pending: keeps its values
+                    f"u{rnd.randrange(3)}[{rnd.randrange(40)}, :] = {c}",  # the user's NumPy
+                ]
+            )
+        )
+    return lines
+
+
+def _run_script(np, lines: list[str], rounds: int) -> dict:
+    rng = numpy.random.default_rng(5)
+    u0, u1, u2 = rng.random((40, 50)), rng.random((40, 50)), rng.random((42, 52))
+    env = {"np": np, "u0": u0, "u1": u1, "u2": u2, "k": 1.0}
+    env["a"], env["b"], env["v"] = np.asarray(u0), np.asarray(u1), np.asarray(u2)[1:-1, 1:-1]
+    names = sorted({t.split(" =")[0] for t in lines if t[0] in "p"} | {"a", "b", "v", "k"})
+    body = "\n".join("        " + text for text in lines)
+    source = f"def f():\n    global {', '.join(names)}\n    for t in range({rounds}):\n{body}\nf()"
+    exec(source, env)  # noqa: S102 - the tests' own source
+    return {n: numpy.array(numpy.asarray(v), copy=True) for n, v in env.items() if n[0] in "upabvk"}
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_random_loops_agree_with_numpy(seed):
+    """Random loop bodies run six times: every array (the user's too) and every value kept
+    in a name agrees with NumPy's, replayed or not."""
+    lines = _script(random.Random(seed), 8)
+    want = _run_script(numpy, lines, 6)
+    got = _run_script(dnp, lines, 6)
+    assert got.keys() == want.keys()
+    for name in want:
+        numpy.testing.assert_allclose(got[name], want[name], rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+def test_random_loops_replay():
+    """(The random loops are not vacuous: most of them replay some statement.)"""
+    counted = _replayed()
+    replaying = 0
+    for seed in range(24):
+        before = _replayed()
+        _run_script(dnp, _script(random.Random(seed), 8), 6)
+        replaying += _replayed() > before
+    assert replaying >= 8, replaying
+    assert _replayed() > counted
+    assert not replay.ACTIVE[0]  # (no statement left half replayed)
