@@ -63,7 +63,7 @@ from ..snapshots import (
 from .array import as_operand, concrete_expr, data_now, is_lazy, ndarray, pending_readers
 from .fallback import to_numpy
 from .indexing import is_plain_basic, key_items, spread
-from .replay import ACTIVE, Proxy, after_store, store
+from .replay import ACTIVE, LAZY_SIZE, Proxy, after_store, computed_store, store
 from .shapes import reshape_expr, stand_in
 from .ufuncs import cast_expr
 
@@ -85,6 +85,8 @@ def setitem(a: ndarray, key, value) -> None:
         _setitem(a, key, value, temporary)
         if LAST_WRITE[0] is not None or ACTIVE[0] is not None:
             after_store(a, value, sys._getframe(1))  # (a statement to replay: `replay`)
+        elif type(value) is np.ndarray and value.size >= LAZY_SIZE:
+            computed_store(value.size, sys._getframe(1))
         return
     stored = False
     try:
@@ -93,6 +95,8 @@ def setitem(a: ndarray, key, value) -> None:
         if LAST_WRITE[0] is not None or ACTIVE[0] is not None:
             # (before the snapshots are guarded: the program's leaves are let go first)
             after_store(a, value, sys._getframe(1))
+        elif type(value) is np.ndarray and value.size >= LAZY_SIZE:
+            computed_store(value.size, sys._getframe(1))
     finally:
         if stored and temporary and type(value) is ndarray:
             # the stack drops the value next: what it reads goes now, so that a snapshot

@@ -292,3 +292,52 @@ def test_random_loops_replay():
     assert replaying >= 8, replaying
     assert _replayed() > counted
     assert not replay.ACTIVE[0]  # (no statement left half replayed)
+
+
+def _heat(A, B):
+    B[1:-1] = 0.125 * (A[2:] - 2.0 * A[1:-1] + A[:-2]) + A[1:-1] * 0.5 - A[1:-1] ** 2
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_a_statement_computed_at_once_is_recorded_lazily_then_replayed(background):
+    """Views a little smaller than `eager_below` compute at once in NumPy; the statement
+    holds enough work (`replay.WORTH`) that its next run records lazily, runs natively
+    once compiled, and is replayed — with NumPy's values all along, and the settings as
+    they were after every statement."""
+    before = db.config(eager_below=20000, compile_in_background=background, strict=False)
+    try:
+        x0, y0 = numpy.random.default_rng(1).random(20000), numpy.zeros(20000)
+        x, y = dnp.asarray(x0), dnp.asarray(y0)
+        xn, yn = x0.copy(), y0.copy()
+        counted = _replayed()
+        for _ in range(12):
+            _heat(x, y)
+            _heat(xn, yn)
+            assert db.config()["eager_below"] == 20000
+            if background:
+                from daybreak.frontends import scheduler
+
+                scheduler.wait_for_compiles()
+            numpy.testing.assert_allclose(y0, yn, rtol=1e-14)
+            x0[:] = y0 * 0.5  # (the user's write, read by the next step)
+            xn[:] = yn * 0.5
+        assert _replayed() > counted
+    finally:
+        db.config(**before)
+
+
+def test_a_statement_that_raised_while_recorded_lazily_restores_the_settings():
+    before = db.config(eager_below=20000, strict=False)
+    try:
+        x, y = dnp.asarray(numpy.ones(20000)), dnp.asarray(numpy.zeros(20000))
+        short = dnp.asarray(numpy.ones(3))
+        for k in range(8):
+            try:
+                y[1:-1] = (x[2:] * 2.0 + x[:-2] * 3.0 - x[1:-1]) * 0.5 + (short if k > 3 else 0.0)
+            except ValueError:
+                pass
+            z = x * 1.0  # (the user's code goes on)
+            del z
+            assert db.config()["eager_below"] == 20000
+    finally:
+        db.config(**before)
