@@ -710,14 +710,15 @@ def write_into(
     if result is WRITTEN:
         unalias([])
         record(written_in_place=1)
-        LAST_WRITE[0] = (known, leaves)
+        LAST_WRITE[0] = (known, leaves, same_place)
         return True
     node.computed(unalias([result])[0])
     return False
 
 
-# The program and leaves of the last `write_into` that wrote its region (what a frontend's
-# store that replays its statement runs again: `numpy.replay`), until the frontend clears it
+# The program, leaves and `same_place` of the last `write_into` that wrote its region (what a
+# frontend's store that replays its statement runs again: `numpy.replay`), until the
+# frontend clears it
 LAST_WRITE: list = [None]
 
 

@@ -80,7 +80,9 @@ def setitem(a: ndarray, key, value) -> None:
     temporary = sys.getrefcount(value) == _STORED_TEMPORARY
     if type(value) is Proxy and store(a, key, value, sys._getframe(1)):
         return  # a replayed statement's store (`replay`)
-    LAST_WRITE[0] = None
+    if LAST_WRITE[0] is not None and LAST_WRITE[0][-1] is not value:
+        # (kept for this value: `x[r] op= v` wrote `x[r]`, then stores it, `replay`)
+        LAST_WRITE[0] = None
     if not unarmed_pending():
         _setitem(a, key, value, temporary)
         if LAST_WRITE[0] is not None or ACTIVE[0] is not None:
@@ -213,7 +215,7 @@ def _computed_into(a: ndarray, key, value: ndarray, temporary: bool = False) -> 
         # `f(x)` is that snapshot's only reader and reads it only where it writes; else
         # computed first into a buffer of its own, after which the snapshot is unread and
         # the write copies nothing
-        return temporary and _in_place_over_snapshot(a, key, value, node)
+        return temporary and _wrote(_in_place_over_snapshot(a, key, value, node), value)
     del node  # (`own_buffer` counts the references to `a`'s node: this one is not a reader)
     target = own_buffer(a)
     if target is None:
@@ -221,11 +223,18 @@ def _computed_into(a: ndarray, key, value: ndarray, temporary: bool = False) -> 
     region = target[key]
     if type(region) is not np.ndarray or region.shape != value.shape or region.dtype != value.dtype:
         return False
-    if not write_into(value._lazy_node(), region):
-        return False
-    if LAST_WRITE[0] is not None:
-        LAST_WRITE[0] = (*LAST_WRITE[0], value)  # (whose program it was: `replay`)
-    return True
+    return _wrote(write_into(value._lazy_node(), region), value)
+
+
+def wrote(written: bool, value) -> bool:
+    """`written`; when True, the native write `write_into` just made (`LAST_WRITE`) is
+    marked as `value`'s: the value stored (what `replay` records the statement by)."""
+    if written and LAST_WRITE[0] is not None:
+        LAST_WRITE[0] = (*LAST_WRITE[0], value)
+    return written
+
+
+_wrote = wrote
 
 
 def _stored_temporaries() -> int | None:

@@ -26,7 +26,7 @@ from ..lazy import Param
 from ..scheduler import library_for_good, ran_natively, write_into
 from . import reductions, ufuncs
 from .array import as_operand, data_now, is_lazy, leaf_array, ndarray, wrap
-from .assignment import setitem
+from .assignment import setitem, wrote
 from .fallback import run_numpy
 from .indexing import getitem
 from .replay import ACTIVE, ENTRY, GETITEM, attach_operators, on_call
@@ -183,7 +183,7 @@ def _updated_in_place(ufunc, inputs, out: ndarray, target: np.ndarray) -> bool:
         return False
     node = result._lazy_node()
     out._held.node.written()  # (settled before the write: see `_ufunc_or_numpy`)
-    if not write_into(node, target, same_place=mine):
+    if not wrote(write_into(node, target, same_place=mine), out):
         if node.is_leaf:  # it ran, into a buffer of its own (the region did not fit)
             target[...] = result.value()
         elif ran_natively(node):
@@ -352,6 +352,10 @@ def _binary(ufunc, op):
         return _operator(ufunc, op, [other, self], spent)
 
     def in_place(self, other):
+        if ACTIVE[0] is not None or ENTRY:
+            found = on_call(ufunc, sys._getframe(1))  # (at a replay: the proxy's operator)
+            if found is not None:
+                return found
         return call_ufunc(ufunc, self, other, out=self)
 
     return forward, reflected, in_place

@@ -152,6 +152,7 @@ class Trace:
         "shape",
         "kind",
         "into",
+        "same",
         "marked",
         "misses",
     )
@@ -259,13 +260,15 @@ def store(a: ndarray, key, value, frame) -> bool:
 def after_store(a: ndarray, value, frame) -> None:
     """A store ended without a replay: mark its statement when its region was written
     natively, and make the statement's recording a trace."""
+    if _daybreaks(frame):
+        return  # (daybreak's own store, on the way: the user's statement's store is next)
     wrote = scheduler.LAST_WRITE[0]
     scheduler.LAST_WRITE[0] = None
     state = ACTIVE[0]
     recording = state if type(state) is Recording and state.frame is frame else None
     if recording is not None:
         _activate(None)
-    if wrote is None or len(wrote) != 3 or wrote[2] is not value:
+    if wrote is None or len(wrote) != 4 or wrote[3] is not value:
         # (no native write, or another value's: a write this store made on the way)
         if recording is not None and recording.marked.lazy:
             _tried(recording.marked, _LAZY_TRIES)  # (its program is compiling, or never pays)
@@ -383,14 +386,26 @@ def _traced(recording: Recording, a: ndarray, value, frame, wrote) -> Trace | No
         if guard is None:
             return None
         guards.append(guard)
-    known, leaves = wrote[:2]
+    known, leaves, same_place = wrote[:3]
+    mine = type(a._held) is Leaf and next(
+        (k for k, n in enumerate(nodes) if n is a._held.node), None
+    )
     slots = []
+    same = None  # the slot of the target's buffer read at the very elements written
     for k in known.leaf_slots:
         leaf = leaves[k]
         kind = type(leaf)
+        if leaf is same_place and same_place is not None:
+            if mine is None or same is not None:
+                return None
+            same = len(slots)
+            slots.append((mine, None))
+            continue
         if kind is GuardedSnapshot:
             leaf = leaf._owner()
         elif kind is Param and leaf.key is None:
+            if type(leaf.cached) is np.ndarray:
+                return None  # (a buffer of its own, made on the way)
             slots.append((None, leaf.cached))  # a number the guards fix (a constant)
             continue
         # the node of a name's array, or its snapshot copied (a buffer too small to guard:
@@ -409,7 +424,7 @@ def _traced(recording: Recording, a: ndarray, value, frame, wrote) -> Trace | No
     trace.slots, trace.target, trace.known = tuple(slots), target, known
     trace.call, trace.config = None, _config()
     trace.kind = getattr(known.executable, "destination_kind", None)
-    trace.shape, trace.into = value._shape, None
+    trace.shape, trace.into, trace.same = value._shape, None, same
     trace.marked, trace.misses = recording.marked, 0
     return trace
 
@@ -514,7 +529,7 @@ def _store(state: Replay, a: ndarray, key) -> None:
             if type(region) is np.ndarray:
                 into = Destination.of(region, as_rows=trace.kind == "rows")
                 trace.into = None if into is None else (weakref.ref(flat), into)
-        if into is not None and not _apart(values, flat):
+        if into is not None and not _apart(values, flat, trace.same):
             into = None  # (the program reads the region: computed first, then copied)
     result = scheduler.run_replayed(trace.known, values, into)
     if result is WRITTEN:
@@ -534,11 +549,12 @@ def _assignment() -> tuple:
     return own_buffer, store_data
 
 
-def _apart(values: list, flat: np.ndarray) -> bool:
-    """Whether no buffer among `values` shares memory with the target's buffer `flat`:
-    buffers of their own (no base) are apart unless they are one; views are asked."""
-    for v in values:
-        if type(v) is np.ndarray:
+def _apart(values: list, flat: np.ndarray, same: int | None) -> bool:
+    """Whether no buffer among `values` (but the one at `same`, read at the very elements
+    written, as recorded) shares memory with the target's buffer `flat`: buffers of their
+    own (no base) are apart unless they are one; views are asked."""
+    for k, v in enumerate(values):
+        if type(v) is np.ndarray and k != same:
             if v is flat:
                 return False
             if (v.base is not None or flat.base is not None) and np.may_share_memory(v, flat):
