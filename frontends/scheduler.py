@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -65,7 +66,7 @@ from .sites import (
     stands_on_sampled,
 )
 from .sites import forget as forget_lines
-from .snapshots import run_value, start_loading, unalias, use_background
+from .snapshots import GuardedSnapshot, run_value, start_loading, unalias, use_background
 
 # --- budgets ----------------------------------------------------------------------------------
 NODE_BUDGET = 24  # pending nodes one graph may stand on before the scheduler computes it
@@ -637,7 +638,9 @@ def _known_native(node: Node) -> tuple:
     known, keyed = _ran_natively(node)
     if known is None:
         return _MISS, keyed
-    return _run_native(known, keyed[1], known.cost, [node]), keyed
+    value = _run_native(known, keyed[1], known.cost, [node])
+    LAST_WRITE[0] = _noted(known, keyed[1], None)  # (a value computed: `numpy.replay`'s too)
+    return value, keyed
 
 
 def _ran_natively(node: Node) -> tuple:
@@ -710,16 +713,35 @@ def write_into(
     if result is WRITTEN:
         unalias([])
         record(written_in_place=1)
-        LAST_WRITE[0] = (known, leaves, same_place)
+        LAST_WRITE[0] = _noted(known, leaves, same_place)
         return True
     node.computed(unalias([result])[0])
     return False
 
 
-# The program, leaves and `same_place` of the last `write_into` that wrote its region (what a
-# frontend's store that replays its statement runs again: `numpy.replay`), until the
-# frontend clears it
+# The program, leaves and `same_place` of the last `write_into` that wrote its region, or of
+# the last value computed by `_known_native` (what a frontend's statement that replays runs
+# again: `numpy.replay`), until the frontend clears it
 LAST_WRITE: list = [None]
+
+
+def _noted(known: Known, leaves: list, same_place) -> tuple:
+    """What `LAST_WRITE` keeps of a native run: (`known`, for each of its leaf parameters
+    None for `same_place`, `(number,)` for a Python number, else a weak reference to the
+    leaf — to the node a guarded snapshot is of —, None). Nothing is held alive by it: a
+    snapshot kept past its statement would be guarded for nothing."""
+    kept = []
+    for k in known.leaf_slots:
+        leaf = leaves[k]
+        if leaf is same_place:
+            kept.append(None)
+        elif type(leaf) is GuardedSnapshot:
+            kept.append(leaf._owner)
+        elif getattr(leaf, "key", 0) is None and type(leaf.cached) is not np.ndarray:
+            kept.append((leaf.cached,))
+        else:
+            kept.append(weakref.ref(leaf))
+    return (known, tuple(kept), None)
 
 
 def still_native(known: Known) -> bool:
@@ -733,7 +755,7 @@ def still_native(known: Known) -> bool:
     )
 
 
-def run_replayed(known: Known, values: list, into: Destination | None):
+def run_replayed(known: Known, values: list, into: Destination | None = None):
     """`write_into`'s run of `known` (which `still_native` finds native) on the leaves'
     `values`, into `into` where not None: `WRITTEN`, or the value computed."""
     known.runs["native"] += 1

@@ -34,6 +34,7 @@ fallback log), and a finalizer the cyclic collector runs mid-statement, that wri
 
 from __future__ import annotations
 
+import bisect
 import dis
 import functools
 import sys
@@ -51,12 +52,23 @@ _PACKAGE = __name__.rsplit(".", 2)[0] + "."  # "daybreak."
 ARRAY, NUMBER, KEY, NUMPY, NULL = "array", "number", "key", "numpy", "null"
 KWNAMES = "keyword names"
 MODULE, FUNCTION = "module", "function"
+CONVERT = "convert"  # ("convert", float | int | bool): a value statement's last call
 _ARRAY_TYPES: set[type] = set()  # daybreak's arrays (exact types: a subclass may run anything)
 _NUMBER_TYPES = (int, float, bool, complex)
 _NUMERIC_KINDS = frozenset("biufc")
 
 # Instructions a statement may hold: (pops, pushes) or a function of the walk's stack.
-_LOADS = frozenset({"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_NAME", "LOAD_GLOBAL", "LOAD_DEREF"})
+_LOADS = frozenset(
+    {
+        "LOAD_FAST",
+        "LOAD_FAST_CHECK",
+        "LOAD_NAME",
+        "LOAD_GLOBAL",
+        "LOAD_DEREF",
+        "LOAD_FAST_LOAD_FAST",
+    }
+)
+_TWO_LOADS = "LOAD_FAST_LOAD_FAST"  # (3.13: two locals at once, `argval` their names)
 _NOTHING = frozenset({"NOP", "CACHE", "EXTENDED_ARG", "PRECALL", "KW_NAMES"})
 _STORES = frozenset({"STORE_SUBSCR", "STORE_SLICE"})
 _KNOWN = (
@@ -181,7 +193,7 @@ def _statement(code: types.CodeType, offset: int):
     if end == len(listing) or listing[end].is_jump_target:
         return None
     body = listing[start : end + 1]
-    names = tuple((ins.opname, ins.argval) for ins in body if ins.opname in _LOADS)
+    names = _names(body)
     steps = tuple((ins.opname, ins.arg, ins.argval) for ins in body)
     offsets = tuple(ins.offset for ins in body)
     return steps, names, listing[start].offset, listing[end].offset, offsets
@@ -230,6 +242,8 @@ def kind_of(value) -> str | None:
         return KEY if all(kind_of(v) in (KEY, NUMBER, ARRAY) for v in value) else None
     if kind is types.ModuleType:
         return (MODULE, value) if value.__name__.startswith(_PACKAGE) else None
+    if value is float or value is int or value is bool:
+        return (CONVERT, value)
     return (FUNCTION, value) if _daybreaks(value) else None
 
 
@@ -248,29 +262,42 @@ def _daybreaks(fn) -> bool:
     return kind.__module__.startswith(_PACKAGE) and kind.__name__ == "UfuncWrapper"
 
 
-def statement_code(frame, at_store: bool = False) -> tuple | None:
+def statement_code(frame, at_store: bool = False, at_value: bool = False) -> tuple | None:
     """For the statement `frame` runs (`at_store`: `frame` is at its store), where
-    `stores_at_once` holds: (the names it loads, as (instruction, name); the extents (first
+    `stores_at_once` holds — or (`at_value`) the *value statement* whose last call `frame`
+    is at, `float(...)`, `int(...)` or `bool(...)` of an array after nothing but daybreak's
+    operators — (the names it loads, as (instruction, name); the extents (first
     offset, next instruction's offset) of its instructions that run code of an array or of
     one of daybreak's functions (operators, subscripts, attributes, calls); its first offset;
     its store's offset; the attributes of
     daybreak's modules it reads, as (module, name, value)). None otherwise. (What
     `numpy.replay` records a statement by: asked once per recording, not per run.)"""
     offset = frame.f_lasti
-    if at_store:
-        _listing(frame.f_code)
-        listing, where = _LISTINGS[frame.f_code]
-        at = where.get(offset)
-        if not at or listing[at].opname not in _STORES:
+    if at_value:
+        span = _value_statement(frame.f_code, offset)
+        if span is None or sys.gettrace() is not None or sys.getprofile() is not None:
             return None
-        offset = listing[at - 1].offset
-    if _at_once(frame, offset) is None:
+    else:
+        if at_store:
+            listing, where = _listing(frame.f_code)
+            at = where.get(offset)
+            if not at or listing[at].opname not in _STORES:
+                return None
+            offset = listing[at - 1].offset
+        if _at_once(frame, offset) is None:
+            return None
+        span = _SPANS[(frame.f_code, offset)]
+    instructions, names, first, last, offsets = span
+    try:
+        values = frame.f_locals if names else {}
+        if type(values) not in _LOCALS:
+            return None
+        kinds = [_kind_of_name(name, how, values, frame) for how, name in names]
+    except Exception:  # noqa: BLE001 - a frame's locals it cannot give: not a statement to trust
         return None
-    instructions, names, first, last, offsets = _SPANS[(frame.f_code, offset)]
-    values = frame.f_locals if names else {}
-    walked = Walk(iter([_kind_of_name(name, how, values, frame) for how, name in names]))
-    walked.touched, walked.attributes = [], []
-    if not walked.run(instructions, offsets):
+    walked = Walk(iter(kinds))
+    walked.touched, walked.attributes, walked.converts = [], [], at_value
+    if None in kinds or not walked.run(instructions, offsets):
         return None
     listing, where = _LISTINGS[frame.f_code]
     # (an instruction's extent: `f_lasti` in a call from it is its offset or, from 3.11's
@@ -280,6 +307,56 @@ def statement_code(frame, at_store: bool = False) -> tuple | None:
         for at in walked.touched
     )
     return names, touched, first, last, tuple(walked.attributes)
+
+
+def _value_statement(code: types.CodeType, offset: int):
+    """`_statement`'s span for a value statement: from the statement's first instruction to
+    the call (of one argument) at `offset` (or whose inline caches `offset` is in), or None."""
+    key = (code, offset, CONVERT)
+    span = _SPANS.get(key, False)
+    if span is not False:
+        return span
+    listing, where = _listing(code)
+    at = bisect.bisect_right([ins.offset for ins in listing], offset) - 1
+    span = None
+    if at > 0 and listing[at].opname in ("CALL", "PRECALL") and listing[at].arg == 1:
+        if listing[at].opname == "PRECALL":  # (3.11: the call is next)
+            at += 1
+        if listing[at].opname == "CALL":
+            start = at
+            while (
+                start > 0
+                and not listing[start].is_jump_target
+                and listing[start - 1].opname in _KNOWN
+                and listing[start - 1].opname not in _STORES
+            ):
+                start -= 1
+            body = listing[start : at + 1]
+            if all(i.opname in _KNOWN and i.opname not in _STORES for i in body) and not any(
+                i.is_jump_target for i in body[1:]
+            ):
+                span = (
+                    tuple((ins.opname, ins.arg, ins.argval) for ins in body),
+                    _names(body),
+                    listing[start].offset,
+                    listing[at].offset,
+                    tuple(ins.offset for ins in body),
+                )
+    if len(_SPANS) >= _LIMIT:
+        _SPANS.clear()
+    _SPANS[key] = span
+    return span
+
+
+def _names(body: list) -> tuple:
+    """The names instructions of `body` load, as (instruction, name), in order."""
+    found = []
+    for ins in body:
+        if ins.opname == _TWO_LOADS:
+            found += [("LOAD_FAST", ins.argval[0]), ("LOAD_FAST", ins.argval[1])]
+        elif ins.opname in _LOADS:
+            found.append((ins.opname, ins.argval))
+    return tuple(found)
 
 
 def _listing(code: types.CodeType) -> tuple:
@@ -325,6 +402,8 @@ def _runs_code(stack: list, name: str, arg) -> bool:
     """Whether instruction `name` meets an array or one of daybreak's functions."""
     if name == "CALL" or name == "CALL_KW":
         read = stack[-(arg + 2 + (name == "CALL_KW")) :]
+    elif name == "LOAD_METHOD" or (name == "LOAD_ATTR" and sys.version_info >= (3, 12) and arg & 1):
+        return False  # (a method's load: its call runs its code, and counts)
     else:
         count = _READS.get(name)
         if count is None:
@@ -342,12 +421,17 @@ class Walk:
 
     def __init__(self, loaded):
         self.loaded, self.resolved, self.touched, self.attributes = loaded, False, None, None
+        # (a value statement: its last call converts an array, and did)
+        self.converts = self.converted = False
 
     def run(self, instructions: tuple, offsets: tuple = ()) -> bool:
         stack: list = []
         for at, (name, arg, value) in enumerate(instructions):
             if self.touched is not None and _runs_code(stack, name, arg):
                 self.touched.append(offsets[at])
+            if name == _TWO_LOADS:
+                stack += [next(self.loaded), next(self.loaded)]
+                continue
             if name in _LOADS:
                 if name == "LOAD_GLOBAL" and arg & 1:
                     stack.append(NULL)  # (the NULL a call takes, pushed with the callable)
@@ -362,6 +446,8 @@ class Walk:
                     return False
             if not step(stack, arg, value):
                 return False
+        if self.converts:
+            return stack == [NUMBER] and self.converted
         return not stack
 
     def _attribute(self, found, name: str):
@@ -418,6 +504,13 @@ class Walk:
         if NULL not in pair:
             return False
         callee = pair[1] if pair[0] == NULL else pair[0]
+        if self.converts and type(callee) is tuple and callee[0] == CONVERT:
+            # `float(x)`: the value statement's end (`_value_statement`: its last call)
+            if args != [ARRAY] or stack:
+                return False
+            stack.append(NUMBER)
+            self.converted = True
+            return True
         if not (callee in (ARRAY, NUMPY) or (type(callee) is tuple and callee[0] == FUNCTION)):
             return False
         if any(a not in (ARRAY, NUMBER, KEY, NUMPY) for a in args):

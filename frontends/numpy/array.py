@@ -51,7 +51,7 @@ from ..elements.expr import (
 )
 from ..elements.loops import contiguous_strides, is_contiguous, realize
 from ..lazy import _UNSET, LazyValue, Param, topological
-from ..scheduler import DEPTH_BUDGET, ELEM_BUDGET, evaluate, materialize
+from ..scheduler import DEPTH_BUDGET, ELEM_BUDGET, LAST_WRITE, evaluate, materialize
 from ..sites import computed_in_library, materialised_alone
 from ..snapshots import GuardedSnapshot
 from ..statements import register_array_type
@@ -155,6 +155,11 @@ class _NdarrayMeta(type):
         ):
             return wrap(value, snapshot=True)  # `buffer=`: the user's memory
         return numpy_made(value, "ndarray")
+
+
+# What a value computed for `float()`, `int()` or `bool()` tells (`replay.value_computed`,
+# set when that module loads: it imports this one)
+VALUE_COMPUTED: list = [lambda value, frame: None]
 
 
 class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
@@ -525,7 +530,10 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
             value = self._lazy_finish(now)
             set_realized(expr, self._shape, self._held.node)  # others with `expr` read it
             return value
-        return self._lazy_finish(materialize([self._lazy_node()])[0])
+        raw = materialize([self._lazy_node()])[0]
+        if LAST_WRITE[0] is not None and len(LAST_WRITE[0]) == 3:
+            LAST_WRITE[0] = (*LAST_WRITE[0], self)  # (whose program it was: `replay`)
+        return self._lazy_finish(raw)
 
     def __array__(self, dtype=None, copy=None):
         if not copy:
@@ -637,16 +645,25 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         return format(self.value(), spec)
 
     def __float__(self):
-        return float(self.value())
+        found = self.value()
+        if LAST_WRITE[0] is not None:
+            VALUE_COMPUTED[0](self, sys._getframe(1))  # (a statement to replay: `replay`)
+        return float(found)
 
     def __int__(self):
-        return int(self.value())
+        found = self.value()
+        if LAST_WRITE[0] is not None:
+            VALUE_COMPUTED[0](self, sys._getframe(1))
+        return int(found)
 
     def __complex__(self):
         return complex(self.value())
 
     def __bool__(self):
-        return bool(self.value())
+        found = self.value()
+        if LAST_WRITE[0] is not None:
+            VALUE_COMPUTED[0](self, sys._getframe(1))
+        return bool(found)
 
     def __index__(self):
         return operator.index(self.value())

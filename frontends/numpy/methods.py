@@ -383,7 +383,7 @@ def _unary(ufunc, op):
 
 for _name, _ufunc in _UNARY.items():
     setattr(ndarray, f"__{_name}__", _unary(_ufunc, getattr(operator, _name)))
-attach_operators(_BINARY, _COMPARE, _UNARY)
+attach_operators(_BINARY, _COMPARE, _UNARY, reductions.NAMES)
 ndarray.__divmod__ = lambda self, other: (self // other, self % other)
 ndarray.__rdivmod__ = lambda self, other: (other // self, other % self)
 
@@ -483,6 +483,10 @@ def reduce_or_fallback(
 
 def _reduction_method(name: str):
     def method(self, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
+        if ACTIVE[0] is not None or ENTRY:
+            found = on_call(name, sys._getframe(1))  # (a statement replayed: `replay`)
+            if found is not None:
+                return found
         return reduce_or_fallback(
             name, self, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs
         )

@@ -56,9 +56,10 @@ from daybreak.runtime.destination import WRITTEN, Destination
 from .. import scheduler
 from ..elements.expr import Leaf
 from ..lazy import Param
-from ..snapshots import GuardedSnapshot, statement_stored, unarmed_pending
+from ..snapshots import statement_stored, unarmed_pending
 from ..statements import (
     ARRAY,
+    CONVERT,
     FUNCTION,
     KEY,
     MISSING,
@@ -68,6 +69,7 @@ from ..statements import (
     statement_code,
     value_of_name,
 )
+from . import array
 from .array import ndarray
 
 GETITEM = "getitem"  # the operation of a subscript (a ufunc for an operator or a call)
@@ -153,6 +155,8 @@ class Trace:
         "kind",
         "into",
         "same",
+        "dtype",
+        "span",
         "marked",
         "misses",
     )
@@ -260,8 +264,21 @@ def store(a: ndarray, key, value, frame) -> bool:
 def after_store(a: ndarray, value, frame) -> None:
     """A store ended without a replay: mark its statement when its region was written
     natively, and make the statement's recording a trace."""
-    if _daybreaks(frame):
-        return  # (daybreak's own store, on the way: the user's statement's store is next)
+    if not _daybreaks(frame):
+        _ended(a, value, frame)
+    # (else daybreak's own store, on the way: the user's statement's store is next)
+
+
+def value_computed(value: ndarray, frame) -> None:
+    """`float(value)`, `int(value)` or `bool(value)` computed `value` (a 0-d array) without
+    a replay: as `after_store`, for a statement whose end is that conversion."""
+    if value._shape == () and not _daybreaks(frame):
+        _ended(None, value, frame)
+    else:
+        scheduler.LAST_WRITE[0] = None
+
+
+def _ended(a, value, frame) -> None:
     wrote = scheduler.LAST_WRITE[0]
     scheduler.LAST_WRITE[0] = None
     state = ACTIVE[0]
@@ -269,22 +286,17 @@ def after_store(a: ndarray, value, frame) -> None:
     if recording is not None:
         _activate(None)
     if wrote is None or len(wrote) != 4 or wrote[3] is not value:
-        # (no native write, or another value's: a write this store made on the way)
+        # (no native run, or another value's: a write this store made on the way)
         if recording is not None and recording.marked.lazy:
             _tried(recording.marked, _LAZY_TRIES)  # (its program is compiling, or never pays)
         return
     if recording is None:
-        if (
-            SETTINGS.replay
-            and sys.gettrace() is None
-            and sys.getprofile() is None
-            and not _daybreaks(frame)
-        ):
-            _mark(frame)  # (a user's statement: daybreak's own stores are not replayed)
+        if SETTINGS.replay and sys.gettrace() is None and sys.getprofile() is None:
+            _mark(frame, at_value=a is None)
         return
     marked = recording.marked
-    trace = _traced(recording, a, value, frame, wrote) if frame.f_lasti == marked.last else None
-    if trace is None:
+    trace = _traced(recording, a, value, frame, wrote)
+    if trace is None or trace.span != (marked.first, marked.last):
         _tried(marked, _TRIES)
         return
     for offset in range(marked.first, marked.last + 1):
@@ -315,6 +327,7 @@ def computed_store(size: int, frame) -> None:
 
 
 _WORK: dict = {}  # (id(code), store's offset) -> (code, calls, first, last) of its statement
+_SPANS: dict = {}  # (id(code), offset of its end) -> (code, first, last) of a statement, or Nones
 LAZY_BELOW = 1 << 10  # `eager_below` while a lazily marked statement is recorded
 WORTH = 1 << 17  # element-operations of a statement computed at once that mark it lazy
 LAZY_SIZE = 1 << 12  # the fewest elements of such a statement's value (asked at every store)
@@ -332,9 +345,11 @@ def forget() -> None:
     _activate(None)
     ENTRY.clear()
     _WORK.clear()
+    _SPANS.clear()
 
 
 scheduler.FORGET.append(forget)
+array.VALUE_COMPUTED[0] = value_computed
 
 
 def _daybreaks(frame) -> bool:
@@ -348,14 +363,19 @@ def _set(code, offsets, what) -> None:
         ENTRY[(id(code), offset)] = what
 
 
-def _mark(frame) -> None:
-    """Mark the statement `frame` stored in (at its store instruction)."""
+def _mark(frame, at_value: bool = False) -> None:
+    """Mark the statement `frame` stored in (at its store instruction), or converted the
+    value of (`at_value`: at its last call)."""
     code = frame.f_code
-    found = statement_code(frame, at_store=True)
-    if found is None:
-        return
-    first, last = found[2], found[3]
-    if ENTRY.get((id(code), first)) is _NEVER:
+    key = (id(code), frame.f_lasti)
+    found = _SPANS.get(key)
+    if found is None or found[0] is not code:
+        if len(_SPANS) >= _LIMIT:
+            _SPANS.clear()
+        shape = statement_code(frame, at_store=not at_value, at_value=at_value)
+        found = _SPANS[key] = (code, shape and shape[2], shape and shape[3])
+    _, first, last = found
+    if first is None or ENTRY.get((id(code), first)) is _NEVER:
         return
     marked = _Marked(code, first, last)
     # (every instruction of the statement: its first call, whichever it is, begins the
@@ -363,11 +383,12 @@ def _mark(frame) -> None:
     _set(code, range(first, last + 1), marked)
 
 
-def _traced(recording: Recording, a: ndarray, value, frame, wrote) -> Trace | None:
-    """The trace of the statement `recording` saw run, which stored into `a` natively
-    (`wrote`: the program and its leaves), or None where it cannot be replayed."""
-    found = statement_code(frame, at_store=True)
-    if found is None or not recording.offsets:
+def _traced(recording: Recording, a, value, frame, wrote) -> Trace | None:
+    """The trace of the statement `recording` saw run, which stored `value` into `a`
+    natively — or (`a` None) converted `value`, computed natively — (`wrote`: the program
+    and its leaves, `scheduler._noted`), or None where it cannot be replayed."""
+    found = statement_code(frame, at_store=a is not None, at_value=a is None)
+    if found is None or not recording.offsets or type(value) is not ndarray:
         return None
     names, touched, first, last, attributes = found
     calls = [extent for extent in touched if extent[0] != last]
@@ -386,37 +407,32 @@ def _traced(recording: Recording, a: ndarray, value, frame, wrote) -> Trace | No
         if guard is None:
             return None
         guards.append(guard)
-    known, leaves, same_place = wrote[:3]
-    mine = type(a._held) is Leaf and next(
-        (k for k, n in enumerate(nodes) if n is a._held.node), None
-    )
+    known, leaves = wrote[:2]
+    target = None
+    if a is not None:
+        target = next((k for k, v in enumerate(values) if v is a), None)
+        if target is None or type(a._held) is not Leaf:
+            return None
     slots = []
     same = None  # the slot of the target's buffer read at the very elements written
-    for k in known.leaf_slots:
-        leaf = leaves[k]
-        kind = type(leaf)
-        if leaf is same_place and same_place is not None:
-            if mine is None or same is not None:
+    for leaf in leaves:
+        if leaf is None:  # (`same_place`: the target's own buffer)
+            mine = next((k for k, n in enumerate(nodes) if n is a._held.node), None)
+            if a is None or mine is None or same is not None:
                 return None
             same = len(slots)
             slots.append((mine, None))
             continue
-        if kind is GuardedSnapshot:
-            leaf = leaf._owner()
-        elif kind is Param and leaf.key is None:
-            if type(leaf.cached) is np.ndarray:
-                return None  # (a buffer of its own, made on the way)
-            slots.append((None, leaf.cached))  # a number the guards fix (a constant)
+        if type(leaf) is tuple:
+            slots.append((None, leaf[0]))  # a number the guards fix (a constant)
             continue
+        leaf = leaf()
         # the node of a name's array, or its snapshot copied (a buffer too small to guard:
         # the statement reads the buffer itself when replayed, which nothing writes first)
         k = next((k for k, n in enumerate(nodes) if n is leaf or n._snapshot is leaf), None)
-        if k is None:
+        if leaf is None or k is None:
             return None  # a buffer no name holds (a value computed on the way)
         slots.append((k, None))
-    target = next((k for k, v in enumerate(values) if v is a), None)
-    if target is None or type(a._held) is not Leaf or type(value) is not ndarray:
-        return None
     trace = Trace()
     trace.code, trace.names, trace.guards = frame.f_code, names, guards
     trace.attributes = attributes
@@ -425,6 +441,8 @@ def _traced(recording: Recording, a: ndarray, value, frame, wrote) -> Trace | No
     trace.call, trace.config = None, _config()
     trace.kind = getattr(known.executable, "destination_kind", None)
     trace.shape, trace.into, trace.same = value._shape, None, same
+    trace.dtype = value._held.dtype if a is None else None
+    trace.span = (first, last)
     trace.marked, trace.misses = recording.marked, 0
     return trace
 
@@ -465,7 +483,7 @@ def _guard_of(value, nodes: list):
         if type(value) is tuple and any(kind_of(v) == ARRAY for v in value):
             return None
         return (KEY, type(value), value)
-    if type(kind) is tuple and kind[0] in (MODULE, FUNCTION):
+    if type(kind) is tuple and kind[0] in (MODULE, FUNCTION, CONVERT):
         return (MODULE, value)
     return None
 
@@ -570,8 +588,40 @@ def _misused() -> RuntimeError:
     )
 
 
+def _value(state: Replay):
+    """The replayed value statement's value: its program run on the names' buffers, as
+    `ndarray._lazy_finish` makes a 0-d value (a NumPy scalar of the value's dtype)."""
+    trace = state.trace
+    nodes = state.nodes
+    values = [nodes[k].cached if k is not None else constant for k, constant in trace.slots]
+    state.nodes = nodes = None
+    raw = scheduler.run_replayed(trace.known, values)
+    dtype = trace.dtype
+    return raw if type(raw) is dtype.type else dtype.type(raw)
+
+
+def _conversion(convert):
+    """`Proxy.__float__` (`convert`: float), `__int__`, `__bool__`: a value statement's
+    end, replayed."""
+
+    def call(self):
+        state = ACTIVE[0]
+        frame = sys._getframe(1)
+        if state is None or self.state is not state or state.frame is not frame:
+            raise _misused()
+        try:
+            trace = state.trace
+            if trace.dtype is None or state.pos != len(trace.offsets) or self is not state.last:
+                raise _misused()
+            return convert(_value(state))
+        finally:
+            _activate(None)
+
+    return call
+
+
 def _proxy_call(tag):
-    def call(self, *others):
+    def call(self, *others, **keywords):
         state = ACTIVE[0]
         frame = sys._getframe(1)
         if state is None or self.state is not state or state.frame is not frame:
@@ -591,6 +641,9 @@ class Proxy:
     __slots__ = ("state",)
     __array_ufunc__ = None  # (NumPy's operators defer to this type's own)
     __hash__ = None
+    __float__ = _conversion(float)
+    __int__ = _conversion(int)
+    __bool__ = _conversion(bool)
 
 
 def _attach(table: dict, reflected: bool) -> None:
@@ -600,12 +653,15 @@ def _attach(table: dict, reflected: bool) -> None:
             setattr(Proxy, f"__r{name}__", _proxy_call(ufunc))
 
 
-def attach_operators(binary: dict, compare: dict, unary: dict) -> None:
-    """Give `Proxy` the operators of daybreak's arrays (their tables, `methods`)."""
+def attach_operators(binary: dict, compare: dict, unary: dict, methods=()) -> None:
+    """Give `Proxy` the operators of daybreak's arrays (their tables, `methods`) and the
+    methods named `methods` (whose operation is their name)."""
     _attach(binary, True)
     _attach(compare, False)
     _attach(unary, False)
     Proxy.__getitem__ = _proxy_call(GETITEM)
+    for name in methods:
+        setattr(Proxy, name, _proxy_call(name))
 
 
 __all__ = [

@@ -369,3 +369,45 @@ def test_updates_in_place_are_replayed_on_the_arrays_of_each_call(wrap):
         if wrap is dnp.asarray:
             numpy.testing.assert_array_equal(ey0, want[1])
     assert _replayed() > counted
+
+
+def _total(np, a, c):
+    return float((a * c + 1.0).sum())
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64"])
+def test_a_value_statement_is_replayed(dtype):
+    """`float(...)` of a reduction (the fixed cost's pipeline), `int(...)` and `bool(...)`:
+    replayed once their statement ran natively, with the library's values — the user's
+    writes read, other numbers taken as another statement."""
+    u = (numpy.arange(20000) % 97).astype(dtype)
+    a = dnp.asarray(u)
+    counted = _replayed()
+    for k in range(10):
+        u[k] = k  # (the user's write, read by the next call)
+        c = 2 if dtype == "int64" else 2.0
+        assert _total(dnp, a, c) == pytest.approx(_total(numpy, u, c), rel=1e-6)
+        got = int(a[1:].max())
+        assert type(got) is int and got == int(u[1:].max())
+        assert bool((a > 95).any()) is True
+    assert _replayed() > counted
+    for c in (3.0, -1.0, 3.0):  # another number: recorded again, then replayed again
+        for _ in range(6):
+            assert _total(dnp, a, c) == pytest.approx(_total(numpy, u, c), rel=1e-6)
+
+
+def test_a_value_statement_ends_at_its_conversion():
+    """The statement goes on after the conversion (arithmetic, a comparison, a branch):
+    only its part up to `float(...)` is replayed."""
+    u = numpy.linspace(0.0, 1.0, 30000)
+    a = dnp.asarray(u)
+    counted = _replayed()
+    for _ in range(8):
+        x = float((a * a).sum()) * 0.5 + 1.0
+        assert x == pytest.approx(float(numpy.sum(u * u)) * 0.5 + 1.0, rel=1e-12)
+        if float((a * 3.0).max()) > 2.0:
+            flag = True
+        else:
+            flag = False
+        assert flag
+    assert _replayed() > counted
