@@ -149,7 +149,6 @@ class Trace:
         "slots",
         "target",
         "known",
-        "call",
         "config",
         "shape",
         "kind",
@@ -158,7 +157,6 @@ class Trace:
         "dtype",
         "span",
         "marked",
-        "misses",
     )
 
     def begin(self, tag, frame):
@@ -192,7 +190,6 @@ class Trace:
         return state.step(tag, frame)
 
     def _again(self, tag, frame):
-        self.misses += 1
         return self.marked.begin(tag, frame)
 
 
@@ -232,9 +229,14 @@ def on_call(tag, frame):
             if found is not _STALE:
                 return found
             _activate(None)  # (a statement that raised before its store, run again)
-        elif state.thread == threading.get_ident() and not _daybreaks(frame):
-            _activate(None)  # (the user's code went on: the statement raised, or returned)
-        # (a call from daybreak's own frames, or another thread's: as always)
+        elif (
+            type(state) is Recording
+            and state.thread == threading.get_ident()
+            and not _daybreaks(frame)
+        ):
+            _activate(None)  # (the user's code went on: the recorded statement raised)
+        # (a call from daybreak's own frames, another thread's, or a finalizer's that runs
+        # mid-statement — a replay stays, its placeholders on the stack: as always)
     found = ENTRY.get((id(frame.f_code), frame.f_lasti))
     if found is None or found is _NEVER or not SETTINGS.replay:
         return None
@@ -310,24 +312,31 @@ def computed_store(size: int, frame) -> None:
     27 calls on 55,000 elements: NumPy 400 us a statement, recorded 340, replayed 120)."""
     if not SETTINGS.replay or sys.gettrace() is not None or sys.getprofile() is not None:
         return
+    if _daybreaks(frame):
+        return
+    calls, first, last = _statement_at(frame, False)
     code = frame.f_code
-    key = (id(code), frame.f_lasti)
-    found = _WORK.get(key)
-    if found is None or found[0] is not code:
-        if len(_WORK) >= _LIMIT:
-            _WORK.clear()
-        shape = None
-        if not _daybreaks(frame):
-            shape = statement_code(frame, at_store=True)
-        calls = 0 if shape is None else sum(1 for start, _ in shape[1] if start != shape[3])
-        found = _WORK[key] = (code, calls, shape and shape[2], shape and shape[3])
-    _, calls, first, last = found
     if calls >= 2 and calls * size >= WORTH and ENTRY.get((id(code), first)) is None:
         _set(code, range(first, last + 1), _Marked(code, first, last, lazy=True))
 
 
-_WORK: dict = {}  # (id(code), store's offset) -> (code, calls, first, last) of its statement
-_SPANS: dict = {}  # (id(code), offset of its end) -> (code, first, last) of a statement, or Nones
+def _statement_at(frame, at_value: bool) -> tuple:
+    """(its calls, first offset, last offset) of the statement `frame` is at the end of
+    (its store, or `at_value` its conversion), or (0, None, None) where it is no statement
+    to replay; remembered per code object and offset."""
+    code = frame.f_code
+    key = (id(code), frame.f_lasti)
+    found = _STATEMENTS.get(key)
+    if found is None or found[0] is not code:
+        if len(_STATEMENTS) >= _LIMIT:
+            _STATEMENTS.clear()
+        shape = statement_code(frame, at_store=not at_value, at_value=at_value)
+        calls = 0 if shape is None else sum(1 for start, _ in shape[1] if start != shape[3])
+        found = _STATEMENTS[key] = (code, calls, shape and shape[2], shape and shape[3])
+    return found[1:]
+
+
+_STATEMENTS: dict = {}  # (id(code), offset) -> (code, calls, first, last): a statement ending there
 LAZY_BELOW = 1 << 10  # `eager_below` while a lazily marked statement is recorded
 WORTH = 1 << 17  # element-operations of a statement computed at once that mark it lazy
 LAZY_SIZE = 1 << 12  # the fewest elements of such a statement's value (asked at every store)
@@ -344,8 +353,7 @@ def forget() -> None:
     """Forget every mark and trace (`scheduler.forget`: programs are compiled again)."""
     _activate(None)
     ENTRY.clear()
-    _WORK.clear()
-    _SPANS.clear()
+    _STATEMENTS.clear()
 
 
 scheduler.FORGET.append(forget)
@@ -367,14 +375,7 @@ def _mark(frame, at_value: bool = False) -> None:
     """Mark the statement `frame` stored in (at its store instruction), or converted the
     value of (`at_value`: at its last call)."""
     code = frame.f_code
-    key = (id(code), frame.f_lasti)
-    found = _SPANS.get(key)
-    if found is None or found[0] is not code:
-        if len(_SPANS) >= _LIMIT:
-            _SPANS.clear()
-        shape = statement_code(frame, at_store=not at_value, at_value=at_value)
-        found = _SPANS[key] = (code, shape and shape[2], shape and shape[3])
-    _, first, last = found
+    _, first, last = _statement_at(frame, at_value)
     if first is None or ENTRY.get((id(code), first)) is _NEVER:
         return
     marked = _Marked(code, first, last)
@@ -438,12 +439,12 @@ def _traced(recording: Recording, a, value, frame, wrote) -> Trace | None:
     trace.attributes = attributes
     trace.offsets, trace.tags = tuple(calls), tuple(recording.tags)
     trace.slots, trace.target, trace.known = tuple(slots), target, known
-    trace.call, trace.config = None, _config()
+    trace.config = _config()
     trace.kind = getattr(known.executable, "destination_kind", None)
     trace.shape, trace.into, trace.same = value._shape, None, same
     trace.dtype = value._held.dtype if a is None else None
     trace.span = (first, last)
-    trace.marked, trace.misses = recording.marked, 0
+    trace.marked = recording.marked
     return trace
 
 

@@ -411,3 +411,48 @@ def test_a_value_statement_ends_at_its_conversion():
             flag = False
         assert flag
     assert _replayed() > counted
+
+
+def test_a_finalizer_running_daybreak_mid_statement_leaves_the_replay_alone():
+    """The cyclic collector runs a finalizer of the user's, which calls daybreak, while a
+    statement is replayed (collections forced after 1 to 39 allocations: some land in the
+    replay, its store's run among them): the finalizer's calls run as always, the statement
+    goes on being replayed, every value NumPy's."""
+    import gc
+
+    side = dnp.asarray(numpy.ones(5000))
+    seen = []
+
+    class Cycle:
+        def __init__(self):
+            self.me = self
+
+        def __del__(self):
+            seen.append(float((side * 2.0).sum()))
+
+    a0, b0 = _users(6)
+    a, b = dnp.asarray(a0), dnp.asarray(b0)
+    an, bn = a0.copy(), b0.copy()
+    before = gc.get_threshold()
+    counted = _replayed()
+    try:
+        for _ in range(8):
+            _step(a, b)
+            _step(an, bn)
+        for threshold in range(1, 40):  # (one of them collects mid-statement)
+            gc.disable()
+            for _ in range(5):
+                Cycle()
+            gc.set_threshold(threshold, 1, 1)
+            gc.enable()
+            _step(a, b)
+            gc.set_threshold(*before)
+            _step(an, bn)
+    finally:
+        gc.set_threshold(*before)
+        gc.enable()
+        gc.collect()
+    numpy.testing.assert_array_equal(a0, an)
+    numpy.testing.assert_array_equal(b0, bn)
+    assert seen and all(v == 10000.0 for v in seen)
+    assert _replayed() > counted
