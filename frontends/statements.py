@@ -176,14 +176,7 @@ def _statement(code: types.CodeType, offset: int):
     at = where.get(offset)
     if at is None or listing[at].opname not in _KNOWN or listing[at].opname in _STORES:
         return None
-    start = at
-    while (
-        start > 0
-        and not listing[start].is_jump_target
-        and listing[start - 1].opname in _KNOWN
-        and listing[start - 1].opname not in _STORES
-    ):
-        start -= 1
+    start = _start(listing, at)
     end = at + 1
     while end < len(listing) and listing[end].opname not in _STORES:
         ins = listing[end]
@@ -192,11 +185,29 @@ def _statement(code: types.CodeType, offset: int):
         end += 1
     if end == len(listing) or listing[end].is_jump_target:
         return None
-    body = listing[start : end + 1]
-    names = _names(body)
+    return _span(listing[start : end + 1])
+
+
+def _start(listing: list, at: int) -> int:
+    """The first instruction of the statement holding instruction `at`: back over the
+    instructions the walk knows, to a jump target or a store."""
+    start = at
+    while (
+        start > 0
+        and not listing[start].is_jump_target
+        and listing[start - 1].opname in _KNOWN
+        and listing[start - 1].opname not in _STORES
+    ):
+        start -= 1
+    return start
+
+
+def _span(body: list) -> tuple:
+    """(the instructions, the names they load, the first offset, the last's, every
+    offset) of a statement's instructions `body`."""
     steps = tuple((ins.opname, ins.arg, ins.argval) for ins in body)
     offsets = tuple(ins.offset for ins in body)
-    return steps, names, listing[start].offset, listing[end].offset, offsets
+    return steps, _names(body), offsets[0], offsets[-1], offsets
 
 
 def _kind_of_name(name: str, how: str, local: dict, frame) -> str | None:
@@ -323,25 +334,11 @@ def _value_statement(code: types.CodeType, offset: int):
         if listing[at].opname == "PRECALL":  # (3.11: the call is next)
             at += 1
         if listing[at].opname == "CALL":
-            start = at
-            while (
-                start > 0
-                and not listing[start].is_jump_target
-                and listing[start - 1].opname in _KNOWN
-                and listing[start - 1].opname not in _STORES
-            ):
-                start -= 1
-            body = listing[start : at + 1]
+            body = listing[_start(listing, at) : at + 1]
             if all(i.opname in _KNOWN and i.opname not in _STORES for i in body) and not any(
                 i.is_jump_target for i in body[1:]
             ):
-                span = (
-                    tuple((ins.opname, ins.arg, ins.argval) for ins in body),
-                    _names(body),
-                    listing[start].offset,
-                    listing[at].offset,
-                    tuple(ins.offset for ins in body),
-                )
+                span = _span(body)
     if len(_SPANS) >= _LIMIT:
         _SPANS.clear()
     _SPANS[key] = span

@@ -236,3 +236,34 @@ def run_generated_programs(program: str, seeds) -> None:
     native, library, fallbacks = map(int, out.stdout.split())
     assert native > 0 and library > 0  # both of daybreak's tiers ran
     assert fallbacks == 0
+
+
+def threads_stepping(shape: tuple, rounds: int, seed: int = 21) -> None:
+    """Four threads run time steps at once, each over its own arrays (the user's, through
+    `dnp.asarray`) reading a shared one the user writes between rounds (no data race:
+    nothing writes what another thread's statement reads while it runs); every array is
+    checked against NumPy's."""
+    import threading
+
+    rng = np.random.default_rng(seed)
+    shared0 = rng.random(shape)
+    shared = dnp.asarray(shared0)
+    mine0 = [rng.random(shape) for _ in range(4)]
+    want = [m.copy() for m in mine0]
+    mine = [dnp.asarray(m) for m in mine0]
+
+    def steps(b, s, count):
+        for _ in range(count):
+            b[1:-1, 1:-1] = 0.25 * (s[2:, 1:-1] + s[:-2, 1:-1] + b[1:-1, 2:] + b[1:-1, :-2])
+
+    for r in range(3):
+        workers = [threading.Thread(target=steps, args=(m, shared, rounds)) for m in mine]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        for m in want:
+            steps(m, shared0, rounds)
+        shared0[:] = shared0 * 0.5 + r  # the user's write, between rounds
+    for got, expected in zip(mine0, want, strict=True):
+        np.testing.assert_array_equal(got, expected)

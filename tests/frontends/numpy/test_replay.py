@@ -6,7 +6,6 @@ views, the user's own writes, other threads)."""
 
 import random
 import sys
-import threading
 
 import numpy
 import pytest
@@ -14,6 +13,8 @@ import pytest
 import daybreak as db
 import daybreak.numpy as dnp
 from daybreak.frontends.numpy import replay
+
+from .helpers import threads_stepping
 
 SHAPE = (60, 70)
 
@@ -181,28 +182,7 @@ def test_the_users_writes_between_replays_are_read():
 def test_threads_replaying_agree_with_numpy():
     """Four threads run time steps over arrays of their own reading a shared one: one
     statement is replayed at a time (another thread's calls record as always)."""
-    rng = numpy.random.default_rng(21)
-    shared0 = rng.random(SHAPE)
-    shared = dnp.asarray(shared0)
-    mine0 = [rng.random(SHAPE) for _ in range(4)]
-    want = [m.copy() for m in mine0]
-    mine = [dnp.asarray(m) for m in mine0]
-
-    def steps(b, s, rounds):
-        for _ in range(rounds):
-            b[1:-1, 1:-1] = 0.25 * (s[2:, 1:-1] + s[:-2, 1:-1] + b[1:-1, 2:] + b[1:-1, :-2])
-
-    for r in range(3):
-        workers = [threading.Thread(target=steps, args=(m, shared, 6)) for m in mine]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
-        for m in want:
-            steps(m, shared0, 6)
-        shared0[:] = shared0 * 0.5 + r
-    for got, expected in zip(mine0, want, strict=True):
-        numpy.testing.assert_array_equal(got, expected)
+    threads_stepping(SHAPE, 6)
 
 
 def test_statements_at_a_modules_top_level_are_replayed():

@@ -15,6 +15,8 @@ import daybreak as db
 import daybreak.numpy as dnp
 from daybreak.frontends import snapshots, statements
 
+from .helpers import threads_stepping
+
 pytestmark = pytest.mark.usefixtures("guarded_snapshots")
 
 SHAPE = (120, 130)
@@ -267,30 +269,7 @@ def test_threads_storing_at_once_agree_with_numpy():
     statement reads while it runs): every array agrees with NumPy's. One statement's
     unarmed snapshots meet another thread's statements asking theirs (`_statement` is one
     for the process: a statement not its own arms them)."""
-    import threading
-
-    rng = numpy.random.default_rng(21)
-    shared0 = rng.random(SHAPE)
-    shared = dnp.asarray(shared0)
-    mine0 = [rng.random(SHAPE) for _ in range(4)]
-    want = [m.copy() for m in mine0]
-    mine = [dnp.asarray(m) for m in mine0]
-
-    def steps(b, s, rounds):
-        for _ in range(rounds):
-            b[1:-1, 1:-1] = 0.25 * (s[2:, 1:-1] + s[:-2, 1:-1] + b[1:-1, 2:] + b[1:-1, :-2])
-
-    for r in range(3):
-        workers = [threading.Thread(target=steps, args=(m, shared, 5)) for m in mine]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
-        for m in want:
-            steps(m, shared0, 5)
-        shared0[:] = shared0 * 0.5 + r  # the user's write, between rounds
-    for got, expected in zip(mine0, want, strict=True):
-        numpy.testing.assert_array_equal(got, expected)
+    threads_stepping(SHAPE, 5)
 
 
 def test_names_of_another_mapping_are_not_trusted():
