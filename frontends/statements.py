@@ -233,6 +233,7 @@ def _function_locals() -> type:
 
 
 _LOCALS = frozenset({dict, _function_locals()})
+LOCALS = _LOCALS  # (the mappings whose lookups the walk reads as the interpreter does)
 _BOUND = frozenset({"array", "number", "key", "numpy"})  # (ARRAY, NUMBER, KEY, NUMPY)
 
 

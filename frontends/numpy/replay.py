@@ -62,6 +62,7 @@ from ..statements import (
     CONVERT,
     FUNCTION,
     KEY,
+    LOCALS,
     MISSING,
     MODULE,
     NUMBER,
@@ -175,6 +176,8 @@ class Trace:
             local = frame.f_locals
         except Exception:  # noqa: BLE001 - a frame's names it cannot give: not replayed
             return self._again(tag, frame)
+        if type(local) not in LOCALS:
+            return self._again(tag, frame)  # (exec's locals of another mapping)
         values: list = []
         nodes: list = []
         for (how, name), guard in zip(self.names, self.guards, strict=True):
@@ -458,6 +461,8 @@ def _names_now(names: tuple, frame) -> list | None:
     try:
         local = frame.f_locals
     except Exception:  # noqa: BLE001 - a frame's names it cannot give: not replayed
+        return None
+    if type(local) not in LOCALS:
         return None
     values = [value_of_name(how, name, local, frame) for how, name in names]
     return None if any(v is MISSING for v in values) else values

@@ -436,3 +436,23 @@ def test_a_finalizer_running_daybreak_mid_statement_leaves_the_replay_alone():
     numpy.testing.assert_array_equal(b0, bn)
     assert seen and all(v == 10000.0 for v in seen)
     assert _replayed() > counted
+
+
+def test_names_of_another_mapping_are_read_as_the_interpreter_reads_them():
+    """One compiled loop run by `exec` with a dict of names (recorded, replayed), then with
+    a mapping whose lookups differ from its `.get`: the interpreter's lookups decide, so
+    that statement is not replayed."""
+
+    class Names(dict):
+        def __getitem__(self, name):
+            return other if name == "a" else dict.__getitem__(self, name)
+
+    code = compile("for t in range(8):\n    b[1:-1] = 0.5 * (a[2:] + a[:-2])\n", "<loop>", "exec")
+    rng = numpy.random.default_rng(12)
+    a0, b0, o0 = rng.random(5000), numpy.zeros(5000), rng.random(5000)
+    a, b, other = dnp.asarray(a0), dnp.asarray(b0), dnp.asarray(o0)
+    counted = _replayed()
+    exec(code, {}, {"a": a, "b": b})  # noqa: S102 - the tests' own source
+    assert _replayed() > counted
+    exec(code, {}, Names(a=a, b=b))  # noqa: S102
+    numpy.testing.assert_array_equal(b0[1:-1], 0.5 * (o0[2:] + o0[:-2]))
