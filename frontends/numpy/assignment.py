@@ -86,7 +86,7 @@ def setitem(a: ndarray, key, value) -> None:
     if not unarmed_pending():
         _setitem(a, key, value, temporary)
         if LAST_WRITE[0] is not None or ACTIVE[0] is not None:
-            after_store(a, value, sys._getframe(1))  # (a statement to replay: `replay`)
+            after_store(a, key, value, sys._getframe(1))  # (a statement to replay: `replay`)
         elif type(value) is np.ndarray and value.size >= LAZY_SIZE:
             computed_store(value.size, sys._getframe(1))
         return
@@ -96,7 +96,7 @@ def setitem(a: ndarray, key, value) -> None:
         stored = True
         if LAST_WRITE[0] is not None or ACTIVE[0] is not None:
             # (before the snapshots are guarded: the program's leaves are let go first)
-            after_store(a, value, sys._getframe(1))
+            after_store(a, key, value, sys._getframe(1))
         elif type(value) is np.ndarray and value.size >= LAZY_SIZE:
             computed_store(value.size, sys._getframe(1))
     finally:

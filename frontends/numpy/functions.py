@@ -51,6 +51,7 @@ def _reduction(name: str):
 
     function.__name__ = name
     function.__doc__ = f"`numpy.{name}`, computed lazily on daybreak arrays."
+    function.replay_tag = name  # (its calls may be replayed: `small.numpy_first`)
     return function
 
 
@@ -70,6 +71,7 @@ def _stat(name: str):
         )
 
     function.__name__ = name
+    function.replay_tag = name
     return function
 
 
@@ -121,6 +123,9 @@ def where(condition, x=np._NoValue, y=np._NoValue):
         cond_expr = cast_expr(broadcast_to(cond._expr, cond.shape, shape), np.dtype(bool))
     args = (cond_expr, _operand_expr(a, shape, dtype), _operand_expr(b, shape, dtype))
     return ndarray(Apply(lambda c, k, p, q: B.select(k, p, q), args, dtype, np.where), shape)
+
+
+where.replay_tag = "where"  # (a lazy array of its operands' shape)
 
 
 def count_nonzero(a, axis=None, *, keepdims=False):

@@ -687,7 +687,7 @@ def _numpy_writing_into(reason, target, func, args, kwargs, written):
 def _subscript(self, key):
     """`self[key]` (`indexing.getitem`), or the next call of a replayed statement."""
     if ACTIVE[0] is not None or ENTRY:
-        found = on_call(GETITEM, sys._getframe(1))
+        found = on_call(GETITEM, sys._getframe(1), key)
         if found is not None:
             return found
     return getitem(self, key)

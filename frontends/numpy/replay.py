@@ -93,7 +93,7 @@ class _Marked:
     def __init__(self, code, first: int, last: int, lazy: bool = False):
         self.code, self.first, self.last, self.tries, self.lazy = code, first, last, 0, lazy
 
-    def begin(self, tag, frame):
+    def begin(self, tag, frame, key=None):
         if frame.f_code is not self.code:
             return None
         recording = Recording(self, frame)
@@ -103,7 +103,7 @@ class _Marked:
             # one program, then be replayed: `LAZY_BELOW`)
             recording.eager_below = SETTINGS.eager_below
             SETTINGS.eager_below = min(SETTINGS.eager_below, LAZY_BELOW)
-        recording.step(tag, frame)
+        recording.step(tag, frame, key)
         return None
 
 
@@ -111,20 +111,23 @@ class Recording:
     """One run of a marked statement: its calls, as (instruction offset, operation), and
     the `eager_below` to restore when it ends (a lazy mark's), else None."""
 
-    __slots__ = ("marked", "frame", "thread", "offsets", "tags", "eager_below")
+    __slots__ = ("marked", "frame", "thread", "offsets", "tags", "eager_below", "plain")
 
     def __init__(self, marked: _Marked, frame):
         self.marked, self.frame, self.thread = marked, frame, threading.get_ident()
         self.offsets: list[int] = []
         self.tags: list = []
         self.eager_below = None
+        self.plain = True  # (every subscript's key made of Python ints, slices of them)
 
-    def step(self, tag, frame):
+    def step(self, tag, frame, key=None):
         at = frame.f_lasti
         if not self.marked.first <= at <= self.marked.last:
             return _STALE
         self.offsets.append(at)
         self.tags.append(tag)
+        if key is not None and not plain(key):
+            self.plain = False  # (a key of data: another region when the data changes)
         return None
 
 
@@ -160,7 +163,7 @@ class Trace:
         "marked",
     )
 
-    def begin(self, tag, frame):
+    def begin(self, tag, frame, key=None):
         """The statement's first call: a replay when its names pass the guards, else the
         statement is recorded again (its program may have changed)."""
         if (
@@ -171,29 +174,29 @@ class Trace:
             or self.config != _config()
             or not scheduler.still_native(self.known)
         ):
-            return self._again(tag, frame)
+            return self._again(tag, frame, key)
         try:
             local = frame.f_locals
         except Exception:  # noqa: BLE001 - a frame's names it cannot give: not replayed
-            return self._again(tag, frame)
+            return self._again(tag, frame, key)
         if type(local) not in LOCALS:
-            return self._again(tag, frame)  # (exec's locals of another mapping)
+            return self._again(tag, frame, key)  # (exec's locals of another mapping)
         values: list = []
         nodes: list = []
         for (how, name), guard in zip(self.names, self.guards, strict=True):
             value = value_of_name(how, name, local, frame)
             if not _passes(value, guard, nodes):
-                return self._again(tag, frame)
+                return self._again(tag, frame, key)
             values.append(value)
         for module, name, found in self.attributes:
             if getattr(module, name, MISSING) is not found:
-                return self._again(tag, frame)
+                return self._again(tag, frame, key)
         state = Replay(self, frame, values, nodes)
         _activate(state)
-        return state.step(tag, frame)
+        return state.step(tag, frame, key)
 
-    def _again(self, tag, frame):
-        return self.marked.begin(tag, frame)
+    def _again(self, tag, frame, key):
+        return self.marked.begin(tag, frame, key)
 
 
 class Replay:
@@ -205,7 +208,7 @@ class Replay:
         self.trace, self.frame, self.thread = trace, frame, threading.get_ident()
         self.values, self.nodes, self.pos, self.last = values, nodes, 0, None
 
-    def step(self, tag, frame):
+    def step(self, tag, frame, key=None):
         pos = self.pos
         trace = self.trace
         if pos >= len(trace.offsets):
@@ -221,14 +224,14 @@ class Replay:
         return made
 
 
-def on_call(tag, frame):
-    """A call of operation `tag` (a ufunc, `GETITEM`) from the user's `frame`: a `Proxy`
-    where a statement is replayed, else None (the caller does what it always does; a
-    recording notes the call)."""
+def on_call(tag, frame, key=None):
+    """A call of operation `tag` (a ufunc, `GETITEM` with its `key`) from the user's
+    `frame`: a `Proxy` where a statement is replayed, else None (the caller does what it
+    always does; a recording notes the call)."""
     state = ACTIVE[0]
     if state is not None:
         if state.frame is frame:
-            found = state.step(tag, frame)
+            found = state.step(tag, frame, key)
             if found is not _STALE:
                 return found
             _activate(None)  # (a statement that raised before its store, run again)
@@ -246,7 +249,19 @@ def on_call(tag, frame):
     state = ACTIVE[0]
     if state is not None and state.thread != threading.get_ident():
         return None  # (another thread's statement: this one runs as always)
-    return found.begin(tag, frame)
+    return found.begin(tag, frame, key)
+
+
+def plain(key) -> bool:
+    """Whether a subscript's `key` is Python ints, None, Ellipsis, slices of ints and
+    tuples of those: a region fixed by the names' values (a key holding an array, or a
+    value computed from one, picks a region by data)."""
+    kind = type(key)
+    if kind is int or key is None or key is Ellipsis:
+        return True
+    if kind is slice:
+        return all(type(v) is int or v is None for v in (key.start, key.stop, key.step))
+    return kind is tuple and all(plain(k) for k in key)
 
 
 def store(a: ndarray, key, value, frame) -> bool:
@@ -266,11 +281,11 @@ def store(a: ndarray, key, value, frame) -> bool:
     return True
 
 
-def after_store(a: ndarray, value, frame) -> None:
+def after_store(a: ndarray, key, value, frame) -> None:
     """A store ended without a replay: mark its statement when its region was written
     natively, and make the statement's recording a trace."""
     if not _daybreaks(frame):
-        _ended(a, value, frame)
+        _ended(a, value, frame, plain(key))
     # (else daybreak's own store, on the way: the user's statement's store is next)
 
 
@@ -278,12 +293,12 @@ def value_computed(value: ndarray, frame) -> None:
     """`float(value)`, `int(value)` or `bool(value)` computed `value` (a 0-d array) without
     a replay: as `after_store`, for a statement whose end is that conversion."""
     if value._shape == () and not _daybreaks(frame):
-        _ended(None, value, frame)
+        _ended(None, value, frame, True)
     else:
         scheduler.LAST_WRITE[0] = None
 
 
-def _ended(a, value, frame) -> None:
+def _ended(a, value, frame, plain_key: bool) -> None:
     wrote = scheduler.LAST_WRITE[0]
     scheduler.LAST_WRITE[0] = None
     state = ACTIVE[0]
@@ -300,7 +315,7 @@ def _ended(a, value, frame) -> None:
             _mark(frame, at_value=a is None)
         return
     marked = recording.marked
-    trace = _traced(recording, a, value, frame, wrote)
+    trace = _traced(recording, a, value, frame, wrote) if recording.plain and plain_key else None
     if trace is None or trace.span != (marked.first, marked.last):
         _tried(marked, _TRIES)
         return

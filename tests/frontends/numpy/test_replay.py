@@ -456,3 +456,20 @@ def test_names_of_another_mapping_are_read_as_the_interpreter_reads_them():
     assert _replayed() > counted
     exec(code, {}, Names(a=a, b=b))  # noqa: S102
     numpy.testing.assert_array_equal(b0[1:-1], 0.5 * (o0[2:] + o0[:-2]))
+
+
+def test_a_region_picked_by_data_is_not_replayed():
+    """A key computed from an array's values (`a[: ix.max()]`): another region when the data
+    changes, so the statement is never replayed; NumPy's values as the data changes."""
+    rng = numpy.random.default_rng(13)
+    ix0 = numpy.full(5000, 3000, dtype=numpy.int64)
+    a0, b0 = rng.random(5000), numpy.zeros(5000)
+    ix, a, b = dnp.asarray(ix0), dnp.asarray(a0), dnp.asarray(b0)
+    want = b0.copy()
+    counted = _replayed()
+    for k in range(10):
+        ix0[0] = 3000 + 100 * (k // 5)  # (the user's write: the region grows)
+        b[: ix.max()] = a[: ix.max()] * 2.0 + 1.0
+        want[: ix0.max()] = a0[: ix0.max()] * 2.0 + 1.0
+        numpy.testing.assert_array_equal(b0, want)
+    assert _replayed() == counted
