@@ -102,6 +102,16 @@ _VERDICTS: dict = {}  # (code, offset, the loaded values' kinds) -> bool
 _LIMIT = 4096
 
 
+def register_function(fn) -> None:
+    """A function of another library (NumPy's `sum`) that a frontend takes over for its
+    arrays (`__array_function__`) and that runs no user code on the kinds the walk knows:
+    a call the statement may hold."""
+    _FUNCTIONS[id(fn)] = fn
+
+
+_FUNCTIONS: dict = {}  # id -> function (held: its id is not another's)
+
+
 def register_array_type(kind: type) -> None:
     """A frontend's lazy array type, whose operators and stores are daybreak's."""
     _ARRAY_TYPES.add(kind)
@@ -263,6 +273,8 @@ def _daybreaks(fn) -> bool:
     """Whether calling `fn` runs daybreak's code (a ufunc of daybreak.numpy, a function
     daybreak defines, one of those with NumPy's ufuncs or values of kinds the walk knows
     bound: never a function of the user's, which it would call)."""
+    if _FUNCTIONS.get(id(fn)) is fn:
+        return True
     kind = type(fn)
     if kind is functools.partial:
         bound = (*fn.args, *fn.keywords.values())

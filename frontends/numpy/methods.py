@@ -24,6 +24,7 @@ from ..elements.eager import strided
 from ..elements.expr import Leaf, count_applies
 from ..lazy import Param
 from ..scheduler import library_for_good, ran_natively, write_into
+from ..statements import register_function
 from . import reductions, ufuncs
 from .array import as_operand, data_now, is_lazy, leaf_array, ndarray, wrap
 from .assignment import setitem, wrote
@@ -634,9 +635,26 @@ def _fill(self, value):
 
 
 _shape_and_product_methods()
-ndarray.__array_function__ = lambda self, func, types, args, kwargs: _array_function(
-    func, args, kwargs
+# NumPy's own functions whose result is a lazy array whatever the data (reductions): the
+# call of a statement replayed returns its placeholder, `replay` (`np.sum(a * b)`)
+REPLAYED_FUNCTIONS = frozenset(
+    getattr(np, name)
+    for name in "sum mean max min amax amin prod any all std var nansum nanmean nanstd".split()
 )
+for _function in REPLAYED_FUNCTIONS:
+    register_function(_function)
+
+
+def _array_function_method(self, func, types, args, kwargs):
+    """`ndarray.__array_function__`: NumPy's function `func` on daybreak arrays."""
+    if (ACTIVE[0] is not None or ENTRY) and func in REPLAYED_FUNCTIONS:
+        found = on_call(func, sys._getframe(1))
+        if found is not None:
+            return found
+    return _array_function(func, args, kwargs)
+
+
+ndarray.__array_function__ = _array_function_method
 
 
 def _array_function(func, args, kwargs):

@@ -666,6 +666,17 @@ class Proxy:
     __int__ = _conversion(int)
     __bool__ = _conversion(bool)
 
+    def __array_function__(self, func, types, args, kwargs):
+        # (NumPy's own function on a placeholder, `np.sum(proxy)`: the trace's next call)
+        state = ACTIVE[0]
+        frame = sys._getframe(1)
+        if state is None or self.state is not state or state.frame is not frame:
+            raise _misused()
+        found = state.step(func, frame)
+        if found is _STALE:
+            raise _misused()
+        return found
+
 
 def _attach(table: dict, reflected: bool) -> None:
     for name, ufunc in table.items():

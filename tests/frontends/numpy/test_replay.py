@@ -473,3 +473,25 @@ def test_a_region_picked_by_data_is_not_replayed():
         want[: ix0.max()] = a0[: ix0.max()] * 2.0 + 1.0
         numpy.testing.assert_array_equal(b0, want)
     assert _replayed() == counted
+
+
+def test_numpys_own_reductions_and_where_are_replayed():
+    """`np.sum(...)` (NumPy's function, handing daybreak's arrays to daybreak) inside a value
+    statement, `np.where` inside a store: replayed, with NumPy's values as the user's data
+    changes."""
+
+    def f(np, a, b):
+        b[1:] = np.where(a[1:] > 0.5, a[:-1] * 2.0, -a[1:])
+        return float(np.sum(np.sqrt(a) * 2.0 + b))
+
+    rng = numpy.random.default_rng(14)
+    u, v = rng.random(10000), numpy.zeros(10000)
+    a, b = dnp.asarray(u), dnp.asarray(v)
+    un, vn = u.copy(), v.copy()
+    counted = _replayed()
+    for k in range(10):
+        u[k] = un[k] = 0.25 * k  # (the user's write)
+        got, want = f(dnp, a, b), f(numpy, un, vn)
+        assert got == pytest.approx(want, rel=1e-12)
+        numpy.testing.assert_array_equal(v, vn)
+    assert _replayed() - counted >= 10
