@@ -15,7 +15,11 @@ did, equal numbers and keys, the same functions — makes the same calls and the
 again. It is replayed:
 
 1. **Marked.** A store that wrote its region natively (`write_into`) in such a statement
-   marks the statement's instructions (`ENTRY`).
+   marks the statement's instructions (`ENTRY`); so does `float()`, `int()` or `bool()` of
+   a 0-d value its program computed natively, where the statement up to that call runs
+   nothing but daybreak's operators (a *value statement*: `return float((a * 2 + 1).sum())`,
+   `statements._value_statement`); and a store of NumPy data computed at once with enough
+   work (`computed_store`, `WORTH`), whose next run is then recorded lazily.
 2. **Recorded.** The next time, its calls run as always, each noting its instruction and its
    operation (`Recording`); at its store, if it ran natively again and every instruction
    that met an array was one of those calls, the statement becomes a `Trace`: what its names
@@ -34,10 +38,16 @@ the statement's line already computes natively). The store itself is the same wr
 write-back, the statistics (`scheduler_hits`, `written_in_place`, and
 `statements_replayed`).
 
-Not replayed: statements with other calls (methods, properties, functions other than
-ufuncs), NumPy arrays among the names, pending operands (a value that fuses in is another
-program), writes that do not run natively, and anything while a trace or profile function
-runs. One statement is replayed at a time, process-wide (another thread records as always).
+The calls it may hold: operators and subscripts, daybreak's ufuncs, `where` and the
+reductions (methods, daybreak's functions, NumPy's own through `__array_function__`): each
+makes a lazy array whatever the data. Every key must be Python ints and slices of them
+(`plain`): a key computed from data picks another region when the data changes.
+
+Not replayed: statements with other calls (other methods, properties, functions), NumPy
+arrays among the names, pending operands (a value that fuses in is another program), keys
+or numbers that change every run (each is recorded again), writes that do not run natively,
+and anything while a trace or profile function runs. One statement is replayed at a time,
+process-wide (another thread records as always).
 """
 
 from __future__ import annotations
