@@ -91,6 +91,7 @@ _LIMIT = 4096
 _TRIES = 3  # recordings that found the statement not replayable before it is left alone
 _NEVER = object()
 _STALE = object()  # (a step's answer: the state is not this statement's any more)
+_ALONE = 2  # `sys.getrefcount` of a placeholder only its replay's `last` holds
 _PACKAGE = __name__.rsplit(".", 3)[0] + "."  # "daybreak."
 
 
@@ -245,14 +246,15 @@ def on_call(tag, frame, key=None):
             if found is not _STALE:
                 return found
             _activate(None)  # (a statement that raised before its store, run again)
-        elif (
-            type(state) is Recording
-            and state.thread == threading.get_ident()
-            and not _daybreaks(frame)
-        ):
+        elif type(state) is Replay:
+            if state.last is None or sys.getrefcount(state.last) > _ALONE:
+                # (its statement runs, its last placeholder on the stack: this call is
+                # daybreak's own, another thread's, or a finalizer's mid-statement; the
+                # replay stays, and nothing else begins)
+                return None
+            _activate(None)  # (its statement raised: nothing holds its placeholders)
+        elif state.thread == threading.get_ident() and not _daybreaks(frame):
             _activate(None)  # (the user's code went on: the recorded statement raised)
-        # (a call from daybreak's own frames, another thread's, or a finalizer's that runs
-        # mid-statement — a replay stays, its placeholders on the stack: as always)
     found = ENTRY.get((id(frame.f_code), frame.f_lasti))
     if found is None or found is _NEVER or not SETTINGS.replay:
         return None

@@ -495,3 +495,57 @@ def test_numpys_own_reductions_and_where_are_replayed():
         assert got == pytest.approx(want, rel=1e-12)
         numpy.testing.assert_array_equal(v, vn)
     assert _replayed() - counted >= 10
+
+
+def test_statements_interrupted_mid_replay_leave_nothing_behind():
+    """A signal handler raises at random instructions while statements are replayed (some
+    land between a replay's calls): each interrupted statement raises the handler's error,
+    never daybreak's own, and the statements replay again with NumPy's values after."""
+    import signal
+
+    class Stop(Exception):
+        """The handler's error."""
+
+    armed = [True]
+    mid = [0]
+
+    def handler(signum, frame):
+        # (in the statement's frame, or in daybreak's code it called: mid-statement, as a
+        # Ctrl-C may come)
+        caller = frame.f_back
+        if armed[0] and (
+            frame.f_code is _step.__code__
+            or (caller is not None and caller.f_code is _step.__code__)
+        ):
+            mid[0] += type(replay.ACTIVE[0]) is replay.Replay
+            raise Stop
+
+    a0, b0 = _users(9)
+    a, b = dnp.asarray(a0), dnp.asarray(b0)
+    for _ in range(6):
+        _step(a, b)  # (recorded, then replayed)
+    old = signal.signal(signal.SIGALRM, handler)
+    stopped = steps = 0
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 2e-5, 3e-5)
+        while steps < 300:
+            steps += 1
+            try:
+                _step(a, b)
+            except Stop:
+                stopped += 1
+    finally:
+        armed[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert stopped > 0 and mid[0] > 0
+    a1, b1 = _users(10)
+    a, b = dnp.asarray(a1), dnp.asarray(b1)
+    an, bn = a1.copy(), b1.copy()
+    counted = _replayed()
+    for _ in range(6):
+        _step(a, b)
+        _step(an, bn)
+    numpy.testing.assert_array_equal(a1, an)
+    numpy.testing.assert_array_equal(b1, bn)
+    assert _replayed() > counted
