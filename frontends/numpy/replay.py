@@ -655,16 +655,20 @@ def _conversion(convert):
 
 def _proxy_call(tag):
     def call(self, *others, **keywords):
-        state = ACTIVE[0]
-        frame = sys._getframe(1)
-        if state is None or self.state is not state or state.frame is not frame:
-            raise _misused()
-        found = state.step(tag, frame)
-        if found is _STALE:
-            raise _misused()
-        return found
+        return _next(self, tag, sys._getframe(1))
 
     return call
+
+
+def _next(proxy, tag, frame):
+    """The trace's next call, `tag`, made on `proxy` from `frame`: its placeholder."""
+    state = ACTIVE[0]
+    if state is None or proxy.state is not state or state.frame is not frame:
+        raise _misused()
+    found = state.step(tag, frame)
+    if found is _STALE:
+        raise _misused()
+    return found
 
 
 class Proxy:
@@ -680,14 +684,7 @@ class Proxy:
 
     def __array_function__(self, func, types, args, kwargs):
         # (NumPy's own function on a placeholder, `np.sum(proxy)`: the trace's next call)
-        state = ACTIVE[0]
-        frame = sys._getframe(1)
-        if state is None or self.state is not state or state.frame is not frame:
-            raise _misused()
-        found = state.step(func, frame)
-        if found is _STALE:
-            raise _misused()
-        return found
+        return _next(self, func, sys._getframe(1))
 
 
 def _attach(table: dict, reflected: bool) -> None:

@@ -539,7 +539,12 @@ def test_statements_interrupted_mid_replay_leave_nothing_behind():
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
     assert stopped > 0 and mid[0] > 0
-    a1, b1 = _users(10)
+    _steps_agree_and_replay(10)
+
+
+def _steps_agree_and_replay(seed: int) -> None:
+    """Six time steps on fresh arrays of the user's: NumPy's values, and replays."""
+    a1, b1 = _users(seed)
     a, b = dnp.asarray(a1), dnp.asarray(b1)
     an, bn = a1.copy(), b1.copy()
     counted = _replayed()
