@@ -112,15 +112,17 @@ class _Marked:
         if self.lazy:
             # (its calls record lazily, whatever their size, so that its store may run as
             # one program, then be replayed: `LAZY_BELOW`)
-            recording.eager_below = SETTINGS.eager_below
-            SETTINGS.eager_below = min(SETTINGS.eager_below, LAZY_BELOW)
+            lowered = min(SETTINGS.eager_below, LAZY_BELOW)
+            recording.eager_below = (SETTINGS.eager_below, lowered)
+            SETTINGS.eager_below = lowered
         recording.step(tag, frame, key)
         return None
 
 
 class Recording:
     """One run of a marked statement: its calls, as (instruction offset, operation), and
-    the `eager_below` to restore when it ends (a lazy mark's), else None."""
+    (the `eager_below` to restore when it ends, the one it set) for a lazy mark's, else
+    None."""
 
     __slots__ = ("marked", "frame", "thread", "offsets", "tags", "eager_below", "plain")
 
@@ -146,7 +148,9 @@ def _activate(state) -> None:
     """Make `state` (a Recording, a Replay, or None) the one running, ending the last."""
     last = ACTIVE[0]
     if type(last) is Recording and last.eager_below is not None:
-        SETTINGS.eager_below = last.eager_below
+        saved, lowered = last.eager_below
+        if SETTINGS.eager_below == lowered:  # (else `db.config` set it since: that stays)
+            SETTINGS.eager_below = saved
         last.eager_below = None
     ACTIVE[0] = state
 

@@ -554,3 +554,28 @@ def _steps_agree_and_replay(seed: int) -> None:
     numpy.testing.assert_array_equal(a1, an)
     numpy.testing.assert_array_equal(b1, bn)
     assert _replayed() > counted
+
+
+def test_a_setting_changed_after_a_lazy_recording_raised_stays():
+    """A lazily recorded statement raises (its recording lowered `eager_below`); the user
+    then sets `eager_below` with `db.config`: the next call ends the stale recording without
+    putting back the value it had saved."""
+    before = db.config(eager_below=20000, strict=False)
+    try:
+        x, y = dnp.asarray(numpy.ones(20000)), dnp.asarray(numpy.zeros(20000))
+        short = dnp.asarray(numpy.ones(3))
+        raised = False
+        for k in range(12):
+            c = short if k > 5 else 0.0  # (a name: its statement recorded again, then raises)
+            try:
+                y[1:-1] = (x[2:] * 2.0 + x[:-2] * 3.0 - x[1:-1]) * 0.5 + c
+            except ValueError:
+                raised = True
+                break
+        assert raised and type(replay.ACTIVE[0]) is replay.Recording
+        db.config(eager_below=12345)
+        z = x * 1.0  # (a call from the user's code: the recording is over)
+        del z
+        assert db.config()["eager_below"] == 12345
+    finally:
+        db.config(**before)
