@@ -163,20 +163,12 @@ def test_a_trace_function_stops_replays():
 def test_the_users_writes_between_replays_are_read():
     """The user writes the arrays through NumPy between replayed statements: each replay
     reads what the buffer holds then."""
-    a0, b0 = _users(2)
-    a, b = dnp.asarray(a0), dnp.asarray(b0)
-    an, bn = a0.copy(), b0.copy()
-    counted = _replayed()
-    for t in range(10):
-        a0[t, :] = t
-        an[t, :] = t
-        b0[:, t] *= -1.0
-        bn[:, t] *= -1.0
-        _step(a, b)
-        _step(an, bn)
-    numpy.testing.assert_array_equal(a0, an)
-    numpy.testing.assert_array_equal(b0, bn)
-    assert _replayed() > counted
+
+    def write(t, a, b):
+        a[t, :] = t
+        b[:, t] *= -1.0
+
+    _steps_agree_and_replay(2, 10, write)
 
 
 def test_threads_replaying_agree_with_numpy():
@@ -284,7 +276,7 @@ def test_a_statement_computed_at_once_is_recorded_lazily_then_replayed(backgroun
     holds enough work (`replay.WORTH`) that its next run records lazily, runs natively
     once compiled, and is replayed — with NumPy's values all along, and the settings as
     they were after every statement."""
-    before = db.config(eager_below=20000, compile_in_background=background, strict=False)
+    before = db.config(eager_below=20000, compile_in_background=background)
     try:
         x0, y0 = numpy.random.default_rng(1).random(20000), numpy.zeros(20000)
         x, y = dnp.asarray(x0), dnp.asarray(y0)
@@ -302,23 +294,6 @@ def test_a_statement_computed_at_once_is_recorded_lazily_then_replayed(backgroun
             x0[:] = y0 * 0.5  # (the user's write, read by the next step)
             xn[:] = yn * 0.5
         assert _replayed() > counted
-    finally:
-        db.config(**before)
-
-
-def test_a_statement_that_raised_while_recorded_lazily_restores_the_settings():
-    before = db.config(eager_below=20000, strict=False)
-    try:
-        x, y = dnp.asarray(numpy.ones(20000)), dnp.asarray(numpy.zeros(20000))
-        short = dnp.asarray(numpy.ones(3))
-        for k in range(8):
-            try:
-                y[1:-1] = (x[2:] * 2.0 + x[:-2] * 3.0 - x[1:-1]) * 0.5 + (short if k > 3 else 0.0)
-            except ValueError:
-                pass
-            z = x * 1.0  # (the user's code goes on)
-            del z
-            assert db.config()["eager_below"] == 20000
     finally:
         db.config(**before)
 
@@ -542,13 +517,17 @@ def test_statements_interrupted_mid_replay_leave_nothing_behind():
     _steps_agree_and_replay(10)
 
 
-def _steps_agree_and_replay(seed: int) -> None:
-    """Six time steps on fresh arrays of the user's: NumPy's values, and replays."""
+def _steps_agree_and_replay(seed: int, steps: int = 6, write=None) -> None:
+    """Time steps on fresh arrays of the user's, `write(t, a, b)` by the user through NumPy
+    before each (on both copies): NumPy's values, and replays."""
     a1, b1 = _users(seed)
     a, b = dnp.asarray(a1), dnp.asarray(b1)
     an, bn = a1.copy(), b1.copy()
     counted = _replayed()
-    for _ in range(6):
+    for t in range(steps):
+        if write is not None:
+            write(t, a1, b1)
+            write(t, an, bn)
         _step(a, b)
         _step(an, bn)
     numpy.testing.assert_array_equal(a1, an)
@@ -556,26 +535,29 @@ def _steps_agree_and_replay(seed: int) -> None:
     assert _replayed() > counted
 
 
-def test_a_setting_changed_after_a_lazy_recording_raised_stays():
-    """A lazily recorded statement raises (its recording lowered `eager_below`); the user
-    then sets `eager_below` with `db.config`: the next call ends the stale recording without
-    putting back the value it had saved."""
-    before = db.config(eager_below=20000, strict=False)
+def test_a_statement_that_raised_while_recorded_lazily_restores_the_settings():
+    """A lazily recorded statement raises (its recording lowered `eager_below`): the user's
+    next call ends the recording and puts the setting back; a setting the user changed
+    with `db.config` after such a raise stays as the user set it."""
+    before = db.config(eager_below=20000)
     try:
         x, y = dnp.asarray(numpy.ones(20000)), dnp.asarray(numpy.zeros(20000))
         short = dnp.asarray(numpy.ones(3))
-        raised = False
-        for k in range(12):
-            c = short if k > 5 else 0.0  # (a name: its statement recorded again, then raises)
-            try:
-                y[1:-1] = (x[2:] * 2.0 + x[:-2] * 3.0 - x[1:-1]) * 0.5 + c
-            except ValueError:
-                raised = True
-                break
-        assert raised and type(replay.ACTIVE[0]) is replay.Recording
-        db.config(eager_below=12345)
-        z = x * 1.0  # (a call from the user's code: the recording is over)
-        del z
-        assert db.config()["eager_below"] == 12345
+        for changed in (None, 12345):
+            db.config(eager_below=20000)
+            raised = 0
+            for k in range(12):
+                c = short if k > 5 else 0.0  # (a name: its statement recorded again, raises)
+                try:
+                    y[1:-1] = (x[2:] * 2.0 + x[:-2] * 3.0 - x[1:-1]) * 0.5 + c
+                except ValueError:
+                    raised += 1
+                    break
+            assert raised and type(replay.ACTIVE[0]) is replay.Recording  # (stale: it raised)
+            if changed is not None:
+                db.config(eager_below=changed)
+            z = x * 1.0  # (a call from the user's code: the recording is over)
+            del z
+            assert db.config()["eager_below"] == (changed or 20000)
     finally:
         db.config(**before)
