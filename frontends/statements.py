@@ -380,6 +380,41 @@ def _listing(code: types.CodeType) -> tuple:
     return found
 
 
+def may_write_operands(code: types.CodeType, first: int, last: int) -> bool:
+    """Whether the statement of `code` from offset `first` to `last` may write one of its
+    operands in place: an in-place operator (`a[i] += v` writes what `a[i]` gave) or a
+    method of NumPy's that writes its array (`a[k].sort()`). A statement that writes none
+    only reads what its calls give it, until its store."""
+    listing, where = _listing(code)
+    for ins in listing[where[first] : where[last] + 1]:
+        if ins.opname == "BINARY_OP" and ins.argrepr.endswith("="):
+            return True
+        if ins.opname in ("LOAD_ATTR", "LOAD_METHOD") and ins.argval in _WRITING_METHODS:
+            return True
+    return False
+
+
+def in_loop(code: types.CodeType, first: int, last: int) -> bool:
+    """Whether the statement of `code` from offset `first` to `last` lies in a loop: a jump
+    back from after it to it or before it."""
+    listing, _ = _listing(code)
+    return any(
+        ins.opname in _BACKWARD and ins.offset > last and ins.argval <= first for ins in listing
+    )
+
+
+_BACKWARD = frozenset({"JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT", "JUMP_ABSOLUTE"})
+
+
+# NumPy's array methods that write their array (or may: `out=` of the others is a keyword,
+# which a statement run at once passes on as it is)
+_WRITING_METHODS = frozenset(
+    "fill sort partition put itemset resize setfield setflags byteswap __setitem__ "
+    "__iadd__ __isub__ __imul__ __itruediv__ __ifloordiv__ __imod__ __ipow__ __imatmul__ "
+    "__iand__ __ior__ __ixor__ __ilshift__ __irshift__".split()
+)
+
+
 def value_of_name(how: str, name: str, local, frame):
     """The value instruction `how` loads for `name` in `frame` now (`local`: its
     `f_locals`), or `MISSING`."""

@@ -30,6 +30,7 @@ class Stats:
     scheduler_hits: int = 0  # compiled programs found by their graph's structure (no rebuild)
     written_in_place: int = 0  # runs that wrote their result into the array's region itself
     statements_replayed: int = 0  # statements run as their program again, calls not recorded
+    statements_at_once: int = 0  # statements whose calls ran as NumPy's own, unasked (`replay`)
     library_runs: int = 0  # graphs the scheduler ran in the real library (tier 0)
     snapshots_guarded: int = 0  # snapshots of the user's memory held by a write guard
     snapshots_copied: int = 0  # snapshots of the user's memory copied when made
@@ -54,6 +55,14 @@ def count_library_run() -> None:
     once counts one per call)."""
     with _lock:
         STATS.library_runs += 1
+
+
+def count_at_once(calls: int) -> None:
+    """A statement run at once (`frontends/numpy/replay.py`): its `calls` ran in the
+    library (NumPy's own)."""
+    with _lock:
+        STATS.statements_at_once += 1
+        STATS.library_runs += calls
 
 
 def count_scheduler_hit() -> None:

@@ -62,6 +62,9 @@ from .fallback import foreign_array
 # of copying the whole buffer (`pending_readers`; a mask and a blend of two rows of a big
 # array, then a write of that row: NumPy would have computed them already).
 RECENT_LAZY: deque = deque(maxlen=64)
+# How many arrays were given a pending expression so far (`RECENT_LAZY`'s appends): a
+# statement that made none ran at once (`replay`'s statements run at once)
+PENDING_MADE = [0]
 
 # The arrays whose views are being made to follow them (`ndarray._follow`), which a view's
 # remaking must not start again.
@@ -234,10 +237,12 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
                 expr.node is not None and not expr.node.is_leaf
             ):
                 RECENT_LAZY.append(expr.owner)  # a pending value: `pending_readers` looks here
+                PENDING_MADE[0] += 1
         elif type(expr) is not Leaf and type(expr) is not Outer:
             # a second array of a pending expression (`b = a.copy()`): a reader too, which
             # must be computed with the first when what they read is written
             RECENT_LAZY.append(weakref.ref(self))
+            PENDING_MADE[0] += 1
         node = getattr(expr, "node", None)
         if node is not None and getattr(node, "source", 0) is None and not node.is_leaf:
             node.source = weakref.ref(expr)
@@ -760,6 +765,7 @@ def _owning_pending(expr: Elem, shape: tuple[int, ...]) -> ndarray:
     made._memory = made._site = None
     expr.owner = ref = weakref.ref(made)
     RECENT_LAZY.append(ref)
+    PENDING_MADE[0] += 1
     return made
 
 
@@ -780,10 +786,33 @@ def result_array(value: np.ndarray) -> ndarray:
     """A daybreak array over a C-contiguous array NumPy just made (nobody else holds it, so
     it is read in place, never copied): what `wrap` makes, without its questions (a Python
     loop of calls computed at once makes one per call)."""
-    made = owned_read(value, contiguous_strides(value.shape), value.shape)
+    # `owned_read(value, contiguous_strides(shape), shape)` with `leaf_array` inline: a
+    # Python loop's every call computed at once makes one, after NumPy's pass has evicted
+    # the caches the interpreter runs from (each call saved there is ~0.5 us)
+    shape = value.shape
+    flat = value.reshape(-1)
+    dtype = value.dtype
+    ty = _VECTOR_TYPES.get(dtype)
+    if ty is None:
+        ty = _VECTOR_TYPES[dtype] = Vec(ir_scalar(dtype))
+    strides = _CONTIGUOUS.get(shape)
+    if strides is None:
+        if len(_CONTIGUOUS) > 1024:
+            _CONTIGUOUS.clear()
+        strides = _CONTIGUOUS[shape] = contiguous_strides(shape)
+    leaf = Leaf.plain(Param.owned(flat, ty), strides, flat.size, dtype)
+    made = object.__new__(ndarray)
+    made._shape = shape
+    made._held = leaf
+    made._base = made._synced = made._numpy_view = made._memory = None
+    made._site = made._views = None
+    leaf.owner = weakref.ref(made)
     # what `concrete` would find: the next call reads it
-    made._seen = (made._held, made._held.node.cached, value, value.flags.writeable)
+    made._seen = (leaf, flat, value, value.flags.writeable)
     return made
+
+
+_CONTIGUOUS: dict = {}  # shape -> its C-order strides in elements (`result_array` asks per call)
 
 
 _VECTOR_TYPES: dict = {}  # dtype -> the IR's vec type of it (`result_array` asks per call)

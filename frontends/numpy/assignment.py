@@ -31,6 +31,7 @@ import sys
 import numpy as np
 
 from daybreak.ir import builder as B
+from daybreak.runtime import stats
 from daybreak.runtime.config import SETTINGS
 
 from ..elements.broadcast import broadcast_to
@@ -63,7 +64,7 @@ from ..snapshots import (
 from .array import as_operand, concrete_expr, data_now, is_lazy, ndarray, pending_readers
 from .fallback import to_numpy
 from .indexing import is_plain_basic, key_items, spread
-from .replay import ACTIVE, LAZY_SIZE, Proxy, after_store, computed_store, store
+from .replay import ACTIVE, LAZY_SIZE, LIBRARY_SEEN, Proxy, after_store, data_stored, store
 from .shapes import reshape_expr, stand_in
 from .ufuncs import cast_expr
 
@@ -71,6 +72,9 @@ _CHAIN_LIMIT = 64  # applies in the old value beyond which it is computed before
 _SMALL_WRITE = 8  # a region this many times smaller than the array is a small write
 # Values that are data already, which NumPy writes as they are
 _DATA_NOW = frozenset({float, int, np.ndarray, *NUMPY_SCALAR_TYPES})
+# Values a store takes for its statement's calls' data (`replay.data_stored`): not Python's
+# numbers (`x[i] = 0.0` holds no call; asking would cost more than NumPy's store)
+_DATA_STORED = frozenset({np.ndarray, *NUMPY_SCALAR_TYPES})
 
 
 def setitem(a: ndarray, key, value) -> None:
@@ -87,8 +91,8 @@ def setitem(a: ndarray, key, value) -> None:
         _setitem(a, key, value, temporary)
         if LAST_WRITE[0] is not None or ACTIVE[0] is not None:
             after_store(a, key, value, sys._getframe(1))  # (a statement to replay: `replay`)
-        elif type(value) is np.ndarray and value.size >= LAZY_SIZE:
-            computed_store(value.size, sys._getframe(1))
+        elif _data_stored(value):
+            data_stored(value, sys._getframe(1))
         return
     stored = False
     try:
@@ -97,14 +101,28 @@ def setitem(a: ndarray, key, value) -> None:
         if LAST_WRITE[0] is not None or ACTIVE[0] is not None:
             # (before the snapshots are guarded: the program's leaves are let go first)
             after_store(a, key, value, sys._getframe(1))
-        elif type(value) is np.ndarray and value.size >= LAZY_SIZE:
-            computed_store(value.size, sys._getframe(1))
+        elif _data_stored(value):
+            data_stored(value, sys._getframe(1))
     finally:
         if stored and temporary and type(value) is ndarray:
             # the stack drops the value next: what it reads goes now, so that a snapshot
             # only it read dies unguarded (its array is never read again)
             value._held = _DROPPED
         statement_stored()
+
+
+def _data_stored(value) -> bool:
+    """Whether the statement of a store of `value` may be one to mark (`replay.data_stored`):
+    NumPy's data, or a computed daybreak array, with enough work for a lazy mark, or after a
+    call the cost model sent to the library (its statement may run at once; a statement of
+    NumPy's small calls only, unasked, never runs faster so: a Python loop's every store
+    asks this)."""
+    kind = type(value)
+    if kind is np.ndarray and value.size >= LAZY_SIZE:
+        return True
+    if stats.STATS.library_runs == LIBRARY_SEEN[0]:
+        return False
+    return kind in _DATA_STORED or (kind is ndarray and value._seen is not None)
 
 
 def store_data(a: ndarray, key, value: np.ndarray) -> None:

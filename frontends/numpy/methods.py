@@ -29,8 +29,18 @@ from . import reductions, ufuncs
 from .array import as_operand, data_now, is_lazy, leaf_array, ndarray, wrap
 from .assignment import setitem, wrote
 from .fallback import run_numpy
-from .indexing import getitem
-from .replay import ACTIVE, ENTRY, GETITEM, attach_operators, on_call
+from .indexing import PLAIN_KEYS, getitem, is_plain_basic
+from .replay import (
+    ACTIVE,
+    ENTRY,
+    GETITEM,
+    NOT_NOW,
+    NUMPY_NOW,
+    attach_operators,
+    numpy_operands,
+    on_call,
+    run_at_once,
+)
 from .ufuncs import NotCompiled, apply_ufunc, cast_expr
 
 _BINARY = {
@@ -324,7 +334,13 @@ def _binary(ufunc, op):
         if ACTIVE[0] is not None or ENTRY:
             found = on_call(ufunc, sys._getframe(1))  # (a statement replayed: `replay`)
             if found is not None:
-                return found
+                if found is not NUMPY_NOW:
+                    return found
+                x, y = data_now(self), other  # (a statement run at once: NumPy's operator)
+                if type(y) is ndarray:
+                    y = data_now(y)
+                if x is not None and y is not None:
+                    return op(x, y)
         value = _scalar_now(self, other)
         if value is not None:
             return ufunc(value, other)
@@ -343,7 +359,11 @@ def _binary(ufunc, op):
         if ACTIVE[0] is not None or ENTRY:
             found = on_call(ufunc, sys._getframe(1))
             if found is not None:
-                return found
+                if found is not NUMPY_NOW:
+                    return found
+                x = data_now(self)
+                if x is not None:
+                    return op(other, x)  # (`other` is no daybreak array: Python asked it first)
         value = _scalar_now(self, other)
         if value is not None:
             return ufunc(other, value)
@@ -355,8 +375,8 @@ def _binary(ufunc, op):
     def in_place(self, other):
         if ACTIVE[0] is not None or ENTRY:
             found = on_call(ufunc, sys._getframe(1))  # (at a replay: the proxy's operator)
-            if found is not None:
-                return found
+            if found is not None and found is not NUMPY_NOW:
+                return found  # (statements that write in place never run at once)
         return call_ufunc(ufunc, self, other, out=self)
 
     return forward, reflected, in_place
@@ -376,7 +396,11 @@ def _unary(ufunc, op):
         if ACTIVE[0] is not None or ENTRY:
             found = on_call(ufunc, sys._getframe(1))
             if found is not None:
-                return found
+                if found is not NUMPY_NOW:
+                    return found
+                now = run_at_once(op, (self,))
+                if now is not NOT_NOW:
+                    return now
         return _ufunc_or_numpy(ufunc, (self,), None, {}, op)
 
     return call
@@ -487,7 +511,13 @@ def _reduction_method(name: str):
         if ACTIVE[0] is not None or ENTRY:
             found = on_call(name, sys._getframe(1))  # (a statement replayed: `replay`)
             if found is not None:
-                return found
+                if found is not NUMPY_NOW:
+                    return found
+                data = data_now(self) if out is None else None
+                if data is not None:  # (a statement run at once: NumPy's method)
+                    given = {"axis": axis, "dtype": dtype, "keepdims": keepdims}
+                    given = {k: v for k, v in given.items() if v is not None and v is not False}
+                    return getattr(data, name)(**given, **kwargs)
         return reduce_or_fallback(
             name, self, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs
         )
@@ -650,7 +680,12 @@ def _array_function_method(self, func, types, args, kwargs):
     if (ACTIVE[0] is not None or ENTRY) and func in REPLAYED_FUNCTIONS:
         found = on_call(func, sys._getframe(1))
         if found is not None:
-            return found
+            if found is not NUMPY_NOW:
+                return found
+            if "out" not in kwargs:  # (a statement run at once: NumPy's function)
+                now = run_at_once(func, args, kwargs)
+                if now is not NOT_NOW:
+                    return now
     return _array_function(func, args, kwargs)
 
 
@@ -705,9 +740,43 @@ def _numpy_writing_into(reason, target, func, args, kwargs, written):
 def _subscript(self, key):
     """`self[key]` (`indexing.getitem`), or the next call of a replayed statement."""
     if ACTIVE[0] is not None or ENTRY:
-        found = on_call(GETITEM, sys._getframe(1), key)
-        if found is not None:
-            return found
+        frame = sys._getframe(1)
+        # (`on_call` asked only where it has something to say: a Python loop's every
+        # subscript comes here, most in statements neither marked nor replayed)
+        if ACTIVE[0] is not None or (id(frame.f_code), frame.f_lasti) in ENTRY:
+            found = on_call(GETITEM, frame, key)
+            if found is not None:
+                if found is not NUMPY_NOW:
+                    return found
+                data = data_now(self)  # (a statement run at once: NumPy's view or element)
+                if data is not None:
+                    kind = type(key)
+                    if kind is not ndarray and kind is not tuple:
+                        return data[key]
+                    keys = numpy_operands((key,))
+                    if keys is not None:
+                        return data[keys[0]]
+    seen = self._seen
+    if (
+        seen is not None
+        and seen[0] is self._held
+        and seen[0].node.cached is seen[1]
+        and self._shape
+    ):
+        # `getitem`'s first case inline, for the keys of a Python loop's element and row
+        # reads of a computed array handed out already (NumPy's own, as it is)
+        kind = type(key)
+        if kind is tuple and len(key) == 2:  # (`is_plain_basic` inline for a pair)
+            k0, k1 = key
+            plain = type(k0) in PLAIN_KEYS and type(k1) in PLAIN_KEYS
+        else:
+            plain = kind in PLAIN_KEYS or (kind is tuple and is_plain_basic(key))
+        if plain:
+            part = seen[2][key]
+            if type(part) is not np.ndarray or (
+                self._memory is not None and part.size < SETTINGS.eager_below
+            ):
+                return part
     return getitem(self, key)
 
 

@@ -19,7 +19,7 @@ again. It is replayed:
    a 0-d value its program computed natively, where the statement up to that call runs
    nothing but daybreak's operators (a *value statement*: `return float((a * 2 + 1).sum())`,
    `statements._value_statement`); and a store of NumPy data computed at once with enough
-   work (`computed_store`, `WORTH`), whose next run is then recorded lazily.
+   work (`data_stored`, `WORTH`), whose next run is then recorded lazily.
 2. **Recorded.** The next time, its calls run as always, each noting its instruction and its
    operation (`Recording`); at its store, if it ran natively again and every instruction
    that met an array was one of those calls, the statement becomes a `Trace`: what its names
@@ -60,8 +60,10 @@ import weakref
 
 import numpy as np
 
+from daybreak.runtime import stats
 from daybreak.runtime.config import SETTINGS
 from daybreak.runtime.destination import WRITTEN, Destination
+from daybreak.runtime.stats import count_at_once
 
 from .. import scheduler
 from ..elements.expr import Leaf
@@ -76,16 +78,28 @@ from ..statements import (
     MISSING,
     MODULE,
     NUMBER,
+    in_loop,
     kind_of,
+    may_write_operands,
     statement_code,
     value_of_name,
 )
 from . import array
-from .array import ndarray
+from .array import PENDING_MADE, data_now, ndarray
 
 GETITEM = "getitem"  # the operation of a subscript (a ufunc for an operator or a call)
+# `on_call`'s answer within a statement run at once (`AtOnce`): the call computes NumPy's
+# result on its operands' data (`numpy_operands`) and returns it as it is
+NUMPY_NOW = object()
+# Operations of calls that may be run at once but never replayed as a program (their result
+# is not a lazy array whatever the data: `np.clip`, `np.dot`, `np.add.outer`)
+AT_ONCE_ONLY: set = set()
 
-ENTRY: dict = {}  # (id(code), offset) -> _Marked | Trace | _NEVER
+ENTRY: dict = {}  # (id(code), offset) -> _Marked | Trace | AtOnce
+# (id(code), offset) -> (the code, whether a native store may mark it still) for statements
+# left alone: kept apart, so that code whose every statement is left alone asks nothing at
+# its calls (`ENTRY` empty)
+_LEFT: dict = {}
 ACTIVE: list = [None]  # the Recording or Replay running now
 _LIMIT = 4096
 _TRIES = 3  # recordings that found the statement not replayable before it is left alone
@@ -97,12 +111,13 @@ _PACKAGE = __name__.rsplit(".", 3)[0] + "."  # "daybreak."
 
 class _Marked:
     """A statement whose store wrote natively, or that computed enough work at once
-    (`lazy`: `computed_store`): its next run is recorded."""
+    (`lazy`: `data_stored`): its next run is recorded."""
 
-    __slots__ = ("code", "first", "last", "tries", "lazy")
+    __slots__ = ("code", "first", "last", "tries", "lazy", "at_once")
 
-    def __init__(self, code, first: int, last: int, lazy: bool = False):
+    def __init__(self, code, first: int, last: int, lazy: bool = False, at_once: bool = False):
         self.code, self.first, self.last, self.tries, self.lazy = code, first, last, 0, lazy
+        self.at_once = at_once  # (its store stored data: it may have run at once, `AtOnce`)
 
     def begin(self, tag, frame, key=None):
         if frame.f_code is not self.code:
@@ -124,7 +139,18 @@ class Recording:
     (the `eager_below` to restore when it ends, the one it set) for a lazy mark's, else
     None."""
 
-    __slots__ = ("marked", "frame", "thread", "offsets", "tags", "eager_below", "plain")
+    __slots__ = (
+        "marked",
+        "frame",
+        "thread",
+        "offsets",
+        "tags",
+        "eager_below",
+        "plain",
+        "runs",
+        "pending",
+        "library",
+    )
 
     def __init__(self, marked: _Marked, frame):
         self.marked, self.frame, self.thread = marked, frame, threading.get_ident()
@@ -132,6 +158,9 @@ class Recording:
         self.tags: list = []
         self.eager_below = None
         self.plain = True  # (every subscript's key made of Python ints, slices of them)
+        # (native runs and pending values so far: a statement that adds none ran at once)
+        self.runs, self.pending = stats.STATS.runs, PENDING_MADE[0]
+        self.library = stats.STATS.library_runs  # (calls the cost model sent to the library)
 
     def step(self, tag, frame, key=None):
         at = frame.f_lasti
@@ -239,6 +268,90 @@ class Replay:
         return made
 
 
+class AtOnce:
+    """A statement whose calls all ran at once in NumPy when it was recorded (none made a
+    pending value, none ran native code): each of its calls computes NumPy's result on its
+    operands' data now (`NUMPY_NOW`), as it did, without the cost model's questions and the
+    wrapping of every temporary (floyd_warshall's step: 30 of its 100 us were daybreak's).
+    A Python loop of such statements runs at NumPy's speed. Correct whatever the names hold:
+    each call is NumPy's own on the values it is given (and any call finding a pending
+    operand runs as always); what changes is only where a value is computed. Every
+    `_RECHECK`-th run is recorded again (a size, or a compiled program, may make its calls
+    lazy since)."""
+
+    __slots__ = ("code", "first", "last", "marked", "runs")
+
+    def __init__(self, marked: _Marked):
+        self.code, self.first, self.last = marked.code, marked.first, marked.last
+        self.marked, self.runs = marked, 0
+
+    def begin(self, tag, frame, key=None):
+        self.runs += 1
+        if (
+            frame.f_code is not self.code
+            or self.runs % _RECHECK == 0
+            or SETTINGS.strict
+            or not SETTINGS.eager_below
+            or sys.gettrace() is not None
+            or sys.getprofile() is not None
+        ):
+            return self.marked.begin(tag, frame, key)
+        state = AtOnceRun(self, frame)
+        _activate(state)
+        return state.step(tag, frame, key)
+
+
+class AtOnceRun:
+    """A statement run at once now (`AtOnce`): its calls in its frame, until its store."""
+
+    __slots__ = ("trace", "frame", "thread", "first", "last", "calls")
+
+    def __init__(self, trace: AtOnce, frame):
+        self.trace, self.frame, self.thread = trace, frame, threading.get_ident()
+        self.first, self.last, self.calls = trace.first, trace.last, 0
+
+    def step(self, tag, frame, key=None):
+        if not self.first <= frame.f_lasti <= self.last:
+            return _STALE
+        self.calls += 1
+        return NUMPY_NOW
+
+
+_RECHECK = 64  # runs of a statement run at once, of which one is recorded again
+
+
+def numpy_operands(values) -> list | None:
+    """`values` (a call's operands in a statement run at once) with daybreak arrays as
+    their data (a computed buffer, a view of one or of the user's memory); None where one is
+    pending (the call runs as always: fusing it is the point)."""
+    found = []
+    for x in values:
+        if type(x) is ndarray:
+            x = data_now(x)
+            if x is None:
+                return None
+        elif type(x) is tuple:
+            x = numpy_operands(x)
+            if x is None:
+                return None
+            x = tuple(x)
+        found.append(x)
+    return found
+
+
+NOT_NOW = object()  # `run_at_once`'s answer where an operand is pending
+
+
+def run_at_once(function, operands, keywords=None):
+    """`function(*operands, **keywords)` on the operands' data (`numpy_operands`): a call
+    of a statement run at once, NumPy's result as it is; `NOT_NOW` where an operand is
+    pending (the call runs as always)."""
+    values = numpy_operands(operands)
+    if values is None:
+        return NOT_NOW
+    return function(*values, **keywords) if keywords else function(*values)
+
+
 def on_call(tag, frame, key=None):
     """A call of operation `tag` (a ufunc, `GETITEM` with its `key`) from the user's
     `frame`: a `Proxy` where a statement is replayed, else None (the caller does what it
@@ -246,10 +359,13 @@ def on_call(tag, frame, key=None):
     state = ACTIVE[0]
     if state is not None:
         if state.frame is frame:
+            if type(state) is AtOnceRun and state.first <= frame.f_lasti <= state.last:
+                state.calls += 1  # (`AtOnceRun.step` inline: every call of the statement)
+                return NUMPY_NOW
             found = state.step(tag, frame, key)
             if found is not _STALE:
                 return found
-            _activate(None)  # (a statement that raised before its store, run again)
+            _end_stale(state)  # (a statement that raised before its store, run again)
         elif type(state) is Replay:
             if state.last is None or sys.getrefcount(state.last) > _ALONE:
                 # (its statement runs, its last placeholder on the stack: this call is
@@ -258,14 +374,22 @@ def on_call(tag, frame, key=None):
                 return None
             _activate(None)  # (its statement raised: nothing holds its placeholders)
         elif state.thread == threading.get_ident() and not _daybreaks(frame):
-            _activate(None)  # (the user's code went on: the recorded statement raised)
+            _end_stale(state)  # (the user's code went on: the recorded statement raised)
     found = ENTRY.get((id(frame.f_code), frame.f_lasti))
-    if found is None or found is _NEVER or not SETTINGS.replay:
+    if found is None or not SETTINGS.replay:
         return None
     state = ACTIVE[0]
     if state is not None and state.thread != threading.get_ident():
         return None  # (another thread's statement: this one runs as always)
     return found.begin(tag, frame, key)
+
+
+def _end_stale(state) -> None:
+    """End `state`, whose statement ended without its store (it raised, or stored into
+    something else than a daybreak array: a statement run at once is counted still)."""
+    if type(state) is AtOnceRun:
+        count_at_once(state.calls)
+    _activate(None)
 
 
 def plain(key) -> bool:
@@ -300,6 +424,11 @@ def store(a: ndarray, key, value, frame) -> bool:
 def after_store(a: ndarray, key, value, frame) -> None:
     """A store ended without a replay: mark its statement when its region was written
     natively, and make the statement's recording a trace."""
+    state = ACTIVE[0]
+    if type(state) is AtOnceRun and state.frame is frame:
+        scheduler.LAST_WRITE[0] = None
+        _end_stale(state)  # (its store: the statement ran at once)
+        return
     if not _daybreaks(frame):
         _ended(a, value, frame, plain(key))
     # (else daybreak's own store, on the way: the user's statement's store is next)
@@ -325,6 +454,8 @@ def _ended(a, value, frame, plain_key: bool) -> None:
         # (no native run, or another value's: a write this store made on the way)
         if recording is not None and recording.marked.lazy:
             _tried(recording.marked, _LAZY_TRIES)  # (its program is compiling, or never pays)
+        elif recording is not None and recording.marked.at_once:
+            _ran_at_once(recording, a, frame)
         return
     if recording is None:
         if SETTINGS.replay and sys.gettrace() is None and sys.getprofile() is None:
@@ -340,18 +471,68 @@ def _ended(a, value, frame, plain_key: bool) -> None:
     _set(marked.code, range(*trace.offsets[0]), trace)
 
 
-def computed_store(size: int, frame) -> None:
-    """A store of a value computed at once (NumPy's data, `size` elements) ended: mark its
-    statement lazy when it holds enough work for one program and a replay to pay (heat_3d's
-    27 calls on 55,000 elements: NumPy 400 us a statement, recorded 340, replayed 120)."""
+def _ran_at_once(recording: Recording, a, frame) -> None:
+    """At the store into `a` of the statement `recording` saw run: it runs at once from now
+    on (`AtOnce`) where its calls made no pending value and ran no native code, the cost
+    model sent one of them to the library (a call on NumPy's small data is NumPy's already,
+    unasked: running it at once would save nothing), it stores
+    into a name's array (a store into a call's result, `a[i][j] = v`, would write NumPy's
+    view run at once made, not daybreak's array), and it writes no operand in place (an
+    in-place operator, `a[i] += v`, or a method that writes: NumPy's view of a daybreak
+    buffer, written behind daybreak's back); else it is left alone after `_TRIES`."""
+    marked = recording.marked
+    if (
+        not recording.offsets
+        or stats.STATS.runs != recording.runs
+        or PENDING_MADE[0] != recording.pending
+        or stats.STATS.library_runs == recording.library
+        or a is None
+    ):
+        _tried(marked, _TRIES)
+        return
+    found = statement_code(frame, at_store=True)
+    values = None if found is None else _names_now(tuple(dict.fromkeys(found[0])), frame)
+    if (
+        values is None
+        or not any(v is a for v in values)
+        or (found[2], found[3]) != (marked.first, marked.last)
+        or may_write_operands(frame.f_code, marked.first, marked.last)
+    ):
+        _tried(marked, _TRIES)
+        return
+    marked.tries = 0  # (its rechecks count their failures anew)
+    _set(marked.code, range(marked.first, marked.last + 1), AtOnce(marked))
+
+
+def data_stored(value, frame) -> None:
+    """A store of data (`value`: NumPy's, or a computed daybreak array) ended a statement:
+    mark it where it is not yet, so that its next run is recorded — lazily where NumPy's
+    data holds enough work for one program and a replay to pay (heat_3d's 27 calls on
+    55,000 elements: NumPy 400 us a statement, recorded 340, replayed 120), else to run at
+    once from then on where it did (`AtOnce`)."""
+    code = frame.f_code
+    at = (id(code), frame.f_lasti)
+    if ENTRY.get(at) is not None or _LEFT.get(at, (None,))[0] is code:
+        return  # (known: marked, traced, or left alone)
     if not SETTINGS.replay or sys.gettrace() is not None or sys.getprofile() is not None:
         return
     if _daybreaks(frame):
-        return
+        return  # (daybreak's own store, on the way: the user's is next)
+    LIBRARY_SEEN[0] = stats.STATS.library_runs
     calls, first, last = _statement_at(frame, False)
-    code = frame.f_code
-    if calls >= 2 and calls * size >= WORTH and ENTRY.get((id(code), first)) is None:
-        _set(code, range(first, last + 1), _Marked(code, first, last, lazy=True))
+    if not calls:  # (no call, or no statement to replay: not asked again)
+        _set(code, range(first, last + 1) if first is not None else (at[1],), _NEVER, True)
+        return
+    if ENTRY.get((id(code), first)) is not None:
+        return
+    size = value.size if type(value) is np.ndarray else 0
+    lazy = size >= LAZY_SIZE and calls >= 2 and calls * size >= WORTH
+    if not lazy and not in_loop(code, first, last):
+        # (run at once only where it pays, in a loop: a statement run once a call of its
+        # function would only make every call of that code ask `on_call`)
+        _set(code, range(first, last + 1), _NEVER, True)
+        return
+    _set(code, range(first, last + 1), _Marked(code, first, last, lazy=lazy, at_once=not lazy))
 
 
 def _statement_at(frame, at_value: bool) -> tuple:
@@ -373,20 +554,28 @@ def _statement_at(frame, at_value: bool) -> tuple:
 _STATEMENTS: dict = {}  # (id(code), offset) -> (code, calls, first, last): a statement ending there
 LAZY_BELOW = 1 << 10  # `eager_below` while a lazily marked statement is recorded
 WORTH = 1 << 17  # element-operations of a statement computed at once that mark it lazy
-LAZY_SIZE = 1 << 12  # the fewest elements of such a statement's value (asked at every store)
+LAZY_SIZE = 1 << 12  # the fewest elements of such a statement's value
+LIBRARY_SEEN = [0]  # `library_runs` at the last store that asked `data_stored` (`assignment`)
 _LAZY_TRIES = 64  # recordings of a lazy mark that did not run natively before it is let be
 
 
 def _tried(marked: _Marked, most: int) -> None:
     marked.tries += 1
     if marked.tries >= most:
-        _set(marked.code, range(marked.first, marked.last + 1), _NEVER)
+        if marked.lazy:
+            # (its program never ran natively: it may run at once, `AtOnce`)
+            again = _Marked(marked.code, marked.first, marked.last, at_once=True)
+            _set(marked.code, range(marked.first, marked.last + 1), again)
+            return
+        # (a statement not run at once may still store natively later: `_mark`)
+        _set(marked.code, range(marked.first, marked.last + 1), _NEVER, marked.at_once)
 
 
 def forget() -> None:
     """Forget every mark and trace (`scheduler.forget`: programs are compiled again)."""
     _activate(None)
     ENTRY.clear()
+    _LEFT.clear()
     _STATEMENTS.clear()
 
 
@@ -398,7 +587,15 @@ def _daybreaks(frame) -> bool:
     return frame.f_globals.get("__name__", "").startswith(_PACKAGE)
 
 
-def _set(code, offsets, what) -> None:
+def _set(code, offsets, what, native_may: bool = False) -> None:
+    if what is _NEVER:
+        if len(_LEFT) >= _LIMIT:
+            _LEFT.clear()
+        for offset in offsets:
+            ENTRY.pop((id(code), offset), None)
+            # (the code held: its id names no other code meanwhile)
+            _LEFT[(id(code), offset)] = (code, native_may)
+        return
     if len(ENTRY) >= _LIMIT:
         ENTRY.clear()
     for offset in offsets:
@@ -410,7 +607,8 @@ def _mark(frame, at_value: bool = False) -> None:
     value of (`at_value`: at its last call)."""
     code = frame.f_code
     _, first, last = _statement_at(frame, at_value)
-    if first is None or ENTRY.get((id(code), first)) is _NEVER:
+    left = _LEFT.get((id(code), first))
+    if first is None or (left is not None and left[0] is code and not left[1]):
         return
     marked = _Marked(code, first, last)
     # (every instruction of the statement: its first call, whichever it is, begins the
@@ -426,6 +624,8 @@ def _traced(recording: Recording, a, value, frame, wrote) -> Trace | None:
     if found is None or not recording.offsets or type(value) is not ndarray:
         return None
     names, touched, first, last, attributes = found
+    if any(tag in AT_ONCE_ONLY for tag in recording.tags):
+        return None  # (a call whose result is not lazy: no program holds it)
     calls = [extent for extent in touched if extent[0] != last]
     if len(calls) != len(recording.offsets) or any(
         not start <= at < end for (start, end), at in zip(calls, recording.offsets, strict=True)
@@ -716,6 +916,11 @@ __all__ = [
     "on_call",
     "store",
     "after_store",
-    "computed_store",
+    "data_stored",
     "forget",
+    "NUMPY_NOW",
+    "NOT_NOW",
+    "AT_ONCE_ONLY",
+    "numpy_operands",
+    "run_at_once",
 ]

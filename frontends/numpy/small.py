@@ -103,7 +103,7 @@ def numpy_first(daybreak_fn, numpy_fn):
     """`daybreak_fn`, except that small calls on NumPy data run `numpy_fn` directly."""
 
     from .array import from_numpy_result  # (imported by now: made when the package loads)
-    from .replay import ACTIVE, ENTRY, on_call
+    from .replay import ACTIVE, AT_ONCE_ONLY, ENTRY, NOT_NOW, NUMPY_NOW, on_call, run_at_once
 
     result_size = RESULT_SIZE.get(numpy_fn.__name__)
     # NumPy's function without its `__array_function__` dispatch (~0.2 us a call), for calls
@@ -111,15 +111,24 @@ def numpy_first(daybreak_fn, numpy_fn):
     direct = getattr(numpy_fn, "_implementation", numpy_fn)
 
     # Functions whose result is a lazy array whatever the data (a select, a reduction): a
-    # call of a replayed statement (`replay`) returns its placeholder
+    # call of a replayed statement (`replay`) returns its placeholder. Every function's call
+    # in a statement run at once is NumPy's own on the operands' data.
     tag = getattr(daybreak_fn, "replay_tag", None)
+    if tag is None:
+        tag = numpy_fn
+        AT_ONCE_ONLY.add(tag)
 
     @functools.wraps(daybreak_fn)
     def call(*args, **kwargs):
-        if tag is not None and (ACTIVE[0] is not None or ENTRY):
+        if ACTIVE[0] is not None or ENTRY:
             found = on_call(tag, sys._getframe(1))
             if found is not None:
-                return found
+                if found is not NUMPY_NOW:
+                    return found
+                if "out" not in kwargs:  # (a statement run at once)
+                    now = run_at_once(direct, args, kwargs)
+                    if now is not NOT_NOW:
+                        return now
         if not kwargs and result_size is None and len(args) <= 3:
             # A Python loop's call (`clip(row, lo, hi)`, `where(m, a, b)`), checked cheaply first
             total = 0

@@ -36,7 +36,6 @@ from ..elements.expr import Apply, Leaf, Outer
 from ..elements.signature import builder_key
 from ..lazy import Param
 from ..sites import (
-    at_once,
     cold,
     computed_by_sampling,
     consumed,
@@ -44,7 +43,7 @@ from ..sites import (
     follows,
     not_sampled,
     sampled_out,
-    user_site,
+    site_at_once,
 )
 from ..snapshots import copies_now
 from .array import (
@@ -507,25 +506,20 @@ def _on_user_memory(ufunc, inputs, result_bytes: int, spent=None):
         for x in inputs:
             if type(x) is ndarray and type(x._held) is not Leaf:
                 return None, None  # a pending input: fusing with it is the point
-        site = user_site(3)
-        if at_once(site):
-            not_sampled(site)
-        elif not _sampled_out(site, inputs):
-            return None, site
-        else:
+        site, now = site_at_once(3)
+        if not now:
+            if not _sampled_out(site, inputs):
+                return None, site
             sampled = True
     elif result_bytes * 4 > borrowed:
-        site = user_site(3)
-        if at_once(site):
-            not_sampled(site)
-        elif _snapshot_is_a_copy(site, borrowed):
-            # (a line's first call: a graph reading it is a variant too, but the calls
-            # reading it are recorded, a pending value an annotated call may split)
-            not_sampled(site)
-            sampled = True
-        elif not _sampled_out(site, inputs):
-            return None, site
-        else:
+        site, now = site_at_once(3)
+        if not now:
+            if _snapshot_is_a_copy(site, borrowed):
+                # (a line's first call: a graph reading it is a variant too, but the calls
+                # reading it are recorded, a pending value an annotated call may split)
+                not_sampled(site)
+            elif not _sampled_out(site, inputs):
+                return None, site
             sampled = True
     values = []
     for x in inputs:

@@ -25,7 +25,7 @@ from ..scheduler import library_for_good
 from .array import data_now, from_numpy_result, ndarray, owned_read
 from .methods import _array_ufunc as array_ufunc
 from .methods import call_ufunc, plain_call
-from .replay import ACTIVE, ENTRY, on_call
+from .replay import ACTIVE, AT_ONCE_ONLY, ENTRY, NOT_NOW, NUMPY_NOW, on_call, run_at_once
 from .small import broadcast_size, small_numpy_call
 
 # Scalars a ufunc computes at once: recording them lazily would cost far more than NumPy.
@@ -35,16 +35,25 @@ _SCALARS = SCALAR_TYPES | {complex, np.complex128, np.complex64}
 class UfuncWrapper:
     """A NumPy ufunc whose calls go through daybreak."""
 
-    __slots__ = ("ufunc",)
+    __slots__ = ("ufunc", "outer")
 
     def __init__(self, ufunc: np.ufunc):
         self.ufunc = ufunc
+        if ufunc.nin == 2:
+            # (made once: floyd_warshall's `np.add.outer` is asked for at every step)
+            self.outer = functools.partial(_outer, ufunc)
+            _OUTER_TAGS[ufunc] = tag = f"{ufunc.__name__}.outer"  # (its calls' operation)
+            AT_ONCE_ONLY.add(tag)
 
     def __call__(self, *inputs, **kwargs):
         if (ACTIVE[0] is not None or ENTRY) and not kwargs:
             found = on_call(self.ufunc, sys._getframe(1))  # (a statement replayed: `replay`)
             if found is not None:
-                return found
+                if found is not NUMPY_NOW:
+                    return found
+                now = run_at_once(self.ufunc, inputs)  # (a statement run at once)
+                if now is not NOT_NOW:
+                    return now
         if not kwargs and len(inputs) <= 2:
             # The calls of a Python loop, checked first and cheaply: scalars, and small NumPy
             # arrays whose result is no bigger than one of them — NumPy's own, as it is.
@@ -75,8 +84,6 @@ class UfuncWrapper:
 
     def __getattr__(self, name):
         found = getattr(self.ufunc, name)
-        if name == "outer" and self.ufunc.nin == 2:
-            return functools.partial(_outer, self.ufunc)
         if name in _METHODS:
             return functools.partial(_method_result, found)
         return found
@@ -104,8 +111,14 @@ def _outer(ufunc: np.ufunc, a, b, **kwargs):
     it would cost a snapshot of what reads it, for a library run). Operands that are data
     (the user's, or computed) are read through copies of their own: as small as the
     result's square root, and what a later write into them must not change."""
+    if (ACTIVE[0] is not None or ENTRY) and not kwargs:
+        found = on_call(_OUTER_TAGS[ufunc], sys._getframe(1))  # (a partial: no frame)
+        if found is NUMPY_NOW:  # (a statement run at once: NumPy's outer)
+            now = run_at_once(ufunc.outer, (a, b))
+            if now is not NOT_NOW:
+                return now
     if not kwargs and type(a) not in _SCALARS and type(b) not in _SCALARS:
-        size = np.size(a) * np.size(b)
+        size = _size(a) * _size(b)
         if size >= SETTINGS.eager_below and not library_for_good(1, size):
             x, y = data_now(a), data_now(b)
             if (
@@ -123,7 +136,21 @@ def _outer(ufunc: np.ufunc, a, b, **kwargs):
                 )
                 return call_ufunc(ufunc, left, right)
             return array_ufunc(None, ufunc, "outer", a, b)  # a pending operand: its broadcast
+    if type(a) is ndarray or type(b) is ndarray:
+        # NumPy's own outer of the operands' data, where both have it (a computed row and
+        # column: floyd_warshall's 350 calls); through NumPy's dispatch, daybreak's operands
+        # would come back as a broadcast call, its questions asked again for the same answer
+        x, y = data_now(a), data_now(b)
+        if x is not None and y is not None:
+            a, b = x, y
     return from_numpy_result(ufunc.outer(a, b, **kwargs))
+
+
+_OUTER_TAGS: dict = {}  # ufunc -> the operation its `outer` calls record (`replay`)
+
+
+def _size(x) -> int:
+    return x.size if type(x) is np.ndarray or type(x) is ndarray else np.size(x)
 
 
 @functools.cache

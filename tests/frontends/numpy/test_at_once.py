@@ -1,0 +1,238 @@
+"""Statements run at once (`frontends/numpy/replay.py`, `AtOnce`): a statement in a loop whose
+calls the cost model all sent to the library runs, from its third run on, as NumPy's own
+calls on its operands' data — with NumPy's values whatever its names come to hold (other
+shapes, NumPy arrays, pending values, a rebound function), whatever reads what it writes
+(pending values, views, the user's own memory), and NumPy's errors.
+
+The tests run with the defaults outside tests (the library tier is what this is about:
+strict mode compiles every graph), with no fallback allowed."""
+
+import threading
+
+import numpy
+import pytest
+
+import daybreak as db
+import daybreak.numpy as dnp
+from daybreak.frontends import scheduler
+from daybreak.frontends.numpy import replay
+
+from .helpers import defaults_outside_tests
+
+N = 300  # floyd_warshall's matrix: 90,000 elements, each step's calls in the library
+
+
+@pytest.fixture(autouse=True)
+def library_tier():
+    scheduler.forget()
+    with defaults_outside_tests():
+        yield
+    scheduler.forget()
+
+
+def _at_once() -> int:
+    return db.stats()["statements_at_once"]
+
+
+def _paths(seed=5, n=N):
+    rng = numpy.random.default_rng(seed)
+    return rng.integers(1, 1000, (n, n)).astype(numpy.int32)
+
+
+def _floyd(np, path):
+    for k in range(path.shape[0]):
+        path[:] = np.minimum(path[:], np.add.outer(path[:, k], path[k, :]))
+    return path
+
+
+@pytest.mark.parametrize("wrap", [dnp.asarray, dnp.array], ids=["users", "daybreaks"])
+def test_a_loop_of_library_calls_runs_at_once_with_numpys_values(wrap):
+    """floyd_warshall's step (a view, a row and a column, `add.outer`, `minimum`, a store
+    into the whole matrix): marked at its first store, recorded at its second run, then
+    run at once; the matrix (and the user's own) holds NumPy's values."""
+    p0 = _paths()
+    want = _floyd(numpy, p0.copy())
+    before = _at_once()
+    got = _floyd(dnp, wrap(p0))
+    assert type(got) is dnp.ndarray  # (its calls' NumPy results went into it, not over it)
+    numpy.testing.assert_array_equal(numpy.asarray(got), want)
+    assert _at_once() - before >= N - 10
+    if wrap is dnp.asarray:
+        numpy.testing.assert_array_equal(p0, want)
+
+
+def test_turned_off_with_replays():
+    p0 = _paths()
+    before = db.config(replay=False)
+    try:
+        counted = _at_once()
+        got = _floyd(dnp, dnp.array(p0))
+        assert _at_once() == counted
+    finally:
+        db.config(**before)
+    numpy.testing.assert_array_equal(numpy.asarray(got), _floyd(numpy, p0.copy()))
+
+
+def _bins(np, data, radius, out):
+    top = float(radius.max())
+    for i in range(out.shape[0]):
+        r1, r2 = top * i / out.shape[0], top * (i + 1) / out.shape[0]
+        out[i] = data[np.logical_and(r1 <= radius, radius < r2)].mean() + r1
+    return out
+
+
+def test_names_that_change_between_runs_give_numpys_values():
+    """The same statement with its names rebound as it runs: other shapes, NumPy arrays,
+    a pending value, a daybreak array over another buffer. Each call is NumPy's on what
+    it is given; a pending operand's call runs as always."""
+    rng = numpy.random.default_rng(7)
+    data, radius = rng.random(100_000), rng.random(100_000)
+    out = dnp.zeros((40, 2500))  # (rows of a daybreak array: 100,000 elements)
+    before = _at_once()
+    _bins(dnp, dnp.asarray(data), dnp.asarray(radius), out)  # (marked, recorded, run at once)
+    assert _at_once() - before >= 30
+    want = numpy.zeros((40, 2500))
+    cases = [
+        (data[:70_000], radius[:70_000]),  # other shapes, NumPy's arrays
+        (dnp.asarray(data) * 2.0, dnp.asarray(radius)),  # a pending operand
+        (dnp.array(radius), dnp.array(data)),  # daybreak's own buffers, swapped
+    ]
+    for d, r in cases:
+        numpy.testing.assert_allclose(
+            numpy.asarray(_bins(dnp, d, r, out)),
+            _bins(numpy, numpy.asarray(d), numpy.asarray(r), want),
+            rtol=1e-12,
+        )
+
+
+def test_a_pending_reader_of_the_target_keeps_what_it_read():
+    """A lazy value made from the matrix before the loop writes it at once reads the
+    matrix as it was (`own_buffer` at each store, as always)."""
+    p0 = _paths()
+    path = dnp.array(p0)
+    before = _at_once()
+    doubled = path * 2  # pending: reads `path`'s buffer
+    view = path[5]  # a view: follows the writes
+    _floyd(dnp, path)
+    want = _floyd(numpy, p0.copy())
+    numpy.testing.assert_array_equal(numpy.asarray(doubled), p0 * 2)
+    numpy.testing.assert_array_equal(numpy.asarray(view), want[5])
+    numpy.testing.assert_array_equal(numpy.asarray(path), want)
+    assert _at_once() - before >= N - 10
+
+
+# A statement that runs at once (rows of the user's matrix: `minimum` in the library), and
+# the same with what keeps a statement from running at once
+RUNS_AT_ONCE = "for k in range(n):\n    out[k] = np.minimum(big[k], big[k + 1])\n"
+NEVER_AT_ONCE = {
+    # an in-place operator writes what the subscript gave (NumPy's view of the buffer)
+    "in place": "for k in range(n):\n    out[k] += np.minimum(big[k], big[k + 1])\n",
+    # a store into a call's result: NumPy's view run at once, not daybreak's array (today
+    # the store through daybreak's view makes a pending value as well: never at once either)
+    "into a result": "for k in range(n):\n    out[k][:] = np.minimum(big[k], big[k + 1])\n",
+    # not in a loop: run once a call, it would only make every call of its code ask
+    "no loop": "out[3] = np.minimum(big[3], big[4])\nout[4] = np.minimum(big[4], big[5])\n",
+}
+
+
+def _run_script(source: str, name: str) -> int:
+    """`source` run four times on daybreak's arrays and NumPy's: the same values each
+    time; how many of its statements ran at once."""
+    rng = numpy.random.default_rng(11)
+    big0, out0 = rng.random((13, 80_000)), rng.random((12, 80_000))
+    code = compile(source, f"<{name}>", "exec")  # (one code: its statements run again)
+    counted = _at_once()
+    for _ in range(4):
+        mine = {"np": dnp, "big": dnp.asarray(big0.copy()), "out": dnp.array(out0), "n": 12}
+        theirs = {"np": numpy, "big": big0.copy(), "out": out0.copy(), "n": 12}
+        exec(code, mine)
+        exec(code, theirs)
+        numpy.testing.assert_array_equal(numpy.asarray(mine["out"]), theirs["out"])
+    return _at_once() - counted
+
+
+def test_a_loop_over_rows_of_the_users_matrix_runs_at_once():
+    assert _run_script(RUNS_AT_ONCE, "rows") >= 12
+
+
+@pytest.mark.parametrize("script", list(NEVER_AT_ONCE), ids=list(NEVER_AT_ONCE))
+def test_statements_that_may_write_their_operands_never_run_at_once(script):
+    """Each script run four times: none of its statements runs at once, and every run
+    gives NumPy's values."""
+    assert _run_script(NEVER_AT_ONCE[script], script) == 0
+
+
+def _against(np, path, column):
+    for k in range(path.shape[0]):
+        path[:] = np.minimum(path[:], np.add.outer(column[:, k], path[k, :]))
+    return path
+
+
+def test_a_statement_that_raises_mid_run_raises_numpys_error_and_the_next_runs_as_always():
+    """A statement run at once whose operands stop fitting: NumPy's error at its line; its
+    next run (and the statements after it) give NumPy's values."""
+    p0 = _paths()
+    path = dnp.array(p0)
+    before = _at_once()
+    _against(dnp, path, dnp.array(p0))
+    assert _at_once() - before >= N - 10
+    wrong = dnp.array(numpy.ones((7, N), dtype=numpy.int32))
+    with pytest.raises(ValueError, match="broadcast"):
+        _against(dnp, path, wrong)
+    again, want = dnp.array(p0), p0.copy()
+    numpy.testing.assert_array_equal(
+        numpy.asarray(_against(dnp, again, dnp.array(p0))), _against(numpy, want, p0.copy())
+    )
+    numpy.testing.assert_array_equal(numpy.asarray(_floyd(dnp, again)), _floyd(numpy, want))
+
+
+def test_writing_methods_and_in_place_operators_are_found():
+    """`statements.may_write_operands`: what keeps a statement from running at once."""
+    from daybreak.frontends.statements import may_write_operands
+
+    def span(source):
+        code = compile(source, "<s>", "exec")
+        offsets = [ins.offset for ins in __import__("dis").get_instructions(code)]
+        return code, offsets[0], offsets[-1]
+
+    assert may_write_operands(*span("a[k] += b[k]"))
+    assert may_write_operands(*span("a[k] = (b[k].sort(), b[k])"))
+    assert may_write_operands(*span("a[k] = b[k].fill(0)"))
+    assert not may_write_operands(*span("a[k] = np.minimum(a[k - 1], b[k].copy())"))
+    assert not may_write_operands(*span("a[k] = b[k] + a[k - 1]"))
+
+
+def test_rechecked_runs_give_the_same_values(monkeypatch):
+    """Every `_RECHECK`-th run is recorded again (here every other): the statement goes on
+    running at once, with NumPy's values."""
+    monkeypatch.setattr(replay, "_RECHECK", 2)
+    p0 = _paths()
+    before = _at_once()
+    got = _floyd(dnp, dnp.array(p0))
+    numpy.testing.assert_array_equal(numpy.asarray(got), _floyd(numpy, p0.copy()))
+    assert N // 2 - 10 <= _at_once() - before < N - 10
+
+
+def test_threads_running_the_same_statement_agree_with_numpy():
+    """One statement run at once at a time, process-wide: another thread's run of it
+    records as always. Both threads' matrices hold NumPy's values."""
+    inputs = [_paths(seed) for seed in (1, 2)]
+    before = _at_once()
+    results: list = [None, None]
+    errors: list = []
+
+    def run(k):
+        try:
+            results[k] = numpy.asarray(_floyd(dnp, dnp.array(inputs[k])))
+        except BaseException as why:  # (reported below: a thread's error is otherwise lost)
+            errors.append(why)
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert _at_once() - before >= N // 2
+    for k in (0, 1):
+        numpy.testing.assert_array_equal(results[k], _floyd(numpy, inputs[k].copy()))
