@@ -61,6 +61,7 @@ _lent: list[np.ndarray] = []  # user buffers programs read in place since the la
 _live: dict = {}  # serial -> weak reference to each live guarded snapshot
 UNARMED = -2  # a GuardedSnapshot's `_index` while its statement runs (no guard yet)
 _unarmed: list = []  # weak references to the unarmed snapshots of statements not yet stored
+UNARMED_SNAPSHOTS = _unarmed  # (`unarmed_pending()` is `bool(UNARMED_SNAPSHOTS)`, inline)
 _statement: list = [(None, None, 0, -1)]  # the statement they were made in (`stores_at_once`)
 
 

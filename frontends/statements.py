@@ -286,7 +286,9 @@ def _daybreaks(fn) -> bool:
     return kind.__module__.startswith(_PACKAGE) and kind.__name__ == "UfuncWrapper"
 
 
-def statement_code(frame, at_store: bool = False, at_value: bool = False) -> tuple | None:
+def statement_code(
+    frame, at_store: bool = False, at_value: bool = False, chained: bool = False
+) -> tuple | None:
     """For the statement `frame` runs (`at_store`: `frame` is at its store), where
     `stores_at_once` holds — or (`at_value`) the *value statement* whose last call `frame`
     is at, `float(...)`, `int(...)` or `bool(...)` of an array after nothing but daybreak's
@@ -295,8 +297,11 @@ def statement_code(frame, at_store: bool = False, at_value: bool = False) -> tup
     one of daybreak's functions (operators, subscripts, attributes, calls); its first offset;
     its store's offset; the attributes of
     daybreak's modules it reads, as (module, name, value)). None otherwise. (What
-    `numpy.replay` records a statement by: asked once per recording, not per run.)"""
+    `numpy.replay` records a statement by: asked once per recording, not per run.)
+    `chained` (with `at_store`): a chained store's first part counts too, `a[r] = b[s] =
+    f(x)` up to its first store (`_chained`), whose value is left over for the next."""
     offset = frame.f_lasti
+    leftover = 0
     if at_value:
         span = _value_statement(frame.f_code, offset)
         if span is None or sys.gettrace() is not None or sys.getprofile() is not None:
@@ -308,9 +313,16 @@ def statement_code(frame, at_store: bool = False, at_value: bool = False) -> tup
             if not at or listing[at].opname not in _STORES:
                 return None
             offset = listing[at - 1].offset
-        if _at_once(frame, offset) is None:
+        if _at_once(frame, offset) is not None:
+            span = _SPANS[(frame.f_code, offset)]
+        elif chained and at_store and _SPANS.get((frame.f_code, offset)) is not None:
+            span, leftover = _SPANS[(frame.f_code, offset)], 1
+            if sys.gettrace() is not None or sys.getprofile() is not None:
+                return None
+            if not _chained(frame.f_code, span[3]):
+                return None
+        else:
             return None
-        span = _SPANS[(frame.f_code, offset)]
     instructions, names, first, last, offsets = span
     try:
         values = frame.f_locals if names else {}
@@ -321,6 +333,7 @@ def statement_code(frame, at_store: bool = False, at_value: bool = False) -> tup
         return None
     walked = Walk(iter(kinds))
     walked.touched, walked.attributes, walked.converts = [], [], at_value
+    walked.leftover = leftover
     if None in kinds or not walked.run(instructions, offsets):
         return None
     listing, where = _LISTINGS[frame.f_code]
@@ -331,6 +344,29 @@ def statement_code(frame, at_store: bool = False, at_value: bool = False) -> tup
         for at in walked.touched
     )
     return names, touched, first, last, tuple(walked.attributes)
+
+
+def _chained(code: types.CodeType, store: int) -> bool:
+    """Whether the store at offset `store` is a chained store's first (`a[r] = b[s] = v`):
+    its value copied (`COPY 1`) before its target, and nothing but loads of the next
+    target's names and constants, and its key's slices and tuples, up to the next store."""
+    listing, where = _listing(code)
+    at = where[store]
+    before = at - 1
+    while before > 0 and listing[before].opname in _TARGET_PARTS:
+        before -= 1
+    if listing[before].opname != "COPY" or listing[before].arg != 1:
+        return False
+    after = at + 1
+    while after < len(listing) and listing[after].opname in _TARGET_PARTS:
+        if listing[after].is_jump_target:
+            return False
+        after += 1
+    return after < len(listing) and listing[after].opname in _STORES
+
+
+# What loads a store's target and key: names, constants, slices and tuples of them
+_TARGET_PARTS = _LOADS | _NOTHING | {"LOAD_CONST", "BUILD_SLICE", "BUILD_TUPLE"}
 
 
 def _value_statement(code: types.CodeType, offset: int):
@@ -468,6 +504,7 @@ class Walk:
         self.loaded, self.resolved, self.touched, self.attributes = loaded, False, None, None
         # (a value statement: its last call converts an array, and did)
         self.converts = self.converted = False
+        self.leftover = 0  # (what the stack may hold at the store: a chained store's value)
 
     def run(self, instructions: tuple, offsets: tuple = ()) -> bool:
         stack: list = []
@@ -493,7 +530,7 @@ class Walk:
                 return False
         if self.converts:
             return stack == [NUMBER] and self.converted
-        return not stack
+        return len(stack) == self.leftover
 
     def _attribute(self, found, name: str):
         """The kind of attribute `name` of a value of kind `found`."""

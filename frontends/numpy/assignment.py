@@ -54,12 +54,12 @@ from ..elements.sole_reader import aligned_reads, sole_reader
 from ..lazy import Param
 from ..scheduler import LAST_WRITE, evaluate, write_into
 from ..snapshots import (
+    UNARMED_SNAPSHOTS,
     GuardedSnapshot,
     give_up,
     guarded_and_read,
     intact,
     statement_stored,
-    unarmed_pending,
 )
 from .array import as_operand, concrete_expr, data_now, is_lazy, ndarray, pending_readers
 from .fallback import to_numpy
@@ -87,7 +87,7 @@ def setitem(a: ndarray, key, value) -> None:
     if LAST_WRITE[0] is not None and LAST_WRITE[0][-1] is not value:
         # (kept for this value: `x[r] op= v` wrote `x[r]`, then stores it, `replay`)
         LAST_WRITE[0] = None
-    if not unarmed_pending():
+    if not UNARMED_SNAPSHOTS:  # (`unarmed_pending()`)
         _setitem(a, key, value, temporary)
         if LAST_WRITE[0] is not None or ACTIVE[0] is not None:
             after_store(a, key, value, sys._getframe(1))  # (a statement to replay: `replay`)

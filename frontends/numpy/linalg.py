@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from daybreak.runtime.config import SETTINGS
+from daybreak.runtime.stats import count_library_run
 
 from ..elements.dtypes import is_python_scalar, is_supported
 from ..elements.expr import Apply, Outer
@@ -58,6 +59,7 @@ def _product_of_data(fn, a, b):
         or (x.ndim == 1 and y.ndim == 1 and x.size >= SETTINGS.eager_below)
     ):
         return None  # big vector . vector: the fused loop (as fast as BLAS, and for ints)
+    count_library_run()  # (NumPy's kernel at once: a statement of them may run at once)
     return from_numpy_result(unalias([fn(x, y)])[0])
 
 

@@ -751,9 +751,12 @@ def _subscript(self, key):
                 data = data_now(self)  # (a statement run at once: NumPy's view or element)
                 if data is not None:
                     kind = type(key)
-                    if kind is not ndarray and kind is not tuple:
+                    if kind is tuple and len(key) == 2:
+                        if type(key[0]) is not ndarray and type(key[1]) is not ndarray:
+                            return data[key]
+                    elif kind is not ndarray and kind is not tuple:
                         return data[key]
-                    keys = numpy_operands((key,))
+                    keys = numpy_operands((key,))  # (daybreak arrays in the key: their data)
                     if keys is not None:
                         return data[keys[0]]
     seen = self._seen

@@ -389,6 +389,9 @@ def _end_stale(state) -> None:
     something else than a daybreak array: a statement run at once is counted still)."""
     if type(state) is AtOnceRun:
         count_at_once(state.calls)
+        # (its calls, counted as library runs, are no new reason for a store to ask
+        # `data_stored`: a chained store's next one)
+        LIBRARY_SEEN[0] = stats.STATS.library_runs
     _activate(None)
 
 
@@ -490,7 +493,7 @@ def _ran_at_once(recording: Recording, a, frame) -> None:
     ):
         _tried(marked, _TRIES)
         return
-    found = statement_code(frame, at_store=True)
+    found = statement_code(frame, at_store=True, chained=True)
     values = None if found is None else _names_now(tuple(dict.fromkeys(found[0])), frame)
     if (
         values is None
@@ -545,7 +548,8 @@ def _statement_at(frame, at_value: bool) -> tuple:
     if found is None or found[0] is not code:
         if len(_STATEMENTS) >= _LIMIT:
             _STATEMENTS.clear()
-        shape = statement_code(frame, at_store=not at_value, at_value=at_value)
+        # (a chained store's first part too: `_traced` asks without, and finds no trace)
+        shape = statement_code(frame, at_store=not at_value, at_value=at_value, chained=True)
         calls = 0 if shape is None else sum(1 for start, _ in shape[1] if start != shape[3])
         found = _STATEMENTS[key] = (code, calls, shape and shape[2], shape and shape[3])
     return found[1:]

@@ -236,3 +236,41 @@ def test_threads_running_the_same_statement_agree_with_numpy():
     assert _at_once() - before >= N // 2
     for k in (0, 1):
         numpy.testing.assert_array_equal(results[k], _floyd(numpy, inputs[k].copy()))
+
+
+def _covariance(np, data):
+    m = data.shape[1]
+    cov = np.zeros((m, m), dtype=data.dtype)
+    for i in range(m):
+        cov[i:m, i] = cov[i, i:m] = data[:, i] @ data[:, i:m] / (data.shape[0] - 1.0)
+    return cov
+
+
+def test_a_chained_store_runs_at_once_up_to_its_first_store():
+    """covariance's `cov[i:m, i] = cov[i, i:m] = data[:, i] @ data[:, i:m] / (n - 1)`: the
+    statement up to its first store runs at once (the products NumPy's kernel), the value
+    left over goes into the second target as always."""
+    data = numpy.random.default_rng(13).random((300, 280))  # (cov: 78,400 elements)
+    before = _at_once()
+    got = _covariance(dnp, dnp.asarray(data))
+    numpy.testing.assert_allclose(numpy.asarray(got), _covariance(numpy, data), rtol=1e-13)
+    # (the last columns' slices are NumPy's small arrays: nothing of daybreak's to spare,
+    # and a recheck there leaves the statement alone)
+    assert _at_once() - before >= 280 // 2
+
+
+def test_a_chained_store_written_natively_is_never_replayed():
+    """A chained store whose value a program writes natively (two big regions): never a
+    replayed statement (its placeholder would reach the second target); NumPy's values at
+    every step."""
+    rng = numpy.random.default_rng(17)
+    a0 = rng.random(400_000)
+    a, b, c = dnp.asarray(a0.copy()), dnp.zeros(400_000), dnp.zeros(400_000)
+    want_b, want_c = numpy.zeros(400_000), numpy.zeros(400_000)
+    replayed = db.stats()["statements_replayed"]
+    for step in range(6):
+        b[1:-1] = c[1:-1] = 0.5 * (a[2:] + a[:-2]) + step
+        want_b[1:-1] = want_c[1:-1] = 0.5 * (a0[2:] + a0[:-2]) + step
+        numpy.testing.assert_array_equal(numpy.asarray(b), want_b)
+        numpy.testing.assert_array_equal(numpy.asarray(c), want_c)
+    assert db.stats()["statements_replayed"] == replayed
