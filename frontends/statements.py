@@ -430,6 +430,33 @@ def may_write_operands(code: types.CodeType, first: int, last: int) -> bool:
     return False
 
 
+def named_statement(code: types.CodeType, offset: int) -> tuple | None:
+    """(first offset, the name store's offset) of the statement holding the instruction at
+    `offset` that binds its value to a name (`mask = (r1 <= r) & (r < r2)`): its
+    instructions from the last store or jump target before it to the name store, all of
+    them ones the walk knows (`_statement`'s, no jump into it); None otherwise. What runs
+    between is not asked: a statement run at once calls NumPy's own at every daybreak call
+    it makes (`numpy.replay.AtOnce`), whatever else runs."""
+    listing, where = _listing(code)
+    at = where.get(offset)
+    if at is None:
+        at = bisect.bisect_right([ins.offset for ins in listing], offset) - 1
+    if at < 0 or listing[at].opname not in _KNOWN or listing[at].opname in _STORES:
+        return None
+    start = _start(listing, at)
+    end = at + 1
+    while end < len(listing) and listing[end].opname in _KNOWN:
+        if listing[end].opname in _STORES or listing[end].is_jump_target:
+            return None
+        end += 1
+    if end == len(listing) or listing[end].opname not in _NAME_STORES:
+        return None
+    return listing[start].offset, listing[end].offset
+
+
+_NAME_STORES = frozenset({"STORE_FAST", "STORE_NAME", "STORE_GLOBAL", "STORE_DEREF"})
+
+
 def in_loop(code: types.CodeType, first: int, last: int) -> bool:
     """Whether the statement of `code` from offset `first` to `last` lies in a loop: a jump
     back from after it to it or before it."""

@@ -444,6 +444,17 @@ def plain_call(ufunc, inputs: tuple):
 def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     if method == "__call__":
         if not kwargs:
+            if ACTIVE[0] is not None or ENTRY:
+                # (NumPy's own ufunc, or a NumPy scalar's operator, on a daybreak array:
+                # `r1 <= radius` with `r1 = rmax * i / n` a NumPy float, called from the
+                # user's statement itself, NumPy's C code between)
+                found = on_call(ufunc, sys._getframe(1))
+                if found is not None:
+                    if found is not NUMPY_NOW:
+                        return found
+                    now = run_at_once(ufunc, inputs)
+                    if now is not NOT_NOW:
+                        return now
             if ufunc is np.matmul:  # `data @ x` in a Python loop: the product, at once
                 return _later().matmul(*inputs)
             return plain_call(ufunc, inputs)

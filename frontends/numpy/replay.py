@@ -81,6 +81,7 @@ from ..statements import (
     in_loop,
     kind_of,
     may_write_operands,
+    named_statement,
     statement_code,
     value_of_name,
 )
@@ -113,11 +114,21 @@ class _Marked:
     """A statement whose store wrote natively, or that computed enough work at once
     (`lazy`: `data_stored`): its next run is recorded."""
 
-    __slots__ = ("code", "first", "last", "tries", "lazy", "at_once")
+    __slots__ = ("code", "first", "last", "tries", "lazy", "at_once", "named")
 
-    def __init__(self, code, first: int, last: int, lazy: bool = False, at_once: bool = False):
+    def __init__(
+        self,
+        code,
+        first: int,
+        last: int,
+        lazy: bool = False,
+        at_once: bool = False,
+        named: bool = False,
+    ):
         self.code, self.first, self.last, self.tries, self.lazy = code, first, last, 0, lazy
         self.at_once = at_once  # (its store stored data: it may have run at once, `AtOnce`)
+        # (it binds its value to a name: no daybreak code runs at its end, `library_call`)
+        self.named = named
 
     def begin(self, tag, frame, key=None):
         if frame.f_code is not self.code:
@@ -392,6 +403,10 @@ def _end_stale(state) -> None:
         # (its calls, counted as library runs, are no new reason for a store to ask
         # `data_stored`: a chained store's next one)
         LIBRARY_SEEN[0] = stats.STATS.library_runs
+    elif type(state) is Recording and state.marked.named:
+        _activate(None)
+        _ran_at_once(state, None, state.frame)  # (a name's statement ends so)
+        return
     _activate(None)
 
 
@@ -489,9 +504,16 @@ def _ran_at_once(recording: Recording, a, frame) -> None:
         or stats.STATS.runs != recording.runs
         or PENDING_MADE[0] != recording.pending
         or stats.STATS.library_runs == recording.library
-        or a is None
+        or (a is None) != marked.named
     ):
         _tried(marked, _TRIES)
+        return
+    if marked.named:  # (its value goes to a name: no target to ask about)
+        if may_write_operands(marked.code, marked.first, marked.last):
+            _tried(marked, _TRIES)
+            return
+        marked.tries = 0
+        _set(marked.code, range(marked.first, marked.last + 1), AtOnce(marked))
         return
     found = statement_code(frame, at_store=True, chained=True)
     values = None if found is None else _names_now(tuple(dict.fromkeys(found[0])), frame)
@@ -505,6 +527,38 @@ def _ran_at_once(recording: Recording, a, frame) -> None:
         return
     marked.tries = 0  # (its rechecks count their failures anew)
     _set(marked.code, range(marked.first, marked.last + 1), AtOnce(marked))
+
+
+def library_call(site) -> None:
+    """A call computed at once in the library (NumPy's own, by the cost model's choice) at
+    the user's `site` (`(id(code), offset)`, or None: found here): where it is the first
+    such call of a statement in a loop that binds its value to a name (`mask = (r1 <= r) &
+    (r < r2)`: no daybreak code runs at its end, so no store marks it, `data_stored`), the
+    statement is marked: its next run is recorded, and from then on it may run at once."""
+    if ACTIVE[0] is not None or not SETTINGS.replay:
+        return
+    if site is not None and (site in ENTRY or site in _LEFT):
+        return  # (known: marked, traced, run at once, or left alone)
+    frame = sys._getframe(2)
+    while frame is not None and _daybreaks(frame):
+        frame = frame.f_back
+    if frame is None or sys.gettrace() is not None or sys.getprofile() is not None:
+        return
+    code = frame.f_code
+    site = (id(code), frame.f_lasti)
+    if site in ENTRY or site in _LEFT:
+        return
+    found = named_statement(code, frame.f_lasti)
+    if found is None:
+        _set(code, (frame.f_lasti,), _NEVER, True)
+        return
+    first, last = found
+    if ENTRY.get((id(code), first)) is not None:
+        return
+    if not in_loop(code, first, last):
+        _set(code, range(first, last + 1), _NEVER, True)
+        return
+    _set(code, range(first, last + 1), _Marked(code, first, last, at_once=True, named=True))
 
 
 def data_stored(value, frame) -> None:
@@ -921,6 +975,7 @@ __all__ = [
     "store",
     "after_store",
     "data_stored",
+    "library_call",
     "forget",
     "NUMPY_NOW",
     "NOT_NOW",

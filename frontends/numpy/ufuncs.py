@@ -54,6 +54,7 @@ from .array import (
     result_array,
     wrap,
 )
+from .replay import library_call
 
 
 def _any(fn):
@@ -528,6 +529,7 @@ def _on_user_memory(ufunc, inputs, result_bytes: int, spent=None):
             return None, site
         values.append(found)
     count_library_run()
+    library_call(site)  # (its statement, binding a name, may run at once: `replay`)
     into = _spent_buffer(*spent) if spent else None
     now = ufunc(*values) if into is None else ufunc(*values, out=into)
     if type(now) is not np.ndarray or now.size < SETTINGS.eager_below:

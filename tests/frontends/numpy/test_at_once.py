@@ -274,3 +274,75 @@ def test_a_chained_store_written_natively_is_never_replayed():
         numpy.testing.assert_array_equal(numpy.asarray(b), want_b)
         numpy.testing.assert_array_equal(numpy.asarray(c), want_c)
     assert db.stats()["statements_replayed"] == replayed
+
+
+def _masked_means(np, data, radius, bins):
+    top = radius.max()  # (a NumPy float: `r1 <= radius` is NumPy's scalar operator)
+    means = []
+    for i in range(bins):
+        r1, r2 = top * i / bins, top * (i + 1) / bins
+        mask = np.logical_and(r1 <= radius, radius < r2)
+        means.append(float(data[mask].mean()))
+    return numpy.array(means), mask
+
+
+def test_a_statement_binding_a_name_runs_at_once():
+    """azimint_naive's `mask = np.logical_and(r1 <= radius, radius < r2)`: no daybreak code
+    runs at its end; its library calls mark it, its next run is recorded up to the next
+    statement's call, then it runs at once (a NumPy float's operator on a daybreak array
+    too, through `__array_ufunc__`). The means and the last mask are NumPy's."""
+    rng = numpy.random.default_rng(19)
+    data, radius = rng.random(120_000), rng.random(120_000)
+    before = _at_once()
+    got, mask = _masked_means(dnp, dnp.asarray(data), dnp.asarray(radius), 60)
+    want, want_mask = _masked_means(numpy, data, radius, 60)
+    numpy.testing.assert_array_equal(got, want)
+    numpy.testing.assert_array_equal(numpy.asarray(mask), want_mask)
+    assert _at_once() - before >= 50
+
+
+NAMED_NEVER_AT_ONCE = {
+    # an in-place operator on the name's array
+    "in place": "acc = np.minimum(big[0], big[1])\nfor k in range(n):\n"
+    "    acc += np.minimum(big[k], big[k + 1])\n",
+    # not in a loop
+    "no loop": "m3 = np.minimum(big[3], big[4])\nm4 = np.minimum(big[4], big[5])\n",
+}
+
+
+@pytest.mark.parametrize("script", list(NAMED_NEVER_AT_ONCE), ids=list(NAMED_NEVER_AT_ONCE))
+def test_statements_binding_names_that_may_write_never_run_at_once(script):
+    rng = numpy.random.default_rng(23)
+    big0 = rng.random((13, 80_000))
+    code = compile(NAMED_NEVER_AT_ONCE[script], f"<{script}>", "exec")
+    counted = _at_once()
+    for _ in range(4):
+        mine = {"np": dnp, "big": dnp.asarray(big0.copy()), "n": 12}
+        theirs = {"np": numpy, "big": big0.copy(), "n": 12}
+        exec(code, mine)
+        exec(code, theirs)
+        for name in ("acc", "m3", "m4"):
+            if name in theirs:
+                numpy.testing.assert_array_equal(numpy.asarray(mine[name]), theirs[name])
+    assert _at_once() == counted
+
+
+def test_a_numpy_scalars_operator_in_a_native_statement_is_replayed():
+    """`B[1:-1] = c * (A[2:] + A[:-2])` with `c` a NumPy float: NumPy's scalar operator
+    reaches daybreak through `__array_ufunc__`, a call the statement's recording notes, so
+    the statement is replayed as its program, with NumPy's values at every step."""
+    rng = numpy.random.default_rng(29)
+    a0 = rng.random(400_000)
+    c = numpy.float64(0.5)
+    a, b = dnp.asarray(a0.copy()), dnp.zeros(400_000)
+    want = numpy.zeros(400_000)
+    before = db.config(strict=True)  # (every statement compiled: native at its first run)
+    try:
+        replayed = db.stats()["statements_replayed"]
+        for _ in range(10):
+            b[1:-1] = c * (a[2:] + a[:-2])
+            want[1:-1] = c * (a0[2:] + a0[:-2])
+            numpy.testing.assert_array_equal(numpy.asarray(b), want)
+        assert db.stats()["statements_replayed"] - replayed >= 4
+    finally:
+        db.config(**before)

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 import daybreak.numpy as dnp
 from daybreak.frontends import scheduler
-from daybreak.frontends.sites import user_site
 from daybreak.frontends.numpy import methods, ufuncs
+from daybreak.frontends.sites import user_site
 
 from .helpers import defaults_outside_tests
 
