@@ -348,8 +348,8 @@ def statement_code(
 
 def _chained(code: types.CodeType, store: int) -> bool:
     """Whether the store at offset `store` is a chained store's first (`a[r] = b[s] = v`):
-    its value copied (`COPY 1`) before its target, and nothing but loads of the next
-    target's names and constants, and its key's slices and tuples, up to the next store."""
+    its value copied (`COPY 1`) before its target, and nothing but the next target's
+    loads and key (`_TARGET_PARTS`) up to the next store."""
     listing, where = _listing(code)
     at = where[store]
     before = at - 1
@@ -365,8 +365,10 @@ def _chained(code: types.CodeType, store: int) -> bool:
     return after < len(listing) and listing[after].opname in _STORES
 
 
-# What loads a store's target and key: names, constants, slices and tuples of them
-_TARGET_PARTS = _LOADS | _NOTHING | {"LOAD_CONST", "BUILD_SLICE", "BUILD_TUPLE"}
+# What loads a store's target and key: names, constants, arithmetic on them (`i + 1`),
+# slices and tuples (the first target's key the walk has read; the next one's runs after the
+# first store, as any code does)
+_TARGET_PARTS = _LOADS | _NOTHING | {"LOAD_CONST", "BUILD_SLICE", "BUILD_TUPLE", "BINARY_OP"}
 
 
 def _value_statement(code: types.CodeType, offset: int):

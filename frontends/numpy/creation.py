@@ -116,6 +116,17 @@ def ones(shape, dtype=None, order="C", *, like=None):
     return full(shape, 1, dtype=float if dtype is None else dtype, order=order)
 
 
+def eye(N, M=None, k=0, dtype=float, order="C", *, like=None):
+    """`numpy.eye`: NumPy's matrix, a daybreak array once big (`numpy_made`): stores into it
+    are daybreak's (correlation's `corr = np.eye(M)`, then written column by column)."""
+    return numpy_made(np.eye(N, M, k, dtype=dtype, order=order), "eye")
+
+
+def identity(n, dtype=None, *, like=None):
+    """`numpy.identity`: as `eye`."""
+    return numpy_made(np.identity(n, dtype=dtype), "identity")
+
+
 def empty(shape, dtype=float, order="C", *, like=None):
     """`numpy.empty` (its values are unspecified: zeros in native code, the buffer's bytes as
     NumPy's in the library, `lazy.Unset`)."""

@@ -29,7 +29,7 @@ from . import reductions, ufuncs
 from .array import as_operand, data_now, is_lazy, leaf_array, ndarray, wrap
 from .assignment import setitem, wrote
 from .fallback import run_numpy
-from .indexing import PLAIN_KEYS, getitem, is_plain_basic
+from .indexing import PLAIN_KEYS, getitem, handed_view, is_plain_basic, view_of_computed
 from .replay import (
     ACTIVE,
     ENTRY,
@@ -787,10 +787,11 @@ def _subscript(self, key):
             plain = kind in PLAIN_KEYS or (kind is tuple and is_plain_basic(key))
         if plain:
             part = seen[2][key]
-            if type(part) is not np.ndarray or (
-                self._memory is not None and part.size < SETTINGS.eager_below
-            ):
+            if type(part) is not np.ndarray:
                 return part
+            if part.size < SETTINGS.eager_below:
+                return part if self._memory is not None else handed_view(self, seen[2], part, key)
+            return view_of_computed(self, part, seen[2], key)
     return getitem(self, key)
 
 

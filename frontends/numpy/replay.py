@@ -397,15 +397,23 @@ def on_call(tag, frame, key=None):
 
 def _end_stale(state) -> None:
     """End `state`, whose statement ended without its store (it raised, or stored into
-    something else than a daybreak array: a statement run at once is counted still)."""
+    something else than a daybreak array: a statement run at once is counted still; a
+    recording counts as a try, or ends a name's statement, `library_call`)."""
     if type(state) is AtOnceRun:
         count_at_once(state.calls)
         # (its calls, counted as library runs, are no new reason for a store to ask
         # `data_stored`: a chained store's next one)
         LIBRARY_SEEN[0] = stats.STATS.library_runs
-    elif type(state) is Recording and state.marked.named:
+    elif type(state) is Recording:
         _activate(None)
-        _ran_at_once(state, None, state.frame)  # (a name's statement ends so)
+        marked = state.marked
+        if marked.named:
+            _ran_at_once(state, None, state.frame)  # (a name's statement ends so)
+        elif marked.at_once:
+            # (a store that was not daybreak's, this time: NumPy's array as its target, or
+            # an error; a mark no recording ends at its store would make every call ask.
+            # A native mark waits: its program may be compiling still)
+            _tried(marked, _TRIES)
         return
     _activate(None)
 

@@ -346,3 +346,60 @@ def test_a_numpy_scalars_operator_in_a_native_statement_is_replayed():
         assert db.stats()["statements_replayed"] - replayed >= 4
     finally:
         db.config(**before)
+
+
+def _rows_into(np, out, big):
+    for k in range(out.shape[0]):
+        out[k] = np.minimum(big[k], big[k + 1])
+    return out
+
+
+def test_a_mark_whose_store_goes_to_numpys_array_is_let_go(monkeypatch):
+    """resnet's conv: one statement storing into daybreak's array at one call (a big
+    output) and NumPy's own at the next (a small one, no daybreak code at its store): the
+    mark its recordings never end at a store is let go after a few tries, so that the
+    code's calls stop asking `on_call`; NumPy's values throughout."""
+    from daybreak.frontends.numpy import ufuncs
+    from daybreak.frontends.sites import user_site
+
+    # (every line computes at once, whatever the cost model learnt in earlier tests)
+    monkeypatch.setattr(ufuncs, "site_at_once", lambda depth=1: (user_site(depth + 1), True))
+    rng = numpy.random.default_rng(31)
+    big0 = rng.random((13, 80_000))
+    code = _rows_into.__code__
+
+    def marked():
+        return [w for at, w in replay.ENTRY.items() if at[0] == id(code)]
+
+    # (marked at a store into daybreak's array, the loop's last: no recording yet)
+    for _ in range(6):
+        _rows_into(dnp, dnp.zeros((1, 80_000)), dnp.asarray(big0))
+        if any(type(w) is replay._Marked for w in marked()):
+            break
+    assert any(type(w) is replay._Marked for w in marked())
+    small = big0[:, :1000]
+    for _ in range(6):  # (then NumPy's small arrays as the target)
+        got = _rows_into(dnp, numpy.zeros((12, 1000)), dnp.asarray(big0)[:, :1000])
+        numpy.testing.assert_array_equal(got, _rows_into(numpy, numpy.zeros((12, 1000)), small))
+    assert not marked()
+
+
+def _correlation(np, data):
+    m = data.shape[1]
+    corr = np.eye(m, dtype=data.dtype)
+    for i in range(m - 1):
+        corr[i + 1 : m, i] = corr[i, i + 1 : m] = data[:, i] @ data[:, i + 1 : m]
+    return corr
+
+
+def test_eye_is_daybreaks_and_its_chained_stores_run_at_once():
+    """`np.eye` of a big matrix is a daybreak array (stores into it are daybreak's, and
+    correlation's chained store, its key `i + 1 : m`, runs at once); a small one NumPy's."""
+    assert type(dnp.eye(3)) is numpy.ndarray
+    assert type(dnp.eye(300)) is dnp.ndarray and type(dnp.identity(300)) is dnp.ndarray
+    numpy.testing.assert_array_equal(numpy.asarray(dnp.eye(300, 310, 2)), numpy.eye(300, 310, 2))
+    data = numpy.random.default_rng(37).random((300, 280))
+    before = _at_once()
+    got = _correlation(dnp, dnp.asarray(data))
+    numpy.testing.assert_allclose(numpy.asarray(got), _correlation(numpy, data), rtol=1e-13)
+    assert _at_once() - before >= 280 // 2
