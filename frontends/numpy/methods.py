@@ -29,7 +29,7 @@ from . import reductions, ufuncs
 from .array import as_operand, data_now, is_lazy, leaf_array, ndarray, wrap
 from .assignment import setitem, wrote
 from .fallback import run_numpy
-from .indexing import PLAIN_KEYS, getitem, handed_view, is_plain_basic, view_of_computed
+from .indexing import getitem
 from .replay import (
     ACTIVE,
     ENTRY,
@@ -770,28 +770,6 @@ def _subscript(self, key):
                     keys = numpy_operands((key,))  # (daybreak arrays in the key: their data)
                     if keys is not None:
                         return data[keys[0]]
-    seen = self._seen
-    if (
-        seen is not None
-        and seen[0] is self._held
-        and seen[0].node.cached is seen[1]
-        and self._shape
-    ):
-        # `getitem`'s first case inline, for the keys of a Python loop's element and row
-        # reads of a computed array handed out already (NumPy's own, as it is)
-        kind = type(key)
-        if kind is tuple and len(key) == 2:  # (`is_plain_basic` inline for a pair)
-            k0, k1 = key
-            plain = type(k0) in PLAIN_KEYS and type(k1) in PLAIN_KEYS
-        else:
-            plain = kind in PLAIN_KEYS or (kind is tuple and is_plain_basic(key))
-        if plain:
-            part = seen[2][key]
-            if type(part) is not np.ndarray:
-                return part
-            if part.size < SETTINGS.eager_below:
-                return part if self._memory is not None else handed_view(self, seen[2], part, key)
-            return view_of_computed(self, part, seen[2], key)
     return getitem(self, key)
 
 
