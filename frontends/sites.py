@@ -216,7 +216,14 @@ def sampled_out(site, following: bool = False) -> bool:
         _PENDING.add(site)
         return False
     _OUT.add(site)
+    SAMPLED[0] += 1
     return True
+
+
+# How many calls were computed at once by sampling (`sampled_out`): a statement whose calls
+# were is not one the library computes for good (`numpy.replay` runs none such at once: the
+# code's recorded epochs are what lets its structures compile)
+SAMPLED = [0]
 
 
 def computed_by_sampling(node) -> None:

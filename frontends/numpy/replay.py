@@ -68,6 +68,7 @@ from daybreak.runtime.stats import count_at_once
 from .. import scheduler
 from ..elements.expr import Leaf
 from ..lazy import Param
+from ..sites import SAMPLED
 from ..snapshots import statement_stored, unarmed_pending
 from ..statements import (
     ARRAY,
@@ -161,6 +162,7 @@ class Recording:
         "runs",
         "pending",
         "library",
+        "sampled",
     )
 
     def __init__(self, marked: _Marked, frame):
@@ -172,6 +174,7 @@ class Recording:
         # (native runs and pending values so far: a statement that adds none ran at once)
         self.runs, self.pending = stats.STATS.runs, PENDING_MADE[0]
         self.library = stats.STATS.library_runs  # (calls the cost model sent to the library)
+        self.sampled = SAMPLED[0]  # (calls computed at once by sampling cold code)
 
     def step(self, tag, frame, key=None):
         at = frame.f_lasti
@@ -501,7 +504,8 @@ def _ran_at_once(recording: Recording, a, frame) -> None:
     """At the store into `a` of the statement `recording` saw run: it runs at once from now
     on (`AtOnce`) where its calls made no pending value and ran no native code, the cost
     model sent one of them to the library (a call on NumPy's small data is NumPy's already,
-    unasked: running it at once would save nothing), it stores
+    unasked: running it at once would save nothing) and none by sampling (cold code: its
+    recorded epochs are what lets its structures compile, `sites.sampled_out`), it stores
     into a name's array (a store into a call's result, `a[i][j] = v`, would write NumPy's
     view run at once made, not daybreak's array), and it writes no operand in place (an
     in-place operator, `a[i] += v`, or a method that writes: NumPy's view of a daybreak
@@ -512,6 +516,7 @@ def _ran_at_once(recording: Recording, a, frame) -> None:
         or stats.STATS.runs != recording.runs
         or PENDING_MADE[0] != recording.pending
         or stats.STATS.library_runs == recording.library
+        or SAMPLED[0] != recording.sampled
         or (a is None) != marked.named
     ):
         _tried(marked, _TRIES)

@@ -403,3 +403,24 @@ def test_eye_is_daybreaks_and_its_chained_stores_run_at_once():
     got = _correlation(dnp, dnp.asarray(data))
     numpy.testing.assert_allclose(numpy.asarray(got), _correlation(numpy, data), rtol=1e-13)
     assert _at_once() - before >= 280 // 2
+
+
+@pytest.mark.parametrize("counted", [True, False], ids=["sampled", "control"])
+def test_calls_computed_at_once_by_sampling_never_run_at_once(counted, monkeypatch):
+    """Cold code's calls computed at once by sampling (`sites.sampled_out`) are not the
+    library's for good: its recorded epochs let its structures compile (floyd_warshall at
+    900 x 900: native 1.6x NumPy, where running at once held it at NumPy's 1.0x). Here
+    every call of the rows' statement is sampled out; counted as sampling, the statement
+    never runs at once (the control, the same calls uncounted, does)."""
+    from daybreak.frontends import sites
+    from daybreak.frontends.numpy import ufuncs
+
+    def sampled(site, inputs):
+        sites.SAMPLED[0] += counted
+        return True
+
+    monkeypatch.setattr(ufuncs, "site_at_once", lambda depth=1: (sites.user_site(depth + 1), False))
+    monkeypatch.setattr(ufuncs, "_snapshot_is_a_copy", lambda site, borrowed: False)
+    monkeypatch.setattr(ufuncs, "_sampled_out", sampled)
+    ran = _run_script(RUNS_AT_ONCE, "sampled rows")
+    assert ran == 0 if counted else ran >= 12
