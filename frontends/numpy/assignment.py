@@ -91,10 +91,8 @@ def setitem(a: ndarray, key, value) -> None:
         _setitem(a, key, value, temporary)
         if LAST_WRITE[0] is not None or ACTIVE[0] is not None:
             after_store(a, key, value, sys._getframe(1))  # (a statement to replay: `replay`)
-        elif (type(value) is np.ndarray and value.size >= LAZY_SIZE) or (
-            stats.STATS.library_runs != LIBRARY_SEEN[0] and _data_stored(value)
-        ):
-            data_stored(value, sys._getframe(1))  # (`_data_stored` inline, its first cases)
+        elif _data_stored(value):
+            data_stored(value, sys._getframe(1))
         return
     stored = False
     try:

@@ -138,7 +138,7 @@ def getitem(x: ndarray, key):
             if type(part) is not _NDARRAY:
                 return part
             if part.size < SETTINGS.eager_below:
-                return part if x._memory is not None else handed_view(x, seen[2], part, key)
+                return part if x._memory is not None else _handed_view(x, seen[2], part, key)
             return view_of_computed(x, part, seen[2], key)
         if kind is _NDARRAY and _numpy_selection(x, (key,)):
             return from_numpy_result(seen[2][key])  # (see below)
@@ -180,7 +180,7 @@ def getitem(x: ndarray, key):
         # for basic keys, as in NumPy; a lazy value made from it snapshots it).
         part = np.asarray(found)[items]
         if type(part) is _NDARRAY and part.base is not None and x._memory is None:
-            part = handed_view(x, found, part, items)
+            part = _handed_view(x, found, part, items)
         return from_numpy_result(part)
     if all(is_basic(k) for k in items):
         sources, shape = basic_sources(x.shape, spread(items, x.ndim))
@@ -218,11 +218,11 @@ def _computed_part(x: ndarray, found: np.ndarray, key):
     if type(part) is not np.ndarray:
         return part  # an element
     if part.size < SETTINGS.eager_below:  # a small view: NumPy's own
-        return part if x._memory is not None else handed_view(x, found, part, key)
+        return part if x._memory is not None else _handed_view(x, found, part, key)
     return view_of_computed(x, part, found, key)
 
 
-def handed_view(x: ndarray, found: np.ndarray, part: np.ndarray, key) -> np.ndarray:
+def _handed_view(x: ndarray, found: np.ndarray, part: np.ndarray, key) -> np.ndarray:
     """`part = found[key]`, a NumPy view of `x`'s computed buffer `found`, goes to the
     user, who may write it (`row = a[i]; row[j] = v` writes `a` in NumPy): the buffer is the
     user's memory from now on (`ndarray._handed_out`: pending values reading it are computed

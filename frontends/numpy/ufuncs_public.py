@@ -136,13 +136,6 @@ def _outer(ufunc: np.ufunc, a, b, **kwargs):
                 )
                 return call_ufunc(ufunc, left, right)
             return array_ufunc(None, ufunc, "outer", a, b)  # a pending operand: its broadcast
-    if type(a) is ndarray or type(b) is ndarray:
-        # NumPy's own outer of the operands' data, where both have it (a computed row and
-        # column: floyd_warshall's 350 calls); through NumPy's dispatch, daybreak's operands
-        # would come back as a broadcast call, its questions asked again for the same answer
-        x, y = data_now(a), data_now(b)
-        if x is not None and y is not None:
-            a, b = x, y
     return from_numpy_result(ufunc.outer(a, b, **kwargs))
 
 
