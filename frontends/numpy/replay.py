@@ -484,7 +484,7 @@ def _ended(a, value, frame, plain_key: bool) -> None:
         if recording is not None and recording.marked.lazy:
             _tried(recording.marked, _LAZY_TRIES)  # (its program is compiling, or never pays)
         elif recording is not None and recording.marked.at_once:
-            _ran_at_once(recording, a, frame)
+            _ran_at_once(recording, a, frame, value)
         return
     if recording is None:
         if SETTINGS.replay and sys.gettrace() is None and sys.getprofile() is None:
@@ -500,12 +500,15 @@ def _ended(a, value, frame, plain_key: bool) -> None:
     _set(marked.code, range(*trace.offsets[0]), trace)
 
 
-def _ran_at_once(recording: Recording, a, frame) -> None:
+def _ran_at_once(recording: Recording, a, frame, value=None) -> None:
     """At the store into `a` of the statement `recording` saw run: it runs at once from now
-    on (`AtOnce`) where its calls made no pending value and ran no native code, the cost
-    model sent one of them to the library (a call on NumPy's small data is NumPy's already,
-    unasked: running it at once would save nothing) and none by sampling (cold code: its
-    recorded epochs are what lets its structures compile, `sites.sampled_out`), it stores
+    on (`AtOnce`) where its calls ran no native code, the cost model sent one of them to
+    the library (a call on NumPy's small data is NumPy's already, unasked: running it at
+    once would save nothing), and they made no pending value and none was computed by
+    sampling (cold code: its recorded epochs are what lets its structures compile,
+    `sites.sampled_out`) — or the statement stores less work than a native replay pays for
+    (`_small_work`: jacobi_1d's step on 6,000 elements, its pending values computed by the
+    library at the store, NumPy's 7 us a step against ~30 us of daybreak's), it stores
     into a name's array (a store into a call's result, `a[i][j] = v`, would write NumPy's
     view run at once made, not daybreak's array), and it writes no operand in place (an
     in-place operator, `a[i] += v`, or a method that writes: NumPy's view of a daybreak
@@ -514,9 +517,11 @@ def _ran_at_once(recording: Recording, a, frame) -> None:
     if (
         not recording.offsets
         or stats.STATS.runs != recording.runs
-        or PENDING_MADE[0] != recording.pending
         or stats.STATS.library_runs == recording.library
-        or SAMPLED[0] != recording.sampled
+        or (
+            (PENDING_MADE[0] != recording.pending or SAMPLED[0] != recording.sampled)
+            and (marked.named or not _small_work(value, frame))
+        )
         or (a is None) != marked.named
     ):
         _tried(marked, _TRIES)
@@ -540,6 +545,16 @@ def _ran_at_once(recording: Recording, a, frame) -> None:
         return
     marked.tries = 0  # (its rechecks count their failures anew)
     _set(marked.code, range(marked.first, marked.last + 1), AtOnce(marked))
+
+
+def _small_work(value, frame) -> bool:
+    """Whether the statement ending in `frame` with the store of `value` holds less work
+    than a native replay pays for (`data_stored`'s measure: calls x elements stored, below
+    `WORTH`). A scalar stored says nothing of the work before it (`s[i] = (a * b).sum()`)."""
+    kind = type(value)
+    if kind is not np.ndarray and kind is not ndarray:
+        return False
+    return _statement_at(frame, False)[0] * value.size < WORTH
 
 
 def library_call(site) -> None:

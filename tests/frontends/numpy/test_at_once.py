@@ -424,3 +424,35 @@ def test_calls_computed_at_once_by_sampling_never_run_at_once(counted, monkeypat
     monkeypatch.setattr(ufuncs, "_sampled_out", sampled)
     ran = _run_script(RUNS_AT_ONCE, "sampled rows")
     assert ran == 0 if counted else ran >= 12
+
+
+def _jacobi_1d(np, steps, a, b):
+    for _ in range(steps):
+        b[1:-1] = 0.33333 * (a[:-2] + a[1:-1] + a[2:])
+        a[1:-1] = 0.33333 * (b[:-2] + b[1:-1] + b[2:])
+    return a, b
+
+
+@pytest.mark.parametrize("n, runs_at_once", [(6_000, True), (60_000, False)], ids=["small", "big"])
+def test_a_time_step_of_small_work_runs_at_once(n, runs_at_once):
+    """jacobi_1d's steps on daybreak's arrays (`eager_below` lowered: at the default its
+    6,000-element arrays are NumPy's own): each statement's calls make pending values the
+    library computes at its store, in cold code whose calls are sampled. With less work
+    than a native replay pays for (calls x elements below `replay.WORTH`), the statement
+    runs at once after its recording; with more (the big case: 4 x 60,000), never so: its
+    runs wait for its program to compile, and replay it natively."""
+    assert (4 * 6_000 < replay.WORTH) and (4 * 60_000 >= replay.WORTH)
+    a0 = numpy.linspace(0.0, 1.0, n)
+    b0 = numpy.linspace(1.0, 2.0, n)
+    before = db.config(eager_below=1024)
+    try:
+        counted = _at_once()
+        got = _jacobi_1d(dnp, 40, dnp.asarray(a0.copy()), dnp.asarray(b0.copy()))
+        ran = _at_once() - counted
+    finally:
+        db.config(**before)
+    want = _jacobi_1d(numpy, 40, a0.copy(), b0.copy())
+    for mine, theirs in zip(got, want, strict=True):
+        assert type(mine) is dnp.ndarray
+        numpy.testing.assert_allclose(numpy.asarray(mine), theirs, rtol=1e-14)
+    assert ran >= 2 * 40 - 20 if runs_at_once else ran == 0
