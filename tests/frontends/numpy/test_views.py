@@ -334,6 +334,16 @@ v21 = v5[57:297, 184:191]
 v4[116:226, 42:219] = 0.0
 w = np.asarray(v4); w[190, 100] = -3.0
 v22 = v5[95:105, 185:195]""",
+    # a view computed with its base (both read memory about to be written, so both were
+    # computed first) kept its own copy of the values, over the base's buffer it had been
+    # remade over: the base's later write in place never reached it
+    """v10 = np.where(u0 > -0.92, u0, u0)
+v12 = np.asarray(v10[0:140, 0:160:2])
+v16 = np.where(v12 > -0.0, v12, v12)
+v18 = v16[0:100, 0:20]
+v10[0:110, 0:50] = 1.24
+v16.fill(-0.0)
+np.negative(v18, out=v18)""",
 ]
 
 
@@ -347,6 +357,7 @@ v22 = v5[95:105, 185:195]""",
         "copies of one array",
         "one buffer, two nodes",
         "part of a transpose",
+        "view computed with its base",
     ],
 )
 def test_scripts_random_testing_found(script, eager_below):
