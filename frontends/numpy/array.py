@@ -410,12 +410,20 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
 
     def _lazy_finish(self, raw):
         e = self._held
-        if self._base is not None and type(e) is Leaf and e.node is not None and e.node.is_leaf:
+        if (
+            self._base is not None
+            and self._shape
+            and type(e) is Leaf
+            and e.node is not None
+            and e.node.is_leaf
+        ):
             # A view computed with its base (both pending readers of memory about to be
             # written, `db.evaluate(base, view)`): finishing the base remade it over the
             # base's buffer (`_follow`), as NumPy's view, which a later write of the base
             # in place must reach; its own copy of the same values is not kept.
-            return self.value()
+            found = self.strided_view()
+            if found is not None:
+                return found
         if self._shape == ():
             dtype = self._held.dtype
             value = raw if type(raw) is dtype.type else dtype.type(raw)
