@@ -200,6 +200,12 @@ def sampled_out(site, following: bool = False) -> bool:
     if SAMPLE_EVERY <= 1 or code in _HOT:
         _OUT.discard(site)
         return False
+    if code == RECORDED[0]:
+        # a statement's run recorded whole (`numpy.replay`'s `AtOnce` of cold code): that
+        # statement is sampled by its runs, not its calls
+        _OUT.discard(site)
+        _PENDING.add(site)
+        return False
     if site in _PENDING:
         # the value of its last recorded call never ran in the library: recording paid
         record_always((site,))
@@ -220,6 +226,9 @@ def sampled_out(site, following: bool = False) -> bool:
     return True
 
 
+# The code (its id) a statement run at once in cold code is recorded in now, its calls all
+# recorded (`numpy.replay`'s `AtOnce`: it samples its runs instead of its calls)
+RECORDED: list = [None]
 # How many calls were computed at once by sampling (`sampled_out`): a statement whose calls
 # were is not one the library computes for good (`numpy.replay` runs none such at once: the
 # code's recorded epochs are what lets its structures compile)

@@ -68,7 +68,7 @@ from daybreak.runtime.stats import count_at_once
 from .. import scheduler
 from ..elements.expr import Leaf
 from ..lazy import Param
-from ..sites import SAMPLED
+from ..sites import RECORDED, SAMPLE_EVERY, SAMPLED, cold
 from ..snapshots import statement_stored, unarmed_pending
 from ..statements import (
     ARRAY,
@@ -190,6 +190,8 @@ class Recording:
 def _activate(state) -> None:
     """Make `state` (a Recording, a Replay, or None) the one running, ending the last."""
     last = ACTIVE[0]
+    if type(last) is Recording:
+        RECORDED[0] = None  # (its calls were all recorded: `AtOnce.sampled`)
     if type(last) is Recording and last.eager_below is not None:
         saved, lowered = last.eager_below
         if SETTINGS.eager_below == lowered:  # (else `db.config` set it since: that stays)
@@ -293,11 +295,16 @@ class AtOnce:
     `_RECHECK`-th run is recorded again (a size, or a compiled program, may make its calls
     lazy since)."""
 
-    __slots__ = ("code", "first", "last", "marked", "runs")
+    __slots__ = ("code", "first", "last", "marked", "runs", "sampled")
 
     def __init__(self, marked: _Marked):
         self.code, self.first, self.last = marked.code, marked.first, marked.last
         self.marked, self.runs = marked, 0
+        # Marked in cold code from runs whose calls were sampled (`sites.sampled_out`): one
+        # run in `SAMPLE_EVERY` is recorded, as sampling records its calls (the scheduler
+        # learns the structure and counts what compiling it saves), and every run once the
+        # code is hot (a structure made there compiled, or paid for its compile)
+        self.sampled = False
 
     def begin(self, tag, frame, key=None):
         self.runs += 1
@@ -310,6 +317,10 @@ class AtOnce:
             or sys.getprofile() is not None
         ):
             return self.marked.begin(tag, frame, key)
+        if self.sampled and (self.runs % SAMPLE_EVERY == 0 or not cold((id(self.code), 0))):
+            found = self.marked.begin(tag, frame, key)
+            RECORDED[0] = id(self.code)  # (every call of this run recorded, `sites`)
+            return found
         state = AtOnceRun(self, frame)
         _activate(state)
         return state.step(tag, frame, key)
@@ -514,14 +525,16 @@ def _ran_at_once(recording: Recording, a, frame, value=None) -> None:
     in-place operator, `a[i] += v`, or a method that writes: NumPy's view of a daybreak
     buffer, written behind daybreak's back); else it is left alone after `_TRIES`."""
     marked = recording.marked
+    small = _small_work(value, frame)
+    lazy = PENDING_MADE[0] != recording.pending or SAMPLED[0] != recording.sampled
+    # (cold code, whose calls were sampled or recorded: run at once out of its recorded
+    # epochs only; a run whose calls its lines' feedback computed at once runs at once)
+    sampled = lazy and not marked.named and not small and _sampling(marked.code)
     if (
         not recording.offsets
         or stats.STATS.runs != recording.runs
         or stats.STATS.library_runs == recording.library
-        or (
-            (PENDING_MADE[0] != recording.pending or SAMPLED[0] != recording.sampled)
-            and (marked.named or not _small_work(value, frame))
-        )
+        or (lazy and (marked.named or not (small or sampled)))
         or (a is None) != marked.named
     ):
         _tried(marked, _TRIES)
@@ -544,7 +557,16 @@ def _ran_at_once(recording: Recording, a, frame, value=None) -> None:
         _tried(marked, _TRIES)
         return
     marked.tries = 0  # (its rechecks count their failures anew)
-    _set(marked.code, range(marked.first, marked.last + 1), AtOnce(marked))
+    at_once = AtOnce(marked)
+    if sampled:
+        at_once.sampled = True
+    _set(marked.code, range(marked.first, marked.last + 1), at_once)
+
+
+def _sampling(code) -> bool:
+    """Whether the calls of `code` are sampled now (`sites.sampled_out`: cold code, and
+    graphs need not compile before they run)."""
+    return SETTINGS.compile_in_background and not SETTINGS.strict and cold((id(code), 0))
 
 
 def _small_work(value, frame) -> bool:

@@ -405,25 +405,74 @@ def test_eye_is_daybreaks_and_its_chained_stores_run_at_once():
     assert _at_once() - before >= 280 // 2
 
 
-@pytest.mark.parametrize("counted", [True, False], ids=["sampled", "control"])
-def test_calls_computed_at_once_by_sampling_never_run_at_once(counted, monkeypatch):
+@pytest.mark.parametrize("hot", [False, True], ids=["cold", "hot"])
+def test_a_statement_of_sampled_calls_runs_at_once_out_of_its_recorded_runs(hot, monkeypatch):
     """Cold code's calls computed at once by sampling (`sites.sampled_out`) are not the
-    library's for good: its recorded epochs let its structures compile (floyd_warshall at
-    900 x 900: native 1.6x NumPy, where running at once held it at NumPy's 1.0x). Here
-    every call of the rows' statement is sampled out; counted as sampling, the statement
-    never runs at once (the control, the same calls uncounted, does)."""
+    library's for good: its recorded runs let its structures compile (floyd_warshall at
+    900 x 900: native 1.6x NumPy, where running at once for good held it at NumPy's 1.0x).
+    Here every call of the rows' statement is sampled out (counted as sampling): the
+    statement runs at once, but one run in `SAMPLE_EVERY` is recorded (its calls all
+    recorded, `sites.RECORDED`); once its code is hot (a structure made there compiled),
+    every run is recorded."""
     from daybreak.frontends import sites
     from daybreak.frontends.numpy import ufuncs
 
+    recorded = []
+
     def sampled(site, inputs):
-        sites.SAMPLED[0] += counted
+        if sites.RECORDED[0] == site[0]:
+            recorded.append(site)
+            return False
+        sites.SAMPLED[0] += 1
         return True
 
     monkeypatch.setattr(ufuncs, "site_at_once", lambda depth=1: (sites.user_site(depth + 1), False))
     monkeypatch.setattr(ufuncs, "_snapshot_is_a_copy", lambda site, borrowed: False)
     monkeypatch.setattr(ufuncs, "_sampled_out", sampled)
-    ran = _run_script(RUNS_AT_ONCE, "sampled rows")
-    assert ran == 0 if counted else ran >= 12
+    if hot:
+        monkeypatch.setattr(replay, "cold", lambda site: False)
+    ran = _run_script(RUNS_AT_ONCE, "sampled rows")  # (4 x 12 runs)
+    if hot:
+        assert ran == 0 and not recorded
+    else:
+        assert 48 - 48 // sites.SAMPLE_EVERY - 12 <= ran <= 48 - 48 // sites.SAMPLE_EVERY
+        assert recorded
+
+
+def test_recorded_runs_of_a_time_step_run_at_once_let_its_program_compile():
+    """jacobi_2d's steps (300 x 300, the suite's): in cold code its statements run at once
+    out of their recorded runs, and those runs still count what compiling would save, so
+    that the program compiles within a few calls and the steps are replayed natively; the
+    values are NumPy's on every call."""
+    rng = numpy.random.default_rng(43)
+    a0, b0 = rng.random((300, 300)), rng.random((300, 300))
+    want = _jacobi_2d(numpy, 50, a0.copy(), b0.copy())
+    first_at_once, replayed = None, 0
+    for _ in range(12):
+        counted = db.stats()
+        got = _jacobi_2d(dnp, 50, dnp.asarray(a0.copy()), dnp.asarray(b0.copy()))
+        for mine, theirs in zip(got, want, strict=True):
+            numpy.testing.assert_allclose(numpy.asarray(mine), theirs, rtol=1e-13)
+        scheduler.wait_for_compiles()
+        now = db.stats()
+        if first_at_once is None:
+            first_at_once = now["statements_at_once"] - counted["statements_at_once"]
+        replayed = now["statements_replayed"] - counted["statements_replayed"]
+        if replayed >= 40:
+            break
+    assert first_at_once >= 60
+    assert replayed >= 40
+
+
+def _jacobi_2d(np, steps, a, b):
+    for _ in range(steps):
+        b[1:-1, 1:-1] = 0.2 * (
+            a[1:-1, 1:-1] + a[1:-1, :-2] + a[1:-1, 2:] + a[2:, 1:-1] + a[:-2, 1:-1]
+        )
+        a[1:-1, 1:-1] = 0.2 * (
+            b[1:-1, 1:-1] + b[1:-1, :-2] + b[1:-1, 2:] + b[2:, 1:-1] + b[:-2, 1:-1]
+        )
+    return a, b
 
 
 def _jacobi_1d(np, steps, a, b):
@@ -433,26 +482,41 @@ def _jacobi_1d(np, steps, a, b):
     return a, b
 
 
-@pytest.mark.parametrize("n, runs_at_once", [(6_000, True), (60_000, False)], ids=["small", "big"])
-def test_a_time_step_of_small_work_runs_at_once(n, runs_at_once):
+@pytest.mark.parametrize("n, sampled", [(6_000, False), (60_000, True)], ids=["small", "big"])
+def test_a_time_step_of_library_work_runs_at_once(n, sampled, monkeypatch):
     """jacobi_1d's steps on daybreak's arrays (`eager_below` lowered: at the default its
     6,000-element arrays are NumPy's own): each statement's calls make pending values the
-    library computes at its store, in cold code whose calls are sampled. With less work
-    than a native replay pays for (calls x elements below `replay.WORTH`), the statement
-    runs at once after its recording; with more (the big case: 4 x 60,000), never so: its
-    runs wait for its program to compile, and replay it natively."""
+    library computes at its store. With less work than a native replay pays for (calls x
+    elements below `replay.WORTH`) the statement runs at once after its recording,
+    whatever its code; with more (the big case: 4 x 60,000) only while its code is cold,
+    one run in `SAMPLE_EVERY` recorded (the test above), never once it is hot (its runs
+    wait for its program to compile, and replay it natively)."""
+    from daybreak.frontends import sites
+
     assert (4 * 6_000 < replay.WORTH) and (4 * 60_000 >= replay.WORTH)
+    runs = 2 * 40
+    recorded = runs // sites.SAMPLE_EVERY
+    if not sampled:
+        monkeypatch.setattr(replay, "cold", lambda site: False)  # (small work: whatever)
     a0 = numpy.linspace(0.0, 1.0, n)
     b0 = numpy.linspace(1.0, 2.0, n)
+    want = _jacobi_1d(numpy, 40, a0.copy(), b0.copy())
     before = db.config(eager_below=1024)
     try:
         counted = _at_once()
         got = _jacobi_1d(dnp, 40, dnp.asarray(a0.copy()), dnp.asarray(b0.copy()))
         ran = _at_once() - counted
+        for mine, theirs in zip(got, want, strict=True):
+            assert type(mine) is dnp.ndarray
+            numpy.testing.assert_allclose(numpy.asarray(mine), theirs, rtol=1e-14)
+        if not sampled:
+            assert ran >= runs - 20
+            return
+        assert runs - recorded - 20 <= ran <= runs - recorded
+        monkeypatch.setattr(replay, "cold", lambda site: False)
+        counted = _at_once()
+        got = _jacobi_1d(dnp, 40, dnp.asarray(a0.copy()), dnp.asarray(b0.copy()))
+        assert _at_once() == counted  # (hot code: every run recorded)
+        numpy.testing.assert_allclose(numpy.asarray(got[0]), want[0], rtol=1e-14)
     finally:
         db.config(**before)
-    want = _jacobi_1d(numpy, 40, a0.copy(), b0.copy())
-    for mine, theirs in zip(got, want, strict=True):
-        assert type(mine) is dnp.ndarray
-        numpy.testing.assert_allclose(numpy.asarray(mine), theirs, rtol=1e-14)
-    assert ran >= 2 * 40 - 20 if runs_at_once else ran == 0
