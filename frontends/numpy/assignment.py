@@ -72,6 +72,8 @@ _CHAIN_LIMIT = 64  # applies in the old value beyond which it is computed before
 _SMALL_WRITE = 8  # a region this many times smaller than the array is a small write
 # Values that are data already, which NumPy writes as they are
 _DATA_NOW = frozenset({float, int, np.ndarray, *NUMPY_SCALAR_TYPES})
+# Scalars, which `setitem` stores in place first of all (`_stored_in_place`)
+_SCALARS = frozenset({float, int, *NUMPY_SCALAR_TYPES})
 # Values a store takes for its statement's calls' data (`replay.data_stored`): not Python's
 # numbers (`x[i] = 0.0` holds no call; asking would cost more than NumPy's store)
 _DATA_STORED = frozenset({np.ndarray, *NUMPY_SCALAR_TYPES})
@@ -80,6 +82,19 @@ _DATA_STORED = frozenset({np.ndarray, *NUMPY_SCALAR_TYPES})
 def setitem(a: ndarray, key, value) -> None:
     """`a[key] = value` (see the module docstring); a view passes the write to its base. It
     ends the statement unarmed snapshots were made in (`snapshots.statement_stored`)."""
+    kind = type(value)
+    if (
+        kind in _SCALARS
+        and ACTIVE[0] is None
+        and LAST_WRITE[0] is None
+        and not UNARMED_SNAPSHOTS
+        and _stored_in_place(a, key, value)
+    ):
+        # a scalar into a computed array nothing else reads (a Python loop's element write,
+        # ~10^5 of them): NumPy's store, and `_data_stored`'s question inline
+        if kind in _DATA_STORED and stats.STATS.library_runs != LIBRARY_SEEN[0]:
+            data_stored(value, sys._getframe(1))
+        return
     # (read here, in the type's slot itself: passed on, the value counts once more)
     temporary = sys.getrefcount(value) == _STORED_TEMPORARY
     if type(value) is Proxy and store(a, key, value, sys._getframe(1)):
@@ -137,34 +152,8 @@ _DROPPED = Outer(Param.scalar(0.0, ir_scalar(np.dtype(np.float64))), np.dtype(np
 
 def _setitem(a: ndarray, key, value, temporary: bool) -> None:
     if type(value) in _DATA_NOW:
-        # A scalar or NumPy data into a computed array nothing else reads (a Python loop's
-        # element or row write): NumPy's write in place, with nothing else asked
-        # (`_write_of_data`'s first case). `own_buffer` inline for an array `concrete` has
-        # seen, whatever the key (NumPy's indexing of the buffer is NumPy's semantics: a
-        # daybreak array in the key is computed by NumPy's `__array__`, from what it read
-        # when it was made): a loop writes ~10^5 times, and calls cost more than the write.
-        seen, leaf = a._seen, a._held
-        if seen is not None and seen[0] is leaf and a._shape:
-            node = leaf.node
-            if node.cached is seen[1] and (
-                node.borrowed  # the user's memory (see `own_buffer`)
-                or (
-                    # `own_buffer`'s reference counts, with the same locals
-                    sys.getrefcount(leaf) <= 4
-                    and sys.getrefcount(node)
-                    <= 3 + (leaf.realized is not None and leaf.realized[1] is node)
-                    and type(node) is not GuardedSnapshot
-                )
-            ):
-                if seen[3]:  # (NumPy may write it)
-                    if node.borrowed and node._snapshot is not None:
-                        node.written()
-                    seen[2][key] = value  # NumPy's conversion and errors
-                    if a._base is not None:
-                        a.write_back()
-                    return
-            node = None  # (`own_buffer` counts references again)
-        seen = leaf = None
+        if _stored_in_place(a, key, value):
+            return
         target = own_buffer(a)
         if target is not None and is_plain_basic(key):
             target[key] = value
@@ -176,6 +165,35 @@ def _setitem(a: ndarray, key, value, temporary: bool) -> None:
     if not _write_of_data(a, key, value, temporary):
         _assign(a, key, value)
     a.write_back()
+
+
+def _stored_in_place(a: ndarray, key, value) -> bool:
+    """`a[key] = value` of a scalar or NumPy data into a computed array nothing else reads (a
+    Python loop's element or row write), done as NumPy's write in place, with nothing else
+    asked (`_write_of_data`'s first case); False: not that case, nothing done. `own_buffer`
+    inline for an array `concrete` has seen, whatever the key (NumPy's indexing of the
+    buffer is NumPy's semantics: a daybreak array in the key is computed by NumPy's
+    `__array__`, from what it read when it was made): a loop writes ~10^5 times, and calls
+    cost more than the write."""
+    seen, leaf = a._seen, a._held
+    if seen is None or seen[0] is not leaf or not seen[3] or not a._shape:
+        return False  # (`seen[3]`: NumPy may write the buffer)
+    node = leaf.node
+    if node.cached is not seen[1]:
+        return False
+    if not node.borrowed and (  # (the user's memory: see `own_buffer`)
+        # `own_buffer`'s reference counts, with the same locals
+        sys.getrefcount(leaf) > 4
+        or sys.getrefcount(node) > 3 + (leaf.realized is not None and leaf.realized[1] is node)
+        or type(node) is GuardedSnapshot
+    ):
+        return False
+    if node.borrowed and node._snapshot is not None:
+        node.written()
+    seen[2][key] = value  # NumPy's conversion and errors
+    if a._base is not None:
+        a.write_back()
+    return True
 
 
 def _write_of_data(a: ndarray, key, value, temporary: bool = False) -> bool:

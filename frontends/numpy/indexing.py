@@ -135,11 +135,7 @@ def getitem(x: ndarray, key):
             plain = kind in PLAIN_KEYS or (kind is tuple and is_plain_basic(key))
         if plain:
             part = seen[2][key]
-            if type(part) is not _NDARRAY:
-                return part
-            if part.size < SETTINGS.eager_below:
-                return part if x._memory is not None else _handed_view(x, seen[2], part, key)
-            return view_of_computed(x, part, seen[2], key)
+            return part if type(part) is not _NDARRAY else part_of_seen(x, part, seen[2], key)
         if kind is _NDARRAY and _numpy_selection(x, (key,)):
             return from_numpy_result(seen[2][key])  # (see below)
         if kind is ndarray:
@@ -196,6 +192,14 @@ def getitem(x: ndarray, key):
             return view  # an element: NumPy's scalar, no view (a later write never shows)
         return view.as_view_of(x, _write_view, key)
     return _advanced(x, items, np.shape(probe))
+
+
+def part_of_seen(x: ndarray, part: np.ndarray, found: np.ndarray, key):
+    """`x[key]` where `part = found[key]` is NumPy's view of `x`'s computed buffer `found`
+    (`getitem`'s first case): a small part is NumPy's own, a big one stays lazy."""
+    if part.size < SETTINGS.eager_below:
+        return part if x._memory is not None else _handed_view(x, found, part, key)
+    return view_of_computed(x, part, found, key)
 
 
 def leading_rows(x: ndarray, start: int, stop: int) -> np.ndarray:

@@ -29,7 +29,7 @@ from . import reductions, ufuncs
 from .array import as_operand, data_now, is_lazy, leaf_array, ndarray, wrap
 from .assignment import setitem, wrote
 from .fallback import run_numpy
-from .indexing import getitem
+from .indexing import PLAIN_KEYS, getitem, part_of_seen
 from .replay import (
     ACTIVE,
     ENTRY,
@@ -748,6 +748,9 @@ def _numpy_writing_into(reason, target, func, args, kwargs, written):
 # Indexing and item assignment, attached here rather than imported inside each call.
 
 
+_NDARRAY = np.ndarray
+
+
 def _subscript(self, key):
     """`self[key]` (`indexing.getitem`), or the next call of a replayed statement."""
     if ACTIVE[0] is not None or ENTRY:
@@ -770,6 +773,23 @@ def _subscript(self, key):
                     keys = numpy_operands((key,))  # (daybreak arrays in the key: their data)
                     if keys is not None:
                         return data[keys[0]]
+    seen = self._seen
+    if seen is not None and self._shape:
+        # `getitem`'s first case inline (a Python loop's element and row reads of a
+        # computed array: ~10^5 of them, and a call costs more than NumPy's indexing)
+        leaf = seen[0]
+        if leaf is self._held and leaf.node.cached is seen[1]:
+            kind = type(key)
+            if kind is tuple and len(key) == 2:
+                k0, k1 = key
+                plain = type(k0) in PLAIN_KEYS and type(k1) in PLAIN_KEYS
+            else:
+                plain = kind in PLAIN_KEYS
+            if plain:
+                part = seen[2][key]
+                if type(part) is not _NDARRAY:
+                    return part
+                return part_of_seen(self, part, seen[2], key)
     return getitem(self, key)
 
 

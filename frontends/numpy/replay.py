@@ -620,7 +620,10 @@ def data_stored(value, frame) -> None:
     code = frame.f_code
     at = (id(code), frame.f_lasti)
     if ENTRY.get(at) is not None or _LEFT.get(at, (None,))[0] is code:
-        return  # (known: marked, traced, or left alone)
+        # (known: marked, traced, or left alone; its next store asks again only after
+        # another library run, `_data_stored`)
+        LIBRARY_SEEN[0] = stats.STATS.library_runs
+        return
     if not SETTINGS.replay or sys.gettrace() is not None or sys.getprofile() is not None:
         return
     if _daybreaks(frame):

@@ -520,3 +520,28 @@ def test_a_time_step_of_library_work_runs_at_once(n, sampled, monkeypatch):
         numpy.testing.assert_allclose(numpy.asarray(got[0]), want[0], rtol=1e-14)
     finally:
         db.config(**before)
+
+
+def test_a_known_statements_store_asks_again_only_after_another_library_run(monkeypatch):
+    """A store of NumPy data asks `replay.data_stored` whether to mark its statement only
+    when a call went to the library since the last store that asked (a Python loop's every
+    store comes here): a statement known already (left alone) answers, and its later stores
+    are not asked again (gramschmidt's column updates after each column's library run)."""
+    from daybreak.frontends.numpy import assignment
+
+    asked = []
+    real = assignment.data_stored
+    monkeypatch.setattr(assignment, "data_stored", lambda v, f: (asked.append(1), real(v, f)))
+    big = dnp.asarray(numpy.random.default_rng(3).random((400, 300)))
+    want = numpy.asarray(big).copy()
+    column = numpy.ones(400)
+    for k in range(3):
+        counted = db.stats()["library_runs"]
+        total = float(dnp.exp(big).sum())  # (a library run before each loop)
+        assert db.stats()["library_runs"] > counted and total > 0
+        asked.clear()
+        for j in range(300):
+            big[:, j] = column * (j + k)
+            want[:, j] = column * (j + k)
+        assert 1 <= len(asked) <= 3
+    numpy.testing.assert_array_equal(numpy.asarray(big), want)
