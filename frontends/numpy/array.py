@@ -65,6 +65,7 @@ RECENT_LAZY: deque = deque(maxlen=64)
 # How many arrays were given a pending expression so far (`RECENT_LAZY`'s appends): a
 # statement that made none ran at once (`replay`'s statements run at once)
 PENDING_MADE = [0]
+_NDARRAY = np.ndarray
 
 # The arrays whose views are being made to follow them (`ndarray._follow`), which a view's
 # remaking must not start again.
@@ -986,12 +987,9 @@ def from_numpy_result(result):
     """What a NumPy call returned, as daybreak hands it back: large arrays of dtypes the IR
     has become lazy arrays again (so later calls compile); everything else is returned as is."""
     kind = type(result)
-    if kind is np.ndarray:
-        if (
-            result.size >= max(SETTINGS.eager_below, 1)
-            and result.ndim > 0
-            and is_supported(result.dtype)
-        ):
+    if kind is _NDARRAY:
+        size = result.size
+        if size and size >= SETTINGS.eager_below and result.ndim > 0 and is_supported(result.dtype):
             if result.base is None and result.flags.c_contiguous:
                 return result_array(result)  # (what `wrap` would make, sooner)
             return wrap(result, snapshot=result.base is not None)  # a view may be user data

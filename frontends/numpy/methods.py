@@ -790,6 +790,15 @@ def _subscript(self, key):
                 if type(part) is not _NDARRAY:
                     return part
                 return part_of_seen(self, part, seen[2], key)
+            if (
+                kind is _NDARRAY
+                and len(self._shape) == 1
+                and key.size < SETTINGS.eager_below
+                and key.dtype.kind in "iu"
+            ):
+                # a few positions of a vector (a CSR row's `x[cols]`): NumPy's own gather,
+                # its result as small as the key (`indexing._numpy_selection`'s case)
+                return seen[2][key]
     return getitem(self, key)
 
 

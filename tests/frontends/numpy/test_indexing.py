@@ -279,3 +279,37 @@ def test_in_place_slice_operator_assigns_once():
     v = b[1:]
     v += 1
     assert count_applies(b._expr) == once
+
+
+@settings(max_examples=30)
+@given(
+    positions=hnp.arrays(
+        np.int64,
+        hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=6),
+        elements=st.integers(-3, 120_000),
+    ),
+    dtype=st.sampled_from([np.int64, np.int32, np.uint32, np.intp]),
+)
+def test_a_few_positions_of_a_computed_vector_at_the_default_settings(positions, dtype):
+    """`x[cols]` of a CSR row (a few positions of a big computed vector, the subscript's own
+    fast path at the default `eager_below`): NumPy's gather, values, dtype and shape, as
+    NumPy's own small array (no program), and NumPy's IndexError past the end."""
+    from daybreak.runtime.config import Settings
+
+    positions = (np.abs(positions) if np.dtype(dtype).kind == "u" else positions).astype(dtype)
+    data = np.linspace(-1.0, 1.0, 100_000)
+    before = db.config(eager_below=Settings().eager_below)
+    try:
+        x = dnp.exp(dnp.asarray(data))  # (a computed daybreak vector, not the user's memory)
+        np.asarray(x)
+        assert type(x) is dnp.ndarray
+        want = np.exp(data)
+        if positions.size and positions.max() >= data.size:
+            with pytest.raises(IndexError):
+                x[positions]
+            return
+        got = x[positions]
+        assert type(got) is type(want[positions])
+        np.testing.assert_array_equal(got, want[positions])
+    finally:
+        db.config(**before)
