@@ -787,8 +787,10 @@ def _subscript(self, key):
                 plain = kind in PLAIN_KEYS
             if plain:
                 part = seen[2][key]
-                if type(part) is not _NDARRAY:
-                    return part
+                if type(part) is not _NDARRAY or (
+                    self._memory is not None and part.size < SETTINGS.eager_below
+                ):
+                    return part  # (an element; a small part of the user's memory)
                 return part_of_seen(self, part, seen[2], key)
             if (
                 kind is _NDARRAY
