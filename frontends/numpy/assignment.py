@@ -84,15 +84,17 @@ def setitem(a: ndarray, key, value) -> None:
     ends the statement unarmed snapshots were made in (`snapshots.statement_stored`)."""
     kind = type(value)
     if (
-        kind in _SCALARS
+        (kind in _SCALARS or kind is np.ndarray)
         and ACTIVE[0] is None
         and LAST_WRITE[0] is None
         and not UNARMED_SNAPSHOTS
         and _stored_in_place(a, key, value)
     ):
-        # a scalar into a computed array nothing else reads (a Python loop's element write,
-        # ~10^5 of them): NumPy's store, and `_data_stored`'s question inline
-        if kind in _DATA_STORED and stats.STATS.library_runs != LIBRARY_SEEN[0]:
+        # a scalar or NumPy data into a computed array nothing else reads (a Python loop's
+        # element or row write, ~10^5 of them): NumPy's store, and `_data_stored` inline
+        if (kind is np.ndarray and value.size >= LAZY_SIZE) or (
+            kind in _DATA_STORED and stats.STATS.library_runs != LIBRARY_SEEN[0]
+        ):
             data_stored(value, sys._getframe(1))
         return
     # (read here, in the type's slot itself: passed on, the value counts once more)
