@@ -124,18 +124,9 @@ def getitem(x: ndarray, key):
     """`x[key]` (see the module docstring)."""
     seen = x._seen
     if seen is not None and seen[0] is x._held and seen[0].node.cached is seen[1] and x._shape:
-        # Computed and read before (a Python loop's element and row reads): NumPy's own
-        # indexing for plain keys, with nothing else asked (what `concrete` would find;
-        # `is_plain_basic` inline for a pair, the loops' key)
+        # Computed and read before, a key of data (plain keys of such an array are NumPy's
+        # own in the subscript's slot, `methods._subscript`, before this is called)
         kind = type(key)
-        if kind is tuple and len(key) == 2:
-            k0, k1 = key
-            plain = type(k0) in PLAIN_KEYS and type(k1) in PLAIN_KEYS
-        else:
-            plain = kind in PLAIN_KEYS or (kind is tuple and is_plain_basic(key))
-        if plain:
-            part = seen[2][key]
-            return part if type(part) is not _NDARRAY else part_of_seen(x, part, seen[2], key)
         if kind is _NDARRAY and _numpy_selection(x, (key,)):
             return from_numpy_result(seen[2][key])  # (see below)
         if kind is ndarray:
@@ -196,7 +187,8 @@ def getitem(x: ndarray, key):
 
 def part_of_seen(x: ndarray, part: np.ndarray, found: np.ndarray, key):
     """`x[key]` where `part = found[key]` is NumPy's view of `x`'s computed buffer `found`
-    (`getitem`'s first case): a small part is NumPy's own, a big one stays lazy."""
+    (the subscript's plain key, `methods._subscript`): a small part is NumPy's own, a big
+    one stays lazy."""
     if part.size < SETTINGS.eager_below:
         return part if x._memory is not None else _handed_view(x, found, part, key)
     return view_of_computed(x, part, found, key)

@@ -29,7 +29,7 @@ from . import reductions, ufuncs
 from .array import as_operand, data_now, is_lazy, leaf_array, ndarray, wrap
 from .assignment import setitem, wrote
 from .fallback import run_numpy
-from .indexing import PLAIN_KEYS, getitem, part_of_seen
+from .indexing import PLAIN_KEYS, getitem, is_plain_basic, part_of_seen
 from .replay import (
     ACTIVE,
     ENTRY,
@@ -775,8 +775,10 @@ def _subscript(self, key):
                         return data[keys[0]]
     seen = self._seen
     if seen is not None and self._shape:
-        # `getitem`'s first case inline (a Python loop's element and row reads of a
-        # computed array: ~10^5 of them, and a call costs more than NumPy's indexing)
+        # Computed and read before (a Python loop's element and row reads of a computed
+        # array: ~10^5 of them, and a call costs more than NumPy's indexing): NumPy's own
+        # indexing for plain keys, with nothing else asked (what `concrete` would find;
+        # `is_plain_basic` inline for a pair, the loops' key)
         leaf = seen[0]
         if leaf is self._held and leaf.node.cached is seen[1]:
             kind = type(key)
@@ -784,7 +786,7 @@ def _subscript(self, key):
                 k0, k1 = key
                 plain = type(k0) in PLAIN_KEYS and type(k1) in PLAIN_KEYS
             else:
-                plain = kind in PLAIN_KEYS
+                plain = kind in PLAIN_KEYS or (kind is tuple and is_plain_basic(key))
             if plain:
                 part = seen[2][key]
                 if type(part) is not _NDARRAY or (

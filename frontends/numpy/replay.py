@@ -558,8 +558,7 @@ def _ran_at_once(recording: Recording, a, frame, value=None) -> None:
         return
     marked.tries = 0  # (its rechecks count their failures anew)
     at_once = AtOnce(marked)
-    if sampled:
-        at_once.sampled = True
+    at_once.sampled = sampled
     _set(marked.code, range(marked.first, marked.last + 1), at_once)
 
 
