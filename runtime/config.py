@@ -35,6 +35,9 @@ class Settings:
     # A statement that stores into an array and ran natively runs again as that program,
     # its calls not recorded while its names hold what they held (frontends/numpy/replay.py)
     replay: bool = True
+    # A Python loop reading and writing a computed array element by element gets NumPy's
+    # array over the same memory in its frame's names (frontends/numpy/handover.py)
+    handover: bool = True
 
 
 SETTINGS = Settings()
@@ -42,8 +45,8 @@ SETTINGS = Settings()
 
 def config(**changes) -> dict:
     """Change settings (`threads=`, `grain=`, `backend=`, `strict=`, `passes_off=`,
-    `eager_below=`, `compile_in_background=`, `split_piece_bytes=`, `replay=`); returns the
-    settings as they were before. With no arguments, returns the current settings."""
+    `eager_below=`, `compile_in_background=`, `split_piece_bytes=`, `replay=`, `handover=`);
+    returns the settings as they were before. With no arguments, returns the current settings."""
     before = asdict(SETTINGS)
     known = {f.name for f in fields(Settings)}
     for name, value in changes.items():

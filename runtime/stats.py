@@ -31,6 +31,7 @@ class Stats:
     written_in_place: int = 0  # runs that wrote their result into the array's region itself
     statements_replayed: int = 0  # statements run as their program again, calls not recorded
     statements_at_once: int = 0  # statements whose calls ran as NumPy's own, unasked (`replay`)
+    handed_over: int = 0  # arrays a hot loop reads by element, rebound there to NumPy's own
     library_runs: int = 0  # graphs the scheduler ran in the real library (tier 0)
     snapshots_guarded: int = 0  # snapshots of the user's memory held by a write guard
     snapshots_copied: int = 0  # snapshots of the user's memory copied when made

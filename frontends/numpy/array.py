@@ -179,6 +179,7 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         "_memory",
         "_site",
         "_views",
+        "_hot",
         "__weakref__",
     )
     __array_priority__ = 1000
@@ -219,6 +220,8 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         # array is rebound): whether the value is computed on its own or fused decides that
         # line's next call (`ufuncs._on_user_memory`, `sites`)
         self._site = None
+        # Element reads and writes in a row (`handover.py`: a hot loop's array goes to NumPy)
+        self._hot = 0
 
     @property
     def _expr(self) -> Elem:
@@ -779,6 +782,7 @@ def _owning_pending(expr: Elem, shape: tuple[int, ...]) -> ndarray:
     made._held = expr
     made._views = made._base = made._synced = made._seen = made._numpy_view = None
     made._memory = made._site = None
+    made._hot = 0
     expr.owner = ref = weakref.ref(made)
     RECENT_LAZY.append(ref)
     PENDING_MADE[0] += 1
@@ -794,6 +798,7 @@ def leaf_array(leaf: Leaf, shape: tuple[int, ...]) -> ndarray:
     made._held = leaf
     made._base = made._synced = made._seen = made._numpy_view = made._memory = None
     made._site = made._views = None
+    made._hot = 0
     leaf.owner = weakref.ref(made)
     return made
 
@@ -822,6 +827,7 @@ def result_array(value: np.ndarray) -> ndarray:
     made._held = leaf
     made._base = made._synced = made._numpy_view = made._memory = None
     made._site = made._views = None
+    made._hot = 0
     leaf.owner = weakref.ref(made)
     # what `concrete` would find: the next call reads it
     made._seen = (leaf, flat, value, value.flags.writeable)

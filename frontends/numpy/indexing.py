@@ -191,6 +191,7 @@ def part_of_seen(x: ndarray, part: np.ndarray, found: np.ndarray, key):
     one stays lazy."""
     if part.size < SETTINGS.eager_below:
         return part if x._memory is not None else _handed_view(x, found, part, key)
+    x._hot = 0  # (a part to fuse: not a loop's element work, `handover.py`)
     return view_of_computed(x, part, found, key)
 
 

@@ -29,6 +29,7 @@ from . import reductions, ufuncs
 from .array import as_operand, data_now, is_lazy, leaf_array, ndarray, wrap
 from .assignment import setitem, wrote
 from .fallback import run_numpy
+from .handover import HOT, hand_over
 from .indexing import PLAIN_KEYS, getitem, is_plain_basic, part_of_seen
 from .replay import (
     ACTIVE,
@@ -792,7 +793,13 @@ def _subscript(self, key):
                 if type(part) is not _NDARRAY or (
                     self._memory is not None and part.size < SETTINGS.eager_below
                 ):
-                    return part  # (an element; a small part of the user's memory)
+                    # (an element; a small part of the user's memory) A hot loop's array
+                    # goes to NumPy itself (`handover.py`)
+                    hot = self._hot + 1
+                    self._hot = hot
+                    if hot >= HOT:
+                        hand_over(self)
+                    return part
                 return part_of_seen(self, part, seen[2], key)
             if (
                 kind is _NDARRAY

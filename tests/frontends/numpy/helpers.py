@@ -197,10 +197,11 @@ def defaults_outside_tests():
 # The harness of a generated-program test's child process (put before its program): the
 # seeds it runs (`seeded()`: each seed's generator, with odd seeds everything lazy and
 # compiled before it runs, even ones the defaults), and what it counts: daybreak's native
-# runs, library runs and fallbacks over the calls between `before = db.stats()` and
-# `tally(before)`, printed at the end by `report()`.
+# runs, library runs, fallbacks and arrays handed over to a hot loop (`handover.py`) over
+# the calls between `before = db.stats()` and `tally(before)`, printed at the end by
+# `report()`.
 CHILD_TALLY = r"""
-_totals = [0, 0, 0]
+_totals = [0, 0, 0, 0]
 
 def seeded():
     import sys, numpy, daybreak
@@ -216,16 +217,18 @@ def tally(before):
     _totals[0] += after["runs"] - before["runs"]
     _totals[1] += after["library_runs"] - before["library_runs"]
     _totals[2] += sum(after["fallbacks"].values()) - sum(before["fallbacks"].values())
+    _totals[3] += after["handed_over"] - before["handed_over"]
 
 def report():
     print(*_totals)
 """
 
 
-def run_generated_programs(program: str, seeds) -> None:
+def run_generated_programs(program: str, seeds, handed_over: bool = False) -> None:
     """Run `program` (a child process's source, which uses `CHILD_TALLY`'s functions) over
     `seeds` with a timeout (a regression that hangs fails the test, not the suite), and check
-    that it passed, that both of daybreak's tiers ran and that nothing fell back."""
+    that it passed, that both of daybreak's tiers ran and that nothing fell back (and, with
+    `handed_over`, that hot loops were handed arrays)."""
     out = subprocess.run(
         [sys.executable, "-c", CHILD_TALLY + program, *map(str, seeds)],
         capture_output=True,
@@ -233,9 +236,10 @@ def run_generated_programs(program: str, seeds) -> None:
         timeout=300,
     )
     assert out.returncode == 0, out.stderr[-4000:]
-    native, library, fallbacks = map(int, out.stdout.split())
+    native, library, fallbacks, handed = map(int, out.stdout.split())
     assert native > 0 and library > 0  # both of daybreak's tiers ran
     assert fallbacks == 0
+    assert handed > 0 or not handed_over
 
 
 def threads_stepping(shape: tuple, rounds: int, seed: int = 21) -> None:

@@ -16,6 +16,7 @@ import daybreak as db
 import daybreak.numpy as dnp
 from daybreak.frontends import scheduler
 from daybreak.frontends.numpy import replay
+from daybreak.runtime.config import SETTINGS
 
 from .helpers import defaults_outside_tests
 
@@ -246,10 +247,12 @@ def _covariance(np, data):
     return cov
 
 
-def test_a_chained_store_runs_at_once_up_to_its_first_store():
+def test_a_chained_store_runs_at_once_up_to_its_first_store(monkeypatch):
     """covariance's `cov[i:m, i] = cov[i, i:m] = data[:, i] @ data[:, i:m] / (n - 1)`: the
     statement up to its first store runs at once (the products NumPy's kernel), the value
-    left over goes into the second target as always."""
+    left over goes into the second target as always. (`cov` stays daybreak's here: handed
+    to NumPy, `test_handover`, its stores are NumPy's own.)"""
+    monkeypatch.setattr(SETTINGS, "handover", False)
     data = numpy.random.default_rng(13).random((300, 280))  # (cov: 78,400 elements)
     before = _at_once()
     got = _covariance(dnp, dnp.asarray(data))
@@ -392,9 +395,11 @@ def _correlation(np, data):
     return corr
 
 
-def test_eye_is_daybreaks_and_its_chained_stores_run_at_once():
+def test_eye_is_daybreaks_and_its_chained_stores_run_at_once(monkeypatch):
     """`np.eye` of a big matrix is a daybreak array (stores into it are daybreak's, and
-    correlation's chained store, its key `i + 1 : m`, runs at once); a small one NumPy's."""
+    correlation's chained store, its key `i + 1 : m`, runs at once); a small one NumPy's.
+    (Not handed to NumPy here, as in the test above.)"""
+    monkeypatch.setattr(SETTINGS, "handover", False)
     assert type(dnp.eye(3)) is numpy.ndarray
     assert type(dnp.eye(300)) is dnp.ndarray and type(dnp.identity(300)) is dnp.ndarray
     numpy.testing.assert_array_equal(numpy.asarray(dnp.eye(300, 310, 2)), numpy.eye(300, 310, 2))
@@ -526,9 +531,11 @@ def test_a_known_statements_store_asks_again_only_after_another_library_run(monk
     """A store of NumPy data asks `replay.data_stored` whether to mark its statement only
     when a call went to the library since the last store that asked (a Python loop's every
     store comes here): a statement known already (left alone) answers, and its later stores
-    are not asked again (gramschmidt's column updates after each column's library run)."""
+    are not asked again (gramschmidt's column updates after each column's library run).
+    (The loop's array stays daybreak's: handed to NumPy, its stores would not come here.)"""
     from daybreak.frontends.numpy import assignment
 
+    monkeypatch.setattr(SETTINGS, "handover", False)
     asked = []
     real = assignment.data_stored
     monkeypatch.setattr(assignment, "data_stored", lambda v, f: (asked.append(1), real(v, f)))

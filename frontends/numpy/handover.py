@@ -1,0 +1,79 @@
+"""A hot Python loop's array, read and written element by element, handed to NumPy itself.
+
+    for i in range(1, n):
+        for j in range(i):
+            A[i, j] -= np.dot(A[i, :j], A[j, :j])
+            A[i, j] /= A[j, j]
+
+Each subscript and store of a computed daybreak array in such a loop is a Python call
+(`methods._subscript`, `assignment.setitem`: ~0.2-0.3 us over NumPy's own indexing, which
+runs in C): a Cholesky factorisation of 400 x 400 paid 0.38x NumPy's time for it, a
+triangular solve or a CSR product about half. Nothing of daybreak's runs in them — each
+subscript is already NumPy's indexing of the computed buffer — so the cost is the call
+itself, and only the array's type can remove it.
+
+Counted per array (`ndarray._hot`): each element read, small part read and store in place
+adds one; a big part (a lazy view, to fuse into what reads it) starts the count again. At
+`HOT` in a row, the names of the frame running the subscript that hold the array are bound
+to NumPy's array over its buffer (`frames.rebind`): the loop's subscripts are NumPy's own
+from then on. What the cost is: whatever that frame does with those names later is NumPy's
+too, unfused (a whole-array expression after the loop: NumPy's speed, not daybreak's);
+the array's other holders (the caller's name, a list) keep the daybreak array.
+
+Why it is NumPy's semantics: the buffer becomes the user's memory first (what
+`np.asarray(b)` makes it, `ndarray._handed_out`): lazy values made from the daybreak array
+later read it through a snapshot, and pending ones reading it now are computed before the
+loop can write it. The daybreak array and the NumPy one are one array then (`np.asarray(u)` is
+`u`): each sees the other's writes. Not a view of another daybreak array (its writes go
+through its base), nor a read-only buffer, nor under a trace or profile function (a
+debugger's frame), nor a frame of daybreak's own code. Where the names cannot be rebound
+(the array is read through an attribute or a container, or in a short call of a helper
+each time), the count waits `RETRY` more before asking again. `db.config(handover=False)`
+turns it off.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from daybreak.runtime.config import SETTINGS
+from daybreak.runtime.stats import record
+
+from ..frames import CAN_REBIND, rebind
+from ..snapshots import UNARMED_SNAPSHOTS
+from ..statements import user_frame
+
+HOT = 128  # element reads and writes in a row that make a loop hot
+RETRY = 1024  # more of them before asking again where no name could be rebound
+
+
+def hand_over(a) -> None:
+    """Bind the names of the user's frame running `a`'s subscript or store that hold `a` to
+    NumPy's array over `a`'s buffer, when `a` may go (the module docstring); else count
+    again from `-RETRY`."""
+    a._hot = -RETRY
+    frame = user_frame()
+    if (
+        not CAN_REBIND
+        or not SETTINGS.handover
+        or frame is None
+        or a._base is not None
+        or not a._shape
+        or UNARMED_SNAPSHOTS
+        or sys.gettrace() is not None
+        or sys.getprofile() is not None
+    ):
+        return
+    found = a.concrete()
+    if type(found) is not np.ndarray or not found.flags.writeable:
+        return
+    if a._memory is None:
+        a._handed_out(found, a._held)  # (pending values reading it are computed first)
+        found = a.concrete()
+        if a._memory is None or type(found) is not np.ndarray:
+            return
+    if rebind(frame, a, found):
+        a._hot = 0
+        record(handed_over=1)

@@ -1,0 +1,338 @@
+"""A hot Python loop's array handed to NumPy itself (`frontends/numpy/handover.py`): after
+`HOT` element reads and writes in a row, the loop frame's names holding a computed daybreak
+array hold NumPy's array over the same memory. Every test checks NumPy's values (the arrays,
+the lazy values made before and during the loop, the user's own memory) and whether the
+handover happened (`db.stats()["handed_over"]`, the names' type) or, where it must not, did
+not.
+
+The tests run with the defaults outside tests, with no fallback allowed."""
+
+import sys
+
+import numpy
+import pytest
+
+import daybreak as db
+import daybreak.numpy as dnp
+from daybreak.frontends import frames
+from daybreak.frontends.numpy.handover import HOT
+from daybreak.runtime.config import SETTINGS
+
+from .helpers import defaults_outside_tests, run_generated_programs
+
+
+@pytest.fixture(autouse=True)
+def library_tier():
+    with defaults_outside_tests():
+        yield
+
+
+def _handed() -> int:
+    return db.stats()["handed_over"]
+
+
+def _spd(n: int) -> numpy.ndarray:
+    m = numpy.tril(numpy.fromfunction(lambda i, j: (-j % n) / n + 1, (n, n)))
+    numpy.fill_diagonal(m, 1.0)
+    return m @ m.T
+
+
+def _cholesky(np, A):
+    A[0, 0] = np.sqrt(A[0, 0])
+    for i in range(1, A.shape[0]):
+        for j in range(i):
+            A[i, j] -= np.dot(A[i, :j], A[j, :j])
+            A[i, j] /= A[j, j]
+        A[i, i] -= np.dot(A[i, :i], A[i, :i])
+        A[i, i] = np.sqrt(A[i, i])
+    return A
+
+
+@pytest.mark.parametrize("made", ["users", "computed", "pending"])
+def test_a_cholesky_loop_gets_numpys_array_with_numpys_values(made):
+    """The loop's `A` becomes NumPy's array over the daybreak array's memory: the values are
+    NumPy's, and the caller's daybreak array (and the user's own memory, `asarray`'s) holds
+    them too."""
+    user = _spd(300)
+    want = _cholesky(numpy, user.copy())
+    x = {
+        "users": lambda: dnp.asarray(user),
+        "computed": lambda: dnp.array(user),
+        "pending": lambda: dnp.asarray(user.copy()) * 1.0,
+    }[made]()
+    before = _handed()
+    got = _cholesky(dnp, x)
+    assert _handed() - before == 1
+    assert type(got) is numpy.ndarray  # (the loop's name, rebound and returned)
+    assert type(x) is dnp.ndarray  # (the caller's name: daybreak's array still)
+    numpy.testing.assert_array_equal(got, want)
+    numpy.testing.assert_array_equal(numpy.asarray(x), want)
+    assert numpy.shares_memory(got, numpy.asarray(x))
+    if made == "users":
+        numpy.testing.assert_array_equal(user, want)
+
+
+def _covariance(np, data):
+    m = data.shape[1]
+    cov = np.zeros((m, m), dtype=data.dtype)
+    for i in range(m):
+        cov[i:m, i] = cov[i, i:m] = data[:, i] @ data[:, i:m] / (data.shape[0] - 1.0)
+    return cov
+
+
+def test_a_loop_of_column_and_row_stores_gets_numpys_array():
+    """covariance's chained stores of a column and a row (small parts) make the loop hot:
+    `cov` is NumPy's from then on (and `data`, once its last columns' parts are small)."""
+    data = numpy.random.default_rng(13).random((300, 280))
+    before = _handed()
+    got = _covariance(dnp, dnp.asarray(data))
+    assert _handed() - before >= 1
+    assert type(got) is numpy.ndarray
+    numpy.testing.assert_allclose(got, _covariance(numpy, data), rtol=1e-13)
+
+
+def _rows_then_snapshots(np, A, held, n):
+    before = A * 2.0  # a pending value made before the loop
+    kept = []
+    for i in range(n):
+        for j in range(n):
+            A[i, j] = A[i, j] + 1.0
+        if i % 40 == 5:
+            kept.append(held[0] * 1.0)  # made from the caller's array mid-loop
+            kept.append(A.sum())
+    return A, before, kept
+
+
+@pytest.mark.parametrize("made", ["users", "computed"])
+def test_lazy_values_mean_what_the_array_held_when_they_were_made(made):
+    """A pending value made before the loop keeps the values it read (it is computed before
+    the loop writes), and one made mid-loop from the caller's daybreak array (a snapshot of
+    what is the user's memory now) keeps the values of that moment."""
+    user = numpy.arange(90_000.0).reshape(300, 300) % 11
+    x = dnp.asarray(user.copy()) if made == "users" else dnp.exp(dnp.asarray(user)) * 1.0
+    ref = user.copy() if made == "users" else numpy.exp(user) * 1.0
+    before = _handed()
+    got = _rows_then_snapshots(dnp, x, [x], 300)
+    want = _rows_then_snapshots(numpy, ref, [ref], 300)
+    assert _handed() - before == 1
+    assert type(got[0]) is numpy.ndarray
+    numpy.testing.assert_allclose(got[0], want[0], rtol=1e-15)
+    numpy.testing.assert_allclose(numpy.asarray(got[1]), want[1], rtol=1e-15)
+    assert any(type(k) is dnp.ndarray for k in got[2])  # (lazy values made from `held`)
+    for mine, theirs in zip(got[2], want[2], strict=True):
+        numpy.testing.assert_allclose(numpy.asarray(mine), theirs, rtol=1e-12)
+
+
+def _reads_then_writes(np, A, n):
+    pending = A * 1.0
+    total = 0.0
+    for i in range(n):  # reads only: hot, with `pending` reading A's buffer
+        total += A[i, i]
+    for i in range(n):
+        A[i, i] = -1.0
+    return A, pending, total
+
+
+def test_a_pending_reader_of_the_array_keeps_its_values():
+    """A value still pending when the loop gets hot is computed before the loop can write
+    the buffer (`ndarray._handed_out`)."""
+    user = numpy.arange(90_000.0).reshape(300, 300)
+    want = _reads_then_writes(numpy, user.copy() + 1.0, 300)
+    before = _handed()
+    got = _reads_then_writes(dnp, dnp.asarray(user) + 1.0, 300)
+    assert _handed() - before == 1
+    assert type(got[0]) is numpy.ndarray
+    for mine, theirs in zip(got, want, strict=True):
+        numpy.testing.assert_array_equal(numpy.asarray(mine), theirs)
+
+
+def _time_steps(np, A, B, steps):
+    total = 0.0
+    for _ in range(steps):
+        B[1:-1, 1:-1] = 0.25 * (A[2:, 1:-1] + A[:-2, 1:-1] + A[1:-1, 2:] + A[1:-1, :-2])
+        A[1:-1, 1:-1] = 0.25 * (B[2:, 1:-1] + B[:-2, 1:-1] + B[1:-1, 2:] + B[1:-1, :-2])
+        total += float(A[7, 9])  # one element read a step: not a hot element loop
+    return A, B, total
+
+
+def test_a_time_loop_that_reads_an_element_a_step_keeps_daybreaks_arrays():
+    """The big parts a time step reads (lazy views, to fuse) start the count again: its
+    arrays stay daybreak's, whatever the number of steps."""
+    a0 = numpy.random.default_rng(1).random((300, 300))
+    want = _time_steps(numpy, a0.copy(), a0.copy(), 2 * HOT)
+    before = _handed()
+    got = _time_steps(dnp, dnp.asarray(a0.copy()), dnp.asarray(a0.copy()), 2 * HOT)
+    assert _handed() == before
+    assert type(got[0]) is dnp.ndarray and type(got[1]) is dnp.ndarray
+    for mine, theirs in zip(got[:2], want[:2], strict=True):
+        numpy.testing.assert_allclose(numpy.asarray(mine), theirs, rtol=1e-12)
+    assert abs(got[2] - want[2]) <= 1e-9 * abs(want[2])
+
+
+def _row_sums(np, A, n):
+    total = 0.0
+    for i in range(n):
+        for j in range(n):
+            total += A[i, j]
+    return A, total
+
+
+def _not_handed(made=None) -> None:
+    """`_row_sums` of a daybreak array (`made`: it and NumPy's equal array; by default the
+    user's memory) hands nothing over and gives NumPy's sum."""
+    user = numpy.arange(90_000.0).reshape(300, 300)
+    x, same = made() if made is not None else (dnp.asarray(user.copy()), user)
+    want = _row_sums(numpy, same, 100)[1]
+    before = _handed()
+    got, total = _row_sums(dnp, x, 100)
+    assert _handed() == before
+    assert type(got) is dnp.ndarray
+    assert total == want
+
+
+def test_not_when_turned_off(monkeypatch):
+    monkeypatch.setattr(SETTINGS, "handover", False)
+    _not_handed()
+
+
+def test_not_under_a_trace_function():
+    """A debugger's frame: its names stay what the user bound."""
+    sys.settrace(lambda *a: None)
+    try:
+        _not_handed()
+    finally:
+        sys.settrace(None)
+
+
+def test_not_a_view_of_another_daybreak_array():
+    """A view's writes go through its base (`write_back`): it stays daybreak's."""
+    user = numpy.arange(100_000.0).reshape(400, 250)
+    base = dnp.asarray(user)
+    _not_handed(lambda: (base[50:350, :], user[50:350, :]))
+    _not_handed(lambda: (base[:300, :], user[:300, :]))
+    _not_handed(lambda: (base[:], user[:]))
+    _not_handed(lambda: (base.T, user.T))
+
+
+def _through_a_list(np, arrays, n):
+    for i in range(n):
+        for j in range(n):
+            arrays[0][i, j] = arrays[0][j, i] + 1.0
+    return arrays[0]
+
+
+def test_an_array_read_through_a_container_stays_daybreaks():
+    """No name of the frame holds it: nothing is rebound, the values are NumPy's."""
+    user = numpy.arange(90_000.0).reshape(300, 300)
+    want = _through_a_list(numpy, [user.copy()], 100)
+    before = _handed()
+    got = _through_a_list(dnp, [dnp.asarray(user.copy())], 100)
+    assert _handed() == before
+    assert type(got) is dnp.ndarray
+    numpy.testing.assert_array_equal(numpy.asarray(got), want)
+
+
+def test_a_modules_names_are_rebound_in_its_namespace():
+    """A script's loop at module level: the module's own name is rebound."""
+    source = (
+        "import daybreak.numpy as np\n"
+        "A = np.asarray(user)\n"
+        "B = A\n"
+        "for i in range(200):\n"
+        "    A[i, i] = A[i, i] * 2.0 + A[i, 0]\n"
+    )
+    user = numpy.arange(90_000.0).reshape(300, 300)
+    want = user.copy()
+    for i in range(200):
+        want[i, i] = want[i, i] * 2.0 + want[i, 0]
+    before = _handed()
+    scope = {"user": user}
+    exec(compile(source, "<script>", "exec"), scope)
+    assert _handed() - before == 1
+    assert type(scope["A"]) is numpy.ndarray and scope["B"] is scope["A"]
+    numpy.testing.assert_array_equal(scope["A"], want)
+    numpy.testing.assert_array_equal(user, want)  # (the user's memory itself)
+
+
+def test_rebind_binds_the_frames_own_variables_and_cells_only():
+    outer = object()
+
+    def run():
+        mine, alias = outer, outer
+        captured = outer
+
+        def inner():
+            return captured
+
+        assert frames.rebind(sys._getframe(), outer, "new")
+        return mine, alias, inner(), outer
+
+    got = run()
+    if frames.CAN_REBIND:
+        assert got[:3] == ("new", "new", "new")
+        assert got[3] is outer  # (a free variable: the enclosing frame's, left alone)
+
+
+_PROGRAMS = r"""
+import numpy
+import daybreak as db, daybreak.numpy as dnp
+from daybreak.frontends import scheduler
+
+def program(rng, n):
+    lines = []
+    for _ in range(int(rng.integers(2, 7))):
+        X, Y = (str(c) for c in rng.choice(list("ABC"), 2))
+        k = int(rng.integers(1, n - 4))
+        c = float(rng.choice([0.5, -2.0, 3.0]))
+        lines.append([
+            f"{X}[i, j] = {c} * {Y}[j, i]",
+            f"{X}[i, j] -= np.dot({X}[i, :j], {Y}[j, :j]) * 0.01",
+            f"{X}[i, j] /= {Y}[j, j] * {Y}[j, j] + 1.0",
+            f"s = s + float({X}[i, j])",
+            f"K.append({X} * {c})" if rng.integers(4) == 0 else f"s = s + {X}[j, i]",
+            f"H[int(j % 3)][{k}, j] = {c}",
+            f"v = {X}[{k}]\n            v[j] = {c}",
+            f"{X}[:, j] = {X}[:, j] * {c}",
+            f"W = {X}[1:, :]\n            W[j, {k}] = {c}",
+            f"{X}[{k}:{k} + 3, j] = {Y}[{k}, j:j + 3]",
+        ][int(rng.integers(10))])
+    body = "".join(f"            {line}\n" for line in lines)
+    return (
+        "def kernel(np, A, B, C, H, T):\n    s, v, K = 0.0, None, []\n"
+        "    for i in range(T):\n        for j in range(1, 60):\n"
+        + body
+        + "    return [A, B, C, *H, *K], s\n"
+    )
+
+for rng in seeded():
+    n = 300
+    source = program(rng, n)
+    scope = {}
+    exec(source, scope)
+    kernel = scope["kernel"]
+    base = numpy.arange(n * n, dtype=numpy.float64).reshape(n, n) % 7 / 7 + 1.0
+    inputs = [base, base.T.copy(), base * 2]
+    A, B, C = (x.copy() for x in inputs)
+    expected, s_want = kernel(numpy, A, B, C, [A, B, C], 4)
+    before = db.stats()
+    for _ in range(2):
+        # the user's memory, daybreak's own computed array, and a copy of the user's
+        A, B, C = (x.copy() for x in inputs)
+        A, B, C = dnp.asarray(A), dnp.asarray(B) + 0, dnp.array(C)
+        got, s_got = kernel(dnp, A, B, C, [A, B, C], 4)
+        assert len(got) == len(expected), source
+        for g, e in zip(got, expected):
+            numpy.testing.assert_allclose(numpy.asarray(g), e, rtol=1e-12, atol=1e-9,
+                                          err_msg=source)
+        assert abs(s_got - s_want) <= 1e-9 * max(1.0, abs(s_want)), source
+        scheduler.wait_for_compiles()
+    tally(before)
+report()
+"""
+
+
+def test_random_hot_loops_agree_with_numpy():
+    """Random loops of element reads and writes, dot products of row slices, lazy values
+    kept, the caller's arrays written through a list, row and big views written through:
+    every array, kept value and sum holds NumPy's values, and hot loops were handed arrays."""
+    run_generated_programs(_PROGRAMS, range(1, 25), handed_over=True)
