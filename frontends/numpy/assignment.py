@@ -63,7 +63,7 @@ from ..snapshots import (
 )
 from .array import as_operand, concrete_expr, data_now, is_lazy, ndarray, pending_readers
 from .fallback import to_numpy
-from .handover import HOT, hand_over
+from .handover import HOT, SMALL_PART, hand_over
 from .indexing import is_plain_basic, key_items, spread
 from .replay import ACTIVE, LAZY_SIZE, LIBRARY_SEEN, Proxy, after_store, data_stored, store
 from .shapes import reshape_expr, stand_in
@@ -196,11 +196,13 @@ def _stored_in_place(a: ndarray, key, value) -> bool:
     seen[2][key] = value  # NumPy's conversion and errors
     if a._base is not None:
         a.write_back()
-    else:
+    elif type(value) is not np.ndarray or value.size < SMALL_PART:
         hot = a._hot + 1  # (a hot loop's array goes to NumPy itself: `handover.py`)
         a._hot = hot
         if hot >= HOT:
             hand_over(a)
+    else:
+        a._hot = 0
     return True
 
 

@@ -12,8 +12,9 @@ triangular solve or a CSR product about half. Nothing of daybreak's runs in them
 subscript is already NumPy's indexing of the computed buffer — so the cost is the call
 itself, and only the array's type can remove it.
 
-Counted per array (`ndarray._hot`): each element read, small part read and store in place
-adds one; a big part (a lazy view, to fuse into what reads it) starts the count again. At
+Counted per array (`ndarray._hot`): each element read or store, and each read or store of
+a part under `SMALL_PART` elements, adds one; a bigger part (a lazy view to fuse, a slice of
+a time step's stencil) starts the count again. At
 `HOT` in a row, the names of the frame running the subscript that hold the array are bound
 to NumPy's array over its buffer (`frames.rebind`): the loop's subscripts are NumPy's own
 from then on. What the cost is: whatever that frame does with those names later is NumPy's
@@ -46,6 +47,10 @@ from ..snapshots import UNARMED_SNAPSHOTS
 from ..statements import user_frame
 
 HOT = 128  # element reads and writes in a row that make a loop hot
+# Parts read or stored that count as element work: NumPy's work on a bigger one (a row of
+# 4,096 doubles: ~2-4 us a call) dwarfs the call's own cost, and a time step's slices of a
+# stencil (heat_3d's 38^3 at S) are whole-array work that replays may compile
+SMALL_PART = 1 << 12
 RETRY = 1024  # more of them before asking again where no name could be rebound
 
 

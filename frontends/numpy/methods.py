@@ -29,7 +29,7 @@ from . import reductions, ufuncs
 from .array import as_operand, data_now, is_lazy, leaf_array, ndarray, wrap
 from .assignment import setitem, wrote
 from .fallback import run_numpy
-from .handover import HOT, hand_over
+from .handover import HOT, SMALL_PART, hand_over
 from .indexing import PLAIN_KEYS, getitem, is_plain_basic, part_of_seen
 from .replay import (
     ACTIVE,
@@ -790,15 +790,20 @@ def _subscript(self, key):
                 plain = kind in PLAIN_KEYS or (kind is tuple and is_plain_basic(key))
             if plain:
                 part = seen[2][key]
-                if type(part) is not _NDARRAY or (
-                    self._memory is not None and part.size < SETTINGS.eager_below
-                ):
-                    # (an element; a small part of the user's memory) A hot loop's array
-                    # goes to NumPy itself (`handover.py`)
-                    hot = self._hot + 1
-                    self._hot = hot
+                if type(part) is not _NDARRAY:
+                    hot = self._hot + 1  # (an element: a hot loop's array goes to NumPy
+                    self._hot = hot  # itself, `handover.py`)
                     if hot >= HOT:
                         hand_over(self)
+                    return part
+                if self._memory is not None and part.size < SETTINGS.eager_below:
+                    if part.size < SMALL_PART:  # (a small part of the user's memory)
+                        hot = self._hot + 1
+                        self._hot = hot
+                        if hot >= HOT:
+                            hand_over(self)
+                    else:
+                        self._hot = 0
                     return part
                 return part_of_seen(self, part, seen[2], key)
             if (

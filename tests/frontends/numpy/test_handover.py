@@ -169,6 +169,28 @@ def test_a_time_loop_that_reads_an_element_a_step_keeps_daybreaks_arrays():
     assert abs(got[2] - want[2]) <= 1e-9 * abs(want[2])
 
 
+def _block_sums(np, A, B, steps):
+    total = 0.0
+    for t in range(steps):
+        block = A[t % 280 : t % 280 + 20]  # 6,000 elements: NumPy's work, not the call's
+        B[t % 280 : t % 280 + 20] = block * 0.5 + 1.0
+        total += float(A[t % 280, 7])
+    return A, B, total
+
+
+def test_parts_past_small_part_are_not_element_work():
+    """Reads and stores of parts of `SMALL_PART` elements or more (a time step's slices)
+    start the count again: the arrays stay daybreak's."""
+    a0 = numpy.random.default_rng(2).random((300, 300))
+    want = _block_sums(numpy, a0.copy(), a0 * 0.0, 3 * HOT)
+    before = _handed()
+    got = _block_sums(dnp, dnp.asarray(a0.copy()), dnp.asarray(a0 * 0.0), 3 * HOT)
+    assert _handed() == before
+    assert type(got[0]) is dnp.ndarray and type(got[1]) is dnp.ndarray
+    for mine, theirs in zip(got, want, strict=True):
+        numpy.testing.assert_array_equal(numpy.asarray(mine), theirs)
+
+
 def _row_sums(np, A, n):
     total = 0.0
     for i in range(n):
