@@ -200,6 +200,7 @@ def _stored_in_place(a: ndarray, key, value) -> bool:
         hot = a._hot + 1  # (a hot loop's array goes to NumPy itself: `handover.py`)
         a._hot = hot
         if hot >= HOT:
+            del node, leaf  # (the handover counts the node's references: no copy for them)
             hand_over(a)
     else:
         a._hot = 0
