@@ -221,6 +221,15 @@ def tally(before):
 
 def report():
     print(*_totals)
+
+def agree(got, expected, s_got, s_want, source):
+    # a loop program's arrays and kept values, and its sum, against NumPy's
+    import numpy
+    assert len(got) == len(expected), source
+    for g, e in zip(got, expected):
+        numpy.testing.assert_allclose(numpy.asarray(g), e, rtol=1e-12, atol=1e-9,
+                                      err_msg=source)
+    assert abs(s_got - s_want) <= 1e-9 * max(1.0, abs(s_want)), source
 """
 
 

@@ -19,6 +19,7 @@ from daybreak.frontends.numpy.handover import HOT
 from daybreak.runtime.config import SETTINGS
 
 from .helpers import defaults_outside_tests, run_generated_programs
+from .test_at_once import _covariance
 
 
 @pytest.fixture(autouse=True)
@@ -101,14 +102,6 @@ def test_a_buffer_nothing_else_reads_is_handed_over_without_a_copy(reads):
     if not reads:
         want[range(400), range(400)] = 2.0 * numpy.arange(400)
     numpy.testing.assert_array_equal(numpy.asarray(x), want)
-
-
-def _covariance(np, data):
-    m = data.shape[1]
-    cov = np.zeros((m, m), dtype=data.dtype)
-    for i in range(m):
-        cov[i:m, i] = cov[i, i:m] = data[:, i] @ data[:, i:m] / (data.shape[0] - 1.0)
-    return cov
 
 
 def test_a_loop_of_column_and_row_stores_gets_numpys_array():
@@ -373,11 +366,7 @@ for rng in seeded():
         A, B, C = (x.copy() for x in inputs)
         A, B, C = dnp.asarray(A), dnp.asarray(B) + 0, dnp.array(C)
         got, s_got = kernel(dnp, A, B, C, [A, B, C], 4)
-        assert len(got) == len(expected), source
-        for g, e in zip(got, expected):
-            numpy.testing.assert_allclose(numpy.asarray(g), e, rtol=1e-12, atol=1e-9,
-                                          err_msg=source)
-        assert abs(s_got - s_want) <= 1e-9 * max(1.0, abs(s_want)), source
+        agree(got, expected, s_got, s_want, source)
         scheduler.wait_for_compiles()
     tally(before)
 report()

@@ -69,11 +69,7 @@ for rng in seeded():
         # the user's memory, daybreak's own computed array, and a copy of the user's
         A, B, C = (x.copy() for x in inputs)
         got, s_got = kernel(dnp, dnp.asarray(A), dnp.asarray(B) + 0, dnp.array(C), 3)
-        assert len(got) == len(expected), source
-        for g, e in zip(got, expected):
-            numpy.testing.assert_allclose(numpy.asarray(g), e, rtol=1e-12, atol=1e-9,
-                                          err_msg=source)
-        assert abs(s_got - s_want) <= 1e-9 * max(1.0, abs(s_want)), source
+        agree(got, expected, s_got, s_want, source)
         scheduler.wait_for_compiles()
     tally(before)
 report()
