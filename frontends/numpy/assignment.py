@@ -202,8 +202,6 @@ def _stored_in_place(a: ndarray, key, value) -> bool:
         if hot >= HOT:
             del node, leaf  # (the handover counts the node's references: no copy for them)
             hand_over(a)
-    else:
-        a._hot = 0
     return True
 
 

@@ -13,8 +13,9 @@ subscript is already NumPy's indexing of the computed buffer — so the cost is 
 itself, and only the array's type can remove it.
 
 Counted per array (`ndarray._hot`): each element read or store, and each read or store of
-a part under `SMALL_PART` elements, adds one; a bigger part (a lazy view to fuse, a slice of
-a time step's stencil) starts the count again. At
+a part under `SMALL_PART` elements, adds one; reading a bigger part (a lazy view to fuse, a
+slice of a time step's stencil) starts the count again (storing NumPy's data into one is
+neither: NumPy computed it). At
 `HOT` in a row, the names of the frame running the subscript that hold the array are bound
 to NumPy's array over its buffer (`frames.rebind`): the loop's subscripts are NumPy's own
 from then on. What the cost is: whatever that frame does with those names later is NumPy's
@@ -54,12 +55,13 @@ SMALL_PART = 1 << 12
 RETRY = 1024  # more of them before asking again where no name could be rebound
 
 
-def hand_over(a) -> None:
-    """Bind the names of the user's frame running `a`'s subscript or store that hold `a` to
-    NumPy's array over `a`'s buffer, when `a` may go (the module docstring); else count
-    again from `-RETRY`."""
+def hand_over(a, frame=None) -> None:
+    """Bind the names of `frame` (by default the user's frame running `a`'s subscript or
+    store) that hold `a` to NumPy's array over `a`'s buffer, when `a` may go (the module
+    docstring); else count again from `-RETRY`."""
     a._hot = -RETRY
-    frame = user_frame()
+    if frame is None:
+        frame = user_frame()
     if (
         not CAN_REBIND
         or not SETTINGS.handover

@@ -40,6 +40,7 @@ from .replay import (
     attach_operators,
     numpy_operands,
     on_call,
+    read_at_once,
     run_at_once,
 )
 from .ufuncs import NotCompiled, apply_ufunc, cast_expr
@@ -339,8 +340,10 @@ def _binary(ufunc, op):
                     return found
                 x, y = data_now(self), other  # (a statement run at once: NumPy's operator)
                 if type(y) is ndarray:
+                    read_at_once(y)
                     y = data_now(y)
                 if x is not None and y is not None:
+                    read_at_once(self)
                     return op(x, y)
         value = _scalar_now(self, other)
         if value is not None:
@@ -364,6 +367,7 @@ def _binary(ufunc, op):
                     return found
                 x = data_now(self)
                 if x is not None:
+                    read_at_once(self)
                     return op(other, x)  # (`other` is no daybreak array: Python asked it first)
         value = _scalar_now(self, other)
         if value is not None:
@@ -527,6 +531,7 @@ def _reduction_method(name: str):
                     return found
                 data = data_now(self) if out is None else None
                 if data is not None:  # (a statement run at once: NumPy's method)
+                    read_at_once(self)
                     given = {"axis": axis, "dtype": dtype, "keepdims": keepdims}
                     given = {k: v for k, v in given.items() if v is not None and v is not False}
                     return getattr(data, name)(**given, **kwargs)
@@ -765,6 +770,7 @@ def _subscript(self, key):
                     return found
                 data = data_now(self)  # (a statement run at once: NumPy's view or element)
                 if data is not None:
+                    read_at_once(self)
                     kind = type(key)
                     if kind is tuple and len(key) == 2:
                         if type(key[0]) is not ndarray and type(key[1]) is not ndarray:

@@ -88,6 +88,7 @@ from ..statements import (
 )
 from . import array
 from .array import PENDING_MADE, data_now, ndarray
+from .handover import hand_over
 
 GETITEM = "getitem"  # the operation of a subscript (a ufunc for an operator or a call)
 # `on_call`'s answer within a statement run at once (`AtOnce`): the call computes NumPy's
@@ -251,6 +252,9 @@ class Trace:
         for module, name, found in self.attributes:
             if getattr(module, name, MISSING) is not found:
                 return self._again(tag, frame, key)
+        for value in values:
+            if type(value) is ndarray:
+                value._hot = 0  # (a name this program reads: not NumPy's, `read_at_once`)
         state = Replay(self, frame, values, nodes)
         _activate(state)
         return state.step(tag, frame, key)
@@ -327,13 +331,15 @@ class AtOnce:
 
 
 class AtOnceRun:
-    """A statement run at once now (`AtOnce`): its calls in its frame, until its store."""
+    """A statement run at once now (`AtOnce`): its calls in its frame, until its store, and
+    the arrays whose data its calls read that go to NumPy at its end (`_read_at_once`)."""
 
-    __slots__ = ("trace", "frame", "thread", "first", "last", "calls")
+    __slots__ = ("trace", "frame", "thread", "first", "last", "calls", "handed")
 
     def __init__(self, trace: AtOnce, frame):
         self.trace, self.frame, self.thread = trace, frame, threading.get_ident()
         self.first, self.last, self.calls = trace.first, trace.last, 0
+        self.handed = None
 
     def step(self, tag, frame, key=None):
         if not self.first <= frame.f_lasti <= self.last:
@@ -343,6 +349,7 @@ class AtOnceRun:
 
 
 _RECHECK = 64  # runs of a statement run at once, of which one is recorded again
+HOT_AT_ONCE = 48  # reads of an array's data in at-once runs in a row that hand it to NumPy
 
 
 def numpy_operands(values) -> list | None:
@@ -352,9 +359,10 @@ def numpy_operands(values) -> list | None:
     found = []
     for x in values:
         if type(x) is ndarray:
-            x = data_now(x)
+            array, x = x, data_now(x)
             if x is None:
                 return None
+            read_at_once(array)
         elif type(x) is tuple:
             x = numpy_operands(x)
             if x is None:
@@ -362,6 +370,26 @@ def numpy_operands(values) -> list | None:
             x = tuple(x)
         found.append(x)
     return found
+
+
+def read_at_once(a: ndarray) -> None:
+    """`a`'s data was read by a call of a statement run at once: a use of the array as
+    NumPy's (`handover.py`). `HOT` of them in a row, in statements the cost model sent to
+    the library for good (not cold code's, `AtOnce.sampled`, whose recorded runs may still
+    compile), and the array goes to NumPy in the statement's frame when it ends: its loop
+    then runs NumPy's calls with nothing of daybreak's between. A read that fuses (a
+    replayed statement's name, a lazily recorded call, a big part) starts the count again:
+    an `AtOnce`'s run recorded again every `_RECHECK` too, so the count to reach is smaller
+    than that."""
+    hot = a._hot + 1
+    a._hot = hot
+    if hot >= HOT_AT_ONCE:
+        a._hot = 0
+        state = ACTIVE[0]
+        if type(state) is AtOnceRun and not state.trace.sampled:
+            if state.handed is None:
+                state.handed = []
+            state.handed.append(a)
 
 
 NOT_NOW = object()  # `run_at_once`'s answer where an operand is pending
@@ -390,7 +418,7 @@ def on_call(tag, frame, key=None):
             found = state.step(tag, frame, key)
             if found is not _STALE:
                 return found
-            _end_stale(state)  # (a statement that raised before its store, run again)
+            _end_stale(state, frame)  # (the next statement's call, or one that raised)
         elif type(state) is Replay:
             if state.last is None or sys.getrefcount(state.last) > _ALONE:
                 # (its statement runs, its last placeholder on the stack: this call is
@@ -409,12 +437,17 @@ def on_call(tag, frame, key=None):
     return found.begin(tag, frame, key)
 
 
-def _end_stale(state) -> None:
+def _end_stale(state, frame=None) -> None:
     """End `state`, whose statement ended without its store (it raised, or stored into
     something else than a daybreak array: a statement run at once is counted still; a
-    recording counts as a try, or ends a name's statement, `library_call`)."""
+    recording counts as a try, or ends a name's statement, `library_call`). `frame`: the
+    statement's frame, still running (its store, its next statement's call), where the
+    arrays its calls read often go to NumPy (`read_at_once`)."""
     if type(state) is AtOnceRun:
         count_at_once(state.calls)
+        if state.handed is not None and frame is state.frame:
+            for a in state.handed:
+                hand_over(a, frame)
         # (its calls, counted as library runs, are no new reason for a store to ask
         # `data_stored`: a chained store's next one)
         LIBRARY_SEEN[0] = stats.STATS.library_runs
@@ -467,7 +500,7 @@ def after_store(a: ndarray, key, value, frame) -> None:
     state = ACTIVE[0]
     if type(state) is AtOnceRun and state.frame is frame:
         scheduler.LAST_WRITE[0] = None
-        _end_stale(state)  # (its store: the statement ran at once)
+        _end_stale(state, frame)  # (its store: the statement ran at once)
         return
     if not _daybreaks(frame):
         _ended(a, value, frame, plain(key))
@@ -1033,5 +1066,6 @@ __all__ = [
     "NOT_NOW",
     "AT_ONCE_ONLY",
     "numpy_operands",
+    "read_at_once",
     "run_at_once",
 ]

@@ -492,6 +492,7 @@ def _on_user_memory(ufunc, inputs, result_bytes: int, spent=None):
     borrowed = 0
     for x in inputs:
         if type(x) is ndarray:
+            x._hot = 0  # (a call not run at once: not NumPy's own, `handover.py`)
             if x._site is not None:
                 consumed(x._site)  # a value made at that line fuses into this one
             e = x._held

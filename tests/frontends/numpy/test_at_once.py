@@ -5,7 +5,9 @@ shapes, NumPy arrays, pending values, a rebound function), whatever reads what i
 (pending values, views, the user's own memory), and NumPy's errors.
 
 The tests run with the defaults outside tests (the library tier is what this is about:
-strict mode compiles every graph), with no fallback allowed."""
+strict mode compiles every graph), with no fallback allowed, and with the loops' arrays left
+daybreak's (`db.config(handover=False)`: a loop of statements run at once hands its arrays
+to NumPy once hot, `test_handover`)."""
 
 import threading
 
@@ -24,8 +26,9 @@ N = 300  # floyd_warshall's matrix: 90,000 elements, each step's calls in the li
 
 
 @pytest.fixture(autouse=True)
-def library_tier():
+def library_tier(monkeypatch):
     scheduler.forget()
+    monkeypatch.setattr(SETTINGS, "handover", False)
     with defaults_outside_tests():
         yield
     scheduler.forget()
@@ -247,12 +250,10 @@ def _covariance(np, data):
     return cov
 
 
-def test_a_chained_store_runs_at_once_up_to_its_first_store(monkeypatch):
+def test_a_chained_store_runs_at_once_up_to_its_first_store():
     """covariance's `cov[i:m, i] = cov[i, i:m] = data[:, i] @ data[:, i:m] / (n - 1)`: the
     statement up to its first store runs at once (the products NumPy's kernel), the value
-    left over goes into the second target as always. (`cov` stays daybreak's here: handed
-    to NumPy, `test_handover`, its stores are NumPy's own.)"""
-    monkeypatch.setattr(SETTINGS, "handover", False)
+    left over goes into the second target as always."""
     data = numpy.random.default_rng(13).random((300, 280))  # (cov: 78,400 elements)
     before = _at_once()
     got = _covariance(dnp, dnp.asarray(data))
@@ -395,11 +396,9 @@ def _correlation(np, data):
     return corr
 
 
-def test_eye_is_daybreaks_and_its_chained_stores_run_at_once(monkeypatch):
+def test_eye_is_daybreaks_and_its_chained_stores_run_at_once():
     """`np.eye` of a big matrix is a daybreak array (stores into it are daybreak's, and
-    correlation's chained store, its key `i + 1 : m`, runs at once); a small one NumPy's.
-    (Not handed to NumPy here, as in the test above.)"""
-    monkeypatch.setattr(SETTINGS, "handover", False)
+    correlation's chained store, its key `i + 1 : m`, runs at once); a small one NumPy's."""
     assert type(dnp.eye(3)) is numpy.ndarray
     assert type(dnp.eye(300)) is dnp.ndarray and type(dnp.identity(300)) is dnp.ndarray
     numpy.testing.assert_array_equal(numpy.asarray(dnp.eye(300, 310, 2)), numpy.eye(300, 310, 2))
@@ -535,7 +534,6 @@ def test_a_known_statements_store_asks_again_only_after_another_library_run(monk
     (The loop's array stays daybreak's: handed to NumPy, its stores would not come here.)"""
     from daybreak.frontends.numpy import assignment
 
-    monkeypatch.setattr(SETTINGS, "handover", False)
     asked = []
     real = assignment.data_stored
     monkeypatch.setattr(assignment, "data_stored", lambda v, f: (asked.append(1), real(v, f)))

@@ -14,12 +14,12 @@ import pytest
 
 import daybreak as db
 import daybreak.numpy as dnp
-from daybreak.frontends import frames
+from daybreak.frontends import frames, scheduler
 from daybreak.frontends.numpy.handover import HOT
 from daybreak.runtime.config import SETTINGS
 
 from .helpers import defaults_outside_tests, run_generated_programs
-from .test_at_once import _covariance
+from .test_at_once import _covariance, _floyd, _masked_means
 
 
 @pytest.fixture(autouse=True)
@@ -113,6 +113,102 @@ def test_a_loop_of_column_and_row_stores_gets_numpys_array():
     assert _handed() - before >= 1
     assert type(got) is numpy.ndarray
     numpy.testing.assert_allclose(got, _covariance(numpy, data), rtol=1e-13)
+
+
+@pytest.mark.parametrize("wrap", [dnp.asarray, dnp.array], ids=["users", "daybreaks"])
+def test_a_loop_of_statements_run_at_once_gets_numpys_array(wrap):
+    """floyd_warshall's step runs at once (each call NumPy's own on the matrix's data): after
+    `HOT_AT_ONCE` reads of the matrix in such runs, the loop's `path` is NumPy's array, with
+    nothing of daybreak's between its calls."""
+    from daybreak.frontends.numpy.replay import HOT_AT_ONCE
+
+    p0 = numpy.random.default_rng(5).integers(1, 1000, (300, 300)).astype(numpy.int32)
+    want = _floyd(numpy, p0.copy())
+    before, at_once = _handed(), db.stats()["statements_at_once"]
+    got = _floyd(dnp, wrap(p0.copy()))
+    assert _handed() - before == 1
+    assert type(got) is numpy.ndarray
+    numpy.testing.assert_array_equal(got, want)
+    # (run at once until then: the first runs recorded, then each reads `path` three times)
+    assert 1 <= db.stats()["statements_at_once"] - at_once <= HOT_AT_ONCE
+
+
+def test_a_name_statement_run_at_once_hands_its_operands_over():
+    """azimint_naive's `mask = np.logical_and(r1 <= radius, radius < r2)` (a name's
+    statement run at once): `radius` goes to NumPy; the means are NumPy's."""
+    rng = numpy.random.default_rng(19)
+    data, radius = rng.random(120_000), rng.random(120_000)
+    want, want_mask = _masked_means(numpy, data, radius, 120)
+    before = _handed()
+    got, mask = _masked_means(dnp, dnp.asarray(data), dnp.asarray(radius), 120)
+    assert _handed() - before >= 1
+    numpy.testing.assert_array_equal(got, want)
+    numpy.testing.assert_array_equal(numpy.asarray(mask), want_mask)
+
+
+def _masks_and_steps(np, a, b, bins):
+    top = float(a.max())
+    counts = []
+    for i in range(bins):
+        mask = np.logical_and(top * i / bins <= a, a < top * (i + 1) / bins)
+        counts.append(int(np.count_nonzero(mask)))
+        b[1:-1] = 0.5 * (a[2:] + a[:-2]) + i  # a step that fuses: replayed natively
+    return a, b, counts
+
+
+def test_an_array_a_native_statement_reads_stays_daybreaks():
+    """An array read by a statement run at once (the masks) and by a step that fuses and
+    runs natively once compiled: those reads start its count again (the calls recorded
+    lazily, the replays' names), so it is never handed over, and the step stays native."""
+    a0 = numpy.random.default_rng(23).random(200_000)
+    want = _masks_and_steps(numpy, a0.copy(), a0 * 0.0, 200)
+    counted, before = db.stats(), _handed()
+    for _ in range(4):
+        got = _masks_and_steps(dnp, dnp.asarray(a0.copy()), dnp.asarray(a0 * 0.0), 200)
+        assert type(got[0]) is dnp.ndarray and type(got[1]) is dnp.ndarray
+        numpy.testing.assert_array_equal(numpy.asarray(got[1]), want[1])
+        assert got[2] == want[2]
+        scheduler.wait_for_compiles()
+    now = db.stats()
+    assert now["statements_at_once"] - counted["statements_at_once"] > 100
+    assert now["runs"] - counted["runs"] > 300
+    assert _handed() == before
+
+
+def _box_blur(np, steps, a, b):
+    for _ in range(steps):
+        b[1:-1, 1:-1] = (
+            a[:-2, :-2] + a[:-2, 1:-1] + a[:-2, 2:] + a[1:-1, :-2] + a[1:-1, 1:-1]
+            + a[1:-1, 2:] + a[2:, :-2] + a[2:, 1:-1] + a[2:, 2:]
+        ) / 9.0  # fmt: skip
+        a[1:-1, 1:-1] = (
+            b[:-2, :-2] + b[:-2, 1:-1] + b[:-2, 2:] + b[1:-1, :-2] + b[1:-1, 1:-1]
+            + b[1:-1, 2:] + b[2:, :-2] + b[2:, 1:-1] + b[2:, 2:]
+        ) / 9.0  # fmt: skip
+    return a, b
+
+
+def test_cold_codes_statements_run_at_once_still_compile():
+    """A 9-point stencil's steps in cold code run at once out of their recorded runs
+    (sampled, `AtOnce.sampled`), reading each array 9 times a run: their arrays are not
+    handed over, so the program compiles and the steps are replayed natively within a few
+    calls (as `test_at_once`'s test of jacobi_2d, with the handover on)."""
+    rng = numpy.random.default_rng(43)
+    a0, b0 = rng.random((300, 300)), rng.random((300, 300))
+    want = _box_blur(numpy, 50, a0.copy(), b0.copy())
+    before, replayed = _handed(), 0
+    for _ in range(12):
+        counted = db.stats()
+        got = _box_blur(dnp, 50, dnp.asarray(a0.copy()), dnp.asarray(b0.copy()))
+        for mine, theirs in zip(got, want, strict=True):
+            assert type(mine) is dnp.ndarray
+            numpy.testing.assert_allclose(numpy.asarray(mine), theirs, rtol=1e-13)
+        scheduler.wait_for_compiles()
+        replayed = db.stats()["statements_replayed"] - counted["statements_replayed"]
+        if replayed >= 40:
+            break
+    assert replayed >= 40
+    assert _handed() == before
 
 
 def _rows_then_snapshots(np, A, held, n):
