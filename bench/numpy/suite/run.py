@@ -769,6 +769,12 @@ def main() -> None:
             else:
                 line += " " + md_cell(last_lines(r))[:200]
             print(line, file=sys.stderr, flush=True)
+        if not opts.outdir:
+            # (compared: a temporary directory's outputs go, ~1 GB a run of all the kernels)
+            for peer in peers:
+                saved = os.path.join(outdir, f"{name}.{peer}.npz")
+                if os.path.exists(saved):
+                    os.remove(saved)
     elapsed = time.perf_counter() - started
     text = report(results, opts, header) + f"\n\nSuite wall time: {elapsed:.0f} s."
     print(text)
