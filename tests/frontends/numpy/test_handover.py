@@ -146,6 +146,18 @@ def test_a_name_statement_run_at_once_hands_its_operands_over():
     numpy.testing.assert_array_equal(numpy.asarray(mask), want_mask)
 
 
+def test_a_call_not_run_at_once_starts_the_count_again():
+    """A call the cost model records or computes (not a statement run at once) reads its
+    operands as daybreak's: their count of reads at once (`replay.read_at_once`) starts
+    again."""
+    x0 = numpy.random.default_rng(9).random(100_000)
+    x = dnp.asarray(x0)
+    x._hot = 40
+    y = x * 2.0 + 1.0
+    assert x._hot == 0
+    numpy.testing.assert_array_equal(numpy.asarray(y), x0 * 2.0 + 1.0)
+
+
 def _masks_and_steps(np, a, b, bins):
     top = float(a.max())
     counts = []

@@ -517,6 +517,20 @@ def test_statements_interrupted_mid_replay_leave_nothing_behind():
     _steps_agree_and_replay(10)
 
 
+def test_a_replayed_statements_names_start_their_handover_count_again():
+    """The arrays a replayed statement's program reads are not NumPy's to take: their
+    count of reads in statements run at once (`replay.read_at_once`, `handover.py`) starts
+    again at each replay, so a loop that also reads them at once never hands them over."""
+    a, b = (dnp.asarray(x) for x in _users(8))
+    for _ in range(4):
+        _step(a, b)
+    counted = _replayed()
+    a._hot = b._hot = 40
+    _step(a, b)
+    assert _replayed() - counted == 2
+    assert a._hot == 0 and b._hot == 0
+
+
 def _steps_agree_and_replay(seed: int, steps: int = 6, write=None) -> None:
     """Time steps on fresh arrays of the user's, `write(t, a, b)` by the user through NumPy
     before each (on both copies): NumPy's values, and replays."""
