@@ -81,6 +81,10 @@ def hand_over(a, frame=None) -> None:
         found = a.concrete()
         if a._memory is None or type(found) is not np.ndarray:
             return
-    if rebind(frame, a, found):
+    try:
+        done = rebind(frame, a, found)
+    except Exception:  # noqa: BLE001 - a frame this interpreter will not rebind: left alone
+        done = False
+    if done:
         a._hot = 0
         record(handed_over=1)

@@ -359,6 +359,18 @@ def test_not_under_a_trace_function():
         sys.settrace(None)
 
 
+def test_a_frame_that_cannot_be_rebound_is_left_alone(monkeypatch):
+    """Where the interpreter refuses to rebind a frame's names, the loop goes on as
+    daybreak's, with NumPy's values and no error of daybreak's."""
+    from daybreak.frontends.numpy import handover
+
+    def refuse(frame, old, new):
+        raise RuntimeError("not here")
+
+    monkeypatch.setattr(handover, "rebind", refuse)
+    _not_handed()
+
+
 def test_not_a_view_of_another_daybreak_array():
     """A view's writes go through its base (`write_back`): it stays daybreak's."""
     user = numpy.arange(100_000.0).reshape(400, 250)
