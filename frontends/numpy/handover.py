@@ -15,12 +15,12 @@ itself, and only the array's type can remove it.
 Counted per array (`ndarray._hot`): each element read or store, and each read or store of
 a part under `SMALL_PART` elements, adds one; reading a bigger part (a lazy view to fuse, a
 slice of a time step's stencil) starts the count again (storing NumPy's data into one is
-neither: NumPy computed it). At
-`HOT` in a row, the names of the frame running the subscript that hold the array are bound
-to NumPy's array over its buffer (`frames.rebind`): the loop's subscripts are NumPy's own
-from then on. What the cost is: whatever that frame does with those names later is NumPy's
-too, unfused (a whole-array expression after the loop: NumPy's speed, not daybreak's);
-the array's other holders (the caller's name, a list) keep the daybreak array.
+neither: NumPy computed it). At `HOT` in a row, the names of the frame running the
+subscript that hold the array are bound to NumPy's array over its buffer
+(`frames.rebind`): the loop's subscripts are NumPy's own from then on. What it costs:
+whatever that frame does with those names later is NumPy's too, unfused (a whole-array
+expression after the loop: NumPy's speed, not daybreak's); the array's other holders (the
+caller's name, a list) keep the daybreak array.
 
 Why it is NumPy's semantics: the buffer becomes the user's memory first (what
 `np.asarray(b)` makes it, `ndarray._handed_out`): lazy values made from the daybreak array

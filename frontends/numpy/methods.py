@@ -340,8 +340,9 @@ def _binary(ufunc, op):
                     return found
                 x, y = data_now(self), other  # (a statement run at once: NumPy's operator)
                 if type(y) is ndarray:
-                    read_at_once(y)
                     y = data_now(y)
+                    if y is not None:
+                        read_at_once(other)
                 if x is not None and y is not None:
                     read_at_once(self)
                     return op(x, y)
@@ -796,14 +797,12 @@ def _subscript(self, key):
                 plain = kind in PLAIN_KEYS or (kind is tuple and is_plain_basic(key))
             if plain:
                 part = seen[2][key]
-                if type(part) is not _NDARRAY:
-                    hot = self._hot + 1  # (an element: a hot loop's array goes to NumPy
-                    self._hot = hot  # itself, `handover.py`)
-                    if hot >= HOT:
-                        hand_over(self)
-                    return part
-                if self._memory is not None and part.size < SETTINGS.eager_below:
-                    if part.size < SMALL_PART:  # (a small part of the user's memory)
+                element = type(part) is not _NDARRAY
+                if element or (self._memory is not None and part.size < SETTINGS.eager_below):
+                    # (an element; a small part of the user's memory) A hot loop's array
+                    # goes to NumPy itself (`handover.py`): element work counts, a bigger
+                    # part starts the count again
+                    if element or part.size < SMALL_PART:
                         hot = self._hot + 1
                         self._hot = hot
                         if hot >= HOT:

@@ -332,7 +332,7 @@ class AtOnce:
 
 class AtOnceRun:
     """A statement run at once now (`AtOnce`): its calls in its frame, until its store, and
-    the arrays whose data its calls read that go to NumPy at its end (`_read_at_once`)."""
+    the arrays whose data its calls read that go to NumPy at its end (`read_at_once`)."""
 
     __slots__ = ("trace", "frame", "thread", "first", "last", "calls", "handed")
 
