@@ -5,8 +5,10 @@ assigned region and the old `a` outside it (as the in-place operators rebind `a 
   it are index arithmetic on the position; `u[1:-1, 1:-1] = 0.25 * (u[:-2, 1:-1] + ...)` is
   one loop over `u`.
 * a boolean mask of `a`'s shape with one value: `where(mask, value, a)`, the mask lazy too.
-* other advanced keys: NumPy computes, once, which element of `value` lands on each position
-  of `a` (the last one for repeated indices, as NumPy's assignment does); the loop reads it.
+* other advanced keys: `a` is computed first and NumPy writes the positions in place; for a
+  view that is not a whole buffer, NumPy computes, once, which element of `value` lands on
+  each position of `a` (the last one for repeated indices, as NumPy's assignment does), and
+  the loop reads it.
 
 Values are converted as NumPy converts them: arrays unsafely; a Python scalar strictly (an
 int out of the dtype's range or a NaN into integers raise NumPy's error); a NumPy scalar
@@ -376,17 +378,25 @@ def _assign(a: ndarray, key, value) -> None:
             return
     items = key_items(key)
     basic = all(k is None or k is Ellipsis or isinstance(k, slice) or _is_int(k) for k in items)
+    if not basic:
+        # Advanced positions: `a` is computed first and NumPy writes them in place, its own
+        # errors first (the value's conversion, then the positions). Read lazily they need
+        # NumPy's table of which value lands where (`_by_table`): a pass over the positions
+        # and two over `a`'s size before the loop reads it, where computing `a` costs one.
+        if a.concrete() is None:
+            a.value()
+        if a.concrete() is not None:
+            return _numpy_assign(a, items, value, _unsupported_value(value))
     try:
         region = np.shape(stand_in(a.shape)[items])  # NumPy's IndexError, the region's shape
     except IndexError:
         if not basic:
             _numpy_error_first(a, items, value)
         raise
+    why = _unsupported_value(value)
+    if why is not None:
+        return _numpy_assign(a, items, value, why)
     v = as_operand(value)
-    if v is None or (not is_python_scalar(v) and ir_scalar(v.dtype) is None):
-        from .fallback import unsupported_operand
-
-        return _numpy_assign(a, items, value, f"assigning {unsupported_operand(value)}")
     if a.concrete() is None and math.prod(region) * _SMALL_WRITE <= a.size:
         a.value()  # a small write into a pending array: compute it once, then write in place
     if a.concrete() is not None:
@@ -404,6 +414,16 @@ def _assign(a: ndarray, key, value) -> None:
         a._expr = _basic(a, spread(items, a.ndim), values)
     else:
         a._expr = _by_table(a, items, values, region)
+    return None
+
+
+def _unsupported_value(value) -> str | None:
+    """Why NumPy writes `value` (a fallback's reason), or None: daybreak can."""
+    v = as_operand(value)
+    if v is None or (not is_python_scalar(v) and ir_scalar(v.dtype) is None):
+        from .fallback import unsupported_operand
+
+        return f"assigning {unsupported_operand(value)}"
     return None
 
 

@@ -203,12 +203,13 @@ def arange(start, stop=None, step=None, dtype=None, *, like=None):
     delta = dt.type(dt.type(start + step) - first) if dt.kind == "f" else dt.type(step)
     position = Leaf(None, (1,), length, np.dtype(np.int64))
     params = [Outer(Param(v, t, key=None), dt) for v in (first, delta)]
-    expr = Apply(
-        lambda c, i, s, d: s + i.cast(t) * d,
-        (position, *params),
-        dt,
-        lambda i, s, d: s + i.astype(dt) * d,
-    )
+
+    def eager(i, s, d):
+        if s == 0 and d == 1:
+            return i.astype(dt, copy=False)  # (the same values: 0 + i * 1 changes none, in any dtype)
+        return s + i.astype(dt) * d
+
+    expr = Apply(lambda c, i, s, d: s + i.cast(t) * d, (position, *params), dt, eager)
     return ndarray(expr, (length,))
 
 

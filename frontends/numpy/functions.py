@@ -22,6 +22,8 @@ import math
 import numpy as np
 
 from daybreak.ir import builder as B
+from daybreak.runtime.config import SETTINGS
+from daybreak.runtime.stats import count_library_run
 
 from .. import scheduler
 from ..elements.broadcast import broadcast_to, out_shape
@@ -175,6 +177,20 @@ def bincount(x, weights=None, minlength=0):
         # answer for no positions (`minlength` zeros): asked of zeros of the same shapes
         stand_ins = np.zeros(keys.shape, keys.dtype), None if w is None else np.zeros(w.shape)
         return np.bincount(stand_ins[0], weights=stand_ins[1], minlength=minlength)
+    known = keys.concrete()
+    known_weights = None if w is None else w.concrete()
+    if (
+        known is not None
+        and (w is None or known_weights is not None)
+        and SETTINGS.compile_in_background
+        and not SETTINGS.strict
+    ):
+        # Computed positions (and weights): nothing fuses into the counts, and NumPy's own
+        # bincount finds the range and counts in the passes the compiled path would make
+        # (the range first, then a scatter the cost model sends to the library anyway). Not
+        # where every graph must compile (strict mode, or no tier 0).
+        count_library_run()
+        return from_numpy_result(np.bincount(known, weights=known_weights, minlength=minlength))
     # The positions are read three times (their minimum, their maximum, the counts): one
     # loop computes them, which the range and the counts read (kept while `x` lives).
     key_node = realize(keys._expr, keys.shape)

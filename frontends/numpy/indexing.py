@@ -32,6 +32,7 @@ from ..elements.expr import Leaf, realized_node
 from ..elements.remap import INDEX, Affine, Computed, computed_once, identity, reindex
 from .array import concrete_expr, from_numpy_result, leaf_array, ndarray
 from .fallback import to_numpy
+from .handover import HOT, SMALL_PART, hand_over
 from .shapes import reshape_expr, stand_in
 
 
@@ -128,14 +129,14 @@ def getitem(x: ndarray, key):
         # own in the subscript's slot, `methods._subscript`, before this is called)
         kind = type(key)
         if kind is _NDARRAY and _numpy_selection(x, (key,)):
-            return from_numpy_result(seen[2][key])  # (see below)
+            return _selected(x, seen[2][key])  # (see below)
         if kind is ndarray:
             # a computed daybreak mask or positions (`data[mask]`, the mask computed at
             # once from the user's memory): its NumPy value is the key (read, not handed
             # out to the user as `np.asarray` would)
             held = key.concrete()
             if type(held) is _NDARRAY and _numpy_selection(x, (held,)):
-                return from_numpy_result(seen[2][held])
+                return _selected(x, seen[2][held])
     if x._shape and is_plain_basic(key):
         found = x.concrete()
         if found is not None:
@@ -183,6 +184,20 @@ def getitem(x: ndarray, key):
             return view  # an element: NumPy's scalar, no view (a later write never shows)
         return view.as_view_of(x, _write_view, key)
     return _advanced(x, items, np.shape(probe))
+
+
+def _selected(x: ndarray, part: np.ndarray):
+    """NumPy's selection `part` of the computed `x` by a key of data, as daybreak returns it.
+    A few elements count as a hot loop's element work (`data[mask]` in a loop over bins:
+    `x` goes to NumPy itself, `handover.py`); more start the count again."""
+    if part.size < SMALL_PART:
+        hot = x._hot + 1
+        x._hot = hot
+        if hot >= HOT:
+            hand_over(x)
+    else:
+        x._hot = 0
+    return from_numpy_result(part)
 
 
 def part_of_seen(x: ndarray, part: np.ndarray, found: np.ndarray, key):
