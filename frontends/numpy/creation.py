@@ -206,7 +206,7 @@ def arange(start, stop=None, step=None, dtype=None, *, like=None):
 
     def eager(i, s, d):
         if s == 0 and d == 1:
-            return i.astype(dt, copy=False)  # (the same values: 0 + i * 1 changes none, in any dtype)
+            return i.astype(dt, copy=False)  # (0 + i * 1 changes no value, in any dtype)
         return s + i.astype(dt) * d
 
     expr = Apply(lambda c, i, s, d: s + i.cast(t) * d, (position, *params), dt, eager)
