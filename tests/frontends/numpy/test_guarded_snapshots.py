@@ -16,6 +16,25 @@ import daybreak.numpy as dnp
 from daybreak.frontends import scheduler, snapshots
 
 pytestmark = pytest.mark.usefixtures("guarded_snapshots")
+DEFAULT_MIN_BYTES = snapshots.MIN_BYTES  # (before the fixture guards every buffer)
+
+
+@pytest.mark.parametrize("nbytes", [1 << 17, 1 << 20])
+def test_buffers_under_min_bytes_are_copied_larger_ones_guarded(monkeypatch, nbytes):
+    """At the default threshold a snapshot of a buffer under `MIN_BYTES` is a copy (a guard
+    and its release cost what copying 512 KB does), a larger one a guard; both keep the
+    values the user's array held when the lazy value was made."""
+    monkeypatch.setattr(snapshots, "MIN_BYTES", DEFAULT_MIN_BYTES)
+    u = numpy.linspace(0.0, 1.0, nbytes // 8)
+    x = dnp.asarray(u)
+    before = db.stats()
+    y = x * 2.0
+    u[5] = -1.0
+    after = db.stats()
+    copied = after["snapshots_copied"] - before["snapshots_copied"]
+    guarded = after["snapshots_guarded"] - before["snapshots_guarded"]
+    assert (copied, guarded) == ((1, 0) if nbytes == 1 << 17 else (0, 1))
+    numpy.testing.assert_array_equal(numpy.asarray(y), numpy.linspace(0.0, 1.0, nbytes // 8) * 2)
 
 
 def test_a_guarded_snapshot_is_copied_only_when_the_user_writes():

@@ -324,6 +324,38 @@ def test_parts_past_small_part_are_not_element_work():
         numpy.testing.assert_array_equal(numpy.asarray(mine), theirs)
 
 
+def _binned_means(np, data, radius, bins, low):
+    """azimint's loop: per bin, NumPy's mask of the radii (its own arrays once handed over),
+    the data it selects, their mean. The bins are `[low + i, i + 1) / bins`."""
+    out = np.zeros(bins)
+    for i in range(bins):
+        mask = np.logical_and((low + i) / bins <= radius, radius < (i + 1) / bins)
+        out[i] = data[mask].mean()
+    return out
+
+
+@pytest.mark.parametrize("low", [0, -HOT])
+def test_selections_of_a_few_elements_are_element_work(low):
+    """`data[mask]` selecting a few elements counts toward the handover (a loop over bins
+    gets NumPy's `data`); selections of `SMALL_PART` elements or more start the count
+    again (bins reaching `HOT` bins back: from ~30,000 elements a bin)."""
+    rng = numpy.random.default_rng(4)
+    radius = rng.random(100_000)
+    data = rng.random(100_000)
+    bins = 3 * HOT
+    want = _binned_means(numpy, data, radius, bins, low)
+    x = dnp.asarray(data.copy())
+    before = _handed()
+    got = _binned_means(dnp, x, dnp.asarray(radius.copy()), bins, low)
+    numpy.testing.assert_allclose(numpy.asarray(got), want, rtol=1e-12)
+    handed = _handed() - before
+    if low == 0:
+        assert handed >= 2  # the data and the radii (the loop's frame: not `x` here)
+    else:
+        assert handed <= 1  # the radii at most: the data's selections are big parts
+    numpy.testing.assert_array_equal(numpy.asarray(x), data)
+
+
 def _row_sums(np, A, n):
     total = 0.0
     for i in range(n):

@@ -759,3 +759,42 @@ def test_written_values_convert_as_numpy_converts_them_for_each_key_kind(dtype, 
                 assert np.array_equal(np.asarray(got), want), (value, state)
             if kept is not None:
                 assert np.array_equal(np.asarray(kept), ref)
+
+
+def test_bincount_of_computed_positions_is_numpys_own(library_tier):
+    """`bincount` of computed positions (and weights) is NumPy's own call, one library run:
+    nothing fuses into the counts, and the compiled path's range pass (a minimum and a
+    maximum) would read the positions twice more. NumPy's values, dtypes and errors."""
+    rng = np.random.default_rng(5)
+    keys = rng.integers(0, 3000, 200_000)
+    weights = rng.random(200_000)
+    k, w = dnp.asarray(keys), dnp.asarray(weights)
+    for args, kwargs in [((k,), {}), ((k,), {"weights": w, "minlength": 5000})]:
+        db.stats(reset=True)
+        got = np.asarray(dnp.bincount(*args, **kwargs))
+        assert db.stats()["library_runs"] == 1 and db.stats()["runs"] == 0
+        numpy_kwargs = {**kwargs, "weights": weights} if kwargs else {}
+        want = np.bincount(keys, **numpy_kwargs)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match="negative"):
+        dnp.bincount(dnp.asarray(keys - 1))
+
+
+@pytest.mark.parametrize(
+    "numbers",
+    [(70_000,), (3, 70_003), (-5.5, 60_000.0, 0.75), (70_000, 0, -1), (0.0, 7.0, 1e-4)],
+)
+@pytest.mark.parametrize("dtype", [None, np.float32, np.int32])
+def test_ranges_computed_in_the_library_are_numpys(library_tier, numbers, dtype):
+    """A large `arange` computed in the library (tier 0) has NumPy's values and dtype: the
+    positions in one pass (NumPy's own arange), then `start + i * delta` in the result type
+    unless it is 0 + i * 1."""
+    if dtype is np.int32 and any(type(v) is float for v in numbers):
+        return  # (NumPy's int32 range of float bounds: its own rounding, not ours to test)
+    db.stats(reset=True)
+    got = np.asarray(dnp.arange(*numbers, dtype=dtype))
+    want = np.arange(*numbers, dtype=dtype)
+    assert db.stats()["library_runs"] == 1 and db.stats()["runs"] == 0
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)

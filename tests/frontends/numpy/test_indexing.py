@@ -201,6 +201,37 @@ def test_advanced_item_assignment(data, case, pending):
     assert_same(assign, a, expect_native=pending)
 
 
+@pytest.mark.parametrize("view", [False, True], ids=["whole", "strided view"])
+def test_advanced_assignment_into_a_pending_array_computes_it_and_writes_in_place(view):
+    """`y[positions] = v` with `y` pending: `y` is computed once and NumPy writes the
+    positions in place (repeated positions: the last value; negative ones from the end), and
+    a lazy value made from `y` before the store keeps the old values. A strided view of a
+    pending array reads its positions lazily instead (NumPy's table of which value lands
+    where), with the same values."""
+    base = np.linspace(-1.0, 1.0, 4000)
+    # (a whole permutation, `ranks[order] = arange(n)`: not a small write, which any key
+    # computes first)
+    order = np.random.default_rng(3).permutation(1800)
+    positions = np.concatenate([order, [5, -1, 7, 5, 1999, 0, 7]])
+    values = np.arange(positions.size) * 10.0
+
+    def program(m, x):
+        y = (x * 2.0 + 1.0)[::2] if view else x * 2.0 + 1.0
+        before = y * 1.0
+        y[positions] = values
+        return y, before
+
+    want = program(np, base)
+    x = dnp.asarray(base.copy())
+    got = program(dnp, x)
+    assert (got[0].concrete() is None) is view
+    for mine, theirs in zip(got, want, strict=True):
+        np.testing.assert_array_equal(np.asarray(mine), theirs)
+    with pytest.raises(IndexError):
+        y = x * 2.0
+        y[np.array([4000])] = 1.0
+
+
 def test_mask_assignment_stays_lazy_and_fuses():
     x = dnp.array(np.linspace(-1, 1, 1000))
     y = x * 2
