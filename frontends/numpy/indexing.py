@@ -26,10 +26,19 @@ import operator
 
 import numpy as np
 
+from daybreak.ir import builder as B
 from daybreak.runtime.config import SETTINGS
 
 from ..elements.expr import Leaf, realized_node
-from ..elements.remap import INDEX, Affine, Computed, computed_once, identity, reindex
+from ..elements.remap import (
+    INDEX,
+    Affine,
+    Computed,
+    computed_once,
+    identity,
+    index_op,
+    reindex,
+)
 from .array import concrete_expr, from_numpy_result, leaf_array, ndarray
 from .fallback import to_numpy
 from .handover import HOT, SMALL_PART, hand_over
@@ -154,15 +163,15 @@ def getitem(x: ndarray, key):
     found = x.concrete()
     if found is not None and _numpy_selection(x, items):
         return from_numpy_result(found[items[0]])  # NumPy's own (a big result stays lazy)
-    probe = stand_in(x.shape)[items]  # NumPy's errors and the result's shape
-    if found is None and np.ndim(probe) == 0 and not any(k is Ellipsis for k in items):
+    selected, low = _one_array_selection(x.shape, items)
+    if selected is None:
+        selected = np.shape(stand_in(x.shape)[items])  # NumPy's errors and the result's shape
+    if found is None and not selected and not any(k is Ellipsis for k in items):
         view = x.strided_view()  # a view of a computed buffer or the user's memory
         if view is not None:
             return view[items]  # NumPy's element, read now (a scalar: later writes never show)
     if found is not None and (
-        np.ndim(probe) == 0
-        or x.size < SETTINGS.eager_below
-        or np.size(probe) < SETTINGS.eager_below
+        not selected or x.size < SETTINGS.eager_below or math.prod(selected) < SETTINGS.eager_below
     ):
         # A scalar or a small part of a computed array: NumPy's own result at once (a view
         # for basic keys, as in NumPy; a lazy value made from it snapshots it).
@@ -183,7 +192,51 @@ def getitem(x: ndarray, key):
         if not shape and not any(k is Ellipsis for k in items):
             return view  # an element: NumPy's scalar, no view (a later write never shows)
         return view.as_view_of(x, _write_view, key)
-    return _advanced(x, items, np.shape(probe))
+    return _advanced(x, items, selected, low)
+
+
+_PROBED = 4096  # keys with fewer elements are asked of NumPy (a stand-in's selection)
+
+
+def _one_array_selection(shape: tuple[int, ...], items: tuple) -> tuple:
+    """(The shape of `x[items]`, the positions' minimum or None) for `x` of `shape` where the
+    key is one big array of positions (or a mask) among slices and new axes, with the
+    positions in bounds (a minimum and a maximum: passes that read the key, where asking
+    NumPy, `stand_in(shape)[items]`, gathers a result as big as it); (None, None): NumPy is
+    asked (and raises its own error)."""
+    unknown = None, None
+    arrays = [k for k in items if type(k) is _NDARRAY]
+    if len(arrays) != 1 or arrays[0].size < _PROBED or any(is_integer(k) for k in items):
+        return unknown
+    index = arrays[0]
+    if not all(k is None or k is Ellipsis or type(k) is slice or k is index for k in items):
+        return unknown
+    out: list[int] = []
+    low = None
+    d = 0
+    for k in spread(items, len(shape)):
+        if k is None:
+            out.append(1)
+        elif type(k) is slice:
+            if d >= len(shape):
+                return unknown
+            out.append(len(range(*k.indices(shape[d]))))
+            d += 1
+        elif index.dtype == np.bool_:
+            if shape[d : d + index.ndim] != index.shape:
+                return unknown
+            out.append(int(np.count_nonzero(index)))
+            d += index.ndim
+        elif index.dtype.kind in "iu" and d < len(shape):
+            n = shape[d]
+            low = int(index.min())
+            if low < -n or index.max() >= n:
+                return unknown
+            out.extend(index.shape)
+            d += 1
+        else:
+            return unknown
+    return (tuple(out), low) if d == len(shape) else unknown
 
 
 def _selected(x: ndarray, part: np.ndarray):
@@ -345,7 +398,9 @@ def _write_view(base: ndarray, view: ndarray) -> None:
         view._expr = again._held
 
 
-def _advanced(x: ndarray, items: tuple, shape: tuple[int, ...]) -> ndarray:
+def _advanced(x: ndarray, items: tuple, shape: tuple[int, ...], low: int | None = None):
+    """`x[items]` with advanced keys (`shape`: the result's; `low`: the minimum of its one
+    array of positions, when known)."""
     arrays = [k for k in items if not is_basic(k)]
     if (
         len(items) == 1
@@ -362,7 +417,7 @@ def _advanced(x: ndarray, items: tuple, shape: tuple[int, ...]) -> ndarray:
         and (arrays[0].dtype != np.bool_ or arrays[0].ndim == 1)
     )
     if one_axis:
-        return _gather_one_axis(x, items, arrays[0])
+        return _gather_one_axis(x, items, arrays[0], low)
     positions = np.arange(x.size, dtype=INDEX).reshape(x.shape)[items]
     return flat_gather(x, positions)
 
@@ -384,7 +439,7 @@ def flat_gather(x: ndarray, positions: np.ndarray) -> ndarray:
     return ndarray(reindex(flat, [Computed(leaf)], positions.ndim), positions.shape)
 
 
-def _gather_one_axis(x: ndarray, items: tuple, index: np.ndarray) -> ndarray:
+def _gather_one_axis(x: ndarray, items: tuple, index: np.ndarray, low: int | None) -> ndarray:
     """One index array (or a 1-D mask) among slices: basic indexing with a full slice in its
     place, then a gather along that axis; the index's axes replace it."""
     if index.dtype == np.bool_:
@@ -395,10 +450,20 @@ def _gather_one_axis(x: ndarray, items: tuple, index: np.ndarray) -> ndarray:
     sources, basic_shape = basic_sources(x.shape, items_list)
     axis = sum(1 for k in items_list[:at] if k is None or isinstance(k, slice))
     n = basic_shape[axis]
-    index = np.where(index < 0, index + n, index)
     shape = basic_shape[:axis] + index.shape + basic_shape[axis + 1 :]
     expr = reindex(x._expr, sources, len(basic_shape))
     k = index.ndim
-    gather = [Affine(d) for d in range(axis)] + [Computed(index_leaf(index, len(shape), axis))]
+    at = index_leaf(index, len(shape), axis)
+    if low is None and index.size:
+        low = index.min()
+    if index.size and low < 0:
+        # negative positions count from the end, in the loop (NumPy's copy of the key so
+        # would cost three passes over it)
+        at = index_op(
+            lambda c, i: B.op("select", i < c.size(0), i + c.size(n), i),
+            at,
+            eager=lambda i: np.where(i < 0, i + n, i),
+        )
+    gather = [Affine(d) for d in range(axis)] + [Computed(at)]
     gather += [Affine(d + k - 1) for d in range(axis + 1, len(basic_shape))]
     return ndarray(reindex(expr, gather, len(shape)), shape)

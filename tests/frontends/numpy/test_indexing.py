@@ -344,3 +344,56 @@ def test_a_few_positions_of_a_computed_vector_at_the_default_settings(positions,
         np.testing.assert_array_equal(got, want[positions])
     finally:
         db.config(**before)
+
+
+_BIG_KEYS = {
+    "positions": lambda r: (r.integers(-8000, 8000, 6000),),
+    "2-D positions": lambda r: (r.integers(-8000, 8000, (60, 100)),),
+    "columns": lambda r: (slice(None), r.integers(-80, 80, 5000)),
+    "strided rows, columns": lambda r: (slice(1, None, 3), r.integers(0, 80, 5000)),
+    "new axis, rows": lambda r: (None, r.integers(-100, 100, 5000)),
+    "ellipsis, columns": lambda r: (Ellipsis, r.integers(-80, 0, 5000)),
+    "mask": lambda r: (r.random((100, 80)) < 0.6,),
+    "unsigned positions": lambda r: (r.integers(0, 8000, 6000).astype(np.uint32),),
+}
+
+
+@pytest.mark.parametrize("pending", [False, True], ids=["users", "pending"])
+@pytest.mark.parametrize("name", list(_BIG_KEYS))
+def test_big_keys_of_one_array_are_numpys_selection(name, pending):
+    """A key holding one array of 4,096 elements or more (positions, negative ones too, or a
+    mask) among slices and new axes: the result's shape comes from the key's bounds, not
+    from a selection of a stand-in (`indexing._one_array_selection`), and negative positions
+    count from the end in the loop. NumPy's values, shapes and dtypes, flat or reshaped."""
+    a = np.arange(8000.0).reshape(100, 80)
+    key = _BIG_KEYS[name](np.random.default_rng(7))
+    if len(key) == 1 and key[0].dtype != np.bool_:
+        a = a.reshape(-1)  # (flat positions)
+    x = dnp.asarray(a.copy())
+    got = (x * 1.5 if pending else x)[key]
+    want = (a * 1.5 if pending else a)[key]
+    assert got.shape == want.shape and got.dtype == want.dtype
+    np.testing.assert_array_equal(np.asarray(got), want)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        np.concatenate([np.arange(5000), [8000, -9000]]),
+        np.concatenate([np.arange(5000), [-8001, 8000]]),
+        (slice(None), np.full(5000, 80)),
+        np.ones((100, 79), bool),
+    ],
+    ids=["past the end", "before the start", "a column past the end", "a mask's shape"],
+)
+def test_big_keys_out_of_bounds_raise_numpys_error(key):
+    """Bounds found by a key's minimum and maximum: out of bounds, NumPy's own error for the
+    first bad position (the key asked of NumPy then)."""
+    a = np.arange(8000.0) if not isinstance(key, tuple) and key.dtype != bool else None
+    a = np.arange(8000.0).reshape(100, 80) if a is None else a
+    with pytest.raises(IndexError) as theirs:
+        a[key]
+    for x in (dnp.asarray(a.copy()), dnp.asarray(a.copy()) * 2.0):
+        with pytest.raises(IndexError) as mine:
+            x[key]
+        assert str(mine.value) == str(theirs.value)
