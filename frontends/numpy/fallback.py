@@ -50,7 +50,19 @@ def to_numpy(obj):
     return _replace(obj, done)
 
 
+# Types that never hold a lazy value: asked first (a fallback's arguments: an array, a shape)
+_PLAIN_TYPES = frozenset({np.ndarray, int, float, bool, str, slice, type(None), type(Ellipsis)})
+
+
 def _collect(obj, out: list) -> None:
+    kind = type(obj)
+    if kind in _PLAIN_TYPES:
+        return
+    if kind is tuple:
+        for x in obj:
+            if type(x) not in _PLAIN_TYPES:
+                _collect(x, out)
+        return
     if isinstance(obj, LazyValue):
         out.append(obj)
     elif isinstance(obj, list | tuple):
@@ -148,13 +160,24 @@ def numpy_when_not_lazy(np_func):
     complex, float16, string or object arrays, masked arrays and matrices get NumPy's
     answer (or NumPy's error)."""
 
+    name = np_func.__name__
+    reasons: dict = {}  # dtype -> the reason of a call on a NumPy array of that dtype
+
     def decorate(func):
         @functools.wraps(func)
         def call(*args, **kwargs):
+            if args and type(args[0]) is np.ndarray and not is_supported(args[0].dtype):
+                # A NumPy array no loop can read (complex, float16): NumPy's call at once,
+                # with the reason `NotLazy` would give (an FFT's every reshape: ~7 us less)
+                dtype = args[0].dtype
+                reason = reasons.get(dtype)
+                if reason is None:
+                    reason = reasons[dtype] = f"{name} on {why_unsupported(dtype)}"
+                return run_numpy(reason, np_func, args, kwargs)
             try:
                 return func(*args, **kwargs)
             except NotLazy as why:
-                return run_numpy(f"{np_func.__name__} on {why}", np_func, args, kwargs)
+                return run_numpy(f"{name} on {why}", np_func, args, kwargs)
 
         return call
 

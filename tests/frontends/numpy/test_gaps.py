@@ -13,6 +13,7 @@ import pytest
 
 import daybreak as db
 import daybreak.numpy as dnp
+from daybreak.frontends.elements.dtypes import why_unsupported
 from daybreak.frontends.elements.expr import Apply, Leaf
 from daybreak.frontends.elements.rows import moving
 from daybreak.ir.errors import UnsupportedError
@@ -210,6 +211,45 @@ def test_ufunc_keywords_fall_back_and_keep_out():
 )
 def test_complex_falls_back_counted(case):
     check(case, "complex")
+
+
+BIG_Z = np.arange(70_000) * (1 - 0.5j)  # (past `eager_below`: not a small call NumPy runs)
+BIG_F16 = np.arange(70_000, dtype=np.float16)
+
+
+@pytest.mark.parametrize("big", [BIG_Z, BIG_F16], ids=["complex128", "float16"])
+@pytest.mark.parametrize(
+    "name, case",
+    [
+        ("reshape", lambda m, a: m.reshape(a, (2, 35_000))),
+        ("transpose", lambda m, a: m.transpose(m.reshape(a, (350, 200)))),
+        ("ravel", lambda m, a: m.ravel(a)),
+        ("roll", lambda m, a: m.roll(a, 3)),
+        ("diff", lambda m, a: m.diff(a)),
+        ("expand_dims", lambda m, a: m.expand_dims(a, 0)),
+        ("multiply", lambda m, a: m.multiply(a, a)),
+        ("exp", lambda m, a: m.exp(a / 70_000)),
+    ],
+)
+def test_big_arrays_of_other_dtypes_fall_back_once_each_with_the_reason(name, case, big):
+    """A big NumPy array of a dtype the IR has not (complex, float16) in a function or ufunc
+    call: NumPy's value, one fallback counted under the call's own name and the dtype's
+    reason (the reason made once per dtype, not by raising for each call), and an
+    UnsupportedError under strict=True."""
+    reason = f"numpy: {name} on {why_unsupported(big.dtype)}"
+    with np.errstate(over="ignore"):
+        want = case(np, big)
+        before = fallbacks()
+        got = case(dnp, big)
+    assert_same(got, want)
+    counted = {r: n - before.get(r, 0) for r, n in fallbacks().items() if n > before.get(r, 0)}
+    assert counted.get(reason) == 1, counted
+    db.config(strict=True)
+    try:
+        with pytest.raises(UnsupportedError):
+            case(dnp, big)
+    finally:
+        db.config(strict=False)
 
 
 def test_real_arrays_real_imag_conj_are_compiled():
