@@ -51,9 +51,8 @@ def can_evaluate(expr: Elem) -> bool:
 
 def _leaf_value(leaf: Leaf, shape: tuple[int, ...], values: dict):
     if leaf.node is None:  # the index itself: offset + sum(coord[d] * strides[d])
-        if len(shape) == 1:  # (NumPy's arange makes it in one pass)
-            stride = leaf.strides[0] if shape[0] != 1 else 1
-            start = leaf.offset
+        if len(shape) == 1 and leaf.strides[0]:  # (NumPy's arange makes it in one pass)
+            stride, start = leaf.strides[0], leaf.offset
             return np.arange(start, start + shape[0] * stride, stride, dtype=np.int64)
         total = np.int64(leaf.offset)
         for d, (stride, n) in enumerate(zip(leaf.strides, shape, strict=True)):

@@ -798,3 +798,24 @@ def test_ranges_computed_in_the_library_are_numpys(library_tier, numbers, dtype)
     assert db.stats()["library_runs"] == 1 and db.stats()["runs"] == 0
     assert got.dtype == want.dtype
     np.testing.assert_array_equal(got, want)
+
+
+def test_bincount_of_pending_positions_runs_in_the_library_first(library_tier):
+    """`bincount` of pending positions (`ix * ny + iy`) not seen before: the range (a minimum
+    and a maximum of the positions' expression, with a stride-0 index in their loops) and
+    the counts run in the library while the program would compile, with NumPy's values (a
+    library failure there made the call compile and wait, ~0.3 s)."""
+    scheduler.forget()
+    rng = np.random.default_rng(8)
+    u, v = rng.normal(0.5, 0.2, 300_000), rng.normal(0.5, 0.2, 300_000)
+
+    def counts(m, u, v):
+        ix, iy = m.floor(u * 256).astype(np.int64), m.floor(v * 256).astype(np.int64)
+        inside = (ix >= 0) & (ix < 256) & (iy >= 0) & (iy < 256)
+        return m.bincount(ix[inside] * 256 + iy[inside], minlength=65_536)
+
+    db.stats(reset=True)
+    got = np.asarray(counts(dnp, dnp.asarray(u), dnp.asarray(v)))
+    assert db.stats()["runs"] == 0 and db.stats()["compiles"] == 0
+    assert db.stats()["library_runs"] >= 1
+    np.testing.assert_array_equal(got, counts(np, u, v))
