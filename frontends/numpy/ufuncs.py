@@ -256,7 +256,13 @@ def _operand_maker(x, shape, loop_dtype: np.dtype):
         return _own_expr
     if (kind is float or kind is int) and loop_dtype == _F8:
         return _float_parameter
+    if kind is np.ndarray and x.shape:
+        return _numpy_operand
     return _operand_expr
+
+
+def _numpy_operand(x, shape, loop_dtype):
+    return _operand_expr(as_operand(x), shape, loop_dtype)  # (a snapshot of the user's array)
 
 
 def _own_expr(x, shape, loop_dtype):
@@ -491,7 +497,9 @@ def _on_user_memory(ufunc, inputs, result_bytes: int, spent=None):
     the lazy value to carry. Values that fused at a line are marked here too."""
     borrowed = 0
     for x in inputs:
-        if type(x) is ndarray:
+        if type(x) is np.ndarray:
+            borrowed += x.nbytes  # (the user's NumPy array, as its wrapper would count: a plan's)
+        elif type(x) is ndarray:
             x._hot = 0  # (a call not run at once: not NumPy's own, `handover.py`)
             if x._site is not None:
                 consumed(x._site)  # a value made at that line fuses into this one
@@ -635,9 +643,18 @@ def _plan_key(ufunc, inputs) -> tuple | None:
             # (NumPy hands a scalar on the left of an operator to `__array_ufunc__` as 0-d)
             key.append(x.dtype)
             key.append(None)  # not `()`: a daybreak 0-d array's plan makes its operand otherwise
+        elif kind is np.ndarray:
+            # The user's NumPy array (a loop's mask of NumPy's comparisons, handed to a
+            # ufunc): wrapped by the plan's maker only when the call records lazily
+            key.append(_NUMPY_ARRAY)
+            key.append(x.dtype)
+            key.append(x.shape)
         else:
             return None
     return tuple(key)
+
+
+_NUMPY_ARRAY = "numpy array"  # (a plan key's mark: the operand is NumPy's array, not ours)
 
 
 _PROBED: dict = {}

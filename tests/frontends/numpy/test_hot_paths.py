@@ -819,3 +819,29 @@ def test_bincount_of_pending_positions_runs_in_the_library_first(library_tier):
     assert db.stats()["runs"] == 0 and db.stats()["compiles"] == 0
     assert db.stats()["library_runs"] >= 1
     np.testing.assert_array_equal(got, counts(np, u, v))
+
+
+def test_a_loops_ufunc_on_numpys_arrays_uses_its_plan_and_keeps_numpys_semantics(
+    library_tier, monkeypatch
+):
+    """A ufunc called again and again on the user's NumPy arrays (a loop's mask of NumPy's
+    comparisons): after its first call the plan answers NumPy's dtype and shape questions
+    (no `lookup` of the ufunc again), and a lazy value made from the arrays keeps what they
+    held when it was made, whatever the user writes after."""
+    made = []
+    real = ufuncs.lookup
+    monkeypatch.setattr(ufuncs, "lookup", lambda u: made.append(u) or real(u))
+    rng = np.random.default_rng(9)
+    r = rng.random(100_000)
+    values = []
+    for i in range(40):
+        a, b = i / 40 <= r, r < (i + 1) / 40
+        mask = dnp.logical_and(a, b)
+        kept = dnp.add(r, 1.0)
+        r_before = r.copy()
+        r[i] = -1.0  # the user writes the array a lazy value may read
+        values.append((np.asarray(mask), np.asarray(kept), a & b, r_before + 1.0))
+    assert len(made) <= 2  # (the first call of each ufunc; later calls use the plans)
+    for mask, kept, want_mask, want_kept in values:
+        np.testing.assert_array_equal(mask, want_mask)
+        np.testing.assert_array_equal(kept, want_kept)
