@@ -16,8 +16,11 @@ Before:
     {y, result(for(y, merger[f64,+], |s, j, v| merge(s, v)))}
 After:
     let r = result(for(x, {appender[f64], merger[f64,+]}, |b, i, e|
-        {merge(b.$0, e * 2.0), let v = e * 2.0; merge(b.$1, v)}));
+        let merged = e * 2.0; {merge(b.$0, merged), let v = merged; merge(b.$1, v)}));
     {r.$0, r.$1}
+
+The value the producer merges is bound once where it is a plain map's (`merge(b.$k, v)`) and
+nothing before it can fail; otherwise each merge path's value is spliced into the consumer.
 
 >>> from daybreak.ir import parse
 >>> from daybreak.ir.typecheck import typecheck
@@ -37,8 +40,8 @@ from daybreak.ir import nodes as N
 from daybreak.ir.substitute import NameSupply, substitute
 from daybreak.ir.types import Appender
 
-from .analysis import can_fail, uses
-from .loop_body import MergePaths, field_bodies, merge_paths, splice, wrap_lets
+from .analysis import can_fail, is_trivial, uses
+from .loop_body import MergePaths, field_bodies, merge_paths, peel_lets, splice, wrap_lets
 from .memo import Facts
 from .names import freshen, program_names
 from .rules import Pat, Rule, rewrite
@@ -174,9 +177,29 @@ def _absorb(let: N.Let, names: NameSupply, facts: Facts) -> N.Expr | None:
             continue
         new_field = prod.field(len(prod.builders))
         body = substitute(consumer.body, {b2: new_field, i2: N.Ident(prod.i)}, names)
-        elem = splice(prod.elems[k], lambda v, x2=x2, body=body: N.Let(x2, v, body), new_field)
+        if _share_merged_value(prod, k, facts, names):
+            elem = N.Let(x2, prod.elems[k].value, body)  # (the name the producer merges)
+        else:
+            elem = splice(prod.elems[k], lambda v, x2=x2, body=body: N.Let(x2, v, body), new_field)
         return _rebuild(let, prod, node, node.builder.builder, elem, names, facts)
     return None
+
+
+def _share_merged_value(prod: _Producer, k: int, facts: Facts, names: NameSupply) -> bool:
+    """Bind the value field `k` merges once, for the producer and the consumer both: field
+    `k` is `lets; merge(b.$k, v)` (a map) and nothing the fields before it compute can fail
+    (the value and its lets now run before them: a failure stays the first). Its lets and
+    `let t = v` go with the producer's lets, and field `k` becomes `merge(b.$k, t)`. A
+    gather's value (`lookup`s, which `cse` never shares) was otherwise computed twice."""
+    lets, e = peel_lets(prod.elems[k], avoid=prod.b)
+    if not (isinstance(e, N.Merge) and e.builder == prod.field(k)) or is_trivial(e.value):
+        return False
+    if prod.b in facts.free_vars(e.value) or any(facts.can_fail(f) for f in prod.elems[:k]):
+        return False
+    name = names.fresh("merged")
+    prod.lets = [*prod.lets, *lets, N.Let(name, e.value, e.value)]  # (bodies: `wrap_lets`)
+    prod.elems[k] = N.Merge(prod.field(k), N.Ident(name))
+    return True
 
 
 def _rebuild(
