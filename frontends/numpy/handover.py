@@ -88,3 +88,17 @@ def hand_over(a, frame=None) -> None:
     if done:
         a._hot = 0
         record(handed_over=1)
+
+
+def count_part(a, size: int) -> None:
+    """Count a read of `size` elements of `a` outside the subscript's own slot (a selection
+    by a key of data, `indexing._selected`): under `SMALL_PART` it is element work, at `HOT`
+    the handover; more starts the count again. (The subscript's slot and the in-place store
+    count inline: a Python loop's every subscript passes there.)"""
+    if size < SMALL_PART:
+        hot = a._hot + 1
+        a._hot = hot
+        if hot >= HOT:
+            hand_over(a)
+    else:
+        a._hot = 0

@@ -41,7 +41,7 @@ from ..elements.remap import (
 )
 from .array import concrete_expr, from_numpy_result, leaf_array, ndarray
 from .fallback import to_numpy
-from .handover import HOT, SMALL_PART, hand_over
+from .handover import count_part
 from .shapes import reshape_expr, stand_in
 
 
@@ -243,13 +243,7 @@ def _selected(x: ndarray, part: np.ndarray):
     """NumPy's selection `part` of the computed `x` by a key of data, as daybreak returns it.
     A few elements count as a hot loop's element work (`data[mask]` in a loop over bins:
     `x` goes to NumPy itself, `handover.py`); more start the count again."""
-    if part.size < SMALL_PART:
-        hot = x._hot + 1
-        x._hot = hot
-        if hot >= HOT:
-            hand_over(x)
-    else:
-        x._hot = 0
+    count_part(x, part.size)
     return from_numpy_result(part)
 
 
