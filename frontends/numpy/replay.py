@@ -297,13 +297,17 @@ class AtOnce:
     each call is NumPy's own on the values it is given (and any call finding a pending
     operand runs as always); what changes is only where a value is computed. Every
     `_RECHECK`-th run is recorded again (a size, or a compiled program, may make its calls
-    lazy since)."""
+    lazy since) — until the arrays its calls read went to NumPy (`read_at_once`): its
+    operands are NumPy's own then, and a recorded run of calls on them records lazily
+    without anything to fuse, so that run would end the marking (azimint_naive's first call:
+    41 -> 60 ms), where a pending operand still makes its call run as always."""
 
-    __slots__ = ("code", "first", "last", "marked", "runs", "sampled")
+    __slots__ = ("code", "first", "last", "marked", "runs", "sampled", "handed_over")
 
     def __init__(self, marked: _Marked):
         self.code, self.first, self.last = marked.code, marked.first, marked.last
         self.marked, self.runs = marked, 0
+        self.handed_over = False  # (its runs handed arrays to NumPy: no recheck since)
         # Marked in cold code from runs whose calls were sampled (`sites.sampled_out`): one
         # run in `SAMPLE_EVERY` is recorded, as sampling records its calls (the scheduler
         # learns the structure and counts what compiling it saves), and every run once the
@@ -314,7 +318,7 @@ class AtOnce:
         self.runs += 1
         if (
             frame.f_code is not self.code
-            or self.runs % _RECHECK == 0
+            or (self.runs % _RECHECK == 0 and not self.handed_over)
             or SETTINGS.strict
             or not SETTINGS.eager_below
             or sys.gettrace() is not None
@@ -448,6 +452,7 @@ def _end_stale(state, frame=None) -> None:
         if state.handed is not None and frame is state.frame:
             for a in state.handed:
                 hand_over(a, frame)
+            state.trace.handed_over = True
         # (its calls, counted as library runs, are no new reason for a store to ask
         # `data_stored`: a chained store's next one)
         LIBRARY_SEEN[0] = stats.STATS.library_runs
