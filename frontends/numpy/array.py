@@ -690,6 +690,10 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         return bool(found)
 
     def __index__(self):
+        if self._shape:
+            # NumPy's answer for any array of a dimension, asked before anything is computed:
+            # NumPy's own indexing asks it of every key (`data[mask]` with daybreak's mask)
+            raise TypeError("only integer scalar arrays can be converted to a scalar index")
         return operator.index(self.value())
 
     def __iter__(self):

@@ -845,3 +845,24 @@ def test_a_loops_ufunc_on_numpys_arrays_uses_its_plan_and_keeps_numpys_semantics
     for mask, kept, want_mask, want_kept in values:
         np.testing.assert_array_equal(mask, want_mask)
         np.testing.assert_array_equal(kept, want_kept)
+
+
+def test_index_of_an_array_of_a_dimension_raises_numpys_error_without_computing(library_tier):
+    """`operator.index` of an array of a dimension is NumPy's TypeError, raised before anything
+    is computed (NumPy's own indexing asks it of every key: `data[mask]` with a pending mask
+    computed it there once more); a 0-d array's is its integer; NumPy's selection by such a
+    mask is NumPy's."""
+    import operator
+
+    data = np.random.default_rng(10).random(100_000)
+    for shape in [(100_000,), (1,), (1, 1)]:
+        pending = dnp.asarray(np.arange(float(np.prod(shape))).reshape(shape)) * 2.0 + 1.0
+        if shape == (100_000,):
+            assert pending.concrete() is None  # (the small ones are NumPy's own at once)
+        db.stats(reset=True)
+        with pytest.raises(TypeError, match="only integer scalar arrays"):
+            operator.index(pending)
+        assert db.stats()["runs"] == 0 and db.stats()["library_runs"] == 0
+    assert operator.index(dnp.asarray(np.array(3)) * 2) == 6
+    mask = dnp.asarray(data) > 0.5
+    np.testing.assert_array_equal(data[mask], data[data > 0.5])
