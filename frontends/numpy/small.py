@@ -121,7 +121,14 @@ def numpy_first(daybreak_fn, numpy_fn):
     @functools.wraps(daybreak_fn)
     def call(*args, **kwargs):
         if ACTIVE[0] is not None or ENTRY:
-            found = on_call(tag, sys._getframe(1))
+            frame = sys._getframe(1)
+            # (`on_call` asked only where it has something to say, as in the subscript's slot:
+            # most calls of a process with marked statements are in statements not marked)
+            found = (
+                on_call(tag, frame)
+                if ACTIVE[0] is not None or (id(frame.f_code), frame.f_lasti) in ENTRY
+                else None
+            )
             if found is not None:
                 if found is not NUMPY_NOW:
                     return found

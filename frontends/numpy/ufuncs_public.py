@@ -47,7 +47,14 @@ class UfuncWrapper:
 
     def __call__(self, *inputs, **kwargs):
         if (ACTIVE[0] is not None or ENTRY) and not kwargs:
-            found = on_call(self.ufunc, sys._getframe(1))  # (a statement replayed: `replay`)
+            frame = sys._getframe(1)
+            # (a statement replayed or run at once, `replay`; asked only where it has
+            # something to say, as in the subscript's slot)
+            found = (
+                on_call(self.ufunc, frame)
+                if ACTIVE[0] is not None or (id(frame.f_code), frame.f_lasti) in ENTRY
+                else None
+            )
             if found is not None:
                 if found is not NUMPY_NOW:
                     return found
