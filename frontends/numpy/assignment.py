@@ -64,7 +64,7 @@ from ..snapshots import (
     statement_stored,
 )
 from .array import as_operand, concrete_expr, data_now, is_lazy, ndarray, pending_readers
-from .fallback import to_numpy
+from .fallback import to_numpy, unsupported_operand
 from .handover import HOT, SMALL_PART, hand_over
 from .indexing import is_plain_basic, key_items, spread
 from .replay import ACTIVE, LAZY_SIZE, LIBRARY_SEEN, Proxy, after_store, data_stored, store
@@ -386,17 +386,18 @@ def _assign(a: ndarray, key, value) -> None:
         if a.concrete() is None:
             a.value()
         if a.concrete() is not None:
-            return _numpy_assign(a, items, value, _unsupported_value(value))
+            # (the reason only, asked without wrapping the value: NumPy converts it)
+            why = unsupported_operand(value)
+            return _numpy_assign(a, items, value, None if why is None else f"assigning {why}")
     try:
         region = np.shape(stand_in(a.shape)[items])  # NumPy's IndexError, the region's shape
     except IndexError:
         if not basic:
             _numpy_error_first(a, items, value)
         raise
-    why = _unsupported_value(value)
+    v, why = _value_operand(value)
     if why is not None:
         return _numpy_assign(a, items, value, why)
-    v = as_operand(value)
     if a.concrete() is None and math.prod(region) * _SMALL_WRITE <= a.size:
         a.value()  # a small write into a pending array: compute it once, then write in place
     if a.concrete() is not None:
@@ -417,14 +418,13 @@ def _assign(a: ndarray, key, value) -> None:
     return None
 
 
-def _unsupported_value(value) -> str | None:
-    """Why NumPy writes `value` (a fallback's reason), or None: daybreak can."""
+def _value_operand(value) -> tuple:
+    """(`value` as an operand, None) where daybreak can write it; else (None, why NumPy
+    writes it: a fallback's reason)."""
     v = as_operand(value)
     if v is None or (not is_python_scalar(v) and ir_scalar(v.dtype) is None):
-        from .fallback import unsupported_operand
-
-        return f"assigning {unsupported_operand(value)}"
-    return None
+        return None, f"assigning {unsupported_operand(value)}"
+    return v, None
 
 
 def _numpy_error_first(a: ndarray, items: tuple, value) -> None:
