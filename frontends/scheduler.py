@@ -89,6 +89,10 @@ LIBRARY_ELEMENT = 0.17e-9  # one NumPy pass over one element: read operands, wri
 # STREAMED_ELEMENTS the cost is interpolated (`_library_element`). Native code's one pass
 # streams the same way once; the library's, once per call.
 LIBRARY_ELEMENT_STREAMED = 0.45e-9
+# An array operand read beyond a call's first: `a + b` costs NumPy 0.34-0.44 ns per element
+# of 2^12-2^16 and 0.93-0.98 ns from 2^17, where `a * 0.2` costs 0.11-0.20 and 0.59-0.62
+# (measured 2026-12-07): about half a pass each
+READ_PASS = 0.5
 CACHED_ELEMENTS = 3 << 16
 STREAMED_ELEMENTS = 3 << 17
 NATIVE_CALL = 45e-6  # a cached native run: key, argument plan, marshalling, results
@@ -169,7 +173,9 @@ def estimate(order: list[Node]) -> Estimate:
         element_ops += ops * elements
         elements_passed += elements
         out = node.output_elements()
-        library_work += ops * elements * _library_element(elements + out)
+        # (each array a call reads beyond its first costs NumPy about half a pass more)
+        passes = ops + READ_PASS * max(len(getattr(node, "leaves", ())) - 1, 0)
+        library_work += passes * elements * _library_element(elements + out)
         arrays += out > 1
         if elements >= BIG_ARRAY:
             library_writes += ops * elements  # NumPy writes a temporary per call
@@ -559,6 +565,8 @@ def _compute_all(pending: list[Node], order: list[Node], keyed: tuple | None = N
                     record_always(found)
             if known is not None:
                 known.runs["library"] += 1
+                if counting or known.state == "compiling":
+                    ON_THE_WAY[0] += 1
             count_library_run()
             return values
     elif known is not None and known.state == "failed":
@@ -723,6 +731,10 @@ def write_into(
 # the last value computed by `_known_native` (what a frontend's statement that replays runs
 # again: `numpy.replay`), until the frontend clears it
 LAST_WRITE: list = [None]
+# Library runs of structures on their way to native code: counted toward their compile, or
+# run while it compiles (a lazily marked statement's recording that made one is no failed
+# try, `numpy.replay`)
+ON_THE_WAY = [0]
 
 
 def _noted(known: Known, leaves: list, same_place) -> tuple:

@@ -42,6 +42,14 @@ def _small(shape) -> bool:
     return math.prod(shape) < SETTINGS.eager_below
 
 
+# The user's arrays are daybreak's from a quarter of `eager_below`: NumPy computes the small
+# views and results of their calls at once, as for any small array, but a statement of many
+# such calls over them (a 40^3 stencil's 27) stores into a daybreak array, which marks it to
+# be recorded lazily, compiled and replayed as one program (`replay.data_stored`); an
+# operator on such an array costs ~1 us more than NumPy's own, ~5% of NumPy's work there
+USERS_ARRAYS_FROM = 4
+
+
 def numpy_made(value, what: str):
     """An array NumPy made, as daybreak hands it back (`from_numpy_result`). One of a dtype
     the IR does not have (complex, float16, strings, objects, datetimes...) stays NumPy's,
@@ -73,7 +81,7 @@ def asarray(obj, dtype=None, order=None, *, copy=None, like=None):
         and value is obj
         and is_supported(value.dtype)
         and value.ndim > 0
-        and not _small(value.shape)
+        and math.prod(value.shape) * USERS_ARRAYS_FROM >= SETTINGS.eager_below
     ):
         return wrap(value, snapshot=True)
     return numpy_made(value, "asarray")

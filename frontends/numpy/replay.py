@@ -116,7 +116,7 @@ class _Marked:
     """A statement whose store wrote natively, or that computed enough work at once
     (`lazy`: `data_stored`): its next run is recorded."""
 
-    __slots__ = ("code", "first", "last", "tries", "lazy", "at_once", "named")
+    __slots__ = ("code", "first", "last", "tries", "lazy", "at_once", "named", "runs")
 
     def __init__(
         self,
@@ -131,13 +131,25 @@ class _Marked:
         self.at_once = at_once  # (its store stored data: it may have run at once, `AtOnce`)
         # (it binds its value to a name: no daybreak code runs at its end, `library_call`)
         self.named = named
+        self.runs = 0
 
     def begin(self, tag, frame, key=None):
         if frame.f_code is not self.code:
             return None
+        if self.lazy and _sampling(self.code):
+            # Cold code: one run in `SAMPLE_EVERY` is recorded, every call of it (a lazy
+            # statement's calls sampled one by one never make its whole structure: heat_3d's
+            # 27 calls against `EPOCH`'s 8), its library run counting for the others
+            # (`sites.sample_weight`) until compiling it pays; the others run as always
+            self.runs += 1
+            if self.runs % SAMPLE_EVERY:
+                _activate(Unrecorded(self, frame))
+                return None
         recording = Recording(self, frame)
         _activate(recording)
         if self.lazy:
+            if _sampling(self.code):
+                RECORDED[0] = id(self.code)
             # (its calls record lazily, whatever their size, so that its store may run as
             # one program, then be replayed: `LAZY_BELOW`)
             lowered = min(SETTINGS.eager_below, LAZY_BELOW)
@@ -145,6 +157,20 @@ class _Marked:
             SETTINGS.eager_below = lowered
         recording.step(tag, frame, key)
         return None
+
+
+class Unrecorded:
+    """A run of a lazily marked statement of cold code that is not recorded (`_Marked.begin`):
+    its calls run as always, until its store."""
+
+    __slots__ = ("frame", "thread", "first", "last")
+
+    def __init__(self, marked: _Marked, frame):
+        self.frame, self.thread = frame, threading.get_ident()
+        self.first, self.last = marked.first, marked.last
+
+    def step(self, tag, frame, key=None):
+        return None if self.first <= frame.f_lasti <= self.last else _STALE
 
 
 class Recording:
@@ -164,6 +190,7 @@ class Recording:
         "pending",
         "library",
         "sampled",
+        "on_the_way",
     )
 
     def __init__(self, marked: _Marked, frame):
@@ -176,6 +203,7 @@ class Recording:
         self.runs, self.pending = stats.STATS.runs, PENDING_MADE[0]
         self.library = stats.STATS.library_runs  # (calls the cost model sent to the library)
         self.sampled = SAMPLED[0]  # (calls computed at once by sampling cold code)
+        self.on_the_way = scheduler.ON_THE_WAY[0]  # (library runs of structures to compile)
 
     def step(self, tag, frame, key=None):
         at = frame.f_lasti
@@ -507,6 +535,8 @@ def after_store(a: ndarray, key, value, frame) -> None:
         scheduler.LAST_WRITE[0] = None
         _end_stale(state, frame)  # (its store: the statement ran at once)
         return
+    if type(state) is Unrecorded and state.frame is frame:
+        _activate(None)  # (a native store marks the statement as always, `_ended`)
     if not _daybreaks(frame):
         _ended(a, value, frame, plain(key))
     # (else daybreak's own store, on the way: the user's statement's store is next)
@@ -531,7 +561,8 @@ def _ended(a, value, frame, plain_key: bool) -> None:
     if wrote is None or len(wrote) != 4 or wrote[3] is not value:
         # (no native run, or another value's: a write this store made on the way)
         if recording is not None and recording.marked.lazy:
-            _tried(recording.marked, _LAZY_TRIES)  # (its program is compiling, or never pays)
+            if scheduler.ON_THE_WAY[0] == recording.on_the_way:
+                _tried(recording.marked, _LAZY_TRIES)  # (its program never pays)
         elif recording is not None and recording.marked.at_once:
             _ran_at_once(recording, a, frame, value)
         return

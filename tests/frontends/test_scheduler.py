@@ -742,3 +742,22 @@ def test_tier0_keeps_what_an_array_is_when_a_reduction_reads_it(library_calls):
     d_np = a - b
     assert calls.count(np.subtract) == 2, calls  # `x - y` once; the deviations from the mean
     assert got == pytest.approx((d_np.mean(), d_np.std()), rel=1e-12)
+
+
+def test_each_array_a_loop_reads_beyond_its_first_costs_the_library_half_a_pass():
+    """NumPy's `a + b` costs about twice `a * 0.2` per element (three arrays moved against
+    two): the cost model's library estimate of a loop counts half a pass (`READ_PASS`) for
+    each array it reads beyond the first, besides one pass per call."""
+    rng = _rng()
+    a, b, c = (dnp.array(rng.normal(size=(300, 300))) for _ in range(3))
+
+    def passes(value):
+        """The library's work of `value`'s one loop, in passes of `a * 0.2`'s."""
+        cost = scheduler.estimate(scheduler.topological([value._lazy_node()]))
+        return cost.library_seconds - scheduler.LIBRARY_RUN - cost.calls * scheduler.LIBRARY_CALL
+
+    one = passes(a * 0.2)
+    assert one > 0
+    assert passes(a * 0.2 + b) / one == pytest.approx(2.5)
+    assert passes(a * 0.2 + b + c) / one == pytest.approx(4)
+    assert passes(a * 0.2 + a * 0.3) / one == pytest.approx(3)  # (one array read, three calls)

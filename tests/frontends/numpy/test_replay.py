@@ -298,6 +298,38 @@ def test_a_statement_computed_at_once_is_recorded_lazily_then_replayed(backgroun
         db.config(**before)
 
 
+
+@pytest.mark.parametrize("background", [False, True])
+def test_the_users_arrays_from_a_quarter_of_eager_below_are_daybreaks_and_replayed(background):
+    """`np.asarray` makes the user's array daybreak's from a quarter of `eager_below`
+    (`creation.USERS_ARRAYS_FROM`), NumPy's below: the views of a daybreak one below
+    `eager_below` are NumPy's, computed at once, and a statement of enough of them stores
+    into the daybreak array, which marks it: recorded lazily, compiled and replayed, with
+    NumPy's values at every step."""
+    before = db.config(eager_below=1 << 16, compile_in_background=background)
+    try:
+        n = 1 << 14  # a quarter of eager_below
+        assert type(dnp.asarray(numpy.ones(n - 1))) is numpy.ndarray
+        x0, y0 = numpy.random.default_rng(2).random(n), numpy.zeros(n)
+        x, y = dnp.asarray(x0), dnp.asarray(y0)
+        assert type(x) is dnp.ndarray and type(y) is dnp.ndarray
+        assert type(x[1:-1] * 2.0) is numpy.ndarray  # (a small result: NumPy's own)
+        xn, yn = x0.copy(), y0.copy()
+        counted = _replayed()
+        for _ in range(16):
+            _heat(x, y)
+            _heat(xn, yn)
+            if background:
+                from daybreak.frontends import scheduler
+
+                scheduler.wait_for_compiles()
+            numpy.testing.assert_allclose(y0, yn, rtol=1e-14)
+            x0[:] = y0 * 0.5  # (the user's write, read by the next step)
+            xn[:] = yn * 0.5
+        assert _replayed() > counted
+    finally:
+        db.config(**before)
+
 def _fdtd(ex, ey, hz, t):
     ey[0, :] = t * 0.5
     ey[1:, :] -= 0.5 * (hz[1:, :] - hz[:-1, :])

@@ -11,6 +11,7 @@ import pytest
 import daybreak as db
 import daybreak.numpy as dnp
 from daybreak.frontends import scheduler, sites
+from daybreak.frontends.numpy import replay
 
 from .helpers import defaults_outside_tests
 
@@ -226,3 +227,63 @@ def test_a_graph_reading_a_value_computed_at_once_by_sampling_does_not_count():
     counted = [k for k in structures if k.saved > 0]
     variants = [k for k in structures if k.saved == 0 and k.runs["library"] > 1]
     assert counted and variants
+
+
+M = (1 << 16) + 2  # a user's array daybreak wraps, whose `[2:-2]` views NumPy computes at once
+
+
+def _long_step(np, a, b):
+    """A statement of more calls than an epoch (`sites.EPOCH`) on views below `eager_below`:
+    NumPy computes them at once, and the store's work marks it to be recorded lazily."""
+    b[2:-2] = (
+        0.1 * (a[:-4] + a[1:-3] + a[2:-2] + a[3:-1] + a[4:])
+        - 0.05 * a[2:-2] * a[2:-2]
+        + 0.5 * a[1:-3] * a[3:-1]
+    )
+
+
+def _lazy_mark_of(fn):
+    found = {
+        type(v).__name__ + (":lazy" if getattr(v, "lazy", False) else "")
+        for (code, _), v in replay.ENTRY.items()
+        if code == id(fn.__code__)
+    }
+    return found
+
+
+def test_a_lazily_marked_statement_of_cold_code_records_whole_runs_until_it_compiles(
+    monkeypatch,
+):
+    """A statement whose calls NumPy computes at once, marked to be recorded lazily
+    (`replay.data_stored`), in cold code: one run in `SAMPLE_EVERY` is recorded, every call
+    of it (its calls sampled one by one in epochs of `EPOCH`, the statement's structure was
+    never recorded whole), its library runs counting toward the compile; and as long as
+    they do, its recordings are no failed tries (`_LAZY_TRIES`): once it has paid, it
+    compiles and is replayed. NumPy's values at every step."""
+    every = sites.SAMPLE_EVERY
+    u, v = numpy.linspace(0.0, 1.0, M), numpy.zeros(M)
+    a, b = dnp.asarray(u), dnp.asarray(v)
+    want = v.copy()
+
+    def steps(n):
+        for k in range(n):
+            _long_step(dnp, a, b)
+            _long_step(numpy, u, want)
+            numpy.testing.assert_array_equal(v, want)  # b is v's memory
+            u[k % M] += 1.0  # the user's own write: later steps read it
+
+    recorded = (replay._LAZY_TRIES + 8) * every
+    steps(recorded)
+    assert _lazy_mark_of(_long_step) == {"_Marked:lazy"}  # still marked, not left alone
+    (known,) = [k for k in _recorded_structures() if k.runs["library"] > 4]
+    # the first run marks it, then one run in every few is recorded whole
+    assert abs(known.runs["library"] - recorded // every) <= 2
+    assert known.saved > 0 and known.state == "new"
+    monkeypatch.setattr(scheduler, "PAYBACK", 0.0)  # it has paid: its next recording compiles
+    steps(every)
+    scheduler.wait_for_compiles()
+    assert known.state == "ready"
+    before = db.stats()["statements_replayed"]
+    steps(2 * every)
+    assert _lazy_mark_of(_long_step) == {"Trace"}
+    assert db.stats()["statements_replayed"] - before >= every
