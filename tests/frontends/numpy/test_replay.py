@@ -298,7 +298,6 @@ def test_a_statement_computed_at_once_is_recorded_lazily_then_replayed(backgroun
         db.config(**before)
 
 
-
 @pytest.mark.parametrize("background", [False, True])
 def test_the_users_arrays_from_a_quarter_of_eager_below_are_daybreaks_and_replayed(background):
     """`np.asarray` makes the user's array daybreak's from a quarter of `eager_below`
@@ -329,6 +328,7 @@ def test_the_users_arrays_from_a_quarter_of_eager_below_are_daybreaks_and_replay
         assert _replayed() > counted
     finally:
         db.config(**before)
+
 
 def _fdtd(ex, ey, hz, t):
     ey[0, :] = t * 0.5
