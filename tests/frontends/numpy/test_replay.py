@@ -270,6 +270,27 @@ def _heat(A, B):
     B[1:-1] = 0.125 * (A[2:] - 2.0 * A[1:-1] + A[:-2]) + A[1:-1] * 0.5 - A[1:-1] ** 2
 
 
+def _heat_steps(x0, y0, steps: int, background: bool) -> None:
+    """`steps` of `_heat` over daybreak's arrays of the user's `x0` and `y0`, each checked
+    against NumPy's, the user writing `x0` between them; the settings as they were after
+    every statement."""
+    x, y = dnp.asarray(x0), dnp.asarray(y0)
+    assert type(y) is dnp.ndarray
+    xn, yn = x0.copy(), y0.copy()
+    eager_below = db.config()["eager_below"]
+    for _ in range(steps):
+        _heat(x, y)
+        _heat(xn, yn)
+        assert db.config()["eager_below"] == eager_below
+        if background:
+            from daybreak.frontends import scheduler
+
+            scheduler.wait_for_compiles()
+        numpy.testing.assert_allclose(y0, yn, rtol=1e-14)
+        x0[:] = y0 * 0.5  # (the user's write, read by the next step)
+        xn[:] = yn * 0.5
+
+
 @pytest.mark.parametrize("background", [False, True])
 def test_a_statement_computed_at_once_is_recorded_lazily_then_replayed(background):
     """Views a little smaller than `eager_below` compute at once in NumPy; the statement
@@ -279,20 +300,8 @@ def test_a_statement_computed_at_once_is_recorded_lazily_then_replayed(backgroun
     before = db.config(eager_below=20000, compile_in_background=background)
     try:
         x0, y0 = numpy.random.default_rng(1).random(20000), numpy.zeros(20000)
-        x, y = dnp.asarray(x0), dnp.asarray(y0)
-        xn, yn = x0.copy(), y0.copy()
         counted = _replayed()
-        for _ in range(12):
-            _heat(x, y)
-            _heat(xn, yn)
-            assert db.config()["eager_below"] == 20000
-            if background:
-                from daybreak.frontends import scheduler
-
-                scheduler.wait_for_compiles()
-            numpy.testing.assert_allclose(y0, yn, rtol=1e-14)
-            x0[:] = y0 * 0.5  # (the user's write, read by the next step)
-            xn[:] = yn * 0.5
+        _heat_steps(x0, y0, 12, background)
         assert _replayed() > counted
     finally:
         db.config(**before)
@@ -309,22 +318,12 @@ def test_the_users_arrays_from_a_quarter_of_eager_below_are_daybreaks_and_replay
     try:
         n = 1 << 14  # a quarter of eager_below
         assert type(dnp.asarray(numpy.ones(n - 1))) is numpy.ndarray
-        x0, y0 = numpy.random.default_rng(2).random(n), numpy.zeros(n)
-        x, y = dnp.asarray(x0), dnp.asarray(y0)
-        assert type(x) is dnp.ndarray and type(y) is dnp.ndarray
+        x0 = numpy.random.default_rng(2).random(n)
+        x = dnp.asarray(x0)
+        assert type(x) is dnp.ndarray
         assert type(x[1:-1] * 2.0) is numpy.ndarray  # (a small result: NumPy's own)
-        xn, yn = x0.copy(), y0.copy()
         counted = _replayed()
-        for _ in range(16):
-            _heat(x, y)
-            _heat(xn, yn)
-            if background:
-                from daybreak.frontends import scheduler
-
-                scheduler.wait_for_compiles()
-            numpy.testing.assert_allclose(y0, yn, rtol=1e-14)
-            x0[:] = y0 * 0.5  # (the user's write, read by the next step)
-            xn[:] = yn * 0.5
+        _heat_steps(x0, numpy.zeros(n), 16, background)
         assert _replayed() > counted
     finally:
         db.config(**before)
