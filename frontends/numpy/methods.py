@@ -29,7 +29,7 @@ from . import reductions, ufuncs
 from .array import as_operand, data_now, is_lazy, leaf_array, ndarray, wrap
 from .assignment import setitem, wrote
 from .fallback import run_numpy
-from .handover import HOT, SMALL_PART, hand_over
+from .handover import HOT, SMALL_PART, count_part, hand_over
 from .indexing import PLAIN_KEYS, getitem, is_plain_basic, part_of_seen
 from .replay import (
     ACTIVE,
@@ -822,8 +822,11 @@ def _subscript(self, key):
                 and key.dtype.kind in "iu"
             ):
                 # a few positions of a vector (a CSR row's `x[cols]`): NumPy's own gather,
-                # its result as small as the key (`indexing._numpy_selection`'s case)
-                return seen[2][key]
+                # its result as small as the key (`indexing._numpy_selection`'s case); a
+                # loop's element work, toward the handover
+                part = seen[2][key]
+                count_part(self, key.size)
+                return part
     return getitem(self, key)
 
 

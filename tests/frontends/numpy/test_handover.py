@@ -15,7 +15,7 @@ import pytest
 import daybreak as db
 import daybreak.numpy as dnp
 from daybreak.frontends import frames, scheduler
-from daybreak.frontends.numpy.handover import HOT
+from daybreak.frontends.numpy.handover import HOT, SMALL_PART
 from daybreak.runtime.config import SETTINGS
 
 from .helpers import defaults_outside_tests, run_generated_programs
@@ -354,6 +354,36 @@ def test_selections_of_a_few_elements_are_element_work(low):
     else:
         assert handed <= 1  # the radii at most: the data's selections are big parts
     numpy.testing.assert_array_equal(numpy.asarray(x), data)
+
+
+def _csr_product(np, rows, cols, vals, x):
+    """spmv's loop: per row, the positions and values of its nonzeros (slices), and the
+    product with NumPy's gather of `x` at those positions (`x[c]`, a key of data)."""
+    y = np.empty(rows.size - 1, vals.dtype)
+    for i in range(rows.size - 1):
+        c = cols[rows[i] : rows[i + 1]]
+        y[i] = vals[rows[i] : rows[i + 1]] @ x[c]
+    return y, x
+
+
+@pytest.mark.parametrize("per_row", [4, SMALL_PART])
+def test_gathers_of_a_few_positions_are_element_work(per_row):
+    """`x[c]` gathering a few positions of a vector (a CSR row's) counts toward the
+    handover: the loop's `x` becomes NumPy's; gathers of `SMALL_PART` positions or more
+    start the count again."""
+    rng = numpy.random.default_rng(5)
+    n = 1 << 16  # (daybreak's arrays)
+    m = (2 * HOT if per_row < SMALL_PART else 24) + 1
+    rows = numpy.arange(m, dtype=numpy.int64) * per_row
+    cols = rng.integers(0, n, size=rows[-1])
+    vals, x0 = rng.random(rows[-1]), rng.random(n)
+    want, _ = _csr_product(numpy, rows, cols, vals, x0)
+    x = dnp.asarray(x0)
+    got, x_after = _csr_product(dnp, rows, cols, vals, x)
+    numpy.testing.assert_allclose(numpy.asarray(got), want, rtol=1e-12)
+    assert type(x) is dnp.ndarray  # (the caller's name: not the loop's frame)
+    assert (type(x_after) is numpy.ndarray) == (per_row < SMALL_PART)
+    numpy.testing.assert_array_equal(numpy.asarray(x_after), x0)
 
 
 def test_a_statement_run_at_once_is_not_recorded_again_after_its_arrays_went_to_numpy(
