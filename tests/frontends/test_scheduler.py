@@ -761,3 +761,58 @@ def test_each_array_a_loop_reads_beyond_its_first_costs_the_library_half_a_pass(
     assert passes(a * 0.2 + b) / one == pytest.approx(2.5)
     assert passes(a * 0.2 + b + c) / one == pytest.approx(4)
     assert passes(a * 0.2 + a * 0.3) / one == pytest.approx(3)  # (one array read, three calls)
+
+
+def _rows(np, a, b, out):
+    """A loop over rows: one structure per row (each row's view starts elsewhere)."""
+    for k in range(a.shape[0]):
+        out[k] = np.sqrt(a[k] * 2.0 + b[k] * b[k]) - 0.5 * a[k]
+    return out
+
+
+def test_a_loops_structures_that_differ_in_offsets_only_compile_once_the_loop_pays(
+    monkeypatch,
+):
+    """The rows of `_rows` make structures that differ only in where their views start:
+    one family (`scheduler.Family`), whose members' savings count together toward one
+    compile; once one compiled, each member builds its program after saving
+    `MEMBER_COMPILE` itself, and runs natively. A family of one (the row at offset zero, a
+    program without the offset parameter) or another expression counts alone. NumPy's
+    values throughout."""
+    rng = _rng()
+    rows, n = 12, 50_000
+    a0, b0 = rng.random((rows, n)), rng.random((rows, n))
+    want = _rows(np, a0, b0, np.zeros((rows, n)))
+    a, b = dnp.array(a0), dnp.array(b0)
+
+    def run():
+        out = dnp.array(np.zeros((rows, n)))
+        np.testing.assert_allclose(np.asarray(_rows(dnp, a, b, out)), want, rtol=1e-14)
+
+    monkeypatch.setattr(scheduler, "PAYBACK", float("inf"))
+    run()
+    members = [k for k in scheduler._KNOWN.values() if k.family is not None]
+    families = {id(k.family) for k in members}
+    shared = max(families, key=lambda f: sum(id(k.family) == f for k in members))
+    family = next(k.family for k in members if id(k.family) == shared)
+    mine = [k for k in members if k.family is family]
+    assert len(mine) == rows - 1  # every row but the one at offset zero
+    assert family.saved == pytest.approx(sum(k.saved for k in mine))
+    assert family.saved > 0 and not family.ready
+    # one compile pays where the family's savings do, and one member's never would
+    most = max(k.saved for k in mine)
+    assert most < family.saved / 2
+    monkeypatch.setattr(scheduler, "PAYBACK", family.saved / 2 / most)
+    monkeypatch.setattr(scheduler, "COMPILE_BASE", most)  # (a compile pays half its savings)
+    monkeypatch.setattr(scheduler, "COMPILE_NODE", 0.0)
+    monkeypatch.setattr(scheduler, "COMPILE_COLD", 0.0)
+    monkeypatch.setattr(scheduler, "MEMBER_COMPILE", 0.0)
+    db.stats(reset=True)
+    run()  # the family has paid: a member compiles
+    scheduler.wait_for_compiles()
+    assert family.ready and any(k.state == "ready" for k in mine)
+    run()  # each member builds its program
+    scheduler.wait_for_compiles()
+    db.stats(reset=True)
+    run()
+    assert db.stats()["runs"] >= rows - 1  # every member natively
