@@ -733,6 +733,71 @@ class ScatterAdd(Node):
         return (1, max(self.length, 1))
 
 
+class Histogram(Node):
+    """NumPy's `histogram` of the vector `values` in `bins` equal bins from `first` to
+    `last` (scalar inputs, and `last - first`), with `edges` (NumPy's `linspace` of them, an
+    input vector) and the matching weight of `weights` or 1: one vecmerger loop, into which
+    a map computing the values fuses. Each value's bin is NumPy's: ((v - first) / (last -
+    first)) * bins truncated, the last edge in the last bin, then moved by one where the
+    edges say the division erred (`v < edges[k]`, `v >= edges[k + 1]`); values outside
+    [first, last] (and NaN) go to one more bin past the last, which the caller leaves out.
+    In the library: NumPy's own `histogram`, that bin appended."""
+
+    __slots__ = ("bins", "dtype")
+
+    def __init__(self, values, edges, first, last, denominator, weights, bins: int, dtype):
+        inputs = [values, edges, first, last, denominator]
+        super().__init__(inputs if weights is None else [*inputs, weights])
+        self.bins, self.dtype = int(bins), np.dtype(dtype)
+
+    def ir_type(self) -> Type:
+        return Vec(ir_scalar(self.dtype))
+
+    def compute_signature(self):
+        return (type(self), self.dtype, len(self.inputs))
+
+    def emit(self, ctx: Namer, args: list[B.E]) -> B.E:
+        t = ir_scalar(self.dtype)
+        f64 = ir_scalar(np.dtype(np.float64))
+        bins = ctx.size(self.bins)
+        initial = B.result(
+            ctx.for_(
+                B.range_iter(0, bins + B.lit(1, I64)),
+                B.appender(t),
+                lambda b, i, x: B.merge(b, B.lit(merge_identity("+", t), t)),
+            )
+        )
+        values, edges, first, last, denominator = args[:5]
+        weighted = len(args) == 6
+
+        def body(b, i, x):
+            v = x.field(0) if weighted else x
+            keep = (v >= first) & (v <= last)
+            scaled = ((v - first) / denominator) * bins.cast(f64)
+            k = B.select(keep, scaled, B.lit(0.0, f64)).cast(I64)
+            k = B.select(k.eq(bins), k - B.lit(1, I64), k)
+            k = B.select(v < B.lookup(edges, k), k - B.lit(1, I64), k)
+            up = (v >= B.lookup(edges, k + B.lit(1, I64))) & k.ne(bins - B.lit(1, I64))
+            k = B.select(up, k + B.lit(1, I64), k)
+            weight = x.field(1).cast(t) if weighted else B.lit(1, t)
+            return B.merge(b, B.struct(B.select(keep, k, bins), weight))
+
+        data = [values, args[5]] if weighted else values
+        return B.result(ctx.for_(data, B.vecmerger(t, "+", initial), body))
+
+    def evaluate_eagerly(self, inputs: list):
+        values, first, last = inputs[0], inputs[2], inputs[3]
+        weights = inputs[5] if len(inputs) == 6 else None
+        counts = np.histogram(values, self.bins, (first, last), weights=weights)[0]
+        out = np.zeros(self.bins + 1, self.dtype)
+        out[: self.bins] = counts
+        return out
+
+    def eager_work(self) -> tuple[int, int]:
+        # (NumPy's histogram: ~20 passes over the values, ~9 ns per value measured)
+        return (20, max(self.inputs[0].output_elements(), 1))
+
+
 class Positions(Node):
     """The positions of the nonzero elements of the vector `values`, in order: NumPy's
     `flatnonzero`. A filter loop (a map computing the values, a mask's comparison, fuses into

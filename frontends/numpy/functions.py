@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 from daybreak.ir import builder as B
+from daybreak.ir.types import Vec
 from daybreak.runtime.config import SETTINGS
 from daybreak.runtime.stats import count_library_run
 
@@ -29,7 +30,8 @@ from .. import scheduler
 from ..elements.broadcast import broadcast_to, out_shape
 from ..elements.dtypes import ir_scalar, is_python_scalar
 from ..elements.expr import Apply, Leaf
-from ..elements.loops import Positions, ScatterAdd, realize
+from ..elements.loops import Histogram, Positions, ScatterAdd, realize
+from ..lazy import Param
 from ..scheduler import check_budget
 from . import creation, joining, linalg, reductions, shapes
 from .array import as_operand, from_numpy_result, is_lazy, lazy_array, ndarray
@@ -205,6 +207,82 @@ def bincount(x, weights=None, minlength=0):
         weight_node = realize(cast_expr(w._expr, np.dtype(np.float64)), w.shape)
     node = check_budget(ScatterAdd(key_node, ir_scalar(keys.dtype), weight_node, length, dtype))
     return ndarray(Leaf(node, (1,), length, dtype), (length,))
+
+
+def histogram(a, bins=10, range=None, density=None, weights=None):  # noqa: A002 - NumPy's
+    """`numpy.histogram` of float64 values in `bins` equal bins (an int), with or without
+    float64 weights: one loop (`Histogram`) after the range (the values' minimum and maximum,
+    one fused pass, where no `range` is given), with NumPy's bins, edges and errors. Other
+    bins (edges, a rule's name), `density`, other dtypes: NumPy's own, counted.
+
+    >>> import numpy
+    >>> import daybreak.numpy as dnp
+    >>> counts, edges = dnp.histogram(dnp.asarray(numpy.array([0.0, 0.5, 1.0, 1.0])), 2)
+    >>> counts.tolist(), edges.tolist()
+    ([1, 3], [0.0, 0.5, 1.0])
+    """
+    x = as_operand(a)
+    w = None if weights is None else as_operand(weights)
+    why = _histogram_gap(x, w, bins, range, density)
+    if why is not None:
+        return run_numpy(
+            f"histogram {why}",
+            np.histogram,
+            (a,),
+            {"bins": bins, "range": range, "density": density, "weights": weights},
+        )
+    if w is not None and w.shape != x.shape:
+        raise ValueError("weights should have the same shape as a.")
+    if x.size == 0:  # (NumPy's answer for no values: the range 0 to 1, zeros)
+        return np.histogram(np.zeros(0), bins, range, weights=None if w is None else np.zeros(0))
+    values = x.ravel()
+    if range is not None:  # (NumPy's outer edges, and their errors)
+        first, last = range
+        if first > last:
+            raise ValueError("max must be larger than min in range parameter.")
+        if not (np.isfinite(first) and np.isfinite(last)):
+            raise ValueError(f"supplied range of [{first}, {last}] is not finite")
+    else:
+        first, last = scheduler.evaluate(values.min(), values.max())
+        if not (np.isfinite(first) and np.isfinite(last)):
+            raise ValueError(f"autodetected range of [{first}, {last}] is not finite")
+    if first == last:
+        first, last = first - 0.5, last + 0.5
+    edges = np.linspace(first, last, bins + 1, endpoint=True, dtype=np.float64)
+    f64 = ir_scalar(np.dtype(np.float64))
+    dtype = np.dtype(np.intp) if w is None else np.dtype(np.float64)
+    node = Histogram(
+        realize(values._expr, values.shape),
+        Param.owned(edges, Vec(f64)),
+        Param.scalar(float(first), f64),
+        Param.scalar(float(last), f64),
+        Param.scalar(float(last - first), f64),
+        None if w is None else realize(w.ravel()._expr, (w.size,)),
+        bins,
+        dtype,
+    )
+    counts = ndarray(Leaf(check_budget(node), (1,), bins + 1, dtype), (bins,))
+    return counts, from_numpy_result(edges)
+
+
+_EDGE_TYPES = (int, float, np.float64, np.integer)
+
+
+def _histogram_gap(x, w, bins, range, density) -> str | None:  # noqa: A002 - NumPy's
+    """Why `histogram` leaves these arguments to NumPy, or None."""
+    if not isinstance(x, ndarray) or (w is not None and not isinstance(w, ndarray)):
+        return f"of {unsupported_operand(x) or unsupported_operand(w) or 'Python values'}"
+    if x.dtype != np.float64 or (w is not None and w.dtype != np.float64):
+        return "of other dtypes than float64"
+    if type(bins) is not int or bins < 1:
+        return "with bins that are not a positive int"
+    if density:
+        return "with density"
+    if range is not None and not (
+        len(range) == 2 and builtins.all(isinstance(e, _EDGE_TYPES) for e in range)
+    ):
+        return "with a range of other types"
+    return None
 
 
 def flatnonzero(a):
@@ -1300,6 +1378,7 @@ FUNCTIONS = {
     np.flipud: flipud,
     np.count_nonzero: count_nonzero,
     np.bincount: bincount,
+    np.histogram: histogram,
     np.flatnonzero: flatnonzero,
     np.nonzero: nonzero,
     np.nansum: nansum,
