@@ -210,10 +210,11 @@ def bincount(x, weights=None, minlength=0):
 
 
 def histogram(a, bins=10, range=None, density=None, weights=None):  # noqa: A002 - NumPy's
-    """`numpy.histogram` of float64 values in `bins` equal bins (an int), with or without
-    float64 weights: one loop (`Histogram`) after the range (the values' minimum and maximum,
-    one fused pass, where no `range` is given), with NumPy's bins, edges and errors. Other
-    bins (edges, a rule's name), `density`, other dtypes: NumPy's own, counted.
+    """`numpy.histogram` of float64 values (or integers in their own range, as float64s as
+    NumPy bins them) in `bins` equal bins (an int), with or without float64 weights: one
+    loop (`Histogram`) after the range (the values' minimum and maximum, one fused pass,
+    where no `range` is given), with NumPy's bins, edges and errors. Other bins (edges, a
+    rule's name), `density`, other dtypes: NumPy's own, counted.
 
     >>> import numpy
     >>> import daybreak.numpy as dnp
@@ -248,15 +249,21 @@ def histogram(a, bins=10, range=None, density=None, weights=None):  # noqa: A002
             raise ValueError(f"autodetected range of [{first}, {last}] is not finite")
     if first == last:
         first, last = first - 0.5, last + 0.5
+    # (NumPy's `last - first`: of two integers, their exact difference, then a float)
+    integral = isinstance(first, int | np.integer) and isinstance(last, int | np.integer)
+    denominator = float(int(last) - int(first)) if integral else float(last - first)
     edges = np.linspace(first, last, bins + 1, endpoint=True, dtype=np.float64)
+    if np.any(edges[:-1] >= edges[1:]):  # (NumPy's check: a range too narrow for its bins)
+        raise ValueError(f"Too many bins for data range. Cannot create {bins} finite-sized bins.")
     f64 = ir_scalar(np.dtype(np.float64))
     dtype = np.dtype(np.intp) if w is None else np.dtype(np.float64)
+    as_floats = values._expr if x.dtype == np.float64 else cast_expr(values._expr, edges.dtype)
     node = Histogram(
-        realize(values._expr, values.shape),
+        realize(as_floats, values.shape),
         Param.owned(edges, Vec(f64)),
         Param.scalar(float(first), f64),
         Param.scalar(float(last), f64),
-        Param.scalar(float(last - first), f64),
+        Param.scalar(denominator, f64),
         None if w is None else realize(w.ravel()._expr, (w.size,)),
         bins,
         dtype,
@@ -272,8 +279,12 @@ def _histogram_gap(x, w, bins, range, density) -> str | None:  # noqa: A002 - Nu
     """Why `histogram` leaves these arguments to NumPy, or None."""
     if not isinstance(x, ndarray) or (w is not None and not isinstance(w, ndarray)):
         return f"of {unsupported_operand(x) or unsupported_operand(w) or 'Python values'}"
-    if x.dtype != np.float64 or (w is not None and w.dtype != np.float64):
-        return "of other dtypes than float64"
+    if w is not None and w.dtype != np.float64:
+        return "of weights of other dtypes than float64"
+    if x.dtype != np.float64 and not (x.dtype.kind in "iu" and range is None):
+        # (integers with a range given: NumPy compares them with its edges as ints or as
+        # floats, by the edges' types; with their own range, every value is in it)
+        return "of other dtypes than float64 (integers: with a range given)"
     if type(bins) is not int or bins < 1:
         return "with bins that are not a positive int"
     if density:

@@ -46,6 +46,29 @@ def test_histogram(a, bins, edges, weighted):
     assert_same(bin_edges, *args, expect_native=False)
 
 
+@settings(max_examples=40)
+@given(
+    a=hnp.arrays(
+        st.sampled_from([np.int8, np.uint8, np.int32, np.int64, np.uint64]),
+        hnp.array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=40),
+    ),
+    bins=st.integers(1, 12),
+    weighted=st.booleans(),
+)
+def test_histogram_of_integers_in_their_own_range(a, bins, weighted):
+    """Integers binned as NumPy bins them (as float64s, from their minimum to their maximum,
+    the difference of two integers taken exactly), compiled."""
+    weights = np.linspace(-1.0, 1.0, a.size).reshape(a.shape) if weighted else None
+    args = (a, weights) if weighted else (a,)
+    assert_same(
+        lambda m, x, *w: m.histogram(x, bins, weights=w[0] if w else None)[0],
+        *args,
+        rtol=1e-12,
+        atol=1e-12,
+    )
+    assert_same(lambda m, x, *w: m.histogram(x, bins)[1], *args, expect_native=False)
+
+
 @pytest.mark.parametrize("bins", [1, 3, 7, 10, 1000])
 @pytest.mark.parametrize("low, high", [(0.0, 1.0), (-2.5, 7.1), (1e-3, 1e-3 + 7e-10)])
 def test_values_at_the_edges_and_one_ulp_either_side_are_binned_as_numpy_bins_them(bins, low, high):
@@ -65,6 +88,14 @@ def test_values_at_the_edges_and_one_ulp_either_side_are_binned_as_numpy_bins_th
         (lambda m, x: m.histogram(x, [0.0, 0.2, 1.0])[0], "histogram with bins that are not"),
         (lambda m, x: m.histogram(x, "auto")[0], "histogram with bins that are not"),
         (lambda m, x: m.histogram(x * 10 // 1 > 3, 4)[0], "histogram of other dtypes"),
+        (
+            lambda m, x: m.histogram((x * 10).astype(np.int64), 4, (1, 5))[0],
+            "histogram of other dtypes than float64 (integers: with a range given)",
+        ),
+        (
+            lambda m, x: m.histogram(x, 4, weights=(x * 10).astype(np.int64))[0],
+            "histogram of weights of other dtypes",
+        ),
         (lambda m, x: m.histogram(x.astype(np.float32), 4)[0], "histogram of other dtypes"),
     ],
 )
@@ -85,6 +116,7 @@ def test_what_numpy_answers_is_counted_with_its_reason(call, reason):
         lambda m, x: m.histogram(x, 4, (0.0, np.inf)),  # a range that is not finite
         lambda m, x: m.histogram(x, 4, weights=x[:-1]),  # weights of another shape
         lambda m, x: m.histogram(x * np.inf, 4),  # an autodetected range that is not finite
+        lambda m, x: m.histogram(x * 0.0 + 2.0**52, 2),  # a range too narrow for its bins
     ],
 )
 def test_numpys_errors(call):
