@@ -692,11 +692,12 @@ class ScatterAdd(Node):
     `weights`, or 1) into `length` zeros: NumPy's `bincount` once the positions are known to
     lie in [0, length). A vecmerger loop; a map computing the keys fuses into it."""
 
-    __slots__ = ("length", "dtype", "key_type")
+    __slots__ = ("length", "dtype", "key_type", "count")
 
-    def __init__(self, keys: Node, key_type, weights: Node | None, length: int, dtype):
+    def __init__(self, keys: Node, key_type, weights: Node | None, length: int, dtype, count: int):
         super().__init__([keys] if weights is None else [keys, weights])
         self.length, self.dtype, self.key_type = int(length), np.dtype(dtype), key_type
+        self.count = int(count)  # (the positions: what the loop and NumPy's bincount pass over)
 
     def ir_type(self) -> Type:
         return Vec(ir_scalar(self.dtype))
@@ -730,7 +731,10 @@ class ScatterAdd(Node):
         return eager.fresh_array(out, out.shape, self.dtype)
 
     def eager_work(self) -> tuple[int, int]:
-        return (1, max(self.length, 1))
+        return (1, max(self.count, 1))
+
+    def output_elements(self) -> int:
+        return max(self.length, 1)
 
 
 class Histogram(Node):
@@ -743,12 +747,14 @@ class Histogram(Node):
     [first, last] (and NaN) go to one more bin past the last, which the caller leaves out.
     In the library: NumPy's own `histogram`, that bin appended."""
 
-    __slots__ = ("bins", "dtype")
+    __slots__ = ("bins", "dtype", "length")
 
-    def __init__(self, values, edges, first, last, denominator, weights, bins: int, dtype):
+    def __init__(
+        self, values, edges, first, last, denominator, weights, bins: int, dtype, length: int
+    ):
         inputs = [values, edges, first, last, denominator]
         super().__init__(inputs if weights is None else [*inputs, weights])
-        self.bins, self.dtype = int(bins), np.dtype(dtype)
+        self.bins, self.dtype, self.length = int(bins), np.dtype(dtype), int(length)
 
     def ir_type(self) -> Type:
         return Vec(ir_scalar(self.dtype))
@@ -795,7 +801,10 @@ class Histogram(Node):
 
     def eager_work(self) -> tuple[int, int]:
         # (NumPy's histogram: ~20 passes over the values, ~9 ns per value measured)
-        return (20, max(self.inputs[0].output_elements(), 1))
+        return (20, max(self.length, 1))
+
+    def output_elements(self) -> int:
+        return self.bins + 1
 
 
 class Positions(Node):

@@ -205,7 +205,8 @@ def bincount(x, weights=None, minlength=0):
     weight_node = None
     if w is not None:
         weight_node = realize(cast_expr(w._expr, np.dtype(np.float64)), w.shape)
-    node = check_budget(ScatterAdd(key_node, ir_scalar(keys.dtype), weight_node, length, dtype))
+    node = ScatterAdd(key_node, ir_scalar(keys.dtype), weight_node, length, dtype, keys.size)
+    node = check_budget(node)
     return ndarray(Leaf(node, (1,), length, dtype), (length,))
 
 
@@ -267,6 +268,7 @@ def histogram(a, bins=10, range=None, density=None, weights=None):  # noqa: A002
         None if w is None else realize(w.ravel()._expr, (w.size,)),
         bins,
         dtype,
+        values.size,
     )
     counts = ndarray(Leaf(check_budget(node), (1,), bins + 1, dtype), (bins,))
     return counts, from_numpy_result(edges)
