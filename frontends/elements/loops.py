@@ -812,11 +812,12 @@ class Positions(Node):
     `flatnonzero`. A filter loop (a map computing the values, a mask's comparison, fuses into
     it); its length depends on the data, so it is computed where it is asked for."""
 
-    __slots__ = ("value_type",)
+    __slots__ = ("value_type", "count")
 
-    def __init__(self, values: Node, value_type):
+    def __init__(self, values: Node, value_type, count: int):
         super().__init__([values])
         self.value_type = value_type
+        self.count = int(count)  # (the values: what the loop and NumPy pass over)
 
     def ir_type(self) -> Type:
         return Vec(I64)
@@ -834,3 +835,6 @@ class Positions(Node):
 
     def evaluate_eagerly(self, inputs: list):
         return np.flatnonzero(inputs[0])
+
+    def eager_work(self) -> tuple[int, int]:
+        return (1, max(self.count, 1))

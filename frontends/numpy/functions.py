@@ -314,7 +314,7 @@ def flatnonzero(a):
         # a Python scalar, a 0-d value or no elements: NumPy's answer on the value
         return np.flatnonzero(x.value() if isinstance(x, ndarray) else x)
     flat = shapes.ravel(x)
-    node = Positions(realize(flat._expr, flat.shape), ir_scalar(flat.dtype))
+    node = Positions(realize(flat._expr, flat.shape), ir_scalar(flat.dtype), flat.size)
     return from_numpy_result(scheduler.materialize([node])[0])
 
 

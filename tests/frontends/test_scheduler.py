@@ -832,3 +832,10 @@ def test_a_scatter_and_a_histogram_cost_what_they_pass_over_not_their_bins():
         assert cost.element_ops >= 300_000
         np.asarray(value)  # (computed as always)
     np.testing.assert_array_equal(np.asarray(hist), np.histogram(np.asarray(x), 10)[0])
+    # (`flatnonzero`'s filter loop, computed where it is made: its node, as it makes it)
+    from daybreak.frontends.elements.dtypes import ir_scalar
+    from daybreak.frontends.elements.loops import Positions, realize
+
+    mask = x > 0.5
+    node = Positions(realize(mask._expr, mask.shape), ir_scalar(mask.dtype), mask.size)
+    assert scheduler.estimate(scheduler.topological([node])).element_ops >= 300_000
