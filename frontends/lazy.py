@@ -44,6 +44,10 @@ class Node:
 
     __slots__ = ("inputs", "cached", "weight", "_signature", "__weakref__")
     borrowed = False  # whether the value is the user's memory (`Param`'s own, when it is)
+    # Whether the library's calls write a temporary of the node's elements each (the cost
+    # model's fresh memory, `scheduler.estimate`); not where they write only the result
+    # (NumPy's `bincount`) or work in cached blocks (its `histogram`: 65,536 values a block)
+    writes_temporaries = True
 
     def __init__(self, inputs: Sequence[Node] = ()):
         self.inputs = inputs = tuple(inputs)

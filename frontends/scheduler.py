@@ -178,7 +178,10 @@ def estimate(order: list[Node]) -> Estimate:
         library_work += passes * elements * _library_element(elements + out)
         arrays += out > 1
         if elements >= BIG_ARRAY:
-            library_writes += ops * elements  # NumPy writes a temporary per call
+            if node.writes_temporaries:
+                library_writes += ops * elements  # NumPy writes a temporary per call
+            elif out >= BIG_ARRAY:
+                library_writes += out
             native_writes += out if out >= BIG_ARRAY else 0
     work = (
         elements_passed * NATIVE_PASS + element_ops * NATIVE_ELEMENT + native_writes * FRESH_WRITE

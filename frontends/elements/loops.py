@@ -693,6 +693,7 @@ class ScatterAdd(Node):
     lie in [0, length). A vecmerger loop; a map computing the keys fuses into it."""
 
     __slots__ = ("length", "dtype", "key_type", "count")
+    writes_temporaries = False  # (NumPy's bincount writes its counts only)
 
     def __init__(self, keys: Node, key_type, weights: Node | None, length: int, dtype, count: int):
         super().__init__([keys] if weights is None else [keys, weights])
@@ -748,6 +749,7 @@ class Histogram(Node):
     In the library: NumPy's own `histogram`, that bin appended."""
 
     __slots__ = ("bins", "dtype", "length")
+    writes_temporaries = False  # (NumPy's histogram works in cached blocks of values)
 
     def __init__(
         self, values, edges, first, last, denominator, weights, bins: int, dtype, length: int
