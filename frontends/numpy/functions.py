@@ -248,6 +248,15 @@ def histogram(a, bins=10, range=None, density=None, weights=None):  # noqa: A002
         first, last = scheduler.evaluate(values.min(), values.max())
         if not (np.isfinite(first) and np.isfinite(last)):
             raise ValueError(f"autodetected range of [{first}, {last}] is not finite")
+        if x.dtype.kind in "iu" and builtins.max(-int(first), int(last)) >= 1 << 53:
+            # (beyond 2^53 NumPy takes `last - first` exactly, the library's histogram of
+            # the values as float64s would not: NumPy's own on the integers)
+            return run_numpy(
+                "histogram of integers beyond 2^53",
+                np.histogram,
+                (a,),
+                {"bins": bins, "range": range, "density": density, "weights": weights},
+            )
     if first == last:
         first, last = first - 0.5, last + 0.5
     # (NumPy's `last - first`: of two integers, their exact difference, then a float)
