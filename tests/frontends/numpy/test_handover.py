@@ -175,16 +175,22 @@ def test_an_array_a_native_statement_reads_stays_daybreaks():
     a0 = numpy.random.default_rng(23).random(200_000)
     want = _masks_and_steps(numpy, a0.copy(), a0 * 0.0, 200)
     counted, before = db.stats(), _handed()
-    for _ in range(4):
+    native_runs = 0
+    # (passes until the step's program is compiled: how soon depends on measured times,
+    # which a loaded machine stretches; four passes suffice on an idle one)
+    for _ in range(10):
+        start = db.stats()["runs"]
         got = _masks_and_steps(dnp, dnp.asarray(a0.copy()), dnp.asarray(a0 * 0.0), 200)
         assert type(got[0]) is dnp.ndarray and type(got[1]) is dnp.ndarray
         numpy.testing.assert_array_equal(numpy.asarray(got[1]), want[1])
         assert got[2] == want[2]
         scheduler.wait_for_compiles()
-    now = db.stats()
+        native_runs = db.stats()["runs"] - start
+        if native_runs >= 200:
+            break
     # (fewer run at once where an earlier test of this process compiled the step's program)
-    assert now["statements_at_once"] - counted["statements_at_once"] > 0
-    assert now["runs"] - counted["runs"] > 300
+    assert db.stats()["statements_at_once"] - counted["statements_at_once"] > 0
+    assert native_runs >= 200  # each of the pass's 200 steps ran natively
     assert _handed() == before
 
 
