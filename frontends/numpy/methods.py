@@ -33,6 +33,7 @@ from .handover import HOT, SMALL_PART, count_part, hand_over
 from .indexing import PLAIN_KEYS, getitem, is_plain_basic, part_of_seen
 from .replay import (
     ACTIVE,
+    AT_ONCE_ONLY,
     ENTRY,
     GETITEM,
     NOT_NOW,
@@ -596,6 +597,31 @@ ndarray.take = lambda self, indices, axis=None, out=None, mode="raise": _later()
 )
 
 
+def _product_at_once(tag, product, swapped: bool = False):
+    """The `@` operator (`__rmatmul__`: `swapped`, `self` the right operand) or the `dot`
+    method: `product` of the operands, except in a statement run at once (`replay.AtOnce`),
+    where it is NumPy's own on the operands' data (logreg_gd's `z = X @ w + b`: the user's
+    `X`, read whole by BLAS every step, then goes to NumPy in the loop, `read_at_once`). A
+    product's result is never lazy, so a statement with one is not replayed
+    (`AT_ONCE_ONLY`)."""
+    AT_ONCE_ONLY.add(tag)
+
+    def call(self, other, out=None):
+        operands = (other, self) if swapped else (self, other)
+        if ACTIVE[0] is not None or ENTRY:
+            frame = sys._getframe(1)
+            # (`on_call` asked only where it has something to say, as in `numpy_first`)
+            if ACTIVE[0] is not None or (id(frame.f_code), frame.f_lasti) in ENTRY:
+                found = on_call(tag, frame)
+                if found is NUMPY_NOW and out is None:
+                    now = run_at_once(tag, operands)
+                    if now is not NOT_NOW:
+                        return now
+        return product(*operands) if out is None else product(*operands, out=out)
+
+    return call
+
+
 def _shape_and_product_methods() -> None:
     """Methods that are the module functions with `self` first (reshape, transpose, dot...),
     `.T`, the `@` operators, and the methods NumPy has that daybreak runs in NumPy."""
@@ -611,9 +637,9 @@ def _shape_and_product_methods() -> None:
     for name in ("ravel", "flatten", "swapaxes", "squeeze"):
         setattr(ndarray, name, getattr(shapes, name))
     ndarray.T = property(lambda self: shapes.transpose(self))
-    ndarray.dot = lambda self, b, out=None: linalg.dot(self, b, out=out)
-    ndarray.__matmul__ = lambda self, other: linalg.matmul(self, other)
-    ndarray.__rmatmul__ = lambda self, other: linalg.matmul(other, self)
+    ndarray.dot = _product_at_once(np.dot, linalg.dot)
+    ndarray.__matmul__ = _product_at_once(np.matmul, linalg.matmul)
+    ndarray.__rmatmul__ = _product_at_once(np.matmul, linalg.matmul, swapped=True)
     ndarray.__imatmul__ = linalg.matmul_in_place
     for name in _NUMPY_METHODS:
         setattr(ndarray, name, _numpy_method(name))

@@ -406,22 +406,29 @@ def numpy_operands(values) -> list | None:
 
 def read_at_once(a: ndarray) -> None:
     """`a`'s data was read by a call of a statement run at once: a use of the array as
-    NumPy's (`handover.py`). `HOT` of them in a row, in statements the cost model sent to
-    the library for good (not cold code's, `AtOnce.sampled`, whose recorded runs may still
-    compile), and the array goes to NumPy in the statement's frame when it ends: its loop
+    NumPy's (`handover.py`). `HOT_AT_ONCE` of them in a row, in statements the cost model
+    sent to the library for good (not cold code's, `AtOnce.sampled`, whose recorded runs may
+    still compile), and the array goes to NumPy in the statement's frame when it ends: its loop
     then runs NumPy's calls with nothing of daybreak's between. A read that fuses (a
     replayed statement's name, a lazily recorded call, a big part) starts the count again:
     an `AtOnce`'s run recorded again every `_RECHECK` too, so the count to reach is smaller
-    than that."""
+    than that. A view's read counts for the array it views (logreg_gd's `X.T @ g`: a new
+    view each step, of the `X` its frame's name holds). A statement whose runs handed
+    arrays over before (`AtOnce.handed_over`: a loop's earlier call of the function) hands
+    the arrays it reads over at its first run: its reads are NumPy's uses as they were then
+    (logreg_gd's 30 steps a call, of which 24 read the call's new `X` 48 times first)."""
+    while a._base is not None:
+        a = a._base[0]
     hot = a._hot + 1
     a._hot = hot
-    if hot >= HOT_AT_ONCE:
+    state = ACTIVE[0]
+    if hot >= HOT_AT_ONCE or (type(state) is AtOnceRun and state.trace.handed_over):
         a._hot = 0
-        state = ACTIVE[0]
         if type(state) is AtOnceRun and not state.trace.sampled:
             if state.handed is None:
-                state.handed = []
-            state.handed.append(a)
+                state.handed = [a]
+            elif not any(h is a for h in state.handed):
+                state.handed.append(a)
 
 
 NOT_NOW = object()  # `run_at_once`'s answer where an operand is pending

@@ -16,6 +16,7 @@ import daybreak as db
 import daybreak.numpy as dnp
 from daybreak.frontends import frames, scheduler
 from daybreak.frontends.numpy.handover import HOT, SMALL_PART
+from daybreak.frontends.numpy.replay import HOT_AT_ONCE
 from daybreak.runtime.config import SETTINGS
 
 from .helpers import defaults_outside_tests, run_generated_programs
@@ -156,6 +157,62 @@ def test_a_call_not_run_at_once_starts_the_count_again():
     y = x * 2.0 + 1.0
     assert x._hot == 0
     numpy.testing.assert_array_equal(numpy.asarray(y), x0 * 2.0 + 1.0)
+
+
+def _gradient_steps(np, X, y, steps):
+    """logreg_gd's loop: the user's `X` read whole by BLAS twice a step (once through a
+    view, `X.T`), every statement's work NumPy's (small vectors)."""
+    w = np.zeros(X.shape[1])
+    for _ in range(steps):
+        z = X @ w + 0.5
+        g = 1.0 / (1.0 + numpy.exp(-z)) - y
+        w = w - 0.1 * (X.T @ g / X.shape[0] + 1e-3 * w)
+    return w
+
+
+def test_a_users_array_read_by_products_at_once_goes_to_numpy():
+    """`z = X @ w + 0.5` and `w = w - ... (X.T @ g ...)`: the products mark their
+    statements (the `@` operator asks `on_call`), which run at once; the reads of `X` (those
+    through the view `X.T` too) hand it to NumPy within the call. A later call's statements,
+    which handed arrays over before, hand its new `X` over at their first run."""
+    rng = numpy.random.default_rng(31)
+    X, y = rng.normal(size=(20_000, 20)), (rng.random(20_000) > 0.5) * 1.0
+    want = _gradient_steps(numpy, X, y, 40)
+    at_once, handed = db.stats()["statements_at_once"], _handed()
+    got = _gradient_steps(dnp, dnp.asarray(X), y, 40)
+    numpy.testing.assert_array_equal(numpy.asarray(got), want)
+    first = db.stats()["statements_at_once"] - at_once
+    assert _handed() - handed == 1  # (`X`, once: the view's reads counted for it)
+    assert 20 <= first < 70  # (80 statements, those after the handover NumPy's own)
+    at_once = db.stats()["statements_at_once"]
+    got = _gradient_steps(dnp, dnp.asarray(X), y, 40)
+    numpy.testing.assert_array_equal(numpy.asarray(got), want)
+    assert _handed() - handed == 2
+    # (the first statements' runs, up to the handover at the next one's call)
+    assert db.stats()["statements_at_once"] - at_once <= 3
+
+
+def test_a_product_operator_in_a_statement_run_at_once_is_numpys():
+    """`@` and `.dot` in statements run at once, with a daybreak array on either side
+    (`__rmatmul__`, after a list): NumPy's products of the operands' data, NumPy's values; `A`, read
+    `HOT_AT_ONCE` times so, goes to NumPy."""
+
+    def steps(np, A, v, n):
+        out = []
+        for k in range(n):
+            u = v @ A + k
+            u = u + ([1.0] * 300 @ A)[k % 5]
+            t = A.dot(u) * 0.5
+            out.append(float(t[k % 7]) + float(u[3]))
+        return out
+
+    rng = numpy.random.default_rng(37)
+    A, v = rng.random((300, 300)), rng.random(300)
+    want = steps(numpy, A, v, 80)
+    at_once, handed = db.stats()["statements_at_once"], _handed()
+    assert steps(dnp, dnp.asarray(A), v, 80) == want
+    assert db.stats()["statements_at_once"] - at_once >= HOT_AT_ONCE - 4
+    assert _handed() - handed == 1
 
 
 def _masks_and_steps(np, a, b, bins):
