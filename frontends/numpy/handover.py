@@ -53,12 +53,19 @@ HOT = 128  # element reads and writes in a row that make a loop hot
 # stencil (heat_3d's 38^3 at S) are whole-array work that replays may compile
 SMALL_PART = 1 << 12
 RETRY = 1024  # more of them before asking again where no name could be rebound
+# (id(code), line) -> code: the lines whose selections (`count_part`) handed an array over; a
+# later array's first such read there goes at once (a line: a selection's first read may be
+# lazy, its count made by the next call on the line; the code held: its id names no other
+# code meanwhile)
+HANDED_AT: dict = {}
+_LIMIT = 4096
 
 
-def hand_over(a, frame=None) -> None:
+def hand_over(a, frame=None, site: bool = False) -> None:
     """Bind the names of `frame` (by default the user's frame running `a`'s subscript or
     store) that hold `a` to NumPy's array over `a`'s buffer, when `a` may go (the module
-    docstring); else count again from `-RETRY`."""
+    docstring); else count again from `-RETRY`. `site`: the subscript is remembered
+    (`HANDED_AT`)."""
     a._hot = -RETRY
     if frame is None:
         frame = user_frame()
@@ -88,17 +95,30 @@ def hand_over(a, frame=None) -> None:
     if done:
         a._hot = 0
         record(handed_over=1)
+        if site:
+            if len(HANDED_AT) >= _LIMIT:
+                HANDED_AT.clear()
+            HANDED_AT[(id(frame.f_code), frame.f_lineno)] = frame.f_code
 
 
 def count_part(a, size: int) -> None:
     """Count a read of `size` elements of `a` outside the subscript's own slot (a selection
     by a key of data, `indexing._selected`): under `SMALL_PART` it is element work, at `HOT`
-    the handover; more starts the count again. (The subscript's slot and the in-place store
-    count inline: a Python loop's every subscript passes there.)"""
+    the handover; more starts the count again. A line whose selections handed an array over before
+    (`HANDED_AT`: a loop's earlier call of the function, with an array of its own) hands
+    the array it reads first over at once (azimint_naive's `data[mask]`: 128 of 400 steps a
+    call read the call's new `data` as daybreak's first). (The subscript's slot and the
+    in-place store count inline: a Python loop's every subscript passes there.)"""
     if size < SMALL_PART:
         hot = a._hot + 1
         a._hot = hot
         if hot >= HOT:
-            hand_over(a)
+            hand_over(a, site=True)
+        elif hot == 1 and HANDED_AT:
+            frame = user_frame()
+            if frame is not None and HANDED_AT.get((id(frame.f_code), frame.f_lineno)) is (
+                frame.f_code
+            ):
+                hand_over(a, frame)
     else:
         a._hot = 0

@@ -88,7 +88,7 @@ from ..statements import (
 )
 from . import array
 from .array import PENDING_MADE, data_now, ndarray
-from .handover import hand_over
+from .handover import HANDED_AT, hand_over
 
 GETITEM = "getitem"  # the operation of a subscript (a ufunc for an operator or a call)
 # `on_call`'s answer within a statement run at once (`AtOnce`): the call computes NumPy's
@@ -758,11 +758,13 @@ def _tried(marked: _Marked, most: int) -> None:
 
 
 def forget() -> None:
-    """Forget every mark and trace (`scheduler.forget`: programs are compiled again)."""
+    """Forget every mark and trace, and the subscripts that handed arrays over
+    (`scheduler.forget`: programs are compiled again)."""
     _activate(None)
     ENTRY.clear()
     _LEFT.clear()
     _STATEMENTS.clear()
+    HANDED_AT.clear()
 
 
 scheduler.FORGET.append(forget)

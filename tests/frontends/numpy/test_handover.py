@@ -402,6 +402,7 @@ def test_selections_of_a_few_elements_are_element_work(low):
     """`data[mask]` selecting a few elements counts toward the handover (a loop over bins
     gets NumPy's `data`); selections of `SMALL_PART` elements or more start the count
     again (bins reaching `HOT` bins back: from ~30,000 elements a bin)."""
+    scheduler.forget()  # (the line's handovers in another run: `handover.HANDED_AT`)
     rng = numpy.random.default_rng(4)
     radius = rng.random(100_000)
     data = rng.random(100_000)
@@ -447,6 +448,38 @@ def test_gathers_of_a_few_positions_are_element_work(per_row):
     assert type(x) is dnp.ndarray  # (the caller's name: not the loop's frame)
     assert (type(x_after) is numpy.ndarray) == (per_row < SMALL_PART)
     numpy.testing.assert_array_equal(numpy.asarray(x_after), x0)
+
+
+def test_a_subscript_that_handed_an_array_over_hands_a_later_one_over_at_once(monkeypatch):
+    """`x[c]` handed the first call's `x` to NumPy after `HOT` gathers: the subscript is
+    remembered (`handover.HANDED_AT`), and a later call's new `x` goes at its first gather
+    there. A gather elsewhere of an array of its own counts from the start."""
+    from daybreak.frontends.numpy import handover
+    from daybreak.frontends.statements import user_frame
+
+    scheduler.forget()  # (`_csr_product` ran in other tests)
+    counts = []  # each array's count when it was handed over
+    real = handover.hand_over
+
+    def spy(a, frame=None, site=False):
+        counts.append(a._hot)
+        real(a, frame or user_frame(), site)  # (the user's frame: not this one)
+
+    monkeypatch.setattr(handover, "hand_over", spy)
+    rng = numpy.random.default_rng(41)
+    rows = numpy.arange(400, dtype=numpy.int64) * 4
+    cols = rng.integers(0, 50_000, size=rows[-1])
+    vals, x0 = rng.random(rows[-1]), rng.random(50_000)
+    want, _ = _csr_product(numpy, rows, cols, vals, x0)
+    for _ in range(2):
+        got, x_after = _csr_product(dnp, rows, cols, vals, dnp.asarray(x0))
+        numpy.testing.assert_allclose(numpy.asarray(got), want, rtol=1e-12)
+        assert type(x_after) is numpy.ndarray
+    assert counts == [HOT, 1]
+    y = dnp.asarray(x0)
+    for i in range(3):
+        assert float(y[cols[i : i + 2]].sum()) == x0[cols[i : i + 2]].sum()
+    assert 0 < y._hot <= 3 and counts == [HOT, 1]  # (counted, not handed over)
 
 
 def test_a_statement_run_at_once_is_not_recorded_again_after_its_arrays_went_to_numpy(
