@@ -468,6 +468,19 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
         if seen is not None and seen[0] is e and e.node.cached is seen[1]:
             return seen[2]  # Python loops ask for it thousands of times
         if not isinstance(e, Leaf | Outer):
+            kept = e.library_value
+            if (
+                kept is not None
+                and self._shape
+                and kept[0] == self._shape
+                and kept[1].shape == self._shape
+            ):
+                # the library computed it inside a larger expression (a mask of it): the
+                # buffer becomes this array's (as `value` makes it), so that what reads it
+                # next reads data (`ix[inside]`: NumPy's selection, no positions computed
+                # again from `ix`'s inputs)
+                e.library_value = None
+                return self._lazy_finish(kept[1].reshape(-1))
             node = realized_node(e, self._shape)
             if node is not None and node.is_leaf:
                 # Another program computed this array's loop (a row of it was read, say): read

@@ -744,6 +744,24 @@ def test_tier0_keeps_what_an_array_is_when_a_reduction_reads_it(library_calls):
     assert got == pytest.approx((d_np.mean(), d_np.std()), rel=1e-12)
 
 
+def test_an_array_computed_inside_its_mask_is_data_to_its_selection(library_calls):
+    """bincount_hist's `ix = floor(x * n).astype(int64)`, `inside = (ix >= 0) & (ix < n)`,
+    `ix[inside]`: the mask's library run computes `ix` too and keeps it (an array is it);
+    the selection reads that buffer as `ix`'s data (`ndarray.concrete`), NumPy's own
+    selection, not positions of the mask and `ix`'s expression computed again at them."""
+    x = np.random.default_rng(12).normal(0.5, 0.3, 20_000)
+    calls = library_calls
+    ix = dnp.floor(dnp.asarray(x) * 16.0).astype(np.int64)
+    inside = (ix >= 0) & (ix < 16)
+    np.asarray(inside)
+    assert calls.count(np.floor) == 1, calls
+    assert ix.concrete() is not None  # (the mask's run made it data)
+    got = np.asarray(ix[inside] * 3)
+    want_ix = np.floor(x * 16.0).astype(np.int64)
+    np.testing.assert_array_equal(got, want_ix[(want_ix >= 0) & (want_ix < 16)] * 3)
+    assert calls.count(np.floor) == 1, calls
+
+
 def test_each_array_a_loop_reads_beyond_its_first_costs_the_library_half_a_pass():
     """NumPy's `a + b` costs about twice `a * 0.2` per element (three arrays moved against
     two): the cost model's library estimate of a loop counts half a pass (`READ_PASS`) for
