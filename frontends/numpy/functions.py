@@ -37,7 +37,7 @@ from . import creation, joining, linalg, reductions, shapes
 from .array import as_operand, from_numpy_result, is_lazy, lazy_array, ndarray
 from .fallback import run_numpy, unsupported_operand
 from .methods import _numpy_writing_into, call_ufunc, reduce_or_fallback
-from .ufuncs import _operand_expr, cast_expr, in_own_buffer
+from .ufuncs import _operand_expr, cast_expr
 
 try:  # NumPy 2
     from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
@@ -428,12 +428,6 @@ def clip(a, a_min=None, a_max=None, out=None, **kwargs):
         last = a_max is None
         result = call_ufunc(np.maximum, result, a_min, out=out if last else None)
     if a_max is not None:
-        if out is None and result is not a and a_min is not None:
-            # `maximum`'s result, computed at once (the user's memory on a line's first
-            # call): clip's own buffer, which `minimum` writes too, as NumPy's one call does
-            done = in_own_buffer(np.minimum, result, a_max)
-            if done is not None:
-                return done
         result = call_ufunc(np.minimum, result, a_max, out=out)
     return result
 

@@ -44,7 +44,6 @@ from ..sites import (
     not_sampled,
     sampled_out,
     site_at_once,
-    user_site,
 )
 from ..snapshots import copies_now
 from .array import (
@@ -514,33 +513,14 @@ def _on_user_memory(ufunc, inputs, result_bytes: int, spent=None):
         # Computed inputs only: the same feedback, without a snapshot to weigh. A line whose
         # value was computed on its own (a mask handed to a selection, a result printed) or
         # ran in the library for good computes at once; one whose value fused stays lazy.
-        numbers = False  # (0-d operands: a Python or NumPy scalar)
         for x in inputs:
             if type(x) is ndarray and type(x._held) is not Leaf:
-                held = x._held
-                if spent and type(held) is Outer and held.node is not None and held.node.is_leaf:
-                    numbers = True
-                    continue
                 return None, None  # a pending input: fusing with it is the point
-        if numbers:
-            # (an array and numbers: lazy as always, but on a line's first call, computed
-            # into the spent temporary as NumPy does: compute's `clip(...) * a + ...`)
-            site = user_site(2)
-            if not _first_into_spent(site, spent):
-                return None, None
-            now = True
-        else:
-            site, now = site_at_once(3)
+        site, now = site_at_once(3)
         if not now:
-            if spent and _first_into_spent(site, spent):
-                # (a line's first call, whose recording buys no compiled code: NumPy's
-                # result written into the expression's spent temporary, as NumPy elides it;
-                # recorded, the library's run at the end writes a fresh buffer of its own)
-                not_sampled(site)
-            elif not _sampled_out(site, inputs):
+            if not _sampled_out(site, inputs):
                 return None, site
-            else:
-                sampled = True
+            sampled = True
     elif result_bytes * 4 > borrowed:
         site, now = site_at_once(3)
         if not now:
@@ -607,41 +587,6 @@ def _spent_buffer(x, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray | No
     from . import assignment  # (a cycle: read at call time only)
 
     return assignment.own_buffer(x)
-
-
-def _first_into_spent(site, spent) -> bool:
-    """Whether the first call of the line `site`, on computed operands only, is computed
-    now into its spent temporary (`_spent_buffer`, which must exist: a fresh result would
-    cost what recording it costs, and a recorded chain may fuse into one buffer). Not where
-    every graph must compile (strict mode, no background compiles)."""
-    return (
-        SETTINGS.compile_in_background
-        and not SETTINGS.strict
-        and first_call(site)
-        and _spent_buffer(*spent) is not None
-    )
-
-
-def in_own_buffer(ufunc, x, operand) -> ndarray | None:
-    """`ufunc(x, operand)` written into `x`'s buffer now, where `x` is the caller's own
-    computed temporary (a composite's first step: clip's `maximum` for its `minimum`) that
-    nothing else reads, and the result keeps its dtype: NumPy's one call of the composite
-    writes one buffer. None otherwise (the caller calls the ufunc as always)."""
-    if type(x) is not ndarray or not x._shape or type(x._held) is not Leaf:
-        return None
-    if (
-        type(operand) is ndarray
-        or np.ndim(operand) != 0
-        or np.result_type(x.dtype, operand) != x.dtype
-    ):
-        return None  # (a bound of data, or one the result's dtype would change for)
-    into = _spent_buffer(x, x._shape, x.dtype)
-    if into is None:
-        return None
-    with np.errstate(all="ignore"):  # (NumPy's own warnings for the operand were given)
-        ufunc(into, operand, out=into)
-    count_library_run()
-    return x
 
 
 def _snapshot_is_a_copy(site, borrowed: int) -> bool:
