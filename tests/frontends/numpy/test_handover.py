@@ -648,7 +648,10 @@ def program(rng, n):
             f"{X}[:, j] = {X}[:, j] * {c}",
             f"W = {X}[1:, :]\n            W[j, {k}] = {c}",
             f"{X}[{k}:{k} + 3, j] = {Y}[{k}, j:j + 3]",
-        ][int(rng.integers(10))])
+            f"u = {X} @ {Y}[j] * 0.001 + {c}\n            s = s + float(u[{k}])",
+            f"{X}[j, :3] = ({X}.T @ {Y}[:, j])[:3] * 0.001",
+            f"s = s + float({X}.dot({Y}[:, {k}])[j]) * 0.001",
+        ][int(rng.integers(13))])
     body = "".join(f"            {line}\n" for line in lines)
     return (
         "def kernel(np, A, B, C, H, T):\n    s, v, K = 0.0, None, []\n"
@@ -682,6 +685,7 @@ report()
 
 def test_random_hot_loops_agree_with_numpy():
     """Random loops of element reads and writes, dot products of row slices, lazy values
-    kept, the caller's arrays written through a list, row and big views written through:
+    kept, the caller's arrays written through a list, row and big views written through,
+    products of whole arrays (`@`, `.dot`, through `.T` too: statements run at once):
     every array, kept value and sum holds NumPy's values, and hot loops were handed arrays."""
     run_generated_programs(_PROGRAMS, range(1, 25), handed_over=True)
