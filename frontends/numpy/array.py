@@ -469,14 +469,10 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
             return seen[2]  # Python loops ask for it thousands of times
         if not isinstance(e, Leaf | Outer):
             kept = e.library_value
-            if (
-                kept is not None
-                and self._shape
-                and kept[0] == self._shape
-                and kept[1].shape == self._shape
-            ):
-                # the library computed it inside a larger expression (a mask of it): the
-                # buffer becomes this array's (as `value` makes it), so that what reads it
+            if kept is not None and kept[0] == self._shape and kept[1].shape == self._shape:
+                # The library computed it inside a larger expression (a mask of it): the
+                # buffer becomes this array's alone (it may write it in place; a pending
+                # value that reads the expression computes it again), so that what reads it
                 # next reads data (`ix[inside]`: NumPy's selection, no positions computed
                 # again from `ix`'s inputs)
                 e.library_value = None
@@ -553,12 +549,6 @@ class ndarray(LazyValue, metaclass=_NdarrayMeta):  # noqa: N801 - NumPy's name
                 return found
         if self._site is not None:
             materialised_alone(self._site)
-        kept = expr.library_value  # the library computed it inside a larger expression
-        if kept is not None and kept[0] == self._shape and kept[1].shape == self._shape:
-            # the buffer becomes this array's alone (it may write it in place): a pending
-            # value that reads the expression computes it again
-            expr.library_value = None
-            return self._lazy_finish(kept[1].reshape(-1))
         now = value_now(expr, self._shape)  # small work on computed inputs: NumPy, at once
         if now is not None:
             for e in postorder(expr):  # (cached on the expression)
