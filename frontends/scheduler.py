@@ -117,7 +117,8 @@ COMPILE_COLD = 0.35
 # Except for a graph whose library run writes this many elements of fresh memory: what that
 # costs varies tenfold with the machine's memory state (first touch of a cold 800 MB array:
 # 0.2-3 s measured), native code writes a fraction of it, and waiting for a cold compiler
-# is the smaller risk there.
+# is the smaller risk there. Distinct memory: the temporaries of a node's calls are freed
+# for the next to reuse (a chain of in-place operators writes one and its result).
 FRESH_UNKNOWN = 1 << 26
 # A structure is compiled (in the background) once native code would have saved this many
 # times its compile over the library runs so far.
@@ -164,6 +165,7 @@ def estimate(order: list[Node]) -> Estimate:
     calls = element_ops = elements_passed = nodes = arrays = 0
     library_work = 0.0
     library_writes = native_writes = 0  # elements written to fresh memory of big arrays
+    library_fresh = 0  # of those, distinct memory (freed temporaries are reused: FRESH_UNKNOWN)
     for node in order:
         if node.is_leaf:
             continue
@@ -180,8 +182,11 @@ def estimate(order: list[Node]) -> Estimate:
         if elements >= BIG_ARRAY:
             if node.writes_temporaries:
                 library_writes += ops * elements  # NumPy writes a temporary per call
+                # (each freed for the next to reuse: a temporary and the result at most)
+                library_fresh += min(ops, 2) * elements
             elif out >= BIG_ARRAY:
                 library_writes += out
+                library_fresh += out
             native_writes += out if out >= BIG_ARRAY else 0
     work = (
         elements_passed * NATIVE_PASS + element_ops * NATIVE_ELEMENT + native_writes * FRESH_WRITE
@@ -199,7 +204,7 @@ def estimate(order: list[Node]) -> Estimate:
         + library_writes * FRESH_WRITE,
         native_seconds=NATIVE_CALL + arrays * NATIVE_OUTPUT + work,
         compile_seconds=COMPILE_BASE + COMPILE_NODE * nodes,
-        cold_seconds=0.0 if _compiled[0] or library_writes >= FRESH_UNKNOWN else COMPILE_COLD,
+        cold_seconds=0.0 if _compiled[0] or library_fresh >= FRESH_UNKNOWN else COMPILE_COLD,
         threads=threads,
     )
 
