@@ -35,6 +35,7 @@ from .types import (
     GroupMerger,
     Merger,
     Scalar,
+    Scanner,
     Type,
     Unknown,
     VecMerger,
@@ -271,6 +272,17 @@ def appender(elem: Type | None = None, capacity: Like | None = None) -> E:
 
 def merger(elem: Type, op_: str, init: Like | None = None) -> E:
     return new_builder(Merger(elem, op_), init)
+
+
+def scanner(elem: Type, op_: str) -> E:
+    """A running scan (`scanner[T,op]`): `result` gives every value combined so far, in merge
+    order (a cumulative sum for `+`).
+
+    >>> from daybreak.ir.types import F64
+    >>> scanner(F64, "+").node.type
+    Scanner(elem=Scalar(kind='f64'), op='+')
+    """
+    return new_builder(Scanner(elem, op_))
 
 
 def dictmerger(key: Type, value: Type, op_: str) -> E:

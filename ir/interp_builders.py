@@ -10,6 +10,7 @@ meaning. The states:
 | `merger[T,op]` | the value combined so far |
 | `dictmerger[K,V,op]`, `groupmerger[K,V]` | a log of the merged `{key, value}` pairs |
 | `vecmerger[T,op]` | `(initial vector, log of the merged {index, value} pairs)` |
+| `scanner[T,op]` | a log of the running values (the last is the value combined so far) |
 | struct of builders | a tuple of states |
 
 A log is `(buffer, n)`: the first `n` items of a Python list that is only ever appended to,
@@ -38,6 +39,7 @@ from .types import (
     DictMerger,
     GroupMerger,
     Merger,
+    Scanner,
     Struct,
     Type,
     VecMerger,
@@ -81,6 +83,7 @@ def _new_vecmerger(t: VecMerger) -> Callable[[Any], State]:
 
 NEW_BUILDER = BuilderTable("interp new builder")
 NEW_BUILDER.register(Appender, DictMerger)(lambda t: lambda capacity_hint: _empty_log())
+NEW_BUILDER.register(Scanner)(lambda t: lambda _: _empty_log())
 NEW_BUILDER.register(Merger)(_new_merger)
 NEW_BUILDER.register(GroupMerger)(lambda t: lambda _: _empty_log())
 NEW_BUILDER.register(VecMerger)(_new_vecmerger)
@@ -112,10 +115,24 @@ def _merge_vecmerger(t: VecMerger) -> Callable[[State, Any], State]:
     return merge
 
 
+def _merge_scanner(t: Scanner) -> Callable[[State, Any], State]:
+    op, elem = t.op, t.elem
+
+    def merge(log, value):
+        buffer, n = log
+        # The first value is kept as it is, not combined with the op's identity: a first
+        # -0.0 stays -0.0 under + (0.0 + -0.0 is 0.0), as in NumPy's cumsum.
+        running = value if n == 0 else merge_combine(op, buffer[n - 1], value, elem)
+        return _log_append(log, running)
+
+    return merge
+
+
 _MERGE = BuilderTable("interp merge")
 _MERGE.register(Appender, DictMerger, GroupMerger)(_merge_log)
 _MERGE.register(Merger)(_merge_merger)
 _MERGE.register(VecMerger)(_merge_vecmerger)
+_MERGE.register(Scanner)(_merge_scanner)
 
 
 def merge_function(t: Type) -> Callable[[State, Any], State]:
@@ -129,7 +146,7 @@ def merge_function(t: Type) -> Callable[[State, Any], State]:
 # Results: type -> (state -> value).
 
 
-def _result_appender(t: Appender) -> Callable[[State], Any]:
+def _result_log(t: Appender | Scanner) -> Callable[[State], Any]:
     return lambda log: tuple(_log_items(log))
 
 
@@ -181,7 +198,7 @@ def _result_struct(t: Struct) -> Callable[[State], Any]:
 
 
 _RESULT = BuilderTable("interp result")
-_RESULT.register(Appender)(_result_appender)
+_RESULT.register(Appender, Scanner)(_result_log)
 _RESULT.register(Merger)(_result_merger)
 _RESULT.register(DictMerger)(_result_dictmerger)
 _RESULT.register(GroupMerger)(_result_groupmerger)

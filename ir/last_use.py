@@ -8,10 +8,11 @@ backend free the vector early, which keeps a multi-stage pipeline's peak memory 
 
 `last_reader(let a)` is the `let s` node: once s's value is computed, nothing reads `a`.
 
-Only the simple, provable case is found: a fresh block (the result of an appender, a vector
-literal, a sort) of scalars, every use of which reads it without letting it escape (the data
-of a loop, `len`, `lookup` of an element), whose name no binder in its scope rebinds, read by
-lets of the straight let chain that follows it and not by the chain's final expression.
+Only the simple, provable case is found: a fresh block (the result of an appender or a
+scanner, a vector literal, a sort) of scalars, every use of which reads it without letting it
+escape (the data of a loop, `len`, `lookup` of an element), whose name no binder in its scope
+rebinds, read by lets of the straight let chain that follows it and not by the chain's final
+expression.
 
 >>> from daybreak.ir.parser import parse
 >>> from daybreak.ir.typecheck import typecheck
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 from . import nodes as N
 from .ops import OPS
-from .types import Appender, Scalar, Vec
+from .types import Appender, Scalar, Scanner, Vec
 
 
 def last_reader(let: N.Let) -> N.Let | None:
@@ -53,7 +54,7 @@ def _fresh(value: N.Expr) -> bool:
     """Whether `value` makes a new block that nothing else points at."""
     if isinstance(value, N.MakeVector | N.Sort):
         return True
-    return isinstance(value, N.Result) and isinstance(value.builder.ty, Appender)
+    return isinstance(value, N.Result) and isinstance(value.builder.ty, Appender | Scanner)
 
 
 def _mentions(expr: N.Expr, name: str) -> bool:

@@ -66,6 +66,7 @@ from .types import (
     DictMerger,
     GroupMerger,
     Merger,
+    Scanner,
     Struct,
     Type,
     Unknown,
@@ -356,6 +357,9 @@ class _TreeBuilder:
 
     def vecmerger_type(self, meta, c):
         return self._nested(VecMerger(c[0], str(c[1])), meta)
+
+    def scanner_type(self, meta, c):
+        return self._nested(Scanner(c[0], str(c[1])), meta)
 
     def dictmerger_type(self, meta, c):
         return self._nested(DictMerger(c[0], c[1], str(c[2])), meta)

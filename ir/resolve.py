@@ -63,7 +63,7 @@ ITERATOR_NAMES = (*ITERATOR_CALLS, "zip")
 RESERVED = frozenset(
     {
         "let", "macro", "type", "true", "false", "inf", "nan", "inff", "nanf", "cudf",
-        "vec", "dict", "appender", "merger", "dictmerger", "groupmerger", "vecmerger",
+        "vec", "dict", "appender", "merger", "dictmerger", "groupmerger", "vecmerger", "scanner",
         "if", "for", "merge", "result", "iterate", "sort", *ITERATOR_NAMES,
     }
 )  # fmt: skip

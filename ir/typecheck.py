@@ -43,6 +43,7 @@ from .types import (
     GroupMerger,
     Merger,
     Scalar,
+    Scanner,
     Struct,
     Type,
     Unknown,
@@ -545,7 +546,7 @@ def _result(c: _Checker, n: N.Result, env) -> Walk[N.Expr]:
 _BUILDER_ARG = BuilderTable("typecheck builder argument")
 _BUILDER_ARG.register(Appender, DictMerger)(lambda t: I64)  # capacity hint
 _BUILDER_ARG.register(Merger)(lambda t: t.elem)  # initial value
-_BUILDER_ARG.register(GroupMerger)(lambda t: None)  # takes none
+_BUILDER_ARG.register(GroupMerger, Scanner)(lambda t: None)  # takes none
 _BUILDER_ARG.register(VecMerger)(lambda t: Vec(t.elem))  # initial vector (required)
 
 
@@ -600,7 +601,12 @@ def _cudf(c: _Checker, n: N.CUDF, env) -> Walk[N.Expr]:
 
 def _check_builder(t: Type, node: N.Expr) -> None:
     loc = node.loc
-    if isinstance(t, (Merger, VecMerger)):
+    if isinstance(t, Scanner):
+        # Scalars only: a scan of structs is a struct of scanners, one per field, in one loop.
+        if not isinstance(t.elem, Scalar):
+            raise TypeCheckError(f"{t} must hold a scalar, not {t.elem}", loc)
+        held, what = t.elem, str(t)
+    elif isinstance(t, (Merger, VecMerger)):
         held, what = t.elem, str(t)
     elif isinstance(t, DictMerger):
         held, what = t.value, str(t)
@@ -671,7 +677,7 @@ _UNBOUND = object()
 
 
 def _components(t: Type) -> tuple[Type, ...]:
-    if isinstance(t, (Vec, Appender, Merger, VecMerger)):
+    if isinstance(t, (Vec, Appender, Merger, VecMerger, Scanner)):
         return (t.elem,)
     if isinstance(t, (Dict, DictMerger, GroupMerger)):
         return (t.key, t.value)

@@ -154,6 +154,13 @@ class BuilderType(Type):
     def result_type(self) -> Type:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    @property
+    def in_merge_order(self) -> bool:
+        """Whether the merges must go one after another into one state, in merge order: the
+        builder cannot be split into per-thread parts combined afterwards (an appender's
+        parts are simply concatenated; a scan's element k needs element k - 1)."""
+        return False
+
 
 @dataclass(frozen=True, slots=True)
 class Appender(BuilderType):
@@ -240,6 +247,32 @@ class VecMerger(BuilderType):
         return f"vecmerger[{self.elem},{self.op}]"
 
 
+@dataclass(frozen=True, slots=True)
+class Scanner(BuilderType):
+    """A running scan (`np.cumsum`, `np.maximum.accumulate`): `result` is the vector of the
+    values combined so far, one per merge, in merge order: element 0 is the first value
+    merged itself, element k is `op(element k - 1, x_k)`. Each element needs the one before,
+    so a loop merging into a scanner runs in order on one thread (`in_merge_order`)."""
+
+    elem: Type
+    op: str
+
+    @property
+    def merge_type(self) -> Type:
+        return self.elem
+
+    @property
+    def result_type(self) -> Type:
+        return Vec(self.elem)
+
+    @property
+    def in_merge_order(self) -> bool:
+        return True
+
+    def __str__(self) -> str:
+        return f"scanner[{self.elem},{self.op}]"
+
+
 # Every builder kind: what a per-builder table (ir/dispatch.py's BuilderTable) must cover.
 BUILDER_KINDS: tuple[type[BuilderType], ...] = (
     Appender,
@@ -247,6 +280,7 @@ BUILDER_KINDS: tuple[type[BuilderType], ...] = (
     DictMerger,
     GroupMerger,
     VecMerger,
+    Scanner,
 )
 
 
@@ -294,10 +328,20 @@ def result_type(t: Type) -> Type:
     raise TypeError(f"{t} is not a builder type")
 
 
+def in_merge_order(t: Type) -> bool:
+    """Whether a builder (or struct of builders) holds one whose merges must be combined in
+    merge order (`BuilderType.in_merge_order`)."""
+    if isinstance(t, Struct):
+        return any(in_merge_order(f) for f in t.fields)
+    return isinstance(t, BuilderType) and t.in_merge_order
+
+
 def children(t: Type) -> tuple[Type, ...]:
     """The component types of `t`, in declaration order."""
     match t:
         case Vec(elem=e) | Appender(elem=e) | Merger(elem=e) | VecMerger(elem=e):
+            return (e,)
+        case Scanner(elem=e):
             return (e,)
         case Dict(key=k, value=v) | DictMerger(key=k, value=v) | GroupMerger(key=k, value=v):
             return (k, v)

@@ -10,6 +10,10 @@ over `d` instead of two. The same for a single appender (`let y = result(for(d, 
 Only where sound: the consumer is always evaluated by `body` (not under an `if` or a lambda),
 uses nothing bound inside `body` nor any other part of `r`, cannot fail (it now runs earlier),
 builds a new builder, and reads its index only when `e0` merges on every iteration (a map).
+A consumer into a scanner joins too: the joined loop then runs in order on one thread (a scan
+must), doing the producer's work in the same pass as the scan, which reads every element in
+order anyway. The producer itself must be an appender: a scanner's result is its running
+values, not the values merged.
 
 Before:
     let y = result(for(x, appender[f64], |b, i, e| merge(b, e * 2.0)));
@@ -79,7 +83,7 @@ class _Producer:
 def _appender_field(prod: _Producer, k: int, facts: Facts) -> MergePaths | None:
     builder = prod.builders[k]
     if not (isinstance(builder, N.NewBuilder) and isinstance(builder.type, Appender)):
-        return None
+        return None  # (a scanner's result holds its running values, not the values merged)
     if builder.annotations or field_reads(prod.elems[k], prod.b, facts) not in ({k}, set()):
         return None
     return merge_paths(prod.elems[k], prod.field(k))

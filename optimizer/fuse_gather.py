@@ -55,7 +55,7 @@ def _map(e: N.Expr) -> N.For | None:
         return None
     builder = loop.builder
     if not isinstance(builder, N.NewBuilder) or not isinstance(builder.type, Appender):
-        return None
+        return None  # (a scanner's element j depends on every element before it)
     if builder.annotations or (builder.arg is not None and can_fail(builder.arg)):
         return None
     body = loop.func.body

@@ -3,7 +3,9 @@
 In each scope (see scopes.py), the loops `result(for(d, B_k, f_k))` that the scope always
 runs, over equal iterators `d`, that cannot fail and use no builder from outside, are
 replaced by one loop, bound at the top of the scope; each old loop becomes a field of its
-result. On by default (Weld left this off, so users grouped outputs by hand).
+result. On by default (Weld left this off, so users grouped outputs by hand). A loop into a
+scanner joins the others too: the fused loop then runs in order on one thread (a scan must),
+and the other builders ride along the pass over the data that the scan makes anyway.
 
 Before:
     |x: vec[f64]| {result(for(x, merger[f64,+], |b, i, e| merge(b, e))),

@@ -37,6 +37,7 @@ from ...ir.types import (
     GroupMerger,
     Merger,
     Scalar,
+    Scanner,
     Struct,
     Type,
     Vec,
@@ -351,6 +352,17 @@ def _new_appender(L: Lowering, t: BuilderType, arg: str | None) -> Handle:
     return Handle("push", t, var)
 
 
+def _no_scan(t: Scanner):
+    """A scan's merges go one after another, each reading the one before: on a GPU that
+    wants a parallel prefix scan (not written yet), or a loop on one thread (not wanted)."""
+    return unsupported(str(t), "scans run in merge order; the CPU backend runs them")
+
+
+@NEW_LOCAL.register(Scanner)
+def _new_scanner(L: Lowering, t: Scanner, arg: str | None) -> Handle:
+    raise _no_scan(t)
+
+
 @NEW_LOCAL.register(VecMerger)
 def _new_vecmerger(L: Lowering, t: VecMerger, arg: str | None) -> Handle:
     return Handle("vec_local", t, _copy_vector(L, t, arg))
@@ -405,6 +417,11 @@ def _uniform_merge_vecmerger(L: Lowering, b: UniformBuilder, v: str, n: N.Merge)
         L.code.emit(f"{slot} = {combine(L, b.type.elem, b.type.op, slot, f'{v}.f1')};")
     L.code.emit("if (!db_sync(g)) return;")
     return UniformBuilder(b.type, value=vec, owned=True)
+
+
+@UNIFORM_MERGES.register(Scanner)
+def _uniform_merge_scanner(L: Lowering, b: UniformBuilder, v: str, n: N.Merge):
+    raise _no_scan(b.type)
 
 
 @NODES.register(N.Result)
@@ -656,6 +673,8 @@ def parallel_loop(L: Lowering, n: N.For, env, builder, count: str, element) -> o
             plans[path] = _ParallelMerger(L, b, lo, n_var)
         elif isinstance(b.type, VecMerger):
             plans[path] = _ParallelVecMerger(L, b, lo, n_var)
+        elif isinstance(b.type, Scanner):
+            raise _no_scan(b.type)
         else:  # pragma: no cover - every builder kind is one of the above
             raise unsupported(type(b.type).__name__.lower())
     counted = {p: plan for p, plan in plans.items() if plan.counted}

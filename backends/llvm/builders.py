@@ -19,6 +19,7 @@ from ...ir.types import (
     GroupMerger,
     Merger,
     Scalar,
+    Scanner,
     Struct,
     Type,
     VecMerger,
@@ -26,7 +27,7 @@ from ...ir.types import (
 )
 from . import dicts
 from .cgutils import alloca_entry, for_range, i64, memcpy, saturating, sizeof
-from .layout import appender_state, lltype, vec_type
+from .layout import appender_state, lltype, scanner_state, vec_type
 from .ops import OpSite, emit_op
 
 # ----------------------------------------------------------------------------------------------
@@ -42,11 +43,25 @@ def lower_new_builder(L, n: N.NewBuilder, env) -> ir.Value:
 
 
 def _new_appender(L, n: N.NewBuilder, env) -> ir.Value:
-    b = L.builder
-    elem = lltype(n.type.elem)
-    state_ty = appender_state(elem)
-    state = b.bitcast(L.alloc(sizeof(b, state_ty)), state_ty.as_pointer())
     cap = L.lower(n.arg, env) if n.arg is not None else i64(16)
+    return _new_buffer(L, appender_state(lltype(n.type.elem)), cap)
+
+
+def _new_scanner(L, n: N.NewBuilder, env) -> ir.Value:
+    elem = lltype(n.type.elem)
+    state = _new_buffer(L, scanner_state(elem), i64(16))
+    # (the running value is not read before the first merge, which takes x_0 itself; a
+    # defined value all the same)
+    L.builder.store(ir.Constant(elem, None), _field(L.builder, state, 3))
+    return state
+
+
+def _new_buffer(L, state_ty: ir.LiteralStructType, cap: ir.Value) -> ir.Value:
+    """A new appender-like state of type `state_ty` (data, length, capacity first), with room
+    for `cap` elements."""
+    b = L.builder
+    elem = state_ty.elements[0].pointee
+    state = b.bitcast(L.alloc(sizeof(b, state_ty)), state_ty.as_pointer())
     cap = b.select(b.icmp_signed("<", cap, i64(1)), i64(1), cap)
     # The capacity is only a hint (the appender grows as needed): a huge one must neither
     # overflow the byte count nor ask malloc for more than it can give.
@@ -88,6 +103,7 @@ _NEW.update(
         Appender: _new_appender,
         Merger: _new_merger,
         VecMerger: _new_vecmerger,
+        Scanner: _new_scanner,
         DictMerger: dicts.new_dict_builder,
         GroupMerger: dicts.new_dict_builder,
     }
@@ -110,6 +126,19 @@ def _merge_appender(L, n, state, value) -> None:
     data = b.load(_field(b, state, 0))
     b.store(value, b.gep(data, [length]))
     b.store(b.add(length, i64(1)), _field(b, state, 1))
+
+
+def _merge_scanner(L, n, state, value) -> None:
+    """Append op(running value, x) — x itself for the first merge, so that a first -0.0 or
+    NaN is kept bit for bit — and keep it as the running value. A compare and a select more
+    than an appender's merge; the room check is the appender's (gone where it is reserved)."""
+    b = L.builder
+    t = n.builder.ty
+    first = b.icmp_signed("==", b.load(_field(b, state, 1)), i64(0))
+    before = b.load(_field(b, state, 3))
+    running = b.select(first, value, combine(L, t.op, before, value, t.elem, in_order=True))
+    _merge_appender(L, n, state, running)
+    b.store(running, _field(b, state, 3))
 
 
 _MIN_GROWN = 16  # elements: growing never ends below this, whatever the capacity was
@@ -145,12 +174,17 @@ def _grow_to(L, state, new_cap: ir.Value) -> None:
     b.store(new_cap, _field(b, state, 2))
 
 
+# The builders whose state starts with an appender's (data, length, capacity): room for their
+# merges can be made before a loop in the same way.
+_BUFFERED = (Appender, Scanner)
+
+
 def reserved_merges(t: Type, plan) -> frozenset[int]:
     """The ids of the Merge nodes that `reserve_appenders(plan)` makes room for, which may
     then store without checking (which lets LLVM vectorise the loop)."""
     unchecked: set[int] = set()
     for path, (_, merges) in plan.items():
-        if isinstance(_at(t, path), Appender):
+        if isinstance(_at(t, path), _BUFFERED):
             unchecked |= {id(m) for m in merges}
     return frozenset(unchecked)
 
@@ -162,15 +196,16 @@ def _at(t: Type, path) -> Type:
 
 
 def reserve_appenders(L, t: Type, builder: ir.Value, plan, count: ir.Value) -> None:
-    """Before `count` iterations of a loop: give each appender of the loop's builder `plan`
-    names (reserve.reservable_merges: path -> (k, merges)) room for k * count more elements
-    (a count too big to hold, even one that overflows, stops the run out of memory)."""
+    """Before `count` iterations of a loop: give each appender (and scanner) of the loop's
+    builder `plan` names (reserve.reservable_merges: path -> (k, merges)) room for k * count
+    more elements (a count too big to hold, even one that overflows, stops the run out of
+    memory)."""
     b = L.builder
     for path, (per_iteration, _) in plan.items():
         state = builder
         for index in path:
             state = b.extract_value(state, index)
-        if not isinstance(_at(t, path), Appender):
+        if not isinstance(_at(t, path), _BUFFERED):
             continue
         more = saturating(b, "mul", count, i64(per_iteration))
         _grow_at_least(L, state, saturating(b, "add", b.load(_field(b, state, 1)), more))
@@ -239,6 +274,7 @@ _MERGE.update(
         Appender: _merge_appender,
         Merger: _merge_merger,
         VecMerger: _merge_vecmerger,
+        Scanner: _merge_scanner,
         DictMerger: dicts.merge_dict_builder,
         GroupMerger: dicts.merge_dict_builder,
     }
@@ -256,7 +292,7 @@ def result_of(L, builder: ir.Value, t: Type) -> ir.Value:
         for i, ft in enumerate(t.fields):
             out = b.insert_value(out, result_of(L, b.extract_value(builder, i), ft), i)
         return out
-    if isinstance(t, Appender):
+    if isinstance(t, _BUFFERED):
         vec = ir.Constant(lltype(t.result_type), ir.Undefined)
         vec = b.insert_value(vec, b.load(_field(b, builder, 0)), 0)
         return b.insert_value(vec, b.load(_field(b, builder, 1)), 1)
@@ -378,19 +414,21 @@ def merge_builders(L, t: Type, dst: ir.Value, src: ir.Value) -> None:
 # Merge operators on scalars and structs of scalars.
 
 
-def combine(L, op: str, a: ir.Value, x: ir.Value, t: Type) -> ir.Value:
+def combine(L, op: str, a: ir.Value, x: ir.Value, t: Type, in_order: bool = False) -> ir.Value:
     """`a op x` for a merge op. Merges combine in an unspecified order (docs/ir.md), so the
     emitter may regroup an op declared associative (float + and *: LLVM may reassociate them,
-    which lets it vectorise reductions)."""
+    which lets it vectorise reductions) — except `in_order` (a scan: every partial result is
+    kept, so each must round exactly as written)."""
     b = L.builder
     if isinstance(t, Struct):
         out = a
         for i, ft in enumerate(t.fields):
-            field = combine(L, op, b.extract_value(a, i), b.extract_value(x, i), ft)
+            field = combine(L, op, b.extract_value(a, i), b.extract_value(x, i), ft, in_order)
             out = b.insert_value(out, field, i)
         return out
     name = MERGE_OP_DECLS[op].combine
-    return emit_op(L, OpSite(name, (t, t), t, reassociate=OPS[name].associative), [a, x])
+    regroup = OPS[name].associative and not in_order
+    return emit_op(L, OpSite(name, (t, t), t, reassociate=regroup), [a, x])
 
 
 def _constant(t: Type, value) -> ir.Constant:

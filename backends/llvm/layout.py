@@ -10,6 +10,7 @@
 | dict[K,V], dictmerger, groupmerger | i8* — a hash table of the runtime (see dicts.py) |
 | appender[T] | {T*, i64, i64}* — data, length, capacity, updated in place |
 | merger[T,op] | T* — the running value (an alloca, so LLVM keeps it in a register) |
+| scanner[T,op] | {T*, i64, i64, T}* — an appender's state, then the last running value |
 | vecmerger[T,op] | {T*, i64}* — the vector being updated in place |
 | struct of builders | a literal struct of the builders above |
 """
@@ -25,6 +26,7 @@ from ...ir.types import (
     GroupMerger,
     Merger,
     Scalar,
+    Scanner,
     Struct,
     Type,
     Vec,
@@ -60,6 +62,12 @@ def appender_state(elem: ir.Type) -> ir.LiteralStructType:
     return ir.LiteralStructType([elem.as_pointer(), I64, I64])
 
 
+def scanner_state(elem: ir.Type) -> ir.LiteralStructType:
+    # The appender's fields first, at the same positions: the appender's growth and room
+    # reservation work on a scanner's state unchanged.
+    return ir.LiteralStructType([elem.as_pointer(), I64, I64, elem])
+
+
 def lltype(t: Type) -> ir.Type:
     """The LLVM type of values of IR type `t`."""
     if isinstance(t, Scalar):
@@ -72,6 +80,8 @@ def lltype(t: Type) -> ir.Type:
         return VOIDPTR
     if isinstance(t, Appender):
         return appender_state(lltype(t.elem)).as_pointer()
+    if isinstance(t, Scanner):
+        return scanner_state(lltype(t.elem)).as_pointer()
     if isinstance(t, Merger):
         return lltype(t.elem).as_pointer()
     if isinstance(t, VecMerger):

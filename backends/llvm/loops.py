@@ -6,7 +6,8 @@ A top-level loop (one not inside another loop's body) is outlined into three sma
 to the runtime's `db_parallel_for` (runtime_ir.py), which splits the iterations into one
 contiguous range per thread and merges the per-thread builders back in thread order, so
 appenders keep loop order and results do not depend on the thread count (except for the
-rounding of float sums). Inner loops run sequentially inside their thread.
+rounding of float sums). Inner loops run sequentially inside their thread, and so does a
+top-level loop into a scanner (whose merges must follow one another: `_splittable`).
 
 Inside the outlined body, mergers and appender states are copied into local allocas, so LLVM
 keeps them in registers and can vectorise the loop; they are written back at the end.
@@ -29,7 +30,16 @@ from llvmlite import ir
 from ...ir import nodes as N
 from ...ir.dispatch import IterTable
 from ...ir.substitute import alpha_canonical
-from ...ir.types import Appender, DictMerger, GroupMerger, Merger, Struct, Type, VecMerger
+from ...ir.types import (
+    Appender,
+    DictMerger,
+    GroupMerger,
+    Merger,
+    Struct,
+    Type,
+    VecMerger,
+    in_merge_order,
+)
 from . import builders
 from .cgutils import alloca_entry, for_chunks, for_range, i64, saturating, sizeof
 from .layout import I64, VOIDPTR, lltype
@@ -225,7 +235,13 @@ def _emit_iterations(L, n: N.For, env, builder, sources, start, end, plan, unche
 
 
 def _splittable(t: Type) -> bool:
-    """Builders whose per-thread copies we know how to make and merge."""
+    """Builders whose per-thread copies we know how to make and merge. Never one that holds
+    a builder merged in merge order (a scanner: element k of a scan needs element k - 1,
+    which another thread's share would compute), whatever else it holds: such a loop runs
+    sequentially, in order. (A scanner made inside a parallel loop's body is the body's own,
+    filled by an inner loop that runs in order on its thread.)"""
+    if in_merge_order(t):
+        return False
     if isinstance(t, Struct):
         return all(_splittable(f) for f in t.fields)
     return isinstance(t, Appender | Merger | VecMerger | DictMerger | GroupMerger)
@@ -388,16 +404,19 @@ def _destination_row(L, builder: ir.Value, i: ir.Value) -> None:
 def inner_length(L, n: N.For, env) -> ir.Value:
     """How many iterations of work one iteration of the top-level loop `n` holds, for the
     runtime's split (`db_parallel_for`'s weight): the length of the first loop nested in its
-    body when that is known before `n` runs, else 1. A frontend's loop over the rows of a
-    strided region nests one over each row (`iter(v, s, s + k, 1L)` with `s` from the row):
-    counted by its rows alone, a 700 x 700 stencil never reached the grain and ran on one
-    thread. An estimate: only the number of threads depends on it, never a result."""
-    inner = next((e for e in n.func.body.walk() if isinstance(e, N.For)), None)
-    if inner is None:
-        return i64(1)
+    body (parents first) whose length is known before `n` runs, else 1. A frontend's loop
+    over the rows of a strided region nests one over each row (`iter(v, s, s + k, 1L)` with
+    `s` from the row): counted by its rows alone, a 700 x 700 stencil never reached the grain
+    and ran on one thread. A scan per row nests that loop in the data of the one that
+    appends the row (`for(result(for(iter(v, s, s + k, 1L), scanner, ..)), b, ..)`), whose
+    own length is not known before. An estimate: only the number of threads depends on it,
+    never a result."""
     local = {name for e in n.func.walk() for name in N.binders(e)}
-    found = _zip_iterations(L, inner, env, local)
-    return i64(1) if found is None else found
+    for inner in (e for e in n.func.body.walk() if isinstance(e, N.For)):
+        found = _zip_iterations(L, inner, env, local)
+        if found is not None:
+            return found
+    return i64(1)
 
 
 def _iterations(L, it: N.Iter, env, local: set[str]) -> ir.Value | None:

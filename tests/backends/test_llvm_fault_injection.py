@@ -34,6 +34,11 @@ PROGRAMS = {
     "struct_of_builders": "|v: vec[i64]| result(for(v, {appender[i64], merger[i64,+],"
     " dictmerger[i64,i64,max]}, |b, i, x| {merge(b.$0, x), merge(b.$1, x),"
     " merge(b.$2, {x % 7L, x})}))",
+    "scan_filtered": "|v: vec[i64]| result(for(v, {scanner[i64,+], merger[i64,max]}, |b, i, x|"
+    " if(x % 3L == 0L, {merge(b.$0, x), merge(b.$1, x)}, b)))",
+    "scans_per_row": "|v: vec[i64]| result(for(rangeiter(0L, 30L, 1L), appender[i64], |b, r, _|"
+    " for(result(for(iter(v, r * 20L, r * 20L + 20L, 1L), scanner[i64,*], |s, j, x|"
+    " merge(s, x % 5L))), b, |c, k, y| merge(c, y))))",
 }
 
 DATA = np.random.default_rng(7).permutation(600).astype(np.int64)

@@ -37,6 +37,18 @@ HUGE = [
         " for(rangeiter(0L, n, 1L), b, |c, j, y| merge(c, y))))",
         1 << 61,
     ),
+    # a scan over 10^15 iterations (a scanner grows as an appender does)
+    (
+        "|n: i64| result(for(rangeiter(0L, n, 1L), scanner[i64,+], |s, i, x| merge(s, x)))",
+        10**15,
+    ),
+    # scans per row, 2^61 elements each, into an outer appender
+    (
+        "|n: i64| result(for(rangeiter(0L, 3L, 1L), appender[i64], |b, i, x|"
+        " for(result(for(rangeiter(0L, n, 1L), scanner[i64,max], |s, j, y| merge(s, y))), b,"
+        " |c, k, z| merge(c, z))))",
+        1 << 61,
+    ),
     # a vector of 2^60 structs {i64, i64}
     (
         "|n: i64| result(for(rangeiter(0L, n, 1L), appender[{i64,i64}], |b, i, x|"

@@ -38,6 +38,7 @@ from daybreak.ir.types import (
     GroupMerger,
     Merger,
     Scalar,
+    Scanner,
     Struct,
     Type,
     Vec,
@@ -396,6 +397,8 @@ def builders_for(t: Type) -> list[Type]:
         out.append(Appender(t.elem))
         if is_scalar_or_struct_of_scalars(t.elem):
             out += [VecMerger(t.elem, op) for op in MERGE_OPS if merge_op_accepts(op, t.elem)]
+        if isinstance(t.elem, Scalar):
+            out += [Scanner(t.elem, op) for op in MERGE_OPS if merge_op_accepts(op, t.elem)]
     if is_scalar_or_struct_of_scalars(t):
         out += [Merger(t, op) for op in MERGE_OPS if merge_op_accepts(op, t)]
     if isinstance(t, Dict) and is_scalar_or_struct_of_scalars(t.key):

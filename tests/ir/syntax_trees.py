@@ -50,6 +50,7 @@ from daybreak.ir.types import (
     DictMerger,
     GroupMerger,
     Merger,
+    Scanner,
     Struct,
     Unknown,
     Vec,
@@ -99,6 +100,7 @@ def types(max_depth: int = 2):
             st.builds(DictMerger, inner, inner, op),
             st.builds(GroupMerger, inner, inner),
             st.builds(VecMerger, inner, op),
+            st.builds(Scanner, inner, op),
         )
 
     base = st.one_of(scalars, st.just(Unknown()))

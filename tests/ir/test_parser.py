@@ -56,6 +56,7 @@ from daybreak.ir.types import (
     DictMerger,
     GroupMerger,
     Merger,
+    Scanner,
     Struct,
     Unknown,
     Vec,
@@ -380,6 +381,8 @@ def test_builders():
     assert parse_expr("dictmerger[i64,f64,max]") == NewBuilder(DictMerger(I64, F64, "max"))
     assert parse_expr("groupmerger[vec[i8],i32]") == NewBuilder(GroupMerger(STRING, I32))
     assert parse_expr("vecmerger[f64,+](x)") == NewBuilder(VecMerger(F64, "+"), x)
+    assert parse_expr("scanner[f64,+]") == NewBuilder(Scanner(F64, "+"))
+    assert parse_expr("scanner[ u8 , max ]") == NewBuilder(Scanner(U8, "max"))
     with pytest.raises(ParseError, match="takes one argument, given 2"):
         parse_expr("appender[i32](1, 2)")
 

@@ -154,6 +154,11 @@ def test_literal_spellings(lit, text):
         ("(@(a: b) x).$0", "(@(a: b) x).$0"),
         ("appender", "appender[?]"),
         ("merger[f64, +](0.0)", "merger[f64,+](0.0)"),
+        ("scanner[ i64 , min ]", "scanner[i64,min]"),
+        (
+            "for(v, scanner[f64, *], |s, i, x| merge(s, x))",
+            "for(v, scanner[f64,*], |s, i, x| merge(s, x))",
+        ),
         ("cudf[f, i64](x)", "cudf[f,i64](x)"),
         ('cudf["my.mod:f", i64](x)', 'cudf["my.mod:f",i64](x)'),
         ("for(zip(a, b), appender, |b, i, x| b)", "for(zip(a, b), appender[?], |b, i, x| b)"),

@@ -56,6 +56,13 @@ WELL_TYPED = [
         "{vec[i32],f32}",
     ),
     ("result(for(rangeiter(0L, 10L, 2L), appender, |b, i, x| merge(b, x)))", "vec[i64]"),
+    ("|v: vec[u8]| result(for(v, scanner[u8,*], |s, i, x| merge(s, x)))", "vec[u8]"),
+    ("|v: vec[bool]| result(for(v, scanner[bool,max], |s, i, x| merge(s, x)))", "vec[bool]"),
+    (
+        "|v: vec[f64]| result(for(v, {scanner[f64,+], merger[f64,max]}, |b, i, x| "
+        "{merge(b.$0, x), merge(b.$1, x)}))",
+        "{vec[f64],f64}",
+    ),
     (
         "|v: vec[f64]| result(for(iter(v, 0L, len(v), 2L), merger[f64,+], |b, i, x| merge(b, x)))",
         "f64",
@@ -183,6 +190,20 @@ ILL_TYPED = [
     ("result(vecmerger[i32,+])", "vecmerger needs its initial vector", (1, 8)),
     ("result(merger[vec[i32],+])", "must hold a scalar or a struct of scalars", (1, 8)),
     ("result(merger[bool,+])", "+ is not defined on bool", (1, 8)),
+    (
+        "|v: vec[bool]| result(for(v, scanner[bool,+], |s, i, x| merge(s, x)))",
+        "scanner[bool,+]: + is not defined on bool",
+        (1, 30),
+    ),
+    ("result(scanner[bool,*])", "scanner[bool,*]: * is not defined on bool", (1, 8)),
+    ("result(scanner[{i32,f64},+])", "scanner[{i32,f64},+] must hold a scalar, not", (1, 8)),
+    ("result(scanner[vec[i32],max])", "scanner[vec[i32],max] must hold a scalar", (1, 8)),
+    ("result(scanner[f64,+](0.0))", "scanner[f64,+] takes no argument", (1, 8)),
+    (
+        "|v: vec[i32]| result(for(v, scanner[i64,+], |s, i, x| merge(s, x)))",
+        "cannot merge i32 into scanner[i64,+]",
+        (1, 55),
+    ),
     ("appender[i32]", "a program must return a value, not appender[i32]", (1, 1)),
     ("result(appender)", "cannot infer the type of this expression", (1, 1)),
     ("iterate(1, |x| x + 1)", "the function of iterate must return {i32,bool}, not i32", (1, 16)),

@@ -7,7 +7,7 @@ defines: wrap-around, division by zero, IEEE specials, saturating casts, clamped
 errors and where they are reported. Families of cases (one per scalar type, per math function,
 per cast source) are generated; the rest are written out.
 
-The cases live in one module per theme (scalars, values, loops, builders, large inputs and
+The cases live in one module per theme (scalars, values, loops, builders, scans, large inputs and
 parallel loops, errors and dictionaries); importing this package registers them all in
 `CASES`.
 
@@ -16,7 +16,7 @@ parallel loops, errors and dictionaries); importing this package registers them 
     ['|a: vec[i8], b: vec[i8]|']
 """
 
-from . import builders, errors, large, loops, scalars, values  # noqa: F401  (registers cases)
+from . import builders, errors, large, loops, scalars, scans, values  # noqa: F401  (registers cases)
 from .base import CASES, Case
 
 __all__ = ["CASES", "Case"]
