@@ -102,6 +102,10 @@ class OpDecl:
     # The first argument is a vector or dict the op only reads (its length, one element, a
     # key's presence): the container itself does not escape into the result.
     reads_container: bool = False
+    # Computed by a long series of instructions (exp, log, sin, erf, pow): several times
+    # faster where a loop computes its elements side by side (vectorised), so a pass does not
+    # move it into a loop that must run its elements in order (a scanner's, `in_merge_order`).
+    costly: bool = False
 
     @property
     def short_circuit(self) -> bool:
@@ -663,6 +667,8 @@ _FLOAT_MATH = {
     "trunc": np.trunc,
     "rint": np.rint,
 }
+# (one instruction each: the rest of _FLOAT_MATH is `costly`)
+_SINGLE_INSTRUCTION = frozenset({"sqrt", "floor", "ceil", "trunc", "rint"})
 for _name, _fn in _FLOAT_MATH.items():
     _declare(
         name=_name,
@@ -670,6 +676,7 @@ for _name, _fn in _FLOAT_MATH.items():
         arity=1,
         type_rule=_same_type_rule(_float, "f32 or f64"),
         evaluate=_np_unary(_fn),
+        costly=_name not in _SINGLE_INSTRUCTION,
     )
 for _name, _fn in {"erf": math.erf, "erfc": math.erfc}.items():
     _declare(
@@ -678,6 +685,7 @@ for _name, _fn in {"erf": math.erf, "erfc": math.erfc}.items():
         arity=1,
         type_rule=_same_type_rule(_float, "f32 or f64"),
         evaluate=_math_unary(_fn),
+        costly=True,
     )
 for _name, _fn in {"isnan": math.isnan, "isinf": math.isinf, "isfinite": math.isfinite}.items():
     _declare(
@@ -756,6 +764,7 @@ for _name, _fn in {
         arity=2,
         type_rule=_same_type_rule(_float, "f32 or f64"),
         evaluate=_math_binary(_fn),
+        costly=_name != "copysign",
     )
 
 _declare(

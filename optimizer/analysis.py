@@ -16,7 +16,7 @@ from daybreak.ir import nodes as N
 from daybreak.ir.dispatch import IterTable, NodeTable
 from daybreak.ir.ops import OPS
 from daybreak.ir.substitute import free_vars
-from daybreak.ir.types import Func, VecMerger
+from daybreak.ir.types import Func, VecMerger, in_merge_order
 
 # Whether a node itself (not its children) may raise a runtime error, per node kind: a
 # table of ir/dispatch.py, so a new node kind fails tests/test_completeness.py until it says.
@@ -82,6 +82,21 @@ def _stride_can_fail(it: N.Iter) -> bool:
 def can_fail(expr: N.Expr) -> bool:
     """Whether evaluating `expr` might raise a runtime error (conservative)."""
     return any(node_can_fail(n) for n in expr.walk())
+
+
+def has_costly_op(expr: N.Expr) -> bool:
+    """Whether `expr` computes an op declared `costly` (a transcendental: see ir/ops.py)."""
+    return any(isinstance(n, N.Op) and OPS[n.op].costly for n in expr.walk())
+
+
+def builds_in_merge_order(builder: N.Expr) -> bool:
+    """Whether the builder a loop starts from (a new builder, or a struct of them) must be
+    merged in order (a scanner: its loop never runs side by side)."""
+    if isinstance(builder, N.NewBuilder):
+        return in_merge_order(builder.type)
+    if isinstance(builder, N.MakeStruct):
+        return any(builds_in_merge_order(e) for e in builder.elems)
+    return builder.ty is not None and in_merge_order(builder.ty)
 
 
 def is_trivial(expr: N.Expr) -> bool:

@@ -36,7 +36,7 @@ from ..scheduler import check_budget
 from . import creation, joining, linalg, reductions, shapes
 from .array import as_operand, from_numpy_result, is_lazy, lazy_array, ndarray
 from .fallback import run_numpy, unsupported_operand
-from .methods import _numpy_writing_into, call_ufunc, reduce_or_fallback
+from .methods import _numpy_writing_into, call_ufunc, reduce_or_fallback, scan_or_fallback
 from .ufuncs import _operand_expr, cast_expr
 
 try:  # NumPy 2
@@ -390,6 +390,45 @@ nansum = _nan_reduction("sum", "sum")
 nanmean = _nan_reduction("mean", "mean")
 nanvar = _nan_reduction("var", "var")
 nanstd = _nan_reduction("std", "std")
+
+
+def _cumulative(name: str):
+    """`numpy.cumsum` / `numpy.cumprod`: a scan (`reductions.scan`), lazily."""
+
+    def function(a, axis=None, dtype=None, out=None):
+        return scan_or_fallback(name, a, axis=axis, dtype=dtype, out=out)
+
+    function.__name__ = name
+    return function
+
+
+cumsum = _cumulative("cumsum")
+cumprod = _cumulative("cumprod")
+
+
+def _nan_cumulative(name: str, unit: int):
+    """`numpy.nancumsum` / `numpy.nancumprod`: NaN replaced by `unit` (0 or 1), then the
+    scan, as NumPy's `nanfunctions.py` does it (integers and bools have no NaN)."""
+
+    def function(a, axis=None, dtype=None, out=None):
+        x = as_operand(a)
+        if out is not None or x is None or is_python_scalar(x):
+            why = "out=" if x is not None else unsupported_operand(a)
+            return run_numpy(
+                f"nan{name} with {why}",
+                getattr(np, f"nan{name}"),
+                (a,),
+                {"axis": axis, "dtype": dtype, "out": out},
+            )
+        clean = where(call_ufunc(np.isnan, x), unit, x) if x.dtype.kind == "f" else x
+        return scan_or_fallback(name, clean, axis=axis, dtype=dtype)
+
+    function.__name__ = f"nan{name}"
+    return function
+
+
+nancumsum = _nan_cumulative("cumsum", 0)
+nancumprod = _nan_cumulative("cumprod", 1)
 
 
 def builtins_any(items) -> bool:
@@ -1407,6 +1446,10 @@ FUNCTIONS = {
     np.nanmean: nanmean,
     np.nanvar: nanvar,
     np.nanstd: nanstd,
+    np.cumsum: cumsum,
+    np.cumprod: cumprod,
+    np.nancumsum: nancumsum,
+    np.nancumprod: nancumprod,
     np.zeros_like: creation.zeros_like,
     np.ones_like: creation.ones_like,
     np.full_like: creation.full_like,

@@ -484,6 +484,14 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
         # `np.add.reduce(a, axis=0)` is `np.sum(a, axis=0)` (the same default dtypes): the
         # reduction's default axis is the first
         return reduce_or_fallback(name, inputs[0], **{"axis": 0, **kwargs})
+    if (
+        method == "accumulate"
+        and len(inputs) == 1
+        and ufunc.__name__ in reductions.SCAN_OPS
+        and set(kwargs) <= {"axis", "dtype", "out"}
+    ):
+        # `np.add.accumulate(a, axis=0)`: the scan (its default axis is the first)
+        return scan_or_fallback(ufunc.__name__, inputs[0], **{"axis": 0, **kwargs})
     if method == "at" and inputs and is_lazy(inputs[0]):
         # `np.add.at(a, positions, b)` writes `a` in place: into a copy of its values, then
         # `a` is rebound to them (its buffer may be read by other values, or be a view's)
@@ -526,6 +534,34 @@ def reduce_or_fallback(
     if ddof:
         np_kwargs["ddof"] = ddof
     return run_numpy(reason, getattr(np, name), (a,), np_kwargs)
+
+
+def scan_or_fallback(name: str, a, axis=None, dtype=None, out=None, **kwargs):
+    """`numpy.cumsum(a, ...)` (or another scan of `reductions.SCAN_OPS`) lazily when
+    compiled, else NumPy (counted)."""
+    if out is None and not kwargs:
+        try:
+            return reductions.scan(name, a, axis, dtype)
+        except reductions.NotReduced as why:
+            reason = str(why)
+    else:
+        reason = f"{name} with {', '.join(sorted(kwargs)) or 'out='}"
+    options = dict(kwargs, axis=axis, dtype=dtype)
+    if out is not None:
+        options["out"] = out
+    return run_numpy(reason, reductions._scan_function(name), (a,), options)
+
+
+def _scan_method(name: str):
+    def method(self, axis=None, dtype=None, out=None):
+        return scan_or_fallback(name, self, axis=axis, dtype=dtype, out=out)
+
+    method.__name__ = name
+    method.__doc__ = f"`numpy.ndarray.{name}`, computed lazily (a scan)."
+    return method
+
+
+ndarray.cumsum, ndarray.cumprod = _scan_method("cumsum"), _scan_method("cumprod")
 
 
 def _reduction_method(name: str):
@@ -648,11 +684,9 @@ def _shape_and_product_methods() -> None:
     ndarray.view = _view
 
 
-# Methods computed by NumPy on the computed array (counted as fallbacks): scans, sorts and
+# Methods computed by NumPy on the computed array (counted as fallbacks): sorts and
 # data-dependent shapes are not loops the IR expresses.
 _NUMPY_METHODS = (
-    "cumsum",
-    "cumprod",
     "argsort",
     "searchsorted",
     "ptp",

@@ -227,13 +227,3 @@ def test_vector_dot_is_fused_and_matrix_products_are_not_fallbacks():
         dnp.dot(x, dnp.ones(3))
     with pytest.raises(ValueError, match="mismatch"):
         x @ dnp.ones(3)
-
-
-# GAP (and the point of the test): scans are not compiled, they are NumPy's, counted.
-@pytest.mark.allow_fallbacks("numpy: method cumsum", "numpy: function cumsum")
-def test_cumsum_is_a_counted_fallback():
-    db.stats(reset=True)
-    x = dnp.asarray(np.arange(6.0))
-    np.testing.assert_array_equal(np.asarray(x.cumsum()), np.arange(6.0).cumsum())
-    np.testing.assert_array_equal(np.asarray(dnp.cumsum(x * 2)), (np.arange(6.0) * 2).cumsum())
-    assert sum(db.stats()["fallbacks"].values()) == 2
