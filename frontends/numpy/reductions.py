@@ -146,15 +146,22 @@ def reduce(name: str, a, axis=None, dtype=None, keepdims=False, ddof=0):
             answer = _numpy_answer(name, x, size, kwargs)
         if answer is not None:
             return answer
+    res_dtype = _supported_result(_result_dtype, name, x.dtype, dtype)
+    return _REDUCERS[name](x, axes, res_dtype, keepdims, ddof)
+
+
+def _supported_result(probe, name: str, dtype: np.dtype, asked) -> np.dtype:
+    """NumPy's result dtype of `name` over `dtype` (asked with `dtype=asked`) by `probe`
+    (cached per combination), or `NotReduced` where the IR has no such dtype."""
     try:
-        res_dtype = _result_dtype(name, x.dtype, dtype)
+        res_dtype = probe(name, dtype, asked)
     except TypeError:  # an unhashable dtype-like (NumPy's own error, if it is not one)
-        res_dtype = _result_dtype.__wrapped__(name, x.dtype, dtype)
+        res_dtype = probe.__wrapped__(name, dtype, asked)
     if not is_supported(res_dtype):
         from ..elements.dtypes import why_unsupported
 
         raise NotReduced(f"{name} to {why_unsupported(res_dtype)}")
-    return _REDUCERS[name](x, axes, res_dtype, keepdims, ddof)
+    return res_dtype
 
 
 def _plain(name):
@@ -333,14 +340,7 @@ def scan(name: str, a, axis, dtype=None):
             kwargs = {} if dtype is None else {"dtype": dtype}
             with np.errstate(all="ignore"):
                 return from_numpy_result(_scan_function(name)(data, axis=axis, **kwargs))
-    try:
-        res_dtype = _scan_dtype(name, x.dtype, dtype)
-    except TypeError:  # an unhashable dtype-like (NumPy's own error, if it is not one)
-        res_dtype = _scan_dtype.__wrapped__(name, x.dtype, dtype)
-    if not is_supported(res_dtype):
-        from ..elements.dtypes import why_unsupported
-
-        raise NotReduced(f"{name} to {why_unsupported(res_dtype)}")
+    res_dtype = _supported_result(_scan_dtype, name, x.dtype, dtype)
     op = SCAN_OPS[name]
     if res_dtype == np.bool_:
         op = _BOOL_SCAN_OPS.get(op, op)
