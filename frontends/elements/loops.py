@@ -639,6 +639,8 @@ class Scan(_ExprNode):
         rows = _block_nest(
             ctx, nodes, values, True, lambda: B.appender(elem), scanned, B.appender(Vec(elem))
         )
+        if math.prod(node.shape[:-1]) == 1:  # one row (a 1-D scan): it is the output
+            return B.lookup(rows, B.lit(0, I64))
         # Then one loop over every element, merging one each (the threads write their
         # stretches of the output in place): merged row by row into one appender instead,
         # each thread's rows were copied twice more (a 512 x 16384 cumsum: 20 ms against
