@@ -6,6 +6,8 @@
   consumers); broadcast inputs are read with `lookup` at an index computed from the position.
 * `AxisReduce`: a reduction over some axes, one merger per output element (nested loops);
   when the reduced axes are the trailing ones, the inner loop walks contiguous `iter` slices.
+* `Scan`: running sums, products, minima or maxima along the last axis (`cumsum`): each
+  row's terms scanned in order by an IR `scanner`, the rows on the threads.
 * `ScalarExpr`: a 0-d expression, computed with no loop at all.
 
 Sizes and strides enter programs as i64 parameters (`Namer.size`), never as literals, so one
