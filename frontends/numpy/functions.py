@@ -412,15 +412,18 @@ def _nan_cumulative(name: str, unit: int):
 
     def function(a, axis=None, dtype=None, out=None):
         x = as_operand(a)
-        if out is not None or x is None or is_python_scalar(x):
-            why = "out=" if x is not None else unsupported_operand(a)
+        if out is not None or x is None:
+            why = "out=" if out is not None else unsupported_operand(a)
             return run_numpy(
                 f"nan{name} with {why}",
                 getattr(np, f"nan{name}"),
                 (a,),
                 {"axis": axis, "dtype": dtype, "out": out},
             )
-        clean = where(call_ufunc(np.isnan, x), unit, x) if x.dtype.kind == "f" else x
+        if is_python_scalar(x):
+            clean = unit if x != x else x  # (a NaN)
+        else:
+            clean = where(call_ufunc(np.isnan, x), unit, x) if x.dtype.kind == "f" else x
         return scan_or_fallback(name, clean, axis=axis, dtype=dtype)
 
     function.__name__ = f"nan{name}"

@@ -307,6 +307,8 @@ def scan(name: str, a, axis, dtype=None):
     [[1, 2], [4, 6]]
     """
     x = as_operand(a)
+    if isinstance(x, int | float | bool) and dtype is None:
+        return _scan_function(name)(np.asarray(x), axis=axis)  # (one element: NumPy's)
     if x is None or not isinstance(x, ndarray) or not is_supported(x.dtype):
         from .fallback import unsupported_operand
 

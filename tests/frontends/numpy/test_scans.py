@@ -227,3 +227,13 @@ def test_cumulative_methods_of_the_kernels_suite_agree(axis):
         assert_same(fn, prices)
     # (daybreak's log may differ from NumPy's by an ulp: the scan carries it)
     assert_same(growth, prices, rtol=1e-13)
+
+
+def test_a_scan_of_a_python_number_is_numpys_one_element():
+    """`cumsum(3.5)`: NumPy's answer for one element, no program and no fallback (strict)."""
+    for name in ("cumsum", "cumprod", "nancumsum"):
+        got = getattr(dnp, name)(3.5)
+        want = getattr(np, name)(3.5)
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+    assert dnp.cumsum(True).tolist() == np.cumsum(True).tolist()
+    assert dnp.nancumsum(float("nan")).tolist() == np.nancumsum(float("nan")).tolist() == [0.0]
