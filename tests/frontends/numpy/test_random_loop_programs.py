@@ -1,8 +1,9 @@
 """Random programs written as Python loops over arrays are (element reads and updates,
 `np.dot` of row slices, column updates, row views kept and written through, masked and
 fancy writes, lazy values kept across writes, copies, products of rows with matrices,
-scalar reads as Python floats), run with NumPy and with daybreak.numpy three times over:
-every array, kept value and view must hold NumPy's values.
+scans of rows, columns and whole arrays, scalar reads as Python floats), run with NumPy and
+with daybreak.numpy three times over: every array, kept value and view must hold NumPy's
+values.
 
 What they exercise is the fast path of a Python loop's writes (`assignment.setitem`: NumPy's
 own write into a computed buffer nobody else reads, whatever the key) against everything
@@ -47,7 +48,10 @@ def program(rng, n):
             f"s = s + float({X}[{i}, {j}])",
             f"{X}[{i}] = {Y}[{k}] @ {Y} * 0.001",
             f"{X} = {X}.copy()",
-        ][int(rng.integers(16))])
+            f"{X}[{i}] = np.cumsum({Y}[{k}] * 0.001)",
+            f"K.append(np.cumsum({X} * 0.001, axis=1))",
+            f"{X}[:, {j}] = np.maximum.accumulate({Y}[:, {k}])",
+        ][int(rng.integers(19))])
     body = "".join(f"        {line}\n" for line in lines)
     return (
         "def kernel(np, A, B, C, T):\n    s, v, K = 0.0, None, []\n    for t in range(T):\n"
