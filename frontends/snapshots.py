@@ -368,9 +368,24 @@ def take(param: Param) -> Param:
     if guarded is not None:
         return guarded
     found = param._snapshot = Param(param.cached.copy(), param.type)
+    _COPIED_FOR[found] = weakref.ref(param)
     count_snapshot(guarded=False)
     _count_copy(param.cached.nbytes)
     return found
+
+
+# Each copied snapshot's borrowed Param, weakly: the copy is also the buffer of the array a
+# `copy()` of the user's array made, and a buffer handed to the user later is that Param's
+# snapshot no longer (`copied_for`).
+_COPIED_FOR: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def copied_for(node) -> Param | None:
+    """The borrowed Param whose last snapshot is the copy `node` (held by its `_snapshot`,
+    a reference that reads nothing), else None."""
+    owner = _COPIED_FOR.get(node) if type(node) is Param else None
+    owner = owner() if owner is not None else None
+    return owner if owner is not None and owner._snapshot is node else None
 
 
 def settle(param: Param) -> None:

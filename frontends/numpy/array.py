@@ -53,7 +53,7 @@ from ..elements.loops import contiguous_strides, is_contiguous, realize
 from ..lazy import _UNSET, LazyValue, Param, topological
 from ..scheduler import DEPTH_BUDGET, ELEM_BUDGET, LAST_WRITE, evaluate, materialize
 from ..sites import computed_in_library, materialised_alone
-from ..snapshots import GuardedSnapshot
+from ..snapshots import GuardedSnapshot, copied_for
 from ..statements import register_array_type
 from .fallback import foreign_array
 
@@ -117,11 +117,17 @@ def _keep_for_readers(node, before: Elem) -> None:
     counts: the array's leaf, the caller's and this function's locals, getrefcount's own,
     and the array's old expression, which the caller holds, when it remembers the node; a
     reference to that expression from anything else is a reader.)"""
-    mine = 4 + (before.realized is not None and before.realized[1] is node)
+    # (a copy of the user's array whose buffer is also that array's snapshot: the user's
+    # Param holds it as its last snapshot, which is no reader; `th = theta.copy()` then
+    # `th[k]` in a loop copied th's whole buffer once per call)
+    owner = copied_for(node)
+    mine = 4 + (before.realized is not None and before.realized[1] is node) + (owner is not None)
     # (a pending value may also hold the array's old expression, which reads the node it
     # computed: four references are the callers' and this function's own)
     expression_read = type(before) is not Leaf and sys.getrefcount(before) > 4
     if sys.getrefcount(node) <= mine and not expression_read:
+        if owner is not None:
+            owner._snapshot = None  # (the buffer is the user's now: no snapshot of theirs)
         return
     kept = node.cached.copy()
     node.cached = kept

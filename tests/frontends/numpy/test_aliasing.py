@@ -8,6 +8,8 @@ its own (lazy arrays; the conftest's strict mode fails any fallback)."""
 
 from __future__ import annotations
 
+import weakref
+
 import numpy
 import pytest
 from hypothesis import given, settings
@@ -15,6 +17,7 @@ from hypothesis import strategies as st
 
 import daybreak as db
 import daybreak.numpy as dnp
+from daybreak.frontends.lazy import Param
 
 # every test twice: snapshots held by write guards, and copied (conftest.snapshot_kinds)
 pytestmark = pytest.mark.usefixtures("snapshot_kinds")
@@ -381,6 +384,27 @@ def test_random_scripts_of_broadcasts_and_outputs(seed):
         else:
             check()
     check()
+
+
+def test_a_copy_of_the_users_array_handed_out_is_no_snapshot_of_theirs():
+    """`th = dnp.asarray(u).copy()` whose buffer goes to the user (`np.asarray(th)`, a
+    loop's `th[k]`) is theirs to write: where that buffer was also `u`'s last snapshot (a
+    copy), it is handed out as it is, not copied again (`snapshots.copied_for`), and a lazy
+    value of `u` made afterwards reads `u`'s values, never what the user then writes into
+    `th`'s buffer."""
+    for size in (100, 5_000):
+        w = numpy.linspace(-1.0, 1.0, size)
+        t = dnp.asarray(w.copy())
+        th = t.copy()
+        node = th._held.node
+        copied, buffer, node = type(node) is Param, node.cached, weakref.ref(node)
+        mine = numpy.asarray(th)  # handed out
+        if copied:  # (a copied snapshot: handed out, not copied again)
+            assert node().cached is buffer and numpy.shares_memory(mine, buffer)
+        made = t * 2.0  # a lazy value of the user's array, made after
+        mine[:] = 7.0  # the user writes the array they were handed
+        numpy.testing.assert_array_equal(numpy.asarray(made), w * 2.0)
+        numpy.testing.assert_array_equal(numpy.asarray(th), numpy.full(size, 7.0))
 
 
 @pytest.mark.parametrize("made_between", [0, 80])
