@@ -30,7 +30,7 @@ from .array import as_operand, data_now, is_lazy, leaf_array, ndarray, wrap
 from .assignment import setitem, wrote
 from .fallback import run_numpy
 from .handover import HOT, SMALL_PART, count_part, hand_over
-from .indexing import PLAIN_KEYS, getitem, is_plain_basic, part_of_seen
+from .indexing import PLAIN_KEYS, broadcasts, getitem, is_plain_basic, part_of_seen
 from .replay import (
     ACTIVE,
     AT_ONCE_ONLY,
@@ -862,7 +862,11 @@ def _subscript(self, key):
             if plain:
                 part = seen[2][key]
                 element = type(part) is not _NDARRAY
-                if element or (self._memory is not None and part.size < SETTINGS.eager_below):
+                if element or (
+                    self._memory is not None
+                    and part.size < SETTINGS.eager_below
+                    and not broadcasts(key, part)
+                ):
                     # (an element; a small part of the user's memory) A hot loop's array
                     # goes to NumPy itself (`handover.py`): element work counts, a bigger
                     # part starts the count again

@@ -411,3 +411,27 @@ def test_fortran_order_is_numpys(script):
         results.append([numpy.array(numpy.asarray(env[n]), copy=True) for n in "avru"])
     for got, want in zip(*reversed(results), strict=True):
         numpy.testing.assert_array_equal(got, want)
+
+
+def test_a_view_that_adds_axes_to_broadcast_stays_daybreaks():
+    """`X[:, None, :]` of the user's array (a part of thousands of elements with an axis
+    added: a broadcast's operand) stays daybreak's lazy view, below `eager_below` too, so
+    the broadcast it makes (`(X[:, None, :] - C[None]) ** 2`, 4000 x 8 x 8) fuses into the
+    reduction that reads it; a small part (a loop's element work) is NumPy's own view.
+    NumPy's values either way."""
+    from .helpers import defaults_outside_tests
+
+    rng = numpy.random.default_rng(3)
+    x, c = rng.normal(size=(4000, 8)), rng.normal(size=(8, 8))
+    want = ((x[:, None, :] - c[None, :, :]) ** 2).sum(axis=2)
+    with defaults_outside_tests():
+        X = dnp.asarray(x)
+        spread = X[:, None, :]
+        assert type(spread) is dnp.ndarray and spread.shape == (4000, 1, 8)
+        d2 = ((spread - c[None, :, :]) ** 2).sum(axis=2)
+        assert type(d2) is dnp.ndarray and not d2._held.node.is_leaf  # (one pending loop)
+        numpy.testing.assert_allclose(numpy.asarray(d2), want, rtol=1e-12)
+        small = X[:10, None, :]
+        assert type(small) is numpy.ndarray and numpy.shares_memory(small, x)
+        for row in (X[5, None], X[None, 7]):  # (through the subscript's fast path too)
+            assert type(row) is numpy.ndarray
