@@ -375,6 +375,22 @@ def _block_leaves(nodes: list, shape, axes, red_shape) -> list:
     return list(found.values())
 
 
+def _merged_elements(ctx, nodes, values, shape, slotted, b, x, count: int, coords_at):
+    """A loop body merging each node's element into `b`: the loop's element `x` holds the
+    `slotted` leaves' values (zipped iterators, in order) and, last, the position, whose
+    coordinates (`coords_at(position)`) the other leaves are read at."""
+    parts = [x] if count == 1 else [x.field(k) for k in range(count)]
+    slot = {z.key(): parts[k] for k, z in enumerate(slotted)}
+    gather = _leaf_reader(ctx, values, shape, coords_at(parts[-1]))
+    return emit_many(
+        ctx,
+        [nd.expr for nd in nodes],
+        _zipped_or(slot, gather),
+        _outer_reader(values),
+        lambda vs: _merge_all(b, nodes, vs),
+    )
+
+
 def _outer_reader(values: dict[int, B.E]):
     return lambda o: values[id(o.node)]
 
@@ -423,16 +439,16 @@ class ElementwiseLoop(_ExprNode):
             iters.append(B.range_iter(0, end))
 
         def body(b, i, x):
-            parts = [x] if len(iters) == 1 else [x.field(k) for k in range(len(iters))]
-            slot = {z.key(): parts[k] for k, z in enumerate(zipped)}
-            coords = Coords(ctx, parts[-1], shape)
-            gather = _leaf_reader(ctx, values, shape, coords)
-            return emit_many(
+            return _merged_elements(
                 ctx,
-                [nd.expr for nd in nodes],
-                _zipped_or(slot, gather),
-                _outer_reader(values),
-                lambda vs: _merge_all(b, nodes, vs),
+                nodes,
+                values,
+                shape,
+                zipped,
+                b,
+                x,
+                len(iters),
+                lambda position: Coords(ctx, position, shape),
             )
 
         return B.result(ctx.for_(iters, _builder(nodes, vectors=False), body))
@@ -498,12 +514,7 @@ class AxisReduce(_ExprNode):
 
     @classmethod
     def _loop(cls, ctx: Namer, nodes: list, values: dict[int, B.E]) -> B.E:
-        first = nodes[0]
-        shape, axes = first.shape, first.axes
-        kept = [d for d in range(len(shape)) if d not in axes]
-        kept_shape = tuple(shape[d] for d in kept)
-        red_shape = tuple(shape[d] for d in axes)
-        width = math.prod(red_shape)
+        shape, axes, kept, kept_shape, red_shape, width = _split_axes(nodes[0])
         if (
             kept
             and axes == tuple(range(len(axes)))
@@ -530,6 +541,15 @@ class AxisReduce(_ExprNode):
         )
 
 
+def _split_axes(node) -> tuple:
+    """`node`'s shape and axes, the kept axes and their shape, the axes' block shape and
+    its size."""
+    shape, axes = node.shape, node.axes
+    kept = [d for d in range(len(shape)) if d not in axes]
+    red_shape = tuple(shape[d] for d in axes)
+    return shape, axes, kept, tuple(shape[d] for d in kept), red_shape, math.prod(red_shape)
+
+
 def _block_nest(
     ctx: Namer,
     nodes: list,
@@ -542,15 +562,9 @@ def _block_nest(
     """A loop over the kept axes' elements (the output's, in C order, into an appender per
     node, or `outer_builder`) around a loop over the `axes` block of each: `inner_builder()`
     makes the inner loop's builder, `merged(b, result)` merges its result into the outer
-    builder `b`. With
-    trailing axes, output element o reads the flat block [o*R, o*R + R): leaves in C order
-    over the whole shape are zipped as `iter` slices of that block."""
-    first = nodes[0]
-    shape, axes = first.shape, first.axes
-    kept = [d for d in range(len(shape)) if d not in axes]
-    kept_shape = tuple(shape[d] for d in kept)
-    red_shape = tuple(shape[d] for d in axes)
-    width = math.prod(red_shape)
+    builder `b`. With trailing axes, output element o reads the flat block [o*R, o*R + R):
+    leaves in C order over the whole shape are zipped as `iter` slices of that block."""
+    shape, axes, kept, kept_shape, red_shape, width = _split_axes(nodes[0])
     zipped, _ = _split_leaves(nodes, math.prod(shape), shape) if trailing else ([], [])
     # Leaves that read the same contiguous block for every output element (x[None, :] in
     # a row sum) are zipped too, as `iter(v, 0, R)`: a plain load, not a gather.
@@ -563,21 +577,21 @@ def _block_nest(
         slotted = zipped + repeated
 
         def body(b, i, x):
-            parts = [x] if len(iters) == 1 else [x.field(k) for k in range(len(iters))]
-            slot = {z.key(): parts[k] for k, z in enumerate(slotted)}
-            coords = MixedCoords(
-                [
-                    (Coords(ctx, o, kept_shape), kept),
-                    (Coords(ctx, parts[-1], red_shape), list(axes)),
-                ]
-            )
-            gather = _leaf_reader(ctx, values, shape, coords)
-            return emit_many(
+            return _merged_elements(
                 ctx,
-                [nd.expr for nd in nodes],
-                _zipped_or(slot, gather),
-                _outer_reader(values),
-                lambda vs: _merge_all(b, nodes, vs),
+                nodes,
+                values,
+                shape,
+                slotted,
+                b,
+                x,
+                len(iters),
+                lambda position: MixedCoords(
+                    [
+                        (Coords(ctx, o, kept_shape), kept),
+                        (Coords(ctx, position, red_shape), list(axes)),
+                    ]
+                ),
             )
 
         return B.result(ctx.for_(iters, inner_builder(), body))

@@ -10,7 +10,7 @@ import daybreak.numpy as dnp
 from daybreak.frontends import scheduler
 
 from .numpy import test_kernels as K
-from .numpy.helpers import allowed_fallbacks
+from .numpy.helpers import allowed_fallbacks, fixed_clock
 
 
 @pytest.fixture(autouse=True)
@@ -824,16 +824,7 @@ def test_a_loops_structures_that_differ_in_offsets_only_compile_once_the_loop_pa
     a0, b0 = rng.random((rows, n)), rng.random((rows, n))
     want = _rows(np, a0, b0, np.zeros((rows, n)))
     a, b = dnp.array(a0), dnp.array(b0)
-
-    class Clock:  # each library run measured alike: the counts, not a loaded machine's stalls
-        now = 0.0
-
-        @classmethod
-        def perf_counter(cls):
-            cls.now += 1e-3
-            return cls.now
-
-    monkeypatch.setattr(scheduler, "time", Clock)
+    fixed_clock(monkeypatch, 1e-3)
 
     def run():
         out = dnp.array(np.zeros((rows, n)))

@@ -280,3 +280,20 @@ def threads_stepping(shape: tuple, rounds: int, seed: int = 21) -> None:
         shared0[:] = shared0 * 0.5 + r  # the user's write, between rounds
     for got, expected in zip(mine0, want, strict=True):
         np.testing.assert_array_equal(got, expected)
+
+
+def fixed_clock(monkeypatch, step: float) -> None:
+    """The scheduler's clock advancing `step` seconds at each reading: every library run
+    measured alike, so that what native code would have saved is the counts', not a loaded
+    machine's stalls."""
+    from daybreak.frontends import scheduler
+
+    class Clock:
+        now = 0.0
+
+        @classmethod
+        def perf_counter(cls):
+            cls.now += step
+            return cls.now
+
+    monkeypatch.setattr(scheduler, "time", Clock)

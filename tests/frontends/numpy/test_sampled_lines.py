@@ -13,7 +13,7 @@ import daybreak.numpy as dnp
 from daybreak.frontends import scheduler, sites
 from daybreak.frontends.numpy import replay
 
-from .helpers import defaults_outside_tests
+from .helpers import defaults_outside_tests, fixed_clock
 
 # every test twice: snapshots held by write guards, and copied (conftest.snapshot_kinds)
 pytestmark = pytest.mark.usefixtures("snapshot_kinds")
@@ -93,15 +93,7 @@ def test_a_sampled_run_counts_for_the_executions_it_stands_for(monkeypatch):
     sampled = sites.SAMPLE_EVERY
     cycle = sampled * sites.EPOCH  # executions, of which one epoch is recorded
 
-    class Clock:  # each library run measured at 0.5 ms: the counts, not the machine's noise
-        now = 0.0
-
-        @classmethod
-        def perf_counter(cls):
-            cls.now += 5e-4
-            return cls.now
-
-    monkeypatch.setattr(scheduler, "time", Clock)
+    fixed_clock(monkeypatch, 5e-4)  # (each library run measured alike)
     for every in (1, sampled):
         scheduler.forget()
         monkeypatch.setattr(sites, "SAMPLE_EVERY", every)
