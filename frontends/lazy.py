@@ -107,6 +107,11 @@ class Node:
         or raise `NotEager` when this node cannot do that."""
         raise NotEager(type(self).__name__)
 
+    def eager_inputs(self) -> Sequence[Node]:
+        """The inputs whose values `evaluate_eagerly` reads (a library kernel may need fewer
+        than the compiled form: `np.argmax` reads no row maximum)."""
+        return self.inputs
+
     def eager_parts(self) -> tuple:
         """Keys of the parts of `evaluate_eagerly`'s work that another node may do alike
         (the scheduler computes those once per library run: `scheduler.SHARED_PARTS`)."""

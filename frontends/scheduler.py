@@ -519,6 +519,13 @@ def _run_library(order: list[Node], roots: Sequence[Node]) -> list:
 
 
 def _run_library_nodes(order: list[Node], roots: Sequence[Node], spent: dict) -> list:
+    # What the library computes: the roots and what their library forms read (an
+    # arg-reduction's row extremes, which only its compiled form reads, are not computed:
+    # `np.argmax` is one pass, the extremes another)
+    needed = set(map(id, roots))
+    for node in reversed(order):
+        if id(node) in needed and not node.is_leaf:
+            needed.update(map(id, node.eager_inputs()))
     uses: dict[int, int] = {}
     for node in order:
         if not node.is_leaf:
@@ -530,6 +537,9 @@ def _run_library_nodes(order: list[Node], roots: Sequence[Node], spent: dict) ->
     for node in order:
         if node.is_leaf:
             values[id(node)] = run_value(node)
+            continue
+        if id(node) not in needed:
+            values[id(node)] = None  # (read by no library form)
             continue
         inputs = [values[id(i)] for i in node.inputs]
         values[id(node)] = node.evaluate_eagerly(inputs)

@@ -272,12 +272,26 @@ class _ExprNode(Node):
         values = {id(n): v for n, v in zip(self.inputs, inputs, strict=True)}
         if self.library is not None and can_evaluate(self.library[0]):
             expr, kernel = self.library
-            value = np.broadcast_to(eager.evaluate(expr, self.shape, values, True), self.shape)
+            value = eager.evaluate(expr, self.shape, values, True)
+            if np.shape(value) != self.shape:
+                # (only then: NumPy's argmax copies a broadcast view of the whole shape first,
+                # 2-3x its own time on a 2000 x 2000 array)
+                value = np.broadcast_to(value, self.shape)
             return self._finish_with_kernel(kernel, value)
         if not can_evaluate(self.expr):
             raise NotEager("an element without a NumPy form")
         reduced = self.op is not None
         return self._finish_eagerly(eager.evaluate(self.expr, self.shape, values, reduced))
+
+    def eager_inputs(self) -> list[Node]:
+        # A library kernel's expression reads fewer nodes than the element form (an
+        # arg-reduction's row extremes are the compiled form's only)
+        if self.library is None or not can_evaluate(self.library[0]):
+            return self.inputs
+        _, (leaves, outers, _) = _read_no_user_memory(self.library[0])
+        read = {id(x.node) for x in leaves if x.node is not None}
+        read.update(id(o.node) for o in outers)
+        return [n for n in self.inputs if id(n) in read]
 
     def eager_parts(self) -> tuple:
         # the element expressions it evaluates over its shape (`eager.evaluate`), by identity

@@ -903,3 +903,34 @@ def test_a_histogram_of_big_data_writes_no_fresh_temporaries_in_the_library():
             + passes * n * scheduler._library_element(n + node.output_elements())
         )
         assert cost.library_seconds == pytest.approx(want)
+
+
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+def test_tier0_computes_an_arg_reduction_by_numpys_kernel_alone(name, monkeypatch):
+    """`np.argmax(x * 2, axis=1)` in the library: NumPy's `argmax` of the terms, one pass;
+    the row extremes its compiled form compares with are not computed too (a reduction
+    pass nobody reads), and the terms go to it as NumPy's array. The positions are NumPy's,
+    NaN rows included."""
+    from daybreak.frontends.elements.loops import AxisReduce
+
+    reduced, given = [], []
+    finish, kernel = AxisReduce._finish_eagerly, AxisReduce._finish_with_kernel
+    monkeypatch.setattr(
+        AxisReduce, "_finish_eagerly", lambda self, v: reduced.append(self.op) or finish(self, v)
+    )
+    monkeypatch.setattr(
+        AxisReduce,
+        "_finish_with_kernel",
+        lambda self, k, v: given.append(v.flags.writeable) or kernel(self, k, v),
+    )
+    a = _rng().normal(size=(300, 400))
+    a[7, 11] = np.nan
+    x = dnp.array(a)
+    db.stats(reset=True)
+    got = np.asarray(getattr(np, name)(x * 2.0, axis=1))
+    np.testing.assert_array_equal(got, getattr(np, name)(a * 2.0, axis=1))
+    assert db.stats()["library_runs"] >= 1 and db.stats()["runs"] == 0
+    assert reduced == []  # (the kernel's node finishes by `_finish_with_kernel`)
+    # NumPy's own array of the terms, not a broadcast view of it (which NumPy's argmax
+    # copies first: 82 ms against 3 on 2000 x 2000 here)
+    assert given == [True]
