@@ -288,7 +288,7 @@ class _ExprNode(Node):
         # arg-reduction's row extremes are the compiled form's only)
         if self.library is None or not can_evaluate(self.library[0]):
             return self.inputs
-        _, (leaves, outers, _) = _read_no_user_memory(self.library[0])
+        leaves, outers, _ = leaves_and_outers(self.library[0])  # (snapshots read already)
         read = {id(x.node) for x in leaves if x.node is not None}
         read.update(id(o.node) for o in outers)
         return [n for n in self.inputs if id(n) in read]
