@@ -228,6 +228,14 @@ def _parallel(work: float) -> int:
     return threads if threads > 1 and work / threads + THREAD_START < work else 1
 
 
+def library_by_choice() -> bool:
+    """Whether a frontend may compute work in the library by choice — NumPy's own kernel on
+    data, where nothing pending would fuse (`np.add(x, y, out=o)`, `np.concatenate` of
+    computed parts) — rather than make a node. Not where every graph must compile
+    (`strict=True`, `eager_below=0`, `compile_in_background=False`: the tests' compiled path)."""
+    return bool(SETTINGS.eager_below) and SETTINGS.compile_in_background and not SETTINGS.strict
+
+
 def library_for_good(calls: int, elements: int, reduced: bool = False) -> bool:
     """Whether `calls` library calls over `elements` elements each, writing an array of
     `elements` (or a few, `reduced`), is work native code would never run faster (`estimate`

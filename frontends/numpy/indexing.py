@@ -326,7 +326,14 @@ def _numpy_selection(x: ndarray, items: tuple) -> bool:
         return False
     key = items[0]
     if key.dtype.kind in "iu":
-        return key.size * (math.prod(shape[1:]) if len(shape) > 1 else 1) < SETTINGS.eager_below
+        selected = key.size * (math.prod(shape[1:]) if len(shape) > 1 else 1)
+        if selected < SETTINGS.eager_below:
+            return True
+        # A quarter of the user's memory or less (`a[idx]` of 10^5 positions in 10^6): a
+        # lazy gather would take a snapshot of the whole buffer (a copy, or a guard) to read
+        # its part later, the rule `ufuncs._on_user_memory` follows
+        e = x._held
+        return 4 * selected <= x.size and type(e) is Leaf and getattr(e.node, "borrowed", False)
     return key.dtype == np.bool_ and 0 < key.ndim <= len(shape) and key.shape == shape[: key.ndim]
 
 

@@ -6,6 +6,7 @@ These run with the default eager size (the shortcuts are what daybreak does for 
 and check which path ran where the point is that daybreak's own path did the work."""
 
 import functools
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -866,3 +867,142 @@ def test_index_of_an_array_of_a_dimension_raises_numpys_error_without_computing(
     assert operator.index(dnp.asarray(np.array(3)) * 2) == 6
     mask = dnp.asarray(data) > 0.5
     np.testing.assert_array_equal(data[mask], data[data > 0.5])
+
+
+@pytest.mark.parametrize("size", [3_000, 200_000])
+def test_a_ufunc_into_a_numpy_out_of_data_writes_it_in_place(library_tier, size):
+    """`np.add(x, y, out=o)` with `o` a NumPy array and `x`, `y` data already (NumPy arrays,
+    computed daybreak arrays, numbers): NumPy's ufunc writes `o` itself, a library run, no
+    fallback (it was computed into a buffer of daybreak's, then copied in: 3.7x NumPy's time
+    at 2 * 10^5 doubles). A pending value that read `o` before keeps `o`'s old values; a
+    pending input is computed, then written in."""
+    rng = np.random.default_rng(size)
+    a, b = rng.random(size), rng.random(size)
+    computed = dnp.asarray(a.copy()) * 1.0
+    np.asarray(computed)  # (computed now: data, no longer pending)
+    for ufunc, inputs in [
+        (np.add, (a, b)),
+        (np.multiply, (computed, 2.5)),
+        (np.exp, (b,)),
+        (np.logical_not, (a > 0.5,)),
+        (np.subtract, (a, computed)),
+    ]:
+        want = ufunc(*[np.asarray(x) for x in inputs])
+        out = np.zeros_like(want)
+        db.stats(reset=True)
+        tracemalloc.start()
+        got = getattr(dnp, ufunc.__name__)(*inputs, out)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        stats = db.stats()
+        assert peak < want.nbytes // 2, peak  # (no result buffer of its own)
+        assert got is out
+        np.testing.assert_array_equal(out, want)
+        # (small NumPy arrays are NumPy's own, uncounted: `small_numpy_call`)
+        runs = int(size >= db.config()["eager_below"])
+        assert stats["fallbacks"] == {} and stats["library_runs"] == runs, stats
+        out[...] = 0
+        before = dnp.asarray(out) + 1.0  # (pending, reading `out` as it is now)
+        assert getattr(dnp, ufunc.__name__)(*inputs, out) is out
+        np.testing.assert_array_equal(out, want)
+        np.testing.assert_array_equal(np.asarray(before), np.ones(size))
+    pending = dnp.asarray(a.copy()) * 3.0 + 1.0
+    out = np.zeros(size)
+    db.stats(reset=True)
+    assert dnp.sqrt(pending, out=out) is out
+    np.testing.assert_allclose(out, np.sqrt(a * 3.0 + 1.0), rtol=1e-15)
+    assert db.stats()["fallbacks"] == {}
+
+
+def test_joins_and_pads_of_data_are_numpys_copies(library_tier):
+    """`concatenate`, `stack`, `vstack`, `pad` of parts that are data (the user's arrays,
+    computed arrays): NumPy's own join at once, one library run, no node (a select per
+    element, by NumPy in tier 0 or native, was 1.7x-40x slower); values, dtypes and errors
+    NumPy's. A pending part stays lazy (it fuses)."""
+    rng = np.random.default_rng(8)
+    a, b = rng.random((300, 400)), rng.integers(-5, 5, (300, 400)).astype(np.int32)
+    computed = dnp.asarray(a.copy()) * 1.0
+    np.asarray(computed)
+    cases = [
+        lambda m, x, y: m.concatenate([x, y]),
+        lambda m, x, y: m.concatenate([x, y], axis=1),
+        lambda m, x, y: m.concatenate([x, y], axis=None),
+        lambda m, x, y: m.stack([x, y], axis=2),
+        lambda m, x, y: m.vstack([x, y[:7]]),
+        lambda m, x, y: m.hstack((x, x)),
+        lambda m, x, y: m.pad(x, 2),
+        lambda m, x, y: m.pad(y, ((1, 2), (3, 0)), mode="edge"),
+        lambda m, x, y: m.pad(x, 1, constant_values=2.5),
+    ]
+    for case in cases:
+        for x in (dnp.asarray(a.copy()), computed):
+            db.stats(reset=True)
+            got = case(dnp, x, dnp.asarray(b.copy()))
+            stats = db.stats()
+            assert type(got) is dnp.ndarray and got.concrete() is not None  # data already
+            assert stats["library_runs"] == 1 and stats["fallbacks"] == {}, stats
+            assert_same(got, case(np, a, b))
+    with pytest.raises(ValueError):
+        dnp.concatenate([dnp.asarray(a.copy()), dnp.asarray(b[:, :7].copy())])
+    big = rng.random((2000, 1000))  # (work native code pays for: it stays pending)
+    pending = dnp.exp(dnp.asarray(big.copy()) * 1.0 + 1.0)
+    assert pending.concrete() is None
+    joined = dnp.concatenate([pending, dnp.asarray(big.copy())])
+    assert joined.concrete() is None  # (a pending part: it fuses with what reads it)
+    assert_same(joined, np.concatenate([np.exp(big * 1.0 + 1.0), big]))
+
+
+def test_counts_of_masks_and_any_of_masks(library_tier, monkeypatch):
+    """A boolean array's sum to an integer dtype (`mask.sum()`, `np.sum(mask, axis=0)`,
+    `count_nonzero`) is `np.count_nonzero` in the library (NumPy's sum casts each element
+    first), computed or pending (tier 0's kernel); any/all of a boolean array reduce it
+    without a pass of `!= 0` first. NumPy's values and dtypes."""
+    counted = []
+    real = np.count_nonzero
+    monkeypatch.setattr(np, "count_nonzero", lambda *a, **k: counted.append(1) or real(*a, **k))
+    rng = np.random.default_rng(9)
+    a = rng.random((400, 300))
+    cases = [
+        lambda m, x: (x > 0.5).sum(),
+        lambda m, x: m.sum(x > 0.5, axis=0),
+        lambda m, x: (x > 0.5).sum(axis=1, keepdims=True),
+        lambda m, x: (x > 0.5).sum(dtype=np.int8),
+        lambda m, x: (x > 0.5).sum(dtype=np.float32),
+        lambda m, x: m.count_nonzero(x > 0.25, axis=1),
+        lambda m, x: m.count_nonzero(x * 2 > 0.25),
+        lambda m, x: (x * 2 > 1.5).any(axis=0),
+        lambda m, x: (x > 0.999).all(),
+    ]
+    for case in cases:
+        counted.clear()
+        got = case(dnp, dnp.asarray(a.copy()))
+        assert_same(got, case(np, a))
+        assert db.stats()["fallbacks"] == {}
+        uses_count = "sum" in repr(case.__code__.co_names) or "count" in repr(
+            case.__code__.co_names
+        )
+        assert bool(counted) == (uses_count and "float32" not in repr(case.__code__.co_names))
+
+
+def test_a_gather_of_a_part_of_the_users_memory_is_numpys_at_once(library_tier):
+    """`a[idx]`, `np.take(a, idx)` with `idx` positions of a quarter of the user's array or
+    fewer: NumPy's selection now, no snapshot of the whole buffer (it was copied, 8 MB, for
+    each call's 0.8 MB result until the guards came); later writes to `a` do not change it.
+    More positions than that, or a computed array, stay a lazy gather."""
+    rng = np.random.default_rng(10)
+    a = rng.random(400_000)
+    idx = rng.integers(-a.size, a.size, 100_000)
+    for case in (lambda m, x: x[idx], lambda m, x: m.take(x, idx), lambda m, x: x[idx] * 2 + 1):
+        x = dnp.asarray(a.copy())
+        db.stats(reset=True)
+        got = case(dnp, x)
+        stats = db.stats()
+        assert stats["snapshots_copied"] == stats["snapshots_guarded"] == 0, stats
+        x[...] = -1.0  # (the user's write: the result was read before it)
+        assert_same(got, case(np, a))
+    many = rng.integers(0, a.size, 300_000)
+    x = dnp.asarray(a.copy())
+    got = x[many]
+    assert got.concrete() is None
+    x[...] = -1.0
+    assert_same(got, a[many])
