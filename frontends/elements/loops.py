@@ -172,6 +172,12 @@ def _read_no_user_memory(expr: Elem) -> tuple[Elem, tuple]:
 _SPENT: dict = {}
 
 
+# Loops made for an expression a program computed inline and a later expression reads
+# again (`numpy.array.held_now`), weakly: what computes them keeps their values, as a
+# variable's, so that the next read is a read, not the expression once more
+READ_AGAIN: weakref.WeakSet = weakref.WeakSet()
+
+
 def _spent(dtype: np.dtype) -> Elem:
     """The element a computed loop keeps in place of its expression: its dtype, which is all
     that is read from then on (one per dtype, shared: never walked, never an array's)."""
@@ -243,7 +249,7 @@ class _ExprNode(Node):
     def wanted_later(self) -> bool:
         source = self.source() if self.source is not None else None
         owner = source.owner if source is not None else None
-        return owner is not None and owner() is not None
+        return (owner is not None and owner() is not None) or self in READ_AGAIN
 
     def computed(self, value) -> None:
         super().computed(value)

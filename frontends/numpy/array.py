@@ -40,6 +40,7 @@ from daybreak.runtime.config import SETTINGS
 from ..elements.dtypes import ir_scalar, is_supported
 from ..elements.eager import strided, value_now
 from ..elements.expr import (
+    COMPUTED_EPOCH,
     Apply,
     Elem,
     Leaf,
@@ -49,7 +50,7 @@ from ..elements.expr import (
     set_realized,
     snapshot_leaf,
 )
-from ..elements.loops import contiguous_strides, is_contiguous, realize
+from ..elements.loops import READ_AGAIN, contiguous_strides, is_contiguous, realize
 from ..lazy import _UNSET, LazyValue, Param, topological
 from ..scheduler import DEPTH_BUDGET, ELEM_BUDGET, LAST_WRITE, evaluate, materialize
 from ..sites import computed_in_library, materialised_alone
@@ -1031,6 +1032,41 @@ def as_operand(x):
     if not is_supported(arr.dtype):
         return None
     return wrap(x if isinstance(x, np.ndarray | np.generic) else arr, snapshot=True, view=False)
+
+
+def held_now(x: ndarray) -> Elem:
+    """`x`'s expression for a new one to read — unless `x` is pending and a program ran
+    since its expression was first read by another (which most likely computed it inline,
+    not keeping its value): then the leaf of its value where the library kept it
+    (`concrete`), or a loop of its own whose value the program computing it keeps
+    (`READ_AGAIN`), read by this expression and later ones.
+
+    A Python loop's `x = x * 0.999 + 0.001 * y` between reads of a value of `x`
+    (`float(np.linalg.norm(x - y))`) made each step's expression hold every earlier step's:
+    a structure never seen before at every step, never compiled, walked whole at every
+    read. Reads with no run between them (`b = a + 1; c = a - 1`) fuse, as before."""
+    e = x._held
+    if type(e) is not Apply:
+        return e
+    epoch = _FIRST_READ.get(e)
+    if epoch is None:
+        _FIRST_READ[e] = COMPUTED_EPOCH[0]
+        return e
+    if epoch == COMPUTED_EPOCH[0] or not x._shape:
+        return e
+    found = e.realized
+    if e.library_value is not None or (found is not None and type(found[1]) is not _WEAK):
+        x.concrete()
+        return x._held
+    node = realize(e, x._shape)
+    READ_AGAIN.add(node)
+    x._expr = Leaf(node, contiguous_strides(x._shape), x.size, e.dtype)
+    return x._held
+
+
+_WEAK = weakref.ref
+# A pending expression's first read by another (`held_now`): the count of computed loops then
+_FIRST_READ: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def data_now(v):

@@ -651,6 +651,11 @@ def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
         return run_numpy(
             "trace of other than a matrix", np.trace, (a, offset, axis1, axis2, dtype, out)
         )
+    data = data_now(x)
+    if type(data) is np.ndarray and library_by_choice():
+        # data: NumPy's sum of the elements it reads (a lazy diagonal of the user's matrix
+        # would take a snapshot of all of it: a copy or a guard, for one row's worth)
+        return from_numpy_result(np.trace(data, offset, axis1, axis2, dtype))
     return sum(_diagonal_copy(x, offset), dtype=dtype)
 
 
@@ -1136,7 +1141,7 @@ def convolve(a, v, mode="full"):
         )
     if library_by_choice():
         data = [data_now(x), data_now(w)]
-        if all(type(d) is np.ndarray for d in data):
+        if builtins.all(type(d) is np.ndarray for d in data):
             # data: NumPy's convolve (0.1 ms for 10^5 values and 5 weights, where making
             # the lazy sum of shifted products alone costs ~0.5 ms of Python); a pending
             # input fuses into the products

@@ -50,6 +50,7 @@ from .array import (
     as_operand,
     data_now,
     fresh_apply_array,
+    held_now,
     ndarray,
     result_array,
     wrap,
@@ -243,7 +244,7 @@ def _operand_expr(x, shape, loop_dtype: np.dtype):
     if kind is int or kind is float or kind is bool or kind in NUMPY_SCALAR_TYPES:
         value = python_scalar_value(x, loop_dtype)
         return Outer(Param.scalar(value, ir_scalar(loop_dtype)), loop_dtype)
-    expr = broadcast_to(x._expr, x.shape, shape)
+    expr = broadcast_to(held_now(x), x.shape, shape)
     return cast_expr(expr, loop_dtype)
 
 
@@ -266,7 +267,7 @@ def _numpy_operand(x, shape, loop_dtype):
 
 
 def _own_expr(x, shape, loop_dtype):
-    return x._held
+    return held_now(x)
 
 
 def _float_parameter(x, shape, loop_dtype):

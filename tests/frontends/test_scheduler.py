@@ -934,3 +934,45 @@ def test_tier0_computes_an_arg_reduction_by_numpys_kernel_alone(name, monkeypatc
     # NumPy's own array of the terms, not a broadcast view of it (which NumPy's argmax
     # copies first: 82 ms against 3 on 2000 x 2000 here)
     assert given == [True]
+
+
+def test_a_value_read_again_after_a_run_is_a_loop_of_its_own():
+    """`x = x * 0.999 + 0.001 * y` between reads of a value of `x` (an iterative update and
+    its convergence norm): the norm's program computes `x` inline; the next step reads `x`
+    again, now through a loop of its own whose value the program keeps (`held_now`,
+    `READ_AGAIN`), so every step runs one structure natively instead of an expression one
+    step deeper each time (never compiled, walked whole). Reads with no run between them
+    still fuse."""
+    rng = _rng()
+    a, b = rng.random(5000), rng.random(5000)
+    x, y = dnp.asarray(a) * 1.0, dnp.asarray(b) * 1.0
+    xn, yn = a * 1.0, b * 1.0
+    norms = []
+    for _ in range(12):
+        norms.append(float(dnp.linalg.norm(x - y)))
+        x = x * 0.999 + 0.001 * y
+        xn = xn * 0.999 + 0.001 * yn
+        scheduler.wait_for_compiles()
+    want = []
+    xn = a * 1.0
+    for _ in range(12):
+        want.append(float(np.linalg.norm(xn - yn)))
+        xn = xn * 0.999 + 0.001 * yn
+    assert norms == pytest.approx(want, rel=1e-12)
+    db.stats(reset=True)
+    for _ in range(6):
+        float(dnp.linalg.norm(x - y))
+        x = x * 0.999 + 0.001 * y
+    stats = db.stats()
+    assert stats["runs"] == 6 and stats["compiles"] == 0, stats  # one structure, native
+    assert stats["bytes_out"] >= 6 * x.nbytes  # (each step's `x`, kept)
+    np.testing.assert_allclose(np.asarray(x), _steps(a * 1.0, yn, 18), rtol=1e-12)
+    p = dnp.asarray(a) * 2.0
+    q, r = p + 1.0, p - 1.0  # (no run between the reads: both fuse `p`)
+    assert type(q._expr.args[0]) is type(r._expr.args[0]) is type(p._expr)
+
+
+def _steps(x, y, n):
+    for _ in range(n):
+        x = x * 0.999 + 0.001 * y
+    return x

@@ -986,9 +986,10 @@ def test_counts_of_masks_and_any_of_masks(library_tier, monkeypatch):
 
 def test_a_gather_of_a_part_of_the_users_memory_is_numpys_at_once(library_tier):
     """`a[idx]`, `np.take(a, idx)` with `idx` positions of a quarter of the user's array or
-    fewer: NumPy's selection now, no snapshot of the whole buffer (it was copied, 8 MB, for
-    each call's 0.8 MB result until the guards came); later writes to `a` do not change it.
-    More positions than that, or a computed array, stay a lazy gather."""
+    fewer, and `np.trace` of the user's matrix: NumPy's selection (or sum) now, no snapshot
+    of the whole buffer (it was copied, 8 MB, for each call's 0.8 MB result until the guards
+    came); later writes to `a` do not change it. More positions than that, or a computed
+    array, stay a lazy gather."""
     rng = np.random.default_rng(10)
     a = rng.random(400_000)
     idx = rng.integers(-a.size, a.size, 100_000)
@@ -1000,6 +1001,13 @@ def test_a_gather_of_a_part_of_the_users_memory_is_numpys_at_once(library_tier):
         assert stats["snapshots_copied"] == stats["snapshots_guarded"] == 0, stats
         x[...] = -1.0  # (the user's write: the result was read before it)
         assert_same(got, case(np, a))
+    m = a.reshape(500, 800)
+    for offset in (0, 3, -2):
+        x = dnp.asarray(m.copy())
+        db.stats(reset=True)
+        got = dnp.trace(x, offset)
+        assert db.stats()["snapshots_copied"] == db.stats()["snapshots_guarded"] == 0
+        assert_same(got, np.trace(m, offset))
     many = rng.integers(0, a.size, 300_000)
     x = dnp.asarray(a.copy())
     got = x[many]
