@@ -398,6 +398,32 @@ emits("tovec")(dicts.dict_tovec)
 # Casts, by the kinds of the source and target.
 
 
+def _saturating_to_int(b: ir.IRBuilder, x: ir.Value, bits: int, signed: bool) -> ir.Value:
+    """`llvm.fptosi.sat` / `fptoui.sat` (NaN to 0, out of range to the nearest bound), as
+    compares and selects around a plain conversion: x86 has no vector form of the
+    intrinsics, which LLVM scalarised (a min, a max, a compare and a conversion per element:
+    `i32(rint(x))` over 10^6 doubles 2.2 ms, NumPy's `astype` 1 ms); this vectorises.
+
+    `low` is the range's bound below (-2^(bits-1) or 0, exact in every float type) and `top`
+    2^(bits-1) or 2^bits, the first value past the range above (exact too): a value below
+    `low` becomes `low`, one at `top` or above becomes the largest integer, NaN becomes 0,
+    and the conversion only ever sees values in range (out of range it would be poison)."""
+    target = ir.IntType(bits)
+    low = -float(1 << (bits - 1)) if signed else 0.0
+    top = float(1 << (bits - 1)) if signed else float(1 << bits)
+    largest = (1 << (bits - 1)) - 1 if signed else (1 << bits) - 1
+    zero = ir.Constant(x.type, 0.0)
+    floored = b.select(
+        b.fcmp_ordered("<", x, ir.Constant(x.type, low)), ir.Constant(x.type, low), x
+    )
+    above = b.fcmp_ordered(">=", x, ir.Constant(x.type, top))
+    nan = b.fcmp_unordered("uno", x, x)
+    inside = b.select(b.or_(above, nan), zero, floored)
+    converted = b.fptosi(inside, target) if signed else b.fptoui(inside, target)
+    capped = b.select(above, ir.Constant(target, largest), converted)
+    return b.select(nan, ir.Constant(target, 0), capped)
+
+
 def cast(L, value: ir.Value, src: Scalar, dst: Scalar) -> ir.Value:
     b = L.builder
     target = lltype(dst)
@@ -411,9 +437,7 @@ def cast(L, value: ir.Value, src: Scalar, dst: Scalar) -> ir.Value:
     if src.is_float and dst.is_float:
         return b.fpext(value, target) if dst.bits > src.bits else b.fptrunc(value, target)
     if src.is_float:
-        intr = "llvm.fptosi.sat" if dst.is_signed else "llvm.fptoui.sat"
-        fn = intrinsic(L.module, intr, [target, value.type], target, [value.type])
-        return b.call(fn, [value])
+        return _saturating_to_int(b, value, dst.bits, dst.is_signed)
     if dst.is_float:
         return b.sitofp(value, target) if src_signed else b.uitofp(value, target)
     src_bits = 8 if src.kind == "bool" else src.bits
