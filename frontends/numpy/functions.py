@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import warnings
 
 import numpy as np
 
@@ -681,6 +682,59 @@ def diag(v, k=0):
     padded = joining.concatenate([x, np.zeros(builtins.abs(k), x.dtype)]) if k else x
     values = padded[:, None] if k >= 0 else padded[None, :]
     return where(np.eye(n, k=k, dtype=bool), values, np.zeros(1, x.dtype))
+
+
+def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *, dtype=None):
+    """`numpy.cov` of real variables without weights, by NumPy's own steps: the rows made
+    float (at least 2-D, transposed for `rowvar=False`, `y`'s rows appended), each row's
+    mean taken off, then the product with the transpose (BLAS: a library kernel) times
+    `1 / (n - ddof)`. The centring is one lazy loop over the data; the scaling fuses into
+    what reads the result. Weights, complex and object values are NumPy's own."""
+    x = as_operand(m)
+    other = as_operand(y) if y is not None else None
+    if (
+        x is None
+        or is_python_scalar(x)
+        or (y is not None and (other is None or is_python_scalar(other)))
+        or fweights is not None
+        or aweights is not None
+        or x.ndim > 2
+        or (other is not None and other.ndim > 2)
+        or np.result_type(x.dtype, *(() if other is None else (other.dtype,))).kind not in "biuf"
+    ):
+        return run_numpy(
+            "cov with weights, or of other operands",
+            np.cov,
+            (m, y, rowvar, bias, ddof, fweights, aweights),
+            {"dtype": dtype},
+        )
+    if ddof is not None and ddof != int(ddof):
+        raise ValueError("ddof must be integer")
+    if dtype is None:
+        dtype = np.result_type(x.dtype, np.float64, *(() if other is None else (other.dtype,)))
+
+    def rows(v, turned):
+        v = v.astype(dtype, copy=False)
+        v = shapes.reshape(v, (1, -1)) if v.ndim < 2 else v
+        return shapes.transpose(v) if not rowvar and turned(v) else v
+
+    # (NumPy turns `m` unless it was 1-D, and `y` unless it has one row once 2-D)
+    x = rows(x, lambda v: x.ndim != 1)
+    if x.shape[0] == 0:
+        return np.array([]).reshape(0, 0)
+    if other is not None:
+        x = joining.concatenate([x, rows(other, lambda v: v.shape[0] != 1)], axis=0)
+    if ddof is None:
+        ddof = 0 if bias else 1
+    fact = x.shape[1] - ddof
+    if fact <= 0:
+        warnings.warn("Degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=2)
+        fact = 0.0
+    centred = call_ufunc(np.subtract, x, reductions.reduce("mean", x, axis=1, keepdims=True))
+    product = linalg.matmul(centred, shapes.transpose(centred))
+    with np.errstate(divide="ignore"):
+        scale = float(np.true_divide(1, fact))  # (a Python float: NumPy's `c *=` keeps c's dtype)
+    return shapes.squeeze(call_ufunc(np.multiply, product, scale))
 
 
 def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
@@ -1446,6 +1500,7 @@ FUNCTIONS = {
     np.select: select,
     np.linalg.norm: norm,
     np.average: average,
+    np.cov: cov,
     np.fix: fix,
     np.sinc: sinc,
     np.tril: tril,
@@ -1501,6 +1556,7 @@ FUNCTIONS = {
     np.vdot: linalg.vdot,
     np.inner: linalg.inner,
     np.outer: linalg.outer,
+    **linalg.LAPACK,
 }
 
 __all__ = ["FUNCTIONS", "where", "clip", "reductions", "shape", "ndim", "size", "copy"]

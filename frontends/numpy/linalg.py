@@ -18,6 +18,8 @@ stand-ins (which it rejects before computing anything).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from daybreak.runtime.config import SETTINGS
@@ -209,6 +211,52 @@ def outer(a, b, out=None):
         return run_numpy("outer with out=", np.outer, (a, b), {"out": out})
     x, y = ravel(lazy(a)), ravel(lazy(b))
     return methods.call_ufunc(np.multiply, x[:, None], y[None, :])
+
+
+def _lapack(func):
+    """NumPy's `numpy.linalg` function `func` (a factorisation, a solve, an inverse, ...) as a
+    LIBRARY KERNEL, as products are: its array arguments computed (one program for all of
+    them), LAPACK on them, and its arrays lazy again, so that what follows fuses
+    (`cholesky(A) + triu(A, k=1)` is LAPACK and one loop). No loop of the IR would factor a
+    matrix faster than LAPACK; it is counted as a library run, not a fallback. Complex
+    operands (and object arrays, matrices) are a fallback, as everywhere."""
+
+    @functools.wraps(func)
+    def call(*args, **kwargs):
+        for a in (*args, *kwargs.values()):
+            why = unsupported_operand(a) if _array(a) else None
+            if why is not None:
+                return run_numpy(f"linalg.{func.__name__} on {why}", func, args, kwargs)
+        args, kwargs = to_numpy((args, kwargs))
+        count_library_run()
+        return from_numpy_result(func(*args, **kwargs))
+
+    return call
+
+
+def _array(x) -> bool:
+    return isinstance(x, ndarray | np.ndarray | list)
+
+
+LAPACK = {
+    f: _lapack(f)
+    for f in (
+        np.linalg.cholesky,
+        np.linalg.qr,
+        np.linalg.svd,
+        np.linalg.eig,
+        np.linalg.eigh,
+        np.linalg.eigvals,
+        np.linalg.eigvalsh,
+        np.linalg.inv,
+        np.linalg.pinv,
+        np.linalg.solve,
+        np.linalg.lstsq,
+        np.linalg.det,
+        np.linalg.slogdet,
+        np.linalg.matrix_rank,
+    )
+}
 
 
 def matmul_in_place(self, other):

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import daybreak as db
 import daybreak.numpy as dnp
 
 from .helpers import allowed_fallbacks, assert_same, daybreak_input
@@ -972,3 +973,53 @@ def test_einsum_of_one_or_two_operands(case):
         atol=rtol * scale * 27,
         expect_native=False,
     )
+
+
+@settings(max_examples=25)
+@given(
+    a=dtypes.flatmap(lambda d: arrays(d, hnp.array_shapes(min_dims=1, max_dims=2, max_side=7))),
+    rowvar=st.booleans(),
+    bias=st.booleans(),
+    ddof=st.sampled_from([None, 0, 2]),
+)
+def test_cov(a, rowvar, bias, ddof):
+    """`np.cov` of real variables: NumPy's steps (the centring a compiled loop, the product
+    NumPy's kernel, the scaling fused after it); integers and booleans made floats."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # (too few observations: NumPy's too)
+        assert_same(
+            lambda m, x: m.cov(x, rowvar=rowvar, bias=bias, ddof=ddof),
+            a,
+            rtol=1e-9,
+            atol=1e-12,
+            expect_native=lambda r: a.size > 0 and r.size > 0,
+        )
+
+
+@pytest.mark.parametrize(
+    "name", ["cholesky", "inv", "det", "slogdet", "eigvalsh", "solve", "qr", "matrix_rank"]
+)
+def test_lapack_functions_are_library_kernels(name):
+    """`numpy.linalg`'s factorisations and solves on daybreak arrays: LAPACK on the computed
+    operands, counted as a library run, not a fallback (strict mode allows it), and their
+    arrays lazy again; NumPy's values."""
+    rng = np.random.default_rng(5)
+    a = rng.random((40, 40))
+    spd = a @ a.T + 40 * np.eye(40)
+    b = rng.random(40)
+    fn = getattr(np.linalg, name)
+    args = (spd, b) if name == "solve" else (spd,)
+    want = fn(*args)
+    db.stats(reset=True)
+    before = db.config(strict=True)
+    try:
+        got = fn(*[dnp.asarray(x) * 1.0 for x in args])
+    finally:
+        db.config(**before)
+    assert db.stats()["fallbacks"] == {} and db.stats()["library_runs"] >= 1
+    for g, w in zip(
+        got if isinstance(want, tuple) else (got,),
+        want if isinstance(want, tuple) else (want,),
+        strict=True,
+    ):
+        np.testing.assert_allclose(np.asarray(g), w, rtol=1e-9, atol=1e-9)
