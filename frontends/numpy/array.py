@@ -1052,8 +1052,8 @@ def held_now(x: ndarray) -> Elem:
     if epoch is None:
         _FIRST_READ[e] = COMPUTED_EPOCH[0]
         return e
-    if epoch == COMPUTED_EPOCH[0] or not x._shape:
-        return e
+    if epoch == COMPUTED_EPOCH[0] or not x._shape or x._base is not None:
+        return e  # (a view follows its base's writes through its expression: left alone)
     found = e.realized
     if e.library_value is not None or (found is not None and type(found[1]) is not _WEAK):
         x.concrete()
