@@ -688,8 +688,10 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
     """`numpy.cov` of real variables without weights, by NumPy's own steps: the rows made
     float (at least 2-D, transposed for `rowvar=False`, `y`'s rows appended), each row's
     mean taken off, then the product with the transpose (BLAS: a library kernel) times
-    `1 / (n - ddof)`. The centring is one lazy loop over the data; the scaling fuses into
-    what reads the result. Weights, complex and object values are NumPy's own."""
+    `1 / (n - ddof)`. Of pending variables, the centring is one lazy loop that what
+    computes them fuses into, and the scaling fuses into what reads the result; of data,
+    NumPy's `cov` itself (a library run). Weights, complex and object values are NumPy's
+    own (a fallback)."""
     x = as_operand(m)
     other = as_operand(y) if y is not None else None
     if (
@@ -710,6 +712,13 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
         )
     if ddof is not None and ddof != int(ddof):
         raise ValueError("ddof must be integer")
+    data = [data_now(v) for v in (x, other) if v is not None]
+    if library_by_choice() and builtins.all(type(d) is np.ndarray for d in data):
+        # data: NumPy's own steps on it (a copy made float, centred in place, BLAS); lazily,
+        # the user's transposed rows were read through snapshots copied whole (0.95x -> 0.77x)
+        count_library_run()
+        y_data = data[1] if len(data) > 1 else None
+        return from_numpy_result(np.cov(data[0], y_data, rowvar, bias, ddof, dtype=dtype))
     if dtype is None:
         dtype = np.result_type(x.dtype, np.float64, *(() if other is None else (other.dtype,)))
 

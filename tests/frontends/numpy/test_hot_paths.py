@@ -915,10 +915,10 @@ def test_a_ufunc_into_a_numpy_out_of_data_writes_it_in_place(library_tier, size)
 
 
 def test_joins_and_pads_of_data_are_numpys_copies(library_tier):
-    """`concatenate`, `stack`, `vstack`, `pad` of parts that are data (the user's arrays,
-    computed arrays): NumPy's own join at once, one library run, no node (a select per
-    element, by NumPy in tier 0 or native, was 1.7x-40x slower); values, dtypes and errors
-    NumPy's. A pending part stays lazy (it fuses)."""
+    """`concatenate`, `stack`, `vstack`, `pad` (and `cov`, `convolve`) of parts that are
+    data (the user's arrays, computed arrays): NumPy's own call at once, one library run,
+    no node (a select per element, by NumPy in tier 0 or native, was 1.7x-40x slower);
+    values, dtypes and errors NumPy's. A pending part stays lazy (it fuses)."""
     rng = np.random.default_rng(8)
     a, b = rng.random((300, 400)), rng.integers(-5, 5, (300, 400)).astype(np.int32)
     computed = dnp.asarray(a.copy()) * 1.0
@@ -942,6 +942,19 @@ def test_joins_and_pads_of_data_are_numpys_copies(library_tier):
             assert type(got) is dnp.ndarray and got.concrete() is not None  # data already
             assert stats["library_runs"] == 1 and stats["fallbacks"] == {}, stats
             assert_same(got, case(np, a, b))
+    for kwargs in ({}, {"rowvar": False}, {"bias": True}, {"ddof": 3}):  # cov: NumPy's too
+        db.stats(reset=True)
+        got = dnp.cov(dnp.asarray(a.copy()), **kwargs)
+        assert db.stats()["library_runs"] == 1 and db.stats()["fallbacks"] == {}
+        assert_same(got, np.cov(a, **kwargs))
+    got = dnp.cov(dnp.asarray(a[0].copy()), dnp.asarray(a[1].copy()))
+    assert_same(got, np.cov(a[0], a[1]))
+    v = a.reshape(-1)
+    for mode in ("full", "same", "valid"):  # convolve of data: NumPy's too
+        db.stats(reset=True)
+        got = dnp.convolve(dnp.asarray(v.copy()), np.array([0.25, 0.5, 0.25]), mode)
+        assert db.stats()["library_runs"] == 1 and db.stats()["fallbacks"] == {}
+        assert_same(got, np.convolve(v, [0.25, 0.5, 0.25], mode))
     with pytest.raises(ValueError):
         dnp.concatenate([dnp.asarray(a.copy()), dnp.asarray(b[:, :7].copy())])
     big = rng.random((2000, 1000))  # (work native code pays for: it stays pending)
