@@ -143,6 +143,14 @@ def evaluate(expr: Elem, shape: tuple[int, ...], values: dict, reduced: bool = F
         )
         or (shared and (id(e), shape) in kept)
     }
+    sliced = {}  # reads NumPy's slices compute (`IndexedRead.evaluate_sliced`: a roll)
+    for e in order:
+        by_slices = getattr(e, "evaluate_sliced", None)
+        if by_slices is not None and id(e) not in skip:
+            found = by_slices(shape, values)
+            if found is not None:
+                sliced[id(e)] = found
+                skip.add(id(e))
     if skip:
         order = postorder_until(expr, skip)
     uses: dict[int, int] = {id(expr): 1}
@@ -160,6 +168,10 @@ def evaluate(expr: Elem, shape: tuple[int, ...], values: dict, reduced: bool = F
         for e in order:
             if id(e) in skip:
                 found = e.library_value
+                if id(e) in sliced:
+                    done[id(e)] = sliced[id(e)]
+                    made.add(id(e))  # (a fresh array: a later call may write into it)
+                    continue
                 done[id(e)] = (
                     found[1] if found is not None and found[0] == shape else kept[(id(e), shape)]
                 )

@@ -35,6 +35,7 @@ import numpy as np
 from daybreak.ir import builder as B
 
 from ..lazy import Node
+from .eager import strided
 from .expr import Apply, Constant, Elem, Leaf, Outer, map_leaves, several_applies
 from .loops import contiguous_strides, realize
 
@@ -134,6 +135,53 @@ class IndexedRead(Apply):
             return np.asarray(index, dtype=self.dtype)
         return np.take(np.asarray(values[-1]).reshape(-1), index)
 
+    def evaluate_sliced(self, shape: tuple[int, ...], values: dict) -> np.ndarray | None:
+        """Tier 0 of a read whose one computed coordinate is a `Piecewise` of the position
+        along one axis (a roll, a clamped join), by NumPy's slices: on each piece the read
+        is a strided view of the vector (a shift moves its start, a constant makes its
+        stride 0 along the axis), copied into its part of the result. Evaluated element by
+        element instead (the positions, the pieces' `where`s, then a `take`), a roll of
+        10^5 values took ~1.7 ms, NumPy's own 0.07. None where it is not such a read, or a
+        view would leave the vector (the general way then)."""
+        if self.node is None or len(self.strides) != 1 or len(self.args) != 3:
+            return None
+        pos, coord, ref = self.args
+        if type(pos) is not Leaf or pos.node is not None or type(coord) is not Piecewise:
+            return None
+        p = coord.args[0]
+        if type(p) is not Leaf or p.node is not None or len(p.strides) != len(shape):
+            return None
+        along = [d for d, s in enumerate(p.strides) if s]
+        if len(along) != 1 or p.strides[along[0]] != 1 or pos.strides[along[0]] != 0:
+            return None
+        axis, step = along[0], self.strides[0]
+        source = values.get(id(ref.node))
+        if type(source) is not np.ndarray:
+            return None
+        flat = source.reshape(-1)
+        out = np.empty(shape, self.dtype)
+        n = shape[axis]
+        for piece in coord.pieces:
+            # the positions i along `axis` whose p = p.offset + i lies in the piece
+            first = 0 if piece.lo is None else max(piece.lo - p.offset, 0)
+            last = n if piece.hi is None else min(piece.hi - p.offset, n)
+            if first >= last:
+                continue
+            strides = list(pos.strides)
+            if piece.const is None:
+                start = pos.offset + step * (p.offset + piece.shift + first)
+                strides[axis] = step
+            else:
+                start = pos.offset + step * int(piece.const)
+            part = list(shape)
+            part[axis] = last - first
+            if not _inside(flat.size, start, part, strides):
+                return None
+            where = [slice(None)] * len(shape)
+            where[axis] = slice(first, last)
+            out[tuple(where)] = strided(flat, start, tuple(part), tuple(strides))
+        return out
+
     def folded(self) -> Elem:
         """This read with every coordinate that is a plain position or a constant (a roll
         within one piece) folded into its index: a `Leaf` when nothing else is left."""
@@ -157,6 +205,16 @@ class IndexedRead(Apply):
         index = Leaf(None, tuple(strides), 0, INDEX, offset)
         rest = (*(g for g, _ in kept), *self.args[1 + len(self.coords) :])
         return IndexedRead(self.node, tuple(t for _, t in kept), (index, *rest), self.dtype)
+
+
+def _inside(size: int, start: int, shape: list[int], strides: list[int]) -> bool:
+    """Whether every element of the view (`start`, `shape`, `strides`, in elements) of a
+    vector of `size` elements lies in it (an empty view does)."""
+    if 0 in shape:
+        return True
+    low = start + sum((n - 1) * s for n, s in zip(shape, strides, strict=True) if s < 0)
+    high = start + sum((n - 1) * s for n, s in zip(shape, strides, strict=True) if s > 0)
+    return 0 <= low and high < size
 
 
 def _read(reads_vector: bool, strides: tuple[int, ...]):

@@ -113,9 +113,7 @@ def _counted(data: np.ndarray, kwargs: dict):
     if res_dtype.kind not in "iu":
         return None
     count = np.count_nonzero(data, axis=kwargs.get("axis"), keepdims=kwargs.get("keepdims"))
-    if type(count) is int:
-        return res_dtype.type(count)
-    return count.astype(res_dtype, copy=False)
+    return count.astype(res_dtype, copy=False)  # (a NumPy scalar, as `sum`'s, or an array)
 
 
 def _of_data(x: ndarray, name: str) -> bool:

@@ -941,20 +941,20 @@ def test_joins_and_pads_of_data_are_numpys_copies(library_tier):
             stats = db.stats()
             assert type(got) is dnp.ndarray and got.concrete() is not None  # data already
             assert stats["library_runs"] == 1 and stats["fallbacks"] == {}, stats
-            assert_same(got, case(np, a, b))
+            _equal(got, case(np, a, b))
     for kwargs in ({}, {"rowvar": False}, {"bias": True}, {"ddof": 3}):  # cov: NumPy's too
         db.stats(reset=True)
         got = dnp.cov(dnp.asarray(a.copy()), **kwargs)
         assert db.stats()["library_runs"] == 1 and db.stats()["fallbacks"] == {}
-        assert_same(got, np.cov(a, **kwargs))
+        _equal(got, np.cov(a, **kwargs))
     got = dnp.cov(dnp.asarray(a[0].copy()), dnp.asarray(a[1].copy()))
-    assert_same(got, np.cov(a[0], a[1]))
+    _equal(got, np.cov(a[0], a[1]))
     v = a.reshape(-1)
     for mode in ("full", "same", "valid"):  # convolve of data: NumPy's too
         db.stats(reset=True)
         got = dnp.convolve(dnp.asarray(v.copy()), np.array([0.25, 0.5, 0.25]), mode)
         assert db.stats()["library_runs"] == 1 and db.stats()["fallbacks"] == {}
-        assert_same(got, np.convolve(v, [0.25, 0.5, 0.25], mode))
+        _equal(got, np.convolve(v, [0.25, 0.5, 0.25], mode))
     with pytest.raises(ValueError):
         dnp.concatenate([dnp.asarray(a.copy()), dnp.asarray(b[:, :7].copy())])
     big = rng.random((2000, 1000))  # (work native code pays for: it stays pending)
@@ -962,7 +962,7 @@ def test_joins_and_pads_of_data_are_numpys_copies(library_tier):
     assert pending.concrete() is None
     joined = dnp.concatenate([pending, dnp.asarray(big.copy())])
     assert joined.concrete() is None  # (a pending part: it fuses with what reads it)
-    assert_same(joined, np.concatenate([np.exp(big * 1.0 + 1.0), big]))
+    _equal(joined, np.concatenate([np.exp(big * 1.0 + 1.0), big]))
 
 
 def test_counts_of_masks_and_any_of_masks(library_tier, monkeypatch):
@@ -989,12 +989,23 @@ def test_counts_of_masks_and_any_of_masks(library_tier, monkeypatch):
     for case in cases:
         counted.clear()
         got = case(dnp, dnp.asarray(a.copy()))
-        assert_same(got, case(np, a))
+        _equal(got, case(np, a))
         assert db.stats()["fallbacks"] == {}
         uses_count = "sum" in repr(case.__code__.co_names) or "count" in repr(
             case.__code__.co_names
         )
         assert bool(counted) == (uses_count and "float32" not in repr(case.__code__.co_names))
+    mask = dnp.asarray(a.copy()) > 0.5
+    np.asarray(mask)  # (data now: the count of NumPy's data, `_counted`)
+    for count in (
+        lambda m, k: k.sum(),
+        lambda m, k: m.sum(k, axis=0),
+        lambda m, k: k.sum(axis=1, dtype=np.int16),
+        lambda m, k: m.count_nonzero(k),
+    ):
+        counted.clear()
+        _equal(count(dnp, mask), count(np, a > 0.5))
+        assert counted
 
 
 def test_a_gather_of_a_part_of_the_users_memory_is_numpys_at_once(library_tier):
@@ -1013,17 +1024,73 @@ def test_a_gather_of_a_part_of_the_users_memory_is_numpys_at_once(library_tier):
         stats = db.stats()
         assert stats["snapshots_copied"] == stats["snapshots_guarded"] == 0, stats
         x[...] = -1.0  # (the user's write: the result was read before it)
-        assert_same(got, case(np, a))
+        _equal(got, case(np, a))
     m = a.reshape(500, 800)
     for offset in (0, 3, -2):
         x = dnp.asarray(m.copy())
         db.stats(reset=True)
         got = dnp.trace(x, offset)
         assert db.stats()["snapshots_copied"] == db.stats()["snapshots_guarded"] == 0
-        assert_same(got, np.trace(m, offset))
+        _equal(got, np.trace(m, offset))
     many = rng.integers(0, a.size, 300_000)
     x = dnp.asarray(a.copy())
     got = x[many]
     assert got.concrete() is None
     x[...] = -1.0
-    assert_same(got, a[many])
+    _equal(got, a[many])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    shape=st.lists(st.integers(1, 7), min_size=1, max_size=3),
+    shift=st.integers(-20, 20),
+    axis=st.integers(0, 2),
+    computed=st.booleans(),
+)
+def test_tier0_reads_rolls_and_joins_by_slices(shape, shift, axis, computed):
+    """Tier 0 of a read at a piecewise coordinate (a roll along one axis; each part of a
+    join of a pending part) is NumPy's slices of the vector (`IndexedRead.evaluate_sliced`),
+    not positions, `where`s and a `take`: NumPy's values, with the read computed by it."""
+    from daybreak.frontends.elements import remap
+
+    sliced = []
+    real = remap.IndexedRead.evaluate_sliced
+
+    def noted(self, *args):
+        found = real(self, *args)
+        sliced.append(found is not None)
+        return found
+
+    before = db.config(eager_below=0, strict=False, compile_in_background=True)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(scheduler, "PAYBACK", float("inf"))  # (tier 0 only: no compile)
+            patch.setattr(remap.IndexedRead, "evaluate_sliced", noted)
+            _rolls_and_joins(shape, shift, axis, computed)
+    finally:
+        db.config(**before)
+    assert any(sliced), sliced
+
+
+def _rolls_and_joins(shape, shift, axis, computed):
+    axis = axis % len(shape)
+    a = np.random.default_rng(abs(shift)).random(tuple(n * 3 for n in shape))
+    x = dnp.asarray(a.copy())
+    if computed:
+        x = x * 1.0
+        np.asarray(x)
+    rolled = np.asarray(dnp.roll(x, shift, axis) + 1.0)
+    np.testing.assert_array_equal(rolled, np.roll(a, shift, axis) + 1.0)
+    pending = x * 2.0
+    joined = np.asarray(dnp.concatenate([pending, x], axis=axis) + 1.0)
+    np.testing.assert_array_equal(joined, np.concatenate([a * 2.0, a], axis=axis) + 1.0)
+
+
+def _equal(got, want) -> None:
+    """`got` (daybreak's) is NumPy's `want`: a scalar where NumPy's is one (or daybreak's
+    pending 0-d value), the dtype, the shape and every value (NaN equal NaN)."""
+    if isinstance(want, np.generic):
+        assert isinstance(got, np.generic) or type(got) is dnp.ndarray and not got.ndim, got
+    got, want = np.asarray(got), np.asarray(want)
+    assert (got.dtype, got.shape) == (want.dtype, want.shape), (got.dtype, got.shape, want.dtype)
+    np.testing.assert_array_equal(got, want)
