@@ -29,13 +29,22 @@ from daybreak.runtime.stats import count_library_run
 
 from .. import scheduler
 from ..elements.broadcast import broadcast_to, out_shape
-from ..elements.dtypes import ir_scalar, is_python_scalar
+from ..elements.dtypes import ir_scalar, is_python_scalar, is_supported
 from ..elements.expr import Apply, Leaf
 from ..elements.loops import Histogram, Positions, ScatterAdd, realize
 from ..lazy import Param
 from ..scheduler import check_budget, library_by_choice
+from ..snapshots import unalias
 from . import creation, joining, linalg, reductions, shapes
-from .array import as_operand, data_now, from_numpy_result, is_lazy, lazy_array, ndarray
+from .array import (
+    as_operand,
+    data_now,
+    data_to_read,
+    from_numpy_result,
+    is_lazy,
+    lazy_array,
+    ndarray,
+)
 from .fallback import run_numpy, unsupported_operand
 from .methods import _numpy_writing_into, call_ufunc, reduce_or_fallback, scan_or_fallback
 from .ufuncs import _operand_expr, cast_expr
@@ -821,7 +830,13 @@ def norm(x, ord=None, axis=None, keepdims=False):
     """`numpy.linalg.norm` of real arrays, NumPy's common cases by its own steps: the
     Frobenius / 2-norm of the whole array (`sqrt(dot(flat, flat))`), and vector norms along
     one axis (`ord` None or 2, 1, inf, -inf, 0). Integers are made floats first, as NumPy
-    does. Matrix norms and complex values are NumPy's own."""
+    does. Matrix norms and complex values are NumPy's own. Of data, NumPy's norm (a library
+    run, not a fallback): its input is in memory, so a loop would fuse nothing into it, and
+    tier 0 would run the product and the sum as two passes where NumPy's BLAS dot is one."""
+    data = data_to_read(x) if library_by_choice() else None
+    if type(data) is np.ndarray and is_supported(data.dtype) and data.dtype.kind in "biuf":
+        count_library_run()
+        return from_numpy_result(unalias([np.linalg.norm(data, ord, axis, keepdims)])[0])
     v = as_operand(x)
     kind = getattr(v, "dtype", np.dtype(object)).kind
     axes = axis if axis is None or isinstance(axis, tuple) else (axis,)

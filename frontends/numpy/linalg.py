@@ -28,7 +28,7 @@ from daybreak.runtime.stats import count_library_run
 from ..elements.dtypes import is_python_scalar, is_supported
 from ..elements.expr import Apply, Outer
 from ..elements.loops import ElementwiseLoop
-from ..scheduler import check_budget
+from ..scheduler import check_budget, library_by_choice
 from ..snapshots import unalias
 from . import methods  # (a cycle: read at call time only)
 from .array import as_operand, data_to_read, from_numpy_result, ndarray
@@ -60,8 +60,12 @@ def _product_of_data(fn, a, b):
         or x.ndim == 0
         or y.ndim == 0
         or (x.ndim == 1 and y.ndim == 1 and x.size >= SETTINGS.eager_below)
+        and not library_by_choice()
     ):
-        return None  # big vector . vector: the fused loop (as fast as BLAS, and for ints)
+        # big vector . vector where every graph compiles: the fused loop. Else NumPy's: its
+        # operands are in memory, so fusing the loop saves no pass, and tier 0 ran it as a
+        # product and a reduction, two passes and a temporary (`norm` of data: 35x NumPy)
+        return None
     count_library_run()  # (NumPy's kernel at once: a statement of them may run at once)
     library_call(None)
     return from_numpy_result(unalias([fn(x, y)])[0])

@@ -650,16 +650,18 @@ def test_fix_and_sinc(a):
 )
 def test_vector_norms(ord_, a, keepdims):
     """`np.linalg.norm` along an axis (every vector `ord`), and of the whole array (the
-    default): NumPy's steps; integers made floats first (booleans too)."""
+    default): NumPy's steps; integers made floats first (booleans too). (float32: NumPy's
+    pairwise sums, BLAS's dot and daybreak's vectorised sums add in other orders, a float32
+    ulp apart: [0.15625, 1.9375, 2**19, 2**19] sums to 1048578.125 in order, 1048578.0 in
+    two lanes.)"""
+    rtol = 1e-6 if a.dtype == np.float32 else 1e-9
     assert_same(
         lambda m, x: m.linalg.norm(x, ord=ord_, axis=-1, keepdims=keepdims),
         a,
-        rtol=1e-9,
+        rtol=rtol,
         expect_native=lambda r: a.size > 0 and r.ndim > 0,
     )
     if ord_ is None:  # (sqrt of the flat array's dot with itself: NumPy's product kernel)
-        # (float32: BLAS's dot and daybreak's sum round in other orders, a float32 ulp apart)
-        rtol = 1e-6 if a.dtype == np.float32 else 1e-9
         assert_same(lambda m, x: m.linalg.norm(x), a, rtol=rtol, expect_native=False)
 
 

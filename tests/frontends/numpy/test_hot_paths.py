@@ -138,6 +138,31 @@ def test_vector_dot_of_small_data_is_blas_and_big_is_fused(default_sizes):
     assert float(total) == pytest.approx(np.dot(big * 2.0, big))
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64"])
+def test_products_and_norms_of_big_data_vectors_are_numpys(library_tier, dtype):
+    """Two 1-D operands in memory: NumPy's dot (BLAS for floats) reads them where they
+    lie, one pass, no loop node (tier 0 ran the fused loop as a product and a sum: norm of
+    a user's vector 35x NumPy's time); `norm` of data is that dot. Bit for bit NumPy's."""
+    a = (np.arange(300_000) % 97).astype(dtype)
+    b = a[::-1].copy()
+    x, y = dnp.asarray(a), dnp.asarray(b)
+    runs = db.stats()["runs"]
+    for got, want in (
+        (dnp.dot(x, y), np.dot(a, b)),
+        (x @ y, a @ b),
+        (dnp.linalg.norm(x), np.linalg.norm(a)),
+        (dnp.linalg.norm(y[::2]), np.linalg.norm(b[::2])),
+    ):
+        assert type(got) is not dnp.ndarray  # NumPy's scalar, nothing pending
+        assert got.dtype == want.dtype and got == want, (got, want)
+    assert db.stats()["runs"] == runs
+    before = db.config(strict=True)  # (where every graph compiles: the fused loop)
+    try:
+        assert type(dnp.dot(x, y)) is dnp.ndarray
+    finally:
+        db.config(**before)
+
+
 def test_leading_axis_reduction_native_matches_numpy():
     """x.sum(axis=0) compiles to a vecmerger merged at each row's own positions (checked once
     per row loop): the same values as NumPy, for shapes whose rows split across threads."""
