@@ -47,7 +47,7 @@ from .array import (
 )
 from .fallback import run_numpy, unsupported_operand
 from .methods import _numpy_writing_into, call_ufunc, reduce_or_fallback, scan_or_fallback
-from .ufuncs import _operand_expr, cast_expr
+from .ufuncs import _operand_expr, at_line, cast_expr, copy_at_once
 
 try:  # NumPy 2
     from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
@@ -475,6 +475,17 @@ def clip(a, a_min=None, a_max=None, out=None, **kwargs):
                 return copy(a)
             copyto(out, a)
             return out
+    if out is None:
+        x = as_operand(a)
+        if type(x) is ndarray:
+            now, site = copy_at_once(np.clip, [x], x.nbytes, a_min, a_max)
+            if now is not None:
+                return now  # (NumPy's one pass, where the ufuncs below are two)
+            return at_line(site, _clipped(x, a_min, a_max, None))
+    return _clipped(a, a_min, a_max, out)
+
+
+def _clipped(a, a_min, a_max, out):
     result = a
     if a_min is not None:
         last = a_max is None
@@ -596,12 +607,15 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
         )
     if kind != "f":
         return v.copy()
+    now, site = copy_at_once(np.nan_to_num, [v], v.nbytes, True, nan, posinf, neginf)
+    if now is not None:
+        return now
     info = np.finfo(v.dtype)
     big = float(info.max) if posinf is None else posinf
     small = float(info.min) if neginf is None else neginf
     out = where(call_ufunc(np.isnan, v), nan, v)
     out = where(call_ufunc(np.equal, v, np.inf), big, out)
-    return where(call_ufunc(np.equal, v, -np.inf), small, out)
+    return at_line(site, where(call_ufunc(np.equal, v, -np.inf), small, out))
 
 
 def tril(m, k=0):
@@ -620,6 +634,13 @@ def _triangle(m, k, lower: bool):
     if x is None or is_python_scalar(x) or x.ndim < 2 or not hasattr(x, "_expr"):
         name = "tril" if lower else "triu"
         return run_numpy(f"{name} of {unsupported_operand(m)}", getattr(np, name), (m, k))
+    now, site = copy_at_once(np.tril if lower else np.triu, [x], x.nbytes, k)
+    if now is not None:
+        return now
+    return at_line(site, _masked_triangle(x, k, lower))
+
+
+def _masked_triangle(x: ndarray, k, lower: bool) -> ndarray:
     zero = np.zeros(1, x.dtype)
     if lower:
         return where(np.tri(*x.shape[-2:], k=k, dtype=bool), x, zero)
@@ -1093,13 +1114,22 @@ def repeat(a, repeats, axis=None):
         )
     if repeats < 0:
         raise ValueError("negative dimensions are not allowed")
+    if type(x) is ndarray:
+        now, site = copy_at_once(np.repeat, [x], x.nbytes * int(repeats), repeats, axis)
+        if now is not None:
+            return now
+        return at_line(site, _repeated(x, int(repeats), axis))
+    return _repeated(x, int(repeats), axis)
+
+
+def _repeated(x, repeats: int, axis) -> ndarray:
     if axis is None:
         x, axis = shapes.ravel(x), 0
     axis = normalize_axis_index(axis, x.ndim)
     shape = x.shape
     spread = shapes.reshape(x, shape[: axis + 1] + (1,) + shape[axis + 1 :])
-    wide = shapes.broadcast_to(spread, shape[: axis + 1] + (int(repeats),) + shape[axis + 1 :])
-    return shapes.reshape(wide, shape[:axis] + (shape[axis] * int(repeats),) + shape[axis + 1 :])
+    wide = shapes.broadcast_to(spread, shape[: axis + 1] + (repeats,) + shape[axis + 1 :])
+    return shapes.reshape(wide, shape[:axis] + (shape[axis] * repeats,) + shape[axis + 1 :])
 
 
 def tile(A, reps):
@@ -1113,6 +1143,16 @@ def tile(A, reps):
         or not builtins.all(isinstance(r, int | np.integer) and r >= 0 for r in counts)
     ):
         return run_numpy("tile of other operands or counts", np.tile, (A, reps))
+    if type(x) is ndarray:
+        size = x.nbytes * math.prod(int(r) for r in counts)
+        now, site = copy_at_once(np.tile, [x], size, reps)
+        if now is not None:
+            return now
+        return at_line(site, _tiled(x, counts))
+    return _tiled(x, counts)
+
+
+def _tiled(x, counts: tuple) -> ndarray:
     ndim_ = builtins.max(x.ndim, len(counts))
     counts = (1,) * (ndim_ - len(counts)) + tuple(int(r) for r in counts)
     shape = (1,) * (ndim_ - x.ndim) + x.shape
@@ -1284,6 +1324,27 @@ def einsum(*operands, out=None, optimize=False, **kwargs):
             else dict(kwargs, optimize=optimize),
         )
     terms, output, arrays = parsed
+    if len(arrays) == 2:  # (a contraction's result is a new array; one operand's may be a view)
+        sizes = {
+            c: n
+            for t, a in zip(terms, arrays, strict=True)
+            for c, n in zip(t, a.shape, strict=True)
+        }
+        size = (
+            math.prod(sizes[c] for c in output)
+            * np.result_type(*(a.dtype for a in arrays)).itemsize
+        )
+        subscripts = operands[0]
+        now, site = copy_at_once(
+            lambda *data: np.einsum(subscripts, *data, optimize=optimize), arrays, size
+        )
+        if now is not None:
+            return now
+        return at_line(site, _einsum_lazy(terms, output, arrays))
+    return _einsum_lazy(terms, output, arrays)
+
+
+def _einsum_lazy(terms, output, arrays) -> ndarray:
     arrays = [
         _sum_letters_only_here(x, t, output, terms) for x, t in zip(arrays, terms, strict=True)
     ]

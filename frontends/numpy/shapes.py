@@ -36,6 +36,7 @@ from ..elements.remap import (
 from ..elements.remap import reindex as _reindex
 from .array import as_operand, ndarray, wrap
 from .fallback import NotLazy, numpy_when_not_lazy, unsupported_operand
+from .ufuncs import at_line, copy_at_once
 
 try:  # NumPy 2
     from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
@@ -340,8 +341,15 @@ def roll(a, shift, axis=None):
     [3, 4, 0, 1, 2]
     """
     x = lazy(a)
+    now, site = copy_at_once(np.roll, [x], x.nbytes, shift, axis)
+    if now is not None:
+        return now
+    return at_line(site, _roll(x, shift, axis))
+
+
+def _roll(x: ndarray, shift, axis) -> ndarray:
     if axis is None:
-        return reshape(roll(ravel(x), shift, 0), x.shape)
+        return reshape(_roll(ravel(x), shift, 0), x.shape)
     shifts, axes = np.broadcast_arrays(np.asarray(shift), np.asarray(axis))  # NumPy's rule
     if shifts.dtype.kind not in "iu" or axes.dtype.kind not in "iu":
         np.roll(np.empty(0), shift, axis)  # NumPy's TypeError
@@ -361,9 +369,6 @@ def roll(a, shift, axis=None):
 @numpy_when_not_lazy(np.diff)
 def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
     """`numpy.diff`: `a[1:] - a[:-1]` along `axis`, `n` times (`!=` for booleans)."""
-    from .joining import concatenate
-    from .methods import call_ufunc
-
     if n == 0:
         return a
     if n < 0:
@@ -372,8 +377,20 @@ def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
     if x.ndim == 0:
         raise ValueError("diff requires input that is at least one dimensional")
     axis = normalize_axis_index(axis, x.ndim)
+    if prepend is np._NoValue and append is np._NoValue:
+        now, site = copy_at_once(np.diff, [x], x.nbytes, n, axis)
+        if now is not None:
+            return now
+        return at_line(site, _diff(x, n, axis, [x]))
+    return _diff(x, n, axis, [prepend, x, append])
+
+
+def _diff(x: ndarray, n: int, axis: int, extras: list) -> ndarray:
+    from .joining import concatenate
+    from .methods import call_ufunc
+
     parts = []
-    for extra in (prepend, x, append):
+    for extra in extras:
         if extra is x:
             parts.append(x)
         elif extra is not np._NoValue:

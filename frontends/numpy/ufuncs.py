@@ -552,6 +552,30 @@ def _on_user_memory(ufunc, inputs, result_bytes: int, spent=None):
     return now, None
 
 
+def copy_at_once(fn, inputs: list, result_bytes: int, *rest, **kwargs):
+    """(`fn(*data, *rest, **kwargs)` computed at once, or None; the user's line, or None)
+    for a NumPy function other than a ufunc whose result is a new array made from the arrays
+    `inputs` (`np.roll`, `np.diff`, `np.triu`: no view, no out=): the choice a ufunc call
+    makes (`_on_user_memory`) — at once where the line's values were computed on their own,
+    or ran in the library for good, or are sampled out of cold code; else recorded lazily,
+    and `at_line` tags what is recorded with the line for the next call to learn from.
+    (Recorded, such a call of the user's memory costs a snapshot of it and the scheduler's
+    walk around the same NumPy call: `np.roll(a, 3) - a` at 10^5, 5x NumPy's time.)"""
+    if not SETTINGS.eager_below:
+        return None, None
+    return _on_user_memory(lambda *data: fn(*data, *rest, **kwargs), inputs, result_bytes)
+
+
+def at_line(site, made):
+    """`made` (a lazy array) carrying the user's line `site` that made it, as `_lazy_at`
+    tags a ufunc's: what becomes of it teaches the line's next call (`sites`)."""
+    if site is not None and type(made) is ndarray:
+        e = made._held
+        if isinstance(e, Apply) and e.site is None:
+            e.site = made._site = site
+    return made
+
+
 def _sampled_out(site, inputs) -> bool:
     """Whether this call at the cold `site` is computed at once while no structure it was
     part of has compiled (`sites.sampled_out`). Not where every graph must compile."""

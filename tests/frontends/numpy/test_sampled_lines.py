@@ -288,3 +288,68 @@ def test_a_lazily_marked_statement_of_cold_code_records_whole_runs_until_it_comp
     steps(2 * every)
     assert _lazy_mark_of(_long_step) == {"Trace"}
     assert db.stats()["statements_replayed"] - before >= every
+
+
+# NumPy functions whose result is a new array (no view, no out=), each as a user's line of
+# data: `copy_at_once` gives them the choice a ufunc call makes.
+_COPIES = {
+    "roll": lambda np, x, y, m: np.roll(x, 3) - x,
+    "diff": lambda np, x, y, m: np.diff(x),
+    "triu": lambda np, x, y, m: np.triu(m, 1),
+    "tril": lambda np, x, y, m: np.tril(m),
+    "tile": lambda np, x, y, m: np.tile(x, 2),
+    "repeat": lambda np, x, y, m: np.repeat(x, 2),
+    "clip": lambda np, x, y, m: np.clip(x, 0.25, 0.75),
+    "nan_to_num": lambda np, x, y, m: np.nan_to_num(x / (y - 0.5)),
+    "einsum": lambda np, x, y, m: np.einsum("ij,ij->i", m, m),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_COPIES))
+def test_cold_lines_of_copying_functions_are_mostly_numpys_calls(name):
+    """`np.roll(x, 3) - x` and the like in cold code: after the first epoch, recorded (a
+    library run of the lazy form each), the line's calls are NumPy's own at once — no
+    structure run for them (recording one copies or guards the user's memory and walks the
+    scheduler around the same NumPy calls: 3-5x NumPy's time) — and every value is
+    NumPy's, also after the user wrote the input in between."""
+    line = _COPIES[name]
+    rng = numpy.random.default_rng(7)
+    u, w = rng.random(N), rng.random(N)
+    u[::97] = numpy.nan
+    mat = rng.random((512, 256))
+    x, y, m = dnp.asarray(u), dnp.asarray(w), dnp.asarray(mat)
+    runs = []
+    library_runs = db.stats()["library_runs"]
+    for k in range(3 * sites.EPOCH):
+        before = sum(s.runs["library"] for s in _recorded_structures())
+        got = numpy.asarray(line(dnp, x, y, m))
+        runs.append(sum(s.runs["library"] for s in _recorded_structures()) - before)
+        want = line(numpy, u, w, mat)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        numpy.testing.assert_array_equal(got, want)
+        u[k] += 1.0  # the user's own writes: later calls read them
+        mat[k, k] += 1.0
+    assert db.stats()["library_runs"] - library_runs >= 3 * sites.EPOCH  # (each call counted)
+    assert sum(runs[sites.EPOCH :]) == 0  # after the first epoch: NumPy's calls at once
+
+
+def test_a_hot_lines_rolls_fuse_into_its_compiled_program(monkeypatch):
+    """Once a structure of the code compiled, a roll is recorded as any call there is: the
+    stencil's rolls and arithmetic run as one native program, with NumPy's values."""
+    monkeypatch.setattr(scheduler, "PAYBACK", 0.0)  # compile at the first counted run
+    u = numpy.random.default_rng(3).random(N)
+    x = dnp.asarray(u)
+
+    def stencil(np, v):
+        return np.roll(v, 1) + np.roll(v, -1) - 2.0 * v
+
+    native, library = [], []
+    for k in range(3 * sites.SAMPLE_EVERY * sites.EPOCH):
+        before = db.stats()
+        got = numpy.asarray(stencil(dnp, x))
+        native.append(db.stats()["runs"] - before["runs"])
+        library.append(db.stats()["library_runs"] - before["library_runs"])
+        numpy.testing.assert_array_equal(got, stencil(numpy, u))
+        u[k] += 1.0
+        scheduler.wait_for_compiles()
+    assert (native[-1], library[-1]) == (1, 0)  # hot: the whole line is one native run
