@@ -68,6 +68,7 @@ _CODES: dict = {}
 SAMPLE_EVERY = 8
 EPOCH = 8  # calls of one code recorded in a row, in one epoch of every SAMPLE_EVERY
 _ASKS: dict = {}  # cold code -> the calls asked about (hot code leaves it)
+BIG_CALL = 1 << 25  # result bytes of a call whose work may compile first (`sampled_out`)
 _HOT: dict = {}  # the code hot sites are in (`record_always`: a function one structure of which
 # compiled is called again and again, and its other lines' structures compile too)
 _OUT: set = set()  # the cold sites whose latest call was computed at once by sampling
@@ -176,13 +177,14 @@ def computed_in_library(site) -> None:
     _PENDING.discard(site)
 
 
-def sampled_out(site, following: bool = False) -> bool:
+def sampled_out(site, following: bool = False, result_bytes: int = 0) -> bool:
     """Whether a call at `site` that would be recorded is computed at once instead, because
     no structure made in its code has compiled yet (cold code): recording it then buys a
     library run of the same calls at the cost of the recording, the snapshot and the
     scheduler's walk (a time step's statement: ~2.5x NumPy's own time). The calls of a cold
-    code are recorded in one epoch of `EPOCH` calls out of every `SAMPLE_EVERY` (the first
-    one: its first calls are recorded, as before); the rest are computed at once. The
+    code are recorded in one epoch of `EPOCH` calls out of every `SAMPLE_EVERY` (the second
+    one first: its first calls are NumPy's, at once; the first one where the code's first
+    sampled call writes `BIG_CALL` bytes or more); the rest are computed at once. The
     recorded ones let the scheduler learn the structures and count what compiling them
     would save (each run counting for `SAMPLE_EVERY`, `sample_weight`). Epochs of the code,
     not a count per site: a statement with two calls on data (`clip(a) * x + b * y`) records
@@ -213,9 +215,15 @@ def sampled_out(site, following: bool = False) -> bool:
     if following:
         _OUT.add(site)
         return True
-    n = _ASKS.get(code, 0)
-    if not n and len(_ASKS) >= _LIMIT:
-        _forget()
+    n = _ASKS.get(code)
+    if n is None:
+        if len(_ASKS) >= _LIMIT:
+            _forget()
+        # A code whose first sampled call is small records its second epoch first: its first
+        # calls are NumPy's at once (recorded, a call over 10^5 elements ran 4-6x slower than
+        # NumPy's, and their structures compile no sooner than a few calls later). Big work
+        # records from its first epoch: compiling it first may be sooner (`scheduler`).
+        n = 0 if result_bytes >= BIG_CALL else (SAMPLE_EVERY - 1) * EPOCH
     _ASKS[code] = n + 1
     if (n // EPOCH) % SAMPLE_EVERY == 0:
         _OUT.discard(site)

@@ -606,6 +606,10 @@ def _ran_at_once(recording: Recording, a, frame, value=None) -> None:
     # (cold code, whose calls were sampled or recorded: run at once out of its recorded
     # epochs only; a run whose calls its lines' feedback computed at once runs at once)
     sampled = lazy and not marked.named and not small and _sampling(marked.code)
+    if marked.named and lazy and PENDING_MADE[0] == recording.pending:
+        # (its calls were sampled out of cold code's recorded epochs, nothing pending: the
+        # run says nothing of the statement yet, and is no try; the next one is recorded)
+        return
     if (
         not recording.offsets
         or stats.STATS.runs != recording.runs

@@ -519,7 +519,7 @@ def _on_user_memory(ufunc, inputs, result_bytes: int, spent=None):
                 return None, None  # a pending input: fusing with it is the point
         site, now = site_at_once(3)
         if not now:
-            if not _sampled_out(site, inputs):
+            if not _sampled_out(site, inputs, result_bytes):
                 return None, site
             sampled = True
     elif result_bytes * 4 > borrowed:
@@ -529,7 +529,7 @@ def _on_user_memory(ufunc, inputs, result_bytes: int, spent=None):
                 # (a line's first call: a graph reading it is a variant too, but the calls
                 # reading it are recorded, a pending value an annotated call may split)
                 not_sampled(site)
-            elif not _sampled_out(site, inputs):
+            elif not _sampled_out(site, inputs, result_bytes):
                 return None, site
             sampled = True
     values = []
@@ -576,7 +576,7 @@ def at_line(site, made):
     return made
 
 
-def _sampled_out(site, inputs) -> bool:
+def _sampled_out(site, inputs, result_bytes: int) -> bool:
     """Whether this call at the cold `site` is computed at once while no structure it was
     part of has compiled (`sites.sampled_out`). Not where every graph must compile."""
     if not SETTINGS.compile_in_background or SETTINGS.strict or site is None or not cold(site):
@@ -588,7 +588,7 @@ def _sampled_out(site, inputs) -> bool:
                 return False  # a pending input: recorded, whatever the epoch (not counted)
             if x._site is not None and follows(x._site, site):
                 following = True
-    return sampled_out(site, following)
+    return sampled_out(site, following, result_bytes)
 
 
 def _spent_buffer(x, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray | None:

@@ -176,20 +176,27 @@ def assert_same(fn, *arrays, rtol=None, atol=0.0, lazy_args=True, expect_native=
 
 
 @contextlib.contextmanager
-def defaults_outside_tests():
+def defaults_outside_tests(record_first_epoch: bool = True):
     """The defaults outside tests: the default `eager_below`, tier 0 while compiling in the
     background, and no fallback allowed. Strict mode is off because it also compiles every
     graph (nothing runs in the library by choice, which is what these tests are about);
     `allowed_fallbacks` with an allow-list that matches nothing stands in for it: any
     fallback fails the test. Tests under it still check which of daybreak's paths ran
-    (library runs counted, values lazy or computed)."""
-    from daybreak.frontends import scheduler
+    (library runs counted, values lazy or computed). `record_first_epoch`: cold code records
+    its first calls, as it does for big work (`sites.BIG_CALL`), so that a test's first lines
+    make the pending values it is about; small work's own phase (its first calls NumPy's at
+    once) is tested in test_sampled_lines."""
+    from daybreak.frontends import scheduler, sites
 
     before = db.config(eager_below=1 << 16, strict=False, compile_in_background=True)
+    big_call = sites.BIG_CALL
+    if record_first_epoch:
+        sites.BIG_CALL = 0
     try:
         with allowed_fallbacks(r"(?!)"):
             yield
     finally:
+        sites.BIG_CALL = big_call
         scheduler.wait_for_compiles()
         db.config(**before)
 

@@ -423,7 +423,7 @@ def test_a_statement_of_sampled_calls_runs_at_once_out_of_its_recorded_runs(hot,
 
     recorded = []
 
-    def sampled(site, inputs):
+    def sampled(site, inputs, result_bytes):
         if sites.RECORDED[0] == site[0]:
             recorded.append(site)
             return False

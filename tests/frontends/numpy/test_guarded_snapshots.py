@@ -242,8 +242,9 @@ def test_floyd_warshalls_step_fuses_its_outer_sum_and_writes_in_place(monkeypatc
 # buffer of another alignment whose reserve has the same size (`snapshots._reserve_offset`).
 _OTHER_ALIGNMENT = r"""
 import numpy as np, daybreak as db, daybreak.numpy as dnp
-from daybreak.frontends import scheduler, snapshots
+from daybreak.frontends import scheduler, sites, snapshots
 assert snapshots.load_now() is not None
+sites.BIG_CALL = 0  # (cold code records its first calls: the guards are what is tested)
 page, n = 4096, 200_000
 def at(offset, length):
     u = np.ones(n + 1200)

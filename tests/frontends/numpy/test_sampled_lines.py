@@ -19,6 +19,7 @@ from .helpers import defaults_outside_tests, fixed_clock
 pytestmark = pytest.mark.usefixtures("snapshot_kinds")
 
 N = 1 << 17  # above the default eager_below
+_BIG_CALL = sites.BIG_CALL  # (the default: the fixture records first epochs, as for big work)
 
 
 @pytest.fixture(autouse=True)
@@ -62,6 +63,28 @@ def test_a_cold_lines_calls_are_computed_at_once_but_one_in_every_few(monkeypatc
     assert len(structures) == 1  # the whole statement, recorded whole
     assert structures[0].runs["library"] == 2 * epoch
     assert db.stats()["runs"] == runs_before
+
+
+def test_small_calls_of_cold_code_record_their_second_epoch_first(monkeypatch):
+    """Small work (below `BIG_CALL` bytes a call): a cold code's first `EPOCH` executions
+    are NumPy's calls at once (recorded, each ran 4-6x slower than NumPy's at 10^5
+    elements); the next epoch is recorded whole, then the cycle goes on as for big work.
+    Values are NumPy's at every step."""
+    monkeypatch.setattr(sites, "BIG_CALL", _BIG_CALL)
+    assert N * 8 < _BIG_CALL
+    epoch = sites.EPOCH
+    u, v = numpy.linspace(0.0, 1.0, N), numpy.zeros(N)
+    a, b = dnp.asarray(u), dnp.asarray(v)
+    want_v = v.copy()
+    recorded = []
+    for k in range(3 * epoch):
+        before = sum(s.runs["library"] for s in _recorded_structures())
+        _step(dnp, a, b)
+        recorded.append(sum(s.runs["library"] for s in _recorded_structures()) - before)
+        _step(numpy, u, want_v)
+        numpy.testing.assert_array_equal(v, want_v)
+        u[k] += 1.0
+    assert recorded == [0] * epoch + [1] * epoch + [0] * epoch
 
 
 def test_once_the_structure_compiled_every_call_is_recorded_and_runs_natively(monkeypatch):
