@@ -135,8 +135,21 @@ def where(condition, x=np._NoValue, y=np._NoValue):
         cond_expr = _operand_expr(cond, shape, np.dtype(bool))
     else:
         cond_expr = cast_expr(broadcast_to(cond._expr, cond.shape, shape), np.dtype(bool))
+    arrays = [v for v in (cond, a, b) if type(v) is ndarray]
+    site = None
+    if arrays:
+        picked = (cond, a, b)
+
+        def numpy_where(*data):
+            given = iter(data)
+            return np.where(*(next(given) if type(v) is ndarray else v for v in picked))
+
+        now, site = copy_at_once(numpy_where, arrays, math.prod(shape) * dtype.itemsize)
+        if now is not None:
+            return now
     args = (cond_expr, _operand_expr(a, shape, dtype), _operand_expr(b, shape, dtype))
-    return ndarray(Apply(lambda c, k, p, q: B.select(k, p, q), args, dtype, np.where), shape)
+    select = Apply(lambda c, k, p, q: B.select(k, p, q), args, dtype, np.where)
+    return at_line(site, ndarray(select, shape))
 
 
 where.replay_tag = "where"  # (a lazy array of its operands' shape)
@@ -587,7 +600,15 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 
 def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
-    """`numpy.allclose`: whether `isclose` holds everywhere, as a Python bool."""
+    """`numpy.allclose`: whether `isclose` holds everywhere, as a Python bool (of data,
+    NumPy's own: a reduction of memory, at once, as `reductions._of_data`)."""
+    x, y = as_operand(a), as_operand(b)
+    if type(x) is ndarray and type(y) is ndarray:
+        now, _ = copy_at_once(
+            lambda p, q: np.allclose(p, q, rtol=rtol, atol=atol, equal_nan=equal_nan), [x, y], 1
+        )
+        if now is not None:
+            return builtins.bool(now)
     return builtins.bool(all(isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)))
 
 

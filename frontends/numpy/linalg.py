@@ -35,7 +35,7 @@ from .array import as_operand, data_to_read, from_numpy_result, ndarray
 from .fallback import numpy_when_not_lazy, run_numpy, to_numpy, unsupported_operand
 from .replay import library_call
 from .shapes import lazy, ravel, stand_in
-from .ufuncs import cast_expr
+from .ufuncs import cast_expr, copy_at_once
 
 
 def _readable_now(v):
@@ -213,7 +213,12 @@ def outer(a, b, out=None):
     """`numpy.outer`: `ravel(a)[:, None] * ravel(b)[None, :]`, lazily."""
     if out is not None:
         return run_numpy("outer with out=", np.outer, (a, b), {"out": out})
-    x, y = ravel(lazy(a)), ravel(lazy(b))
+    x, y = lazy(a), lazy(b)
+    size = x.size * y.size * np.result_type(x.dtype, y.dtype).itemsize
+    now, site = copy_at_once(np.outer, [x, y], size)
+    if now is not None:
+        return now
+    x, y = ravel(x), ravel(y)
     return methods.call_ufunc(np.multiply, x[:, None], y[None, :])
 
 
