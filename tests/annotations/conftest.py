@@ -31,3 +31,13 @@ def vml_path(tmp_path_factory) -> str:
 @pytest.fixture(scope="session")
 def vml_header() -> str:
     return (DATA / "vml.h").read_text()
+
+
+@pytest.fixture(autouse=True)
+def pending_first_calls(monkeypatch):
+    """Cold code records its first calls, as it does for big work (`sites.BIG_CALL`): the
+    pending daybreak.numpy values these tests hand to annotated calls are made by a test's
+    first lines, where small work's first calls would be NumPy's at once."""
+    from daybreak.frontends import sites
+
+    monkeypatch.setattr(sites, "BIG_CALL", 0)
