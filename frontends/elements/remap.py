@@ -36,7 +36,7 @@ from daybreak.ir import builder as B
 
 from ..lazy import Node
 from .eager import strided
-from .expr import Apply, Constant, Elem, Leaf, Outer, map_leaves, several_applies
+from .expr import Apply, Constant, Elem, Leaf, Outer, map_leaves, op_weight, several_applies
 from .loops import contiguous_strides, realize
 
 INDEX = np.dtype(np.int64)
@@ -367,8 +367,14 @@ def computed_once(expr: Elem, shape: tuple[int, ...], small_part: bool = False) 
     recompute it each time, and iterating would grow it exponentially. `small_part`: the read
     is a small part of the array (a row or a column, 8x smaller or more): then one call
     (`data / s`) is work enough, since a Python loop reading the rows one by one would
-    otherwise compute each row in a program of its own instead of the array once."""
-    if not several_applies(expr) and not (small_part and isinstance(expr, Apply)):
+    otherwise compute each row in a program of its own instead of the array once. One costly
+    call (`log`, `exp`: `op_weight`) is work enough too: `diff(log(x))` read it twice per
+    element, two logs where a write and a read of the logs cost less."""
+    if (
+        not several_applies(expr)
+        and not (small_part and isinstance(expr, Apply))
+        and not (isinstance(expr, Apply) and op_weight(expr) > 1)
+    ):
         return expr
     node = realize(expr, shape)
     if shape == ():

@@ -116,6 +116,32 @@ def test_views_of_a_pending_value_read_what_was_computed_once():
 
 
 @pytest.mark.parametrize(
+    "line",
+    [
+        lambda np, x: np.diff(np.log(x), axis=1),
+        lambda np, x: (lambda e: e[:, 2:] - 2.0 * e[:, 1:-1] + e[:, :-2])(np.exp(x)),
+    ],
+    ids=["diff of log", "stencil of exp"],
+)
+def test_one_costly_call_read_two_ways_is_computed_once(line):
+    """`np.diff(np.log(x))` reads the logs shifted and not: one costly call (`op_weight`) is
+    a loop node of its own that both reads share (pushed into each read, every element's
+    log was computed twice: a native diff of logs 2.8 ms against 1.95 at 64 x 8192)."""
+    from daybreak.frontends.elements.expr import Leaf, postorder
+
+    u = numpy.random.default_rng(6).random((40, 300)) + 0.5
+    got = line(dnp, dnp.asarray(u))
+    costly = [
+        e.node
+        for e in postorder(got._held)
+        if type(e) is Leaf and e.node is not None and not e.node.is_leaf
+    ]
+    assert len({id(n) for n in costly}) == 1  # the logs (or exps), read by both
+    # (native log and exp are within an ulp or two of NumPy's, not bit for bit)
+    numpy.testing.assert_allclose(numpy.asarray(got), line(numpy, u), rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize(
     "part",
     [
         lambda u: u[:, 3],
