@@ -68,7 +68,11 @@ _CODES: dict = {}
 SAMPLE_EVERY = 8
 EPOCH = 8  # calls of one code recorded in a row, in one epoch of every SAMPLE_EVERY
 _ASKS: dict = {}  # cold code -> the calls asked about (hot code leaves it)
-BIG_CALL = 1 << 25  # result bytes of a call whose work may compile first (`sampled_out`)
+# Result bytes from which a cold code's call records from its first epoch (`sampled_out`):
+# recording costs a fixed ~0.1-0.3 ms a statement, 4-6x NumPy's own time at 10^5 elements
+# and a few percent of it at 10^6, where a first compile pays soonest (`exp` of 10^6: 6.7 ms
+# by NumPy, 1.6 natively)
+BIG_CALL = 1 << 22
 _HOT: dict = {}  # the code hot sites are in (`record_always`: a function one structure of which
 # compiled is called again and again, and its other lines' structures compile too)
 _OUT: set = set()  # the cold sites whose latest call was computed at once by sampling

@@ -137,17 +137,25 @@ def agree(got, want) -> str:
     return "yes" if same else "no (values)"
 
 
+# Calls in a row that compile nothing before a line counts as warm: cold code records one
+# epoch of its calls in every few (`sites.sampled_out`: 8 of every 64), so a line's program
+# may compile only after a few dozen calls.
+QUIET = 72
+
+
 def measure(name: str, data, warmup: int, repeat: int, warm: bool) -> dict:
     line = IDIOMS[name]
     for _ in range(warmup):
         one_call(dnp, line, data)
     if warm:
         wait = scheduler.wait_for_compiles
-        for _ in range(200):  # until a call compiles nothing more (or ~200 calls)
+        quiet = 0  # calls in a row that compiled nothing
+        for _ in range(300):  # until QUIET calls in a row compile nothing (or 300 calls)
             before = db.stats()["compiles"]
             one_call(dnp, line, data)
             wait()
-            if db.stats()["compiles"] == before and db.stats()["runs"]:
+            quiet = quiet + 1 if db.stats()["compiles"] == before else 0
+            if quiet >= QUIET:
                 break
     numpy_s = min(one_call(numpy, line, data)[0] for _ in range(repeat))
     db.stats(reset=True)
