@@ -149,7 +149,7 @@ def where(condition, x=np._NoValue, y=np._NoValue):
             return now
     args = (cond_expr, _operand_expr(a, shape, dtype), _operand_expr(b, shape, dtype))
     select = Apply(lambda c, k, p, q: B.select(k, p, q), args, dtype, np.where)
-    return at_line(site, ndarray(select, shape))
+    return at_line(site, ndarray(select, shape), alone_at_once=False)
 
 
 where.replay_tag = "where"  # (a lazy array of its operands' shape)
@@ -636,7 +636,7 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     small = float(info.min) if neginf is None else neginf
     out = where(call_ufunc(np.isnan, v), nan, v)
     out = where(call_ufunc(np.equal, v, np.inf), big, out)
-    return at_line(site, where(call_ufunc(np.equal, v, -np.inf), small, out))
+    return at_line(site, where(call_ufunc(np.equal, v, -np.inf), small, out), alone_at_once=False)
 
 
 def tril(m, k=0):

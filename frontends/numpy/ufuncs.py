@@ -566,13 +566,19 @@ def copy_at_once(fn, inputs: list, result_bytes: int, *rest, **kwargs):
     return _on_user_memory(lambda *data: fn(*data, *rest, **kwargs), inputs, result_bytes)
 
 
-def at_line(site, made):
+def at_line(site, made, alone_at_once: bool = True):
     """`made` (a lazy array) carrying the user's line `site` that made it, as `_lazy_at`
-    tags a ufunc's: what becomes of it teaches the line's next call (`sites`)."""
+    tags a ufunc's: what becomes of it teaches the line's next call (`sites`). Not
+    `alone_at_once`: its element carries the line (sampling, the library's verdict) but the
+    array does not, so that computed on its own it does not teach the line to run NumPy's
+    call at once for good — where one native pass beats NumPy's own (`where`: 2.1 against
+    4.4 ms at 10^6; `nan_to_num`'s three passes)."""
     if site is not None and type(made) is ndarray:
         e = made._held
         if isinstance(e, Apply) and e.site is None:
-            e.site = made._site = site
+            e.site = site
+            if alone_at_once:
+                made._site = site
     return made
 
 
