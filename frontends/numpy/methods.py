@@ -659,7 +659,13 @@ def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
         np.empty(0, self.dtype).astype(target, casting=casting)  # NumPy's TypeError
     if not is_supported(target):
         return run_numpy(f"astype to {why_unsupported(target)}", _astype_numpy, (self, target))
-    return ndarray(cast_expr(self._expr, target), self.shape)
+    # a copy of data: the choice a call on data makes (`ufuncs.copy_at_once`), NumPy's cast
+    now, site = ufuncs.copy_at_once(
+        lambda data: data.astype(target), [self], self.size * target.itemsize
+    )
+    if now is not None:
+        return now
+    return ufuncs.at_line(site, ndarray(cast_expr(self._expr, target), self.shape))
 
 
 def _astype_numpy(a, dtype):
